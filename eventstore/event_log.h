@@ -1,0 +1,118 @@
+// EventLog: Caseline's durable, hash-chained, append-only log of events.
+//
+// Events live in streams (one per client care record, organisation, ...). Each
+// event gets a stream version (0, 1, 2, ... within its stream) and a global
+// position (1, 2, 3, ... across the log, gapless). The on-disk layout is
+// docs/log_format.md.
+//
+// Thread-safety: every method may be called concurrently from any thread.
+// Durability: an append's callback reports success only after the write-ahead
+// log has been synced; concurrent appends share syncs (group commit).
+#ifndef CASELINE_EVENTSTORE_EVENT_LOG_H_
+#define CASELINE_EVENTSTORE_EVENT_LOG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "eventstore/event.h"
+
+namespace rocksdb {
+class Env;
+}
+
+namespace caseline::eventstore {
+
+// Largest max_count a read accepts.
+inline constexpr size_t kMaxReadCount = 1000;
+
+struct Limits {
+  // Largest event payload in bytes. Default: 1 MiB.
+  size_t max_payload_bytes = 1 << 20;
+  // Most events in one append. Default: 1000.
+  size_t max_events_per_append = 1000;
+  // Largest sum of payload bytes in one append. Default: 16 MiB.
+  size_t max_append_bytes = 16 << 20;
+  // Longest stream id in bytes. Default: 200.
+  size_t max_stream_id_bytes = 200;
+};
+
+struct EventLogOptions {
+  // RocksDB directory; created when missing. Required.
+  std::string data_dir;
+  Limits limits;
+  // RocksDB block cache size. Default: 128 MiB.
+  size_t block_cache_bytes = 128 << 20;
+  // Source of recorded_at. Default: absl::Now.
+  absl::AnyInvocable<absl::Time() const> clock;
+  // RocksDB environment, for fault-injection tests. Default: the real one.
+  // Not owned; must outlive the log.
+  rocksdb::Env* env = nullptr;
+};
+
+class EventLog {
+ public:
+  using AppendCallback =
+      absl::AnyInvocable<void(absl::StatusOr<AppendResult>) &&>;
+
+  // Opens (or creates) the log in options.data_dir and recovers its head
+  // without scanning the log. Returns FAILED_PRECONDITION when another process
+  // holds the directory or it was written by a newer format version, and
+  // DATA_LOSS when it is damaged.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<EventLog>> Open(
+      EventLogOptions options);
+
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+  // Completes every queued append, then closes the database.
+  virtual ~EventLog() = default;
+
+  // Appends request.events to request.stream_id atomically (all or none) and
+  // durably, then calls `done` exactly once, on the log's writer thread: it must
+  // be quick and must not wait for another append.
+  // Errors: INVALID_ARGUMENT (a field or limit; the message names it), ABORTED
+  // (expected version mismatch; the message states the actual version),
+  // ALREADY_EXISTS (an event_id reused with other content), UNAVAILABLE (closing
+  // or writes stopped after a storage failure), RESOURCE_EXHAUSTED (disk full).
+  // An identical retry of an earlier append returns its original result with
+  // already_written set, whatever the expected version.
+  virtual void AppendAsync(AppendRequest request, AppendCallback done) = 0;
+
+  // Blocking form of AppendAsync.
+  [[nodiscard]] absl::StatusOr<AppendResult> Append(AppendRequest request);
+
+  // One page of a stream. NOT_FOUND when the stream has no events.
+  [[nodiscard]] virtual absl::StatusOr<StreamPage> ReadStream(
+      absl::string_view stream_id, const ReadStreamOptions& options) = 0;
+
+  // One page of the whole log, optionally filtered. A filtered page examines at
+  // most a bounded number of events, so it may be empty before the end.
+  [[nodiscard]] virtual absl::StatusOr<LogPage> ReadAll(
+      const ReadAllOptions& options) = 0;
+
+  // Position of the last committed (durable, readable) event; 0 when empty.
+  virtual uint64_t HeadPosition() const = 0;
+
+  // Waits until HeadPosition() > position, the timeout passes, or the log
+  // starts closing; returns HeadPosition().
+  virtual uint64_t WaitForHeadAbove(uint64_t position,
+                                    absl::Duration timeout) const = 0;
+
+  // Recomputes the hash chain over [from_position, to_position] (0 = the head)
+  // and reports the first event that does not match. A damaged chain is an OK
+  // status with ok == false; errors are for bad ranges or unreadable storage.
+  [[nodiscard]] virtual absl::StatusOr<ChainVerification> VerifyChain(
+      uint64_t from_position, uint64_t to_position) = 0;
+
+ protected:
+  EventLog() = default;
+};
+
+}  // namespace caseline::eventstore
+
+#endif  // CASELINE_EVENTSTORE_EVENT_LOG_H_

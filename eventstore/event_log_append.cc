@@ -1,0 +1,323 @@
+// The writer thread. Appends queue up while the previous group's WAL sync is in
+// flight; the writer then decides the whole queue against the current heads,
+// writes it as one synced WriteBatch (group commit), and answers every caller.
+// One writer means positions and the hash chain are assigned in commit order
+// with no further locking.
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "eventstore/envelope.h"
+#include "eventstore/event_log_impl.h"
+#include "eventstore/key_format.h"
+#include "eventstore/status_macros.h"
+#include "eventstore/validation.h"
+
+namespace caseline::eventstore {
+namespace {
+
+// Bounds one group's WriteBatch.
+constexpr size_t kMaxGroupEvents = 4096;
+// Bounds the writer's stream-head cache.
+constexpr size_t kMaxCachedStreamHeads = 1 << 20;
+
+std::string PositionValue(uint64_t position) {
+  std::string value;
+  PutFixed64BE(&value, position);
+  return value;
+}
+
+// Whether a retried event carries what the stored one does, in every field the
+// caller supplies.
+bool SameContent(const ProposedEvent& proposed, const RecordedEvent& stored) {
+  return proposed.event_type == stored.event_type &&
+         (!proposed.occurred_at.has_value() ||
+          *proposed.occurred_at == stored.occurred_at) &&
+         proposed.actor == stored.actor &&
+         proposed.correlation_id == stored.correlation_id &&
+         proposed.causation_id == stored.causation_id &&
+         proposed.schema_version == stored.schema_version &&
+         proposed.content_type == stored.content_type &&
+         proposed.payload == stored.payload && proposed.metadata == stored.metadata;
+}
+
+absl::Status CheckExpectedVersion(const AppendRequest& request,
+                                  std::optional<uint64_t> head) {
+  const ExpectedVersion& expected = request.expected_version;
+  bool ok = true;
+  switch (expected.kind()) {
+    case ExpectedVersion::Kind::kAny:
+      break;
+    case ExpectedVersion::Kind::kNoStream:
+      ok = !head.has_value();
+      break;
+    case ExpectedVersion::Kind::kStreamExists:
+      ok = head.has_value();
+      break;
+    case ExpectedVersion::Kind::kExact:
+      ok = head.has_value() && *head == expected.version();
+      break;
+  }
+  if (ok) return absl::OkStatus();
+  const std::string actual =
+      head.has_value() ? absl::StrCat("is at version ", *head)
+                       : std::string("has no events");
+  return absl::AbortedError(absl::StrCat(
+      "stream ", request.stream_id, ": expected ", expected.ToString(),
+      " but the stream ", actual,
+      "; read the stream again and decide against its current state"));
+}
+
+}  // namespace
+
+void EventLogImpl::AppendAsync(AppendRequest request, AppendCallback done) {
+  if (absl::Status s = ValidateAppendRequest(request, options_.limits); !s.ok()) {
+    std::move(done)(std::move(s));
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (!closing_) {
+      queue_.push_back(PendingAppend{std::move(request), std::move(done)});
+      return;
+    }
+  }
+  std::move(done)(absl::UnavailableError(
+      "the event log is shutting down; retry once the server is back"));
+}
+
+void EventLogImpl::WriterLoop() {
+  std::vector<PendingAppend> group;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](EventLogImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+            return !self->queue_.empty() || self->closing_;
+          },
+          this));
+      if (queue_.empty()) return;  // closing, and every append answered
+      size_t events = 0;
+      while (!queue_.empty() &&
+             (group.empty() ||
+              events + queue_.front().request.events.size() <= kMaxGroupEvents)) {
+        events += queue_.front().request.events.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
+  GroupOverlay overlay{next_position_, chain_head_, last_recorded_at_, {}, {}};
+  rocksdb::WriteBatch batch;
+  std::vector<std::pair<AppendCallback, AppendResult>> added;
+  size_t deferred_from = group.size();
+  for (size_t i = 0; i < group.size(); ++i) {
+    AppendResult result;
+    const Prepared prepared = Prepare(group[i], overlay, batch, result);
+    if (prepared == Prepared::kDeferred) {
+      deferred_from = i;
+      break;
+    }
+    if (prepared == Prepared::kAdded) {
+      added.emplace_back(std::move(group[i].done), result);
+    }
+  }
+  if (deferred_from < group.size()) {
+    absl::MutexLock lock(&mu_);
+    for (size_t j = group.size(); j-- > deferred_from;) {
+      queue_.push_front(std::move(group[j]));
+    }
+  }
+  if (added.empty()) return;
+
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;  // durable before acknowledged
+  absl::Status s = FromRocksDb(db_->Write(write_options, &batch), "appending");
+  if (!s.ok()) {
+    // The batch may or may not be on disk; positions assigned from here on
+    // could collide with it. Stop writing until a restart recovers the head.
+    write_failure_ = absl::Status(
+        s.code(), absl::StrCat(s.message(),
+                               "; this server accepts no more appends until it "
+                               "is restarted (reads continue)"));
+    for (auto& [done, result] : added) std::move(done)(s);
+    return;
+  }
+  next_position_ = overlay.next_position;
+  chain_head_ = overlay.chain_head;
+  last_recorded_at_ = overlay.last_recorded_at;
+  if (stream_heads_.size() + overlay.stream_heads.size() > kMaxCachedStreamHeads) {
+    stream_heads_.clear();
+  }
+  for (auto& [stream_id, version] : overlay.stream_heads) {
+    stream_heads_[stream_id] = version;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    head_position_ = next_position_ - 1;  // wakes readers waiting on the head
+  }
+  for (auto& [done, result] : added) std::move(done)(result);
+}
+
+EventLogImpl::Prepared EventLogImpl::Prepare(PendingAppend& pending,
+                                             GroupOverlay& overlay,
+                                             rocksdb::WriteBatch& batch,
+                                             AppendResult& result) {
+  AppendRequest& request = pending.request;
+  auto answer = [&](absl::StatusOr<AppendResult> r) {
+    std::move(pending.done)(std::move(r));
+    return Prepared::kAnswered;
+  };
+  if (!write_failure_.ok()) return answer(write_failure_);
+  for (const ProposedEvent& e : request.events) {
+    // Decided only once this group's write settles whether the id exists.
+    if (e.event_id.has_value() && overlay.event_ids.contains(e.event_id->bytes())) {
+      return Prepared::kDeferred;
+    }
+  }
+  absl::StatusOr<std::optional<AppendResult>> retry = CheckIdempotency(request);
+  if (!retry.ok()) return answer(retry.status());
+  if (retry->has_value()) return answer(**retry);
+  absl::StatusOr<std::optional<uint64_t>> head = StreamHead(request.stream_id, overlay);
+  if (!head.ok()) return answer(head.status());
+  if (absl::Status s = CheckExpectedVersion(request, *head); !s.ok()) {
+    return answer(std::move(s));
+  }
+
+  // recorded_at never decreases along the log, even if the clock steps back.
+  const absl::Time now =
+      std::max(options_.clock ? options_.clock() : absl::Now(), overlay.last_recorded_at);
+  uint64_t version = head->has_value() ? **head + 1 : 0;
+  result.first_position = overlay.next_position;
+  result.first_version = version;
+  const Hash chain_head_before = overlay.chain_head;
+  batch.SetSavePoint();
+  rocksdb::Status s;
+  for (ProposedEvent& e : request.events) {
+    RecordedEvent r;
+    r.event_id = e.event_id.has_value() ? *e.event_id : EventId::Generate();
+    r.stream_id = request.stream_id;
+    r.stream_version = version++;
+    r.global_position = overlay.next_position++;
+    r.event_type = std::move(e.event_type);
+    r.occurred_at = e.occurred_at.value_or(now);
+    r.recorded_at = now;
+    r.actor = std::move(e.actor);
+    r.correlation_id = std::move(e.correlation_id);
+    r.causation_id = std::move(e.causation_id);
+    r.schema_version = e.schema_version;
+    r.content_type = std::move(e.content_type);
+    r.payload = std::move(e.payload);
+    r.metadata = std::move(e.metadata);
+    r.prev_hash = overlay.chain_head;
+    const std::string value = SealEnvelope(&r);
+    overlay.chain_head = r.hash;
+    const std::string position = PositionValue(r.global_position);
+    s = batch.Put(EventKey(r.global_position), value);
+    if (s.ok()) s = batch.Put(StreamIndexKey(r.stream_id, r.stream_version), position);
+    if (s.ok()) s = batch.Put(EventIdKey(r.event_id), position);
+    if (!s.ok()) break;
+    overlay.event_ids.insert(r.event_id.bytes());
+  }
+  if (!s.ok()) {
+    // Undo this request only; the events already added to the overlay's
+    // id set are harmless (at worst they defer a later request a group).
+    batch.RollbackToSavePoint().PermitUncheckedError();
+    overlay.next_position = result.first_position;
+    overlay.chain_head = chain_head_before;
+    return answer(FromRocksDb(s, "building the append batch"));
+  }
+  batch.PopSavePoint().PermitUncheckedError();
+  overlay.stream_heads[request.stream_id] = version - 1;
+  overlay.last_recorded_at = now;
+  result.last_position = overlay.next_position - 1;
+  result.last_version = version - 1;
+  return Prepared::kAdded;
+}
+
+absl::StatusOr<std::optional<uint64_t>> EventLogImpl::StreamHead(
+    absl::string_view stream_id, const GroupOverlay& overlay) {
+  if (auto it = overlay.stream_heads.find(stream_id);
+      it != overlay.stream_heads.end()) {
+    return it->second;
+  }
+  if (auto it = stream_heads_.find(stream_id); it != stream_heads_.end()) {
+    return it->second;
+  }
+  return ReadStreamHead(rocksdb::ReadOptions(), stream_id);
+}
+
+absl::StatusOr<std::optional<AppendResult>> EventLogImpl::CheckIdempotency(
+    const AppendRequest& request) {
+  std::vector<std::string> keys;
+  std::vector<size_t> event_index;  // keys[k] is the id of events[event_index[k]]
+  for (size_t i = 0; i < request.events.size(); ++i) {
+    if (request.events[i].event_id.has_value()) {
+      keys.push_back(EventIdKey(*request.events[i].event_id));
+      event_index.push_back(i);
+    }
+  }
+  if (keys.empty()) return std::nullopt;
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<std::string> values;
+  std::vector<rocksdb::Status> statuses =
+      db_->MultiGet(rocksdb::ReadOptions(), slices, &values);
+  std::optional<size_t> first_hit;  // index into keys
+  size_t hits = 0;
+  for (size_t k = 0; k < statuses.size(); ++k) {
+    if (statuses[k].IsNotFound()) continue;
+    RETURN_IF_ERROR(FromRocksDb(statuses[k], "looking up an event id"));
+    if (values[k].size() != 8) {
+      return absl::DataLossError("an event-id index entry is not 8 bytes");
+    }
+    if (!first_hit.has_value()) first_hit = k;
+    ++hits;
+  }
+  if (hits == 0) return std::nullopt;
+  if (hits < request.events.size()) {
+    // Some events are new: this is not a repeat of one earlier append.
+    const size_t i = event_index[*first_hit];
+    return absl::AlreadyExistsError(absl::StrCat(
+        "events[", i, "].event_id ", request.events[i].event_id->ToString(),
+        " was already written at global position ",
+        DecodeFixed64BE(values[*first_hit]),
+        " by an earlier append that this one does not repeat exactly; resend "
+        "the original append unchanged, or give new events new ids"));
+  }
+
+  // Every event has an id that exists (so keys[i] belongs to events[i]): it is
+  // a retry if each repeats its stored event, in order, on the same stream.
+  AppendResult result;
+  result.already_written = true;
+  for (size_t i = 0; i < request.events.size(); ++i) {
+    const ProposedEvent& proposed = request.events[i];
+    const std::string id = proposed.event_id->ToString();
+    const uint64_t position = DecodeFixed64BE(values[i]);
+    ASSIGN_OR_RETURN(RecordedEvent stored,
+                     ReadEventAt(rocksdb::ReadOptions(), position));
+    if (stored.stream_id != request.stream_id || !SameContent(proposed, stored)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "events[", i, "].event_id ", id, " was already written to stream ",
+          stored.stream_id, " at global position ", position,
+          " with different content; a new event needs a new event_id"));
+    }
+    if (i == 0) {
+      result.first_position = position;
+      result.first_version = stored.stream_version;
+    } else if (position != result.last_position + 1) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "events[", i, "].event_id ", id, " was already written at global "
+          "position ", position, ", not next to events[", i - 1,
+          "]; resend the original append unchanged, or give new events new ids"));
+    }
+    result.last_position = position;
+    result.last_version = stored.stream_version;
+  }
+  return result;
+}
+
+}  // namespace caseline::eventstore
