@@ -1,0 +1,99 @@
+// caselined: the Caseline server. See `caselined --help`.
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "server/server.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+// Writes `address` to `path` via a temporary file and rename, so a reader
+// never sees half of it.
+bool WriteAddressFile(const std::string& path, const std::string& address) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << address << "\n";
+    if (!out.good()) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  caseline::server::ServerOptions options;
+  std::string log_level = "info";
+  std::string address_file;
+
+  CLI::App app{
+      "caselined: Caseline's event-sourced care coordination server.\n"
+      "Serves caseline.v1.EventLog, grpc.health.v1.Health and server reflection\n"
+      "over gRPC, storing events durably in a RocksDB directory."};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--data_dir", options.data_dir,
+                 "RocksDB directory holding the log; created when missing");
+  app.add_option("--listen", options.listen,
+                 "host:port to serve gRPC on; port 0 picks a free port");
+  app.add_option("--log_level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--listen_address_file", address_file,
+                 "after start-up, write the bound host:port to this file (for "
+                 "scripts and tests that listen on port 0)");
+  app.add_option("--max_payload_bytes", options.limits.max_payload_bytes,
+                 "largest event payload accepted")
+      ->check(CLI::Range(size_t{1}, size_t{64} << 20));
+  app.add_option("--max_events_per_append", options.limits.max_events_per_append,
+                 "most events in one append")
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+  app.add_option("--max_append_bytes", options.limits.max_append_bytes,
+                 "largest sum of payload bytes in one append")
+      ->check(CLI::Range(size_t{1}, size_t{512} << 20));
+  app.add_option("--block_cache_bytes", options.block_cache_bytes,
+                 "RocksDB block cache size");
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ caselined: %v",
+                      spdlog::pattern_time_type::utc);
+
+  // Handle SIGINT/SIGTERM on this thread only: block them before any other
+  // thread exists so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  spdlog::info("starting: data_dir={} listen={} max_payload_bytes={} "
+               "max_events_per_append={} max_append_bytes={} block_cache_bytes={}",
+               options.data_dir, options.listen, options.limits.max_payload_bytes,
+               options.limits.max_events_per_append, options.limits.max_append_bytes,
+               options.block_cache_bytes);
+  absl::StatusOr<std::unique_ptr<caseline::server::CaselineServer>> server =
+      caseline::server::CaselineServer::Start(options);
+  if (!server.ok()) {
+    spdlog::error("cannot start: {}", server.status().ToString());
+    return 1;
+  }
+  spdlog::info("serving on {} (log head at position {})", (*server)->address(),
+               (*server)->event_log().HeadPosition());
+  if (!address_file.empty() && !WriteAddressFile(address_file, (*server)->address())) {
+    spdlog::error("cannot write --listen_address_file {}", address_file);
+    (*server)->Shutdown(absl::Seconds(1));
+    return 1;
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received {}; finishing in-flight calls and closing the log",
+               signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  (*server)->Shutdown(absl::Seconds(10));
+  spdlog::info("stopped cleanly");
+  return 0;
+}

@@ -1,0 +1,88 @@
+#include "server/server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "eventstore/status_macros.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "services/event_log_service.h"
+
+namespace caseline::server {
+
+class CaselineServer::Impl {
+ public:
+  Impl(std::unique_ptr<eventstore::EventLog> log, std::string host)
+      : log_(std::move(log)), service_(log_.get()), host_(std::move(host)) {}
+
+  absl::Status Listen(const ServerOptions& options) {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&service_);
+    // An append of max_events_per_append events of max_payload_bytes, plus
+    // envelopes, must fit in one message.
+    const size_t max_message =
+        std::min<size_t>(INT32_MAX, options.limits.max_append_bytes * 2 + (4 << 20));
+    builder.SetMaxReceiveMessageSize(static_cast<int>(max_message));
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || port_ == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", options.listen,
+          ": the address is malformed, not local, or in use; pass another --listen"));
+    }
+    return absl::OkStatus();
+  }
+
+  void Shutdown(absl::Duration grace) {
+    absl::MutexLock lock(&mu_);
+    if (log_ == nullptr) return;
+    service_.BeginShutdown();
+    server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+    server_->Wait();
+    log_.reset();  // completes queued appends, then closes RocksDB
+  }
+
+  std::string address() const { return absl::StrCat(host_, ":", port_); }
+  int port() const { return port_; }
+  eventstore::EventLog& event_log() { return *log_; }
+
+ private:
+  absl::Mutex mu_;
+  std::unique_ptr<eventstore::EventLog> log_;
+  services::EventLogService service_;
+  std::unique_ptr<grpc::Server> server_;
+  const std::string host_;
+  int port_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
+    ServerOptions options) {
+  const size_t colon = options.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen: \"", options.listen, "\" is not host:port, e.g. 127.0.0.1:50051"));
+  }
+  eventstore::EventLogOptions log_options;
+  log_options.data_dir = options.data_dir;
+  log_options.limits = options.limits;
+  log_options.block_cache_bytes = options.block_cache_bytes;
+  ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventLog> log,
+                   eventstore::EventLog::Open(std::move(log_options)));
+  auto impl = std::make_unique<Impl>(std::move(log), options.listen.substr(0, colon));
+  RETURN_IF_ERROR(impl->Listen(options));
+  return std::unique_ptr<CaselineServer>(new CaselineServer(std::move(impl)));
+}
+
+CaselineServer::CaselineServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CaselineServer::~CaselineServer() { Shutdown(absl::Seconds(10)); }
+std::string CaselineServer::address() const { return impl_->address(); }
+int CaselineServer::port() const { return impl_->port(); }
+eventstore::EventLog& CaselineServer::event_log() { return impl_->event_log(); }
+void CaselineServer::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }
+
+}  // namespace caseline::server

@@ -1,0 +1,55 @@
+// CaselineServer: the event log, its gRPC services, health checking and
+// reflection, wired together on one listening port. Used by caselined's main,
+// by end-to-end tests (port 0) and by the benchmark.
+#ifndef CASELINE_SERVER_SERVER_H_
+#define CASELINE_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "eventstore/event_log.h"
+
+namespace caseline::server {
+
+struct ServerOptions {
+  // RocksDB directory. Default: ./data.
+  std::string data_dir = "./data";
+  // host:port to listen on; port 0 picks a free port. Default: 127.0.0.1:50051.
+  std::string listen = "127.0.0.1:50051";
+  eventstore::Limits limits;
+  // RocksDB block cache. Default: 128 MiB.
+  size_t block_cache_bytes = 128 << 20;
+};
+
+class CaselineServer {
+ public:
+  // Opens the log and starts serving. FAILED_PRECONDITION when the data
+  // directory is locked or too new, UNAVAILABLE when the address cannot be
+  // bound, and the log's errors otherwise.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<CaselineServer>> Start(
+      ServerOptions options);
+
+  // Calls Shutdown(absl::Seconds(10)) if it has not run.
+  ~CaselineServer();
+
+  // The bound address, e.g. "127.0.0.1:40123".
+  std::string address() const;
+  int port() const;
+  eventstore::EventLog& event_log();
+
+  // Stops accepting calls, ends subscriptions, lets in-flight calls (appends
+  // included) finish for up to `grace`, cancels the rest, then closes the log.
+  // Idempotent; thread-safe.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  class Impl;
+  explicit CaselineServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace caseline::server
+
+#endif  // CASELINE_SERVER_SERVER_H_

@@ -1,0 +1,162 @@
+#include "services/event_log_service.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "services/event_conversion.h"
+#include "services/grpc_status.h"
+
+namespace caseline::services {
+namespace {
+
+// Events read from the log per catch-up step of a subscription.
+constexpr size_t kSubscriptionPage = 500;
+
+}  // namespace
+
+EventLogService::EventLogService(eventstore::EventLog* log,
+                                 EventLogServiceOptions options)
+    : log_(log), options_(options) {}
+
+void EventLogService::BeginShutdown() { shutting_down_ = true; }
+
+grpc::ServerUnaryReactor* EventLogService::Append(grpc::CallbackServerContext* context,
+                                                  const v1::AppendRequest* request,
+                                                  v1::AppendResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<eventstore::AppendRequest> append = FromProto(*request);
+  if (!append.ok()) {
+    reactor->Finish(ToGrpcStatus(append.status()));
+    return reactor;
+  }
+  log_->AppendAsync(*std::move(append),
+                    [reactor, response](absl::StatusOr<eventstore::AppendResult> r) {
+                      if (r.ok()) ToProto(*r, response);
+                      reactor->Finish(ToGrpcStatus(r.status()));
+                    });
+  return reactor;
+}
+
+grpc::Status EventLogService::ReadStream(grpc::ServerContext*,
+                                         const v1::ReadStreamRequest* request,
+                                         v1::ReadStreamResponse* response) {
+  absl::StatusOr<eventstore::StreamPage> page =
+      log_->ReadStream(request->stream_id(), FromProto(*request));
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const eventstore::RecordedEvent& e : page->events) {
+    ToProto(e, response->add_events());
+  }
+  response->set_next_version(page->next_version);
+  response->set_end_of_stream(page->end_of_stream);
+  response->set_last_stream_version(page->last_stream_version);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventLogService::ReadAll(grpc::ServerContext*,
+                                      const v1::ReadAllRequest* request,
+                                      v1::ReadAllResponse* response) {
+  absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(FromProto(*request));
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const eventstore::RecordedEvent& e : page->events) {
+    ToProto(e, response->add_events());
+  }
+  response->set_next_position(page->next_position);
+  response->set_end_of_log(page->end_of_log);
+  response->set_head_position(page->head_position);
+  return grpc::Status::OK;
+}
+
+// Every subscriber reads the log itself, a page at a time, and writes with
+// gRPC's flow control: a slow consumer holds back only its own reads, and the
+// server never holds more than one page for it.
+grpc::Status EventLogService::Subscribe(
+    grpc::ServerContext* context, const v1::SubscribeRequest* request,
+    grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  eventstore::ReadAllOptions read;
+  read.max_count = kSubscriptionPage;
+  read.filter = FromProto(request->filter());
+  const uint64_t head_at_start = log_->HeadPosition();
+  uint64_t next = request->has_from_end() ? head_at_start + 1
+                                          : std::max<uint64_t>(request->from_position(), 1);
+  const uint64_t checkpoint_events = request->checkpoint_every_events() != 0
+                                         ? request->checkpoint_every_events()
+                                         : options_.default_checkpoint_events;
+  const absl::Duration checkpoint_interval =
+      request->checkpoint_interval_ms() != 0
+          ? absl::Milliseconds(request->checkpoint_interval_ms())
+          : options_.default_checkpoint_interval;
+
+  bool caught_up = false;
+  uint64_t examined_since_checkpoint = 0;
+  absl::Time last_checkpoint = absl::Now();
+  v1::SubscribeResponse message;
+  auto send_checkpoint = [&](bool is_caught_up) {
+    message.Clear();
+    v1::Checkpoint* checkpoint =
+        is_caught_up ? message.mutable_caught_up() : message.mutable_checkpoint();
+    checkpoint->set_position(next - 1);
+    examined_since_checkpoint = 0;
+    last_checkpoint = absl::Now();
+    return writer->Write(message);
+  };
+
+  while (true) {
+    if (context->IsCancelled()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled");
+    }
+    if (shutting_down_) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat("server shutting down; resubscribe with "
+                                       "from_position ", next));
+    }
+    read.from_position = next;
+    absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
+    if (!page.ok()) return ToGrpcStatus(page.status());
+    for (const eventstore::RecordedEvent& e : page->events) {
+      message.Clear();
+      ToProto(e, message.mutable_event());
+      if (!writer->Write(message)) {
+        return grpc::Status(grpc::StatusCode::CANCELLED, "subscriber went away");
+      }
+    }
+    examined_since_checkpoint += page->next_position - next;
+    next = page->next_position;
+    if (!caught_up && next > head_at_start) {
+      caught_up = true;
+      if (!send_checkpoint(/*is_caught_up=*/true)) {
+        return grpc::Status(grpc::StatusCode::CANCELLED, "subscriber went away");
+      }
+    }
+    if (examined_since_checkpoint >= checkpoint_events ||
+        absl::Now() - last_checkpoint >= checkpoint_interval) {
+      if (!send_checkpoint(/*is_caught_up=*/false)) {
+        return grpc::Status(grpc::StatusCode::CANCELLED, "subscriber went away");
+      }
+    }
+    if (page->end_of_log) {
+      const absl::Duration until_checkpoint =
+          checkpoint_interval - (absl::Now() - last_checkpoint);
+      log_->WaitForHeadAbove(
+          next - 1, std::max(absl::ZeroDuration(),
+                             std::min(options_.subscription_poll, until_checkpoint)));
+    }
+  }
+}
+
+grpc::Status EventLogService::VerifyChain(grpc::ServerContext*,
+                                          const v1::VerifyChainRequest* request,
+                                          v1::VerifyChainResponse* response) {
+  absl::StatusOr<eventstore::ChainVerification> report =
+      log_->VerifyChain(request->from_position(), request->to_position());
+  if (!report.ok()) return ToGrpcStatus(report.status());
+  response->set_ok(report->ok);
+  response->set_events_checked(report->events_checked);
+  response->set_first_bad_position(report->first_bad_position);
+  response->set_problem(report->problem);
+  response->set_head_position(report->head_position);
+  response->set_head_hash(eventstore::HashToHex(report->head_hash));
+  return grpc::Status::OK;
+}
+
+}  // namespace caseline::services
