@@ -1,0 +1,309 @@
+// caseline: command-line client for caselined. See `caseline --help`.
+// Prints JSON lines on stdout; errors go to stderr with a non-zero exit code:
+// 1 bad input, 2 the server refused or failed the call, 3 the chain did not
+// verify.
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "caseline/v1/event_log.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "tools/cli_json.h"
+
+namespace {
+
+using caseline::v1::EventLog;
+
+constexpr int kExitBadInput = 1;
+constexpr int kExitCallFailed = 2;
+constexpr int kExitChainBroken = 3;
+
+struct Globals {
+  std::string server = "127.0.0.1:50051";
+  double timeout_seconds = 30;
+};
+
+std::unique_ptr<EventLog::Stub> Connect(const Globals& globals) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetMaxSendMessageSize(64 << 20);
+  return EventLog::NewStub(grpc::CreateCustomChannel(
+      globals.server, grpc::InsecureChannelCredentials(), args));
+}
+
+void SetDeadline(grpc::ClientContext* context, const Globals& globals) {
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(
+                            static_cast<int64_t>(globals.timeout_seconds * 1000)));
+}
+
+int Fail(const grpc::Status& status) {
+  std::cerr << "caseline: " << absl::StatusCodeToString(
+                                   static_cast<absl::StatusCode>(status.error_code()))
+            << ": " << status.error_message() << "\n";
+  return kExitCallFailed;
+}
+
+int BadInput(absl::string_view message) {
+  std::cerr << "caseline: " << message << "\n";
+  return kExitBadInput;
+}
+
+// --- append ---------------------------------------------------------------
+
+struct AppendArgs {
+  std::string stream;
+  std::string expected = "any";
+  std::string file = "-";
+};
+
+int RunAppend(const Globals& globals, const AppendArgs& args) {
+  caseline::v1::AppendRequest request;
+  request.set_stream_id(args.stream);
+  uint64_t exact = 0;
+  if (args.expected == "any") {
+    request.mutable_any();
+  } else if (args.expected == "no-stream") {
+    request.mutable_no_stream();
+  } else if (args.expected == "exists") {
+    request.mutable_stream_exists();
+  } else if (absl::SimpleAtoi(args.expected, &exact)) {
+    request.set_exact(exact);
+  } else {
+    return BadInput(absl::StrCat("--expected-version \"", args.expected,
+                                 "\": use any, no-stream, exists or a version number"));
+  }
+  std::string text;
+  if (args.file == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), {});
+  } else {
+    std::ifstream in(args.file);
+    if (!in) return BadInput(absl::StrCat("cannot read --file ", args.file));
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  absl::StatusOr<std::vector<caseline::v1::EventData>> events =
+      caseline::tools::ParseEvents(text);
+  if (!events.ok()) return BadInput(events.status().message());
+  for (auto& e : *events) *request.add_events() = std::move(e);
+
+  grpc::ClientContext context;
+  SetDeadline(&context, globals);
+  caseline::v1::AppendResponse response;
+  grpc::Status status = Connect(globals)->Append(&context, request, &response);
+  if (!status.ok()) return Fail(status);
+  std::cout << caseline::tools::MessageToJson(response) << "\n";
+  return 0;
+}
+
+// --- reads ----------------------------------------------------------------
+
+struct ReadArgs {
+  std::string stream;
+  std::optional<uint64_t> from;
+  bool backward = false;
+  uint32_t page_size = 100;
+  uint64_t limit = 0;  // 0: everything
+  std::string type_prefix;
+  std::string stream_prefix;
+};
+
+int RunReadStream(const Globals& globals, const ReadArgs& args) {
+  auto stub = Connect(globals);
+  caseline::v1::ReadStreamRequest request;
+  request.set_stream_id(args.stream);
+  if (args.from.has_value()) request.set_from_version(*args.from);
+  request.set_direction(args.backward ? caseline::v1::BACKWARD : caseline::v1::FORWARD);
+  request.set_max_count(args.page_size);
+  uint64_t printed = 0;
+  while (true) {
+    grpc::ClientContext context;
+    SetDeadline(&context, globals);
+    caseline::v1::ReadStreamResponse response;
+    grpc::Status status = stub->ReadStream(&context, request, &response);
+    if (!status.ok()) return Fail(status);
+    for (const auto& e : response.events()) {
+      std::cout << caseline::tools::EventToJson(e) << "\n";
+      if (++printed == args.limit) return 0;
+    }
+    if (response.end_of_stream()) return 0;
+    request.set_from_version(response.next_version());
+  }
+}
+
+int RunReadAll(const Globals& globals, const ReadArgs& args) {
+  auto stub = Connect(globals);
+  caseline::v1::ReadAllRequest request;
+  if (args.from.has_value()) request.set_from_position(*args.from);
+  request.set_direction(args.backward ? caseline::v1::BACKWARD : caseline::v1::FORWARD);
+  request.set_max_count(args.page_size);
+  request.mutable_filter()->set_event_type_prefix(args.type_prefix);
+  request.mutable_filter()->set_stream_id_prefix(args.stream_prefix);
+  uint64_t printed = 0;
+  while (true) {
+    grpc::ClientContext context;
+    SetDeadline(&context, globals);
+    caseline::v1::ReadAllResponse response;
+    grpc::Status status = stub->ReadAll(&context, request, &response);
+    if (!status.ok()) return Fail(status);
+    for (const auto& e : response.events()) {
+      std::cout << caseline::tools::EventToJson(e) << "\n";
+      if (++printed == args.limit) return 0;
+    }
+    if (response.end_of_log()) return 0;
+    request.set_from_position(response.next_position());
+  }
+}
+
+// --- subscribe ------------------------------------------------------------
+
+struct SubscribeArgs {
+  std::optional<uint64_t> from;
+  std::string type_prefix;
+  std::string stream_prefix;
+  bool checkpoints = false;
+  uint64_t limit = 0;  // 0: follow until interrupted
+};
+
+int RunSubscribe(const Globals& globals, const SubscribeArgs& args) {
+  caseline::v1::SubscribeRequest request;
+  if (args.from.has_value()) {
+    request.set_from_position(*args.from);
+  } else {
+    request.mutable_from_end();
+  }
+  request.mutable_filter()->set_event_type_prefix(args.type_prefix);
+  request.mutable_filter()->set_stream_id_prefix(args.stream_prefix);
+  grpc::ClientContext context;
+  auto reader = Connect(globals)->Subscribe(&context, request);
+  caseline::v1::SubscribeResponse message;
+  uint64_t printed = 0;
+  while (reader->Read(&message)) {
+    if (message.has_event()) {
+      std::cout << caseline::tools::EventToJson(message.event()) << std::endl;
+      if (++printed == args.limit) {
+        context.TryCancel();
+        break;
+      }
+    } else if (args.checkpoints) {
+      std::cout << caseline::tools::MessageToJson(message) << std::endl;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok() && !(args.limit != 0 && printed == args.limit)) return Fail(status);
+  return 0;
+}
+
+// --- verify ---------------------------------------------------------------
+
+int RunVerify(const Globals& globals, uint64_t from, uint64_t to) {
+  caseline::v1::VerifyChainRequest request;
+  request.set_from_position(from);
+  request.set_to_position(to);
+  grpc::ClientContext context;
+  SetDeadline(&context, globals);
+  caseline::v1::VerifyChainResponse response;
+  grpc::Status status = Connect(globals)->VerifyChain(&context, request, &response);
+  if (!status.ok()) return Fail(status);
+  std::cout << caseline::tools::MessageToJson(response) << "\n";
+  if (!response.ok()) {
+    std::cerr << "caseline: the chain does not verify at position "
+              << response.first_bad_position() << ": " << response.problem() << "\n";
+    return kExitChainBroken;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"caseline: command-line client for the Caseline server (caselined)."};
+  app.option_defaults()->always_capture_default();
+  app.require_subcommand(1);
+  Globals globals;
+  app.add_option("--server", globals.server, "caselined address, host:port");
+  app.add_option("--timeout", globals.timeout_seconds,
+                 "deadline in seconds for each call (not for subscribe)")
+      ->check(CLI::PositiveNumber);
+
+  AppendArgs append;
+  CLI::App* append_cmd = app.add_subcommand(
+      "append",
+      "Append events to a stream, atomically. Input: one JSON event object, a "
+      "JSON array of them, or one per line, e.g. "
+      "{\"event_type\":\"ClientRegistered\",\"data\":{...}}");
+  append_cmd->add_option("--stream", append.stream, "stream id, e.g. client-4711")
+      ->required();
+  append_cmd->add_option("--expected-version", append.expected,
+                         "any, no-stream, exists, or the version of the stream's "
+                         "last event");
+  append_cmd->add_option("--file", append.file, "JSON input file; - reads stdin");
+
+  ReadArgs read_stream;
+  CLI::App* read_stream_cmd =
+      app.add_subcommand("read-stream", "Print a stream's events as JSON lines.");
+  read_stream_cmd->add_option("--stream", read_stream.stream, "stream id")->required();
+  read_stream_cmd->add_option("--from", read_stream.from,
+                              "first version (default: start, or end with --backward)");
+  read_stream_cmd->add_flag("--backward", read_stream.backward, "newest first");
+  read_stream_cmd->add_option("--limit", read_stream.limit,
+                              "stop after this many events (0: all)");
+  read_stream_cmd->add_option("--page-size", read_stream.page_size,
+                              "events per request")
+      ->check(CLI::Range(1, 1000));
+
+  ReadArgs read_all;
+  CLI::App* read_all_cmd = app.add_subcommand(
+      "read-all", "Print the whole log's events in global order as JSON lines.");
+  read_all_cmd->add_option("--from", read_all.from,
+                           "first global position (default: 1, or head with --backward)");
+  read_all_cmd->add_flag("--backward", read_all.backward, "newest first");
+  read_all_cmd->add_option("--type-prefix", read_all.type_prefix,
+                           "only event types starting with this");
+  read_all_cmd->add_option("--stream-prefix", read_all.stream_prefix,
+                           "only stream ids starting with this");
+  read_all_cmd->add_option("--limit", read_all.limit, "stop after this many events (0: all)");
+  read_all_cmd->add_option("--page-size", read_all.page_size, "events per request")
+      ->check(CLI::Range(1, 1000));
+
+  SubscribeArgs subscribe;
+  CLI::App* subscribe_cmd = app.add_subcommand(
+      "subscribe",
+      "Follow the log like tail -f: catch up from --from, then print events as "
+      "they are committed, until interrupted.");
+  subscribe_cmd->add_option("--from", subscribe.from,
+                            "first global position (default: only new events)");
+  subscribe_cmd->add_option("--type-prefix", subscribe.type_prefix,
+                            "only event types starting with this");
+  subscribe_cmd->add_option("--stream-prefix", subscribe.stream_prefix,
+                            "only stream ids starting with this");
+  subscribe_cmd->add_flag("--checkpoints", subscribe.checkpoints,
+                          "also print checkpoint and caught_up lines");
+  subscribe_cmd->add_option("--limit", subscribe.limit,
+                            "exit after this many events (0: follow forever)");
+
+  uint64_t verify_from = 0;
+  uint64_t verify_to = 0;
+  CLI::App* verify_cmd = app.add_subcommand(
+      "verify",
+      "Recompute the hash chain and print the head position and hash to publish. "
+      "Exit code 3 if any event does not verify.");
+  verify_cmd->add_option("--from", verify_from, "first position (0: the first event)");
+  verify_cmd->add_option("--to", verify_to, "last position (0: the head)");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*append_cmd) return RunAppend(globals, append);
+  if (*read_stream_cmd) return RunReadStream(globals, read_stream);
+  if (*read_all_cmd) return RunReadAll(globals, read_all);
+  if (*subscribe_cmd) return RunSubscribe(globals, subscribe);
+  if (*verify_cmd) return RunVerify(globals, verify_from, verify_to);
+  return kExitBadInput;
+}
