@@ -206,6 +206,14 @@ int main(int argc, char** argv) {
   double seconds = 3;
   double warmup_seconds = 0.5;
   std::string json_path;
+  std::vector<int> caller_counts = {1, 8, 64};
+  std::vector<int> batch_callers = {1, 8};
+  app.add_option("--callers", caller_counts,
+                 "concurrent callers for the empty-call and 1-event scenarios")
+      ->delimiter(',');
+  app.add_option("--batch_callers", batch_callers,
+                 "concurrent callers for the 100-event batch scenario (0: skip)")
+      ->delimiter(',');
   app.add_option("--server", server,
                  "benchmark a running caselined at host:port instead of an "
                  "in-process one");
@@ -250,7 +258,8 @@ int main(int argc, char** argv) {
   std::printf("%-32s %7s %12s %12s %9s %9s %8s  %s\n", "scenario", "callers", "calls/s",
               "events/s", "p50 ms", "p99 ms", "errors", "vs. empty calls");
   std::vector<Result> results;
-  for (int callers : {1, 8, 64}) {
+  for (int callers : caller_counts) {
+    if (callers <= 0) continue;
     const Result ceiling = bench.HealthCheck(callers);
     PrintRow(ceiling, "(ceiling)");
     const Result append = bench.Append(callers, 1);
@@ -259,7 +268,8 @@ int main(int argc, char** argv) {
     results.push_back(ceiling);
     results.push_back(append);
   }
-  for (int callers : {1, 8}) {
+  for (int callers : batch_callers) {
+    if (callers <= 0) continue;
     const Result batch = bench.Append(callers, 100);
     PrintRow(batch, "");
     results.push_back(batch);

@@ -70,7 +70,12 @@ TEST(EventIdTest, ParsesAndPrintsUuids) {
   absl::StatusOr<EventId> bad = EventId::Parse("not-a-uuid", "events[3].event_id");
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("events[3].event_id"), std::string::npos);
-  EXPECT_NE(EventId::Generate(), EventId::Generate());
+  const EventId a = EventId::Generate();
+  const EventId b = EventId::Generate();
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.ToString()[14], '7');  // version 7
+  EXPECT_TRUE(std::string("89ab").find(a.ToString()[19]) != std::string::npos);  // RFC variant
+  EXPECT_LE(a.bytes(), b.bytes());  // time-ordered
 }
 
 }  // namespace

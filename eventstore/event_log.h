@@ -73,8 +73,9 @@ class EventLog {
   virtual ~EventLog() = default;
 
   // Appends request.events to request.stream_id atomically (all or none) and
-  // durably, then calls `done` exactly once, on the log's writer thread: it must
-  // be quick and must not wait for another append.
+  // durably, then calls `done` exactly once: on the calling thread for an
+  // invalid request, otherwise on the log's completion thread, where it must be
+  // quick and must not wait for another append.
   // Errors: INVALID_ARGUMENT (a field or limit; the message names it), ABORTED
   // (expected version mismatch; the message states the actual version),
   // ALREADY_EXISTS (an event_id reused with other content), UNAVAILABLE (closing

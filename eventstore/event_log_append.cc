@@ -113,17 +113,18 @@ void EventLogImpl::WriterLoop() {
 void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   GroupOverlay overlay{next_position_, chain_head_, last_recorded_at_, {}, {}};
   rocksdb::WriteBatch batch;
-  std::vector<std::pair<AppendCallback, AppendResult>> added;
+  std::vector<Completion> answered;  // decided without writing
+  std::vector<Completion> added;     // wait for the batch
   size_t deferred_from = group.size();
   for (size_t i = 0; i < group.size(); ++i) {
     AppendResult result;
-    const Prepared prepared = Prepare(group[i], overlay, batch, result);
+    const Prepared prepared = Prepare(group[i], overlay, batch, result, answered);
     if (prepared == Prepared::kDeferred) {
       deferred_from = i;
       break;
     }
     if (prepared == Prepared::kAdded) {
-      added.emplace_back(std::move(group[i].done), result);
+      added.push_back(Completion{std::move(group[i].done), result});
     }
   }
   if (deferred_from < group.size()) {
@@ -132,6 +133,7 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
       queue_.push_front(std::move(group[j]));
     }
   }
+  Complete(std::move(answered));
   if (added.empty()) return;
 
   rocksdb::WriteOptions write_options;
@@ -144,7 +146,8 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
         s.code(), absl::StrCat(s.message(),
                                "; this server accepts no more appends until it "
                                "is restarted (reads continue)"));
-    for (auto& [done, result] : added) std::move(done)(s);
+    for (Completion& c : added) c.result = s;
+    Complete(std::move(added));
     return;
   }
   next_position_ = overlay.next_position;
@@ -160,16 +163,45 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     absl::MutexLock lock(&mu_);
     head_position_ = next_position_ - 1;  // wakes readers waiting on the head
   }
-  for (auto& [done, result] : added) std::move(done)(result);
+  Complete(std::move(added));
+}
+
+void EventLogImpl::Complete(std::vector<Completion> completions) {
+  if (completions.empty()) return;
+  absl::MutexLock lock(&completion_mu_);
+  if (completions_.empty()) {
+    completions_ = std::move(completions);
+  } else {
+    for (Completion& c : completions) completions_.push_back(std::move(c));
+  }
+}
+
+void EventLogImpl::CompletionLoop() {
+  std::vector<Completion> batch;
+  while (true) {
+    {
+      absl::MutexLock lock(&completion_mu_);
+      completion_mu_.Await(absl::Condition(
+          +[](EventLogImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->completion_mu_) {
+            return !self->completions_.empty() || self->writer_done_;
+          },
+          this));
+      if (completions_.empty()) return;  // the writer is done and all answered
+      batch.swap(completions_);
+    }
+    for (Completion& c : batch) std::move(c.done)(std::move(c.result));
+    batch.clear();
+  }
 }
 
 EventLogImpl::Prepared EventLogImpl::Prepare(PendingAppend& pending,
                                              GroupOverlay& overlay,
                                              rocksdb::WriteBatch& batch,
-                                             AppendResult& result) {
+                                             AppendResult& result,
+                                             std::vector<Completion>& answered) {
   AppendRequest& request = pending.request;
   auto answer = [&](absl::StatusOr<AppendResult> r) {
-    std::move(pending.done)(std::move(r));
+    answered.push_back(Completion{std::move(pending.done), std::move(r)});
     return Prepared::kAnswered;
   };
   if (!write_failure_.ok()) return answer(write_failure_);

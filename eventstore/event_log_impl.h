@@ -71,14 +71,25 @@ class EventLogImpl final : public EventLog {
                std::shared_ptr<rocksdb::Cache> cache, uint64_t head_position,
                const Hash& chain_head, absl::Time last_recorded_at);
 
+  // A decided append: its callback and what to tell it.
+  struct Completion {
+    AppendCallback done;
+    absl::StatusOr<AppendResult> result;
+  };
+
   // event_log_append.cc
   void WriterLoop();
+  // Runs callbacks on their own thread, so that a caller's work on completion
+  // (gRPC sends the response) overlaps the writer's next group.
+  void CompletionLoop();
+  void Complete(std::vector<Completion> completions);
   void CommitGroup(std::vector<PendingAppend>& group);
   // Decides `pending`: appends its writes to `batch` and `overlay` (kAdded),
   // answers it now (kAnswered: an error or an identical retry), or leaves it
   // for the next group because it repeats an event id of this one (kDeferred).
   Prepared Prepare(PendingAppend& pending, GroupOverlay& overlay,
-                   rocksdb::WriteBatch& batch, AppendResult& result);
+                   rocksdb::WriteBatch& batch, AppendResult& result,
+                   std::vector<Completion>& answered);
   // The stream's last version, if it has events, as the writer sees it.
   absl::StatusOr<std::optional<uint64_t>> StreamHead(absl::string_view stream_id,
                                                      const GroupOverlay& overlay);
@@ -112,7 +123,12 @@ class EventLogImpl final : public EventLog {
   // state can no longer be trusted and every later append fails until restart.
   absl::Status write_failure_;
 
-  std::thread writer_;  // started last in the constructor
+  absl::Mutex completion_mu_;
+  std::vector<Completion> completions_ ABSL_GUARDED_BY(completion_mu_);
+  bool writer_done_ ABSL_GUARDED_BY(completion_mu_) = false;
+
+  std::thread completer_;  // started last in the constructor, with writer_
+  std::thread writer_;
 };
 
 }  // namespace caseline::eventstore

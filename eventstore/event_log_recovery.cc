@@ -11,6 +11,7 @@
 #include "eventstore/status_macros.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 
 namespace caseline::eventstore {
@@ -57,6 +58,23 @@ absl::StatusOr<AppendResult> EventLog::Append(AppendRequest request) {
 }
 
 namespace {
+
+// Groups keys that are inserted in ascending order, so that the memtable can
+// insert each next to the previous one of its group instead of searching the
+// skip list: all event keys ('e', ascending positions), and each stream's index
+// keys ('s' + stream, ascending versions). Other keys form one-byte groups.
+class AscendingKeyGroups : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "caseline.AscendingKeyGroups"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    if (key.size() >= 3 && key[0] == kStreamIndexPrefix) {
+      const size_t length = (static_cast<uint8_t>(key[1]) << 8) | static_cast<uint8_t>(key[2]);
+      if (key.size() >= 3 + length) return rocksdb::Slice(key.data(), 3 + length);
+    }
+    return rocksdb::Slice(key.data(), 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return !key.empty(); }
+};
 
 // Writes the format version into a new directory, or checks an existing one.
 absl::Status CheckFormatVersion(rocksdb::DB& db, absl::string_view data_dir) {
@@ -107,6 +125,12 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
   db_options.paranoid_checks = true;
   db_options.keep_log_file_num = 5;
   db_options.max_log_file_size = 16 << 20;
+  // One thread writes (the log's writer), so memtable inserts need no
+  // concurrency control and can use per-group insert hints.
+  db_options.allow_concurrent_memtable_write = false;
+  db_options.enable_write_thread_adaptive_yield = false;
+  db_options.memtable_insert_with_hint_prefix_extractor =
+      std::make_shared<AscendingKeyGroups>();
   if (options.env != nullptr) db_options.env = options.env;
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::BlockBasedTableOptions table_options;
@@ -164,6 +188,7 @@ EventLogImpl::EventLogImpl(EventLogOptions options, std::unique_ptr<rocksdb::DB>
       next_position_(head_position + 1),
       chain_head_(chain_head),
       last_recorded_at_(last_recorded_at) {
+  completer_ = std::thread([this] { CompletionLoop(); });
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -172,7 +197,12 @@ EventLogImpl::~EventLogImpl() {
     absl::MutexLock lock(&mu_);
     closing_ = true;
   }
-  writer_.join();  // completes every queued append first
+  writer_.join();  // decides every queued append first
+  {
+    absl::MutexLock lock(&completion_mu_);
+    writer_done_ = true;
+  }
+  completer_.join();  // then answers them
   db_->Close().PermitUncheckedError();  // every write was synced already
 }
 
