@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what Caseline needs to build, test and run, from Debian 12's archive
+# only. Safe to run again. Run as root (or with sudo available).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  ca-certificates cmake ninja-build g++ pkg-config \
+  protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev \
+  librocksdb-dev libabsl-dev libspdlog-dev libgtest-dev libgmock-dev \
+  libcli11-dev libssl-dev uuid-dev nlohmann-json3-dev
