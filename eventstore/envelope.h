@@ -1,5 +1,6 @@
 // The stored form of one event: envelope body, then the hash-chain trailer.
-// Byte layout: docs/log_format.md "Envelope". Pure functions, no I/O.
+// Byte layout: docs/log_format.md "Envelope" and "Hash chain". Pure
+// functions, no I/O.
 #ifndef CASELINE_EVENTSTORE_ENVELOPE_H_
 #define CASELINE_EVENTSTORE_ENVELOPE_H_
 

@@ -1,4 +1,4 @@
-// Key layout of the event log in RocksDB. docs/log_format.md is the
+// Key layout of the event log in RocksDB. docs/log_format.md ("Keys") is the
 // authoritative description; keep the two in step. All integers are big-endian
 // so that keys sort numerically.
 #ifndef CASELINE_EVENTSTORE_KEY_FORMAT_H_

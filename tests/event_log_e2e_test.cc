@@ -277,6 +277,34 @@ TEST_F(EventLogE2eTest, SubscriberStartingMidStreamGetsEveryLaterEventOnce) {
   EXPECT_GT(last_checkpoint, 0u);
 }
 
+// A consumer that stops reading while ~10 MB is appended (far more than gRPC's
+// flow-control windows) holds back only its own stream: appends keep being
+// acknowledged, and once it reads again it gets every event once, in order.
+TEST_F(EventLogE2eTest, StalledSubscriberStillGetsEverythingInOrder) {
+  v1::SubscribeRequest request;
+  request.set_from_position(1);
+  grpc::ClientContext context;
+  auto reader = stub_->Subscribe(&context, request);
+  const std::string payload = "{\"pad\":\"" + std::string(2000, 'p') + "\"}";
+  constexpr int kAppends = 100;
+  constexpr int kPerAppend = 50;
+  for (int i = 0; i < kAppends; ++i) {
+    std::vector<v1::EventData> events(kPerAppend, testing::JsonEvent("Padded", payload));
+    v1::AppendResponse response;
+    ASSERT_TRUE(Append(absl::StrCat("s-", i % 7), std::nullopt, events, &response).ok());
+  }
+  uint64_t expected = 1;
+  v1::SubscribeResponse message;
+  while (expected <= kAppends * kPerAppend && reader->Read(&message)) {
+    if (message.has_event()) {
+      ASSERT_EQ(message.event().global_position(), expected++);
+    }
+  }
+  EXPECT_EQ(expected, uint64_t{kAppends * kPerAppend + 1});
+  context.TryCancel();
+  reader->Finish();
+}
+
 TEST_F(EventLogE2eTest, FilteredSubscriptionFromEnd) {
   v1::AppendResponse response;
   ASSERT_TRUE(Append("client-1", std::nullopt, {testing::JsonEvent("Old", "{}")}, &response).ok());
