@@ -22,10 +22,9 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "caseline/v1/event_log.grpc.pb.h"
+#include "eventstore/mutex.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "server/server.h"
@@ -60,7 +59,8 @@ Result RunClosedLoop(const std::string& name, int callers, int events_per_call,
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> errors{0};
-  absl::Mutex mu;
+  caseline::Mutex mu;
+  caseline::CondVar all_stopped(&mu);
   int running = callers;
 
   std::function<void(int)> issue = [&](int c) {
@@ -75,8 +75,8 @@ Result RunClosedLoop(const std::string& name, int callers, int events_per_call,
         if (!ok) errors++;
       }
       if (stopping) {
-        absl::MutexLock lock(&mu);
-        running--;
+        caseline::MutexLock lock(&mu);
+        if (--running == 0) all_stopped.SignalAll();
         return;
       }
       issue(c);
@@ -91,9 +91,8 @@ Result RunClosedLoop(const std::string& name, int callers, int events_per_call,
   const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
   stopping = true;
   {
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* r) { return *r == 0; }, &running));
+    caseline::MutexLock lock(&mu);
+    while (running > 0) all_stopped.Wait();
   }
 
   std::vector<double> all;

@@ -75,9 +75,10 @@ void EventLogImpl::AppendAsync(AppendRequest request, AppendCallback done) {
     return;
   }
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!closing_) {
       queue_.push_back(PendingAppend{std::move(request), std::move(done)});
+      writer_cv_.Signal();
       return;
     }
   }
@@ -89,12 +90,8 @@ void EventLogImpl::WriterLoop() {
   std::vector<PendingAppend> group;
   while (true) {
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](EventLogImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-            return !self->queue_.empty() || self->closing_;
-          },
-          this));
+      MutexLock lock(&mu_);
+      while (queue_.empty() && !closing_) writer_cv_.Wait();
       if (queue_.empty()) return;  // closing, and every append answered
       size_t events = 0;
       while (!queue_.empty() &&
@@ -128,7 +125,7 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     }
   }
   if (deferred_from < group.size()) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (size_t j = group.size(); j-- > deferred_from;) {
       queue_.push_front(std::move(group[j]));
     }
@@ -160,15 +157,17 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     stream_heads_[stream_id] = version;
   }
   {
-    absl::MutexLock lock(&mu_);
-    head_position_ = next_position_ - 1;  // wakes readers waiting on the head
+    MutexLock lock(&mu_);
+    head_position_ = next_position_ - 1;
+    head_cv_.SignalAll();
   }
   Complete(std::move(added));
 }
 
 void EventLogImpl::Complete(std::vector<Completion> completions) {
   if (completions.empty()) return;
-  absl::MutexLock lock(&completion_mu_);
+  MutexLock lock(&completion_mu_);
+  completion_cv_.Signal();
   if (completions_.empty()) {
     completions_ = std::move(completions);
   } else {
@@ -180,12 +179,8 @@ void EventLogImpl::CompletionLoop() {
   std::vector<Completion> batch;
   while (true) {
     {
-      absl::MutexLock lock(&completion_mu_);
-      completion_mu_.Await(absl::Condition(
-          +[](EventLogImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->completion_mu_) {
-            return !self->completions_.empty() || self->writer_done_;
-          },
-          this));
+      MutexLock lock(&completion_mu_);
+      while (completions_.empty() && !writer_done_) completion_cv_.Wait();
       if (completions_.empty()) return;  // the writer is done and all answered
       batch.swap(completions_);
     }

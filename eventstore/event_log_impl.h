@@ -18,8 +18,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
 #include "eventstore/event_log.h"
+#include "eventstore/mutex.h"
 #include "rocksdb/db.h"
 
 namespace caseline::eventstore {
@@ -107,7 +107,9 @@ class EventLogImpl final : public EventLog {
   const std::shared_ptr<rocksdb::Cache> block_cache_;
   const std::unique_ptr<rocksdb::DB> db_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
+  CondVar writer_cv_{&mu_};        // queue_ gained an entry, or closing_
+  mutable CondVar head_cv_{&mu_};  // head_position_ advanced, or closing_
   std::deque<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t head_position_ ABSL_GUARDED_BY(mu_);
@@ -123,7 +125,8 @@ class EventLogImpl final : public EventLog {
   // state can no longer be trusted and every later append fails until restart.
   absl::Status write_failure_;
 
-  absl::Mutex completion_mu_;
+  Mutex completion_mu_;
+  CondVar completion_cv_{&completion_mu_};
   std::vector<Completion> completions_ ABSL_GUARDED_BY(completion_mu_);
   bool writer_done_ ABSL_GUARDED_BY(completion_mu_) = false;
 

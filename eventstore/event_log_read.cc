@@ -210,17 +210,18 @@ absl::StatusOr<LogPage> EventLogImpl::ReadAll(const ReadAllOptions& options) {
 }
 
 uint64_t EventLogImpl::HeadPosition() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return head_position_;
 }
 
 uint64_t EventLogImpl::WaitForHeadAbove(uint64_t position,
                                         absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
-  auto ready = [this, position]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return head_position_ > position || closing_;
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  const absl::Time deadline = absl::Now() + timeout;
+  MutexLock lock(&mu_);
+  while (head_position_ <= position && !closing_) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration() || !head_cv_.WaitFor(left)) break;
+  }
   return head_position_;
 }
 

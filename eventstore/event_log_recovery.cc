@@ -1,10 +1,10 @@
 // Opening and closing the log: RocksDB options, the format version check, and
 // recovery of the head from the last event key (no scan of the log).
+#include <future>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "eventstore/envelope.h"
 #include "eventstore/event_log_impl.h"
 #include "eventstore/key_format.h"
@@ -47,14 +47,11 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(EventLogOptions options
 }
 
 absl::StatusOr<AppendResult> EventLog::Append(AppendRequest request) {
-  absl::StatusOr<AppendResult> result;
-  absl::Notification done;
-  AppendAsync(std::move(request), [&](absl::StatusOr<AppendResult> r) {
-    result = std::move(r);
-    done.Notify();
+  std::promise<absl::StatusOr<AppendResult>> result;
+  AppendAsync(std::move(request), [&result](absl::StatusOr<AppendResult> r) {
+    result.set_value(std::move(r));
   });
-  done.WaitForNotification();
-  return result;
+  return result.get_future().get();
 }
 
 namespace {
@@ -194,13 +191,16 @@ EventLogImpl::EventLogImpl(EventLogOptions options, std::unique_ptr<rocksdb::DB>
 
 EventLogImpl::~EventLogImpl() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     closing_ = true;
+    writer_cv_.Signal();
+    head_cv_.SignalAll();
   }
   writer_.join();  // decides every queued append first
   {
-    absl::MutexLock lock(&completion_mu_);
+    MutexLock lock(&completion_mu_);
     writer_done_ = true;
+    completion_cv_.Signal();
   }
   completer_.join();  // then answers them
   db_->Close().PermitUncheckedError();  // every write was synced already

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "eventstore/mutex.h"
 #include "eventstore/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -39,7 +39,7 @@ class CaselineServer::Impl {
   }
 
   void Shutdown(absl::Duration grace) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (log_ == nullptr) return;
     service_.BeginShutdown();
     server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
@@ -52,7 +52,7 @@ class CaselineServer::Impl {
   eventstore::EventLog& event_log() { return *log_; }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   std::unique_ptr<eventstore::EventLog> log_;
   services::EventLogService service_;
   std::unique_ptr<grpc::Server> server_;

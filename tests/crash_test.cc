@@ -16,8 +16,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/mutex.h"
 #include "caseline/v1/event_log.grpc.pb.h"
+#include "eventstore/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
@@ -83,13 +83,13 @@ class ServerProcess {
 class Endpoint {
  public:
   void Set(std::string address) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     address_ = std::move(address);
     generation_++;
   }
   // A stub for the current address, re-made when it changed.
   v1::EventLog::Stub* Get(std::unique_ptr<v1::EventLog::Stub>* stub, int* seen) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (*seen != generation_ || *stub == nullptr) {
       *stub = v1::EventLog::NewStub(
           grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
@@ -99,7 +99,7 @@ class Endpoint {
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   std::string address_ ABSL_GUARDED_BY(mu_);
   int generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
@@ -117,7 +117,7 @@ TEST(CrashTest, NothingAcknowledgedIsLostAcrossSigkills) {
   endpoint.Set(server.Start());
 
   std::atomic<bool> stop{false};
-  absl::Mutex mu;
+  Mutex mu;
   absl::flat_hash_map<std::string, Acknowledged> acked;  // event id -> where
   std::atomic<int> retries{0};
   std::vector<std::thread> appenders;
@@ -147,7 +147,7 @@ TEST(CrashTest, NothingAcknowledgedIsLostAcrossSigkills) {
           v1::AppendResponse response;
           grpc::Status s = endpoint.Get(&stub, &seen)->Append(&context, request, &response);
           if (s.ok()) {
-            absl::MutexLock lock(&mu);
+            MutexLock lock(&mu);
             for (int j = 0; j < n; ++j) {
               acked[request.events(j).event_id()] = {
                   response.first_global_position() + j, request.stream_id()};

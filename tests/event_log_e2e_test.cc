@@ -3,8 +3,8 @@
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
 #include "caseline/v1/event_log.grpc.pb.h"
+#include "eventstore/mutex.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -171,7 +171,7 @@ TEST_F(EventLogE2eTest, HealthAndReflectionAreServed) {
 TEST_F(EventLogE2eTest, EightWritersRaceOnOneStreamWithExactVersions) {
   constexpr uint64_t kTarget = 200;
   std::atomic<uint64_t> winners{0};
-  absl::Mutex mu;
+  Mutex mu;
   std::vector<uint64_t> won_versions;
   std::vector<std::thread> writers;
   for (int w = 0; w < 8; ++w) {
@@ -193,7 +193,7 @@ TEST_F(EventLogE2eTest, EightWritersRaceOnOneStreamWithExactVersions) {
         grpc::Status s = stub->Append(&context, request, &response);
         if (s.ok()) {
           winners++;
-          absl::MutexLock lock(&mu);
+          MutexLock lock(&mu);
           won_versions.push_back(response.first_stream_version());
           known = response.last_stream_version();
           continue;
