@@ -69,7 +69,7 @@ class EventLog {
 
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
-  // Completes every queued append, then closes the database.
+  // Completes every queued append, flushes the memtable, closes the database.
   virtual ~EventLog() = default;
 
   // Appends request.events to request.stream_id atomically (all or none) and
