@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -95,6 +96,10 @@ class EventLog {
   // most a bounded number of events, so it may be empty before the end.
   [[nodiscard]] virtual absl::StatusOr<LogPage> ReadAll(
       const ReadAllOptions& options) = 0;
+
+  // The committed event with this id, or nullopt.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
+      const EventId& event_id) = 0;
 
   // Position of the last committed (durable, readable) event; 0 when empty.
   virtual uint64_t HeadPosition() const = 0;

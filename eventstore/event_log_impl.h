@@ -41,6 +41,8 @@ class EventLogImpl final : public EventLog {
   absl::StatusOr<StreamPage> ReadStream(absl::string_view stream_id,
                                         const ReadStreamOptions& options) override;
   absl::StatusOr<LogPage> ReadAll(const ReadAllOptions& options) override;
+  absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
+      const EventId& event_id) override;
   uint64_t HeadPosition() const override;
   uint64_t WaitForHeadAbove(uint64_t position,
                             absl::Duration timeout) const override;

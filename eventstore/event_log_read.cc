@@ -209,6 +209,19 @@ absl::StatusOr<LogPage> EventLogImpl::ReadAll(const ReadAllOptions& options) {
   return page;
 }
 
+absl::StatusOr<std::optional<RecordedEvent>> EventLogImpl::FindEvent(
+    const EventId& event_id) {
+  SnapshotReader reader(db_.get());
+  std::string position;
+  rocksdb::Status s = db_->Get(reader.options(), EventIdKey(event_id), &position);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocksDb(s, "looking up an event id"));
+  if (position.size() != 8) {
+    return absl::DataLossError("an event-id index entry is not 8 bytes");
+  }
+  return ReadEventAt(reader.options(), DecodeFixed64BE(position));
+}
+
 uint64_t EventLogImpl::HeadPosition() const {
   MutexLock lock(&mu_);
   return head_position_;

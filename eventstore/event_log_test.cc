@@ -148,6 +148,20 @@ TEST_F(EventLogTest, ReusedIdWithOtherContentOrStreamIsRefused) {
   EXPECT_EQ(log_->HeadPosition(), 1u);
 }
 
+TEST_F(EventLogTest, FindEventById) {
+  ProposedEvent e = MakeEvent("Noted", "x");
+  e.event_id = EventId::Generate();
+  ASSERT_TRUE(log_->Append(MakeAppend("s", ExpectedVersion::Any(), {e})).ok());
+  absl::StatusOr<std::optional<RecordedEvent>> found = log_->FindEvent(*e.event_id);
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->payload, "x");
+  EXPECT_EQ((*found)->global_position, 1u);
+  found = log_->FindEvent(EventId::Generate());
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value());
+}
+
 TEST_F(EventLogTest, DuplicateIdInsideOneAppendIsInvalid) {
   ProposedEvent e = MakeEvent("Noted");
   e.event_id = EventId::Generate();
