@@ -1,0 +1,275 @@
+#include "projections/client_record.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace caseline::projections {
+namespace {
+
+absl::Time ToTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+template <typename Map>
+auto* FindOrNull(Map& map, const std::string& key) {
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
+}
+
+void ApplyCorrection(const v1::ClientDetailsCorrected& c, v1::ClientRegistered* d) {
+  if (c.has_name()) *d->mutable_name() = c.name();
+  if (c.has_birth_date()) *d->mutable_birth_date() = c.birth_date();
+  if (c.sex() != v1::SEX_UNSPECIFIED) d->set_sex(c.sex());
+  if (!c.phone().empty()) d->set_phone(c.phone());
+  if (c.has_address()) *d->mutable_address() = c.address();
+  if (!c.preferred_language().empty()) d->set_preferred_language(c.preferred_language());
+  if (c.has_interpreter_needed()) d->set_interpreter_needed(c.interpreter_needed());
+  for (const auto& id : c.identifiers_added()) *d->add_identifiers() = id;
+}
+
+void SetReferralStatus(ClientRecord& r, const std::string& id, ReferralStatus status,
+                       const CareEventContext& context) {
+  ReferralState* referral = FindOrNull(r.referrals, id);
+  if (referral == nullptr) return;
+  referral->status = status;
+  referral->status_changed_at = context.occurred_at;
+  if (status == ReferralStatus::kAccepted) referral->was_accepted = true;
+}
+
+}  // namespace
+
+std::string ClientStreamId(absl::string_view client_id) {
+  return absl::StrCat("client-", client_id);
+}
+
+absl::string_view ReferralStatusName(ReferralStatus status) {
+  switch (status) {
+    case ReferralStatus::kRequested:
+      return "requested";
+    case ReferralStatus::kAccepted:
+      return "accepted";
+    case ReferralStatus::kDeclined:
+      return "declined";
+    case ReferralStatus::kOnHold:
+      return "on-hold";
+    case ReferralStatus::kInProgress:
+      return "in-progress";
+    case ReferralStatus::kCompleted:
+      return "completed";
+    case ReferralStatus::kFailed:
+      return "failed";
+    case ReferralStatus::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+bool IsTerminal(ReferralStatus status) {
+  return status == ReferralStatus::kDeclined || status == ReferralStatus::kCompleted ||
+         status == ReferralStatus::kFailed || status == ReferralStatus::kCancelled;
+}
+
+bool ConsentState::InForceAt(absl::Time at) const {
+  if (at < start || at >= end) return false;
+  return !revocation_effective_at.has_value() || at < *revocation_effective_at;
+}
+
+bool ConsentState::Covers(absl::string_view organization_id, v1::OrganizationType type,
+                          v1::DataClass data_class, absl::Time at) const {
+  if (!InForceAt(at)) return false;
+  const auto& classes = given.data_classes();
+  if (std::find(classes.begin(), classes.end(), data_class) == classes.end()) {
+    return false;
+  }
+  const auto& named = given.recipient_organization_ids();
+  if (std::find(named.begin(), named.end(), organization_id) != named.end()) return true;
+  if (data_class == v1::DATA_CLASS_SUBSTANCE_USE_PART2) return false;  // 42 CFR 2.31
+  const auto& types = given.recipient_organization_types();
+  return type != v1::ORGANIZATION_TYPE_UNSPECIFIED &&
+         std::find(types.begin(), types.end(), type) != types.end();
+}
+
+int ClientRecord::ActiveLeadCaseManagers() const {
+  int leads = 0;
+  for (const auto& [id, member] : care_team) {
+    if (member.active() && member.added.role() == v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER) {
+      ++leads;
+    }
+  }
+  return leads;
+}
+
+void ClientRecord::Apply(const v1::CareEvent& event, const CareEventContext& context) {
+  version = context.stream_version;
+  const absl::Time at = context.occurred_at;
+  switch (event.event_case()) {
+    case v1::CareEvent::kClientRegistered:
+      registered = true;
+      details = event.client_registered();
+      registered_by_organization_id = context.organization_id;
+      break;
+    case v1::CareEvent::kClientDetailsCorrected:
+      ApplyCorrection(event.client_details_corrected(), &details);
+      break;
+    case v1::CareEvent::kClientRecordsLinked:
+      linked_client_ids.insert(event.client_records_linked().other_client_id());
+      break;
+    case v1::CareEvent::kClientRecordsUnlinked:
+      linked_client_ids.erase(event.client_records_unlinked().other_client_id());
+      break;
+    case v1::CareEvent::kCaseOpened:
+    case v1::CareEvent::kCaseReopened:
+      case_status = CaseStatus::kOpen;
+      break;
+    case v1::CareEvent::kCaseClosed:
+      case_status = CaseStatus::kClosed;
+      break;
+    case v1::CareEvent::kConsentGiven: {
+      const auto& given = event.consent_given();
+      ConsentState& consent = consents[given.consent_id()];
+      consent.given = given;
+      consent.granted_at_organization_id = context.organization_id;
+      consent.start = given.period().has_start() ? ToTime(given.period().start()) : at;
+      consent.end = given.period().has_end() ? ToTime(given.period().end())
+                                             : absl::InfiniteFuture();
+      break;
+    }
+    case v1::CareEvent::kConsentRevoked: {
+      const auto& revoked = event.consent_revoked();
+      if (ConsentState* consent = FindOrNull(consents, revoked.consent_id())) {
+        const absl::Time received =
+            revoked.has_received_at() ? ToTime(revoked.received_at()) : at;
+        consent->revocation_received_at = received;
+        consent->revocation_effective_at =
+            revoked.has_effective_at() ? ToTime(revoked.effective_at()) : received;
+      }
+      break;
+    }
+    case v1::CareEvent::kAssessmentRecorded:
+      assessment_ids.insert(event.assessment_recorded().assessment_id());
+      break;
+    case v1::CareEvent::kGoalSet: {
+      GoalState& goal = goals[event.goal_set().goal_id()];
+      goal.goal = event.goal_set();
+      goal.status = v1::GOAL_STATUS_ACTIVE;
+      break;
+    }
+    case v1::CareEvent::kGoalProgressRecorded:
+      if (GoalState* goal = FindOrNull(goals, event.goal_progress_recorded().goal_id())) {
+        goal->percent_achieved = event.goal_progress_recorded().percent_achieved();
+      }
+      break;
+    case v1::CareEvent::kGoalStatusChanged:
+      if (GoalState* goal = FindOrNull(goals, event.goal_status_changed().goal_id())) {
+        goal->status = event.goal_status_changed().status();
+      }
+      break;
+    case v1::CareEvent::kReferralSent: {
+      ReferralState& referral = referrals[event.referral_sent().referral_id()];
+      referral.sent = event.referral_sent();
+      referral.status = ReferralStatus::kRequested;
+      referral.sent_at = at;
+      referral.status_changed_at = at;
+      referral.sent_position = context.global_position;
+      break;
+    }
+    case v1::CareEvent::kReferralAccepted:
+      SetReferralStatus(*this, event.referral_accepted().referral_id(),
+                        ReferralStatus::kAccepted, context);
+      break;
+    case v1::CareEvent::kReferralDeclined:
+      SetReferralStatus(*this, event.referral_declined().referral_id(),
+                        ReferralStatus::kDeclined, context);
+      break;
+    case v1::CareEvent::kReferralOnHold:
+      SetReferralStatus(*this, event.referral_on_hold().referral_id(),
+                        ReferralStatus::kOnHold, context);
+      break;
+    case v1::CareEvent::kReferralStarted:
+      SetReferralStatus(*this, event.referral_started().referral_id(),
+                        ReferralStatus::kInProgress, context);
+      break;
+    case v1::CareEvent::kReferralCompleted:
+      SetReferralStatus(*this, event.referral_completed().referral_id(),
+                        ReferralStatus::kCompleted, context);
+      break;
+    case v1::CareEvent::kReferralFailed:
+      SetReferralStatus(*this, event.referral_failed().referral_id(),
+                        ReferralStatus::kFailed, context);
+      break;
+    case v1::CareEvent::kReferralCancelled:
+      SetReferralStatus(*this, event.referral_cancelled().referral_id(),
+                        ReferralStatus::kCancelled, context);
+      break;
+    case v1::CareEvent::kServiceStarted: {
+      ServiceState& service = services[event.service_started().service_id()];
+      service.started = event.service_started();
+      service.started_at = at;
+      break;
+    }
+    case v1::CareEvent::kServiceEnded:
+      if (ServiceState* s = FindOrNull(services, event.service_ended().service_id())) {
+        s->ended_at = at;
+      }
+      break;
+    case v1::CareEvent::kServiceInterruptionNotified: {
+      const auto& notice = event.service_interruption_notified();
+      if (ServiceState* s = FindOrNull(services, notice.service_id())) {
+        s->interruption_expected_end =
+            notice.has_expected_end() ? ToTime(notice.expected_end()) : at;
+      }
+      break;
+    }
+    case v1::CareEvent::kCareTeamMemberAdded: {
+      CareTeamMemberState& member = care_team[event.care_team_member_added().member_id()];
+      member.added = event.care_team_member_added();
+      member.added_at = at;
+      member.removed_at.reset();
+      break;
+    }
+    case v1::CareEvent::kCareTeamMemberRemoved:
+      if (CareTeamMemberState* m =
+              FindOrNull(care_team, event.care_team_member_removed().member_id())) {
+        m->removed_at = at;
+      }
+      break;
+    case v1::CareEvent::kTeamMeetingHeld:
+      meeting_ids.insert(event.team_meeting_held().meeting_id());
+      break;
+    case v1::CareEvent::kAdmissionRecorded: {
+      AdmissionState& admission = admissions[event.admission_recorded().admission_id()];
+      admission.admission = event.admission_recorded();
+      admission.admitted_at = at;
+      break;
+    }
+    case v1::CareEvent::kTransitionPlanned: {
+      TransitionState& transition = transitions[event.transition_planned().transition_id()];
+      transition.planned = event.transition_planned();
+      transition.planned_at = at;
+      break;
+    }
+    case v1::CareEvent::kDischargeRecorded:
+      if (AdmissionState* a =
+              FindOrNull(admissions, event.discharge_recorded().admission_id())) {
+        a->discharged_at = at;
+        a->disposition = event.discharge_recorded().disposition();
+      }
+      break;
+    case v1::CareEvent::kTransitionCompleted:
+      if (TransitionState* t =
+              FindOrNull(transitions, event.transition_completed().transition_id())) {
+        t->completed_at = at;
+      }
+      break;
+    case v1::CareEvent::kFollowUpCompleted:
+      follow_up_ids.insert(event.follow_up_completed().follow_up_id());
+      break;
+    case v1::CareEvent::kOrganizationRegistered:
+    case v1::CareEvent::kOrganizationUpdated:
+    case v1::CareEvent::EVENT_NOT_SET:
+      break;
+  }
+}
+
+}  // namespace caseline::projections

@@ -1,0 +1,135 @@
+// ClientRecord: one client's care record as folded from its stream
+// (client-<client_id>): details, case status, consents, referrals, goals,
+// services, care team, admissions and transitions. The command side decides
+// against it; views replay it as of any position.
+//
+// A plain value with no I/O: fold events in stream order with Apply(). Apply
+// never fails: events the log accepted are facts, and a reference to
+// something unknown (impossible through the command services) is ignored.
+#ifndef CASELINE_PROJECTIONS_CLIENT_RECORD_H_
+#define CASELINE_PROJECTIONS_CLIENT_RECORD_H_
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "caseline/v1/care_events.pb.h"
+#include "projections/care_event_context.h"
+
+namespace caseline::projections {
+
+// The stream of a client's care record.
+std::string ClientStreamId(absl::string_view client_id);
+
+enum class CaseStatus { kNotOpened, kOpen, kClosed };
+
+// The referral lifecycle (FHIR Task, Gravity SDOH): requested -> accepted |
+// declined; accepted -> in progress -> completed | failed; on hold; cancelled.
+enum class ReferralStatus {
+  kRequested,
+  kAccepted,
+  kDeclined,
+  kOnHold,
+  kInProgress,
+  kCompleted,
+  kFailed,
+  kCancelled,
+};
+absl::string_view ReferralStatusName(ReferralStatus status);
+bool IsTerminal(ReferralStatus status);
+
+struct ConsentState {
+  v1::ConsentGiven given;
+  std::string granted_at_organization_id;  // who recorded it
+  absl::Time start;
+  absl::Time end = absl::InfiniteFuture();
+  std::optional<absl::Time> revocation_received_at;
+  std::optional<absl::Time> revocation_effective_at;
+
+  // In force at `at`: started, not ended, not revoked with effect by then.
+  bool InForceAt(absl::Time at) const;
+  // In force at `at` and covering `data_class` for the organisation.
+  // Part 2 data needs the organisation named; other classes accept a
+  // matching recipient organisation type too.
+  bool Covers(absl::string_view organization_id, v1::OrganizationType type,
+              v1::DataClass data_class, absl::Time at) const;
+};
+
+struct ReferralState {
+  v1::ReferralSent sent;
+  ReferralStatus status = ReferralStatus::kRequested;
+  bool was_accepted = false;
+  absl::Time sent_at;
+  absl::Time status_changed_at;
+  uint64_t sent_position = 0;
+};
+
+struct GoalState {
+  v1::GoalSet goal;
+  v1::GoalStatus status = v1::GOAL_STATUS_PROPOSED;
+  int32_t percent_achieved = 0;
+};
+
+struct ServiceState {
+  v1::ServiceStarted started;
+  absl::Time started_at;
+  std::optional<absl::Time> ended_at;
+  std::optional<absl::Time> interruption_expected_end;
+  bool active() const { return !ended_at.has_value(); }
+};
+
+struct CareTeamMemberState {
+  v1::CareTeamMemberAdded added;
+  absl::Time added_at;
+  std::optional<absl::Time> removed_at;
+  bool active() const { return !removed_at.has_value(); }
+};
+
+struct AdmissionState {
+  v1::AdmissionRecorded admission;
+  absl::Time admitted_at;
+  std::optional<absl::Time> discharged_at;
+  v1::DischargeDisposition disposition = v1::DISCHARGE_DISPOSITION_UNSPECIFIED;
+  bool open() const { return !discharged_at.has_value(); }
+};
+
+struct TransitionState {
+  v1::TransitionPlanned planned;
+  absl::Time planned_at;
+  std::optional<absl::Time> completed_at;
+};
+
+struct ClientRecord {
+  explicit ClientRecord(std::string id) : client_id(std::move(id)) {}
+
+  void Apply(const v1::CareEvent& event, const CareEventContext& context);
+
+  // Active team members with the lead case manager role.
+  int ActiveLeadCaseManagers() const;
+
+  std::string client_id;
+  // Version of the last event applied; nullopt for a stream with no events.
+  std::optional<uint64_t> version;
+  bool registered = false;
+  v1::ClientRegistered details;  // with corrections applied
+  std::string registered_by_organization_id;
+  CaseStatus case_status = CaseStatus::kNotOpened;
+  std::set<std::string> linked_client_ids;
+  std::map<std::string, ConsentState> consents;
+  std::map<std::string, ReferralState> referrals;
+  std::map<std::string, GoalState> goals;
+  std::map<std::string, ServiceState> services;
+  std::map<std::string, CareTeamMemberState> care_team;
+  std::map<std::string, AdmissionState> admissions;
+  std::map<std::string, TransitionState> transitions;
+  std::set<std::string> assessment_ids;
+  std::set<std::string> meeting_ids;
+  std::set<std::string> follow_up_ids;
+};
+
+}  // namespace caseline::projections
+
+#endif  // CASELINE_PROJECTIONS_CLIENT_RECORD_H_

@@ -1,0 +1,40 @@
+// The organisation directory, folded from the "organizations" stream.
+// A plain value: not thread-safe; copy it to share.
+#ifndef CASELINE_PROJECTIONS_ORGANIZATION_DIRECTORY_H_
+#define CASELINE_PROJECTIONS_ORGANIZATION_DIRECTORY_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "caseline/v1/care_events.pb.h"
+#include "projections/care_event_context.h"
+
+namespace caseline::projections {
+
+// The stream that holds OrganizationRegistered / OrganizationUpdated.
+inline constexpr char kOrganizationsStream[] = "organizations";
+
+class OrganizationDirectory {
+ public:
+  // Folds one event of the organizations stream; other events are ignored.
+  void Apply(const v1::CareEvent& event, const CareEventContext& context);
+
+  // The organisation, or nullptr.
+  const v1::OrganizationRegistered* Find(absl::string_view organization_id) const;
+  bool Contains(absl::string_view organization_id) const {
+    return Find(organization_id) != nullptr;
+  }
+  size_t size() const { return organizations_.size(); }
+  // Version of the last event applied; nullopt before the first.
+  std::optional<uint64_t> version() const { return version_; }
+
+ private:
+  absl::flat_hash_map<std::string, v1::OrganizationRegistered> organizations_;
+  std::optional<uint64_t> version_;
+};
+
+}  // namespace caseline::projections
+
+#endif  // CASELINE_PROJECTIONS_ORGANIZATION_DIRECTORY_H_

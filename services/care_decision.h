@@ -1,0 +1,55 @@
+// Decides care-record commands: given a client's record (or the organisation
+// directory) and a proposed care event, either the events to append or a
+// rejection that names the rule and what would satisfy it. Pure functions of
+// their arguments: no I/O, no clock (the caller passes `now`).
+#ifndef CASELINE_SERVICES_CARE_DECISION_H_
+#define CASELINE_SERVICES_CARE_DECISION_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "caseline/v1/care_events.pb.h"
+#include "projections/client_record.h"
+#include "projections/organization_directory.h"
+
+namespace caseline::services {
+
+// How far ahead of the server clock occurred_at may be.
+inline constexpr absl::Duration kMaxFutureSkew = absl::Minutes(5);
+
+struct CareCommand {
+  std::string command_id;
+  std::string client_id;        // empty for organisation commands
+  std::string organization_id;  // the acting organisation
+  std::string user_id;
+  absl::Time occurred_at;
+  v1::CareEvent event;  // what the caller proposes
+};
+
+// The command's event name, e.g. "ReferralSent" (the log's event_type).
+std::string CareEventName(const v1::CareEvent& event);
+
+// Checks the command's own fields: command_id, client_id, occurred_at and the
+// proposed event's ids, required fields and enum values. INVALID_ARGUMENT
+// naming the field.
+[[nodiscard]] absl::Status ValidateCareCommand(const CareCommand& command,
+                                               absl::Time now);
+
+// Decides a client command against `record` (the client's current record).
+// `client_exists` answers whether another client's record exists.
+[[nodiscard]] absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
+    const projections::ClientRecord& record,
+    const projections::OrganizationDirectory& directory,
+    absl::FunctionRef<bool(absl::string_view)> client_exists,
+    const CareCommand& command);
+
+// Decides OrganizationRegistered / OrganizationUpdated.
+[[nodiscard]] absl::StatusOr<std::vector<v1::CareEvent>> DecideOrganizationCommand(
+    const projections::OrganizationDirectory& directory, const CareCommand& command);
+
+}  // namespace caseline::services
+
+#endif  // CASELINE_SERVICES_CARE_DECISION_H_
