@@ -75,7 +75,18 @@ TEST(EventIdTest, ParsesAndPrintsUuids) {
   EXPECT_NE(a, b);
   EXPECT_EQ(a.ToString()[14], '7');  // version 7
   EXPECT_TRUE(std::string("89ab").find(a.ToString()[19]) != std::string::npos);  // RFC variant
-  EXPECT_LE(a.bytes(), b.bytes());  // time-ordered
+  EXPECT_LT(a.bytes(), b.bytes());  // strictly ascending within a thread
+  EventId previous = b;
+  for (int i = 0; i < 10000; ++i) {
+    const EventId next = EventId::Generate();
+    ASSERT_LT(previous.bytes(), next.bytes());
+    previous = next;
+  }
+
+  const EventId named = EventId::FromName("org-1\ncommand-7\n0");
+  EXPECT_EQ(named, EventId::FromName("org-1\ncommand-7\n0"));
+  EXPECT_NE(named, EventId::FromName("org-1\ncommand-7\n1"));
+  EXPECT_EQ(named.ToString()[14], '8');  // version 8
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "eventstore/event.h"
 
+#include <openssl/evp.h>
 #include <uuid/uuid.h>
 
 #include <cstring>
@@ -37,13 +38,20 @@ absl::StatusOr<EventId> EventId::Parse(absl::string_view text,
 
 // UUID version 7 (RFC 9562 section 5.7): 48 bits of Unix milliseconds, the
 // version, 12 bits of sub-millisecond time (section 6.2, method 3), the variant
-// and 62 random bits. Time-ordered ids keep the event-id index's inserts
-// local. Debian 12's libuuid (util-linux 2.38) predates version 7.
+// and 62 random bits. When the clock has not advanced since the thread's last
+// id, the 12-bit field is incremented (carrying into the milliseconds), so one
+// thread's ids strictly ascend. Time-ordered ids keep the event-id index's
+// inserts local. Debian 12's libuuid (util-linux 2.38) predates version 7.
 EventId EventId::Generate() {
   thread_local absl::BitGen random;
+  thread_local uint64_t last_time = 0;  // millis << 12 | sub_millis
   const int64_t nanos = absl::GetCurrentTimeNanos();
-  const uint64_t millis = static_cast<uint64_t>(nanos / 1'000'000);
-  const uint64_t sub_millis = static_cast<uint64_t>(nanos % 1'000'000) * 4096 / 1'000'000;
+  uint64_t time = (static_cast<uint64_t>(nanos / 1'000'000) << 12) |
+                  (static_cast<uint64_t>(nanos % 1'000'000) * 4096 / 1'000'000);
+  if (time <= last_time) time = last_time + 1;
+  last_time = time;
+  const uint64_t millis = time >> 12;
+  const uint64_t sub_millis = time & 0xFFF;
   const uint64_t rand_b = absl::Uniform<uint64_t>(random);
   Bytes b;
   for (int i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(millis >> (40 - 8 * i));
@@ -51,6 +59,19 @@ EventId EventId::Generate() {
   b[7] = static_cast<uint8_t>(sub_millis);
   b[8] = static_cast<uint8_t>(0x80 | (rand_b >> 58));
   for (int i = 9; i < 16; ++i) b[i] = static_cast<uint8_t>(rand_b >> (8 * (15 - i)));
+  return EventId(b);
+}
+
+EventId EventId::FromName(absl::string_view name) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(name.data(), name.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+    std::abort();  // only on allocation failure or a broken OpenSSL install
+  }
+  Bytes b;
+  std::memcpy(b.data(), digest, b.size());
+  b[6] = static_cast<uint8_t>(0x80 | (b[6] & 0x0F));  // version 8
+  b[8] = static_cast<uint8_t>(0x80 | (b[8] & 0x3F));  // RFC 9562 variant
   return EventId(b);
 }
 

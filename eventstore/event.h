@@ -28,9 +28,12 @@ class EventId {
   // naming `field` on anything else.
   static absl::StatusOr<EventId> Parse(absl::string_view text,
                                        absl::string_view field);
-  // A new time-ordered (version 7) UUID: unique, and ascending across calls
-  // from one thread to within a quarter microsecond.
+  // A new time-ordered (version 7) UUID: unique, and strictly ascending
+  // across calls from one thread.
   static EventId Generate();
+  // A name-based UUID: version 8 over SHA-256 of `name` (RFC 9562 Appendix
+  // B.2). The same name always gives the same id.
+  static EventId FromName(absl::string_view name);
 
   const Bytes& bytes() const { return bytes_; }
   std::string ToString() const;
