@@ -33,8 +33,9 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "caselined: Caseline's event-sourced care coordination server.\n"
-      "Serves caseline.v1.EventLog, grpc.health.v1.Health and server reflection\n"
-      "over gRPC, storing events durably in a RocksDB directory."};
+      "Serves the caseline.v1 event log and care-record command services,\n"
+      "grpc.health.v1.Health and server reflection over gRPC, storing events\n"
+      "durably in a RocksDB directory."};
   app.option_defaults()->always_capture_default();
   app.add_option("--data_dir", options.data_dir,
                  "RocksDB directory holding the log; created when missing");

@@ -9,6 +9,8 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "services/care_command_handler.h"
+#include "services/care_record_service.h"
 #include "services/event_log_service.h"
 
 namespace caseline::server {
@@ -16,7 +18,11 @@ namespace caseline::server {
 class CaselineServer::Impl {
  public:
   Impl(std::unique_ptr<eventstore::EventLog> log, std::string host)
-      : log_(std::move(log)), service_(log_.get()), host_(std::move(host)) {}
+      : log_(std::move(log)),
+        service_(log_.get()),
+        care_handler_(log_.get()),
+        care_services_(&care_handler_),
+        host_(std::move(host)) {}
 
   absl::Status Listen(const ServerOptions& options) {
     grpc::EnableDefaultHealthCheckService(true);
@@ -24,6 +30,9 @@ class CaselineServer::Impl {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(&service_);
+    for (grpc::Service* service : care_services_.services()) {
+      builder.RegisterService(service);
+    }
     // An append of max_events_per_append events of max_payload_bytes, plus
     // envelopes, must fit in one message.
     const size_t max_message =
@@ -55,6 +64,8 @@ class CaselineServer::Impl {
   Mutex mu_;
   std::unique_ptr<eventstore::EventLog> log_;
   services::EventLogService service_;
+  services::CareCommandHandler care_handler_;
+  services::CareRecordServices care_services_;
   std::unique_ptr<grpc::Server> server_;
   const std::string host_;
   int port_ = 0;

@@ -1,0 +1,256 @@
+#include "services/care_command_handler.h"
+
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "eventstore/status_macros.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
+namespace caseline::services {
+namespace {
+
+using eventstore::EventId;
+using projections::ClientRecord;
+using projections::OrganizationDirectory;
+
+// Bounds the record cache; cleared when it grows past this.
+constexpr size_t kMaxCachedClients = 100'000;
+constexpr size_t kCatchUpPage = 1000;
+
+// Serialization that is the same bytes for the same message, so that a
+// retried command produces identical events.
+std::string DeterministicBytes(const google::protobuf::Message& message) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return bytes;
+}
+
+// Identifies what a command asks for, so that a command_id reused for a
+// different command is told apart from a retry.
+std::string CommandDigest(const CareCommand& command, bool occurred_at_given) {
+  std::string name = absl::StrCat(command.client_id, "\n", DeterministicBytes(command.event));
+  if (occurred_at_given) {
+    absl::StrAppend(&name, "\n", absl::ToUnixNanos(command.occurred_at));
+  }
+  return EventId::FromName(name).ToString();
+}
+
+bool IsOrganizationCommand(const CareCommand& command) {
+  return command.event.has_organization_registered() ||
+         command.event.has_organization_updated();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::CareEvent> ParseCareEvent(const eventstore::RecordedEvent& event) {
+  v1::CareEvent care_event;
+  if (!care_event.ParseFromString(event.payload)) {
+    return absl::DataLossError(absl::StrCat(
+        "the care event at global position ", event.global_position,
+        " does not parse as caseline.v1.CareEvent"));
+  }
+  return care_event;
+}
+
+projections::CareEventContext ContextOf(const eventstore::RecordedEvent& event) {
+  projections::CareEventContext context;
+  context.global_position = event.global_position;
+  context.stream_version = event.stream_version;
+  context.occurred_at = event.occurred_at;
+  context.recorded_at = event.recorded_at;
+  context.organization_id = event.actor.organization_id;
+  context.user_id = event.actor.user_id;
+  return context;
+}
+
+CareCommandHandler::CareCommandHandler(eventstore::EventLog* log,
+                                       absl::AnyInvocable<absl::Time() const> clock)
+    : log_(log), clock_(std::move(clock)) {}
+
+template <typename Fold>
+absl::Status CareCommandHandler::CatchUp(const std::string& stream_id,
+                                         std::optional<uint64_t> version, Fold&& fold) {
+  eventstore::ReadStreamOptions read;
+  read.from_version = version.has_value() ? *version + 1 : 0;
+  read.max_count = kCatchUpPage;
+  while (true) {
+    absl::StatusOr<eventstore::StreamPage> page = log_->ReadStream(stream_id, read);
+    if (absl::IsNotFound(page.status())) return absl::OkStatus();  // no events yet
+    if (!page.ok()) return page.status();
+    for (const eventstore::RecordedEvent& recorded : page->events) {
+      // Only care events make up a record; anything else appended to the
+      // stream through the raw EventLog API is not part of it.
+      if (recorded.content_type != kCareEventContentType) continue;
+      ASSIGN_OR_RETURN(v1::CareEvent event, ParseCareEvent(recorded));
+      fold(event, ContextOf(recorded));
+    }
+    if (page->end_of_stream) return absl::OkStatus();
+    read.from_version = page->next_version;
+  }
+}
+
+absl::StatusOr<ClientRecord> CareCommandHandler::LoadClient(const std::string& client_id) {
+  ClientRecord record(client_id);
+  {
+    MutexLock lock(&mu_);
+    if (auto it = clients_.find(client_id); it != clients_.end()) record = it->second;
+  }
+  const std::optional<uint64_t> cached = record.version;
+  RETURN_IF_ERROR(CatchUp(projections::ClientStreamId(client_id), record.version,
+                          [&record](const v1::CareEvent& e,
+                                    const projections::CareEventContext& c) {
+                            record.Apply(e, c);
+                          }));
+  if (record.version != cached) {
+    MutexLock lock(&mu_);
+    if (clients_.size() >= kMaxCachedClients) clients_.clear();
+    auto it = clients_.find(client_id);
+    if (it == clients_.end()) {
+      clients_.emplace(client_id, record);
+    } else if (!it->second.version.has_value() || *it->second.version < *record.version) {
+      it->second = record;
+    }
+  }
+  return record;
+}
+
+absl::StatusOr<OrganizationDirectory> CareCommandHandler::LoadDirectory() {
+  OrganizationDirectory directory;
+  {
+    MutexLock lock(&mu_);
+    directory = directory_;
+  }
+  const std::optional<uint64_t> cached = directory.version();
+  RETURN_IF_ERROR(CatchUp(projections::kOrganizationsStream, directory.version(),
+                          [&directory](const v1::CareEvent& e,
+                                       const projections::CareEventContext& c) {
+                            directory.Apply(e, c);
+                          }));
+  if (directory.version() != cached) {
+    MutexLock lock(&mu_);
+    if (!directory_.version().has_value() || *directory_.version() < *directory.version()) {
+      directory_ = directory;
+    }
+  }
+  return directory;
+}
+
+absl::StatusOr<v1::CommandResult> CareCommandHandler::AlreadyApplied(
+    const eventstore::RecordedEvent& first, const std::string& stream_id,
+    const std::string& digest, const CareCommand& command) {
+  auto digest_it = first.metadata.find(kCommandDigestKey);
+  if (first.stream_id != stream_id || digest_it == first.metadata.end() ||
+      digest_it->second != digest) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "command_id ", command.command_id, " was already used by ",
+        command.organization_id, " for another command (", first.event_type,
+        " on stream ", first.stream_id, " at global position ", first.global_position,
+        "); a new command needs a new command_id"));
+  }
+  size_t count = 1;
+  if (auto it = first.metadata.find(kCommandEventsKey); it != first.metadata.end()) {
+    if (!absl::SimpleAtoi(it->second, &count) || count == 0) count = 1;
+  }
+  eventstore::ReadStreamOptions read;
+  read.from_version = first.stream_version;
+  read.max_count = std::min(count, eventstore::kMaxReadCount);
+  ASSIGN_OR_RETURN(eventstore::StreamPage page, log_->ReadStream(stream_id, read));
+  v1::CommandResult result;
+  result.set_stream_id(stream_id);
+  result.set_already_applied(true);
+  result.set_first_global_position(first.global_position);
+  for (const eventstore::RecordedEvent& e : page.events) {
+    result.add_event_types(e.event_type);
+    result.set_last_global_position(e.global_position);
+    result.set_stream_version(e.stream_version);
+  }
+  return result;
+}
+
+absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(CareCommand command,
+                                                              bool occurred_at_given) {
+  const absl::Time now = clock_ ? clock_() : absl::Now();
+  if (!occurred_at_given) command.occurred_at = now;
+  RETURN_IF_ERROR(ValidateCareCommand(command, now));
+  const bool organization_command = IsOrganizationCommand(command);
+  const std::string stream_id = organization_command
+                                    ? std::string(projections::kOrganizationsStream)
+                                    : projections::ClientStreamId(command.client_id);
+  const std::string digest = CommandDigest(command, occurred_at_given);
+  const std::string id_prefix =
+      absl::StrCat(command.organization_id, "\n", command.command_id, "\n");
+  const EventId first_id = EventId::FromName(absl::StrCat(id_prefix, 0));
+
+  ASSIGN_OR_RETURN(std::optional<eventstore::RecordedEvent> existing,
+                   log_->FindEvent(first_id));
+  if (existing.has_value()) return AlreadyApplied(*existing, stream_id, digest, command);
+
+  for (int attempt = 0; attempt < kMaxDecideAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(OrganizationDirectory directory, LoadDirectory());
+    std::vector<v1::CareEvent> events;
+    std::optional<uint64_t> version;
+    if (organization_command) {
+      ASSIGN_OR_RETURN(events, DecideOrganizationCommand(directory, command));
+      version = directory.version();
+    } else {
+      ASSIGN_OR_RETURN(ClientRecord record, LoadClient(command.client_id));
+      auto client_exists = [this](absl::string_view other) {
+        absl::StatusOr<ClientRecord> r = LoadClient(std::string(other));
+        return r.ok() && r->registered;
+      };
+      ASSIGN_OR_RETURN(events,
+                       DecideClientCommand(record, directory, client_exists, command));
+      version = record.version;
+    }
+
+    eventstore::AppendRequest append;
+    append.stream_id = stream_id;
+    append.expected_version = version.has_value()
+                                  ? eventstore::ExpectedVersion::Exact(*version)
+                                  : eventstore::ExpectedVersion::NoStream();
+    v1::CommandResult result;
+    result.set_stream_id(stream_id);
+    for (size_t i = 0; i < events.size(); ++i) {
+      eventstore::ProposedEvent& e = append.events.emplace_back();
+      e.event_id = EventId::FromName(absl::StrCat(id_prefix, i));
+      e.event_type = CareEventName(events[i]);
+      e.occurred_at = command.occurred_at;
+      e.actor = {command.organization_id, command.user_id, ""};
+      e.correlation_id = command.command_id;
+      e.schema_version = 1;
+      e.content_type = kCareEventContentType;
+      e.payload = DeterministicBytes(events[i]);
+      e.metadata = {{kCommandIdKey, command.command_id},
+                    {kCommandDigestKey, digest},
+                    {kCommandEventsKey, absl::StrCat(events.size())}};
+      result.add_event_types(e.event_type);
+    }
+    absl::StatusOr<eventstore::AppendResult> appended = log_->Append(std::move(append));
+    if (appended.ok()) {
+      result.set_first_global_position(appended->first_position);
+      result.set_last_global_position(appended->last_position);
+      result.set_stream_version(appended->last_version);
+      result.set_already_applied(appended->already_written);
+      return result;
+    }
+    if (absl::IsAborted(appended.status())) continue;  // the record moved: decide again
+    if (absl::IsAlreadyExists(appended.status())) {
+      // A concurrent copy of this command won the race.
+      ASSIGN_OR_RETURN(existing, log_->FindEvent(first_id));
+      if (existing.has_value()) return AlreadyApplied(*existing, stream_id, digest, command);
+    }
+    return appended.status();
+  }
+  return absl::AbortedError(absl::StrCat(
+      "stream ", stream_id, " kept changing while the command was decided (",
+      kMaxDecideAttempts, " attempts); retry the command with the same command_id"));
+}
+
+}  // namespace caseline::services

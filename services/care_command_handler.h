@@ -1,0 +1,86 @@
+// CareCommandHandler: runs care-record commands against the event log.
+//
+// For each command it (1) returns the original result if the command_id was
+// already applied; (2) loads the client's record (cached, caught up from the
+// stream rather than re-read); (3) decides with the pure rules of
+// care_decision.h; (4) appends the events with the exact version it read, and
+// on a version conflict re-decides against the new record, up to
+// kMaxDecideAttempts times.
+//
+// Idempotency: the events of command C by organisation O get the name-based
+// ids EventId::FromName(O + "\n" + C + "\n" + index), so the log itself
+// refuses a second copy, and a retry finds the first.
+//
+// Thread-safe.
+#ifndef CASELINE_SERVICES_CARE_COMMAND_HANDLER_H_
+#define CASELINE_SERVICES_CARE_COMMAND_HANDLER_H_
+
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "caseline/v1/care_record.pb.h"
+#include "eventstore/event_log.h"
+#include "eventstore/mutex.h"
+#include "projections/client_record.h"
+#include "projections/organization_directory.h"
+#include "services/care_decision.h"
+
+namespace caseline::services {
+
+// content_type of care events in the log.
+inline constexpr char kCareEventContentType[] =
+    "application/x-protobuf; messageType=caseline.v1.CareEvent";
+// Envelope metadata keys on care events.
+inline constexpr char kCommandIdKey[] = "command_id";
+inline constexpr char kCommandDigestKey[] = "command_digest";
+inline constexpr char kCommandEventsKey[] = "command_events";
+
+inline constexpr int kMaxDecideAttempts = 8;
+
+// Parses a care event stored in the log. DATA_LOSS if it is not one.
+absl::StatusOr<v1::CareEvent> ParseCareEvent(const eventstore::RecordedEvent& event);
+projections::CareEventContext ContextOf(const eventstore::RecordedEvent& event);
+
+class CareCommandHandler {
+ public:
+  // `log` is not owned and must outlive the handler. `clock` defaults to
+  // absl::Now.
+  explicit CareCommandHandler(eventstore::EventLog* log,
+                              absl::AnyInvocable<absl::Time() const> clock = nullptr);
+
+  // Runs `command`; `occurred_at_given` says whether the caller set
+  // command.occurred_at (otherwise it is taken to be now).
+  [[nodiscard]] absl::StatusOr<v1::CommandResult> Execute(CareCommand command,
+                                                          bool occurred_at_given);
+
+  // The client's current record (NOT_FOUND-free: an unknown client gives an
+  // unregistered record).
+  [[nodiscard]] absl::StatusOr<projections::ClientRecord> LoadClient(
+      const std::string& client_id);
+  [[nodiscard]] absl::StatusOr<projections::OrganizationDirectory> LoadDirectory();
+
+ private:
+  absl::StatusOr<v1::CommandResult> AlreadyApplied(const eventstore::RecordedEvent& first,
+                                                   const std::string& stream_id,
+                                                   const std::string& digest,
+                                                   const CareCommand& command);
+  // Folds the stream's events after `*version` into `fold`.
+  template <typename Fold>
+  absl::Status CatchUp(const std::string& stream_id, std::optional<uint64_t> version,
+                       Fold&& fold);
+
+  eventstore::EventLog* const log_;
+  const absl::AnyInvocable<absl::Time() const> clock_;
+
+  Mutex mu_;
+  // Cached records, caught up on each use; cleared past kMaxCachedClients.
+  absl::flat_hash_map<std::string, projections::ClientRecord> clients_
+      ABSL_GUARDED_BY(mu_);
+  projections::OrganizationDirectory directory_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace caseline::services
+
+#endif  // CASELINE_SERVICES_CARE_COMMAND_HANDLER_H_

@@ -1,0 +1,85 @@
+#include "services/care_record_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/event_conversion.h"
+#include "services/grpc_status.h"
+
+namespace caseline::services {
+namespace {
+
+std::string Metadata(const grpc::ServerContext& context, const char* key) {
+  auto range = context.client_metadata().equal_range(key);
+  if (range.first == range.second) return "";
+  return std::string(range.first->second.data(), range.first->second.size());
+}
+
+// The CareEvent field that holds messages of `type`.
+const google::protobuf::FieldDescriptor* CareEventFieldFor(
+    const google::protobuf::Descriptor* type) {
+  const google::protobuf::Descriptor* care_event = v1::CareEvent::descriptor();
+  for (int i = 0; i < care_event->field_count(); ++i) {
+    if (care_event->field(i)->message_type() == type) return care_event->field(i);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+grpc::Status RunCommand(CareCommandHandler& handler, grpc::ServerContext* context,
+                        const google::protobuf::Message& request,
+                        v1::CommandResult* response) {
+  const google::protobuf::Descriptor* descriptor = request.GetDescriptor();
+  const google::protobuf::Reflection* reflection = request.GetReflection();
+  CareCommand command;
+  command.command_id = reflection->GetString(request, descriptor->FindFieldByNumber(1));
+  if (const auto* client = descriptor->FindFieldByName("client_id")) {
+    command.client_id = reflection->GetString(request, client);
+  }
+  command.organization_id = Metadata(*context, kOrganizationMetadataKey);
+  command.user_id = Metadata(*context, kUserMetadataKey);
+  const auto* occurred_field = descriptor->FindFieldByNumber(3);
+  const bool occurred_at_given = reflection->HasField(request, occurred_field);
+  if (occurred_at_given) {
+    const auto& timestamp = static_cast<const google::protobuf::Timestamp&>(
+        reflection->GetMessage(request, occurred_field));
+    absl::StatusOr<absl::Time> at = FromProto(timestamp, "occurred_at");
+    if (!at.ok()) return ToGrpcStatus(at.status());
+    command.occurred_at = *at;
+  }
+  const auto* event_field = descriptor->FindFieldByNumber(4);
+  if (reflection->HasField(request, event_field)) {
+    const google::protobuf::Message& proposed = reflection->GetMessage(request, event_field);
+    const auto* target = CareEventFieldFor(proposed.GetDescriptor());
+    command.event.GetReflection()->MutableMessage(&command.event, target)->CopyFrom(proposed);
+  } else {
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        event_field->name(), " is required: it is the event the command records")));
+  }
+  absl::StatusOr<v1::CommandResult> result =
+      handler.Execute(std::move(command), occurred_at_given);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+
+CareRecordServices::CareRecordServices(CareCommandHandler* handler) {
+  services_.push_back(std::make_unique<ClientsService>(handler));
+  services_.push_back(std::make_unique<ConsentsService>(handler));
+  services_.push_back(std::make_unique<PlansService>(handler));
+  services_.push_back(std::make_unique<ReferralsService>(handler));
+  services_.push_back(std::make_unique<ServicesService>(handler));
+  services_.push_back(std::make_unique<CareTeamsService>(handler));
+  services_.push_back(std::make_unique<TransitionsService>(handler));
+  services_.push_back(std::make_unique<OrganizationsService>(handler));
+}
+
+CareRecordServices::~CareRecordServices() = default;
+
+std::vector<grpc::Service*> CareRecordServices::services() {
+  std::vector<grpc::Service*> out;
+  for (auto& service : services_) out.push_back(service.get());
+  return out;
+}
+
+}  // namespace caseline::services
