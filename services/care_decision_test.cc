@@ -1,0 +1,495 @@
+// One test per care-record rule, accepting and rejecting. Records are built by
+// folding event lists, exactly as the handler builds them from the log.
+#include "services/care_decision.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace caseline::services {
+namespace {
+
+using ::testing::HasSubstr;
+using projections::CareEventContext;
+using projections::ClientRecord;
+using projections::OrganizationDirectory;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'767'600'000);  // 2026-01-05
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
+  out->set_seconds(absl::ToUnixSeconds(t));
+}
+
+class CareDecisionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AddOrganization("org-hospital", v1::ORGANIZATION_TYPE_HOSPITAL);
+    AddOrganization("org-housing", v1::ORGANIZATION_TYPE_HOUSING);
+    AddOrganization("org-bh", v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH);
+    AddOrganization("org-sud", v1::ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT);
+    AddOrganization("org-bh-2", v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH);
+  }
+
+  void AddOrganization(const std::string& id, v1::OrganizationType type) {
+    v1::CareEvent e;
+    e.mutable_organization_registered()->set_organization_id(id);
+    e.mutable_organization_registered()->set_name(id);
+    e.mutable_organization_registered()->set_type(type);
+    directory_.Apply(e, CareEventContext{});
+  }
+
+  // Folds `event` into the record as if `organization` recorded it at `at`.
+  void Given(const v1::CareEvent& event, absl::Time at = kT0,
+             const std::string& organization = "org-hospital") {
+    CareEventContext context;
+    context.stream_version = record_.version.has_value() ? *record_.version + 1 : 0;
+    context.occurred_at = at;
+    context.organization_id = organization;
+    record_.Apply(event, context);
+  }
+
+  void GivenRegisteredOpenCase() {
+    v1::CareEvent registered;
+    registered.mutable_client_registered()->mutable_name()->set_family("Okafor");
+    Given(registered);
+    v1::CareEvent opened;
+    opened.mutable_case_opened();
+    Given(opened);
+  }
+
+  absl::StatusOr<std::vector<v1::CareEvent>> Decide(
+      const v1::CareEvent& event, const std::string& organization = "org-hospital",
+      absl::Time at = kT0 + absl::Hours(1)) {
+    CareCommand command;
+    command.command_id = "cmd-1";
+    command.client_id = record_.client_id;
+    command.organization_id = organization;
+    command.occurred_at = at;
+    command.event = event;
+    if (absl::Status s = ValidateCareCommand(command, kT0 + absl::Hours(2)); !s.ok()) {
+      return s;
+    }
+    return DecideClientCommand(
+        record_, directory_,
+        [this](absl::string_view id) { return known_clients_.count(std::string(id)) > 0; },
+        command);
+  }
+
+  static v1::CareEvent Referral(const std::string& id, const std::string& to,
+                                std::vector<v1::DataClass> shared = {}) {
+    v1::CareEvent e;
+    v1::ReferralSent* r = e.mutable_referral_sent();
+    r->set_referral_id(id);
+    r->set_from_organization_id("org-hospital");
+    r->set_to_organization_id(to);
+    r->set_service_category(v1::SERVICE_CATEGORY_HOUSING);
+    r->set_kind(v1::REFERRAL_KIND_WARM);
+    for (auto c : shared) r->add_shared_data_classes(c);
+    return e;
+  }
+
+  static v1::CareEvent Consent(const std::string& id, std::vector<std::string> orgs,
+                               std::vector<v1::DataClass> classes) {
+    v1::CareEvent e;
+    v1::ConsentGiven* c = e.mutable_consent_given();
+    c->set_consent_id(id);
+    for (auto& o : orgs) c->add_recipient_organization_ids(o);
+    for (auto d : classes) c->add_data_classes(d);
+    SetTime(kT0, c->mutable_period()->mutable_start());
+    return e;
+  }
+
+  static v1::CareEvent Member(const std::string& id, v1::CareTeamRole role) {
+    v1::CareEvent e;
+    v1::CareTeamMemberAdded* m = e.mutable_care_team_member_added();
+    m->set_member_id(id);
+    m->set_organization_id("org-hospital");
+    m->set_discipline(v1::DISCIPLINE_SOCIAL_WORK);
+    m->set_role(role);
+    return e;
+  }
+
+  OrganizationDirectory directory_;
+  ClientRecord record_{"c1"};
+  std::set<std::string> known_clients_;
+};
+
+absl::StatusCode CodeOf(const absl::StatusOr<std::vector<v1::CareEvent>>& r) {
+  return r.status().code();
+}
+
+TEST_F(CareDecisionTest, UnknownClientIsNotFoundAndRegistersOnce) {
+  v1::CareEvent opened;
+  opened.mutable_case_opened();
+  auto r = Decide(opened);
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kNotFound);
+  EXPECT_THAT(r.status().message(), HasSubstr("RegisterClient"));
+
+  v1::CareEvent registered;
+  registered.mutable_client_registered()->mutable_name()->set_given("Ada");
+  ASSERT_TRUE(Decide(registered).ok());
+  Given(registered);
+  EXPECT_EQ(CodeOf(Decide(registered)), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(Decide(opened).ok());
+}
+
+TEST_F(CareDecisionTest, UnknownActingOrganizationIsNotFound) {
+  GivenRegisteredOpenCase();
+  v1::CareEvent note;
+  note.mutable_case_closed()->set_reason(v1::CASE_CLOSURE_REASON_GOALS_MET);
+  auto r = Decide(note, "org-nowhere");
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kNotFound);
+  EXPECT_THAT(r.status().message(), HasSubstr("x-caseline-org"));
+}
+
+TEST_F(CareDecisionTest, UnknownReferencesAreNotFound) {
+  GivenRegisteredOpenCase();
+  v1::CareEvent accept;
+  accept.mutable_referral_accepted()->set_referral_id("r-missing");
+  EXPECT_EQ(CodeOf(Decide(accept, "org-housing")), absl::StatusCode::kNotFound);
+  v1::CareEvent progress;
+  progress.mutable_goal_progress_recorded()->set_goal_id("g-missing");
+  EXPECT_EQ(CodeOf(Decide(progress)), absl::StatusCode::kNotFound);
+  v1::CareEvent removed;
+  removed.mutable_care_team_member_removed()->set_member_id("m-missing");
+  EXPECT_EQ(CodeOf(Decide(removed)), absl::StatusCode::kNotFound);
+  v1::CareEvent discharge;
+  discharge.mutable_discharge_recorded()->set_admission_id("a-missing");
+  EXPECT_EQ(CodeOf(Decide(discharge)), absl::StatusCode::kNotFound);
+  v1::CareEvent completed;
+  completed.mutable_transition_completed()->set_transition_id("t-missing");
+  EXPECT_EQ(CodeOf(Decide(completed)), absl::StatusCode::kNotFound);
+  auto to_unknown = Decide(Referral("r1", "org-nowhere"));
+  EXPECT_EQ(CodeOf(to_unknown), absl::StatusCode::kNotFound);
+  EXPECT_THAT(to_unknown.status().message(), HasSubstr("referral_sent.to_organization_id"));
+  v1::CareEvent link;
+  link.mutable_client_records_linked()->set_other_client_id("c-missing");
+  EXPECT_EQ(CodeOf(Decide(link)), absl::StatusCode::kNotFound);
+  known_clients_.insert("c-missing");
+  EXPECT_TRUE(Decide(link).ok());
+}
+
+TEST_F(CareDecisionTest, SharingDataNeedsConsentInForceForTheReceiver) {
+  GivenRegisteredOpenCase();
+  auto r = Decide(Referral("r1", "org-bh", {v1::DATA_CLASS_MENTAL_HEALTH}));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("DATA_CLASS_MENTAL_HEALTH"));
+  EXPECT_THAT(r.status().message(), HasSubstr("org-bh"));
+
+  // A consent for another organisation or another class does not help.
+  Given(Consent("k1", {"org-bh-2"}, {v1::DATA_CLASS_MENTAL_HEALTH}));
+  Given(Consent("k2", {"org-bh"}, {v1::DATA_CLASS_HOUSING}));
+  EXPECT_EQ(CodeOf(Decide(Referral("r1", "org-bh", {v1::DATA_CLASS_MENTAL_HEALTH}))),
+            absl::StatusCode::kFailedPrecondition);
+
+  Given(Consent("k3", {"org-bh"}, {v1::DATA_CLASS_MENTAL_HEALTH, v1::DATA_CLASS_GENERAL}));
+  EXPECT_TRUE(Decide(Referral("r1", "org-bh",
+                              {v1::DATA_CLASS_MENTAL_HEALTH, v1::DATA_CLASS_GENERAL}))
+                  .ok());
+  // Sharing nothing needs no consent.
+  EXPECT_TRUE(Decide(Referral("r2", "org-housing")).ok());
+}
+
+TEST_F(CareDecisionTest, ConsentRevokedBeforeTheReferralNoLongerCovers) {
+  GivenRegisteredOpenCase();
+  Given(Consent("k1", {"org-bh"}, {v1::DATA_CLASS_MENTAL_HEALTH}));
+  v1::CareEvent revoked;
+  revoked.mutable_consent_revoked()->set_consent_id("k1");
+  SetTime(kT0 + absl::Hours(3), revoked.mutable_consent_revoked()->mutable_received_at());
+  SetTime(kT0 + absl::Hours(3), revoked.mutable_consent_revoked()->mutable_effective_at());
+  Given(revoked, kT0 + absl::Hours(3));
+  // Before the effective time it still covers (late-recorded referral)...
+  EXPECT_TRUE(Decide(Referral("r1", "org-bh", {v1::DATA_CLASS_MENTAL_HEALTH}), "org-hospital",
+                     kT0 + absl::Hours(1))
+                  .ok());
+  // ...after it, not.
+  auto after = DecideClientCommand(record_, directory_, [](absl::string_view) { return false; },
+                                   CareCommand{"c", "c1", "org-hospital", "", kT0 + absl::Hours(4),
+                                               Referral("r1", "org-bh",
+                                                        {v1::DATA_CLASS_MENTAL_HEALTH})});
+  EXPECT_EQ(after.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CareDecisionTest, Part2DataNeedsTheOrganisationNamed) {
+  GivenRegisteredOpenCase();
+  v1::CareEvent by_type = Consent("k1", {}, {v1::DATA_CLASS_SUBSTANCE_USE_PART2,
+                                             v1::DATA_CLASS_GENERAL});
+  by_type.mutable_consent_given()->add_recipient_organization_types(
+      v1::ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT);
+  Given(by_type);
+  // The type covers general data...
+  EXPECT_TRUE(Decide(Referral("r1", "org-sud", {v1::DATA_CLASS_GENERAL})).ok());
+  // ...but not Part 2 data.
+  auto r = Decide(Referral("r1", "org-sud", {v1::DATA_CLASS_SUBSTANCE_USE_PART2}));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("Part 2"));
+  Given(Consent("k2", {"org-sud"}, {v1::DATA_CLASS_SUBSTANCE_USE_PART2}));
+  EXPECT_TRUE(Decide(Referral("r1", "org-sud", {v1::DATA_CLASS_SUBSTANCE_USE_PART2})).ok());
+}
+
+TEST_F(CareDecisionTest, OnlyTheReceiverMovesAReferralAndOnlyAlongItsLifecycle) {
+  GivenRegisteredOpenCase();
+  Given(Referral("r1", "org-housing"));
+  v1::CareEvent accept;
+  accept.mutable_referral_accepted()->set_referral_id("r1");
+  auto by_sender = Decide(accept, "org-hospital");
+  EXPECT_EQ(CodeOf(by_sender), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(by_sender.status().message(), HasSubstr("only the receiving organisation"));
+  ASSERT_TRUE(Decide(accept, "org-housing").ok());
+  Given(accept, kT0, "org-housing");
+  auto twice = Decide(accept, "org-housing");
+  EXPECT_EQ(CodeOf(twice), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(twice.status().message(), HasSubstr("is accepted"));
+
+  // Declining after acceptance is not in the lifecycle; failing is.
+  v1::CareEvent decline;
+  decline.mutable_referral_declined()->set_referral_id("r1");
+  EXPECT_EQ(CodeOf(Decide(decline, "org-housing")), absl::StatusCode::kFailedPrecondition);
+  v1::CareEvent hold;
+  hold.mutable_referral_on_hold()->set_referral_id("r1");
+  Given(hold, kT0, "org-housing");
+  v1::CareEvent start;
+  start.mutable_referral_started()->set_referral_id("r1");
+  EXPECT_TRUE(Decide(start, "org-housing").ok());  // resumes: it was accepted before
+  Given(start, kT0, "org-housing");
+  v1::CareEvent complete;
+  complete.mutable_referral_completed()->set_referral_id("r1");
+  EXPECT_TRUE(Decide(complete, "org-housing").ok());
+}
+
+TEST_F(CareDecisionTest, NoCompletingADeclinedReferral) {
+  GivenRegisteredOpenCase();
+  Given(Referral("r1", "org-housing"));
+  v1::CareEvent decline;
+  decline.mutable_referral_declined()->set_referral_id("r1");
+  Given(decline, kT0, "org-housing");
+  v1::CareEvent complete;
+  complete.mutable_referral_completed()->set_referral_id("r1");
+  auto r = Decide(complete, "org-housing");
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("is declined"));
+  v1::CareEvent cancel;
+  cancel.mutable_referral_cancelled()->set_referral_id("r1");
+  EXPECT_EQ(CodeOf(Decide(cancel, "org-hospital")), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CareDecisionTest, EitherSideCancelsAndNobodyElse) {
+  GivenRegisteredOpenCase();
+  Given(Referral("r1", "org-housing"));
+  v1::CareEvent cancel;
+  cancel.mutable_referral_cancelled()->set_referral_id("r1");
+  EXPECT_TRUE(Decide(cancel, "org-hospital").ok());
+  EXPECT_TRUE(Decide(cancel, "org-housing").ok());
+  EXPECT_EQ(CodeOf(Decide(cancel, "org-bh")), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(CareDecisionTest, ReferralsAreSentInTheActingOrganisationsName) {
+  GivenRegisteredOpenCase();
+  v1::CareEvent referral = Referral("r1", "org-housing");
+  referral.mutable_referral_sent()->set_from_organization_id("org-bh");
+  EXPECT_EQ(CodeOf(Decide(referral, "org-hospital")), absl::StatusCode::kPermissionDenied);
+  v1::CareEvent no_sender = Referral("r1", "org-housing");
+  no_sender.mutable_referral_sent()->clear_from_organization_id();
+  auto defaulted = Decide(no_sender, "org-hospital");
+  ASSERT_TRUE(defaulted.ok());
+  EXPECT_EQ((*defaulted)[0].referral_sent().from_organization_id(), "org-hospital");
+  EXPECT_EQ((*defaulted)[0].referral_sent().urgency(), v1::URGENCY_ROUTINE);
+}
+
+TEST_F(CareDecisionTest, RepresentativeConsentNeedsAnAuthority) {
+  GivenRegisteredOpenCase();
+  v1::CareEvent consent = Consent("k1", {"org-bh"}, {v1::DATA_CLASS_GENERAL});
+  consent.mutable_consent_given()->mutable_representative()->mutable_name()->set_family("Doe");
+  auto r = Decide(consent);
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("consent_given.representative.authority"));
+  consent.mutable_consent_given()->mutable_representative()->set_authority(
+      v1::REPRESENTATIVE_AUTHORITY_HEALTH_CARE_AGENT);
+  EXPECT_TRUE(Decide(consent).ok());
+}
+
+TEST_F(CareDecisionTest, RevocationNeedsAnActiveConsentAndCannotPredateIt) {
+  GivenRegisteredOpenCase();
+  v1::CareEvent revoke;
+  revoke.mutable_consent_revoked()->set_consent_id("k1");
+  EXPECT_EQ(CodeOf(Decide(revoke)), absl::StatusCode::kNotFound);
+  Given(Consent("k1", {"org-bh"}, {v1::DATA_CLASS_GENERAL}));
+  SetTime(kT0 - absl::Hours(1), revoke.mutable_consent_revoked()->mutable_received_at());
+  SetTime(kT0 - absl::Hours(1), revoke.mutable_consent_revoked()->mutable_effective_at());
+  auto early = Decide(revoke);
+  EXPECT_EQ(CodeOf(early), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(early.status().message(), HasSubstr("cannot predate its consent"));
+  revoke.mutable_consent_revoked()->clear_received_at();
+  revoke.mutable_consent_revoked()->clear_effective_at();
+  auto ok = Decide(revoke);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE((*ok)[0].consent_revoked().has_effective_at());  // defaulted
+  Given((*ok)[0]);
+  auto again = Decide(revoke);
+  EXPECT_EQ(CodeOf(again), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(again.status().message(), HasSubstr("already revoked"));
+}
+
+TEST_F(CareDecisionTest, TransitionsNeedAReceiverAnOpenAdmissionAndAPlan) {
+  GivenRegisteredOpenCase();
+  v1::CareEvent planned;
+  planned.mutable_transition_planned()->set_transition_id("t1");
+  planned.mutable_transition_planned()->set_to_level_of_care(v1::LEVEL_OF_CARE_HOME);
+  auto no_receiver = Decide(planned);
+  EXPECT_EQ(CodeOf(no_receiver), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(no_receiver.status().message(), HasSubstr("receiving organisation"));
+  planned.mutable_transition_planned()->set_to_organization_id("org-housing");
+  ASSERT_TRUE(Decide(planned).ok());
+
+  v1::CareEvent admission;
+  admission.mutable_admission_recorded()->set_admission_id("a1");
+  admission.mutable_admission_recorded()->set_facility_organization_id("org-hospital");
+  admission.mutable_admission_recorded()->set_level_of_care(v1::LEVEL_OF_CARE_INPATIENT);
+  Given(admission);
+  v1::CareEvent discharge;
+  discharge.mutable_discharge_recorded()->set_admission_id("a1");
+  ASSERT_TRUE(Decide(discharge).ok());
+  Given(discharge);
+  auto twice = Decide(discharge);
+  EXPECT_EQ(CodeOf(twice), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(twice.status().message(), HasSubstr("open admission"));
+
+  v1::CareEvent completed;
+  completed.mutable_transition_completed()->set_transition_id("t1");
+  EXPECT_EQ(CodeOf(Decide(completed)), absl::StatusCode::kNotFound);
+  Given(planned);
+  ASSERT_TRUE(Decide(completed).ok());
+  Given(completed);
+  EXPECT_EQ(CodeOf(Decide(completed)), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CareDecisionTest, MeetingAttendeesMustBeCurrentMembers) {
+  GivenRegisteredOpenCase();
+  Given(Member("m1", v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER));
+  Given(Member("m2", v1::CARE_TEAM_ROLE_MEMBER));
+  v1::CareEvent removed;
+  removed.mutable_care_team_member_removed()->set_member_id("m2");
+  Given(removed);
+  v1::CareEvent meeting;
+  meeting.mutable_team_meeting_held()->set_meeting_id("meet-1");
+  meeting.mutable_team_meeting_held()->add_attendee_member_ids("m1");
+  meeting.mutable_team_meeting_held()->set_client_attended(true);
+  EXPECT_TRUE(Decide(meeting).ok());
+  meeting.mutable_team_meeting_held()->add_attendee_member_ids("m2");
+  auto r = Decide(meeting);
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("m2"));
+  meeting.mutable_team_meeting_held()->set_attendee_member_ids(1, "m-unknown");
+  EXPECT_EQ(CodeOf(Decide(meeting)), absl::StatusCode::kNotFound);
+}
+
+TEST_F(CareDecisionTest, TheOnlyLeadCaseManagerStaysWhileTheCaseIsOpen) {
+  GivenRegisteredOpenCase();
+  Given(Member("lead-1", v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER));
+  v1::CareEvent remove;
+  remove.mutable_care_team_member_removed()->set_member_id("lead-1");
+  auto r = Decide(remove);
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("only lead case manager"));
+  Given(Member("lead-2", v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER));
+  EXPECT_TRUE(Decide(remove).ok());
+}
+
+TEST_F(CareDecisionTest, AClosedCaseTakesOnlyReopening) {
+  GivenRegisteredOpenCase();
+  v1::CareEvent closed;
+  closed.mutable_case_closed()->set_reason(v1::CASE_CLOSURE_REASON_MOVED);
+  Given(closed);
+  auto r = Decide(Referral("r1", "org-housing"));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("ReopenCase"));
+  // With the case closed the only lead may leave, too (checked after reopening).
+  v1::CareEvent reopened;
+  reopened.mutable_case_reopened();
+  ASSERT_TRUE(Decide(reopened).ok());
+  Given(reopened);
+  EXPECT_TRUE(Decide(Referral("r1", "org-housing")).ok());
+  EXPECT_EQ(CodeOf(Decide(reopened)), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CareDecisionTest, FutureBusinessTimeIsRefused) {
+  GivenRegisteredOpenCase();
+  const absl::Time now = kT0 + absl::Hours(2);
+  auto r = Decide(Referral("r1", "org-housing"), "org-hospital", now + absl::Minutes(6));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("occurred_at"));
+  EXPECT_TRUE(Decide(Referral("r1", "org-housing"), "org-hospital", now + absl::Minutes(4)).ok());
+  // Late data is normal.
+  EXPECT_TRUE(
+      Decide(Referral("r1", "org-housing"), "org-hospital", now - absl::Hours(24 * 90)).ok());
+}
+
+TEST_F(CareDecisionTest, MalformedFieldsAreNamed) {
+  GivenRegisteredOpenCase();
+  auto bad_id = Decide(Referral("has space", "org-housing"));
+  EXPECT_EQ(CodeOf(bad_id), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_id.status().message(), HasSubstr("referral_sent.referral_id"));
+
+  v1::CareEvent missing_kind = Referral("r1", "org-housing");
+  missing_kind.mutable_referral_sent()->set_kind(v1::REFERRAL_KIND_UNSPECIFIED);
+  auto r = Decide(missing_kind);
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("referral_sent.kind"));
+
+  v1::CareEvent unknown_enum = Referral("r1", "org-housing");
+  unknown_enum.mutable_referral_sent()->add_shared_data_classes(
+      static_cast<v1::DataClass>(999));
+  r = Decide(unknown_enum);
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("referral_sent.shared_data_classes[0]"));
+
+  v1::CareEvent goal;
+  goal.mutable_goal_set()->set_goal_id("g1");
+  goal.mutable_goal_set()->set_domain(v1::SERVICE_CATEGORY_HOUSING);
+  goal.mutable_goal_set()->set_description("Stable housing");
+  r = Decide(goal);
+  EXPECT_THAT(r.status().message(), HasSubstr("goal_set.measure"));
+  goal.mutable_goal_set()->set_measure("Signed lease");
+  r = Decide(goal);
+  EXPECT_THAT(r.status().message(), HasSubstr("goal_set.target_date"));
+  *goal.mutable_goal_set()->mutable_target_date() = [] {
+    v1::Date d;
+    d.set_year(2026);
+    d.set_month(2);
+    d.set_day(30);
+    return d;
+  }();
+  r = Decide(goal);
+  EXPECT_THAT(r.status().message(), HasSubstr("not a calendar date"));
+  goal.mutable_goal_set()->mutable_target_date()->set_day(28);
+  EXPECT_TRUE(Decide(goal).ok());
+
+  CareCommand no_id;
+  no_id.client_id = "c1";
+  no_id.organization_id = "org-hospital";
+  no_id.event = Referral("r1", "org-housing");
+  EXPECT_THAT(ValidateCareCommand(no_id, kT0).message(), HasSubstr("command_id"));
+  v1::CareEvent empty;
+  EXPECT_EQ(CodeOf(Decide(empty)), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(CareDecisionTest, OrganisationsRegisterOnce) {
+  CareCommand command;
+  command.command_id = "c";
+  command.organization_id = "org-hospital";
+  command.event.mutable_organization_registered()->set_organization_id("org-new");
+  command.event.mutable_organization_registered()->set_name("New");
+  command.event.mutable_organization_registered()->set_type(v1::ORGANIZATION_TYPE_SCHOOL);
+  ASSERT_TRUE(ValidateCareCommand(command, kT0).ok());
+  EXPECT_TRUE(DecideOrganizationCommand(directory_, command).ok());
+  command.event.mutable_organization_registered()->set_organization_id("org-bh");
+  EXPECT_EQ(DecideOrganizationCommand(directory_, command).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  v1::CareEvent update;
+  update.mutable_organization_updated()->set_organization_id("org-missing");
+  command.event = update;
+  EXPECT_EQ(DecideOrganizationCommand(directory_, command).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace caseline::services
