@@ -1,0 +1,113 @@
+#include "projections/client_record.h"
+
+#include "gtest/gtest.h"
+
+namespace caseline::projections {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'767'600'000);
+
+class ClientRecordTest : public ::testing::Test {
+ protected:
+  void Apply(const v1::CareEvent& e, absl::Time at, const std::string& org = "org-a") {
+    CareEventContext context;
+    context.stream_version = record_.version.has_value() ? *record_.version + 1 : 0;
+    context.global_position = context.stream_version + 100;
+    context.occurred_at = at;
+    context.organization_id = org;
+    record_.Apply(e, context);
+  }
+  ClientRecord record_{"c1"};
+};
+
+TEST_F(ClientRecordTest, RegistrationAndCorrections) {
+  v1::CareEvent registered;
+  registered.mutable_client_registered()->mutable_name()->set_given("Ada");
+  registered.mutable_client_registered()->set_phone("555-0100");
+  Apply(registered, kT0, "org-hospital");
+  v1::CareEvent corrected;
+  corrected.mutable_client_details_corrected()->set_phone("555-0199");
+  corrected.mutable_client_details_corrected()->set_interpreter_needed(true);
+  Apply(corrected, kT0);
+  EXPECT_TRUE(record_.registered);
+  EXPECT_EQ(record_.registered_by_organization_id, "org-hospital");
+  EXPECT_EQ(record_.details.name().given(), "Ada");  // untouched by the correction
+  EXPECT_EQ(record_.details.phone(), "555-0199");
+  EXPECT_TRUE(record_.details.interpreter_needed());
+  EXPECT_EQ(record_.version, 1u);
+}
+
+TEST_F(ClientRecordTest, ConsentWindowsAndRevocation) {
+  v1::CareEvent given;
+  auto* c = given.mutable_consent_given();
+  c->set_consent_id("k1");
+  c->add_recipient_organization_ids("org-bh");
+  c->add_recipient_organization_types(v1::ORGANIZATION_TYPE_HOUSING);
+  c->add_data_classes(v1::DATA_CLASS_GENERAL);
+  c->add_data_classes(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
+  c->mutable_period()->mutable_end()->set_seconds(absl::ToUnixSeconds(kT0 + absl::Hours(100)));
+  Apply(given, kT0);  // start defaults to occurred_at
+  const ConsentState& consent = record_.consents.at("k1");
+  const auto kNone = v1::ORGANIZATION_TYPE_UNSPECIFIED;
+  EXPECT_FALSE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL, kT0 - absl::Seconds(1)));
+  EXPECT_TRUE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL, kT0));
+  EXPECT_TRUE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_SUBSTANCE_USE_PART2, kT0));
+  EXPECT_FALSE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_MENTAL_HEALTH, kT0));
+  EXPECT_TRUE(consent.Covers("org-shelter", v1::ORGANIZATION_TYPE_HOUSING,
+                             v1::DATA_CLASS_GENERAL, kT0));
+  EXPECT_FALSE(consent.Covers("org-shelter", v1::ORGANIZATION_TYPE_HOUSING,
+                              v1::DATA_CLASS_SUBSTANCE_USE_PART2, kT0));
+  EXPECT_FALSE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL, kT0 + absl::Hours(100)));
+
+  v1::CareEvent revoked;
+  revoked.mutable_consent_revoked()->set_consent_id("k1");
+  revoked.mutable_consent_revoked()->mutable_received_at()->set_seconds(
+      absl::ToUnixSeconds(kT0 + absl::Hours(10)));
+  revoked.mutable_consent_revoked()->mutable_effective_at()->set_seconds(
+      absl::ToUnixSeconds(kT0 + absl::Hours(12)));
+  Apply(revoked, kT0 + absl::Hours(10));
+  const ConsentState& after = record_.consents.at("k1");
+  EXPECT_TRUE(after.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL, kT0 + absl::Hours(11)));
+  EXPECT_FALSE(after.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL, kT0 + absl::Hours(12)));
+  EXPECT_EQ(*after.revocation_received_at, kT0 + absl::Hours(10));
+}
+
+TEST_F(ClientRecordTest, ReferralLifecycleAndCareTeam) {
+  v1::CareEvent sent;
+  sent.mutable_referral_sent()->set_referral_id("r1");
+  sent.mutable_referral_sent()->set_to_organization_id("org-b");
+  Apply(sent, kT0);
+  EXPECT_EQ(record_.referrals.at("r1").status, ReferralStatus::kRequested);
+  EXPECT_EQ(record_.referrals.at("r1").sent_position, 100u);
+  v1::CareEvent accepted;
+  accepted.mutable_referral_accepted()->set_referral_id("r1");
+  Apply(accepted, kT0 + absl::Hours(1), "org-b");
+  v1::CareEvent hold;
+  hold.mutable_referral_on_hold()->set_referral_id("r1");
+  Apply(hold, kT0 + absl::Hours(2), "org-b");
+  const ReferralState& r = record_.referrals.at("r1");
+  EXPECT_EQ(r.status, ReferralStatus::kOnHold);
+  EXPECT_TRUE(r.was_accepted);
+  EXPECT_EQ(r.status_changed_at, kT0 + absl::Hours(2));
+  EXPECT_FALSE(IsTerminal(r.status));
+
+  v1::CareEvent lead;
+  lead.mutable_care_team_member_added()->set_member_id("m1");
+  lead.mutable_care_team_member_added()->set_role(v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER);
+  Apply(lead, kT0);
+  EXPECT_EQ(record_.ActiveLeadCaseManagers(), 1);
+  v1::CareEvent removed;
+  removed.mutable_care_team_member_removed()->set_member_id("m1");
+  Apply(removed, kT0);
+  EXPECT_EQ(record_.ActiveLeadCaseManagers(), 0);
+  Apply(lead, kT0);  // re-added
+  EXPECT_EQ(record_.ActiveLeadCaseManagers(), 1);
+
+  v1::CareEvent unknown;
+  unknown.mutable_referral_completed()->set_referral_id("r-unknown");
+  Apply(unknown, kT0);  // ignored, never fails
+  EXPECT_EQ(record_.referrals.size(), 1u);
+}
+
+}  // namespace
+}  // namespace caseline::projections
