@@ -76,8 +76,14 @@ bool ConsentState::InForceAt(absl::Time at) const {
 }
 
 bool ConsentState::Covers(absl::string_view organization_id, v1::OrganizationType type,
-                          v1::DataClass data_class, absl::Time at) const {
+                          v1::DataClass data_class, v1::PurposeOfUse purpose,
+                          absl::Time at) const {
   if (!InForceAt(at)) return false;
+  const auto& purposes = given.purposes();
+  if (!purposes.empty() &&
+      std::find(purposes.begin(), purposes.end(), purpose) == purposes.end()) {
+    return false;
+  }
   const auto& classes = given.data_classes();
   if (std::find(classes.begin(), classes.end(), data_class) == classes.end()) {
     return false;

@@ -51,11 +51,12 @@ struct ConsentState {
 
   // In force at `at`: started, not ended, not revoked with effect by then.
   bool InForceAt(absl::Time at) const;
-  // In force at `at` and covering `data_class` for the organisation.
-  // Part 2 data needs the organisation named; other classes accept a
-  // matching recipient organisation type too.
+  // In force at `at` and covering `data_class` for the organisation and
+  // `purpose`. Part 2 data needs the organisation named; other classes accept
+  // a matching recipient organisation type too. A consent that lists purposes
+  // covers only those.
   bool Covers(absl::string_view organization_id, v1::OrganizationType type,
-              v1::DataClass data_class, absl::Time at) const;
+              v1::DataClass data_class, v1::PurposeOfUse purpose, absl::Time at) const;
 };
 
 struct ReferralState {

@@ -9,9 +9,11 @@ const absl::Time kT0 = absl::FromUnixSeconds(1'767'600'000);
 
 class ClientRecordTest : public ::testing::Test {
  protected:
-  void Apply(const v1::CareEvent& e, absl::Time at, const std::string& org = "org-a") {
+  void Apply(const v1::CareEvent& e, absl::Time at,
+             const std::string& org = "org-a") {
     CareEventContext context;
-    context.stream_version = record_.version.has_value() ? *record_.version + 1 : 0;
+    context.stream_version =
+        record_.version.has_value() ? *record_.version + 1 : 0;
     context.global_position = context.stream_version + 100;
     context.occurred_at = at;
     context.organization_id = org;
@@ -31,7 +33,8 @@ TEST_F(ClientRecordTest, RegistrationAndCorrections) {
   Apply(corrected, kT0);
   EXPECT_TRUE(record_.registered);
   EXPECT_EQ(record_.registered_by_organization_id, "org-hospital");
-  EXPECT_EQ(record_.details.name().given(), "Ada");  // untouched by the correction
+  EXPECT_EQ(record_.details.name().given(),
+            "Ada");  // untouched by the correction
   EXPECT_EQ(record_.details.phone(), "555-0199");
   EXPECT_TRUE(record_.details.interpreter_needed());
   EXPECT_EQ(record_.version, 1u);
@@ -45,19 +48,35 @@ TEST_F(ClientRecordTest, ConsentWindowsAndRevocation) {
   c->add_recipient_organization_types(v1::ORGANIZATION_TYPE_HOUSING);
   c->add_data_classes(v1::DATA_CLASS_GENERAL);
   c->add_data_classes(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
-  c->mutable_period()->mutable_end()->set_seconds(absl::ToUnixSeconds(kT0 + absl::Hours(100)));
+  c->mutable_period()->mutable_end()->set_seconds(
+      absl::ToUnixSeconds(kT0 + absl::Hours(100)));
   Apply(given, kT0);  // start defaults to occurred_at
   const ConsentState& consent = record_.consents.at("k1");
   const auto kNone = v1::ORGANIZATION_TYPE_UNSPECIFIED;
-  EXPECT_FALSE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL, kT0 - absl::Seconds(1)));
-  EXPECT_TRUE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL, kT0));
-  EXPECT_TRUE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_SUBSTANCE_USE_PART2, kT0));
-  EXPECT_FALSE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_MENTAL_HEALTH, kT0));
+  const auto kCoordination = v1::PURPOSE_OF_USE_CARE_COORDINATION;
+  EXPECT_FALSE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL,
+                              kCoordination, kT0 - absl::Seconds(1)));
+  EXPECT_TRUE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL,
+                             kCoordination, kT0));
+  EXPECT_TRUE(consent.Covers(
+      "org-bh", kNone, v1::DATA_CLASS_SUBSTANCE_USE_PART2, kCoordination, kT0));
+  EXPECT_FALSE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_MENTAL_HEALTH,
+                              kCoordination, kT0));
   EXPECT_TRUE(consent.Covers("org-shelter", v1::ORGANIZATION_TYPE_HOUSING,
-                             v1::DATA_CLASS_GENERAL, kT0));
+                             v1::DATA_CLASS_GENERAL, kCoordination, kT0));
   EXPECT_FALSE(consent.Covers("org-shelter", v1::ORGANIZATION_TYPE_HOUSING,
-                              v1::DATA_CLASS_SUBSTANCE_USE_PART2, kT0));
-  EXPECT_FALSE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL, kT0 + absl::Hours(100)));
+                              v1::DATA_CLASS_SUBSTANCE_USE_PART2, kCoordination,
+                              kT0));
+  EXPECT_FALSE(consent.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL,
+                              kCoordination, kT0 + absl::Hours(100)));
+
+  // A consent that lists purposes covers only those.
+  ConsentState legal_only = consent;
+  legal_only.given.add_purposes(v1::PURPOSE_OF_USE_LEGAL);
+  EXPECT_TRUE(legal_only.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL,
+                                v1::PURPOSE_OF_USE_LEGAL, kT0));
+  EXPECT_FALSE(legal_only.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL,
+                                 kCoordination, kT0));
 
   v1::CareEvent revoked;
   revoked.mutable_consent_revoked()->set_consent_id("k1");
@@ -67,8 +86,10 @@ TEST_F(ClientRecordTest, ConsentWindowsAndRevocation) {
       absl::ToUnixSeconds(kT0 + absl::Hours(12)));
   Apply(revoked, kT0 + absl::Hours(10));
   const ConsentState& after = record_.consents.at("k1");
-  EXPECT_TRUE(after.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL, kT0 + absl::Hours(11)));
-  EXPECT_FALSE(after.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL, kT0 + absl::Hours(12)));
+  EXPECT_TRUE(after.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL,
+                           kCoordination, kT0 + absl::Hours(11)));
+  EXPECT_FALSE(after.Covers("org-bh", kNone, v1::DATA_CLASS_GENERAL,
+                            kCoordination, kT0 + absl::Hours(12)));
   EXPECT_EQ(*after.revocation_received_at, kT0 + absl::Hours(10));
 }
 
@@ -93,7 +114,8 @@ TEST_F(ClientRecordTest, ReferralLifecycleAndCareTeam) {
 
   v1::CareEvent lead;
   lead.mutable_care_team_member_added()->set_member_id("m1");
-  lead.mutable_care_team_member_added()->set_role(v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER);
+  lead.mutable_care_team_member_added()->set_role(
+      v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER);
   Apply(lead, kT0);
   EXPECT_EQ(record_.ActiveLeadCaseManagers(), 1);
   v1::CareEvent removed;

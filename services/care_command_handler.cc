@@ -87,7 +87,7 @@ absl::Status CareCommandHandler::CatchUp(const std::string& stream_id,
     for (const eventstore::RecordedEvent& recorded : page->events) {
       // Only care events make up a record; anything else appended to the
       // stream through the raw EventLog API is not part of it.
-      if (recorded.content_type != kCareEventContentType) continue;
+      if (recorded.content_type != v1::kCareEventContentType) continue;
       ASSIGN_OR_RETURN(v1::CareEvent event, ParseCareEvent(recorded));
       fold(event, ContextOf(recorded));
     }
@@ -225,7 +225,7 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(CareCommand comman
       e.actor = {command.organization_id, command.user_id, ""};
       e.correlation_id = command.command_id;
       e.schema_version = 1;
-      e.content_type = kCareEventContentType;
+      e.content_type = v1::kCareEventContentType;
       e.payload = DeterministicBytes(events[i]);
       e.metadata = {{kCommandIdKey, command.command_id},
                     {kCommandDigestKey, digest},

@@ -21,6 +21,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "caseline/v1/care_record.pb.h"
+#include "caseline/v1/wire_constants.h"
 #include "eventstore/event_log.h"
 #include "eventstore/mutex.h"
 #include "projections/client_record.h"
@@ -29,9 +30,6 @@
 
 namespace caseline::services {
 
-// content_type of care events in the log.
-inline constexpr char kCareEventContentType[] =
-    "application/x-protobuf; messageType=caseline.v1.CareEvent";
 // Envelope metadata keys on care events.
 inline constexpr char kCommandIdKey[] = "command_id";
 inline constexpr char kCommandDigestKey[] = "command_digest";

@@ -572,7 +572,7 @@ absl::Status CheckConsentForSharing(const ClientRecord& record,
     const auto dc = static_cast<v1::DataClass>(data_class);
     bool covered = false;
     for (const auto& [id, consent] : record.consents) {
-      if (consent.Covers(referral.to_organization_id(), type, dc, at)) {
+      if (consent.Covers(referral.to_organization_id(), type, dc, referral.purpose(), at)) {
         covered = true;
         break;
       }
@@ -582,10 +582,12 @@ absl::Status CheckConsentForSharing(const ClientRecord& record,
       return absl::FailedPreconditionError(absl::StrCat(
           "consent required: no consent of client ", record.client_id, " in force at ",
           absl::FormatTime(at), " covers sharing ", v1::DataClass_Name(dc), " with ",
-          referral.to_organization_id(), "; record ConsentGiven ",
+          referral.to_organization_id(), " for ", v1::PurposeOfUse_Name(referral.purpose()),
+          "; record ConsentGiven ",
           part2 ? "naming that organisation (42 CFR Part 2 requires the recipient by name)"
                 : "for that organisation (or its type)",
-          " and that data class first, or share fewer data classes"));
+          " and that data class (and purpose, if it lists purposes) first, or share fewer "
+          "data classes"));
     }
   }
   return absl::OkStatus();
@@ -784,6 +786,10 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
                        "is the sending organisation itself");
       }
       if (sent->urgency() == v1::URGENCY_UNSPECIFIED) sent->set_urgency(v1::URGENCY_ROUTINE);
+      // A referral is care coordination unless it says otherwise.
+      if (sent->purpose() == v1::PURPOSE_OF_USE_UNSPECIFIED) {
+        sent->set_purpose(v1::PURPOSE_OF_USE_CARE_COORDINATION);
+      }
       RETURN_IF_ERROR(CheckConsentForSharing(record, directory, *sent, at));
       break;
     }

@@ -8,10 +8,10 @@
 namespace caseline::services {
 namespace {
 
-using ::testing::HasSubstr;
 using projections::CareEventContext;
 using projections::ClientRecord;
 using projections::OrganizationDirectory;
+using ::testing::HasSubstr;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'767'600'000);  // 2026-01-05
 
@@ -41,7 +41,8 @@ class CareDecisionTest : public ::testing::Test {
   void Given(const v1::CareEvent& event, absl::Time at = kT0,
              const std::string& organization = "org-hospital") {
     CareEventContext context;
-    context.stream_version = record_.version.has_value() ? *record_.version + 1 : 0;
+    context.stream_version =
+        record_.version.has_value() ? *record_.version + 1 : 0;
     context.occurred_at = at;
     context.organization_id = organization;
     record_.Apply(event, context);
@@ -49,7 +50,8 @@ class CareDecisionTest : public ::testing::Test {
 
   void GivenRegisteredOpenCase() {
     v1::CareEvent registered;
-    registered.mutable_client_registered()->mutable_name()->set_family("Okafor");
+    registered.mutable_client_registered()->mutable_name()->set_family(
+        "Okafor");
     Given(registered);
     v1::CareEvent opened;
     opened.mutable_case_opened();
@@ -57,7 +59,8 @@ class CareDecisionTest : public ::testing::Test {
   }
 
   absl::StatusOr<std::vector<v1::CareEvent>> Decide(
-      const v1::CareEvent& event, const std::string& organization = "org-hospital",
+      const v1::CareEvent& event,
+      const std::string& organization = "org-hospital",
       absl::Time at = kT0 + absl::Hours(1)) {
     CareCommand command;
     command.command_id = "cmd-1";
@@ -65,12 +68,15 @@ class CareDecisionTest : public ::testing::Test {
     command.organization_id = organization;
     command.occurred_at = at;
     command.event = event;
-    if (absl::Status s = ValidateCareCommand(command, kT0 + absl::Hours(2)); !s.ok()) {
+    if (absl::Status s = ValidateCareCommand(command, kT0 + absl::Hours(2));
+        !s.ok()) {
       return s;
     }
     return DecideClientCommand(
         record_, directory_,
-        [this](absl::string_view id) { return known_clients_.count(std::string(id)) > 0; },
+        [this](absl::string_view id) {
+          return known_clients_.count(std::string(id)) > 0;
+        },
         command);
   }
 
@@ -87,7 +93,8 @@ class CareDecisionTest : public ::testing::Test {
     return e;
   }
 
-  static v1::CareEvent Consent(const std::string& id, std::vector<std::string> orgs,
+  static v1::CareEvent Consent(const std::string& id,
+                               std::vector<std::string> orgs,
                                std::vector<v1::DataClass> classes) {
     v1::CareEvent e;
     v1::ConsentGiven* c = e.mutable_consent_given();
@@ -160,7 +167,8 @@ TEST_F(CareDecisionTest, UnknownReferencesAreNotFound) {
   EXPECT_EQ(CodeOf(Decide(completed)), absl::StatusCode::kNotFound);
   auto to_unknown = Decide(Referral("r1", "org-nowhere"));
   EXPECT_EQ(CodeOf(to_unknown), absl::StatusCode::kNotFound);
-  EXPECT_THAT(to_unknown.status().message(), HasSubstr("referral_sent.to_organization_id"));
+  EXPECT_THAT(to_unknown.status().message(),
+              HasSubstr("referral_sent.to_organization_id"));
   v1::CareEvent link;
   link.mutable_client_records_linked()->set_other_client_id("c-missing");
   EXPECT_EQ(CodeOf(Decide(link)), absl::StatusCode::kNotFound);
@@ -178,13 +186,30 @@ TEST_F(CareDecisionTest, SharingDataNeedsConsentInForceForTheReceiver) {
   // A consent for another organisation or another class does not help.
   Given(Consent("k1", {"org-bh-2"}, {v1::DATA_CLASS_MENTAL_HEALTH}));
   Given(Consent("k2", {"org-bh"}, {v1::DATA_CLASS_HOUSING}));
-  EXPECT_EQ(CodeOf(Decide(Referral("r1", "org-bh", {v1::DATA_CLASS_MENTAL_HEALTH}))),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      CodeOf(Decide(Referral("r1", "org-bh", {v1::DATA_CLASS_MENTAL_HEALTH}))),
+      absl::StatusCode::kFailedPrecondition);
 
-  Given(Consent("k3", {"org-bh"}, {v1::DATA_CLASS_MENTAL_HEALTH, v1::DATA_CLASS_GENERAL}));
-  EXPECT_TRUE(Decide(Referral("r1", "org-bh",
-                              {v1::DATA_CLASS_MENTAL_HEALTH, v1::DATA_CLASS_GENERAL}))
-                  .ok());
+  Given(Consent("k3", {"org-bh"},
+                {v1::DATA_CLASS_MENTAL_HEALTH, v1::DATA_CLASS_GENERAL}));
+  EXPECT_TRUE(
+      Decide(Referral("r1", "org-bh",
+                      {v1::DATA_CLASS_MENTAL_HEALTH, v1::DATA_CLASS_GENERAL}))
+          .ok());
+  // A consent limited to legal purposes does not cover care coordination.
+  v1::CareEvent legal_only =
+      Consent("k4", {"org-housing"}, {v1::DATA_CLASS_HOUSING});
+  legal_only.mutable_consent_given()->add_purposes(v1::PURPOSE_OF_USE_LEGAL);
+  Given(legal_only);
+  auto wrong_purpose =
+      Decide(Referral("r3", "org-housing", {v1::DATA_CLASS_HOUSING}));
+  EXPECT_EQ(CodeOf(wrong_purpose), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(wrong_purpose.status().message(),
+              HasSubstr("PURPOSE_OF_USE_CARE_COORDINATION"));
+  v1::CareEvent for_court =
+      Referral("r3", "org-housing", {v1::DATA_CLASS_HOUSING});
+  for_court.mutable_referral_sent()->set_purpose(v1::PURPOSE_OF_USE_LEGAL);
+  EXPECT_TRUE(Decide(for_court).ok());
   // Sharing nothing needs no consent.
   EXPECT_TRUE(Decide(Referral("r2", "org-housing")).ok());
 }
@@ -194,46 +219,53 @@ TEST_F(CareDecisionTest, ConsentRevokedBeforeTheReferralNoLongerCovers) {
   Given(Consent("k1", {"org-bh"}, {v1::DATA_CLASS_MENTAL_HEALTH}));
   v1::CareEvent revoked;
   revoked.mutable_consent_revoked()->set_consent_id("k1");
-  SetTime(kT0 + absl::Hours(3), revoked.mutable_consent_revoked()->mutable_received_at());
-  SetTime(kT0 + absl::Hours(3), revoked.mutable_consent_revoked()->mutable_effective_at());
+  SetTime(kT0 + absl::Hours(3),
+          revoked.mutable_consent_revoked()->mutable_received_at());
+  SetTime(kT0 + absl::Hours(3),
+          revoked.mutable_consent_revoked()->mutable_effective_at());
   Given(revoked, kT0 + absl::Hours(3));
   // Before the effective time it still covers (late-recorded referral)...
-  EXPECT_TRUE(Decide(Referral("r1", "org-bh", {v1::DATA_CLASS_MENTAL_HEALTH}), "org-hospital",
-                     kT0 + absl::Hours(1))
+  EXPECT_TRUE(Decide(Referral("r1", "org-bh", {v1::DATA_CLASS_MENTAL_HEALTH}),
+                     "org-hospital", kT0 + absl::Hours(1))
                   .ok());
   // ...after it, not.
-  auto after = DecideClientCommand(record_, directory_, [](absl::string_view) { return false; },
-                                   CareCommand{"c", "c1", "org-hospital", "", kT0 + absl::Hours(4),
-                                               Referral("r1", "org-bh",
-                                                        {v1::DATA_CLASS_MENTAL_HEALTH})});
+  auto after = DecideClientCommand(
+      record_, directory_, [](absl::string_view) { return false; },
+      CareCommand{"c", "c1", "org-hospital", "", kT0 + absl::Hours(4),
+                  Referral("r1", "org-bh", {v1::DATA_CLASS_MENTAL_HEALTH})});
   EXPECT_EQ(after.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(CareDecisionTest, Part2DataNeedsTheOrganisationNamed) {
   GivenRegisteredOpenCase();
-  v1::CareEvent by_type = Consent("k1", {}, {v1::DATA_CLASS_SUBSTANCE_USE_PART2,
-                                             v1::DATA_CLASS_GENERAL});
+  v1::CareEvent by_type = Consent(
+      "k1", {}, {v1::DATA_CLASS_SUBSTANCE_USE_PART2, v1::DATA_CLASS_GENERAL});
   by_type.mutable_consent_given()->add_recipient_organization_types(
       v1::ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT);
   Given(by_type);
   // The type covers general data...
   EXPECT_TRUE(Decide(Referral("r1", "org-sud", {v1::DATA_CLASS_GENERAL})).ok());
   // ...but not Part 2 data.
-  auto r = Decide(Referral("r1", "org-sud", {v1::DATA_CLASS_SUBSTANCE_USE_PART2}));
+  auto r =
+      Decide(Referral("r1", "org-sud", {v1::DATA_CLASS_SUBSTANCE_USE_PART2}));
   EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(r.status().message(), HasSubstr("Part 2"));
   Given(Consent("k2", {"org-sud"}, {v1::DATA_CLASS_SUBSTANCE_USE_PART2}));
-  EXPECT_TRUE(Decide(Referral("r1", "org-sud", {v1::DATA_CLASS_SUBSTANCE_USE_PART2})).ok());
+  EXPECT_TRUE(
+      Decide(Referral("r1", "org-sud", {v1::DATA_CLASS_SUBSTANCE_USE_PART2}))
+          .ok());
 }
 
-TEST_F(CareDecisionTest, OnlyTheReceiverMovesAReferralAndOnlyAlongItsLifecycle) {
+TEST_F(CareDecisionTest,
+       OnlyTheReceiverMovesAReferralAndOnlyAlongItsLifecycle) {
   GivenRegisteredOpenCase();
   Given(Referral("r1", "org-housing"));
   v1::CareEvent accept;
   accept.mutable_referral_accepted()->set_referral_id("r1");
   auto by_sender = Decide(accept, "org-hospital");
   EXPECT_EQ(CodeOf(by_sender), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(by_sender.status().message(), HasSubstr("only the receiving organisation"));
+  EXPECT_THAT(by_sender.status().message(),
+              HasSubstr("only the receiving organisation"));
   ASSERT_TRUE(Decide(accept, "org-housing").ok());
   Given(accept, kT0, "org-housing");
   auto twice = Decide(accept, "org-housing");
@@ -243,13 +275,15 @@ TEST_F(CareDecisionTest, OnlyTheReceiverMovesAReferralAndOnlyAlongItsLifecycle) 
   // Declining after acceptance is not in the lifecycle; failing is.
   v1::CareEvent decline;
   decline.mutable_referral_declined()->set_referral_id("r1");
-  EXPECT_EQ(CodeOf(Decide(decline, "org-housing")), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CodeOf(Decide(decline, "org-housing")),
+            absl::StatusCode::kFailedPrecondition);
   v1::CareEvent hold;
   hold.mutable_referral_on_hold()->set_referral_id("r1");
   Given(hold, kT0, "org-housing");
   v1::CareEvent start;
   start.mutable_referral_started()->set_referral_id("r1");
-  EXPECT_TRUE(Decide(start, "org-housing").ok());  // resumes: it was accepted before
+  EXPECT_TRUE(
+      Decide(start, "org-housing").ok());  // resumes: it was accepted before
   Given(start, kT0, "org-housing");
   v1::CareEvent complete;
   complete.mutable_referral_completed()->set_referral_id("r1");
@@ -269,7 +303,8 @@ TEST_F(CareDecisionTest, NoCompletingADeclinedReferral) {
   EXPECT_THAT(r.status().message(), HasSubstr("is declined"));
   v1::CareEvent cancel;
   cancel.mutable_referral_cancelled()->set_referral_id("r1");
-  EXPECT_EQ(CodeOf(Decide(cancel, "org-hospital")), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CodeOf(Decide(cancel, "org-hospital")),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(CareDecisionTest, EitherSideCancelsAndNobodyElse) {
@@ -279,29 +314,36 @@ TEST_F(CareDecisionTest, EitherSideCancelsAndNobodyElse) {
   cancel.mutable_referral_cancelled()->set_referral_id("r1");
   EXPECT_TRUE(Decide(cancel, "org-hospital").ok());
   EXPECT_TRUE(Decide(cancel, "org-housing").ok());
-  EXPECT_EQ(CodeOf(Decide(cancel, "org-bh")), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(CodeOf(Decide(cancel, "org-bh")),
+            absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(CareDecisionTest, ReferralsAreSentInTheActingOrganisationsName) {
   GivenRegisteredOpenCase();
   v1::CareEvent referral = Referral("r1", "org-housing");
   referral.mutable_referral_sent()->set_from_organization_id("org-bh");
-  EXPECT_EQ(CodeOf(Decide(referral, "org-hospital")), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(CodeOf(Decide(referral, "org-hospital")),
+            absl::StatusCode::kPermissionDenied);
   v1::CareEvent no_sender = Referral("r1", "org-housing");
   no_sender.mutable_referral_sent()->clear_from_organization_id();
   auto defaulted = Decide(no_sender, "org-hospital");
   ASSERT_TRUE(defaulted.ok());
-  EXPECT_EQ((*defaulted)[0].referral_sent().from_organization_id(), "org-hospital");
+  EXPECT_EQ((*defaulted)[0].referral_sent().from_organization_id(),
+            "org-hospital");
   EXPECT_EQ((*defaulted)[0].referral_sent().urgency(), v1::URGENCY_ROUTINE);
 }
 
 TEST_F(CareDecisionTest, RepresentativeConsentNeedsAnAuthority) {
   GivenRegisteredOpenCase();
   v1::CareEvent consent = Consent("k1", {"org-bh"}, {v1::DATA_CLASS_GENERAL});
-  consent.mutable_consent_given()->mutable_representative()->mutable_name()->set_family("Doe");
+  consent.mutable_consent_given()
+      ->mutable_representative()
+      ->mutable_name()
+      ->set_family("Doe");
   auto r = Decide(consent);
   EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(), HasSubstr("consent_given.representative.authority"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("consent_given.representative.authority"));
   consent.mutable_consent_given()->mutable_representative()->set_authority(
       v1::REPRESENTATIVE_AUTHORITY_HEALTH_CARE_AGENT);
   EXPECT_TRUE(Decide(consent).ok());
@@ -313,11 +355,14 @@ TEST_F(CareDecisionTest, RevocationNeedsAnActiveConsentAndCannotPredateIt) {
   revoke.mutable_consent_revoked()->set_consent_id("k1");
   EXPECT_EQ(CodeOf(Decide(revoke)), absl::StatusCode::kNotFound);
   Given(Consent("k1", {"org-bh"}, {v1::DATA_CLASS_GENERAL}));
-  SetTime(kT0 - absl::Hours(1), revoke.mutable_consent_revoked()->mutable_received_at());
-  SetTime(kT0 - absl::Hours(1), revoke.mutable_consent_revoked()->mutable_effective_at());
+  SetTime(kT0 - absl::Hours(1),
+          revoke.mutable_consent_revoked()->mutable_received_at());
+  SetTime(kT0 - absl::Hours(1),
+          revoke.mutable_consent_revoked()->mutable_effective_at());
   auto early = Decide(revoke);
   EXPECT_EQ(CodeOf(early), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(early.status().message(), HasSubstr("cannot predate its consent"));
+  EXPECT_THAT(early.status().message(),
+              HasSubstr("cannot predate its consent"));
   revoke.mutable_consent_revoked()->clear_received_at();
   revoke.mutable_consent_revoked()->clear_effective_at();
   auto ok = Decide(revoke);
@@ -333,17 +378,21 @@ TEST_F(CareDecisionTest, TransitionsNeedAReceiverAnOpenAdmissionAndAPlan) {
   GivenRegisteredOpenCase();
   v1::CareEvent planned;
   planned.mutable_transition_planned()->set_transition_id("t1");
-  planned.mutable_transition_planned()->set_to_level_of_care(v1::LEVEL_OF_CARE_HOME);
+  planned.mutable_transition_planned()->set_to_level_of_care(
+      v1::LEVEL_OF_CARE_HOME);
   auto no_receiver = Decide(planned);
   EXPECT_EQ(CodeOf(no_receiver), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(no_receiver.status().message(), HasSubstr("receiving organisation"));
+  EXPECT_THAT(no_receiver.status().message(),
+              HasSubstr("receiving organisation"));
   planned.mutable_transition_planned()->set_to_organization_id("org-housing");
   ASSERT_TRUE(Decide(planned).ok());
 
   v1::CareEvent admission;
   admission.mutable_admission_recorded()->set_admission_id("a1");
-  admission.mutable_admission_recorded()->set_facility_organization_id("org-hospital");
-  admission.mutable_admission_recorded()->set_level_of_care(v1::LEVEL_OF_CARE_INPATIENT);
+  admission.mutable_admission_recorded()->set_facility_organization_id(
+      "org-hospital");
+  admission.mutable_admission_recorded()->set_level_of_care(
+      v1::LEVEL_OF_CARE_INPATIENT);
   Given(admission);
   v1::CareEvent discharge;
   discharge.mutable_discharge_recorded()->set_admission_id("a1");
@@ -402,7 +451,8 @@ TEST_F(CareDecisionTest, AClosedCaseTakesOnlyReopening) {
   auto r = Decide(Referral("r1", "org-housing"));
   EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(r.status().message(), HasSubstr("ReopenCase"));
-  // With the case closed the only lead may leave, too (checked after reopening).
+  // With the case closed the only lead may leave, too (checked after
+  // reopening).
   v1::CareEvent reopened;
   reopened.mutable_case_reopened();
   ASSERT_TRUE(Decide(reopened).ok());
@@ -414,20 +464,25 @@ TEST_F(CareDecisionTest, AClosedCaseTakesOnlyReopening) {
 TEST_F(CareDecisionTest, FutureBusinessTimeIsRefused) {
   GivenRegisteredOpenCase();
   const absl::Time now = kT0 + absl::Hours(2);
-  auto r = Decide(Referral("r1", "org-housing"), "org-hospital", now + absl::Minutes(6));
+  auto r = Decide(Referral("r1", "org-housing"), "org-hospital",
+                  now + absl::Minutes(6));
   EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("occurred_at"));
-  EXPECT_TRUE(Decide(Referral("r1", "org-housing"), "org-hospital", now + absl::Minutes(4)).ok());
+  EXPECT_TRUE(Decide(Referral("r1", "org-housing"), "org-hospital",
+                     now + absl::Minutes(4))
+                  .ok());
   // Late data is normal.
-  EXPECT_TRUE(
-      Decide(Referral("r1", "org-housing"), "org-hospital", now - absl::Hours(24 * 90)).ok());
+  EXPECT_TRUE(Decide(Referral("r1", "org-housing"), "org-hospital",
+                     now - absl::Hours(24 * 90))
+                  .ok());
 }
 
 TEST_F(CareDecisionTest, MalformedFieldsAreNamed) {
   GivenRegisteredOpenCase();
   auto bad_id = Decide(Referral("has space", "org-housing"));
   EXPECT_EQ(CodeOf(bad_id), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(bad_id.status().message(), HasSubstr("referral_sent.referral_id"));
+  EXPECT_THAT(bad_id.status().message(),
+              HasSubstr("referral_sent.referral_id"));
 
   v1::CareEvent missing_kind = Referral("r1", "org-housing");
   missing_kind.mutable_referral_sent()->set_kind(v1::REFERRAL_KIND_UNSPECIFIED);
@@ -440,7 +495,8 @@ TEST_F(CareDecisionTest, MalformedFieldsAreNamed) {
       static_cast<v1::DataClass>(999));
   r = Decide(unknown_enum);
   EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(), HasSubstr("referral_sent.shared_data_classes[0]"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("referral_sent.shared_data_classes[0]"));
 
   v1::CareEvent goal;
   goal.mutable_goal_set()->set_goal_id("g1");
@@ -467,7 +523,8 @@ TEST_F(CareDecisionTest, MalformedFieldsAreNamed) {
   no_id.client_id = "c1";
   no_id.organization_id = "org-hospital";
   no_id.event = Referral("r1", "org-housing");
-  EXPECT_THAT(ValidateCareCommand(no_id, kT0).message(), HasSubstr("command_id"));
+  EXPECT_THAT(ValidateCareCommand(no_id, kT0).message(),
+              HasSubstr("command_id"));
   v1::CareEvent empty;
   EXPECT_EQ(CodeOf(Decide(empty)), absl::StatusCode::kInvalidArgument);
 }
@@ -476,12 +533,15 @@ TEST_F(CareDecisionTest, OrganisationsRegisterOnce) {
   CareCommand command;
   command.command_id = "c";
   command.organization_id = "org-hospital";
-  command.event.mutable_organization_registered()->set_organization_id("org-new");
+  command.event.mutable_organization_registered()->set_organization_id(
+      "org-new");
   command.event.mutable_organization_registered()->set_name("New");
-  command.event.mutable_organization_registered()->set_type(v1::ORGANIZATION_TYPE_SCHOOL);
+  command.event.mutable_organization_registered()->set_type(
+      v1::ORGANIZATION_TYPE_SCHOOL);
   ASSERT_TRUE(ValidateCareCommand(command, kT0).ok());
   EXPECT_TRUE(DecideOrganizationCommand(directory_, command).ok());
-  command.event.mutable_organization_registered()->set_organization_id("org-bh");
+  command.event.mutable_organization_registered()->set_organization_id(
+      "org-bh");
   EXPECT_EQ(DecideOrganizationCommand(directory_, command).status().code(),
             absl::StatusCode::kAlreadyExists);
   v1::CareEvent update;

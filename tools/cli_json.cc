@@ -5,6 +5,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
+#include "caseline/v1/care_events.pb.h"
+#include "caseline/v1/wire_constants.h"
 #include "nlohmann/json.hpp"
 
 namespace caseline::tools {
@@ -112,9 +114,17 @@ std::string MessageToJson(const google::protobuf::Message& message) {
 }
 
 std::string EventToJson(const v1::Event& event) {
-  if (!IsJsonContentType(event.content_type())) return MessageToJson(event);
-  Json data = Json::parse(event.payload(), nullptr, /*allow_exceptions=*/false);
-  if (data.is_discarded()) return MessageToJson(event);  // shown as base64
+  Json data;
+  if (event.content_type() == v1::kCareEventContentType) {
+    v1::CareEvent care_event;
+    if (!care_event.ParseFromString(event.payload())) return MessageToJson(event);
+    data = Json::parse(MessageToJson(care_event));
+  } else if (IsJsonContentType(event.content_type())) {
+    data = Json::parse(event.payload(), nullptr, /*allow_exceptions=*/false);
+    if (data.is_discarded()) return MessageToJson(event);  // shown as base64
+  } else {
+    return MessageToJson(event);
+  }
   v1::Event without_payload = event;
   without_payload.clear_payload();
   Json out = Json::parse(MessageToJson(without_payload));

@@ -4,7 +4,8 @@
 // lowerCamelCase field names) plus an optional "data" member: any JSON value,
 // stored verbatim as the payload with content_type "application/json".
 // Output events are Event in protobuf's JSON form (proto field names); a JSON
-// payload is shown as "data" instead of base64 "payload".
+// payload, or a typed care event (kCareEventContentType), is shown as "data"
+// instead of base64 "payload".
 #ifndef CASELINE_TOOLS_CLI_JSON_H_
 #define CASELINE_TOOLS_CLI_JSON_H_
 

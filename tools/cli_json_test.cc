@@ -1,5 +1,8 @@
 #include "tools/cli_json.h"
 
+#include "caseline/v1/care_events.pb.h"
+#include "caseline/v1/wire_constants.h"
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -54,6 +57,13 @@ TEST(CliJsonTest, JsonPayloadsPrintAsData) {
 
   event.set_content_type("application/octet-stream");
   EXPECT_THAT(EventToJson(event), HasSubstr(R"("payload":)"));
+
+  v1::CareEvent care_event;
+  care_event.mutable_referral_accepted()->set_referral_id("r-1");
+  event.set_content_type(v1::kCareEventContentType);
+  event.set_payload(care_event.SerializeAsString());
+  EXPECT_THAT(EventToJson(event),
+              HasSubstr(R"("data":{"referral_accepted":{"referral_id":"r-1"}})"));
 }
 
 }  // namespace
