@@ -130,8 +130,10 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
       queue_.push_front(std::move(group[j]));
     }
   }
-  Complete(std::move(answered));
-  if (added.empty()) return;
+  if (added.empty()) {
+    Complete(std::move(answered));
+    return;
+  }
 
   rocksdb::WriteOptions write_options;
   write_options.sync = true;  // durable before acknowledged
@@ -144,6 +146,7 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
                                "; this server accepts no more appends until it "
                                "is restarted (reads continue)"));
     for (Completion& c : added) c.result = s;
+    Complete(std::move(answered));
     Complete(std::move(added));
     return;
   }
@@ -161,6 +164,10 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     head_position_ = next_position_ - 1;
     head_cv_.SignalAll();
   }
+  // Refusals decided against this group (e.g. a version conflict with an
+  // append in it) are answered only now, so that a caller who re-reads on
+  // ABORTED sees the write it conflicted with.
+  Complete(std::move(answered));
   Complete(std::move(added));
 }
 

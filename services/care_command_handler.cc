@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "eventstore/status_macros.h"
@@ -96,6 +97,10 @@ absl::Status CareCommandHandler::CatchUp(const std::string& stream_id,
   }
 }
 
+Mutex& CareCommandHandler::StreamLock(const std::string& stream_id) {
+  return stream_locks_[absl::Hash<std::string>()(stream_id) % stream_locks_.size()];
+}
+
 absl::StatusOr<ClientRecord> CareCommandHandler::LoadClient(const std::string& client_id) {
   ClientRecord record(client_id);
   {
@@ -188,6 +193,7 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(CareCommand comman
       absl::StrCat(command.organization_id, "\n", command.command_id, "\n");
   const EventId first_id = EventId::FromName(absl::StrCat(id_prefix, 0));
 
+  MutexLock stream_lock(&StreamLock(stream_id));
   ASSIGN_OR_RETURN(std::optional<eventstore::RecordedEvent> existing,
                    log_->FindEvent(first_id));
   if (existing.has_value()) return AlreadyApplied(*existing, stream_id, digest, command);

@@ -1,11 +1,12 @@
 // CareCommandHandler: runs care-record commands against the event log.
 //
-// For each command it (1) returns the original result if the command_id was
-// already applied; (2) loads the client's record (cached, caught up from the
-// stream rather than re-read); (3) decides with the pure rules of
-// care_decision.h; (4) appends the events with the exact version it read, and
-// on a version conflict re-decides against the new record, up to
-// kMaxDecideAttempts times.
+// For each command, holding the stream's lock (commands on one stream run one
+// at a time in this server), it (1) returns the original result if the
+// command_id was already applied; (2) loads the client's record (cached,
+// caught up from the stream rather than re-read); (3) decides with the pure
+// rules of care_decision.h; (4) appends the events with the exact version it
+// read, and on a version conflict (another writer to the same log) re-decides
+// against the new record, up to kMaxDecideAttempts times.
 //
 // Idempotency: the events of command C by organisation O get the name-based
 // ids EventId::FromName(O + "\n" + C + "\n" + index), so the log itself
@@ -15,6 +16,7 @@
 #ifndef CASELINE_SERVICES_CARE_COMMAND_HANDLER_H_
 #define CASELINE_SERVICES_CARE_COMMAND_HANDLER_H_
 
+#include <array>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -69,8 +71,13 @@ class CareCommandHandler {
   absl::Status CatchUp(const std::string& stream_id, std::optional<uint64_t> version,
                        Fold&& fold);
 
+  // Serialises commands on one stream within this server, so that they do
+  // not race each other through re-decisions; a stream maps to one stripe.
+  Mutex& StreamLock(const std::string& stream_id);
+
   eventstore::EventLog* const log_;
   const absl::AnyInvocable<absl::Time() const> clock_;
+  std::array<Mutex, 64> stream_locks_;
 
   Mutex mu_;
   // Cached records, caught up on each use; cleared past kMaxCachedClients.
