@@ -561,6 +561,12 @@ const std::string& ReferralIdOf(const v1::CareEvent& event) {
 
 // A referral that shares data needs, at occurred_at, a consent covering the
 // receiving organisation for every shared class (Part 2: naming it).
+//
+// The refusal is FAILED_PRECONDITION, not the PERMISSION_DENIED that
+// ../shared/STYLE.md suggests for "no consent": on the write side a missing
+// consent is a state of the client's record that a GiveConsent command
+// repairs (the gRPC status guide's "fix the state, then retry"), while
+// PERMISSION_DENIED is kept for who the caller is, once mTLS identity lands.
 absl::Status CheckConsentForSharing(const ClientRecord& record,
                                     const OrganizationDirectory& directory,
                                     const v1::ReferralSent& referral, absl::Time at) {
