@@ -5,6 +5,8 @@
 // Each scenario runs N closed-loop callers: every caller keeps exactly one call
 // in flight, issuing the next as soon as the previous completes, through gRPC's
 // callback client API (no thread per caller).
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -16,8 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
@@ -46,10 +46,11 @@ struct Result {
 
 // Runs `callers` closed loops of `start_call(caller, done)` for `duration`
 // after `warmup`; `done(ok)` must be called once per call, from any thread.
-Result RunClosedLoop(const std::string& name, int callers, int events_per_call,
-                     absl::Duration warmup, absl::Duration duration,
-                     const std::function<void(int caller, std::function<void(bool)> done)>&
-                         start_call) {
+Result RunClosedLoop(
+    const std::string& name, int callers, int events_per_call,
+    absl::Duration warmup, absl::Duration duration,
+    const std::function<void(int caller, std::function<void(bool)> done)>&
+        start_call) {
   struct Caller {
     std::vector<double> latencies_ms;
     Clock::time_point started;
@@ -67,9 +68,9 @@ Result RunClosedLoop(const std::string& name, int callers, int events_per_call,
     state[c].started = Clock::now();
     start_call(c, [&, c](bool ok) {
       if (measuring) {
-        const double ms =
-            std::chrono::duration<double, std::milli>(Clock::now() - state[c].started)
-                .count();
+        const double ms = std::chrono::duration<double, std::milli>(
+                              Clock::now() - state[c].started)
+                              .count();
         state[c].latencies_ms.push_back(ms);
         calls++;
         if (!ok) errors++;
@@ -88,7 +89,8 @@ Result RunClosedLoop(const std::string& name, int callers, int events_per_call,
   const Clock::time_point begin = Clock::now();
   absl::SleepFor(duration);
   measuring = false;
-  const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  const double seconds =
+      std::chrono::duration<double>(Clock::now() - begin).count();
   stopping = true;
   {
     caseline::MutexLock lock(&mu);
@@ -96,7 +98,8 @@ Result RunClosedLoop(const std::string& name, int callers, int events_per_call,
   }
 
   std::vector<double> all;
-  for (auto& s : state) all.insert(all.end(), s.latencies_ms.begin(), s.latencies_ms.end());
+  for (auto& s : state)
+    all.insert(all.end(), s.latencies_ms.begin(), s.latencies_ms.end());
   std::sort(all.begin(), all.end());
   Result r;
   r.scenario = name;
@@ -121,33 +124,35 @@ class Bench {
         generic_(channel),
         warmup_(warmup),
         duration_(duration) {
-    payload_ = std::string(R"({"client":"bench","note":")") + std::string(160, 'x') + "\"}";
+    payload_ = std::string(R"({"client":"bench","note":")") +
+               std::string(160, 'x') + "\"}";
   }
 
   Result HealthCheck(int callers) {
     grpc::Slice empty;
     const grpc::ByteBuffer request(&empty, 1);
-    return RunClosedLoop(
-        "empty call (health check)", callers, 1, warmup_, duration_,
-        [&](int, std::function<void(bool)> done) {
-          struct Call {
-            grpc::ClientContext context;
-            grpc::ByteBuffer response;
-          };
-          auto* call = new Call;
-          generic_.UnaryCall(&call->context, "/grpc.health.v1.Health/Check",
-                             grpc::StubOptions(), &request, &call->response,
-                             [call, done](grpc::Status s) {
-                               delete call;
-                               done(s.ok());
-                             });
-        });
+    return RunClosedLoop("empty call (health check)", callers, 1, warmup_,
+                         duration_, [&](int, std::function<void(bool)> done) {
+                           struct Call {
+                             grpc::ClientContext context;
+                             grpc::ByteBuffer response;
+                           };
+                           auto* call = new Call;
+                           generic_.UnaryCall(
+                               &call->context, "/grpc.health.v1.Health/Check",
+                               grpc::StubOptions(), &request, &call->response,
+                               [call, done](grpc::Status s) {
+                                 delete call;
+                                 done(s.ok());
+                               });
+                         });
   }
 
   Result Append(int callers, int events_per_call) {
     const std::string name =
-        events_per_call == 1 ? "durable append, 1 event"
-                             : absl::StrCat("durable append, ", events_per_call, "-event batch");
+        events_per_call == 1
+            ? "durable append, 1 event"
+            : absl::StrCat("durable append, ", events_per_call, "-event batch");
     const int run = runs_++;
     return RunClosedLoop(
         name, callers, events_per_call, warmup_, duration_,
@@ -158,15 +163,16 @@ class Bench {
             caseline::v1::AppendResponse response;
           };
           auto* call = new Call;
-          call->request.set_stream_id(absl::StrCat("client-", run, "-", caller));
+          call->request.set_stream_id(
+              absl::StrCat("client-", run, "-", caller));
           for (int i = 0; i < events_per_call; ++i) {
             caseline::v1::EventData* e = call->request.add_events();
             e->set_event_type("BenchmarkNoted");
             e->set_content_type("application/json");
             e->set_payload(payload_);
           }
-          stub_->async()->Append(&call->context, &call->request, &call->response,
-                                 [call, done](grpc::Status s) {
+          stub_->async()->Append(&call->context, &call->request,
+                                 &call->response, [call, done](grpc::Status s) {
                                    if (!s.ok()) {
                                      std::fprintf(stderr, "append failed: %s\n",
                                                   s.error_message().c_str());
@@ -188,8 +194,9 @@ class Bench {
 };
 
 void PrintRow(const Result& r, const std::string& versus) {
-  std::printf("%-32s %7d %12.0f %12.0f %9.3f %9.3f %8llu  %s\n", r.scenario.c_str(),
-              r.callers, r.calls_per_second, r.events_per_second, r.p50_ms, r.p99_ms,
+  std::printf("%-32s %7d %12.0f %12.0f %9.3f %9.3f %8llu  %s\n",
+              r.scenario.c_str(), r.callers, r.calls_per_second,
+              r.events_per_second, r.p50_ms, r.p99_ms,
               static_cast<unsigned long long>(r.errors), versus.c_str());
 }
 
@@ -210,8 +217,9 @@ int main(int argc, char** argv) {
   app.add_option("--callers", caller_counts,
                  "concurrent callers for the empty-call and 1-event scenarios")
       ->delimiter(',');
-  app.add_option("--batch_callers", batch_callers,
-                 "concurrent callers for the 100-event batch scenario (0: skip)")
+  app.add_option(
+         "--batch_callers", batch_callers,
+         "concurrent callers for the 100-event batch scenario (0: skip)")
       ->delimiter(',');
   app.add_option("--server", server,
                  "benchmark a running caselined at host:port instead of an "
@@ -221,8 +229,10 @@ int main(int argc, char** argv) {
                  "temporary directory, removed afterwards)");
   app.add_option("--seconds", seconds, "measured time per scenario")
       ->check(CLI::PositiveNumber);
-  app.add_option("--warmup", warmup_seconds, "unmeasured time before each scenario");
-  app.add_option("--json", json_path, "also write the results to this JSON file");
+  app.add_option("--warmup", warmup_seconds,
+                 "unmeasured time before each scenario");
+  app.add_option("--json", json_path,
+                 "also write the results to this JSON file");
   CLI11_PARSE(app, argc, argv);
 
   std::unique_ptr<caseline::server::CaselineServer> in_process;
@@ -239,7 +249,8 @@ int main(int argc, char** argv) {
     options.listen = "127.0.0.1:0";
     auto started = caseline::server::CaselineServer::Start(options);
     if (!started.ok()) {
-      std::fprintf(stderr, "caseline-bench: %s\n", started.status().ToString().c_str());
+      std::fprintf(stderr, "caseline-bench: %s\n",
+                   started.status().ToString().c_str());
       return 1;
     }
     in_process = *std::move(started);
@@ -248,14 +259,18 @@ int main(int argc, char** argv) {
 
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  Bench bench(grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args),
+  Bench bench(grpc::CreateCustomChannel(
+                  server, grpc::InsecureChannelCredentials(), args),
               absl::Seconds(warmup_seconds), absl::Seconds(seconds));
 
-  std::printf("caseline-bench: server %s (%s), %u hardware threads, %.1f s per scenario\n",
-              server.c_str(), in_process ? "in-process" : "external",
-              std::thread::hardware_concurrency(), seconds);
-  std::printf("%-32s %7s %12s %12s %9s %9s %8s  %s\n", "scenario", "callers", "calls/s",
-              "events/s", "p50 ms", "p99 ms", "errors", "vs. empty calls");
+  std::printf(
+      "caseline-bench: server %s (%s), %u hardware threads, %.1f s per "
+      "scenario\n",
+      server.c_str(), in_process ? "in-process" : "external",
+      std::thread::hardware_concurrency(), seconds);
+  std::printf("%-32s %7s %12s %12s %9s %9s %8s  %s\n", "scenario", "callers",
+              "calls/s", "events/s", "p50 ms", "p99 ms", "errors",
+              "vs. empty calls");
   std::vector<Result> results;
   for (int callers : caller_counts) {
     if (callers <= 0) continue;
@@ -263,7 +278,8 @@ int main(int argc, char** argv) {
     PrintRow(ceiling, "(ceiling)");
     const Result append = bench.Append(callers, 1);
     PrintRow(append, absl::StrFormat("%.0f%% of calls/s",
-                                     100 * append.calls_per_second / ceiling.calls_per_second));
+                                     100 * append.calls_per_second /
+                                         ceiling.calls_per_second));
     results.push_back(ceiling);
     results.push_back(append);
   }

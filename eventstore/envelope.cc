@@ -164,7 +164,8 @@ absl::StatusOr<RecordedEvent> DecodeEnvelope(absl::string_view value) {
   e.event_id = EventId(id);
   std::string key, val;
   for (uint32_t i = 0; i < metadata_count; ++i) {
-    if (!r.String(&key) || !r.String(&val)) return Malformed("truncated metadata");
+    if (!r.String(&key) || !r.String(&val))
+      return Malformed("truncated metadata");
     if (!e.metadata.empty() && !(e.metadata.rbegin()->first < key)) {
       return Malformed("metadata keys not in ascending order");
     }

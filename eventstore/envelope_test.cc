@@ -42,7 +42,8 @@ TEST(EnvelopeTest, EveryByteIsCoveredByTheHash) {
     damaged[i] ^= 0x01;
     absl::StatusOr<EnvelopeParts> parts = SplitEnvelope(damaged);
     ASSERT_TRUE(parts.ok());
-    EXPECT_NE(ChainHash(parts->prev_hash, parts->body), parts->hash) << "byte " << i;
+    EXPECT_NE(ChainHash(parts->prev_hash, parts->body), parts->hash)
+        << "byte " << i;
   }
 }
 
@@ -51,15 +52,19 @@ TEST(EnvelopeTest, RejectsTruncationAndTrailingBytes) {
   const std::string value = SealEnvelope(&e);
   const std::string body = value.substr(0, value.size() - kHashTrailerSize);
   const std::string trailer = value.substr(value.size() - kHashTrailerSize);
-  for (size_t cut : {size_t{0}, size_t{1}, size_t{5}, body.size() / 2, body.size() - 1}) {
-    absl::StatusOr<RecordedEvent> d = DecodeEnvelope(body.substr(0, cut) + trailer);
-    EXPECT_EQ(d.status().code(), absl::StatusCode::kDataLoss) << "cut at " << cut;
+  for (size_t cut :
+       {size_t{0}, size_t{1}, size_t{5}, body.size() / 2, body.size() - 1}) {
+    absl::StatusOr<RecordedEvent> d =
+        DecodeEnvelope(body.substr(0, cut) + trailer);
+    EXPECT_EQ(d.status().code(), absl::StatusCode::kDataLoss)
+        << "cut at " << cut;
   }
   EXPECT_EQ(DecodeEnvelope(body + "x" + trailer).status().code(),
             absl::StatusCode::kDataLoss);
   std::string wrong_version = value;
   wrong_version[0] = 9;
-  EXPECT_EQ(DecodeEnvelope(wrong_version).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeEnvelope(wrong_version).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST(EventIdTest, ParsesAndPrintsUuids) {
@@ -67,14 +72,17 @@ TEST(EventIdTest, ParsesAndPrintsUuids) {
       EventId::Parse("0F8FAD5B-D9CB-469F-A165-70867728950E", "event_id");
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(id->ToString(), "0f8fad5b-d9cb-469f-a165-70867728950e");
-  absl::StatusOr<EventId> bad = EventId::Parse("not-a-uuid", "events[3].event_id");
+  absl::StatusOr<EventId> bad =
+      EventId::Parse("not-a-uuid", "events[3].event_id");
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find("events[3].event_id"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("events[3].event_id"),
+            std::string::npos);
   const EventId a = EventId::Generate();
   const EventId b = EventId::Generate();
   EXPECT_NE(a, b);
   EXPECT_EQ(a.ToString()[14], '7');  // version 7
-  EXPECT_TRUE(std::string("89ab").find(a.ToString()[19]) != std::string::npos);  // RFC variant
+  EXPECT_TRUE(std::string("89ab").find(a.ToString()[19]) !=
+              std::string::npos);   // RFC variant
   EXPECT_LT(a.bytes(), b.bytes());  // strictly ascending within a thread
   EventId previous = b;
   for (int i = 0; i < 10000; ++i) {

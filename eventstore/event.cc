@@ -7,10 +7,10 @@
 
 #include "absl/random/random.h"
 #include "absl/status/status.h"
-#include "absl/time/clock.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace caseline::eventstore {
 
@@ -54,18 +54,21 @@ EventId EventId::Generate() {
   const uint64_t sub_millis = time & 0xFFF;
   const uint64_t rand_b = absl::Uniform<uint64_t>(random);
   Bytes b;
-  for (int i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(millis >> (40 - 8 * i));
+  for (int i = 0; i < 6; ++i)
+    b[i] = static_cast<uint8_t>(millis >> (40 - 8 * i));
   b[6] = static_cast<uint8_t>(0x70 | (sub_millis >> 8));
   b[7] = static_cast<uint8_t>(sub_millis);
   b[8] = static_cast<uint8_t>(0x80 | (rand_b >> 58));
-  for (int i = 9; i < 16; ++i) b[i] = static_cast<uint8_t>(rand_b >> (8 * (15 - i)));
+  for (int i = 9; i < 16; ++i)
+    b[i] = static_cast<uint8_t>(rand_b >> (8 * (15 - i)));
   return EventId(b);
 }
 
 EventId EventId::FromName(absl::string_view name) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
-  if (EVP_Digest(name.data(), name.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+  if (EVP_Digest(name.data(), name.size(), digest, &size, EVP_sha256(),
+                 nullptr) != 1) {
     std::abort();  // only on allocation failure or a broken OpenSSL install
   }
   Bytes b;

@@ -8,10 +8,10 @@
 #include <map>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace caseline::eventstore {
@@ -77,7 +77,9 @@ class ExpectedVersion {
   enum class Kind { kAny, kNoStream, kStreamExists, kExact };
 
   static ExpectedVersion Any() { return ExpectedVersion(Kind::kAny, 0); }
-  static ExpectedVersion NoStream() { return ExpectedVersion(Kind::kNoStream, 0); }
+  static ExpectedVersion NoStream() {
+    return ExpectedVersion(Kind::kNoStream, 0);
+  }
   static ExpectedVersion StreamExists() {
     return ExpectedVersion(Kind::kStreamExists, 0);
   }
@@ -92,7 +94,8 @@ class ExpectedVersion {
   std::string ToString() const;
 
  private:
-  ExpectedVersion(Kind kind, uint64_t version) : kind_(kind), version_(version) {}
+  ExpectedVersion(Kind kind, uint64_t version)
+      : kind_(kind), version_(version) {}
   Kind kind_;
   uint64_t version_;
 };

@@ -79,10 +79,10 @@ class EventLog {
   // quick and must not wait for another append.
   // Errors: INVALID_ARGUMENT (a field or limit; the message names it), ABORTED
   // (expected version mismatch; the message states the actual version),
-  // ALREADY_EXISTS (an event_id reused with other content), UNAVAILABLE (closing
-  // or writes stopped after a storage failure), RESOURCE_EXHAUSTED (disk full).
-  // An identical retry of an earlier append returns its original result with
-  // already_written set, whatever the expected version.
+  // ALREADY_EXISTS (an event_id reused with other content), UNAVAILABLE
+  // (closing or writes stopped after a storage failure), RESOURCE_EXHAUSTED
+  // (disk full). An identical retry of an earlier append returns its original
+  // result with already_written set, whatever the expected version.
   virtual void AppendAsync(AppendRequest request, AppendCallback done) = 0;
 
   // Blocking form of AppendAsync.

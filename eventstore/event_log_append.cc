@@ -37,7 +37,8 @@ bool SameContent(const ProposedEvent& proposed, const RecordedEvent& stored) {
          proposed.causation_id == stored.causation_id &&
          proposed.schema_version == stored.schema_version &&
          proposed.content_type == stored.content_type &&
-         proposed.payload == stored.payload && proposed.metadata == stored.metadata;
+         proposed.payload == stored.payload &&
+         proposed.metadata == stored.metadata;
 }
 
 absl::Status CheckExpectedVersion(const AppendRequest& request,
@@ -58,9 +59,9 @@ absl::Status CheckExpectedVersion(const AppendRequest& request,
       break;
   }
   if (ok) return absl::OkStatus();
-  const std::string actual =
-      head.has_value() ? absl::StrCat("is at version ", *head)
-                       : std::string("has no events");
+  const std::string actual = head.has_value()
+                                 ? absl::StrCat("is at version ", *head)
+                                 : std::string("has no events");
   return absl::AbortedError(absl::StrCat(
       "stream ", request.stream_id, ": expected ", expected.ToString(),
       " but the stream ", actual,
@@ -70,7 +71,8 @@ absl::Status CheckExpectedVersion(const AppendRequest& request,
 }  // namespace
 
 void EventLogImpl::AppendAsync(AppendRequest request, AppendCallback done) {
-  if (absl::Status s = ValidateAppendRequest(request, options_.limits); !s.ok()) {
+  if (absl::Status s = ValidateAppendRequest(request, options_.limits);
+      !s.ok()) {
     std::move(done)(std::move(s));
     return;
   }
@@ -95,8 +97,8 @@ void EventLogImpl::WriterLoop() {
       if (queue_.empty()) return;  // closing, and every append answered
       size_t events = 0;
       while (!queue_.empty() &&
-             (group.empty() ||
-              events + queue_.front().request.events.size() <= kMaxGroupEvents)) {
+             (group.empty() || events + queue_.front().request.events.size() <=
+                                   kMaxGroupEvents)) {
         events += queue_.front().request.events.size();
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -115,7 +117,8 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   size_t deferred_from = group.size();
   for (size_t i = 0; i < group.size(); ++i) {
     AppendResult result;
-    const Prepared prepared = Prepare(group[i], overlay, batch, result, answered);
+    const Prepared prepared =
+        Prepare(group[i], overlay, batch, result, answered);
     if (prepared == Prepared::kDeferred) {
       deferred_from = i;
       break;
@@ -153,7 +156,8 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   next_position_ = overlay.next_position;
   chain_head_ = overlay.chain_head;
   last_recorded_at_ = overlay.last_recorded_at;
-  if (stream_heads_.size() + overlay.stream_heads.size() > kMaxCachedStreamHeads) {
+  if (stream_heads_.size() + overlay.stream_heads.size() >
+      kMaxCachedStreamHeads) {
     stream_heads_.clear();
   }
   for (auto& [stream_id, version] : overlay.stream_heads) {
@@ -196,11 +200,9 @@ void EventLogImpl::CompletionLoop() {
   }
 }
 
-EventLogImpl::Prepared EventLogImpl::Prepare(PendingAppend& pending,
-                                             GroupOverlay& overlay,
-                                             rocksdb::WriteBatch& batch,
-                                             AppendResult& result,
-                                             std::vector<Completion>& answered) {
+EventLogImpl::Prepared EventLogImpl::Prepare(
+    PendingAppend& pending, GroupOverlay& overlay, rocksdb::WriteBatch& batch,
+    AppendResult& result, std::vector<Completion>& answered) {
   AppendRequest& request = pending.request;
   auto answer = [&](absl::StatusOr<AppendResult> r) {
     answered.push_back(Completion{std::move(pending.done), std::move(r)});
@@ -209,14 +211,16 @@ EventLogImpl::Prepared EventLogImpl::Prepare(PendingAppend& pending,
   if (!write_failure_.ok()) return answer(write_failure_);
   for (const ProposedEvent& e : request.events) {
     // Decided only once this group's write settles whether the id exists.
-    if (e.event_id.has_value() && overlay.event_ids.contains(e.event_id->bytes())) {
+    if (e.event_id.has_value() &&
+        overlay.event_ids.contains(e.event_id->bytes())) {
       return Prepared::kDeferred;
     }
   }
   absl::StatusOr<std::optional<AppendResult>> retry = CheckIdempotency(request);
   if (!retry.ok()) return answer(retry.status());
   if (retry->has_value()) return answer(**retry);
-  absl::StatusOr<std::optional<uint64_t>> head = StreamHead(request.stream_id, overlay);
+  absl::StatusOr<std::optional<uint64_t>> head =
+      StreamHead(request.stream_id, overlay);
   if (!head.ok()) return answer(head.status());
   if (absl::Status s = CheckExpectedVersion(request, *head); !s.ok()) {
     return answer(std::move(s));
@@ -224,7 +228,8 @@ EventLogImpl::Prepared EventLogImpl::Prepare(PendingAppend& pending,
 
   // recorded_at never decreases along the log, even if the clock steps back.
   const absl::Time now =
-      std::max(options_.clock ? options_.clock() : absl::Now(), overlay.last_recorded_at);
+      std::max(options_.clock ? options_.clock() : absl::Now(),
+               overlay.last_recorded_at);
   uint64_t version = head->has_value() ? **head + 1 : 0;
   result.first_position = overlay.next_position;
   result.first_version = version;
@@ -252,7 +257,8 @@ EventLogImpl::Prepared EventLogImpl::Prepare(PendingAppend& pending,
     overlay.chain_head = r.hash;
     const std::string position = PositionValue(r.global_position);
     s = batch.Put(EventKey(r.global_position), value);
-    if (s.ok()) s = batch.Put(StreamIndexKey(r.stream_id, r.stream_version), position);
+    if (s.ok())
+      s = batch.Put(StreamIndexKey(r.stream_id, r.stream_version), position);
     if (s.ok()) s = batch.Put(EventIdKey(r.event_id), position);
     if (!s.ok()) break;
     overlay.event_ids.insert(r.event_id.bytes());
@@ -288,7 +294,8 @@ absl::StatusOr<std::optional<uint64_t>> EventLogImpl::StreamHead(
 absl::StatusOr<std::optional<AppendResult>> EventLogImpl::CheckIdempotency(
     const AppendRequest& request) {
   std::vector<std::string> keys;
-  std::vector<size_t> event_index;  // keys[k] is the id of events[event_index[k]]
+  std::vector<size_t>
+      event_index;  // keys[k] is the id of events[event_index[k]]
   for (size_t i = 0; i < request.events.size(); ++i) {
     if (request.events[i].event_id.has_value()) {
       keys.push_back(EventIdKey(*request.events[i].event_id));
@@ -333,7 +340,8 @@ absl::StatusOr<std::optional<AppendResult>> EventLogImpl::CheckIdempotency(
     const uint64_t position = DecodeFixed64BE(values[i]);
     ASSIGN_OR_RETURN(RecordedEvent stored,
                      ReadEventAt(rocksdb::ReadOptions(), position));
-    if (stored.stream_id != request.stream_id || !SameContent(proposed, stored)) {
+    if (stored.stream_id != request.stream_id ||
+        !SameContent(proposed, stored)) {
       return absl::AlreadyExistsError(absl::StrCat(
           "events[", i, "].event_id ", id, " was already written to stream ",
           stored.stream_id, " at global position ", position,
@@ -343,10 +351,13 @@ absl::StatusOr<std::optional<AppendResult>> EventLogImpl::CheckIdempotency(
       result.first_position = position;
       result.first_version = stored.stream_version;
     } else if (position != result.last_position + 1) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "events[", i, "].event_id ", id, " was already written at global "
-          "position ", position, ", not next to events[", i - 1,
-          "]; resend the original append unchanged, or give new events new ids"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("events[", i, "].event_id ", id,
+                       " was already written at global "
+                       "position ",
+                       position, ", not next to events[", i - 1,
+                       "]; resend the original append unchanged, or give new "
+                       "events new ids"));
     }
     result.last_position = position;
     result.last_version = stored.stream_version;

@@ -30,16 +30,18 @@ inline absl::string_view View(const rocksdb::Slice& slice) {
 }
 
 // The single place where rocksdb::Status becomes absl::Status.
-absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view context);
+absl::Status FromRocksDb(const rocksdb::Status& status,
+                         absl::string_view context);
 
 class EventLogImpl final : public EventLog {
  public:
-  static absl::StatusOr<std::unique_ptr<EventLog>> Open(EventLogOptions options);
+  static absl::StatusOr<std::unique_ptr<EventLog>> Open(
+      EventLogOptions options);
   ~EventLogImpl() override;
 
   void AppendAsync(AppendRequest request, AppendCallback done) override;
-  absl::StatusOr<StreamPage> ReadStream(absl::string_view stream_id,
-                                        const ReadStreamOptions& options) override;
+  absl::StatusOr<StreamPage> ReadStream(
+      absl::string_view stream_id, const ReadStreamOptions& options) override;
   absl::StatusOr<LogPage> ReadAll(const ReadAllOptions& options) override;
   absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
       const EventId& event_id) override;
@@ -93,8 +95,8 @@ class EventLogImpl final : public EventLog {
                    rocksdb::WriteBatch& batch, AppendResult& result,
                    std::vector<Completion>& answered);
   // The stream's last version, if it has events, as the writer sees it.
-  absl::StatusOr<std::optional<uint64_t>> StreamHead(absl::string_view stream_id,
-                                                     const GroupOverlay& overlay);
+  absl::StatusOr<std::optional<uint64_t>> StreamHead(
+      absl::string_view stream_id, const GroupOverlay& overlay);
   // OK and unset: no id was written before. OK and set: an identical retry.
   absl::StatusOr<std::optional<AppendResult>> CheckIdempotency(
       const AppendRequest& request);
@@ -102,8 +104,8 @@ class EventLogImpl final : public EventLog {
   // event_log_read.cc
   absl::StatusOr<std::optional<uint64_t>> ReadStreamHead(
       const rocksdb::ReadOptions& read_options, absl::string_view stream_id);
-  absl::StatusOr<RecordedEvent> ReadEventAt(const rocksdb::ReadOptions& read_options,
-                                            uint64_t position);
+  absl::StatusOr<RecordedEvent> ReadEventAt(
+      const rocksdb::ReadOptions& read_options, uint64_t position);
 
   const EventLogOptions options_;
   const std::shared_ptr<rocksdb::Cache> block_cache_;

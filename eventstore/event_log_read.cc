@@ -45,8 +45,8 @@ bool IsEventKey(const rocksdb::Slice& key) {
 }
 
 // Position of the last event visible to `read_options` (0 when none).
-absl::StatusOr<uint64_t> LastPosition(rocksdb::DB& db,
-                                      const rocksdb::ReadOptions& read_options) {
+absl::StatusOr<uint64_t> LastPosition(
+    rocksdb::DB& db, const rocksdb::ReadOptions& read_options) {
   std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(read_options));
   it->SeekForPrev(EventKey(UINT64_MAX));
   if (it->Valid() && IsEventKey(it->key())) return EventKeyPosition(it->key());
@@ -63,7 +63,8 @@ absl::StatusOr<std::optional<uint64_t>> EventLogImpl::ReadStreamHead(
   it->SeekForPrev(StreamIndexKey(stream_id, UINT64_MAX));
   if (it->Valid() && it->key().size() == prefix.size() + 8 &&
       it->key().starts_with(prefix)) {
-    return DecodeFixed64BE(absl::string_view(it->key().data() + prefix.size(), 8));
+    return DecodeFixed64BE(
+        absl::string_view(it->key().data() + prefix.size(), 8));
   }
   RETURN_IF_ERROR(FromRocksDb(it->status(), "reading a stream head"));
   return std::nullopt;
@@ -74,15 +75,15 @@ absl::StatusOr<RecordedEvent> EventLogImpl::ReadEventAt(
   std::string value;
   rocksdb::Status s = db_->Get(read_options, EventKey(position), &value);
   if (s.IsNotFound()) {
-    return absl::DataLossError(absl::StrCat(
-        "the index points at global position ", position,
-        " but no event is stored there; run `caseline verify`"));
+    return absl::DataLossError(
+        absl::StrCat("the index points at global position ", position,
+                     " but no event is stored there; run `caseline verify`"));
   }
   RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("reading position ", position)));
   absl::StatusOr<RecordedEvent> event = DecodeEnvelope(value);
   if (!event.ok()) {
-    return absl::DataLossError(
-        absl::StrCat("global position ", position, ": ", event.status().message()));
+    return absl::DataLossError(absl::StrCat("global position ", position, ": ",
+                                            event.status().message()));
   }
   return event;
 }
@@ -95,9 +96,10 @@ absl::StatusOr<StreamPage> EventLogImpl::ReadStream(
   ASSIGN_OR_RETURN(std::optional<uint64_t> head,
                    ReadStreamHead(reader.options(), stream_id));
   if (!head.has_value()) {
-    return absl::NotFoundError(absl::StrCat(
-        "stream ", stream_id, " has no events; check the id, or append with "
-        "expected version no_stream to start it"));
+    return absl::NotFoundError(
+        absl::StrCat("stream ", stream_id,
+                     " has no events; check the id, or append with "
+                     "expected version no_stream to start it"));
   }
   StreamPage page;
   page.last_stream_version = *head;
@@ -121,11 +123,12 @@ absl::StatusOr<StreamPage> EventLogImpl::ReadStream(
   while (it->Valid() && it->key().starts_with(prefix) &&
          page.events.size() < options.max_count && bytes < kMaxPageBytes) {
     if (it->value().size() != 8) {
-      return absl::DataLossError(absl::StrCat("stream ", stream_id,
-                                              ": an index entry is not 8 bytes"));
+      return absl::DataLossError(absl::StrCat(
+          "stream ", stream_id, ": an index entry is not 8 bytes"));
     }
-    ASSIGN_OR_RETURN(RecordedEvent event,
-                     ReadEventAt(reader.options(), DecodeFixed64BE(View(it->value()))));
+    ASSIGN_OR_RETURN(
+        RecordedEvent event,
+        ReadEventAt(reader.options(), DecodeFixed64BE(View(it->value()))));
     bytes += PageBytes(event);
     page.events.push_back(std::move(event));
     if (forward) {
@@ -134,7 +137,8 @@ absl::StatusOr<StreamPage> EventLogImpl::ReadStream(
       it->Prev();
     }
   }
-  RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("reading stream ", stream_id)));
+  RETURN_IF_ERROR(
+      FromRocksDb(it->status(), absl::StrCat("reading stream ", stream_id)));
   if (page.events.empty()) {
     page.next_version = from;
     page.end_of_stream = true;
@@ -157,7 +161,8 @@ absl::StatusOr<LogPage> EventLogImpl::ReadAll(const ReadAllOptions& options) {
   LogPage page;
   ASSIGN_OR_RETURN(page.head_position, LastPosition(*db_, reader.options()));
   const bool forward = options.direction == Direction::kForward;
-  uint64_t from = options.from_position.value_or(forward ? 1 : page.head_position);
+  uint64_t from =
+      options.from_position.value_or(forward ? 1 : page.head_position);
   if (forward) {
     from = std::max<uint64_t>(from, 1);
   } else {
@@ -213,7 +218,8 @@ absl::StatusOr<std::optional<RecordedEvent>> EventLogImpl::FindEvent(
     const EventId& event_id) {
   SnapshotReader reader(db_.get());
   std::string position;
-  rocksdb::Status s = db_->Get(reader.options(), EventIdKey(event_id), &position);
+  rocksdb::Status s =
+      db_->Get(reader.options(), EventIdKey(event_id), &position);
   if (s.IsNotFound()) return std::nullopt;
   RETURN_IF_ERROR(FromRocksDb(s, "looking up an event id"));
   if (position.size() != 8) {

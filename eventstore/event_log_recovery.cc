@@ -16,7 +16,8 @@
 
 namespace caseline::eventstore {
 
-absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view context) {
+absl::Status FromRocksDb(const rocksdb::Status& status,
+                         absl::string_view context) {
   if (status.ok()) return absl::OkStatus();
   std::string message = absl::StrCat(context, ": ", status.ToString());
   switch (status.code()) {
@@ -42,7 +43,8 @@ absl::Status FromRocksDb(const rocksdb::Status& status, absl::string_view contex
   }
 }
 
-absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(EventLogOptions options) {
+absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(
+    EventLogOptions options) {
   return EventLogImpl::Open(std::move(options));
 }
 
@@ -65,12 +67,16 @@ class AscendingKeyGroups : public rocksdb::SliceTransform {
   const char* Name() const override { return "caseline.AscendingKeyGroups"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
     if (key.size() >= 3 && key[0] == kStreamIndexPrefix) {
-      const size_t length = (static_cast<uint8_t>(key[1]) << 8) | static_cast<uint8_t>(key[2]);
-      if (key.size() >= 3 + length) return rocksdb::Slice(key.data(), 3 + length);
+      const size_t length =
+          (static_cast<uint8_t>(key[1]) << 8) | static_cast<uint8_t>(key[2]);
+      if (key.size() >= 3 + length)
+        return rocksdb::Slice(key.data(), 3 + length);
     }
     return rocksdb::Slice(key.data(), 1);
   }
-  bool InDomain(const rocksdb::Slice& key) const override { return !key.empty(); }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return !key.empty();
+  }
 };
 
 // Writes the format version into a new directory, or checks an existing one.
@@ -78,7 +84,8 @@ absl::Status CheckFormatVersion(rocksdb::DB& db, absl::string_view data_dir) {
   std::string value;
   rocksdb::Status s = db.Get(rocksdb::ReadOptions(), kFormatVersionKey, &value);
   if (s.IsNotFound()) {
-    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db.NewIterator(rocksdb::ReadOptions()));
     it->SeekToFirst();
     if (it->Valid()) {
       return absl::DataLossError(absl::StrCat(
@@ -134,7 +141,8 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
   table_options.block_cache = cache;
   // Event-id and stream-head lookups are point reads that mostly miss.
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+  db_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(table_options));
 
   rocksdb::DB* raw_db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.data_dir, &raw_db);
@@ -142,7 +150,8 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
     return absl::FailedPreconditionError(absl::StrCat(
         "data directory ", options.data_dir,
         " is in use by another process (its RocksDB LOCK is held): stop the "
-        "other caselined or choose another --data_dir (", s.ToString(), ")"));
+        "other caselined or choose another --data_dir (",
+        s.ToString(), ")"));
   }
   RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("opening ", options.data_dir)));
   std::unique_ptr<rocksdb::DB> db(raw_db);
@@ -152,16 +161,18 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
   uint64_t head_position = 0;
   Hash chain_head{};
   absl::Time last_recorded_at = absl::InfinitePast();
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions()));
   it->SeekForPrev(EventKey(UINT64_MAX));
   if (it->Valid() && it->key().size() == kEventKeySize &&
       it->key()[0] == kEventPrefix) {
     head_position = DecodeFixed64BE(absl::string_view(it->key().data() + 1, 8));
     ASSIGN_OR_RETURN(RecordedEvent last, DecodeEnvelope(View(it->value())));
     if (last.global_position != head_position) {
-      return absl::DataLossError(absl::StrCat(
-          "the event stored under position ", head_position, " says position ",
-          last.global_position, "; run `caseline verify` to locate the damage"));
+      return absl::DataLossError(
+          absl::StrCat("the event stored under position ", head_position,
+                       " says position ", last.global_position,
+                       "; run `caseline verify` to locate the damage"));
     }
     chain_head = last.hash;
     last_recorded_at = last.recorded_at;
@@ -169,12 +180,13 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
   RETURN_IF_ERROR(FromRocksDb(it->status(), "recovering the log head"));
   it.reset();
 
-  return std::unique_ptr<EventLog>(new EventLogImpl(
-      std::move(options), std::move(db), std::move(cache), head_position, chain_head,
-      last_recorded_at));
+  return std::unique_ptr<EventLog>(
+      new EventLogImpl(std::move(options), std::move(db), std::move(cache),
+                       head_position, chain_head, last_recorded_at));
 }
 
-EventLogImpl::EventLogImpl(EventLogOptions options, std::unique_ptr<rocksdb::DB> db,
+EventLogImpl::EventLogImpl(EventLogOptions options,
+                           std::unique_ptr<rocksdb::DB> db,
                            std::shared_ptr<rocksdb::Cache> cache,
                            uint64_t head_position, const Hash& chain_head,
                            absl::Time last_recorded_at)

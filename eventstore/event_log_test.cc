@@ -32,9 +32,10 @@ class EventLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat("eventlog_", ::testing::UnitTest::GetInstance()
-                                         ->current_test_info()
-                                         ->name(), "_", getpid());
+           absl::StrCat(
+               "eventlog_",
+               ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+               "_", getpid());
     std::filesystem::remove_all(dir_);
     Reopen();
   }
@@ -48,20 +49,26 @@ class EventLogTest : public ::testing::Test {
     options.data_dir = dir_.string();
     options.limits.max_payload_bytes = 1024;
     options.limits.max_events_per_append = 10;
-    absl::StatusOr<std::unique_ptr<EventLog>> log = EventLog::Open(std::move(options));
+    absl::StatusOr<std::unique_ptr<EventLog>> log =
+        EventLog::Open(std::move(options));
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = *std::move(log);
   }
   AppendResult MustAppend(const std::string& stream, size_t n,
                           ExpectedVersion expected = ExpectedVersion::Any()) {
     std::vector<ProposedEvent> events;
-    for (size_t i = 0; i < n; ++i) events.push_back(MakeEvent("Noted", absl::StrCat(i)));
-    absl::StatusOr<AppendResult> r = log_->Append(MakeAppend(stream, expected, events));
+    for (size_t i = 0; i < n; ++i)
+      events.push_back(MakeEvent("Noted", absl::StrCat(i)));
+    absl::StatusOr<AppendResult> r =
+        log_->Append(MakeAppend(stream, expected, events));
     EXPECT_TRUE(r.ok()) << r.status();
     return r.value_or(AppendResult{});
   }
-  absl::StatusCode AppendCode(const std::string& stream, ExpectedVersion expected) {
-    return log_->Append(MakeAppend(stream, expected, {MakeEvent("Noted")})).status().code();
+  absl::StatusCode AppendCode(const std::string& stream,
+                              ExpectedVersion expected) {
+    return log_->Append(MakeAppend(stream, expected, {MakeEvent("Noted")}))
+        .status()
+        .code();
   }
 
   std::filesystem::path dir_;
@@ -70,22 +77,27 @@ class EventLogTest : public ::testing::Test {
 
 TEST_F(EventLogTest, ExpectedVersionOnNewStream) {
   EXPECT_EQ(AppendCode("s-any", ExpectedVersion::Any()), absl::StatusCode::kOk);
-  EXPECT_EQ(AppendCode("s-new", ExpectedVersion::NoStream()), absl::StatusCode::kOk);
+  EXPECT_EQ(AppendCode("s-new", ExpectedVersion::NoStream()),
+            absl::StatusCode::kOk);
   EXPECT_EQ(AppendCode("s-exists", ExpectedVersion::StreamExists()),
             absl::StatusCode::kAborted);
-  EXPECT_EQ(AppendCode("s-exact", ExpectedVersion::Exact(0)), absl::StatusCode::kAborted);
+  EXPECT_EQ(AppendCode("s-exact", ExpectedVersion::Exact(0)),
+            absl::StatusCode::kAborted);
   EXPECT_EQ(log_->HeadPosition(), 2u);
 }
 
 TEST_F(EventLogTest, ExpectedVersionOnExistingStream) {
   MustAppend("s", 2);  // versions 0 and 1
-  EXPECT_EQ(AppendCode("s", ExpectedVersion::NoStream()), absl::StatusCode::kAborted);
-  EXPECT_EQ(AppendCode("s", ExpectedVersion::Exact(0)), absl::StatusCode::kAborted);
+  EXPECT_EQ(AppendCode("s", ExpectedVersion::NoStream()),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(AppendCode("s", ExpectedVersion::Exact(0)),
+            absl::StatusCode::kAborted);
   EXPECT_EQ(AppendCode("s", ExpectedVersion::Exact(1)), absl::StatusCode::kOk);
-  EXPECT_EQ(AppendCode("s", ExpectedVersion::StreamExists()), absl::StatusCode::kOk);
+  EXPECT_EQ(AppendCode("s", ExpectedVersion::StreamExists()),
+            absl::StatusCode::kOk);
   EXPECT_EQ(AppendCode("s", ExpectedVersion::Any()), absl::StatusCode::kOk);
-  absl::StatusOr<AppendResult> stale =
-      log_->Append(MakeAppend("s", ExpectedVersion::Exact(1), {MakeEvent("Noted")}));
+  absl::StatusOr<AppendResult> stale = log_->Append(
+      MakeAppend("s", ExpectedVersion::Exact(1), {MakeEvent("Noted")}));
   EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
   EXPECT_THAT(stale.status().message(), HasSubstr("is at version 4"));
   EXPECT_THAT(stale.status().message(), HasSubstr("expected version 1"));
@@ -113,10 +125,12 @@ TEST_F(EventLogTest, IdenticalRetryReturnsOriginalPositions) {
   e1.event_id = EventId::Generate();
   e2.event_id = EventId::Generate();
   e1.occurred_at = absl::FromUnixSeconds(1000);
-  AppendRequest request = MakeAppend("s", ExpectedVersion::NoStream(), {e1, e2});
+  AppendRequest request =
+      MakeAppend("s", ExpectedVersion::NoStream(), {e1, e2});
   absl::StatusOr<AppendResult> first = log_->Append(request);
   ASSERT_TRUE(first.ok()) << first.status();
-  MustAppend("s", 1);  // the stream moves on; the retry's expected version is stale
+  MustAppend("s",
+             1);  // the stream moves on; the retry's expected version is stale
   absl::StatusOr<AppendResult> retry = log_->Append(request);
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_TRUE(retry->already_written);
@@ -134,16 +148,20 @@ TEST_F(EventLogTest, ReusedIdWithOtherContentOrStreamIsRefused) {
 
   ProposedEvent changed = e;
   changed.payload = "changed";
-  absl::Status s = log_->Append(MakeAppend("s", ExpectedVersion::Any(), {changed})).status();
+  absl::Status s =
+      log_->Append(MakeAppend("s", ExpectedVersion::Any(), {changed})).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(s.message(), HasSubstr(e.event_id->ToString()));
 
-  s = log_->Append(MakeAppend("elsewhere", ExpectedVersion::Any(), {e})).status();
+  s = log_->Append(MakeAppend("elsewhere", ExpectedVersion::Any(), {e}))
+          .status();
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(s.message(), HasSubstr(e.event_id->ToString()));
 
   // Part repeat, part new: not a retry of one append.
-  s = log_->Append(MakeAppend("s", ExpectedVersion::Any(), {e, MakeEvent("Noted")})).status();
+  s = log_->Append(
+              MakeAppend("s", ExpectedVersion::Any(), {e, MakeEvent("Noted")}))
+          .status();
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(log_->HeadPosition(), 1u);
 }
@@ -152,7 +170,8 @@ TEST_F(EventLogTest, FindEventById) {
   ProposedEvent e = MakeEvent("Noted", "x");
   e.event_id = EventId::Generate();
   ASSERT_TRUE(log_->Append(MakeAppend("s", ExpectedVersion::Any(), {e})).ok());
-  absl::StatusOr<std::optional<RecordedEvent>> found = log_->FindEvent(*e.event_id);
+  absl::StatusOr<std::optional<RecordedEvent>> found =
+      log_->FindEvent(*e.event_id);
   ASSERT_TRUE(found.ok());
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->payload, "x");
@@ -165,21 +184,24 @@ TEST_F(EventLogTest, FindEventById) {
 TEST_F(EventLogTest, DuplicateIdInsideOneAppendIsInvalid) {
   ProposedEvent e = MakeEvent("Noted");
   e.event_id = EventId::Generate();
-  absl::Status s = log_->Append(MakeAppend("s", ExpectedVersion::Any(), {e, e})).status();
+  absl::Status s =
+      log_->Append(MakeAppend("s", ExpectedVersion::Any(), {e, e})).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("events[1].event_id"));
 }
 
 TEST_F(EventLogTest, MultiEventAppendIsAllOrNothing) {
   // A bad last event rejects the whole append.
-  absl::Status s = log_->Append(MakeAppend("s", ExpectedVersion::Any(),
-                                           {MakeEvent("Noted"), MakeEvent("Noted"),
-                                            MakeEvent("not a type")}))
-                       .status();
+  absl::Status s =
+      log_->Append(MakeAppend("s", ExpectedVersion::Any(),
+                              {MakeEvent("Noted"), MakeEvent("Noted"),
+                               MakeEvent("not a type")}))
+          .status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("events[2].event_type"));
   EXPECT_EQ(log_->HeadPosition(), 0u);
-  EXPECT_EQ(log_->ReadStream("s", {}).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(log_->ReadStream("s", {}).status().code(),
+            absl::StatusCode::kNotFound);
 
   // Concurrent multi-event appends never interleave.
   std::vector<std::thread> threads;
@@ -197,7 +219,8 @@ TEST_F(EventLogTest, MultiEventAppendIsAllOrNothing) {
   for (size_t i = 0; i < 500; i += 5) {
     for (size_t j = 1; j < 5; ++j) {
       EXPECT_EQ(page->events[i + j].stream_id, page->events[i].stream_id);
-      EXPECT_EQ(page->events[i + j].stream_version, page->events[i].stream_version + j);
+      EXPECT_EQ(page->events[i + j].stream_version,
+                page->events[i].stream_version + j);
     }
   }
 }
@@ -246,7 +269,8 @@ TEST_F(EventLogTest, ReadStreamPagesBothWays) {
 TEST_F(EventLogTest, ReadAllFiltersAndPagesBothWays) {
   MustAppend("client-1", 2);
   ASSERT_TRUE(log_->Append(MakeAppend("client-2", ExpectedVersion::Any(),
-                                      {MakeEvent("ReferralSent"), MakeEvent("ConsentGiven")}))
+                                      {MakeEvent("ReferralSent"),
+                                       MakeEvent("ConsentGiven")}))
                   .ok());
   MustAppend("org-1", 2);
   ASSERT_TRUE(log_->Append(MakeAppend("client-1", ExpectedVersion::Any(),
@@ -280,28 +304,36 @@ TEST_F(EventLogTest, ReadAllFiltersAndPagesBothWays) {
 }
 
 TEST_F(EventLogTest, LimitsAreEnforcedWithTheFieldNamed) {
-  auto code_and_message = [&](AppendRequest r) { return log_->Append(std::move(r)).status(); };
+  auto code_and_message = [&](AppendRequest r) {
+    return log_->Append(std::move(r)).status();
+  };
   absl::Status s = code_and_message(
-      MakeAppend("s", ExpectedVersion::Any(), {MakeEvent("Noted", std::string(1025, 'x'))}));
+      MakeAppend("s", ExpectedVersion::Any(),
+                 {MakeEvent("Noted", std::string(1025, 'x'))}));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("events[0].payload"));
   EXPECT_THAT(s.message(), HasSubstr("1024"));
 
-  s = code_and_message(MakeAppend("s", ExpectedVersion::Any(),
-                                  std::vector<ProposedEvent>(11, MakeEvent("Noted"))));
+  s = code_and_message(
+      MakeAppend("s", ExpectedVersion::Any(),
+                 std::vector<ProposedEvent>(11, MakeEvent("Noted"))));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("1 to 10 events"));
 
   s = code_and_message(MakeAppend("s", ExpectedVersion::Any(), {}));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
 
-  for (std::string bad : std::vector<std::string>{"", "has space", "-leading", "slash/no", std::string(201, 'a')}) {
-    s = code_and_message(MakeAppend(bad, ExpectedVersion::Any(), {MakeEvent("Noted")}));
+  for (std::string bad : std::vector<std::string>{
+           "", "has space", "-leading", "slash/no", std::string(201, 'a')}) {
+    s = code_and_message(
+        MakeAppend(bad, ExpectedVersion::Any(), {MakeEvent("Noted")}));
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(s.message(), HasSubstr("stream_id"));
   }
-  for (std::string bad : std::vector<std::string>{"", "9Lives", "a..b", "a.", "with-dash"}) {
-    s = code_and_message(MakeAppend("s", ExpectedVersion::Any(), {MakeEvent(bad)}));
+  for (std::string bad :
+       std::vector<std::string>{"", "9Lives", "a..b", "a.", "with-dash"}) {
+    s = code_and_message(
+        MakeAppend("s", ExpectedVersion::Any(), {MakeEvent(bad)}));
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(s.message(), HasSubstr("events[0].event_type"));
   }
@@ -337,7 +369,8 @@ TEST_F(EventLogTest, VerifyFindsAFlippedByte) {
   log_.reset();
   {
     rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.string(), &raw).ok());
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::Options(), dir_.string(), &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
     std::string value;
     ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), EventKey(3), &value).ok());
@@ -362,14 +395,16 @@ TEST_F(EventLogTest, VerifyFindsAFlippedByte) {
 TEST_F(EventLogTest, RefusesNewerFormatAndSecondOpener) {
   EventLogOptions second;
   second.data_dir = dir_.string();
-  absl::StatusOr<std::unique_ptr<EventLog>> again = EventLog::Open(std::move(second));
+  absl::StatusOr<std::unique_ptr<EventLog>> again =
+      EventLog::Open(std::move(second));
   EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(again.status().message(), HasSubstr("in use by another process"));
 
   log_.reset();
   {
     rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.string(), &raw).ok());
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::Options(), dir_.string(), &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
     std::string v;
     PutFixed32BE(&v, kFormatVersion + 1);
@@ -387,7 +422,9 @@ TEST_F(EventLogTest, RecordedTimeNeverDecreases) {
   std::atomic<int64_t> clock_seconds{2000};
   EventLogOptions options;
   options.data_dir = dir_.string();
-  options.clock = [&clock_seconds] { return absl::FromUnixSeconds(clock_seconds--); };
+  options.clock = [&clock_seconds] {
+    return absl::FromUnixSeconds(clock_seconds--);
+  };
   log_ = *EventLog::Open(std::move(options));
   MustAppend("s", 1);
   MustAppend("s", 1);
@@ -404,7 +441,8 @@ TEST_F(EventLogTest, ConcurrentAppendsAreGaplessAndChained) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) MustAppend(absl::StrCat("c", t % 3), 1);
+      for (int i = 0; i < kPerThread; ++i)
+        MustAppend(absl::StrCat("c", t % 3), 1);
     });
   }
   for (auto& t : threads) t.join();

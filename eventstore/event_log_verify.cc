@@ -8,8 +8,8 @@
 
 namespace caseline::eventstore {
 
-absl::StatusOr<ChainVerification> EventLogImpl::VerifyChain(uint64_t from_position,
-                                                            uint64_t to_position) {
+absl::StatusOr<ChainVerification> EventLogImpl::VerifyChain(
+    uint64_t from_position, uint64_t to_position) {
   rocksdb::ManagedSnapshot snapshot(db_.get());
   rocksdb::ReadOptions read_options;
   read_options.snapshot = snapshot.snapshot();
@@ -19,16 +19,17 @@ absl::StatusOr<ChainVerification> EventLogImpl::VerifyChain(uint64_t from_positi
   const uint64_t head = HeadPosition();
   const uint64_t from = from_position == 0 ? 1 : from_position;
   const uint64_t to = to_position == 0 ? head : to_position;
-  if (head == 0 && to_position == 0) return report;  // empty log: nothing to check
+  if (head == 0 && to_position == 0)
+    return report;  // empty log: nothing to check
   if (from > to) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "from_position ", from, " is after to_position ", to,
-        "; give a range within 1..", head));
+    return absl::InvalidArgumentError(
+        absl::StrCat("from_position ", from, " is after to_position ", to,
+                     "; give a range within 1..", head));
   }
   if (to > head) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "to_position ", to, " is beyond the log's head ", head,
-        "; use 0 for the head"));
+    return absl::OutOfRangeError(absl::StrCat("to_position ", to,
+                                              " is beyond the log's head ",
+                                              head, "; use 0 for the head"));
   }
 
   auto fail = [&](uint64_t position, std::string problem) {
@@ -48,7 +49,8 @@ absl::StatusOr<ChainVerification> EventLogImpl::VerifyChain(uint64_t from_positi
       return fail(from - 1, "no event stored at this position");
     }
     absl::StatusOr<EnvelopeParts> parts = SplitEnvelope(View(it->value()));
-    if (!parts.ok()) return fail(from - 1, std::string(parts.status().message()));
+    if (!parts.ok())
+      return fail(from - 1, std::string(parts.status().message()));
     prev = parts->hash;
     it->Next();
   } else {
@@ -58,19 +60,23 @@ absl::StatusOr<ChainVerification> EventLogImpl::VerifyChain(uint64_t from_positi
   for (uint64_t expected = from; expected <= to; ++expected, it->Next()) {
     if (!it->Valid() || it->key() != EventKey(expected)) {
       RETURN_IF_ERROR(FromRocksDb(it->status(), "verifying the chain"));
-      return fail(expected, "no event stored at this position (gap in the log)");
+      return fail(expected,
+                  "no event stored at this position (gap in the log)");
     }
     const absl::string_view value = View(it->value());
     absl::StatusOr<RecordedEvent> event = DecodeEnvelope(value);
-    if (!event.ok()) return fail(expected, std::string(event.status().message()));
+    if (!event.ok())
+      return fail(expected, std::string(event.status().message()));
     if (event->global_position != expected) {
       return fail(expected, absl::StrCat("the envelope says position ",
                                          event->global_position));
     }
     if (event->prev_hash != prev) {
-      return fail(expected, absl::StrCat("prev_hash ", HashToHex(event->prev_hash),
-                                         " does not match the previous event's "
-                                         "hash ", HashToHex(prev)));
+      return fail(expected,
+                  absl::StrCat("prev_hash ", HashToHex(event->prev_hash),
+                               " does not match the previous event's "
+                               "hash ",
+                               HashToHex(prev)));
     }
     const Hash computed =
         ChainHash(prev, value.substr(0, value.size() - kHashTrailerSize));

@@ -6,8 +6,8 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "eventstore/event.h"
 
 namespace caseline::eventstore {
@@ -65,7 +65,8 @@ inline std::string StreamIndexPrefix(absl::string_view stream_id) {
   key.append(stream_id.data(), stream_id.size());
   return key;
 }
-inline std::string StreamIndexKey(absl::string_view stream_id, uint64_t version) {
+inline std::string StreamIndexKey(absl::string_view stream_id,
+                                  uint64_t version) {
   std::string key = StreamIndexPrefix(stream_id);
   PutFixed64BE(&key, version);
   return key;
@@ -74,7 +75,8 @@ inline std::string StreamIndexKey(absl::string_view stream_id, uint64_t version)
 // 'i' + event id(16): the global position (8) of the event with that id.
 inline std::string EventIdKey(const EventId& id) {
   std::string key(1, kEventIdPrefix);
-  key.append(reinterpret_cast<const char*>(id.bytes().data()), id.bytes().size());
+  key.append(reinterpret_cast<const char*>(id.bytes().data()),
+             id.bytes().size());
   return key;
 }
 

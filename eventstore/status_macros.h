@@ -11,17 +11,18 @@
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function
 // unless it is OK.
-#define RETURN_IF_ERROR(expr)                          \
-  do {                                                 \
-    ::absl::Status caseline_status_ = (expr);          \
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    ::absl::Status caseline_status_ = (expr);            \
     if (!caseline_status_.ok()) return caseline_status_; \
   } while (false)
 
-// `ASSIGN_OR_RETURN(lhs, expr)` evaluates `expr` (an absl::StatusOr<T>); on error
-// returns its status, otherwise moves the value into `lhs` (which may declare a
-// variable, e.g. `auto page`).
-#define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL_(CASELINE_CONCAT_(caseline_statusor_, __LINE__), lhs, expr)
+// `ASSIGN_OR_RETURN(lhs, expr)` evaluates `expr` (an absl::StatusOr<T>); on
+// error returns its status, otherwise moves the value into `lhs` (which may
+// declare a variable, e.g. `auto page`).
+#define ASSIGN_OR_RETURN(lhs, expr)                                           \
+  ASSIGN_OR_RETURN_IMPL_(CASELINE_CONCAT_(caseline_statusor_, __LINE__), lhs, \
+                         expr)
 #define ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
   auto statusor = (expr);                           \
   if (!statusor.ok()) return statusor.status();     \

@@ -43,22 +43,23 @@ bool IsEventType(absl::string_view type) {
 
 absl::Status CheckShort(absl::string_view value, absl::string_view field) {
   if (value.size() > kMaxShortFieldBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " is ", value.size(), " bytes; the limit is ",
-                     kMaxShortFieldBytes));
+    return absl::InvalidArgumentError(absl::StrCat(field, " is ", value.size(),
+                                                   " bytes; the limit is ",
+                                                   kMaxShortFieldBytes));
   }
   return absl::OkStatus();
 }
 
 // Nanoseconds since 1970 in an int64: the envelope's time range.
 absl::Status CheckTime(absl::Time t, absl::string_view field) {
-  static const absl::Time kEarliest =
-      absl::FromCivil(absl::CivilSecond(1678, 1, 1, 0, 0, 0), absl::UTCTimeZone());
-  static const absl::Time kLatest =
-      absl::FromCivil(absl::CivilSecond(2261, 12, 31, 0, 0, 0), absl::UTCTimeZone());
+  static const absl::Time kEarliest = absl::FromCivil(
+      absl::CivilSecond(1678, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  static const absl::Time kLatest = absl::FromCivil(
+      absl::CivilSecond(2261, 12, 31, 0, 0, 0), absl::UTCTimeZone());
   if (t < kEarliest || t > kLatest) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " (", absl::FormatTime(t), ") is outside 1678-01-01..2261-12-31"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " (", absl::FormatTime(t),
+                     ") is outside 1678-01-01..2261-12-31"));
   }
   return absl::OkStatus();
 }
@@ -103,14 +104,14 @@ absl::Status ValidateEvent(const ProposedEvent& e, const Limits& limits,
   }
   for (const auto& [key, value] : e.metadata) {
     if (key.empty() || key.size() > kMaxShortFieldBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ".metadata: key ", Quote(key), " must be 1..",
-          kMaxShortFieldBytes, " bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".metadata: key ", Quote(key), " must be 1..",
+                       kMaxShortFieldBytes, " bytes"));
     }
     if (value.size() > kMaxMetadataValueBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ".metadata[", Quote(key), "] is ", value.size(),
-          " bytes; the limit is ", kMaxMetadataValueBytes));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".metadata[", Quote(key), "] is ", value.size(),
+                       " bytes; the limit is ", kMaxMetadataValueBytes));
     }
   }
   return absl::OkStatus();
@@ -120,22 +121,24 @@ absl::Status ValidateEvent(const ProposedEvent& e, const Limits& limits,
 
 absl::Status ValidateStreamId(absl::string_view stream_id, const Limits& limits,
                               absl::string_view field) {
-  bool ok = !stream_id.empty() && stream_id.size() <= limits.max_stream_id_bytes &&
+  bool ok = !stream_id.empty() &&
+            stream_id.size() <= limits.max_stream_id_bytes &&
             absl::ascii_isalnum(static_cast<unsigned char>(stream_id[0]));
   for (size_t i = 0; ok && i < stream_id.size(); ++i) {
     ok = IsStreamIdChar(stream_id[i]);
   }
   if (ok) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
-      field, ": ", Quote(stream_id),
-      " is not a stream id; use 1 to ", limits.max_stream_id_bytes,
+      field, ": ", Quote(stream_id), " is not a stream id; use 1 to ",
+      limits.max_stream_id_bytes,
       " characters from A-Z a-z 0-9 . _ : @ + = -, starting with a letter or "
       "digit, such as client-4711"));
 }
 
 absl::Status ValidateAppendRequest(const AppendRequest& request,
                                    const Limits& limits) {
-  if (auto s = ValidateStreamId(request.stream_id, limits, "stream_id"); !s.ok()) {
+  if (auto s = ValidateStreamId(request.stream_id, limits, "stream_id");
+      !s.ok()) {
     return s;
   }
   if (request.events.empty() ||
@@ -159,18 +162,20 @@ absl::Status ValidateAppendRequest(const AppendRequest& request,
     }
   }
   if (total_bytes > limits.max_append_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "events: payloads add up to ", total_bytes, " bytes; the limit for one "
-        "append is ", limits.max_append_bytes,
-        " (server flag --max_append_bytes); split the append"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("events: payloads add up to ", total_bytes,
+                     " bytes; the limit for one "
+                     "append is ",
+                     limits.max_append_bytes,
+                     " (server flag --max_append_bytes); split the append"));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateMaxCount(size_t max_count) {
   if (max_count == 0 || max_count > kMaxReadCount) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_count is ", max_count, "; use 1 to ", kMaxReadCount));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_count is ", max_count, "; use 1 to ", kMaxReadCount));
   }
   return absl::OkStatus();
 }

@@ -4,9 +4,8 @@
 #ifndef CASELINE_EVENTSTORE_VALIDATION_H_
 #define CASELINE_EVENTSTORE_VALIDATION_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "eventstore/event.h"
 #include "eventstore/event_log.h"
 

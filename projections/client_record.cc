@@ -17,19 +17,22 @@ auto* FindOrNull(Map& map, const std::string& key) {
   return it == map.end() ? nullptr : &it->second;
 }
 
-void ApplyCorrection(const v1::ClientDetailsCorrected& c, v1::ClientRegistered* d) {
+void ApplyCorrection(const v1::ClientDetailsCorrected& c,
+                     v1::ClientRegistered* d) {
   if (c.has_name()) *d->mutable_name() = c.name();
   if (c.has_birth_date()) *d->mutable_birth_date() = c.birth_date();
   if (c.sex() != v1::SEX_UNSPECIFIED) d->set_sex(c.sex());
   if (!c.phone().empty()) d->set_phone(c.phone());
   if (c.has_address()) *d->mutable_address() = c.address();
-  if (!c.preferred_language().empty()) d->set_preferred_language(c.preferred_language());
-  if (c.has_interpreter_needed()) d->set_interpreter_needed(c.interpreter_needed());
+  if (!c.preferred_language().empty())
+    d->set_preferred_language(c.preferred_language());
+  if (c.has_interpreter_needed())
+    d->set_interpreter_needed(c.interpreter_needed());
   for (const auto& id : c.identifiers_added()) *d->add_identifiers() = id;
 }
 
-void SetReferralStatus(ClientRecord& r, const std::string& id, ReferralStatus status,
-                       const CareEventContext& context) {
+void SetReferralStatus(ClientRecord& r, const std::string& id,
+                       ReferralStatus status, const CareEventContext& context) {
   ReferralState* referral = FindOrNull(r.referrals, id);
   if (referral == nullptr) return;
   referral->status = status;
@@ -66,8 +69,10 @@ absl::string_view ReferralStatusName(ReferralStatus status) {
 }
 
 bool IsTerminal(ReferralStatus status) {
-  return status == ReferralStatus::kDeclined || status == ReferralStatus::kCompleted ||
-         status == ReferralStatus::kFailed || status == ReferralStatus::kCancelled;
+  return status == ReferralStatus::kDeclined ||
+         status == ReferralStatus::kCompleted ||
+         status == ReferralStatus::kFailed ||
+         status == ReferralStatus::kCancelled;
 }
 
 bool ConsentState::InForceAt(absl::Time at) const {
@@ -75,9 +80,9 @@ bool ConsentState::InForceAt(absl::Time at) const {
   return !revocation_effective_at.has_value() || at < *revocation_effective_at;
 }
 
-bool ConsentState::Covers(absl::string_view organization_id, v1::OrganizationType type,
-                          v1::DataClass data_class, v1::PurposeOfUse purpose,
-                          absl::Time at) const {
+bool ConsentState::Covers(absl::string_view organization_id,
+                          v1::OrganizationType type, v1::DataClass data_class,
+                          v1::PurposeOfUse purpose, absl::Time at) const {
   if (!InForceAt(at)) return false;
   const auto& purposes = given.purposes();
   if (!purposes.empty() &&
@@ -89,8 +94,10 @@ bool ConsentState::Covers(absl::string_view organization_id, v1::OrganizationTyp
     return false;
   }
   const auto& named = given.recipient_organization_ids();
-  if (std::find(named.begin(), named.end(), organization_id) != named.end()) return true;
-  if (data_class == v1::DATA_CLASS_SUBSTANCE_USE_PART2) return false;  // 42 CFR 2.31
+  if (std::find(named.begin(), named.end(), organization_id) != named.end())
+    return true;
+  if (data_class == v1::DATA_CLASS_SUBSTANCE_USE_PART2)
+    return false;  // 42 CFR 2.31
   const auto& types = given.recipient_organization_types();
   return type != v1::ORGANIZATION_TYPE_UNSPECIFIED &&
          std::find(types.begin(), types.end(), type) != types.end();
@@ -99,14 +106,16 @@ bool ConsentState::Covers(absl::string_view organization_id, v1::OrganizationTyp
 int ClientRecord::ActiveLeadCaseManagers() const {
   int leads = 0;
   for (const auto& [id, member] : care_team) {
-    if (member.active() && member.added.role() == v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER) {
+    if (member.active() &&
+        member.added.role() == v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER) {
       ++leads;
     }
   }
   return leads;
 }
 
-void ClientRecord::Apply(const v1::CareEvent& event, const CareEventContext& context) {
+void ClientRecord::Apply(const v1::CareEvent& event,
+                         const CareEventContext& context) {
   version = context.stream_version;
   const absl::Time at = context.occurred_at;
   switch (event.event_case()) {
@@ -122,7 +131,8 @@ void ClientRecord::Apply(const v1::CareEvent& event, const CareEventContext& con
       linked_client_ids.insert(event.client_records_linked().other_client_id());
       break;
     case v1::CareEvent::kClientRecordsUnlinked:
-      linked_client_ids.erase(event.client_records_unlinked().other_client_id());
+      linked_client_ids.erase(
+          event.client_records_unlinked().other_client_id());
       break;
     case v1::CareEvent::kCaseOpened:
     case v1::CareEvent::kCaseReopened:
@@ -136,7 +146,8 @@ void ClientRecord::Apply(const v1::CareEvent& event, const CareEventContext& con
       ConsentState& consent = consents[given.consent_id()];
       consent.given = given;
       consent.granted_at_organization_id = context.organization_id;
-      consent.start = given.period().has_start() ? ToTime(given.period().start()) : at;
+      consent.start =
+          given.period().has_start() ? ToTime(given.period().start()) : at;
       consent.end = given.period().has_end() ? ToTime(given.period().end())
                                              : absl::InfiniteFuture();
       break;
@@ -147,8 +158,9 @@ void ClientRecord::Apply(const v1::CareEvent& event, const CareEventContext& con
         const absl::Time received =
             revoked.has_received_at() ? ToTime(revoked.received_at()) : at;
         consent->revocation_received_at = received;
-        consent->revocation_effective_at =
-            revoked.has_effective_at() ? ToTime(revoked.effective_at()) : received;
+        consent->revocation_effective_at = revoked.has_effective_at()
+                                               ? ToTime(revoked.effective_at())
+                                               : received;
       }
       break;
     }
@@ -162,12 +174,15 @@ void ClientRecord::Apply(const v1::CareEvent& event, const CareEventContext& con
       break;
     }
     case v1::CareEvent::kGoalProgressRecorded:
-      if (GoalState* goal = FindOrNull(goals, event.goal_progress_recorded().goal_id())) {
-        goal->percent_achieved = event.goal_progress_recorded().percent_achieved();
+      if (GoalState* goal =
+              FindOrNull(goals, event.goal_progress_recorded().goal_id())) {
+        goal->percent_achieved =
+            event.goal_progress_recorded().percent_achieved();
       }
       break;
     case v1::CareEvent::kGoalStatusChanged:
-      if (GoalState* goal = FindOrNull(goals, event.goal_status_changed().goal_id())) {
+      if (GoalState* goal =
+              FindOrNull(goals, event.goal_status_changed().goal_id())) {
         goal->status = event.goal_status_changed().status();
       }
       break;
@@ -215,7 +230,8 @@ void ClientRecord::Apply(const v1::CareEvent& event, const CareEventContext& con
       break;
     }
     case v1::CareEvent::kServiceEnded:
-      if (ServiceState* s = FindOrNull(services, event.service_ended().service_id())) {
+      if (ServiceState* s =
+              FindOrNull(services, event.service_ended().service_id())) {
         s->ended_at = at;
       }
       break;
@@ -228,15 +244,16 @@ void ClientRecord::Apply(const v1::CareEvent& event, const CareEventContext& con
       break;
     }
     case v1::CareEvent::kCareTeamMemberAdded: {
-      CareTeamMemberState& member = care_team[event.care_team_member_added().member_id()];
+      CareTeamMemberState& member =
+          care_team[event.care_team_member_added().member_id()];
       member.added = event.care_team_member_added();
       member.added_at = at;
       member.removed_at.reset();
       break;
     }
     case v1::CareEvent::kCareTeamMemberRemoved:
-      if (CareTeamMemberState* m =
-              FindOrNull(care_team, event.care_team_member_removed().member_id())) {
+      if (CareTeamMemberState* m = FindOrNull(
+              care_team, event.care_team_member_removed().member_id())) {
         m->removed_at = at;
       }
       break;
@@ -244,27 +261,29 @@ void ClientRecord::Apply(const v1::CareEvent& event, const CareEventContext& con
       meeting_ids.insert(event.team_meeting_held().meeting_id());
       break;
     case v1::CareEvent::kAdmissionRecorded: {
-      AdmissionState& admission = admissions[event.admission_recorded().admission_id()];
+      AdmissionState& admission =
+          admissions[event.admission_recorded().admission_id()];
       admission.admission = event.admission_recorded();
       admission.admitted_at = at;
       break;
     }
     case v1::CareEvent::kTransitionPlanned: {
-      TransitionState& transition = transitions[event.transition_planned().transition_id()];
+      TransitionState& transition =
+          transitions[event.transition_planned().transition_id()];
       transition.planned = event.transition_planned();
       transition.planned_at = at;
       break;
     }
     case v1::CareEvent::kDischargeRecorded:
-      if (AdmissionState* a =
-              FindOrNull(admissions, event.discharge_recorded().admission_id())) {
+      if (AdmissionState* a = FindOrNull(
+              admissions, event.discharge_recorded().admission_id())) {
         a->discharged_at = at;
         a->disposition = event.discharge_recorded().disposition();
       }
       break;
     case v1::CareEvent::kTransitionCompleted:
-      if (TransitionState* t =
-              FindOrNull(transitions, event.transition_completed().transition_id())) {
+      if (TransitionState* t = FindOrNull(
+              transitions, event.transition_completed().transition_id())) {
         t->completed_at = at;
       }
       break;

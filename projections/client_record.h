@@ -56,7 +56,8 @@ struct ConsentState {
   // a matching recipient organisation type too. A consent that lists purposes
   // covers only those.
   bool Covers(absl::string_view organization_id, v1::OrganizationType type,
-              v1::DataClass data_class, v1::PurposeOfUse purpose, absl::Time at) const;
+              v1::DataClass data_class, v1::PurposeOfUse purpose,
+              absl::Time at) const;
 };
 
 struct ReferralState {

@@ -22,7 +22,8 @@ class OrganizationDirectory {
   void Apply(const v1::CareEvent& event, const CareEventContext& context);
 
   // The organisation, or nullptr.
-  const v1::OrganizationRegistered* Find(absl::string_view organization_id) const;
+  const v1::OrganizationRegistered* Find(
+      absl::string_view organization_id) const;
   bool Contains(absl::string_view organization_id) const {
     return Find(organization_id) != nullptr;
   }

@@ -41,15 +41,18 @@ int main(int argc, char** argv) {
                  "RocksDB directory holding the log; created when missing");
   app.add_option("--listen", options.listen,
                  "host:port to serve gRPC on; port 0 picks a free port");
-  app.add_option("--log_level", log_level, "trace, debug, info, warn, error or off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--log_level", log_level,
+                 "trace, debug, info, warn, error or off")
+      ->check(
+          CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_option("--listen_address_file", address_file,
                  "after start-up, write the bound host:port to this file (for "
                  "scripts and tests that listen on port 0)");
   app.add_option("--max_payload_bytes", options.limits.max_payload_bytes,
                  "largest event payload accepted")
       ->check(CLI::Range(size_t{1}, size_t{64} << 20));
-  app.add_option("--max_events_per_append", options.limits.max_events_per_append,
+  app.add_option("--max_events_per_append",
+                 options.limits.max_events_per_append,
                  "most events in one append")
       ->check(CLI::Range(size_t{1}, size_t{100000}));
   app.add_option("--max_append_bytes", options.limits.max_append_bytes,
@@ -71,11 +74,12 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  spdlog::info("starting: data_dir={} listen={} max_payload_bytes={} "
-               "max_events_per_append={} max_append_bytes={} block_cache_bytes={}",
-               options.data_dir, options.listen, options.limits.max_payload_bytes,
-               options.limits.max_events_per_append, options.limits.max_append_bytes,
-               options.block_cache_bytes);
+  spdlog::info(
+      "starting: data_dir={} listen={} max_payload_bytes={} "
+      "max_events_per_append={} max_append_bytes={} block_cache_bytes={}",
+      options.data_dir, options.listen, options.limits.max_payload_bytes,
+      options.limits.max_events_per_append, options.limits.max_append_bytes,
+      options.block_cache_bytes);
   absl::StatusOr<std::unique_ptr<caseline::server::CaselineServer>> server =
       caseline::server::CaselineServer::Start(options);
   if (!server.ok()) {
@@ -84,7 +88,8 @@ int main(int argc, char** argv) {
   }
   spdlog::info("serving on {} (log head at position {})", (*server)->address(),
                (*server)->event_log().HeadPosition());
-  if (!address_file.empty() && !WriteAddressFile(address_file, (*server)->address())) {
+  if (!address_file.empty() &&
+      !WriteAddressFile(address_file, (*server)->address())) {
     spdlog::error("cannot write --listen_address_file {}", address_file);
     (*server)->Shutdown(absl::Seconds(1));
     return 1;

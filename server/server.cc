@@ -28,21 +28,23 @@ class CaselineServer::Impl {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                             &port_);
     builder.RegisterService(&service_);
     for (grpc::Service* service : care_services_.services()) {
       builder.RegisterService(service);
     }
     // An append of max_events_per_append events of max_payload_bytes, plus
     // envelopes, must fit in one message.
-    const size_t max_message =
-        std::min<size_t>(INT32_MAX, options.limits.max_append_bytes * 2 + (4 << 20));
+    const size_t max_message = std::min<size_t>(
+        INT32_MAX, options.limits.max_append_bytes * 2 + (4 << 20));
     builder.SetMaxReceiveMessageSize(static_cast<int>(max_message));
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot listen on ", options.listen,
-          ": the address is malformed, not local, or in use; pass another --listen"));
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options.listen,
+                       ": the address is malformed, not local, or in use; pass "
+                       "another --listen"));
     }
     return absl::OkStatus();
   }
@@ -51,7 +53,8 @@ class CaselineServer::Impl {
     MutexLock lock(&mu_);
     if (log_ == nullptr) return;
     service_.BeginShutdown();
-    server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoSeconds(grace));
     server_->Wait();
     log_.reset();  // completes queued appends, then closes RocksDB
   }
@@ -75,8 +78,9 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
     ServerOptions options) {
   const size_t colon = options.listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "listen: \"", options.listen, "\" is not host:port, e.g. 127.0.0.1:50051"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen: \"", options.listen,
+                     "\" is not host:port, e.g. 127.0.0.1:50051"));
   }
   eventstore::EventLogOptions log_options;
   log_options.data_dir = options.data_dir;
@@ -84,12 +88,14 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
   log_options.block_cache_bytes = options.block_cache_bytes;
   ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventLog> log,
                    eventstore::EventLog::Open(std::move(log_options)));
-  auto impl = std::make_unique<Impl>(std::move(log), options.listen.substr(0, colon));
+  auto impl =
+      std::make_unique<Impl>(std::move(log), options.listen.substr(0, colon));
   RETURN_IF_ERROR(impl->Listen(options));
   return std::unique_ptr<CaselineServer>(new CaselineServer(std::move(impl)));
 }
 
-CaselineServer::CaselineServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CaselineServer::CaselineServer(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
 CaselineServer::~CaselineServer() { Shutdown(absl::Seconds(10)); }
 std::string CaselineServer::address() const { return impl_->address(); }
 int CaselineServer::port() const { return impl_->port(); }

@@ -36,7 +36,8 @@ std::string DeterministicBytes(const google::protobuf::Message& message) {
 // Identifies what a command asks for, so that a command_id reused for a
 // different command is told apart from a retry.
 std::string CommandDigest(const CareCommand& command, bool occurred_at_given) {
-  std::string name = absl::StrCat(command.client_id, "\n", DeterministicBytes(command.event));
+  std::string name =
+      absl::StrCat(command.client_id, "\n", DeterministicBytes(command.event));
   if (occurred_at_given) {
     absl::StrAppend(&name, "\n", absl::ToUnixNanos(command.occurred_at));
   }
@@ -50,7 +51,8 @@ bool IsOrganizationCommand(const CareCommand& command) {
 
 }  // namespace
 
-absl::StatusOr<v1::CareEvent> ParseCareEvent(const eventstore::RecordedEvent& event) {
+absl::StatusOr<v1::CareEvent> ParseCareEvent(
+    const eventstore::RecordedEvent& event) {
   v1::CareEvent care_event;
   if (!care_event.ParseFromString(event.payload)) {
     return absl::DataLossError(absl::StrCat(
@@ -60,7 +62,8 @@ absl::StatusOr<v1::CareEvent> ParseCareEvent(const eventstore::RecordedEvent& ev
   return care_event;
 }
 
-projections::CareEventContext ContextOf(const eventstore::RecordedEvent& event) {
+projections::CareEventContext ContextOf(
+    const eventstore::RecordedEvent& event) {
   projections::CareEventContext context;
   context.global_position = event.global_position;
   context.stream_version = event.stream_version;
@@ -71,19 +74,22 @@ projections::CareEventContext ContextOf(const eventstore::RecordedEvent& event) 
   return context;
 }
 
-CareCommandHandler::CareCommandHandler(eventstore::EventLog* log,
-                                       absl::AnyInvocable<absl::Time() const> clock)
+CareCommandHandler::CareCommandHandler(
+    eventstore::EventLog* log, absl::AnyInvocable<absl::Time() const> clock)
     : log_(log), clock_(std::move(clock)) {}
 
 template <typename Fold>
 absl::Status CareCommandHandler::CatchUp(const std::string& stream_id,
-                                         std::optional<uint64_t> version, Fold&& fold) {
+                                         std::optional<uint64_t> version,
+                                         Fold&& fold) {
   eventstore::ReadStreamOptions read;
   read.from_version = version.has_value() ? *version + 1 : 0;
   read.max_count = kCatchUpPage;
   while (true) {
-    absl::StatusOr<eventstore::StreamPage> page = log_->ReadStream(stream_id, read);
-    if (absl::IsNotFound(page.status())) return absl::OkStatus();  // no events yet
+    absl::StatusOr<eventstore::StreamPage> page =
+        log_->ReadStream(stream_id, read);
+    if (absl::IsNotFound(page.status()))
+      return absl::OkStatus();  // no events yet
     if (!page.ok()) return page.status();
     for (const eventstore::RecordedEvent& recorded : page->events) {
       // Only care events make up a record; anything else appended to the
@@ -98,17 +104,21 @@ absl::Status CareCommandHandler::CatchUp(const std::string& stream_id,
 }
 
 Mutex& CareCommandHandler::StreamLock(const std::string& stream_id) {
-  return stream_locks_[absl::Hash<std::string>()(stream_id) % stream_locks_.size()];
+  return stream_locks_[absl::Hash<std::string>()(stream_id) %
+                       stream_locks_.size()];
 }
 
-absl::StatusOr<ClientRecord> CareCommandHandler::LoadClient(const std::string& client_id) {
+absl::StatusOr<ClientRecord> CareCommandHandler::LoadClient(
+    const std::string& client_id) {
   ClientRecord record(client_id);
   {
     MutexLock lock(&mu_);
-    if (auto it = clients_.find(client_id); it != clients_.end()) record = it->second;
+    if (auto it = clients_.find(client_id); it != clients_.end())
+      record = it->second;
   }
   const std::optional<uint64_t> cached = record.version;
-  RETURN_IF_ERROR(CatchUp(projections::ClientStreamId(client_id), record.version,
+  RETURN_IF_ERROR(CatchUp(projections::ClientStreamId(client_id),
+                          record.version,
                           [&record](const v1::CareEvent& e,
                                     const projections::CareEventContext& c) {
                             record.Apply(e, c);
@@ -119,7 +129,8 @@ absl::StatusOr<ClientRecord> CareCommandHandler::LoadClient(const std::string& c
     auto it = clients_.find(client_id);
     if (it == clients_.end()) {
       clients_.emplace(client_id, record);
-    } else if (!it->second.version.has_value() || *it->second.version < *record.version) {
+    } else if (!it->second.version.has_value() ||
+               *it->second.version < *record.version) {
       it->second = record;
     }
   }
@@ -133,14 +144,16 @@ absl::StatusOr<OrganizationDirectory> CareCommandHandler::LoadDirectory() {
     directory = directory_;
   }
   const std::optional<uint64_t> cached = directory.version();
-  RETURN_IF_ERROR(CatchUp(projections::kOrganizationsStream, directory.version(),
+  RETURN_IF_ERROR(CatchUp(projections::kOrganizationsStream,
+                          directory.version(),
                           [&directory](const v1::CareEvent& e,
                                        const projections::CareEventContext& c) {
                             directory.Apply(e, c);
                           }));
   if (directory.version() != cached) {
     MutexLock lock(&mu_);
-    if (!directory_.version().has_value() || *directory_.version() < *directory.version()) {
+    if (!directory_.version().has_value() ||
+        *directory_.version() < *directory.version()) {
       directory_ = directory;
     }
   }
@@ -156,17 +169,19 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::AlreadyApplied(
     return absl::AlreadyExistsError(absl::StrCat(
         "command_id ", command.command_id, " was already used by ",
         command.organization_id, " for another command (", first.event_type,
-        " on stream ", first.stream_id, " at global position ", first.global_position,
-        "); a new command needs a new command_id"));
+        " on stream ", first.stream_id, " at global position ",
+        first.global_position, "); a new command needs a new command_id"));
   }
   size_t count = 1;
-  if (auto it = first.metadata.find(kCommandEventsKey); it != first.metadata.end()) {
+  if (auto it = first.metadata.find(kCommandEventsKey);
+      it != first.metadata.end()) {
     if (!absl::SimpleAtoi(it->second, &count) || count == 0) count = 1;
   }
   eventstore::ReadStreamOptions read;
   read.from_version = first.stream_version;
   read.max_count = std::min(count, eventstore::kMaxReadCount);
-  ASSIGN_OR_RETURN(eventstore::StreamPage page, log_->ReadStream(stream_id, read));
+  ASSIGN_OR_RETURN(eventstore::StreamPage page,
+                   log_->ReadStream(stream_id, read));
   v1::CommandResult result;
   result.set_stream_id(stream_id);
   result.set_already_applied(true);
@@ -179,15 +194,15 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::AlreadyApplied(
   return result;
 }
 
-absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(CareCommand command,
-                                                              bool occurred_at_given) {
+absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(
+    CareCommand command, bool occurred_at_given) {
   const absl::Time now = clock_ ? clock_() : absl::Now();
   if (!occurred_at_given) command.occurred_at = now;
   RETURN_IF_ERROR(ValidateCareCommand(command, now));
   const bool organization_command = IsOrganizationCommand(command);
-  const std::string stream_id = organization_command
-                                    ? std::string(projections::kOrganizationsStream)
-                                    : projections::ClientStreamId(command.client_id);
+  const std::string stream_id =
+      organization_command ? std::string(projections::kOrganizationsStream)
+                           : projections::ClientStreamId(command.client_id);
   const std::string digest = CommandDigest(command, occurred_at_given);
   const std::string id_prefix =
       absl::StrCat(command.organization_id, "\n", command.command_id, "\n");
@@ -196,7 +211,8 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(CareCommand comman
   MutexLock stream_lock(&StreamLock(stream_id));
   ASSIGN_OR_RETURN(std::optional<eventstore::RecordedEvent> existing,
                    log_->FindEvent(first_id));
-  if (existing.has_value()) return AlreadyApplied(*existing, stream_id, digest, command);
+  if (existing.has_value())
+    return AlreadyApplied(*existing, stream_id, digest, command);
 
   for (int attempt = 0; attempt < kMaxDecideAttempts; ++attempt) {
     ASSIGN_OR_RETURN(OrganizationDirectory directory, LoadDirectory());
@@ -211,8 +227,8 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(CareCommand comman
         absl::StatusOr<ClientRecord> r = LoadClient(std::string(other));
         return r.ok() && r->registered;
       };
-      ASSIGN_OR_RETURN(events,
-                       DecideClientCommand(record, directory, client_exists, command));
+      ASSIGN_OR_RETURN(events, DecideClientCommand(record, directory,
+                                                   client_exists, command));
       version = record.version;
     }
 
@@ -238,7 +254,8 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(CareCommand comman
                     {kCommandEventsKey, absl::StrCat(events.size())}};
       result.add_event_types(e.event_type);
     }
-    absl::StatusOr<eventstore::AppendResult> appended = log_->Append(std::move(append));
+    absl::StatusOr<eventstore::AppendResult> appended =
+        log_->Append(std::move(append));
     if (appended.ok()) {
       result.set_first_global_position(appended->first_position);
       result.set_last_global_position(appended->last_position);
@@ -246,17 +263,20 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(CareCommand comman
       result.set_already_applied(appended->already_written);
       return result;
     }
-    if (absl::IsAborted(appended.status())) continue;  // the record moved: decide again
+    if (absl::IsAborted(appended.status()))
+      continue;  // the record moved: decide again
     if (absl::IsAlreadyExists(appended.status())) {
       // A concurrent copy of this command won the race.
       ASSIGN_OR_RETURN(existing, log_->FindEvent(first_id));
-      if (existing.has_value()) return AlreadyApplied(*existing, stream_id, digest, command);
+      if (existing.has_value())
+        return AlreadyApplied(*existing, stream_id, digest, command);
     }
     return appended.status();
   }
   return absl::AbortedError(absl::StrCat(
       "stream ", stream_id, " kept changing while the command was decided (",
-      kMaxDecideAttempts, " attempts); retry the command with the same command_id"));
+      kMaxDecideAttempts,
+      " attempts); retry the command with the same command_id"));
 }
 
 }  // namespace caseline::services

@@ -40,36 +40,38 @@ inline constexpr char kCommandEventsKey[] = "command_events";
 inline constexpr int kMaxDecideAttempts = 8;
 
 // Parses a care event stored in the log. DATA_LOSS if it is not one.
-absl::StatusOr<v1::CareEvent> ParseCareEvent(const eventstore::RecordedEvent& event);
+absl::StatusOr<v1::CareEvent> ParseCareEvent(
+    const eventstore::RecordedEvent& event);
 projections::CareEventContext ContextOf(const eventstore::RecordedEvent& event);
 
 class CareCommandHandler {
  public:
   // `log` is not owned and must outlive the handler. `clock` defaults to
   // absl::Now.
-  explicit CareCommandHandler(eventstore::EventLog* log,
-                              absl::AnyInvocable<absl::Time() const> clock = nullptr);
+  explicit CareCommandHandler(
+      eventstore::EventLog* log,
+      absl::AnyInvocable<absl::Time() const> clock = nullptr);
 
   // Runs `command`; `occurred_at_given` says whether the caller set
   // command.occurred_at (otherwise it is taken to be now).
-  [[nodiscard]] absl::StatusOr<v1::CommandResult> Execute(CareCommand command,
-                                                          bool occurred_at_given);
+  [[nodiscard]] absl::StatusOr<v1::CommandResult> Execute(
+      CareCommand command, bool occurred_at_given);
 
   // The client's current record (NOT_FOUND-free: an unknown client gives an
   // unregistered record).
   [[nodiscard]] absl::StatusOr<projections::ClientRecord> LoadClient(
       const std::string& client_id);
-  [[nodiscard]] absl::StatusOr<projections::OrganizationDirectory> LoadDirectory();
+  [[nodiscard]] absl::StatusOr<projections::OrganizationDirectory>
+  LoadDirectory();
 
  private:
-  absl::StatusOr<v1::CommandResult> AlreadyApplied(const eventstore::RecordedEvent& first,
-                                                   const std::string& stream_id,
-                                                   const std::string& digest,
-                                                   const CareCommand& command);
+  absl::StatusOr<v1::CommandResult> AlreadyApplied(
+      const eventstore::RecordedEvent& first, const std::string& stream_id,
+      const std::string& digest, const CareCommand& command);
   // Folds the stream's events after `*version` into `fold`.
   template <typename Fold>
-  absl::Status CatchUp(const std::string& stream_id, std::optional<uint64_t> version,
-                       Fold&& fold);
+  absl::Status CatchUp(const std::string& stream_id,
+                       std::optional<uint64_t> version, Fold&& fold);
 
   // Serialises commands on one stream within this server, so that they do
   // not race each other through re-decisions; a stream maps to one stripe.

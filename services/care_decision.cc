@@ -37,8 +37,8 @@ absl::Status Invalid(absl::string_view field, absl::string_view problem) {
 }
 
 bool IsIdChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-         c == '-' || c == ':';
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+         c == '_' || c == '-' || c == ':';
 }
 
 // 1..64 of A-Z a-z 0-9 . _ - :, starting with a letter or digit.
@@ -47,20 +47,23 @@ absl::Status CheckId(absl::string_view value, absl::string_view field) {
             absl::ascii_isalnum(static_cast<unsigned char>(value[0]));
   for (char c : value) ok = ok && IsIdChar(c);
   if (ok) return absl::OkStatus();
-  return Invalid(field, absl::StrCat("\"", value.substr(0, 80),
-                                     "\" is not an id; use 1 to 64 of A-Z a-z 0-9 . _ - :, "
-                                     "starting with a letter or digit"));
+  return Invalid(
+      field,
+      absl::StrCat("\"", value.substr(0, 80),
+                   "\" is not an id; use 1 to 64 of A-Z a-z 0-9 . _ - :, "
+                   "starting with a letter or digit"));
 }
 
 absl::Status CheckOptionalId(absl::string_view value, absl::string_view field) {
   return value.empty() ? absl::OkStatus() : CheckId(value, field);
 }
 
-absl::Status CheckText(absl::string_view value, absl::string_view field, bool required) {
+absl::Status CheckText(absl::string_view value, absl::string_view field,
+                       bool required) {
   if (required && value.empty()) return Invalid(field, "is required");
   if (value.size() > kMaxTextBytes) {
-    return Invalid(field, absl::StrCat("is ", value.size(), " bytes; the limit is ",
-                                       kMaxTextBytes));
+    return Invalid(field, absl::StrCat("is ", value.size(),
+                                       " bytes; the limit is ", kMaxTextBytes));
   }
   return absl::OkStatus();
 }
@@ -72,7 +75,8 @@ absl::Status CheckEnum(int value, IsValid is_valid, absl::string_view field,
   if (!is_valid(value)) {
     return Invalid(field, absl::StrCat(value, " is not a known value"));
   }
-  if (required && value == 0) return Invalid(field, "is required (not UNSPECIFIED)");
+  if (required && value == 0)
+    return Invalid(field, "is required (not UNSPECIFIED)");
   return absl::OkStatus();
 }
 
@@ -80,27 +84,31 @@ absl::Status CheckDate(const v1::Date& date, absl::string_view field) {
   const absl::CivilDay day(date.year(), date.month(), date.day());
   if (date.year() < 1 || date.year() > 9999 || day.year() != date.year() ||
       day.month() != date.month() || day.day() != date.day()) {
-    return Invalid(field, absl::StrCat(date.year(), "-", date.month(), "-", date.day(),
-                                       " is not a calendar date"));
+    return Invalid(field, absl::StrCat(date.year(), "-", date.month(), "-",
+                                       date.day(), " is not a calendar date"));
   }
   return absl::OkStatus();
 }
 
-absl::Status CheckTimestamp(const google::protobuf::Timestamp& t, absl::string_view field) {
+absl::Status CheckTimestamp(const google::protobuf::Timestamp& t,
+                            absl::string_view field) {
   if (t.nanos() < 0 || t.nanos() > 999'999'999) {
     return Invalid(field, "nanos must be 0..999999999");
   }
   return absl::OkStatus();
 }
 
-// --- Field checks per event (no state) ----------------------------------------
+// --- Field checks per event (no state)
+// ----------------------------------------
 
 absl::Status CheckName(const v1::PersonName& name, absl::string_view field) {
   if (name.given().empty() && name.family().empty()) {
     return Invalid(field, "needs a given or a family name");
   }
-  RETURN_IF_ERROR(CheckText(name.given(), absl::StrCat(field, ".given"), false));
-  RETURN_IF_ERROR(CheckText(name.middle(), absl::StrCat(field, ".middle"), false));
+  RETURN_IF_ERROR(
+      CheckText(name.given(), absl::StrCat(field, ".given"), false));
+  RETURN_IF_ERROR(
+      CheckText(name.middle(), absl::StrCat(field, ".middle"), false));
   return CheckText(name.family(), absl::StrCat(field, ".family"), false);
 }
 
@@ -109,15 +117,18 @@ absl::Status CheckIdentifiers(
     absl::string_view field) {
   for (int i = 0; i < ids.size(); ++i) {
     const std::string f = absl::StrCat(field, "[", i, "]");
-    RETURN_IF_ERROR(CheckId(ids[i].organization_id(), absl::StrCat(f, ".organization_id")));
-    RETURN_IF_ERROR(CheckText(ids[i].system(), absl::StrCat(f, ".system"), true));
+    RETURN_IF_ERROR(
+        CheckId(ids[i].organization_id(), absl::StrCat(f, ".organization_id")));
+    RETURN_IF_ERROR(
+        CheckText(ids[i].system(), absl::StrCat(f, ".system"), true));
     RETURN_IF_ERROR(CheckText(ids[i].value(), absl::StrCat(f, ".value"), true));
   }
   return absl::OkStatus();
 }
 
-absl::Status CheckDataClasses(const google::protobuf::RepeatedField<int>& classes,
-                              absl::string_view field) {
+absl::Status CheckDataClasses(
+    const google::protobuf::RepeatedField<int>& classes,
+    absl::string_view field) {
   for (int i = 0; i < classes.size(); ++i) {
     RETURN_IF_ERROR(CheckEnum(classes[i], v1::DataClass_IsValid,
                               absl::StrCat(field, "[", i, "]"), true));
@@ -131,25 +142,30 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
       const auto& e = event.client_registered();
       RETURN_IF_ERROR(CheckName(e.name(), "client_registered.name"));
       if (e.has_birth_date()) {
-        RETURN_IF_ERROR(CheckDate(e.birth_date(), "client_registered.birth_date"));
+        RETURN_IF_ERROR(
+            CheckDate(e.birth_date(), "client_registered.birth_date"));
       }
-      RETURN_IF_ERROR(CheckEnum(e.sex(), v1::Sex_IsValid, "client_registered.sex", false));
+      RETURN_IF_ERROR(
+          CheckEnum(e.sex(), v1::Sex_IsValid, "client_registered.sex", false));
       RETURN_IF_ERROR(CheckText(e.phone(), "client_registered.phone", false));
       return CheckIdentifiers(e.identifiers(), "client_registered.identifiers");
     }
     case v1::CareEvent::kClientDetailsCorrected: {
       const auto& e = event.client_details_corrected();
-      if (!e.has_name() && !e.has_birth_date() && e.sex() == v1::SEX_UNSPECIFIED &&
-          e.phone().empty() && !e.has_address() && e.preferred_language().empty() &&
+      if (!e.has_name() && !e.has_birth_date() &&
+          e.sex() == v1::SEX_UNSPECIFIED && e.phone().empty() &&
+          !e.has_address() && e.preferred_language().empty() &&
           !e.has_interpreter_needed() && e.identifiers_added().empty()) {
         return Invalid("client_details_corrected", "sets no field to correct");
       }
-      if (e.has_name()) RETURN_IF_ERROR(CheckName(e.name(), "client_details_corrected.name"));
+      if (e.has_name())
+        RETURN_IF_ERROR(CheckName(e.name(), "client_details_corrected.name"));
       if (e.has_birth_date()) {
-        RETURN_IF_ERROR(CheckDate(e.birth_date(), "client_details_corrected.birth_date"));
+        RETURN_IF_ERROR(
+            CheckDate(e.birth_date(), "client_details_corrected.birth_date"));
       }
-      RETURN_IF_ERROR(
-          CheckEnum(e.sex(), v1::Sex_IsValid, "client_details_corrected.sex", false));
+      RETURN_IF_ERROR(CheckEnum(e.sex(), v1::Sex_IsValid,
+                                "client_details_corrected.sex", false));
       return CheckIdentifiers(e.identifiers_added(),
                               "client_details_corrected.identifiers_added");
     }
@@ -160,12 +176,15 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
       return CheckId(event.client_records_unlinked().other_client_id(),
                      "client_records_unlinked.other_client_id");
     case v1::CareEvent::kCaseOpened:
-      return CheckText(event.case_opened().reason(), "case_opened.reason", false);
+      return CheckText(event.case_opened().reason(), "case_opened.reason",
+                       false);
     case v1::CareEvent::kCaseClosed:
-      return CheckEnum(event.case_closed().reason(), v1::CaseClosureReason_IsValid,
-                       "case_closed.reason", true);
+      return CheckEnum(event.case_closed().reason(),
+                       v1::CaseClosureReason_IsValid, "case_closed.reason",
+                       true);
     case v1::CareEvent::kCaseReopened:
-      return CheckText(event.case_reopened().reason(), "case_reopened.reason", false);
+      return CheckText(event.case_reopened().reason(), "case_reopened.reason",
+                       false);
     case v1::CareEvent::kConsentGiven: {
       const auto& e = event.consent_given();
       RETURN_IF_ERROR(CheckId(e.consent_id(), "consent_given.consent_id"));
@@ -173,8 +192,8 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
         RETURN_IF_ERROR(CheckEnum(
             e.representative().authority(), v1::RepresentativeAuthority_IsValid,
             "consent_given.representative.authority", true));
-        RETURN_IF_ERROR(
-            CheckName(e.representative().name(), "consent_given.representative.name"));
+        RETURN_IF_ERROR(CheckName(e.representative().name(),
+                                  "consent_given.representative.name"));
       }
       if (e.recipient_organization_ids().empty() &&
           e.recipient_organization_types().empty()) {
@@ -183,29 +202,38 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
                        "recipient_organization_types)");
       }
       for (int i = 0; i < e.recipient_organization_ids_size(); ++i) {
-        RETURN_IF_ERROR(CheckId(e.recipient_organization_ids(i),
-                                absl::StrCat("consent_given.recipient_organization_ids[", i, "]")));
+        RETURN_IF_ERROR(CheckId(
+            e.recipient_organization_ids(i),
+            absl::StrCat("consent_given.recipient_organization_ids[", i, "]")));
       }
       for (int i = 0; i < e.recipient_organization_types_size(); ++i) {
         RETURN_IF_ERROR(CheckEnum(
             e.recipient_organization_types(i), v1::OrganizationType_IsValid,
-            absl::StrCat("consent_given.recipient_organization_types[", i, "]"), true));
+            absl::StrCat("consent_given.recipient_organization_types[", i, "]"),
+            true));
       }
       if (e.data_classes().empty()) {
-        return Invalid("consent_given.data_classes", "name at least one data class");
+        return Invalid("consent_given.data_classes",
+                       "name at least one data class");
       }
-      RETURN_IF_ERROR(CheckDataClasses(e.data_classes(), "consent_given.data_classes"));
+      RETURN_IF_ERROR(
+          CheckDataClasses(e.data_classes(), "consent_given.data_classes"));
       for (int i = 0; i < e.purposes_size(); ++i) {
-        RETURN_IF_ERROR(CheckEnum(e.purposes(i), v1::PurposeOfUse_IsValid,
-                                  absl::StrCat("consent_given.purposes[", i, "]"), true));
+        RETURN_IF_ERROR(
+            CheckEnum(e.purposes(i), v1::PurposeOfUse_IsValid,
+                      absl::StrCat("consent_given.purposes[", i, "]"), true));
       }
       if (e.period().has_start()) {
-        RETURN_IF_ERROR(CheckTimestamp(e.period().start(), "consent_given.period.start"));
+        RETURN_IF_ERROR(
+            CheckTimestamp(e.period().start(), "consent_given.period.start"));
       }
       if (e.period().has_end()) {
-        RETURN_IF_ERROR(CheckTimestamp(e.period().end(), "consent_given.period.end"));
-        if (e.period().has_start() && ToTime(e.period().end()) <= ToTime(e.period().start())) {
-          return Invalid("consent_given.period.end", "must be after period.start");
+        RETURN_IF_ERROR(
+            CheckTimestamp(e.period().end(), "consent_given.period.end"));
+        if (e.period().has_start() &&
+            ToTime(e.period().end()) <= ToTime(e.period().start())) {
+          return Invalid("consent_given.period.end",
+                         "must be after period.start");
         }
       }
       return absl::OkStatus();
@@ -214,30 +242,38 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
       const auto& e = event.consent_revoked();
       RETURN_IF_ERROR(CheckId(e.consent_id(), "consent_revoked.consent_id"));
       if (e.has_received_at()) {
-        RETURN_IF_ERROR(CheckTimestamp(e.received_at(), "consent_revoked.received_at"));
+        RETURN_IF_ERROR(
+            CheckTimestamp(e.received_at(), "consent_revoked.received_at"));
       }
       if (e.has_effective_at()) {
-        RETURN_IF_ERROR(CheckTimestamp(e.effective_at(), "consent_revoked.effective_at"));
+        RETURN_IF_ERROR(
+            CheckTimestamp(e.effective_at(), "consent_revoked.effective_at"));
       }
       if (e.has_received_at() && e.has_effective_at() &&
           ToTime(e.effective_at()) < ToTime(e.received_at())) {
-        return Invalid("consent_revoked.effective_at",
-                       "is before received_at; a revocation takes effect no earlier "
-                       "than it is received");
+        return Invalid(
+            "consent_revoked.effective_at",
+            "is before received_at; a revocation takes effect no earlier "
+            "than it is received");
       }
       return CheckText(e.reason(), "consent_revoked.reason", false);
     }
     case v1::CareEvent::kAssessmentRecorded: {
       const auto& e = event.assessment_recorded();
-      RETURN_IF_ERROR(CheckId(e.assessment_id(), "assessment_recorded.assessment_id"));
+      RETURN_IF_ERROR(
+          CheckId(e.assessment_id(), "assessment_recorded.assessment_id"));
       if (e.domains().empty()) {
-        return Invalid("assessment_recorded.domains", "assess at least one domain");
+        return Invalid("assessment_recorded.domains",
+                       "assess at least one domain");
       }
       for (int i = 0; i < e.domains_size(); ++i) {
-        const std::string f = absl::StrCat("assessment_recorded.domains[", i, "]");
-        RETURN_IF_ERROR(CheckEnum(e.domains(i).domain(), v1::ServiceCategory_IsValid,
+        const std::string f =
+            absl::StrCat("assessment_recorded.domains[", i, "]");
+        RETURN_IF_ERROR(CheckEnum(e.domains(i).domain(),
+                                  v1::ServiceCategory_IsValid,
                                   absl::StrCat(f, ".domain"), true));
-        RETURN_IF_ERROR(CheckEnum(e.domains(i).need_level(), v1::NeedLevel_IsValid,
+        RETURN_IF_ERROR(CheckEnum(e.domains(i).need_level(),
+                                  v1::NeedLevel_IsValid,
                                   absl::StrCat(f, ".need_level"), true));
       }
       return absl::OkStatus();
@@ -245,13 +281,14 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
     case v1::CareEvent::kGoalSet: {
       const auto& e = event.goal_set();
       RETURN_IF_ERROR(CheckId(e.goal_id(), "goal_set.goal_id"));
-      RETURN_IF_ERROR(
-          CheckEnum(e.domain(), v1::ServiceCategory_IsValid, "goal_set.domain", true));
+      RETURN_IF_ERROR(CheckEnum(e.domain(), v1::ServiceCategory_IsValid,
+                                "goal_set.domain", true));
       RETURN_IF_ERROR(CheckText(e.description(), "goal_set.description", true));
       // SMART: measurable and time-bound.
       RETURN_IF_ERROR(CheckText(e.measure(), "goal_set.measure", true));
       if (!e.has_target_date()) {
-        return Invalid("goal_set.target_date", "is required (a SMART goal is time-bound)");
+        return Invalid("goal_set.target_date",
+                       "is required (a SMART goal is time-bound)");
       }
       return CheckDate(e.target_date(), "goal_set.target_date");
     }
@@ -259,45 +296,55 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
       const auto& e = event.goal_progress_recorded();
       RETURN_IF_ERROR(CheckId(e.goal_id(), "goal_progress_recorded.goal_id"));
       if (e.percent_achieved() < 0 || e.percent_achieved() > 100) {
-        return Invalid("goal_progress_recorded.percent_achieved", "must be 0..100");
+        return Invalid("goal_progress_recorded.percent_achieved",
+                       "must be 0..100");
       }
       return CheckText(e.note(), "goal_progress_recorded.note", false);
     }
     case v1::CareEvent::kGoalStatusChanged:
       RETURN_IF_ERROR(CheckId(event.goal_status_changed().goal_id(),
                               "goal_status_changed.goal_id"));
-      return CheckEnum(event.goal_status_changed().status(), v1::GoalStatus_IsValid,
-                       "goal_status_changed.status", true);
+      return CheckEnum(event.goal_status_changed().status(),
+                       v1::GoalStatus_IsValid, "goal_status_changed.status",
+                       true);
     case v1::CareEvent::kReferralSent: {
       const auto& e = event.referral_sent();
       RETURN_IF_ERROR(CheckId(e.referral_id(), "referral_sent.referral_id"));
+      RETURN_IF_ERROR(CheckOptionalId(e.from_organization_id(),
+                                      "referral_sent.from_organization_id"));
       RETURN_IF_ERROR(
-          CheckOptionalId(e.from_organization_id(), "referral_sent.from_organization_id"));
-      RETURN_IF_ERROR(CheckId(e.to_organization_id(), "referral_sent.to_organization_id"));
-      RETURN_IF_ERROR(CheckEnum(e.service_category(), v1::ServiceCategory_IsValid,
+          CheckId(e.to_organization_id(), "referral_sent.to_organization_id"));
+      RETURN_IF_ERROR(CheckEnum(e.service_category(),
+                                v1::ServiceCategory_IsValid,
                                 "referral_sent.service_category", true));
-      RETURN_IF_ERROR(
-          CheckEnum(e.kind(), v1::ReferralKind_IsValid, "referral_sent.kind", true));
-      RETURN_IF_ERROR(
-          CheckEnum(e.urgency(), v1::Urgency_IsValid, "referral_sent.urgency", false));
-      RETURN_IF_ERROR(
-          CheckEnum(e.purpose(), v1::PurposeOfUse_IsValid, "referral_sent.purpose", false));
+      RETURN_IF_ERROR(CheckEnum(e.kind(), v1::ReferralKind_IsValid,
+                                "referral_sent.kind", true));
+      RETURN_IF_ERROR(CheckEnum(e.urgency(), v1::Urgency_IsValid,
+                                "referral_sent.urgency", false));
+      RETURN_IF_ERROR(CheckEnum(e.purpose(), v1::PurposeOfUse_IsValid,
+                                "referral_sent.purpose", false));
       RETURN_IF_ERROR(CheckText(e.reason(), "referral_sent.reason", false));
-      return CheckDataClasses(e.shared_data_classes(), "referral_sent.shared_data_classes");
+      return CheckDataClasses(e.shared_data_classes(),
+                              "referral_sent.shared_data_classes");
     }
     case v1::CareEvent::kReferralAccepted:
-      return CheckId(event.referral_accepted().referral_id(), "referral_accepted.referral_id");
+      return CheckId(event.referral_accepted().referral_id(),
+                     "referral_accepted.referral_id");
     case v1::CareEvent::kReferralDeclined:
-      return CheckId(event.referral_declined().referral_id(), "referral_declined.referral_id");
+      return CheckId(event.referral_declined().referral_id(),
+                     "referral_declined.referral_id");
     case v1::CareEvent::kReferralOnHold:
-      return CheckId(event.referral_on_hold().referral_id(), "referral_on_hold.referral_id");
+      return CheckId(event.referral_on_hold().referral_id(),
+                     "referral_on_hold.referral_id");
     case v1::CareEvent::kReferralStarted:
-      return CheckId(event.referral_started().referral_id(), "referral_started.referral_id");
+      return CheckId(event.referral_started().referral_id(),
+                     "referral_started.referral_id");
     case v1::CareEvent::kReferralCompleted:
       return CheckId(event.referral_completed().referral_id(),
                      "referral_completed.referral_id");
     case v1::CareEvent::kReferralFailed:
-      return CheckId(event.referral_failed().referral_id(), "referral_failed.referral_id");
+      return CheckId(event.referral_failed().referral_id(),
+                     "referral_failed.referral_id");
     case v1::CareEvent::kReferralCancelled:
       return CheckId(event.referral_cancelled().referral_id(),
                      "referral_cancelled.referral_id");
@@ -313,25 +360,28 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
       return CheckOptionalId(e.referral_id(), "service_started.referral_id");
     }
     case v1::CareEvent::kServiceEnded:
-      return CheckId(event.service_ended().service_id(), "service_ended.service_id");
+      return CheckId(event.service_ended().service_id(),
+                     "service_ended.service_id");
     case v1::CareEvent::kServiceInterruptionNotified: {
       const auto& e = event.service_interruption_notified();
-      RETURN_IF_ERROR(CheckId(e.service_id(), "service_interruption_notified.service_id"));
+      RETURN_IF_ERROR(
+          CheckId(e.service_id(), "service_interruption_notified.service_id"));
       if (e.has_expected_end()) {
-        RETURN_IF_ERROR(
-            CheckTimestamp(e.expected_end(), "service_interruption_notified.expected_end"));
+        RETURN_IF_ERROR(CheckTimestamp(
+            e.expected_end(), "service_interruption_notified.expected_end"));
       }
       return absl::OkStatus();
     }
     case v1::CareEvent::kCareTeamMemberAdded: {
       const auto& e = event.care_team_member_added();
-      RETURN_IF_ERROR(CheckId(e.member_id(), "care_team_member_added.member_id"));
       RETURN_IF_ERROR(
-          CheckId(e.organization_id(), "care_team_member_added.organization_id"));
+          CheckId(e.member_id(), "care_team_member_added.member_id"));
+      RETURN_IF_ERROR(CheckId(e.organization_id(),
+                              "care_team_member_added.organization_id"));
       RETURN_IF_ERROR(CheckEnum(e.discipline(), v1::Discipline_IsValid,
                                 "care_team_member_added.discipline", true));
-      return CheckEnum(e.role(), v1::CareTeamRole_IsValid, "care_team_member_added.role",
-                       true);
+      return CheckEnum(e.role(), v1::CareTeamRole_IsValid,
+                       "care_team_member_added.role", true);
     }
     case v1::CareEvent::kCareTeamMemberRemoved:
       return CheckId(event.care_team_member_removed().member_id(),
@@ -340,21 +390,24 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
       const auto& e = event.team_meeting_held();
       RETURN_IF_ERROR(CheckId(e.meeting_id(), "team_meeting_held.meeting_id"));
       for (int i = 0; i < e.attendee_member_ids_size(); ++i) {
-        RETURN_IF_ERROR(CheckId(e.attendee_member_ids(i),
-                                absl::StrCat("team_meeting_held.attendee_member_ids[", i, "]")));
+        RETURN_IF_ERROR(CheckId(
+            e.attendee_member_ids(i),
+            absl::StrCat("team_meeting_held.attendee_member_ids[", i, "]")));
       }
       if (e.attendee_member_ids().empty()) {
         return Invalid("team_meeting_held.attendee_member_ids",
                        "a team meeting needs at least one team member");
       }
       if (e.has_next_review_date()) {
-        RETURN_IF_ERROR(CheckDate(e.next_review_date(), "team_meeting_held.next_review_date"));
+        RETURN_IF_ERROR(CheckDate(e.next_review_date(),
+                                  "team_meeting_held.next_review_date"));
       }
       return absl::OkStatus();
     }
     case v1::CareEvent::kAdmissionRecorded: {
       const auto& e = event.admission_recorded();
-      RETURN_IF_ERROR(CheckId(e.admission_id(), "admission_recorded.admission_id"));
+      RETURN_IF_ERROR(
+          CheckId(e.admission_id(), "admission_recorded.admission_id"));
       RETURN_IF_ERROR(CheckId(e.facility_organization_id(),
                               "admission_recorded.facility_organization_id"));
       return CheckEnum(e.level_of_care(), v1::LevelOfCare_IsValid,
@@ -362,42 +415,50 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
     }
     case v1::CareEvent::kTransitionPlanned: {
       const auto& e = event.transition_planned();
-      RETURN_IF_ERROR(CheckId(e.transition_id(), "transition_planned.transition_id"));
-      RETURN_IF_ERROR(CheckOptionalId(e.admission_id(), "transition_planned.admission_id"));
+      RETURN_IF_ERROR(
+          CheckId(e.transition_id(), "transition_planned.transition_id"));
+      RETURN_IF_ERROR(
+          CheckOptionalId(e.admission_id(), "transition_planned.admission_id"));
       if (e.to_organization_id().empty()) {
         return Invalid("transition_planned.to_organization_id",
                        "a transition needs a receiving organisation");
       }
-      RETURN_IF_ERROR(
-          CheckId(e.to_organization_id(), "transition_planned.to_organization_id"));
-      RETURN_IF_ERROR(CheckOptionalId(e.from_organization_id(),
-                                      "transition_planned.from_organization_id"));
+      RETURN_IF_ERROR(CheckId(e.to_organization_id(),
+                              "transition_planned.to_organization_id"));
+      RETURN_IF_ERROR(CheckOptionalId(
+          e.from_organization_id(), "transition_planned.from_organization_id"));
       RETURN_IF_ERROR(CheckEnum(e.from_level_of_care(), v1::LevelOfCare_IsValid,
-                                "transition_planned.from_level_of_care", false));
+                                "transition_planned.from_level_of_care",
+                                false));
       RETURN_IF_ERROR(CheckEnum(e.to_level_of_care(), v1::LevelOfCare_IsValid,
                                 "transition_planned.to_level_of_care", true));
       if (e.has_planned_date()) {
-        RETURN_IF_ERROR(CheckDate(e.planned_date(), "transition_planned.planned_date"));
+        RETURN_IF_ERROR(
+            CheckDate(e.planned_date(), "transition_planned.planned_date"));
       }
       if (e.has_follow_up_due()) {
-        RETURN_IF_ERROR(CheckDate(e.follow_up_due(), "transition_planned.follow_up_due"));
+        RETURN_IF_ERROR(
+            CheckDate(e.follow_up_due(), "transition_planned.follow_up_due"));
       }
       return absl::OkStatus();
     }
     case v1::CareEvent::kDischargeRecorded:
-      RETURN_IF_ERROR(
-          CheckId(event.discharge_recorded().admission_id(), "discharge_recorded.admission_id"));
+      RETURN_IF_ERROR(CheckId(event.discharge_recorded().admission_id(),
+                              "discharge_recorded.admission_id"));
       return CheckEnum(event.discharge_recorded().disposition(),
-                       v1::DischargeDisposition_IsValid, "discharge_recorded.disposition",
-                       false);
+                       v1::DischargeDisposition_IsValid,
+                       "discharge_recorded.disposition", false);
     case v1::CareEvent::kTransitionCompleted:
       return CheckId(event.transition_completed().transition_id(),
                      "transition_completed.transition_id");
     case v1::CareEvent::kFollowUpCompleted: {
       const auto& e = event.follow_up_completed();
-      RETURN_IF_ERROR(CheckId(e.follow_up_id(), "follow_up_completed.follow_up_id"));
-      RETURN_IF_ERROR(CheckOptionalId(e.transition_id(), "follow_up_completed.transition_id"));
-      RETURN_IF_ERROR(CheckOptionalId(e.admission_id(), "follow_up_completed.admission_id"));
+      RETURN_IF_ERROR(
+          CheckId(e.follow_up_id(), "follow_up_completed.follow_up_id"));
+      RETURN_IF_ERROR(CheckOptionalId(e.transition_id(),
+                                      "follow_up_completed.transition_id"));
+      RETURN_IF_ERROR(CheckOptionalId(e.admission_id(),
+                                      "follow_up_completed.admission_id"));
       RETURN_IF_ERROR(CheckId(e.provider_organization_id(),
                               "follow_up_completed.provider_organization_id"));
       RETURN_IF_ERROR(CheckEnum(e.contact_kind(), v1::ContactKind_IsValid,
@@ -407,27 +468,31 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
     }
     case v1::CareEvent::kOrganizationRegistered: {
       const auto& e = event.organization_registered();
+      RETURN_IF_ERROR(CheckId(e.organization_id(),
+                              "organization_registered.organization_id"));
       RETURN_IF_ERROR(
-          CheckId(e.organization_id(), "organization_registered.organization_id"));
-      RETURN_IF_ERROR(CheckText(e.name(), "organization_registered.name", true));
+          CheckText(e.name(), "organization_registered.name", true));
       RETURN_IF_ERROR(CheckEnum(e.type(), v1::OrganizationType_IsValid,
                                 "organization_registered.type", true));
       for (int i = 0; i < e.service_categories_size(); ++i) {
         RETURN_IF_ERROR(CheckEnum(
             e.service_categories(i), v1::ServiceCategory_IsValid,
-            absl::StrCat("organization_registered.service_categories[", i, "]"), true));
+            absl::StrCat("organization_registered.service_categories[", i, "]"),
+            true));
       }
       return absl::OkStatus();
     }
     case v1::CareEvent::kOrganizationUpdated: {
       const auto& e = event.organization_updated();
-      RETURN_IF_ERROR(CheckId(e.organization_id(), "organization_updated.organization_id"));
+      RETURN_IF_ERROR(
+          CheckId(e.organization_id(), "organization_updated.organization_id"));
       RETURN_IF_ERROR(CheckEnum(e.type(), v1::OrganizationType_IsValid,
                                 "organization_updated.type", false));
       for (int i = 0; i < e.service_categories_size(); ++i) {
         RETURN_IF_ERROR(CheckEnum(
             e.service_categories(i), v1::ServiceCategory_IsValid,
-            absl::StrCat("organization_updated.service_categories[", i, "]"), true));
+            absl::StrCat("organization_updated.service_categories[", i, "]"),
+            true));
       }
       return absl::OkStatus();
     }
@@ -437,23 +502,26 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
   return Invalid("event", "the command carries no care event");
 }
 
-// --- State rules -------------------------------------------------------------------
+// --- State rules
+// -------------------------------------------------------------------
 
 absl::Status RequireOrganization(const OrganizationDirectory& directory,
                                  absl::string_view organization_id,
                                  absl::string_view field) {
   if (directory.Contains(organization_id)) return absl::OkStatus();
-  return absl::NotFoundError(absl::StrCat(
-      field, ": organisation ", organization_id,
-      " is not registered; register it with Organizations.RegisterOrganization first"));
+  return absl::NotFoundError(
+      absl::StrCat(field, ": organisation ", organization_id,
+                   " is not registered; register it with "
+                   "Organizations.RegisterOrganization first"));
 }
 
 template <typename Map>
-absl::Status RequireNew(const Map& map, const std::string& id, absl::string_view what,
-                        absl::string_view client_id) {
+absl::Status RequireNew(const Map& map, const std::string& id,
+                        absl::string_view what, absl::string_view client_id) {
   if (map.count(id) == 0) return absl::OkStatus();
-  return absl::AlreadyExistsError(absl::StrCat(
-      what, " ", id, " already exists for client ", client_id, "; choose a new id"));
+  return absl::AlreadyExistsError(absl::StrCat(what, " ", id,
+                                               " already exists for client ",
+                                               client_id, "; choose a new id"));
 }
 
 template <typename Map>
@@ -462,7 +530,8 @@ auto RequireKnown(const Map& map, const std::string& id, absl::string_view what,
     -> absl::StatusOr<const typename Map::mapped_type*> {
   auto it = map.find(id);
   if (it != map.end()) return &it->second;
-  return absl::NotFoundError(absl::StrCat("client ", client_id, " has no ", what, " ", id));
+  return absl::NotFoundError(
+      absl::StrCat("client ", client_id, " has no ", what, " ", id));
 }
 
 // Referral commands other than sending: who may do it, and from which states.
@@ -473,21 +542,22 @@ struct ReferralRule {
   bool from_on_hold_needs_acceptance;  // on-hold counts only if accepted before
 };
 
-absl::Status CheckReferralStep(const ReferralState& referral, const ReferralRule& rule,
+absl::Status CheckReferralStep(const ReferralState& referral,
+                               const ReferralRule& rule,
                                const std::string& referral_id,
                                const std::string& acting_organization_id) {
   const std::string& to = referral.sent.to_organization_id();
   const std::string& from = referral.sent.from_organization_id();
   if (rule.receiver_only && acting_organization_id != to) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "only the receiving organisation (", to, ") may ", rule.verb, " referral ",
-        referral_id, "; ", acting_organization_id, " is not it"));
+        "only the receiving organisation (", to, ") may ", rule.verb,
+        " referral ", referral_id, "; ", acting_organization_id, " is not it"));
   }
   if (!rule.receiver_only && acting_organization_id != to &&
       acting_organization_id != from) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "only the sending (", from, ") or receiving (", to, ") organisation may ",
-        rule.verb, " referral ", referral_id));
+        "only the sending (", from, ") or receiving (", to,
+        ") organisation may ", rule.verb, " referral ", referral_id));
   }
   bool allowed = false;
   std::vector<std::string> names;
@@ -509,17 +579,25 @@ absl::Status CheckReferralStep(const ReferralState& referral, const ReferralRule
 
 const ReferralRule* RuleFor(v1::CareEvent::EventCase event_case) {
   using RS = ReferralStatus;
-  static const ReferralRule kAccept{"accept", true, {RS::kRequested, RS::kOnHold}, false};
+  static const ReferralRule kAccept{
+      "accept", true, {RS::kRequested, RS::kOnHold}, false};
   static const ReferralRule kDecline{"decline", true, {RS::kRequested}, false};
   static const ReferralRule kHold{
-      "put on hold", true, {RS::kRequested, RS::kAccepted, RS::kInProgress}, false};
-  static const ReferralRule kStart{"start", true, {RS::kAccepted, RS::kOnHold}, true};
+      "put on hold",
+      true,
+      {RS::kRequested, RS::kAccepted, RS::kInProgress},
+      false};
+  static const ReferralRule kStart{
+      "start", true, {RS::kAccepted, RS::kOnHold}, true};
   static const ReferralRule kComplete{
       "complete", true, {RS::kAccepted, RS::kInProgress}, false};
   static const ReferralRule kFail{
       "fail", true, {RS::kAccepted, RS::kInProgress, RS::kOnHold}, true};
   static const ReferralRule kCancel{
-      "cancel", false, {RS::kRequested, RS::kAccepted, RS::kOnHold, RS::kInProgress}, false};
+      "cancel",
+      false,
+      {RS::kRequested, RS::kAccepted, RS::kOnHold, RS::kInProgress},
+      false};
   switch (event_case) {
     case v1::CareEvent::kReferralAccepted:
       return &kAccept;
@@ -569,16 +647,19 @@ const std::string& ReferralIdOf(const v1::CareEvent& event) {
 // PERMISSION_DENIED is kept for who the caller is, once mTLS identity lands.
 absl::Status CheckConsentForSharing(const ClientRecord& record,
                                     const OrganizationDirectory& directory,
-                                    const v1::ReferralSent& referral, absl::Time at) {
+                                    const v1::ReferralSent& referral,
+                                    absl::Time at) {
   const v1::OrganizationRegistered* receiver =
       directory.Find(referral.to_organization_id());
-  const v1::OrganizationType type =
-      receiver != nullptr ? receiver->type() : v1::ORGANIZATION_TYPE_UNSPECIFIED;
+  const v1::OrganizationType type = receiver != nullptr
+                                        ? receiver->type()
+                                        : v1::ORGANIZATION_TYPE_UNSPECIFIED;
   for (int data_class : referral.shared_data_classes()) {
     const auto dc = static_cast<v1::DataClass>(data_class);
     bool covered = false;
     for (const auto& [id, consent] : record.consents) {
-      if (consent.Covers(referral.to_organization_id(), type, dc, referral.purpose(), at)) {
+      if (consent.Covers(referral.to_organization_id(), type, dc,
+                         referral.purpose(), at)) {
         covered = true;
         break;
       }
@@ -586,13 +667,16 @@ absl::Status CheckConsentForSharing(const ClientRecord& record,
     if (!covered) {
       const bool part2 = dc == v1::DATA_CLASS_SUBSTANCE_USE_PART2;
       return absl::FailedPreconditionError(absl::StrCat(
-          "consent required: no consent of client ", record.client_id, " in force at ",
-          absl::FormatTime(at), " covers sharing ", v1::DataClass_Name(dc), " with ",
-          referral.to_organization_id(), " for ", v1::PurposeOfUse_Name(referral.purpose()),
+          "consent required: no consent of client ", record.client_id,
+          " in force at ", absl::FormatTime(at), " covers sharing ",
+          v1::DataClass_Name(dc), " with ", referral.to_organization_id(),
+          " for ", v1::PurposeOfUse_Name(referral.purpose()),
           "; record ConsentGiven ",
-          part2 ? "naming that organisation (42 CFR Part 2 requires the recipient by name)"
+          part2 ? "naming that organisation (42 CFR Part 2 requires the "
+                  "recipient by name)"
                 : "for that organisation (or its type)",
-          " and that data class (and purpose, if it lists purposes) first, or share fewer "
+          " and that data class (and purpose, if it lists purposes) first, or "
+          "share fewer "
           "data classes"));
     }
   }
@@ -610,23 +694,29 @@ std::string CareEventName(const v1::CareEvent& event) {
 }
 
 absl::Status ValidateCareCommand(const CareCommand& command, absl::Time now) {
-  if (command.command_id.empty() || command.command_id.size() > kMaxCommandIdBytes) {
-    return Invalid("command_id",
-                   "give every command a unique id of 1 to 128 characters; a retry "
-                   "with the same id returns the original result");
+  if (command.command_id.empty() ||
+      command.command_id.size() > kMaxCommandIdBytes) {
+    return Invalid(
+        "command_id",
+        "give every command a unique id of 1 to 128 characters; a retry "
+        "with the same id returns the original result");
   }
   const bool organization_command =
-      command.event.has_organization_registered() || command.event.has_organization_updated();
-  if (!organization_command) RETURN_IF_ERROR(CheckId(command.client_id, "client_id"));
+      command.event.has_organization_registered() ||
+      command.event.has_organization_updated();
+  if (!organization_command)
+    RETURN_IF_ERROR(CheckId(command.client_id, "client_id"));
   if (command.organization_id.empty()) {
     return Invalid("x-caseline-org",
                    "request metadata must name the acting organisation");
   }
   if (command.occurred_at > now + kMaxFutureSkew) {
-    return Invalid("occurred_at",
-                   absl::StrCat(absl::FormatTime(command.occurred_at),
-                                " is more than 5 minutes ahead of the server clock (",
-                                absl::FormatTime(now), "); record events once they happen"));
+    return Invalid(
+        "occurred_at",
+        absl::StrCat(absl::FormatTime(command.occurred_at),
+                     " is more than 5 minutes ahead of the server clock (",
+                     absl::FormatTime(now),
+                     "); record events once they happen"));
   }
   return CheckEventFields(command.event);
 }
@@ -635,24 +725,30 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     const ClientRecord& record, const OrganizationDirectory& directory,
     absl::FunctionRef<bool(absl::string_view)> client_exists,
     const CareCommand& command) {
-  RETURN_IF_ERROR(RequireOrganization(directory, command.organization_id, "x-caseline-org"));
+  RETURN_IF_ERROR(RequireOrganization(directory, command.organization_id,
+                                      "x-caseline-org"));
   const v1::CareEvent& proposed = command.event;
   const std::string& client = record.client_id;
   if (proposed.has_client_registered()) {
     if (record.registered) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "client ", client, " is already registered; correct details with "
-          "CorrectClientDetails, or register the new person under another client_id"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("client ", client,
+                       " is already registered; correct details with "
+                       "CorrectClientDetails, or register the new person under "
+                       "another client_id"));
     }
   } else if (!record.registered) {
     return absl::NotFoundError(absl::StrCat(
-        "client ", client, " is not registered; register the client with RegisterClient "
+        "client ", client,
+        " is not registered; register the client with RegisterClient "
         "first"));
   }
-  if (record.case_status == CaseStatus::kClosed && !proposed.has_case_reopened()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "closed case: the case of client ", client, " is closed; only ReopenCase is "
-        "accepted until it is reopened"));
+  if (record.case_status == CaseStatus::kClosed &&
+      !proposed.has_case_reopened()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("closed case: the case of client ", client,
+                     " is closed; only ReopenCase is "
+                     "accepted until it is reopened"));
   }
 
   v1::CareEvent event = proposed;  // defaults are filled in below
@@ -661,32 +757,39 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     case v1::CareEvent::kClientRegistered:
       for (int i = 0; i < event.client_registered().identifiers_size(); ++i) {
         RETURN_IF_ERROR(RequireOrganization(
-            directory, event.client_registered().identifiers(i).organization_id(),
-            absl::StrCat("client_registered.identifiers[", i, "].organization_id")));
+            directory,
+            event.client_registered().identifiers(i).organization_id(),
+            absl::StrCat("client_registered.identifiers[", i,
+                         "].organization_id")));
       }
       break;
     case v1::CareEvent::kClientDetailsCorrected:
       break;
     case v1::CareEvent::kClientRecordsLinked: {
-      const std::string& other = event.client_records_linked().other_client_id();
+      const std::string& other =
+          event.client_records_linked().other_client_id();
       if (other == client) {
-        return Invalid("client_records_linked.other_client_id", "is this client itself");
+        return Invalid("client_records_linked.other_client_id",
+                       "is this client itself");
       }
       if (!client_exists(other)) {
-        return absl::NotFoundError(absl::StrCat(
-            "client_records_linked.other_client_id: client ", other, " is not registered"));
+        return absl::NotFoundError(
+            absl::StrCat("client_records_linked.other_client_id: client ",
+                         other, " is not registered"));
       }
       if (record.linked_client_ids.count(other) > 0) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("clients ", client, " and ", other, " are already linked"));
+        return absl::AlreadyExistsError(absl::StrCat(
+            "clients ", client, " and ", other, " are already linked"));
       }
       break;
     }
     case v1::CareEvent::kClientRecordsUnlinked: {
-      const std::string& other = event.client_records_unlinked().other_client_id();
+      const std::string& other =
+          event.client_records_unlinked().other_client_id();
       if (record.linked_client_ids.count(other) == 0) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "clients ", client, " and ", other, " are not linked; nothing to unlink"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("clients ", client, " and ", other,
+                         " are not linked; nothing to unlink"));
       }
       break;
     }
@@ -698,19 +801,22 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
       break;
     case v1::CareEvent::kCaseClosed:
       if (record.case_status != CaseStatus::kOpen) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the case of client ", client, " is not open; open it with OpenCase first"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("the case of client ", client,
+                         " is not open; open it with OpenCase first"));
       }
       break;
     case v1::CareEvent::kCaseReopened:
       if (record.case_status != CaseStatus::kClosed) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the case of client ", client, " is not closed; only a closed case reopens"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("the case of client ", client,
+                         " is not closed; only a closed case reopens"));
       }
       break;
     case v1::CareEvent::kConsentGiven: {
       v1::ConsentGiven* given = event.mutable_consent_given();
-      RETURN_IF_ERROR(RequireNew(record.consents, given->consent_id(), "consent", client));
+      RETURN_IF_ERROR(
+          RequireNew(record.consents, given->consent_id(), "consent", client));
       for (int i = 0; i < given->recipient_organization_ids_size(); ++i) {
         RETURN_IF_ERROR(RequireOrganization(
             directory, given->recipient_organization_ids(i),
@@ -719,70 +825,81 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
       if (!given->period().has_start()) {
         SetTimestamp(at, given->mutable_period()->mutable_start());
       }
-      if (given->period().has_end() && ToTime(given->period().end()) <=
-                                           ToTime(given->period().start())) {
-        return Invalid("consent_given.period.end", "must be after the period's start");
+      if (given->period().has_end() &&
+          ToTime(given->period().end()) <= ToTime(given->period().start())) {
+        return Invalid("consent_given.period.end",
+                       "must be after the period's start");
       }
       break;
     }
     case v1::CareEvent::kConsentRevoked: {
       v1::ConsentRevoked* revoked = event.mutable_consent_revoked();
       ASSIGN_OR_RETURN(const projections::ConsentState* consent,
-                       RequireKnown(record.consents, revoked->consent_id(), "consent", client));
-      if (!revoked->has_received_at()) SetTimestamp(at, revoked->mutable_received_at());
+                       RequireKnown(record.consents, revoked->consent_id(),
+                                    "consent", client));
+      if (!revoked->has_received_at())
+        SetTimestamp(at, revoked->mutable_received_at());
       if (!revoked->has_effective_at()) {
         *revoked->mutable_effective_at() = revoked->received_at();
       }
       const absl::Time effective = ToTime(revoked->effective_at());
       if (consent->revocation_effective_at.has_value()) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "revocation needs an active consent: consent ", revoked->consent_id(),
-            " was already revoked effective ",
+            "revocation needs an active consent: consent ",
+            revoked->consent_id(), " was already revoked effective ",
             absl::FormatTime(*consent->revocation_effective_at)));
       }
       if (consent->end <= ToTime(revoked->received_at())) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "revocation needs an active consent: consent ", revoked->consent_id(),
-            " ended at ", absl::FormatTime(consent->end)));
+        return absl::FailedPreconditionError(
+            absl::StrCat("revocation needs an active consent: consent ",
+                         revoked->consent_id(), " ended at ",
+                         absl::FormatTime(consent->end)));
       }
       if (effective < consent->start) {
         return absl::FailedPreconditionError(absl::StrCat(
             "consent_revoked.effective_at (", absl::FormatTime(effective),
             ") is before consent ", revoked->consent_id(), " starts (",
-            absl::FormatTime(consent->start), "); a revocation cannot predate its consent"));
+            absl::FormatTime(consent->start),
+            "); a revocation cannot predate its consent"));
       }
       break;
     }
     case v1::CareEvent::kAssessmentRecorded:
-      if (record.assessment_ids.count(event.assessment_recorded().assessment_id()) > 0) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("assessment ", event.assessment_recorded().assessment_id(),
-                         " already exists for client ", client, "; choose a new id"));
+      if (record.assessment_ids.count(
+              event.assessment_recorded().assessment_id()) > 0) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "assessment ", event.assessment_recorded().assessment_id(),
+            " already exists for client ", client, "; choose a new id"));
       }
       break;
     case v1::CareEvent::kGoalSet:
-      RETURN_IF_ERROR(RequireNew(record.goals, event.goal_set().goal_id(), "goal", client));
+      RETURN_IF_ERROR(
+          RequireNew(record.goals, event.goal_set().goal_id(), "goal", client));
       break;
     case v1::CareEvent::kGoalProgressRecorded:
-      RETURN_IF_ERROR(RequireKnown(record.goals, event.goal_progress_recorded().goal_id(),
+      RETURN_IF_ERROR(RequireKnown(record.goals,
+                                   event.goal_progress_recorded().goal_id(),
                                    "goal", client)
                           .status());
       break;
     case v1::CareEvent::kGoalStatusChanged:
-      RETURN_IF_ERROR(RequireKnown(record.goals, event.goal_status_changed().goal_id(),
+      RETURN_IF_ERROR(RequireKnown(record.goals,
+                                   event.goal_status_changed().goal_id(),
                                    "goal", client)
                           .status());
       break;
     case v1::CareEvent::kReferralSent: {
       v1::ReferralSent* sent = event.mutable_referral_sent();
-      RETURN_IF_ERROR(RequireNew(record.referrals, sent->referral_id(), "referral", client));
+      RETURN_IF_ERROR(RequireNew(record.referrals, sent->referral_id(),
+                                 "referral", client));
       if (sent->from_organization_id().empty()) {
         sent->set_from_organization_id(command.organization_id);
       }
       if (sent->from_organization_id() != command.organization_id) {
         return absl::PermissionDeniedError(absl::StrCat(
-            "referral_sent.from_organization_id is ", sent->from_organization_id(),
-            " but the acting organisation is ", command.organization_id,
+            "referral_sent.from_organization_id is ",
+            sent->from_organization_id(), " but the acting organisation is ",
+            command.organization_id,
             "; an organisation sends referrals only in its own name"));
       }
       RETURN_IF_ERROR(RequireOrganization(directory, sent->to_organization_id(),
@@ -791,7 +908,8 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
         return Invalid("referral_sent.to_organization_id",
                        "is the sending organisation itself");
       }
-      if (sent->urgency() == v1::URGENCY_UNSPECIFIED) sent->set_urgency(v1::URGENCY_ROUTINE);
+      if (sent->urgency() == v1::URGENCY_UNSPECIFIED)
+        sent->set_urgency(v1::URGENCY_ROUTINE);
       // A referral is care coordination unless it says otherwise.
       if (sent->purpose() == v1::PURPOSE_OF_USE_UNSPECIFIED) {
         sent->set_purpose(v1::PURPOSE_OF_USE_CARE_COORDINATION);
@@ -809,32 +927,35 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
       const std::string& id = ReferralIdOf(event);
       ASSIGN_OR_RETURN(const ReferralState* referral,
                        RequireKnown(record.referrals, id, "referral", client));
-      RETURN_IF_ERROR(CheckReferralStep(*referral, *RuleFor(event.event_case()), id,
-                                        command.organization_id));
+      RETURN_IF_ERROR(CheckReferralStep(*referral, *RuleFor(event.event_case()),
+                                        id, command.organization_id));
       break;
     }
     case v1::CareEvent::kServiceStarted: {
       const auto& started = event.service_started();
-      RETURN_IF_ERROR(RequireNew(record.services, started.service_id(), "service", client));
-      RETURN_IF_ERROR(RequireOrganization(directory, started.provider_organization_id(),
-                                          "service_started.provider_organization_id"));
+      RETURN_IF_ERROR(
+          RequireNew(record.services, started.service_id(), "service", client));
+      RETURN_IF_ERROR(
+          RequireOrganization(directory, started.provider_organization_id(),
+                              "service_started.provider_organization_id"));
       if (!started.referral_id().empty()) {
-        RETURN_IF_ERROR(
-            RequireKnown(record.referrals, started.referral_id(), "referral", client)
-                .status());
+        RETURN_IF_ERROR(RequireKnown(record.referrals, started.referral_id(),
+                                     "referral", client)
+                            .status());
       }
       break;
     }
     case v1::CareEvent::kServiceEnded:
     case v1::CareEvent::kServiceInterruptionNotified: {
-      const std::string& id = event.has_service_ended()
-                                  ? event.service_ended().service_id()
-                                  : event.service_interruption_notified().service_id();
+      const std::string& id =
+          event.has_service_ended()
+              ? event.service_ended().service_id()
+              : event.service_interruption_notified().service_id();
       ASSIGN_OR_RETURN(const projections::ServiceState* service,
                        RequireKnown(record.services, id, "service", client));
       if (!service->active()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("service ", id, " of client ", client, " has already ended"));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "service ", id, " of client ", client, " has already ended"));
       }
       break;
     }
@@ -842,41 +963,48 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
       const auto& added = event.care_team_member_added();
       auto it = record.care_team.find(added.member_id());
       if (it != record.care_team.end() && it->second.active()) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "team member ", added.member_id(), " is already on the care team of client ",
-            client));
+        return absl::AlreadyExistsError(
+            absl::StrCat("team member ", added.member_id(),
+                         " is already on the care team of client ", client));
       }
-      RETURN_IF_ERROR(RequireOrganization(directory, added.organization_id(),
-                                          "care_team_member_added.organization_id"));
+      RETURN_IF_ERROR(
+          RequireOrganization(directory, added.organization_id(),
+                              "care_team_member_added.organization_id"));
       break;
     }
     case v1::CareEvent::kCareTeamMemberRemoved: {
       const std::string& id = event.care_team_member_removed().member_id();
-      ASSIGN_OR_RETURN(const projections::CareTeamMemberState* member,
-                       RequireKnown(record.care_team, id, "team member", client));
+      ASSIGN_OR_RETURN(
+          const projections::CareTeamMemberState* member,
+          RequireKnown(record.care_team, id, "team member", client));
       if (!member->active()) {
         return absl::FailedPreconditionError(
             absl::StrCat("team member ", id, " was already removed"));
       }
       if (member->added.role() == v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER &&
-          record.case_status == CaseStatus::kOpen && record.ActiveLeadCaseManagers() == 1) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "lead case manager required: ", id, " is the only lead case manager of the "
-            "open case of client ", client, "; add another lead case manager first, or "
-            "close the case"));
+          record.case_status == CaseStatus::kOpen &&
+          record.ActiveLeadCaseManagers() == 1) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("lead case manager required: ", id,
+                         " is the only lead case manager of the "
+                         "open case of client ",
+                         client,
+                         "; add another lead case manager first, or "
+                         "close the case"));
       }
       break;
     }
     case v1::CareEvent::kTeamMeetingHeld: {
       const auto& meeting = event.team_meeting_held();
       if (record.meeting_ids.count(meeting.meeting_id()) > 0) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "team meeting ", meeting.meeting_id(), " is already recorded for client ",
-            client));
+        return absl::AlreadyExistsError(
+            absl::StrCat("team meeting ", meeting.meeting_id(),
+                         " is already recorded for client ", client));
       }
       for (const std::string& attendee : meeting.attendee_member_ids()) {
-        ASSIGN_OR_RETURN(const projections::CareTeamMemberState* member,
-                         RequireKnown(record.care_team, attendee, "team member", client));
+        ASSIGN_OR_RETURN(
+            const projections::CareTeamMemberState* member,
+            RequireKnown(record.care_team, attendee, "team member", client));
         if (!member->active()) {
           return absl::FailedPreconditionError(absl::StrCat(
               "team meeting attendees must be current team members: ", attendee,
@@ -888,74 +1016,83 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     }
     case v1::CareEvent::kAdmissionRecorded: {
       const auto& admission = event.admission_recorded();
+      RETURN_IF_ERROR(RequireNew(record.admissions, admission.admission_id(),
+                                 "admission", client));
       RETURN_IF_ERROR(
-          RequireNew(record.admissions, admission.admission_id(), "admission", client));
-      RETURN_IF_ERROR(RequireOrganization(directory, admission.facility_organization_id(),
-                                          "admission_recorded.facility_organization_id"));
+          RequireOrganization(directory, admission.facility_organization_id(),
+                              "admission_recorded.facility_organization_id"));
       break;
     }
     case v1::CareEvent::kTransitionPlanned: {
       const auto& planned = event.transition_planned();
+      RETURN_IF_ERROR(RequireNew(record.transitions, planned.transition_id(),
+                                 "transition", client));
       RETURN_IF_ERROR(
-          RequireNew(record.transitions, planned.transition_id(), "transition", client));
-      RETURN_IF_ERROR(RequireOrganization(directory, planned.to_organization_id(),
-                                          "transition_planned.to_organization_id"));
+          RequireOrganization(directory, planned.to_organization_id(),
+                              "transition_planned.to_organization_id"));
       if (!planned.from_organization_id().empty()) {
-        RETURN_IF_ERROR(RequireOrganization(directory, planned.from_organization_id(),
-                                            "transition_planned.from_organization_id"));
+        RETURN_IF_ERROR(
+            RequireOrganization(directory, planned.from_organization_id(),
+                                "transition_planned.from_organization_id"));
       }
       if (!planned.admission_id().empty()) {
-        RETURN_IF_ERROR(
-            RequireKnown(record.admissions, planned.admission_id(), "admission", client)
-                .status());
+        RETURN_IF_ERROR(RequireKnown(record.admissions, planned.admission_id(),
+                                     "admission", client)
+                            .status());
       }
       break;
     }
     case v1::CareEvent::kDischargeRecorded: {
       const std::string& id = event.discharge_recorded().admission_id();
-      ASSIGN_OR_RETURN(const projections::AdmissionState* admission,
-                       RequireKnown(record.admissions, id, "admission", client));
+      ASSIGN_OR_RETURN(
+          const projections::AdmissionState* admission,
+          RequireKnown(record.admissions, id, "admission", client));
       if (!admission->open()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "discharge needs an open admission: admission ", id, " of client ", client,
-            " was already discharged"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("discharge needs an open admission: admission ", id,
+                         " of client ", client, " was already discharged"));
       }
       break;
     }
     case v1::CareEvent::kTransitionCompleted: {
       const std::string& id = event.transition_completed().transition_id();
-      ASSIGN_OR_RETURN(const projections::TransitionState* transition,
-                       RequireKnown(record.transitions, id, "planned transition", client));
+      ASSIGN_OR_RETURN(
+          const projections::TransitionState* transition,
+          RequireKnown(record.transitions, id, "planned transition", client));
       if (transition->completed_at.has_value()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("transition ", id, " of client ", client, " is already completed"));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "transition ", id, " of client ", client, " is already completed"));
       }
       break;
     }
     case v1::CareEvent::kFollowUpCompleted: {
       const auto& follow_up = event.follow_up_completed();
       if (record.follow_up_ids.count(follow_up.follow_up_id()) > 0) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "follow-up ", follow_up.follow_up_id(), " is already recorded for client ",
-            client));
+        return absl::AlreadyExistsError(
+            absl::StrCat("follow-up ", follow_up.follow_up_id(),
+                         " is already recorded for client ", client));
       }
-      RETURN_IF_ERROR(RequireOrganization(directory, follow_up.provider_organization_id(),
-                                          "follow_up_completed.provider_organization_id"));
+      RETURN_IF_ERROR(
+          RequireOrganization(directory, follow_up.provider_organization_id(),
+                              "follow_up_completed.provider_organization_id"));
       if (!follow_up.transition_id().empty()) {
-        RETURN_IF_ERROR(RequireKnown(record.transitions, follow_up.transition_id(),
+        RETURN_IF_ERROR(RequireKnown(record.transitions,
+                                     follow_up.transition_id(),
                                      "planned transition", client)
                             .status());
       }
       if (!follow_up.admission_id().empty()) {
-        RETURN_IF_ERROR(
-            RequireKnown(record.admissions, follow_up.admission_id(), "admission", client)
-                .status());
+        RETURN_IF_ERROR(RequireKnown(record.admissions,
+                                     follow_up.admission_id(), "admission",
+                                     client)
+                            .status());
       }
       break;
     }
     case v1::CareEvent::kOrganizationRegistered:
     case v1::CareEvent::kOrganizationUpdated:
-      return Invalid("event", "organisation events go to Organizations, not a client");
+      return Invalid("event",
+                     "organisation events go to Organizations, not a client");
     case v1::CareEvent::EVENT_NOT_SET:
       return Invalid("event", "the command carries no care event");
   }
@@ -968,17 +1105,19 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideOrganizationCommand(
   if (event.has_organization_registered()) {
     const std::string& id = event.organization_registered().organization_id();
     if (directory.Contains(id)) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "organisation ", id, " is already registered; change it with "
-          "UpdateOrganization"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("organisation ", id,
+                       " is already registered; change it with "
+                       "UpdateOrganization"));
     }
   } else if (event.has_organization_updated()) {
-    RETURN_IF_ERROR(RequireOrganization(directory,
-                                        event.organization_updated().organization_id(),
-                                        "organization_updated.organization_id"));
+    RETURN_IF_ERROR(RequireOrganization(
+        directory, event.organization_updated().organization_id(),
+        "organization_updated.organization_id"));
   } else {
-    return Invalid("event", "Organizations takes OrganizationRegistered or "
-                            "OrganizationUpdated");
+    return Invalid("event",
+                   "Organizations takes OrganizationRegistered or "
+                   "OrganizationUpdated");
   }
   return std::vector<v1::CareEvent>{event};
 }

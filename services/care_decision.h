@@ -47,8 +47,9 @@ std::string CareEventName(const v1::CareEvent& event);
     const CareCommand& command);
 
 // Decides OrganizationRegistered / OrganizationUpdated.
-[[nodiscard]] absl::StatusOr<std::vector<v1::CareEvent>> DecideOrganizationCommand(
-    const projections::OrganizationDirectory& directory, const CareCommand& command);
+[[nodiscard]] absl::StatusOr<std::vector<v1::CareEvent>>
+DecideOrganizationCommand(const projections::OrganizationDirectory& directory,
+                          const CareCommand& command);
 
 }  // namespace caseline::services
 

@@ -18,20 +18,23 @@ const google::protobuf::FieldDescriptor* CareEventFieldFor(
     const google::protobuf::Descriptor* type) {
   const google::protobuf::Descriptor* care_event = v1::CareEvent::descriptor();
   for (int i = 0; i < care_event->field_count(); ++i) {
-    if (care_event->field(i)->message_type() == type) return care_event->field(i);
+    if (care_event->field(i)->message_type() == type)
+      return care_event->field(i);
   }
   return nullptr;
 }
 
 }  // namespace
 
-grpc::Status RunCommand(CareCommandHandler& handler, grpc::ServerContext* context,
+grpc::Status RunCommand(CareCommandHandler& handler,
+                        grpc::ServerContext* context,
                         const google::protobuf::Message& request,
                         v1::CommandResult* response) {
   const google::protobuf::Descriptor* descriptor = request.GetDescriptor();
   const google::protobuf::Reflection* reflection = request.GetReflection();
   CareCommand command;
-  command.command_id = reflection->GetString(request, descriptor->FindFieldByNumber(1));
+  command.command_id =
+      reflection->GetString(request, descriptor->FindFieldByNumber(1));
   if (const auto* client = descriptor->FindFieldByName("client_id")) {
     command.client_id = reflection->GetString(request, client);
   }
@@ -48,12 +51,16 @@ grpc::Status RunCommand(CareCommandHandler& handler, grpc::ServerContext* contex
   }
   const auto* event_field = descriptor->FindFieldByNumber(4);
   if (reflection->HasField(request, event_field)) {
-    const google::protobuf::Message& proposed = reflection->GetMessage(request, event_field);
+    const google::protobuf::Message& proposed =
+        reflection->GetMessage(request, event_field);
     const auto* target = CareEventFieldFor(proposed.GetDescriptor());
-    command.event.GetReflection()->MutableMessage(&command.event, target)->CopyFrom(proposed);
+    command.event.GetReflection()
+        ->MutableMessage(&command.event, target)
+        ->CopyFrom(proposed);
   } else {
-    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-        event_field->name(), " is required: it is the event the command records")));
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat(event_field->name(),
+                     " is required: it is the event the command records")));
   }
   absl::StatusOr<v1::CommandResult> result =
       handler.Execute(std::move(command), occurred_at_given);
@@ -61,7 +68,6 @@ grpc::Status RunCommand(CareCommandHandler& handler, grpc::ServerContext* contex
   *response = *std::move(result);
   return grpc::Status::OK;
 }
-
 
 CareRecordServices::CareRecordServices(CareCommandHandler* handler) {
   services_.push_back(std::make_unique<ClientsService>(handler));

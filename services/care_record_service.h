@@ -22,7 +22,8 @@ inline constexpr char kUserMetadataKey[] = "x-caseline-user";
 // Runs one command request: fields 1 (command_id), 2 (client_id, absent for
 // organisation commands), 3 (occurred_at) and 4 (the proposed event) are the
 // same in every request of care_record.proto.
-grpc::Status RunCommand(CareCommandHandler& handler, grpc::ServerContext* context,
+grpc::Status RunCommand(CareCommandHandler& handler,
+                        grpc::ServerContext* context,
                         const google::protobuf::Message& request,
                         v1::CommandResult* response);
 
@@ -35,36 +36,44 @@ class CareRecordServices {
   std::vector<grpc::Service*> services();
 
  private:
-
   class ClientsService final : public v1::Clients::Service {
    public:
     explicit ClientsService(CareCommandHandler* handler) : handler_(handler) {}
-    grpc::Status RegisterClient(grpc::ServerContext* context, const v1::RegisterClientRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status RegisterClient(grpc::ServerContext* context,
+                                const v1::RegisterClientRequest* request,
+                                v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status CorrectClientDetails(grpc::ServerContext* context, const v1::CorrectClientDetailsRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status CorrectClientDetails(
+        grpc::ServerContext* context,
+        const v1::CorrectClientDetailsRequest* request,
+        v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status LinkClientRecords(grpc::ServerContext* context, const v1::LinkClientRecordsRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status LinkClientRecords(grpc::ServerContext* context,
+                                   const v1::LinkClientRecordsRequest* request,
+                                   v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status UnlinkClientRecords(grpc::ServerContext* context, const v1::UnlinkClientRecordsRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status UnlinkClientRecords(
+        grpc::ServerContext* context,
+        const v1::UnlinkClientRecordsRequest* request,
+        v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status OpenCase(grpc::ServerContext* context, const v1::OpenCaseRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status OpenCase(grpc::ServerContext* context,
+                          const v1::OpenCaseRequest* request,
+                          v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status CloseCase(grpc::ServerContext* context, const v1::CloseCaseRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status CloseCase(grpc::ServerContext* context,
+                           const v1::CloseCaseRequest* request,
+                           v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status ReopenCase(grpc::ServerContext* context, const v1::ReopenCaseRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status ReopenCase(grpc::ServerContext* context,
+                            const v1::ReopenCaseRequest* request,
+                            v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
 
@@ -75,12 +84,14 @@ class CareRecordServices {
   class ConsentsService final : public v1::Consents::Service {
    public:
     explicit ConsentsService(CareCommandHandler* handler) : handler_(handler) {}
-    grpc::Status GiveConsent(grpc::ServerContext* context, const v1::GiveConsentRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status GiveConsent(grpc::ServerContext* context,
+                             const v1::GiveConsentRequest* request,
+                             v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status RevokeConsent(grpc::ServerContext* context, const v1::RevokeConsentRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status RevokeConsent(grpc::ServerContext* context,
+                               const v1::RevokeConsentRequest* request,
+                               v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
 
@@ -91,20 +102,25 @@ class CareRecordServices {
   class PlansService final : public v1::Plans::Service {
    public:
     explicit PlansService(CareCommandHandler* handler) : handler_(handler) {}
-    grpc::Status RecordAssessment(grpc::ServerContext* context, const v1::RecordAssessmentRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status RecordAssessment(grpc::ServerContext* context,
+                                  const v1::RecordAssessmentRequest* request,
+                                  v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status SetGoal(grpc::ServerContext* context, const v1::SetGoalRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status SetGoal(grpc::ServerContext* context,
+                         const v1::SetGoalRequest* request,
+                         v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status RecordGoalProgress(grpc::ServerContext* context, const v1::RecordGoalProgressRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status RecordGoalProgress(
+        grpc::ServerContext* context,
+        const v1::RecordGoalProgressRequest* request,
+        v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status ChangeGoalStatus(grpc::ServerContext* context, const v1::ChangeGoalStatusRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status ChangeGoalStatus(grpc::ServerContext* context,
+                                  const v1::ChangeGoalStatusRequest* request,
+                                  v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
 
@@ -114,37 +130,46 @@ class CareRecordServices {
 
   class ReferralsService final : public v1::Referrals::Service {
    public:
-    explicit ReferralsService(CareCommandHandler* handler) : handler_(handler) {}
-    grpc::Status SendReferral(grpc::ServerContext* context, const v1::SendReferralRequest* request,
-                        v1::CommandResult* response) override {
+    explicit ReferralsService(CareCommandHandler* handler)
+        : handler_(handler) {}
+    grpc::Status SendReferral(grpc::ServerContext* context,
+                              const v1::SendReferralRequest* request,
+                              v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status AcceptReferral(grpc::ServerContext* context, const v1::AcceptReferralRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status AcceptReferral(grpc::ServerContext* context,
+                                const v1::AcceptReferralRequest* request,
+                                v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status DeclineReferral(grpc::ServerContext* context, const v1::DeclineReferralRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status DeclineReferral(grpc::ServerContext* context,
+                                 const v1::DeclineReferralRequest* request,
+                                 v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status PutReferralOnHold(grpc::ServerContext* context, const v1::PutReferralOnHoldRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status PutReferralOnHold(grpc::ServerContext* context,
+                                   const v1::PutReferralOnHoldRequest* request,
+                                   v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status StartReferral(grpc::ServerContext* context, const v1::StartReferralRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status StartReferral(grpc::ServerContext* context,
+                               const v1::StartReferralRequest* request,
+                               v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status CompleteReferral(grpc::ServerContext* context, const v1::CompleteReferralRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status CompleteReferral(grpc::ServerContext* context,
+                                  const v1::CompleteReferralRequest* request,
+                                  v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status FailReferral(grpc::ServerContext* context, const v1::FailReferralRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status FailReferral(grpc::ServerContext* context,
+                              const v1::FailReferralRequest* request,
+                              v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status CancelReferral(grpc::ServerContext* context, const v1::CancelReferralRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status CancelReferral(grpc::ServerContext* context,
+                                const v1::CancelReferralRequest* request,
+                                v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
 
@@ -155,16 +180,20 @@ class CareRecordServices {
   class ServicesService final : public v1::Services::Service {
    public:
     explicit ServicesService(CareCommandHandler* handler) : handler_(handler) {}
-    grpc::Status StartService(grpc::ServerContext* context, const v1::StartServiceRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status StartService(grpc::ServerContext* context,
+                              const v1::StartServiceRequest* request,
+                              v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status EndService(grpc::ServerContext* context, const v1::EndServiceRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status EndService(grpc::ServerContext* context,
+                            const v1::EndServiceRequest* request,
+                            v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status NotifyServiceInterruption(grpc::ServerContext* context, const v1::NotifyServiceInterruptionRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status NotifyServiceInterruption(
+        grpc::ServerContext* context,
+        const v1::NotifyServiceInterruptionRequest* request,
+        v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
 
@@ -174,17 +203,22 @@ class CareRecordServices {
 
   class CareTeamsService final : public v1::CareTeams::Service {
    public:
-    explicit CareTeamsService(CareCommandHandler* handler) : handler_(handler) {}
-    grpc::Status AddCareTeamMember(grpc::ServerContext* context, const v1::AddCareTeamMemberRequest* request,
-                        v1::CommandResult* response) override {
+    explicit CareTeamsService(CareCommandHandler* handler)
+        : handler_(handler) {}
+    grpc::Status AddCareTeamMember(grpc::ServerContext* context,
+                                   const v1::AddCareTeamMemberRequest* request,
+                                   v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status RemoveCareTeamMember(grpc::ServerContext* context, const v1::RemoveCareTeamMemberRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status RemoveCareTeamMember(
+        grpc::ServerContext* context,
+        const v1::RemoveCareTeamMemberRequest* request,
+        v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status RecordTeamMeeting(grpc::ServerContext* context, const v1::RecordTeamMeetingRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status RecordTeamMeeting(grpc::ServerContext* context,
+                                   const v1::RecordTeamMeetingRequest* request,
+                                   v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
 
@@ -194,25 +228,32 @@ class CareRecordServices {
 
   class TransitionsService final : public v1::Transitions::Service {
    public:
-    explicit TransitionsService(CareCommandHandler* handler) : handler_(handler) {}
-    grpc::Status RecordAdmission(grpc::ServerContext* context, const v1::RecordAdmissionRequest* request,
-                        v1::CommandResult* response) override {
+    explicit TransitionsService(CareCommandHandler* handler)
+        : handler_(handler) {}
+    grpc::Status RecordAdmission(grpc::ServerContext* context,
+                                 const v1::RecordAdmissionRequest* request,
+                                 v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status PlanTransition(grpc::ServerContext* context, const v1::PlanTransitionRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status PlanTransition(grpc::ServerContext* context,
+                                const v1::PlanTransitionRequest* request,
+                                v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status RecordDischarge(grpc::ServerContext* context, const v1::RecordDischargeRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status RecordDischarge(grpc::ServerContext* context,
+                                 const v1::RecordDischargeRequest* request,
+                                 v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status CompleteTransition(grpc::ServerContext* context, const v1::CompleteTransitionRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status CompleteTransition(
+        grpc::ServerContext* context,
+        const v1::CompleteTransitionRequest* request,
+        v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status RecordFollowUp(grpc::ServerContext* context, const v1::RecordFollowUpRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status RecordFollowUp(grpc::ServerContext* context,
+                                const v1::RecordFollowUpRequest* request,
+                                v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
 
@@ -222,13 +263,18 @@ class CareRecordServices {
 
   class OrganizationsService final : public v1::Organizations::Service {
    public:
-    explicit OrganizationsService(CareCommandHandler* handler) : handler_(handler) {}
-    grpc::Status RegisterOrganization(grpc::ServerContext* context, const v1::RegisterOrganizationRequest* request,
-                        v1::CommandResult* response) override {
+    explicit OrganizationsService(CareCommandHandler* handler)
+        : handler_(handler) {}
+    grpc::Status RegisterOrganization(
+        grpc::ServerContext* context,
+        const v1::RegisterOrganizationRequest* request,
+        v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
-    grpc::Status UpdateOrganization(grpc::ServerContext* context, const v1::UpdateOrganizationRequest* request,
-                        v1::CommandResult* response) override {
+    grpc::Status UpdateOrganization(
+        grpc::ServerContext* context,
+        const v1::UpdateOrganizationRequest* request,
+        v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
 

@@ -6,7 +6,8 @@
 namespace caseline::services {
 namespace {
 
-eventstore::ExpectedVersion ExpectedFromProto(const v1::AppendRequest& request) {
+eventstore::ExpectedVersion ExpectedFromProto(
+    const v1::AppendRequest& request) {
   using eventstore::ExpectedVersion;
   switch (request.expected_version_case()) {
     case v1::AppendRequest::kNoStream:
@@ -29,8 +30,8 @@ eventstore::Direction DirectionFromProto(v1::Direction direction) {
 
 }  // namespace
 
-absl::StatusOr<absl::Time> FromProto(const google::protobuf::Timestamp& timestamp,
-                                     absl::string_view field) {
+absl::StatusOr<absl::Time> FromProto(
+    const google::protobuf::Timestamp& timestamp, absl::string_view field) {
   if (timestamp.nanos() < 0 || timestamp.nanos() > 999'999'999) {
     return absl::InvalidArgumentError(absl::StrCat(
         field, ".nanos is ", timestamp.nanos(), "; use 0..999999999"));
@@ -46,7 +47,8 @@ void ToProto(absl::Time time, google::protobuf::Timestamp* out) {
       absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
 }
 
-absl::StatusOr<eventstore::AppendRequest> FromProto(const v1::AppendRequest& request) {
+absl::StatusOr<eventstore::AppendRequest> FromProto(
+    const v1::AppendRequest& request) {
   eventstore::AppendRequest out;
   out.stream_id = request.stream_id();
   out.expected_version = ExpectedFromProto(request);
@@ -56,15 +58,18 @@ absl::StatusOr<eventstore::AppendRequest> FromProto(const v1::AppendRequest& req
     const std::string field = absl::StrCat("events[", i, "]");
     eventstore::ProposedEvent& e = out.events.emplace_back();
     if (!in.event_id().empty()) {
-      ASSIGN_OR_RETURN(e.event_id, eventstore::EventId::Parse(
-                                       in.event_id(), absl::StrCat(field, ".event_id")));
+      ASSIGN_OR_RETURN(e.event_id,
+                       eventstore::EventId::Parse(
+                           in.event_id(), absl::StrCat(field, ".event_id")));
     }
     e.event_type = in.event_type();
     if (in.has_occurred_at()) {
-      ASSIGN_OR_RETURN(e.occurred_at,
-                       FromProto(in.occurred_at(), absl::StrCat(field, ".occurred_at")));
+      ASSIGN_OR_RETURN(
+          e.occurred_at,
+          FromProto(in.occurred_at(), absl::StrCat(field, ".occurred_at")));
     }
-    e.actor = {in.actor().organization_id(), in.actor().user_id(), in.actor().role()};
+    e.actor = {in.actor().organization_id(), in.actor().user_id(),
+               in.actor().role()};
     e.correlation_id = in.correlation_id();
     e.causation_id = in.causation_id();
     e.schema_version = in.schema_version();
@@ -75,7 +80,8 @@ absl::StatusOr<eventstore::AppendRequest> FromProto(const v1::AppendRequest& req
   return out;
 }
 
-void ToProto(const eventstore::AppendResult& result, v1::AppendResponse* response) {
+void ToProto(const eventstore::AppendResult& result,
+             v1::AppendResponse* response) {
   response->set_first_global_position(result.first_position);
   response->set_last_global_position(result.last_position);
   response->set_first_stream_version(result.first_version);
@@ -108,19 +114,22 @@ eventstore::ReadStreamOptions FromProto(const v1::ReadStreamRequest& request) {
   eventstore::ReadStreamOptions out;
   if (request.has_from_version()) out.from_version = request.from_version();
   out.direction = DirectionFromProto(request.direction());
-  out.max_count = request.max_count() == 0 ? kDefaultReadCount : request.max_count();
+  out.max_count =
+      request.max_count() == 0 ? kDefaultReadCount : request.max_count();
   return out;
 }
 
 eventstore::EventFilter FromProto(const v1::EventFilter& filter) {
-  return eventstore::EventFilter{filter.event_type_prefix(), filter.stream_id_prefix()};
+  return eventstore::EventFilter{filter.event_type_prefix(),
+                                 filter.stream_id_prefix()};
 }
 
 eventstore::ReadAllOptions FromProto(const v1::ReadAllRequest& request) {
   eventstore::ReadAllOptions out;
   if (request.has_from_position()) out.from_position = request.from_position();
   out.direction = DirectionFromProto(request.direction());
-  out.max_count = request.max_count() == 0 ? kDefaultReadCount : request.max_count();
+  out.max_count =
+      request.max_count() == 0 ? kDefaultReadCount : request.max_count();
   out.filter = FromProto(request.filter());
   return out;
 }

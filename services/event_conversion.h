@@ -12,8 +12,10 @@ namespace caseline::services {
 // Read page size used when a request leaves max_count at 0.
 inline constexpr uint32_t kDefaultReadCount = 100;
 
-absl::StatusOr<eventstore::AppendRequest> FromProto(const v1::AppendRequest& request);
-void ToProto(const eventstore::AppendResult& result, v1::AppendResponse* response);
+absl::StatusOr<eventstore::AppendRequest> FromProto(
+    const v1::AppendRequest& request);
+void ToProto(const eventstore::AppendResult& result,
+             v1::AppendResponse* response);
 void ToProto(const eventstore::RecordedEvent& event, v1::Event* out);
 
 eventstore::ReadStreamOptions FromProto(const v1::ReadStreamRequest& request);
@@ -22,8 +24,8 @@ eventstore::EventFilter FromProto(const v1::EventFilter& filter);
 
 // A protobuf Timestamp as absl::Time; INVALID_ARGUMENT naming `field` when its
 // nanos are outside 0..999999999.
-absl::StatusOr<absl::Time> FromProto(const google::protobuf::Timestamp& timestamp,
-                                     absl::string_view field);
+absl::StatusOr<absl::Time> FromProto(
+    const google::protobuf::Timestamp& timestamp, absl::string_view field);
 void ToProto(absl::Time time, google::protobuf::Timestamp* out);
 
 }  // namespace caseline::services

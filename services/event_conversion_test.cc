@@ -21,10 +21,12 @@ TEST(EventConversionTest, AppendRequestFieldsArrive) {
   (*e->mutable_metadata())["k"] = "v";
   absl::StatusOr<eventstore::AppendRequest> out = FromProto(request);
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(out->expected_version.kind(), eventstore::ExpectedVersion::Kind::kExact);
+  EXPECT_EQ(out->expected_version.kind(),
+            eventstore::ExpectedVersion::Kind::kExact);
   EXPECT_EQ(out->expected_version.version(), 4u);
   ASSERT_EQ(out->events.size(), 1u);
-  EXPECT_EQ(out->events[0].event_id->ToString(), "0f8fad5b-d9cb-469f-a165-70867728950e");
+  EXPECT_EQ(out->events[0].event_id->ToString(),
+            "0f8fad5b-d9cb-469f-a165-70867728950e");
   EXPECT_EQ(*out->events[0].occurred_at,
             absl::FromUnixSeconds(100) + absl::Nanoseconds(5));
   EXPECT_EQ(out->events[0].actor.organization_id, "org-1");
@@ -55,8 +57,9 @@ TEST(EventConversionTest, BadFieldsAreNamed) {
 }
 
 TEST(EventConversionTest, TimestampsRoundTripBeforeAndAfterEpoch) {
-  for (absl::Time t : {absl::FromUnixNanos(-1'500'000'001), absl::FromUnixNanos(0),
-                       absl::FromUnixNanos(1'700'000'000'123'456'789)}) {
+  for (absl::Time t :
+       {absl::FromUnixNanos(-1'500'000'001), absl::FromUnixNanos(0),
+        absl::FromUnixNanos(1'700'000'000'123'456'789)}) {
     google::protobuf::Timestamp ts;
     ToProto(t, &ts);
     EXPECT_GE(ts.nanos(), 0);

@@ -21,20 +21,21 @@ EventLogService::EventLogService(eventstore::EventLog* log,
 
 void EventLogService::BeginShutdown() { shutting_down_ = true; }
 
-grpc::ServerUnaryReactor* EventLogService::Append(grpc::CallbackServerContext* context,
-                                                  const v1::AppendRequest* request,
-                                                  v1::AppendResponse* response) {
+grpc::ServerUnaryReactor* EventLogService::Append(
+    grpc::CallbackServerContext* context, const v1::AppendRequest* request,
+    v1::AppendResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<eventstore::AppendRequest> append = FromProto(*request);
   if (!append.ok()) {
     reactor->Finish(ToGrpcStatus(append.status()));
     return reactor;
   }
-  log_->AppendAsync(*std::move(append),
-                    [reactor, response](absl::StatusOr<eventstore::AppendResult> r) {
-                      if (r.ok()) ToProto(*r, response);
-                      reactor->Finish(ToGrpcStatus(r.status()));
-                    });
+  log_->AppendAsync(
+      *std::move(append),
+      [reactor, response](absl::StatusOr<eventstore::AppendResult> r) {
+        if (r.ok()) ToProto(*r, response);
+        reactor->Finish(ToGrpcStatus(r.status()));
+      });
   return reactor;
 }
 
@@ -77,8 +78,9 @@ grpc::Status EventLogService::Subscribe(
   read.max_count = kSubscriptionPage;
   read.filter = FromProto(request->filter());
   const uint64_t head_at_start = log_->HeadPosition();
-  uint64_t next = request->has_from_end() ? head_at_start + 1
-                                          : std::max<uint64_t>(request->from_position(), 1);
+  uint64_t next = request->has_from_end()
+                      ? head_at_start + 1
+                      : std::max<uint64_t>(request->from_position(), 1);
   const uint64_t checkpoint_events = request->checkpoint_every_events() != 0
                                          ? request->checkpoint_every_events()
                                          : options_.default_checkpoint_events;
@@ -93,8 +95,8 @@ grpc::Status EventLogService::Subscribe(
   v1::SubscribeResponse message;
   auto send_checkpoint = [&](bool is_caught_up) {
     message.Clear();
-    v1::Checkpoint* checkpoint =
-        is_caught_up ? message.mutable_caught_up() : message.mutable_checkpoint();
+    v1::Checkpoint* checkpoint = is_caught_up ? message.mutable_caught_up()
+                                              : message.mutable_checkpoint();
     checkpoint->set_position(next - 1);
     examined_since_checkpoint = 0;
     last_checkpoint = absl::Now();
@@ -103,12 +105,14 @@ grpc::Status EventLogService::Subscribe(
 
   while (true) {
     if (context->IsCancelled()) {
-      return grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled");
+      return grpc::Status(grpc::StatusCode::CANCELLED,
+                          "subscription cancelled");
     }
     if (shutting_down_) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           absl::StrCat("server shutting down; resubscribe with "
-                                       "from_position ", next));
+                                       "from_position ",
+                                       next));
     }
     read.from_position = next;
     absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
@@ -117,7 +121,8 @@ grpc::Status EventLogService::Subscribe(
       message.Clear();
       ToProto(e, message.mutable_event());
       if (!writer->Write(message)) {
-        return grpc::Status(grpc::StatusCode::CANCELLED, "subscriber went away");
+        return grpc::Status(grpc::StatusCode::CANCELLED,
+                            "subscriber went away");
       }
     }
     examined_since_checkpoint += page->next_position - next;
@@ -125,21 +130,24 @@ grpc::Status EventLogService::Subscribe(
     if (!caught_up && next > head_at_start) {
       caught_up = true;
       if (!send_checkpoint(/*is_caught_up=*/true)) {
-        return grpc::Status(grpc::StatusCode::CANCELLED, "subscriber went away");
+        return grpc::Status(grpc::StatusCode::CANCELLED,
+                            "subscriber went away");
       }
     }
     if (examined_since_checkpoint >= checkpoint_events ||
         absl::Now() - last_checkpoint >= checkpoint_interval) {
       if (!send_checkpoint(/*is_caught_up=*/false)) {
-        return grpc::Status(grpc::StatusCode::CANCELLED, "subscriber went away");
+        return grpc::Status(grpc::StatusCode::CANCELLED,
+                            "subscriber went away");
       }
     }
     if (page->end_of_log) {
       const absl::Duration until_checkpoint =
           checkpoint_interval - (absl::Now() - last_checkpoint);
       log_->WaitForHeadAbove(
-          next - 1, std::max(absl::ZeroDuration(),
-                             std::min(options_.subscription_poll, until_checkpoint)));
+          next - 1,
+          std::max(absl::ZeroDuration(),
+                   std::min(options_.subscription_poll, until_checkpoint)));
     }
   }
 }

@@ -39,11 +39,12 @@ class EventLogService final
   grpc::Status ReadStream(grpc::ServerContext* context,
                           const v1::ReadStreamRequest* request,
                           v1::ReadStreamResponse* response) override;
-  grpc::Status ReadAll(grpc::ServerContext* context, const v1::ReadAllRequest* request,
+  grpc::Status ReadAll(grpc::ServerContext* context,
+                       const v1::ReadAllRequest* request,
                        v1::ReadAllResponse* response) override;
-  grpc::Status Subscribe(grpc::ServerContext* context,
-                         const v1::SubscribeRequest* request,
-                         grpc::ServerWriter<v1::SubscribeResponse>* writer) override;
+  grpc::Status Subscribe(
+      grpc::ServerContext* context, const v1::SubscribeRequest* request,
+      grpc::ServerWriter<v1::SubscribeResponse>* writer) override;
   grpc::Status VerifyChain(grpc::ServerContext* context,
                            const v1::VerifyChainRequest* request,
                            v1::VerifyChainResponse* response) override;

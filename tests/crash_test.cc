@@ -33,18 +33,17 @@ constexpr int kKills = 6;
 // A caselined child process on a port-0 loopback listener.
 class ServerProcess {
  public:
-  explicit ServerProcess(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  explicit ServerProcess(std::string data_dir)
+      : data_dir_(std::move(data_dir)) {}
   ~ServerProcess() { Kill(); }
 
   // Starts caselined and waits until it has written its address.
   std::string Start() {
     const std::string address_file = data_dir_ + ".addr";
     std::remove(address_file.c_str());
-    std::vector<std::string> args = {CASELINED_PATH,
-                                     "--data_dir=" + data_dir_,
-                                     "--listen=127.0.0.1:0",
-                                     "--listen_address_file=" + address_file,
-                                     "--log_level=warn"};
+    std::vector<std::string> args = {
+        CASELINED_PATH, "--data_dir=" + data_dir_, "--listen=127.0.0.1:0",
+        "--listen_address_file=" + address_file, "--log_level=warn"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -53,7 +52,8 @@ class ServerProcess {
     const std::string log = data_dir_ + ".log";
     posix_spawn_file_actions_addopen(&actions, 2, log.c_str(),
                                      O_WRONLY | O_CREAT | O_APPEND, 0644);
-    EXPECT_EQ(posix_spawn(&pid_, CASELINED_PATH, &actions, nullptr, argv.data(), environ),
+    EXPECT_EQ(posix_spawn(&pid_, CASELINED_PATH, &actions, nullptr, argv.data(),
+                          environ),
               0);
     posix_spawn_file_actions_destroy(&actions);
     for (int i = 0; i < 400; ++i) {
@@ -88,7 +88,8 @@ class Endpoint {
     generation_++;
   }
   // A stub for the current address, re-made when it changed.
-  v1::EventLog::Stub* Get(std::unique_ptr<v1::EventLog::Stub>* stub, int* seen) {
+  v1::EventLog::Stub* Get(std::unique_ptr<v1::EventLog::Stub>* stub,
+                          int* seen) {
     MutexLock lock(&mu_);
     if (*seen != generation_ || *stub == nullptr) {
       *stub = v1::EventLog::NewStub(
@@ -133,19 +134,23 @@ TEST(CrashTest, NothingAcknowledgedIsLostAcrossSigkills) {
         for (int j = 0; j < n; ++j) {
           v1::EventData* e = request.add_events();
           char id[37];
-          std::snprintf(id, sizeof(id), "%08x-0000-4000-8000-%012x", t, i * 4 + j);
+          std::snprintf(id, sizeof(id), "%08x-0000-4000-8000-%012x", t,
+                        i * 4 + j);
           e->set_event_id(id);
           e->set_event_type("CrashTested");
           e->set_content_type("application/json");
-          e->set_payload(absl::StrCat("{\"t\":", t, ",\"i\":", i, ",\"j\":", j, "}"));
+          e->set_payload(
+              absl::StrCat("{\"t\":", t, ",\"i\":", i, ",\"j\":", j, "}"));
         }
         // Retry the same request until acknowledged (or the test ends).
         while (true) {
           grpc::ClientContext context;
-          context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+          context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::seconds(2));
           context.set_wait_for_ready(true);
           v1::AppendResponse response;
-          grpc::Status s = endpoint.Get(&stub, &seen)->Append(&context, request, &response);
+          grpc::Status s =
+              endpoint.Get(&stub, &seen)->Append(&context, request, &response);
           if (s.ok()) {
             MutexLock lock(&mu);
             for (int j = 0; j < n; ++j) {
@@ -178,7 +183,8 @@ TEST(CrashTest, NothingAcknowledgedIsLostAcrossSigkills) {
   // A last crash and restart, then check the whole log.
   server.Kill();
   const std::string address = server.Start();
-  auto stub = v1::EventLog::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = v1::EventLog::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   absl::flat_hash_map<std::string, uint64_t> found;  // event id -> position
   v1::ReadAllRequest read;
   read.set_max_count(1000);
@@ -188,7 +194,8 @@ TEST(CrashTest, NothingAcknowledgedIsLostAcrossSigkills) {
     v1::ReadAllResponse page;
     ASSERT_TRUE(stub->ReadAll(&context, read, &page).ok());
     for (const v1::Event& e : page.events()) {
-      ASSERT_EQ(e.global_position(), expected_position++) << "gap or reordering";
+      ASSERT_EQ(e.global_position(), expected_position++)
+          << "gap or reordering";
       ASSERT_TRUE(found.emplace(e.event_id(), e.global_position()).second)
           << "event " << e.event_id() << " stored twice";
     }
@@ -203,11 +210,15 @@ TEST(CrashTest, NothingAcknowledgedIsLostAcrossSigkills) {
   }
   grpc::ClientContext verify_context;
   v1::VerifyChainResponse verify;
-  ASSERT_TRUE(stub->VerifyChain(&verify_context, v1::VerifyChainRequest(), &verify).ok());
+  ASSERT_TRUE(
+      stub->VerifyChain(&verify_context, v1::VerifyChainRequest(), &verify)
+          .ok());
   EXPECT_TRUE(verify.ok()) << verify.problem();
   EXPECT_EQ(verify.events_checked(), found.size());
-  std::printf("crash test: %d kills, %zu acknowledged events, %zu stored, %d retried appends\n",
-              kKills + 1, acked.size(), found.size(), retries.load());
+  std::printf(
+      "crash test: %d kills, %zu acknowledged events, %zu stored, %d retried "
+      "appends\n",
+      kKills + 1, acked.size(), found.size(), retries.load());
 }
 
 }  // namespace

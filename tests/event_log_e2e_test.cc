@@ -27,12 +27,14 @@ class EventLogE2eTest : public ::testing::Test {
     auto started = server::CaselineServer::Start(options);
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = *std::move(started);
-    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    channel_ = grpc::CreateChannel(server_->address(),
+                                   grpc::InsecureChannelCredentials());
     stub_ = v1::EventLog::NewStub(channel_);
   }
 
   grpc::Status Append(const std::string& stream, std::optional<uint64_t> exact,
-                      std::vector<v1::EventData> events, v1::AppendResponse* out) {
+                      std::vector<v1::EventData> events,
+                      v1::AppendResponse* out) {
     v1::AppendRequest request;
     request.set_stream_id(stream);
     if (exact.has_value()) request.set_exact(*exact);
@@ -49,11 +51,12 @@ class EventLogE2eTest : public ::testing::Test {
 
 TEST_F(EventLogE2eTest, AppendReadAndVerify) {
   v1::AppendResponse response;
-  ASSERT_TRUE(Append("client-1", std::nullopt,
-                     {testing::JsonEvent("ClientRegistered", R"({"name":"Ada"})"),
-                      testing::JsonEvent("ConsentGiven", "{}")},
-                     &response)
-                  .ok());
+  ASSERT_TRUE(
+      Append("client-1", std::nullopt,
+             {testing::JsonEvent("ClientRegistered", R"({"name":"Ada"})"),
+              testing::JsonEvent("ConsentGiven", "{}")},
+             &response)
+          .ok());
   EXPECT_EQ(response.first_global_position(), 1u);
   EXPECT_EQ(response.last_stream_version(), 1u);
 
@@ -71,7 +74,9 @@ TEST_F(EventLogE2eTest, AppendReadAndVerify) {
 
   grpc::ClientContext verify_context;
   v1::VerifyChainResponse verify;
-  ASSERT_TRUE(stub_->VerifyChain(&verify_context, v1::VerifyChainRequest(), &verify).ok());
+  ASSERT_TRUE(
+      stub_->VerifyChain(&verify_context, v1::VerifyChainRequest(), &verify)
+          .ok());
   EXPECT_TRUE(verify.ok());
   EXPECT_EQ(verify.events_checked(), 2u);
   EXPECT_EQ(verify.head_hash(), page.events(1).hash());
@@ -79,12 +84,14 @@ TEST_F(EventLogE2eTest, AppendReadAndVerify) {
 
 TEST_F(EventLogE2eTest, ErrorsCarryTheRightCodes) {
   v1::AppendResponse response;
-  grpc::Status s = Append("bad stream", std::nullopt, {testing::JsonEvent("A", "{}")},
-                          &response);
+  grpc::Status s = Append("bad stream", std::nullopt,
+                          {testing::JsonEvent("A", "{}")}, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("stream_id"));
 
-  ASSERT_TRUE(Append("s", std::nullopt, {testing::JsonEvent("A", "{}")}, &response).ok());
+  ASSERT_TRUE(
+      Append("s", std::nullopt, {testing::JsonEvent("A", "{}")}, &response)
+          .ok());
   s = Append("s", 5, {testing::JsonEvent("A", "{}")}, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED);
   EXPECT_THAT(s.error_message(), HasSubstr("is at version 0"));
@@ -95,7 +102,8 @@ TEST_F(EventLogE2eTest, ErrorsCarryTheRightCodes) {
   reused.set_payload(R"({"changed":true})");
   s = Append("s", std::nullopt, {reused}, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
-  EXPECT_THAT(s.error_message(), HasSubstr("0f8fad5b-d9cb-469f-a165-70867728950e"));
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("0f8fad5b-d9cb-469f-a165-70867728950e"));
 
   v1::ReadStreamRequest read;
   read.set_stream_id("missing");
@@ -136,8 +144,8 @@ TEST_F(EventLogE2eTest, HealthAndReflectionAreServed) {
   // grpc.health.v1.Health/Check({}) -> {status: SERVING} = field 1, varint 1.
   grpc::ClientContext health_context;
   grpc::ByteBuffer health_response;
-  auto health = generic.PrepareUnaryCall(&health_context, "/grpc.health.v1.Health/Check",
-                                         Buffer(""), &cq);
+  auto health = generic.PrepareUnaryCall(
+      &health_context, "/grpc.health.v1.Health/Check", Buffer(""), &cq);
   health->StartCall();
   grpc::Status health_status;
   health->Finish(&health_response, &health_status, reinterpret_cast<void*>(1));
@@ -187,7 +195,8 @@ TEST_F(EventLogE2eTest, EightWritersRaceOnOneStreamWithExactVersions) {
         } else {
           request.mutable_no_stream();
         }
-        *request.add_events() = testing::JsonEvent("Raced", absl::StrCat("{\"w\":", w, "}"));
+        *request.add_events() =
+            testing::JsonEvent("Raced", absl::StrCat("{\"w\":", w, "}"));
         grpc::ClientContext context;
         v1::AppendResponse response;
         grpc::Status s = stub->Append(&context, request, &response);
@@ -198,7 +207,8 @@ TEST_F(EventLogE2eTest, EightWritersRaceOnOneStreamWithExactVersions) {
           known = response.last_stream_version();
           continue;
         }
-        ASSERT_EQ(s.error_code(), grpc::StatusCode::ABORTED) << s.error_message();
+        ASSERT_EQ(s.error_code(), grpc::StatusCode::ABORTED)
+            << s.error_message();
         // Learn the actual head and try again.
         v1::ReadStreamRequest read;
         read.set_stream_id("race");
@@ -214,7 +224,8 @@ TEST_F(EventLogE2eTest, EightWritersRaceOnOneStreamWithExactVersions) {
   for (auto& t : writers) t.join();
   EXPECT_EQ(winners.load(), kTarget);
   std::sort(won_versions.begin(), won_versions.end());
-  for (uint64_t v = 0; v < kTarget; ++v) ASSERT_EQ(won_versions[v], v);  // one winner each
+  for (uint64_t v = 0; v < kTarget; ++v)
+    ASSERT_EQ(won_versions[v], v);  // one winner each
 
   v1::ReadStreamRequest read;
   read.set_stream_id("race");
@@ -289,9 +300,12 @@ TEST_F(EventLogE2eTest, StalledSubscriberStillGetsEverythingInOrder) {
   constexpr int kAppends = 100;
   constexpr int kPerAppend = 50;
   for (int i = 0; i < kAppends; ++i) {
-    std::vector<v1::EventData> events(kPerAppend, testing::JsonEvent("Padded", payload));
+    std::vector<v1::EventData> events(kPerAppend,
+                                      testing::JsonEvent("Padded", payload));
     v1::AppendResponse response;
-    ASSERT_TRUE(Append(absl::StrCat("s-", i % 7), std::nullopt, events, &response).ok());
+    ASSERT_TRUE(
+        Append(absl::StrCat("s-", i % 7), std::nullopt, events, &response)
+            .ok());
   }
   uint64_t expected = 1;
   v1::SubscribeResponse message;
@@ -307,7 +321,9 @@ TEST_F(EventLogE2eTest, StalledSubscriberStillGetsEverythingInOrder) {
 
 TEST_F(EventLogE2eTest, FilteredSubscriptionFromEnd) {
   v1::AppendResponse response;
-  ASSERT_TRUE(Append("client-1", std::nullopt, {testing::JsonEvent("Old", "{}")}, &response).ok());
+  ASSERT_TRUE(Append("client-1", std::nullopt,
+                     {testing::JsonEvent("Old", "{}")}, &response)
+                  .ok());
   v1::SubscribeRequest request;
   request.mutable_from_end();
   request.mutable_filter()->set_stream_id_prefix("client-");
@@ -315,12 +331,19 @@ TEST_F(EventLogE2eTest, FilteredSubscriptionFromEnd) {
   grpc::ClientContext context;
   auto reader = stub_->Subscribe(&context, request);
   v1::SubscribeResponse message;
-  ASSERT_TRUE(reader->Read(&message));  // caught up immediately: nothing to replay
+  ASSERT_TRUE(
+      reader->Read(&message));  // caught up immediately: nothing to replay
   ASSERT_TRUE(message.has_caught_up());
   EXPECT_EQ(message.caught_up().position(), 1u);
-  ASSERT_TRUE(Append("org-1", std::nullopt, {testing::JsonEvent("ReferralSent", "{}")}, &response).ok());
-  ASSERT_TRUE(Append("client-1", std::nullopt, {testing::JsonEvent("ConsentGiven", "{}")}, &response).ok());
-  ASSERT_TRUE(Append("client-1", std::nullopt, {testing::JsonEvent("ReferralSent", "{}")}, &response).ok());
+  ASSERT_TRUE(Append("org-1", std::nullopt,
+                     {testing::JsonEvent("ReferralSent", "{}")}, &response)
+                  .ok());
+  ASSERT_TRUE(Append("client-1", std::nullopt,
+                     {testing::JsonEvent("ConsentGiven", "{}")}, &response)
+                  .ok());
+  ASSERT_TRUE(Append("client-1", std::nullopt,
+                     {testing::JsonEvent("ReferralSent", "{}")}, &response)
+                  .ok());
   do {
     ASSERT_TRUE(reader->Read(&message));
   } while (!message.has_event());
@@ -338,10 +361,13 @@ TEST_F(EventLogE2eTest, ShutdownEndsSubscriptionsAndKeepsAcknowledgedAppends) {
   v1::SubscribeResponse message;
   ASSERT_TRUE(reader->Read(&message));  // caught_up
   v1::AppendResponse response;
-  ASSERT_TRUE(Append("s", std::nullopt, {testing::JsonEvent("Kept", "{}")}, &response).ok());
+  ASSERT_TRUE(
+      Append("s", std::nullopt, {testing::JsonEvent("Kept", "{}")}, &response)
+          .ok());
   const absl::Time start = absl::Now();
   server_->Shutdown(absl::Seconds(5));
-  EXPECT_LT(absl::Now() - start, absl::Seconds(4));  // did not wait for the stream's grace
+  EXPECT_LT(absl::Now() - start,
+            absl::Seconds(4));  // did not wait for the stream's grace
   while (reader->Read(&message)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);

@@ -54,6 +54,53 @@ set -e
 grep -q 'ABORTED: stream client-1001: expected version 0 but the stream is at version 2' "$work/err" \
   || fail "conflict message: $(cat "$work/err")"
 
+# --- the care record, as in README.md ---
+echo '{"command_id":"setup-1","organization_registered":{"organization_id":"org-hospital","name":"St. Mary Hospital","type":"ORGANIZATION_TYPE_HOSPITAL"}}' \
+  | caseline command Organizations.RegisterOrganization --org org-hospital > "$work/c1"
+grep -q '"stream_id":"organizations"' "$work/c1" || fail "register org: $(cat "$work/c1")"
+echo '{"command_id":"setup-2","organization_registered":{"organization_id":"org-housing","name":"Harbor Housing","type":"ORGANIZATION_TYPE_HOUSING"}}' \
+  | caseline command Organizations.RegisterOrganization --org org-housing > /dev/null
+echo '{"command_id":"reg-4711","client_id":"4711","client_registered":{"name":{"given":"Ada","family":"Okafor"},"birth_date":{"year":1958,"month":3,"day":14}}}' \
+  | caseline command Clients.RegisterClient --org org-hospital --user sw-jones > "$work/c2"
+grep -q '"event_types":\["ClientRegistered"\]' "$work/c2" || fail "register client: $(cat "$work/c2")"
+echo '{"command_id":"open-4711","client_id":"4711","case_opened":{}}' \
+  | caseline command Clients.OpenCase --org org-hospital --user sw-jones > /dev/null
+
+echo '{"command_id":"ref-1","client_id":"4711","referral_sent":{"referral_id":"r-1","to_organization_id":"org-housing","service_category":"SERVICE_CATEGORY_HOUSING","kind":"REFERRAL_KIND_WARM","shared_data_classes":["DATA_CLASS_HOUSING"]}}' \
+  > "$work/referral.json"
+set +e
+caseline command Referrals.SendReferral --org org-hospital --file "$work/referral.json" 2> "$work/err2"
+code=$?
+set -e
+[ "$code" -eq 2 ] || fail "referral without consent exit code $code"
+grep -q 'FAILED_PRECONDITION: consent required: no consent of client 4711 in force at .* covers sharing DATA_CLASS_HOUSING with org-housing' "$work/err2" \
+  || fail "referral without consent: $(cat "$work/err2")"
+echo '{"command_id":"consent-1","client_id":"4711","consent_given":{"consent_id":"k-1","recipient_organization_ids":["org-housing"],"data_classes":["DATA_CLASS_HOUSING"]}}' \
+  | caseline command Consents.GiveConsent --org org-hospital > /dev/null
+caseline command Referrals.SendReferral --org org-hospital --file "$work/referral.json" > "$work/c3"
+grep -q '"already_applied":false' "$work/c3" || fail "referral with consent: $(cat "$work/c3")"
+set +e
+echo '{"command_id":"acc-0","client_id":"4711","referral_accepted":{"referral_id":"r-1"}}' \
+  | caseline command Referrals.AcceptReferral --org org-hospital 2> "$work/err3"
+code=$?
+set -e
+[ "$code" -eq 2 ] && grep -q 'PERMISSION_DENIED: only the receiving organisation (org-housing)' "$work/err3" \
+  || fail "accept by the sender: $code $(cat "$work/err3")"
+echo '{"command_id":"acc-1","client_id":"4711","referral_accepted":{"referral_id":"r-1"}}' \
+  | caseline command Referrals.AcceptReferral --org org-housing > /dev/null
+caseline read-stream --stream client-4711 > "$work/record"
+[ "$(wc -l < "$work/record")" -eq 5 ] || fail "client stream has $(wc -l < "$work/record") events"
+grep -q '"data":{"referral_accepted":{"referral_id":"r-1"}}' "$work/record" || fail "typed events not shown as data"
+caseline command --list | grep -q '^Referrals.SendReferral' || fail "command --list"
+
+# The demo network (fewer clients than the README's default, to stay quick).
+caseline demo --clients 20 > "$work/demo" 2> /dev/null
+grep -q '"scenario_clients":10' "$work/demo" || fail "demo summary: $(cat "$work/demo")"
+caseline read-stream --stream client-scenario-reentry > "$work/reentry"
+grep -q '"event_type":"TeamMeetingHeld"' "$work/reentry" || fail "reentry scenario has no team meeting"
+caseline demo --clients 20 > "$work/demo2" 2> /dev/null
+grep -q '"events_written":0' "$work/demo2" || fail "demo re-run wrote events: $(cat "$work/demo2")"
+
 # SIGTERM shuts the server down cleanly.
 kill -TERM "$server_pid"
 wait "$server_pid" || fail "caselined exited non-zero on SIGTERM"

@@ -30,7 +30,8 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-inline v1::EventData JsonEvent(const std::string& type, const std::string& json) {
+inline v1::EventData JsonEvent(const std::string& type,
+                               const std::string& json) {
   v1::EventData e;
   e.set_event_type(type);
   e.set_content_type("application/json");

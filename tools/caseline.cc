@@ -1,7 +1,7 @@
 // caseline: command-line client for caselined. See `caseline --help`.
 // Prints JSON lines on stdout; errors go to stderr with a non-zero exit code:
 // 1 bad input, 2 the server refused or failed the call, 3 the chain did not
-// verify.
+// verify. `demo` prints its progress on stderr and one summary line on stdout.
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -14,9 +14,13 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tools/cli_command.h"
 #include "tools/cli_json.h"
+#include "tools/demo.h"
 
 namespace {
 
@@ -41,13 +45,14 @@ std::unique_ptr<EventLog::Stub> Connect(const Globals& globals) {
 
 void SetDeadline(grpc::ClientContext* context, const Globals& globals) {
   context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(
-                            static_cast<int64_t>(globals.timeout_seconds * 1000)));
+                        std::chrono::milliseconds(static_cast<int64_t>(
+                            globals.timeout_seconds * 1000)));
 }
 
 int Fail(const grpc::Status& status) {
-  std::cerr << "caseline: " << absl::StatusCodeToString(
-                                   static_cast<absl::StatusCode>(status.error_code()))
+  std::cerr << "caseline: "
+            << absl::StatusCodeToString(
+                   static_cast<absl::StatusCode>(status.error_code()))
             << ": " << status.error_message() << "\n";
   return kExitCallFailed;
 }
@@ -55,6 +60,18 @@ int Fail(const grpc::Status& status) {
 int BadInput(absl::string_view message) {
   std::cerr << "caseline: " << message << "\n";
   return kExitBadInput;
+}
+
+// Reads `file`, or standard input for "-", into `text`.
+bool ReadInput(const std::string& file, std::string* text) {
+  if (file == "-") {
+    text->assign(std::istreambuf_iterator<char>(std::cin), {});
+    return true;
+  }
+  std::ifstream in(file);
+  if (!in) return false;
+  text->assign(std::istreambuf_iterator<char>(in), {});
+  return true;
 }
 
 // --- append ---------------------------------------------------------------
@@ -78,17 +95,13 @@ int RunAppend(const Globals& globals, const AppendArgs& args) {
   } else if (absl::SimpleAtoi(args.expected, &exact)) {
     request.set_exact(exact);
   } else {
-    return BadInput(absl::StrCat("--expected-version \"", args.expected,
-                                 "\": use any, no-stream, exists or a version number"));
+    return BadInput(
+        absl::StrCat("--expected-version \"", args.expected,
+                     "\": use any, no-stream, exists or a version number"));
   }
   std::string text;
-  if (args.file == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), {});
-  } else {
-    std::ifstream in(args.file);
-    if (!in) return BadInput(absl::StrCat("cannot read --file ", args.file));
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  if (!ReadInput(args.file, &text))
+    return BadInput(absl::StrCat("cannot read --file ", args.file));
   absl::StatusOr<std::vector<caseline::v1::EventData>> events =
       caseline::tools::ParseEvents(text);
   if (!events.ok()) return BadInput(events.status().message());
@@ -120,7 +133,8 @@ int RunReadStream(const Globals& globals, const ReadArgs& args) {
   caseline::v1::ReadStreamRequest request;
   request.set_stream_id(args.stream);
   if (args.from.has_value()) request.set_from_version(*args.from);
-  request.set_direction(args.backward ? caseline::v1::BACKWARD : caseline::v1::FORWARD);
+  request.set_direction(args.backward ? caseline::v1::BACKWARD
+                                      : caseline::v1::FORWARD);
   request.set_max_count(args.page_size);
   uint64_t printed = 0;
   while (true) {
@@ -142,7 +156,8 @@ int RunReadAll(const Globals& globals, const ReadArgs& args) {
   auto stub = Connect(globals);
   caseline::v1::ReadAllRequest request;
   if (args.from.has_value()) request.set_from_position(*args.from);
-  request.set_direction(args.backward ? caseline::v1::BACKWARD : caseline::v1::FORWARD);
+  request.set_direction(args.backward ? caseline::v1::BACKWARD
+                                      : caseline::v1::FORWARD);
   request.set_max_count(args.page_size);
   request.mutable_filter()->set_event_type_prefix(args.type_prefix);
   request.mutable_filter()->set_stream_id_prefix(args.stream_prefix);
@@ -197,7 +212,8 @@ int RunSubscribe(const Globals& globals, const SubscribeArgs& args) {
     }
   }
   grpc::Status status = reader->Finish();
-  if (!status.ok() && !(args.limit != 0 && printed == args.limit)) return Fail(status);
+  if (!status.ok() && !(args.limit != 0 && printed == args.limit))
+    return Fail(status);
   return 0;
 }
 
@@ -210,21 +226,117 @@ int RunVerify(const Globals& globals, uint64_t from, uint64_t to) {
   grpc::ClientContext context;
   SetDeadline(&context, globals);
   caseline::v1::VerifyChainResponse response;
-  grpc::Status status = Connect(globals)->VerifyChain(&context, request, &response);
+  grpc::Status status =
+      Connect(globals)->VerifyChain(&context, request, &response);
   if (!status.ok()) return Fail(status);
   std::cout << caseline::tools::MessageToJson(response) << "\n";
   if (!response.ok()) {
     std::cerr << "caseline: the chain does not verify at position "
-              << response.first_bad_position() << ": " << response.problem() << "\n";
+              << response.first_bad_position() << ": " << response.problem()
+              << "\n";
     return kExitChainBroken;
   }
+  return 0;
+}
+
+// --- command ----------------------------------------------------------------
+
+struct CommandArgs {
+  std::string method;
+  std::string organization;
+  std::string user;
+  std::string file = "-";
+  bool list = false;
+};
+
+int RunCommand(const Globals& globals, const CommandArgs& args) {
+  if (args.list) {
+    for (const std::string& line : caseline::tools::ListCommands())
+      std::cout << line << "\n";
+    return 0;
+  }
+  if (args.method.empty()) {
+    return BadInput(
+        "name a command, e.g. Referrals.SendReferral (--list shows them all)");
+  }
+  if (args.organization.empty()) {
+    return BadInput(
+        "--org: name the acting organisation (sent as x-caseline-org)");
+  }
+  std::string text;
+  if (!ReadInput(args.file, &text))
+    return BadInput(absl::StrCat("cannot read --file ", args.file));
+  absl::StatusOr<caseline::tools::PreparedCommand> command =
+      caseline::tools::PrepareCommand(args.method, text);
+  if (!command.ok()) return BadInput(command.status().message());
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(64 << 20);
+  absl::StatusOr<std::string> response = caseline::tools::SendCommand(
+      grpc::CreateCustomChannel(
+          globals.server, grpc::InsecureChannelCredentials(), channel_args),
+      *command, args.organization, args.user,
+      absl::Seconds(globals.timeout_seconds));
+  if (!response.ok()) {
+    return Fail(
+        grpc::Status(static_cast<grpc::StatusCode>(response.status().code()),
+                     std::string(response.status().message())));
+  }
+  std::cout << *response << "\n";
+  return 0;
+}
+
+// --- demo -----------------------------------------------------------------
+
+struct DemoArgs {
+  int clients = 1000;
+  uint64_t seed = 1;
+  int concurrency = 8;
+  std::string base_date = "2026-01-05";
+};
+
+int RunDemoCommand(const Globals& globals, const DemoArgs& args) {
+  caseline::tools::DemoOptions options;
+  options.clients = args.clients;
+  options.seed = args.seed;
+  options.concurrency = args.concurrency;
+  if (!absl::ParseCivilTime(args.base_date, &options.base_date)) {
+    return BadInput(absl::StrCat("--base-date \"", args.base_date,
+                                 "\" is not a date; use YYYY-MM-DD"));
+  }
+  options.call_timeout = absl::Seconds(globals.timeout_seconds);
+  options.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+  if (absl::Status valid =
+          caseline::tools::ValidateDemoOptions(options, absl::Now());
+      !valid.ok()) {
+    return BadInput(valid.message());
+  }
+  std::cerr << "demo: loading the demo care network into " << globals.server
+            << " (seed " << args.seed << ", base date " << args.base_date
+            << ", " << args.clients << " synthetic clients, "
+            << args.concurrency << " in flight)\n";
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(64 << 20);
+  channel_args.SetMaxSendMessageSize(64 << 20);
+  absl::StatusOr<caseline::tools::DemoSummary> summary =
+      caseline::tools::RunDemo(
+          grpc::CreateCustomChannel(
+              globals.server, grpc::InsecureChannelCredentials(), channel_args),
+          options);
+  if (!summary.ok()) {
+    std::cerr << "caseline: demo stopped: "
+              << absl::StatusCodeToString(summary.status().code()) << ": "
+              << summary.status().message() << "\n";
+    return kExitCallFailed;
+  }
+  std::cout << caseline::tools::DemoSummaryToJson(*summary) << "\n";
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"caseline: command-line client for the Caseline server (caselined)."};
+  CLI::App app{
+      "caseline: command-line client for the Caseline server (caselined)."};
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);
   Globals globals;
@@ -239,38 +351,47 @@ int main(int argc, char** argv) {
       "Append events to a stream, atomically. Input: one JSON event object, a "
       "JSON array of them, or one per line, e.g. "
       "{\"event_type\":\"ClientRegistered\",\"data\":{...}}");
-  append_cmd->add_option("--stream", append.stream, "stream id, e.g. client-4711")
+  append_cmd
+      ->add_option("--stream", append.stream, "stream id, e.g. client-4711")
       ->required();
-  append_cmd->add_option("--expected-version", append.expected,
-                         "any, no-stream, exists, or the version of the stream's "
-                         "last event");
-  append_cmd->add_option("--file", append.file, "JSON input file; - reads stdin");
+  append_cmd->add_option(
+      "--expected-version", append.expected,
+      "any, no-stream, exists, or the version of the stream's "
+      "last event");
+  append_cmd->add_option("--file", append.file,
+                         "JSON input file; - reads stdin");
 
   ReadArgs read_stream;
-  CLI::App* read_stream_cmd =
-      app.add_subcommand("read-stream", "Print a stream's events as JSON lines.");
-  read_stream_cmd->add_option("--stream", read_stream.stream, "stream id")->required();
-  read_stream_cmd->add_option("--from", read_stream.from,
-                              "first version (default: start, or end with --backward)");
+  CLI::App* read_stream_cmd = app.add_subcommand(
+      "read-stream", "Print a stream's events as JSON lines.");
+  read_stream_cmd->add_option("--stream", read_stream.stream, "stream id")
+      ->required();
+  read_stream_cmd->add_option(
+      "--from", read_stream.from,
+      "first version (default: start, or end with --backward)");
   read_stream_cmd->add_flag("--backward", read_stream.backward, "newest first");
   read_stream_cmd->add_option("--limit", read_stream.limit,
                               "stop after this many events (0: all)");
-  read_stream_cmd->add_option("--page-size", read_stream.page_size,
-                              "events per request")
+  read_stream_cmd
+      ->add_option("--page-size", read_stream.page_size, "events per request")
       ->check(CLI::Range(1, 1000));
 
   ReadArgs read_all;
   CLI::App* read_all_cmd = app.add_subcommand(
-      "read-all", "Print the whole log's events in global order as JSON lines.");
-  read_all_cmd->add_option("--from", read_all.from,
-                           "first global position (default: 1, or head with --backward)");
+      "read-all",
+      "Print the whole log's events in global order as JSON lines.");
+  read_all_cmd->add_option(
+      "--from", read_all.from,
+      "first global position (default: 1, or head with --backward)");
   read_all_cmd->add_flag("--backward", read_all.backward, "newest first");
   read_all_cmd->add_option("--type-prefix", read_all.type_prefix,
                            "only event types starting with this");
   read_all_cmd->add_option("--stream-prefix", read_all.stream_prefix,
                            "only stream ids starting with this");
-  read_all_cmd->add_option("--limit", read_all.limit, "stop after this many events (0: all)");
-  read_all_cmd->add_option("--page-size", read_all.page_size, "events per request")
+  read_all_cmd->add_option("--limit", read_all.limit,
+                           "stop after this many events (0: all)");
+  read_all_cmd
+      ->add_option("--page-size", read_all.page_size, "events per request")
       ->check(CLI::Range(1, 1000));
 
   SubscribeArgs subscribe;
@@ -291,12 +412,58 @@ int main(int argc, char** argv) {
 
   uint64_t verify_from = 0;
   uint64_t verify_to = 0;
-  CLI::App* verify_cmd = app.add_subcommand(
-      "verify",
-      "Recompute the hash chain and print the head position and hash to publish. "
-      "Exit code 3 if any event does not verify.");
-  verify_cmd->add_option("--from", verify_from, "first position (0: the first event)");
+  CLI::App* verify_cmd =
+      app.add_subcommand("verify",
+                         "Recompute the hash chain and print the head position "
+                         "and hash to publish. "
+                         "Exit code 3 if any event does not verify.");
+  verify_cmd->add_option("--from", verify_from,
+                         "first position (0: the first event)");
   verify_cmd->add_option("--to", verify_to, "last position (0: the head)");
+
+  DemoArgs demo;
+  CommandArgs command;
+  CLI::App* command_cmd = app.add_subcommand(
+      "command",
+      "Send one care-record command (e.g. Referrals.SendReferral) as JSON from "
+      "--file "
+      "or stdin, acting as --org; prints the CommandResult.");
+  command_cmd->add_option("method", command.method,
+                          "Service.Method, e.g. Clients.RegisterClient");
+  command_cmd->add_option("--org", command.organization,
+                          "acting organisation id (sent as x-caseline-org)");
+  command_cmd->add_option("--user", command.user,
+                          "acting user id (sent as x-caseline-user)");
+  command_cmd->add_option("--file", command.file,
+                          "JSON request file; - reads stdin");
+  command_cmd->add_flag("--list", command.list,
+                        "list every command and its request type");
+
+  CLI::App* demo_cmd =
+      app.add_subcommand("demo",
+                         "Load a synthetic care network into the server "
+                         "through the care-record command "
+                         "services: 13 organisations, the six named scenario "
+                         "clients (scenario-reentry, "
+                         "scenario-stroke, ...) and --clients synthetic "
+                         "clients with consents, plans, "
+                         "referrals in every state, care teams and "
+                         "transitions. Deterministic for a seed: "
+                         "running it again writes nothing new (every command "
+                         "is already applied).");
+  demo_cmd
+      ->add_option("--clients", demo.clients,
+                   "synthetic clients, besides the scenario clients")
+      ->check(CLI::Range(0, 1000000));
+  demo_cmd->add_option("--seed", demo.seed,
+                       "random seed of the synthetic clients");
+  demo_cmd
+      ->add_option("--concurrency", demo.concurrency,
+                   "clients loaded in parallel")
+      ->check(CLI::Range(1, 256));
+  demo_cmd->add_option(
+      "--base-date", demo.base_date,
+      "the demo's today, YYYY-MM-DD: every business time falls before it");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -305,5 +472,7 @@ int main(int argc, char** argv) {
   if (*read_all_cmd) return RunReadAll(globals, read_all);
   if (*subscribe_cmd) return RunSubscribe(globals, subscribe);
   if (*verify_cmd) return RunVerify(globals, verify_from, verify_to);
+  if (*command_cmd) return RunCommand(globals, command);
+  if (*demo_cmd) return RunDemoCommand(globals, demo);
   return kExitBadInput;
 }

@@ -4,9 +4,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/util/json_util.h"
 #include "caseline/v1/care_events.pb.h"
 #include "caseline/v1/wire_constants.h"
+#include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 
 namespace caseline::tools {
@@ -17,15 +17,16 @@ using Json = nlohmann::ordered_json;
 absl::StatusOr<v1::EventData> EventFromJson(Json object, size_t index) {
   const std::string where = absl::StrCat("event ", index);
   if (!object.is_object()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": expected a JSON object, got ", object.type_name()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": expected a JSON object, got ", object.type_name()));
   }
   std::string payload;
   const bool has_data = object.contains("data");
   if (has_data) {
     if (object.contains("payload")) {
       return absl::InvalidArgumentError(absl::StrCat(
-          where, ": give either \"data\" (JSON) or \"payload\" (base64), not both"));
+          where,
+          ": give either \"data\" (JSON) or \"payload\" (base64), not both"));
     }
     payload = object["data"].dump();
     object.erase("data");
@@ -33,15 +34,16 @@ absl::StatusOr<v1::EventData> EventFromJson(Json object, size_t index) {
   v1::EventData event;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  const auto status =
-      google::protobuf::util::JsonStringToMessage(object.dump(), &event, options);
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      object.dump(), &event, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": ", std::string(status.message())));
   }
   if (has_data) {
     event.set_payload(payload);
-    if (event.content_type().empty()) event.set_content_type("application/json");
+    if (event.content_type().empty())
+      event.set_content_type("application/json");
   }
   return event;
 }
@@ -90,7 +92,8 @@ absl::StatusOr<std::vector<v1::EventData>> ParseEvents(absl::string_view text) {
           ": not valid JSON; give one event object, a JSON array of events, or "
           "one event object per line"));
     }
-    absl::StatusOr<v1::EventData> e = EventFromJson(std::move(value), events.size());
+    absl::StatusOr<v1::EventData> e =
+        EventFromJson(std::move(value), events.size());
     if (!e.ok()) return e.status();
     events.push_back(*std::move(e));
   }
@@ -107,7 +110,8 @@ std::string MessageToJson(const google::protobuf::Message& message) {
   std::string out;
   // Printing fails only for messages with unresolvable Any fields; the CLI
   // prints none.
-  if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) {
+  if (!google::protobuf::util::MessageToJsonString(message, &out, options)
+           .ok()) {
     return "{}";
   }
   return out;
@@ -117,7 +121,8 @@ std::string EventToJson(const v1::Event& event) {
   Json data;
   if (event.content_type() == v1::kCareEventContentType) {
     v1::CareEvent care_event;
-    if (!care_event.ParseFromString(event.payload())) return MessageToJson(event);
+    if (!care_event.ParseFromString(event.payload()))
+      return MessageToJson(event);
     data = Json::parse(MessageToJson(care_event));
   } else if (IsJsonContentType(event.content_type())) {
     data = Json::parse(event.payload(), nullptr, /*allow_exceptions=*/false);

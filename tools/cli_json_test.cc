@@ -2,7 +2,6 @@
 
 #include "caseline/v1/care_events.pb.h"
 #include "caseline/v1/wire_constants.h"
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -12,19 +11,24 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(CliJsonTest, ParsesObjectArrayAndLines) {
-  auto one = ParseEvents(R"({"event_type":"ClientRegistered","data":{"id":9007199254740993}})");
+  auto one = ParseEvents(
+      R"({"event_type":"ClientRegistered","data":{"id":9007199254740993}})");
   ASSERT_TRUE(one.ok()) << one.status();
   ASSERT_EQ(one->size(), 1u);
   EXPECT_EQ((*one)[0].event_type(), "ClientRegistered");
-  EXPECT_EQ((*one)[0].payload(), R"({"id":9007199254740993})");  // no precision lost
+  EXPECT_EQ((*one)[0].payload(),
+            R"({"id":9007199254740993})");  // no precision lost
   EXPECT_EQ((*one)[0].content_type(), "application/json");
 
-  auto array = ParseEvents(R"([{"eventType":"A"},{"event_type":"B","payload":"aGk="}])");
+  auto array =
+      ParseEvents(R"([{"eventType":"A"},{"event_type":"B","payload":"aGk="}])");
   ASSERT_TRUE(array.ok()) << array.status();
   ASSERT_EQ(array->size(), 2u);
   EXPECT_EQ((*array)[1].payload(), "hi");
 
-  auto lines = ParseEvents("{\"event_type\":\"A\"}\n\n{\"event_type\":\"B\",\"metadata\":{\"k\":\"v\"}}\n");
+  auto lines = ParseEvents(
+      "{\"event_type\":\"A\"}\n\n{\"event_type\":\"B\",\"metadata\":{\"k\":"
+      "\"v\"}}\n");
   ASSERT_TRUE(lines.ok()) << lines.status();
   ASSERT_EQ(lines->size(), 2u);
   EXPECT_EQ((*lines)[1].metadata().at("k"), "v");
@@ -62,8 +66,9 @@ TEST(CliJsonTest, JsonPayloadsPrintAsData) {
   care_event.mutable_referral_accepted()->set_referral_id("r-1");
   event.set_content_type(v1::kCareEventContentType);
   event.set_payload(care_event.SerializeAsString());
-  EXPECT_THAT(EventToJson(event),
-              HasSubstr(R"("data":{"referral_accepted":{"referral_id":"r-1"}})"));
+  EXPECT_THAT(
+      EventToJson(event),
+      HasSubstr(R"("data":{"referral_accepted":{"referral_id":"r-1"}})"));
 }
 
 }  // namespace

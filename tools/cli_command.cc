@@ -1,0 +1,127 @@
+#include "tools/cli_command.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "caseline/v1/care_record.pb.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "tools/cli_json.h"
+
+namespace caseline::tools {
+namespace {
+
+constexpr const char* kCommandServices[] = {
+    "Clients",  "Consents",  "Plans",       "Referrals",
+    "Services", "CareTeams", "Transitions", "Organizations"};
+
+const google::protobuf::ServiceDescriptor* FindService(absl::string_view name) {
+  // Referencing a care_record message links its descriptors into the binary.
+  const google::protobuf::FileDescriptor* file =
+      v1::CommandResult::descriptor()->file();
+  return file->FindServiceByName(std::string(name));
+}
+
+grpc::ByteBuffer ToBuffer(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+std::string FromBuffer(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  for (const grpc::Slice& s : slices) {
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> ListCommands() {
+  std::vector<std::string> out;
+  for (const char* service_name : kCommandServices) {
+    const google::protobuf::ServiceDescriptor* service =
+        FindService(service_name);
+    if (service == nullptr) continue;
+    for (int i = 0; i < service->method_count(); ++i) {
+      out.push_back(
+          absl::StrCat(service_name, ".", service->method(i)->name(), "  (",
+                       service->method(i)->input_type()->full_name(), ")"));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<PreparedCommand> PrepareCommand(absl::string_view method,
+                                               absl::string_view json_request) {
+  std::vector<std::string> parts = absl::StrSplit(method, '.');
+  const google::protobuf::ServiceDescriptor* service =
+      parts.size() == 2 ? FindService(parts[0]) : nullptr;
+  const google::protobuf::MethodDescriptor* rpc =
+      service != nullptr ? service->FindMethodByName(parts[1]) : nullptr;
+  if (rpc == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no command ", method,
+                     "; `caseline command --list` shows them all, e.g. "
+                     "Referrals.SendReferral"));
+  }
+  const google::protobuf::Message* prototype =
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+          rpc->input_type());
+  std::unique_ptr<google::protobuf::Message> request(prototype->New());
+  google::protobuf::util::JsonParseOptions parse;
+  parse.ignore_unknown_fields = false;
+  const auto parsed = google::protobuf::util::JsonStringToMessage(
+      std::string(json_request), request.get(), parse);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the JSON is not a ", rpc->input_type()->full_name(), ": ",
+                     std::string(parsed.message())));
+  }
+  return PreparedCommand{
+      absl::StrCat("/", service->full_name(), "/", rpc->name()),
+      request->SerializeAsString(), rpc->output_type()};
+}
+
+absl::StatusOr<std::string> SendCommand(
+    const std::shared_ptr<grpc::Channel>& channel,
+    const PreparedCommand& command, const std::string& organization_id,
+    const std::string& user_id, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(timeout));
+  context.AddMetadata("x-caseline-org", organization_id);
+  if (!user_id.empty()) context.AddMetadata("x-caseline-user", user_id);
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue queue;
+  grpc::ByteBuffer response_buffer;
+  grpc::Status status;
+  auto call = stub.PrepareUnaryCall(&context, command.path,
+                                    ToBuffer(command.request_bytes), &queue);
+  call->StartCall();
+  call->Finish(&response_buffer, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  if (!queue.Next(&tag, &ok) || !ok) {
+    return absl::UnavailableError("the call did not complete");
+  }
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        status.error_message());
+  }
+  std::unique_ptr<google::protobuf::Message> response(
+      google::protobuf::MessageFactory::generated_factory()
+          ->GetPrototype(command.response_type)
+          ->New());
+  if (!response->ParseFromString(FromBuffer(response_buffer))) {
+    return absl::DataLossError("the server's response does not parse");
+  }
+  return MessageToJson(*response);
+}
+
+}  // namespace caseline::tools
