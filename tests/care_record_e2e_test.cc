@@ -558,10 +558,7 @@ v1::CareEvent WithServerDefaults(const SentCommand& sent, absl::Time at) {
 class CareRecordE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server::ServerOptions options;
-    options.data_dir = dir_.path();
-    options.listen = "127.0.0.1:0";
-    auto started = server::CaselineServer::Start(options);
+    auto started = testing::StartLoopbackServer(dir_.path());
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = *std::move(started);
     channel_ = grpc::CreateChannel(server_->address(),

@@ -31,10 +31,7 @@ constexpr int kClients = 40;
 class TestServer {
  public:
   TestServer() {
-    server::ServerOptions options;
-    options.data_dir = dir_.path();
-    options.listen = "127.0.0.1:0";
-    auto started = server::CaselineServer::Start(options);
+    auto started = testing::StartLoopbackServer(dir_.path());
     EXPECT_TRUE(started.ok()) << started.status();
     if (!started.ok()) return;
     server_ = *std::move(started);

@@ -21,10 +21,7 @@ using ::testing::HasSubstr;
 class EventLogE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server::ServerOptions options;
-    options.data_dir = dir_.path();
-    options.listen = "127.0.0.1:0";
-    auto started = server::CaselineServer::Start(options);
+    auto started = testing::StartLoopbackServer(dir_.path());
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = *std::move(started);
     channel_ = grpc::CreateChannel(server_->address(),
@@ -372,10 +369,7 @@ TEST_F(EventLogE2eTest, ShutdownEndsSubscriptionsAndKeepsAcknowledgedAppends) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
 
-  server::ServerOptions options;
-  options.data_dir = dir_.path();
-  options.listen = "127.0.0.1:0";
-  auto restarted = server::CaselineServer::Start(options);
+  auto restarted = testing::StartLoopbackServer(dir_.path());
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   EXPECT_EQ((*restarted)->event_log().HeadPosition(), 1u);
 }

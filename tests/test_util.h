@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "caseline/v1/event_log.pb.h"
 #include "gtest/gtest.h"
+#include "server/server.h"
 
 namespace caseline::testing {
 
@@ -29,6 +30,15 @@ class ScratchDir {
   static inline int counter_ = 0;
   std::filesystem::path path_;
 };
+
+// A caselined on a free loopback port over `data_dir`.
+inline absl::StatusOr<std::unique_ptr<server::CaselineServer>>
+StartLoopbackServer(const std::string& data_dir) {
+  server::ServerOptions options;
+  options.data_dir = data_dir;
+  options.listen = "127.0.0.1:0";
+  return server::CaselineServer::Start(std::move(options));
+}
 
 inline v1::EventData JsonEvent(const std::string& type,
                                const std::string& json) {
