@@ -2227,17 +2227,11 @@ TEST_F(CareRecordIdempotencyTest,
 // the stream exactly once at contiguous versions (TearDown checks the stream
 // against the journal).
 //
-// SERVER BUG (reported, not fixed here): fails on every run. About 12 of the
-// 54 commands come back ABORTED "stream client-shared-client kept changing
-// while the command was decided (8 attempts)". Each append round lets one
-// writer of the stream win; EventLogImpl::CommitGroup answers the losers'
-// ABORTED before the winners' batch is written, so a loser re-reads the old
-// record and its next attempt is doomed too, and 8 attempts run out.
-// Answering after the write only halves the failures; deciding one command
-// at a time per client stream in CareCommandHandler (e.g. a striped mutex
-// over load, decide and append) makes this pass. The
-// checks below go on past such failures, so a run still shows that what was
-// acknowledged is in the stream exactly once.
+// Guards against a race fixed in 8a608de: the log used to answer a losing
+// writer's ABORTED before the winning batch was readable, so a re-deciding
+// command read the stale record and kept losing (about 12 of 54 commands
+// failed). Refusals now follow the durable write, and the handler runs one
+// command at a time per stream.
 TEST_F(CareRecordE2eTest, ConcurrentOrganizationsOnOneClientLoseNothing) {
   constexpr int kOrganizations = 6;
   constexpr int kRounds = 3;
@@ -2331,15 +2325,10 @@ TEST_F(CareRecordE2eTest, ConcurrentOrganizationsOnOneClientLoseNothing) {
 // (identical requests) and omitted (each attempt's occurred_at is the
 // server's now).
 //
-// SERVER BUG (reported, not fixed here): fails on every run. In a few of the
-// 40 rounds a caller gets ALREADY_EXISTS "team member m-... is already
-// on the care team of client retry-client" instead of the original result.
-// CareCommandHandler::Execute looks for the command's first event id
-// (FindEvent) once, before loading the record; when a concurrent copy of the
-// same command lands between that look-up and LoadClient, the retry is
-// decided against a record that already holds its own effect, and the rule
-// rejects it. Looking the id up again after loading the record (or on any
-// refusal) would return the original result.
+// Guards against a race fixed in 8a608de: a concurrent copy of the same
+// command could land between the idempotency look-up and the decision, so the
+// retry was refused by the rules instead of getting the original result. The
+// look-up now happens under the per-stream lock.
 TEST_F(CareRecordE2eTest, ConcurrentRetriesOfOneCommandWriteOneCopy) {
   constexpr int kThreads = 8;
   constexpr int kRounds = 20;
