@@ -557,18 +557,11 @@ v1::CareEvent WithServerDefaults(const SentCommand& sent, absl::Time at) {
 
 class CareRecordE2eTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto started = testing::StartLoopbackServer(dir_.path());
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = *std::move(started);
-    channel_ = grpc::CreateChannel(server_->address(),
-                                   grpc::InsecureChannelCredentials());
-    log_ = v1::EventLog::NewStub(channel_);
-  }
+  void SetUp() override { ASSERT_TRUE(loopback_.ok()); }
 
   // Every client stream the test wrote holds exactly the journaled commands.
   void TearDown() override {
-    if (server_ == nullptr) return;
+    if (!loopback_.ok()) return;
     for (const std::string& stream : journal_.Streams()) {
       if (stream == kOrganizationsStream) continue;
       SCOPED_TRACE(stream);
@@ -579,8 +572,8 @@ class CareRecordE2eTest : public ::testing::Test {
 
   std::unique_ptr<Actor> NewActor(const std::string& organization_id,
                                   const std::string& user_id) {
-    return std::make_unique<Actor>(channel_, organization_id, user_id,
-                                   &journal_);
+    return std::make_unique<Actor>(loopback_.channel(), organization_id,
+                                   user_id, &journal_);
   }
 
   // Registers the organisation, acting as itself.
@@ -588,14 +581,14 @@ class CareRecordE2eTest : public ::testing::Test {
       const std::string& id, const std::string& name, v1::OrganizationType type,
       const std::vector<v1::ServiceCategory>& categories = {}) {
     v1::RegisterOrganizationRequest request;
-    Actor actor(channel_, id, "directory-admin", &journal_);
+    Actor actor(loopback_.channel(), id, "directory-admin", &journal_);
     request.set_command_id(actor.NextCommandId());
     v1::OrganizationRegistered* org = request.mutable_organization_registered();
     org->set_organization_id(id);
     org->set_name(name);
     org->set_type(type);
     for (v1::ServiceCategory c : categories) org->add_service_categories(c);
-    const uint64_t head = Head();
+    const uint64_t head = loopback_.Head();
     const Reply reply = actor.Send(request);
     ASSERT_TRUE(reply.status.ok()) << id << ": " << Describe(reply.status);
     EXPECT_EQ(reply.result.stream_id(), kOrganizationsStream);
@@ -612,7 +605,7 @@ class CareRecordE2eTest : public ::testing::Test {
                        const Event& event, absl::Time occurred_at) {
     const std::string stream = ClientStream(client_id);
     const uint64_t version = journal_.CountFor(stream);
-    const uint64_t head = Head();
+    const uint64_t head = loopback_.Head();
     const Reply reply = actor.Record(client_id, event, occurred_at);
     EXPECT_TRUE(reply.status.ok())
         << actor.organization_id() << " " << Event::descriptor()->name()
@@ -632,42 +625,13 @@ class CareRecordE2eTest : public ::testing::Test {
   void ExpectRefused(grpc::StatusCode code,
                      const std::vector<std::string>& fragments,
                      const std::function<Reply()>& send) {
-    const uint64_t head = Head();
+    const uint64_t head = loopback_.Head();
     const Reply reply = send();
     EXPECT_EQ(reply.status.error_code(), code) << Describe(reply.status);
     for (const std::string& fragment : fragments) {
       EXPECT_THAT(reply.status.error_message(), HasSubstr(fragment));
     }
-    EXPECT_EQ(Head(), head) << "a refused command moved the log head";
-  }
-
-  // Position of the log's last event (0: empty).
-  uint64_t Head() {
-    v1::ReadAllRequest request;
-    request.set_direction(v1::BACKWARD);
-    request.set_max_count(1);
-    v1::ReadAllResponse response;
-    grpc::ClientContext context;
-    const grpc::Status status = log_->ReadAll(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << Describe(status);
-    return response.head_position();
-  }
-
-  std::vector<v1::Event> ReadStream(const std::string& stream_id) {
-    std::vector<v1::Event> events;
-    v1::ReadStreamRequest request;
-    request.set_stream_id(stream_id);
-    request.set_max_count(1000);
-    while (true) {
-      v1::ReadStreamResponse page;
-      grpc::ClientContext context;
-      const grpc::Status status = log_->ReadStream(&context, request, &page);
-      EXPECT_TRUE(status.ok()) << stream_id << ": " << Describe(status);
-      if (!status.ok()) return events;
-      for (const v1::Event& e : page.events()) events.push_back(e);
-      if (page.end_of_stream() || page.events().empty()) return events;
-      request.set_from_version(page.next_version());
-    }
+    EXPECT_EQ(loopback_.Head(), head) << "a refused command moved the log head";
   }
 
   // The stream holds exactly the journaled commands, once each, at
@@ -680,7 +644,7 @@ class CareRecordE2eTest : public ::testing::Test {
               [](const Reply& a, const Reply& b) {
                 return a.result.stream_version() < b.result.stream_version();
               });
-    const std::vector<v1::Event> events = ReadStream(stream_id);
+    const std::vector<v1::Event> events = loopback_.ReadStream(stream_id);
     ASSERT_EQ(events.size(), applied.size());
     for (size_t i = 0; i < events.size(); ++i) {
       const v1::Event& stored = events[i];
@@ -722,7 +686,7 @@ class CareRecordE2eTest : public ::testing::Test {
   // The stream's events, parsed.
   std::vector<v1::CareEvent> CareEvents(const std::string& client_id) {
     std::vector<v1::CareEvent> out;
-    for (const v1::Event& e : ReadStream(ClientStream(client_id))) {
+    for (const v1::Event& e : loopback_.ReadStream(ClientStream(client_id))) {
       EXPECT_TRUE(out.emplace_back().ParseFromString(e.payload()));
     }
     return out;
@@ -731,7 +695,7 @@ class CareRecordE2eTest : public ::testing::Test {
   // The stream's event types, in order.
   std::vector<std::string> EventTypes(const std::string& client_id) {
     std::vector<std::string> out;
-    for (const v1::Event& e : ReadStream(ClientStream(client_id))) {
+    for (const v1::Event& e : loopback_.ReadStream(ClientStream(client_id))) {
       out.push_back(e.event_type());
     }
     return out;
@@ -740,11 +704,11 @@ class CareRecordE2eTest : public ::testing::Test {
   void ExpectChainIntact() {
     v1::VerifyChainResponse verify;
     grpc::ClientContext context;
-    const grpc::Status status =
-        log_->VerifyChain(&context, v1::VerifyChainRequest(), &verify);
+    const grpc::Status status = loopback_.log()->VerifyChain(
+        &context, v1::VerifyChainRequest(), &verify);
     ASSERT_TRUE(status.ok()) << Describe(status);
     EXPECT_TRUE(verify.ok()) << verify.problem();
-    EXPECT_EQ(verify.head_position(), Head());
+    EXPECT_EQ(verify.head_position(), loopback_.Head());
   }
 
   // A past moment on whole seconds, so that scenarios can span weeks.
@@ -754,10 +718,7 @@ class CareRecordE2eTest : public ::testing::Test {
   }
   static absl::Duration Days(int n) { return absl::Hours(24 * n); }
 
-  testing::ScratchDir dir_{"care_e2e"};
-  std::unique_ptr<server::CaselineServer> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::EventLog::Stub> log_;
+  testing::LoopbackServer loopback_{"care_e2e"};
   Journal journal_;
 };
 
@@ -1525,7 +1486,7 @@ TEST_F(CareRecordE2eTest, Scenario5SubpoenaReleasesOnlyWhatTheCourtAskedFor) {
   // Exactly what the court asked for goes through, and the release is on
   // the record: who sent what to whom, when, and why.
   const v1::CommandResult released = [&] {
-    const uint64_t head = Head();
+    const uint64_t head = loopback_.Head();
     const Reply reply =
         release(jordan, "family-court", {v1::DATA_CLASS_EDUCATION});
     EXPECT_TRUE(reply.status.ok()) << Describe(reply.status);
@@ -1535,7 +1496,8 @@ TEST_F(CareRecordE2eTest, Scenario5SubpoenaReleasesOnlyWhatTheCourtAskedFor) {
     EXPECT_EQ(reply.result.first_global_position(), head + 1);
     return reply.result;
   }();
-  const std::vector<v1::Event> stored = ReadStream(ClientStream(jordan));
+  const std::vector<v1::Event> stored =
+      loopback_.ReadStream(ClientStream(jordan));
   ASSERT_FALSE(stored.empty());
   const v1::Event& disclosure = stored.back();
   EXPECT_EQ(disclosure.global_position(), released.first_global_position());
@@ -2136,7 +2098,7 @@ TEST_F(CareRecordIdempotencyTest,
   EXPECT_FALSE(first.result.already_applied());
   EXPECT_EQ(first.result.stream_id(), ClientStream(kClient));
   EXPECT_THAT(first.result.event_types(), ElementsAre("CareTeamMemberAdded"));
-  const uint64_t head = Head();
+  const uint64_t head = loopback_.Head();
   EXPECT_EQ(first.result.last_global_position(), head);
 
   v1::CommandResult expected = first.result;
@@ -2149,17 +2111,17 @@ TEST_F(CareRecordIdempotencyTest,
   };
   expect_retry(
       hub_->RecordAs("cmd-add-nurse", kClient, nurse, start_ + Days(1)));
-  EXPECT_EQ(Head(), head);
+  EXPECT_EQ(loopback_.Head(), head);
 
   // Still the original result after the record has moved on (re-deciding
   // now would say the member is already on the team).
   Do(*hub_, kClient,
      Assessment("a-1", {{v1::SERVICE_CATEGORY_HOUSING, v1::NEED_LEVEL_HIGH}}),
      start_ + Days(2));
-  const uint64_t moved = Head();
+  const uint64_t moved = loopback_.Head();
   expect_retry(
       hub_->RecordAs("cmd-add-nurse", kClient, nurse, start_ + Days(1)));
-  EXPECT_EQ(Head(), moved);
+  EXPECT_EQ(loopback_.Head(), moved);
 }
 
 TEST_F(CareRecordIdempotencyTest, ARetryWithoutOccurredAtIsTheSameCommand) {
@@ -2168,7 +2130,7 @@ TEST_F(CareRecordIdempotencyTest, ARetryWithoutOccurredAtIsTheSameCommand) {
   const Reply first =
       hub_->RecordAs("cmd-assess-now", kClient, assessment, std::nullopt);
   ASSERT_TRUE(first.status.ok()) << Describe(first.status);
-  const uint64_t head = Head();
+  const uint64_t head = loopback_.Head();
   const Reply retry =
       hub_->RecordAs("cmd-assess-now", kClient, assessment, std::nullopt);
   ASSERT_TRUE(retry.status.ok()) << Describe(retry.status);
@@ -2176,7 +2138,7 @@ TEST_F(CareRecordIdempotencyTest, ARetryWithoutOccurredAtIsTheSameCommand) {
   EXPECT_EQ(retry.result.first_global_position(),
             first.result.first_global_position());
   EXPECT_EQ(retry.result.stream_version(), first.result.stream_version());
-  EXPECT_EQ(Head(), head);
+  EXPECT_EQ(loopback_.Head(), head);
 }
 
 TEST_F(CareRecordIdempotencyTest,
@@ -2250,14 +2212,14 @@ TEST_F(CareRecordE2eTest, ConcurrentOrganizationsOnOneClientLoseNothing) {
   Do(*hub, client, CaseOpened("many agencies"), DaysAgo(1));
   Do(*hub, client, Consent("c-all", orgs, {v1::DATA_CLASS_GENERAL}, {}),
      DaysAgo(1));
-  const uint64_t head = Head();
+  const uint64_t head = loopback_.Head();
 
   std::vector<std::vector<Reply>> replies(kOrganizations);
   std::latch start(kOrganizations);
   std::vector<std::thread> threads;
   for (int i = 0; i < kOrganizations; ++i) {
     threads.emplace_back([&, i] {
-      Actor actor(channel_, orgs[i], "worker", &journal_);
+      Actor actor(loopback_.channel(), orgs[i], "worker", &journal_);
       const std::string& next = orgs[(i + 1) % kOrganizations];
       start.arrive_and_wait();
       for (int r = 0; r < kRounds; ++r) {
@@ -2311,7 +2273,7 @@ TEST_F(CareRecordE2eTest, ConcurrentOrganizationsOnOneClientLoseNothing) {
   ASSERT_EQ(by_version.size() + refused, total);
   // Versions 0..2 are registration, case and consent; the acknowledged
   // commands follow at contiguous versions, and nothing else was written.
-  EXPECT_EQ(Head(), head + by_version.size());
+  EXPECT_EQ(loopback_.Head(), head + by_version.size());
   ASSERT_FALSE(by_version.empty());
   EXPECT_EQ(by_version.begin()->first, 3u);
   EXPECT_EQ(by_version.rbegin()->first, 3u + by_version.size() - 1);
@@ -2352,13 +2314,13 @@ TEST_F(CareRecordE2eTest, ConcurrentRetriesOfOneCommandWriteOneCopy) {
     const std::optional<absl::Time> at =
         with_time ? std::optional<absl::Time>(DaysAgo(0) - absl::Minutes(1))
                   : std::nullopt;
-    const uint64_t head = Head();
+    const uint64_t head = loopback_.Head();
     std::vector<Reply> replies(kThreads);
     std::latch start(kThreads);
     std::vector<std::thread> threads;
     for (int i = 0; i < kThreads; ++i) {
       threads.emplace_back([&, i] {
-        Actor actor(channel_, "hub", "worker-1", &journal_);
+        Actor actor(loopback_.channel(), "hub", "worker-1", &journal_);
         start.arrive_and_wait();
         replies[i] = actor.RecordAs(command_id, client, member, at);
       });
@@ -2379,14 +2341,14 @@ TEST_F(CareRecordE2eTest, ConcurrentRetriesOfOneCommandWriteOneCopy) {
           << same.DebugString() << " vs " << reference->result.DebugString();
     }
     EXPECT_EQ(newly_applied, 1);
-    EXPECT_EQ(Head(), head + 1);
+    EXPECT_EQ(loopback_.Head(), head + 1);
     if (reference != nullptr) {
       EXPECT_EQ(reference->result.first_global_position(), head + 1);
       EXPECT_THAT(reference->result.event_types(),
                   ElementsAre("CareTeamMemberAdded"));
     }
     int copies = 0;
-    for (const v1::Event& e : ReadStream(ClientStream(client))) {
+    for (const v1::Event& e : loopback_.ReadStream(ClientStream(client))) {
       auto it = e.metadata().find("command_id");
       if (it != e.metadata().end() && it->second == command_id) ++copies;
     }

@@ -27,76 +27,6 @@ using ::testing::IsSupersetOf;
 
 constexpr int kClients = 40;
 
-// A fresh caselined on 127.0.0.1:0 with its own data directory.
-class TestServer {
- public:
-  TestServer() {
-    auto started = testing::StartLoopbackServer(dir_.path());
-    EXPECT_TRUE(started.ok()) << started.status();
-    if (!started.ok()) return;
-    server_ = *std::move(started);
-    channel_ = grpc::CreateChannel(server_->address(),
-                                   grpc::InsecureChannelCredentials());
-    log_ = v1::EventLog::NewStub(channel_);
-  }
-
-  bool ok() const { return server_ != nullptr; }
-  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
-
-  // Every event whose type starts with `type_prefix`, in global order.
-  std::vector<v1::Event> ReadAll(const std::string& type_prefix = "") {
-    std::vector<v1::Event> out;
-    v1::ReadAllRequest request;
-    request.set_from_position(1);
-    request.set_max_count(1000);
-    request.mutable_filter()->set_event_type_prefix(type_prefix);
-    while (true) {
-      grpc::ClientContext context;
-      v1::ReadAllResponse page;
-      const grpc::Status status = log_->ReadAll(&context, request, &page);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      if (!status.ok()) return out;
-      for (const v1::Event& e : page.events()) out.push_back(e);
-      if (page.end_of_log()) return out;
-      request.set_from_position(page.next_position());
-    }
-  }
-
-  // The stream's events, oldest first; empty if it does not exist.
-  std::vector<v1::Event> ReadStream(const std::string& stream_id) {
-    std::vector<v1::Event> out;
-    v1::ReadStreamRequest request;
-    request.set_stream_id(stream_id);
-    request.set_max_count(1000);
-    while (true) {
-      grpc::ClientContext context;
-      v1::ReadStreamResponse page;
-      const grpc::Status status = log_->ReadStream(&context, request, &page);
-      if (!status.ok()) return out;
-      for (const v1::Event& e : page.events()) out.push_back(e);
-      if (page.end_of_stream()) return out;
-      request.set_from_version(page.next_version());
-    }
-  }
-
-  // The log's head position (0 when empty).
-  uint64_t Head() {
-    v1::ReadAllRequest request;
-    request.set_direction(v1::BACKWARD);
-    request.set_max_count(1);
-    grpc::ClientContext context;
-    v1::ReadAllResponse page;
-    EXPECT_TRUE(log_->ReadAll(&context, request, &page).ok());
-    return page.head_position();
-  }
-
- private:
-  testing::ScratchDir dir_{"demo_e2e"};
-  std::unique_ptr<server::CaselineServer> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::EventLog::Stub> log_;
-};
-
 tools::DemoOptions SmallDemo() {
   tools::DemoOptions options;
   options.clients = kClients;
@@ -119,7 +49,7 @@ absl::Time OccurredAt(const v1::Event& event) {
 class DemoE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new TestServer();
+    server_ = new testing::LoopbackServer("demo_e2e");
     ASSERT_TRUE(server_->ok());
     absl::StatusOr<tools::DemoSummary> summary =
         tools::RunDemo(server_->channel(), SmallDemo());
@@ -137,11 +67,11 @@ class DemoE2eTest : public ::testing::Test {
     ASSERT_NE(summary_, nullptr);
   }
 
-  static TestServer* server_;
+  static testing::LoopbackServer* server_;
   static tools::DemoSummary* summary_;
 };
 
-TestServer* DemoE2eTest::server_ = nullptr;
+testing::LoopbackServer* DemoE2eTest::server_ = nullptr;
 tools::DemoSummary* DemoE2eTest::summary_ = nullptr;
 
 TEST_F(DemoE2eTest, SummaryCountsWhatWasWritten) {
@@ -328,7 +258,7 @@ using StreamContents = std::map<
     std::string,
     std::vector<std::tuple<std::string, std::string, std::string, int64_t>>>;
 
-StreamContents Contents(TestServer& server) {
+StreamContents Contents(testing::LoopbackServer& server) {
   StreamContents out;
   for (const v1::Event& e : server.ReadAll()) {
     out[e.stream_id()].emplace_back(e.event_type(), e.payload(), e.event_id(),
@@ -338,8 +268,8 @@ StreamContents Contents(TestServer& server) {
 }
 
 TEST(DemoDeterminismTest, SameSeedGivesTheSameStreamsOnTwoServers) {
-  TestServer first;
-  TestServer second;
+  testing::LoopbackServer first{"demo_e2e"};
+  testing::LoopbackServer second{"demo_e2e"};
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(second.ok());
   tools::DemoOptions options = SmallDemo();
@@ -364,7 +294,7 @@ TEST(DemoDeterminismTest, SameSeedGivesTheSameStreamsOnTwoServers) {
 }
 
 TEST(DemoDeterminismTest, AnotherSeedGivesAnotherPopulation) {
-  TestServer server;
+  testing::LoopbackServer server{"demo_e2e"};
   ASSERT_TRUE(server.ok());
   tools::DemoOptions options = SmallDemo();
   options.clients = 3;
@@ -382,7 +312,7 @@ TEST(DemoDeterminismTest, AnotherSeedGivesAnotherPopulation) {
 }
 
 TEST(DemoFailureTest, StopsAtTheFirstRefusedCommandAndNamesIt) {
-  TestServer server;
+  testing::LoopbackServer server{"demo_e2e"};
   ASSERT_TRUE(server.ok());
   // Someone else already registered a client under a scenario's id.
   {

@@ -20,14 +20,7 @@ using ::testing::HasSubstr;
 
 class EventLogE2eTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto started = testing::StartLoopbackServer(dir_.path());
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = *std::move(started);
-    channel_ = grpc::CreateChannel(server_->address(),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = v1::EventLog::NewStub(channel_);
-  }
+  void SetUp() override { ASSERT_TRUE(loopback_.ok()); }
 
   grpc::Status Append(const std::string& stream, std::optional<uint64_t> exact,
                       std::vector<v1::EventData> events,
@@ -37,13 +30,10 @@ class EventLogE2eTest : public ::testing::Test {
     if (exact.has_value()) request.set_exact(*exact);
     for (auto& e : events) *request.add_events() = std::move(e);
     grpc::ClientContext context;
-    return stub_->Append(&context, request, out);
+    return loopback_.log()->Append(&context, request, out);
   }
 
-  testing::ScratchDir dir_{"e2e"};
-  std::unique_ptr<server::CaselineServer> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::EventLog::Stub> stub_;
+  testing::LoopbackServer loopback_{"e2e"};
 };
 
 TEST_F(EventLogE2eTest, AppendReadAndVerify) {
@@ -61,7 +51,7 @@ TEST_F(EventLogE2eTest, AppendReadAndVerify) {
   read.set_stream_id("client-1");
   v1::ReadStreamResponse page;
   grpc::ClientContext context;
-  ASSERT_TRUE(stub_->ReadStream(&context, read, &page).ok());
+  ASSERT_TRUE(loopback_.log()->ReadStream(&context, read, &page).ok());
   ASSERT_EQ(page.events_size(), 2);
   EXPECT_EQ(page.events(0).event_type(), "ClientRegistered");
   EXPECT_EQ(page.events(0).payload(), R"({"name":"Ada"})");
@@ -72,7 +62,8 @@ TEST_F(EventLogE2eTest, AppendReadAndVerify) {
   grpc::ClientContext verify_context;
   v1::VerifyChainResponse verify;
   ASSERT_TRUE(
-      stub_->VerifyChain(&verify_context, v1::VerifyChainRequest(), &verify)
+      loopback_.log()
+          ->VerifyChain(&verify_context, v1::VerifyChainRequest(), &verify)
           .ok());
   EXPECT_TRUE(verify.ok());
   EXPECT_EQ(verify.events_checked(), 2u);
@@ -106,7 +97,7 @@ TEST_F(EventLogE2eTest, ErrorsCarryTheRightCodes) {
   read.set_stream_id("missing");
   v1::ReadStreamResponse page;
   grpc::ClientContext context;
-  EXPECT_EQ(stub_->ReadStream(&context, read, &page).error_code(),
+  EXPECT_EQ(loopback_.log()->ReadStream(&context, read, &page).error_code(),
             grpc::StatusCode::NOT_FOUND);
 }
 
@@ -128,7 +119,7 @@ grpc::ByteBuffer Buffer(const std::string& bytes) {
 // Generic gRPC tools (grpcurl, grpc_cli) need only these two services; the
 // messages are hand-encoded here because Debian ships neither proto.
 TEST_F(EventLogE2eTest, HealthAndReflectionAreServed) {
-  grpc::GenericStub generic(channel_);
+  grpc::GenericStub generic(loopback_.channel());
   grpc::CompletionQueue cq;
   void* tag = nullptr;
   bool ok = false;
@@ -181,7 +172,7 @@ TEST_F(EventLogE2eTest, EightWritersRaceOnOneStreamWithExactVersions) {
   std::vector<std::thread> writers;
   for (int w = 0; w < 8; ++w) {
     writers.emplace_back([&, w] {
-      auto stub = v1::EventLog::NewStub(channel_);
+      auto stub = v1::EventLog::NewStub(loopback_.channel());
       std::optional<uint64_t> known;  // last version this writer believes in
       while (true) {
         v1::AppendRequest request;
@@ -229,7 +220,7 @@ TEST_F(EventLogE2eTest, EightWritersRaceOnOneStreamWithExactVersions) {
   read.set_max_count(1000);
   v1::ReadStreamResponse page;
   grpc::ClientContext context;
-  ASSERT_TRUE(stub_->ReadStream(&context, read, &page).ok());
+  ASSERT_TRUE(loopback_.log()->ReadStream(&context, read, &page).ok());
   ASSERT_EQ(page.events_size(), static_cast<int>(kTarget));
   for (int i = 0; i < page.events_size(); ++i) {
     EXPECT_EQ(page.events(i).stream_version(), static_cast<uint64_t>(i));
@@ -247,10 +238,10 @@ TEST_F(EventLogE2eTest, SubscriberStartingMidStreamGetsEveryLaterEventOnce) {
   request.set_from_position(26);
   request.set_checkpoint_every_events(10);
   grpc::ClientContext context;
-  auto reader = stub_->Subscribe(&context, request);
+  auto reader = loopback_.log()->Subscribe(&context, request);
 
   std::thread writer([&] {
-    auto stub = v1::EventLog::NewStub(channel_);
+    auto stub = v1::EventLog::NewStub(loopback_.channel());
     for (int i = 0; i < 50; ++i) {
       v1::AppendRequest append;
       append.set_stream_id(absl::StrCat("c-", i % 5));
@@ -292,7 +283,7 @@ TEST_F(EventLogE2eTest, StalledSubscriberStillGetsEverythingInOrder) {
   v1::SubscribeRequest request;
   request.set_from_position(1);
   grpc::ClientContext context;
-  auto reader = stub_->Subscribe(&context, request);
+  auto reader = loopback_.log()->Subscribe(&context, request);
   const std::string payload = "{\"pad\":\"" + std::string(2000, 'p') + "\"}";
   constexpr int kAppends = 100;
   constexpr int kPerAppend = 50;
@@ -326,7 +317,7 @@ TEST_F(EventLogE2eTest, FilteredSubscriptionFromEnd) {
   request.mutable_filter()->set_stream_id_prefix("client-");
   request.mutable_filter()->set_event_type_prefix("Referral");
   grpc::ClientContext context;
-  auto reader = stub_->Subscribe(&context, request);
+  auto reader = loopback_.log()->Subscribe(&context, request);
   v1::SubscribeResponse message;
   ASSERT_TRUE(
       reader->Read(&message));  // caught up immediately: nothing to replay
@@ -354,7 +345,7 @@ TEST_F(EventLogE2eTest, ShutdownEndsSubscriptionsAndKeepsAcknowledgedAppends) {
   v1::SubscribeRequest request;
   request.mutable_from_end();
   grpc::ClientContext context;
-  auto reader = stub_->Subscribe(&context, request);
+  auto reader = loopback_.log()->Subscribe(&context, request);
   v1::SubscribeResponse message;
   ASSERT_TRUE(reader->Read(&message));  // caught_up
   v1::AppendResponse response;
@@ -362,14 +353,14 @@ TEST_F(EventLogE2eTest, ShutdownEndsSubscriptionsAndKeepsAcknowledgedAppends) {
       Append("s", std::nullopt, {testing::JsonEvent("Kept", "{}")}, &response)
           .ok());
   const absl::Time start = absl::Now();
-  server_->Shutdown(absl::Seconds(5));
+  loopback_.server().Shutdown(absl::Seconds(5));
   EXPECT_LT(absl::Now() - start,
             absl::Seconds(4));  // did not wait for the stream's grace
   while (reader->Read(&message)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
 
-  auto restarted = testing::StartLoopbackServer(dir_.path());
+  auto restarted = testing::StartLoopbackServer(loopback_.data_dir());
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   EXPECT_EQ((*restarted)->event_log().HeadPosition(), 1u);
 }
