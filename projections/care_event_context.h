@@ -1,11 +1,22 @@
-// What the log's envelope says about a care event, beside its payload.
+// What the log's envelope says about a care event, beside its payload, and
+// the helpers that turn recorded events into care events.
 #ifndef CASELINE_PROJECTIONS_CARE_EVENT_CONTEXT_H_
 #define CASELINE_PROJECTIONS_CARE_EVENT_CONTEXT_H_
 
 #include <cstdint>
 #include <string>
 
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "caseline/v1/care_events.pb.h"
+#include "eventstore/event.h"
+
+namespace caseline::eventstore {
+class EventLog;
+}
 
 namespace caseline::projections {
 
@@ -18,6 +29,26 @@ struct CareEventContext {
   std::string organization_id;
   std::string user_id;
 };
+
+// True when the recorded event carries a caseline.v1.CareEvent payload.
+bool IsCareEvent(const eventstore::RecordedEvent& event);
+
+// The payload of a care event; DATA_LOSS naming the position when it does not
+// parse.
+absl::StatusOr<v1::CareEvent> ParseCareEvent(
+    const eventstore::RecordedEvent& event);
+
+CareEventContext ContextOf(const eventstore::RecordedEvent& event);
+
+// Reads `stream_id` forward from `from_version` and calls `fold` for each care
+// event (others are skipped) until `keep` returns false for a recorded event
+// or the stream ends. A stream with no events is OK (nothing folded).
+absl::Status FoldCareStream(
+    eventstore::EventLog& log, absl::string_view stream_id,
+    uint64_t from_version,
+    absl::FunctionRef<bool(const eventstore::RecordedEvent&)> keep,
+    absl::FunctionRef<void(const v1::CareEvent&, const CareEventContext&)>
+        fold);
 
 }  // namespace caseline::projections
 

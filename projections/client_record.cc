@@ -37,6 +37,7 @@ void SetReferralStatus(ClientRecord& r, const std::string& id,
   if (referral == nullptr) return;
   referral->status = status;
   referral->status_changed_at = context.occurred_at;
+  referral->status_position = context.global_position;
   if (status == ReferralStatus::kAccepted) referral->was_accepted = true;
 }
 
@@ -138,6 +139,18 @@ void ClientRecord::Apply(const v1::CareEvent& event,
     case v1::CareEvent::kCaseReopened:
       case_status = CaseStatus::kOpen;
       break;
+    case v1::CareEvent::kDuplicateDismissed:
+      dismissed_finding_ids.insert(event.duplicate_dismissed().finding_id());
+      break;
+    case v1::CareEvent::kInformationDisclosed: {
+      const auto& disclosed = event.information_disclosed();
+      DisclosureState& disclosure = disclosures[disclosed.disclosure_id()];
+      disclosure.disclosed = disclosed;
+      disclosure.disclosed_at = at;
+      disclosure.disclosed_by_organization_id = context.organization_id;
+      disclosure.position = context.global_position;
+      break;
+    }
     case v1::CareEvent::kCaseClosed:
       case_status = CaseStatus::kClosed;
       break;
@@ -150,6 +163,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
           given.period().has_start() ? ToTime(given.period().start()) : at;
       consent.end = given.period().has_end() ? ToTime(given.period().end())
                                              : absl::InfiniteFuture();
+      consent.given_position = context.global_position;
       break;
     }
     case v1::CareEvent::kConsentRevoked: {
@@ -161,6 +175,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
         consent->revocation_effective_at = revoked.has_effective_at()
                                                ? ToTime(revoked.effective_at())
                                                : received;
+        consent->revoked_position = context.global_position;
       }
       break;
     }
@@ -193,6 +208,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       referral.sent_at = at;
       referral.status_changed_at = at;
       referral.sent_position = context.global_position;
+      referral.status_position = context.global_position;
       break;
     }
     case v1::CareEvent::kReferralAccepted:
@@ -227,12 +243,14 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       ServiceState& service = services[event.service_started().service_id()];
       service.started = event.service_started();
       service.started_at = at;
+      service.started_position = context.global_position;
       break;
     }
     case v1::CareEvent::kServiceEnded:
       if (ServiceState* s =
               FindOrNull(services, event.service_ended().service_id())) {
         s->ended_at = at;
+        s->ended_position = context.global_position;
       }
       break;
     case v1::CareEvent::kServiceInterruptionNotified: {
@@ -240,6 +258,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       if (ServiceState* s = FindOrNull(services, notice.service_id())) {
         s->interruption_expected_end =
             notice.has_expected_end() ? ToTime(notice.expected_end()) : at;
+        s->interruption_position = context.global_position;
       }
       break;
     }
@@ -248,6 +267,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
           care_team[event.care_team_member_added().member_id()];
       member.added = event.care_team_member_added();
       member.added_at = at;
+      member.added_position = context.global_position;
       member.removed_at.reset();
       break;
     }
@@ -265,6 +285,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
           admissions[event.admission_recorded().admission_id()];
       admission.admission = event.admission_recorded();
       admission.admitted_at = at;
+      admission.admitted_position = context.global_position;
       break;
     }
     case v1::CareEvent::kTransitionPlanned: {
@@ -272,6 +293,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
           transitions[event.transition_planned().transition_id()];
       transition.planned = event.transition_planned();
       transition.planned_at = at;
+      transition.planned_position = context.global_position;
       break;
     }
     case v1::CareEvent::kDischargeRecorded:
@@ -279,12 +301,14 @@ void ClientRecord::Apply(const v1::CareEvent& event,
               admissions, event.discharge_recorded().admission_id())) {
         a->discharged_at = at;
         a->disposition = event.discharge_recorded().disposition();
+        a->discharged_position = context.global_position;
       }
       break;
     case v1::CareEvent::kTransitionCompleted:
       if (TransitionState* t = FindOrNull(
               transitions, event.transition_completed().transition_id())) {
         t->completed_at = at;
+        t->completed_position = context.global_position;
       }
       break;
     case v1::CareEvent::kFollowUpCompleted:

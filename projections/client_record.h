@@ -48,6 +48,8 @@ struct ConsentState {
   absl::Time end = absl::InfiniteFuture();
   std::optional<absl::Time> revocation_received_at;
   std::optional<absl::Time> revocation_effective_at;
+  uint64_t given_position = 0;
+  uint64_t revoked_position = 0;  // 0: not revoked
 
   // In force at `at`: started, not ended, not revoked with effect by then.
   bool InForceAt(absl::Time at) const;
@@ -67,6 +69,7 @@ struct ReferralState {
   absl::Time sent_at;
   absl::Time status_changed_at;
   uint64_t sent_position = 0;
+  uint64_t status_position = 0;  // the event that set the current status
 };
 
 struct GoalState {
@@ -80,12 +83,16 @@ struct ServiceState {
   absl::Time started_at;
   std::optional<absl::Time> ended_at;
   std::optional<absl::Time> interruption_expected_end;
+  uint64_t started_position = 0;
+  uint64_t ended_position = 0;         // 0: active
+  uint64_t interruption_position = 0;  // 0: none notified
   bool active() const { return !ended_at.has_value(); }
 };
 
 struct CareTeamMemberState {
   v1::CareTeamMemberAdded added;
   absl::Time added_at;
+  uint64_t added_position = 0;
   std::optional<absl::Time> removed_at;
   bool active() const { return !removed_at.has_value(); }
 };
@@ -95,6 +102,8 @@ struct AdmissionState {
   absl::Time admitted_at;
   std::optional<absl::Time> discharged_at;
   v1::DischargeDisposition disposition = v1::DISCHARGE_DISPOSITION_UNSPECIFIED;
+  uint64_t admitted_position = 0;
+  uint64_t discharged_position = 0;
   bool open() const { return !discharged_at.has_value(); }
 };
 
@@ -102,6 +111,15 @@ struct TransitionState {
   v1::TransitionPlanned planned;
   absl::Time planned_at;
   std::optional<absl::Time> completed_at;
+  uint64_t planned_position = 0;
+  uint64_t completed_position = 0;
+};
+
+struct DisclosureState {
+  v1::InformationDisclosed disclosed;
+  absl::Time disclosed_at;
+  std::string disclosed_by_organization_id;
+  uint64_t position = 0;
 };
 
 struct ClientRecord {
@@ -130,6 +148,9 @@ struct ClientRecord {
   std::set<std::string> assessment_ids;
   std::set<std::string> meeting_ids;
   std::set<std::string> follow_up_ids;
+  // Duplication findings a person dismissed (DuplicateDismissed).
+  std::set<std::string> dismissed_finding_ids;
+  std::map<std::string, DisclosureState> disclosures;
 };
 
 }  // namespace caseline::projections

@@ -18,7 +18,6 @@ using projections::OrganizationDirectory;
 
 // Bounds the record cache; cleared when it grows past this.
 constexpr size_t kMaxCachedClients = 100'000;
-constexpr size_t kCatchUpPage = 1000;
 
 // Serialization that is the same bytes for the same message, so that a
 // retried command produces identical events.
@@ -51,29 +50,6 @@ bool IsOrganizationCommand(const CareCommand& command) {
 
 }  // namespace
 
-absl::StatusOr<v1::CareEvent> ParseCareEvent(
-    const eventstore::RecordedEvent& event) {
-  v1::CareEvent care_event;
-  if (!care_event.ParseFromString(event.payload)) {
-    return absl::DataLossError(absl::StrCat(
-        "the care event at global position ", event.global_position,
-        " does not parse as caseline.v1.CareEvent"));
-  }
-  return care_event;
-}
-
-projections::CareEventContext ContextOf(
-    const eventstore::RecordedEvent& event) {
-  projections::CareEventContext context;
-  context.global_position = event.global_position;
-  context.stream_version = event.stream_version;
-  context.occurred_at = event.occurred_at;
-  context.recorded_at = event.recorded_at;
-  context.organization_id = event.actor.organization_id;
-  context.user_id = event.actor.user_id;
-  return context;
-}
-
 CareCommandHandler::CareCommandHandler(
     eventstore::EventLog* log, absl::AnyInvocable<absl::Time() const> clock)
     : log_(log), clock_(std::move(clock)) {}
@@ -82,25 +58,11 @@ template <typename Fold>
 absl::Status CareCommandHandler::CatchUp(const std::string& stream_id,
                                          std::optional<uint64_t> version,
                                          Fold&& fold) {
-  eventstore::ReadStreamOptions read;
-  read.from_version = version.has_value() ? *version + 1 : 0;
-  read.max_count = kCatchUpPage;
-  while (true) {
-    absl::StatusOr<eventstore::StreamPage> page =
-        log_->ReadStream(stream_id, read);
-    if (absl::IsNotFound(page.status()))
-      return absl::OkStatus();  // no events yet
-    if (!page.ok()) return page.status();
-    for (const eventstore::RecordedEvent& recorded : page->events) {
-      // Only care events make up a record; anything else appended to the
-      // stream through the raw EventLog API is not part of it.
-      if (recorded.content_type != v1::kCareEventContentType) continue;
-      ASSIGN_OR_RETURN(v1::CareEvent event, ParseCareEvent(recorded));
-      fold(event, ContextOf(recorded));
-    }
-    if (page->end_of_stream) return absl::OkStatus();
-    read.from_version = page->next_version;
-  }
+  // Only care events make up a record; anything else appended to the stream
+  // through the raw EventLog API is not part of it (FoldCareStream skips it).
+  return projections::FoldCareStream(
+      *log_, stream_id, version.has_value() ? *version + 1 : 0,
+      [](const eventstore::RecordedEvent&) { return true; }, fold);
 }
 
 Mutex& CareCommandHandler::StreamLock(const std::string& stream_id) {

@@ -39,10 +39,6 @@ inline constexpr char kCommandEventsKey[] = "command_events";
 
 inline constexpr int kMaxDecideAttempts = 8;
 
-// Parses a care event stored in the log. DATA_LOSS if it is not one.
-absl::StatusOr<v1::CareEvent> ParseCareEvent(
-    const eventstore::RecordedEvent& event);
-projections::CareEventContext ContextOf(const eventstore::RecordedEvent& event);
 
 class CareCommandHandler {
  public:

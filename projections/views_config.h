@@ -1,0 +1,51 @@
+// ViewsConfig: the windows and thresholds the views judge by. Measure years
+// and local practice differ, so every number is configuration
+// (caselined --views_config FILE; docs/views.md), with these defaults.
+//
+// Values that shape stored projection state (marked "stored") take effect for
+// new events at once and for the past after `caseline projections rebuild`.
+#ifndef CASELINE_PROJECTIONS_VIEWS_CONFIG_H_
+#define CASELINE_PROJECTIONS_VIEWS_CONFIG_H_
+
+#include <cstdint>
+
+namespace caseline::projections {
+
+struct ViewsConfig {
+  // --- Continuity gaps and worklists ---
+  // A discharge needs a follow-up contact within this many days (stored).
+  int32_t follow_up_window_days = 7;
+  // A referral must be accepted or declined within this many business days
+  // (Monday to Friday) (stored).
+  int32_t referral_answer_business_days = 5;
+  // An accepted referral must be started or completed within this many days
+  // (stored).
+  int32_t referral_start_days = 30;
+  // Worklist horizon when a request gives none.
+  int32_t worklist_horizon_days = 7;
+
+  // --- Measures (computed at query time) ---
+  int32_t fuh_short_days = 7;
+  int32_t fuh_long_days = 30;
+  int32_t fum_short_days = 7;
+  int32_t fum_long_days = 30;
+  int32_t readmission_days = 30;
+  // A readmission or transfer within this many days of an inpatient
+  // discharge excludes it from FUH.
+  int32_t fuh_exclusion_days = 30;
+
+  // --- Caseload ---
+  int32_t caseload_threshold = 50;
+
+  // --- Duplicate clients (stored: the review threshold decides what is
+  // kept; the match threshold only classifies) ---
+  double match_threshold = 0.8;
+  double review_threshold = 0.4;
+
+  // --- Accounting of disclosures ---
+  int32_t disclosure_lookback_years = 6;
+};
+
+}  // namespace caseline::projections
+
+#endif  // CASELINE_PROJECTIONS_VIEWS_CONFIG_H_
