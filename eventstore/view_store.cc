@@ -1,0 +1,125 @@
+#include "eventstore/view_store.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "eventstore/event_log_impl.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace caseline::eventstore {
+namespace {
+
+rocksdb::Slice ToSlice(absl::string_view s) {
+  return rocksdb::Slice(s.data(), s.size());
+}
+
+}  // namespace
+
+ViewWriteBatch::ViewWriteBatch()
+    : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+ViewWriteBatch::~ViewWriteBatch() = default;
+
+void ViewWriteBatch::Put(absl::string_view key, absl::string_view value) {
+  batch_->Put(ToSlice(key), ToSlice(value)).PermitUncheckedError();
+}
+void ViewWriteBatch::Delete(absl::string_view key) {
+  batch_->Delete(ToSlice(key)).PermitUncheckedError();
+}
+void ViewWriteBatch::DeleteRange(absl::string_view begin,
+                                 absl::string_view end) {
+  batch_->DeleteRange(ToSlice(begin), ToSlice(end)).PermitUncheckedError();
+}
+size_t ViewWriteBatch::count() const {
+  return static_cast<size_t>(batch_->Count());
+}
+
+ViewSnapshot::~ViewSnapshot() {
+  if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
+}
+
+absl::StatusOr<std::optional<std::string>> ViewSnapshot::Get(
+    absl::string_view key) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  std::string value;
+  rocksdb::Status s = db_->Get(options, ToSlice(key), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocksDb(s, "reading view state");
+  return value;
+}
+
+absl::Status ViewSnapshot::Scan(
+    absl::string_view begin, absl::string_view end,
+    absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  const rocksdb::Slice upper = ToSlice(end);
+  options.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
+  for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
+    if (!fn(View(it->key()), View(it->value()))) break;
+  }
+  return FromRocksDb(it->status(), "scanning view state");
+}
+
+absl::StatusOr<std::unique_ptr<ViewStore>> ViewStore::Open(
+    ViewStoreOptions options) {
+  if (options.dir.empty()) {
+    return absl::InvalidArgumentError("the view store directory is empty");
+  }
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.paranoid_checks = true;
+  db_options.keep_log_file_num = 3;
+  db_options.max_log_file_size = 16 << 20;
+  db_options.IncreaseParallelism(2);
+  if (options.env != nullptr) db_options.env = options.env;
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  db_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(table_options));
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.dir, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && absl::StrContains(s.ToString(), "lock")) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "view store ", options.dir,
+          " is in use by another process: ", s.ToString()));
+    }
+    return FromRocksDb(s, absl::StrCat("opening view store ", options.dir));
+  }
+  return std::unique_ptr<ViewStore>(
+      new ViewStore(std::unique_ptr<rocksdb::DB>(raw)));
+}
+
+ViewStore::ViewStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+
+ViewStore::~ViewStore() {
+  if (db_ != nullptr) {
+    db_->FlushWAL(/*sync=*/true).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+absl::Status ViewStore::Write(ViewWriteBatch& batch) {
+  rocksdb::WriteOptions options;  // WAL on, not synced: see the header
+  return FromRocksDb(db_->Write(options, batch.batch_.get()),
+                     "writing view state");
+}
+
+std::unique_ptr<ViewSnapshot> ViewStore::NewSnapshot() {
+  return std::unique_ptr<ViewSnapshot>(
+      new ViewSnapshot(db_.get(), db_->GetSnapshot()));
+}
+
+std::unique_ptr<ViewSnapshot> ViewStore::Latest() {
+  return std::unique_ptr<ViewSnapshot>(new ViewSnapshot(db_.get(), nullptr));
+}
+
+}  // namespace caseline::eventstore

@@ -1,0 +1,302 @@
+#include "projections/projection_engine.h"
+
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "eventstore/event_log.h"
+#include "eventstore/view_store.h"
+#include "gtest/gtest.h"
+
+namespace caseline::projections {
+namespace {
+
+using eventstore::EventLog;
+using eventstore::ViewStore;
+
+// Counts events per stream ("n/<stream>") and in total ("total"), and keeps
+// "seen/<position>" for every event, so a double apply or a skip shows.
+class CountingProjection : public Projection {
+ public:
+  explicit CountingProjection(int* instances) { ++*instances; }
+  absl::Status Apply(const eventstore::RecordedEvent& event,
+                     ProjectionState& state) override {
+    auto bump = [&](const std::string& key) -> absl::Status {
+      absl::StatusOr<std::optional<std::string>> value = state.Get(key);
+      if (!value.ok()) return value.status();
+      int64_t n = 0;
+      if (value->has_value()) (void)absl::SimpleAtoi(**value, &n);
+      state.Put(key, absl::StrCat(n + 1));
+      return absl::OkStatus();
+    };
+    if (absl::Status s = bump("total"); !s.ok()) return s;
+    if (absl::Status s = bump("n/" + event.stream_id); !s.ok()) return s;
+    const std::string seen = absl::StrCat("seen/", event.global_position);
+    absl::StatusOr<std::optional<std::string>> before = state.Get(seen);
+    if (!before.ok()) return before.status();
+    if (before->has_value()) {
+      return absl::InternalError(
+          absl::StrCat("position ", event.global_position, " applied twice"));
+    }
+    state.Put(seen, "1");
+    return absl::OkStatus();
+  }
+};
+
+class ProjectionEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat("engine_test_", ::testing::UnitTest::GetInstance()
+                                            ->current_test_info()
+                                            ->name());
+    std::filesystem::remove_all(dir_);
+    OpenAll();
+  }
+  void TearDown() override {
+    CloseAll();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void OpenAll() {
+    std::filesystem::create_directories(dir_);
+    eventstore::EventLogOptions options;
+    options.data_dir = (dir_ / "log").string();
+    auto log = EventLog::Open(std::move(options));
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = std::move(*log);
+    eventstore::ViewStoreOptions store_options;
+    store_options.dir = (dir_ / "views").string();
+    auto store = ViewStore::Open(store_options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    StartEngine();
+  }
+  void StartEngine() {
+    std::vector<ProjectionDef> defs;
+    defs.push_back({"counting", [this](const ProjectionInit&) {
+                      return std::make_unique<CountingProjection>(&instances_);
+                    }});
+    ProjectionEngineOptions options;
+    options.batch_events = 7;  // many batches
+    auto engine = ProjectionEngine::Start(log_.get(), store_.get(),
+                                          std::move(defs), options);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = std::move(*engine);
+  }
+  void CloseAll() {
+    engine_.reset();
+    store_.reset();
+    log_.reset();
+  }
+
+  uint64_t AppendEvents(int n, const std::string& stream = "s") {
+    uint64_t last = 0;
+    for (int i = 0; i < n; ++i) {
+      eventstore::AppendRequest request;
+      request.stream_id = stream;
+      eventstore::ProposedEvent& event = request.events.emplace_back();
+      event.event_type = "Tick";
+      event.payload = absl::StrCat(i);
+      auto result = log_->Append(std::move(request));
+      EXPECT_TRUE(result.ok()) << result.status();
+      last = result->last_position;
+    }
+    return last;
+  }
+
+  int64_t Count(const std::string& key) {
+    auto reader = engine_->Reader("counting");
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    auto value = (*reader)->Get(key);
+    EXPECT_TRUE(value.ok());
+    int64_t n = 0;
+    if (value->has_value()) {
+      EXPECT_TRUE(absl::SimpleAtoi(**value, &n));
+    }
+    return n;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<ViewStore> store_;
+  std::unique_ptr<ProjectionEngine> engine_;
+  int instances_ = 0;
+};
+
+TEST_F(ProjectionEngineTest, CatchesUpAndFollowsLiveCommits) {
+  const uint64_t first = AppendEvents(20, "a");
+  ASSERT_TRUE(engine_
+                  ->WaitForPosition("counting", first,
+                                    absl::Now() + absl::Seconds(10))
+                  .ok());
+  EXPECT_EQ(Count("total"), 20);
+  const uint64_t second = AppendEvents(15, "b");
+  ASSERT_TRUE(engine_
+                  ->WaitForPosition("counting", second,
+                                    absl::Now() + absl::Seconds(10))
+                  .ok());
+  auto reader = engine_->Reader("counting");
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->position(), 35u);
+  EXPECT_EQ(Count("n/a"), 20);
+  EXPECT_EQ(Count("n/b"), 15);
+}
+
+TEST_F(ProjectionEngineTest, RestartResumesFromCheckpointWithoutReapplying) {
+  const uint64_t head = AppendEvents(30);
+  ASSERT_TRUE(engine_
+                  ->WaitForPosition("counting", head,
+                                    absl::Now() + absl::Seconds(10))
+                  .ok());
+  engine_.reset();
+  AppendEvents(12);  // while the engine is down
+  StartEngine();
+  ASSERT_TRUE(engine_
+                  ->WaitForPosition("counting", 42,
+                                    absl::Now() + absl::Seconds(10))
+                  .ok());
+  EXPECT_EQ(Count("total"), 42);
+  for (const auto& status : engine_->Status()) {
+    EXPECT_EQ(status.last_error(), "");
+    EXPECT_EQ(status.state(), "running");
+  }
+}
+
+TEST_F(ProjectionEngineTest, WaitForPositionTimesOutWithTheProjectionNamed) {
+  absl::Status status = engine_->WaitForPosition(
+      "counting", 5, absl::Now() + absl::Milliseconds(50));
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(status.message().find("counting"), std::string::npos);
+  EXPECT_EQ(engine_->WaitForPosition("nope", 1, absl::Now()).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ProjectionEngineTest, RebuildReplaysIntoANewGenerationAndSwitches) {
+  const uint64_t head = AppendEvents(200);
+  ASSERT_TRUE(engine_
+                  ->WaitForPosition("counting", head,
+                                    absl::Now() + absl::Seconds(10))
+                  .ok());
+  auto old_reader = engine_->Reader("counting");
+  ASSERT_TRUE(old_reader.ok());
+  int updates = 0;
+  bool done = false;
+  absl::Status status = engine_->Rebuild(
+      "counting",
+      [&](const v1::RebuildProjectionResponse& update) {
+        ++updates;
+        done = update.done();
+        EXPECT_EQ(update.generation(), 2u);
+        return true;
+      },
+      absl::Milliseconds(10));
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_TRUE(done);
+  EXPECT_GE(updates, 1);
+  EXPECT_EQ(Count("total"), 200);
+  // A snapshot taken before the switch still reads the old generation.
+  auto old_total = (*old_reader)->Get("total");
+  ASSERT_TRUE(old_total.ok());
+  EXPECT_EQ(old_total->value_or(""), "200");
+  auto statuses = engine_->Status();
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].generation(), 2u);
+  EXPECT_EQ(statuses[0].state(), "running");
+
+  // Live commits keep flowing into the new generation, and it survives a
+  // restart.
+  AppendEvents(5);
+  engine_.reset();
+  StartEngine();
+  ASSERT_TRUE(engine_
+                  ->WaitForPosition("counting", 205,
+                                    absl::Now() + absl::Seconds(10))
+                  .ok());
+  EXPECT_EQ(Count("total"), 205);
+  EXPECT_EQ(engine_->Status()[0].generation(), 2u);
+}
+
+TEST_F(ProjectionEngineTest, RebuildOfAnUnknownProjectionIsNotFound) {
+  absl::Status status = engine_->Rebuild(
+      "nope", [](const v1::RebuildProjectionResponse&) { return true; });
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ProjectionEngineTest, StateFromAnotherLogIsRebuilt) {
+  const uint64_t head = AppendEvents(10);
+  ASSERT_TRUE(engine_
+                  ->WaitForPosition("counting", head,
+                                    absl::Now() + absl::Seconds(10))
+                  .ok());
+  CloseAll();
+  // A new, different log beside the old view store.
+  std::filesystem::remove_all(dir_ / "log");
+  OpenAll();
+  const uint64_t new_head = AppendEvents(12);
+  ASSERT_TRUE(engine_
+                  ->WaitForPosition("counting", new_head,
+                                    absl::Now() + absl::Seconds(10))
+                  .ok());
+  EXPECT_EQ(Count("total"), 12);
+}
+
+// Reads within a batch see the batch's own writes, merged in key order.
+class ScanningProjection : public Projection {
+ public:
+  absl::Status Apply(const eventstore::RecordedEvent& event,
+                     ProjectionState& state) override {
+    state.Put(absl::StrCat("k/", event.payload), "x");
+    if (event.payload == "3") state.Delete("k/1");
+    std::string keys;
+    absl::Status s =
+        state.Scan("k/", "", [&](absl::string_view key, absl::string_view) {
+          absl::StrAppend(&keys, key, ",");
+          return true;
+        });
+    if (!s.ok()) return s;
+    state.Put(absl::StrCat("after/", event.global_position), keys);
+    return absl::OkStatus();
+  }
+};
+
+TEST_F(ProjectionEngineTest, BatchReadsSeeEarlierWritesOfTheBatch) {
+  engine_.reset();
+  std::vector<ProjectionDef> defs;
+  defs.push_back({"scanning", [](const ProjectionInit&) {
+                    return std::make_unique<ScanningProjection>();
+                  }});
+  ProjectionEngineOptions options;
+  options.batch_events = 2;  // batches straddle stored and pending keys
+  auto engine = ProjectionEngine::Start(log_.get(), store_.get(),
+                                        std::move(defs), options);
+  ASSERT_TRUE(engine.ok());
+  engine_ = std::move(*engine);
+  for (int i = 0; i < 5; ++i) {
+    eventstore::AppendRequest request;
+    request.stream_id = "s";
+    request.events.emplace_back().event_type = "T";
+    request.events.back().payload = absl::StrCat(i);
+    ASSERT_TRUE(log_->Append(std::move(request)).ok());
+  }
+  ASSERT_TRUE(
+      engine_->WaitForPosition("scanning", 5, absl::Now() + absl::Seconds(10))
+          .ok());
+  auto reader = engine_->Reader("scanning");
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->Get("after/4")->value_or(""), "k/0,k/2,k/3,");
+  EXPECT_EQ((*reader)->Get("after/5")->value_or(""), "k/0,k/2,k/3,k/4,");
+  std::string after_k2;
+  ASSERT_TRUE((*reader)
+                  ->Scan("k/", "k/2",
+                         [&](absl::string_view key, absl::string_view) {
+                           absl::StrAppend(&after_k2, key, ",");
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(after_k2, "k/3,k/4,");
+}
+
+}  // namespace
+}  // namespace caseline::projections
