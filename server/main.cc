@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "server/server.h"
+#include "server/views_config_file.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -30,10 +31,12 @@ int main(int argc, char** argv) {
   caseline::server::ServerOptions options;
   std::string log_level = "info";
   std::string address_file;
+  std::string views_config;
 
   CLI::App app{
       "caselined: Caseline's event-sourced care coordination server.\n"
-      "Serves the caseline.v1 event log and care-record command services,\n"
+      "Serves the caseline.v1 event log, care-record command services and\n"
+      "views (continuity, duplication, audit, projections),\n"
       "grpc.health.v1.Health and server reflection over gRPC, storing events\n"
       "durably in a RocksDB directory."};
   app.option_defaults()->always_capture_default();
@@ -60,6 +63,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{512} << 20));
   app.add_option("--block_cache_bytes", options.block_cache_bytes,
                  "RocksDB block cache size");
+  app.add_option("--views_config", views_config,
+                 "JSON file of view windows and thresholds (docs/views.md); "
+                 "unset: the defaults");
+  app.add_option("--views_dir", options.views_dir,
+                 "RocksDB directory of the projections' state; default "
+                 "<data_dir>/views");
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
@@ -73,6 +82,16 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (!views_config.empty()) {
+    absl::StatusOr<caseline::projections::ViewsConfig> config =
+        caseline::server::LoadViewsConfigFile(views_config);
+    if (!config.ok()) {
+      spdlog::error("cannot start: {}", config.status().ToString());
+      return 2;
+    }
+    options.views = *config;
+  }
 
   spdlog::info(
       "starting: data_dir={} listen={} max_payload_bytes={} "

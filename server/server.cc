@@ -12,16 +12,47 @@
 #include "services/care_command_handler.h"
 #include "services/care_record_service.h"
 #include "services/event_log_service.h"
+#include "services/views_service.h"
+#include "eventstore/view_store.h"
+#include "projections/continuity_projection.h"
+#include "projections/duplication_projection.h"
 
 namespace caseline::server {
+namespace {
+
+// Every projection the server runs (docs/views.md).
+std::vector<projections::ProjectionDef> ProjectionDefs(
+    const projections::ViewsConfig& config) {
+  std::vector<projections::ProjectionDef> defs;
+  defs.push_back({std::string(projections::kContinuityProjectionName),
+                  [config](const projections::ProjectionInit& init) {
+                    return std::make_unique<projections::ContinuityProjection>(
+                        init, config);
+                  }});
+  defs.push_back({std::string(projections::kDuplicationProjectionName),
+                  [config](const projections::ProjectionInit& init) {
+                    return std::make_unique<projections::DuplicationProjection>(
+                        init, config);
+                  }});
+  return defs;
+}
+
+}  // namespace
 
 class CaselineServer::Impl {
  public:
-  Impl(std::unique_ptr<eventstore::EventLog> log, std::string host)
+  Impl(std::unique_ptr<eventstore::EventLog> log,
+       std::unique_ptr<eventstore::ViewStore> store,
+       std::unique_ptr<projections::ProjectionEngine> engine,
+       const projections::ViewsConfig& config, std::string host)
       : log_(std::move(log)),
+        store_(std::move(store)),
+        engine_(std::move(engine)),
+        views_{log_.get(), engine_.get(), config, nullptr},
         service_(log_.get()),
         care_handler_(log_.get()),
         care_services_(&care_handler_),
+        view_services_(&views_),
         host_(std::move(host)) {}
 
   absl::Status Listen(const ServerOptions& options) {
@@ -32,6 +63,9 @@ class CaselineServer::Impl {
                              &port_);
     builder.RegisterService(&service_);
     for (grpc::Service* service : care_services_.services()) {
+      builder.RegisterService(service);
+    }
+    for (grpc::Service* service : view_services_.services()) {
       builder.RegisterService(service);
     }
     // An append of max_events_per_append events of max_payload_bytes, plus
@@ -56,19 +90,26 @@ class CaselineServer::Impl {
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoSeconds(grace));
     server_->Wait();
+    engine_->Stop();
+    store_.reset();
     log_.reset();  // completes queued appends, then closes RocksDB
   }
 
   std::string address() const { return absl::StrCat(host_, ":", port_); }
   int port() const { return port_; }
   eventstore::EventLog& event_log() { return *log_; }
+  projections::ProjectionEngine& projections() { return *engine_; }
 
  private:
   Mutex mu_;
   std::unique_ptr<eventstore::EventLog> log_;
+  std::unique_ptr<eventstore::ViewStore> store_;
+  std::unique_ptr<projections::ProjectionEngine> engine_;
+  services::ViewsContext views_;
   services::EventLogService service_;
   services::CareCommandHandler care_handler_;
   services::CareRecordServices care_services_;
+  services::ViewServices view_services_;
   std::unique_ptr<grpc::Server> server_;
   const std::string host_;
   int port_ = 0;
@@ -88,8 +129,19 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
   log_options.block_cache_bytes = options.block_cache_bytes;
   ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventLog> log,
                    eventstore::EventLog::Open(std::move(log_options)));
-  auto impl =
-      std::make_unique<Impl>(std::move(log), options.listen.substr(0, colon));
+  eventstore::ViewStoreOptions store_options;
+  store_options.dir = options.views_dir.empty()
+                          ? absl::StrCat(options.data_dir, "/views")
+                          : options.views_dir;
+  ASSIGN_OR_RETURN(std::unique_ptr<eventstore::ViewStore> store,
+                   eventstore::ViewStore::Open(store_options));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<projections::ProjectionEngine> engine,
+      projections::ProjectionEngine::Start(log.get(), store.get(),
+                                           ProjectionDefs(options.views)));
+  auto impl = std::make_unique<Impl>(std::move(log), std::move(store),
+                                     std::move(engine), options.views,
+                                     options.listen.substr(0, colon));
   RETURN_IF_ERROR(impl->Listen(options));
   return std::unique_ptr<CaselineServer>(new CaselineServer(std::move(impl)));
 }
@@ -100,6 +152,9 @@ CaselineServer::~CaselineServer() { Shutdown(absl::Seconds(10)); }
 std::string CaselineServer::address() const { return impl_->address(); }
 int CaselineServer::port() const { return impl_->port(); }
 eventstore::EventLog& CaselineServer::event_log() { return impl_->event_log(); }
+projections::ProjectionEngine& CaselineServer::projections() {
+  return impl_->projections();
+}
 void CaselineServer::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }
 
 }  // namespace caseline::server

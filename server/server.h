@@ -10,6 +10,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "eventstore/event_log.h"
+#include "projections/projection_engine.h"
+#include "projections/views_config.h"
 
 namespace caseline::server {
 
@@ -21,6 +23,10 @@ struct ServerOptions {
   eventstore::Limits limits;
   // RocksDB block cache. Default: 128 MiB.
   size_t block_cache_bytes = 128 << 20;
+  // Windows and thresholds of the views (caselined --views_config).
+  projections::ViewsConfig views;
+  // The projections' RocksDB directory. Default: <data_dir>/views.
+  std::string views_dir;
 };
 
 class CaselineServer {
@@ -38,9 +44,11 @@ class CaselineServer {
   std::string address() const;
   int port() const;
   eventstore::EventLog& event_log();
+  projections::ProjectionEngine& projections();
 
   // Stops accepting calls, ends subscriptions, lets in-flight calls (appends
-  // included) finish for up to `grace`, cancels the rest, then closes the log.
+  // included) finish for up to `grace`, cancels the rest, then stops the
+  // projections and closes the view store and the log.
   // Idempotent; thread-safe.
   void Shutdown(absl::Duration grace);
 

@@ -1,0 +1,120 @@
+#include "server/views_config_file.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace caseline::server {
+namespace {
+
+using nlohmann::json;
+
+struct IntField {
+  const char* name;
+  int32_t projections::ViewsConfig::*field;
+  int32_t min;
+  int32_t max;
+};
+
+struct DoubleField {
+  const char* name;
+  double projections::ViewsConfig::*field;
+};
+
+constexpr IntField kIntFields[] = {
+    {"follow_up_window_days", &projections::ViewsConfig::follow_up_window_days,
+     1, 365},
+    {"referral_answer_business_days",
+     &projections::ViewsConfig::referral_answer_business_days, 1, 260},
+    {"referral_start_days", &projections::ViewsConfig::referral_start_days, 1,
+     365},
+    {"worklist_horizon_days", &projections::ViewsConfig::worklist_horizon_days,
+     0, 365},
+    {"fuh_short_days", &projections::ViewsConfig::fuh_short_days, 1, 365},
+    {"fuh_long_days", &projections::ViewsConfig::fuh_long_days, 1, 365},
+    {"fum_short_days", &projections::ViewsConfig::fum_short_days, 1, 365},
+    {"fum_long_days", &projections::ViewsConfig::fum_long_days, 1, 365},
+    {"readmission_days", &projections::ViewsConfig::readmission_days, 1, 365},
+    {"fuh_exclusion_days", &projections::ViewsConfig::fuh_exclusion_days, 0,
+     365},
+    {"caseload_threshold", &projections::ViewsConfig::caseload_threshold, 1,
+     100000},
+    {"disclosure_lookback_years",
+     &projections::ViewsConfig::disclosure_lookback_years, 1, 100},
+};
+
+constexpr DoubleField kDoubleFields[] = {
+    {"match_threshold", &projections::ViewsConfig::match_threshold},
+    {"review_threshold", &projections::ViewsConfig::review_threshold},
+};
+
+}  // namespace
+
+absl::StatusOr<projections::ViewsConfig> ParseViewsConfig(
+    absl::string_view text) {
+  const json document = json::parse(text.begin(), text.end(), nullptr,
+                                    /*allow_exceptions=*/false);
+  if (document.is_discarded() || !document.is_object()) {
+    return absl::InvalidArgumentError(
+        "views config: not a JSON object; write e.g. "
+        "{\"follow_up_window_days\": 7}");
+  }
+  projections::ViewsConfig config;
+  for (const auto& [key, value] : document.items()) {
+    bool known = false;
+    for (const IntField& f : kIntFields) {
+      if (key != f.name) continue;
+      known = true;
+      if (!value.is_number_integer() || value.get<int64_t>() < f.min ||
+          value.get<int64_t>() > f.max) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("views config: ", key, " must be a whole number in [",
+                         f.min, ", ", f.max, "], not ", value.dump()));
+      }
+      config.*f.field = value.get<int32_t>();
+    }
+    for (const DoubleField& f : kDoubleFields) {
+      if (key != f.name) continue;
+      known = true;
+      if (!value.is_number() || value.get<double>() < 0 ||
+          value.get<double>() > 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("views config: ", key,
+                         " must be a number in [0, 1], not ", value.dump()));
+      }
+      config.*f.field = value.get<double>();
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "views config: unknown key \"", key,
+          "\"; the keys are the fields of projections/views_config.h"));
+    }
+  }
+  if (config.review_threshold > config.match_threshold) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "views config: review_threshold ", config.review_threshold,
+        " is above match_threshold ", config.match_threshold));
+  }
+  return config;
+}
+
+absl::StatusOr<projections::ViewsConfig> LoadViewsConfigFile(
+    const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read --views_config file ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<projections::ViewsConfig> config = ParseViewsConfig(text.str());
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+}  // namespace caseline::server

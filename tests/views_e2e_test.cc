@@ -1,0 +1,494 @@
+// End-to-end tests of the views (ContinuityViews, DuplicationViews,
+// AuditViews, Projections) over real gRPC on a loopback port. A small care
+// network is written through the care-record commands, as JSON the way
+// `caseline command` sends it, and every view is read back:
+//   - read-your-writes through min_position;
+//   - findings of each kind, dismissal, paging;
+//   - summary, gaps, worklist, measures, caseload;
+//   - timeline, replay as of a past position and time, accounting of
+//     disclosures, chain verification;
+//   - online rebuild over gRPC, with every view equal before and after, and a
+//     restart that neither loses nor double-applies anything.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "caseline/v1/care_record.pb.h"
+#include "caseline/v1/views.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "server/server.h"
+#include "tests/test_util.h"
+#include "tests/views_util.h"
+#include "tools/cli_command.h"
+
+namespace caseline {
+namespace {
+
+using ::testing::HasSubstr;
+
+template <typename Request>
+void Deadline(grpc::ClientContext* context, const Request&) {
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(30));
+}
+
+class ViewsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Connect(); }
+
+  void Connect() {
+    server_ = std::make_unique<testing::LoopbackServer>("views_e2e");
+    ASSERT_TRUE(server_->ok());
+    Stubs();
+  }
+
+  void Stubs() {
+    continuity_ = v1::ContinuityViews::NewStub(server_->channel());
+    duplication_ = v1::DuplicationViews::NewStub(server_->channel());
+    audit_ = v1::AuditViews::NewStub(server_->channel());
+    projections_ = v1::Projections::NewStub(server_->channel());
+    channel_ = server_->channel();
+  }
+
+  // Sends a care-record command as `org`; `json` may use single quotes for
+  // readability. Returns the last position written.
+  uint64_t Command(const std::string& org, const std::string& method,
+                   const std::string& json) {
+    const std::string text = absl::StrReplaceAll(json, {{"'", "\""}});
+    auto command = tools::PrepareCommand(method, text);
+    EXPECT_TRUE(command.ok()) << method << ": " << command.status();
+    if (!command.ok()) return 0;
+    auto response = tools::SendCommand(server_->channel(), *command, org,
+                                       "u-" + org, absl::Seconds(30));
+    EXPECT_TRUE(response.ok()) << method << " " << text << ": "
+                               << response.status();
+    if (!response.ok()) return 0;
+    v1::CommandResult result;
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(*response, &result).ok());
+    last_position_ = result.last_global_position();
+    return last_position_;
+  }
+
+  void RegisterOrganization(const std::string& id, const std::string& type) {
+    Command(id, "Organizations.RegisterOrganization",
+            absl::StrCat("{'command_id':'org-", id,
+                         "','organization_registered':{'organization_id':'", id,
+                         "','name':'", id, "','type':'", type, "'}}"));
+  }
+
+  // The network every test starts from (times are in 2026, before "now").
+  void BuildNetwork() {
+    RegisterOrganization("hospital", "ORGANIZATION_TYPE_HOSPITAL");
+    RegisterOrganization("bh", "ORGANIZATION_TYPE_BEHAVIORAL_HEALTH");
+    RegisterOrganization("housing", "ORGANIZATION_TYPE_HOUSING");
+    RegisterOrganization("housing2", "ORGANIZATION_TYPE_HOUSING");
+    RegisterOrganization("shelter", "ORGANIZATION_TYPE_COMMUNITY_AGENCY");
+
+    // Ann: an inpatient mental-health stay with a follow-up on day 4.
+    Command("hospital", "Clients.RegisterClient", R"({
+      'command_id':'ann-1','client_id':'ann','occurred_at':'2026-02-20T09:00:00Z',
+      'client_registered':{'name':{'given':'Ann','family':'Lee'},
+        'birth_date':{'year':1980,'month':4,'day':2},'sex':'SEX_FEMALE',
+        'phone':'555-010-2000'}})");
+    Command("hospital", "Clients.OpenCase", R"({
+      'command_id':'ann-2','client_id':'ann','occurred_at':'2026-02-20T09:05:00Z',
+      'case_opened':{'reason':'admitted'}})");
+    Command("hospital", "Consents.GiveConsent", R"({
+      'command_id':'ann-3','client_id':'ann','occurred_at':'2026-02-20T09:10:00Z',
+      'consent_given':{'consent_id':'k1',
+        'recipient_organization_ids':['bh','housing','housing2','hospital'],
+        'data_classes':['DATA_CLASS_GENERAL','DATA_CLASS_MENTAL_HEALTH'],
+        'purposes':['PURPOSE_OF_USE_CARE_COORDINATION','PURPOSE_OF_USE_TREATMENT']}})");
+    Command("bh", "CareTeams.AddCareTeamMember", R"({
+      'command_id':'ann-4','client_id':'ann','occurred_at':'2026-02-21T09:00:00Z',
+      'care_team_member_added':{'member_id':'cm-1','name':{'given':'Cy','family':'Moe'},
+        'organization_id':'bh','discipline':'DISCIPLINE_SOCIAL_WORK',
+        'role':'CARE_TEAM_ROLE_LEAD_CASE_MANAGER'}})");
+    Command("hospital", "Transitions.RecordAdmission", R"({
+      'command_id':'ann-5','client_id':'ann','occurred_at':'2026-03-01T12:00:00Z',
+      'admission_recorded':{'admission_id':'adm-1','facility_organization_id':'hospital',
+        'level_of_care':'LEVEL_OF_CARE_INPATIENT','primary_need':'SERVICE_CATEGORY_MENTAL_HEALTH'}})");
+    Command("hospital", "Referrals.SendReferral", R"({
+      'command_id':'ann-6','client_id':'ann','occurred_at':'2026-03-05T10:00:00Z',
+      'referral_sent':{'referral_id':'ref-bh','from_organization_id':'hospital',
+        'to_organization_id':'bh','service_category':'SERVICE_CATEGORY_MENTAL_HEALTH',
+        'kind':'REFERRAL_KIND_WARM','urgency':'URGENCY_URGENT','reason':'after-care',
+        'shared_data_classes':['DATA_CLASS_MENTAL_HEALTH'],
+        'purpose':'PURPOSE_OF_USE_CARE_COORDINATION'}})");
+    Command("bh", "Referrals.AcceptReferral", R"({
+      'command_id':'ann-7','client_id':'ann','occurred_at':'2026-03-06T10:00:00Z',
+      'referral_accepted':{'referral_id':'ref-bh'}})");
+    Command("hospital", "Transitions.PlanTransition", R"({
+      'command_id':'ann-8','client_id':'ann','occurred_at':'2026-03-07T10:00:00Z',
+      'transition_planned':{'transition_id':'tr-1','admission_id':'adm-1',
+        'from_level_of_care':'LEVEL_OF_CARE_INPATIENT','from_organization_id':'hospital',
+        'to_level_of_care':'LEVEL_OF_CARE_OUTPATIENT','to_organization_id':'bh',
+        'planned_date':{'year':2026,'month':3,'day':10},
+        'follow_up_due':{'year':2026,'month':3,'day':17}}})");
+    before_discharge_ = last_position_;
+    Command("hospital", "Transitions.RecordDischarge", R"({
+      'command_id':'ann-9','client_id':'ann','occurred_at':'2026-03-10T11:00:00Z',
+      'discharge_recorded':{'admission_id':'adm-1','disposition':'DISCHARGE_DISPOSITION_HOME'}})");
+    Command("bh", "Transitions.RecordFollowUp", R"({
+      'command_id':'ann-10','client_id':'ann','occurred_at':'2026-03-14T15:00:00Z',
+      'follow_up_completed':{'follow_up_id':'fu-1','transition_id':'tr-1',
+        'admission_id':'adm-1','contact_kind':'CONTACT_KIND_IN_PERSON',
+        'provider_organization_id':'bh','provider_discipline':'DISCIPLINE_PSYCHIATRY'}})");
+    // Two open housing referrals to different organisations, never answered.
+    Command("bh", "Referrals.SendReferral", R"({
+      'command_id':'ann-11','client_id':'ann','occurred_at':'2026-03-20T10:00:00Z',
+      'referral_sent':{'referral_id':'ref-h1','from_organization_id':'bh',
+        'to_organization_id':'housing','service_category':'SERVICE_CATEGORY_HOUSING',
+        'kind':'REFERRAL_KIND_WARM','urgency':'URGENCY_ROUTINE','reason':'unhoused',
+        'shared_data_classes':['DATA_CLASS_GENERAL'],
+        'purpose':'PURPOSE_OF_USE_CARE_COORDINATION'}})");
+    Command("bh", "Referrals.SendReferral", R"({
+      'command_id':'ann-12','client_id':'ann','occurred_at':'2026-03-21T10:00:00Z',
+      'referral_sent':{'referral_id':'ref-h2','from_organization_id':'bh',
+        'to_organization_id':'housing2','service_category':'SERVICE_CATEGORY_HOUSING',
+        'kind':'REFERRAL_KIND_WARM','urgency':'URGENCY_ROUTINE','reason':'unhoused',
+        'shared_data_classes':['DATA_CLASS_GENERAL'],
+        'purpose':'PURPOSE_OF_USE_CARE_COORDINATION'}})");
+    // The same person registered again by the shelter, with a typo.
+    Command("shelter", "Clients.RegisterClient", R"({
+      'command_id':'anne-1','client_id':'anne','occurred_at':'2026-03-22T09:00:00Z',
+      'client_registered':{'name':{'given':'Anne','family':'Lee'},
+        'birth_date':{'year':1980,'month':4,'day':2},'sex':'SEX_FEMALE',
+        'phone':'(555) 010-2000'}})");
+    // Bob: housing services at two providers at once.
+    Command("shelter", "Clients.RegisterClient", R"({
+      'command_id':'bob-1','client_id':'bob','occurred_at':'2026-04-01T09:00:00Z',
+      'client_registered':{'name':{'given':'Bob','family':'Okafor'},
+        'birth_date':{'year':1975,'month':11,'day':30},'sex':'SEX_MALE'}})");
+    Command("housing", "Services.StartService", R"({
+      'command_id':'bob-2','client_id':'bob','occurred_at':'2026-04-02T09:00:00Z',
+      'service_started':{'service_id':'svc-1','provider_organization_id':'housing',
+        'category':'SERVICE_CATEGORY_HOUSING','level_of_care':'LEVEL_OF_CARE_COMMUNITY'}})");
+    Command("housing2", "Services.StartService", R"({
+      'command_id':'bob-3','client_id':'bob','occurred_at':'2026-04-10T09:00:00Z',
+      'service_started':{'service_id':'svc-2','provider_organization_id':'housing2',
+        'category':'SERVICE_CATEGORY_HOUSING','level_of_care':'LEVEL_OF_CARE_COMMUNITY'}})");
+  }
+
+  std::vector<v1::Finding> Findings(v1::ListFindingsRequest request) {
+    std::vector<v1::Finding> out;
+    request.set_page_size(2);  // exercise paging
+    while (true) {
+      grpc::ClientContext context;
+      Deadline(&context, request);
+      v1::ListFindingsResponse response;
+      grpc::Status status =
+          duplication_->ListFindings(&context, request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) return out;
+      for (const auto& f : response.findings()) out.push_back(f);
+      if (response.next_page_token().empty()) return out;
+      request.set_page_token(response.next_page_token());
+    }
+  }
+
+  std::string ProjectedState() {
+    return testing::ProjectedViews(channel_, last_position_);
+  }
+
+  std::unique_ptr<testing::LoopbackServer> server_;
+  std::unique_ptr<v1::ContinuityViews::Stub> continuity_;
+  std::unique_ptr<v1::DuplicationViews::Stub> duplication_;
+  std::unique_ptr<v1::AuditViews::Stub> audit_;
+  std::unique_ptr<v1::Projections::Stub> projections_;
+  std::shared_ptr<grpc::Channel> channel_;
+  uint64_t last_position_ = 0;
+  uint64_t before_discharge_ = 0;
+};
+
+TEST_F(ViewsTest, FindingsOfEachKindWithReadYourWrites) {
+  BuildNetwork();
+  v1::ListFindingsRequest request;
+  request.set_min_position(last_position_);
+  std::vector<v1::Finding> findings = Findings(request);
+  std::map<v1::FindingKind, std::vector<v1::Finding>> by_kind;
+  for (const auto& f : findings) by_kind[f.kind()].push_back(f);
+
+  ASSERT_EQ(by_kind[v1::FINDING_KIND_DUPLICATE_REFERRALS].size(), 1u);
+  const v1::Finding& referrals = by_kind[v1::FINDING_KIND_DUPLICATE_REFERRALS][0];
+  EXPECT_THAT(referrals.client_ids(), ::testing::ElementsAre("ann"));
+  EXPECT_THAT(referrals.subject_ids(),
+              ::testing::UnorderedElementsAre("ref-h1", "ref-h2"));
+  EXPECT_EQ(referrals.status(), v1::FINDING_STATUS_OPEN);
+  EXPECT_EQ(referrals.cause_positions_size(), 2);
+  EXPECT_GT(referrals.first_detected_position(), 0u);
+
+  ASSERT_EQ(by_kind[v1::FINDING_KIND_OVERLAPPING_SERVICES].size(), 1u);
+  EXPECT_THAT(by_kind[v1::FINDING_KIND_OVERLAPPING_SERVICES][0].client_ids(),
+              ::testing::ElementsAre("bob"));
+
+  ASSERT_EQ(by_kind[v1::FINDING_KIND_POSSIBLE_DUPLICATE_CLIENTS].size(), 1u);
+  const v1::Finding& pair =
+      by_kind[v1::FINDING_KIND_POSSIBLE_DUPLICATE_CLIENTS][0];
+  EXPECT_THAT(pair.client_ids(), ::testing::UnorderedElementsAre("ann", "anne"));
+  EXPECT_EQ(pair.match_class(), v1::MATCH_CLASS_MATCH);
+  EXPECT_GE(pair.match_probability(), 0.8);
+  EXPECT_GE(pair.comparisons_size(), 4);
+
+  // By organisation: housing2 is the receiver of one duplicate referral and
+  // the provider of one overlapping service.
+  v1::ListFindingsRequest by_org;
+  by_org.set_organization_id("housing2");
+  EXPECT_EQ(Findings(by_org).size(), 2u);
+  // By client.
+  v1::ListFindingsRequest by_client;
+  by_client.set_client_id("bob");
+  EXPECT_EQ(Findings(by_client).size(), 1u);
+
+  // A dismissal closes the pair for good.
+  const uint64_t dismissed = Command(
+      "shelter", "Clients.DismissDuplicate",
+      absl::StrCat("{'command_id':'dismiss-1','client_id':'anne',"
+                   "'duplicate_dismissed':{'finding_id':'",
+                   pair.finding_id(), "','reason':'different mothers'}}"));
+  v1::ListFindingsRequest open_pairs;
+  open_pairs.set_min_position(dismissed);
+  open_pairs.add_kinds(v1::FINDING_KIND_POSSIBLE_DUPLICATE_CLIENTS);
+  EXPECT_TRUE(Findings(open_pairs).empty());
+  open_pairs.add_statuses(v1::FINDING_STATUS_DISMISSED);
+  std::vector<v1::Finding> dismissed_pairs = Findings(open_pairs);
+  ASSERT_EQ(dismissed_pairs.size(), 1u);
+  EXPECT_EQ(dismissed_pairs[0].status(), v1::FINDING_STATUS_DISMISSED);
+}
+
+TEST_F(ViewsTest, BadRequestsNameTheField) {
+  BuildNetwork();
+  v1::ListFindingsRequest both;
+  both.set_client_id("ann");
+  both.set_organization_id("bh");
+  {
+    grpc::ClientContext context;
+    v1::ListFindingsResponse response;
+    grpc::Status status = duplication_->ListFindings(&context, both, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  v1::GetWorklistRequest beyond;
+  beyond.set_organization_id("bh");
+  beyond.set_min_position(last_position_ + 1000);
+  {
+    grpc::ClientContext context;
+    v1::GetWorklistResponse response;
+    grpc::Status status = continuity_->GetWorklist(&context, beyond, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("min_position"));
+  }
+  v1::GetClientSummaryRequest unknown;
+  unknown.set_client_id("nobody");
+  {
+    grpc::ClientContext context;
+    v1::GetClientSummaryResponse response;
+    grpc::Status status =
+        continuity_->GetClientSummary(&context, unknown, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_THAT(status.error_message(), HasSubstr("nobody"));
+  }
+  v1::ReplayClientRequest no_as_of;
+  no_as_of.set_client_id("ann");
+  {
+    grpc::ClientContext context;
+    v1::ReplayClientResponse response;
+    grpc::Status status = audit_->ReplayClient(&context, no_as_of, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+TEST_F(ViewsTest, ContinuityViews) {
+  BuildNetwork();
+  // Summary: the lead, the open referrals, consent coverage, and gaps.
+  v1::GetClientSummaryRequest summary_request;
+  summary_request.set_client_id("ann");
+  summary_request.set_min_position(last_position_);
+  v1::GetClientSummaryResponse summary;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(
+        continuity_->GetClientSummary(&context, summary_request, &summary)
+            .ok());
+  }
+  EXPECT_EQ(summary.summary().lead_case_manager().member_id(), "cm-1");
+  EXPECT_EQ(summary.summary().open_referrals_size(), 3);  // bh accepted + 2
+  EXPECT_EQ(summary.summary().last_discharge().admission_id(), "adm-1");
+  EXPECT_GE(summary.view_position(), last_position_);
+  bool bh_covered = false;
+  for (const auto& coverage : summary.summary().consent_coverage()) {
+    if (coverage.organization_id() == "bh") {
+      bh_covered = coverage.missing_data_classes().empty() &&
+                   !coverage.covered_data_classes().empty();
+    }
+  }
+  EXPECT_TRUE(bh_covered);
+  bool unanswered = false;
+  for (const auto& gap : summary.summary().gaps()) {
+    if (gap.reason() == v1::GAP_REASON_REFERRAL_NOT_ANSWERED) {
+      unanswered = true;
+      EXPECT_FALSE(gap.cause_positions().empty());
+    }
+  }
+  EXPECT_TRUE(unanswered) << summary.ShortDebugString();
+
+  // The housing provider's worklist shows the stale referral.
+  v1::GetWorklistRequest worklist;
+  worklist.set_organization_id("housing");
+  worklist.set_min_position(last_position_);
+  v1::GetWorklistResponse items;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(continuity_->GetWorklist(&context, worklist, &items).ok());
+  }
+  ASSERT_GE(items.items_size(), 1);
+  EXPECT_EQ(items.items(0).kind(), v1::WORKLIST_ITEM_KIND_STALE_REFERRAL);
+  EXPECT_EQ(items.items(0).subject_id(), "ref-h1");
+  EXPECT_TRUE(items.items(0).overdue());
+
+  // FUH: one inpatient mental-health discharge, followed up on day 4.
+  v1::GetMeasuresRequest measures;
+  measures.mutable_period()->mutable_start()->set_seconds(
+      absl::ToUnixSeconds(absl::FromCivil(absl::CivilDay(2026, 1, 1),
+                                          absl::UTCTimeZone())));
+  measures.set_min_position(last_position_);
+  v1::GetMeasuresResponse results;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(continuity_->GetMeasures(&context, measures, &results).ok());
+  }
+  std::map<std::string, v1::MeasureResult> by_name;
+  for (const auto& r : results.results()) by_name[r.measure()] = r;
+  EXPECT_EQ(by_name["FUH-7"].denominator(), 1);
+  EXPECT_EQ(by_name["FUH-7"].numerator(), 1);
+  EXPECT_EQ(by_name["FUH-30"].numerator(), 1);
+  EXPECT_EQ(by_name["REFERRAL-LOOP-CLOSURE"].denominator(), 3);
+
+  // Caseload: cm-1 leads one open case.
+  v1::GetCaseloadRequest caseload;
+  caseload.set_min_position(last_position_);
+  caseload.set_threshold(1);
+  v1::GetCaseloadResponse loads;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(continuity_->GetCaseload(&context, caseload, &loads).ok());
+  }
+  ASSERT_EQ(loads.workers_size(), 1);
+  EXPECT_EQ(loads.workers(0).member_id(), "cm-1");
+  EXPECT_EQ(loads.workers(0).active_clients(), 1);
+  EXPECT_TRUE(loads.above_threshold().empty());  // 1 is not above 1
+}
+
+TEST_F(ViewsTest, AuditViews) {
+  BuildNetwork();
+  // Timeline, filtered by organisation.
+  v1::GetTimelineRequest timeline;
+  timeline.set_client_id("ann");
+  v1::GetTimelineResponse entries;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(audit_->GetTimeline(&context, timeline, &entries).ok());
+  }
+  EXPECT_EQ(entries.entries_size(), 12);
+  EXPECT_EQ(entries.entries(0).event_type(), "ClientRegistered");
+  EXPECT_EQ(entries.entries(0).organization_id(), "hospital");
+  EXPECT_EQ(entries.entries(0).user_id(), "u-hospital");
+  timeline.add_organization_ids("bh");
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(audit_->GetTimeline(&context, timeline, &entries).ok());
+  }
+  EXPECT_EQ(entries.entries_size(), 5);
+
+  // Replay: before the discharge the stay was open; as recorded now it is
+  // closed.
+  v1::ReplayClientRequest replay;
+  replay.set_client_id("ann");
+  replay.set_position(before_discharge_);
+  v1::ReplayClientResponse past;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(audit_->ReplayClient(&context, replay, &past).ok());
+  }
+  ASSERT_EQ(past.state().admissions_size(), 1);
+  EXPECT_FALSE(past.state().admissions(0).has_discharged_at());
+  replay.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(
+      absl::FromCivil(absl::CivilDay(2026, 12, 31), absl::UTCTimeZone())));
+  v1::ReplayClientResponse now;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(audit_->ReplayClient(&context, replay, &now).ok());
+  }
+  ASSERT_EQ(now.state().admissions_size(), 1);
+  EXPECT_TRUE(now.state().admissions(0).has_discharged_at());
+
+  // Accounting of disclosures: the three referrals that shared data.
+  v1::ListDisclosuresRequest disclosures;
+  disclosures.set_client_id("ann");
+  v1::ListDisclosuresResponse listed;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(audit_->ListDisclosures(&context, disclosures, &listed).ok());
+  }
+  ASSERT_EQ(listed.disclosures_size(), 3);
+  EXPECT_EQ(listed.disclosures(0).recipient_organization_id(), "bh");
+  EXPECT_EQ(listed.disclosures(0).consent_id(), "k1");
+
+  // Chain verification of the client's events.
+  v1::VerifyClientChainRequest verify;
+  verify.set_client_id("ann");
+  v1::VerifyClientChainResponse verified;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(audit_->VerifyClientChain(&context, verify, &verified).ok());
+  }
+  EXPECT_TRUE(verified.ok()) << verified.problem();
+  EXPECT_EQ(verified.events_checked(), 12u);
+  EXPECT_EQ(verified.head_position(), last_position_);
+  EXPECT_EQ(verified.head_hash().size(), 64u);
+}
+
+TEST_F(ViewsTest, OnlineRebuildAndRestartGiveTheSameViews) {
+  BuildNetwork();
+  const std::string before = ProjectedState();
+  ASSERT_THAT(before, HasSubstr("FINDING_KIND_DUPLICATE_REFERRALS"));
+
+  testing::RebuildAll(channel_);
+
+  v1::GetProjectionStatusResponse status;
+  {
+    grpc::ClientContext status_context;
+    ASSERT_TRUE(projections_
+                    ->GetStatus(&status_context,
+                                v1::GetProjectionStatusRequest(), &status)
+                    .ok());
+  }
+  ASSERT_EQ(status.projections_size(), 2);
+  for (const auto& p : status.projections()) {
+    EXPECT_EQ(p.generation(), 2u) << p.name();
+    EXPECT_EQ(p.state(), "running");
+    EXPECT_EQ(p.last_error(), "");
+  }
+  EXPECT_EQ(ProjectedState(), before);
+
+  // Restart on the same directory: the projections resume from their
+  // checkpoints.
+  const std::string dir = server_->data_dir();
+  server_->server().Shutdown(absl::Seconds(5));
+  auto restarted = testing::StartLoopbackServer(dir);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  channel_ = grpc::CreateChannel((*restarted)->address(),
+                                 grpc::InsecureChannelCredentials());
+  EXPECT_EQ(ProjectedState(), before);
+}
+
+}  // namespace
+}  // namespace caseline
