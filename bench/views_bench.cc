@@ -63,8 +63,8 @@ struct Row {
 };
 
 void Print(const std::vector<Row>& rows) {
-  std::printf("%-44s %-26s %-34s %s\n", "measure", "result", "baseline (same run)",
-              "ratio");
+  std::printf("%-44s %-26s %-34s %s\n", "measure", "result",
+              "baseline (same run)", "ratio");
   for (const Row& r : rows) {
     std::printf("%-44s %-26s %-34s %s\n", r.what.c_str(), r.figure.c_str(),
                 r.baseline.c_str(), r.ratio.c_str());
@@ -74,8 +74,8 @@ void Print(const std::vector<Row>& rows) {
 // Loads demo networks (seeds 1, 2, ...) until the log holds `events`.
 bool LoadDemo(caseline::server::CaselineServer& server, uint64_t events,
               int concurrency) {
-  auto channel = grpc::CreateChannel(server.address(),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
   uint64_t seed = 1;
   while (server.event_log().HeadPosition() < events) {
     const uint64_t head = server.event_log().HeadPosition();
@@ -86,10 +86,11 @@ bool LoadDemo(caseline::server::CaselineServer& server, uint64_t events,
         std::min<uint64_t>(1000000, (events - head) / 25 + 100));
     options.concurrency = concurrency;
     options.base_date = absl::CivilDay(2026, 11, 1);
-    std::fprintf(stderr, "loading demo seed %lu: %d clients (log at %lu of %lu events)\n",
-                 static_cast<unsigned long>(options.seed), options.clients,
-                 static_cast<unsigned long>(head),
-                 static_cast<unsigned long>(events));
+    std::fprintf(
+        stderr,
+        "loading demo seed %lu: %d clients (log at %lu of %lu events)\n",
+        static_cast<unsigned long>(options.seed), options.clients,
+        static_cast<unsigned long>(head), static_cast<unsigned long>(events));
     options.progress = [](const std::string& line) {
       std::fprintf(stderr, "  %s\n", line.c_str());
     };
@@ -129,9 +130,8 @@ double RebuildEventsPerSecond(caseline::projections::ProjectionEngine& engine,
   for (const std::string& name : names) {
     threads.emplace_back([&engine, name] {
       absl::Status status = engine.Rebuild(
-          name, [](const caseline::v1::RebuildProjectionResponse&) {
-            return true;
-          });
+          name,
+          [](const caseline::v1::RebuildProjectionResponse&) { return true; });
       if (!status.ok()) {
         std::fprintf(stderr, "rebuild %s: %s\n", name.c_str(),
                      status.ToString().c_str());
@@ -191,7 +191,8 @@ int main(int argc, char** argv) {
   if (!LoadDemo(s, events, demo_concurrency)) return 1;
   const uint64_t head = s.event_log().HeadPosition();
   std::fprintf(stderr, "log holds %lu events (loaded in %.0f s)\n",
-               static_cast<unsigned long>(head), MillisSince(load_start) / 1000);
+               static_cast<unsigned long>(head),
+               MillisSince(load_start) / 1000);
   for (const std::string& name : engine.names()) {
     (void)engine.WaitForPosition(name, head, absl::Now() + absl::Minutes(30));
   }
@@ -268,8 +269,8 @@ int main(int argc, char** argv) {
     }
     {
       caseline::v1::GetClientSummaryRequest request;
-      request.set_client_id(absl::StrFormat(
-          "s1-c%05d", static_cast<int>(1 + random() % 1000)));
+      request.set_client_id(
+          absl::StrFormat("s1-c%05d", static_cast<int>(1 + random() % 1000)));
       grpc::ClientContext context;
       caseline::v1::GetClientSummaryResponse response;
       const auto start = Clock::now();
@@ -280,28 +281,27 @@ int main(int argc, char** argv) {
   const std::string empty_text =
       absl::StrFormat("empty call p50 %.3f / p99 %.3f ms",
                       Percentile(empty_ms, 0.5), Percentile(empty_ms, 0.99));
-  rows.push_back({"worklist query, 50 items (1 caller)",
-                  absl::StrFormat("p50 %.3f / p99 %.3f ms",
-                                  Percentile(worklist_ms, 0.5),
-                                  Percentile(worklist_ms, 0.99)),
-                  empty_text,
-                  absl::StrFormat("p99 %.1fx",
-                                  Percentile(worklist_ms, 0.99) /
-                                      Percentile(empty_ms, 0.99))});
-  rows.push_back({"client summary query (1 caller)",
-                  absl::StrFormat("p50 %.3f / p99 %.3f ms",
-                                  Percentile(summary_ms, 0.5),
-                                  Percentile(summary_ms, 0.99)),
-                  empty_text,
-                  absl::StrFormat("p99 %.1fx",
-                                  Percentile(summary_ms, 0.99) /
-                                      Percentile(empty_ms, 0.99))});
+  rows.push_back(
+      {"worklist query, 50 items (1 caller)",
+       absl::StrFormat("p50 %.3f / p99 %.3f ms", Percentile(worklist_ms, 0.5),
+                       Percentile(worklist_ms, 0.99)),
+       empty_text,
+       absl::StrFormat("p99 %.1fx", Percentile(worklist_ms, 0.99) /
+                                        Percentile(empty_ms, 0.99))});
+  rows.push_back(
+      {"client summary query (1 caller)",
+       absl::StrFormat("p50 %.3f / p99 %.3f ms", Percentile(summary_ms, 0.5),
+                       Percentile(summary_ms, 0.99)),
+       empty_text,
+       absl::StrFormat("p99 %.1fx", Percentile(summary_ms, 0.99) /
+                                        Percentile(empty_ms, 0.99))});
 
-  // --- Projection lag under append load ---------------------------------------
-  // Appenders write typed care events (goal progress on demo clients) as fast
-  // as they are acknowledged; a sampler notes each projection's position
-  // every millisecond. An append's lag is the time from its acknowledgement
-  // to the first sample at which every projection had applied it.
+  // --- Projection lag under append load
+  // --------------------------------------- Appenders write typed care events
+  // (goal progress on demo clients) as fast as they are acknowledged; a sampler
+  // notes each projection's position every millisecond. An append's lag is the
+  // time from its acknowledgement to the first sample at which every projection
+  // had applied it.
   struct Ack {
     Clock::time_point at;
     uint64_t position;
@@ -333,8 +333,8 @@ int main(int argc, char** argv) {
         event.mutable_goal_progress_recorded()->set_percent_achieved(
             static_cast<int32_t>(r() % 100));
         caseline::eventstore::AppendRequest request;
-        request.stream_id = absl::StrFormat(
-            "client-s1-c%05d", static_cast<int>(1 + r() % 1000));
+        request.stream_id = absl::StrFormat("client-s1-c%05d",
+                                            static_cast<int>(1 + r() % 1000));
         auto& e = request.events.emplace_back();
         e.event_type = "GoalProgressRecorded";
         e.content_type = caseline::v1::kCareEventContentType;
@@ -361,11 +361,10 @@ int main(int argc, char** argv) {
   for (const auto& per_caller : acks) {
     appended += per_caller.size();
     for (const Ack& ack : per_caller) {
-      auto it = std::lower_bound(
-          samples.begin(), samples.end(), ack.at,
-          [](const auto& sample, Clock::time_point t) {
-            return sample.first < t;
-          });
+      auto it = std::lower_bound(samples.begin(), samples.end(), ack.at,
+                                 [](const auto& sample, Clock::time_point t) {
+                                   return sample.first < t;
+                                 });
       for (; it != samples.end(); ++it) {
         if (it->second >= ack.position) {
           lag_ms.push_back(
@@ -383,9 +382,10 @@ int main(int argc, char** argv) {
        absl::StrFormat("appends %.0f events/s", appended / append_elapsed_s),
        ""});
 
-  std::printf("\ncaseline-views-bench: %lu events, %zu organisations, %d "
-              "queries of each kind\n\n",
-              static_cast<unsigned long>(head), organizations.size(), queries);
+  std::printf(
+      "\ncaseline-views-bench: %lu events, %zu organisations, %d "
+      "queries of each kind\n\n",
+      static_cast<unsigned long>(head), organizations.size(), queries);
   Print(rows);
   if (!json_path.empty()) {
     std::ofstream out(json_path);

@@ -88,9 +88,9 @@ absl::StatusOr<std::unique_ptr<ViewStore>> ViewStore::Open(
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.dir, &raw);
   if (!s.ok()) {
     if (s.IsIOError() && absl::StrContains(s.ToString(), "lock")) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "view store ", options.dir,
-          " is in use by another process: ", s.ToString()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("view store ", options.dir,
+                       " is in use by another process: ", s.ToString()));
     }
     return FromRocksDb(s, absl::StrCat("opening view store ", options.dir));
   }

@@ -1,1 +1,887 @@
+#include "projections/audit.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "eventstore/envelope.h"
+#include "eventstore/event_log.h"
+#include "eventstore/status_macros.h"
+#include "projections/client_record.h"
+#include "projections/client_state.h"
+#include "projections/organization_directory.h"
+
+namespace caseline::projections {
+namespace {
+
+constexpr size_t kMaxClientIdBytes = 64;
+
+// --- Small conversions -------------------------------------------------------
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+}
+
+absl::StatusOr<absl::Time> TimeOf(const google::protobuf::Timestamp& t,
+                                  absl::string_view field) {
+  if (t.nanos() < 0 || t.nanos() > 999'999'999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": nanos must be 0..999999999"));
+  }
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+absl::Status CheckClientId(absl::string_view client_id) {
+  if (client_id.empty()) {
+    return absl::InvalidArgumentError("client_id: is required");
+  }
+  if (client_id.size() > kMaxClientIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("client_id: is ", client_id.size(),
+                     " bytes; client ids are 1 to 64 characters"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ClientNotFound(absl::string_view client_id) {
+  return absl::NotFoundError(absl::StrCat(
+      "client ", client_id, " has no events (stream ",
+      ClientStreamId(client_id), " is empty); check the client_id"));
+}
+
+// A half-open range [start, end); either end may be open.
+struct TimeRange {
+  absl::Time start = absl::InfinitePast();
+  absl::Time end = absl::InfiniteFuture();
+  bool Contains(absl::Time t) const { return t >= start && t < end; }
+};
+
+absl::StatusOr<TimeRange> RangeOf(const v1::Period& period, bool given,
+                                  absl::string_view field) {
+  TimeRange range;
+  if (!given) return range;
+  if (period.has_start()) {
+    ASSIGN_OR_RETURN(range.start,
+                     TimeOf(period.start(), absl::StrCat(field, ".start")));
+  }
+  if (period.has_end()) {
+    ASSIGN_OR_RETURN(range.end,
+                     TimeOf(period.end(), absl::StrCat(field, ".end")));
+  }
+  if (range.end <= range.start) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".end: must be after ", field, ".start"));
+  }
+  return range;
+}
+
+absl::StatusOr<size_t> PageSizeOf(int32_t page_size) {
+  if (page_size < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_size: ", page_size, " is negative; use 0 for the default (",
+        kDefaultAuditPageSize, ") or up to ", kMaxAuditPageSize));
+  }
+  if (page_size == 0) return kDefaultAuditPageSize;
+  return static_cast<size_t>(std::min(page_size, kMaxAuditPageSize));
+}
+
+absl::Status BadPageToken() {
+  return absl::InvalidArgumentError(
+      "page_token: not a token this query gave; pass the previous response's "
+      "next_page_token, or none for the first page");
+}
+
+// "SERVICE_CATEGORY_MENTAL_HEALTH" -> "mental health".
+std::string Word(const std::string& enum_name, absl::string_view prefix) {
+  std::string out = absl::AsciiStrToLower(
+      absl::StripPrefix(absl::string_view(enum_name), prefix));
+  std::replace(out.begin(), out.end(), '_', ' ');
+  return out;
+}
+
+std::string CategoryWord(v1::ServiceCategory c) {
+  return Word(v1::ServiceCategory_Name(c), "SERVICE_CATEGORY_");
+}
+std::string LevelWord(v1::LevelOfCare l) {
+  return Word(v1::LevelOfCare_Name(l), "LEVEL_OF_CARE_");
+}
+std::string ClassWord(int c) {
+  if (c == v1::DATA_CLASS_SUBSTANCE_USE_PART2) return "substance use (Part 2)";
+  return Word(v1::DataClass_Name(static_cast<v1::DataClass>(c)), "DATA_CLASS_");
+}
+std::string PurposeWord(v1::PurposeOfUse p) {
+  return Word(v1::PurposeOfUse_Name(p), "PURPOSE_OF_USE_");
+}
+
+std::string ClassesWords(const google::protobuf::RepeatedField<int>& classes) {
+  std::vector<std::string> words;
+  for (int c : classes) words.push_back(ClassWord(c));
+  return absl::StrJoin(words, ", ");
+}
+
+std::string NameWords(const v1::PersonName& name) {
+  std::vector<std::string> parts;
+  for (const std::string* p : {&name.given(), &name.middle(), &name.family()}) {
+    if (!p->empty()) parts.push_back(*p);
+  }
+  return absl::StrJoin(parts, " ");
+}
+
+std::string WithReason(std::string text, const std::string& reason) {
+  if (!reason.empty()) absl::StrAppend(&text, ": ", reason);
+  return text;
+}
+
+// Reads the whole stream (all pages) in version order from `from_version`;
+// NOT_FOUND when the stream has no events.
+absl::Status ForEachInStream(
+    eventstore::EventLog& log, absl::string_view stream_id,
+    uint64_t from_version,
+    absl::FunctionRef<bool(const eventstore::RecordedEvent&)> fn) {
+  eventstore::ReadStreamOptions read;
+  read.from_version = from_version;
+  read.max_count = eventstore::kMaxReadCount;
+  while (true) {
+    ASSIGN_OR_RETURN(eventstore::StreamPage page,
+                     log.ReadStream(stream_id, read));
+    for (const eventstore::RecordedEvent& event : page.events) {
+      if (!fn(event)) return absl::OkStatus();
+    }
+    if (page.end_of_stream || page.events.empty()) return absl::OkStatus();
+    read.from_version = page.next_version;
+  }
+}
+
+// The organisation directory as of now.
+absl::StatusOr<OrganizationDirectory> LoadDirectory(eventstore::EventLog& log) {
+  OrganizationDirectory directory;
+  RETURN_IF_ERROR(FoldCareStream(
+      log, kOrganizationsStream, 0,
+      [](const eventstore::RecordedEvent&) { return true; },
+      [&directory](const v1::CareEvent& event,
+                   const CareEventContext& context) {
+        directory.Apply(event, context);
+      }));
+  return directory;
+}
+
+}  // namespace
+
+// --- Summaries ---------------------------------------------------------------
+
+std::string SummarizeCareEvent(const v1::CareEvent& event) {
+  switch (event.event_case()) {
+    case v1::CareEvent::kClientRegistered: {
+      const auto& e = event.client_registered();
+      return absl::StrCat("client registered: ", NameWords(e.name()));
+    }
+    case v1::CareEvent::kClientDetailsCorrected: {
+      const auto& e = event.client_details_corrected();
+      std::vector<std::string> fields;
+      if (e.has_name()) fields.push_back("name");
+      if (e.has_birth_date()) fields.push_back("birth date");
+      if (e.sex() != v1::SEX_UNSPECIFIED) fields.push_back("sex");
+      if (!e.phone().empty()) fields.push_back("phone");
+      if (e.has_address()) fields.push_back("address");
+      if (!e.preferred_language().empty()) fields.push_back("language");
+      if (e.has_interpreter_needed()) fields.push_back("interpreter");
+      if (!e.identifiers_added().empty()) fields.push_back("identifiers");
+      return WithReason(absl::StrCat("client details corrected (",
+                                     absl::StrJoin(fields, ", "), ")"),
+                        e.reason());
+    }
+    case v1::CareEvent::kClientRecordsLinked:
+      return WithReason(
+          absl::StrCat("linked to client ",
+                       event.client_records_linked().other_client_id()),
+          event.client_records_linked().reason());
+    case v1::CareEvent::kClientRecordsUnlinked:
+      return WithReason(
+          absl::StrCat("unlinked from client ",
+                       event.client_records_unlinked().other_client_id()),
+          event.client_records_unlinked().reason());
+    case v1::CareEvent::kCaseOpened:
+      return WithReason("case opened", event.case_opened().reason());
+    case v1::CareEvent::kCaseClosed:
+      return WithReason(
+          absl::StrCat(
+              "case closed (",
+              Word(v1::CaseClosureReason_Name(event.case_closed().reason()),
+                   "CASE_CLOSURE_REASON_"),
+              ")"),
+          event.case_closed().note());
+    case v1::CareEvent::kCaseReopened:
+      return WithReason("case reopened", event.case_reopened().reason());
+    case v1::CareEvent::kDuplicateDismissed:
+      return WithReason(
+          absl::StrCat("duplicate finding ",
+                       event.duplicate_dismissed().finding_id(), " dismissed"),
+          event.duplicate_dismissed().reason());
+    case v1::CareEvent::kConsentGiven: {
+      const auto& e = event.consent_given();
+      std::vector<std::string> recipients(
+          e.recipient_organization_ids().begin(),
+          e.recipient_organization_ids().end());
+      for (int type : e.recipient_organization_types()) {
+        recipients.push_back(absl::StrCat(
+            "any ", Word(v1::OrganizationType_Name(
+                             static_cast<v1::OrganizationType>(type)),
+                         "ORGANIZATION_TYPE_")));
+      }
+      std::string text =
+          absl::StrCat("consent ", e.consent_id(), " given to share ",
+                       ClassesWords(e.data_classes()), " with ",
+                       absl::StrJoin(recipients, ", "));
+      if (e.has_representative()) {
+        absl::StrAppend(&text, " (by representative ",
+                        NameWords(e.representative().name()), ")");
+      }
+      return text;
+    }
+    case v1::CareEvent::kConsentRevoked:
+      return WithReason(
+          absl::StrCat("consent ", event.consent_revoked().consent_id(),
+                       " revoked"),
+          event.consent_revoked().reason());
+    case v1::CareEvent::kInformationDisclosed: {
+      const auto& e = event.information_disclosed();
+      return absl::StrCat(
+          "disclosure ", e.disclosure_id(), ": ",
+          ClassesWords(e.data_classes()), " to ", e.recipient_organization_id(),
+          " for ", PurposeWord(e.purpose()), " under ",
+          e.consent_id().empty() ? e.legal_basis()
+                                 : absl::StrCat("consent ", e.consent_id()));
+    }
+    case v1::CareEvent::kAssessmentRecorded: {
+      const auto& e = event.assessment_recorded();
+      std::vector<std::string> domains;
+      for (const auto& d : e.domains()) {
+        domains.push_back(absl::StrCat(
+            CategoryWord(d.domain()), " ",
+            Word(v1::NeedLevel_Name(d.need_level()), "NEED_LEVEL_")));
+      }
+      return absl::StrCat("assessment ", e.assessment_id(), ": ",
+                          absl::StrJoin(domains, ", "));
+    }
+    case v1::CareEvent::kGoalSet:
+      return absl::StrCat("goal ", event.goal_set().goal_id(), " set (",
+                          CategoryWord(event.goal_set().domain()),
+                          "): ", event.goal_set().description());
+    case v1::CareEvent::kGoalProgressRecorded:
+      return WithReason(
+          absl::StrCat("goal ", event.goal_progress_recorded().goal_id(),
+                       " at ",
+                       event.goal_progress_recorded().percent_achieved(), "%"),
+          event.goal_progress_recorded().note());
+    case v1::CareEvent::kGoalStatusChanged:
+      return WithReason(
+          absl::StrCat(
+              "goal ", event.goal_status_changed().goal_id(), " ",
+              Word(v1::GoalStatus_Name(event.goal_status_changed().status()),
+                   "GOAL_STATUS_")),
+          event.goal_status_changed().reason());
+    case v1::CareEvent::kReferralSent: {
+      const auto& e = event.referral_sent();
+      std::string text = absl::StrCat(
+          "referral ", e.referral_id(), " sent to ", e.to_organization_id(),
+          " (", CategoryWord(e.service_category()), ", ",
+          Word(v1::ReferralKind_Name(e.kind()), "REFERRAL_KIND_"), ")");
+      if (!e.shared_data_classes().empty()) {
+        absl::StrAppend(&text, " sharing ",
+                        ClassesWords(e.shared_data_classes()));
+      }
+      return text;
+    }
+    case v1::CareEvent::kReferralAccepted:
+      return absl::StrCat("referral ", event.referral_accepted().referral_id(),
+                          " accepted");
+    case v1::CareEvent::kReferralDeclined:
+      return WithReason(
+          absl::StrCat("referral ", event.referral_declined().referral_id(),
+                       " declined"),
+          event.referral_declined().reason());
+    case v1::CareEvent::kReferralOnHold:
+      return WithReason(
+          absl::StrCat("referral ", event.referral_on_hold().referral_id(),
+                       " on hold"),
+          event.referral_on_hold().reason());
+    case v1::CareEvent::kReferralStarted:
+      return absl::StrCat("referral ", event.referral_started().referral_id(),
+                          " in progress");
+    case v1::CareEvent::kReferralCompleted:
+      return WithReason(
+          absl::StrCat("referral ", event.referral_completed().referral_id(),
+                       " completed (loop closed)"),
+          event.referral_completed().delivered());
+    case v1::CareEvent::kReferralFailed:
+      return WithReason(
+          absl::StrCat("referral ", event.referral_failed().referral_id(),
+                       " failed"),
+          event.referral_failed().reason());
+    case v1::CareEvent::kReferralCancelled:
+      return WithReason(
+          absl::StrCat("referral ", event.referral_cancelled().referral_id(),
+                       " cancelled"),
+          event.referral_cancelled().reason());
+    case v1::CareEvent::kServiceStarted: {
+      const auto& e = event.service_started();
+      return absl::StrCat("service ", e.service_id(), " (",
+                          CategoryWord(e.category()), ") started at ",
+                          e.provider_organization_id());
+    }
+    case v1::CareEvent::kServiceEnded:
+      return WithReason(
+          absl::StrCat("service ", event.service_ended().service_id(),
+                       " ended"),
+          event.service_ended().reason());
+    case v1::CareEvent::kServiceInterruptionNotified:
+      return WithReason(
+          absl::StrCat("service ",
+                       event.service_interruption_notified().service_id(),
+                       " will be interrupted"),
+          event.service_interruption_notified().reason());
+    case v1::CareEvent::kCareTeamMemberAdded: {
+      const auto& e = event.care_team_member_added();
+      return absl::StrCat(
+          NameWords(e.name()).empty() ? e.member_id() : NameWords(e.name()),
+          " (", e.organization_id(), ") joined the care team as ",
+          e.role() == v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER ? "lead case manager"
+                                                           : "member");
+    }
+    case v1::CareEvent::kCareTeamMemberRemoved:
+      return WithReason(
+          absl::StrCat("team member ",
+                       event.care_team_member_removed().member_id(),
+                       " left the care team"),
+          event.care_team_member_removed().reason());
+    case v1::CareEvent::kTeamMeetingHeld: {
+      const auto& e = event.team_meeting_held();
+      return absl::StrCat("team meeting ", e.meeting_id(), " held with ",
+                          e.attendee_member_ids_size(), " member(s)",
+                          e.client_attended() ? " and the client" : "");
+    }
+    case v1::CareEvent::kAdmissionRecorded: {
+      const auto& e = event.admission_recorded();
+      return absl::StrCat("admitted (", LevelWord(e.level_of_care()), ") to ",
+                          e.facility_organization_id(), ", admission ",
+                          e.admission_id());
+    }
+    case v1::CareEvent::kTransitionPlanned: {
+      const auto& e = event.transition_planned();
+      return absl::StrCat("transition ", e.transition_id(), " planned to ",
+                          e.to_organization_id(), " (",
+                          LevelWord(e.to_level_of_care()), ")");
+    }
+    case v1::CareEvent::kDischargeRecorded:
+      return absl::StrCat("discharged from admission ",
+                          event.discharge_recorded().admission_id(), " (",
+                          Word(v1::DischargeDisposition_Name(
+                                   event.discharge_recorded().disposition()),
+                               "DISCHARGE_DISPOSITION_"),
+                          ")");
+    case v1::CareEvent::kTransitionCompleted:
+      return absl::StrCat("transition ",
+                          event.transition_completed().transition_id(),
+                          " completed");
+    case v1::CareEvent::kFollowUpCompleted: {
+      const auto& e = event.follow_up_completed();
+      return absl::StrCat(
+          "follow-up ", e.follow_up_id(), " (",
+          Word(v1::ContactKind_Name(e.contact_kind()), "CONTACT_KIND_"),
+          ") by ", e.provider_organization_id());
+    }
+    case v1::CareEvent::kOrganizationRegistered:
+      return absl::StrCat("organisation ",
+                          event.organization_registered().organization_id(),
+                          " registered");
+    case v1::CareEvent::kOrganizationUpdated:
+      return absl::StrCat("organisation ",
+                          event.organization_updated().organization_id(),
+                          " updated");
+    case v1::CareEvent::EVENT_NOT_SET:
+      break;
+  }
+  return "empty care event";
+}
+
+std::string OnBehalfOf(const v1::CareEvent& event) {
+  if (!event.has_consent_given() ||
+      !event.consent_given().has_representative()) {
+    return "";
+  }
+  const v1::Representative& r = event.consent_given().representative();
+  return absl::StrCat(NameWords(r.name()), " (",
+                      Word(v1::RepresentativeAuthority_Name(r.authority()),
+                           "REPRESENTATIVE_AUTHORITY_"),
+                      ")");
+}
+
+// --- Timeline ----------------------------------------------------------------
+
+absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
+    eventstore::EventLog& log, const v1::GetTimelineRequest& request) {
+  RETURN_IF_ERROR(CheckClientId(request.client_id()));
+  ASSIGN_OR_RETURN(
+      const TimeRange recorded,
+      RangeOf(request.recorded(), request.has_recorded(), "recorded"));
+  ASSIGN_OR_RETURN(
+      const TimeRange occurred,
+      RangeOf(request.occurred(), request.has_occurred(), "occurred"));
+  ASSIGN_OR_RETURN(const size_t page_size, PageSizeOf(request.page_size()));
+  uint64_t from_version = 0;
+  if (!request.page_token().empty() &&
+      !absl::SimpleAtoi(request.page_token(), &from_version)) {
+    return BadPageToken();
+  }
+  const auto& organizations = request.organization_ids();
+  const auto& types = request.event_types();
+
+  v1::GetTimelineResponse response;
+  response.set_view_position(log.HeadPosition());
+  absl::Status status = absl::OkStatus();
+  bool full = false;
+  const absl::Status read = ForEachInStream(
+      log, ClientStreamId(request.client_id()), from_version,
+      [&](const eventstore::RecordedEvent& e) {
+        if (!recorded.Contains(e.recorded_at) ||
+            !occurred.Contains(e.occurred_at)) {
+          return true;
+        }
+        if (!organizations.empty() &&
+            std::find(organizations.begin(), organizations.end(),
+                      e.actor.organization_id) == organizations.end()) {
+          return true;
+        }
+        if (!types.empty() && std::find(types.begin(), types.end(),
+                                        e.event_type) == types.end()) {
+          return true;
+        }
+        if (full) {
+          // Another matching event: the next page starts with it.
+          response.set_next_page_token(absl::StrCat(e.stream_version));
+          return false;
+        }
+        v1::TimelineEntry* entry = response.add_entries();
+        entry->set_global_position(e.global_position);
+        entry->set_stream_version(e.stream_version);
+        entry->set_event_id(e.event_id.ToString());
+        entry->set_event_type(e.event_type);
+        SetTime(e.occurred_at, entry->mutable_occurred_at());
+        SetTime(e.recorded_at, entry->mutable_recorded_at());
+        entry->set_organization_id(e.actor.organization_id);
+        entry->set_user_id(e.actor.user_id);
+        if (IsCareEvent(e)) {
+          absl::StatusOr<v1::CareEvent> care = ParseCareEvent(e);
+          if (!care.ok()) {
+            status = care.status();
+            return false;
+          }
+          entry->set_summary(SummarizeCareEvent(*care));
+          entry->set_on_behalf_of(OnBehalfOf(*care));
+          *entry->mutable_event() = *std::move(care);
+        } else {
+          entry->set_summary(absl::StrCat(e.event_type, " (", e.content_type,
+                                          ", not a care event)"));
+        }
+        if (auto it = e.metadata.find("on_behalf_of");
+            it != e.metadata.end() && entry->on_behalf_of().empty()) {
+          entry->set_on_behalf_of(it->second);
+        }
+        full = static_cast<size_t>(response.entries_size()) >= page_size;
+        return true;
+      });
+  if (absl::IsNotFound(read)) return ClientNotFound(request.client_id());
+  RETURN_IF_ERROR(read);
+  RETURN_IF_ERROR(status);
+  return response;
+}
+
+// --- Replay ------------------------------------------------------------------
+
+absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
+    eventstore::EventLog& log, const v1::ReplayClientRequest& request) {
+  RETURN_IF_ERROR(CheckClientId(request.client_id()));
+  std::optional<absl::Time> as_of_time;
+  switch (request.as_of_case()) {
+    case v1::ReplayClientRequest::kPosition:
+      break;
+    case v1::ReplayClientRequest::kRecordedAt: {
+      ASSIGN_OR_RETURN(as_of_time,
+                       TimeOf(request.recorded_at(), "recorded_at"));
+      break;
+    }
+    case v1::ReplayClientRequest::kOccurredAt: {
+      ASSIGN_OR_RETURN(as_of_time,
+                       TimeOf(request.occurred_at(), "occurred_at"));
+      break;
+    }
+    case v1::ReplayClientRequest::AS_OF_NOT_SET:
+      return absl::InvalidArgumentError(
+          "as_of: set one of position (a global position), recorded_at (what "
+          "the record said then) or occurred_at (business time)");
+  }
+
+  v1::ReplayClientResponse response;
+  response.set_view_position(log.HeadPosition());
+  ClientRecord record(request.client_id());
+  uint64_t applied = 0;
+  // The last event folded.
+  std::optional<CareEventContext> last;
+  bool any_event = false;
+  absl::Status status = absl::OkStatus();
+  const absl::Status read = ForEachInStream(
+      log, ClientStreamId(request.client_id()), 0,
+      [&](const eventstore::RecordedEvent& e) {
+        any_event = true;
+        switch (request.as_of_case()) {
+          case v1::ReplayClientRequest::kPosition:
+            // Stream order is position order: nothing later qualifies.
+            if (e.global_position > request.position()) return false;
+            break;
+          case v1::ReplayClientRequest::kRecordedAt:
+            if (e.recorded_at > *as_of_time) return true;
+            break;
+          case v1::ReplayClientRequest::kOccurredAt:
+            if (e.occurred_at > *as_of_time) return true;
+            break;
+          case v1::ReplayClientRequest::AS_OF_NOT_SET:
+            return false;
+        }
+        if (IsCareEvent(e)) {
+          absl::StatusOr<v1::CareEvent> care = ParseCareEvent(e);
+          if (!care.ok()) {
+            status = care.status();
+            return false;
+          }
+          record.Apply(*care, ContextOf(e));
+        }
+        ++applied;
+        last = ContextOf(e);
+        return true;
+      });
+  if (absl::IsNotFound(read) || (read.ok() && !any_event)) {
+    return ClientNotFound(request.client_id());
+  }
+  RETURN_IF_ERROR(read);
+  RETURN_IF_ERROR(status);
+  if (request.as_of_case() == v1::ReplayClientRequest::kPosition &&
+      last.has_value()) {
+    as_of_time = last->recorded_at;
+  }
+  *response.mutable_state() =
+      ClientStateOf(record, as_of_time.value_or(absl::InfinitePast()));
+  v1::ClientState& state = *response.mutable_state();
+  state.set_events_applied(applied);
+  state.set_last_position(last.has_value() ? last->global_position : 0);
+  state.set_last_stream_version(last.has_value() ? last->stream_version : 0);
+  if (as_of_time.has_value()) {
+    SetTime(*as_of_time, response.mutable_as_of_time());
+  }
+  return response;
+}
+
+// --- Accounting of disclosures
+// ------------------------------------------------
+
+namespace {
+
+// The consent(s) the referral relied on: one consent covering every shared
+// class if there is one (first in id order), otherwise, per class, the first
+// covering consent, joined by ","; empty when a class was not covered.
+std::string ConsentReliedOn(const ClientRecord& record,
+                            const v1::ReferralSent& referral,
+                            v1::PurposeOfUse purpose, v1::OrganizationType type,
+                            absl::Time at) {
+  const std::string& to = referral.to_organization_id();
+  auto covers = [&](const ConsentState& consent, int c) {
+    return consent.Covers(to, type, static_cast<v1::DataClass>(c), purpose, at);
+  };
+  for (const auto& [id, consent] : record.consents) {
+    bool all = true;
+    for (int c : referral.shared_data_classes())
+      all = all && covers(consent, c);
+    if (all) return id;
+  }
+  std::vector<std::string> ids;
+  for (int c : referral.shared_data_classes()) {
+    std::string found;
+    for (const auto& [id, consent] : record.consents) {
+      if (covers(consent, c)) {
+        found = id;
+        break;
+      }
+    }
+    if (found.empty()) return "";
+    if (std::find(ids.begin(), ids.end(), found) == ids.end()) {
+      ids.push_back(found);
+    }
+  }
+  return absl::StrJoin(ids, ",");
+}
+
+// Page tokens: "<disclosed_at unix nanos>/<global position>" of the last
+// disclosure returned.
+std::string DisclosureToken(const v1::Disclosure& d) {
+  return absl::StrCat(
+      absl::ToUnixNanos(absl::FromUnixSeconds(d.disclosed_at().seconds()) +
+                        absl::Nanoseconds(d.disclosed_at().nanos())),
+      "/", d.global_position());
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
+    eventstore::EventLog& log, const v1::ListDisclosuresRequest& request,
+    int lookback_years, absl::Time now) {
+  RETURN_IF_ERROR(CheckClientId(request.client_id()));
+  TimeRange period;
+  {
+    const absl::CivilSecond today =
+        absl::ToCivilSecond(now, absl::UTCTimeZone());
+    period.start = absl::FromCivil(
+        absl::CivilSecond(today.year() - lookback_years, today.month(),
+                          today.day(), today.hour(), today.minute(),
+                          today.second()),
+        absl::UTCTimeZone());
+    period.end = now;
+  }
+  if (request.has_period()) {
+    if (request.period().has_start()) {
+      ASSIGN_OR_RETURN(period.start,
+                       TimeOf(request.period().start(), "period.start"));
+    }
+    if (request.period().has_end()) {
+      ASSIGN_OR_RETURN(period.end,
+                       TimeOf(request.period().end(), "period.end"));
+    }
+    if (period.end <= period.start) {
+      return absl::InvalidArgumentError(
+          "period.end: must be after period.start");
+    }
+  }
+  ASSIGN_OR_RETURN(const size_t page_size, PageSizeOf(request.page_size()));
+  std::optional<std::pair<int64_t, uint64_t>> after;
+  if (!request.page_token().empty()) {
+    std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(request.page_token(), absl::MaxSplits('/', 1));
+    int64_t nanos = 0;
+    uint64_t position = 0;
+    if (!absl::SimpleAtoi(parts.first, &nanos) ||
+        !absl::SimpleAtoi(parts.second, &position)) {
+      return BadPageToken();
+    }
+    after = std::make_pair(nanos, position);
+  }
+
+  v1::ListDisclosuresResponse response;
+  response.set_view_position(log.HeadPosition());
+  ASSIGN_OR_RETURN(const OrganizationDirectory directory, LoadDirectory(log));
+  auto type_of = [&directory](const std::string& organization_id) {
+    const v1::OrganizationRegistered* o = directory.Find(organization_id);
+    return o == nullptr ? v1::ORGANIZATION_TYPE_UNSPECIFIED : o->type();
+  };
+
+  std::vector<v1::Disclosure> found;
+  ClientRecord record(request.client_id());
+  bool any_event = false;
+  RETURN_IF_ERROR(FoldCareStream(
+      log, ClientStreamId(request.client_id()), 0,
+      [&any_event](const eventstore::RecordedEvent&) {
+        any_event = true;
+        return true;
+      },
+      [&](const v1::CareEvent& event, const CareEventContext& context) {
+        // Judged against the record as it stood before this event.
+        if (event.has_referral_sent() &&
+            !event.referral_sent().shared_data_classes().empty() &&
+            period.Contains(context.occurred_at)) {
+          const v1::ReferralSent& sent = event.referral_sent();
+          const v1::PurposeOfUse purpose =
+              sent.purpose() == v1::PURPOSE_OF_USE_UNSPECIFIED
+                  ? v1::PURPOSE_OF_USE_CARE_COORDINATION
+                  : sent.purpose();
+          v1::Disclosure& d = found.emplace_back();
+          SetTime(context.occurred_at, d.mutable_disclosed_at());
+          d.set_recipient_organization_id(sent.to_organization_id());
+          *d.mutable_data_classes() = sent.shared_data_classes();
+          d.set_description(
+              absl::StrCat(ClassesWords(sent.shared_data_classes()),
+                           " shared with referral ", sent.referral_id(), " (",
+                           CategoryWord(sent.service_category()), ")"));
+          d.set_purpose(purpose);
+          d.set_consent_id(ConsentReliedOn(record, sent, purpose,
+                                           type_of(sent.to_organization_id()),
+                                           context.occurred_at));
+          d.set_source("referral");
+          d.set_subject_id(sent.referral_id());
+          d.set_disclosed_by_organization_id(sent.from_organization_id().empty()
+                                                 ? context.organization_id
+                                                 : sent.from_organization_id());
+          d.set_global_position(context.global_position);
+        } else if (event.has_information_disclosed() &&
+                   period.Contains(context.occurred_at)) {
+          const v1::InformationDisclosed& e = event.information_disclosed();
+          v1::Disclosure& d = found.emplace_back();
+          SetTime(context.occurred_at, d.mutable_disclosed_at());
+          d.set_recipient_organization_id(e.recipient_organization_id());
+          *d.mutable_data_classes() = e.data_classes();
+          d.set_description(e.description().empty()
+                                ? ClassesWords(e.data_classes())
+                                : absl::StrCat(e.description(), " (",
+                                               ClassesWords(e.data_classes()),
+                                               ")"));
+          d.set_purpose(e.purpose());
+          d.set_consent_id(e.consent_id());
+          d.set_legal_basis(e.legal_basis());
+          d.set_source("information-disclosed");
+          d.set_subject_id(e.disclosure_id());
+          d.set_disclosed_by_organization_id(context.organization_id);
+          d.set_global_position(context.global_position);
+        }
+        record.Apply(event, context);
+      }));
+  if (!any_event) return ClientNotFound(request.client_id());
+
+  auto key = [](const v1::Disclosure& d) {
+    return std::make_pair(
+        absl::ToUnixNanos(absl::FromUnixSeconds(d.disclosed_at().seconds()) +
+                          absl::Nanoseconds(d.disclosed_at().nanos())),
+        d.global_position());
+  };
+  std::sort(found.begin(), found.end(),
+            [&key](const v1::Disclosure& a, const v1::Disclosure& b) {
+              return key(a) < key(b);
+            });
+  for (v1::Disclosure& d : found) {
+    if (after.has_value() && !(key(d) > *after)) continue;
+    if (static_cast<size_t>(response.disclosures_size()) == page_size) {
+      response.set_next_page_token(DisclosureToken(
+          response.disclosures(response.disclosures_size() - 1)));
+      break;
+    }
+    if (const v1::OrganizationRegistered* o =
+            directory.Find(d.recipient_organization_id())) {
+      d.set_recipient_organization_name(o->name());
+    }
+    *response.add_disclosures() = std::move(d);
+  }
+  return response;
+}
+
+// --- Chain verification ------------------------------------------------------
+
+std::string CheckChainLink(const eventstore::RecordedEvent& event,
+                           const eventstore::Hash& previous_hash) {
+  if (event.prev_hash != previous_hash) {
+    return absl::StrCat("prev_hash ", eventstore::HashToHex(event.prev_hash),
+                        " does not match the hash of the event at position ",
+                        event.global_position - 1, " (",
+                        eventstore::HashToHex(previous_hash), ")");
+  }
+  eventstore::RecordedEvent resealed = event;
+  eventstore::SealEnvelope(&resealed);
+  if (resealed.hash != event.hash) {
+    return absl::StrCat("stored hash ", eventstore::HashToHex(event.hash),
+                        " but the content hashes to ",
+                        eventstore::HashToHex(resealed.hash));
+  }
+  return "";
+}
+
+absl::StatusOr<v1::VerifyClientChainResponse> VerifyClientChain(
+    eventstore::EventLog& log, const v1::VerifyClientChainRequest& request) {
+  RETURN_IF_ERROR(CheckClientId(request.client_id()));
+  v1::VerifyClientChainResponse response;
+  const uint64_t head = log.HeadPosition();
+  response.set_view_position(head);
+  response.set_ok(true);
+
+  // The hash of the event at `position` (all zeros before position 1).
+  auto hash_at = [&log](uint64_t position) -> absl::StatusOr<eventstore::Hash> {
+    if (position == 0) return eventstore::Hash{};
+    eventstore::ReadAllOptions read;
+    read.from_position = position;
+    read.max_count = 1;
+    ASSIGN_OR_RETURN(eventstore::LogPage page, log.ReadAll(read));
+    if (page.events.empty() || page.events[0].global_position != position) {
+      return absl::DataLossError(
+          absl::StrCat("no event stored at position ", position));
+    }
+    return page.events[0].hash;
+  };
+
+  // The stream's previous event checked: its position and hash.
+  std::optional<std::pair<uint64_t, eventstore::Hash>> previous;
+  absl::Status status = absl::OkStatus();
+  const absl::Status read = ForEachInStream(
+      log, ClientStreamId(request.client_id()), 0,
+      [&](const eventstore::RecordedEvent& e) {
+        eventstore::Hash previous_hash{};
+        if (previous.has_value() && previous->first + 1 == e.global_position) {
+          previous_hash = previous->second;
+        } else {
+          absl::StatusOr<eventstore::Hash> h = hash_at(e.global_position - 1);
+          if (absl::IsDataLoss(h.status())) {
+            response.set_ok(false);
+            response.set_first_bad_position(e.global_position);
+            response.set_problem(std::string(h.status().message()));
+            return false;
+          }
+          if (!h.ok()) {
+            status = h.status();
+            return false;
+          }
+          previous_hash = *h;
+        }
+        std::string problem = CheckChainLink(e, previous_hash);
+        if (!problem.empty()) {
+          response.set_ok(false);
+          response.set_first_bad_position(e.global_position);
+          response.set_problem(std::move(problem));
+          return false;
+        }
+        response.set_events_checked(response.events_checked() + 1);
+        previous.emplace(e.global_position, e.hash);
+        return true;
+      });
+  if (absl::IsNotFound(read)) return ClientNotFound(request.client_id());
+  if (absl::IsDataLoss(read)) {
+    // A stored event that no longer decodes: damage the log check locates.
+    response.set_ok(false);
+    ASSIGN_OR_RETURN(const eventstore::ChainVerification whole,
+                     log.VerifyChain(0, head));
+    response.set_first_bad_position(whole.first_bad_position);
+    response.set_problem(
+        absl::StrCat("the client's stream does not read back (", read.message(),
+                     ")", whole.ok ? "" : absl::StrCat("; ", whole.problem)));
+  } else {
+    RETURN_IF_ERROR(read);
+  }
+  RETURN_IF_ERROR(status);
+
+  response.set_head_position(head);
+  if (head > 0) {
+    absl::StatusOr<eventstore::Hash> h = hash_at(head);
+    if (h.ok()) {
+      response.set_head_hash(eventstore::HashToHex(*h));
+    } else if (!absl::IsDataLoss(h.status())) {
+      return h.status();
+    }
+  }
+  return response;
+}
+
+}  // namespace caseline::projections

@@ -1,1 +1,644 @@
+#include "projections/client_matching.h"
 
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace caseline::projections {
+namespace {
+
+// Winkler's constants.
+constexpr double kPrefixScale = 0.1;
+constexpr size_t kMaxPrefix = 4;
+constexpr double kBoostThreshold = 0.7;
+
+double Jaro(absl::string_view a, absl::string_view b) {
+  if (a.empty() && b.empty()) return 1.0;
+  if (a.empty() || b.empty()) return 0.0;
+  const size_t longer = std::max(a.size(), b.size());
+  const size_t window = longer / 2 == 0 ? 0 : longer / 2 - 1;
+  // Names are short: keep the match flags on the stack when they fit.
+  constexpr size_t kInline = 64;
+  std::array<bool, 2 * kInline> inline_flags{};
+  bool* a_matched = inline_flags.data();
+  bool* b_matched = inline_flags.data() + kInline;
+  std::unique_ptr<bool[]> heap;
+  if (longer > kInline) {
+    heap = std::make_unique<bool[]>(a.size() + b.size());
+    a_matched = heap.get();
+    b_matched = heap.get() + a.size();
+  }
+  size_t matches = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const size_t lo = i > window ? i - window : 0;
+    const size_t hi = std::min(b.size(), i + window + 1);
+    for (size_t j = lo; j < hi; ++j) {
+      if (b_matched[j] || a[i] != b[j]) continue;
+      a_matched[i] = b_matched[j] = true;
+      ++matches;
+      break;
+    }
+  }
+  if (matches == 0) return 0.0;
+  size_t half_transpositions = 0;
+  size_t j = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!a_matched[i]) continue;
+    while (!b_matched[j]) ++j;
+    if (a[i] != b[j]) ++half_transpositions;
+    ++j;
+  }
+  const double m = static_cast<double>(matches);
+  const double t = static_cast<double>(half_transpositions / 2);
+  return (m / a.size() + m / b.size() + (m - t) / m) / 3.0;
+}
+
+bool IsAsciiSeparator(char c) {
+  return absl::ascii_ispunct(static_cast<unsigned char>(c)) ||
+         absl::ascii_isspace(static_cast<unsigned char>(c));
+}
+
+// Lowercase alphanumeric words of an address line, with the USPS
+// abbreviations for the most common street suffixes, directions and unit
+// designators, joined by one space.
+std::string NormalizeAddressLine(absl::string_view line) {
+  static const auto* const kAbbreviations =
+      new std::vector<std::pair<absl::string_view, absl::string_view>>{
+          {"street", "st"},    {"avenue", "ave"},     {"road", "rd"},
+          {"drive", "dr"},     {"boulevard", "blvd"}, {"lane", "ln"},
+          {"court", "ct"},     {"place", "pl"},       {"terrace", "ter"},
+          {"highway", "hwy"},  {"parkway", "pkwy"},   {"circle", "cir"},
+          {"square", "sq"},    {"apartment", "apt"},  {"suite", "ste"},
+          {"unit", "unit"},    {"north", "n"},        {"south", "s"},
+          {"east", "e"},       {"west", "w"},         {"northeast", "ne"},
+          {"northwest", "nw"}, {"southeast", "se"},   {"southwest", "sw"},
+      };
+  std::string out;
+  std::string word;
+  auto flush = [&]() {
+    if (word.empty()) return;
+    for (const auto& [full, abbreviation] : *kAbbreviations) {
+      if (word == full) {
+        word = std::string(abbreviation);
+        break;
+      }
+    }
+    if (!out.empty()) out.push_back(' ');
+    out += word;
+    word.clear();
+  };
+  for (char c : line) {
+    if (IsAsciiSeparator(c)) {
+      flush();
+    } else {
+      word.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  flush();
+  return out;
+}
+
+// Postal code without spaces or punctuation, lowercased; a US ZIP+4 is cut to
+// its 5-digit ZIP.
+std::string NormalizePostalCode(absl::string_view code) {
+  std::string out;
+  for (char c : code) {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)))
+      out.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+  }
+  if (out.size() > 5 && std::all_of(out.begin(), out.end(), [](char c) {
+        return absl::ascii_isdigit(static_cast<unsigned char>(c));
+      })) {
+    out.resize(5);
+  }
+  return out;
+}
+
+// Common English given-name equivalents (short forms and diminutives), as
+// MPI nickname tables list them. A name may be in several groups ("pat").
+const std::vector<std::vector<absl::string_view>>& NicknameGroups() {
+  static const auto* const groups =
+      new std::vector<std::vector<absl::string_view>>{
+          {"william", "bill", "billy", "will", "willy", "liam"},
+          {"robert", "bob", "bobby", "rob", "robbie", "bert"},
+          {"michael", "mike", "mikey", "mick", "mickey"},
+          {"james", "jim", "jimmy", "jamie"},
+          {"richard", "rick", "ricky", "rich", "richie", "dick"},
+          {"joseph", "joe", "joey"},
+          {"thomas", "tom", "tommy"},
+          {"christopher", "chris", "kit"},
+          {"christine", "christina", "chris", "tina", "chrissy"},
+          {"daniel", "dan", "danny"},
+          {"anthony", "tony"},
+          {"elizabeth", "liz", "lizzie", "beth", "betty", "eliza", "lisa"},
+          {"patricia", "pat", "patty", "trish", "tricia"},
+          {"patrick", "pat", "paddy"},
+          {"jennifer", "jen", "jenny"},
+          {"katherine", "catherine", "kathryn", "kathy", "kate", "katie",
+           "cathy", "kat"},
+          {"margaret", "peggy", "maggie", "meg", "marge"},
+          {"jessica", "jess", "jessie"},
+          {"susan", "sue", "susie", "suzy"},
+          {"samuel", "sam", "sammy"},
+          {"samantha", "sam", "sammy"},
+          {"dorothy", "dot", "dottie", "dolly"},
+          {"natalia", "natasha", "natalie", "nata"},
+          {"david", "dave", "davey"},
+          {"steven", "stephen", "steve"},
+          {"edward", "ed", "eddie", "ted", "teddy"},
+          {"andrew", "andy", "drew"},
+          {"alexander", "alex", "sasha"},
+          {"alexandra", "alex", "sasha", "sandra"},
+          {"benjamin", "ben", "benny"},
+          {"matthew", "matt"},
+          {"nicholas", "nick", "nicky"},
+          {"gregory", "greg"},
+          {"lawrence", "larry"},
+          {"john", "jon", "johnny", "jack"},
+          {"charles", "charlie", "chuck"},
+          {"henry", "harry", "hank"},
+          {"kenneth", "ken", "kenny"},
+          {"ronald", "ron", "ronnie"},
+          {"donald", "don", "donnie"},
+          {"jeffrey", "jeff"},
+          {"joshua", "josh"},
+          {"abigail", "abby"},
+          {"rebecca", "becky", "becca"},
+          {"deborah", "debbie", "deb"},
+          {"victoria", "vicky", "tori"},
+          {"amanda", "mandy"},
+          {"cynthia", "cindy"},
+          {"pamela", "pam"},
+          {"judith", "judy"},
+          {"theresa", "teresa", "terry", "tess"},
+          {"jose", "pepe"},
+          {"francisco", "paco", "pancho"},
+          {"guadalupe", "lupe"},
+      };
+  return *groups;
+}
+
+std::string Similarity(double value) { return absl::StrFormat("%.2f", value); }
+
+// One field's outcome. The detail is built only when explaining: scoring a
+// candidate that turns out a non-match needs the weight alone.
+struct Field {
+  absl::string_view name;
+  v1::FieldAgreement agreement = v1::FIELD_AGREEMENT_MISSING;
+  double weight = 0;
+  std::string detail;
+};
+
+double WeightOf(const FieldModel& model, v1::FieldAgreement agreement) {
+  switch (agreement) {
+    case v1::FIELD_AGREEMENT_AGREE:
+      return model.AgreeWeight();
+    case v1::FIELD_AGREEMENT_PARTIAL:
+      return model.PartialWeight();
+    case v1::FIELD_AGREEMENT_DISAGREE:
+      return model.DisagreeWeight();
+    default:
+      return 0;
+  }
+}
+
+template <typename DetailFn>
+Field Level(absl::string_view name, const FieldModel& model,
+            v1::FieldAgreement agreement, bool explain, DetailFn&& detail) {
+  Field f{name, agreement, WeightOf(model, agreement), ""};
+  if (explain) f.detail = detail();
+  return f;
+}
+
+Field Missing(absl::string_view name, absl::string_view what, bool explain) {
+  Field f{name, v1::FIELD_AGREEMENT_MISSING, 0.0, ""};
+  if (explain) f.detail = absl::StrCat("missing: ", what);
+  return f;
+}
+
+// A household attribute (phone, address) that agrees while the names
+// disagree: weighed with kHouseholdU.
+template <typename DetailFn>
+Field HouseholdAgreement(absl::string_view name, const FieldModel& model,
+                         bool explain, DetailFn&& detail) {
+  Field f{name, v1::FIELD_AGREEMENT_AGREE,
+          std::log2(model.m_agree / kHouseholdU), ""};
+  if (explain)
+    f.detail = absl::StrCat(detail(), "; household weight, the names disagree");
+  return f;
+}
+
+Field CompareNames(const v1::PersonName& a, const v1::PersonName& b,
+                   bool explain) {
+  constexpr absl::string_view kName = "name";
+  const std::string ga = NormalizeName(a.given());
+  const std::string fa = NormalizeName(a.family());
+  const std::string gb = NormalizeName(b.given());
+  const std::string fb = NormalizeName(b.family());
+  if ((ga.empty() && fa.empty()) || (gb.empty() && fb.empty()))
+    return Missing(kName, "a side has no name", explain);
+
+  // Straight comparison of the parts both sides have.
+  std::optional<double> given;
+  std::optional<double> family;
+  if (!ga.empty() && !gb.empty()) given = JaroWinkler(ga, gb);
+  if (!fa.empty() && !fb.empty()) family = JaroWinkler(fa, fb);
+  if (given.has_value() && family.has_value()) {
+    const double low = std::min(*given, *family);
+    auto detail = [&] {
+      return absl::StrCat("jaro_winkler ", Similarity(low), " (given ",
+                          Similarity(*given), ", family ", Similarity(*family),
+                          ")");
+    };
+    if (low >= kNameAgreeSimilarity) {
+      return Level(kName, kNameModel, v1::FIELD_AGREEMENT_AGREE, explain,
+                   detail);
+    }
+    // A known short form of the given name ("Bob" for "Robert").
+    if (*family >= kNameAgreeSimilarity && IsNickname(ga, gb)) {
+      return Level(kName, kNameModel, v1::FIELD_AGREEMENT_PARTIAL, explain,
+                   [&] {
+                     return absl::StrCat("jaro_winkler ", Similarity(*family),
+                                         " (family ", Similarity(*family),
+                                         ", given: nickname)");
+                   });
+    }
+    // Given and family swapped (a common entry error).
+    const double swapped = std::min(JaroWinkler(ga, fb), JaroWinkler(fa, gb));
+    if (swapped >= kNameAgreeSimilarity) {
+      return Level(kName, kNameModel, v1::FIELD_AGREEMENT_PARTIAL, explain,
+                   [&] {
+                     return absl::StrCat("jaro_winkler ", Similarity(swapped),
+                                         " (given/family swapped)");
+                   });
+    }
+    return Level(kName, kNameModel,
+                 low >= kNamePartialSimilarity ? v1::FIELD_AGREEMENT_PARTIAL
+                                               : v1::FIELD_AGREEMENT_DISAGREE,
+                 explain, detail);
+  }
+  // One part on one side only: the part both have (or, when they have
+  // different parts, the crosswise pair) can give at most partial agreement.
+  double similarity = 0;
+  absl::string_view which;
+  if (given.has_value()) {
+    similarity = *given;
+    which = "given only";
+  } else if (family.has_value()) {
+    similarity = *family;
+    which = "family only";
+  } else {
+    // a has only one part and b only the other: compare them crosswise.
+    const std::string& pa = ga.empty() ? fa : ga;
+    const std::string& pb = gb.empty() ? fb : gb;
+    similarity = JaroWinkler(pa, pb);
+    which = "given/family swapped";
+  }
+  return Level(kName, kNameModel,
+               similarity >= kNameAgreeSimilarity
+                   ? v1::FIELD_AGREEMENT_PARTIAL
+                   : v1::FIELD_AGREEMENT_DISAGREE,
+               explain, [&] {
+                 return absl::StrCat("jaro_winkler ", Similarity(similarity),
+                                     " (", which, ")");
+               });
+}
+
+Field CompareBirthDates(const v1::Date& a, const v1::Date& b, bool explain) {
+  constexpr absl::string_view kName = "birth_date";
+  if (a.year() == 0 || b.year() == 0)
+    return Missing(kName, "a side has no birth date", explain);
+  const bool year = a.year() == b.year();
+  const bool month = a.month() == b.month();
+  const bool day = a.day() == b.day();
+  absl::string_view detail;
+  v1::FieldAgreement agreement = v1::FIELD_AGREEMENT_PARTIAL;
+  if (year && month && day) {
+    agreement = v1::FIELD_AGREEMENT_AGREE;
+    detail = "exact";
+  } else if (year && a.month() == b.day() && a.day() == b.month()) {
+    detail = "day and month transposed";
+  } else if (!year + !month + !day == 1) {
+    detail = !year ? "year differs" : !month ? "month differs" : "day differs";
+  } else {
+    agreement = v1::FIELD_AGREEMENT_DISAGREE;
+    detail = "differs";
+  }
+  return Level(kName, kBirthDateModel, agreement, explain,
+               [&] { return std::string(detail); });
+}
+
+absl::string_view SexName(v1::Sex sex) {
+  switch (sex) {
+    case v1::SEX_FEMALE:
+      return "female";
+    case v1::SEX_MALE:
+      return "male";
+    case v1::SEX_OTHER:
+      return "other";
+    default:
+      return "unknown";
+  }
+}
+
+Field CompareSex(v1::Sex a, v1::Sex b, bool explain) {
+  constexpr absl::string_view kName = "sex";
+  auto known = [](v1::Sex s) {
+    return s == v1::SEX_FEMALE || s == v1::SEX_MALE || s == v1::SEX_OTHER;
+  };
+  if (!known(a) || !known(b))
+    return Missing(kName, "a side has no sex", explain);
+  if (a == b) {
+    return Level(kName, kSexModel, v1::FIELD_AGREEMENT_AGREE, explain,
+                 [&] { return absl::StrCat("both ", SexName(a)); });
+  }
+  return Level(kName, kSexModel, v1::FIELD_AGREEMENT_DISAGREE, explain,
+               [&] { return absl::StrCat(SexName(a), " vs ", SexName(b)); });
+}
+
+Field ComparePhones(absl::string_view a, absl::string_view b,
+                    bool names_disagree, bool explain) {
+  constexpr absl::string_view kName = "phone";
+  const std::string pa = NormalizePhone(a);
+  const std::string pb = NormalizePhone(b);
+  if (pa.empty() || pb.empty())
+    return Missing(kName, "a side has no phone", explain);
+  if (pa != pb) {
+    return Level(kName, kPhoneModel, v1::FIELD_AGREEMENT_DISAGREE, explain,
+                 [] { return std::string("digits differ"); });
+  }
+  auto detail = [] { return std::string("same digits"); };
+  if (names_disagree)
+    return HouseholdAgreement(kName, kPhoneModel, explain, detail);
+  return Level(kName, kPhoneModel, v1::FIELD_AGREEMENT_AGREE, explain, detail);
+}
+
+Field CompareAddresses(const v1::PostalAddress& a, const v1::PostalAddress& b,
+                       bool names_disagree, bool explain) {
+  constexpr absl::string_view kName = "address";
+  const std::string la = NormalizeAddressLine(a.line1());
+  const std::string lb = NormalizeAddressLine(b.line1());
+  const std::string za = NormalizePostalCode(a.postal_code());
+  const std::string zb = NormalizePostalCode(b.postal_code());
+  const bool lines = !la.empty() && !lb.empty();
+  const bool codes = !za.empty() && !zb.empty();
+  if (!lines && !codes)
+    return Missing(kName, "no line 1 or postal code on both sides", explain);
+  const double line_similarity = lines ? JaroWinkler(la, lb) : 0.0;
+  const bool line_agrees = lines && line_similarity >= kNameAgreeSimilarity;
+  const bool code_agrees = codes && za == zb;
+  if (line_agrees && (!codes || code_agrees)) {
+    auto detail = [&] {
+      return absl::StrCat("line1 jaro_winkler ", Similarity(line_similarity),
+                          codes ? ", postal code equal" : ", no postal code");
+    };
+    if (names_disagree)
+      return HouseholdAgreement(kName, kAddressModel, explain, detail);
+    return Level(kName, kAddressModel, v1::FIELD_AGREEMENT_AGREE, explain,
+                 detail);
+  }
+  if (code_agrees) {
+    return Level(
+        kName, kAddressModel, v1::FIELD_AGREEMENT_PARTIAL, explain, [&] {
+          return lines ? absl::StrCat("postal code equal, line1 jaro_winkler ",
+                                      Similarity(line_similarity))
+                       : std::string("postal code equal, no line1");
+        });
+  }
+  return Level(
+      kName, kAddressModel, v1::FIELD_AGREEMENT_DISAGREE, explain, [&] {
+        return lines ? absl::StrCat("line1 jaro_winkler ",
+                                    Similarity(line_similarity),
+                                    codes ? ", postal code differs" : "")
+                     : std::string("postal code differs");
+      });
+}
+
+// MRNs are numbers a facility assigns: the same value at two organisations
+// says nothing.
+bool OrganizationLocal(absl::string_view system) {
+  return absl::EqualsIgnoreCase(system, "MRN");
+}
+
+Field CompareIdentifiers(const v1::ClientRegistered& a,
+                         const v1::ClientRegistered& b, bool explain) {
+  constexpr absl::string_view kName = "identifier";
+  const v1::ClientIdentifier* conflict_a = nullptr;
+  const v1::ClientIdentifier* conflict_b = nullptr;
+  for (const v1::ClientIdentifier& x : a.identifiers()) {
+    if (x.value().empty()) continue;
+    for (const v1::ClientIdentifier& y : b.identifiers()) {
+      if (y.value().empty() || !absl::EqualsIgnoreCase(x.system(), y.system()))
+        continue;
+      const bool same_issuer = !x.organization_id().empty() &&
+                               x.organization_id() == y.organization_id();
+      if (x.value() == y.value() &&
+          (same_issuer || !OrganizationLocal(x.system()))) {
+        return Level(
+            kName, kIdentifierModel, v1::FIELD_AGREEMENT_AGREE, explain, [&] {
+              return absl::StrCat(x.system(), " ", x.value(), " shared");
+            });
+      }
+      if (same_issuer && x.value() != y.value() && conflict_a == nullptr) {
+        conflict_a = &x;
+        conflict_b = &y;
+      }
+    }
+  }
+  if (conflict_a != nullptr) {
+    return Level(
+        kName, kIdentifierModel, v1::FIELD_AGREEMENT_DISAGREE, explain, [&] {
+          return absl::StrCat(conflict_a->system(), " from ",
+                              conflict_a->organization_id(), ": ",
+                              conflict_a->value(), " vs ", conflict_b->value());
+        });
+  }
+  return Missing(kName, "no comparable identifiers", explain);
+}
+
+// Every field, in the documented order.
+std::array<Field, 6> CompareFields(const v1::ClientRegistered& a,
+                                   const v1::ClientRegistered& b,
+                                   bool explain) {
+  Field name = CompareNames(a.name(), b.name(), explain);
+  const bool names_disagree = name.agreement == v1::FIELD_AGREEMENT_DISAGREE;
+  return {std::move(name),
+          CompareBirthDates(a.birth_date(), b.birth_date(), explain),
+          CompareSex(a.sex(), b.sex(), explain),
+          ComparePhones(a.phone(), b.phone(), names_disagree, explain),
+          CompareAddresses(a.address(), b.address(), names_disagree, explain),
+          CompareIdentifiers(a, b, explain)};
+}
+
+}  // namespace
+
+double FieldModel::AgreeWeight() const { return std::log2(m_agree / u_agree); }
+
+double FieldModel::PartialWeight() const {
+  if (m_partial <= 0 || u_partial <= 0) return 0;
+  return std::log2(m_partial / u_partial);
+}
+
+double FieldModel::DisagreeWeight() const {
+  return std::log2((1 - m_agree - m_partial) / (1 - u_agree - u_partial));
+}
+
+double JaroWinkler(absl::string_view a, absl::string_view b) {
+  const double jaro = Jaro(a, b);
+  if (jaro <= kBoostThreshold) return jaro;
+  size_t prefix = 0;
+  const size_t limit = std::min({a.size(), b.size(), kMaxPrefix});
+  while (prefix < limit && a[prefix] == b[prefix]) ++prefix;
+  return jaro + static_cast<double>(prefix) * kPrefixScale * (1.0 - jaro);
+}
+
+bool IsNickname(absl::string_view a, absl::string_view b) {
+  // Name -> the indexes of the groups it is in.
+  static const auto* const kGroupsOf = [] {
+    auto* index =
+        new absl::flat_hash_map<absl::string_view, std::vector<size_t>>();
+    const auto& groups = NicknameGroups();
+    for (size_t i = 0; i < groups.size(); ++i) {
+      for (absl::string_view name : groups[i]) (*index)[name].push_back(i);
+    }
+    return index;
+  }();
+  if (a == b) return false;
+  auto ga = kGroupsOf->find(a);
+  if (ga == kGroupsOf->end()) return false;
+  auto gb = kGroupsOf->find(b);
+  if (gb == kGroupsOf->end()) return false;
+  for (size_t group : ga->second) {
+    if (std::find(gb->second.begin(), gb->second.end(), group) !=
+        gb->second.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string NormalizeName(absl::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) {
+    if (IsAsciiSeparator(c)) continue;
+    out.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string Soundex(absl::string_view name) {
+  // Codes for a..z; '0' for vowels and y, '-' for h and w (which do not
+  // separate equal codes).
+  static constexpr char kCodes[] = "01230120022455012623010202";
+  std::string out;
+  char last = 0;
+  for (char raw : name) {
+    const unsigned char c = static_cast<unsigned char>(raw);
+    if (!absl::ascii_isalpha(c)) continue;
+    const char lower = absl::ascii_tolower(c);
+    char code = kCodes[lower - 'a'];
+    if (lower == 'h' || lower == 'w') code = '-';
+    if (out.empty()) {
+      out.push_back(absl::ascii_toupper(c));
+      last = code;
+      continue;
+    }
+    if (code == '-') continue;
+    if (code != '0' && code != last) out.push_back(code);
+    last = code;
+    if (out.size() == 4) break;
+  }
+  if (!out.empty()) out.resize(4, '0');
+  return out;
+}
+
+std::string NormalizePhone(absl::string_view phone) {
+  std::string digits;
+  for (char c : phone) {
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
+  }
+  if (digits.size() < 7) return "";
+  if (digits.size() > 10) digits.erase(0, digits.size() - 10);
+  return digits;
+}
+
+double MatchProbability(double weight) {
+  const double prior_log_odds =
+      std::log2(kCandidatePairPrior / (1 - kCandidatePairPrior));
+  return 1.0 / (1.0 + std::exp2(-(weight + prior_log_odds)));
+}
+
+v1::MatchClass ClassifyMatch(double probability, const ViewsConfig& config) {
+  if (probability >= config.match_threshold) return v1::MATCH_CLASS_MATCH;
+  if (probability >= config.review_threshold) return v1::MATCH_CLASS_REVIEW;
+  return v1::MATCH_CLASS_NON_MATCH;
+}
+
+ClientMatch CompareClients(const v1::ClientRegistered& a,
+                           const v1::ClientRegistered& b,
+                           const ViewsConfig& config) {
+  ClientMatch match;
+  for (Field& field : CompareFields(a, b, /*explain=*/true)) {
+    v1::FieldComparison& c = match.comparisons.emplace_back();
+    c.set_field(std::string(field.name));
+    c.set_agreement(field.agreement);
+    c.set_weight(field.weight);
+    c.set_detail(std::move(field.detail));
+    match.weight += field.weight;
+  }
+  match.probability = MatchProbability(match.weight);
+  match.match_class = ClassifyMatch(match.probability, config);
+  return match;
+}
+
+double MatchWeight(const v1::ClientRegistered& a,
+                   const v1::ClientRegistered& b) {
+  double weight = 0;
+  for (const Field& field : CompareFields(a, b, /*explain=*/false))
+    weight += field.weight;
+  return weight;
+}
+
+std::vector<std::string> BlockingKeys(const v1::ClientRegistered& details) {
+  std::vector<std::string> keys;
+  const v1::Date& birth = details.birth_date();
+  const bool has_birth = birth.year() != 0;
+  if (has_birth) {
+    keys.push_back(absl::StrFormat("d:%04d%02d%02d", birth.year(),
+                                   birth.month(), birth.day()));
+  }
+  if (std::string phone = NormalizePhone(details.phone()); !phone.empty())
+    keys.push_back(absl::StrCat("p:", phone));
+  for (const v1::ClientIdentifier& id : details.identifiers()) {
+    if (id.value().empty()) continue;
+    keys.push_back(absl::StrCat("i:", absl::AsciiStrToUpper(id.system()), ":",
+                                id.value()));
+  }
+  const std::string given = Soundex(details.name().given());
+  const std::string family = Soundex(details.name().family());
+  if (has_birth) {
+    for (const std::string* part : {&given, &family}) {
+      if (!part->empty())
+        keys.push_back(absl::StrCat("n:", *part, ":", birth.year()));
+    }
+  }
+  if (!given.empty() && !family.empty()) {
+    keys.push_back(absl::StrCat("f:", std::min(given, family), ":",
+                                std::max(given, family)));
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+}  // namespace caseline::projections

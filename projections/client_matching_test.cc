@@ -1,1 +1,359 @@
+#include "projections/client_matching.h"
 
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace caseline::projections {
+namespace {
+
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+
+v1::ClientRegistered Person(std::string given, std::string family, int year,
+                            int month, int day, v1::Sex sex = v1::SEX_FEMALE) {
+  v1::ClientRegistered p;
+  p.mutable_name()->set_given(std::move(given));
+  p.mutable_name()->set_family(std::move(family));
+  if (year != 0) {
+    p.mutable_birth_date()->set_year(year);
+    p.mutable_birth_date()->set_month(month);
+    p.mutable_birth_date()->set_day(day);
+  }
+  p.set_sex(sex);
+  return p;
+}
+
+void SetAddress(v1::ClientRegistered& p, std::string line1,
+                std::string postal_code) {
+  p.mutable_address()->set_line1(std::move(line1));
+  p.mutable_address()->set_postal_code(std::move(postal_code));
+}
+
+void AddIdentifier(v1::ClientRegistered& p, std::string organization,
+                   std::string system, std::string value) {
+  v1::ClientIdentifier* id = p.add_identifiers();
+  id->set_organization_id(std::move(organization));
+  id->set_system(std::move(system));
+  id->set_value(std::move(value));
+}
+
+const v1::FieldComparison& Field(const ClientMatch& match,
+                                 absl::string_view field) {
+  for (const v1::FieldComparison& c : match.comparisons) {
+    if (c.field() == field) return c;
+  }
+  static const v1::FieldComparison* const kNone = new v1::FieldComparison();
+  ADD_FAILURE() << "no comparison for " << field;
+  return *kNone;
+}
+
+// Scores both ways and checks the result is symmetric.
+ClientMatch Compare(const v1::ClientRegistered& a,
+                    const v1::ClientRegistered& b) {
+  ViewsConfig config;
+  ClientMatch ab = CompareClients(a, b, config);
+  ClientMatch ba = CompareClients(b, a, config);
+  EXPECT_NEAR(ab.weight, ba.weight, 1e-9);
+  EXPECT_EQ(ab.match_class, ba.match_class);
+  return ab;
+}
+
+TEST(ClientMatchingJaroWinkler, KnownValues) {
+  // Winkler (1990) and the standard textbook pairs.
+  EXPECT_NEAR(JaroWinkler("MARTHA", "MARHTA"), 0.961, 0.0005);
+  EXPECT_NEAR(JaroWinkler("DIXON", "DICKSONX"), 0.813, 0.0005);
+  EXPECT_NEAR(JaroWinkler("DWAYNE", "DUANE"), 0.840, 0.0005);
+  EXPECT_NEAR(JaroWinkler("JELLYFISH", "SMELLYFISH"), 0.896, 0.0005);
+  EXPECT_NEAR(JaroWinkler("CRATE", "TRACE"), 0.733, 0.0005);
+  EXPECT_DOUBLE_EQ(JaroWinkler("smith", "smith"), 1.0);
+  EXPECT_DOUBLE_EQ(JaroWinkler("", ""), 1.0);
+  EXPECT_DOUBLE_EQ(JaroWinkler("abc", ""), 0.0);
+  EXPECT_DOUBLE_EQ(JaroWinkler("abc", "xyz"), 0.0);
+  EXPECT_DOUBLE_EQ(JaroWinkler("MARTHA", "MARHTA"),
+                   JaroWinkler("MARHTA", "MARTHA"));
+}
+
+TEST(ClientMatchingNormalize, NamesPhonesSoundex) {
+  EXPECT_EQ(NormalizeName(" O'Brien-Smith  Jr. "), "obriensmithjr");
+  EXPECT_EQ(NormalizeName("José"), "josé");
+  EXPECT_EQ(NormalizePhone("+1 (555) 010-2345"), "5550102345");
+  EXPECT_EQ(NormalizePhone("555-0102"), "5550102");
+  EXPECT_EQ(NormalizePhone("12-34"), "");
+  EXPECT_EQ(Soundex("Robert"), "R163");
+  EXPECT_EQ(Soundex("Rupert"), "R163");
+  EXPECT_EQ(Soundex("Rubin"), "R150");
+  EXPECT_EQ(Soundex("Ashcraft"), "A261");
+  EXPECT_EQ(Soundex("Tymczak"), "T522");
+  EXPECT_EQ(Soundex("Pfister"), "P236");
+  EXPECT_EQ(Soundex("Smith"), Soundex("Smtih"));
+  EXPECT_EQ(Soundex("Lee"), "L000");
+  EXPECT_EQ(Soundex("--"), "");
+}
+
+TEST(ClientMatchingModel, WeightsAndThresholds) {
+  for (const FieldModel& m : {kNameModel, kBirthDateModel, kSexModel,
+                              kPhoneModel, kAddressModel, kIdentifierModel}) {
+    EXPECT_GT(m.AgreeWeight(), 0);
+    EXPECT_LT(m.DisagreeWeight(), 0);
+    if (m.m_partial > 0) {
+      EXPECT_LT(m.PartialWeight(), m.AgreeWeight());
+      EXPECT_GT(m.PartialWeight(), m.DisagreeWeight());
+    }
+  }
+  // The prior alone (weight 0) is the candidate-pair prior.
+  EXPECT_NEAR(MatchProbability(0), kCandidatePairPrior, 1e-12);
+  ViewsConfig config;
+  EXPECT_EQ(ClassifyMatch(0.8, config), v1::MATCH_CLASS_MATCH);
+  EXPECT_EQ(ClassifyMatch(0.79, config), v1::MATCH_CLASS_REVIEW);
+  EXPECT_EQ(ClassifyMatch(0.4, config), v1::MATCH_CLASS_REVIEW);
+  EXPECT_EQ(ClassifyMatch(0.39, config), v1::MATCH_CLASS_NON_MATCH);
+}
+
+TEST(ClientMatchingCompare, IdenticalIsMatch) {
+  v1::ClientRegistered a = Person("Ada", "Okafor", 1958, 3, 14);
+  a.set_phone("555-010-2345");
+  SetAddress(a, "12 Elm Street", "97401");
+  ClientMatch match = Compare(a, a);
+  EXPECT_EQ(match.match_class, v1::MATCH_CLASS_MATCH);
+  EXPECT_GT(match.probability, 0.999);
+  ASSERT_EQ(match.comparisons.size(), 6u);
+  for (absl::string_view field :
+       {"name", "birth_date", "sex", "phone", "address"}) {
+    EXPECT_EQ(Field(match, field).agreement(), v1::FIELD_AGREEMENT_AGREE)
+        << field;
+  }
+  EXPECT_EQ(Field(match, "identifier").agreement(),
+            v1::FIELD_AGREEMENT_MISSING);
+  EXPECT_THAT(Field(match, "name").detail(), HasSubstr("jaro_winkler 1.00"));
+}
+
+TEST(ClientMatchingCompare, TyposAreMatch) {
+  v1::ClientRegistered a = Person("Jon", "Smtih", 1980, 7, 2, v1::SEX_MALE);
+  v1::ClientRegistered b = Person("John", "Smith", 1980, 7, 2, v1::SEX_MALE);
+  a.set_phone("(541) 555-0199");
+  b.set_phone("+1 541 555 0199");
+  ClientMatch match = Compare(a, b);
+  EXPECT_EQ(match.match_class, v1::MATCH_CLASS_MATCH);
+  // jon/john 0.93 and smtih/smith 0.95: both at or above 0.92.
+  EXPECT_EQ(Field(match, "name").agreement(), v1::FIELD_AGREEMENT_AGREE);
+  EXPECT_THAT(Field(match, "name").detail(), HasSubstr("jaro_winkler 0.93"));
+  EXPECT_EQ(Field(match, "phone").agreement(), v1::FIELD_AGREEMENT_AGREE);
+}
+
+// Swapped given and family names with the same birth date and sex are a
+// MATCH: the swap counts as partial name agreement (a common entry error,
+// kNameModel's partial level, +3.9 bits), and an exact birth date (+12.2)
+// with agreeing sex carries the pair well above the match threshold. With
+// the birth date only partly agreeing the same pair falls below review.
+TEST(ClientMatchingCompare, SwappedNamesAreMatch) {
+  v1::ClientRegistered a = Person("Nguyen", "Thanh", 1990, 1, 15);
+  v1::ClientRegistered b = Person("Thanh", "Nguyen", 1990, 1, 15);
+  ClientMatch match = Compare(a, b);
+  EXPECT_EQ(Field(match, "name").agreement(), v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_THAT(Field(match, "name").detail(), HasSubstr("swapped"));
+  EXPECT_EQ(match.match_class, v1::MATCH_CLASS_MATCH);
+
+  b.mutable_birth_date()->set_year(1991);
+  match = Compare(a, b);
+  EXPECT_EQ(Field(match, "birth_date").agreement(),
+            v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_EQ(match.match_class, v1::MATCH_CLASS_NON_MATCH);
+}
+
+// A nickname with the same family name is partial name agreement, so the
+// other fields keep their full weight and one person registered as "Bob" and
+// as "Robert" matches.
+TEST(ClientMatchingCompare, NicknamesArePartialNameAgreement) {
+  EXPECT_TRUE(IsNickname("bob", "robert"));
+  EXPECT_TRUE(IsNickname("liz", "elizabeth"));
+  EXPECT_FALSE(IsNickname("bob", "bill"));
+  EXPECT_FALSE(IsNickname("robert", "robert"));
+  v1::ClientRegistered a = Person("Robert", "Smith", 1980, 7, 2, v1::SEX_MALE);
+  v1::ClientRegistered b = Person("Bob", "Smith", 1980, 7, 3, v1::SEX_MALE);
+  for (v1::ClientRegistered* p : {&a, &b}) {
+    p->set_phone("541-555-0111");
+    SetAddress(*p, "400 West Oak Avenue", "97402");
+  }
+  ClientMatch match = Compare(a, b);
+  EXPECT_EQ(Field(match, "name").agreement(), v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_THAT(Field(match, "name").detail(), HasSubstr("nickname"));
+  EXPECT_EQ(Field(match, "phone").weight(), kPhoneModel.AgreeWeight());
+  EXPECT_EQ(match.match_class, v1::MATCH_CLASS_MATCH);
+}
+
+// Twins share family name, birth date, address and phone. Different given
+// names make the name disagree, so phone and address count only as household
+// evidence: same-sex twins land in REVIEW (indistinguishable from one person
+// registered under a nickname), different-sex twins in NON_MATCH. Never MATCH.
+TEST(ClientMatchingCompare, TwinsNeverMatch) {
+  v1::ClientRegistered a = Person("James", "Carter", 2001, 5, 9, v1::SEX_MALE);
+  v1::ClientRegistered b = Person("Oliver", "Carter", 2001, 5, 9, v1::SEX_MALE);
+  for (v1::ClientRegistered* p : {&a, &b}) {
+    p->set_phone("541-555-0111");
+    SetAddress(*p, "400 West Oak Avenue", "97402-1234");
+  }
+  ClientMatch same_sex = Compare(a, b);
+  EXPECT_EQ(Field(same_sex, "name").agreement(), v1::FIELD_AGREEMENT_DISAGREE);
+  EXPECT_THAT(Field(same_sex, "phone").detail(), HasSubstr("household"));
+  EXPECT_THAT(Field(same_sex, "address").detail(), HasSubstr("household"));
+  EXPECT_LT(Field(same_sex, "phone").weight(), 1.0);
+  EXPECT_EQ(same_sex.match_class, v1::MATCH_CLASS_REVIEW);
+
+  b.set_sex(v1::SEX_FEMALE);
+  b.mutable_name()->set_given("Olivia");
+  ClientMatch different_sex = Compare(a, b);
+  EXPECT_EQ(Field(different_sex, "sex").agreement(),
+            v1::FIELD_AGREEMENT_DISAGREE);
+  EXPECT_EQ(different_sex.match_class, v1::MATCH_CLASS_NON_MATCH);
+
+  // Twins with different MRNs at the same hospital: further apart.
+  AddIdentifier(a, "hospital-1", "MRN", "100");
+  AddIdentifier(b, "hospital-1", "MRN", "101");
+  b.set_sex(v1::SEX_MALE);
+  ClientMatch with_mrn = Compare(a, b);
+  EXPECT_EQ(Field(with_mrn, "identifier").agreement(),
+            v1::FIELD_AGREEMENT_DISAGREE);
+  EXPECT_NE(with_mrn.match_class, v1::MATCH_CLASS_MATCH);
+}
+
+TEST(ClientMatchingCompare, UnrelatedPeopleWithSameBirthDateAreNonMatch) {
+  v1::ClientRegistered a = Person("Maria", "Lopez", 1975, 12, 1);
+  v1::ClientRegistered b = Person("Susan", "Whitfield", 1975, 12, 1);
+  a.set_phone("541-555-0001");
+  b.set_phone("541-555-0002");
+  SetAddress(a, "1 First St", "97401");
+  SetAddress(b, "77 Lake Rd", "97330");
+  ClientMatch match = Compare(a, b);
+  EXPECT_EQ(Field(match, "birth_date").agreement(), v1::FIELD_AGREEMENT_AGREE);
+  EXPECT_EQ(match.match_class, v1::MATCH_CLASS_NON_MATCH);
+  EXPECT_LT(match.probability, 0.05);
+
+  // Even with nothing but name and birth date to go on.
+  match = Compare(Person("Maria", "Lopez", 1975, 12, 1, v1::SEX_UNKNOWN),
+                  Person("Susan", "Whitfield", 1975, 12, 1, v1::SEX_UNKNOWN));
+  EXPECT_EQ(match.match_class, v1::MATCH_CLASS_NON_MATCH);
+}
+
+TEST(ClientMatchingCompare, SharedIdentifier) {
+  v1::ClientRegistered a = Person("Robert", "Hale", 0, 0, 0, v1::SEX_UNKNOWN);
+  v1::ClientRegistered b = Person("Bob", "Hale", 0, 0, 0, v1::SEX_UNKNOWN);
+  AddIdentifier(a, "hospital-1", "MEDICAID", "OR1234567");
+  AddIdentifier(b, "housing-1", "medicaid", "OR1234567");
+  ClientMatch match = Compare(a, b);
+  EXPECT_EQ(Field(match, "identifier").agreement(), v1::FIELD_AGREEMENT_AGREE);
+  EXPECT_THAT(Field(match, "identifier").detail(),
+              HasSubstr("OR1234567 shared"));
+  EXPECT_EQ(match.match_class, v1::MATCH_CLASS_MATCH);
+
+  // The same MRN number at two hospitals is two different local numbers.
+  v1::ClientRegistered c = Person("Robert", "Hale", 0, 0, 0, v1::SEX_UNKNOWN);
+  v1::ClientRegistered d = Person("Ann", "Ortiz", 0, 0, 0, v1::SEX_UNKNOWN);
+  AddIdentifier(c, "hospital-1", "MRN", "1001");
+  AddIdentifier(d, "hospital-2", "MRN", "1001");
+  match = Compare(c, d);
+  EXPECT_EQ(Field(match, "identifier").agreement(),
+            v1::FIELD_AGREEMENT_MISSING);
+  EXPECT_EQ(match.match_class, v1::MATCH_CLASS_NON_MATCH);
+
+  // The same hospital's MRN with a different value disagrees.
+  AddIdentifier(d, "hospital-1", "MRN", "2002");
+  match = Compare(c, d);
+  EXPECT_EQ(Field(match, "identifier").agreement(),
+            v1::FIELD_AGREEMENT_DISAGREE);
+  EXPECT_DOUBLE_EQ(Field(match, "identifier").weight(),
+                   kIdentifierModel.DisagreeWeight());
+}
+
+TEST(ClientMatchingCompare, MissingFieldsWeighZero) {
+  v1::ClientRegistered sparse =
+      Person("Ada", "Okafor", 0, 0, 0, v1::SEX_UNSPECIFIED);
+  v1::ClientRegistered full = Person("Ada", "Okafor", 1958, 3, 14);
+  full.set_phone("555-010-2345");
+  SetAddress(full, "12 Elm Street", "97401");
+  AddIdentifier(full, "hospital-1", "MRN", "77");
+  ClientMatch match = Compare(sparse, full);
+  for (absl::string_view field :
+       {"birth_date", "sex", "phone", "address", "identifier"}) {
+    EXPECT_EQ(Field(match, field).agreement(), v1::FIELD_AGREEMENT_MISSING)
+        << field;
+    EXPECT_EQ(Field(match, field).weight(), 0.0) << field;
+  }
+  EXPECT_DOUBLE_EQ(match.weight, kNameModel.AgreeWeight());
+  // A full name alone is not enough for a match: a person reviews it.
+  EXPECT_EQ(match.match_class, v1::MATCH_CLASS_REVIEW);
+
+  // A side with no name at all: every field missing, weight 0, the prior.
+  ClientMatch nothing = Compare(v1::ClientRegistered(), full);
+  EXPECT_EQ(nothing.weight, 0.0);
+  EXPECT_NEAR(nothing.probability, kCandidatePairPrior, 1e-12);
+  EXPECT_EQ(nothing.match_class, v1::MATCH_CLASS_NON_MATCH);
+}
+
+TEST(ClientMatchingCompare, BirthDateLevels) {
+  auto level = [](int y, int m, int d) {
+    return Compare(Person("A", "B", 1980, 3, 4), Person("A", "B", y, m, d))
+        .comparisons[1];
+  };
+  EXPECT_EQ(level(1980, 3, 4).agreement(), v1::FIELD_AGREEMENT_AGREE);
+  EXPECT_EQ(level(1980, 4, 3).agreement(), v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_EQ(level(1980, 4, 3).detail(), "day and month transposed");
+  EXPECT_EQ(level(1981, 3, 4).detail(), "year differs");
+  EXPECT_EQ(level(1980, 3, 5).detail(), "day differs");
+  EXPECT_EQ(level(1981, 3, 5).agreement(), v1::FIELD_AGREEMENT_DISAGREE);
+}
+
+TEST(ClientMatchingCompare, AddressLevels) {
+  v1::ClientRegistered a = Person("A", "B", 0, 0, 0);
+  v1::ClientRegistered b = Person("A", "B", 0, 0, 0);
+  SetAddress(a, "12 North Elm Street, Apt 4", "97401-1234");
+  SetAddress(b, "12 N. Elm St Apartment 4", "97401");
+  EXPECT_EQ(Field(Compare(a, b), "address").agreement(),
+            v1::FIELD_AGREEMENT_AGREE);
+  SetAddress(b, "980 Willamette Blvd", "97401");
+  EXPECT_EQ(Field(Compare(a, b), "address").agreement(),
+            v1::FIELD_AGREEMENT_PARTIAL);
+  SetAddress(b, "12 North Elm Street, Apt 4", "10001");
+  EXPECT_EQ(Field(Compare(a, b), "address").agreement(),
+            v1::FIELD_AGREEMENT_DISAGREE);
+}
+
+TEST(ClientMatchingBlocking, KeysCatchTyposSwapsAndTwins) {
+  v1::ClientRegistered a = Person("John", "Smith", 1980, 7, 2);
+  a.set_phone("541-555-0199");
+  AddIdentifier(a, "hospital-1", "mrn", "42");
+  EXPECT_THAT(BlockingKeys(a),
+              ElementsAre("d:19800702", "f:J500:S530", "i:MRN:42",
+                          "n:J500:1980", "n:S530:1980", "p:5415550199"));
+
+  auto shares_key = [](const v1::ClientRegistered& x,
+                       const v1::ClientRegistered& y) {
+    std::vector<std::string> kx = BlockingKeys(x);
+    std::vector<std::string> ky = BlockingKeys(y);
+    return std::any_of(kx.begin(), kx.end(), [&](const std::string& k) {
+      return std::find(ky.begin(), ky.end(), k) != ky.end();
+    });
+  };
+  // A typo in the name and a wrong birth date still share the name key.
+  EXPECT_TRUE(shares_key(Person("John", "Smith", 1980, 7, 2),
+                         Person("Jon", "Smtih", 1981, 2, 7)));
+  // Swapped names with no birth date share the sorted full-name key.
+  EXPECT_TRUE(shares_key(Person("Thanh", "Nguyen", 0, 0, 0),
+                         Person("Nguyen", "Thanh", 0, 0, 0)));
+  EXPECT_FALSE(shares_key(Person("Thanh", "Nguyen", 1990, 1, 1),
+                          Person("Ada", "Okafor", 1958, 3, 14)));
+  EXPECT_THAT(BlockingKeys(v1::ClientRegistered()), ElementsAre());
+  EXPECT_THAT(BlockingKeys(Person("Ada", "", 0, 0, 0)), ElementsAre());
+  EXPECT_THAT(BlockingKeys(Person("Ada", "Okafor", 1958, 3, 14)),
+              IsSupersetOf({"n:A300:1958", "n:O216:1958"}));
+  EXPECT_THAT(BlockingKeys(Person("Ada", "Okafor", 1958, 3, 14)),
+              Contains("d:19580314"));
+}
+
+}  // namespace
+}  // namespace caseline::projections

@@ -38,7 +38,22 @@ void SetReferralStatus(ClientRecord& r, const std::string& id,
   referral->status = status;
   referral->status_changed_at = context.occurred_at;
   referral->status_position = context.global_position;
-  if (status == ReferralStatus::kAccepted) referral->was_accepted = true;
+  if (status == ReferralStatus::kAccepted && !referral->was_accepted) {
+    referral->was_accepted = true;
+    referral->accepted_at = context.occurred_at;
+    referral->accepted_position = context.global_position;
+  }
+  if (status == ReferralStatus::kInProgress && !referral->started_at) {
+    referral->started_at = context.occurred_at;
+  }
+}
+
+void SetCaseStatus(ClientRecord& r, CaseStatus status,
+                   const CareEventContext& context) {
+  r.case_status = status;
+  r.case_status_changed_at = context.occurred_at;
+  r.case_status_position = context.global_position;
+  r.case_status_organization_id = context.organization_id;
 }
 
 }  // namespace
@@ -74,6 +89,18 @@ bool IsTerminal(ReferralStatus status) {
          status == ReferralStatus::kCompleted ||
          status == ReferralStatus::kFailed ||
          status == ReferralStatus::kCancelled;
+}
+
+bool GoalState::in_progress() const {
+  switch (status) {
+    case v1::GOAL_STATUS_COMPLETED:
+    case v1::GOAL_STATUS_CANCELLED:
+    case v1::GOAL_STATUS_ENTERED_IN_ERROR:
+    case v1::GOAL_STATUS_REJECTED:
+      return false;
+    default:
+      return true;
+  }
 }
 
 bool ConsentState::InForceAt(absl::Time at) const {
@@ -137,7 +164,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       break;
     case v1::CareEvent::kCaseOpened:
     case v1::CareEvent::kCaseReopened:
-      case_status = CaseStatus::kOpen;
+      SetCaseStatus(*this, CaseStatus::kOpen, context);
       break;
     case v1::CareEvent::kDuplicateDismissed:
       dismissed_finding_ids.insert(event.duplicate_dismissed().finding_id());
@@ -152,7 +179,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       break;
     }
     case v1::CareEvent::kCaseClosed:
-      case_status = CaseStatus::kClosed;
+      SetCaseStatus(*this, CaseStatus::kClosed, context);
       break;
     case v1::CareEvent::kConsentGiven: {
       const auto& given = event.consent_given();
@@ -179,13 +206,24 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       }
       break;
     }
-    case v1::CareEvent::kAssessmentRecorded:
-      assessment_ids.insert(event.assessment_recorded().assessment_id());
+    case v1::CareEvent::kAssessmentRecorded: {
+      const auto& assessment = event.assessment_recorded();
+      assessment_ids.insert(assessment.assessment_id());
+      for (const v1::DomainAssessment& domain : assessment.domains()) {
+        AssessedNeed& need = assessed_needs[domain.domain()];
+        need.level = domain.need_level();
+        need.assessment_id = assessment.assessment_id();
+        need.assessed_at = at;
+        need.position = context.global_position;
+      }
       break;
+    }
     case v1::CareEvent::kGoalSet: {
       GoalState& goal = goals[event.goal_set().goal_id()];
       goal.goal = event.goal_set();
       goal.status = v1::GOAL_STATUS_ACTIVE;
+      goal.set_position = context.global_position;
+      goal.status_position = 0;
       break;
     }
     case v1::CareEvent::kGoalProgressRecorded:
@@ -199,6 +237,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       if (GoalState* goal =
               FindOrNull(goals, event.goal_status_changed().goal_id())) {
         goal->status = event.goal_status_changed().status();
+        goal->status_position = context.global_position;
       }
       break;
     case v1::CareEvent::kReferralSent: {
@@ -209,6 +248,14 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       referral.status_changed_at = at;
       referral.sent_position = context.global_position;
       referral.status_position = context.global_position;
+      referral.sent_by_organization_id =
+          referral.sent.from_organization_id().empty()
+              ? context.organization_id
+              : referral.sent.from_organization_id();
+      referral.was_accepted = false;
+      referral.accepted_at.reset();
+      referral.accepted_position = 0;
+      referral.started_at.reset();
       break;
     }
     case v1::CareEvent::kReferralAccepted:
@@ -259,6 +306,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
         s->interruption_expected_end =
             notice.has_expected_end() ? ToTime(notice.expected_end()) : at;
         s->interruption_position = context.global_position;
+        s->interruption_notified_at = at;
       }
       break;
     }
@@ -269,17 +317,26 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       member.added_at = at;
       member.added_position = context.global_position;
       member.removed_at.reset();
+      member.removed_position = 0;
       break;
     }
     case v1::CareEvent::kCareTeamMemberRemoved:
       if (CareTeamMemberState* m = FindOrNull(
               care_team, event.care_team_member_removed().member_id())) {
         m->removed_at = at;
+        m->removed_position = context.global_position;
       }
       break;
-    case v1::CareEvent::kTeamMeetingHeld:
-      meeting_ids.insert(event.team_meeting_held().meeting_id());
+    case v1::CareEvent::kTeamMeetingHeld: {
+      const auto& held = event.team_meeting_held();
+      meeting_ids.insert(held.meeting_id());
+      MeetingState& meeting = meetings[held.meeting_id()];
+      meeting.meeting = held;
+      meeting.held_at = at;
+      meeting.recorded_by_organization_id = context.organization_id;
+      meeting.position = context.global_position;
       break;
+    }
     case v1::CareEvent::kAdmissionRecorded: {
       AdmissionState& admission =
           admissions[event.admission_recorded().admission_id()];
@@ -311,9 +368,16 @@ void ClientRecord::Apply(const v1::CareEvent& event,
         t->completed_position = context.global_position;
       }
       break;
-    case v1::CareEvent::kFollowUpCompleted:
-      follow_up_ids.insert(event.follow_up_completed().follow_up_id());
+    case v1::CareEvent::kFollowUpCompleted: {
+      const auto& completed = event.follow_up_completed();
+      follow_up_ids.insert(completed.follow_up_id());
+      FollowUpState& follow_up = follow_ups[completed.follow_up_id()];
+      follow_up.follow_up = completed;
+      follow_up.at = at;
+      follow_up.recorded_by_organization_id = context.organization_id;
+      follow_up.position = context.global_position;
       break;
+    }
     case v1::CareEvent::kOrganizationRegistered:
     case v1::CareEvent::kOrganizationUpdated:
     case v1::CareEvent::EVENT_NOT_SET:

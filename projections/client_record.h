@@ -70,12 +70,24 @@ struct ReferralState {
   absl::Time status_changed_at;
   uint64_t sent_position = 0;
   uint64_t status_position = 0;  // the event that set the current status
+  // Who sent it: sent.from_organization_id, or the acting organisation when
+  // the event left it empty.
+  std::string sent_by_organization_id;
+  // The first acceptance and the first start (ReferralStarted), if any.
+  std::optional<absl::Time> accepted_at;
+  uint64_t accepted_position = 0;
+  std::optional<absl::Time> started_at;
 };
 
 struct GoalState {
   v1::GoalSet goal;
   v1::GoalStatus status = v1::GOAL_STATUS_PROPOSED;
   int32_t percent_achieved = 0;
+  uint64_t set_position = 0;
+  uint64_t status_position = 0;  // 0: status never changed since GoalSet
+  // Not completed, cancelled, rejected or entered in error: the need it
+  // names is still being worked on.
+  bool in_progress() const;
 };
 
 struct ServiceState {
@@ -86,6 +98,7 @@ struct ServiceState {
   uint64_t started_position = 0;
   uint64_t ended_position = 0;         // 0: active
   uint64_t interruption_position = 0;  // 0: none notified
+  std::optional<absl::Time> interruption_notified_at;
   bool active() const { return !ended_at.has_value(); }
 };
 
@@ -94,6 +107,7 @@ struct CareTeamMemberState {
   absl::Time added_at;
   uint64_t added_position = 0;
   std::optional<absl::Time> removed_at;
+  uint64_t removed_position = 0;
   bool active() const { return !removed_at.has_value(); }
 };
 
@@ -113,6 +127,29 @@ struct TransitionState {
   std::optional<absl::Time> completed_at;
   uint64_t planned_position = 0;
   uint64_t completed_position = 0;
+};
+
+// The latest assessed need level of one domain (AssessmentRecorded).
+struct AssessedNeed {
+  v1::NeedLevel level = v1::NEED_LEVEL_UNSPECIFIED;
+  std::string assessment_id;
+  absl::Time assessed_at;
+  uint64_t position = 0;
+};
+
+struct MeetingState {
+  v1::TeamMeetingHeld meeting;
+  absl::Time held_at;
+  std::string recorded_by_organization_id;
+  uint64_t position = 0;
+};
+
+// A follow-up contact (FollowUpCompleted) at its business time.
+struct FollowUpState {
+  v1::FollowUpCompleted follow_up;
+  absl::Time at;
+  std::string recorded_by_organization_id;
+  uint64_t position = 0;
 };
 
 struct DisclosureState {
@@ -137,6 +174,11 @@ struct ClientRecord {
   v1::ClientRegistered details;  // with corrections applied
   std::string registered_by_organization_id;
   CaseStatus case_status = CaseStatus::kNotOpened;
+  // The event that last set case_status (CaseOpened, CaseClosed,
+  // CaseReopened) and its organisation.
+  absl::Time case_status_changed_at;
+  uint64_t case_status_position = 0;
+  std::string case_status_organization_id;
   std::set<std::string> linked_client_ids;
   std::map<std::string, ConsentState> consents;
   std::map<std::string, ReferralState> referrals;
@@ -146,8 +188,12 @@ struct ClientRecord {
   std::map<std::string, AdmissionState> admissions;
   std::map<std::string, TransitionState> transitions;
   std::set<std::string> assessment_ids;
+  // The latest assessed need level per domain, in stream order.
+  std::map<v1::ServiceCategory, AssessedNeed> assessed_needs;
   std::set<std::string> meeting_ids;
+  std::map<std::string, MeetingState> meetings;
   std::set<std::string> follow_up_ids;
+  std::map<std::string, FollowUpState> follow_ups;
   // Duplication findings a person dismissed (DuplicateDismissed).
   std::set<std::string> dismissed_finding_ids;
   std::map<std::string, DisclosureState> disclosures;

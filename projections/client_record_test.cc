@@ -131,5 +131,103 @@ TEST_F(ClientRecordTest, ReferralLifecycleAndCareTeam) {
   EXPECT_EQ(record_.referrals.size(), 1u);
 }
 
+TEST_F(ClientRecordTest, ContinuityFacts) {
+  v1::CareEvent opened;
+  opened.mutable_case_opened();
+  Apply(opened, kT0, "org-pc");
+  EXPECT_EQ(record_.case_status, CaseStatus::kOpen);
+  EXPECT_EQ(record_.case_status_changed_at, kT0);
+  EXPECT_EQ(record_.case_status_organization_id, "org-pc");
+  EXPECT_EQ(record_.case_status_position, 100u);
+
+  // A referral without from_organization_id is sent by the actor.
+  v1::CareEvent sent;
+  sent.mutable_referral_sent()->set_referral_id("r1");
+  sent.mutable_referral_sent()->set_to_organization_id("org-b");
+  Apply(sent, kT0, "org-pc");
+  v1::CareEvent accepted;
+  accepted.mutable_referral_accepted()->set_referral_id("r1");
+  Apply(accepted, kT0 + absl::Hours(1), "org-b");
+  v1::CareEvent started;
+  started.mutable_referral_started()->set_referral_id("r1");
+  Apply(started, kT0 + absl::Hours(2), "org-b");
+  const ReferralState& r = record_.referrals.at("r1");
+  EXPECT_EQ(r.sent_by_organization_id, "org-pc");
+  EXPECT_EQ(r.accepted_at, kT0 + absl::Hours(1));
+  EXPECT_EQ(r.accepted_position, 102u);
+  EXPECT_EQ(r.started_at, kT0 + absl::Hours(2));
+
+  // Assessed needs: the latest level per domain.
+  v1::CareEvent assessed;
+  auto* domain = assessed.mutable_assessment_recorded()->add_domains();
+  assessed.mutable_assessment_recorded()->set_assessment_id("as1");
+  domain->set_domain(v1::SERVICE_CATEGORY_HOUSING);
+  domain->set_need_level(v1::NEED_LEVEL_HIGH);
+  Apply(assessed, kT0);
+  assessed.mutable_assessment_recorded()->set_assessment_id("as2");
+  domain->set_need_level(v1::NEED_LEVEL_LOW);
+  Apply(assessed, kT0 + absl::Hours(5));
+  const AssessedNeed& need =
+      record_.assessed_needs.at(v1::SERVICE_CATEGORY_HOUSING);
+  EXPECT_EQ(need.level, v1::NEED_LEVEL_LOW);
+  EXPECT_EQ(need.assessment_id, "as2");
+  EXPECT_EQ(need.assessed_at, kT0 + absl::Hours(5));
+  EXPECT_EQ(record_.assessment_ids.size(), 2u);
+
+  v1::CareEvent meeting;
+  meeting.mutable_team_meeting_held()->set_meeting_id("m1");
+  meeting.mutable_team_meeting_held()->mutable_next_review_date()->set_year(
+      2026);
+  Apply(meeting, kT0 + absl::Hours(6), "org-pc");
+  EXPECT_EQ(record_.meetings.at("m1").held_at, kT0 + absl::Hours(6));
+  EXPECT_EQ(record_.meetings.at("m1").meeting.next_review_date().year(), 2026);
+  EXPECT_EQ(record_.meetings.at("m1").recorded_by_organization_id, "org-pc");
+  EXPECT_EQ(record_.meeting_ids.count("m1"), 1u);
+
+  v1::CareEvent follow_up;
+  auto* f = follow_up.mutable_follow_up_completed();
+  f->set_follow_up_id("f1");
+  f->set_provider_organization_id("org-bh");
+  f->set_provider_discipline(v1::DISCIPLINE_PSYCHIATRY);
+  Apply(follow_up, kT0 - absl::Hours(48), "org-bh");  // recorded late
+  const FollowUpState& fs = record_.follow_ups.at("f1");
+  EXPECT_EQ(fs.at, kT0 - absl::Hours(48));
+  EXPECT_EQ(fs.follow_up.provider_discipline(), v1::DISCIPLINE_PSYCHIATRY);
+  EXPECT_EQ(fs.follow_up.provider_organization_id(), "org-bh");
+  EXPECT_EQ(record_.follow_up_ids.count("f1"), 1u);
+
+  v1::CareEvent goal;
+  goal.mutable_goal_set()->set_goal_id("g1");
+  const uint64_t goal_position = 100 + *record_.version + 1;
+  Apply(goal, kT0);
+  EXPECT_EQ(record_.goals.at("g1").set_position, goal_position);
+  EXPECT_TRUE(record_.goals.at("g1").in_progress());
+  v1::CareEvent done;
+  done.mutable_goal_status_changed()->set_goal_id("g1");
+  done.mutable_goal_status_changed()->set_status(v1::GOAL_STATUS_COMPLETED);
+  Apply(done, kT0);
+  EXPECT_FALSE(record_.goals.at("g1").in_progress());
+
+  v1::CareEvent service;
+  service.mutable_service_started()->set_service_id("s1");
+  Apply(service, kT0);
+  v1::CareEvent interrupted;
+  interrupted.mutable_service_interruption_notified()->set_service_id("s1");
+  Apply(interrupted, kT0 + absl::Hours(9));
+  EXPECT_EQ(record_.services.at("s1").interruption_notified_at,
+            kT0 + absl::Hours(9));
+  EXPECT_EQ(record_.services.at("s1").interruption_expected_end,
+            kT0 + absl::Hours(9));
+
+  v1::CareEvent member;
+  member.mutable_care_team_member_added()->set_member_id("m1");
+  Apply(member, kT0);
+  v1::CareEvent removed;
+  removed.mutable_care_team_member_removed()->set_member_id("m1");
+  const uint64_t removed_position = 100 + *record_.version + 1;
+  Apply(removed, kT0);
+  EXPECT_EQ(record_.care_team.at("m1").removed_position, removed_position);
+}
+
 }  // namespace
 }  // namespace caseline::projections

@@ -1,1 +1,688 @@
+#include "projections/continuity_projection.h"
 
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "eventstore/event_log.h"
+#include "eventstore/status_macros.h"
+#include "projections/care_event_context.h"
+#include "projections/continuity.h"
+
+namespace caseline::projections {
+namespace {
+
+constexpr char kVersionKey[] = "v";
+constexpr char kFormatVersion[] = "1";
+constexpr char kWorklistPrefix[] = "w/";
+constexpr char kMeasurePrefix[] = "m/";
+constexpr char kCaseloadPrefix[] = "c/";
+constexpr char kKeysPrefix[] = "k/";
+constexpr char kSeparator = '\0';
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+// Families of derived items, each re-derived as a whole.
+enum Family : uint8_t {
+  kTransitionItems = 1,
+  kFollowUpItems = 2,
+  kReferralItems = 4,
+  kStayEntries = 8,
+  kReferralEntries = 16,
+  kCaseload = 32,
+  kAllFamilies = 63,
+};
+constexpr uint8_t kReferralFamilies = kReferralItems | kReferralEntries;
+constexpr uint8_t kStayFamilies = kFollowUpItems | kStayEntries;
+
+absl::Time ToTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+// --- Keys
+// ---------------------------------------------------------------------
+
+void AppendTime(absl::Time t, std::string* out) {
+  const uint64_t v =
+      static_cast<uint64_t>(absl::ToUnixMicros(t)) ^ (uint64_t{1} << 63);
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+}
+
+absl::Time ReadTime(absl::string_view bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) {
+    v = (v << 8) | static_cast<uint8_t>(bytes[i]);
+  }
+  return absl::FromUnixMicros(static_cast<int64_t>(v ^ (uint64_t{1} << 63)));
+}
+
+std::string WorklistPrefix(absl::string_view org) {
+  return absl::StrCat(kWorklistPrefix, org, absl::string_view(&kSeparator, 1));
+}
+
+std::string WorklistKey(const v1::WorklistItem& item) {
+  std::string key = WorklistPrefix(item.organization_id());
+  AppendTime(ToTime(item.due()), &key);
+  key.push_back(static_cast<char>(item.kind()));
+  absl::StrAppend(&key, item.client_id(), absl::string_view(&kSeparator, 1),
+                  item.subject_id());
+  return key;
+}
+
+std::string MeasurePrefix(v1::MeasureIndexKind kind) {
+  std::string key = kMeasurePrefix;
+  key.push_back(static_cast<char>(kind));
+  return key;
+}
+
+std::string MeasureKey(const v1::MeasureIndexEntry& entry) {
+  std::string key = MeasurePrefix(entry.kind());
+  AppendTime(ToTime(entry.at()), &key);
+  absl::StrAppend(&key, entry.client_id(), absl::string_view(&kSeparator, 1),
+                  entry.subject_id());
+  return key;
+}
+
+std::string CaseloadKey(const v1::WorkerCaseload& entry,
+                        absl::string_view client) {
+  const absl::string_view sep(&kSeparator, 1);
+  return absl::StrCat(kCaseloadPrefix, entry.organization_id(), sep,
+                      entry.member_id(), sep, client);
+}
+
+// FNV-1a, 64 bits: stable across processes and builds, unlike absl::Hash.
+uint64_t Fingerprint(absl::string_view value) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : value) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+// Which families an event type can change; all for an unknown type.
+uint8_t FamiliesOf(absl::string_view event_type) {
+  static const auto* const kFamilies =
+      new absl::flat_hash_map<absl::string_view, uint8_t>{
+          {"ClientRegistered", 0},
+          {"ClientDetailsCorrected", 0},
+          {"ClientRecordsLinked", 0},
+          {"ClientRecordsUnlinked", 0},
+          {"DuplicateDismissed", 0},
+          {"CaseOpened", kAllFamilies},
+          {"CaseClosed", kAllFamilies},
+          {"CaseReopened", kAllFamilies},
+          {"ConsentGiven", 0},
+          {"ConsentRevoked", 0},
+          {"InformationDisclosed", 0},
+          {"AssessmentRecorded", 0},
+          {"GoalSet", 0},
+          {"GoalProgressRecorded", 0},
+          {"GoalStatusChanged", 0},
+          {"ReferralSent", kReferralFamilies},
+          {"ReferralAccepted", kReferralFamilies},
+          {"ReferralDeclined", kReferralFamilies},
+          {"ReferralOnHold", kReferralFamilies},
+          {"ReferralStarted", kReferralFamilies},
+          {"ReferralCompleted", kReferralFamilies},
+          {"ReferralFailed", kReferralFamilies},
+          {"ReferralCancelled", kReferralFamilies},
+          {"ServiceStarted", 0},
+          {"ServiceEnded", 0},
+          {"ServiceInterruptionNotified", 0},
+          {"CareTeamMemberAdded", kCaseload},
+          {"CareTeamMemberRemoved", kCaseload},
+          {"TeamMeetingHeld", 0},
+          {"AdmissionRecorded", kStayFamilies},
+          {"TransitionPlanned", kTransitionItems | kFollowUpItems},
+          {"DischargeRecorded", kStayFamilies},
+          {"TransitionCompleted", kTransitionItems},
+          {"FollowUpCompleted", kStayFamilies},
+      };
+  auto it = kFamilies->find(event_type);
+  return it == kFamilies->end() ? uint8_t{kAllFamilies} : it->second;
+}
+
+using Fresh = std::vector<std::pair<std::string, std::string>>;  // key, value
+
+// The subject id a derived item's key ends with: keys end in
+// client "\0" subject, and ids hold no NUL.
+absl::string_view SubjectOfKey(absl::string_view key) {
+  const size_t at = key.rfind(kSeparator);
+  return at == absl::string_view::npos ? absl::string_view()
+                                       : key.substr(at + 1);
+}
+
+using Held =
+    google::protobuf::RepeatedPtrField<v1::ContinuityClientKeys::Entry>;
+
+// Writes the difference between what a family held (`held`, sorted by key)
+// and `fresh`, and makes `held` describe the result. With `subject` set,
+// `fresh` replaces only the held items about that subject. Returns whether
+// anything was written.
+bool WriteDiff(Held* held, Fresh fresh, ProjectionState& state,
+               absl::string_view subject) {
+  std::sort(fresh.begin(), fresh.end());
+  fresh.erase(std::unique(fresh.begin(), fresh.end(),
+                          [](const auto& a, const auto& b) {
+                            return a.first == b.first;
+                          }),
+              fresh.end());
+  std::vector<const v1::ContinuityClientKeys::Entry*> old;  // sorted
+  old.reserve(held->size());
+  for (const v1::ContinuityClientKeys::Entry& entry : *held) {
+    if (subject.empty() || SubjectOfKey(entry.key()) == subject)
+      old.push_back(&entry);
+  }
+  bool changed = false;
+  std::vector<v1::ContinuityClientKeys::Entry> updated;
+  updated.reserve(fresh.size());
+  auto old_it = old.begin();
+  auto new_it = fresh.begin();
+  while (old_it != old.end() || new_it != fresh.end()) {
+    if (new_it == fresh.end() ||
+        (old_it != old.end() && (*old_it)->key() < new_it->first)) {
+      state.Delete((*old_it)->key());
+      changed = true;
+      ++old_it;
+      continue;
+    }
+    const uint64_t fingerprint = Fingerprint(new_it->second);
+    if (old_it != old.end() && (*old_it)->key() == new_it->first) {
+      if ((*old_it)->fingerprint() != fingerprint) {
+        state.Put(new_it->first, new_it->second);
+        changed = true;
+      }
+      ++old_it;
+    } else {
+      state.Put(new_it->first, new_it->second);
+      changed = true;
+    }
+    updated.emplace_back();
+    updated.back().set_key(std::move(new_it->first));
+    updated.back().set_fingerprint(fingerprint);
+    ++new_it;
+  }
+  if (!changed) return false;
+  // The new list: the held items of other subjects merged with `updated`.
+  Held next;
+  next.Reserve(held->size() - static_cast<int>(old.size()) +
+               static_cast<int>(updated.size()));
+  auto u = updated.begin();
+  for (v1::ContinuityClientKeys::Entry& entry : *held) {
+    if (!subject.empty() && SubjectOfKey(entry.key()) != subject) {
+      for (; u != updated.end() && u->key() < entry.key(); ++u)
+        *next.Add() = std::move(*u);
+      *next.Add() = std::move(entry);
+    }
+  }
+  for (; u != updated.end(); ++u) *next.Add() = std::move(*u);
+  held->Swap(&next);
+  return true;
+}
+
+// The referral a referral event is about; empty for other events.
+absl::string_view ReferralIdOf(const v1::CareEvent& event) {
+  switch (event.event_case()) {
+    case v1::CareEvent::kReferralSent:
+      return event.referral_sent().referral_id();
+    case v1::CareEvent::kReferralAccepted:
+      return event.referral_accepted().referral_id();
+    case v1::CareEvent::kReferralDeclined:
+      return event.referral_declined().referral_id();
+    case v1::CareEvent::kReferralOnHold:
+      return event.referral_on_hold().referral_id();
+    case v1::CareEvent::kReferralStarted:
+      return event.referral_started().referral_id();
+    case v1::CareEvent::kReferralCompleted:
+      return event.referral_completed().referral_id();
+    case v1::CareEvent::kReferralFailed:
+      return event.referral_failed().referral_id();
+    case v1::CareEvent::kReferralCancelled:
+      return event.referral_cancelled().referral_id();
+    default:
+      return absl::string_view();
+  }
+}
+
+absl::Status Invalid(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+}
+
+// A client's record and the directory, folded from the log up to its head.
+struct LoadedClient {
+  ClientRecord record;
+  OrganizationDirectory directory;
+  uint64_t head = 0;
+  uint64_t last_client_position = 0;
+};
+
+absl::StatusOr<LoadedClient> LoadClient(eventstore::EventLog& log,
+                                        const std::string& client_id) {
+  if (client_id.empty()) {
+    return Invalid("client_id", "is required; name the client to summarise");
+  }
+  LoadedClient loaded{ClientRecord(client_id), {}, log.HeadPosition(), 0};
+  const uint64_t head = loaded.head;
+  auto upto_head = [head](const eventstore::RecordedEvent& e) {
+    return e.global_position <= head;
+  };
+  RETURN_IF_ERROR(FoldCareStream(
+      log, ClientStreamId(client_id), 0, upto_head,
+      [&loaded](const v1::CareEvent& e, const CareEventContext& c) {
+        loaded.record.Apply(e, c);
+        loaded.last_client_position = c.global_position;
+      }));
+  if (!loaded.record.version.has_value()) {
+    return absl::NotFoundError(absl::StrCat(
+        "client ", client_id, " has no events (stream ",
+        ClientStreamId(client_id),
+        "); check the id, or register the client with RegisterClient"));
+  }
+  RETURN_IF_ERROR(FoldCareStream(
+      log, kOrganizationsStream, 0, upto_head,
+      [&loaded](const v1::CareEvent& e, const CareEventContext& c) {
+        loaded.directory.Apply(e, c);
+      }));
+  return loaded;
+}
+
+}  // namespace
+
+// --- ContinuityProjection
+// ---------------------------------------------------------
+
+ContinuityProjection::ContinuityProjection(const ProjectionInit& init,
+                                           const ViewsConfig& config)
+    : init_(init), config_(config), records_(init.log) {}
+
+absl::Status ContinuityProjection::Start(ProjectionState& state) {
+  ASSIGN_OR_RETURN(std::optional<std::string> version, state.Get(kVersionKey));
+  if (!version.has_value()) {
+    state.Put(kVersionKey, kFormatVersion);
+  } else if (*version != kFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the continuity projection's stored format is version ",
+                     *version, " and this build reads version ", kFormatVersion,
+                     "; rebuild it (caseline projections rebuild continuity)"));
+  }
+  if (init_.log != nullptr && init_.checkpoint > 0) {
+    const uint64_t checkpoint = init_.checkpoint;
+    RETURN_IF_ERROR(FoldCareStream(
+        *init_.log, kOrganizationsStream, 0,
+        [checkpoint](const eventstore::RecordedEvent& e) {
+          return e.global_position <= checkpoint;
+        },
+        [this](const v1::CareEvent& e, const CareEventContext& c) {
+          directory_.Apply(e, c);
+        }));
+  }
+  started_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status ContinuityProjection::Apply(const eventstore::RecordedEvent& event,
+                                         ProjectionState& state) {
+  if (!started_) RETURN_IF_ERROR(Start(state));
+  if (event.stream_id == kOrganizationsStream) {
+    if (!IsCareEvent(event)) return absl::OkStatus();
+    ASSIGN_OR_RETURN(v1::CareEvent care_event, ParseCareEvent(event));
+    directory_.Apply(care_event, ContextOf(event));
+    return absl::OkStatus();
+  }
+  const std::optional<absl::string_view> client = ClientIdOf(event);
+  if (!client.has_value()) return absl::OkStatus();
+  const uint8_t families = FamiliesOf(event.event_type);
+  if (families == 0 && event.stream_version > 0 &&
+      records_.Find(*client) == nullptr) {
+    return absl::OkStatus();  // loads from the log when next needed
+  }
+  ASSIGN_OR_RETURN(v1::CareEvent care_event, ParseCareEvent(event));
+  ASSIGN_OR_RETURN(const ClientRecord* record,
+                   records_.Apply(*client, care_event, event));
+  if (families == 0) return absl::OkStatus();
+  // A referral event changes only that referral's items.
+  const absl::string_view subject = families == kReferralFamilies
+                                        ? ReferralIdOf(care_event)
+                                        : absl::string_view();
+  return Rederive(*record, families, subject, state);
+}
+
+absl::StatusOr<v1::ContinuityClientKeys*> ContinuityProjection::KeysOf(
+    const std::string& client_id, const ProjectionState& state) {
+  auto it = keys_.find(client_id);
+  if (it != keys_.end()) return &it->second;
+  if (keys_.size() >= 200000) keys_.clear();
+  v1::ContinuityClientKeys keys;
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                   state.Get(absl::StrCat(kKeysPrefix, client_id)));
+  if (stored.has_value() && !keys.ParseFromString(*stored)) {
+    return absl::DataLossError(
+        absl::StrCat("the continuity projection's key list of client ",
+                     client_id, " does not parse; rebuild the projection"));
+  }
+  return &keys_.emplace(client_id, std::move(keys)).first->second;
+}
+
+absl::Status ContinuityProjection::Rederive(const ClientRecord& record,
+                                            uint8_t families,
+                                            absl::string_view subject,
+                                            ProjectionState& state) {
+  ASSIGN_OR_RETURN(v1::ContinuityClientKeys * keys,
+                   KeysOf(record.client_id, state));
+  bool changed = false;
+  auto items = [&](std::vector<v1::WorklistItem> derived, Held* held,
+                   absl::string_view only = absl::string_view()) {
+    Fresh fresh;
+    fresh.reserve(derived.size());
+    for (const v1::WorklistItem& item : derived) {
+      fresh.emplace_back(WorklistKey(item), item.SerializeAsString());
+    }
+    changed |= WriteDiff(held, std::move(fresh), state, only);
+  };
+  auto entries = [&](std::vector<v1::MeasureIndexEntry> derived, Held* held,
+                     absl::string_view only = absl::string_view()) {
+    Fresh fresh;
+    fresh.reserve(derived.size());
+    for (const v1::MeasureIndexEntry& entry : derived) {
+      fresh.emplace_back(MeasureKey(entry), entry.SerializeAsString());
+    }
+    changed |= WriteDiff(held, std::move(fresh), state, only);
+  };
+  if (families & kTransitionItems) {
+    items(TransitionItemsOf(record), keys->mutable_transition_items());
+  }
+  if (families & kFollowUpItems) {
+    items(FollowUpItemsOf(record, config_), keys->mutable_follow_up_items());
+  }
+  if (families & kReferralItems) {
+    items(subject.empty() ? ReferralItemsOf(record, config_)
+                          : ReferralItemsOf(record, config_, subject),
+          keys->mutable_referral_items(), subject);
+  }
+  if (families & kStayEntries) {
+    entries(StayMeasureEntriesOf(record, directory_),
+            keys->mutable_stay_entries());
+  }
+  if (families & kReferralEntries) {
+    entries(subject.empty() ? ReferralMeasureEntriesOf(record)
+                            : ReferralMeasureEntriesOf(record, subject),
+            keys->mutable_referral_entries(), subject);
+  }
+  if (families & kCaseload) {
+    Fresh fresh;
+    for (const v1::WorkerCaseload& entry : CaseloadEntriesOf(record)) {
+      fresh.emplace_back(CaseloadKey(entry, record.client_id),
+                         entry.SerializeAsString());
+    }
+    changed |= WriteDiff(keys->mutable_caseload(), std::move(fresh), state,
+                         absl::string_view());
+  }
+  if (changed) {
+    const std::string key = absl::StrCat(kKeysPrefix, record.client_id);
+    if (keys->transition_items().empty() && keys->follow_up_items().empty() &&
+        keys->referral_items().empty() && keys->stay_entries().empty() &&
+        keys->referral_entries().empty() && keys->caseload().empty()) {
+      state.Delete(key);
+    } else {
+      state.Put(key, keys->SerializeAsString());
+    }
+  }
+  return absl::OkStatus();
+}
+
+// --- Queries
+// --------------------------------------------------------------------
+
+absl::StatusOr<v1::GetWorklistResponse> GetWorklist(
+    const ViewReader& reader, const v1::GetWorklistRequest& request,
+    const ViewsConfig& config, absl::Time now) {
+  if (request.organization_id().empty()) {
+    return Invalid("organization_id",
+                   "is required; a worklist belongs to one organisation");
+  }
+  if (request.horizon_days() < 0) {
+    return Invalid("horizon_days", "must be 0 (the default) or more");
+  }
+  if (request.page_size() < 0) {
+    return Invalid("page_size", "must be 0 (the default, 100) or more");
+  }
+  std::set<int> kinds;
+  for (int kind : request.kinds()) {
+    if (!v1::WorklistItemKind_IsValid(kind) ||
+        kind == v1::WORKLIST_ITEM_KIND_UNSPECIFIED) {
+      return Invalid("kinds",
+                     absl::StrCat(kind, " is not a worklist item kind"));
+    }
+    kinds.insert(kind);
+  }
+  const absl::Time at = request.has_at() ? ToTime(request.at()) : now;
+  const int horizon = request.horizon_days() > 0 ? request.horizon_days()
+                                                 : config.worklist_horizon_days;
+  const absl::Time limit = at + horizon * absl::Hours(24);
+  const int page_size = request.page_size() == 0
+                            ? kDefaultPageSize
+                            : std::min(request.page_size(), kMaxPageSize);
+  const std::string prefix = WorklistPrefix(request.organization_id());
+  std::string start_after;
+  if (!request.page_token().empty()) {
+    const std::string& token = request.page_token();
+    const bool hex =
+        token.size() % 2 == 0 &&
+        std::all_of(token.begin(), token.end(), [](char c) {
+          return absl::ascii_isxdigit(static_cast<unsigned char>(c));
+        });
+    if (hex) start_after = absl::HexStringToBytes(token);
+    if (!hex || !absl::StartsWith(start_after, prefix)) {
+      return Invalid("page_token",
+                     "is not a token this query returned for this "
+                     "organisation; start again without it");
+    }
+  }
+
+  v1::GetWorklistResponse response;
+  std::string last_key;
+  absl::Status parse_status;
+  RETURN_IF_ERROR(reader.Scan(
+      prefix, start_after, [&](absl::string_view key, absl::string_view value) {
+        if (key.size() < prefix.size() + 9) return true;
+        const absl::Time due = ReadTime(key.substr(prefix.size(), 8));
+        if (due >= limit) return false;
+        const int kind = static_cast<uint8_t>(key[prefix.size() + 8]);
+        if (!kinds.empty() && kinds.count(kind) == 0) return true;
+        if (response.items_size() == page_size) {
+          response.set_next_page_token(absl::BytesToHexString(last_key));
+          return false;
+        }
+        v1::WorklistItem* item = response.add_items();
+        if (!item->ParseFromArray(value.data(),
+                                  static_cast<int>(value.size()))) {
+          parse_status = absl::DataLossError(
+              "a stored worklist item does not parse; rebuild the continuity "
+              "projection");
+          return false;
+        }
+        item->set_overdue(due <= at);
+        last_key = std::string(key);
+        return true;
+      }));
+  RETURN_IF_ERROR(parse_status);
+  response.set_view_position(reader.position());
+  return response;
+}
+
+absl::StatusOr<v1::GetMeasuresResponse> GetMeasures(
+    const ViewReader& reader, const v1::GetMeasuresRequest& request,
+    const ViewsConfig& config, absl::Time now) {
+  if (!request.period().has_start()) {
+    return Invalid("period.start",
+                   "is required: measures count index events in [start, end)");
+  }
+  const absl::Time start = ToTime(request.period().start());
+  const absl::Time end =
+      request.period().has_end() ? ToTime(request.period().end()) : now;
+  if (end <= start) {
+    return Invalid("period.end", "must be after period.start");
+  }
+  std::set<std::string> wanted;
+  for (const std::string& name : request.measures()) {
+    if (MeasureIndexKindOf(name) == v1::MEASURE_INDEX_KIND_UNSPECIFIED) {
+      return Invalid("measures",
+                     absl::StrCat("\"", name, "\" is not a measure; use ",
+                                  absl::StrJoin(MeasureNames(), ", ")));
+    }
+    wanted.insert(name);
+  }
+  std::map<v1::MeasureIndexKind, std::vector<v1::MeasureIndexEntry>> entries;
+  for (const std::string& name : MeasureNames()) {
+    if (!wanted.empty() && wanted.count(name) == 0) continue;
+    entries[MeasureIndexKindOf(name)];
+  }
+  absl::Status parse_status;
+  for (auto& [kind, list] : entries) {
+    const std::string prefix = MeasurePrefix(kind);
+    // Keys at `start` extend this one, so they sort after it.
+    std::string start_after = prefix;
+    AppendTime(start, &start_after);
+    RETURN_IF_ERROR(reader.Scan(
+        prefix, start_after,
+        [&](absl::string_view key, absl::string_view value) {
+          if (key.size() < prefix.size() + 8) return true;
+          if (ReadTime(key.substr(prefix.size(), 8)) >= end) return false;
+          v1::MeasureIndexEntry entry;
+          if (!entry.ParseFromArray(value.data(),
+                                    static_cast<int>(value.size()))) {
+            parse_status = absl::DataLossError(
+                "a stored measure entry does not parse; rebuild the "
+                "continuity projection");
+            return false;
+          }
+          if (!request.organization_id().empty() &&
+              entry.organization_id() != request.organization_id()) {
+            return true;
+          }
+          list.push_back(std::move(entry));
+          return true;
+        }));
+    RETURN_IF_ERROR(parse_status);
+  }
+  v1::GetMeasuresResponse response;
+  for (const std::string& name : MeasureNames()) {
+    if (!wanted.empty() && wanted.count(name) == 0) continue;
+    *response.add_results() = ComputeMeasure(
+        name, entries[MeasureIndexKindOf(name)], config, request.counts_only());
+  }
+  response.set_view_position(reader.position());
+  return response;
+}
+
+absl::StatusOr<v1::GetCaseloadResponse> GetCaseload(
+    const ViewReader& reader, const v1::GetCaseloadRequest& request,
+    const ViewsConfig& config) {
+  if (request.threshold() < 0) {
+    return Invalid("threshold", "must be 0 (the server's default) or more");
+  }
+  const int threshold =
+      request.threshold() > 0 ? request.threshold() : config.caseload_threshold;
+  const std::string prefix =
+      request.organization_id().empty()
+          ? std::string(kCaseloadPrefix)
+          : absl::StrCat(kCaseloadPrefix, request.organization_id(),
+                         absl::string_view(&kSeparator, 1));
+  std::map<std::pair<std::string, std::string>, v1::WorkerCaseload> workers;
+  std::map<std::string, std::set<std::string>> org_clients;
+  absl::Status parse_status;
+  RETURN_IF_ERROR(reader.Scan(
+      prefix, "", [&](absl::string_view key, absl::string_view value) {
+        absl::string_view rest = key.substr(strlen(kCaseloadPrefix));
+        const size_t a = rest.find(kSeparator);
+        const size_t b =
+            a == absl::string_view::npos ? a : rest.find(kSeparator, a + 1);
+        if (b == absl::string_view::npos) return true;
+        std::string org(rest.substr(0, a));
+        std::string member(rest.substr(a + 1, b - a - 1));
+        org_clients[org].insert(std::string(rest.substr(b + 1)));
+        auto [it, inserted] =
+            workers.try_emplace(std::make_pair(org, std::move(member)));
+        if (inserted && !it->second.ParseFromArray(
+                            value.data(), static_cast<int>(value.size()))) {
+          parse_status = absl::DataLossError(
+              "a stored caseload entry does not parse; rebuild the "
+              "continuity projection");
+          return false;
+        }
+        it->second.set_active_clients(it->second.active_clients() + 1);
+        return true;
+      }));
+  RETURN_IF_ERROR(parse_status);
+
+  v1::GetCaseloadResponse response;
+  response.set_threshold(threshold);
+  std::vector<v1::WorkerCaseload> sorted;
+  std::map<std::string, v1::OrganizationCaseload> orgs;
+  for (auto& [id, worker] : workers) {
+    worker.set_above_threshold(worker.active_clients() > threshold);
+    v1::OrganizationCaseload& org = orgs[id.first];
+    org.set_organization_id(id.first);
+    org.set_workers(org.workers() + 1);
+    if (worker.above_threshold())
+      org.set_workers_above_threshold(org.workers_above_threshold() + 1);
+    sorted.push_back(worker);
+  }
+  std::stable_sort(
+      sorted.begin(), sorted.end(),
+      [](const v1::WorkerCaseload& x, const v1::WorkerCaseload& y) {
+        return x.active_clients() > y.active_clients();
+      });
+  for (const v1::WorkerCaseload& worker : sorted) {
+    *response.add_workers() = worker;
+    if (worker.above_threshold()) *response.add_above_threshold() = worker;
+  }
+  for (auto& [id, org] : orgs) {
+    org.set_active_clients(static_cast<int32_t>(org_clients[id].size()));
+    *response.add_organizations() = org;
+  }
+  response.set_view_position(reader.position());
+  return response;
+}
+
+absl::StatusOr<v1::GetClientSummaryResponse> GetClientSummary(
+    eventstore::EventLog& log, const v1::GetClientSummaryRequest& request,
+    const ViewsConfig& config, absl::Time now) {
+  ASSIGN_OR_RETURN(LoadedClient loaded, LoadClient(log, request.client_id()));
+  const absl::Time at = request.has_at() ? ToTime(request.at()) : now;
+  v1::GetClientSummaryResponse response;
+  *response.mutable_summary() =
+      Summarize(loaded.record, loaded.directory, config, at);
+  response.mutable_summary()->mutable_state()->set_last_position(
+      loaded.last_client_position);
+  response.set_view_position(loaded.head);
+  return response;
+}
+
+absl::StatusOr<v1::ListGapsResponse> ListGaps(
+    eventstore::EventLog& log, const v1::ListGapsRequest& request,
+    const ViewsConfig& config, absl::Time now) {
+  ASSIGN_OR_RETURN(LoadedClient loaded, LoadClient(log, request.client_id()));
+  const absl::Time at = request.has_at() ? ToTime(request.at()) : now;
+  v1::ListGapsResponse response;
+  for (v1::Gap& gap : FindGaps(loaded.record, loaded.directory, config, at)) {
+    *response.add_gaps() = std::move(gap);
+  }
+  response.set_view_position(loaded.head);
+  return response;
+}
+
+}  // namespace caseline::projections

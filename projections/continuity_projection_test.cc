@@ -1,1 +1,839 @@
+#include "projections/continuity_projection.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "caseline/v1/wire_constants.h"
+#include "eventstore/event_log.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "projections/care_event_context.h"
+#include "projections/continuity.h"
+
+namespace caseline::projections {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// Monday 2026-01-05 plus n days, at `hour` UTC.
+absl::Time Day(int n, int hour = 10) {
+  return absl::FromCivil(absl::CivilSecond(2026, 1, 5 + n, hour, 0, 0),
+                         absl::UTCTimeZone());
+}
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
+  out->set_seconds(absl::ToUnixSeconds(t));
+}
+
+std::string EventName(const v1::CareEvent& event) {
+  const google::protobuf::OneofDescriptor* oneof =
+      v1::CareEvent::descriptor()->FindOneofByName("event");
+  const google::protobuf::FieldDescriptor* field =
+      event.GetReflection()->GetOneofFieldDescriptor(event, oneof);
+  return field == nullptr ? std::string() : field->message_type()->name();
+}
+
+// --- Event builders
+// ---------------------------------------------------------------
+
+v1::CareEvent OrgRegistered(const std::string& id, v1::OrganizationType type) {
+  v1::CareEvent e;
+  e.mutable_organization_registered()->set_organization_id(id);
+  e.mutable_organization_registered()->set_name(id);
+  e.mutable_organization_registered()->set_type(type);
+  return e;
+}
+v1::CareEvent OrgRetyped(const std::string& id, v1::OrganizationType type) {
+  v1::CareEvent e;
+  e.mutable_organization_updated()->set_organization_id(id);
+  e.mutable_organization_updated()->set_type(type);
+  return e;
+}
+v1::CareEvent Registered() {
+  v1::CareEvent e;
+  e.mutable_client_registered()->mutable_name()->set_given("Ada");
+  return e;
+}
+v1::CareEvent CaseOpened() {
+  v1::CareEvent e;
+  e.mutable_case_opened();
+  return e;
+}
+v1::CareEvent CaseClosed() {
+  v1::CareEvent e;
+  e.mutable_case_closed();
+  return e;
+}
+v1::CareEvent CaseReopened() {
+  v1::CareEvent e;
+  e.mutable_case_reopened();
+  return e;
+}
+v1::CareEvent Admission(
+    const std::string& id, const std::string& facility, v1::LevelOfCare level,
+    v1::ServiceCategory need = v1::SERVICE_CATEGORY_MENTAL_HEALTH) {
+  v1::CareEvent e;
+  auto* a = e.mutable_admission_recorded();
+  a->set_admission_id(id);
+  a->set_facility_organization_id(facility);
+  a->set_level_of_care(level);
+  a->set_primary_need(need);
+  return e;
+}
+v1::CareEvent Discharge(
+    const std::string& id,
+    v1::DischargeDisposition disposition = v1::DISCHARGE_DISPOSITION_HOME) {
+  v1::CareEvent e;
+  e.mutable_discharge_recorded()->set_admission_id(id);
+  e.mutable_discharge_recorded()->set_disposition(disposition);
+  return e;
+}
+v1::CareEvent Transition(const std::string& id, const std::string& admission,
+                         const std::string& from, const std::string& to,
+                         int year, int month, int day) {
+  v1::CareEvent e;
+  auto* t = e.mutable_transition_planned();
+  t->set_transition_id(id);
+  t->set_admission_id(admission);
+  t->set_from_organization_id(from);
+  t->set_to_organization_id(to);
+  t->mutable_planned_date()->set_year(year);
+  t->mutable_planned_date()->set_month(month);
+  t->mutable_planned_date()->set_day(day);
+  return e;
+}
+v1::CareEvent TransitionDone(const std::string& id) {
+  v1::CareEvent e;
+  e.mutable_transition_completed()->set_transition_id(id);
+  return e;
+}
+v1::CareEvent FollowUp(const std::string& id, const std::string& provider,
+                       v1::Discipline discipline = v1::DISCIPLINE_UNSPECIFIED) {
+  v1::CareEvent e;
+  e.mutable_follow_up_completed()->set_follow_up_id(id);
+  e.mutable_follow_up_completed()->set_provider_organization_id(provider);
+  e.mutable_follow_up_completed()->set_provider_discipline(discipline);
+  return e;
+}
+v1::CareEvent Referral(const std::string& id, const std::string& from,
+                       const std::string& to, v1::ServiceCategory category,
+                       std::vector<v1::DataClass> shared = {}) {
+  v1::CareEvent e;
+  auto* r = e.mutable_referral_sent();
+  r->set_referral_id(id);
+  r->set_from_organization_id(from);
+  r->set_to_organization_id(to);
+  r->set_service_category(category);
+  for (v1::DataClass dc : shared) r->add_shared_data_classes(dc);
+  return e;
+}
+v1::CareEvent ReferralStep(const std::string& id, int step) {
+  v1::CareEvent e;
+  switch (step) {
+    case 0:
+      e.mutable_referral_accepted()->set_referral_id(id);
+      break;
+    case 1:
+      e.mutable_referral_started()->set_referral_id(id);
+      break;
+    case 2:
+      e.mutable_referral_completed()->set_referral_id(id);
+      break;
+    case 3:
+      e.mutable_referral_declined()->set_referral_id(id);
+      break;
+    default:
+      e.mutable_referral_on_hold()->set_referral_id(id);
+      break;
+  }
+  return e;
+}
+v1::CareEvent Member(
+    const std::string& id, const std::string& org,
+    v1::CareTeamRole role = v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER) {
+  v1::CareEvent e;
+  auto* m = e.mutable_care_team_member_added();
+  m->set_member_id(id);
+  m->set_organization_id(org);
+  m->set_role(role);
+  m->mutable_name()->set_family(id);
+  return e;
+}
+v1::CareEvent MemberRemoved(const std::string& id) {
+  v1::CareEvent e;
+  e.mutable_care_team_member_removed()->set_member_id(id);
+  return e;
+}
+v1::CareEvent Consent(const std::string& id,
+                      std::vector<v1::OrganizationType> types,
+                      std::vector<v1::DataClass> classes) {
+  v1::CareEvent e;
+  auto* c = e.mutable_consent_given();
+  c->set_consent_id(id);
+  for (auto t : types) c->add_recipient_organization_types(t);
+  for (auto dc : classes) c->add_data_classes(dc);
+  return e;
+}
+v1::CareEvent Revoked(const std::string& id) {
+  v1::CareEvent e;
+  e.mutable_consent_revoked()->set_consent_id(id);
+  return e;
+}
+
+// A ProjectionState that counts writes.
+class CountingState : public ProjectionState {
+ public:
+  explicit CountingState(MemoryProjectionState* inner) : inner_(inner) {}
+  uint64_t position() const override { return inner_->position(); }
+  absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view key) const override {
+    return inner_->Get(key);
+  }
+  absl::Status Scan(
+      absl::string_view prefix, absl::string_view start_after,
+      absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn)
+      const override {
+    return inner_->Scan(prefix, start_after, fn);
+  }
+  void Put(absl::string_view key, absl::string_view value) override {
+    ++puts;
+    inner_->Put(key, value);
+  }
+  void Delete(absl::string_view key) override {
+    ++deletes;
+    inner_->Delete(key);
+  }
+  int puts = 0;
+  int deletes = 0;
+
+ private:
+  MemoryProjectionState* inner_;
+};
+
+class ContinuityProjectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat(
+               "continuity_",
+               ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+               "_", getpid());
+    std::filesystem::remove_all(dir_);
+    eventstore::EventLogOptions options;
+    options.data_dir = dir_.string();
+    absl::StatusOr<std::unique_ptr<eventstore::EventLog>> log =
+        eventstore::EventLog::Open(std::move(options));
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = *std::move(log);
+  }
+  void TearDown() override {
+    log_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  uint64_t Append(const std::string& stream, const v1::CareEvent& event,
+                  absl::Time at, const std::string& org) {
+    eventstore::ProposedEvent proposed;
+    proposed.event_type = EventName(event);
+    proposed.content_type = v1::kCareEventContentType;
+    proposed.payload = event.SerializeAsString();
+    proposed.actor.organization_id = org;
+    proposed.occurred_at = at;
+    eventstore::AppendRequest request;
+    request.stream_id = stream;
+    request.events.push_back(std::move(proposed));
+    absl::StatusOr<eventstore::AppendResult> result =
+        log_->Append(std::move(request));
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? result->last_position : 0;
+  }
+  uint64_t Client(const std::string& client, const v1::CareEvent& event,
+                  absl::Time at, const std::string& org = "org-hosp") {
+    return Append(ClientStreamId(client), event, at, org);
+  }
+  void Org(const v1::CareEvent& event) {
+    Append(kOrganizationsStream, event, Day(-30), "org-hosp");
+  }
+  void StandardOrgs() {
+    Org(OrgRegistered("org-hosp", v1::ORGANIZATION_TYPE_HOSPITAL));
+    Org(OrgRegistered("org-bh", v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH));
+    Org(OrgRegistered("org-pc", v1::ORGANIZATION_TYPE_PRIMARY_CARE));
+    Org(OrgRegistered("org-housing", v1::ORGANIZATION_TYPE_HOUSING));
+  }
+
+  // Applies the log's events after state.position() up to `upto` (0: the
+  // head) with a new projection instance resuming at state.position().
+  void CatchUp(ProjectionState& state, MemoryProjectionState& memory,
+               uint64_t upto = 0) {
+    ProjectionInit init;
+    init.log = log_.get();
+    init.checkpoint = memory.position();
+    ContinuityProjection projection(init, config_);
+    eventstore::ReadAllOptions read;
+    read.from_position = memory.position() + 1;
+    read.max_count = eventstore::kMaxReadCount;
+    while (true) {
+      absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
+      ASSERT_TRUE(page.ok()) << page.status();
+      for (const eventstore::RecordedEvent& event : page->events) {
+        if (upto != 0 && event.global_position > upto) return;
+        absl::Status applied = projection.Apply(event, state);
+        ASSERT_TRUE(applied.ok()) << applied;
+        memory.set_position(event.global_position);
+      }
+      if (page->end_of_log) return;
+      read.from_position = page->next_position;
+    }
+  }
+  void CatchUp(MemoryProjectionState& state, uint64_t upto = 0) {
+    CatchUp(state, state, upto);
+  }
+
+  std::vector<std::string> Subjects(const v1::GetWorklistResponse& response) {
+    std::vector<std::string> out;
+    for (const v1::WorklistItem& item : response.items())
+      out.push_back(item.subject_id());
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<eventstore::EventLog> log_;
+  ViewsConfig config_;
+  MemoryProjectionState state_;
+};
+
+TEST_F(ContinuityProjectionTest, WorklistIsSortedByUrgencyFilteredAndPaged) {
+  StandardOrgs();
+  Client("c1", Admission("a1", "org-hosp", v1::LEVEL_OF_CARE_INPATIENT),
+         Day(-3));
+  Client("c1", Transition("t1", "a1", "org-hosp", "org-bh", 2026, 1, 20),
+         Day(1));
+  Client("c1", Discharge("a1"), Day(2));  // follow-up due Day(10, 0)
+  Client(
+      "c2",
+      Referral("r1", "org-hosp", "org-housing", v1::SERVICE_CATEGORY_HOUSING),
+      Day(0));  // answer due Day(7)
+  Client("c3", Transition("t3", "", "org-hosp", "org-bh", 2026, 1, 7), Day(0));
+  CatchUp(state_);
+
+  v1::GetWorklistRequest request;
+  request.set_organization_id("org-hosp");
+  SetTime(Day(9), request.mutable_at());
+  absl::StatusOr<v1::GetWorklistResponse> response =
+      GetWorklist(state_, request, config_, Day(100));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(Subjects(*response), ElementsAre("t3", "r1", "a1", "t1"));
+  EXPECT_TRUE(response->items(0).overdue());
+  EXPECT_TRUE(response->items(1).overdue());
+  EXPECT_FALSE(response->items(2).overdue());
+  EXPECT_EQ(response->items(0).kind(), v1::WORKLIST_ITEM_KIND_TRANSITION_DUE);
+  EXPECT_EQ(response->items(1).kind(), v1::WORKLIST_ITEM_KIND_STALE_REFERRAL);
+  EXPECT_EQ(response->items(1).client_id(), "c2");
+  EXPECT_EQ(response->items(2).kind(), v1::WORKLIST_ITEM_KIND_FOLLOW_UP_DUE);
+  EXPECT_EQ(response->view_position(), state_.position());
+  EXPECT_TRUE(response->next_page_token().empty());
+
+  request.set_horizon_days(3);  // up to Day(12): t1 is later
+  response = GetWorklist(state_, request, config_, Day(100));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(Subjects(*response), ElementsAre("t3", "r1", "a1"));
+
+  request.set_horizon_days(0);
+  request.add_kinds(v1::WORKLIST_ITEM_KIND_STALE_REFERRAL);
+  response = GetWorklist(state_, request, config_, Day(100));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(Subjects(*response), ElementsAre("r1"));
+
+  request.clear_kinds();
+  request.set_page_size(2);
+  response = GetWorklist(state_, request, config_, Day(100));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(Subjects(*response), ElementsAre("t3", "r1"));
+  ASSERT_FALSE(response->next_page_token().empty());
+  request.set_page_token(response->next_page_token());
+  response = GetWorklist(state_, request, config_, Day(100));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(Subjects(*response), ElementsAre("a1", "t1"));
+  EXPECT_TRUE(response->next_page_token().empty());
+
+  // The receiver's list; and items go when the work is done.
+  Client("c1", FollowUp("f1", "org-bh"), Day(4), "org-bh");
+  Client("c3", TransitionDone("t3"), Day(2), "org-bh");
+  CatchUp(state_);
+  v1::GetWorklistRequest bh;
+  bh.set_organization_id("org-bh");
+  bh.set_horizon_days(30);
+  SetTime(Day(9), bh.mutable_at());
+  response = GetWorklist(state_, bh, config_, Day(100));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(Subjects(*response), ElementsAre("t1"));
+
+  v1::GetWorklistRequest bad;
+  absl::StatusOr<v1::GetWorklistResponse> refused =
+      GetWorklist(state_, bad, config_, Day(9));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("organization_id"));
+  bad.set_organization_id("org-hosp");
+  bad.set_page_token("zz");
+  refused = GetWorklist(state_, bad, config_, Day(9));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("page_token"));
+  bad.set_page_token(request.page_token());  // org-hosp's token for org-bh
+  bad.set_organization_id("org-bh");
+  refused = GetWorklist(state_, bad, config_, Day(9));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ContinuityProjectionTest, LateFollowUpChangesAPastMeasure) {
+  StandardOrgs();
+  Client("c1", Admission("a1", "org-hosp", v1::LEVEL_OF_CARE_INPATIENT),
+         Day(-5));
+  Client("c1", Discharge("a1"), Day(0, 15));
+  Client("c2",
+         Admission("e1", "org-hosp", v1::LEVEL_OF_CARE_EMERGENCY_DEPARTMENT),
+         Day(1));
+  Client("c2", FollowUp("f1", "org-pc"), Day(1, 20), "org-pc");
+  Client("c3",
+         Referral("r1", "org-pc", "org-bh", v1::SERVICE_CATEGORY_MENTAL_HEALTH),
+         Day(0), "org-pc");
+  CatchUp(state_);
+
+  v1::GetMeasuresRequest request;
+  SetTime(Day(-1), request.mutable_period()->mutable_start());
+  SetTime(Day(20), request.mutable_period()->mutable_end());
+  absl::StatusOr<v1::GetMeasuresResponse> response =
+      GetMeasures(state_, request, config_, Day(60));
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->results_size(), 6);
+  EXPECT_EQ(response->results(0).measure(), "FUH-7");
+  EXPECT_EQ(response->results(0).denominator(), 1);
+  EXPECT_EQ(response->results(0).numerator(), 0);
+  EXPECT_EQ(response->results(2).measure(), "FUM-7");
+  EXPECT_EQ(response->results(2).numerator(), 1);
+  EXPECT_EQ(response->results(4).measure(), "READMISSION-30");
+  EXPECT_EQ(response->results(4).denominator(), 1);
+  EXPECT_EQ(response->results(5).measure(), "REFERRAL-LOOP-CLOSURE");
+  EXPECT_EQ(response->results(5).denominator(), 1);
+  EXPECT_EQ(response->view_position(), state_.position());
+
+  // Weeks later, a follow-up of day 3 (a behavioural-health organisation) is
+  // recorded: the past FUH-7 changes.
+  Client("c3", ReferralStep("r1", 2), Day(40), "org-bh");
+  Client("c1", FollowUp("late", "org-bh"), Day(3), "org-bh");
+  CatchUp(state_);
+  request.add_measures("FUH-7");
+  request.add_measures("REFERRAL-LOOP-CLOSURE");
+  response = GetMeasures(state_, request, config_, Day(60));
+  ASSERT_TRUE(response.ok());
+  ASSERT_EQ(response->results_size(), 2);
+  EXPECT_EQ(response->results(0).numerator(), 1);
+  EXPECT_EQ(response->results(0).numerator_members(0).qualifying_id(), "late");
+  EXPECT_EQ(response->results(1).numerator(), 1);
+  EXPECT_DOUBLE_EQ(response->results(1).median_days_to_close(), 40.0);
+
+  // Filters.
+  request.set_organization_id("org-pc");
+  response = GetMeasures(state_, request, config_, Day(60));
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->results(0).denominator(), 0);
+  EXPECT_EQ(response->results(1).denominator(), 1);  // r1 was sent by org-pc
+  request.clear_organization_id();
+  request.set_counts_only(true);
+  SetTime(Day(1), request.mutable_period()->mutable_start());  // after a1
+  response = GetMeasures(state_, request, config_, Day(60));
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->results(0).denominator(), 0);
+  EXPECT_EQ(response->results(1).denominator(), 0);
+
+  v1::GetMeasuresRequest bad;
+  EXPECT_THAT(GetMeasures(state_, bad, config_, Day(60)).status().message(),
+              HasSubstr("period.start"));
+  SetTime(Day(0), bad.mutable_period()->mutable_start());
+  bad.add_measures("HEDIS-XYZ");
+  absl::StatusOr<v1::GetMeasuresResponse> refused =
+      GetMeasures(state_, bad, config_, Day(60));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("HEDIS-XYZ"));
+}
+
+TEST_F(ContinuityProjectionTest, CaseloadThreshold) {
+  StandardOrgs();
+  for (const std::string c : {"c1", "c2", "c3"}) {
+    Client(c, CaseOpened(), Day(0));
+    Client(c, Member("sw-a", "org-pc"), Day(0));
+  }
+  Client("c4", CaseOpened(), Day(0));
+  Client("c4", Member("sw-b", "org-pc"), Day(0));
+  Client("c4", Member("nurse", "org-pc", v1::CARE_TEAM_ROLE_MEMBER), Day(0));
+  Client("c5", Member("sw-c", "org-bh"), Day(0));  // case never opened
+  CatchUp(state_);
+
+  v1::GetCaseloadRequest request;
+  request.set_threshold(2);
+  absl::StatusOr<v1::GetCaseloadResponse> response =
+      GetCaseload(state_, request, config_);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->threshold(), 2);
+  ASSERT_EQ(response->workers_size(), 2);
+  EXPECT_EQ(response->workers(0).member_id(), "sw-a");
+  EXPECT_EQ(response->workers(0).active_clients(), 3);
+  EXPECT_TRUE(response->workers(0).above_threshold());
+  EXPECT_EQ(response->workers(0).name().family(), "sw-a");
+  EXPECT_EQ(response->workers(1).member_id(), "sw-b");
+  EXPECT_EQ(response->workers(1).active_clients(), 1);
+  ASSERT_EQ(response->above_threshold_size(), 1);
+  EXPECT_EQ(response->above_threshold(0).member_id(), "sw-a");
+  ASSERT_EQ(response->organizations_size(), 1);
+  EXPECT_EQ(response->organizations(0).organization_id(), "org-pc");
+  EXPECT_EQ(response->organizations(0).active_clients(), 4);
+  EXPECT_EQ(response->organizations(0).workers(), 2);
+  EXPECT_EQ(response->organizations(0).workers_above_threshold(), 1);
+  EXPECT_EQ(response->view_position(), state_.position());
+
+  // Closing a case and removing a lead lower the counts.
+  Client("c1", CaseClosed(), Day(1));
+  Client("c4", MemberRemoved("sw-b"), Day(1));
+  Client("c5", CaseOpened(), Day(1));
+  CatchUp(state_);
+  response = GetCaseload(state_, request, config_);
+  ASSERT_TRUE(response.ok());
+  ASSERT_EQ(response->workers_size(), 2);
+  EXPECT_EQ(response->workers(0).member_id(), "sw-a");
+  EXPECT_EQ(response->workers(0).active_clients(), 2);
+  EXPECT_FALSE(response->workers(0).above_threshold());
+  EXPECT_EQ(response->workers(1).member_id(), "sw-c");
+  EXPECT_THAT(response->above_threshold(), IsEmpty());
+
+  request.set_organization_id("org-bh");
+  request.set_threshold(0);  // the default
+  response = GetCaseload(state_, request, config_);
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->threshold(), 50);
+  ASSERT_EQ(response->workers_size(), 1);
+  EXPECT_EQ(response->workers(0).member_id(), "sw-c");
+
+  request.set_threshold(-1);
+  EXPECT_EQ(GetCaseload(state_, request, config_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ContinuityProjectionTest, SummaryAndGapsComeFromTheLog) {
+  StandardOrgs();
+  v1::GetClientSummaryRequest request;
+  request.set_client_id("c9");
+  absl::StatusOr<v1::GetClientSummaryResponse> missing =
+      GetClientSummary(*log_, request, config_, Day(0));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("client c9"));
+  request.clear_client_id();
+  EXPECT_EQ(GetClientSummary(*log_, request, config_, Day(0)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  Client("c1", Registered(), Day(0));
+  Client("c1", CaseOpened(), Day(0));
+  Client("c1", Member("sw-a", "org-pc"), Day(0));
+  // Consent by organisation type: the directory from the log says org-bh is
+  // a behavioural-health organisation.
+  Client("c1",
+         Consent("k1", {v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH},
+                 {v1::DATA_CLASS_MENTAL_HEALTH}),
+         Day(0));
+  Client(
+      "c1",
+      Referral("r1", "org-hosp", "org-bh", v1::SERVICE_CATEGORY_MENTAL_HEALTH,
+               {v1::DATA_CLASS_MENTAL_HEALTH}),
+      Day(0));
+  const uint64_t accepted =
+      Client("c1", ReferralStep("r1", 0), Day(1), "org-bh");
+  Client("c2", Registered(), Day(0));  // another stream moves the head
+
+  request.set_client_id("c1");
+  SetTime(Day(2), request.mutable_at());
+  absl::StatusOr<v1::GetClientSummaryResponse> summary =
+      GetClientSummary(*log_, request, config_, Day(50));
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->view_position(), log_->HeadPosition());
+  EXPECT_EQ(summary->summary().state().last_position(), accepted);
+  EXPECT_EQ(summary->summary().lead_case_manager().member_id(), "sw-a");
+  EXPECT_THAT(summary->summary().gaps(), IsEmpty());
+  ASSERT_EQ(summary->summary().open_referrals_size(), 1);
+  EXPECT_EQ(summary->summary().open_referrals(0).status(), "accepted");
+
+  // Revoked between the referral and the follow-up: the gap appears.
+  const uint64_t revoked = Client("c1", Revoked("k1"), Day(3));
+  Client("c1", FollowUp("f1", "org-bh"), Day(4), "org-bh");
+  v1::ListGapsRequest gaps_request;
+  gaps_request.set_client_id("c1");
+  SetTime(Day(5), gaps_request.mutable_at());
+  absl::StatusOr<v1::ListGapsResponse> gaps =
+      ListGaps(*log_, gaps_request, config_, Day(50));
+  ASSERT_TRUE(gaps.ok()) << gaps.status();
+  ASSERT_EQ(gaps->gaps_size(), 1);
+  EXPECT_EQ(gaps->gaps(0).reason(), v1::GAP_REASON_RECEIVER_LACKS_CONSENT);
+  EXPECT_THAT(gaps->gaps(0).cause_positions(), ::testing::Contains(revoked));
+  EXPECT_EQ(gaps->view_position(), log_->HeadPosition());
+}
+
+TEST_F(ContinuityProjectionTest, WritesOnlyTheDifference) {
+  StandardOrgs();
+  Client("c1", CaseOpened(), Day(0));
+  Client("c1", Member("sw-a", "org-pc"), Day(0));
+  Client(
+      "c1",
+      Referral("r1", "org-hosp", "org-bh", v1::SERVICE_CATEGORY_MENTAL_HEALTH),
+      Day(0));
+  CatchUp(state_);
+  const size_t keys = state_.data().size();
+
+  // Nothing the view stores changes: no writes.
+  Client("c1", Consent("k1", {}, {v1::DATA_CLASS_GENERAL}), Day(1));
+  Client("c1", Member("nurse", "org-pc", v1::CARE_TEAM_ROLE_MEMBER), Day(1));
+  CountingState counting(&state_);
+  CatchUp(counting, state_);
+  EXPECT_EQ(counting.puts, 0);
+  EXPECT_EQ(counting.deletes, 0);
+
+  // Acceptance moves the referral's two worklist items (sender, receiver) to
+  // a new due time; its measure entry is unchanged.
+  Client("c1", ReferralStep("r1", 0), Day(1), "org-bh");
+  CatchUp(counting, state_);
+  EXPECT_EQ(counting.deletes, 2);
+  EXPECT_EQ(counting.puts, 3);  // two items and the client's key list
+  EXPECT_EQ(state_.data().size(), keys);
+}
+
+// --- Incremental equals rebuild
+// --------------------------------------------------
+
+// Appends a random but plausible care history: a few organisations (one
+// changes type half-way), clients whose cases open and close, leads come and
+// go, referrals move through their lifecycle, admissions are discharged,
+// transitions planned and completed, follow-ups recorded (some late, with an
+// occurred_at days back), and events the view ignores.
+class ContinuityRebuildTest : public ContinuityProjectionTest {
+ protected:
+  // With `retype`, org-pc becomes a behavioural-health organisation half-way.
+  void AppendRandomHistory(int events, uint32_t seed, bool retype = true);
+};
+
+void ContinuityRebuildTest::AppendRandomHistory(int events, uint32_t seed,
+                                                bool retype) {
+  auto client = [this](const std::string& c, const v1::CareEvent& e,
+                       absl::Time at,
+                       const std::string& o) { Client(c, e, at, o); };
+  auto org = [this](const v1::CareEvent& e) { Org(e); };
+  std::mt19937 rng(seed);
+  auto pick = [&rng](int n) {
+    return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng));
+  };
+  const std::vector<std::string> orgs = {"org-hosp", "org-bh", "org-pc",
+                                         "org-housing"};
+  org(OrgRegistered("org-hosp", v1::ORGANIZATION_TYPE_HOSPITAL));
+  org(OrgRegistered("org-bh", v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH));
+  org(OrgRegistered("org-pc", v1::ORGANIZATION_TYPE_PRIMARY_CARE));
+  org(OrgRegistered("org-housing", v1::ORGANIZATION_TYPE_HOUSING));
+  struct ClientIds {
+    std::vector<std::string> referrals, open_admissions, transitions, members;
+  };
+  std::vector<ClientIds> ids(8);
+  int next = 0;
+  for (int i = 0; i < events; ++i) {
+    if (retype && i == events / 2) {
+      org(OrgRetyped("org-pc", v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH));
+    }
+    const int c = pick(8);
+    const std::string cid = absl::StrCat("c", c);
+    ClientIds& mine = ids[c];
+    const absl::Time at = Day(0) + absl::Hours(i * 3 + pick(3));
+    const std::string& o = orgs[pick(4)];
+    const std::string id = absl::StrCat("x", ++next);
+    switch (pick(14)) {
+      case 0:
+        client(cid,
+               pick(3) == 0   ? CaseClosed()
+               : pick(2) == 0 ? CaseOpened()
+                              : CaseReopened(),
+               at, o);
+        break;
+      case 1:
+        mine.members.push_back(id);
+        client(cid,
+               Member(absl::StrCat("sw-", pick(3)), o,
+                      pick(3) == 0 ? v1::CARE_TEAM_ROLE_MEMBER
+                                   : v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER),
+               at, o);
+        break;
+      case 2:
+        client(cid, MemberRemoved(absl::StrCat("sw-", pick(3))), at, o);
+        break;
+      case 3:
+      case 4:
+        mine.referrals.push_back(id);
+        client(cid,
+               Referral(id, o, orgs[pick(4)], v1::SERVICE_CATEGORY_HOUSING,
+                        {v1::DATA_CLASS_GENERAL}),
+               at, o);
+        break;
+      case 5:
+      case 6:
+        if (mine.referrals.empty()) break;
+        client(
+            cid,
+            ReferralStep(
+                mine.referrals[pick(static_cast<int>(mine.referrals.size()))],
+                pick(5)),
+            at, o);
+        break;
+      case 7: {
+        mine.open_admissions.push_back(id);
+        const v1::LevelOfCare level =
+            pick(2) == 0 ? v1::LEVEL_OF_CARE_INPATIENT
+                         : v1::LEVEL_OF_CARE_EMERGENCY_DEPARTMENT;
+        client(cid,
+               Admission(id, o, level,
+                         pick(3) == 0 ? v1::SERVICE_CATEGORY_HEALTH_CARE
+                                      : v1::SERVICE_CATEGORY_MENTAL_HEALTH),
+               at, o);
+        break;
+      }
+      case 8: {
+        if (mine.open_admissions.empty()) break;
+        const int k = pick(static_cast<int>(mine.open_admissions.size()));
+        const std::string admission = mine.open_admissions[k];
+        mine.open_admissions.erase(mine.open_admissions.begin() + k);
+        client(cid,
+               Discharge(admission,
+                         static_cast<v1::DischargeDisposition>(1 + pick(7))),
+               at + absl::Hours(1), o);
+        break;
+      }
+      case 9:
+        mine.transitions.push_back(id);
+        client(cid,
+               Transition(id, "", o, orgs[pick(4)], 2026, 1 + pick(2),
+                          1 + pick(28)),
+               at, o);
+        break;
+      case 10:
+        if (mine.transitions.empty()) break;
+        client(cid,
+               TransitionDone(mine.transitions[pick(
+                   static_cast<int>(mine.transitions.size()))]),
+               at, o);
+        break;
+      case 11:
+      case 12:
+        // Some follow-ups are recorded late: they occurred days earlier.
+        client(cid, FollowUp(id, o, static_cast<v1::Discipline>(pick(5))),
+               at - absl::Hours(24 * pick(12)), o);
+        break;
+      default:
+        client(cid,
+               pick(2) == 0 ? Consent(id, {v1::ORGANIZATION_TYPE_HOUSING},
+                                      {v1::DATA_CLASS_GENERAL})
+                            : Registered(),
+               at, o);
+        break;
+    }
+  }
+}
+
+TEST_F(ContinuityRebuildTest, IncrementalEqualsRebuild) {
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    TearDown();
+    SetUp();
+    AppendRandomHistory(600, seed);
+    const uint64_t head = log_->HeadPosition();
+
+    MemoryProjectionState rebuilt;
+    CatchUp(rebuilt);
+    ASSERT_EQ(rebuilt.position(), head);
+
+    // Random chunks, each with a new instance that reloads the records and
+    // the directory from the log.
+    std::mt19937 rng(seed * 7919);
+    MemoryProjectionState incremental;
+    while (incremental.position() < head) {
+      const uint64_t upto = std::min<uint64_t>(
+          head, incremental.position() +
+                    std::uniform_int_distribution<uint64_t>(1, 60)(rng));
+      CatchUp(incremental, upto);
+    }
+    EXPECT_EQ(incremental.position(), head);
+    EXPECT_TRUE(incremental.data() == rebuilt.data());
+
+    int worklist = 0, measures = 0, caseload = 0;
+    for (const auto& [key, value] : rebuilt.data()) {
+      worklist += key.rfind("w/", 0) == 0;
+      measures += key.rfind("m/", 0) == 0;
+      caseload += key.rfind("c/", 0) == 0;
+    }
+    EXPECT_GT(worklist, 10);
+    EXPECT_GT(measures, 10);
+    EXPECT_GT(caseload, 0);
+  }
+}
+
+// The stored items equal what continuity.h derives from each client's final
+// record: the per-family and per-referral diffs leave nothing behind.
+TEST_F(ContinuityRebuildTest, StoredItemsEqualADerivationFromScratch) {
+  AppendRandomHistory(600, 4, /*retype=*/false);
+  const uint64_t head = log_->HeadPosition();
+  std::mt19937 rng(4);
+  while (state_.position() < head) {
+    CatchUp(state_, std::min<uint64_t>(
+                        head, state_.position() +
+                                  std::uniform_int_distribution<uint64_t>(
+                                      1, 100)(rng)));
+  }
+
+  OrganizationDirectory directory;
+  ASSERT_TRUE(
+      FoldCareStream(
+          *log_, kOrganizationsStream, 0,
+          [](const eventstore::RecordedEvent&) { return true; },
+          [&directory](const v1::CareEvent& e, const CareEventContext& c) {
+            directory.Apply(e, c);
+          })
+          .ok());
+  std::multiset<std::string> expected[3];  // worklist, measures, caseload
+  for (int c = 0; c < 8; ++c) {
+    ClientRecord record(absl::StrCat("c", c));
+    ASSERT_TRUE(
+        FoldCareStream(
+            *log_, ClientStreamId(record.client_id), 0,
+            [](const eventstore::RecordedEvent&) { return true; },
+            [&record](const v1::CareEvent& e, const CareEventContext& context) {
+              record.Apply(e, context);
+            })
+            .ok());
+    for (const auto& item : WorklistItemsOf(record, config_))
+      expected[0].insert(item.SerializeAsString());
+    for (const auto& entry : MeasureEntriesOf(record, directory))
+      expected[1].insert(entry.SerializeAsString());
+    for (const auto& entry : CaseloadEntriesOf(record))
+      expected[2].insert(entry.SerializeAsString());
+  }
+  std::multiset<std::string> stored[3];
+  for (const auto& [key, value] : state_.data()) {
+    if (key.rfind("w/", 0) == 0) stored[0].insert(value);
+    if (key.rfind("m/", 0) == 0) stored[1].insert(value);
+    if (key.rfind("c/", 0) == 0) stored[2].insert(value);
+  }
+  EXPECT_GT(expected[0].size(), 10u);
+  EXPECT_GT(expected[1].size(), 10u);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(stored[i] == expected[i]) << i;
+}
+
+}  // namespace
+}  // namespace caseline::projections

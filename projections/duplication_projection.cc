@@ -1,1 +1,954 @@
+#include "projections/duplication_projection.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/node_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "eventstore/status_macros.h"
+#include "projections/care_event_context.h"
+#include "projections/client_matching.h"
+#include "projections/client_record.h"
+
+namespace caseline::projections {
+namespace {
+
+// --- Keys (the layout is documented in the header) ---------------------------
+
+constexpr char kSep = '\0';
+constexpr absl::string_view kFormatVersionKey = "v";
+constexpr absl::string_view kFormatVersion = "1";
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+// First byte of a page token: its format.
+constexpr char kPageTokenVersion = '1';
+
+std::string Part(absl::string_view tag, absl::string_view id) {
+  return absl::StrCat(tag, absl::string_view(&kSep, 1), id);
+}
+
+std::string BigEndian64(uint64_t value) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(value & 0xff);
+    value >>= 8;
+  }
+  return out;
+}
+
+// The value of an open-finding bookkeeping key: the finding's cause
+// positions, which fix everything else a service or referral finding says.
+// Re-deriving an open finding with the same fingerprint changes nothing.
+std::string Fingerprint(uint64_t position_a, uint64_t position_b) {
+  return absl::StrCat(BigEndian64(position_a), BigEndian64(position_b));
+}
+std::string Fingerprint(const v1::Finding& f) {
+  std::string out;
+  for (uint64_t position : f.cause_positions()) out += BigEndian64(position);
+  return out;
+}
+
+char Digit(int value) { return static_cast<char>('0' + value); }
+
+std::string FindingKey(absl::string_view finding_id) {
+  return Part("f", finding_id);
+}
+
+// <s><p><finding_id>: the sorted tail of every index key.
+std::string IndexTail(const v1::Finding& f) {
+  return absl::StrCat(std::string(1, Digit(f.status())),
+                      BigEndian64(f.first_detected_position()), f.finding_id());
+}
+
+std::string ClientIndexPrefix(absl::string_view client_id) {
+  return absl::StrCat(Part("c", client_id), absl::string_view(&kSep, 1));
+}
+std::string OrganizationIndexPrefix(absl::string_view organization_id) {
+  return absl::StrCat(Part("o", organization_id), absl::string_view(&kSep, 1));
+}
+std::string NetworkIndexPrefix() { return Part("n", ""); }
+
+// The open service/referral findings of one client, kind and category.
+std::string OpenPrefix(absl::string_view client_id, v1::FindingKind kind,
+                       v1::ServiceCategory category) {
+  return absl::StrCat(Part("a", client_id), absl::string_view(&kSep, 1),
+                      static_cast<int>(kind), ":", static_cast<int>(category),
+                      absl::string_view(&kSep, 1));
+}
+
+std::string PairPrefix(absl::string_view client_id) {
+  return absl::StrCat(Part("p", client_id), absl::string_view(&kSep, 1));
+}
+
+std::string IdentityKey(absl::string_view client_id) {
+  return Part("i", client_id);
+}
+
+std::string BlockPrefix(absl::string_view blocking_key) {
+  return absl::StrCat(Part("b", blocking_key), absl::string_view(&kSep, 1));
+}
+
+std::string DismissalKey(absl::string_view finding_id,
+                         absl::string_view client_id) {
+  return absl::StrCat(Part("x", finding_id), absl::string_view(&kSep, 1),
+                      client_id);
+}
+
+using IdentityCache = absl::node_hash_map<std::string, v1::ClientState>;
+
+// --- Small helpers -----------------------------------------------------------
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(seconds)) /
+                                    absl::Nanoseconds(1)));
+  return ts;
+}
+
+// The event being applied, as findings name it.
+struct EventInfo {
+  absl::string_view type;
+  uint64_t position = 0;
+  absl::Time recorded_at;
+
+  std::string Name() const {
+    return absl::StrCat(type, " at position ", position);
+  }
+};
+
+// "HOUSING" for SERVICE_CATEGORY_HOUSING.
+std::string CategoryName(v1::ServiceCategory category) {
+  std::string name = v1::ServiceCategory_Name(category);
+  constexpr absl::string_view kPrefix = "SERVICE_CATEGORY_";
+  if (absl::StartsWith(name, kPrefix)) name.erase(0, kPrefix.size());
+  if (name.empty()) name = absl::StrCat(static_cast<int>(category));
+  return name;
+}
+
+// "mental health" for SERVICE_CATEGORY_MENTAL_HEALTH.
+std::string CategoryWords(v1::ServiceCategory category) {
+  std::string words = absl::AsciiStrToLower(CategoryName(category));
+  std::replace(words.begin(), words.end(), '_', ' ');
+  return words;
+}
+
+std::string Probability(double p) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2f", p);
+  return buffer;
+}
+
+template <typename Container>
+bool Contains(const Container& c, absl::string_view value) {
+  return std::find(c.begin(), c.end(), value) != c.end();
+}
+
+absl::Status DataLoss(absl::string_view what, absl::string_view key) {
+  return absl::DataLossError(absl::StrCat(
+      "duplication projection: the stored ", what, " at key ",
+      absl::CHexEscape(key), " does not parse; rebuild the projection"));
+}
+
+// --- Finding storage ---------------------------------------------------------
+
+absl::StatusOr<std::optional<v1::Finding>> LoadFinding(
+    const ViewReader& state, absl::string_view finding_id) {
+  const std::string key = FindingKey(finding_id);
+  ASSIGN_OR_RETURN(std::optional<std::string> value, state.Get(key));
+  if (!value.has_value()) return std::nullopt;
+  v1::Finding finding;
+  if (!finding.ParseFromString(*value)) return DataLoss("finding", key);
+  return finding;
+}
+
+std::vector<std::string> IndexKeys(const v1::Finding& f) {
+  std::vector<std::string> keys;
+  const std::string tail = IndexTail(f);
+  for (const std::string& client : f.client_ids())
+    keys.push_back(absl::StrCat(ClientIndexPrefix(client), tail));
+  for (const std::string& org : f.organization_ids())
+    keys.push_back(absl::StrCat(OrganizationIndexPrefix(org), tail));
+  keys.push_back(absl::StrCat(NetworkIndexPrefix(), tail));
+  return keys;
+}
+
+bool IsClientPairKind(v1::FindingKind kind) {
+  return kind == v1::FINDING_KIND_POSSIBLE_DUPLICATE_CLIENTS;
+}
+
+// Writes `now` over `old` (nullopt: new), keeping the indexes and the
+// bookkeeping keys in step. Writes nothing when nothing changed.
+void StoreFinding(ProjectionState& state, const std::optional<v1::Finding>& old,
+                  const v1::Finding& now) {
+  std::string value = now.SerializeAsString();
+  if (old.has_value() && old->SerializeAsString() == value) return;
+  const std::vector<std::string> old_keys =
+      old.has_value() ? IndexKeys(*old) : std::vector<std::string>();
+  const std::vector<std::string> new_keys = IndexKeys(now);
+  for (const std::string& key : old_keys) {
+    if (!Contains(new_keys, key)) state.Delete(key);
+  }
+  const std::string kind(1, Digit(now.kind()));
+  for (const std::string& key : new_keys) {
+    if (!Contains(old_keys, key)) state.Put(key, kind);
+  }
+  state.Put(FindingKey(now.finding_id()), value);
+
+  if (IsClientPairKind(now.kind())) {
+    if (!old.has_value() && now.client_ids_size() == 2) {
+      state.Put(absl::StrCat(PairPrefix(now.client_ids(0)), now.client_ids(1)),
+                "");
+      state.Put(absl::StrCat(PairPrefix(now.client_ids(1)), now.client_ids(0)),
+                "");
+    }
+  } else if (now.client_ids_size() == 1) {
+    const std::string open_key = absl::StrCat(
+        OpenPrefix(now.client_ids(0), now.kind(), now.service_category()),
+        now.finding_id());
+    const bool was_open =
+        old.has_value() && old->status() == v1::FINDING_STATUS_OPEN;
+    if (now.status() == v1::FINDING_STATUS_OPEN) {
+      state.Put(open_key, Fingerprint(now));
+    } else if (was_open) {
+      state.Delete(open_key);
+    }
+  }
+}
+
+// A dismissal recorded for the finding on the stream of one of its clients.
+absl::StatusOr<std::optional<v1::Finding>> FindDismissal(
+    const ViewReader& state, const v1::Finding& finding) {
+  for (const std::string& client : finding.client_ids()) {
+    const std::string key = DismissalKey(finding.finding_id(), client);
+    ASSIGN_OR_RETURN(std::optional<std::string> value, state.Get(key));
+    if (!value.has_value()) continue;
+    v1::Finding marker;
+    if (!marker.ParseFromString(*value)) return DataLoss("dismissal", key);
+    return marker;
+  }
+  return std::nullopt;
+}
+
+// The condition of `derived` holds (as of the event): opens it, reopens it,
+// or refreshes its content. First detection is kept; a dismissed finding is
+// left as it was dismissed.
+absl::Status OpenFinding(ProjectionState& state, v1::Finding derived,
+                         const EventInfo& event) {
+  ASSIGN_OR_RETURN(std::optional<v1::Finding> old,
+                   LoadFinding(state, derived.finding_id()));
+  if (old.has_value() && old->status() == v1::FINDING_STATUS_DISMISSED)
+    return absl::OkStatus();
+  v1::Finding now = std::move(derived);
+  now.set_status(v1::FINDING_STATUS_OPEN);
+  if (old.has_value()) {
+    *now.mutable_first_detected_at() = old->first_detected_at();
+    now.set_first_detected_position(old->first_detected_position());
+    if (old->status() == v1::FINDING_STATUS_OPEN) {
+      *now.mutable_status_changed_at() = old->status_changed_at();
+      now.set_status_reason(old->status_reason());
+    } else {
+      *now.mutable_status_changed_at() = ToProto(event.recorded_at);
+      now.set_status_reason(absl::StrCat("reopened by ", event.Name()));
+    }
+  } else {
+    *now.mutable_first_detected_at() = ToProto(event.recorded_at);
+    now.set_first_detected_position(event.position);
+    *now.mutable_status_changed_at() = ToProto(event.recorded_at);
+    now.set_status_reason(absl::StrCat("detected by ", event.Name()));
+    ASSIGN_OR_RETURN(std::optional<v1::Finding> dismissal,
+                     FindDismissal(state, now));
+    if (dismissal.has_value()) {
+      now.set_status(v1::FINDING_STATUS_DISMISSED);
+      *now.mutable_status_changed_at() = dismissal->status_changed_at();
+      now.set_status_reason(dismissal->status_reason());
+    }
+  }
+  StoreFinding(state, old, now);
+  return absl::OkStatus();
+}
+
+// The condition of an open finding no longer holds: RESOLVED. `refreshed`,
+// when given, replaces its content (e.g. the lower score that resolved it).
+absl::Status ResolveFinding(ProjectionState& state,
+                            absl::string_view finding_id,
+                            const EventInfo& event, absl::string_view why,
+                            const v1::Finding* refreshed = nullptr) {
+  ASSIGN_OR_RETURN(std::optional<v1::Finding> old,
+                   LoadFinding(state, finding_id));
+  if (!old.has_value() || old->status() != v1::FINDING_STATUS_OPEN)
+    return absl::OkStatus();
+  v1::Finding now = refreshed != nullptr ? *refreshed : *old;
+  *now.mutable_first_detected_at() = old->first_detected_at();
+  now.set_first_detected_position(old->first_detected_position());
+  now.set_status(v1::FINDING_STATUS_RESOLVED);
+  *now.mutable_status_changed_at() = ToProto(event.recorded_at);
+  now.set_status_reason(absl::StrCat("resolved by ", event.Name(), why));
+  StoreFinding(state, old, now);
+  return absl::OkStatus();
+}
+
+absl::Status DismissFinding(ProjectionState& state, absl::string_view client_id,
+                            const v1::DuplicateDismissed& dismissed,
+                            const EventInfo& event) {
+  if (dismissed.finding_id().empty()) return absl::OkStatus();
+  std::string reason = absl::StrCat("dismissed by ", event.Name());
+  if (!dismissed.reason().empty())
+    absl::StrAppend(&reason, ": ", dismissed.reason());
+
+  const std::string marker_key =
+      DismissalKey(dismissed.finding_id(), client_id);
+  ASSIGN_OR_RETURN(std::optional<std::string> marker, state.Get(marker_key));
+  if (!marker.has_value()) {
+    v1::Finding record;
+    *record.mutable_status_changed_at() = ToProto(event.recorded_at);
+    record.set_status_reason(reason);
+    state.Put(marker_key, record.SerializeAsString());
+  }
+
+  ASSIGN_OR_RETURN(std::optional<v1::Finding> old,
+                   LoadFinding(state, dismissed.finding_id()));
+  if (!old.has_value() || old->status() == v1::FINDING_STATUS_DISMISSED ||
+      !Contains(old->client_ids(), client_id)) {
+    return absl::OkStatus();
+  }
+  v1::Finding now = *old;
+  now.set_status(v1::FINDING_STATUS_DISMISSED);
+  *now.mutable_status_changed_at() = ToProto(event.recorded_at);
+  now.set_status_reason(std::move(reason));
+  StoreFinding(state, old, now);
+  return absl::OkStatus();
+}
+
+// --- Services and referrals --------------------------------------------------
+
+// Two services or referrals of one client that a finding is about.
+struct SubjectPair {
+  v1::FindingKind kind = v1::FINDING_KIND_UNSPECIFIED;
+  const std::string* id_a = nullptr;
+  const std::string* org_a = nullptr;
+  uint64_t position_a = 0;
+  const std::string* id_b = nullptr;
+  const std::string* org_b = nullptr;
+  uint64_t position_b = 0;
+  absl::CivilDay day;  // SAME_DAY_SERVICES: the date both started
+};
+
+absl::string_view TagOf(v1::FindingKind kind) {
+  switch (kind) {
+    case v1::FINDING_KIND_OVERLAPPING_SERVICES:
+      return "overlapping-services";
+    case v1::FINDING_KIND_SAME_DAY_SERVICES:
+      return "same-day-services";
+    case v1::FINDING_KIND_DUPLICATE_REFERRALS:
+      return "duplicate-referrals";
+    default:
+      return "duplicate-clients";
+  }
+}
+
+v1::Finding SubjectPairFinding(const std::string& client_id,
+                               v1::ServiceCategory category,
+                               const SubjectPair& p) {
+  const std::string& id_a = *p.id_a;
+  const std::string& id_b = *p.id_b;
+  const std::string& org_a = *p.org_a;
+  const std::string& org_b = *p.org_b;
+  v1::Finding f;
+  f.set_finding_id(absl::StrCat(TagOf(p.kind), ":", client_id, ":",
+                                CategoryName(category), ":", id_a, ":", id_b));
+  f.set_kind(p.kind);
+  f.add_client_ids(client_id);
+  f.add_organization_ids(std::min(org_a, org_b));
+  f.add_organization_ids(std::max(org_a, org_b));
+  f.set_service_category(category);
+  f.add_subject_ids(id_a);
+  f.add_subject_ids(id_b);
+  f.add_cause_positions(p.position_a);
+  f.add_cause_positions(p.position_b);
+  const std::string what = CategoryWords(category);
+  switch (p.kind) {
+    case v1::FINDING_KIND_OVERLAPPING_SERVICES:
+      f.set_description(absl::StrCat(
+          "Client ", client_id, " has active ", what, " services at ", org_a,
+          " (", id_a, ") and ", org_b, " (", id_b, ") at the same time."));
+      break;
+    case v1::FINDING_KIND_SAME_DAY_SERVICES:
+      f.set_description(absl::StrCat(
+          "Client ", client_id, " had ", what, " services started on ",
+          absl::FormatCivilTime(p.day), " by ", org_a, " (", id_a, ") and by ",
+          org_b, " (", id_b, ")."));
+      break;
+    default:
+      f.set_description(absl::StrCat("Client ", client_id, " has open ", what,
+                                     " referrals to ", org_a, " (", id_a,
+                                     ") and to ", org_b, " (", id_b, ")."));
+      break;
+  }
+  return f;
+}
+
+std::string SubjectPairId(const std::string& client_id,
+                          v1::ServiceCategory category, const SubjectPair& p) {
+  return absl::StrCat(TagOf(p.kind), ":", client_id, ":",
+                      CategoryName(category), ":", *p.id_a, ":", *p.id_b);
+}
+
+using Derived = std::map<std::string, SubjectPair>;
+
+void DeriveServicePairs(const ClientRecord& record,
+                        v1::ServiceCategory category, Derived& out) {
+  std::vector<std::pair<const std::string*, const ServiceState*>> services;
+  for (const auto& [id, service] : record.services) {
+    if (service.started.category() == category &&
+        !service.started.provider_organization_id().empty()) {
+      services.emplace_back(&id, &service);
+    }
+  }
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  for (size_t i = 0; i < services.size(); ++i) {
+    const auto& [id_a, a] = services[i];
+    const std::string& org_a = a->started.provider_organization_id();
+    for (size_t j = i + 1; j < services.size(); ++j) {
+      const auto& [id_b, b] = services[j];
+      const std::string& org_b = b->started.provider_organization_id();
+      if (org_a == org_b) continue;
+      SubjectPair pair{v1::FINDING_KIND_OVERLAPPING_SERVICES,
+                       id_a,
+                       &org_a,
+                       a->started_position,
+                       id_b,
+                       &org_b,
+                       b->started_position,
+                       absl::CivilDay()};
+      if (a->active() && b->active())
+        out.emplace(SubjectPairId(record.client_id, category, pair), pair);
+      pair.day = absl::ToCivilDay(a->started_at, utc);
+      if (pair.day == absl::ToCivilDay(b->started_at, utc)) {
+        pair.kind = v1::FINDING_KIND_SAME_DAY_SERVICES;
+        out.emplace(SubjectPairId(record.client_id, category, pair), pair);
+      }
+    }
+  }
+}
+
+void DeriveReferralPairs(const ClientRecord& record,
+                         v1::ServiceCategory category, Derived& out) {
+  std::vector<std::pair<const std::string*, const ReferralState*>> open;
+  for (const auto& [id, referral] : record.referrals) {
+    if (referral.sent.service_category() == category &&
+        !IsTerminal(referral.status) &&
+        !referral.sent.to_organization_id().empty()) {
+      open.emplace_back(&id, &referral);
+    }
+  }
+  for (size_t i = 0; i < open.size(); ++i) {
+    const auto& [id_a, a] = open[i];
+    const std::string& org_a = a->sent.to_organization_id();
+    for (size_t j = i + 1; j < open.size(); ++j) {
+      const auto& [id_b, b] = open[j];
+      const std::string& org_b = b->sent.to_organization_id();
+      if (org_a == org_b) continue;
+      const SubjectPair pair{v1::FINDING_KIND_DUPLICATE_REFERRALS,
+                             id_a,
+                             &org_a,
+                             a->sent_position,
+                             id_b,
+                             &org_b,
+                             b->sent_position,
+                             absl::CivilDay()};
+      out.emplace(SubjectPairId(record.client_id, category, pair), pair);
+    }
+  }
+}
+
+// Re-derives the client's service (or referral) findings in `category` from
+// its record and brings the stored ones in line: derived ones open (or stay
+// open), open ones no longer derived are resolved. An open finding derived
+// again with the same fingerprint is not read or written.
+absl::Status RederiveCategory(ProjectionState& state,
+                              const ClientRecord& record,
+                              v1::ServiceCategory category, bool services,
+                              const EventInfo& event) {
+  if (category == v1::SERVICE_CATEGORY_UNSPECIFIED) return absl::OkStatus();
+  Derived derived;
+  std::vector<v1::FindingKind> kinds;
+  if (services) {
+    DeriveServicePairs(record, category, derived);
+    kinds = {v1::FINDING_KIND_OVERLAPPING_SERVICES,
+             v1::FINDING_KIND_SAME_DAY_SERVICES};
+  } else {
+    DeriveReferralPairs(record, category, derived);
+    kinds = {v1::FINDING_KIND_DUPLICATE_REFERRALS};
+  }
+  std::map<std::string, std::string> open;  // finding id -> fingerprint
+  for (v1::FindingKind kind : kinds) {
+    const std::string prefix = OpenPrefix(record.client_id, kind, category);
+    RETURN_IF_ERROR(state.Scan(
+        prefix, "", [&](absl::string_view key, absl::string_view value) {
+          open.emplace(key.substr(prefix.size()), value);
+          return true;
+        }));
+  }
+  for (const auto& [id, pair] : derived) {
+    auto it = open.find(id);
+    if (it != open.end() &&
+        it->second == Fingerprint(pair.position_a, pair.position_b)) {
+      continue;
+    }
+    RETURN_IF_ERROR(OpenFinding(
+        state, SubjectPairFinding(record.client_id, category, pair), event));
+  }
+  for (const auto& [id, fingerprint] : open) {
+    if (derived.contains(id)) continue;
+    RETURN_IF_ERROR(ResolveFinding(state, id, event, ""));
+  }
+  return absl::OkStatus();
+}
+
+// --- Possible duplicate clients ----------------------------------------------
+
+// The stored identity of a client (nullptr: not registered), through the
+// instance's cache. The pointer stays valid until the next StoreIdentity or
+// cache miss.
+absl::StatusOr<const v1::ClientState*> LoadIdentity(
+    const ViewReader& state, IdentityCache& cache,
+    absl::string_view client_id) {
+  auto it = cache.find(client_id);
+  if (it != cache.end()) return &it->second;
+  const std::string key = IdentityKey(client_id);
+  ASSIGN_OR_RETURN(std::optional<std::string> value, state.Get(key));
+  if (!value.has_value()) return nullptr;
+  v1::ClientState identity;
+  if (!identity.ParseFromString(*value)) return DataLoss("identity", key);
+  if (cache.size() >= kMaxCachedIdentities) cache.clear();
+  return &cache.emplace(std::string(client_id), std::move(identity))
+              .first->second;
+}
+
+void StoreIdentity(ProjectionState& state, IdentityCache& cache,
+                   v1::ClientState identity) {
+  state.Put(IdentityKey(identity.client_id()), identity.SerializeAsString());
+  if (cache.size() >= kMaxCachedIdentities) cache.clear();
+  std::string client_id = identity.client_id();
+  cache.insert_or_assign(std::move(client_id), std::move(identity));
+}
+
+void SetLinks(const ClientRecord& record, v1::ClientState& identity) {
+  identity.clear_linked_client_ids();
+  for (const std::string& id : record.linked_client_ids)
+    identity.add_linked_client_ids(id);
+}
+
+v1::Finding ClientPairFinding(const v1::ClientState& a,
+                              const v1::ClientState& b,
+                              const ClientMatch& match) {
+  v1::Finding f;
+  f.set_finding_id(
+      absl::StrCat("duplicate-clients:", a.client_id(), ":", b.client_id()));
+  f.set_kind(v1::FINDING_KIND_POSSIBLE_DUPLICATE_CLIENTS);
+  f.add_client_ids(a.client_id());
+  f.add_client_ids(b.client_id());
+  std::set<std::string> orgs;
+  for (const v1::ClientState* c : {&a, &b}) {
+    if (!c->registered_by_organization_id().empty())
+      orgs.insert(c->registered_by_organization_id());
+  }
+  for (const std::string& org : orgs) f.add_organization_ids(org);
+  f.add_cause_positions(a.last_position());
+  f.add_cause_positions(b.last_position());
+  f.set_match_probability(match.probability);
+  f.set_match_weight(match.weight);
+  f.set_match_class(match.match_class);
+  std::vector<std::string> agree;
+  std::vector<std::string> partial;
+  std::vector<std::string> disagree;
+  for (const v1::FieldComparison& c : match.comparisons) {
+    *f.add_comparisons() = c;
+    if (c.agreement() == v1::FIELD_AGREEMENT_AGREE) agree.push_back(c.field());
+    if (c.agreement() == v1::FIELD_AGREEMENT_PARTIAL)
+      partial.push_back(c.field());
+    if (c.agreement() == v1::FIELD_AGREEMENT_DISAGREE)
+      disagree.push_back(c.field());
+  }
+  const absl::string_view match_class =
+      match.match_class == v1::MATCH_CLASS_MATCH    ? "match"
+      : match.match_class == v1::MATCH_CLASS_REVIEW ? "review"
+                                                    : "non-match";
+  std::string description =
+      absl::StrCat("Clients ", a.client_id(), " and ", b.client_id(),
+                   " may be the same person: match probability ",
+                   Probability(match.probability), " (", match_class, ")");
+  if (!agree.empty())
+    absl::StrAppend(&description, "; agree: ", absl::StrJoin(agree, ", "));
+  if (!partial.empty()) {
+    absl::StrAppend(&description,
+                    "; partly agree: ", absl::StrJoin(partial, ", "));
+  }
+  if (!disagree.empty()) {
+    absl::StrAppend(&description,
+                    "; disagree: ", absl::StrJoin(disagree, ", "));
+  }
+  absl::StrAppend(&description, ".");
+  f.set_description(std::move(description));
+  return f;
+}
+
+// Scores `self` against client `other_id` (when registered) and brings their
+// pair finding in line with the score and their links. `has_finding`: whether
+// a pair finding exists (the p| bookkeeping), so that the many candidates
+// that score below review and have none cost no further reads or writes.
+absl::Status EvaluatePair(ProjectionState& state, IdentityCache& cache,
+                          const v1::ClientState& self,
+                          absl::string_view other_id, bool has_finding,
+                          const EventInfo& event, const ViewsConfig& config) {
+  if (other_id == self.client_id()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const v1::ClientState* other,
+                   LoadIdentity(state, cache, other_id));
+  if (other == nullptr) return absl::OkStatus();
+  const bool self_first = self.client_id() < other->client_id();
+  const v1::ClientState& a = self_first ? self : *other;
+  const v1::ClientState& b = self_first ? *other : self;
+  const std::string finding_id =
+      absl::StrCat("duplicate-clients:", a.client_id(), ":", b.client_id());
+  if (Contains(a.linked_client_ids(), b.client_id()) ||
+      Contains(b.linked_client_ids(), a.client_id())) {
+    if (!has_finding) return absl::OkStatus();
+    return ResolveFinding(state, finding_id, event, ": the records are linked");
+  }
+  const double probability =
+      MatchProbability(MatchWeight(a.details(), b.details()));
+  const bool holds = probability >= config.review_threshold;
+  if (!holds && !has_finding) return absl::OkStatus();
+  const ClientMatch match = CompareClients(a.details(), b.details(), config);
+  v1::Finding finding = ClientPairFinding(a, b, match);
+  if (!holds) {
+    return ResolveFinding(
+        state, finding_id, event,
+        absl::StrCat(": match probability ", Probability(match.probability),
+                     " is below the review threshold ",
+                     Probability(config.review_threshold)),
+        &finding);
+  }
+  return OpenFinding(state, std::move(finding), event);
+}
+
+// A registration or correction: re-index the client's identity and score it
+// against its blocks and its existing pairs.
+absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
+                           const ClientRecord& record, const EventInfo& event,
+                           const ViewsConfig& config) {
+  if (!record.registered) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const v1::ClientState* old,
+                   LoadIdentity(state, cache, record.client_id));
+  v1::ClientState identity;
+  identity.set_client_id(record.client_id);
+  identity.set_registered(true);
+  *identity.mutable_details() = record.details;
+  identity.set_registered_by_organization_id(
+      record.registered_by_organization_id);
+  SetLinks(record, identity);
+  identity.set_last_position(event.position);
+
+  const std::vector<std::string> keys = BlockingKeys(record.details);
+  std::vector<std::string> old_keys;
+  if (old != nullptr) old_keys = BlockingKeys(old->details());
+  for (const std::string& key : old_keys) {
+    if (!std::binary_search(keys.begin(), keys.end(), key))
+      state.Delete(absl::StrCat(BlockPrefix(key), record.client_id));
+  }
+  for (const std::string& key : keys) {
+    if (!std::binary_search(old_keys.begin(), old_keys.end(), key))
+      state.Put(absl::StrCat(BlockPrefix(key), record.client_id), "");
+  }
+  StoreIdentity(state, cache, identity);
+
+  // Candidate -> whether a pair finding with it exists.
+  std::map<std::string, bool> candidates;
+  for (const std::string& key : keys) {
+    const std::string prefix = BlockPrefix(key);
+    size_t examined = 0;
+    RETURN_IF_ERROR(
+        state.Scan(prefix, "", [&](absl::string_view k, absl::string_view) {
+          absl::string_view client = k.substr(prefix.size());
+          if (client == record.client_id) return true;
+          candidates.emplace(client, false);
+          return ++examined < kMaxCandidatesPerBlock;
+        }));
+  }
+  const std::string pairs = PairPrefix(record.client_id);
+  RETURN_IF_ERROR(
+      state.Scan(pairs, "", [&](absl::string_view k, absl::string_view) {
+        candidates[std::string(k.substr(pairs.size()))] = true;
+        return true;
+      }));
+  for (const auto& [candidate, has_finding] : candidates) {
+    RETURN_IF_ERROR(EvaluatePair(state, cache, identity, candidate, has_finding,
+                                 event, config));
+  }
+  return absl::OkStatus();
+}
+
+// ClientRecordsLinked / ClientRecordsUnlinked on the client's stream.
+absl::Status UpdateLink(ProjectionState& state, IdentityCache& cache,
+                        const ClientRecord& record, absl::string_view other_id,
+                        const EventInfo& event, const ViewsConfig& config) {
+  ASSIGN_OR_RETURN(const v1::ClientState* identity,
+                   LoadIdentity(state, cache, record.client_id));
+  // Not registered: no pair finding names it yet, and its registration will
+  // pick up the links from the record.
+  if (identity == nullptr) return absl::OkStatus();
+  v1::ClientState updated = *identity;
+  SetLinks(record, updated);
+  if (!std::equal(updated.linked_client_ids().begin(),
+                  updated.linked_client_ids().end(),
+                  identity->linked_client_ids().begin(),
+                  identity->linked_client_ids().end())) {
+    StoreIdentity(state, cache, updated);
+  }
+  ASSIGN_OR_RETURN(
+      std::optional<std::string> pair,
+      state.Get(absl::StrCat(PairPrefix(record.client_id), other_id)));
+  return EvaluatePair(state, cache, updated, other_id, pair.has_value(), event,
+                      config);
+}
+
+// --- Event dispatch ----------------------------------------------------------
+
+enum class Handling {
+  kSkip,
+  kIdentity,
+  kLink,
+  kDismissal,
+  kService,
+  kReferral
+};
+
+// Decided on the envelope's event_type (the payload's message name) so that
+// the many events that cannot change a finding are never parsed.
+Handling HandlingOf(absl::string_view event_type) {
+  if (absl::StartsWith(event_type, "Referral")) return Handling::kReferral;
+  if (event_type == "ServiceStarted" || event_type == "ServiceEnded")
+    return Handling::kService;
+  if (event_type == "ClientRegistered" ||
+      event_type == "ClientDetailsCorrected")
+    return Handling::kIdentity;
+  if (event_type == "ClientRecordsLinked" ||
+      event_type == "ClientRecordsUnlinked") {
+    return Handling::kLink;
+  }
+  if (event_type == "DuplicateDismissed") return Handling::kDismissal;
+  return Handling::kSkip;
+}
+
+// The referral id a referral event is about ("" for none).
+const std::string* ReferralIdOf(const v1::CareEvent& e) {
+  switch (e.event_case()) {
+    case v1::CareEvent::kReferralSent:
+      return &e.referral_sent().referral_id();
+    case v1::CareEvent::kReferralAccepted:
+      return &e.referral_accepted().referral_id();
+    case v1::CareEvent::kReferralDeclined:
+      return &e.referral_declined().referral_id();
+    case v1::CareEvent::kReferralOnHold:
+      return &e.referral_on_hold().referral_id();
+    case v1::CareEvent::kReferralStarted:
+      return &e.referral_started().referral_id();
+    case v1::CareEvent::kReferralCompleted:
+      return &e.referral_completed().referral_id();
+    case v1::CareEvent::kReferralFailed:
+      return &e.referral_failed().referral_id();
+    case v1::CareEvent::kReferralCancelled:
+      return &e.referral_cancelled().referral_id();
+    default:
+      return nullptr;
+  }
+}
+
+// --- Query -------------------------------------------------------------------
+
+std::string EncodePageToken(absl::string_view last_key) {
+  return absl::WebSafeBase64Escape(
+      absl::StrCat(absl::string_view(&kPageTokenVersion, 1), last_key));
+}
+
+}  // namespace
+
+DuplicationProjection::DuplicationProjection(const ProjectionInit& init,
+                                             const ViewsConfig& config)
+    : config_(config), records_(init.log) {}
+
+absl::Status DuplicationProjection::Apply(
+    const eventstore::RecordedEvent& event, ProjectionState& state) {
+  if (!format_written_) {
+    state.Put(kFormatVersionKey, kFormatVersion);
+    format_written_ = true;
+  }
+  const std::optional<absl::string_view> client_id = ClientIdOf(event);
+  if (!client_id.has_value()) return absl::OkStatus();
+  const Handling handling = HandlingOf(event.event_type);
+  if (handling == Handling::kSkip) return absl::OkStatus();
+  ASSIGN_OR_RETURN(v1::CareEvent care_event, ParseCareEvent(event));
+  const EventInfo info{event.event_type, event.global_position,
+                       event.recorded_at};
+
+  if (care_event.event_case() == v1::CareEvent::kDuplicateDismissed) {
+    return DismissFinding(state, *client_id, care_event.duplicate_dismissed(),
+                          info);
+  }
+  // Everything else reads the client's record after the event. The cache
+  // sees every event that changes what this projection reads (identity,
+  // links, services, referrals); the fields it skips are never read here.
+  ASSIGN_OR_RETURN(const ClientRecord* record,
+                   records_.Apply(*client_id, care_event, event));
+  switch (care_event.event_case()) {
+    case v1::CareEvent::kClientRegistered:
+    case v1::CareEvent::kClientDetailsCorrected:
+      return ScoreIdentity(state, identities_, *record, info, config_);
+    case v1::CareEvent::kClientRecordsLinked:
+      return UpdateLink(state, identities_, *record,
+                        care_event.client_records_linked().other_client_id(),
+                        info, config_);
+    case v1::CareEvent::kClientRecordsUnlinked:
+      return UpdateLink(state, identities_, *record,
+                        care_event.client_records_unlinked().other_client_id(),
+                        info, config_);
+    case v1::CareEvent::kServiceStarted:
+    case v1::CareEvent::kServiceEnded: {
+      const std::string& service_id =
+          care_event.has_service_started()
+              ? care_event.service_started().service_id()
+              : care_event.service_ended().service_id();
+      auto it = record->services.find(service_id);
+      if (it == record->services.end()) return absl::OkStatus();
+      return RederiveCategory(state, *record, it->second.started.category(),
+                              /*services=*/true, info);
+    }
+    default:
+      break;
+  }
+  if (const std::string* referral_id = ReferralIdOf(care_event)) {
+    auto it = record->referrals.find(*referral_id);
+    if (it == record->referrals.end()) return absl::OkStatus();
+    return RederiveCategory(state, *record, it->second.sent.service_category(),
+                            /*services=*/false, info);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ListFindingsResponse> ListFindings(
+    const ViewReader& reader, const v1::ListFindingsRequest& request) {
+  if (!request.client_id().empty() && !request.organization_id().empty()) {
+    return absl::InvalidArgumentError(
+        "client_id and organization_id: set at most one (neither lists "
+        "findings network-wide)");
+  }
+  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: must be 0 (default ", kDefaultPageSize,
+                     ") to ", kMaxPageSize, ", got ", request.page_size()));
+  }
+  const int page_size =
+      request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+
+  std::set<int> statuses;
+  for (int status : request.statuses()) {
+    if (status == v1::FINDING_STATUS_UNSPECIFIED ||
+        !v1::FindingStatus_IsValid(status)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "statuses: ", status,
+          " is not a finding status; use OPEN, RESOLVED or DISMISSED"));
+    }
+    statuses.insert(status);
+  }
+  if (statuses.empty()) statuses.insert(v1::FINDING_STATUS_OPEN);
+  std::set<char> kinds;
+  for (int kind : request.kinds()) {
+    if (kind == v1::FINDING_KIND_UNSPECIFIED ||
+        !v1::FindingKind_IsValid(kind)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("kinds: ", kind, " is not a finding kind"));
+    }
+    kinds.insert(Digit(kind));
+  }
+
+  const std::string scope =
+      !request.client_id().empty() ? ClientIndexPrefix(request.client_id())
+      : !request.organization_id().empty()
+          ? OrganizationIndexPrefix(request.organization_id())
+          : NetworkIndexPrefix();
+  std::string after;
+  if (!request.page_token().empty()) {
+    std::string decoded;
+    if (!absl::WebSafeBase64Unescape(request.page_token(), &decoded) ||
+        decoded.empty() || decoded[0] != kPageTokenVersion ||
+        !absl::StartsWith(absl::string_view(decoded).substr(1), scope) ||
+        decoded.size() < 1 + scope.size() + 1 + 8 + 1) {
+      return absl::InvalidArgumentError(
+          "page_token: not a token this query returned; repeat the query "
+          "without it, or with the same client_id and organization_id");
+    }
+    after = decoded.substr(1);
+  }
+
+  v1::ListFindingsResponse response;
+  response.set_view_position(reader.position());
+  std::string last_key;
+  bool more = false;
+  absl::Status error;
+  for (int status : statuses) {
+    const std::string prefix =
+        absl::StrCat(scope, std::string(1, Digit(status)));
+    std::string start;
+    if (!after.empty()) {
+      if (absl::StartsWith(after, prefix)) {
+        start = after;
+      } else if (after > prefix) {
+        continue;  // the token is past this status
+      }
+    }
+    RETURN_IF_ERROR(reader.Scan(
+        prefix, start, [&](absl::string_view key, absl::string_view value) {
+          if (!kinds.empty() && (value.empty() || !kinds.contains(value[0])))
+            return true;
+          if (response.findings_size() == page_size) {
+            more = true;
+            return false;
+          }
+          const absl::string_view finding_id = key.substr(prefix.size() + 8);
+          absl::StatusOr<std::optional<v1::Finding>> finding =
+              LoadFinding(reader, finding_id);
+          if (!finding.ok()) {
+            error = finding.status();
+            return false;
+          }
+          if (!finding->has_value()) {
+            error = DataLoss("index entry (no finding)", key);
+            return false;
+          }
+          *response.add_findings() = **std::move(finding);
+          last_key = std::string(key);
+          return true;
+        }));
+    RETURN_IF_ERROR(error);
+    if (more) break;
+  }
+  if (more) response.set_next_page_token(EncodePageToken(last_key));
+  return response;
+}
+
+}  // namespace caseline::projections

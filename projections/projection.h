@@ -86,10 +86,10 @@ class MemoryProjectionState : public ProjectionState {
     if (it == data_.end()) return std::nullopt;
     return it->second;
   }
-  absl::Status Scan(absl::string_view prefix, absl::string_view start_after,
-                    absl::FunctionRef<bool(absl::string_view,
-                                           absl::string_view)>
-                        fn) const override {
+  absl::Status Scan(
+      absl::string_view prefix, absl::string_view start_after,
+      absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn)
+      const override {
     auto it = start_after.empty() || start_after < prefix
                   ? data_.lower_bound(std::string(prefix))
                   : data_.upper_bound(std::string(start_after));
@@ -103,9 +103,7 @@ class MemoryProjectionState : public ProjectionState {
   void Put(absl::string_view key, absl::string_view value) override {
     data_[std::string(key)] = std::string(value);
   }
-  void Delete(absl::string_view key) override {
-    data_.erase(std::string(key));
-  }
+  void Delete(absl::string_view key) override { data_.erase(std::string(key)); }
 
   const std::map<std::string, std::string>& data() const { return data_; }
 

@@ -99,9 +99,9 @@ absl::StatusOr<std::optional<uint32_t>> ReadActiveGeneration(
   if (!value.has_value()) return std::nullopt;
   uint32_t generation = 0;
   if (!absl::SimpleAtoi(*value, &generation) || generation == 0) {
-    return absl::DataLossError(absl::StrCat(
-        "projection ", name, ": malformed serving generation \"", *value,
-        "\""));
+    return absl::DataLossError(absl::StrCat("projection ", name,
+                                            ": malformed serving generation \"",
+                                            *value, "\""));
   }
   return generation;
 }
@@ -137,10 +137,10 @@ class SnapshotReader : public ViewReader {
       absl::string_view key) const override {
     return snapshot_->Get(absl::StrCat(data_prefix_, key));
   }
-  absl::Status Scan(absl::string_view prefix, absl::string_view start_after,
-                    absl::FunctionRef<bool(absl::string_view,
-                                           absl::string_view)>
-                        fn) const override {
+  absl::Status Scan(
+      absl::string_view prefix, absl::string_view start_after,
+      absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn)
+      const override {
     return ScanData(*snapshot_, data_prefix_, prefix, start_after, fn);
   }
 
@@ -169,10 +169,10 @@ class BatchState : public ProjectionState {
     return latest_->Get(absl::StrCat(data_prefix_, key));
   }
 
-  absl::Status Scan(absl::string_view prefix, absl::string_view start_after,
-                    absl::FunctionRef<bool(absl::string_view,
-                                           absl::string_view)>
-                        fn) const override {
+  absl::Status Scan(
+      absl::string_view prefix, absl::string_view start_after,
+      absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn)
+      const override {
     const std::string begin = ScanBegin(prefix, start_after);
     const std::string end = PrefixEnd(prefix);
     auto it = pending_.lower_bound(begin);
@@ -196,8 +196,7 @@ class BatchState : public ProjectionState {
           if (stopped) return false;
           if (it != pending_.end() && absl::string_view(it->first) == key) {
             // The batch rewrote or deleted this key.
-            if (it->second.has_value() && !fn(key, *it->second))
-              stopped = true;
+            if (it->second.has_value() && !fn(key, *it->second)) stopped = true;
             ++it;
             return !stopped;
           }
@@ -241,7 +240,9 @@ class ProjectionEngine::Runner {
       : engine_(engine), slot_(slot), generation_(generation) {}
   ~Runner() { Join(); }
 
-  void Start() { thread_ = std::thread([this] { Run(); }); }
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
   void RequestStop() { stop_.store(true); }
   void Join() {
     if (thread_.joinable()) thread_.join();
@@ -291,9 +292,9 @@ struct ProjectionEngine::Slot {
 absl::Status ProjectionEngine::Runner::Resume(
     std::unique_ptr<Projection>& instance) {
   const std::string& name = slot_->def.name;
-  ASSIGN_OR_RETURN(Checkpoint checkpoint,
-                   ReadCheckpoint(*engine_->store_->Latest(), name,
-                                  generation_));
+  ASSIGN_OR_RETURN(
+      Checkpoint checkpoint,
+      ReadCheckpoint(*engine_->store_->Latest(), name, generation_));
   if (checkpoint.position > 0) {
     // The state must belong to this log: the event at its checkpoint must
     // still be there with the same hash.
@@ -336,24 +337,24 @@ absl::Status ProjectionEngine::Runner::ApplyBatch(
     if (!status.ok()) {
       return absl::Status(
           status.code(),
-          absl::StrCat("applying the event at position ",
-                       event.global_position, ": ", status.message()));
+          absl::StrCat("applying the event at position ", event.global_position,
+                       ": ", status.message()));
     }
   }
   ViewWriteBatch batch;
   state.AddTo(batch);
   const eventstore::RecordedEvent& last = events.back();
   batch.Put(CheckpointKey(name, generation_),
-            EncodeCheckpoint({last.global_position,
-                              eventstore::HashToHex(last.hash)}));
+            EncodeCheckpoint(
+                {last.global_position, eventstore::HashToHex(last.hash)}));
   RETURN_IF_ERROR(engine_->store_->Write(batch));
   position_.store(last.global_position);
   const absl::Time now = absl::Now();
   last_commit_nanos_.store(absl::ToUnixNanos(now));
-  if (now - window_start_ >= absl::Seconds(1)) {
-    rate_.store(static_cast<double>(last.global_position -
-                                    window_start_position_) /
-                absl::ToDoubleSeconds(now - window_start_));
+  if (now - window_start_ >= absl::Milliseconds(250)) {
+    rate_.store(
+        static_cast<double>(last.global_position - window_start_position_) /
+        absl::ToDoubleSeconds(now - window_start_));
     window_start_ = now;
     window_start_position_ = last.global_position;
   }
@@ -361,10 +362,11 @@ absl::Status ProjectionEngine::Runner::ApplyBatch(
 }
 
 void ProjectionEngine::Runner::SleepAfterError(const absl::Status& status) {
-  spdlog::error("projection {} (generation {}): {}; retrying from its "
-                "checkpoint in {}",
-                slot_->def.name, generation_, status.ToString(),
-                absl::FormatDuration(engine_->options_.retry_delay));
+  spdlog::error(
+      "projection {} (generation {}): {}; retrying from its "
+      "checkpoint in {}",
+      slot_->def.name, generation_, status.ToString(),
+      absl::FormatDuration(engine_->options_.retry_delay));
   {
     MutexLock lock(&engine_->mu_);
     slot_->last_error = std::string(status.message());
@@ -440,9 +442,8 @@ absl::StatusOr<std::unique_ptr<ProjectionEngine>> ProjectionEngine::Start(
         !std::all_of(def.name.begin(), def.name.end(), [](char c) {
           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
         })) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("projection name \"", def.name,
-                       "\" must be 1 or more of a-z 0-9 _"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "projection name \"", def.name, "\" must be 1 or more of a-z 0-9 _"));
     }
     if (engine->FindSlot(def.name) != nullptr) {
       return absl::InvalidArgumentError(
@@ -526,8 +527,7 @@ absl::StatusOr<std::unique_ptr<ViewReader>> ProjectionEngine::Reader(
   ASSIGN_OR_RETURN(Checkpoint checkpoint,
                    ReadCheckpoint(*snapshot, name, *generation));
   return std::unique_ptr<ViewReader>(new SnapshotReader(
-      std::move(snapshot), DataPrefix(name, *generation),
-      checkpoint.position));
+      std::move(snapshot), DataPrefix(name, *generation), checkpoint.position));
 }
 
 absl::Status ProjectionEngine::WaitForPosition(absl::string_view name,
@@ -602,10 +602,10 @@ absl::Status ProjectionEngine::Promote(Slot& slot, Runner& runner) {
   batch.Put(ActiveKey(name), absl::StrCat(runner.generation()));
   batch.DeleteRange(old_prefix, PrefixEnd(old_prefix));
   RETURN_IF_ERROR(store_->Write(batch));
-  spdlog::info("projection {}: generation {} caught up at position {} and "
-               "now serves; generation {} dropped",
-               name, runner.generation(), runner.position(),
-               old->generation());
+  spdlog::info(
+      "projection {}: generation {} caught up at position {} and "
+      "now serves; generation {} dropped",
+      name, runner.generation(), runner.position(), old->generation());
   MutexLock lock(&mu_);
   slot.serving = &runner;
   slot.rebuilding = nullptr;
@@ -641,8 +641,7 @@ absl::Status ProjectionEngine::Rebuild(
         ++it;
       }
     }
-    auto fresh =
-        std::make_unique<Runner>(this, slot, ++slot->last_generation);
+    auto fresh = std::make_unique<Runner>(this, slot, ++slot->last_generation);
     runner = fresh.get();
     slot->rebuilding = runner;
     slot->runners.push_back(std::move(fresh));

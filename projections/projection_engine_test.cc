@@ -48,9 +48,9 @@ class ProjectionEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat("engine_test_", ::testing::UnitTest::GetInstance()
-                                            ->current_test_info()
-                                            ->name());
+           absl::StrCat(
+               "engine_test_",
+               ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     OpenAll();
   }
@@ -127,16 +127,16 @@ class ProjectionEngineTest : public ::testing::Test {
 
 TEST_F(ProjectionEngineTest, CatchesUpAndFollowsLiveCommits) {
   const uint64_t first = AppendEvents(20, "a");
-  ASSERT_TRUE(engine_
-                  ->WaitForPosition("counting", first,
-                                    absl::Now() + absl::Seconds(10))
-                  .ok());
+  ASSERT_TRUE(
+      engine_
+          ->WaitForPosition("counting", first, absl::Now() + absl::Seconds(10))
+          .ok());
   EXPECT_EQ(Count("total"), 20);
   const uint64_t second = AppendEvents(15, "b");
-  ASSERT_TRUE(engine_
-                  ->WaitForPosition("counting", second,
-                                    absl::Now() + absl::Seconds(10))
-                  .ok());
+  ASSERT_TRUE(
+      engine_
+          ->WaitForPosition("counting", second, absl::Now() + absl::Seconds(10))
+          .ok());
   auto reader = engine_->Reader("counting");
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ((*reader)->position(), 35u);
@@ -146,17 +146,16 @@ TEST_F(ProjectionEngineTest, CatchesUpAndFollowsLiveCommits) {
 
 TEST_F(ProjectionEngineTest, RestartResumesFromCheckpointWithoutReapplying) {
   const uint64_t head = AppendEvents(30);
-  ASSERT_TRUE(engine_
-                  ->WaitForPosition("counting", head,
-                                    absl::Now() + absl::Seconds(10))
-                  .ok());
+  ASSERT_TRUE(
+      engine_
+          ->WaitForPosition("counting", head, absl::Now() + absl::Seconds(10))
+          .ok());
   engine_.reset();
   AppendEvents(12);  // while the engine is down
   StartEngine();
-  ASSERT_TRUE(engine_
-                  ->WaitForPosition("counting", 42,
-                                    absl::Now() + absl::Seconds(10))
-                  .ok());
+  ASSERT_TRUE(
+      engine_->WaitForPosition("counting", 42, absl::Now() + absl::Seconds(10))
+          .ok());
   EXPECT_EQ(Count("total"), 42);
   for (const auto& status : engine_->Status()) {
     EXPECT_EQ(status.last_error(), "");
@@ -175,10 +174,10 @@ TEST_F(ProjectionEngineTest, WaitForPositionTimesOutWithTheProjectionNamed) {
 
 TEST_F(ProjectionEngineTest, RebuildReplaysIntoANewGenerationAndSwitches) {
   const uint64_t head = AppendEvents(200);
-  ASSERT_TRUE(engine_
-                  ->WaitForPosition("counting", head,
-                                    absl::Now() + absl::Seconds(10))
-                  .ok());
+  ASSERT_TRUE(
+      engine_
+          ->WaitForPosition("counting", head, absl::Now() + absl::Seconds(10))
+          .ok());
   auto old_reader = engine_->Reader("counting");
   ASSERT_TRUE(old_reader.ok());
   int updates = 0;
@@ -210,10 +209,9 @@ TEST_F(ProjectionEngineTest, RebuildReplaysIntoANewGenerationAndSwitches) {
   AppendEvents(5);
   engine_.reset();
   StartEngine();
-  ASSERT_TRUE(engine_
-                  ->WaitForPosition("counting", 205,
-                                    absl::Now() + absl::Seconds(10))
-                  .ok());
+  ASSERT_TRUE(
+      engine_->WaitForPosition("counting", 205, absl::Now() + absl::Seconds(10))
+          .ok());
   EXPECT_EQ(Count("total"), 205);
   EXPECT_EQ(engine_->Status()[0].generation(), 2u);
 }
@@ -226,10 +224,10 @@ TEST_F(ProjectionEngineTest, RebuildOfAnUnknownProjectionIsNotFound) {
 
 TEST_F(ProjectionEngineTest, StateFromAnotherLogIsRebuilt) {
   const uint64_t head = AppendEvents(10);
-  ASSERT_TRUE(engine_
-                  ->WaitForPosition("counting", head,
-                                    absl::Now() + absl::Seconds(10))
-                  .ok());
+  ASSERT_TRUE(
+      engine_
+          ->WaitForPosition("counting", head, absl::Now() + absl::Seconds(10))
+          .ok());
   CloseAll();
   // A new, different log beside the old view store.
   std::filesystem::remove_all(dir_ / "log");

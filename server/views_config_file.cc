@@ -93,9 +93,9 @@ absl::StatusOr<projections::ViewsConfig> ParseViewsConfig(
     }
   }
   if (config.review_threshold > config.match_threshold) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "views config: review_threshold ", config.review_threshold,
-        " is above match_threshold ", config.match_threshold));
+    return absl::InvalidArgumentError(
+        absl::StrCat("views config: review_threshold ", config.review_threshold,
+                     " is above match_threshold ", config.match_threshold));
   }
   return config;
 }
@@ -109,7 +109,8 @@ absl::StatusOr<projections::ViewsConfig> LoadViewsConfigFile(
   }
   std::stringstream text;
   text << in.rdbuf();
-  absl::StatusOr<projections::ViewsConfig> config = ParseViewsConfig(text.str());
+  absl::StatusOr<projections::ViewsConfig> config =
+      ParseViewsConfig(text.str());
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         absl::StrCat(path, ": ", config.status().message()));

@@ -4,8 +4,10 @@
 #include <initializer_list>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "eventstore/status_macros.h"
 
 namespace caseline::services {
@@ -20,6 +22,9 @@ using projections::ReferralStatus;
 constexpr size_t kMaxIdBytes = 64;
 constexpr size_t kMaxCommandIdBytes = 128;
 constexpr size_t kMaxTextBytes = 4096;
+constexpr size_t kMaxFindingIdBytes = 200;
+// Findings about a pair of clients: duplicate-clients:<id>:<id>.
+constexpr absl::string_view kDuplicateClientsPrefix = "duplicate-clients:";
 
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
@@ -136,6 +141,25 @@ absl::Status CheckDataClasses(
   return absl::OkStatus();
 }
 
+// A duplication finding id (views.proto Finding.finding_id): 1..200
+// printable ASCII characters without spaces, e.g. "duplicate-clients:c1:c2".
+absl::Status CheckFindingId(absl::string_view value, absl::string_view field) {
+  if (value.empty()) return Invalid(field, "is required");
+  if (value.size() > kMaxFindingIdBytes) {
+    return Invalid(field,
+                   absl::StrCat("is ", value.size(), " bytes; the limit is ",
+                                kMaxFindingIdBytes));
+  }
+  for (char c : value) {
+    if (c <= ' ' || c > '~') {
+      return Invalid(field,
+                     "use the finding id as the duplication view gives it "
+                     "(printable characters, no spaces)");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckEventFields(const v1::CareEvent& event) {
   switch (event.event_case()) {
     case v1::CareEvent::kClientRegistered: {
@@ -185,6 +209,42 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
     case v1::CareEvent::kCaseReopened:
       return CheckText(event.case_reopened().reason(), "case_reopened.reason",
                        false);
+    case v1::CareEvent::kDuplicateDismissed: {
+      const auto& e = event.duplicate_dismissed();
+      RETURN_IF_ERROR(
+          CheckFindingId(e.finding_id(), "duplicate_dismissed.finding_id"));
+      return CheckText(e.reason(), "duplicate_dismissed.reason", true);
+    }
+    case v1::CareEvent::kInformationDisclosed: {
+      const auto& e = event.information_disclosed();
+      RETURN_IF_ERROR(
+          CheckId(e.disclosure_id(), "information_disclosed.disclosure_id"));
+      RETURN_IF_ERROR(
+          CheckId(e.recipient_organization_id(),
+                  "information_disclosed.recipient_organization_id"));
+      if (e.data_classes().empty()) {
+        return Invalid("information_disclosed.data_classes",
+                       "name at least one data class disclosed");
+      }
+      RETURN_IF_ERROR(CheckDataClasses(e.data_classes(),
+                                       "information_disclosed.data_classes"));
+      RETURN_IF_ERROR(CheckEnum(e.purpose(), v1::PurposeOfUse_IsValid,
+                                "information_disclosed.purpose", true));
+      RETURN_IF_ERROR(CheckText(e.description(),
+                                "information_disclosed.description", false));
+      RETURN_IF_ERROR(
+          CheckOptionalId(e.consent_id(), "information_disclosed.consent_id"));
+      RETURN_IF_ERROR(CheckText(e.legal_basis(),
+                                "information_disclosed.legal_basis", false));
+      if (e.consent_id().empty() && e.legal_basis().empty()) {
+        return Invalid(
+            "information_disclosed.consent_id, information_disclosed."
+            "legal_basis",
+            "a disclosure relies on a consent or on a legal basis (e.g. "
+            "\"court order ...\"); give one of them");
+      }
+      return absl::OkStatus();
+    }
     case v1::CareEvent::kConsentGiven: {
       const auto& e = event.consent_given();
       RETURN_IF_ERROR(CheckId(e.consent_id(), "consent_given.consent_id"));
@@ -683,6 +743,47 @@ absl::Status CheckConsentForSharing(const ClientRecord& record,
   return absl::OkStatus();
 }
 
+// A disclosure outside a referral: a new id, a registered recipient, and
+// either a legal basis or a consent that covers, at occurred_at, every data
+// class for the recipient and purpose (42 CFR Part 2: naming the recipient).
+// FAILED_PRECONDITION as for referrals (see CheckConsentForSharing).
+absl::Status CheckDisclosure(const ClientRecord& record,
+                             const OrganizationDirectory& directory,
+                             const v1::InformationDisclosed& disclosed,
+                             absl::Time at) {
+  const std::string& client = record.client_id;
+  if (record.disclosures.count(disclosed.disclosure_id()) > 0) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "disclosure ", disclosed.disclosure_id(),
+        " is already recorded for client ", client, "; choose a new id"));
+  }
+  const std::string& recipient = disclosed.recipient_organization_id();
+  RETURN_IF_ERROR(RequireOrganization(
+      directory, recipient, "information_disclosed.recipient_organization_id"));
+  if (disclosed.consent_id().empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(
+      const projections::ConsentState* consent,
+      RequireKnown(record.consents, disclosed.consent_id(), "consent", client));
+  const v1::OrganizationType type = directory.Find(recipient)->type();
+  for (int data_class : disclosed.data_classes()) {
+    const auto dc = static_cast<v1::DataClass>(data_class);
+    if (consent->Covers(recipient, type, dc, disclosed.purpose(), at)) {
+      continue;
+    }
+    const bool part2 = dc == v1::DATA_CLASS_SUBSTANCE_USE_PART2;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "consent required: consent ", disclosed.consent_id(), " of client ",
+        client,
+        consent->InForceAt(at) ? "" : " is not in force at that time and",
+        " does not cover disclosing ", v1::DataClass_Name(dc), " to ",
+        recipient, " for ", v1::PurposeOfUse_Name(disclosed.purpose()), " at ",
+        absl::FormatTime(at), "; name a consent that does",
+        part2 ? " (42 CFR Part 2 requires the recipient by name)" : "",
+        ", disclose fewer data classes, or give the legal_basis relied on"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string CareEventName(const v1::CareEvent& event) {
@@ -743,12 +844,16 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
         " is not registered; register the client with RegisterClient "
         "first"));
   }
+  // A closed case still accepts what is about the record rather than the
+  // care: a dismissed finding, and a release of information (records of a
+  // closed case are still subpoenaed, and the release must be accounted for).
   if (record.case_status == CaseStatus::kClosed &&
-      !proposed.has_case_reopened()) {
+      !proposed.has_case_reopened() && !proposed.has_duplicate_dismissed() &&
+      !proposed.has_information_disclosed()) {
     return absl::FailedPreconditionError(
         absl::StrCat("closed case: the case of client ", client,
-                     " is closed; only ReopenCase is "
-                     "accepted until it is reopened"));
+                     " is closed; only ReopenCase (and DismissDuplicate, "
+                     "RecordDisclosure) are accepted until it is reopened"));
   }
 
   v1::CareEvent event = proposed;  // defaults are filled in below
@@ -812,6 +917,31 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
             absl::StrCat("the case of client ", client,
                          " is not closed; only a closed case reopens"));
       }
+      break;
+    case v1::CareEvent::kDuplicateDismissed: {
+      const std::string& finding = event.duplicate_dismissed().finding_id();
+      if (absl::StartsWith(finding, kDuplicateClientsPrefix)) {
+        const std::vector<absl::string_view> ids = absl::StrSplit(
+            absl::string_view(finding).substr(kDuplicateClientsPrefix.size()),
+            ':');
+        if (std::find(ids.begin(), ids.end(), absl::string_view(client)) ==
+            ids.end()) {
+          return Invalid("duplicate_dismissed.finding_id",
+                         absl::StrCat("finding ", finding,
+                                      " is about other clients, not ", client,
+                                      "; dismiss it on one of the clients it "
+                                      "names"));
+        }
+      }
+      if (record.dismissed_finding_ids.count(finding) > 0) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "finding ", finding, " is already dismissed for client ", client));
+      }
+      break;
+    }
+    case v1::CareEvent::kInformationDisclosed:
+      RETURN_IF_ERROR(CheckDisclosure(record, directory,
+                                      event.information_disclosed(), at));
       break;
     case v1::CareEvent::kConsentGiven: {
       v1::ConsentGiven* given = event.mutable_consent_given();

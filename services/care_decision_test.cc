@@ -529,6 +529,160 @@ TEST_F(CareDecisionTest, MalformedFieldsAreNamed) {
   EXPECT_EQ(CodeOf(Decide(empty)), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(CareDecisionTest, DismissingADuplicateFinding) {
+  v1::CareEvent dismissed;
+  dismissed.mutable_duplicate_dismissed()->set_finding_id(
+      "duplicate-clients:c1:c7");
+  dismissed.mutable_duplicate_dismissed()->set_reason("twins, checked ids");
+  EXPECT_EQ(CodeOf(Decide(dismissed)), absl::StatusCode::kNotFound);
+  GivenRegisteredOpenCase();
+  ASSERT_TRUE(Decide(dismissed).ok());
+  Given(dismissed);
+  auto again = Decide(dismissed);
+  EXPECT_EQ(CodeOf(again), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(again.status().message(), HasSubstr("already dismissed"));
+
+  // A finding about a pair of clients must name this one.
+  v1::CareEvent other = dismissed;
+  other.mutable_duplicate_dismissed()->set_finding_id(
+      "duplicate-clients:c10:c7");
+  auto r = Decide(other);
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("not c1"));
+  // Other kinds of finding are about this client's own services/referrals.
+  other.mutable_duplicate_dismissed()->set_finding_id(
+      "duplicate-referrals:c1:HOUSING:r1:r2");
+  EXPECT_TRUE(Decide(other).ok());
+
+  v1::CareEvent no_reason = other;
+  no_reason.mutable_duplicate_dismissed()->clear_reason();
+  r = Decide(no_reason);
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("duplicate_dismissed.reason"));
+  v1::CareEvent long_id = other;
+  long_id.mutable_duplicate_dismissed()->set_finding_id(std::string(201, 'x'));
+  r = Decide(long_id);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("duplicate_dismissed.finding_id"));
+  long_id.mutable_duplicate_dismissed()->set_finding_id(std::string(200, 'x'));
+  EXPECT_TRUE(Decide(long_id).ok());
+  long_id.mutable_duplicate_dismissed()->clear_finding_id();
+  EXPECT_EQ(CodeOf(Decide(long_id)), absl::StatusCode::kInvalidArgument);
+
+  // Still possible once the case is closed.
+  v1::CareEvent closed;
+  closed.mutable_case_closed()->set_reason(v1::CASE_CLOSURE_REASON_MOVED);
+  Given(closed);
+  EXPECT_TRUE(Decide(other).ok());
+}
+
+v1::CareEvent Disclosure(const std::string& id, const std::string& to,
+                         std::vector<v1::DataClass> classes,
+                         const std::string& consent_id,
+                         const std::string& legal_basis = "") {
+  v1::CareEvent e;
+  v1::InformationDisclosed* d = e.mutable_information_disclosed();
+  d->set_disclosure_id(id);
+  d->set_recipient_organization_id(to);
+  for (auto c : classes) d->add_data_classes(c);
+  d->set_purpose(v1::PURPOSE_OF_USE_CARE_COORDINATION);
+  d->set_description("discharge summary");
+  d->set_consent_id(consent_id);
+  d->set_legal_basis(legal_basis);
+  return e;
+}
+
+TEST_F(CareDecisionTest, DisclosuresRelyOnACoveringConsentOrALegalBasis) {
+  GivenRegisteredOpenCase();
+  Given(Consent("k1", {"org-bh"},
+                {v1::DATA_CLASS_GENERAL, v1::DATA_CLASS_MENTAL_HEALTH}));
+  EXPECT_TRUE(
+      Decide(Disclosure("d1", "org-bh",
+                        {v1::DATA_CLASS_GENERAL, v1::DATA_CLASS_MENTAL_HEALTH},
+                        "k1"))
+          .ok());
+
+  // Neither consent nor legal basis: both fields named.
+  auto r = Decide(Disclosure("d1", "org-bh", {v1::DATA_CLASS_GENERAL}, ""));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("information_disclosed.consent_id"));
+  EXPECT_THAT(r.status().message(), HasSubstr("legal_basis"));
+  // A court order needs no consent.
+  EXPECT_TRUE(Decide(Disclosure("d1", "org-bh", {v1::DATA_CLASS_HIV}, "",
+                                "court order 2026-CV-0042"))
+                  .ok());
+
+  // A class the consent does not cover is named.
+  r = Decide(Disclosure("d1", "org-bh",
+                        {v1::DATA_CLASS_GENERAL, v1::DATA_CLASS_HIV}, "k1"));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("DATA_CLASS_HIV"));
+  // Nor another recipient.
+  r = Decide(Disclosure("d1", "org-bh-2", {v1::DATA_CLASS_GENERAL}, "k1"));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
+  // Nor a purpose the consent does not list.
+  v1::CareEvent narrow =
+      Consent("k-legal", {"org-bh"}, {v1::DATA_CLASS_GENERAL});
+  narrow.mutable_consent_given()->add_purposes(v1::PURPOSE_OF_USE_LEGAL);
+  Given(narrow);
+  r = Decide(Disclosure("d1", "org-bh", {v1::DATA_CLASS_GENERAL}, "k-legal"));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
+
+  // Part 2 data needs the recipient named, not its type.
+  v1::CareEvent by_type =
+      Consent("k-type", {},
+              {v1::DATA_CLASS_SUBSTANCE_USE_PART2, v1::DATA_CLASS_GENERAL});
+  by_type.mutable_consent_given()->add_recipient_organization_types(
+      v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH);
+  Given(by_type);
+  EXPECT_TRUE(
+      Decide(Disclosure("d1", "org-bh", {v1::DATA_CLASS_GENERAL}, "k-type"))
+          .ok());
+  r = Decide(Disclosure("d1", "org-bh", {v1::DATA_CLASS_SUBSTANCE_USE_PART2},
+                        "k-type"));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("Part 2"));
+
+  // Unknown consent and unknown recipient are NOT_FOUND.
+  r = Decide(Disclosure("d1", "org-bh", {v1::DATA_CLASS_GENERAL}, "k-none"));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kNotFound);
+  r = Decide(Disclosure("d1", "org-court", {v1::DATA_CLASS_GENERAL}, "",
+                        "court order"));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kNotFound);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("information_disclosed.recipient_organization_id"));
+
+  // Judged at occurred_at: before the consent started it does not cover.
+  EXPECT_EQ(
+      CodeOf(Decide(Disclosure("d1", "org-bh", {v1::DATA_CLASS_GENERAL}, "k1"),
+                    "org-hospital", kT0 - absl::Hours(1))),
+      absl::StatusCode::kFailedPrecondition);
+
+  // Ids are new; fields are required.
+  Given(Disclosure("d1", "org-bh", {v1::DATA_CLASS_GENERAL}, "k1"));
+  EXPECT_EQ(CodeOf(Decide(
+                Disclosure("d1", "org-bh", {v1::DATA_CLASS_GENERAL}, "k1"))),
+            absl::StatusCode::kAlreadyExists);
+  r = Decide(Disclosure("d2", "org-bh", {}, "k1"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("information_disclosed.data_classes"));
+  v1::CareEvent no_purpose =
+      Disclosure("d2", "org-bh", {v1::DATA_CLASS_GENERAL}, "k1");
+  no_purpose.mutable_information_disclosed()->clear_purpose();
+  r = Decide(no_purpose);
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("information_disclosed.purpose"));
+
+  // Records of a closed case are still released, and accounted for.
+  v1::CareEvent closed;
+  closed.mutable_case_closed()->set_reason(v1::CASE_CLOSURE_REASON_MOVED);
+  Given(closed);
+  EXPECT_TRUE(Decide(Disclosure("d2", "org-bh", {v1::DATA_CLASS_GENERAL}, "",
+                                "subpoena 2026-17"))
+                  .ok());
+}
+
 TEST_F(CareDecisionTest, OrganisationsRegisterOnce) {
   CareCommand command;
   command.command_id = "c";

@@ -76,6 +76,11 @@ class CareRecordServices {
                             v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
+    grpc::Status DismissDuplicate(grpc::ServerContext* context,
+                                  const v1::DismissDuplicateRequest* request,
+                                  v1::CommandResult* response) override {
+      return RunCommand(*handler_, context, *request, response);
+    }
 
    private:
     CareCommandHandler* const handler_;
@@ -92,6 +97,11 @@ class CareRecordServices {
     grpc::Status RevokeConsent(grpc::ServerContext* context,
                                const v1::RevokeConsentRequest* request,
                                v1::CommandResult* response) override {
+      return RunCommand(*handler_, context, *request, response);
+    }
+    grpc::Status RecordDisclosure(grpc::ServerContext* context,
+                                  const v1::RecordDisclosureRequest* request,
+                                  v1::CommandResult* response) override {
       return RunCommand(*handler_, context, *request, response);
     }
 

@@ -18,8 +18,6 @@ namespace {
 
 using projections::ViewReader;
 
-constexpr char kContinuity[] = "continuity";
-constexpr char kDuplication[] = "duplication";
 // Longest a query waits for min_position, whatever its deadline.
 constexpr absl::Duration kMaxWait = absl::Seconds(30);
 
@@ -47,8 +45,8 @@ absl::StatusOr<std::unique_ptr<ViewReader>> ReaderAt(
     absl::string_view name, uint64_t min_position) {
   RETURN_IF_ERROR(CheckMinPosition(views, min_position));
   if (min_position > 0) {
-    RETURN_IF_ERROR(views.engine->WaitForPosition(name, min_position,
-                                                  DeadlineOf(context)));
+    RETURN_IF_ERROR(
+        views.engine->WaitForPosition(name, min_position, DeadlineOf(context)));
   }
   return views.engine->Reader(name);
 }
@@ -69,11 +67,12 @@ grpc::Status Answer(Response* response, Query&& query) {
 grpc::Status ContinuityViewsService::GetClientSummary(
     grpc::ServerContext*, const v1::GetClientSummaryRequest* request,
     v1::GetClientSummaryResponse* response) {
-  return Answer(response, [&]() -> absl::StatusOr<v1::GetClientSummaryResponse> {
-    RETURN_IF_ERROR(CheckMinPosition(*views_, request->min_position()));
-    return projections::GetClientSummary(*views_->log, *request,
-                                         views_->config, views_->Now());
-  });
+  return Answer(
+      response, [&]() -> absl::StatusOr<v1::GetClientSummaryResponse> {
+        RETURN_IF_ERROR(CheckMinPosition(*views_, request->min_position()));
+        return projections::GetClientSummary(*views_->log, *request,
+                                             views_->config, views_->Now());
+      });
 }
 
 grpc::Status ContinuityViewsService::ListGaps(
@@ -92,7 +91,8 @@ grpc::Status ContinuityViewsService::GetWorklist(
   return Answer(response, [&]() -> absl::StatusOr<v1::GetWorklistResponse> {
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
-        ReaderAt(*views_, *context, kContinuity, request->min_position()));
+        ReaderAt(*views_, *context, projections::kContinuityProjectionName,
+                 request->min_position()));
     return projections::GetWorklist(*reader, *request, views_->config,
                                     views_->Now());
   });
@@ -104,7 +104,8 @@ grpc::Status ContinuityViewsService::GetMeasures(
   return Answer(response, [&]() -> absl::StatusOr<v1::GetMeasuresResponse> {
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
-        ReaderAt(*views_, *context, kContinuity, request->min_position()));
+        ReaderAt(*views_, *context, projections::kContinuityProjectionName,
+                 request->min_position()));
     return projections::GetMeasures(*reader, *request, views_->config,
                                     views_->Now());
   });
@@ -116,7 +117,8 @@ grpc::Status ContinuityViewsService::GetCaseload(
   return Answer(response, [&]() -> absl::StatusOr<v1::GetCaseloadResponse> {
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
-        ReaderAt(*views_, *context, kContinuity, request->min_position()));
+        ReaderAt(*views_, *context, projections::kContinuityProjectionName,
+                 request->min_position()));
     return projections::GetCaseload(*reader, *request, views_->config);
   });
 }
@@ -129,7 +131,8 @@ grpc::Status DuplicationViewsService::ListFindings(
   return Answer(response, [&]() -> absl::StatusOr<v1::ListFindingsResponse> {
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
-        ReaderAt(*views_, *context, kDuplication, request->min_position()));
+        ReaderAt(*views_, *context, projections::kDuplicationProjectionName,
+                 request->min_position()));
     return projections::ListFindings(*reader, *request);
   });
 }
@@ -157,26 +160,22 @@ grpc::Status AuditViewsService::ReplayClient(
 grpc::Status AuditViewsService::ListDisclosures(
     grpc::ServerContext*, const v1::ListDisclosuresRequest* request,
     v1::ListDisclosuresResponse* response) {
-  return Answer(response,
-                [&]() -> absl::StatusOr<v1::ListDisclosuresResponse> {
-                  RETURN_IF_ERROR(
-                      CheckMinPosition(*views_, request->min_position()));
-                  return projections::ListDisclosures(
-                      *views_->log, *request,
-                      views_->config.disclosure_lookback_years, views_->Now());
-                });
+  return Answer(response, [&]() -> absl::StatusOr<v1::ListDisclosuresResponse> {
+    RETURN_IF_ERROR(CheckMinPosition(*views_, request->min_position()));
+    return projections::ListDisclosures(
+        *views_->log, *request, views_->config.disclosure_lookback_years,
+        views_->Now());
+  });
 }
 
 grpc::Status AuditViewsService::VerifyClientChain(
     grpc::ServerContext*, const v1::VerifyClientChainRequest* request,
     v1::VerifyClientChainResponse* response) {
-  return Answer(response,
-                [&]() -> absl::StatusOr<v1::VerifyClientChainResponse> {
-                  RETURN_IF_ERROR(
-                      CheckMinPosition(*views_, request->min_position()));
-                  return projections::VerifyClientChain(*views_->log,
-                                                        *request);
-                });
+  return Answer(
+      response, [&]() -> absl::StatusOr<v1::VerifyClientChainResponse> {
+        RETURN_IF_ERROR(CheckMinPosition(*views_, request->min_position()));
+        return projections::VerifyClientChain(*views_->log, *request);
+      });
 }
 
 // --- Projections -----------------------------------------------------------

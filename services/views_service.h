@@ -40,9 +40,9 @@ struct ViewsContext {
 class ContinuityViewsService final : public v1::ContinuityViews::Service {
  public:
   explicit ContinuityViewsService(const ViewsContext* views) : views_(views) {}
-  grpc::Status GetClientSummary(grpc::ServerContext* context,
-                                const v1::GetClientSummaryRequest* request,
-                                v1::GetClientSummaryResponse* response) override;
+  grpc::Status GetClientSummary(
+      grpc::ServerContext* context, const v1::GetClientSummaryRequest* request,
+      v1::GetClientSummaryResponse* response) override;
   grpc::Status ListGaps(grpc::ServerContext* context,
                         const v1::ListGapsRequest* request,
                         v1::ListGapsResponse* response) override;
@@ -62,8 +62,7 @@ class ContinuityViewsService final : public v1::ContinuityViews::Service {
 
 class DuplicationViewsService final : public v1::DuplicationViews::Service {
  public:
-  explicit DuplicationViewsService(const ViewsContext* views)
-      : views_(views) {}
+  explicit DuplicationViewsService(const ViewsContext* views) : views_(views) {}
   grpc::Status ListFindings(grpc::ServerContext* context,
                             const v1::ListFindingsRequest* request,
                             v1::ListFindingsResponse* response) override;

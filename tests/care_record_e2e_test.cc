@@ -297,6 +297,10 @@ CASELINE_CARE_COMMAND(Clients, CloseCase, CaseClosed, case_closed)
 CASELINE_CARE_COMMAND(Clients, ReopenCase, CaseReopened, case_reopened)
 CASELINE_CARE_COMMAND(Consents, GiveConsent, ConsentGiven, consent_given)
 CASELINE_CARE_COMMAND(Consents, RevokeConsent, ConsentRevoked, consent_revoked)
+CASELINE_CARE_COMMAND(Consents, RecordDisclosure, InformationDisclosed,
+                      information_disclosed)
+CASELINE_CARE_COMMAND(Clients, DismissDuplicate, DuplicateDismissed,
+                      duplicate_dismissed)
 CASELINE_CARE_COMMAND(Plans, RecordAssessment, AssessmentRecorded,
                       assessment_recorded)
 CASELINE_CARE_COMMAND(Plans, SetGoal, GoalSet, goal_set)
@@ -2082,6 +2086,140 @@ TEST_F(CareRecordRejectionTest, ARefusedCommandCanBeRetriedOnceAllowed) {
   ASSERT_TRUE(reply.status.ok()) << Describe(reply.status);
   EXPECT_FALSE(reply.result.already_applied());
   EXPECT_THAT(reply.result.event_types(), ElementsAre("ReferralSent"));
+}
+
+// --- Dismissing duplicates and recording disclosures ------------------------
+
+v1::DuplicateDismissed Dismissal(const std::string& finding_id,
+                                 const std::string& reason) {
+  v1::DuplicateDismissed dismissed;
+  dismissed.set_finding_id(finding_id);
+  dismissed.set_reason(reason);
+  return dismissed;
+}
+
+v1::InformationDisclosed Disclosed(const std::string& disclosure_id,
+                                   const std::string& recipient,
+                                   const std::vector<v1::DataClass>& classes,
+                                   const std::string& consent_id,
+                                   const std::string& legal_basis = "") {
+  v1::InformationDisclosed disclosed;
+  disclosed.set_disclosure_id(disclosure_id);
+  disclosed.set_recipient_organization_id(recipient);
+  for (v1::DataClass c : classes) disclosed.add_data_classes(c);
+  disclosed.set_purpose(v1::PURPOSE_OF_USE_CARE_COORDINATION);
+  disclosed.set_description("intake assessment and treatment plan");
+  disclosed.set_consent_id(consent_id);
+  disclosed.set_legal_basis(legal_basis);
+  return disclosed;
+}
+
+TEST_F(CareRecordRejectionTest,
+       ADuplicateFindingIsDismissedOnceByAClientItNames) {
+  const std::string finding =
+      absl::StrCat("duplicate-clients:", kClient, ":ada-okafor-twin");
+  const Reply first = hub_->RecordAs(
+      "cmd-dismiss", kClient, Dismissal(finding, "twins; different MRNs"),
+      start_ + Days(1));
+  ASSERT_TRUE(first.status.ok()) << Describe(first.status);
+  EXPECT_THAT(first.result.event_types(), ElementsAre("DuplicateDismissed"));
+  // A retry of the command is the same command; a new one is a duplicate.
+  const Reply retry = hub_->RecordAs(
+      "cmd-dismiss", kClient, Dismissal(finding, "twins; different MRNs"),
+      start_ + Days(1));
+  ASSERT_TRUE(retry.status.ok()) << Describe(retry.status);
+  EXPECT_TRUE(retry.result.already_applied());
+  ExpectRefused(grpc::StatusCode::ALREADY_EXISTS,
+                {finding, "already dismissed"}, [&] {
+                  return hub_->Record(kClient, Dismissal(finding, "again"),
+                                      start_ + Days(2));
+                });
+  ExpectRefused(grpc::StatusCode::INVALID_ARGUMENT,
+                {"duplicate_dismissed.finding_id", "not ada-okafor"}, [&] {
+                  return hub_->Record(
+                      kClient,
+                      Dismissal("duplicate-clients:bo-1:bo-2", "not ours"),
+                      start_ + Days(2));
+                });
+  ExpectRefused(
+      grpc::StatusCode::INVALID_ARGUMENT, {"duplicate_dismissed.reason"}, [&] {
+        return hub_->Record(
+            kClient, Dismissal("duplicate-referrals:ada-okafor:HOUSING", ""),
+            start_ + Days(2));
+      });
+  ExpectRefused(grpc::StatusCode::NOT_FOUND, {"ghost-7 is not registered"},
+                [&] {
+                  return hub_->Record("ghost-7", Dismissal(finding, "no one"),
+                                      start_ + Days(2));
+                });
+}
+
+TEST_F(CareRecordRejectionTest,
+       ADisclosureReliesOnACoveringConsentOrALegalBasis) {
+  Do(*hub_, kClient,
+     Consent("c-bh", {"bh-agency"},
+             {v1::DATA_CLASS_GENERAL, v1::DATA_CLASS_MENTAL_HEALTH}, {}),
+     start_ + Days(1));
+  Do(*hub_, kClient,
+     Disclosed("d-1", "bh-agency",
+               {v1::DATA_CLASS_GENERAL, v1::DATA_CLASS_MENTAL_HEALTH}, "c-bh"),
+     start_ + Days(2));
+  ExpectRefused(grpc::StatusCode::ALREADY_EXISTS, {"disclosure d-1"}, [&] {
+    return hub_->Record(
+        kClient,
+        Disclosed("d-1", "bh-agency", {v1::DATA_CLASS_GENERAL}, "c-bh"),
+        start_ + Days(3));
+  });
+  ExpectRefused(grpc::StatusCode::FAILED_PRECONDITION,
+                {"DATA_CLASS_SUBSTANCE_USE_PART2", "c-bh", "bh-agency"}, [&] {
+                  return hub_->Record(
+                      kClient,
+                      Disclosed("d-2", "bh-agency",
+                                {v1::DATA_CLASS_GENERAL,
+                                 v1::DATA_CLASS_SUBSTANCE_USE_PART2},
+                                "c-bh"),
+                      start_ + Days(3));
+                });
+  ExpectRefused(
+      grpc::StatusCode::INVALID_ARGUMENT,
+      {"information_disclosed.consent_id", "information_disclosed.legal_basis"},
+      [&] {
+        return hub_->Record(
+            kClient,
+            Disclosed("d-2", "bh-agency", {v1::DATA_CLASS_GENERAL}, ""),
+            start_ + Days(3));
+      });
+  ExpectRefused(
+      grpc::StatusCode::NOT_FOUND,
+      {"information_disclosed.recipient_organization_id", "county-court"}, [&] {
+        return hub_->Record(
+            kClient,
+            Disclosed("d-2", "county-court", {v1::DATA_CLASS_LEGAL}, "",
+                      "court order 26-JV-0113"),
+            start_ + Days(3));
+      });
+  ExpectRefused(grpc::StatusCode::NOT_FOUND, {"has no consent c-none"}, [&] {
+    return hub_->Record(
+        kClient,
+        Disclosed("d-2", "bh-agency", {v1::DATA_CLASS_GENERAL}, "c-none"),
+        start_ + Days(3));
+  });
+  // A court-ordered release needs no consent, and is recorded even after the
+  // case closed.
+  RegisterOrganization("county-court", "County Juvenile Court",
+                       v1::ORGANIZATION_TYPE_COURT_PAROLE);
+  v1::CaseClosed closed;
+  closed.set_reason(v1::CASE_CLOSURE_REASON_GOALS_MET);
+  Do(*hub_, kClient, closed, start_ + Days(4));
+  Do(*hub_, kClient,
+     Disclosed("d-court", "county-court", {v1::DATA_CLASS_EDUCATION}, "",
+               "court order 26-JV-0113"),
+     start_ + Days(5));
+  EXPECT_THAT(EventTypes(kClient),
+              ::testing::ElementsAreArray(
+                  {"ClientRegistered", "CaseOpened", "CareTeamMemberAdded",
+                   "ConsentGiven", "InformationDisclosed", "CaseClosed",
+                   "InformationDisclosed"}));
 }
 
 // --- Command idempotency -----------------------------------------------------

@@ -68,8 +68,8 @@ class ViewsTest : public ::testing::Test {
     if (!command.ok()) return 0;
     auto response = tools::SendCommand(server_->channel(), *command, org,
                                        "u-" + org, absl::Seconds(30));
-    EXPECT_TRUE(response.ok()) << method << " " << text << ": "
-                               << response.status();
+    EXPECT_TRUE(response.ok())
+        << method << " " << text << ": " << response.status();
     if (!response.ok()) return 0;
     v1::CommandResult result;
     EXPECT_TRUE(
@@ -219,7 +219,8 @@ TEST_F(ViewsTest, FindingsOfEachKindWithReadYourWrites) {
   for (const auto& f : findings) by_kind[f.kind()].push_back(f);
 
   ASSERT_EQ(by_kind[v1::FINDING_KIND_DUPLICATE_REFERRALS].size(), 1u);
-  const v1::Finding& referrals = by_kind[v1::FINDING_KIND_DUPLICATE_REFERRALS][0];
+  const v1::Finding& referrals =
+      by_kind[v1::FINDING_KIND_DUPLICATE_REFERRALS][0];
   EXPECT_THAT(referrals.client_ids(), ::testing::ElementsAre("ann"));
   EXPECT_THAT(referrals.subject_ids(),
               ::testing::UnorderedElementsAre("ref-h1", "ref-h2"));
@@ -234,7 +235,8 @@ TEST_F(ViewsTest, FindingsOfEachKindWithReadYourWrites) {
   ASSERT_EQ(by_kind[v1::FINDING_KIND_POSSIBLE_DUPLICATE_CLIENTS].size(), 1u);
   const v1::Finding& pair =
       by_kind[v1::FINDING_KIND_POSSIBLE_DUPLICATE_CLIENTS][0];
-  EXPECT_THAT(pair.client_ids(), ::testing::UnorderedElementsAre("ann", "anne"));
+  EXPECT_THAT(pair.client_ids(),
+              ::testing::UnorderedElementsAre("ann", "anne"));
   EXPECT_EQ(pair.match_class(), v1::MATCH_CLASS_MATCH);
   EXPECT_GE(pair.match_probability(), 0.8);
   EXPECT_GE(pair.comparisons_size(), 4);
@@ -356,9 +358,8 @@ TEST_F(ViewsTest, ContinuityViews) {
 
   // FUH: one inpatient mental-health discharge, followed up on day 4.
   v1::GetMeasuresRequest measures;
-  measures.mutable_period()->mutable_start()->set_seconds(
-      absl::ToUnixSeconds(absl::FromCivil(absl::CivilDay(2026, 1, 1),
-                                          absl::UTCTimeZone())));
+  measures.mutable_period()->mutable_start()->set_seconds(absl::ToUnixSeconds(
+      absl::FromCivil(absl::CivilDay(2026, 1, 1), absl::UTCTimeZone())));
   measures.set_min_position(last_position_);
   v1::GetMeasuresResponse results;
   {

@@ -53,10 +53,10 @@ inline void WaitForProjections(const std::shared_ptr<grpc::Channel>& channel) {
     grpc::ClientContext context;
     SetTestDeadline(&context);
     v1::GetProjectionStatusResponse status;
-    ASSERT_TRUE(projections
-                    ->GetStatus(&context, v1::GetProjectionStatusRequest(),
-                                &status)
-                    .ok());
+    ASSERT_TRUE(
+        projections
+            ->GetStatus(&context, v1::GetProjectionStatusRequest(), &status)
+            .ok());
     bool caught_up = true;
     for (const auto& p : status.projections()) {
       if (p.lag() != 0 || p.state() != "running") caught_up = false;
@@ -69,8 +69,8 @@ inline void WaitForProjections(const std::shared_ptr<grpc::Channel>& channel) {
 
 // Every finding (all statuses), every organisation's worklist (ten years
 // ahead), the measures since 1970 and the caseload, one message per line.
-inline std::string ProjectedViews(
-    const std::shared_ptr<grpc::Channel>& channel, uint64_t min_position) {
+inline std::string ProjectedViews(const std::shared_ptr<grpc::Channel>& channel,
+                                  uint64_t min_position) {
   auto duplication = v1::DuplicationViews::NewStub(channel);
   auto continuity = v1::ContinuityViews::NewStub(channel);
   std::string out;

@@ -19,16 +19,20 @@
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/cli_command.h"
+#include "tools/cli_common.h"
 #include "tools/cli_json.h"
+#include "tools/cli_views.h"
 #include "tools/demo.h"
 
 namespace {
 
 using caseline::v1::EventLog;
 
-constexpr int kExitBadInput = 1;
-constexpr int kExitCallFailed = 2;
-constexpr int kExitChainBroken = 3;
+using caseline::tools::BadInput;
+using caseline::tools::Fail;
+using caseline::tools::kCliExitBadInput;
+using caseline::tools::kCliExitCallFailed;
+using caseline::tools::kCliExitChainBroken;
 
 struct Globals {
   std::string server = "127.0.0.1:50051";
@@ -47,19 +51,6 @@ void SetDeadline(grpc::ClientContext* context, const Globals& globals) {
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::milliseconds(static_cast<int64_t>(
                             globals.timeout_seconds * 1000)));
-}
-
-int Fail(const grpc::Status& status) {
-  std::cerr << "caseline: "
-            << absl::StatusCodeToString(
-                   static_cast<absl::StatusCode>(status.error_code()))
-            << ": " << status.error_message() << "\n";
-  return kExitCallFailed;
-}
-
-int BadInput(absl::string_view message) {
-  std::cerr << "caseline: " << message << "\n";
-  return kExitBadInput;
 }
 
 // Reads `file`, or standard input for "-", into `text`.
@@ -234,7 +225,7 @@ int RunVerify(const Globals& globals, uint64_t from, uint64_t to) {
     std::cerr << "caseline: the chain does not verify at position "
               << response.first_bad_position() << ": " << response.problem()
               << "\n";
-    return kExitChainBroken;
+    return kCliExitChainBroken;
   }
   return 0;
 }
@@ -326,7 +317,7 @@ int RunDemoCommand(const Globals& globals, const DemoArgs& args) {
     std::cerr << "caseline: demo stopped: "
               << absl::StatusCodeToString(summary.status().code()) << ": "
               << summary.status().message() << "\n";
-    return kExitCallFailed;
+    return kCliExitCallFailed;
   }
   std::cout << caseline::tools::DemoSummaryToJson(*summary) << "\n";
   return 0;
@@ -465,6 +456,9 @@ int main(int argc, char** argv) {
       "--base-date", demo.base_date,
       "the demo's today, YYYY-MM-DD: every business time falls before it");
 
+  std::unique_ptr<caseline::tools::ViewCommands> views =
+      caseline::tools::ViewCommands::AddTo(&app);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*append_cmd) return RunAppend(globals, append);
@@ -474,5 +468,9 @@ int main(int argc, char** argv) {
   if (*verify_cmd) return RunVerify(globals, verify_from, verify_to);
   if (*command_cmd) return RunCommand(globals, command);
   if (*demo_cmd) return RunDemoCommand(globals, demo);
-  return kExitBadInput;
+  if (std::optional<int> code =
+          views->RunChosen(globals.server, globals.timeout_seconds)) {
+    return *code;
+  }
+  return kCliExitBadInput;
 }

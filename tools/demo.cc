@@ -3663,6 +3663,12 @@ class Sender {
       case E::kCaseReopened:
         return Call(*clients_, &v1::Clients::Stub::ReopenCase,
                     "Clients.ReopenCase", c);
+      case E::kDuplicateDismissed:
+        return Call(*clients_, &v1::Clients::Stub::DismissDuplicate,
+                    "Clients.DismissDuplicate", c);
+      case E::kInformationDisclosed:
+        return Call(*consents_, &v1::Consents::Stub::RecordDisclosure,
+                    "Consents.RecordDisclosure", c);
       case E::kConsentGiven:
         return Call(*consents_, &v1::Consents::Stub::GiveConsent,
                     "Consents.GiveConsent", c);

@@ -1,0 +1,172 @@
+// Client matching: is this registration the same person as that one?
+// Fellegi–Sunter record linkage as master patient indexes practise it (Splink,
+// OpenEMPI, JeMPI, SanteMPI): compare name, birth date, sex, phone, address
+// and identifiers field by field, add up log2 likelihood-ratio weights, turn
+// the sum into a match probability with a prior, and classify it with the two
+// thresholds of ViewsConfig into match / review / non-match.
+//
+// Candidate pairs come from blocking (BlockingKeys): only records that share
+// a cheap key are ever compared, never all pairs.
+//
+// Pure functions of their arguments: no I/O, no clock, thread-safe.
+#ifndef CASELINE_PROJECTIONS_CLIENT_MATCHING_H_
+#define CASELINE_PROJECTIONS_CLIENT_MATCHING_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "caseline/v1/care_events.pb.h"
+#include "caseline/v1/views.pb.h"
+#include "projections/views_config.h"
+
+namespace caseline::projections {
+
+// Jaro–Winkler similarity in [0, 1] over bytes (1 = equal): Jaro's matching
+// window max(|a|,|b|)/2 - 1, then Winkler's boost of 0.1 per common prefix
+// character (at most 4), applied when the Jaro similarity exceeds 0.7
+// (Winkler's boost threshold). Two empty strings are equal (1); one empty
+// string matches nothing (0). Compare normalised strings (NormalizeName).
+double JaroWinkler(absl::string_view a, absl::string_view b);
+
+// A name reduced for comparison: ASCII letters lowercased, ASCII punctuation
+// and whitespace dropped ("O'Brien-Smith " -> "obriensmith"), other bytes
+// (UTF-8 letters) kept as they are.
+std::string NormalizeName(absl::string_view name);
+
+// True when two different normalised given names are known equivalents: a
+// short form or diminutive ("bob" and "robert", "liz" and "elizabeth"), from
+// a small built-in table of common English (and a few Spanish) names.
+bool IsNickname(absl::string_view a, absl::string_view b);
+
+// American Soundex of the ASCII letters of `name` ("Robert" -> "R163"); empty
+// when it has none.
+std::string Soundex(absl::string_view name);
+
+// The digits of a phone number, at most the last 10 (drops a country code
+// and formatting: "+1 (555) 010-2345" -> "5550102345"); empty when fewer than
+// 7 digits remain, which is not a usable number.
+std::string NormalizePhone(absl::string_view phone);
+
+// Fellegi–Sunter model of one field: the probability of each agreement level
+// among true matches (m) and among non-matches (u). Weights in bits:
+//   agree     log2(m_agree / u_agree)
+//   partial   log2(m_partial / u_partial)                  (in between)
+//   disagree  log2((1 - m_agree - m_partial) / (1 - u_agree - u_partial))
+//   missing   0 (one side lacks the field: no evidence either way).
+struct FieldModel {
+  double m_agree;
+  double u_agree;
+  double m_partial;  // 0 with u_partial 0: the field has no partial level
+  double u_partial;
+
+  double AgreeWeight() const;
+  double PartialWeight() const;
+  double DisagreeWeight() const;
+};
+
+// Defaults, in the range master patient indexes use and Splink's EM training
+// typically estimates on person data (u: how often two different people
+// agree by chance; m: how often one person's two records agree, given data
+// entry errors and changes over time). Tune on local data when available.
+//
+// Name (given and family together): two different people rarely share a
+// full name (u ~ 1/1000); one person's records agree ~90% of the time, and
+// are close (typo, Jaro–Winkler 0.85-0.92 on both parts), a nickname or
+// given/family swapped ~6% of the time.
+inline constexpr FieldModel kNameModel{0.90, 0.001, 0.06, 0.004};
+// Birth date: ~1/(365 x 80) by chance, times ~5 for clustering and default
+// dates such as 01-01; partial = day/month transposed or one of year, month,
+// day differs (entry errors, ~3% of true matches).
+inline constexpr FieldModel kBirthDateModel{0.95, 0.0002, 0.03, 0.002};
+// Sex: half of random pairs agree; recorded differently for ~3% of one
+// person's records.
+inline constexpr FieldModel kSexModel{0.97, 0.5, 0.0, 0.0};
+// Phone (last 10 digits): near-unique by chance; people change numbers, so
+// one person's records agree only ~75% of the time.
+inline constexpr FieldModel kPhoneModel{0.75, 0.0001, 0.0, 0.0};
+// Address (normalised line 1 + postal code): agree ~70% (people move);
+// partial = same postal code, different line 1.
+inline constexpr FieldModel kAddressModel{0.70, 0.0005, 0.10, 0.02};
+// Identifier (same system and value): a shared Medicaid id or MRN is almost
+// never chance; disagreement = the same issuer holds a different value.
+inline constexpr FieldModel kIdentifierModel{0.90, 0.000001, 0.0, 0.0};
+
+// Phone and address are household attributes: family members (twins), and
+// residents of a shelter or group home, share them. Fellegi–Sunter assumes
+// fields are independent given match status, which these are not: when the
+// names disagree, agreement on phone or address is weighed against this
+// u-probability (the chance that two different people in one household
+// share it) instead of the population one, which keeps twins from matching.
+inline constexpr double kHouseholdU = 0.5;
+
+// Prior probability that a candidate pair produced by blocking is one person:
+// about 1 in 1000 (pairs share at least one key, so far likelier than two
+// random records, which Splink puts near 1e-5..1e-6 for regional MPIs).
+inline constexpr double kCandidatePairPrior = 0.001;
+
+// Name agreement bands on Jaro–Winkler similarity of normalised parts.
+inline constexpr double kNameAgreeSimilarity = 0.92;
+inline constexpr double kNamePartialSimilarity = 0.85;
+
+struct ClientMatch {
+  // Sum of the field weights (bits).
+  double weight = 0;
+  // Posterior: 1 / (1 + 2^-(weight + log2(prior / (1 - prior)))).
+  double probability = 0;
+  v1::MatchClass match_class = v1::MATCH_CLASS_NON_MATCH;
+  // One per field, in the order name, birth_date, sex, phone, address,
+  // identifier; missing fields are listed with weight 0.
+  std::vector<v1::FieldComparison> comparisons;
+};
+
+// Scores two clients' current details (corrections applied). Symmetric in
+// a and b. Fields:
+//   name: given and family parts compared by Jaro–Winkler; agree when both
+//     reach kNameAgreeSimilarity; partial when the family name agrees and
+//     the given names are nicknames of each other (IsNickname), when both
+//     parts agree with given and family swapped, or when both reach
+//     kNamePartialSimilarity; with one part missing on a side, the other part
+//     alone can give at most partial. Missing when a side has neither part.
+//   birth_date: exact agree; partial when day and month are transposed or
+//     exactly one of year, month, day differs. Missing when a year is 0.
+//   sex: equal values agree; SEX_UNSPECIFIED and SEX_UNKNOWN are missing.
+//   phone: NormalizePhone equal.
+//   address: agree when normalised line 1 agrees (equal, or Jaro–Winkler at
+//     least kNameAgreeSimilarity) and so does the postal code where both have
+//     one; partial when the postal code agrees and line 1 differs or is
+//     missing on a side; missing when nothing is comparable.
+//   identifier: agree when any identifier of a has the same system and value
+//     as one of b (an "MRN" only from the same organisation: MRNs are
+//     organisation-local numbers); disagree when none agrees but the same
+//     organisation holds identifiers of one system with different values;
+//     missing otherwise.
+ClientMatch CompareClients(const v1::ClientRegistered& a,
+                           const v1::ClientRegistered& b,
+                           const ViewsConfig& config);
+
+// CompareClients(a, b, ...).weight without the explanations: for scoring
+// candidates, most of which turn out non-matches.
+double MatchWeight(const v1::ClientRegistered& a,
+                   const v1::ClientRegistered& b);
+
+// The posterior match probability of a total weight, with kCandidatePairPrior.
+double MatchProbability(double weight);
+
+// MATCH at or above config.match_threshold, REVIEW at or above
+// config.review_threshold, NON_MATCH below.
+v1::MatchClass ClassifyMatch(double probability, const ViewsConfig& config);
+
+// Cheap keys that put likely duplicates into the same block. Two clients are
+// compared only when they share at least one key. Keys (sorted, unique):
+//   "d:YYYYMMDD"                   birth date
+//   "p:<digits>"                   NormalizePhone
+//   "i:<system>:<value>"           each identifier
+//   "n:<soundex>:<birth year>"     given name and family name each, in one
+//                                  namespace so swapped names share a key
+//   "f:<soundex>:<soundex>"        both name parts, sorted (no birth date)
+std::vector<std::string> BlockingKeys(const v1::ClientRegistered& details);
+
+}  // namespace caseline::projections
+
+#endif  // CASELINE_PROJECTIONS_CLIENT_MATCHING_H_

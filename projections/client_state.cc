@@ -1,0 +1,213 @@
+#include "projections/client_state.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace caseline::projections {
+namespace {
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+}
+
+// Positions the record keeps for its events; the highest is the last event's
+// position whenever that event stored one.
+uint64_t HighestKnownPosition(const ClientRecord& r) {
+  uint64_t p = 0;
+  auto keep = [&p](uint64_t q) { p = std::max(p, q); };
+  for (const auto& [id, c] : r.consents) {
+    keep(c.given_position);
+    keep(c.revoked_position);
+  }
+  for (const auto& [id, x] : r.referrals) {
+    keep(x.sent_position);
+    keep(x.status_position);
+  }
+  for (const auto& [id, s] : r.services) {
+    keep(s.started_position);
+    keep(s.ended_position);
+    keep(s.interruption_position);
+  }
+  for (const auto& [id, m] : r.care_team) {
+    keep(m.added_position);
+    keep(m.removed_position);
+  }
+  for (const auto& [id, g] : r.goals) {
+    keep(g.set_position);
+    keep(g.status_position);
+  }
+  for (const auto& [domain, need] : r.assessed_needs) keep(need.position);
+  for (const auto& [id, m] : r.meetings) keep(m.position);
+  for (const auto& [id, f] : r.follow_ups) keep(f.position);
+  keep(r.case_status_position);
+  for (const auto& [id, a] : r.admissions) {
+    keep(a.admitted_position);
+    keep(a.discharged_position);
+  }
+  for (const auto& [id, t] : r.transitions) {
+    keep(t.planned_position);
+    keep(t.completed_position);
+  }
+  for (const auto& [id, d] : r.disclosures) keep(d.position);
+  return p;
+}
+
+}  // namespace
+
+absl::string_view CaseStatusName(CaseStatus status) {
+  switch (status) {
+    case CaseStatus::kNotOpened:
+      return "not-opened";
+    case CaseStatus::kOpen:
+      return "open";
+    case CaseStatus::kClosed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
+  v1::ClientState state;
+  state.set_client_id(record.client_id);
+  state.set_registered(record.registered);
+  if (record.registered) *state.mutable_details() = record.details;
+  state.set_registered_by_organization_id(record.registered_by_organization_id);
+  state.set_case_status(std::string(CaseStatusName(record.case_status)));
+  for (const std::string& id : record.linked_client_ids) {
+    state.add_linked_client_ids(id);
+  }
+
+  for (const auto& [id, consent] : record.consents) {
+    if (!consent.InForceAt(at)) continue;
+    v1::ConsentView* view = state.add_consents_in_force();
+    view->set_consent_id(id);
+    *view->mutable_consent() = consent.given;
+    view->set_recorded_by_organization_id(consent.granted_at_organization_id);
+    SetTime(consent.start, view->mutable_start());
+    if (consent.end != absl::InfiniteFuture()) {
+      SetTime(consent.end, view->mutable_end());
+    }
+    if (consent.revocation_received_at.has_value()) {
+      SetTime(*consent.revocation_received_at,
+              view->mutable_revocation_received_at());
+    }
+    if (consent.revocation_effective_at.has_value()) {
+      SetTime(*consent.revocation_effective_at,
+              view->mutable_revocation_effective_at());
+    }
+  }
+
+  for (const auto& [id, member] : record.care_team) {
+    if (!member.active()) continue;
+    v1::CareTeamMemberView* view = state.add_care_team();
+    view->set_member_id(id);
+    *view->mutable_name() = member.added.name();
+    view->set_organization_id(member.added.organization_id());
+    view->set_discipline(member.added.discipline());
+    view->set_role(member.added.role());
+    SetTime(member.added_at, view->mutable_added_at());
+  }
+
+  for (const auto& [id, service] : record.services) {
+    v1::ServiceView* view = state.add_services();
+    view->set_service_id(id);
+    view->set_provider_organization_id(
+        service.started.provider_organization_id());
+    view->set_category(service.started.category());
+    view->set_level_of_care(service.started.level_of_care());
+    view->set_referral_id(service.started.referral_id());
+    SetTime(service.started_at, view->mutable_started_at());
+    if (service.ended_at.has_value()) {
+      SetTime(*service.ended_at, view->mutable_ended_at());
+    }
+    if (service.interruption_expected_end.has_value()) {
+      SetTime(*service.interruption_expected_end,
+              view->mutable_interruption_expected_end());
+    }
+  }
+
+  for (const auto& [id, referral] : record.referrals) {
+    const v1::ReferralSent& sent = referral.sent;
+    v1::ReferralView* view = state.add_referrals();
+    view->set_referral_id(id);
+    view->set_from_organization_id(sent.from_organization_id());
+    view->set_to_organization_id(sent.to_organization_id());
+    view->set_service_category(sent.service_category());
+    view->set_kind(sent.kind());
+    view->set_urgency(sent.urgency());
+    view->set_status(std::string(ReferralStatusName(referral.status)));
+    SetTime(referral.sent_at, view->mutable_sent_at());
+    SetTime(referral.status_changed_at, view->mutable_status_changed_at());
+    absl::Duration remainder;
+    const int64_t days = at > referral.sent_at
+                             ? absl::IDivDuration(at - referral.sent_at,
+                                                  absl::Hours(24), &remainder)
+                             : 0;
+    view->set_age_days(static_cast<int32_t>(
+        std::min<int64_t>(days, std::numeric_limits<int32_t>::max())));
+    *view->mutable_shared_data_classes() = sent.shared_data_classes();
+    view->set_purpose(sent.purpose());
+  }
+
+  for (const auto& [id, goal] : record.goals) {
+    v1::GoalView* view = state.add_goals();
+    view->set_goal_id(id);
+    view->set_domain(goal.goal.domain());
+    view->set_description(goal.goal.description());
+    view->set_measure(goal.goal.measure());
+    if (goal.goal.has_target_date()) {
+      *view->mutable_target_date() = goal.goal.target_date();
+    }
+    view->set_status(goal.status);
+    view->set_percent_achieved(goal.percent_achieved);
+  }
+
+  for (const auto& [id, admission] : record.admissions) {
+    v1::AdmissionView* view = state.add_admissions();
+    view->set_admission_id(id);
+    view->set_facility_organization_id(
+        admission.admission.facility_organization_id());
+    view->set_level_of_care(admission.admission.level_of_care());
+    view->set_primary_need(admission.admission.primary_need());
+    SetTime(admission.admitted_at, view->mutable_admitted_at());
+    if (admission.discharged_at.has_value()) {
+      SetTime(*admission.discharged_at, view->mutable_discharged_at());
+    }
+    view->set_disposition(admission.disposition);
+  }
+
+  for (const auto& [id, transition] : record.transitions) {
+    const v1::TransitionPlanned& planned = transition.planned;
+    v1::TransitionView* view = state.add_transitions();
+    view->set_transition_id(id);
+    view->set_admission_id(planned.admission_id());
+    view->set_from_level_of_care(planned.from_level_of_care());
+    view->set_from_organization_id(planned.from_organization_id());
+    view->set_to_level_of_care(planned.to_level_of_care());
+    view->set_to_organization_id(planned.to_organization_id());
+    if (planned.has_planned_date()) {
+      *view->mutable_planned_date() = planned.planned_date();
+    }
+    if (planned.has_follow_up_due()) {
+      *view->mutable_follow_up_due() = planned.follow_up_due();
+    }
+    SetTime(transition.planned_at, view->mutable_planned_at());
+    if (transition.completed_at.has_value()) {
+      SetTime(*transition.completed_at, view->mutable_completed_at());
+    }
+  }
+
+  if (record.version.has_value()) {
+    state.set_events_applied(*record.version + 1);
+    state.set_last_stream_version(*record.version);
+  }
+  state.set_last_position(HighestKnownPosition(record));
+  return state;
+}
+
+}  // namespace caseline::projections

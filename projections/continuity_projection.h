@@ -1,0 +1,154 @@
+// The continuity-of-care view: the projection that stores what queries scan
+// across clients (worklist items, measure index entries, caseload entries),
+// and the queries. Per-client answers (summary, gaps) fold the client's
+// stream straight from the log instead: they are judged at a moment the
+// caller chooses, and one stream is short.
+//
+// The projection keeps each client's record in a ClientRecordCache and the
+// organisation directory in memory. For each care event of a client it
+// re-derives, from the whole record, the families of items the event can
+// change (continuity.h) and writes only the difference against what the
+// client had. Re-deriving from the whole record is what makes a late-recorded
+// event (an earlier occurred_at) change past measures and worklists.
+//
+// Families, and the events that re-derive them (by event_type, which the wire
+// contract makes the payload's message name):
+//   transition items   TransitionItemsOf        TransitionPlanned,
+//                                               TransitionCompleted
+//   follow-up items    FollowUpItemsOf          AdmissionRecorded,
+//                                               DischargeRecorded,
+//                                               FollowUpCompleted,
+//                                               TransitionPlanned
+//   referral items     ReferralItemsOf          Referral* (that referral's
+//   referral entries   ReferralMeasureEntriesOf   items only)
+//   stay entries       StayMeasureEntriesOf     AdmissionRecorded,
+//                                               DischargeRecorded,
+//                                               FollowUpCompleted
+//   caseload           CaseloadEntriesOf        CareTeamMemberAdded/Removed
+//   all of them                                 CaseOpened, CaseClosed,
+//                                               CaseReopened, unknown types
+// Any other event re-derives nothing; it is not even parsed unless the
+// client's record is cached or the event starts the stream (a record loads
+// from the log on a miss, so skipping never loses an event).
+// Organisation events update the directory; they do not re-derive clients
+// (FUH's behavioural-health provider rule uses the directory as it stood when
+// the client's entries were last derived; a rebuild applies changes to the
+// past). ViewsConfig values marked "stored" are read at derivation time.
+//
+// Storage layout (keys inside the projection's own key space; keys are bytes;
+// ids never contain NUL, which separates them; T is a time as 8 bytes
+// big-endian of its Unix microseconds with the sign bit flipped, so keys sort
+// by time; K is one byte, the enum number of a WorklistItemKind or
+// MeasureIndexKind):
+//   "v"                                 format version: "1"
+//   "w/" org "\0" T(due) K client "\0" subject
+//                                       -> v1::WorklistItem (overdue unset)
+//   "m/" K T(at) client "\0" subject    -> v1::MeasureIndexEntry
+//   "c/" org "\0" member "\0" client    -> v1::WorkerCaseload (member_id,
+//                                          name, organization_id)
+//   "k/" client                         -> v1::ContinuityClientKeys (every
+//                                          key above written for the client,
+//                                          per family, sorted, with a 64-bit
+//                                          FNV-1a fingerprint of its value)
+// A worklist scans one organisation in due order; measures scan one kind from
+// the period's start; a caseload scans one organisation (or all).
+//
+// Thread-safety: a ContinuityProjection is used by one engine thread. The
+// query functions are pure over a ViewReader (or the log) and thread-safe.
+#ifndef CASELINE_PROJECTIONS_CONTINUITY_PROJECTION_H_
+#define CASELINE_PROJECTIONS_CONTINUITY_PROJECTION_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "caseline/v1/views.pb.h"
+#include "eventstore/event.h"
+#include "projections/organization_directory.h"
+#include "projections/projection.h"
+#include "projections/record_cache.h"
+#include "projections/views_config.h"
+
+namespace caseline::eventstore {
+class EventLog;
+}
+
+namespace caseline::projections {
+
+inline constexpr char kContinuityProjectionName[] = "continuity";
+
+class ContinuityProjection : public Projection {
+ public:
+  // init.log may be null only when no client's record needs loading (tests
+  // that start at position 0 and apply every event).
+  ContinuityProjection(const ProjectionInit& init, const ViewsConfig& config);
+
+  // Errors: what reading the log returns (loading a record or the
+  // directory), DATA_LOSS for a care event that does not parse.
+  absl::Status Apply(const eventstore::RecordedEvent& event,
+                     ProjectionState& state) override;
+
+ private:
+  absl::Status Start(ProjectionState& state);
+  // Re-derives `families` of the record; with `subject` set, only the items
+  // about that referral.
+  absl::Status Rederive(const ClientRecord& record, uint8_t families,
+                        absl::string_view subject, ProjectionState& state);
+  absl::StatusOr<v1::ContinuityClientKeys*> KeysOf(
+      const std::string& client_id, const ProjectionState& state);
+
+  ProjectionInit init_;
+  ViewsConfig config_;
+  bool started_ = false;
+  OrganizationDirectory directory_;
+  ClientRecordCache records_;
+  // Each client's stored bookkeeping ("k/" client), loaded on a miss.
+  absl::flat_hash_map<std::string, v1::ContinuityClientKeys> keys_;
+};
+
+// The organisation's worklist: items due before at + horizon (every overdue
+// one included), most overdue first, filtered by kind, paged.
+// INVALID_ARGUMENT naming the field: organization_id missing, horizon_days or
+// page_size negative, an unknown kind, a page_token this query did not give.
+// Defaults: at = now, horizon = config.worklist_horizon_days, page_size 100
+// (at most 1000).
+absl::StatusOr<v1::GetWorklistResponse> GetWorklist(
+    const ViewReader& reader, const v1::GetWorklistRequest& request,
+    const ViewsConfig& config, absl::Time now);
+
+// Measures over index events in [period.start, period.end) (end default now),
+// at organization_id when given (facility or referral sender), in the order
+// of MeasureNames(). INVALID_ARGUMENT: period.start missing, end not after
+// start, an unknown measure name.
+absl::StatusOr<v1::GetMeasuresResponse> GetMeasures(
+    const ViewReader& reader, const v1::GetMeasuresRequest& request,
+    const ViewsConfig& config, absl::Time now);
+
+// Active clients (open cases) per lead case manager and per organisation;
+// workers sorted by active_clients descending (then organisation, member),
+// above_threshold those with more than the threshold (default
+// config.caseload_threshold). INVALID_ARGUMENT for a negative threshold.
+absl::StatusOr<v1::GetCaseloadResponse> GetCaseload(
+    const ViewReader& reader, const v1::GetCaseloadRequest& request,
+    const ViewsConfig& config);
+
+// The client's summary (continuity.h Summarize) at request.at (default now),
+// folding the client's stream and the organizations stream from the log up
+// to its head when the call starts; view_position is that head (the answer
+// reflects every event up to it). INVALID_ARGUMENT without client_id;
+// NOT_FOUND naming the client when its stream has no events.
+absl::StatusOr<v1::GetClientSummaryResponse> GetClientSummary(
+    eventstore::EventLog& log, const v1::GetClientSummaryRequest& request,
+    const ViewsConfig& config, absl::Time now);
+
+// The client's open gaps (continuity.h FindGaps), as GetClientSummary.
+absl::StatusOr<v1::ListGapsResponse> ListGaps(
+    eventstore::EventLog& log, const v1::ListGapsRequest& request,
+    const ViewsConfig& config, absl::Time now);
+
+}  // namespace caseline::projections
+
+#endif  // CASELINE_PROJECTIONS_CONTINUITY_PROJECTION_H_
