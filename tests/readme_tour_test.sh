@@ -93,6 +93,25 @@ caseline read-stream --stream client-4711 > "$work/record"
 grep -q '"data":{"referral_accepted":{"referral_id":"r-1"}}' "$work/record" || fail "typed events not shown as data"
 caseline command --list | grep -q '^Referrals.SendReferral' || fail "command --list"
 
+# --- the views of client 4711, as in README.md ---
+caseline summary --client 4711 > "$work/v1"
+grep -q '"referral_id":"r-1"' "$work/v1" || fail "summary: $(cat "$work/v1")"
+grep -q '"organization_id":"org-housing".*"covered_data_classes":\["DATA_CLASS_HOUSING"\]' "$work/v1" \
+  || fail "summary consent coverage: $(cat "$work/v1")"
+caseline gaps --client 4711 > "$work/v2"
+grep -q 'GAP_REASON_OPEN_CASE_WITHOUT_LEAD' "$work/v2" || fail "gaps: $(cat "$work/v2")"
+caseline timeline --client 4711 --format table > "$work/v3"
+grep -q 'ReferralAccepted' "$work/v3" && grep -q 'org-housing' "$work/v3" || fail "timeline: $(cat "$work/v3")"
+caseline replay --client 4711 --position 9 > "$work/v4"
+grep -q '"status":"requested"' "$work/v4" || fail "replay at 9: $(cat "$work/v4")"
+caseline disclosures --client 4711 > "$work/v5"
+grep -q '"recipient_organization_id":"org-housing"' "$work/v5" && grep -q '"consent_id":"k-1"' "$work/v5" \
+  || fail "disclosures: $(cat "$work/v5")"
+caseline verify-client --client 4711 > "$work/v6"
+grep -q '"ok":true' "$work/v6" || fail "verify-client: $(cat "$work/v6")"
+caseline worklist --org org-housing --horizon-days 60 --format table > "$work/v7"
+grep -q 'r-1' "$work/v7" || fail "worklist: $(cat "$work/v7")"
+
 # The demo network (fewer clients than the README's default, to stay quick).
 caseline demo --clients 20 > "$work/demo" 2> /dev/null
 grep -q '"scenario_clients":10' "$work/demo" || fail "demo summary: $(cat "$work/demo")"
