@@ -546,6 +546,14 @@ v1::CareEvent CaseReopenedEvent(const std::string& reason) {
   return event;
 }
 
+v1::CareEvent DuplicateDismissedEvent(const std::string& finding_id,
+                                      const std::string& reason) {
+  v1::CareEvent event;
+  event.mutable_duplicate_dismissed()->set_finding_id(finding_id);
+  event.mutable_duplicate_dismissed()->set_reason(reason);
+  return event;
+}
+
 v1::CareEvent RecordsLinkedEvent(const std::string& other,
                                  const std::string& reason) {
   v1::CareEvent event;
@@ -610,6 +618,25 @@ v1::CareEvent ConsentGivenEvent(const Consent& c) {
   for (v1::PurposeOfUse purpose : c.purposes) e->add_purposes(purpose);
   if (c.end != absl::InfiniteFuture())
     SetTime(c.end, e->mutable_period()->mutable_end());
+  return event;
+}
+
+// A release of data outside a referral, relying on `legal_basis` (e.g. a
+// court order) when `consent_id` is empty.
+v1::CareEvent InformationDisclosedEvent(
+    const std::string& id, const std::string& recipient,
+    const std::vector<v1::DataClass>& classes, v1::PurposeOfUse purpose,
+    const std::string& description, const std::string& consent_id,
+    const std::string& legal_basis) {
+  v1::CareEvent event;
+  v1::InformationDisclosed* e = event.mutable_information_disclosed();
+  e->set_disclosure_id(id);
+  e->set_recipient_organization_id(recipient);
+  for (v1::DataClass data_class : classes) e->add_data_classes(data_class);
+  e->set_purpose(purpose);
+  e->set_description(description);
+  e->set_consent_id(consent_id);
+  e->set_legal_basis(legal_basis);
   return event;
 }
 
@@ -805,13 +832,16 @@ v1::CareEvent MeetingEvent(const std::string& id,
   return event;
 }
 
+// `need` is what the stay is for: MENTAL_HEALTH makes an inpatient stay count
+// for FUH and an ED visit for FUM (continuity measures).
 v1::CareEvent AdmissionEvent(const std::string& id, const std::string& facility,
-                             v1::LevelOfCare level) {
+                             v1::LevelOfCare level, v1::ServiceCategory need) {
   v1::CareEvent event;
   v1::AdmissionRecorded* e = event.mutable_admission_recorded();
   e->set_admission_id(id);
   e->set_facility_organization_id(facility);
   e->set_level_of_care(level);
+  e->set_primary_need(need);
   return event;
 }
 
@@ -1263,7 +1293,8 @@ void ReentryScenario(absl::Time cutoff, std::vector<PlannedCommand>* out) {
   s.Add(s.At(-1100, 9), "doc.reyes",
         ClientRegisteredEvent(p, OrgById(kCorrections), "D0048213"));
   s.Add(s.At(-1100, 10), "doc.reyes",
-        AdmissionEvent("adm-1", kCorrections, v1::LEVEL_OF_CARE_INCARCERATION));
+        AdmissionEvent("adm-1", kCorrections, v1::LEVEL_OF_CARE_INCARCERATION,
+                       v1::SERVICE_CATEGORY_PROBATION_PAROLE));
   s.Add(
       s.At(-60, 9), "doc.morgan",
       CaseOpenedEvent("Reentry planning: parole release expected in 60 days"));
@@ -1427,7 +1458,8 @@ void StrokeScenario(absl::Time cutoff, std::vector<PlannedCommand>* out) {
   s.Add(s.At(0, 3, 40), "mercy.okoro",
         ClientRegisteredEvent(p, OrgById(kMercy), "M3310457"));
   s.Add(s.At(0, 4, 10), "mercy.okoro",
-        AdmissionEvent("adm-1", kMercy, v1::LEVEL_OF_CARE_INPATIENT));
+        AdmissionEvent("adm-1", kMercy, v1::LEVEL_OF_CARE_INPATIENT,
+                       v1::SERVICE_CATEGORY_HEALTH_CARE));
   s.Add(s.At(1, 10), "mercy.rivera",
         CaseOpenedEvent(
             "Discharge planning after an ischaemic stroke; lives alone"));
@@ -1679,6 +1711,19 @@ void OlderCoupleScenario(absl::Time cutoff, std::vector<PlannedCommand>* out) {
                        s.Day(72)));
     s.Progress(s.At(40, 11, c), "homecare.silva", "goal-1", 45,
                "No falls; aide visits 3 times a week kept");
+    if (c == 1) {
+      // Four days before the demo's today Harold falls at home and is
+      // admitted to Mercy; its discharge planner plans his return home with
+      // HomeCare for two days after today (on Mercy's worklist).
+      s.Add(s.At(66, 21, 40), "mercy.okoro",
+            AdmissionEvent("adm-1", kMercy, v1::LEVEL_OF_CARE_INPATIENT,
+                           v1::SERVICE_CATEGORY_HEALTH_CARE));
+      s.Member(s.At(67, 10), "dss.park", "mercy.rivera");
+      s.Add(s.At(68, 11), "mercy.rivera",
+            TransitionEvent("tr-1", "adm-1", v1::LEVEL_OF_CARE_INPATIENT,
+                            kMercy, v1::LEVEL_OF_CARE_HOME, kHomeCare,
+                            s.Day(72), s.Day(79)));
+    }
     s.AppendCommands(out);
   }
 }
@@ -1743,9 +1788,17 @@ void DisplacedFamilyScenario(absl::Time cutoff,
     s.Add(s.At(0, 17, 30), "can.torres",
           ServiceStartedEvent("svc-2", kCommunity, v1::SERVICE_CATEGORY_FOOD,
                               v1::LEVEL_OF_CARE_COMMUNITY, ""));
+    // The county's disaster food distribution at the evacuation center
+    // enrols her the same evening: two agencies feeding one family (same-day
+    // and overlapping services) until it closes when SNAP comes through.
+    s.Add(
+        s.At(0, 18), "dss.obrien",
+        ServiceStartedEvent("svc-5", kSocialServices, v1::SERVICE_CATEGORY_FOOD,
+                            v1::LEVEL_OF_CARE_COMMUNITY, ""));
     s.Do(s.At(0, 19), "cityhome.ward", Step::kStart, "ref-1");
     s.Add(s.At(0, 19, 5), "cityhome.ward",
-          AdmissionEvent("adm-1", kCityHome, v1::LEVEL_OF_CARE_SHELTER));
+          AdmissionEvent("adm-1", kCityHome, v1::LEVEL_OF_CARE_SHELTER,
+                         v1::SERVICE_CATEGORY_HOUSING));
     s.Add(s.At(0, 19, 10), "cityhome.ward",
           ServiceStartedEvent("svc-1", kCityHome, v1::SERVICE_CATEGORY_HOUSING,
                               v1::LEVEL_OF_CARE_SHELTER, "ref-1"));
@@ -1804,6 +1857,9 @@ void DisplacedFamilyScenario(absl::Time cutoff,
                "On the transitional housing list");
     s.Do(s.At(30, 14), "dss.campbell", Step::kComplete, "ref-3",
          "Disaster SNAP and 3 months of cash assistance approved");
+    s.Add(s.At(30, 14, 30), "dss.obrien",
+          ServiceEndedEvent(
+              "svc-5", "Disaster food distribution closed; SNAP approved"));
     s.Do(s.At(50, 10), "dss.campbell", Step::kStart, "ref-4");
     s.Add(s.At(50, 10, 10), "dss.campbell",
           ServiceStartedEvent("svc-4", kSocialServices,
@@ -1831,6 +1887,12 @@ void DisplacedFamilyScenario(absl::Time cutoff,
                         StaffById("cityhome.ward")));
     s.Progress(s.At(90, 10), "dss.campbell", "goal-2", 20,
                "Two applications; one interview");
+    // Community Action's flood-relief food programme winds down; nothing
+    // replaces it yet (a continuity gap on the demo's today).
+    s.Add(s.At(105, 10), "can.ng",
+          InterruptionEvent("svc-2", s.At(120, 17),
+                            "Flood-relief food programme ends: funding runs "
+                            "out"));
     s.AppendCommands(out);
   }
   struct Child {
@@ -2077,36 +2139,28 @@ void FosterScenario(absl::Time cutoff, std::vector<PlannedCommand>* out) {
                                 v1::LEVEL_OF_CARE_OUTPATIENT, "ref-3"));
       team = {"dss.whitfield", "eastside.kim", "school.diaz"};
     }
-    // The court's subpoena asks for school attendance and grades only: the
-    // county, as legal custodian, authorises exactly that for 30 days, and
-    // the release is recorded as a referral to the court sharing EDUCATION
-    // only.
-    Consent order = ConsentFor("cons-2", {kCourt}, {v1::DATA_CLASS_EDUCATION},
-                               {v1::PURPOSE_OF_USE_LEGAL});
-    order.representative = county;
-    order.end = s.At(30, 9, c);
-    s.Add(s.At(0, 9, c), "dss.whitfield", ConsentGivenEvent(order));
-    s.Add(s.At(0, 10, c), "dss.whitfield",
-          ReferralSentEvent(
-              "ref-2", kSocialServices, kCourt, v1::SERVICE_CATEGORY_LEGAL,
-              v1::REFERRAL_KIND_WARM, v1::URGENCY_URGENT,
-              "Subpoena in dependency case 25-JV-0412: school attendance and "
-              "grades, September to December only. Therapy records were not "
-              "requested and are withheld.",
-              {v1::DATA_CLASS_EDUCATION}, v1::PURPOSE_OF_USE_LEGAL));
-    s.Do(s.At(2, 10, c), "court.bell", Step::kAccept, "ref-2");
-    s.Do(s.At(2, 10, 30 + c), "court.bell", Step::kComplete, "ref-2",
-         "Attendance and grade reports for September to December received by "
-         "the court; "
-         "nothing else released");
+    // The court's subpoena asks for school attendance and grades only. The
+    // county, as legal custodian, releases exactly that to the court and
+    // records the release as a disclosure under the court order (no consent
+    // is needed for it); the therapy records were not asked for and stay
+    // withheld.
+    s.Add(s.At(2, 10, c), "dss.whitfield",
+          InformationDisclosedEvent(
+              "disc-1", kCourt, {v1::DATA_CLASS_EDUCATION},
+              v1::PURPOSE_OF_USE_LEGAL,
+              "School attendance and grade reports for the current semester, "
+              "as the subpoena asks; nothing else released (therapy records "
+              "were not requested and are withheld)",
+              "",
+              "court order: subpoena duces tecum in dependency case "
+              "25-JV-0412, County Juvenile Court"));
     s.Add(s.At(5, 14, c), "dss.whitfield",
           MeetingEvent("mtg-1", team, true,
                        {"The subpoena was answered with school attendance and "
                         "grades only; "
                         "therapy notes withheld as not requested",
-                        "The release is on the record as referral ref-2 to the "
-                        "court under "
-                        "consent cons-2",
+                        "The release is on the record as disclosure disc-1 to "
+                        "the court under the court order",
                         "Sibling visits continue weekly"},
                        s.Day(35)));
     if (c == 1) {
@@ -2238,11 +2292,22 @@ void VeteranScenario(absl::Time cutoff, std::vector<PlannedCommand>* out) {
          "Complete a course of prolonged exposure therapy",
          "10 PE sessions attended", 135);
   s.Member(s.At(65, 16), "harbor.adams", "harbor.moreno");
-  s.Add(
-      s.At(80, 2), "mercy.okoro",
-      AdmissionEvent("adm-1", kMercy, v1::LEVEL_OF_CARE_EMERGENCY_DEPARTMENT));
+  s.Add(s.At(80, 2), "mercy.okoro",
+        AdmissionEvent("adm-1", kMercy, v1::LEVEL_OF_CARE_EMERGENCY_DEPARTMENT,
+                       v1::SERVICE_CATEGORY_MENTAL_HEALTH));
   s.Add(s.At(80, 7), "mercy.okoro",
         DischargeEvent("adm-1", v1::DISCHARGE_DISPOSITION_HOME));
+  // The ED's social worker, not knowing of Harbor's referral to Community
+  // Action's group (on hold), refers him to another peer group: two open
+  // referrals for one need at two organisations, and nobody at New Dawn
+  // answers this one.
+  s.Add(s.At(80, 6, 40), "mercy.nguyen",
+        ReferralSentEvent(
+            "ref-3", kMercy, kNewDawn, v1::SERVICE_CATEGORY_SUPPORT_GROUP,
+            v1::REFERRAL_KIND_COLD, v1::URGENCY_ROUTINE,
+            "Veterans' peer support group (alcohol involved in tonight's "
+            "crisis); the client will call the group coordinator",
+            {}, kCoordination));
   s.Add(s.At(83, 11), "harbor.walsh",
         FollowUpEvent("fu-1", "", "adm-1", v1::CONTACT_KIND_IN_PERSON,
                       StaffById("harbor.walsh")));
@@ -2266,6 +2331,133 @@ void VeteranScenario(absl::Time cutoff, std::vector<PlannedCommand>* out) {
              "13 of 14 sessions attended");
   s.Progress(s.At(130, 16), "harbor.walsh", "goal-1", 70, "PCL-5 36");
   s.AppendCommands(out);
+}
+
+// Twin brothers registered by two agencies (not one of the six scenarios;
+// named clients for the duplicate-client check): the same birth date, phone
+// and address put the pair in the review band, and a case manager who knows
+// the family dismisses the finding with a reason, so it does not come back.
+void TwinsExample(absl::Time cutoff, std::vector<PlannedCommand>* out) {
+  const Person caleb{"Caleb",
+                     "",
+                     "Whitaker",
+                     absl::CivilDay(2008, 4, 17),
+                     v1::SEX_MALE,
+                     "+1-541-555-0149",
+                     "63 Spruce Way",
+                     "Riverside",
+                     "97302",
+                     "en",
+                     false};
+  Person noah = caleb;
+  noah.given = "Noah";
+  const v1::Representative mother =
+      Rep("Tanya", "Whitaker", v1::REPRESENTATIVE_AUTHORITY_GUARDIAN);
+  {
+    Script s(ExampleClientIds()[0], cutoff, 100);  // day 0: school intake
+    s.Add(s.At(0, 10), "school.diaz",
+          ClientRegisteredEvent(caleb, OrgById(kSchools), "S2208417"));
+    s.Add(s.At(0, 10, 10), "school.diaz",
+          CaseOpenedEvent("Chronic absence in 11th grade; his twin brother "
+                          "attends the same school"));
+    s.Lead(s.At(0, 10, 15), "school.diaz");
+    Consent consent = ConsentFor(
+        "cons-1", {kHarbor, kEastside},
+        {kGeneral, v1::DATA_CLASS_EDUCATION, v1::DATA_CLASS_MENTAL_HEALTH},
+        {kCoordination, kTreatment});
+    consent.representative = mother;
+    s.Add(s.At(0, 10, 30), "school.diaz", ConsentGivenEvent(consent));
+    s.Add(s.At(1, 11), "school.diaz",
+          AssessmentEvent(
+              "asm-1",
+              {Domain(v1::SERVICE_CATEGORY_EDUCATION, v1::NEED_LEVEL_HIGH,
+                      "Strong in maths; plays in the school band",
+                      "Missed 18 days this semester"),
+               Domain(v1::SERVICE_CATEGORY_MENTAL_HEALTH,
+                      v1::NEED_LEVEL_MODERATE, "Close to his brother",
+                      "Low mood and withdrawn since his father moved away")}));
+    s.Goal(s.At(1, 12), "school.diaz", "goal-1", v1::SERVICE_CATEGORY_EDUCATION,
+           "Attend school regularly", "90% attendance over 6 weeks", 90);
+    s.Add(s.At(2, 10), "school.diaz",
+          ReferralSentEvent(
+              "ref-1", kSchools, kHarbor, v1::SERVICE_CATEGORY_MENTAL_HEALTH,
+              v1::REFERRAL_KIND_WARM, v1::URGENCY_ROUTINE,
+              "Counselling for the low mood behind his school absence",
+              {kGeneral, v1::DATA_CLASS_MENTAL_HEALTH}, kTreatment));
+    s.Do(s.At(5, 10), "harbor.james", Step::kAccept, "ref-1");
+    s.Member(s.At(5, 11), "school.diaz", "harbor.walsh");
+    s.Do(s.At(12, 15), "harbor.walsh", Step::kStart, "ref-1");
+    s.Add(s.At(12, 15, 10), "harbor.walsh",
+          ServiceStartedEvent("svc-1", kHarbor,
+                              v1::SERVICE_CATEGORY_MENTAL_HEALTH,
+                              v1::LEVEL_OF_CARE_OUTPATIENT, "ref-1"));
+    s.Add(s.At(30, 14), "school.diaz",
+          MeetingEvent("mtg-1", {"school.diaz", "harbor.walsh"}, true,
+                       {"Weekly counselling at Harbor after school",
+                        "Attendance checked every Friday with his mother"},
+                       s.Day(60)));
+    s.Progress(s.At(45, 10), "school.diaz", "goal-1", 60,
+               "Attendance 85% over the last month");
+    s.Add(s.At(61, 14), "school.diaz",
+          MeetingEvent("mtg-2", {"school.diaz", "harbor.walsh"}, true,
+                       {"Attendance 91% for 4 weeks", "Counselling continues"},
+                       s.Day(105)));
+    s.AppendCommands(out);
+  }
+  {
+    Script s(ExampleClientIds()[1], cutoff, 100);
+    s.Add(s.At(20, 9), "eastside.lopez",
+          ClientRegisteredEvent(noah, OrgById(kEastside), "E7730418"));
+    s.Add(s.At(20, 9, 10), "eastside.lopez",
+          CaseOpenedEvent("Asthma poorly controlled: two ED visits this "
+                          "winter and missed school"));
+    s.Lead(s.At(20, 9, 15), "eastside.lopez");
+    Consent consent =
+        ConsentFor("cons-1", {kSchools}, {kGeneral, v1::DATA_CLASS_EDUCATION},
+                   {kCoordination, kTreatment});
+    consent.representative = mother;
+    s.Add(s.At(20, 9, 30), "eastside.lopez", ConsentGivenEvent(consent));
+    s.Add(s.At(20, 10), "eastside.fischer",
+          AssessmentEvent(
+              "asm-1",
+              {Domain(v1::SERVICE_CATEGORY_HEALTH_CARE, v1::NEED_LEVEL_MODERATE,
+                      "Uses his inhaler when reminded",
+                      "Two asthma attacks this winter"),
+               Domain(v1::SERVICE_CATEGORY_EDUCATION, v1::NEED_LEVEL_LOW,
+                      "Good grades", "Misses PE and school after attacks")}));
+    s.Goal(s.At(20, 10, 30), "eastside.lopez", "goal-1",
+           v1::SERVICE_CATEGORY_HEALTH_CARE, "Keep his asthma under control",
+           "No ED visit and at most 2 school days missed for asthma in 3 "
+           "months",
+           110);
+    s.Add(s.At(21, 10), "eastside.lopez",
+          ReferralSentEvent(
+              "ref-1", kEastside, kSchools, v1::SERVICE_CATEGORY_EDUCATION,
+              v1::REFERRAL_KIND_WARM, v1::URGENCY_ROUTINE,
+              "Asthma action plan at school: inhaler kept at the nurse's "
+              "office; PE adjusted on bad days",
+              {kGeneral, v1::DATA_CLASS_EDUCATION}, kCoordination));
+    s.Do(s.At(23, 10), "school.diaz", Step::kAccept, "ref-1");
+    s.Member(s.At(23, 11), "eastside.lopez", "school.diaz");
+    s.Do(s.At(26, 10), "school.diaz", Step::kComplete, "ref-1",
+         "Asthma action plan on file with the school nurse");
+    s.Add(s.At(40, 15), "eastside.lopez",
+          MeetingEvent("mtg-1", {"eastside.lopez", "school.diaz"}, true,
+                       {"Action plan working: no attack at school this month",
+                        "Review before the spring pollen season"},
+                       s.Day(130)));
+    // The duplicate-client check put the brothers in the review band; their
+    // case manager, who knows the family, says they are two people.
+    s.Add(s.At(41, 9), "eastside.lopez",
+          DuplicateDismissedEvent(
+              absl::StrCat("duplicate-clients:", ExampleClientIds()[0], ":",
+                           ExampleClientIds()[1]),
+              "Twins: Caleb and Noah Whitaker share a birth date, phone and "
+              "address but are two people (confirmed with their mother)"));
+    s.Progress(s.At(60, 10), "eastside.lopez", "goal-1", 50,
+               "No ED visit for 6 weeks; one school day missed");
+    s.AppendCommands(out);
+  }
 }
 
 // ============================================================================
@@ -2549,6 +2741,50 @@ bool HasTwin(int index) { return index % 40 == 5; }
 // services of one category from two providers at once.
 bool ForcedOverlap(int index) { return index % 40 == 7; }
 
+// The cases of the follow-up and readmission measures (FUH, FUM,
+// READMISSION-30), each given to one client in every 40 so that a small demo
+// has them all. These clients have a mental illness, their case opens at
+// least 120 days before base_date (so the stays and their 30-day windows fall
+// before it) and stays open. The other clients' stays are random.
+enum class MeasureCase {
+  kNone,
+  // A psychiatric inpatient stay at Mercy, discharged to Harbor with a
+  // follow-up at Harbor on day 1..7 (FUH-7 and FUH-30).
+  kFollowUpWithin7Days,
+  // The same, with a follow-up by Mercy's social worker on the discharge day
+  // (which FUH does not count) and one at Harbor on day 8..30 (FUH-30 only).
+  kDischargeDayThenLate,
+  // The same with no follow-up, and the transition to Harbor never
+  // completed: in FUH's denominator only, and on Mercy's worklist.
+  kNoFollowUp,
+  // Readmitted on day 3..25 (READMISSION-30; the first discharge is excluded
+  // from FUH), the second stay followed up on day 1..7.
+  kReadmitted,
+  // A mental-health ED visit followed up the same day (FUM-7 and FUM-30).
+  kEdFollowedUpSameDay,
+  // A mental-health ED visit followed up on day 8..28 (FUM-30 only).
+  kEdFollowedUpLate,
+};
+
+MeasureCase MeasureCaseOf(int index) {
+  switch (index % 40) {
+    case 3:
+      return MeasureCase::kFollowUpWithin7Days;
+    case 13:
+      return MeasureCase::kDischargeDayThenLate;
+    case 17:
+      return MeasureCase::kEdFollowedUpSameDay;
+    case 23:
+      return MeasureCase::kNoFollowUp;
+    case 33:
+      return MeasureCase::kReadmitted;
+    case 37:
+      return MeasureCase::kEdFollowedUpLate;
+    default:
+      return MeasureCase::kNone;
+  }
+}
+
 // One synthetic client's history, from (seed, index) alone.
 class SyntheticClient {
  public:
@@ -2557,7 +2793,8 @@ class SyntheticClient {
         index_(index),
         cutoff_(cutoff),
         rng_(seed, static_cast<uint64_t>(index)),
-        history_(SyntheticClientId(seed, index), cutoff) {}
+        history_(SyntheticClientId(seed, index), cutoff),
+        measure_case_(MeasureCaseOf(index)) {}
 
   // Appends the client's commands, then its twin's if it has one; returns
   // the number of client records registered.
@@ -2567,6 +2804,7 @@ class SyntheticClient {
     Assess();
     Goals();
     Referrals();
+    ParallelReferral();
     Stays();
     OverlappingServices();
     Interruption();
@@ -2615,6 +2853,20 @@ class SyntheticClient {
     double follow_up_chance;
     const Org* follow_up_by;
     v1::ServiceCategory follow_up_category;
+    v1::ServiceCategory need;  // the admission's primary need
+  };
+  // Overrides of a stay's chances (MeasureCase).
+  struct StayOptions {
+    // The follow-up's day after the discharge's (0: the discharge day; -1:
+    // none); unset: follow_up_chance decides.
+    std::optional<int> follow_up_day;
+    // Whether a planned transition is completed; unset: 85% are.
+    std::optional<bool> complete_transition;
+  };
+  struct StayResult {
+    std::string admission_id;
+    std::string transition_id;  // empty: none planned
+    absl::Time discharge;
   };
 
   // A moment on a day min_days..max_days after t's day (office hours), or
@@ -2629,6 +2881,7 @@ class SyntheticClient {
     std::vector<int> weights;
     for (const Persona& p : Personas()) weights.push_back(p.weight);
     persona_ = &Personas()[rng_.Weighted(weights)];
+    if (measure_case_ != MeasureCase::kNone) persona_ = &Personas().front();
     const Kind kind = persona_->kind;
 
     double female = 0.5;
@@ -2671,7 +2924,10 @@ class SyntheticClient {
 
     intake_ = &OrgById(rng_.Pick(persona_->intake));
     lead_ = &Coordinator(*intake_, rng_);
-    t0_ = OfficeHours(DayOf(cutoff_) - rng_.Between(10, 420), rng_);
+    t0_ = OfficeHours(
+        DayOf(cutoff_) -
+            rng_.Between(measure_case_ == MeasureCase::kNone ? 10 : 120, 420),
+        rng_);
     const std::string identifier =
         absl::StrFormat("%s%07d", intake_->id_prefix, rng_.Below(10000000));
     if (kind == Kind::kReentry) {
@@ -2683,7 +2939,8 @@ class SyntheticClient {
       incarceration_ = history_.NewId("adm");
       history_.Add(booked + absl::Minutes(rng_.Between(20, 90)), *lead_,
                    AdmissionEvent(incarceration_, intake_->id,
-                                  v1::LEVEL_OF_CARE_INCARCERATION));
+                                  v1::LEVEL_OF_CARE_INCARCERATION,
+                                  v1::SERVICE_CATEGORY_PROBATION_PAROLE));
     } else {
       history_.Add(t0_, *lead_,
                    ClientRegisteredEvent(person_, *intake_, identifier));
@@ -3056,17 +3313,37 @@ class SyntheticClient {
     }
   }
 
+  // Now and then a client is referred to a second provider for a need while
+  // the first referral is still pending, to shorten the wait: duplicate
+  // referrals, open until either closes.
+  void ParallelReferral() {
+    if (!rng_.Chance(0.05)) return;
+    for (const Need& need : needs_) {
+      if (need.provider == nullptr) continue;
+      std::vector<const Org*> others;
+      for (const Org* org : Providers(need.category, intake_->id)) {
+        if (org != need.provider) others.push_back(org);
+      }
+      if (others.empty()) continue;
+      MakeReferral(need, *rng_.Pick(others), Later(assessed_, 1, 25));
+      return;
+    }
+  }
+
   // Admits at `admit` (unless `admission_id` is already recorded) and
-  // discharges, with or without a transition plan and a follow-up. Returns
-  // the discharge time.
-  absl::Time Stay(absl::Time admit, const StaySpec& s,
-                  std::string admission_id = "") {
+  // discharges, with or without a transition plan and a follow-up; `options`
+  // may decide the follow-up and the transition's completion instead of
+  // chance.
+  StayResult Stay(absl::Time admit, const StaySpec& s,
+                  std::string admission_id = "",
+                  const StayOptions& options = {}) {
     const Staff& nurse =
         ProviderStaff(*s.facility, v1::SERVICE_CATEGORY_HEALTH_CARE, rng_);
     if (admission_id.empty()) {
       admission_id = history_.NewId("adm");
-      history_.Add(admit, nurse,
-                   AdmissionEvent(admission_id, s.facility->id, s.level));
+      history_.Add(
+          admit, nurse,
+          AdmissionEvent(admission_id, s.facility->id, s.level, s.need));
     }
     const absl::Time discharge =
         s.days == 0 ? admit + absl::Minutes(rng_.Between(180, 600))
@@ -3084,19 +3361,29 @@ class SyntheticClient {
                                    DayOf(discharge), DayOf(discharge) + 7));
     }
     history_.Add(discharge, nurse, DischargeEvent(admission_id, s.disposition));
-    if (!transition.empty() && rng_.Chance(0.85)) {
+    if (!transition.empty() &&
+        (options.complete_transition.has_value() ? *options.complete_transition
+                                                 : rng_.Chance(0.85))) {
       history_.Add(discharge + absl::Minutes(rng_.Between(30, 600)),
                    ProviderStaff(*s.to, s.follow_up_category, rng_),
                    TransitionCompletedEvent(transition));
     }
-    if (s.follow_up_by != nullptr && rng_.Chance(s.follow_up_chance)) {
-      const size_t window = rng_.Weighted({45, 35, 20});
-      const int day = window == 0   ? rng_.Between(1, 7)
-                      : window == 1 ? rng_.Between(8, 30)
-                                    : rng_.Between(31, 45);
-      const absl::Time at = s.days == 0 && rng_.Chance(0.1)
-                                ? discharge + absl::Hours(rng_.Between(2, 6))
-                                : OfficeHours(DayOf(discharge) + day, rng_);
+    int day = -1;
+    if (options.follow_up_day.has_value()) {
+      day = *options.follow_up_day;
+    } else if (s.follow_up_by != nullptr && rng_.Chance(s.follow_up_chance)) {
+      // The discharge day (which FUH does not count), within a week, within
+      // a month, or later.
+      const size_t window = rng_.Weighted({10, 40, 32, 18});
+      day = window == 0   ? 0
+            : window == 1 ? rng_.Between(1, 7)
+            : window == 2 ? rng_.Between(8, 30)
+                          : rng_.Between(31, 45);
+    }
+    if (day >= 0 && s.follow_up_by != nullptr) {
+      const absl::Time at =
+          day == 0 ? discharge + absl::Minutes(rng_.Between(60, 300))
+                   : OfficeHours(DayOf(discharge) + day, rng_);
       const Staff& provider =
           ProviderStaff(*s.follow_up_by, s.follow_up_category, rng_);
       const size_t contact = rng_.Weighted({55, 20, 15, 10});
@@ -3108,7 +3395,7 @@ class SyntheticClient {
                    FollowUpEvent(history_.NewId("fu"), transition, admission_id,
                                  kind, provider));
     }
-    return discharge;
+    return StayResult{admission_id, transition, discharge};
   }
 
   // Any hour of a day (admissions happen at night too).
@@ -3117,7 +3404,73 @@ class SyntheticClient {
            absl::Minutes(rng_.Between(0, 59));
   }
 
+  // The stays of a client with a MeasureCase, at Mercy, followed up by
+  // Harbor (a behavioural-health organisation: FUH's mental-health provider).
+  void MeasureCaseStays() {
+    const Org* mercy = &OrgById(kMercy);
+    const Org* harbor = &OrgById(kHarbor);
+    const absl::CivilDay first = DayOf(t0_) + rng_.Between(3, 30);
+    const StaySpec psych{mercy,
+                         v1::LEVEL_OF_CARE_INPATIENT,
+                         rng_.Between(4, 14),
+                         harbor,
+                         v1::LEVEL_OF_CARE_OUTPATIENT,
+                         v1::DISCHARGE_DISPOSITION_HOME,
+                         1.0,
+                         0.0,
+                         harbor,
+                         v1::SERVICE_CATEGORY_MENTAL_HEALTH,
+                         v1::SERVICE_CATEGORY_MENTAL_HEALTH};
+    StaySpec ed = psych;
+    ed.level = v1::LEVEL_OF_CARE_EMERGENCY_DEPARTMENT;
+    ed.days = 0;
+    ed.plan_chance = 0.0;
+    switch (measure_case_) {
+      case MeasureCase::kNone:
+        break;
+      case MeasureCase::kFollowUpWithin7Days:
+        Stay(AnyHour(first), psych, "", StayOptions{rng_.Between(1, 7), true});
+        break;
+      case MeasureCase::kDischargeDayThenLate: {
+        const StayResult stay = Stay(AnyHour(first), psych, "",
+                                     StayOptions{rng_.Between(8, 30), true});
+        // The hospital's social worker phones the client that evening.
+        const Staff& social_worker = StaffById("mercy.nguyen");
+        history_.Add(stay.discharge + absl::Minutes(rng_.Between(30, 120)),
+                     social_worker,
+                     FollowUpEvent(history_.NewId("fu"), stay.transition_id,
+                                   stay.admission_id, v1::CONTACT_KIND_PHONE,
+                                   social_worker));
+        break;
+      }
+      case MeasureCase::kNoFollowUp:
+        Stay(AnyHour(first), psych, "", StayOptions{-1, false});
+        break;
+      case MeasureCase::kReadmitted: {
+        const StayResult stay =
+            Stay(AnyHour(first), psych, "", StayOptions{-1, true});
+        StaySpec again = psych;
+        again.days = rng_.Between(3, 10);
+        const absl::Time readmitted =
+            AnyHour(DayOf(stay.discharge) + rng_.Between(3, 25));
+        Stay(readmitted, again, "", StayOptions{rng_.Between(1, 7), true});
+        break;
+      }
+      case MeasureCase::kEdFollowedUpSameDay:
+        Stay(AnyHour(first), ed, "", StayOptions{0, std::nullopt});
+        break;
+      case MeasureCase::kEdFollowedUpLate:
+        Stay(AnyHour(first), ed, "",
+             StayOptions{rng_.Between(8, 28), std::nullopt});
+        break;
+    }
+  }
+
   void Stays() {
+    if (measure_case_ != MeasureCase::kNone) {
+      MeasureCaseStays();
+      return;
+    }
     const Org* mercy = &OrgById(kMercy);
     const Org* eastside = &OrgById(kEastside);
     const Org* harbor = &OrgById(kHarbor);
@@ -3125,13 +3478,14 @@ class SyntheticClient {
     const Org* cityhome = &OrgById(kCityHome);
     const Org* homecare = &OrgById(kHomeCare);
     const absl::CivilDay first = DayOf(t0_) + rng_.Between(3, 150);
+    // `category`: the visit's primary need, and the follow-up's.
     const auto ed_visit = [&](absl::CivilDay day, const Org* follow_up,
                               v1::ServiceCategory category) {
       return Stay(
           AnyHour(day),
           StaySpec{mercy, v1::LEVEL_OF_CARE_EMERGENCY_DEPARTMENT, 0, follow_up,
                    v1::LEVEL_OF_CARE_OUTPATIENT, v1::DISCHARGE_DISPOSITION_HOME,
-                   0.2, 0.5, follow_up, category});
+                   0.2, 0.5, follow_up, category, category});
     };
     switch (persona_->kind) {
       case Kind::kMentalIllness:
@@ -3145,8 +3499,9 @@ class SyntheticClient {
                                0.85,
                                0.65,
                                harbor,
+                               v1::SERVICE_CATEGORY_MENTAL_HEALTH,
                                v1::SERVICE_CATEGORY_MENTAL_HEALTH};
-          const absl::Time out = Stay(AnyHour(first), psych);
+          const absl::Time out = Stay(AnyHour(first), psych).discharge;
           if (rng_.Chance(0.1)) {  // readmitted within 30 days
             StaySpec again = psych;
             again.days = rng_.Between(3, 10);
@@ -3171,8 +3526,9 @@ class SyntheticClient {
               against_advice ? 0.3 : 0.9,
               against_advice ? 0.3 : 0.0,
               newdawn,
+              v1::SERVICE_CATEGORY_SUBSTANCE_USE,
               v1::SERVICE_CATEGORY_SUBSTANCE_USE};
-          const absl::Time out = Stay(AnyHour(first), detox);
+          const absl::Time out = Stay(AnyHour(first), detox).discharge;
           if (!against_advice) {
             const bool to_harbor = rng_.Chance(0.4);
             const StaySpec residential{
@@ -3187,7 +3543,8 @@ class SyntheticClient {
                 0.7,
                 to_harbor ? harbor : newdawn,
                 to_harbor ? v1::SERVICE_CATEGORY_MENTAL_HEALTH
-                          : v1::SERVICE_CATEGORY_SUBSTANCE_USE};
+                          : v1::SERVICE_CATEGORY_SUBSTANCE_USE,
+                v1::SERVICE_CATEGORY_SUBSTANCE_USE};
             Stay(out + absl::Minutes(rng_.Between(60, 240)), residential);
           }
         } else if (rng_.Chance(0.55)) {
@@ -3209,7 +3566,9 @@ class SyntheticClient {
               0.7,
               0.5,
               cityhome,
-              v1::SERVICE_CATEGORY_HOUSING};
+              v1::SERVICE_CATEGORY_HOUSING,
+              homeless ? v1::SERVICE_CATEGORY_HOUSING
+                       : v1::SERVICE_CATEGORY_SAFETY};
           Stay(OfficeHours(first, rng_), shelter);
         }
         if (rng_.Chance(0.3))
@@ -3228,8 +3587,9 @@ class SyntheticClient {
                                  0.85,
                                  0.7,
                                  eastside,
+                                 v1::SERVICE_CATEGORY_HEALTH_CARE,
                                  v1::SERVICE_CATEGORY_HEALTH_CARE};
-          const absl::Time out = Stay(AnyHour(first), medical);
+          const absl::Time out = Stay(AnyHour(first), medical).discharge;
           if (rng_.Chance(0.15)) {  // unplanned readmission within 30 days
             StaySpec again = medical;
             again.days = rng_.Between(2, 8);
@@ -3248,6 +3608,7 @@ class SyntheticClient {
                                0.9,
                                0.85,
                                court,
+                               v1::SERVICE_CATEGORY_PROBATION_PAROLE,
                                v1::SERVICE_CATEGORY_PROBATION_PAROLE};
         // The stay's length counts from the reentry case opening.
         Stay(t0_, release, incarceration_);
@@ -3267,6 +3628,7 @@ class SyntheticClient {
                StaySpec{mercy, v1::LEVEL_OF_CARE_INPATIENT, rng_.Between(2, 8),
                         eastside, v1::LEVEL_OF_CARE_OUTPATIENT,
                         v1::DISCHARGE_DISPOSITION_HOME, 0.75, 0.65, eastside,
+                        v1::SERVICE_CATEGORY_HEALTH_CARE,
                         v1::SERVICE_CATEGORY_HEALTH_CARE});
         } else if (rng_.Chance(0.4)) {
           ed_visit(first, eastside, v1::SERVICE_CATEGORY_HEALTH_CARE);
@@ -3293,7 +3655,10 @@ class SyntheticClient {
     const size_t first = StartService(
         *providers[a], ProviderStaff(*providers[a], category, rng_), category,
         first_start, "");
-    const absl::Time second_start = Later(first_start, 3, 20);
+    // Sometimes the second provider starts the same day (NCCI-style
+    // same-day services), usually days later.
+    const absl::Time second_start =
+        rng_.Chance(0.3) ? Later(first_start, 0, 0) : Later(first_start, 3, 20);
     StartService(*providers[b], ProviderStaff(*providers[b], category, rng_),
                  category, second_start, "");
     if (rng_.Chance(0.6)) {
@@ -3387,7 +3752,7 @@ class SyntheticClient {
   }
 
   void Closure() {
-    if (!rng_.Chance(0.25)) return;
+    if (!rng_.Chance(0.25) || measure_case_ != MeasureCase::kNone) return;
     const absl::Time at = Later(history_.latest(), 5, 40);
     for (size_t i = 0; i < services_.size(); ++i) {
       EndService(i, at - absl::Minutes(30), "Case closed");
@@ -3494,21 +3859,25 @@ class SyntheticClient {
                                    absl::StrFormat("%s%07d", org.id_prefix,
                                                    rng_.Below(10000000))));
     if (org.id == kCityHome || org.id == kCommunity) {
-      // An agency intake opens a case with its own lead case manager; a
-      // hospital or clinic registration does not.
+      // An agency intake opens a case with its own lead case manager (or
+      // leaves the lead to the next allocation meeting: an open case without
+      // a lead); a hospital or clinic registration does not.
       twin.Add(at + absl::Minutes(10), by,
                CaseOpenedEvent(
                    absl::StrCat("Registered at ", org.name,
                                 "; no existing record found at intake")));
-      twin.Add(at + absl::Minutes(15), by,
-               MemberAddedEvent(by, v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER));
+      if (rng_.Chance(0.6)) {
+        twin.Add(at + absl::Minutes(15), by,
+                 MemberAddedEvent(by, v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER));
+      }
     }
     if (org.id == kMercy) {
       const Staff& nurse =
           ProviderStaff(org, v1::SERVICE_CATEGORY_HEALTH_CARE, rng_);
       twin.Add(at + absl::Minutes(20), nurse,
                AdmissionEvent("adm-1", org.id,
-                              v1::LEVEL_OF_CARE_EMERGENCY_DEPARTMENT));
+                              v1::LEVEL_OF_CARE_EMERGENCY_DEPARTMENT,
+                              v1::SERVICE_CATEGORY_HEALTH_CARE));
       twin.Add(at + absl::Hours(rng_.Between(3, 8)), nurse,
                DischargeEvent("adm-1", v1::DISCHARGE_DISPOSITION_HOME));
     } else if (org.id == kEastside) {
@@ -3542,6 +3911,7 @@ class SyntheticClient {
   const absl::Time cutoff_;
   Rng rng_;
   History history_;
+  const MeasureCase measure_case_;
   const Persona* persona_ = nullptr;
   Person person_;
   const Org* intake_ = nullptr;
@@ -3560,11 +3930,13 @@ class SyntheticClient {
 // Jobs: one scenario, or one synthetic client and its twin
 // ============================================================================
 
-constexpr int kScenarioJobs = 6;
+// Jobs 0..5 are the six scenarios, job 6 the twins example.
+constexpr int kNamedJobs = 7;
 
 struct Job {
   std::vector<PlannedCommand> commands;
   int64_t scenario_clients = 0;
+  int64_t example_clients = 0;
   int64_t duplicates = 0;
 };
 
@@ -3595,10 +3967,14 @@ Job PlanJob(int job, uint64_t seed, absl::Time cutoff) {
       VeteranScenario(cutoff, &out.commands);
       out.scenario_clients = 1;
       return out;
+    case 6:
+      TwinsExample(cutoff, &out.commands);
+      out.example_clients = 2;
+      return out;
     default:
       break;
   }
-  SyntheticClient client(seed, job - kScenarioJobs + 1, cutoff);
+  SyntheticClient client(seed, job - kNamedJobs + 1, cutoff);
   out.duplicates = client.Plan(&out.commands) - 1;
   return out;
 }
@@ -3817,6 +4193,7 @@ void Merge(const DemoSummary& from, DemoSummary* into) {
   into->organizations += from.organizations;
   into->clients += from.clients;
   into->scenario_clients += from.scenario_clients;
+  into->example_clients += from.example_clients;
   into->duplicate_registrations += from.duplicate_registrations;
   into->commands += from.commands;
   into->events_written += from.events_written;
@@ -3838,6 +4215,10 @@ std::vector<std::string> ScenarioClientIds() {
           "scenario-foster-teen-1",
           "scenario-foster-teen-2",
           "scenario-veteran"};
+}
+
+std::vector<std::string> ExampleClientIds() {
+  return {"example-twins-1", "example-twins-2"};
 }
 
 absl::Status ValidateDemoOptions(const DemoOptions& options, absl::Time now) {
@@ -3887,9 +4268,10 @@ absl::StatusOr<DemoSummary> RunDemo(std::shared_ptr<grpc::Channel> channel,
     }
   }
 
-  const int jobs = kScenarioJobs + options.clients;
-  int64_t expected_clients =
-      static_cast<int64_t>(ScenarioClientIds().size()) + options.clients;
+  const int jobs = kNamedJobs + options.clients;
+  int64_t expected_clients = static_cast<int64_t>(ScenarioClientIds().size() +
+                                                  ExampleClientIds().size()) +
+                             options.clients;
   for (int i = 1; i <= options.clients; ++i)
     expected_clients += HasTwin(i) ? 1 : 0;
 
@@ -3918,6 +4300,7 @@ absl::StatusOr<DemoSummary> RunDemo(std::shared_ptr<grpc::Channel> channel,
       const Job job = PlanJob(job_index, options.seed, cutoff);
       DemoSummary done;
       done.scenario_clients = job.scenario_clients;
+      done.example_clients = job.example_clients;
       done.duplicate_registrations = job.duplicates;
       for (const PlannedCommand& command : job.commands) {
         if (stop.load()) break;
@@ -3954,6 +4337,7 @@ std::string DemoSummaryToJson(const DemoSummary& s) {
   std::string out = absl::StrCat(
       "{\"organizations\":", s.organizations, ",\"clients\":", s.clients,
       ",\"scenario_clients\":", s.scenario_clients,
+      ",\"example_clients\":", s.example_clients,
       ",\"duplicate_registrations\":", s.duplicate_registrations,
       ",\"commands\":", s.commands, ",\"events_written\":", s.events_written,
       ",\"already_applied\":", s.already_applied, ",\"events_by_type\":{");

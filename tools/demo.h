@@ -9,24 +9,61 @@
 //     categories and a few staff (who act as users and join care teams);
 //   - the six scenarios of shared/domain/README.md as named clients with fixed
 //     ids (ScenarioClientIds()), following each scenario closely;
+//   - two named example clients (ExampleClientIds()): twin brothers
+//     registered by two agencies, whose possible-duplicate finding a case
+//     manager dismisses (DuplicateDismissed) as two people;
 //   - `clients` synthetic clients with ids "s<seed>-c<index>", each with a
 //     plausible history (consents, some by a legally authorised representative
 //     and some revoked, assessments, SMART goals with progress, referrals in
 //     every lifecycle state, warm and cold, a care team with one lead case
-//     manager, team meetings, admissions, transition plans, discharges with and
-//     without follow-up, overlapping services, closed cases), plus a few
-//     near-duplicate second registrations by another agency
+//     manager, team meetings, admissions with their primary need, transition
+//     plans, discharges with and without follow-up, readmissions, overlapping
+//     and same-day services, a second referral for one need, closed cases),
+//     plus a few near-duplicate second registrations by another agency
 //     ("s<seed>-d<index>"), some of them linked.
+//
+// What the views then show, judged at base_date (docs/views.md):
+//   - worklists: stale referrals for senders and receivers, transitions and
+//     follow-ups due for facilities and receiving organisations; Mercy
+//     General's (org-mercy-general) has all three and includes Harold
+//     Bennett's return home, due two days after base_date
+//     (scenario-older-couple-1, admitted after a fall), and the veteran's
+//     unanswered referral from its ED;
+//   - gaps with most reason codes: referrals not answered or not started,
+//     services ended or interrupted without a successor (the displaced
+//     family's food programme), discharges without follow-up or accepted
+//     receiver, receivers without consent, overdue team meetings;
+//   - findings of every kind: overlapping services (client 7 of every 40 and
+//     some others), same-day services (the displaced family's two food
+//     services on the night of the flood, and some synthetic clients),
+//     duplicate referrals (the veteran's two peer-group referrals, and some
+//     synthetic clients), possible duplicate clients (the second
+//     registrations, and the twins' pair, dismissed);
+//   - measures: FUH, FUM and readmission from the admissions' primary need
+//     (MENTAL_HEALTH for psychiatric stays and mental-health ED visits, e.g.
+//     the veteran's); clients 3, 13, 17, 23, 33 and 37 of every 40 have a
+//     mental illness and stays that cover the measures' cases (follow-up
+//     within 7 days; on the discharge day and then on day 8..30; none;
+//     readmitted within 30 days; an ED visit followed up the same day, and
+//     on day 8..28); the other clients' follow-ups fall on the discharge
+//     day, within 7 days, 8..30 or later, or never, at random;
+//   - the accounting of disclosures: the referrals that shared data, and the
+//     foster teens' court-ordered release (InformationDisclosed with the
+//     court order as its legal basis and only DATA_CLASS_EDUCATION);
+//   - caseloads: Eastside's nurse case manager (eastside.lopez) leads about
+//     one synthetic case in seven, far above 50 with the default 1000
+//     clients (as do a few others).
 //
 // Determinism: everything sent depends only on (seed, base_date, clients):
 // no clock, no thread scheduling. Each synthetic client's history depends only
 // on (seed, base_date, its index), so a larger --clients extends a smaller run.
-// The organisations and the scenario clients do not depend on the seed.
+// The organisations and the named (scenario and example) clients do not
+// depend on the seed.
 // Command ids are "demo-<client_id>-<n>" and, for the directory,
 // "demo-<organization_id>" (e.g. "demo-org-mercy-general"), so re-running the
 // same demo is idempotent: the server answers already_applied and writes
 // nothing. Another seed against the same server adds another synthetic
-// population and shares the organisations and the scenario clients; another
+// population and shares the organisations and the named clients; another
 // base_date against the same server is refused (ALREADY_EXISTS: the command ids
 // are reused for other commands).
 //
@@ -75,6 +112,7 @@ struct DemoSummary {
   int64_t organizations = 0;     // organisations registered (or already there)
   int64_t clients = 0;           // client records registered, all kinds
   int64_t scenario_clients = 0;  // of which named scenario clients
+  int64_t example_clients = 0;   // of which named example clients (twins)
   int64_t duplicate_registrations = 0;  // of which second registrations
   int64_t commands = 0;                 // commands sent, all accepted
   int64_t events_written = 0;           // events newly written by this run
@@ -85,6 +123,9 @@ struct DemoSummary {
 
 // The named scenario clients' ids, in the order they are loaded.
 std::vector<std::string> ScenarioClientIds();
+
+// The named example clients' ids (the twins), in the order they are loaded.
+std::vector<std::string> ExampleClientIds();
 
 // INVALID_ARGUMENT naming the option when `options` is out of range, or when
 // base_date is after `now` (a server refuses business times in its future).
