@@ -375,7 +375,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  rows.push_back(
+  if (append_seconds > 0) rows.push_back(
       {absl::StrFormat("projection lag, %d appenders", append_callers),
        absl::StrFormat("p50 %.1f / p99 %.1f ms", Percentile(lag_ms, 0.5),
                        Percentile(lag_ms, 0.99)),

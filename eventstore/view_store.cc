@@ -79,6 +79,9 @@ absl::StatusOr<std::unique_ptr<ViewStore>> ViewStore::Open(
   db_options.max_log_file_size = 16 << 20;
   db_options.IncreaseParallelism(2);
   if (options.env != nullptr) db_options.env = options.env;
+  // View state is rewritten often and compacted often; compressing it cost a
+  // rebuild more CPU (snappy in flushes and compactions) than its size saves.
+  db_options.compression = rocksdb::kNoCompression;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));

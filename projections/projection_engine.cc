@@ -1,6 +1,7 @@
 #include "projections/projection_engine.h"
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <optional>
 #include <utility>
@@ -379,6 +380,19 @@ void ProjectionEngine::Runner::SleepAfterError(const absl::Status& status) {
 
 void ProjectionEngine::Runner::Run() {
   std::unique_ptr<Projection> instance;
+  // While catching up (full pages), the next page is read and decoded on
+  // another thread while this one applies the current page.
+  struct Prefetch {
+    uint64_t from = 0;
+    std::future<absl::StatusOr<eventstore::LogPage>> page;
+  };
+  std::optional<Prefetch> prefetch;
+  auto read_page = [this](uint64_t from) {
+    eventstore::ReadAllOptions read;
+    read.from_position = from;
+    read.max_count = engine_->options_.batch_events;
+    return engine_->log_->ReadAll(read);
+  };
   while (!stop_.load()) {
     if (instance == nullptr) {
       if (absl::Status s = Resume(instance); !s.ok()) {
@@ -387,10 +401,15 @@ void ProjectionEngine::Runner::Run() {
         continue;
       }
     }
-    eventstore::ReadAllOptions read;
-    read.from_position = position_.load() + 1;
-    read.max_count = engine_->options_.batch_events;
-    absl::StatusOr<eventstore::LogPage> page = engine_->log_->ReadAll(read);
+    const uint64_t from = position_.load() + 1;
+    absl::StatusOr<eventstore::LogPage> page;
+    if (prefetch.has_value() && prefetch->from == from) {
+      page = prefetch->page.get();
+    } else {
+      if (prefetch.has_value()) prefetch->page.wait();  // a stale read
+      page = read_page(from);
+    }
+    prefetch.reset();
     if (!page.ok()) {
       SleepAfterError(page.status());
       continue;
@@ -410,6 +429,11 @@ void ProjectionEngine::Runner::Run() {
       engine_->log_->WaitForHeadAbove(position_.load(), kIdleWait);
       continue;
     }
+    if (page->events.size() == engine_->options_.batch_events) {
+      const uint64_t next = page->events.back().global_position + 1;
+      prefetch = Prefetch{next, std::async(std::launch::async, read_page,
+                                           next)};
+    }
     if (absl::Status s = ApplyBatch(*instance, page->events); !s.ok()) {
       // The instance's in-memory state may hold part of the batch: start
       // over from the stored checkpoint with a new one.
@@ -423,6 +447,7 @@ void ProjectionEngine::Runner::Run() {
     }
     engine_->Notify();
   }
+  if (prefetch.has_value()) prefetch->page.wait();
   exited_.store(true);
   engine_->Notify();
 }
@@ -655,8 +680,14 @@ absl::Status ProjectionEngine::Rebuild(
     v1::RebuildProjectionResponse update;
     bool stopped = false;
     {
+      // Wake for the switch or a stop, otherwise report once per interval.
       MutexLock lock(&mu_);
-      progressed_.WaitFor(interval);
+      const absl::Time next_report = absl::Now() + interval;
+      while (!stopping_ && slot->serving != runner) {
+        const absl::Duration left = next_report - absl::Now();
+        if (left <= absl::ZeroDuration()) break;
+        progressed_.WaitFor(left);
+      }
       stopped = stopping_;
       update.set_done(slot->serving == runner);
     }
