@@ -120,6 +120,33 @@ grep -q '"event_type":"TeamMeetingHeld"' "$work/reentry" || fail "reentry scenar
 caseline demo --clients 20 > "$work/demo2" 2> /dev/null
 grep -q '"events_written":0' "$work/demo2" || fail "demo re-run wrote events: $(cat "$work/demo2")"
 
+# --- the network's views after the demo, as in README.md ---
+caseline worklist --org org-mercy-general --at 2026-01-05 --format table > "$work/w1"
+grep -q 'transition-due' "$work/w1" && grep -q 'items, view position' "$work/w1" || fail "worklist: $(cat "$work/w1")"
+caseline summary --client scenario-veteran --at 2026-01-05 > "$work/w2"
+grep -q 'GAP_REASON_REFERRAL_NOT_ANSWERED' "$work/w2" || fail "veteran summary: $(cat "$work/w2")"
+caseline findings --kind duplicate-referrals --kind same-day-services > "$work/w3"
+grep -q 'FINDING_KIND_DUPLICATE_REFERRALS' "$work/w3" && grep -q 'FINDING_KIND_SAME_DAY_SERVICES' "$work/w3" \
+  || fail "findings: $(cat "$work/w3")"
+caseline findings --status dismissed > "$work/w4"
+grep -q 'duplicate-clients:example-twins-1:example-twins-2' "$work/w4" || fail "dismissed: $(cat "$work/w4")"
+caseline measures --from 2025-01-01 --to 2026-01-05 --counts-only > "$work/w5"
+for m in FUH-7 FUH-30 FUM-7 FUM-30 READMISSION-30 REFERRAL-LOOP-CLOSURE; do
+  grep -q "\"measure\":\"$m\"" "$work/w5" || fail "measure $m missing: $(cat "$work/w5")"
+done
+caseline caseload > "$work/w6"
+grep -q '"threshold":50' "$work/w6" || fail "caseload: $(cat "$work/w6")"
+caseline timeline --client scenario-stroke --format table > "$work/w7"
+grep -q 'ClientRegistered' "$work/w7" || fail "stroke timeline: $(cat "$work/w7")"
+caseline replay --client scenario-stroke --as-of-occurred 2025-10-08T20:00:00Z > "$work/w8"
+grep -q '"admissions":\[{' "$work/w8" || fail "stroke replay: $(cat "$work/w8")"
+caseline disclosures --client scenario-foster-teen-1 > "$work/w9"
+grep -q 'court order' "$work/w9" && grep -q 'DATA_CLASS_EDUCATION' "$work/w9" || fail "disclosures: $(cat "$work/w9")"
+caseline projections status --format table > "$work/w10"
+grep -q '^continuity' "$work/w10" && grep -q '^duplication' "$work/w10" || fail "status: $(cat "$work/w10")"
+caseline projections rebuild all > "$work/w11" 2> /dev/null
+[ "$(grep -c '"done":true' "$work/w11")" -eq 2 ] || fail "rebuild all: $(cat "$work/w11")"
+
 # SIGTERM shuts the server down cleanly.
 kill -TERM "$server_pid"
 wait "$server_pid" || fail "caselined exited non-zero on SIGTERM"
