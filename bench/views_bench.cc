@@ -375,12 +375,13 @@ int main(int argc, char** argv) {
       }
     }
   }
-  if (append_seconds > 0) rows.push_back(
-      {absl::StrFormat("projection lag, %d appenders", append_callers),
-       absl::StrFormat("p50 %.1f / p99 %.1f ms", Percentile(lag_ms, 0.5),
-                       Percentile(lag_ms, 0.99)),
-       absl::StrFormat("appends %.0f events/s", appended / append_elapsed_s),
-       ""});
+  if (append_seconds > 0)
+    rows.push_back(
+        {absl::StrFormat("projection lag, %d appenders", append_callers),
+         absl::StrFormat("p50 %.1f / p99 %.1f ms", Percentile(lag_ms, 0.5),
+                         Percentile(lag_ms, 0.99)),
+         absl::StrFormat("appends %.0f events/s", appended / append_elapsed_s),
+         ""});
 
   std::printf(
       "\ncaseline-views-bench: %lu events, %zu organisations, %d "

@@ -22,6 +22,7 @@ using eventstore::ViewSnapshot;
 using eventstore::ViewWriteBatch;
 
 constexpr absl::Duration kIdleWait = absl::Milliseconds(100);
+constexpr absl::Duration kMaxRetryDelay = absl::Seconds(30);
 
 std::string ActiveKey(absl::string_view name) {
   return absl::StrCat("a/", name);
@@ -276,6 +277,7 @@ class ProjectionEngine::Runner {
   std::atomic<uint64_t> position_{0};
   std::atomic<double> rate_{0};
   std::atomic<int64_t> last_commit_nanos_{0};
+  absl::Duration retry_delay_;  // zero until an error; reset on success
   absl::Time window_start_ = absl::Now();
   uint64_t window_start_position_ = 0;
 };
@@ -363,16 +365,21 @@ absl::Status ProjectionEngine::Runner::ApplyBatch(
 }
 
 void ProjectionEngine::Runner::SleepAfterError(const absl::Status& status) {
+  // Back off while the same error repeats: the retry delay, doubling up to
+  // kMaxRetryDelay.
+  retry_delay_ = retry_delay_ == absl::ZeroDuration()
+                     ? engine_->options_.retry_delay
+                     : std::min(retry_delay_ * 2, kMaxRetryDelay);
   spdlog::error(
       "projection {} (generation {}): {}; retrying from its "
       "checkpoint in {}",
       slot_->def.name, generation_, status.ToString(),
-      absl::FormatDuration(engine_->options_.retry_delay));
+      absl::FormatDuration(retry_delay_));
   {
     MutexLock lock(&engine_->mu_);
     slot_->last_error = std::string(status.message());
   }
-  const absl::Time until = absl::Now() + engine_->options_.retry_delay;
+  const absl::Time until = absl::Now() + retry_delay_;
   while (!stop_.load() && absl::Now() < until) {
     absl::SleepFor(absl::Milliseconds(20));
   }
@@ -431,8 +438,8 @@ void ProjectionEngine::Runner::Run() {
     }
     if (page->events.size() == engine_->options_.batch_events) {
       const uint64_t next = page->events.back().global_position + 1;
-      prefetch = Prefetch{next, std::async(std::launch::async, read_page,
-                                           next)};
+      prefetch =
+          Prefetch{next, std::async(std::launch::async, read_page, next)};
     }
     if (absl::Status s = ApplyBatch(*instance, page->events); !s.ok()) {
       // The instance's in-memory state may hold part of the batch: start
@@ -441,6 +448,7 @@ void ProjectionEngine::Runner::Run() {
       SleepAfterError(s);
       continue;
     }
+    retry_delay_ = absl::ZeroDuration();
     {
       MutexLock lock(&engine_->mu_);
       slot_->last_error.clear();
@@ -690,6 +698,7 @@ absl::Status ProjectionEngine::Rebuild(
       }
       stopped = stopping_;
       update.set_done(slot->serving == runner);
+      update.set_last_error(slot->last_error);
     }
     update.set_name(std::string(name));
     update.set_position(runner->position());

@@ -51,7 +51,8 @@ struct ProjectionDef {
 struct ProjectionEngineOptions {
   // Events read and committed per batch.
   size_t batch_events = 1000;
-  // How long a runner sleeps before retrying after an error.
+  // How long a runner sleeps before retrying after an error; doubled while
+  // the error repeats, up to 30 s.
   absl::Duration retry_delay = absl::Seconds(1);
 };
 

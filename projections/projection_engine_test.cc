@@ -1,5 +1,6 @@
 #include "projections/projection_engine.h"
 
+#include <atomic>
 #include <filesystem>
 #include <string>
 
@@ -294,6 +295,66 @@ TEST_F(ProjectionEngineTest, BatchReadsSeeEarlierWritesOfTheBatch) {
                          })
                   .ok());
   EXPECT_EQ(after_k2, "k/3,k/4,");
+}
+
+// Fails on every event at or after position 3 while `failing` is set.
+class FlakyProjection : public CountingProjection {
+ public:
+  FlakyProjection(int* instances, const std::atomic<bool>* failing)
+      : CountingProjection(instances), failing_(failing) {}
+  absl::Status Apply(const eventstore::RecordedEvent& event,
+                     ProjectionState& state) override {
+    if (event.global_position >= 3 && failing_->load()) {
+      return absl::InternalError("cannot apply this one yet");
+    }
+    return CountingProjection::Apply(event, state);
+  }
+
+ private:
+  const std::atomic<bool>* failing_;
+};
+
+TEST_F(ProjectionEngineTest, AFailingProjectionReportsItAndRecovers) {
+  engine_.reset();
+  std::atomic<bool> failing{true};
+  std::vector<ProjectionDef> defs;
+  defs.push_back({"flaky", [this, &failing](const ProjectionInit&) {
+                    return std::make_unique<FlakyProjection>(&instances_,
+                                                             &failing);
+                  }});
+  ProjectionEngineOptions options;
+  options.batch_events = 1;
+  options.retry_delay = absl::Milliseconds(10);
+  auto engine = ProjectionEngine::Start(log_.get(), store_.get(),
+                                        std::move(defs), options);
+  ASSERT_TRUE(engine.ok());
+  engine_ = std::move(*engine);
+  const uint64_t head = AppendEvents(5);
+  // It applies 1 and 2, then stops at 3 and says why.
+  ASSERT_TRUE(
+      engine_->WaitForPosition("flaky", 2, absl::Now() + absl::Seconds(10))
+          .ok());
+  absl::Status waited = engine_->WaitForPosition(
+      "flaky", head, absl::Now() + absl::Milliseconds(300));
+  EXPECT_EQ(waited.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(waited.message().find("cannot apply this one yet"),
+            std::string::npos)
+      << waited;
+  auto status = engine_->Status();
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_EQ(status[0].state(), "failed");
+  EXPECT_EQ(status[0].position(), 2u);
+  EXPECT_NE(status[0].last_error().find("position 3"), std::string::npos)
+      << status[0].last_error();
+
+  failing = false;
+  ASSERT_TRUE(
+      engine_->WaitForPosition("flaky", head, absl::Now() + absl::Seconds(10))
+          .ok());
+  auto reader = engine_->Reader("flaky");
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->Get("total")->value_or(""), "5");
+  EXPECT_EQ(engine_->Status()[0].state(), "running");
 }
 
 }  // namespace

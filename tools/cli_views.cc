@@ -296,7 +296,10 @@ std::string RebuildProgressLine(const v1::RebuildProjectionResponse& update) {
                       update.head_position(), " events (",
                       Percent(update.position(), update.head_position()),
                       "%), ", std::llround(update.events_per_second()),
-                      " events/s", update.done() ? ", done" : "");
+                      " events/s", update.done() ? ", done" : "",
+                      update.last_error().empty()
+                          ? ""
+                          : absl::StrCat(", failing: ", update.last_error()));
 }
 
 // --- Subcommands -------------------------------------------------------------
