@@ -62,6 +62,29 @@ std::string ClientStreamId(absl::string_view client_id) {
   return absl::StrCat("client-", client_id);
 }
 
+const std::string* ReferralIdOf(const v1::CareEvent& e) {
+  switch (e.event_case()) {
+    case v1::CareEvent::kReferralSent:
+      return &e.referral_sent().referral_id();
+    case v1::CareEvent::kReferralAccepted:
+      return &e.referral_accepted().referral_id();
+    case v1::CareEvent::kReferralDeclined:
+      return &e.referral_declined().referral_id();
+    case v1::CareEvent::kReferralOnHold:
+      return &e.referral_on_hold().referral_id();
+    case v1::CareEvent::kReferralStarted:
+      return &e.referral_started().referral_id();
+    case v1::CareEvent::kReferralCompleted:
+      return &e.referral_completed().referral_id();
+    case v1::CareEvent::kReferralFailed:
+      return &e.referral_failed().referral_id();
+    case v1::CareEvent::kReferralCancelled:
+      return &e.referral_cancelled().referral_id();
+    default:
+      return nullptr;
+  }
+}
+
 absl::string_view ReferralStatusName(ReferralStatus status) {
   switch (status) {
     case ReferralStatus::kRequested:

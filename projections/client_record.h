@@ -39,6 +39,10 @@ enum class ReferralStatus {
   kCancelled,
 };
 absl::string_view ReferralStatusName(ReferralStatus status);
+
+// The referral a referral lifecycle event (ReferralSent through
+// ReferralCancelled) is about; nullptr for any other event.
+const std::string* ReferralIdOf(const v1::CareEvent& event);
 bool IsTerminal(ReferralStatus status);
 
 struct ConsentState {

@@ -233,30 +233,6 @@ bool WriteDiff(Held* held, Fresh fresh, ProjectionState& state,
   return true;
 }
 
-// The referral a referral event is about; empty for other events.
-absl::string_view ReferralIdOf(const v1::CareEvent& event) {
-  switch (event.event_case()) {
-    case v1::CareEvent::kReferralSent:
-      return event.referral_sent().referral_id();
-    case v1::CareEvent::kReferralAccepted:
-      return event.referral_accepted().referral_id();
-    case v1::CareEvent::kReferralDeclined:
-      return event.referral_declined().referral_id();
-    case v1::CareEvent::kReferralOnHold:
-      return event.referral_on_hold().referral_id();
-    case v1::CareEvent::kReferralStarted:
-      return event.referral_started().referral_id();
-    case v1::CareEvent::kReferralCompleted:
-      return event.referral_completed().referral_id();
-    case v1::CareEvent::kReferralFailed:
-      return event.referral_failed().referral_id();
-    case v1::CareEvent::kReferralCancelled:
-      return event.referral_cancelled().referral_id();
-    default:
-      return absl::string_view();
-  }
-}
-
 absl::Status Invalid(absl::string_view field, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
 }
@@ -354,9 +330,11 @@ absl::Status ContinuityProjection::Apply(const eventstore::RecordedEvent& event,
                    records_.Apply(*client, care_event, event));
   if (families == 0) return absl::OkStatus();
   // A referral event changes only that referral's items.
-  const absl::string_view subject = families == kReferralFamilies
-                                        ? ReferralIdOf(care_event)
-                                        : absl::string_view();
+  const std::string* referral_id = ReferralIdOf(care_event);
+  const absl::string_view subject =
+      families == kReferralFamilies && referral_id != nullptr
+          ? absl::string_view(*referral_id)
+          : absl::string_view();
   return Rederive(*record, families, subject, state);
 }
 

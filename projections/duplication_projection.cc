@@ -755,30 +755,6 @@ Handling HandlingOf(absl::string_view event_type) {
   return Handling::kSkip;
 }
 
-// The referral id a referral event is about ("" for none).
-const std::string* ReferralIdOf(const v1::CareEvent& e) {
-  switch (e.event_case()) {
-    case v1::CareEvent::kReferralSent:
-      return &e.referral_sent().referral_id();
-    case v1::CareEvent::kReferralAccepted:
-      return &e.referral_accepted().referral_id();
-    case v1::CareEvent::kReferralDeclined:
-      return &e.referral_declined().referral_id();
-    case v1::CareEvent::kReferralOnHold:
-      return &e.referral_on_hold().referral_id();
-    case v1::CareEvent::kReferralStarted:
-      return &e.referral_started().referral_id();
-    case v1::CareEvent::kReferralCompleted:
-      return &e.referral_completed().referral_id();
-    case v1::CareEvent::kReferralFailed:
-      return &e.referral_failed().referral_id();
-    case v1::CareEvent::kReferralCancelled:
-      return &e.referral_cancelled().referral_id();
-    default:
-      return nullptr;
-  }
-}
-
 // --- Query -------------------------------------------------------------------
 
 std::string EncodePageToken(absl::string_view last_key) {

@@ -678,25 +678,6 @@ const ReferralRule* RuleFor(v1::CareEvent::EventCase event_case) {
   }
 }
 
-const std::string& ReferralIdOf(const v1::CareEvent& event) {
-  switch (event.event_case()) {
-    case v1::CareEvent::kReferralAccepted:
-      return event.referral_accepted().referral_id();
-    case v1::CareEvent::kReferralDeclined:
-      return event.referral_declined().referral_id();
-    case v1::CareEvent::kReferralOnHold:
-      return event.referral_on_hold().referral_id();
-    case v1::CareEvent::kReferralStarted:
-      return event.referral_started().referral_id();
-    case v1::CareEvent::kReferralCompleted:
-      return event.referral_completed().referral_id();
-    case v1::CareEvent::kReferralFailed:
-      return event.referral_failed().referral_id();
-    default:
-      return event.referral_cancelled().referral_id();
-  }
-}
-
 // A referral that shares data needs, at occurred_at, a consent covering the
 // receiving organisation for every shared class (Part 2: naming it).
 //
@@ -1054,7 +1035,7 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     case v1::CareEvent::kReferralCompleted:
     case v1::CareEvent::kReferralFailed:
     case v1::CareEvent::kReferralCancelled: {
-      const std::string& id = ReferralIdOf(event);
+      const std::string& id = *projections::ReferralIdOf(event);
       ASSIGN_OR_RETURN(const ReferralState* referral,
                        RequireKnown(record.referrals, id, "referral", client));
       RETURN_IF_ERROR(CheckReferralStep(*referral, *RuleFor(event.event_case()),
