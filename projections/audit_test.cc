@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "projections/care_event_context.h"
 #include "projections/client_state.h"
 #include "projections/organization_directory.h"
 
@@ -113,12 +114,6 @@ TEST(AuditClientStateTest, RendersRecordAtAMoment) {
 
 // --- A log to query ----------------------------------------------------------
 
-std::string EventTypeOf(const v1::CareEvent& event) {
-  const auto* field = event.GetReflection()->GetOneofFieldDescriptor(
-      event, v1::CareEvent::descriptor()->FindOneofByName("event"));
-  return field == nullptr ? "" : field->message_type()->name();
-}
-
 google::protobuf::Timestamp Ts(absl::Time t) {
   google::protobuf::Timestamp out;
   out.set_seconds(absl::ToUnixSeconds(t));
@@ -160,7 +155,7 @@ class AuditLogTest : public ::testing::Test {
                   const std::string& org = "org-hospital") {
     SetClock(recorded);
     eventstore::ProposedEvent proposed;
-    proposed.event_type = EventTypeOf(event);
+    proposed.event_type = CareEventName(event);
     proposed.occurred_at = occurred;
     proposed.actor.organization_id = org;
     proposed.actor.user_id = absl::StrCat("user-", org);

@@ -4,8 +4,17 @@
 #include "caseline/v1/wire_constants.h"
 #include "eventstore/event_log.h"
 #include "eventstore/status_macros.h"
+#include "google/protobuf/descriptor.h"
 
 namespace caseline::projections {
+
+std::string CareEventName(const v1::CareEvent& event) {
+  const google::protobuf::OneofDescriptor* oneof =
+      v1::CareEvent::descriptor()->FindOneofByName("event");
+  const google::protobuf::FieldDescriptor* field =
+      event.GetReflection()->GetOneofFieldDescriptor(event, oneof);
+  return field == nullptr ? std::string() : field->message_type()->name();
+}
 
 bool IsCareEvent(const eventstore::RecordedEvent& event) {
   return event.content_type == v1::kCareEventContentType;

@@ -30,6 +30,10 @@ struct CareEventContext {
   std::string user_id;
 };
 
+// The name of the event set in `event`, e.g. "ReferralSent": the log's
+// event_type of a care event. Empty when none is set.
+std::string CareEventName(const v1::CareEvent& event);
+
 // True when the recorded event carries a caseline.v1.CareEvent payload.
 bool IsCareEvent(const eventstore::RecordedEvent& event);
 

@@ -34,14 +34,6 @@ void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
   out->set_seconds(absl::ToUnixSeconds(t));
 }
 
-std::string EventName(const v1::CareEvent& event) {
-  const google::protobuf::OneofDescriptor* oneof =
-      v1::CareEvent::descriptor()->FindOneofByName("event");
-  const google::protobuf::FieldDescriptor* field =
-      event.GetReflection()->GetOneofFieldDescriptor(event, oneof);
-  return field == nullptr ? std::string() : field->message_type()->name();
-}
-
 // --- Event builders
 // ---------------------------------------------------------------
 
@@ -243,7 +235,7 @@ class ContinuityProjectionTest : public ::testing::Test {
   uint64_t Append(const std::string& stream, const v1::CareEvent& event,
                   absl::Time at, const std::string& org) {
     eventstore::ProposedEvent proposed;
-    proposed.event_type = EventName(event);
+    proposed.event_type = CareEventName(event);
     proposed.content_type = v1::kCareEventContentType;
     proposed.payload = event.SerializeAsString();
     proposed.actor.organization_id = org;

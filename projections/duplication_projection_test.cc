@@ -18,6 +18,7 @@
 #include "eventstore/event_log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "projections/care_event_context.h"
 
 namespace caseline::projections {
 namespace {
@@ -33,13 +34,6 @@ const absl::Time kDay1 = absl::FromCivil(absl::CivilSecond(2025, 3, 3, 9, 0, 0),
 
 absl::Time Day(int n, int hour = 9) {
   return kDay1 + absl::Hours(24 * (n - 1)) + absl::Hours(hour - 9);
-}
-
-std::string EventTypeOf(const v1::CareEvent& event) {
-  const google::protobuf::FieldDescriptor* field =
-      event.GetReflection()->GetOneofFieldDescriptor(
-          event, event.GetDescriptor()->FindOneofByName("event"));
-  return field == nullptr ? "" : field->message_type()->name();
 }
 
 v1::CareEvent Registered(const std::string& given, const std::string& family,
@@ -183,7 +177,7 @@ class DuplicationTest : public ::testing::Test {
                   const v1::CareEvent& event,
                   std::optional<absl::Time> occurred_at = std::nullopt) {
     eventstore::ProposedEvent proposed;
-    proposed.event_type = EventTypeOf(event);
+    proposed.event_type = CareEventName(event);
     proposed.content_type = v1::kCareEventContentType;
     proposed.payload = event.SerializeAsString();
     proposed.actor.organization_id = org;

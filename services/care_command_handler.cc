@@ -204,7 +204,7 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(
     for (size_t i = 0; i < events.size(); ++i) {
       eventstore::ProposedEvent& e = append.events.emplace_back();
       e.event_id = EventId::FromName(absl::StrCat(id_prefix, i));
-      e.event_type = CareEventName(events[i]);
+      e.event_type = projections::CareEventName(events[i]);
       e.occurred_at = command.occurred_at;
       e.actor = {command.organization_id, command.user_id, ""};
       e.correlation_id = command.command_id;

@@ -767,14 +767,6 @@ absl::Status CheckDisclosure(const ClientRecord& record,
 
 }  // namespace
 
-std::string CareEventName(const v1::CareEvent& event) {
-  const google::protobuf::OneofDescriptor* oneof =
-      v1::CareEvent::descriptor()->FindOneofByName("event");
-  const google::protobuf::FieldDescriptor* field =
-      event.GetReflection()->GetOneofFieldDescriptor(event, oneof);
-  return field == nullptr ? std::string() : field->message_type()->name();
-}
-
 absl::Status ValidateCareCommand(const CareCommand& command, absl::Time now) {
   if (command.command_id.empty() ||
       command.command_id.size() > kMaxCommandIdBytes) {

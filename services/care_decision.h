@@ -29,9 +29,6 @@ struct CareCommand {
   v1::CareEvent event;  // what the caller proposes
 };
 
-// The command's event name, e.g. "ReferralSent" (the log's event_type).
-std::string CareEventName(const v1::CareEvent& event);
-
 // Checks the command's own fields: command_id, client_id, occurred_at and the
 // proposed event's ids, required fields and enum values. INVALID_ARGUMENT
 // naming the field.
