@@ -2,16 +2,12 @@
 // over a real EventLog in a temporary directory with an injected clock.
 #include "projections/audit.h"
 
-#include <unistd.h>
-
 #include <atomic>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "caseline/v1/wire_constants.h"
 #include "eventstore/event_log.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -19,6 +15,7 @@
 #include "projections/care_event_context.h"
 #include "projections/client_state.h"
 #include "projections/organization_directory.h"
+#include "projections/test_log.h"
 
 namespace caseline::projections {
 namespace {
@@ -127,24 +124,12 @@ absl::Time FromTs(const google::protobuf::Timestamp& t) {
 class AuditLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat(
-               "audit_",
-               ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-               "_", getpid());
-    std::filesystem::remove_all(dir_);
-    eventstore::EventLogOptions options;
-    options.data_dir = dir_.string();
-    options.clock = [this] { return absl::FromUnixNanos(clock_nanos_.load()); };
-    absl::StatusOr<std::unique_ptr<eventstore::EventLog>> log =
-        eventstore::EventLog::Open(std::move(options));
-    ASSERT_TRUE(log.ok()) << log.status();
-    log_ = *std::move(log);
+    test_log_ = std::make_unique<TestLog>(
+        "audit", [this] { return absl::FromUnixNanos(clock_nanos_.load()); });
+    ASSERT_TRUE(test_log_->ok());
+    log_ = test_log_->get();
   }
-  void TearDown() override {
-    log_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { test_log_.reset(); }
 
   void SetClock(absl::Time t) { clock_nanos_ = absl::ToUnixNanos(t); }
 
@@ -154,21 +139,10 @@ class AuditLogTest : public ::testing::Test {
                   absl::Time occurred, absl::Time recorded,
                   const std::string& org = "org-hospital") {
     SetClock(recorded);
-    eventstore::ProposedEvent proposed;
-    proposed.event_type = CareEventName(event);
-    proposed.occurred_at = occurred;
-    proposed.actor.organization_id = org;
-    proposed.actor.user_id = absl::StrCat("user-", org);
-    proposed.content_type = v1::kCareEventContentType;
-    proposed.payload = event.SerializeAsString();
-    eventstore::AppendRequest request;
-    request.stream_id = stream;
-    request.events.push_back(std::move(proposed));
-    absl::StatusOr<eventstore::AppendResult> result =
-        log_->Append(std::move(request));
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? result->last_position : 0;
+    return test_log_->AppendCare(stream, event, occurred, org,
+                                 absl::StrCat("user-", org));
   }
+
   // A client event that happened when it was recorded.
   uint64_t Record(const v1::CareEvent& event, absl::Time at,
                   const std::string& org = "org-hospital") {
@@ -230,9 +204,9 @@ class AuditLogTest : public ::testing::Test {
     return e;
   }
 
-  std::filesystem::path dir_;
   std::atomic<int64_t> clock_nanos_{absl::ToUnixNanos(kT0)};
-  std::unique_ptr<eventstore::EventLog> log_;
+  std::unique_ptr<TestLog> test_log_;
+  eventstore::EventLog* log_ = nullptr;
 };
 
 // --- Timeline ----------------------------------------------------------------

@@ -1,8 +1,5 @@
 #include "projections/continuity_projection.h"
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <memory>
 #include <random>
 #include <set>
@@ -10,12 +7,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "caseline/v1/wire_constants.h"
 #include "eventstore/event_log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "projections/care_event_context.h"
 #include "projections/continuity.h"
+#include "projections/test_log.h"
 
 namespace caseline::projections {
 namespace {
@@ -214,40 +211,17 @@ class CountingState : public ProjectionState {
 class ContinuityProjectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat(
-               "continuity_",
-               ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-               "_", getpid());
-    std::filesystem::remove_all(dir_);
-    eventstore::EventLogOptions options;
-    options.data_dir = dir_.string();
-    absl::StatusOr<std::unique_ptr<eventstore::EventLog>> log =
-        eventstore::EventLog::Open(std::move(options));
-    ASSERT_TRUE(log.ok()) << log.status();
-    log_ = *std::move(log);
+    test_log_ = std::make_unique<TestLog>("continuity");
+    ASSERT_TRUE(test_log_->ok());
+    log_ = test_log_->get();
   }
-  void TearDown() override {
-    log_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { test_log_.reset(); }
 
   uint64_t Append(const std::string& stream, const v1::CareEvent& event,
                   absl::Time at, const std::string& org) {
-    eventstore::ProposedEvent proposed;
-    proposed.event_type = CareEventName(event);
-    proposed.content_type = v1::kCareEventContentType;
-    proposed.payload = event.SerializeAsString();
-    proposed.actor.organization_id = org;
-    proposed.occurred_at = at;
-    eventstore::AppendRequest request;
-    request.stream_id = stream;
-    request.events.push_back(std::move(proposed));
-    absl::StatusOr<eventstore::AppendResult> result =
-        log_->Append(std::move(request));
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? result->last_position : 0;
+    return test_log_->AppendCare(stream, event, at, org);
   }
+
   uint64_t Client(const std::string& client, const v1::CareEvent& event,
                   absl::Time at, const std::string& org = "org-hosp") {
     return Append(ClientStreamId(client), event, at, org);
@@ -267,7 +241,7 @@ class ContinuityProjectionTest : public ::testing::Test {
   void CatchUp(ProjectionState& state, MemoryProjectionState& memory,
                uint64_t upto = 0) {
     ProjectionInit init;
-    init.log = log_.get();
+    init.log = log_;
     init.checkpoint = memory.position();
     ContinuityProjection projection(init, config_);
     eventstore::ReadAllOptions read;
@@ -297,8 +271,8 @@ class ContinuityProjectionTest : public ::testing::Test {
     return out;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<eventstore::EventLog> log_;
+  std::unique_ptr<TestLog> test_log_;
+  eventstore::EventLog* log_ = nullptr;
   ViewsConfig config_;
   MemoryProjectionState state_;
 };

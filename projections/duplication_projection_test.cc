@@ -1,9 +1,6 @@
 #include "projections/duplication_projection.h"
 
-#include <unistd.h>
-
 #include <atomic>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,11 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "caseline/v1/care_events.pb.h"
-#include "caseline/v1/wire_constants.h"
 #include "eventstore/event_log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "projections/care_event_context.h"
+#include "projections/test_log.h"
 
 namespace caseline::projections {
 namespace {
@@ -144,51 +141,29 @@ absl::Time FromProto(const google::protobuf::Timestamp& t) {
 class DuplicationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat(
-               "duplication_",
-               ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-               "_", getpid());
-    std::filesystem::remove_all(dir_);
-    eventstore::EventLogOptions options;
-    options.data_dir = dir_.string();
     // Recorded times: one minute apart, from 2025-03-10.
     auto ticks = std::make_shared<std::atomic<int64_t>>(0);
-    options.clock = [ticks]() {
+    test_log_ = std::make_unique<TestLog>("duplication", [ticks]() {
       return absl::FromCivil(absl::CivilMinute(2025, 3, 10, 0, 0),
                              absl::UTCTimeZone()) +
              absl::Minutes(ticks->fetch_add(1));
-    };
-    absl::StatusOr<std::unique_ptr<eventstore::EventLog>> log =
-        eventstore::EventLog::Open(std::move(options));
-    ASSERT_TRUE(log.ok()) << log.status();
-    log_ = *std::move(log);
+    });
+    ASSERT_TRUE(test_log_->ok());
+    log_ = test_log_->get();
     projection_ = std::make_unique<DuplicationProjection>(
-        ProjectionInit{log_.get(), 0}, config_);
+        ProjectionInit{log_, 0}, config_);
   }
   void TearDown() override {
     projection_.reset();
-    log_.reset();
-    std::filesystem::remove_all(dir_);
+    test_log_.reset();
   }
 
   // Appends one care event to client-<client> as `org`; returns its position.
   uint64_t Append(const std::string& client, const std::string& org,
                   const v1::CareEvent& event,
                   std::optional<absl::Time> occurred_at = std::nullopt) {
-    eventstore::ProposedEvent proposed;
-    proposed.event_type = CareEventName(event);
-    proposed.content_type = v1::kCareEventContentType;
-    proposed.payload = event.SerializeAsString();
-    proposed.actor.organization_id = org;
-    proposed.actor.user_id = "worker-1";
-    proposed.occurred_at = occurred_at;
-    absl::StatusOr<eventstore::AppendResult> result = log_->Append(
-        eventstore::AppendRequest{absl::StrCat("client-", client),
-                                  eventstore::ExpectedVersion::Any(),
-                                  {std::move(proposed)}});
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? result->last_position : 0;
+    return test_log_->AppendCare(absl::StrCat("client-", client), event,
+                                 occurred_at, org, "worker-1");
   }
 
   // Appends a non-care event (another stream's) that the projection skips.
@@ -254,8 +229,8 @@ class DuplicationTest : public ::testing::Test {
   }
 
   ViewsConfig config_;
-  std::filesystem::path dir_;
-  std::unique_ptr<eventstore::EventLog> log_;
+  std::unique_ptr<TestLog> test_log_;
+  eventstore::EventLog* log_ = nullptr;
   std::unique_ptr<DuplicationProjection> projection_;
   MemoryProjectionState state_;
   std::map<uint64_t, absl::Time> recorded_at_;
@@ -855,7 +830,7 @@ TEST_F(DuplicationTest, IncrementalEqualsRebuild) {
 
   MemoryProjectionState single;
   {
-    DuplicationProjection projection(ProjectionInit{log_.get(), 0}, config_);
+    DuplicationProjection projection(ProjectionInit{log_, 0}, config_);
     for (const eventstore::RecordedEvent& event : events) {
       ASSERT_TRUE(projection.Apply(event, single).ok());
       single.set_position(event.global_position);
@@ -867,8 +842,8 @@ TEST_F(DuplicationTest, IncrementalEqualsRebuild) {
   int instances = 0;
   while (next < events.size()) {
     const size_t chunk = 1 + pick(60);
-    DuplicationProjection projection(
-        ProjectionInit{log_.get(), chunked.position()}, config_);
+    DuplicationProjection projection(ProjectionInit{log_, chunked.position()},
+                                     config_);
     ++instances;
     for (size_t i = 0; i < chunk && next < events.size(); ++i, ++next) {
       ASSERT_TRUE(projection.Apply(events[next], chunked).ok());
