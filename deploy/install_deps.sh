@@ -10,4 +10,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   ca-certificates cmake ninja-build g++ pkg-config \
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev \
   librocksdb-dev libabsl-dev libspdlog-dev libgtest-dev libgmock-dev \
-  libcli11-dev libssl-dev uuid-dev nlohmann-json3-dev libjemalloc-dev
+  libcli11-dev libssl-dev openssl uuid-dev nlohmann-json3-dev libjemalloc-dev

@@ -17,6 +17,7 @@
 #include "eventstore/envelope.h"
 #include "eventstore/event_log.h"
 #include "eventstore/status_macros.h"
+#include "projections/access_policy.h"
 #include "projections/client_record.h"
 #include "projections/client_state.h"
 #include "projections/organization_directory.h"
@@ -411,6 +412,40 @@ std::string SummarizeCareEvent(const v1::CareEvent& event) {
       return absl::StrCat("organisation ",
                           event.organization_updated().organization_id(),
                           " updated");
+    case v1::CareEvent::kRecordAccessed: {
+      const auto& e = event.record_accessed();
+      std::string basis;
+      switch (e.basis()) {
+        case v1::ACCESS_BASIS_CONSENT:
+          basis = absl::StrCat("consent ", absl::StrJoin(e.consent_ids(), ","));
+          break;
+        case v1::ACCESS_BASIS_BREAK_GLASS:
+          basis = absl::StrCat("BREAK-THE-GLASS: ", e.break_glass_reason());
+          break;
+        case v1::ACCESS_BASIS_AUDITOR:
+          basis = "auditor";
+          break;
+        case v1::ACCESS_BASIS_ADMIN:
+          basis = "admin";
+          break;
+        default:
+          basis = "unspecified";
+          break;
+      }
+      return absl::StrCat(
+          "record read (", e.operation(), ", ", basis, "): ",
+          e.positions_shown_size() + e.subject_ids_shown_size(), " shown",
+          e.data_classes_shown().empty()
+              ? ""
+              : absl::StrCat(" (", ClassesWords(e.data_classes_shown()), ")"),
+          e.events_withheld() > 0
+              ? absl::StrCat(", ", e.events_withheld(), " withheld")
+              : "");
+    }
+    case v1::CareEvent::kBreakGlassReviewed:
+      return absl::StrCat("break-the-glass access ",
+                          event.break_glass_reviewed().access_event_id(),
+                          " reviewed: ", event.break_glass_reviewed().note());
     case v1::CareEvent::EVENT_NOT_SET:
       break;
   }
@@ -432,7 +467,8 @@ std::string OnBehalfOf(const v1::CareEvent& event) {
 // --- Timeline ----------------------------------------------------------------
 
 absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
-    eventstore::EventLog& log, const v1::GetTimelineRequest& request) {
+    eventstore::EventLog& log, const v1::GetTimelineRequest& request,
+    const EventVisibility& visible) {
   RETURN_IF_ERROR(CheckClientId(request.client_id()));
   ASSIGN_OR_RETURN(
       const TimeRange recorded,
@@ -441,9 +477,10 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
       const TimeRange occurred,
       RangeOf(request.occurred(), request.has_occurred(), "occurred"));
   ASSIGN_OR_RETURN(const size_t page_size, PageSizeOf(request.page_size()));
-  uint64_t from_version = 0;
+  // The token is the global position of the next entry to return.
+  uint64_t from_position = 0;
   if (!request.page_token().empty() &&
-      !absl::SimpleAtoi(request.page_token(), &from_version)) {
+      !absl::SimpleAtoi(request.page_token(), &from_position)) {
     return BadPageToken();
   }
   const auto& organizations = request.organization_ids();
@@ -451,68 +488,78 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
 
   v1::GetTimelineResponse response;
   response.set_view_position(log.HeadPosition());
-  absl::Status status = absl::OkStatus();
-  bool full = false;
-  const absl::Status read = ForEachInStream(
-      log, ClientStreamId(request.client_id()), from_version,
-      [&](const eventstore::RecordedEvent& e) {
-        if (!recorded.Contains(e.recorded_at) ||
-            !occurred.Contains(e.occurred_at)) {
-          return true;
-        }
-        if (!organizations.empty() &&
-            std::find(organizations.begin(), organizations.end(),
-                      e.actor.organization_id) == organizations.end()) {
-          return true;
-        }
-        if (!types.empty() && std::find(types.begin(), types.end(),
-                                        e.event_type) == types.end()) {
-          return true;
-        }
-        if (full) {
-          // Another matching event: the next page starts with it.
-          response.set_next_page_token(absl::StrCat(e.stream_version));
-          return false;
-        }
-        v1::TimelineEntry* entry = response.add_entries();
-        entry->set_global_position(e.global_position);
-        entry->set_stream_version(e.stream_version);
-        entry->set_event_id(e.event_id.ToString());
-        entry->set_event_type(e.event_type);
-        SetTime(e.occurred_at, entry->mutable_occurred_at());
-        SetTime(e.recorded_at, entry->mutable_recorded_at());
-        entry->set_organization_id(e.actor.organization_id);
-        entry->set_user_id(e.actor.user_id);
-        if (IsCareEvent(e)) {
-          absl::StatusOr<v1::CareEvent> care = ParseCareEvent(e);
-          if (!care.ok()) {
-            status = care.status();
-            return false;
-          }
-          entry->set_summary(SummarizeCareEvent(*care));
-          entry->set_on_behalf_of(OnBehalfOf(*care));
-          *entry->mutable_event() = *std::move(care);
-        } else {
-          entry->set_summary(absl::StrCat(e.event_type, " (", e.content_type,
-                                          ", not a care event)"));
-        }
-        if (auto it = e.metadata.find("on_behalf_of");
-            it != e.metadata.end() && entry->on_behalf_of().empty()) {
-          entry->set_on_behalf_of(it->second);
-        }
-        full = static_cast<size_t>(response.entries_size()) >= page_size;
-        return true;
-      });
+  // The record's events and the accesses to it, merged by position.
+  std::vector<eventstore::RecordedEvent> events;
+  auto collect = [&](const eventstore::RecordedEvent& e) {
+    if (e.global_position >= from_position) events.push_back(e);
+    return true;
+  };
+  const absl::Status read =
+      ForEachInStream(log, ClientStreamId(request.client_id()), 0, collect);
   if (absl::IsNotFound(read)) return ClientNotFound(request.client_id());
   RETURN_IF_ERROR(read);
-  RETURN_IF_ERROR(status);
+  const absl::Status accesses =
+      ForEachInStream(log, AccessStreamId(request.client_id()), 0, collect);
+  if (!accesses.ok() && !absl::IsNotFound(accesses)) return accesses;
+  std::sort(events.begin(), events.end(),
+            [](const eventstore::RecordedEvent& a,
+               const eventstore::RecordedEvent& b) {
+              return a.global_position < b.global_position;
+            });
+
+  bool full = false;
+  for (const eventstore::RecordedEvent& e : events) {
+    if (!recorded.Contains(e.recorded_at) ||
+        !occurred.Contains(e.occurred_at)) {
+      continue;
+    }
+    if (!organizations.empty() &&
+        std::find(organizations.begin(), organizations.end(),
+                  e.actor.organization_id) == organizations.end()) {
+      continue;
+    }
+    if (!types.empty() &&
+        std::find(types.begin(), types.end(), e.event_type) == types.end()) {
+      continue;
+    }
+    if (full) {
+      // Another matching event: the next page starts with it.
+      response.set_next_page_token(absl::StrCat(e.global_position));
+      break;
+    }
+    if (visible && !visible(e)) continue;
+    v1::TimelineEntry* entry = response.add_entries();
+    entry->set_global_position(e.global_position);
+    entry->set_stream_version(e.stream_version);
+    entry->set_event_id(e.event_id.ToString());
+    entry->set_event_type(e.event_type);
+    SetTime(e.occurred_at, entry->mutable_occurred_at());
+    SetTime(e.recorded_at, entry->mutable_recorded_at());
+    entry->set_organization_id(e.actor.organization_id);
+    entry->set_user_id(e.actor.user_id);
+    if (IsCareEvent(e)) {
+      ASSIGN_OR_RETURN(v1::CareEvent care, ParseCareEvent(e));
+      entry->set_summary(SummarizeCareEvent(care));
+      entry->set_on_behalf_of(OnBehalfOf(care));
+      *entry->mutable_event() = std::move(care);
+    } else {
+      entry->set_summary(absl::StrCat(e.event_type, " (", e.content_type,
+                                      ", not a care event)"));
+    }
+    if (auto it = e.metadata.find("on_behalf_of");
+        it != e.metadata.end() && entry->on_behalf_of().empty()) {
+      entry->set_on_behalf_of(it->second);
+    }
+    full = static_cast<size_t>(response.entries_size()) >= page_size;
+  }
   return response;
 }
 
 // --- Replay ------------------------------------------------------------------
 
 absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
-    eventstore::EventLog& log, const v1::ReplayClientRequest& request) {
+    eventstore::EventLog& log, const v1::ReplayClientRequest& request,
+    const EventVisibility& visible) {
   RETURN_IF_ERROR(CheckClientId(request.client_id()));
   std::optional<absl::Time> as_of_time;
   switch (request.as_of_case()) {
@@ -560,6 +607,7 @@ absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
           case v1::ReplayClientRequest::AS_OF_NOT_SET:
             return false;
         }
+        if (visible && !visible(e)) return true;
         if (IsCareEvent(e)) {
           absl::StatusOr<v1::CareEvent> care = ParseCareEvent(e);
           if (!care.ok()) {
@@ -645,7 +693,7 @@ std::string DisclosureToken(const v1::Disclosure& d) {
 
 absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
     eventstore::EventLog& log, const v1::ListDisclosuresRequest& request,
-    int lookback_years, absl::Time now) {
+    int lookback_years, absl::Time now, const EventVisibility& visible) {
   RETURN_IF_ERROR(CheckClientId(request.client_id()));
   TimeRange period;
   {
@@ -697,17 +745,22 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
   std::vector<v1::Disclosure> found;
   ClientRecord record(request.client_id());
   bool any_event = false;
+  // Every event is folded (the consent relied on depends on the whole
+  // record); only the entries of visible events are listed.
+  const eventstore::RecordedEvent* current = nullptr;
+  auto shown = [&]() { return !visible || visible(*current); };
   RETURN_IF_ERROR(FoldCareStream(
       log, ClientStreamId(request.client_id()), 0,
-      [&any_event](const eventstore::RecordedEvent&) {
+      [&any_event, &current](const eventstore::RecordedEvent& e) {
         any_event = true;
+        current = &e;
         return true;
       },
       [&](const v1::CareEvent& event, const CareEventContext& context) {
         // Judged against the record as it stood before this event.
         if (event.has_referral_sent() &&
             !event.referral_sent().shared_data_classes().empty() &&
-            period.Contains(context.occurred_at)) {
+            period.Contains(context.occurred_at) && shown()) {
           const v1::ReferralSent& sent = event.referral_sent();
           const v1::PurposeOfUse purpose =
               sent.purpose() == v1::PURPOSE_OF_USE_UNSPECIFIED
@@ -732,7 +785,7 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
                                                  : sent.from_organization_id());
           d.set_global_position(context.global_position);
         } else if (event.has_information_disclosed() &&
-                   period.Contains(context.occurred_at)) {
+                   period.Contains(context.occurred_at) && shown()) {
           const v1::InformationDisclosed& e = event.information_disclosed();
           v1::Disclosure& d = found.emplace_back();
           SetTime(context.occurred_at, d.mutable_disclosed_at());
@@ -754,6 +807,51 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
         record.Apply(event, context);
       }));
   if (!any_event) return ClientNotFound(request.client_id());
+  // Reads of the record by other organisations (docs/access.md).
+  const absl::Status accesses = FoldCareStream(
+      log, AccessStreamId(request.client_id()), 0,
+      [&current](const eventstore::RecordedEvent& e) {
+        current = &e;
+        return true;
+      },
+      [&](const v1::CareEvent& event, const CareEventContext& context) {
+        if (!event.has_record_accessed() ||
+            !period.Contains(context.recorded_at) || !shown()) {
+          return;
+        }
+        const v1::RecordAccessed& e = event.record_accessed();
+        v1::Disclosure& d = found.emplace_back();
+        SetTime(context.recorded_at, d.mutable_disclosed_at());
+        d.set_recipient_organization_id(context.organization_id);
+        *d.mutable_data_classes() = e.data_classes_shown();
+        d.set_description(absl::StrCat(
+            "read through ", e.operation(), ": ",
+            e.positions_shown_size() + e.subject_ids_shown_size(),
+            " shown (", ClassesWords(e.data_classes_shown()), ")",
+            context.user_id.empty() ? ""
+                                    : absl::StrCat(", by ", context.user_id)));
+        d.set_purpose(e.purpose());
+        d.set_consent_id(absl::StrJoin(e.consent_ids(), ","));
+        switch (e.basis()) {
+          case v1::ACCESS_BASIS_BREAK_GLASS:
+            d.set_legal_basis(absl::StrCat("break-the-glass emergency: ",
+                                           e.break_glass_reason()));
+            break;
+          case v1::ACCESS_BASIS_AUDITOR:
+            d.set_legal_basis("auditor (health oversight)");
+            break;
+          case v1::ACCESS_BASIS_ADMIN:
+            d.set_legal_basis("administrator");
+            break;
+          default:
+            break;
+        }
+        d.set_source("access");
+        d.set_subject_id(current->event_id.ToString());
+        d.set_disclosed_by_organization_id("");
+        d.set_global_position(context.global_position);
+      });
+  if (!accesses.ok() && !absl::IsNotFound(accesses)) return accesses;
 
   auto key = [](const v1::Disclosure& d) {
     return std::make_pair(

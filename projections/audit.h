@@ -39,8 +39,13 @@ inline constexpr int kMaxAuditPageSize = 1000;
 // (empty: all), paged. page_token is opaque (the next stream version to
 // read). INVALID_ARGUMENT for a bad client_id, page_size < 0, a bad token,
 // or a range whose end is not after its start.
+//
+// The client's access records (stream access-<client_id>: RecordAccessed,
+// BreakGlassReviewed) are merged in by global position. Only events
+// `visible` lets through are shown (docs/access.md).
 absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
-    eventstore::EventLog& log, const v1::GetTimelineRequest& request);
+    eventstore::EventLog& log, const v1::GetTimelineRequest& request,
+    const EventVisibility& visible = {});
 
 // The client's state (ClientStateOf) folded from its stream:
 //   position:    events with global_position <= position;
@@ -53,8 +58,10 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
 // Before the client's first event the state is empty (registered false,
 // events_applied 0; as_of_time unset for a position). INVALID_ARGUMENT when
 // no as_of is set; NOT_FOUND when the client's stream has no events at all.
+// Only events `visible` lets through are folded.
 absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
-    eventstore::EventLog& log, const v1::ReplayClientRequest& request);
+    eventstore::EventLog& log, const v1::ReplayClientRequest& request,
+    const EventVisibility& visible = {});
 
 // The accounting of disclosures of the client in request.period (default:
 // the `lookback_years` years before `now`), oldest first, paged:
@@ -63,12 +70,17 @@ absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
 //     consent relied on: the first consent, in id order, that covered every
 //     shared class for the recipient and purpose when it was sent; empty if
 //     none did);
-//   - each InformationDisclosed, with the consent or legal basis it recorded.
+//   - each InformationDisclosed, with the consent or legal basis it recorded;
+//   - each read of the record by another organisation (RecordAccessed in
+//     access-<client_id>, source "access"): the reader as recipient, the
+//     classes shown, the consent relied on, or the break-the-glass reason or
+//     auditor role as legal basis.
+// Only entries whose event `visible` lets through are listed.
 // A later revocation never removes a disclosure. Recipient names come from
 // the organisation directory (stream "organizations").
 absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
     eventstore::EventLog& log, const v1::ListDisclosuresRequest& request,
-    int lookback_years, absl::Time now);
+    int lookback_years, absl::Time now, const EventVisibility& visible = {});
 
 // Checks every event of the client's stream: its stored hash is
 // ChainHash(prev_hash, body), and its prev_hash is the hash of the event at

@@ -4,6 +4,7 @@
 #define CASELINE_PROJECTIONS_CARE_EVENT_CONTEXT_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/functional/function_ref.h"
@@ -43,6 +44,11 @@ absl::StatusOr<v1::CareEvent> ParseCareEvent(
     const eventstore::RecordedEvent& event);
 
 CareEventContext ContextOf(const eventstore::RecordedEvent& event);
+
+// Which events of a client a reader may see (docs/access.md). A view calls it
+// once for each event it is about to show or fold into what it shows; false
+// leaves the event out. Empty: every event.
+using EventVisibility = std::function<bool(const eventstore::RecordedEvent&)>;
 
 // Reads `stream_id` forward from `from_version` and calls `fold` for each care
 // event (others are skipped) until `keep` returns false for a recorded event

@@ -246,29 +246,39 @@ struct LoadedClient {
 };
 
 absl::StatusOr<LoadedClient> LoadClient(eventstore::EventLog& log,
-                                        const std::string& client_id) {
+                                        const std::string& client_id,
+                                        const EventVisibility& visible) {
   if (client_id.empty()) {
     return Invalid("client_id", "is required; name the client to summarise");
   }
   LoadedClient loaded{ClientRecord(client_id), {}, log.HeadPosition(), 0};
   const uint64_t head = loaded.head;
-  auto upto_head = [head](const eventstore::RecordedEvent& e) {
-    return e.global_position <= head;
-  };
+  bool any_event = false;
+  bool shown = true;
   RETURN_IF_ERROR(FoldCareStream(
-      log, ClientStreamId(client_id), 0, upto_head,
-      [&loaded](const v1::CareEvent& e, const CareEventContext& c) {
+      log, ClientStreamId(client_id), 0,
+      [&](const eventstore::RecordedEvent& e) {
+        if (e.global_position > head) return false;
+        any_event = true;
+        shown = !visible || visible(e);
+        return true;
+      },
+      [&loaded, &shown](const v1::CareEvent& e, const CareEventContext& c) {
+        if (!shown) return;
         loaded.record.Apply(e, c);
         loaded.last_client_position = c.global_position;
       }));
-  if (!loaded.record.version.has_value()) {
+  if (!any_event) {
     return absl::NotFoundError(absl::StrCat(
         "client ", client_id, " has no events (stream ",
         ClientStreamId(client_id),
         "); check the id, or register the client with RegisterClient"));
   }
   RETURN_IF_ERROR(FoldCareStream(
-      log, kOrganizationsStream, 0, upto_head,
+      log, kOrganizationsStream, 0,
+      [head](const eventstore::RecordedEvent& e) {
+        return e.global_position <= head;
+      },
       [&loaded](const v1::CareEvent& e, const CareEventContext& c) {
         loaded.directory.Apply(e, c);
       }));
@@ -638,8 +648,10 @@ absl::StatusOr<v1::GetCaseloadResponse> GetCaseload(
 
 absl::StatusOr<v1::GetClientSummaryResponse> GetClientSummary(
     eventstore::EventLog& log, const v1::GetClientSummaryRequest& request,
-    const ViewsConfig& config, absl::Time now) {
-  ASSIGN_OR_RETURN(LoadedClient loaded, LoadClient(log, request.client_id()));
+    const ViewsConfig& config, absl::Time now,
+    const EventVisibility& visible) {
+  ASSIGN_OR_RETURN(LoadedClient loaded,
+                   LoadClient(log, request.client_id(), visible));
   const absl::Time at = request.has_at() ? ToTime(request.at()) : now;
   v1::GetClientSummaryResponse response;
   *response.mutable_summary() =
@@ -652,8 +664,10 @@ absl::StatusOr<v1::GetClientSummaryResponse> GetClientSummary(
 
 absl::StatusOr<v1::ListGapsResponse> ListGaps(
     eventstore::EventLog& log, const v1::ListGapsRequest& request,
-    const ViewsConfig& config, absl::Time now) {
-  ASSIGN_OR_RETURN(LoadedClient loaded, LoadClient(log, request.client_id()));
+    const ViewsConfig& config, absl::Time now,
+    const EventVisibility& visible) {
+  ASSIGN_OR_RETURN(LoadedClient loaded,
+                   LoadClient(log, request.client_id(), visible));
   const absl::Time at = request.has_at() ? ToTime(request.at()) : now;
   v1::ListGapsResponse response;
   for (v1::Gap& gap : FindGaps(loaded.record, loaded.directory, config, at)) {

@@ -139,15 +139,18 @@ absl::StatusOr<v1::GetCaseloadResponse> GetCaseload(
 // folding the client's stream and the organizations stream from the log up
 // to its head when the call starts; view_position is that head (the answer
 // reflects every event up to it). INVALID_ARGUMENT without client_id;
-// NOT_FOUND naming the client when its stream has no events.
+// NOT_FOUND naming the client when its stream has no events. Only events
+// `visible` lets through are folded (docs/access.md).
 absl::StatusOr<v1::GetClientSummaryResponse> GetClientSummary(
     eventstore::EventLog& log, const v1::GetClientSummaryRequest& request,
-    const ViewsConfig& config, absl::Time now);
+    const ViewsConfig& config, absl::Time now,
+    const EventVisibility& visible = {});
 
 // The client's open gaps (continuity.h FindGaps), as GetClientSummary.
 absl::StatusOr<v1::ListGapsResponse> ListGaps(
     eventstore::EventLog& log, const v1::ListGapsRequest& request,
-    const ViewsConfig& config, absl::Time now);
+    const ViewsConfig& config, absl::Time now,
+    const EventVisibility& visible = {});
 
 }  // namespace caseline::projections
 

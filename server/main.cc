@@ -4,9 +4,12 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <tuple>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "server/access_config_file.h"
+#include "server/read_file.h"
 #include "server/server.h"
 #include "server/views_config_file.h"
 #include "spdlog/spdlog.h"
@@ -32,6 +35,8 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string address_file;
   std::string views_config;
+  std::string access_config;
+  std::string tls_cert, tls_key, client_ca;
 
   CLI::App app{
       "caselined: Caseline's event-sourced care coordination server.\n"
@@ -69,6 +74,20 @@ int main(int argc, char** argv) {
   app.add_option("--views_dir", options.views_dir,
                  "RocksDB directory of the projections' state; default "
                  "<data_dir>/views");
+  app.add_option("--tls_cert", tls_cert,
+                 "PEM certificate chain of the server (mutual TLS; with "
+                 "--tls_key and --client_ca; deploy/make-dev-certs.sh)");
+  app.add_option("--tls_key", tls_key, "PEM private key of the server");
+  app.add_option("--client_ca", client_ca,
+                 "PEM CA certificate that issues organisation certificates; "
+                 "the organisation is the SAN URI caseline:org:<id>");
+  app.add_option("--access_config", access_config,
+                 "JSON file of the organisations allowed and their roles "
+                 "(agency, auditor, admin; docs/access.md); required with "
+                 "TLS. Unset without TLS: development mode");
+  app.add_flag("--insecure_non_loopback", options.insecure_non_loopback,
+               "allow listening without TLS on a non-loopback address "
+               "(callers then name their own organisation)");
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
@@ -83,6 +102,28 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  for (auto [path, pem, flag] :
+       {std::tuple{&tls_cert, &options.tls_cert_pem, "--tls_cert"},
+        std::tuple{&tls_key, &options.tls_key_pem, "--tls_key"},
+        std::tuple{&client_ca, &options.client_ca_pem, "--client_ca"}}) {
+    if (path->empty()) continue;
+    absl::StatusOr<std::string> text =
+        caseline::server::ReadFileNamedBy(flag, *path);
+    if (!text.ok()) {
+      spdlog::error("cannot start: {}", text.status().ToString());
+      return 2;
+    }
+    *pem = *std::move(text);
+  }
+  if (!access_config.empty()) {
+    absl::StatusOr<caseline::services::AccessConfig> config =
+        caseline::server::LoadAccessConfigFile(access_config);
+    if (!config.ok()) {
+      spdlog::error("cannot start: {}", config.status().ToString());
+      return 2;
+    }
+    options.access = *std::move(config);
+  }
   if (!views_config.empty()) {
     absl::StatusOr<caseline::projections::ViewsConfig> config =
         caseline::server::LoadViewsConfigFile(views_config);
@@ -105,8 +146,15 @@ int main(int argc, char** argv) {
     spdlog::error("cannot start: {}", server.status().ToString());
     return 1;
   }
-  spdlog::info("serving on {} (log head at position {})", (*server)->address(),
-               (*server)->event_log().HeadPosition());
+  spdlog::info("serving on {} (log head at position {}; {})",
+               (*server)->address(), (*server)->event_log().HeadPosition(),
+               !options.tls_cert_pem.empty()
+                   ? "mutual TLS, organisations from client certificates"
+               : options.access.has_value()
+                   ? "no TLS: organisations from x-caseline-org, roles from "
+                     "--access_config"
+                   : "DEVELOPMENT MODE: no TLS, no --access_config; every "
+                     "named organisation is an agency");
   if (!address_file.empty() &&
       !WriteAddressFile(address_file, (*server)->address())) {
     spdlog::error("cannot write --listen_address_file {}", address_file);

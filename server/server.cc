@@ -2,7 +2,9 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 #include "eventstore/mutex.h"
 #include "eventstore/status_macros.h"
@@ -14,8 +16,10 @@
 #include "services/event_log_service.h"
 #include "services/views_service.h"
 #include "eventstore/view_store.h"
+#include "projections/access_projection.h"
 #include "projections/continuity_projection.h"
 #include "projections/duplication_projection.h"
+#include "spdlog/spdlog.h"
 
 namespace caseline::server {
 namespace {
@@ -34,24 +38,86 @@ std::vector<projections::ProjectionDef> ProjectionDefs(
                     return std::make_unique<projections::DuplicationProjection>(
                         init, config);
                   }});
+  defs.push_back({std::string(projections::kAccessProjectionName),
+                  [](const projections::ProjectionInit&) {
+                    return std::make_unique<projections::AccessProjection>();
+                  }});
   return defs;
 }
 
+// 127.0.0.0/8, ::1 and localhost.
+bool IsLoopbackHost(absl::string_view host) {
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  return host == "localhost" || host == "::1" ||
+         absl::StartsWith(host, "127.");
+}
+
+// The checks of ServerOptions that need no I/O.
+absl::Status CheckSecurityOptions(const ServerOptions& options,
+                                  absl::string_view host) {
+  const bool any_tls = !options.tls_cert_pem.empty() ||
+                       !options.tls_key_pem.empty() ||
+                       !options.client_ca_pem.empty();
+  if (any_tls) {
+    for (const auto& [value, flag] :
+         {std::pair{&options.tls_cert_pem, "--tls_cert"},
+          std::pair{&options.tls_key_pem, "--tls_key"},
+          std::pair{&options.client_ca_pem, "--client_ca"}}) {
+      if (value->empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            flag, " is missing: mutual TLS needs --tls_cert, --tls_key and "
+            "--client_ca together (deploy/make-dev-certs.sh makes a set)"));
+      }
+    }
+    if (!options.access.has_value()) {
+      return absl::InvalidArgumentError(
+          "--access_config is required with TLS: it lists the organisations "
+          "allowed and their roles (docs/access.md)");
+    }
+    return absl::OkStatus();
+  }
+  if (!IsLoopbackHost(host)) {
+    if (!options.insecure_non_loopback) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listen: ", host,
+          " is not a loopback address, and without TLS anyone who can reach "
+          "it could act as any organisation; pass --tls_cert, --tls_key, "
+          "--client_ca and --access_config, or listen on 127.0.0.1 (or, "
+          "knowingly, --insecure_non_loopback)"));
+    }
+    spdlog::warn(
+        "serving WITHOUT TLS on non-loopback {}: callers name their own "
+        "organisation (x-caseline-org); use only on a trusted network",
+        std::string(host));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::AnyInvocable<absl::Time() const> ClockOf(const ServerOptions& options) {
+  if (!options.clock) return nullptr;
+  return [clock = options.clock]() { return clock(); };
+}
 
 class CaselineServer::Impl {
  public:
   Impl(std::unique_ptr<eventstore::EventLog> log,
        std::unique_ptr<eventstore::ViewStore> store,
        std::unique_ptr<projections::ProjectionEngine> engine,
-       const projections::ViewsConfig& config, std::string host)
+       std::unique_ptr<services::Authenticator> authenticator,
+       const ServerOptions& options, std::string host)
       : log_(std::move(log)),
         store_(std::move(store)),
         engine_(std::move(engine)),
-        views_{log_.get(), engine_.get(), config, nullptr},
-        service_(log_.get()),
-        care_handler_(log_.get()),
-        care_services_(&care_handler_),
+        authenticator_(std::move(authenticator)),
+        access_(log_.get(), authenticator_.get(), ClockOf(options)),
+        views_{log_.get(), engine_.get(), options.views, &access_,
+               ClockOf(options)},
+        service_(log_.get(), &access_),
+        care_handler_(log_.get(), ClockOf(options)),
+        runner_{&care_handler_, &access_},
+        care_services_(&runner_),
         view_services_(&views_),
         host_(std::move(host)) {}
 
@@ -59,8 +125,23 @@ class CaselineServer::Impl {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                             &port_);
+    std::shared_ptr<grpc::ServerCredentials> credentials;
+    if (!options.tls_cert_pem.empty()) {
+      grpc::SslServerCredentialsOptions ssl;
+      ssl.pem_key_cert_pairs.push_back(
+          {options.tls_key_pem, options.tls_cert_pem});
+      ssl.pem_root_certs = options.client_ca_pem;
+      // The certificate is checked in the services (Authenticator), so that
+      // a missing or untrusted one gets UNAUTHENTICATED with a reason rather
+      // than a failed handshake the caller cannot tell from a network error.
+      // The handshake still proves the caller holds the certificate's key.
+      ssl.client_certificate_request =
+          GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY;
+      credentials = grpc::SslServerCredentials(ssl);
+    } else {
+      credentials = grpc::InsecureServerCredentials();
+    }
+    builder.AddListeningPort(options.listen, credentials, &port_);
     builder.RegisterService(&service_);
     for (grpc::Service* service : care_services_.services()) {
       builder.RegisterService(service);
@@ -105,9 +186,12 @@ class CaselineServer::Impl {
   std::unique_ptr<eventstore::EventLog> log_;
   std::unique_ptr<eventstore::ViewStore> store_;
   std::unique_ptr<projections::ProjectionEngine> engine_;
+  std::unique_ptr<services::Authenticator> authenticator_;
+  services::AccessControl access_;
   services::ViewsContext views_;
   services::EventLogService service_;
   services::CareCommandHandler care_handler_;
+  services::CommandRunner runner_;
   services::CareRecordServices care_services_;
   services::ViewServices view_services_;
   std::unique_ptr<grpc::Server> server_;
@@ -123,6 +207,13 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
         absl::StrCat("listen: \"", options.listen,
                      "\" is not host:port, e.g. 127.0.0.1:50051"));
   }
+  RETURN_IF_ERROR(
+      CheckSecurityOptions(options, options.listen.substr(0, colon)));
+  services::AuthenticatorOptions auth_options;
+  auth_options.client_ca_pem = options.client_ca_pem;
+  auth_options.access = options.access;
+  ASSIGN_OR_RETURN(std::unique_ptr<services::Authenticator> authenticator,
+                   services::Authenticator::Create(std::move(auth_options)));
   eventstore::EventLogOptions log_options;
   log_options.data_dir = options.data_dir;
   log_options.limits = options.limits;
@@ -139,9 +230,9 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
       std::unique_ptr<projections::ProjectionEngine> engine,
       projections::ProjectionEngine::Start(log.get(), store.get(),
                                            ProjectionDefs(options.views)));
-  auto impl = std::make_unique<Impl>(std::move(log), std::move(store),
-                                     std::move(engine), options.views,
-                                     options.listen.substr(0, colon));
+  auto impl = std::make_unique<Impl>(
+      std::move(log), std::move(store), std::move(engine),
+      std::move(authenticator), options, options.listen.substr(0, colon));
   RETURN_IF_ERROR(impl->Listen(options));
   return std::unique_ptr<CaselineServer>(new CaselineServer(std::move(impl)));
 }

@@ -4,7 +4,9 @@
 #ifndef CASELINE_SERVER_SERVER_H_
 #define CASELINE_SERVER_SERVER_H_
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -12,6 +14,7 @@
 #include "eventstore/event_log.h"
 #include "projections/projection_engine.h"
 #include "projections/views_config.h"
+#include "services/access_control.h"
 
 namespace caseline::server {
 
@@ -27,11 +30,26 @@ struct ServerOptions {
   projections::ViewsConfig views;
   // The projections' RocksDB directory. Default: <data_dir>/views.
   std::string views_dir;
+
+  // Mutual TLS (docs/access.md): the server's certificate chain and key, and
+  // the CA that issues organisation certificates, as PEM. All three or none.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+  std::string client_ca_pem;
+  // The organisations allowed and their roles (--access_config). Required
+  // with TLS. Without TLS and without it: development mode.
+  std::optional<services::AccessConfig> access;
+  // Without TLS the server listens only on loopback unless this is set.
+  bool insecure_non_loopback = false;
+  // The time consents and views are judged at. Default: absl::Now.
+  std::function<absl::Time()> clock;
 };
 
 class CaselineServer {
  public:
-  // Opens the log and starts serving. FAILED_PRECONDITION when the data
+  // Opens the log and starts serving. INVALID_ARGUMENT for an incomplete TLS
+  // set-up, TLS without an access config, or an insecure non-loopback
+  // address without insecure_non_loopback; FAILED_PRECONDITION when the data
   // directory is locked or too new, UNAVAILABLE when the address cannot be
   // bound, and the log's errors otherwise.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<CaselineServer>> Start(

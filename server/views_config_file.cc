@@ -1,10 +1,8 @@
 #include "server/views_config_file.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/read_file.h"
 
 namespace caseline::server {
 namespace {
@@ -102,15 +100,9 @@ absl::StatusOr<projections::ViewsConfig> ParseViewsConfig(
 
 absl::StatusOr<projections::ViewsConfig> LoadViewsConfigFile(
     const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read --views_config file ", path));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<projections::ViewsConfig> config =
-      ParseViewsConfig(text.str());
+  absl::StatusOr<std::string> text = ReadFileNamedBy("--views_config", path);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<projections::ViewsConfig> config = ParseViewsConfig(*text);
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         absl::StrCat(path, ": ", config.status().message()));

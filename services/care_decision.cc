@@ -556,6 +556,11 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
       }
       return absl::OkStatus();
     }
+    case v1::CareEvent::kRecordAccessed:
+    case v1::CareEvent::kBreakGlassReviewed:
+      return Invalid("event",
+                     "access records are written by the server itself, never "
+                     "through a command");
     case v1::CareEvent::EVENT_NOT_SET:
       break;
   }
@@ -1196,6 +1201,11 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     case v1::CareEvent::kOrganizationUpdated:
       return Invalid("event",
                      "organisation events go to Organizations, not a client");
+    case v1::CareEvent::kRecordAccessed:
+    case v1::CareEvent::kBreakGlassReviewed:
+      return Invalid("event",
+                     "access records are written by the server itself, never "
+                     "through a command");
     case v1::CareEvent::EVENT_NOT_SET:
       return Invalid("event", "the command carries no care event");
   }

@@ -7,12 +7,6 @@
 namespace caseline::services {
 namespace {
 
-std::string Metadata(const grpc::ServerContext& context, const char* key) {
-  auto range = context.client_metadata().equal_range(key);
-  if (range.first == range.second) return "";
-  return std::string(range.first->second.data(), range.first->second.size());
-}
-
 // The CareEvent field that holds messages of `type`.
 const google::protobuf::FieldDescriptor* CareEventFieldFor(
     const google::protobuf::Descriptor* type) {
@@ -24,12 +18,36 @@ const google::protobuf::FieldDescriptor* CareEventFieldFor(
   return nullptr;
 }
 
+// Who may record what: client care events need the agency role; an
+// organisation registers or updates only itself, unless it is an admin.
+absl::Status AllowedToWrite(const Caller& caller, const v1::CareEvent& event) {
+  if (caller.local_operator) return absl::OkStatus();  // development mode
+  const std::string* subject = nullptr;
+  if (event.has_organization_registered()) {
+    subject = &event.organization_registered().organization_id();
+  } else if (event.has_organization_updated()) {
+    subject = &event.organization_updated().organization_id();
+  }
+  if (subject == nullptr) {
+    return RequireRole(caller, kAgency, "recording care events");
+  }
+  if (caller.Has(kAdmin) || *subject == caller.organization_id) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "organisation ", caller.organization_id,
+      " may register or update only itself (", *subject,
+      " is another organisation); an admin registers others"));
+}
+
 }  // namespace
 
-grpc::Status RunCommand(CareCommandHandler& handler,
+grpc::Status RunCommand(const CommandRunner& runner,
                         grpc::ServerContext* context,
                         const google::protobuf::Message& request,
                         v1::CommandResult* response) {
+  absl::StatusOr<Caller> caller = runner.access->Authenticate(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   const google::protobuf::Descriptor* descriptor = request.GetDescriptor();
   const google::protobuf::Reflection* reflection = request.GetReflection();
   CareCommand command;
@@ -38,8 +56,8 @@ grpc::Status RunCommand(CareCommandHandler& handler,
   if (const auto* client = descriptor->FindFieldByName("client_id")) {
     command.client_id = reflection->GetString(request, client);
   }
-  command.organization_id = Metadata(*context, kOrganizationMetadataKey);
-  command.user_id = Metadata(*context, kUserMetadataKey);
+  command.organization_id = caller->organization_id;
+  command.user_id = caller->user_id;
   const auto* occurred_field = descriptor->FindFieldByNumber(3);
   const bool occurred_at_given = reflection->HasField(request, occurred_field);
   if (occurred_at_given) {
@@ -62,14 +80,18 @@ grpc::Status RunCommand(CareCommandHandler& handler,
         absl::StrCat(event_field->name(),
                      " is required: it is the event the command records")));
   }
+  if (absl::Status allowed = AllowedToWrite(*caller, command.event);
+      !allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
   absl::StatusOr<v1::CommandResult> result =
-      handler.Execute(std::move(command), occurred_at_given);
+      runner.handler->Execute(std::move(command), occurred_at_given);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;
 }
 
-CareRecordServices::CareRecordServices(CareCommandHandler* handler) {
+CareRecordServices::CareRecordServices(const CommandRunner* handler) {
   services_.push_back(std::make_unique<ClientsService>(handler));
   services_.push_back(std::make_unique<ConsentsService>(handler));
   services_.push_back(std::make_unique<PlansService>(handler));

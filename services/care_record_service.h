@@ -1,8 +1,10 @@
 // The care-record command services (caseline.v1 Clients, Consents, Plans,
 // Referrals, Services, CareTeams, Transitions, Organizations) over gRPC. Thin:
-// each RPC turns its request into a CareCommand (the acting organisation and
-// user from metadata x-caseline-org / x-caseline-user) and runs it through
-// CareCommandHandler.
+// each RPC authenticates the caller (services/access_control.h), turns its
+// request into a CareCommand acted by the caller's organisation and person
+// (never what the request claims) and runs it through CareCommandHandler.
+// Client commands need the agency role; an organisation registers or updates
+// only itself unless it is an admin.
 #ifndef CASELINE_SERVICES_CARE_RECORD_SERVICE_H_
 #define CASELINE_SERVICES_CARE_RECORD_SERVICE_H_
 
@@ -11,18 +13,21 @@
 
 #include "caseline/v1/care_record.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "services/access_control.h"
 #include "services/care_command_handler.h"
 
 namespace caseline::services {
 
-// Metadata keys naming the acting organisation and person.
-inline constexpr char kOrganizationMetadataKey[] = "x-caseline-org";
-inline constexpr char kUserMetadataKey[] = "x-caseline-user";
+// What every command RPC needs. Not owned.
+struct CommandRunner {
+  CareCommandHandler* handler = nullptr;
+  AccessControl* access = nullptr;
+};
 
 // Runs one command request: fields 1 (command_id), 2 (client_id, absent for
 // organisation commands), 3 (occurred_at) and 4 (the proposed event) are the
 // same in every request of care_record.proto.
-grpc::Status RunCommand(CareCommandHandler& handler,
+grpc::Status RunCommand(const CommandRunner& runner,
                         grpc::ServerContext* context,
                         const google::protobuf::Message& request,
                         v1::CommandResult* response);
@@ -31,14 +36,14 @@ grpc::Status RunCommand(CareCommandHandler& handler,
 class CareRecordServices {
  public:
   // `handler` is not owned and must outlive this object.
-  explicit CareRecordServices(CareCommandHandler* handler);
+  explicit CareRecordServices(const CommandRunner* runner);
   ~CareRecordServices();
   std::vector<grpc::Service*> services();
 
  private:
   class ClientsService final : public v1::Clients::Service {
    public:
-    explicit ClientsService(CareCommandHandler* handler) : handler_(handler) {}
+    explicit ClientsService(const CommandRunner* handler) : handler_(handler) {}
     grpc::Status RegisterClient(grpc::ServerContext* context,
                                 const v1::RegisterClientRequest* request,
                                 v1::CommandResult* response) override {
@@ -83,12 +88,12 @@ class CareRecordServices {
     }
 
    private:
-    CareCommandHandler* const handler_;
+    const CommandRunner* const handler_;
   };
 
   class ConsentsService final : public v1::Consents::Service {
    public:
-    explicit ConsentsService(CareCommandHandler* handler) : handler_(handler) {}
+    explicit ConsentsService(const CommandRunner* handler) : handler_(handler) {}
     grpc::Status GiveConsent(grpc::ServerContext* context,
                              const v1::GiveConsentRequest* request,
                              v1::CommandResult* response) override {
@@ -106,12 +111,12 @@ class CareRecordServices {
     }
 
    private:
-    CareCommandHandler* const handler_;
+    const CommandRunner* const handler_;
   };
 
   class PlansService final : public v1::Plans::Service {
    public:
-    explicit PlansService(CareCommandHandler* handler) : handler_(handler) {}
+    explicit PlansService(const CommandRunner* handler) : handler_(handler) {}
     grpc::Status RecordAssessment(grpc::ServerContext* context,
                                   const v1::RecordAssessmentRequest* request,
                                   v1::CommandResult* response) override {
@@ -135,12 +140,12 @@ class CareRecordServices {
     }
 
    private:
-    CareCommandHandler* const handler_;
+    const CommandRunner* const handler_;
   };
 
   class ReferralsService final : public v1::Referrals::Service {
    public:
-    explicit ReferralsService(CareCommandHandler* handler)
+    explicit ReferralsService(const CommandRunner* handler)
         : handler_(handler) {}
     grpc::Status SendReferral(grpc::ServerContext* context,
                               const v1::SendReferralRequest* request,
@@ -184,12 +189,12 @@ class CareRecordServices {
     }
 
    private:
-    CareCommandHandler* const handler_;
+    const CommandRunner* const handler_;
   };
 
   class ServicesService final : public v1::Services::Service {
    public:
-    explicit ServicesService(CareCommandHandler* handler) : handler_(handler) {}
+    explicit ServicesService(const CommandRunner* handler) : handler_(handler) {}
     grpc::Status StartService(grpc::ServerContext* context,
                               const v1::StartServiceRequest* request,
                               v1::CommandResult* response) override {
@@ -208,12 +213,12 @@ class CareRecordServices {
     }
 
    private:
-    CareCommandHandler* const handler_;
+    const CommandRunner* const handler_;
   };
 
   class CareTeamsService final : public v1::CareTeams::Service {
    public:
-    explicit CareTeamsService(CareCommandHandler* handler)
+    explicit CareTeamsService(const CommandRunner* handler)
         : handler_(handler) {}
     grpc::Status AddCareTeamMember(grpc::ServerContext* context,
                                    const v1::AddCareTeamMemberRequest* request,
@@ -233,12 +238,12 @@ class CareRecordServices {
     }
 
    private:
-    CareCommandHandler* const handler_;
+    const CommandRunner* const handler_;
   };
 
   class TransitionsService final : public v1::Transitions::Service {
    public:
-    explicit TransitionsService(CareCommandHandler* handler)
+    explicit TransitionsService(const CommandRunner* handler)
         : handler_(handler) {}
     grpc::Status RecordAdmission(grpc::ServerContext* context,
                                  const v1::RecordAdmissionRequest* request,
@@ -268,12 +273,12 @@ class CareRecordServices {
     }
 
    private:
-    CareCommandHandler* const handler_;
+    const CommandRunner* const handler_;
   };
 
   class OrganizationsService final : public v1::Organizations::Service {
    public:
-    explicit OrganizationsService(CareCommandHandler* handler)
+    explicit OrganizationsService(const CommandRunner* handler)
         : handler_(handler) {}
     grpc::Status RegisterOrganization(
         grpc::ServerContext* context,
@@ -289,7 +294,7 @@ class CareRecordServices {
     }
 
    private:
-    CareCommandHandler* const handler_;
+    const CommandRunner* const handler_;
   };
 
   std::vector<std::unique_ptr<grpc::Service>> services_;

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "eventstore/status_macros.h"
 #include "services/event_conversion.h"
 #include "services/grpc_status.h"
 
@@ -13,11 +16,22 @@ namespace {
 // Events read from the log per catch-up step of a subscription.
 constexpr size_t kSubscriptionPage = 500;
 
+constexpr char kReadStreamOperation[] = "caseline.v1.EventLog/ReadStream";
+constexpr char kReadAllOperation[] = "caseline.v1.EventLog/ReadAll";
+constexpr char kSubscribeOperation[] = "caseline.v1.EventLog/Subscribe";
+
+// The client of a client stream, or empty.
+absl::string_view ClientOfStream(absl::string_view stream_id) {
+  if (absl::ConsumePrefix(&stream_id, "client-")) return stream_id;
+  return {};
+}
+
 }  // namespace
 
 EventLogService::EventLogService(eventstore::EventLog* log,
+                                 AccessControl* access,
                                  EventLogServiceOptions options)
-    : log_(log), options_(options) {}
+    : log_(log), access_(access), options_(options) {}
 
 void EventLogService::BeginShutdown() { shutting_down_ = true; }
 
@@ -25,6 +39,19 @@ grpc::ServerUnaryReactor* EventLogService::Append(
     grpc::CallbackServerContext* context, const v1::AppendRequest* request,
     v1::AppendResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller = access_->Authenticate(*context);
+  absl::Status allowed = caller.status();
+  if (allowed.ok()) {
+    // Care events go through the care-record commands, which check them
+    // against the record and the caller; raw appends are for operators.
+    allowed = RequireRole(*caller, kAdmin,
+                          "EventLog.Append (raw appends; agencies record care "
+                          "events through the care-record services)");
+  }
+  if (!allowed.ok()) {
+    reactor->Finish(ToGrpcStatus(allowed));
+    return reactor;
+  }
   absl::StatusOr<eventstore::AppendRequest> append = FromProto(*request);
   if (!append.ok()) {
     reactor->Finish(ToGrpcStatus(append.status()));
@@ -39,26 +66,64 @@ grpc::ServerUnaryReactor* EventLogService::Append(
   return reactor;
 }
 
-grpc::Status EventLogService::ReadStream(grpc::ServerContext*,
+grpc::Status EventLogService::ReadStream(grpc::ServerContext* context,
                                          const v1::ReadStreamRequest* request,
                                          v1::ReadStreamResponse* response) {
+  absl::StatusOr<Caller> caller = access_->Authenticate(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  // An agency that is not involved with the client learns nothing, not even
+  // whether the stream exists.
+  const absl::string_view client = ClientOfStream(request->stream_id());
+  if (!client.empty() && !caller->ReadsEverything() &&
+      caller->break_glass_reason.empty()) {
+    absl::StatusOr<ClientRead> read = access_->OpenClient(*caller, client);
+    if (!read.ok()) return ToGrpcStatus(read.status());
+  }
   absl::StatusOr<eventstore::StreamPage> page =
       log_->ReadStream(request->stream_id(), FromProto(*request));
   if (!page.ok()) return ToGrpcStatus(page.status());
-  for (const eventstore::RecordedEvent& e : page->events) {
-    ToProto(e, response->add_events());
+  StreamFilter filter(access_, &*caller);
+  std::vector<bool> visible;
+  if (absl::Status s = filter.Filter(page->events, &visible); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (absl::Status s = filter.RecordShown(kReadStreamOperation); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  for (size_t i = 0; i < page->events.size(); ++i) {
+    if (visible[i]) ToProto(page->events[i], response->add_events());
   }
   response->set_next_version(page->next_version);
   response->set_end_of_stream(page->end_of_stream);
   response->set_last_stream_version(page->last_stream_version);
+  if (v1::Withheld w = filter.TakeWithheld(); w.count() > 0) {
+    *response->mutable_withheld() = std::move(w);
+  }
   return grpc::Status::OK;
 }
 
-grpc::Status EventLogService::ReadAll(grpc::ServerContext*,
+grpc::Status EventLogService::ReadAll(grpc::ServerContext* context,
                                       const v1::ReadAllRequest* request,
                                       v1::ReadAllResponse* response) {
+  absl::StatusOr<Caller> caller = access_->Authenticate(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (absl::Status s = RequireRole(
+          *caller, kAdmin | kAuditor,
+          "EventLog.ReadAll (a global read; agencies read their clients' "
+          "streams with ReadStream or Subscribe)");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(FromProto(*request));
   if (!page.ok()) return ToGrpcStatus(page.status());
+  StreamFilter filter(access_, &*caller);
+  std::vector<bool> visible;
+  if (absl::Status s = filter.Filter(page->events, &visible); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (absl::Status s = filter.RecordShown(kReadAllOperation); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   for (const eventstore::RecordedEvent& e : page->events) {
     ToProto(e, response->add_events());
   }
@@ -74,6 +139,17 @@ grpc::Status EventLogService::ReadAll(grpc::ServerContext*,
 grpc::Status EventLogService::Subscribe(
     grpc::ServerContext* context, const v1::SubscribeRequest* request,
     grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  absl::StatusOr<Caller> caller = access_->Authenticate(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller->break_glass_reason.empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "x-caseline-break-glass: breaking the glass is for one read of one "
+        "client, not a subscription; read the client's stream instead"));
+  }
+  // Delivers only what the caller may see (everything for auditors and
+  // admins), and writes the access records of each page before it.
+  StreamFilter filter(access_, &*caller);
+  std::vector<bool> visible;
   eventstore::ReadAllOptions read;
   read.max_count = kSubscriptionPage;
   read.filter = FromProto(request->filter());
@@ -98,6 +174,9 @@ grpc::Status EventLogService::Subscribe(
     v1::Checkpoint* checkpoint = is_caught_up ? message.mutable_caught_up()
                                               : message.mutable_checkpoint();
     checkpoint->set_position(next - 1);
+    if (v1::Withheld w = filter.TakeWithheld(); w.count() > 0) {
+      *checkpoint->mutable_withheld() = std::move(w);
+    }
     examined_since_checkpoint = 0;
     last_checkpoint = absl::Now();
     return writer->Write(message);
@@ -117,7 +196,15 @@ grpc::Status EventLogService::Subscribe(
     read.from_position = next;
     absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
     if (!page.ok()) return ToGrpcStatus(page.status());
-    for (const eventstore::RecordedEvent& e : page->events) {
+    if (absl::Status s = filter.Filter(page->events, &visible); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    if (absl::Status s = filter.RecordShown(kSubscribeOperation); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    for (size_t i = 0; i < page->events.size(); ++i) {
+      if (!visible[i]) continue;
+      const eventstore::RecordedEvent& e = page->events[i];
       message.Clear();
       ToProto(e, message.mutable_event());
       if (!writer->Write(message)) {
@@ -152,9 +239,12 @@ grpc::Status EventLogService::Subscribe(
   }
 }
 
-grpc::Status EventLogService::VerifyChain(grpc::ServerContext*,
+// Anyone may verify the chain: it shows hashes, not care data.
+grpc::Status EventLogService::VerifyChain(grpc::ServerContext* context,
                                           const v1::VerifyChainRequest* request,
                                           v1::VerifyChainResponse* response) {
+  absl::StatusOr<Caller> caller = access_->Authenticate(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<eventstore::ChainVerification> report =
       log_->VerifyChain(request->from_position(), request->to_position());
   if (!report.ok()) return ToGrpcStatus(report.status());

@@ -1,4 +1,5 @@
-// caseline.v1.EventLog over gRPC: converts messages and statuses, nothing more.
+// caseline.v1.EventLog over gRPC: converts messages and statuses, and asks
+// AccessControl who may append and what each caller may read.
 // Append uses the callback API (the log's writer thread completes it, so no
 // gRPC thread waits for a sync); the reads and Subscribe are synchronous.
 #ifndef CASELINE_SERVICES_EVENT_LOG_SERVICE_H_
@@ -9,6 +10,7 @@
 #include "absl/time/time.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "eventstore/event_log.h"
+#include "services/access_control.h"
 
 namespace caseline::services {
 
@@ -25,9 +27,9 @@ struct EventLogServiceOptions {
 class EventLogService final
     : public v1::EventLog::WithCallbackMethod_Append<v1::EventLog::Service> {
  public:
-  // `log` is not owned and must outlive the service.
-  explicit EventLogService(eventstore::EventLog* log,
-                           EventLogServiceOptions options = {});
+  // `log` and `access` are not owned and must outlive the service.
+  EventLogService(eventstore::EventLog* log, AccessControl* access,
+                  EventLogServiceOptions options = {});
 
   // Ends open subscriptions with UNAVAILABLE (within subscription_poll), so a
   // server shutdown does not wait for them. Thread-safe.
@@ -51,6 +53,7 @@ class EventLogService final
 
  private:
   eventstore::EventLog* const log_;
+  AccessControl* const access_;
   const EventLogServiceOptions options_;
   std::atomic<bool> shutting_down_{false};
 };

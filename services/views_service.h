@@ -12,6 +12,13 @@
 // min_position: projection-backed queries wait for the projection to apply
 // it (within the call's deadline, at most 30 s); stream-backed queries check
 // only that the log has it.
+//
+// Access (docs/access.md): views of one client show an agency only the events
+// it may see (folded views fold only those); worklists, measure members and
+// findings leave out entries about what it may not see; the response's
+// `withheld` counts what was left out. Every view of client data by another
+// organisation than its author is recorded (RecordAccessed) before it is
+// answered. Rebuilds are for admins.
 #ifndef CASELINE_SERVICES_VIEWS_SERVICE_H_
 #define CASELINE_SERVICES_VIEWS_SERVICE_H_
 
@@ -20,10 +27,12 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "caseline/v1/access.grpc.pb.h"
 #include "caseline/v1/views.grpc.pb.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_engine.h"
 #include "projections/views_config.h"
+#include "services/access_control.h"
 
 namespace caseline::services {
 
@@ -32,6 +41,8 @@ struct ViewsContext {
   eventstore::EventLog* log = nullptr;
   projections::ProjectionEngine* engine = nullptr;
   projections::ViewsConfig config;
+  // Who may see what; every view of client data goes through it.
+  AccessControl* access = nullptr;
   // The time gaps, ages and due dates are judged at. Default: absl::Now.
   absl::AnyInvocable<absl::Time() const> clock;
   absl::Time Now() const { return clock ? clock() : absl::Now(); }
@@ -105,16 +116,35 @@ class ProjectionsService final : public v1::Projections::Service {
   const ViewsContext* const views_;
 };
 
-// The four services, for registration.
+// The auditors' break_glass_review list (proto/caseline/v1/access.proto),
+// backed by the "access" projection.
+class AccessAuditService final : public v1::AccessAudit::Service {
+ public:
+  explicit AccessAuditService(const ViewsContext* views) : views_(views) {}
+  grpc::Status ListBreakGlass(grpc::ServerContext* context,
+                              const v1::ListBreakGlassRequest* request,
+                              v1::ListBreakGlassResponse* response) override;
+  grpc::Status MarkBreakGlassReviewed(
+      grpc::ServerContext* context,
+      const v1::MarkBreakGlassReviewedRequest* request,
+      v1::MarkBreakGlassReviewedResponse* response) override;
+
+ private:
+  const ViewsContext* const views_;
+};
+
+// The five services, for registration.
 class ViewServices {
  public:
   explicit ViewServices(const ViewsContext* views)
       : continuity_(views),
         duplication_(views),
         audit_(views),
-        projections_(views) {}
+        projections_(views),
+        access_audit_(views) {}
   std::vector<grpc::Service*> services() {
-    return {&continuity_, &duplication_, &audit_, &projections_};
+    return {&continuity_, &duplication_, &audit_, &projections_,
+            &access_audit_};
   }
 
  private:
@@ -122,6 +152,7 @@ class ViewServices {
   DuplicationViewsService duplication_;
   AuditViewsService audit_;
   ProjectionsService projections_;
+  AccessAuditService access_audit_;
 };
 
 }  // namespace caseline::services

@@ -143,9 +143,9 @@ grep -q '"admissions":\[{' "$work/w8" || fail "stroke replay: $(cat "$work/w8")"
 caseline disclosures --client scenario-foster-teen-1 > "$work/w9"
 grep -q 'court order' "$work/w9" && grep -q 'DATA_CLASS_EDUCATION' "$work/w9" || fail "disclosures: $(cat "$work/w9")"
 caseline projections status --format table > "$work/w10"
-grep -q '^continuity' "$work/w10" && grep -q '^duplication' "$work/w10" || fail "status: $(cat "$work/w10")"
+grep -q '^continuity' "$work/w10" && grep -q '^duplication' "$work/w10" && grep -q '^access' "$work/w10" || fail "status: $(cat "$work/w10")"
 caseline projections rebuild all > "$work/w11" 2> /dev/null
-[ "$(grep -c '"done":true' "$work/w11")" -eq 2 ] || fail "rebuild all: $(cat "$work/w11")"
+[ "$(grep -c '"done":true' "$work/w11")" -eq 3 ] || fail "rebuild all: $(cat "$work/w11")"
 
 # SIGTERM shuts the server down cleanly.
 kill -TERM "$server_pid"

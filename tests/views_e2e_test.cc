@@ -472,7 +472,7 @@ TEST_F(ViewsTest, OnlineRebuildAndRestartGiveTheSameViews) {
                                 v1::GetProjectionStatusRequest(), &status)
                     .ok());
   }
-  ASSERT_EQ(status.projections_size(), 2);
+  ASSERT_EQ(status.projections_size(), 3);  // continuity, duplication, access
   for (const auto& p : status.projections()) {
     EXPECT_EQ(p.generation(), 2u) << p.name();
     EXPECT_EQ(p.state(), "running");

@@ -19,6 +19,7 @@
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/cli_command.h"
+#include "tools/cli_connection.h"
 #include "tools/cli_common.h"
 #include "tools/cli_json.h"
 #include "tools/cli_views.h"
@@ -35,22 +36,16 @@ using caseline::tools::kCliExitCallFailed;
 using caseline::tools::kCliExitChainBroken;
 
 struct Globals {
-  std::string server = "127.0.0.1:50051";
-  double timeout_seconds = 30;
+  caseline::tools::ConnectionOptions connection;
+  std::shared_ptr<grpc::Channel> channel;  // opened once the flags are parsed
 };
 
 std::unique_ptr<EventLog::Stub> Connect(const Globals& globals) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  args.SetMaxSendMessageSize(64 << 20);
-  return EventLog::NewStub(grpc::CreateCustomChannel(
-      globals.server, grpc::InsecureChannelCredentials(), args));
+  return EventLog::NewStub(globals.channel);
 }
 
 void SetDeadline(grpc::ClientContext* context, const Globals& globals) {
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(static_cast<int64_t>(
-                            globals.timeout_seconds * 1000)));
+  caseline::tools::PrepareContext(globals.connection, context);
 }
 
 // Reads `file`, or standard input for "-", into `text`.
@@ -188,6 +183,8 @@ int RunSubscribe(const Globals& globals, const SubscribeArgs& args) {
   request.mutable_filter()->set_event_type_prefix(args.type_prefix);
   request.mutable_filter()->set_stream_id_prefix(args.stream_prefix);
   grpc::ClientContext context;
+  caseline::tools::PrepareContext(globals.connection, &context,
+                                  /*with_deadline=*/false);
   auto reader = Connect(globals)->Subscribe(&context, request);
   caseline::v1::SubscribeResponse message;
   uint64_t printed = 0;
@@ -250,9 +247,13 @@ int RunCommand(const Globals& globals, const CommandArgs& args) {
     return BadInput(
         "name a command, e.g. Referrals.SendReferral (--list shows them all)");
   }
-  if (args.organization.empty()) {
+  const std::string organization = args.organization.empty()
+                                       ? globals.connection.organization
+                                       : args.organization;
+  if (organization.empty() && !globals.connection.tls()) {
     return BadInput(
-        "--org: name the acting organisation (sent as x-caseline-org)");
+        "--org: name the acting organisation (sent as x-caseline-org; with "
+        "TLS your certificate names it)");
   }
   std::string text;
   if (!ReadInput(args.file, &text))
@@ -260,13 +261,11 @@ int RunCommand(const Globals& globals, const CommandArgs& args) {
   absl::StatusOr<caseline::tools::PreparedCommand> command =
       caseline::tools::PrepareCommand(args.method, text);
   if (!command.ok()) return BadInput(command.status().message());
-  grpc::ChannelArguments channel_args;
-  channel_args.SetMaxReceiveMessageSize(64 << 20);
   absl::StatusOr<std::string> response = caseline::tools::SendCommand(
-      grpc::CreateCustomChannel(
-          globals.server, grpc::InsecureChannelCredentials(), channel_args),
-      *command, args.organization, args.user,
-      absl::Seconds(globals.timeout_seconds));
+      globals.channel, *command,
+      globals.connection.tls() ? "" : organization,
+      args.user.empty() ? globals.connection.user : args.user,
+      absl::Seconds(globals.connection.timeout_seconds));
   if (!response.ok()) {
     return Fail(
         grpc::Status(static_cast<grpc::StatusCode>(response.status().code()),
@@ -294,25 +293,25 @@ int RunDemoCommand(const Globals& globals, const DemoArgs& args) {
     return BadInput(absl::StrCat("--base-date \"", args.base_date,
                                  "\" is not a date; use YYYY-MM-DD"));
   }
-  options.call_timeout = absl::Seconds(globals.timeout_seconds);
+  options.call_timeout = absl::Seconds(globals.connection.timeout_seconds);
   options.progress = [](const std::string& line) { std::cerr << line << "\n"; };
   if (absl::Status valid =
           caseline::tools::ValidateDemoOptions(options, absl::Now());
       !valid.ok()) {
     return BadInput(valid.message());
   }
-  std::cerr << "demo: loading the demo care network into " << globals.server
+  if (globals.connection.tls()) {
+    return BadInput(
+        "demo acts as every organisation of the demo network, so it runs "
+        "against a development-mode server (no TLS, no --access_config)");
+  }
+  std::cerr << "demo: loading the demo care network into "
+            << globals.connection.server
             << " (seed " << args.seed << ", base date " << args.base_date
             << ", " << args.clients << " synthetic clients, "
             << args.concurrency << " in flight)\n";
-  grpc::ChannelArguments channel_args;
-  channel_args.SetMaxReceiveMessageSize(64 << 20);
-  channel_args.SetMaxSendMessageSize(64 << 20);
   absl::StatusOr<caseline::tools::DemoSummary> summary =
-      caseline::tools::RunDemo(
-          grpc::CreateCustomChannel(
-              globals.server, grpc::InsecureChannelCredentials(), channel_args),
-          options);
+      caseline::tools::RunDemo(globals.channel, options);
   if (!summary.ok()) {
     std::cerr << "caseline: demo stopped: "
               << absl::StatusCodeToString(summary.status().code()) << ": "
@@ -331,10 +330,7 @@ int main(int argc, char** argv) {
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);
   Globals globals;
-  app.add_option("--server", globals.server, "caselined address, host:port");
-  app.add_option("--timeout", globals.timeout_seconds,
-                 "deadline in seconds for each call (not for subscribe)")
-      ->check(CLI::PositiveNumber);
+  caseline::tools::AddConnectionFlags(app, &globals.connection);
 
   AppendArgs append;
   CLI::App* append_cmd = app.add_subcommand(
@@ -460,6 +456,10 @@ int main(int argc, char** argv) {
       caseline::tools::ViewCommands::AddTo(&app);
 
   CLI11_PARSE(app, argc, argv);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      caseline::tools::OpenChannel(globals.connection);
+  if (!channel.ok()) return BadInput(channel.status().message());
+  globals.channel = *std::move(channel);
 
   if (*append_cmd) return RunAppend(globals, append);
   if (*read_stream_cmd) return RunReadStream(globals, read_stream);
@@ -469,7 +469,7 @@ int main(int argc, char** argv) {
   if (*command_cmd) return RunCommand(globals, command);
   if (*demo_cmd) return RunDemoCommand(globals, demo);
   if (std::optional<int> code =
-          views->RunChosen(globals.server, globals.timeout_seconds)) {
+          views->RunChosen(globals.connection)) {
     return *code;
   }
   return kCliExitBadInput;

@@ -95,7 +95,9 @@ absl::StatusOr<std::string> SendCommand(
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(timeout));
-  context.AddMetadata("x-caseline-org", organization_id);
+  if (!organization_id.empty()) {
+    context.AddMetadata("x-caseline-org", organization_id);
+  }
   if (!user_id.empty()) context.AddMetadata("x-caseline-user", user_id);
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue queue;

@@ -18,6 +18,7 @@
 #include "absl/time/civil_time.h"
 #include "caseline/v1/views.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tools/cli_connection.h"
 #include "tools/cli_json.h"
 
 namespace caseline::tools {
@@ -311,25 +312,23 @@ constexpr int32_t kPageSize = 500;
 
 class Connection {
  public:
-  Connection(const std::string& server, double timeout_seconds)
-      : timeout_seconds_(timeout_seconds) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    args.SetMaxSendMessageSize(64 << 20);
-    channel_ = grpc::CreateCustomChannel(
-        server, grpc::InsecureChannelCredentials(), args);
-  }
+  Connection(const ConnectionOptions& options,
+             std::shared_ptr<grpc::Channel> channel)
+      : options_(options), channel_(std::move(channel)) {}
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
+  // The identity metadata and the deadline.
   void SetDeadline(grpc::ClientContext* context) const {
-    context->set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::milliseconds(
-                              static_cast<int64_t>(timeout_seconds_ * 1000)));
+    PrepareContext(options_, context);
+  }
+  // The identity metadata only (a rebuild runs as long as it takes).
+  void SetIdentity(grpc::ClientContext* context) const {
+    PrepareContext(options_, context, /*with_deadline=*/false);
   }
 
  private:
-  double timeout_seconds_;
+  const ConnectionOptions& options_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
@@ -774,6 +773,7 @@ int RunRebuild(const Connection& connection, const std::string& name) {
   request.set_name(name);
   auto stub = v1::Projections::NewStub(connection.channel());
   grpc::ClientContext context;
+  connection.SetIdentity(&context);
   std::unique_ptr<grpc::ClientReader<v1::RebuildProjectionResponse>> reader =
       stub->Rebuild(&context, request);
   const bool terminal = isatty(STDERR_FILENO) == 1;
@@ -1066,11 +1066,15 @@ std::unique_ptr<ViewCommands> ViewCommands::AddTo(CLI::App* app) {
   return std::unique_ptr<ViewCommands>(new ViewCommands(std::move(c)));
 }
 
-std::optional<int> ViewCommands::RunChosen(const std::string& server,
-                                           double timeout_seconds) const {
+std::optional<int> ViewCommands::RunChosen(
+    const ConnectionOptions& options) const {
   const Commands& c = *commands_;
   // Connects only when one of these subcommands was chosen.
-  const auto connect = [&] { return Connection(server, timeout_seconds); };
+  std::shared_ptr<grpc::Channel> channel;
+  const auto connect = [&] {
+    if (channel == nullptr) channel = *OpenChannel(options);
+    return Connection(options, channel);
+  };
   if (*c.summary_cmd) return RunSummary(connect(), c.summary);
   if (*c.gaps_cmd) return RunGaps(connect(), c.gaps);
   if (*c.worklist_cmd) return RunWorklist(connect(), c.worklist);

@@ -22,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "caseline/v1/views.pb.h"
+#include "tools/cli_connection.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "tools/cli_common.h"
@@ -120,12 +121,11 @@ class ViewCommands {
   ViewCommands& operator=(const ViewCommands&) = delete;
 
   // After parsing: when one of these subcommands was chosen, runs it against
-  // the server at `server` (host:port), each call with a deadline of
-  // `timeout_seconds` (none for a rebuild), and returns the exit code;
+  // the server `options` name (OpenChannel must have accepted them), each
+  // call with their deadline (none for a rebuild), and returns the exit code;
   // std::nullopt when another subcommand was chosen. Prints JSON lines and
   // tables on stdout, errors and progress on stderr.
-  std::optional<int> RunChosen(const std::string& server,
-                               double timeout_seconds) const;
+  std::optional<int> RunChosen(const ConnectionOptions& options) const;
 
  private:
   struct Commands;

@@ -310,7 +310,9 @@ TEST(CliViewsCommandsTest, NoViewChosenRunsNothing) {
   std::vector<std::string> args = {"append"};
   app.parse(args);
   ASSERT_TRUE(*other);
-  EXPECT_EQ(views->RunChosen("127.0.0.1:1", 1), std::nullopt);
+  ConnectionOptions options;
+  options.server = "127.0.0.1:1";
+  EXPECT_EQ(views->RunChosen(options), std::nullopt);
 }
 
 }  // namespace

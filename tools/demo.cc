@@ -4119,6 +4119,8 @@ class Sender {
       case E::kFollowUpCompleted:
         return Call(*transitions_, &v1::Transitions::Stub::RecordFollowUp,
                     "Transitions.RecordFollowUp", c);
+      case E::kRecordAccessed:  // written by the server, never planned
+      case E::kBreakGlassReviewed:
       case E::EVENT_NOT_SET:
         break;
     }

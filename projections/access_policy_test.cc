@@ -1,0 +1,222 @@
+#include "projections/access_policy.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "projections/test_log.h"
+
+namespace caseline::projections {
+namespace {
+
+using ::testing::ElementsAre;
+
+const absl::Time kT0 = absl::FromCivil(absl::CivilDay(2026, 3, 2), absl::UTCTimeZone());
+
+google::protobuf::Timestamp Ts(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(t));
+  return ts;
+}
+
+class AccessPolicyTest : public ::testing::Test {
+ protected:
+  void Org(const std::string& id, v1::OrganizationType type) {
+    v1::CareEvent e;
+    e.mutable_organization_registered()->set_organization_id(id);
+    e.mutable_organization_registered()->set_type(type);
+    log_.AppendCare(kOrganizationsStream, e, kT0, id);
+    CareEventContext context;
+    directory_.Apply(e, context);
+  }
+  void Client(const v1::CareEvent& e, const std::string& org,
+              absl::Duration after = absl::ZeroDuration()) {
+    log_.AppendCare(ClientStreamId("c1"), e, kT0 + after, org);
+  }
+  ClientAccessFold Fold() {
+    absl::StatusOr<ClientAccessFold> fold =
+        LoadClientAccess(*log_.get(), "c1", directory_);
+    EXPECT_TRUE(fold.ok()) << fold.status();
+    return *std::move(fold);
+  }
+  static v1::CareEvent Registered() {
+    v1::CareEvent e;
+    e.mutable_client_registered()->mutable_name()->set_family("Okafor");
+    return e;
+  }
+  static v1::CareEvent Referral(const std::string& id, const std::string& from,
+                                const std::string& to,
+                                v1::ServiceCategory category) {
+    v1::CareEvent e;
+    v1::ReferralSent* r = e.mutable_referral_sent();
+    r->set_referral_id(id);
+    r->set_from_organization_id(from);
+    r->set_to_organization_id(to);
+    r->set_service_category(category);
+    return e;
+  }
+  static v1::CareEvent Consent(const std::string& id,
+                               std::vector<std::string> orgs,
+                               std::vector<v1::DataClass> classes) {
+    v1::CareEvent e;
+    v1::ConsentGiven* c = e.mutable_consent_given();
+    c->set_consent_id(id);
+    for (const auto& o : orgs) c->add_recipient_organization_ids(o);
+    for (auto d : classes) c->add_data_classes(d);
+    return e;
+  }
+
+  TestLog log_{"access_policy"};
+  OrganizationDirectory directory_;
+};
+
+TEST_F(AccessPolicyTest, ClassesFollowCategoriesSubjectsAndPart2Programs) {
+  Org("hospital", v1::ORGANIZATION_TYPE_HOSPITAL);
+  Org("sud", v1::ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT);
+  Org("bh", v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH);
+  Client(Registered(), "hospital");                                        // 0
+  Client(Referral("r1", "hospital", "bh", v1::SERVICE_CATEGORY_MENTAL_HEALTH),
+         "hospital");                                                      // 1
+  v1::CareEvent accepted;
+  accepted.mutable_referral_accepted()->set_referral_id("r1");
+  Client(accepted, "bh");                                                  // 2
+  Client(Referral("r2", "hospital", "sud", v1::SERVICE_CATEGORY_HOUSING),
+         "hospital");                                                      // 3
+  v1::CareEvent note;
+  note.mutable_case_opened()->set_reason("intake");
+  Client(note, "sud");                                                     // 4
+  const ClientAccessFold fold = Fold();
+  constexpr auto kGeneral = ClassBit(v1::DATA_CLASS_GENERAL);
+  constexpr auto kMh = ClassBit(v1::DATA_CLASS_MENTAL_HEALTH);
+  constexpr auto kPart2 = ClassBit(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
+  constexpr auto kHousing = ClassBit(v1::DATA_CLASS_HOUSING);
+  EXPECT_EQ(fold.ClassesAt(0), kGeneral);
+  EXPECT_EQ(fold.ClassesAt(1), kMh);
+  EXPECT_EQ(fold.ClassesAt(2), kMh) << "a referral's lifecycle inherits it";
+  EXPECT_EQ(fold.ClassesAt(3), kHousing | kPart2)
+      << "naming a Part 2 program identifies a Part 2 patient";
+  EXPECT_EQ(fold.ClassesAt(4), kGeneral | kPart2)
+      << "a Part 2 program's own records";
+  EXPECT_EQ(fold.AuthorAt(2), "bh");
+  ASSERT_NE(fold.FindSubject("r1"), nullptr);
+  EXPECT_EQ(fold.FindSubject("r1")->classes, kMh);
+  EXPECT_EQ(fold.FindSubject("nope"), nullptr);
+}
+
+TEST_F(AccessPolicyTest, InvolvementAndConsentDecideTogether) {
+  Org("hospital", v1::ORGANIZATION_TYPE_HOSPITAL);
+  Org("bh", v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH);
+  Org("school", v1::ORGANIZATION_TYPE_SCHOOL);
+  Client(Registered(), "hospital");
+  Client(Referral("r1", "hospital", "bh", v1::SERVICE_CATEGORY_MENTAL_HEALTH),
+         "hospital");
+  Client(Consent("k1", {"bh", "school"}, {v1::DATA_CLASS_GENERAL}),
+         "hospital");
+  const ClientAccessFold fold = Fold();
+  const AccessReader bh{"bh", v1::PURPOSE_OF_USE_CARE_COORDINATION,
+                        kT0 + absl::Hours(1)};
+  ClientAccessDecision d = Decide(fold, bh, directory_);
+  EXPECT_TRUE(d.involved);
+  EXPECT_EQ(d.covered, ClassBit(v1::DATA_CLASS_GENERAL));
+  EXPECT_TRUE(d.Visible(fold.ClassesAt(0), fold.AuthorAt(0)));
+  EXPECT_FALSE(d.Visible(fold.ClassesAt(1), fold.AuthorAt(1)))
+      << "mental health is not covered";
+  EXPECT_THAT(d.ConsentsFor(ClassBit(v1::DATA_CLASS_GENERAL)),
+              ElementsAre("k1"));
+
+  // Consent without involvement shows nothing.
+  const AccessReader school{"school", v1::PURPOSE_OF_USE_CARE_COORDINATION,
+                            kT0 + absl::Hours(1)};
+  d = Decide(fold, school, directory_);
+  EXPECT_FALSE(d.involved);
+  EXPECT_FALSE(d.Visible(fold.ClassesAt(0), fold.AuthorAt(0)));
+  // The author always sees its own.
+  const AccessReader hospital{"hospital", v1::PURPOSE_OF_USE_TREATMENT,
+                              kT0 + absl::Hours(1)};
+  d = Decide(fold, hospital, directory_);
+  EXPECT_TRUE(d.Visible(fold.ClassesAt(1), fold.AuthorAt(1)));
+}
+
+TEST_F(AccessPolicyTest, RevocationTakesEffectAtItsEffectiveTime) {
+  Org("hospital", v1::ORGANIZATION_TYPE_HOSPITAL);
+  Org("bh", v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH);
+  Client(Registered(), "hospital");
+  Client(Referral("r1", "hospital", "bh", v1::SERVICE_CATEGORY_MENTAL_HEALTH),
+         "hospital");
+  Client(Consent("k1", {"bh"},
+                 {v1::DATA_CLASS_GENERAL, v1::DATA_CLASS_MENTAL_HEALTH}),
+         "hospital");
+  v1::CareEvent revoked;
+  revoked.mutable_consent_revoked()->set_consent_id("k1");
+  *revoked.mutable_consent_revoked()->mutable_effective_at() =
+      Ts(kT0 + absl::Hours(10));
+  Client(revoked, "hospital", absl::Hours(2));
+  const ClientAccessFold fold = Fold();
+  auto covered_at = [&](absl::Time at) {
+    return Decide(fold, {"bh", v1::PURPOSE_OF_USE_CARE_COORDINATION, at},
+                  directory_)
+        .covered;
+  };
+  EXPECT_NE(covered_at(kT0 + absl::Hours(9)), 0u);
+  EXPECT_EQ(covered_at(kT0 + absl::Hours(10)), 0u);
+}
+
+TEST_F(AccessPolicyTest, Part2NeedsTheOrganisationNamedNotItsType) {
+  Org("hospital", v1::ORGANIZATION_TYPE_HOSPITAL);
+  Org("bh", v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH);
+  Client(Registered(), "hospital");
+  Client(Referral("r1", "hospital", "bh", v1::SERVICE_CATEGORY_SUBSTANCE_USE),
+         "hospital");
+  v1::CareEvent by_type;
+  v1::ConsentGiven* c = by_type.mutable_consent_given();
+  c->set_consent_id("k-type");
+  c->add_recipient_organization_types(v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH);
+  c->add_data_classes(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
+  c->add_data_classes(v1::DATA_CLASS_GENERAL);
+  Client(by_type, "hospital");
+  ClientAccessFold fold = Fold();
+  ClientAccessDecision d = Decide(
+      fold, {"bh", v1::PURPOSE_OF_USE_TREATMENT, kT0 + absl::Hours(1)},
+      directory_);
+  EXPECT_EQ(d.covered, ClassBit(v1::DATA_CLASS_GENERAL));
+  EXPECT_FALSE(d.Visible(fold.ClassesAt(1), ""));
+
+  Client(Consent("k-named", {"bh"}, {v1::DATA_CLASS_SUBSTANCE_USE_PART2}),
+         "hospital");
+  fold = Fold();
+  d = Decide(fold, {"bh", v1::PURPOSE_OF_USE_TREATMENT, kT0 + absl::Hours(1)},
+             directory_);
+  EXPECT_TRUE(d.Visible(fold.ClassesAt(1), ""));
+  EXPECT_THAT(d.ConsentsFor(fold.ClassesAt(1)), ElementsAre("k-named"));
+}
+
+TEST_F(AccessPolicyTest, PurposeMustBeAmongTheConsentsPurposes) {
+  Org("hospital", v1::ORGANIZATION_TYPE_HOSPITAL);
+  Org("bh", v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH);
+  Client(Registered(), "hospital");
+  Client(Referral("r1", "hospital", "bh", v1::SERVICE_CATEGORY_HOUSING),
+         "hospital");
+  v1::CareEvent consent = Consent("k1", {"bh"}, {v1::DATA_CLASS_GENERAL});
+  consent.mutable_consent_given()->add_purposes(v1::PURPOSE_OF_USE_TREATMENT);
+  Client(consent, "hospital");
+  const ClientAccessFold fold = Fold();
+  EXPECT_NE(Decide(fold, {"bh", v1::PURPOSE_OF_USE_TREATMENT, kT0 + absl::Hours(1)},
+                   directory_)
+                .covered,
+            0u);
+  EXPECT_EQ(Decide(fold, {"bh", v1::PURPOSE_OF_USE_RESEARCH, kT0 + absl::Hours(1)},
+                   directory_)
+                .covered,
+            0u);
+}
+
+TEST(AccessStreamTest, NamesAndParses) {
+  EXPECT_EQ(AccessStreamId("c1"), "access-c1");
+  EXPECT_EQ(ClientOfAccessStream("access-c1"), "c1");
+  EXPECT_FALSE(ClientOfAccessStream("access-").has_value());
+  EXPECT_FALSE(ClientOfAccessStream("client-c1").has_value());
+  EXPECT_EQ(DataClassNames(ClassBit(v1::DATA_CLASS_GENERAL) |
+                           ClassBit(v1::DATA_CLASS_SUBSTANCE_USE_PART2)),
+            "GENERAL, SUBSTANCE_USE_PART2");
+}
+
+}  // namespace
+}  // namespace caseline::projections

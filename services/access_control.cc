@@ -1,0 +1,689 @@
+#include "services/access_control.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "caseline/v1/wire_constants.h"
+#include "eventstore/status_macros.h"
+#include "openssl/bio.h"
+#include "openssl/pem.h"
+#include "openssl/x509.h"
+#include "openssl/x509v3.h"
+#include "projections/care_event_context.h"
+#include "projections/client_record.h"
+
+namespace caseline::services {
+namespace {
+
+using projections::ClassBit;
+using projections::DataClassMask;
+
+std::string Metadata(const grpc::ServerContextBase& context, const char* key) {
+  auto range = context.client_metadata().equal_range(key);
+  if (range.first == range.second) return "";
+  return std::string(range.first->second.data(), range.first->second.size());
+}
+
+constexpr size_t kMaxMetadataValue = 256;
+constexpr size_t kMaxBreakGlassReason = 1000;
+
+// Parses an enum value named with or without its prefix, e.g. "TREATMENT"
+// or "PURPOSE_OF_USE_TREATMENT".
+template <typename Enum>
+std::optional<Enum> EnumNamed(const std::string& value,
+                              absl::string_view prefix,
+                              bool (*parse)(const std::string&, Enum*)) {
+  const std::string upper = absl::AsciiStrToUpper(value);
+  Enum parsed;
+  if (parse(upper, &parsed) || parse(absl::StrCat(prefix, upper), &parsed)) {
+    return parsed;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Role> RoleNamed(absl::string_view name) {
+  if (name == "agency") return kAgency;
+  if (name == "auditor") return kAuditor;
+  if (name == "admin") return kAdmin;
+  return std::nullopt;
+}
+
+std::string RoleNames(uint8_t roles) {
+  std::vector<std::string> names;
+  if (roles & kAgency) names.push_back("agency");
+  if (roles & kAuditor) names.push_back("auditor");
+  if (roles & kAdmin) names.push_back("admin");
+  return names.empty() ? "none" : absl::StrJoin(names, ", ");
+}
+
+absl::Status RequireRole(const Caller& caller, uint8_t roles,
+                         absl::string_view what) {
+  if (caller.local_operator || (caller.roles & roles) != 0) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      what, " needs the role ", RoleNames(roles), "; organisation ",
+      caller.organization_id, " has ", RoleNames(caller.roles),
+      " (the server's --access_config grants roles)"));
+}
+
+// --- Authenticator ------------------------------------------------------------
+
+// Verifies organisation certificates against the client CA with OpenSSL, and
+// remembers the outcome per certificate (a connection's calls all present
+// the same one).
+class Authenticator::Verifier {
+ public:
+  static absl::StatusOr<std::unique_ptr<Verifier>> Create(
+      const std::string& ca_pem) {
+    auto verifier = std::unique_ptr<Verifier>(new Verifier());
+    BIO* bio = BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size()));
+    int added = 0;
+    while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+      if (X509_STORE_add_cert(verifier->store_, cert) == 1) ++added;
+      X509_free(cert);
+    }
+    BIO_free(bio);
+    if (added == 0) {
+      return absl::InvalidArgumentError(
+          "client_ca: no PEM certificate found; pass the CA certificate that "
+          "issues organisation certificates (deploy/make-dev-certs.sh makes "
+          "one)");
+    }
+    return verifier;
+  }
+  ~Verifier() { X509_STORE_free(store_); }
+
+  // The organisation the certificate names, once verified.
+  absl::StatusOr<std::string> OrganizationOf(const std::string& leaf_pem,
+                                             const std::string& chain_pem) {
+    {
+      MutexLock lock(&mu_);
+      auto it = cache_.find(leaf_pem);
+      if (it != cache_.end()) return it->second;
+    }
+    absl::StatusOr<std::string> result = Verify(leaf_pem, chain_pem);
+    MutexLock lock(&mu_);
+    if (cache_.size() > 10000) cache_.clear();
+    cache_.emplace(leaf_pem, result);
+    return result;
+  }
+
+ private:
+  Verifier() : store_(X509_STORE_new()) {}
+
+  absl::StatusOr<std::string> Verify(const std::string& leaf_pem,
+                                     const std::string& chain_pem) {
+    BIO* bio =
+        BIO_new_mem_buf(leaf_pem.data(), static_cast<int>(leaf_pem.size()));
+    X509* leaf = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    if (leaf == nullptr) {
+      return absl::UnauthenticatedError(
+          "the client certificate could not be parsed");
+    }
+    STACK_OF(X509)* untrusted = sk_X509_new_null();
+    BIO* chain_bio =
+        BIO_new_mem_buf(chain_pem.data(), static_cast<int>(chain_pem.size()));
+    while (X509* cert = PEM_read_bio_X509(chain_bio, nullptr, nullptr, nullptr)) {
+      sk_X509_push(untrusted, cert);
+    }
+    BIO_free(chain_bio);
+    X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(ctx, store_, leaf, untrusted);
+    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+    const bool ok = X509_verify_cert(ctx) == 1;
+    const int error = X509_STORE_CTX_get_error(ctx);
+    X509_STORE_CTX_free(ctx);
+    sk_X509_pop_free(untrusted, X509_free);
+    absl::StatusOr<std::string> result;
+    if (!ok) {
+      result = absl::UnauthenticatedError(absl::StrCat(
+          "the client certificate was not issued by this server's client CA "
+          "(",
+          X509_verify_cert_error_string(error),
+          "); use a certificate from the CA passed as --client_ca"));
+    } else {
+      result = OrganizationUri(leaf);
+    }
+    X509_free(leaf);
+    return result;
+  }
+
+  static absl::StatusOr<std::string> OrganizationUri(X509* cert) {
+    auto* names = static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    std::vector<std::string> found;
+    for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+      if (name->type != GEN_URI) continue;
+      const ASN1_STRING* uri = name->d.uniformResourceIdentifier;
+      absl::string_view value(
+          reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+          static_cast<size_t>(ASN1_STRING_length(uri)));
+      if (absl::ConsumePrefix(&value, kOrganizationUriPrefix) &&
+          !value.empty()) {
+        found.emplace_back(value);
+      }
+    }
+    GENERAL_NAMES_free(names);
+    if (found.size() != 1) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "the client certificate must carry exactly one SAN URI ",
+          kOrganizationUriPrefix, "<organization_id>; it has ", found.size()));
+    }
+    return found.front();
+  }
+
+  X509_STORE* const store_;
+  Mutex mu_;
+  absl::flat_hash_map<std::string, absl::StatusOr<std::string>> cache_
+      ABSL_GUARDED_BY(mu_);
+};
+
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(
+    AuthenticatorOptions options) {
+  std::unique_ptr<Verifier> verifier;
+  if (!options.client_ca_pem.empty()) {
+    ASSIGN_OR_RETURN(verifier, Verifier::Create(options.client_ca_pem));
+  }
+  return std::unique_ptr<Authenticator>(
+      new Authenticator(std::move(options), std::move(verifier)));
+}
+
+Authenticator::Authenticator(AuthenticatorOptions options,
+                             std::unique_ptr<Verifier> verifier)
+    : options_(std::move(options)), verifier_(std::move(verifier)) {}
+Authenticator::~Authenticator() = default;
+
+absl::StatusOr<std::string> Authenticator::OrganizationFromCertificate(
+    const grpc::ServerContextBase& context) const {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  std::string leaf, chain;
+  if (auth != nullptr) {
+    for (const grpc::string_ref& v :
+         auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME)) {
+      leaf.assign(v.data(), v.size());
+    }
+    for (const grpc::string_ref& v :
+         auth->FindPropertyValues(GRPC_X509_PEM_CERT_CHAIN_PROPERTY_NAME)) {
+      chain.assign(v.data(), v.size());
+    }
+  }
+  if (leaf.empty()) {
+    return absl::UnauthenticatedError(
+        "no client certificate: this server requires mutual TLS; connect "
+        "with your organisation's certificate and key (caseline --tls_cert "
+        "--tls_key --tls_ca)");
+  }
+  return verifier_->OrganizationOf(leaf, chain);
+}
+
+absl::StatusOr<Caller> Authenticator::Authenticate(
+    const grpc::ServerContextBase& context) const {
+  Caller caller;
+  const std::string claimed = Metadata(context, kOrganizationMetadataKey);
+  if (verifier_ != nullptr) {
+    ASSIGN_OR_RETURN(caller.organization_id,
+                     OrganizationFromCertificate(context));
+    // x-caseline-org is ignored with TLS: the certificate says who calls.
+  } else {
+    caller.organization_id = claimed;
+  }
+  if (caller.organization_id.size() > kMaxMetadataValue) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        kOrganizationMetadataKey, ": longer than ", kMaxMetadataValue, " bytes"));
+  }
+  if (!options_.access.has_value()) {
+    // Development mode: loopback, no TLS, no access config.
+    if (caller.organization_id.empty()) {
+      caller.local_operator = true;
+      caller.roles = kAgency | kAuditor | kAdmin;
+    } else {
+      caller.roles = kAgency;
+    }
+  } else if (caller.organization_id.empty()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "no identity: name the calling organisation in metadata ",
+        kOrganizationMetadataKey, " (caseline --org)"));
+  } else {
+    auto it = options_.access->roles.find(caller.organization_id);
+    if (it == options_.access->roles.end() || it->second == 0) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "organisation ", caller.organization_id,
+          " is not allowed on this server: add it with its roles to the "
+          "--access_config file"));
+    }
+    caller.roles = it->second;
+  }
+
+  caller.user_id = Metadata(context, kUserMetadataKey);
+  if (caller.user_id.size() > kMaxMetadataValue) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        kUserMetadataKey, ": longer than ", kMaxMetadataValue, " bytes"));
+  }
+  if (std::string d = Metadata(context, kDisciplineMetadataKey); !d.empty()) {
+    std::optional<v1::Discipline> discipline =
+        EnumNamed<v1::Discipline>(d, "DISCIPLINE_", v1::Discipline_Parse);
+    if (!discipline.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          kDisciplineMetadataKey, ": \"", d,
+          "\" is not a discipline; use e.g. SOCIAL_WORK, NURSING, "
+          "PSYCHIATRY (caseline.v1.Discipline)"));
+    }
+    caller.discipline = *discipline;
+  }
+  if (std::string p = Metadata(context, kPurposeMetadataKey); !p.empty()) {
+    std::optional<v1::PurposeOfUse> purpose = EnumNamed<v1::PurposeOfUse>(
+        p, "PURPOSE_OF_USE_", v1::PurposeOfUse_Parse);
+    if (!purpose.has_value() || *purpose == v1::PURPOSE_OF_USE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          kPurposeMetadataKey, ": \"", p,
+          "\" is not a purpose of use; use TREATMENT, CARE_COORDINATION, "
+          "PAYMENT, OPERATIONS, EMERGENCY_TREATMENT, LEGAL or RESEARCH"));
+    }
+    caller.purpose = *purpose;
+  }
+  caller.break_glass_reason = Metadata(context, kBreakGlassMetadataKey);
+  if (!caller.break_glass_reason.empty()) {
+    if (caller.break_glass_reason.size() > kMaxBreakGlassReason) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kBreakGlassMetadataKey, ": longer than ",
+                       kMaxBreakGlassReason, " bytes; state the emergency "
+                       "briefly"));
+    }
+    if (caller.local_operator) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          kBreakGlassMetadataKey, ": breaking the glass needs an identity; "
+          "name your organisation (", kOrganizationMetadataKey, ")"));
+    }
+    RETURN_IF_ERROR(RequireRole(caller, kAgency, "break-the-glass"));
+    caller.purpose = v1::PURPOSE_OF_USE_EMERGENCY_TREATMENT;
+  }
+  return caller;
+}
+
+// --- ClientRead ------------------------------------------------------------------
+
+void ClientRead::Count(bool shown, DataClassMask classes, uint64_t position,
+                       bool own) {
+  if (shown) {
+    shown_classes_ |= classes;
+    if (!own) shown_others_ = true;
+    if (position != 0) positions_shown_.push_back(position);
+  } else {
+    ++withheld_;
+    withheld_classes_ |= classes;
+  }
+}
+
+void ClientRead::ResetCounts() {
+  shown_classes_ = withheld_classes_ = 0;
+  withheld_ = 0;
+  shown_others_ = false;
+  positions_shown_.clear();
+  subjects_shown_.clear();
+}
+
+bool ClientRead::MayShow(const eventstore::RecordedEvent& event) const {
+  if (bypass_) return true;
+  const std::string& author = event.actor.organization_id;
+  if (projections::ClientOfAccessStream(event.stream_id).has_value()) {
+    // Who looked at a record is for auditors, and for the one who looked.
+    return author == caller_->organization_id;
+  }
+  return decision_.Visible(fold_->ClassesAt(event.stream_version), author);
+}
+
+bool ClientRead::Show(const eventstore::RecordedEvent& event) {
+  const bool access_event =
+      projections::ClientOfAccessStream(event.stream_id).has_value();
+  const bool shown = MayShow(event);
+  const bool own = event.actor.organization_id == caller_->organization_id;
+  DataClassMask classes = 0;
+  if (!access_event) classes = fold_->ClassesAt(event.stream_version);
+  // Access records carry no care data: reading them is not recorded again,
+  // which also keeps an auditor's subscription from feeding itself.
+  Count(shown, classes, access_event ? 0 : event.global_position,
+        own || access_event);
+  return shown;
+}
+
+bool ClientRead::ShowSubject(absl::string_view subject_id) {
+  DataClassMask classes = ClassBit(v1::DATA_CLASS_GENERAL);
+  std::string author;
+  if (!subject_id.empty()) {
+    if (const auto* subject = fold_->FindSubject(subject_id)) {
+      classes = subject->classes;
+      author = subject->author;
+    }
+  }
+  const bool shown = bypass_ || decision_.Visible(classes, author);
+  Count(shown, classes, 0, !author.empty() && author == caller_->organization_id);
+  if (shown && !subject_id.empty()) subjects_shown_.emplace_back(subject_id);
+  if (shown && subject_id.empty()) shown_others_ = true;
+  return shown;
+}
+
+v1::Withheld ClientRead::withheld() const {
+  v1::Withheld w;
+  if (withheld_ == 0) return w;
+  w.set_count(withheld_);
+  for (v1::DataClass c : projections::DataClassesIn(withheld_classes_)) {
+    w.add_data_classes(c);
+  }
+  if (!decision_.involved) {
+    w.set_reason(absl::StrCat(
+        "organisation ", caller_->organization_id,
+        " is not involved in the care of client ", client_id_,
+        " (registering organisation, care team, referral or active service), "
+        "so it sees only what it recorded"));
+  } else {
+    w.set_reason(absl::StrCat(
+        "no consent of client ", client_id_, " in force covers organisation ",
+        caller_->organization_id, " for ",
+        projections::DataClassNames(withheld_classes_ & ~decision_.covered),
+        " (purpose ",
+        absl::StripPrefix(v1::PurposeOfUse_Name(caller_->purpose),
+                          "PURPOSE_OF_USE_"),
+        "); the client can give one (Consents.GiveConsent)"));
+  }
+  return w;
+}
+
+std::optional<v1::RecordAccessed> ClientRead::AccessRecord(
+    absl::string_view operation) const {
+  if (caller_->local_operator || !shown_others_) return std::nullopt;
+  v1::RecordAccessed record;
+  record.set_client_id(client_id_);
+  record.set_operation(std::string(operation));
+  record.set_purpose(caller_->purpose);
+  record.set_discipline(caller_->discipline);
+  if (!caller_->break_glass_reason.empty()) {
+    record.set_basis(v1::ACCESS_BASIS_BREAK_GLASS);
+    record.set_break_glass_reason(caller_->break_glass_reason);
+  } else if (caller_->Has(kAuditor)) {
+    record.set_basis(v1::ACCESS_BASIS_AUDITOR);
+  } else if (caller_->Has(kAdmin)) {
+    record.set_basis(v1::ACCESS_BASIS_ADMIN);
+  } else {
+    record.set_basis(v1::ACCESS_BASIS_CONSENT);
+    for (const std::string& id : decision_.ConsentsFor(shown_classes_)) {
+      record.add_consent_ids(id);
+    }
+  }
+  for (v1::DataClass c : projections::DataClassesIn(shown_classes_)) {
+    record.add_data_classes_shown(c);
+  }
+  std::vector<uint64_t> positions = positions_shown_;
+  std::sort(positions.begin(), positions.end());
+  positions.erase(std::unique(positions.begin(), positions.end()),
+                  positions.end());
+  for (uint64_t p : positions) record.add_positions_shown(p);
+  for (const std::string& s : subjects_shown_) record.add_subject_ids_shown(s);
+  record.set_events_withheld(withheld_);
+  for (v1::DataClass c : projections::DataClassesIn(withheld_classes_)) {
+    record.add_data_classes_withheld(c);
+  }
+  return record;
+}
+
+// --- AccessControl ---------------------------------------------------------------
+
+AccessControl::AccessControl(eventstore::EventLog* log,
+                             const Authenticator* authenticator,
+                             absl::AnyInvocable<absl::Time() const> clock)
+    : log_(log), authenticator_(authenticator), clock_(std::move(clock)) {}
+
+absl::StatusOr<std::shared_ptr<const projections::OrganizationDirectory>>
+AccessControl::Directory() {
+  MutexLock lock(&mu_);
+  std::shared_ptr<const projections::OrganizationDirectory> current =
+      directory_;
+  eventstore::ReadStreamOptions read;
+  read.max_count = eventstore::kMaxReadCount;
+  std::optional<uint64_t> version =
+      current == nullptr ? std::nullopt : current->version();
+  read.from_version = version.has_value() ? *version + 1 : 0;
+  std::shared_ptr<projections::OrganizationDirectory> next;
+  while (true) {
+    absl::StatusOr<eventstore::StreamPage> page =
+        log_->ReadStream(projections::kOrganizationsStream, read);
+    if (absl::IsNotFound(page.status())) break;
+    if (!page.ok()) return page.status();
+    for (const eventstore::RecordedEvent& event : page->events) {
+      if (next == nullptr) {
+        next = current == nullptr
+                   ? std::make_shared<projections::OrganizationDirectory>()
+                   : std::make_shared<projections::OrganizationDirectory>(
+                         *current);
+      }
+      if (!projections::IsCareEvent(event)) continue;
+      ASSIGN_OR_RETURN(v1::CareEvent care, projections::ParseCareEvent(event));
+      next->Apply(care, projections::ContextOf(event));
+    }
+    if (page->end_of_stream || page->events.empty()) break;
+    read.from_version = page->next_version;
+  }
+  if (next != nullptr) directory_ = std::move(next);
+  if (directory_ == nullptr) {
+    directory_ = std::make_shared<projections::OrganizationDirectory>();
+  }
+  return directory_;
+}
+
+absl::StatusOr<ClientRead> AccessControl::OpenClient(
+    const Caller& caller, absl::string_view client_id) {
+  if (client_id.empty()) {
+    return absl::InvalidArgumentError(
+        "client_id is required: name the client whose record to read");
+  }
+  ASSIGN_OR_RETURN(auto directory, Directory());
+  ASSIGN_OR_RETURN(projections::ClientAccessFold fold,
+                   projections::LoadClientAccess(*log_, client_id, *directory));
+  ClientRead read;
+  read.client_id_ = std::string(client_id);
+  read.caller_ = &caller;
+  read.bypass_ = caller.ReadsEverything() || !caller.break_glass_reason.empty();
+  read.decided_at_ = Now();
+  read.decision_ = projections::Decide(
+      fold, {caller.organization_id, caller.purpose, read.decided_at_},
+      *directory);
+  if (!read.bypass_ && !read.decision_.involved) {
+    bool recorded_some = false;
+    for (uint64_t v = 0; fold.version().has_value() && v <= *fold.version();
+         ++v) {
+      if (fold.AuthorAt(v) == caller.organization_id) {
+        recorded_some = true;
+        break;
+      }
+    }
+    if (!recorded_some) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "organisation ", caller.organization_id,
+          " is not involved in the care of client ", client_id,
+          " (not the registering organisation, a care team member's, a "
+          "referral's sender or receiver, or an active service provider); "
+          "ask the client's lead case manager to involve you, or in an "
+          "emergency break the glass (x-caseline-break-glass)"));
+    }
+  }
+  read.fold_ =
+      std::make_shared<const projections::ClientAccessFold>(std::move(fold));
+  return read;
+}
+
+absl::Status AccessControl::Record(const Caller& caller,
+                                   absl::string_view operation,
+                                   const std::vector<const ClientRead*>& reads) {
+  struct Pending {
+    Mutex mu;
+    CondVar cv{&mu};
+    int outstanding = 0;
+    absl::Status status;
+  };
+  auto pending = std::make_shared<Pending>();
+  std::vector<eventstore::AppendRequest> appends;
+  for (const ClientRead* read : reads) {
+    std::optional<v1::RecordAccessed> record = read->AccessRecord(operation);
+    if (!record.has_value()) continue;
+    v1::CareEvent event;
+    *event.mutable_record_accessed() = *std::move(record);
+    eventstore::AppendRequest& append = appends.emplace_back();
+    append.stream_id = projections::AccessStreamId(read->client_id());
+    eventstore::ProposedEvent& e = append.events.emplace_back();
+    e.event_type = projections::CareEventName(event);
+    e.actor = {caller.organization_id, caller.user_id, ""};
+    e.schema_version = 1;
+    e.content_type = v1::kCareEventContentType;
+    e.payload = event.SerializeAsString();
+  }
+  if (appends.empty()) return absl::OkStatus();
+  {
+    MutexLock lock(&pending->mu);
+    pending->outstanding = static_cast<int>(appends.size());
+  }
+  for (eventstore::AppendRequest& append : appends) {
+    log_->AppendAsync(std::move(append),
+                      [pending](absl::StatusOr<eventstore::AppendResult> r) {
+                        MutexLock lock(&pending->mu);
+                        if (!r.ok() && pending->status.ok()) {
+                          pending->status = r.status();
+                        }
+                        if (--pending->outstanding == 0) pending->cv.SignalAll();
+                      });
+  }
+  MutexLock lock(&pending->mu);
+  while (pending->outstanding > 0) pending->cv.Wait();
+  if (!pending->status.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "the access record of this read could not be written, so nothing is "
+        "shown: ",
+        pending->status.message(), "; retry later"));
+  }
+  return absl::OkStatus();
+}
+
+// --- StreamFilter -----------------------------------------------------------------
+
+absl::StatusOr<ClientRead*> StreamFilter::ReadOf(
+    const eventstore::RecordedEvent& event, absl::string_view client_id) {
+  auto it = reads_.find(client_id);
+  const bool access_event =
+      projections::ClientOfAccessStream(event.stream_id).has_value();
+  const absl::Time now = access_->Now();
+  const bool stale =
+      it == reads_.end() ||
+      (!access_event &&
+       (!it->second.fold_->version().has_value() ||
+        event.stream_version > *it->second.fold_->version())) ||
+      now - it->second.decided_at_ > absl::Seconds(1);
+  if (!stale) return &it->second;
+  if (reads_.size() > 100000) reads_.clear();
+  absl::StatusOr<ClientRead> read = access_->OpenClient(*caller_, client_id);
+  if (absl::IsPermissionDenied(read.status())) return nullptr;
+  if (!read.ok()) return read.status();
+  if (it != reads_.end()) {
+    // Keep what this read has shown and withheld so far.
+    read->shown_classes_ = it->second.shown_classes_;
+    read->withheld_classes_ = it->second.withheld_classes_;
+    read->withheld_ = it->second.withheld_;
+    read->shown_others_ = it->second.shown_others_;
+    read->positions_shown_ = std::move(it->second.positions_shown_);
+    it->second = *std::move(read);
+    return &it->second;
+  }
+  return &reads_.emplace(std::string(client_id), *std::move(read))
+              .first->second;
+}
+
+absl::Status StreamFilter::Filter(
+    const std::vector<eventstore::RecordedEvent>& events,
+    std::vector<bool>* visible) {
+  visible->assign(events.size(), false);
+  for (size_t i = 0; i < events.size(); ++i) {
+    const eventstore::RecordedEvent& event = events[i];
+    std::optional<absl::string_view> client;
+    if (absl::string_view s = event.stream_id;
+        absl::ConsumePrefix(&s, "client-") && !s.empty()) {
+      client = s;
+    } else {
+      client = projections::ClientOfAccessStream(event.stream_id);
+    }
+    bool shown;
+    projections::DataClassMask classes = 0;
+    if (client.has_value()) {
+      ASSIGN_OR_RETURN(ClientRead * read, ReadOf(event, *client));
+      if (read == nullptr) {
+        shown = event.actor.organization_id == caller_->organization_id;
+        classes = projections::kUnclassified;
+      } else {
+        shown = read->Show(event);
+        if (shown && read->shown_others_) {
+          if (std::find(shown_clients_.begin(), shown_clients_.end(),
+                        read->client_id()) == shown_clients_.end()) {
+            shown_clients_.push_back(read->client_id());
+          }
+        }
+        if (!shown) {
+          classes = projections::ClientOfAccessStream(event.stream_id)
+                        ? projections::kUnclassified
+                        : read->fold_->ClassesAt(event.stream_version);
+        }
+      }
+    } else {
+      // The organisations directory is for everyone; any other stream's
+      // events for their author, auditors and admins.
+      shown = caller_->ReadsEverything() ||
+              event.stream_id == projections::kOrganizationsStream ||
+              event.actor.organization_id == caller_->organization_id;
+      if (!shown) classes = projections::kUnclassified;
+    }
+    if (!shown) {
+      ++withheld_;
+      withheld_classes_ |= classes;
+    }
+    (*visible)[i] = shown;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamFilter::RecordShown(absl::string_view operation) {
+  std::vector<const ClientRead*> reads;
+  for (const std::string& client : shown_clients_) {
+    auto it = reads_.find(client);
+    if (it != reads_.end()) reads.push_back(&it->second);
+  }
+  absl::Status status = access_->Record(*caller_, operation, reads);
+  for (const std::string& client : shown_clients_) {
+    auto it = reads_.find(client);
+    if (it != reads_.end()) it->second.ResetCounts();
+  }
+  shown_clients_.clear();
+  return status;
+}
+
+v1::Withheld StreamFilter::TakeWithheld() {
+  v1::Withheld w;
+  if (withheld_ > 0) {
+    w.set_count(withheld_);
+    for (v1::DataClass c : projections::DataClassesIn(withheld_classes_)) {
+      w.add_data_classes(c);
+    }
+    w.set_reason(
+        "events this organisation may not see: no involvement, or no consent "
+        "in force covering them (docs/access.md)");
+  }
+  withheld_ = 0;
+  withheld_classes_ = 0;
+  return w;
+}
+
+}  // namespace caseline::services

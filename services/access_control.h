@@ -1,0 +1,241 @@
+// Who is calling and what they may see (docs/access.md).
+//
+// Authenticator: the calling organisation, from the verified client
+// certificate (mutual TLS: SAN URI "caseline:org:<id>") or, in insecure
+// loopback mode only, from the metadata x-caseline-org; its roles from the
+// access config; the acting person, discipline, purpose of use and any
+// break-the-glass reason from metadata, vouched for by that organisation.
+//
+// AccessControl: per read, which events and view entries the caller may see
+// (projections/access_policy.h), and the access records (RecordAccessed)
+// that must be durable before the response leaves: every read of a client's
+// data by an organisation other than its author. The records of concurrent
+// reads share the log's group commit, so they cost a read one shared sync.
+//
+// Thread-safe.
+#ifndef CASELINE_SERVICES_ACCESS_CONTROL_H_
+#define CASELINE_SERVICES_ACCESS_CONTROL_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "caseline/v1/access.pb.h"
+#include "caseline/v1/care_events.pb.h"
+#include "eventstore/event_log.h"
+#include "eventstore/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "projections/access_policy.h"
+#include "projections/organization_directory.h"
+
+namespace caseline::services {
+
+// Metadata keys (proto/caseline/v1/access.proto).
+inline constexpr char kOrganizationMetadataKey[] = "x-caseline-org";
+inline constexpr char kUserMetadataKey[] = "x-caseline-user";
+inline constexpr char kDisciplineMetadataKey[] = "x-caseline-discipline";
+inline constexpr char kPurposeMetadataKey[] = "x-caseline-purpose";
+inline constexpr char kBreakGlassMetadataKey[] = "x-caseline-break-glass";
+// The SAN URI prefix naming the organisation in a client certificate.
+inline constexpr char kOrganizationUriPrefix[] = "caseline:org:";
+
+enum Role : uint8_t {
+  kAgency = 1,   // writes care events; reads what consent allows
+  kAuditor = 2,  // reads every client; every read recorded
+  kAdmin = 4,    // global reads, raw appends, projection rebuilds
+};
+// "agency" -> kAgency, ...; nullopt for an unknown name.
+std::optional<Role> RoleNamed(absl::string_view name);
+std::string RoleNames(uint8_t roles);
+
+// The organisations allowed to call, and their roles (--access_config).
+struct AccessConfig {
+  absl::flat_hash_map<std::string, uint8_t> roles;
+};
+
+struct Caller {
+  // Empty only for the local operator of development mode.
+  std::string organization_id;
+  std::string user_id;
+  v1::Discipline discipline = v1::DISCIPLINE_UNSPECIFIED;
+  v1::PurposeOfUse purpose = v1::PURPOSE_OF_USE_CARE_COORDINATION;
+  std::string break_glass_reason;
+  uint8_t roles = 0;
+  // Development mode's anonymous local operator: reads everything, and has no
+  // identity to record reads under.
+  bool local_operator = false;
+
+  bool Has(Role role) const { return (roles & role) != 0; }
+  // Auditors, admins and the local operator read every client.
+  bool ReadsEverything() const {
+    return local_operator || Has(kAuditor) || Has(kAdmin);
+  }
+};
+
+struct AuthenticatorOptions {
+  // PEM of the CA that issues organisation certificates; empty: no TLS, the
+  // organisation comes from metadata (loopback only).
+  std::string client_ca_pem;
+  // Empty with no client CA: development mode (any organisation named in
+  // metadata is an agency; a caller naming none is the local operator).
+  std::optional<AccessConfig> access;
+};
+
+class Authenticator {
+ public:
+  // INVALID_ARGUMENT when the CA PEM holds no certificate.
+  static absl::StatusOr<std::unique_ptr<Authenticator>> Create(
+      AuthenticatorOptions options);
+  ~Authenticator();
+
+  // UNAUTHENTICATED: no certificate, one the client CA did not issue, or no
+  // organisation URI in it (no x-caseline-org in insecure mode with an
+  // access config). PERMISSION_DENIED: an organisation the access config
+  // does not list. INVALID_ARGUMENT: malformed metadata, naming the key.
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context) const;
+
+  bool tls() const { return verifier_ != nullptr; }
+
+ private:
+  class Verifier;
+  Authenticator(AuthenticatorOptions options, std::unique_ptr<Verifier> v);
+  absl::StatusOr<std::string> OrganizationFromCertificate(
+      const grpc::ServerContextBase& context) const;
+
+  const AuthenticatorOptions options_;
+  std::unique_ptr<Verifier> verifier_;
+};
+
+// PERMISSION_DENIED unless the caller has one of `roles`; `what` names the
+// operation.
+absl::Status RequireRole(const Caller& caller, uint8_t roles,
+                         absl::string_view what);
+
+// What one request showed of one client, and what it withheld.
+class ClientRead {
+ public:
+  // Whether `event` (of the client's stream, or of its access stream) may be
+  // shown; counts it as shown or withheld. Call once per event shown.
+  bool Show(const eventstore::RecordedEvent& event);
+  // Whether `event` may be shown, without counting it (for events a view
+  // folds but does not show as such: count them with Show when folded).
+  bool MayShow(const eventstore::RecordedEvent& event) const;
+  // Whether a view entry about `subject_id` (a referral, service, admission,
+  // transition, goal or care team member id; or the client itself when
+  // empty) may be shown; counts it.
+  bool ShowSubject(absl::string_view subject_id);
+
+  const std::string& client_id() const { return client_id_; }
+  bool bypass() const { return bypass_; }
+  projections::DataClassMask withheld_classes() const {
+    return withheld_classes_;
+  }
+  // The Withheld message for the response (count 0: nothing withheld).
+  v1::Withheld withheld() const;
+  // The access record this read needs, or nullopt (nothing shown, or only
+  // the caller's own records, or the local operator).
+  std::optional<v1::RecordAccessed> AccessRecord(
+      absl::string_view operation) const;
+
+ private:
+  friend class AccessControl;
+  friend class StreamFilter;
+  ClientRead() = default;
+  void Count(bool shown, projections::DataClassMask classes,
+             uint64_t position, bool own);
+  void ResetCounts();
+
+  std::string client_id_;
+  const Caller* caller_ = nullptr;
+  bool bypass_ = false;  // auditor, admin, operator or break-the-glass
+  std::shared_ptr<const projections::ClientAccessFold> fold_;
+  projections::ClientAccessDecision decision_;
+  absl::Time decided_at_;
+  projections::DataClassMask shown_classes_ = 0;
+  projections::DataClassMask withheld_classes_ = 0;
+  uint32_t withheld_ = 0;
+  bool shown_others_ = false;  // something not authored by the caller shown
+  std::vector<uint64_t> positions_shown_;
+  std::vector<std::string> subjects_shown_;
+};
+
+class AccessControl {
+ public:
+  // Not owned; must outlive this object. `clock` defaults to absl::Now.
+  AccessControl(eventstore::EventLog* log, const Authenticator* authenticator,
+                absl::AnyInvocable<absl::Time() const> clock = nullptr);
+
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context) const {
+    return authenticator_->Authenticate(context);
+  }
+  absl::Time Now() const { return clock_ ? clock_() : absl::Now(); }
+
+  // Opens a read of client `client_id`'s data. PERMISSION_DENIED for an
+  // agency that is not involved in the client's care and recorded nothing
+  // in it (the same for an unknown client, so ids cannot be probed), unless
+  // it breaks the glass.
+  absl::StatusOr<ClientRead> OpenClient(const Caller& caller,
+                                        absl::string_view client_id);
+
+  // Appends the access records of `reads` (one per client that needs one)
+  // and returns once they are durable. UNAVAILABLE when they cannot be
+  // written: the read must then fail, showing nothing.
+  absl::Status Record(const Caller& caller, absl::string_view operation,
+                      const std::vector<const ClientRead*>& reads);
+
+  // The organisation directory as of now (a shared snapshot).
+  absl::StatusOr<std::shared_ptr<const projections::OrganizationDirectory>>
+  Directory();
+
+  eventstore::EventLog* log() const { return log_; }
+
+ private:
+  eventstore::EventLog* const log_;
+  const Authenticator* const authenticator_;
+  const absl::AnyInvocable<absl::Time() const> clock_;
+
+  Mutex mu_;
+  std::shared_ptr<const projections::OrganizationDirectory> directory_
+      ABSL_GUARDED_BY(mu_);
+};
+
+// Filters a subscription or a page of log events for one caller: which events
+// it may see, and the access records to write before delivering them.
+// Not thread-safe: one per subscription.
+class StreamFilter {
+ public:
+  StreamFilter(AccessControl* access, const Caller* caller)
+      : access_(access), caller_(caller) {}
+
+  // Decides for each event of `events` (in log order) whether the caller may
+  // see it; fills `visible` (same size) and counts withheld ones.
+  absl::Status Filter(const std::vector<eventstore::RecordedEvent>& events,
+                      std::vector<bool>* visible);
+  // Writes the access records for what the last Filter() showed; returns
+  // once durable.
+  absl::Status RecordShown(absl::string_view operation);
+  // What was withheld since the last call, and resets the count.
+  v1::Withheld TakeWithheld();
+
+ private:
+  absl::StatusOr<ClientRead*> ReadOf(const eventstore::RecordedEvent& event,
+                                     absl::string_view client_id);
+
+  AccessControl* const access_;
+  const Caller* const caller_;
+  // Per client: the read, refreshed when the client's stream moves on.
+  absl::flat_hash_map<std::string, ClientRead> reads_;
+  std::vector<std::string> shown_clients_;  // since the last RecordShown
+  uint32_t withheld_ = 0;
+  projections::DataClassMask withheld_classes_ = 0;
+};
+
+}  // namespace caseline::services
+
+#endif  // CASELINE_SERVICES_ACCESS_CONTROL_H_
