@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,12 +37,16 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-// A caselined on a free loopback port over `data_dir`.
+// A caselined on a free loopback port over `data_dir`; `configure` may set
+// more options (TLS, access config, clock).
 inline absl::StatusOr<std::unique_ptr<server::CaselineServer>>
-StartLoopbackServer(const std::string& data_dir) {
+StartLoopbackServer(
+    const std::string& data_dir,
+    const std::function<void(server::ServerOptions&)>& configure = {}) {
   server::ServerOptions options;
   options.data_dir = data_dir;
   options.listen = "127.0.0.1:0";
+  if (configure) configure(options);
   return server::CaselineServer::Start(std::move(options));
 }
 
