@@ -735,5 +735,495 @@ TEST(AccessRandomizedTest, EveryResponseMatchesTheReferenceModel) {
   EXPECT_GT(accesses, 0);
 }
 
+// --- The scenarios of ../shared/domain/README.md that hinge on consent ------
+
+// The stream versions `org` gets of the client's stream, or the status.
+std::vector<std::string> TypesSeen(AccessNetwork& network,
+                                   const std::string& org,
+                                   const std::string& client,
+                                   grpc::Status* status,
+                                   v1::Withheld* withheld = nullptr) {
+  v1::ReadStreamResponse page;
+  *status = network.ReadStream(org, absl::StrCat("client-", client), &page);
+  std::vector<std::string> types;
+  for (const auto& e : page.events()) types.push_back(e.event_type());
+  if (withheld != nullptr) *withheld = page.withheld();
+  return types;
+}
+
+json Consent(const std::string& id, const std::vector<std::string>& orgs,
+             const std::vector<std::string>& classes) {
+  json c = {{"consent_id", id}, {"recipient_organization_ids", orgs},
+            {"data_classes", json::array()}};
+  for (const auto& k : classes) c["data_classes"].push_back("DATA_CLASS_" + k);
+  return c;
+}
+
+json Referral(const std::string& id, const std::string& to,
+              const std::string& category,
+              const std::vector<std::string>& shared = {}) {
+  json r = {{"referral_id", id},
+            {"to_organization_id", to},
+            {"kind", "REFERRAL_KIND_WARM"},
+            {"service_category", "SERVICE_CATEGORY_" + category},
+            {"shared_data_classes", json::array()}};
+  for (const auto& k : shared) {
+    r["shared_data_classes"].push_back("DATA_CLASS_" + k);
+  }
+  return r;
+}
+
+// Scenario 3: an older couple; their adult children (through an advocacy
+// organisation) push for a nursing home. Without the couple's consent nothing
+// is disclosed, not even to the nursing home a referral names.
+TEST(AccessScenarioTest, AdultChildrenGetNothingWithoutTheCouplesConsent) {
+  AccessNetwork network({{"elder-cm", v1::ORGANIZATION_TYPE_SOCIAL_SERVICES},
+                         {"family-advocates",
+                          v1::ORGANIZATION_TYPE_COMMUNITY_AGENCY},
+                         {"sunrise-nursing", v1::ORGANIZATION_TYPE_HOME_CARE}});
+  ASSERT_TRUE(network.ok());
+  for (const std::string client : {"husband", "wife"}) {
+    ASSERT_NO_FATAL_FAILURE(network.Command(
+        "elder-cm", "Clients.RegisterClient", client,
+        {{"client_registered", {{"name", {{"family", "Abernathy"}}}}}}));
+    ASSERT_NO_FATAL_FAILURE(network.Command(
+        "elder-cm", "Plans.RecordAssessment", client,
+        {{"assessment_recorded",
+          {{"assessment_id", "a1"},
+           {"domains",
+            {{{"domain", "SERVICE_CATEGORY_MENTAL_HEALTH"},
+              {"need_level", "NEED_LEVEL_LOW"}}}}}}}));
+  }
+  // The case manager refers the husband to the nursing home for an
+  // assessment, sharing nothing (no consent).
+  ASSERT_NO_FATAL_FAILURE(network.Command(
+      "elder-cm", "Referrals.SendReferral", "husband",
+      {{"referral_sent", Referral("r1", "sunrise-nursing", "IN_HOME_CARE")}}));
+
+  grpc::Status status;
+  for (const std::string client : {"husband", "wife"}) {
+    TypesSeen(network, "family-advocates", client, &status);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << client;
+    EXPECT_THAT(status.error_message(), HasSubstr("not involved"));
+    std::vector<v1::TimelineEntry> entries;
+    EXPECT_EQ(network.Timeline("family-advocates", client, &entries)
+                  .error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // Involved through the referral, the nursing home still sees nothing: no
+  // consent covers it.
+  v1::Withheld withheld;
+  EXPECT_THAT(TypesSeen(network, "sunrise-nursing", "husband", &status,
+                        &withheld),
+              ::testing::IsEmpty());
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(withheld.count(), 3u);
+  EXPECT_THAT(withheld.reason(), HasSubstr("no consent"));
+  // A subscription of the advocates delivers nothing about either.
+  {
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, "family-advocates");
+    v1::SubscribeRequest request;
+    request.set_from_position(1);
+    auto reader = network.log()->Subscribe(&context, request);
+    v1::SubscribeResponse message;
+    while (reader->Read(&message) && !message.has_caught_up()) {
+      if (message.has_event()) {
+        EXPECT_FALSE(absl::StartsWith(message.event().stream_id(), "client-"))
+            << message.event().stream_id();
+      }
+    }
+    context.TryCancel();
+    reader->Finish();
+  }
+  // Once the husband consents to the nursing home for general information,
+  // it sees that (the home-care referral is general) and not the
+  // mental-health assessment; the children still see nothing.
+  ASSERT_NO_FATAL_FAILURE(network.Command(
+      "elder-cm", "Consents.GiveConsent", "husband",
+      {{"consent_given", Consent("k1", {"sunrise-nursing"}, {"GENERAL"})}}));
+  EXPECT_THAT(TypesSeen(network, "sunrise-nursing", "husband", &status,
+                        &withheld),
+              ::testing::ElementsAre("ClientRegistered", "ReferralSent",
+                                     "ConsentGiven"));
+  EXPECT_EQ(withheld.count(), 1u);  // the assessment
+  EXPECT_THAT(withheld.data_classes(),
+              ::testing::ElementsAre(v1::DATA_CLASS_MENTAL_HEALTH));
+  TypesSeen(network, "family-advocates", "husband", &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// Scenario 5: teenagers in foster care whose records are subpoenaed. Only what
+// the court asked for is released, the release is in the accounting, and the
+// court cannot read the record itself.
+TEST(AccessScenarioTest, SubpoenaReleasesOnlyWhatWasAskedAndIsOnTheRecord) {
+  AccessNetwork network({{"child-welfare", v1::ORGANIZATION_TYPE_SOCIAL_SERVICES},
+                         {"county-court", v1::ORGANIZATION_TYPE_COURT_PAROLE},
+                         {"teen-counselling",
+                          v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH}});
+  ASSERT_TRUE(network.ok());
+  ASSERT_NO_FATAL_FAILURE(network.Command(
+      "child-welfare", "Clients.RegisterClient", "teen-1",
+      {{"client_registered", {{"name", {{"family", "Doe"}}}}}}));
+  ASSERT_NO_FATAL_FAILURE(network.Command(
+      "child-welfare", "Consents.GiveConsent", "teen-1",
+      {{"consent_given",
+        Consent("k-counselling", {"teen-counselling"},
+                {"GENERAL", "MENTAL_HEALTH"})}}));
+  ASSERT_NO_FATAL_FAILURE(network.Command(
+      "child-welfare", "Referrals.SendReferral", "teen-1",
+      {{"referral_sent",
+        Referral("r-mh", "teen-counselling", "MENTAL_HEALTH",
+                 {"MENTAL_HEALTH"})}}));
+  ASSERT_NO_FATAL_FAILURE(network.Command(
+      "child-welfare", "Plans.SetGoal", "teen-1",
+      {{"goal_set",
+        {{"goal_id", "g-school"},
+         {"domain", "SERVICE_CATEGORY_EDUCATION"},
+         {"description", "attend school 90% of days"},
+         {"measure", "attendance"},
+         {"target_date", {{"year", 2027}, {"month", 6}, {"day", 30}}}}}}));
+  // The court orders the school attendance record; the agency releases it.
+  ASSERT_NO_FATAL_FAILURE(network.Command(
+      "child-welfare", "Consents.RecordDisclosure", "teen-1",
+      {{"information_disclosed",
+        {{"disclosure_id", "subpoena-1"},
+         {"recipient_organization_id", "county-court"},
+         {"data_classes", {"DATA_CLASS_EDUCATION"}},
+         {"purpose", "PURPOSE_OF_USE_LEGAL"},
+         {"description", "school attendance 2025-26"},
+         {"legal_basis", "court order 2026-JV-114"}}}}));
+
+  // The court holds no consent and is not involved: it reads nothing.
+  grpc::Status status;
+  TypesSeen(network, "county-court", "teen-1", &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  // The accounting shows the release, only education, and its legal basis.
+  grpc::ClientContext context;
+  AccessNetwork::Act(&context, kAuditor);
+  v1::ListDisclosuresRequest request;
+  request.set_client_id("teen-1");
+  v1::ListDisclosuresResponse disclosures;
+  ASSERT_TRUE(
+      network.audit()->ListDisclosures(&context, request, &disclosures).ok());
+  const v1::Disclosure* release = nullptr;
+  for (const auto& d : disclosures.disclosures()) {
+    if (d.subject_id() == "subpoena-1") release = &d;
+  }
+  ASSERT_NE(release, nullptr);
+  EXPECT_EQ(release->recipient_organization_id(), "county-court");
+  EXPECT_THAT(release->data_classes(),
+              ::testing::ElementsAre(v1::DATA_CLASS_EDUCATION));
+  EXPECT_EQ(release->legal_basis(), "court order 2026-JV-114");
+  // The counselling agency sees the mental-health referral it got, not the
+  // education goal or the court release.
+  EXPECT_THAT(TypesSeen(network, "teen-counselling", "teen-1", &status),
+              ::testing::ElementsAre("ClientRegistered", "ConsentGiven",
+                                     "ReferralSent"));
+}
+
+// Scenario 1: a man leaving prison. His case manager obtains consent to share
+// with a parole officer, county social services, job placement and a
+// behavioural-health agency, each for what it needs; each sees exactly that.
+TEST(AccessScenarioTest, ReentryEachOfFourOrganisationsSeesOnlyWhatTheConsentCovers) {
+  AccessNetwork network(
+      {{"reentry-cm", v1::ORGANIZATION_TYPE_COMMUNITY_AGENCY},
+       {"state-parole", v1::ORGANIZATION_TYPE_COURT_PAROLE},
+       {"county-social", v1::ORGANIZATION_TYPE_SOCIAL_SERVICES},
+       {"job-placement", v1::ORGANIZATION_TYPE_COMMUNITY_AGENCY},
+       {"bh-agency", v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH}});
+  ASSERT_TRUE(network.ok());
+  const std::string c = "marcus";
+  auto run = [&](const std::string& method, json body) {
+    network.Command("reentry-cm", method, c, std::move(body));
+  };
+  ASSERT_NO_FATAL_FAILURE(run("Clients.RegisterClient",
+                              {{"client_registered",
+                                {{"name", {{"family", "Reed"}}}}}}));  // v0
+  ASSERT_NO_FATAL_FAILURE(run(
+      "Consents.GiveConsent",
+      {{"consent_given", Consent("k-parole", {"state-parole"},
+                                 {"GENERAL", "LEGAL"})}}));  // v1
+  ASSERT_NO_FATAL_FAILURE(run(
+      "Consents.GiveConsent",
+      {{"consent_given", Consent("k-county", {"county-social"},
+                                 {"GENERAL", "HOUSING", "FINANCIAL"})}}));
+  ASSERT_NO_FATAL_FAILURE(run(
+      "Consents.GiveConsent",
+      {{"consent_given", Consent("k-jobs", {"job-placement"}, {"GENERAL"})}}));
+  ASSERT_NO_FATAL_FAILURE(run(
+      "Consents.GiveConsent",
+      {{"consent_given",
+        Consent("k-bh", {"bh-agency"},
+                {"GENERAL", "MENTAL_HEALTH", "SUBSTANCE_USE_PART2"})}}));  // v4
+  ASSERT_NO_FATAL_FAILURE(run("Referrals.SendReferral",
+                              {{"referral_sent",
+                                Referral("r-parole", "state-parole",
+                                         "PROBATION_PAROLE", {"LEGAL"})}}));
+  ASSERT_NO_FATAL_FAILURE(run("Referrals.SendReferral",
+                              {{"referral_sent",
+                                Referral("r-housing", "county-social",
+                                         "HOUSING", {"HOUSING"})}}));
+  ASSERT_NO_FATAL_FAILURE(run("Referrals.SendReferral",
+                              {{"referral_sent",
+                                Referral("r-benefits", "county-social",
+                                         "FINANCIAL_ASSISTANCE",
+                                         {"FINANCIAL"})}}));
+  ASSERT_NO_FATAL_FAILURE(run("Referrals.SendReferral",
+                              {{"referral_sent",
+                                Referral("r-jobs", "job-placement",
+                                         "EMPLOYMENT", {"GENERAL"})}}));
+  ASSERT_NO_FATAL_FAILURE(run("Referrals.SendReferral",
+                              {{"referral_sent",
+                                Referral("r-mh", "bh-agency", "MENTAL_HEALTH",
+                                         {"MENTAL_HEALTH"})}}));
+  ASSERT_NO_FATAL_FAILURE(run("Referrals.SendReferral",
+                              {{"referral_sent",
+                                Referral("r-sud", "bh-agency", "SUBSTANCE_USE",
+                                         {"SUBSTANCE_USE_PART2"})}}));  // v10
+  ASSERT_NO_FATAL_FAILURE(run(
+      "Plans.RecordAssessment",
+      {{"assessment_recorded",
+        {{"assessment_id", "a1"},
+         {"domains",
+          {{{"domain", "SERVICE_CATEGORY_SUBSTANCE_USE"},
+            {"need_level", "NEED_LEVEL_HIGH"}},
+           {{"domain", "SERVICE_CATEGORY_MENTAL_HEALTH"},
+            {"need_level", "NEED_LEVEL_MODERATE"}}}}}}}));  // v11
+
+  auto versions = [&](const std::string& org) {
+    v1::ReadStreamResponse page;
+    grpc::Status status =
+        network.ReadStream(org, absl::StrCat("client-", c), &page);
+    EXPECT_TRUE(status.ok()) << org << ": " << status.error_message();
+    std::vector<uint64_t> out;
+    for (const auto& e : page.events()) out.push_back(e.stream_version());
+    return out;
+  };
+  using ::testing::ElementsAre;
+  // General events (registration, consents, the employment referral) and
+  // each organisation's own classes.
+  EXPECT_THAT(versions("state-parole"), ElementsAre(0, 1, 2, 3, 4, 5, 8));
+  EXPECT_THAT(versions("county-social"), ElementsAre(0, 1, 2, 3, 4, 6, 7, 8));
+  EXPECT_THAT(versions("job-placement"), ElementsAre(0, 1, 2, 3, 4, 8));
+  EXPECT_THAT(versions("bh-agency"), ElementsAre(0, 1, 2, 3, 4, 8, 9, 10, 11));
+  // Each look is on the record: four organisations, four access records.
+  std::vector<v1::TimelineEntry> entries;
+  ASSERT_TRUE(network.Timeline(kAuditor, c, &entries).ok());
+  std::set<std::string> readers;
+  for (const auto& e : entries) {
+    if (e.event_type() == "RecordAccessed") {
+      readers.insert(e.organization_id());
+      EXPECT_EQ(e.event().record_accessed().basis(), v1::ACCESS_BASIS_CONSENT);
+    }
+  }
+  EXPECT_THAT(readers, ElementsAre("bh-agency", "county-social",
+                                   "job-placement", "state-parole"));
+}
+
+// --- Break-the-glass and access records ---------------------------------------
+
+TEST(BreakGlassTest, EmergencyOverrideIsRecordedListedAndReviewed) {
+  AccessNetwork network({{"clinic", v1::ORGANIZATION_TYPE_PRIMARY_CARE},
+                         {"sud-program",
+                          v1::ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT},
+                         {"er-hospital", v1::ORGANIZATION_TYPE_HOSPITAL}});
+  ASSERT_TRUE(network.ok());
+  ASSERT_NO_FATAL_FAILURE(network.Command(
+      "sud-program", "Clients.RegisterClient", "p1",
+      {{"client_registered", {{"name", {{"family", "Lopez"}}}}}}));
+  ASSERT_NO_FATAL_FAILURE(network.Command(
+      "sud-program", "Services.StartService", "p1",
+      {{"service_started",
+        {{"service_id", "mat-1"},
+         {"provider_organization_id", "sud-program"},
+         {"category", "SERVICE_CATEGORY_SUBSTANCE_USE"},
+         {"level_of_care", "LEVEL_OF_CARE_OUTPATIENT"}}}}));
+
+  // Without consent the emergency department is refused...
+  grpc::Status status;
+  TypesSeen(network, "er-hospital", "p1", &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("break the glass"));
+  // ...until it breaks the glass, for this one read.
+  v1::ReadStreamResponse page;
+  ASSERT_TRUE(network
+                  .ReadStream("er-hospital", "client-p1", &page, "",
+                              "overdose, patient unresponsive")
+                  .ok());
+  EXPECT_EQ(page.events_size(), 2);
+  TypesSeen(network, "er-hospital", "p1", &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  // The auditors' list has it, with who, when, why and what was shown.
+  auto list = [&](bool include_reviewed) {
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, kAuditor);
+    v1::ListBreakGlassRequest request;
+    request.set_include_reviewed(include_reviewed);
+    request.set_min_position(network.server().event_log().HeadPosition());
+    v1::ListBreakGlassResponse response;
+    EXPECT_TRUE(network.access_audit()
+                    ->ListBreakGlass(&context, request, &response)
+                    .ok());
+    return response;
+  };
+  v1::ListBreakGlassResponse pending = list(false);
+  ASSERT_EQ(pending.accesses_size(), 1);
+  const v1::BreakGlassAccess& access = pending.accesses(0);
+  EXPECT_EQ(access.client_id(), "p1");
+  EXPECT_EQ(access.organization_id(), "er-hospital");
+  EXPECT_EQ(access.user_id(), "er-hospital-worker");
+  EXPECT_EQ(access.reason(), "overdose, patient unresponsive");
+  EXPECT_EQ(access.access().positions_shown_size(), 2);
+  EXPECT_THAT(access.access().data_classes_shown(),
+              ::testing::Contains(v1::DATA_CLASS_SUBSTANCE_USE_PART2));
+  EXPECT_EQ(access.access().purpose(), v1::PURPOSE_OF_USE_EMERGENCY_TREATMENT);
+
+  // Agencies may not list or review.
+  {
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, "clinic");
+    v1::ListBreakGlassResponse response;
+    EXPECT_EQ(network.access_audit()
+                  ->ListBreakGlass(&context, v1::ListBreakGlassRequest(),
+                                   &response)
+                  .error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  auto review = [&](const std::string& note) {
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, kAuditor);
+    v1::MarkBreakGlassReviewedRequest request;
+    request.set_access_event_id(access.access_event_id());
+    request.set_note(note);
+    v1::MarkBreakGlassReviewedResponse response;
+    grpc::Status s = network.access_audit()->MarkBreakGlassReviewed(
+        &context, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  };
+  EXPECT_FALSE(review("emergency confirmed with the ED attending")
+                   .already_reviewed());
+  EXPECT_TRUE(review("again").already_reviewed());
+  EXPECT_EQ(list(false).accesses_size(), 0);
+  v1::ListBreakGlassResponse all = list(true);
+  ASSERT_EQ(all.accesses_size(), 1);
+  EXPECT_TRUE(all.accesses(0).reviewed());
+  EXPECT_EQ(all.accesses(0).reviewed_by_organization_id(), kAuditor);
+  EXPECT_EQ(all.accesses(0).review_note(),
+            "emergency confirmed with the ED attending");
+
+  // The accounting of disclosures lists the override with its reason; the
+  // auditors' own reads are on the record too.
+  grpc::ClientContext context;
+  AccessNetwork::Act(&context, kAuditor);
+  v1::ListDisclosuresRequest request;
+  request.set_client_id("p1");
+  v1::ListDisclosuresResponse disclosures;
+  ASSERT_TRUE(
+      network.audit()->ListDisclosures(&context, request, &disclosures).ok());
+  bool override_listed = false;
+  for (const auto& d : disclosures.disclosures()) {
+    if (d.source() == "access" && d.recipient_organization_id() == "er-hospital") {
+      override_listed = true;
+      EXPECT_THAT(d.legal_basis(), HasSubstr("break-the-glass"));
+      EXPECT_THAT(d.legal_basis(), HasSubstr("overdose"));
+    }
+  }
+  EXPECT_TRUE(override_listed);
+  std::vector<v1::TimelineEntry> entries;
+  ASSERT_TRUE(network.Timeline(kAuditor, "p1", &entries).ok());
+  int auditor_reads = 0;
+  for (const auto& e : entries) {
+    auditor_reads += e.event_type() == "RecordAccessed" &&
+                     e.organization_id() == kAuditor;
+  }
+  EXPECT_GE(auditor_reads, 2);  // the ListBreakGlass calls, the accounting
+}
+
+TEST(AccessRulesTest, RolesGateGlobalReadsWritesAndRebuilds) {
+  AccessNetwork network({{"clinic", v1::ORGANIZATION_TYPE_PRIMARY_CARE}});
+  ASSERT_TRUE(network.ok());
+  {  // ReadAll is for auditors and admins.
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, "clinic");
+    v1::ReadAllResponse page;
+    grpc::Status s =
+        network.log()->ReadAll(&context, v1::ReadAllRequest(), &page);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(s.error_message(), HasSubstr("auditor"));
+  }
+  {
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, kAuditor);
+    v1::ReadAllResponse page;
+    EXPECT_TRUE(
+        network.log()->ReadAll(&context, v1::ReadAllRequest(), &page).ok());
+  }
+  {  // Raw appends are for admins.
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, "clinic");
+    v1::AppendRequest request;
+    request.set_stream_id("client-x");
+    request.add_events()->set_event_type("Anything");
+    v1::AppendResponse response;
+    EXPECT_EQ(network.log()->Append(&context, request, &response).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {  // An auditor does not record care events.
+    absl::StatusOr<tools::PreparedCommand> command = tools::PrepareCommand(
+        "Clients.RegisterClient",
+        R"({"command_id":"x","client_id":"c9","client_registered":{}})");
+    ASSERT_TRUE(command.ok());
+    absl::StatusOr<std::string> result = tools::SendCommand(
+        grpc::CreateChannel(network.server().address(),
+                            grpc::InsecureChannelCredentials()),
+        *command, kAuditor, "", absl::Seconds(10));
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kPermissionDenied);
+  }
+  {  // An organisation the access config does not list.
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, "stranger");
+    v1::ReadStreamResponse page;
+    v1::ReadStreamRequest request;
+    request.set_stream_id("organizations");
+    grpc::Status s = network.log()->ReadStream(&context, request, &page);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(s.error_message(), HasSubstr("--access_config"));
+  }
+  {  // No identity at all.
+    grpc::ClientContext context;
+    v1::ReadStreamResponse page;
+    v1::ReadStreamRequest request;
+    request.set_stream_id("organizations");
+    EXPECT_EQ(network.log()->ReadStream(&context, request, &page).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {  // Bad metadata is named.
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, "clinic", "GOSSIP");
+    v1::ReadStreamResponse page;
+    v1::ReadStreamRequest request;
+    request.set_stream_id("organizations");
+    grpc::Status s = network.log()->ReadStream(&context, request, &page);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), HasSubstr("x-caseline-purpose"));
+  }
+  {  // Organisations register only themselves.
+    absl::StatusOr<tools::PreparedCommand> command = tools::PrepareCommand(
+        "Organizations.RegisterOrganization",
+        R"({"command_id":"y","organization_registered":{"organization_id":"other","name":"Other","type":"ORGANIZATION_TYPE_HOSPITAL"}})");
+    ASSERT_TRUE(command.ok());
+    absl::StatusOr<std::string> result = tools::SendCommand(
+        grpc::CreateChannel(network.server().address(),
+                            grpc::InsecureChannelCredentials()),
+        *command, "clinic", "", absl::Seconds(10));
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kPermissionDenied);
+  }
+}
+
 }  // namespace
 }  // namespace caseline
