@@ -1,6 +1,7 @@
 #include "services/event_log_service.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -71,24 +72,39 @@ grpc::Status EventLogService::ReadStream(grpc::ServerContext* context,
                                          v1::ReadStreamResponse* response) {
   absl::StatusOr<Caller> caller = access_->Authenticate(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  // An agency that is not involved with the client learns nothing, not even
-  // whether the stream exists.
-  const absl::string_view client = ClientOfStream(request->stream_id());
-  if (!client.empty() && !caller->ReadsEverything() &&
-      caller->break_glass_reason.empty()) {
+  // A client's stream: an agency that is not involved with the client
+  // learns nothing, not even whether the stream exists.
+  std::optional<ClientRead> client_read;
+  if (const absl::string_view client = ClientOfStream(request->stream_id());
+      !client.empty()) {
     absl::StatusOr<ClientRead> read = access_->OpenClient(*caller, client);
     if (!read.ok()) return ToGrpcStatus(read.status());
+    client_read = *std::move(read);
   }
   absl::StatusOr<eventstore::StreamPage> page =
       log_->ReadStream(request->stream_id(), FromProto(*request));
   if (!page.ok()) return ToGrpcStatus(page.status());
-  StreamFilter filter(access_, &*caller);
-  std::vector<bool> visible;
-  if (absl::Status s = filter.Filter(page->events, &visible); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  if (absl::Status s = filter.RecordShown(kReadStreamOperation); !s.ok()) {
-    return ToGrpcStatus(s);
+  std::vector<bool> visible(page->events.size());
+  v1::Withheld withheld;
+  if (client_read.has_value()) {
+    for (size_t i = 0; i < page->events.size(); ++i) {
+      visible[i] = client_read->Show(page->events[i]);
+    }
+    if (absl::Status s =
+            access_->Record(*caller, kReadStreamOperation, {&*client_read});
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    withheld = client_read->withheld();
+  } else {
+    StreamFilter filter(access_, &*caller);
+    if (absl::Status s = filter.Filter(page->events, &visible); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    if (absl::Status s = filter.RecordShown(kReadStreamOperation); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    withheld = filter.TakeWithheld();
   }
   for (size_t i = 0; i < page->events.size(); ++i) {
     if (visible[i]) ToProto(page->events[i], response->add_events());
@@ -96,9 +112,7 @@ grpc::Status EventLogService::ReadStream(grpc::ServerContext* context,
   response->set_next_version(page->next_version);
   response->set_end_of_stream(page->end_of_stream);
   response->set_last_stream_version(page->last_stream_version);
-  if (v1::Withheld w = filter.TakeWithheld(); w.count() > 0) {
-    *response->mutable_withheld() = std::move(w);
-  }
+  if (withheld.count() > 0) *response->mutable_withheld() = std::move(withheld);
   return grpc::Status::OK;
 }
 

@@ -6,7 +6,8 @@ set -euo pipefail
 CASELINED=$1
 CASELINE_BIN=$2
 work=$(mktemp -d)
-trap 'kill "$server_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+secure_pid=""
+trap 'kill $server_pid $secure_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 "$CASELINED" --data_dir "$work/data" --listen 127.0.0.1:0 \
   --listen_address_file "$work/address" --log_level warn &
@@ -146,6 +147,62 @@ caseline projections status --format table > "$work/w10"
 grep -q '^continuity' "$work/w10" && grep -q '^duplication' "$work/w10" && grep -q '^access' "$work/w10" || fail "status: $(cat "$work/w10")"
 caseline projections rebuild all > "$work/w11" 2> /dev/null
 [ "$(grep -c '"done":true' "$work/w11")" -eq 3 ] || fail "rebuild all: $(cat "$work/w11")"
+
+# --- who may see what, as in README.md: mutual TLS ---
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$work"
+bash "$repo/deploy/make-dev-certs.sh" certs org-hospital org-housing org-er privacy-office > /dev/null
+echo '{"organizations": {"org-hospital": ["agency"], "org-housing": ["agency"], "org-er": ["agency"], "privacy-office": ["auditor"]}}' > access.json
+"$CASELINED" --data_dir ./data-secure --listen 127.0.0.1:0 \
+  --tls_cert certs/server.pem --tls_key certs/server.key \
+  --client_ca certs/ca.pem --access_config access.json \
+  --listen_address_file secure-address --log_level warn &
+secure_pid=$!
+for _ in $(seq 100); do [ -s secure-address ] && break; sleep 0.1; done
+C=$CASELINE_BIN
+TLS="--server localhost:$(cut -d: -f2 secure-address) --tls-ca certs/ca.pem"
+HOSPITAL="$TLS --tls-cert certs/org-hospital.pem --tls-key certs/org-hospital.key"
+HOUSING="$TLS --tls-cert certs/org-housing.pem --tls-key certs/org-housing.key"
+ER="$TLS --tls-cert certs/org-er.pem --tls-key certs/org-er.key"
+AUDITOR="$TLS --tls-cert certs/privacy-office.pem --tls-key certs/privacy-office.key"
+echo '{"command_id":"s-1","organization_registered":{"organization_id":"org-hospital","name":"St. Mary Hospital","type":"ORGANIZATION_TYPE_HOSPITAL"}}' \
+  | $C $HOSPITAL command Organizations.RegisterOrganization > s1 || fail "secure register: $(cat s1)"
+echo '{"command_id":"s-2","organization_registered":{"organization_id":"org-housing","name":"Harbor Housing","type":"ORGANIZATION_TYPE_HOUSING"}}' \
+  | $C $HOUSING command Organizations.RegisterOrganization > /dev/null
+echo '{"command_id":"s-3","organization_registered":{"organization_id":"org-er","name":"County ER","type":"ORGANIZATION_TYPE_HOSPITAL"}}' \
+  | $C $ER command Organizations.RegisterOrganization > /dev/null
+echo '{"command_id":"s-4","client_id":"77","client_registered":{"name":{"given":"Sam","family":"Reyes"}}}' \
+  | $C $HOSPITAL command Clients.RegisterClient > /dev/null
+echo '{"command_id":"s-5","client_id":"77","referral_sent":{"referral_id":"r-1","to_organization_id":"org-housing","kind":"REFERRAL_KIND_WARM","service_category":"SERVICE_CATEGORY_HOUSING"}}' \
+  | $C $HOSPITAL command Referrals.SendReferral > /dev/null
+$C $HOUSING read-stream --stream client-77 > t1 2> t1.err
+[ ! -s t1 ] || fail "housing saw events before consent: $(cat t1)"
+grep -q '2 events withheld: no consent .* covers organisation org-housing' t1.err || fail "withheld: $(cat t1.err)"
+echo '{"command_id":"s-6","client_id":"77","consent_given":{"consent_id":"k-1","recipient_organization_ids":["org-housing"],"data_classes":["DATA_CLASS_GENERAL","DATA_CLASS_HOUSING"]}}' \
+  | $C $HOSPITAL command Consents.GiveConsent > /dev/null
+$C $HOUSING read-stream --stream client-77 > t2
+[ "$(wc -l < t2)" -eq 3 ] || fail "housing after consent: $(cat t2)"
+grep -q '"organization_id":"org-hospital"' t2 || fail "actor: $(cat t2)"
+set +e
+$C $HOUSING read-all > /dev/null 2> t3; code3=$?
+$C $ER read-stream --stream client-77 > /dev/null 2> t4; code4=$?
+set -e
+[ "$code3" -ne 0 ] && grep -q 'PERMISSION_DENIED' t3 || fail "read-all as agency: $(cat t3)"
+[ "$code4" -ne 0 ] && grep -q 'PERMISSION_DENIED: .*org-er is not involved' t4 || fail "uninvolved: $(cat t4)"
+$C $ER --break-glass "unresponsive in the ED, no history" read-stream --stream client-77 > t5
+[ "$(wc -l < t5)" -eq 3 ] || fail "break-glass read: $(cat t5)"
+$C $AUDITOR timeline --client 77 --format table > t6
+grep -q 'RecordAccessed' t6 && grep -q 'org-housing' t6 && grep -q 'BREAK-THE-GLASS' t6 || fail "timeline: $(cat t6)"
+$C $AUDITOR disclosures --client 77 > t7
+grep -q '"consent_id":"k-1"' t7 && grep -q 'break-the-glass emergency: unresponsive' t7 || fail "disclosures: $(cat t7)"
+$C $AUDITOR break-glass list > t8
+grep -q '"reason":"unresponsive in the ED, no history"' t8 && grep -q '"organization_id":"org-er"' t8 || fail "break-glass list: $(cat t8)"
+ID=$($C $AUDITOR break-glass list | sed 's/.*"access_event_id":"\([^"]*\)".*/\1/')
+$C $AUDITOR break-glass review --access-event-id "$ID" --note "confirmed with the ED attending" > t9
+grep -q '"global_position"' t9 || fail "review: $(cat t9)"
+[ ! -s "$($C $AUDITOR break-glass list > t10; echo t10)" ] || fail "still listed: $(cat t10)"
+kill -TERM "$secure_pid"
+wait "$secure_pid" || fail "secure caselined exited non-zero on SIGTERM"
 
 # SIGTERM shuts the server down cleanly.
 kill -TERM "$server_pid"

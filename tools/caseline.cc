@@ -129,6 +129,10 @@ int RunReadStream(const Globals& globals, const ReadArgs& args) {
     caseline::v1::ReadStreamResponse response;
     grpc::Status status = stub->ReadStream(&context, request, &response);
     if (!status.ok()) return Fail(status);
+    if (response.withheld().count() > 0) {
+      std::cerr << "caseline: " << response.withheld().count()
+                << " events withheld: " << response.withheld().reason() << "\n";
+    }
     for (const auto& e : response.events()) {
       std::cout << caseline::tools::EventToJson(e) << "\n";
       if (++printed == args.limit) return 0;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
+#include "caseline/v1/access.grpc.pb.h"
 #include "caseline/v1/views.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/cli_connection.h"
@@ -367,13 +368,34 @@ template <typename Stub, typename Request, typename Response>
 using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&,
                                       Response*);
 
+// Says on stderr what a consent-gated answer left out (docs/access.md).
+template <typename Response>
+void NoteWithheld(const Response& response) {
+  if constexpr (requires { response.withheld(); }) {
+    const v1::Withheld& w = response.withheld();
+    if (w.count() == 0) return;
+    std::vector<std::string> classes;
+    for (int c : w.data_classes()) {
+      classes.push_back(std::string(absl::StripPrefix(
+          v1::DataClass_Name(static_cast<v1::DataClass>(c)), "DATA_CLASS_")));
+    }
+    std::cerr << "caseline: " << w.count() << " withheld"
+              << (classes.empty() ? ""
+                                  : absl::StrCat(" (", absl::StrJoin(classes, ", "),
+                                                 ")"))
+              << ": " << w.reason() << "\n";
+  }
+}
+
 template <typename Stub, typename Request, typename Response>
 grpc::Status CallOnce(const Connection& connection, Stub* stub,
                       Method<Stub, Request, Response> method,
                       const Request& request, Response* response) {
   grpc::ClientContext context;
   connection.SetDeadline(&context);
-  return (stub->*method)(&context, request, response);
+  grpc::Status status = (stub->*method)(&context, request, response);
+  if (status.ok()) NoteWithheld(*response);
+  return status;
 }
 
 // Calls `method` page by page until next_page_token is empty, handing each
@@ -765,6 +787,36 @@ int RunProjectionStatus(const Connection& connection,
   return 0;
 }
 
+int RunBreakGlassList(const Connection& connection, bool all) {
+  v1::ListBreakGlassRequest request;
+  request.set_include_reviewed(all);
+  auto stub = v1::AccessAudit::NewStub(connection.channel());
+  grpc::Status status = ForEachPage(
+      connection, stub.get(), &v1::AccessAudit::Stub::ListBreakGlass, request,
+      [&](v1::ListBreakGlassResponse& page) {
+        for (const v1::BreakGlassAccess& a : page.accesses()) PrintJson(a);
+      });
+  if (!status.ok()) return Fail(status);
+  return 0;
+}
+
+int RunBreakGlassReview(const Connection& connection,
+                        const std::string& access_event_id,
+                        const std::string& note) {
+  v1::MarkBreakGlassReviewedRequest request;
+  request.set_access_event_id(access_event_id);
+  request.set_note(note);
+  auto stub = v1::AccessAudit::NewStub(connection.channel());
+  v1::MarkBreakGlassReviewedResponse response;
+  grpc::Status status =
+      CallOnce(connection, stub.get(),
+               &v1::AccessAudit::Stub::MarkBreakGlassReviewed, request,
+               &response);
+  if (!status.ok()) return Fail(status);
+  PrintJson(response);
+  return 0;
+}
+
 // No deadline: a rebuild over a large log takes as long as it takes (like
 // subscribe). Progress goes to stderr, overwritten in place on a terminal;
 // each projection's final (done) message goes to stdout as a JSON line.
@@ -837,6 +889,11 @@ struct ViewCommands::Commands {
   std::string status_format = "json";
   CLI::App* rebuild_cmd = nullptr;
   std::string rebuild_name;
+  CLI::App* break_glass_list_cmd = nullptr;
+  bool break_glass_all = false;
+  CLI::App* break_glass_review_cmd = nullptr;
+  std::string break_glass_access_id;
+  std::string break_glass_note;
 };
 
 ViewCommands::ViewCommands(std::unique_ptr<Commands> commands)
@@ -1063,6 +1120,28 @@ std::unique_ptr<ViewCommands> ViewCommands::AddTo(CLI::App* app) {
                    "a projection's name (see projections status), or all")
       ->required();
 
+  // break-glass
+  CLI::App* break_glass_cmd = app->add_subcommand(
+      "break-glass",
+      "For auditors: emergency overrides of consent awaiting review "
+      "(docs/access.md).");
+  break_glass_cmd->require_subcommand(1);
+  c->break_glass_list_cmd = break_glass_cmd->add_subcommand(
+      "list",
+      "Break-the-glass accesses awaiting review, oldest first, as JSON lines: "
+      "who, which organisation, when, why and what was shown.");
+  c->break_glass_list_cmd->add_flag("--all", c->break_glass_all,
+                                    "also those already reviewed");
+  c->break_glass_review_cmd = break_glass_cmd->add_subcommand(
+      "review", "Mark a break-the-glass access reviewed, with a note.");
+  c->break_glass_review_cmd
+      ->add_option("--access-event-id", c->break_glass_access_id,
+                   "the access_event_id from break-glass list")
+      ->required();
+  c->break_glass_review_cmd
+      ->add_option("--note", c->break_glass_note, "what the review found")
+      ->required();
+
   return std::unique_ptr<ViewCommands>(new ViewCommands(std::move(c)));
 }
 
@@ -1087,6 +1166,13 @@ std::optional<int> ViewCommands::RunChosen(
   if (*c.verify_client_cmd) return RunVerifyClient(connect(), c.verify_client);
   if (*c.status_cmd) return RunProjectionStatus(connect(), c.status_format);
   if (*c.rebuild_cmd) return RunRebuild(connect(), c.rebuild_name);
+  if (*c.break_glass_list_cmd) {
+    return RunBreakGlassList(connect(), c.break_glass_all);
+  }
+  if (*c.break_glass_review_cmd) {
+    return RunBreakGlassReview(connect(), c.break_glass_access_id,
+                               c.break_glass_note);
+  }
   return std::nullopt;
 }
 
