@@ -72,6 +72,8 @@ struct Caller {
   bool local_operator = false;
 
   bool Has(Role role) const { return (roles & role) != 0; }
+  // The discipline as an actor role, e.g. "SOCIAL_WORK"; empty when unset.
+  std::string role() const;
   // Auditors, admins and the local operator read every client.
   bool ReadsEverything() const {
     return local_operator || Has(kAuditor) || Has(kAdmin);

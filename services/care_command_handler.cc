@@ -206,7 +206,7 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(
       e.event_id = EventId::FromName(absl::StrCat(id_prefix, i));
       e.event_type = projections::CareEventName(events[i]);
       e.occurred_at = command.occurred_at;
-      e.actor = {command.organization_id, command.user_id, ""};
+      e.actor = {command.organization_id, command.user_id, command.role};
       e.correlation_id = command.command_id;
       e.schema_version = 1;
       e.content_type = v1::kCareEventContentType;

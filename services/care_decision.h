@@ -27,6 +27,9 @@ struct CareCommand {
   std::string user_id;
   absl::Time occurred_at;
   v1::CareEvent event;  // what the caller proposes
+  // The acting person's discipline (x-caseline-discipline), recorded as the
+  // actor's role; empty when not given.
+  std::string role = {};
 };
 
 // Checks the command's own fields: command_id, client_id, occurred_at and the

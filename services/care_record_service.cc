@@ -58,6 +58,7 @@ grpc::Status RunCommand(const CommandRunner& runner,
   }
   command.organization_id = caller->organization_id;
   command.user_id = caller->user_id;
+  command.role = caller->role();
   const auto* occurred_field = descriptor->FindFieldByNumber(3);
   const bool occurred_at_given = reflection->HasField(request, occurred_field);
   if (occurred_at_given) {

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "caseline/v1/access.grpc.pb.h"
+#include "caseline/v1/care_record.grpc.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "caseline/v1/views.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -1211,6 +1212,27 @@ TEST(AccessRulesTest, RolesGateGlobalReadsWritesAndRebuilds) {
     grpc::Status s = network.log()->ReadStream(&context, request, &page);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(s.error_message(), HasSubstr("x-caseline-purpose"));
+  }
+  {  // The acting person's discipline is the actor's role in the record.
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, "clinic");
+    context.AddMetadata("x-caseline-discipline", "NURSING");
+    v1::RegisterClientRequest request;
+    request.set_command_id("d1");
+    request.set_client_id("d1");
+    request.mutable_client_registered()->mutable_name()->set_family("Ito");
+    v1::CommandResult result;
+    ASSERT_TRUE(v1::Clients::NewStub(grpc::CreateChannel(
+                    network.server().address(),
+                    grpc::InsecureChannelCredentials()))
+                    ->RegisterClient(&context, request, &result)
+                    .ok());
+    v1::ReadStreamResponse page;
+    ASSERT_TRUE(network.ReadStream(kAuditor, "client-d1", &page).ok());
+    ASSERT_EQ(page.events_size(), 1);
+    EXPECT_EQ(page.events(0).actor().organization_id(), "clinic");
+    EXPECT_EQ(page.events(0).actor().user_id(), "clinic-worker");
+    EXPECT_EQ(page.events(0).actor().role(), "NURSING");
   }
   {  // Organisations register only themselves.
     absl::StatusOr<tools::PreparedCommand> command = tools::PrepareCommand(
