@@ -1,7 +1,9 @@
 #include "projections/access_policy.h"
 
+#include "caseline/v1/wire_constants.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "projections/access_projection.h"
 #include "projections/test_log.h"
 
 namespace caseline::projections {
@@ -216,6 +218,92 @@ TEST(AccessStreamTest, NamesAndParses) {
   EXPECT_EQ(DataClassNames(ClassBit(v1::DATA_CLASS_GENERAL) |
                            ClassBit(v1::DATA_CLASS_SUBSTANCE_USE_PART2)),
             "GENERAL, SUBSTANCE_USE_PART2");
+}
+
+}  // namespace
+}  // namespace caseline::projections
+
+namespace caseline::projections {
+namespace {
+
+eventstore::RecordedEvent AccessEvent(uint64_t position, const std::string& id,
+                                      const v1::CareEvent& event,
+                                      const std::string& org) {
+  eventstore::RecordedEvent e;
+  e.event_id = eventstore::EventId::FromName(id);
+  e.stream_id = AccessStreamId("c1");
+  e.global_position = position;
+  e.event_type = CareEventName(event);
+  e.content_type = v1::kCareEventContentType;
+  e.payload = event.SerializeAsString();
+  e.actor.organization_id = org;
+  e.recorded_at = absl::FromUnixSeconds(1700000000 + position);
+  return e;
+}
+
+v1::CareEvent Accessed(v1::AccessBasis basis) {
+  v1::CareEvent e;
+  e.mutable_record_accessed()->set_client_id("c1");
+  e.mutable_record_accessed()->set_basis(basis);
+  e.mutable_record_accessed()->set_break_glass_reason("overdose");
+  return e;
+}
+
+TEST(AccessProjectionTest, ListsOverridesUntilReviewedAndPages) {
+  AccessProjection projection;
+  MemoryProjectionState state;
+  ASSERT_TRUE(projection
+                  .Apply(AccessEvent(1, "a1", Accessed(v1::ACCESS_BASIS_CONSENT),
+                                     "org-a"),
+                         state)
+                  .ok());
+  for (uint64_t p = 2; p <= 4; ++p) {
+    ASSERT_TRUE(projection
+                    .Apply(AccessEvent(p, absl::StrCat("a", p),
+                                       Accessed(v1::ACCESS_BASIS_BREAK_GLASS),
+                                       "org-er"),
+                           state)
+                    .ok());
+  }
+  v1::ListBreakGlassRequest request;
+  request.set_page_size(2);
+  absl::StatusOr<v1::ListBreakGlassResponse> page =
+      ListBreakGlass(state, request);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->accesses_size(), 2);  // the consent-based read is not listed
+  EXPECT_EQ(page->accesses(0).global_position(), 2u);
+  EXPECT_EQ(page->accesses(0).organization_id(), "org-er");
+  EXPECT_EQ(page->accesses(0).reason(), "overdose");
+  request.set_page_token(page->next_page_token());
+  page = ListBreakGlass(state, request);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->accesses_size(), 1);
+  EXPECT_EQ(page->accesses(0).global_position(), 4u);
+  EXPECT_TRUE(page->next_page_token().empty());
+
+  v1::CareEvent review;
+  review.mutable_break_glass_reviewed()->set_access_event_id(
+      eventstore::EventId::FromName("a3").ToString());
+  review.mutable_break_glass_reviewed()->set_note("confirmed");
+  ASSERT_TRUE(
+      projection.Apply(AccessEvent(5, "r1", review, "auditor"), state).ok());
+  page = ListBreakGlass(state, v1::ListBreakGlassRequest());
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->accesses_size(), 2);
+  EXPECT_EQ(page->accesses(1).global_position(), 4u);
+  v1::ListBreakGlassRequest all;
+  all.set_include_reviewed(true);
+  page = ListBreakGlass(state, all);
+  ASSERT_EQ(page->accesses_size(), 3);
+  EXPECT_TRUE(page->accesses(1).reviewed());
+  EXPECT_EQ(page->accesses(1).reviewed_by_organization_id(), "auditor");
+  EXPECT_EQ(page->accesses(1).review_note(), "confirmed");
+
+  EXPECT_EQ(FindBreakGlass(state, "nope").status().code(),
+            absl::StatusCode::kNotFound);
+  request.set_page_token("zz");
+  EXPECT_EQ(ListBreakGlass(state, request).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

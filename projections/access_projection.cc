@@ -25,6 +25,20 @@ void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
   *out = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(nanos);
 }
 
+// The entry at position key `p` (16 hex digits).
+absl::StatusOr<v1::BreakGlassAccess> LoadEntry(const ViewReader& reader,
+                                               const std::string& p) {
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                   reader.Get(absl::StrCat("b/", p)));
+  v1::BreakGlassAccess access;
+  if (!stored.has_value() || !access.ParseFromString(*stored)) {
+    return absl::DataLossError(absl::StrCat(
+        "access projection: break-the-glass entry ", p,
+        " is unreadable; rebuild it (caseline projections rebuild access)"));
+  }
+  return access;
+}
+
 }  // namespace
 
 absl::Status AccessProjection::Apply(const eventstore::RecordedEvent& event,
@@ -55,13 +69,7 @@ absl::Status AccessProjection::Apply(const eventstore::RecordedEvent& event,
     ASSIGN_OR_RETURN(std::optional<std::string> p,
                      state.Get(absl::StrCat("e/", review.access_event_id())));
     if (!p.has_value()) return absl::OkStatus();  // the command checks this
-    ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                     state.Get(absl::StrCat("b/", *p)));
-    v1::BreakGlassAccess access;
-    if (!stored.has_value() || !access.ParseFromString(*stored)) {
-      return absl::DataLossError(absl::StrCat(
-          "access projection: break-the-glass entry ", *p, " is unreadable"));
-    }
+    ASSIGN_OR_RETURN(v1::BreakGlassAccess access, LoadEntry(state, *p));
     if (access.reviewed()) return absl::OkStatus();
     access.set_reviewed(true);
     access.set_reviewed_by_organization_id(event.actor.organization_id);
@@ -106,17 +114,13 @@ absl::StatusOr<v1::ListBreakGlassResponse> ListBreakGlass(
                   .global_position()));
           return false;
         }
-        const std::string p(key.substr(prefix.size()));
-        absl::StatusOr<std::optional<std::string>> stored =
-            reader.Get(absl::StrCat("b/", p));
-        if (!stored.ok() || !stored->has_value() ||
-            !response.add_accesses()->ParseFromString(**stored)) {
-          status = absl::DataLossError(absl::StrCat(
-              "access projection: break-the-glass entry ", p,
-              " is unreadable; rebuild it (caseline projections rebuild "
-              "access)"));
+        absl::StatusOr<v1::BreakGlassAccess> access =
+            LoadEntry(reader, std::string(key.substr(prefix.size())));
+        if (!access.ok()) {
+          status = access.status();
           return false;
         }
+        *response.add_accesses() = *std::move(access);
         return true;
       }));
   RETURN_IF_ERROR(status);
@@ -132,14 +136,7 @@ absl::StatusOr<v1::BreakGlassAccess> FindBreakGlass(
         "access_event_id: no break-the-glass access has event id ",
         access_event_id, "; list them with AccessAudit.ListBreakGlass"));
   }
-  ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                   reader.Get(absl::StrCat("b/", *p)));
-  v1::BreakGlassAccess access;
-  if (!stored.has_value() || !access.ParseFromString(*stored)) {
-    return absl::DataLossError(absl::StrCat(
-        "access projection: break-the-glass entry ", *p, " is unreadable"));
-  }
-  return access;
+  return LoadEntry(reader, *p);
 }
 
 }  // namespace caseline::projections
