@@ -134,6 +134,12 @@ class ClientRead {
   bool ShowSubject(absl::string_view subject_id);
 
   const std::string& client_id() const { return client_id_; }
+  // Whether the decision knows the client's event at `stream_version` (one
+  // appended after OpenClient is not known: open the read again).
+  bool Knows(uint64_t stream_version) const {
+    return bypass_ || (fold_->version().has_value() &&
+                       stream_version <= *fold_->version());
+  }
   bool bypass() const { return bypass_; }
   projections::DataClassMask withheld_classes() const {
     return withheld_classes_;

@@ -86,6 +86,14 @@ grpc::Status EventLogService::ReadStream(grpc::ServerContext* context,
   if (!page.ok()) return ToGrpcStatus(page.status());
   std::vector<bool> visible(page->events.size());
   v1::Withheld withheld;
+  if (client_read.has_value() && !page->events.empty() &&
+      !client_read->Knows(page->events.back().stream_version)) {
+    // Appended since the decision was made: decide on the newer record.
+    absl::StatusOr<ClientRead> read =
+        access_->OpenClient(*caller, ClientOfStream(request->stream_id()));
+    if (!read.ok()) return ToGrpcStatus(read.status());
+    client_read = *std::move(read);
+  }
   if (client_read.has_value()) {
     for (size_t i = 0; i < page->events.size(); ++i) {
       visible[i] = client_read->Show(page->events[i]);
