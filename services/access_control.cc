@@ -601,9 +601,25 @@ absl::StatusOr<ClientRead*> StreamFilter::ReadOf(
         event.stream_version > *it->second.fold_->version())) ||
       now - it->second.decided_at_ > absl::Seconds(1);
   if (!stale) return &it->second;
+  if (auto d = denied_.find(client_id);
+      d != denied_.end() && event.stream_version <= d->second) {
+    return nullptr;
+  }
   if (reads_.size() > 100000) reads_.clear();
+  if (denied_.size() > 100000) denied_.clear();
   absl::StatusOr<ClientRead> read = access_->OpenClient(*caller_, client_id);
-  if (absl::IsPermissionDenied(read.status())) return nullptr;
+  if (absl::IsPermissionDenied(read.status())) {
+    // Remember up to the stream's current last version, so a catch-up
+    // through this client's events decides once, not once per event.
+    eventstore::ReadStreamOptions last;
+    last.max_count = 1;
+    absl::StatusOr<eventstore::StreamPage> page =
+        access_->log()->ReadStream(event.stream_id, last);
+    denied_[std::string(client_id)] =
+        page.ok() ? std::max(page->last_stream_version, event.stream_version)
+                  : event.stream_version;
+    return nullptr;
+  }
   if (!read.ok()) return read.status();
   if (it != reads_.end()) {
     // Keep what this read has shown and withheld so far.

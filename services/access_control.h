@@ -239,6 +239,9 @@ class StreamFilter {
   const Caller* const caller_;
   // Per client: the read, refreshed when the client's stream moves on.
   absl::flat_hash_map<std::string, ClientRead> reads_;
+  // Clients the caller may not see at all, with the stream's last version
+  // when that was decided: only a newer event can change it.
+  absl::flat_hash_map<std::string, uint64_t> denied_;
   std::vector<std::string> shown_clients_;  // since the last RecordShown
   uint32_t withheld_ = 0;
   projections::DataClassMask withheld_classes_ = 0;
