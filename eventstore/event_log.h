@@ -64,7 +64,10 @@ class EventLog {
   // Opens (or creates) the log in options.data_dir and recovers its head
   // without scanning the log. Returns FAILED_PRECONDITION when another process
   // holds the directory or it was written by a newer format version, and
-  // DATA_LOSS when it is damaged.
+  // DATA_LOSS, naming the damaged file, when a table file, the MANIFEST or a
+  // WAL record is damaged. A WAL record cut short at the end of the WAL (an
+  // append a crash interrupted, never acknowledged) is dropped, as RocksDB
+  // recovery does after any crash.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<EventLog>> Open(
       EventLogOptions options);
 
@@ -80,13 +83,20 @@ class EventLog {
   // Errors: INVALID_ARGUMENT (a field or limit; the message names it), ABORTED
   // (expected version mismatch; the message states the actual version),
   // ALREADY_EXISTS (an event_id reused with other content), UNAVAILABLE
-  // (closing or writes stopped after a storage failure), RESOURCE_EXHAUSTED
-  // (disk full). An identical retry of an earlier append returns its original
-  // result with already_written set, whatever the expected version.
+  // (closing; or appends stopped after a write failed other than for space,
+  // e.g. a failed WAL sync: the failed append may or may not be stored, and
+  // appends stay refused until a restart while reads continue),
+  // RESOURCE_EXHAUSTED (disk full: the append was refused, and appends resume
+  // by themselves once space is freed). An identical retry of an earlier
+  // append returns its original result with already_written set, whatever the
+  // expected version.
   virtual void AppendAsync(AppendRequest request, AppendCallback done) = 0;
 
   // Blocking form of AppendAsync.
   [[nodiscard]] absl::StatusOr<AppendResult> Append(AppendRequest request);
+
+  // Reads return DATA_LOSS, naming the damaged file, when stored data fails
+  // its checksum; they never return damaged data.
 
   // One page of a stream. NOT_FOUND when the stream has no events.
   [[nodiscard]] virtual absl::StatusOr<StreamPage> ReadStream(

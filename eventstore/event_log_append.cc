@@ -19,6 +19,30 @@ namespace {
 constexpr size_t kMaxGroupEvents = 4096;
 // Bounds the writer's stream-head cache.
 constexpr size_t kMaxCachedStreamHeads = 1 << 20;
+// After a reopen failed, the writer waits this long before the next attempt
+// (appends are refused meanwhile), so that clients retrying on a full disk do
+// not make it replay the WAL over and over.
+constexpr absl::Duration kReopenRetryInterval = absl::Seconds(1);
+
+absl::Status DiskFullError(absl::string_view data_dir) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "disk full: the event log cannot write to ", data_dir,
+      ", so this append was not acknowledged. Free space on that disk and "
+      "retry it (with the same event ids): appends resume by themselves once "
+      "there is room, without a restart, and reads continue meanwhile"));
+}
+
+// What a failed write that cannot be undone in place means for the appends
+// of its group (`first`) and for every append after it.
+std::string StoppedMessage(const rocksdb::Status& cause, bool first) {
+  return absl::StrCat(
+      "the event log cannot write durably (", cause.ToString(), ")",
+      first ? ": this append may or may not have been stored"
+            : " since an earlier append failed",
+      ". Reads still work, but appends are refused until caselined is "
+      "restarted after the disk is fixed; then retry with the same event ids "
+      "(an append that was stored is answered with already_written)");
+}
 
 std::string PositionValue(uint64_t position) {
   std::string value;
@@ -110,6 +134,15 @@ void EventLogImpl::WriterLoop() {
 }
 
 void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
+  if (absl::Status ready = ReadyToWrite(); !ready.ok()) {
+    std::vector<Completion> refused;
+    for (PendingAppend& pending : group) {
+      refused.push_back(Completion{std::move(pending.done), ready});
+    }
+    Complete(std::move(refused));
+    return;
+  }
+  ReaderMutexLock db_lock(&db_mu_);  // only this thread replaces db_
   GroupOverlay overlay{next_position_, chain_head_, last_recorded_at_, {}, {}};
   rocksdb::WriteBatch batch;
   std::vector<Completion> answered;  // decided without writing
@@ -140,14 +173,11 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
 
   rocksdb::WriteOptions write_options;
   write_options.sync = true;  // durable before acknowledged
-  absl::Status s = FromRocksDb(db_->Write(write_options, &batch), "appending");
-  if (!s.ok()) {
-    // The batch may or may not be on disk; positions assigned from here on
-    // could collide with it. Stop writing until a restart recovers the head.
-    write_failure_ = absl::Status(
-        s.code(), absl::StrCat(s.message(),
-                               "; this server accepts no more appends until it "
-                               "is restarted (reads continue)"));
+  const rocksdb::Status written = db_->Write(write_options, &batch);
+  if (!written.ok()) {
+    // Nothing of the overlay reaches the writer state, so the next group is
+    // decided against the last acknowledged one.
+    const absl::Status s = OnWriteFailure(written);
     for (Completion& c : added) c.result = s;
     Complete(std::move(answered));
     Complete(std::move(added));
@@ -173,6 +203,42 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   // ABORTED sees the write it conflicted with.
   Complete(std::move(answered));
   Complete(std::move(added));
+}
+
+absl::Status EventLogImpl::ReadyToWrite() {
+  if (!write_failure_.ok()) return write_failure_;
+  if (!reopen_needed_) return absl::OkStatus();
+  if (absl::Now() - last_failed_reopen_ < kReopenRetryInterval ||
+      !RoomToReopen()) {
+    return DiskFullError(options_.data_dir);
+  }
+  if (absl::Status reopened = ReopenAfterDiskFull(); !reopened.ok()) {
+    last_failed_reopen_ = absl::Now();
+    if (reopened.code() == absl::StatusCode::kResourceExhausted) {
+      return DiskFullError(options_.data_dir);
+    }
+    write_failure_ = absl::UnavailableError(absl::StrCat(
+        "the event log could not reopen its database after the disk was "
+        "full (",
+        reopened.message(),
+        "). Reads continue if it could be opened read-only; appends are "
+        "refused until caselined is restarted after the disk is fixed"));
+    return write_failure_;
+  }
+  reopen_needed_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status EventLogImpl::OnWriteFailure(const rocksdb::Status& status) {
+  if (status.IsNoSpace()) {
+    reopen_needed_ = true;
+    return DiskFullError(options_.data_dir);
+  }
+  // Whether the batch is on disk is unknown (a failed fsync may or may not
+  // have lost it); a restart finds out by recovering the head from disk.
+  write_failure_ =
+      absl::UnavailableError(StoppedMessage(status, /*first=*/false));
+  return absl::UnavailableError(StoppedMessage(status, /*first=*/true));
 }
 
 void EventLogImpl::Complete(std::vector<Completion> completions) {
@@ -208,7 +274,6 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
     answered.push_back(Completion{std::move(pending.done), std::move(r)});
     return Prepared::kAnswered;
   };
-  if (!write_failure_.ok()) return answer(write_failure_);
   for (const ProposedEvent& e : request.events) {
     // Decided only once this group's write settles whether the id exists.
     if (e.event_id.has_value() &&

@@ -1,5 +1,6 @@
 // RocksDB implementation of EventLog. Split by concern:
-//   event_log_recovery.cc  Open, format check, head recovery, Close
+//   event_log_recovery.cc  Open, format check, head recovery, reopening after
+//                          a full disk, Close
 //   event_log_append.cc    the writer thread: group commit, expected versions,
 //                          idempotency, hash chain
 //   event_log_read.cc      ReadStream, ReadAll, head waits
@@ -21,6 +22,7 @@
 #include "eventstore/event_log.h"
 #include "eventstore/mutex.h"
 #include "rocksdb/db.h"
+#include "rocksdb/wal_filter.h"
 
 namespace caseline::eventstore {
 
@@ -71,9 +73,18 @@ class EventLogImpl final : public EventLog {
   // Outcome of preparing one request inside a group.
   enum class Prepared { kAdded, kAnswered, kDeferred };
 
-  EventLogImpl(EventLogOptions options, std::unique_ptr<rocksdb::DB> db,
-               std::shared_ptr<rocksdb::Cache> cache, uint64_t head_position,
-               const Hash& chain_head, absl::Time last_recorded_at);
+  // What Open recovers from the database: the last event's position (0 for
+  // an empty log), hash and recorded time.
+  struct Head {
+    uint64_t position = 0;
+    Hash hash{};
+    absl::Time recorded_at = absl::InfinitePast();
+  };
+
+  EventLogImpl(EventLogOptions options,
+               std::unique_ptr<rocksdb::WalFilter> wal_filter,
+               std::unique_ptr<rocksdb::DB> db,
+               std::shared_ptr<rocksdb::Cache> cache, const Head& head);
 
   // A decided append: its callback and what to tell it.
   struct Completion {
@@ -83,33 +94,69 @@ class EventLogImpl final : public EventLog {
 
   // event_log_append.cc
   void WriterLoop();
+  // Whether the writer may write a group now: OK, or the status every request
+  // of the group is refused with. After a full disk, reopens the database
+  // once there seems to be room.
+  absl::Status ReadyToWrite() ABSL_LOCKS_EXCLUDED(db_mu_);
+  // Decides what a failed group write means for later appends and returns
+  // what its callers are told.
+  absl::Status OnWriteFailure(const rocksdb::Status& status);
   // Runs callbacks on their own thread, so that a caller's work on completion
   // (gRPC sends the response) overlaps the writer's next group.
   void CompletionLoop();
   void Complete(std::vector<Completion> completions);
-  void CommitGroup(std::vector<PendingAppend>& group);
+  void CommitGroup(std::vector<PendingAppend>& group)
+      ABSL_LOCKS_EXCLUDED(db_mu_);
   // Decides `pending`: appends its writes to `batch` and `overlay` (kAdded),
   // answers it now (kAnswered: an error or an identical retry), or leaves it
   // for the next group because it repeats an event id of this one (kDeferred).
   Prepared Prepare(PendingAppend& pending, GroupOverlay& overlay,
                    rocksdb::WriteBatch& batch, AppendResult& result,
-                   std::vector<Completion>& answered);
+                   std::vector<Completion>& answered)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   // The stream's last version, if it has events, as the writer sees it.
   absl::StatusOr<std::optional<uint64_t>> StreamHead(
-      absl::string_view stream_id, const GroupOverlay& overlay);
+      absl::string_view stream_id, const GroupOverlay& overlay)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   // OK and unset: no id was written before. OK and set: an identical retry.
   absl::StatusOr<std::optional<AppendResult>> CheckIdempotency(
-      const AppendRequest& request);
+      const AppendRequest& request) ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
 
   // event_log_read.cc
+  // UNAVAILABLE when the database is closed because a reopen after a full
+  // disk failed; OK otherwise.
+  absl::Status CheckOpen() const ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   absl::StatusOr<std::optional<uint64_t>> ReadStreamHead(
-      const rocksdb::ReadOptions& read_options, absl::string_view stream_id);
+      const rocksdb::ReadOptions& read_options, absl::string_view stream_id)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   absl::StatusOr<RecordedEvent> ReadEventAt(
-      const rocksdb::ReadOptions& read_options, uint64_t position);
+      const rocksdb::ReadOptions& read_options, uint64_t position)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+
+  // event_log_recovery.cc
+  static absl::StatusOr<Head> RecoverHead(rocksdb::DB& db);
+  // Closes the database and opens it again, as a restart would: recovery
+  // replays the WAL (dropping a record the full disk cut short), flushes it
+  // to a table file and starts a new WAL; the writer state is then recovered
+  // from disk. When the database cannot be opened for writing, it is opened
+  // read-only so that reads continue, and the error is returned.
+  absl::Status ReopenAfterDiskFull() ABSL_LOCKS_EXCLUDED(db_mu_);
+  // Whether the disk seems to have room for ReopenAfterDiskFull(): recovery
+  // writes about the WAL's size again.
+  bool RoomToReopen();
 
   const EventLogOptions options_;
   const std::shared_ptr<rocksdb::Cache> block_cache_;
-  const std::unique_ptr<rocksdb::DB> db_;
+
+  // Guards db_ against a reopen by the writer after a full disk: every read,
+  // and the writer's group, hold it shared; a reopen holds it exclusively.
+  // Acquired before mu_ when both are held.
+  mutable SharedMutex db_mu_;
+  // Named in db_'s options (read during recovery); outlives it.
+  std::unique_ptr<rocksdb::WalFilter> wal_filter_ ABSL_GUARDED_BY(db_mu_);
+  // Null only after a reopen that could open neither for writing nor
+  // read-only.
+  std::unique_ptr<rocksdb::DB> db_ ABSL_GUARDED_BY(db_mu_);
 
   mutable Mutex mu_;
   CondVar writer_cv_{&mu_};        // queue_ gained an entry, or closing_
@@ -125,9 +172,32 @@ class EventLogImpl final : public EventLog {
   // Last version of recently written streams; cleared when it grows past
   // kMaxCachedStreamHeads so memory stays bounded.
   absl::flat_hash_map<std::string, uint64_t> stream_heads_;
-  // Set after a failed write: the database may hold part of it, so the writer
-  // state can no longer be trusted and every later append fails until restart.
+  // Set after a write failed in a way that cannot be undone in place (a failed
+  // WAL sync, any I/O error but a full disk): whether the group is on disk is
+  // unknown, so positions assigned from here on could collide with it. Every
+  // later append is refused with this UNAVAILABLE status until a restart
+  // recovers the head from disk. Reads are unaffected.
   absl::Status write_failure_;
+  // Set after a write failed for lack of disk space (RocksDB stops writes with
+  // a NoSpace background error, e.g. a WAL append cut short). RocksDB inserts
+  // nothing into the memtable when the WAL write fails, and the writer state
+  // above advances only on success, so nothing needs undoing in memory. Once
+  // there is room again, the next group first reopens the database
+  // (ReopenAfterDiskFull), which recovers exactly as a restart does.
+  //
+  // Why not DB::Resume(), RocksDB's way out of a full disk in place: in 7.8
+  // it is not safe. If the active memtable was empty when the WAL append
+  // failed, the resumed database keeps appending to the WAL writer that
+  // failed (RocksDB issue #11643; Debian's RocksDB is built with assertions
+  // and aborts), and if a flush was queued but not started when writes
+  // stopped, its job gives up without dequeuing it and Resume() then waits
+  // for it forever (both reproduced with FaultInjectionEnv).
+  // RocksDB's automatic recovery, which calls the same code, is switched off
+  // for the same reason (see Open).
+  bool reopen_needed_ = false;
+  // When ReopenAfterDiskFull() last failed; the next attempt waits
+  // kReopenRetryInterval.
+  absl::Time last_failed_reopen_ = absl::InfinitePast();
 
   Mutex completion_mu_;
   CondVar completion_cv_{&completion_mu_};

@@ -56,6 +56,13 @@ absl::StatusOr<uint64_t> LastPosition(
 
 }  // namespace
 
+absl::Status EventLogImpl::CheckOpen() const {
+  if (db_ != nullptr) return absl::OkStatus();
+  return absl::UnavailableError(
+      "the event log's database is closed: reopening it after the disk was "
+      "full failed; free space on the disk and retry, or restart caselined");
+}
+
 absl::StatusOr<std::optional<uint64_t>> EventLogImpl::ReadStreamHead(
     const rocksdb::ReadOptions& read_options, absl::string_view stream_id) {
   const std::string prefix = StreamIndexPrefix(stream_id);
@@ -92,6 +99,8 @@ absl::StatusOr<StreamPage> EventLogImpl::ReadStream(
     absl::string_view stream_id, const ReadStreamOptions& options) {
   RETURN_IF_ERROR(ValidateStreamId(stream_id, options_.limits, "stream_id"));
   RETURN_IF_ERROR(ValidateMaxCount(options.max_count));
+  ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(CheckOpen());
   SnapshotReader reader(db_.get());
   ASSIGN_OR_RETURN(std::optional<uint64_t> head,
                    ReadStreamHead(reader.options(), stream_id));
@@ -157,6 +166,8 @@ absl::StatusOr<StreamPage> EventLogImpl::ReadStream(
 
 absl::StatusOr<LogPage> EventLogImpl::ReadAll(const ReadAllOptions& options) {
   RETURN_IF_ERROR(ValidateMaxCount(options.max_count));
+  ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(CheckOpen());
   SnapshotReader reader(db_.get());
   LogPage page;
   ASSIGN_OR_RETURN(page.head_position, LastPosition(*db_, reader.options()));
@@ -216,6 +227,8 @@ absl::StatusOr<LogPage> EventLogImpl::ReadAll(const ReadAllOptions& options) {
 
 absl::StatusOr<std::optional<RecordedEvent>> EventLogImpl::FindEvent(
     const EventId& event_id) {
+  ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(CheckOpen());
   SnapshotReader reader(db_.get());
   std::string position;
   rocksdb::Status s =

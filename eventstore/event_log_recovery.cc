@@ -1,16 +1,24 @@
 // Opening and closing the log: RocksDB options, the format version check, and
 // recovery of the head from the last event key (no scan of the log).
+#include <algorithm>
 #include <future>
+#include <map>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_join.h"
 #include "eventstore/envelope.h"
 #include "eventstore/event_log_impl.h"
 #include "eventstore/key_format.h"
 #include "eventstore/status_macros.h"
 #include "rocksdb/cache.h"
+#include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 
@@ -24,7 +32,13 @@ absl::Status FromRocksDb(const rocksdb::Status& status,
     case rocksdb::Status::kNotFound:
       return absl::NotFoundError(message);
     case rocksdb::Status::kCorruption:
-      return absl::DataLossError(message);
+      // RocksDB's checksum errors name the damaged file ("... in
+      // <data_dir>/000012.sst offset 0 size 4015"); Open names a damaged WAL
+      // itself (DescribeOpenFailure).
+      return absl::DataLossError(absl::StrCat(
+          message,
+          "; stored data is damaged: stop caselined and restore the data "
+          "directory from a backup"));
     case rocksdb::Status::kIOError:
       if (status.IsNoSpace()) {
         return absl::ResourceExhaustedError(
@@ -57,6 +71,129 @@ absl::StatusOr<AppendResult> EventLog::Append(AppendRequest request) {
 }
 
 namespace {
+
+// Switches off RocksDB's automatic recovery from background errors (for a
+// full disk, its SstFileManager would poll the free space and call Resume()
+// on its own thread, which in RocksDB 7.8 can abort the process or hang; see
+// EventLogImpl::reopen_needed_). The log's writer reopens the database itself
+// instead, before its next write once there is room.
+class NoAutomaticRecovery : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "caseline.NoAutomaticRecovery"; }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
+                            rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+};
+
+// Follows the WAL replay of DB::Open, so that a damaged WAL record can be
+// pinned to its file: RocksDB reports it as a bare "Corruption: checksum
+// mismatch" (the file name goes only to RocksDB's own LOG). Replay reads the
+// WAL files in ascending number and stops at the first damaged record, so the
+// damage lies after the last record seen: later in that file, or at the start
+// of a later one.
+class WalReplayTracker : public rocksdb::WalFilter {
+ public:
+  const char* Name() const override { return "caseline.WalReplayTracker"; }
+
+  void ColumnFamilyLogNumberMap(
+      const std::map<uint32_t, uint64_t>& log_numbers,
+      const std::map<std::string, uint32_t>& /*names*/) override {
+    replay_started_ = true;
+    for (const auto& [column_family, number] : log_numbers) {
+      first_wal_ = std::min(first_wal_, number);
+    }
+  }
+
+  WalProcessingOption LogRecordFound(unsigned long long log_number,
+                                     const std::string& /*log_file_name*/,
+                                     const rocksdb::WriteBatch& /*batch*/,
+                                     rocksdb::WriteBatch* /*new_batch*/,
+                                     bool* /*batch_changed*/) override {
+    if (records_in_last_ == 0 || log_number != last_wal_) {
+      last_wal_ = log_number;
+      records_in_last_ = 0;
+    }
+    ++records_in_last_;
+    return WalProcessingOption::kContinueProcessing;
+  }
+
+  bool replay_started() const { return replay_started_; }
+
+  // Where the damage that stopped replay can be, for an error message: the
+  // last WAL file replay read from, or failing that the WAL files it had not
+  // reached (empty ones cannot hold a damaged record).
+  std::string DescribeDamage(rocksdb::Env& env,
+                             const std::string& data_dir) const {
+    const uint64_t from = records_in_last_ > 0 ? last_wal_ : first_wal_;
+    std::vector<std::pair<uint64_t, std::string>> candidates;
+    std::vector<std::string> children;
+    env.GetChildren(data_dir, &children).PermitUncheckedError();
+    for (const std::string& name : children) {
+      absl::string_view stem = name;
+      uint64_t number = 0;
+      if (!absl::ConsumeSuffix(&stem, ".log") ||
+          !absl::SimpleAtoi(stem, &number) || number < from) {
+        continue;
+      }
+      const std::string path = absl::StrCat(data_dir, "/", name);
+      uint64_t size = 0;
+      if (number == last_wal_ && records_in_last_ > 0) {
+        candidates.emplace_back(number, path);
+      } else if (env.GetFileSize(path, &size).ok() && size > 0) {
+        candidates.emplace_back(number, path);
+      }
+    }
+    std::sort(candidates.begin(), candidates.end());
+    if (candidates.empty()) {
+      return absl::StrCat("a write-ahead log file (*.log) in ", data_dir,
+                          " is damaged");
+    }
+    if (candidates.size() == 1) {
+      const std::string& path = candidates[0].second;
+      if (records_in_last_ > 0 && candidates[0].first == last_wal_) {
+        return absl::StrCat("the write-ahead log file ", path,
+                            " is damaged after its record ", records_in_last_);
+      }
+      return absl::StrCat("the write-ahead log file ", path,
+                          " is damaged at its first record");
+    }
+    std::vector<std::string> paths;
+    for (const auto& [number, path] : candidates) paths.push_back(path);
+    return absl::StrCat(
+        "one of the write-ahead log files ", absl::StrJoin(paths, ", "),
+        " is damaged (replay read ", records_in_last_, " records of the first)");
+  }
+
+ private:
+  bool replay_started_ = false;
+  uint64_t first_wal_ = UINT64_MAX;
+  uint64_t last_wal_ = 0;
+  uint64_t records_in_last_ = 0;
+};
+
+// The error for a failed DB::Open. RocksDB names the file in its corruption
+// messages for table files and the MANIFEST, but not for a WAL record.
+absl::Status DescribeOpenFailure(const rocksdb::Status& status,
+                                 const std::string& data_dir,
+                                 rocksdb::Env& env,
+                                 const WalReplayTracker& wal) {
+  const std::string context = absl::StrCat("opening ", data_dir);
+  if (!status.IsCorruption() ||
+      absl::StrContains(status.ToString(), data_dir) ||
+      !wal.replay_started()) {
+    return FromRocksDb(status, context);
+  }
+  return absl::DataLossError(absl::StrCat(
+      context, ": ", wal.DescribeDamage(env, data_dir), " (",
+      status.ToString(),
+      "). It may hold acknowledged events, so the log does not start "
+      "without them: restore the data directory from a backup, or, only if "
+      "losing the events past the damage is acceptable, move that file out "
+      "of the directory"));
+}
 
 // Groups keys that are inserted in ascending order, so that the memtable can
 // insert each next to the previous one of its group instead of searching the
@@ -117,16 +254,33 @@ absl::Status CheckFormatVersion(rocksdb::DB& db, absl::string_view data_dir) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
-    EventLogOptions options) {
-  if (options.data_dir.empty()) {
-    return absl::InvalidArgumentError("data_dir is empty; name a directory");
-  }
+// The RocksDB options of the log's database (docs/log_format.md).
+// `wal_tracker` must outlive the database opened with them.
+rocksdb::Options DatabaseOptions(const EventLogOptions& options,
+                                 const std::shared_ptr<rocksdb::Cache>& cache,
+                                 WalReplayTracker* wal_tracker) {
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
+  // Paranoid checks make any failed write a background error that stops
+  // further writes until recovery. Without them RocksDB shrugs off a failed
+  // WAL write and appends the next records after the torn one, which the
+  // next start would read as damage in the middle of the WAL. They also make
+  // Open check every table file it lists.
   db_options.paranoid_checks = true;
+  // WAL recovery: kTolerateCorruptedTailRecords. An append is acknowledged
+  // only after its WAL record is synced, so a record cut short at the very end
+  // of a WAL is an append that was never acknowledged (the process or the
+  // machine died while writing it, or the disk filled up): replay drops it,
+  // as after any crash. A damaged record anywhere else (a checksum mismatch)
+  // fails Open with DATA_LOSS naming the file. RocksDB's default,
+  // kPointInTimeRecovery, would instead stop replay at the damage and open
+  // without every later record, so acknowledged events would silently
+  // vanish; kAbsoluteConsistency would also refuse the torn tail that any
+  // crash may leave, so a SIGKILL could stop the log from starting.
+  db_options.wal_recovery_mode =
+      rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  db_options.wal_filter = wal_tracker;
+  db_options.listeners.push_back(std::make_shared<NoAutomaticRecovery>());
   db_options.keep_log_file_num = 5;
   db_options.max_log_file_size = 16 << 20;
   // One thread writes (the log's writer), so memtable inserts need no
@@ -136,16 +290,31 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
   db_options.memtable_insert_with_hint_prefix_extractor =
       std::make_shared<AscendingKeyGroups>();
   if (options.env != nullptr) db_options.env = options.env;
-  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = cache;
   // Event-id and stream-head lookups are point reads that mostly miss.
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   db_options.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));
+  return db_options;
+}
 
+rocksdb::Env& EnvOf(const EventLogOptions& options) {
+  return options.env != nullptr ? *options.env : *rocksdb::Env::Default();
+}
+
+// Opens the log's database, for writing or read-only.
+absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenDatabase(
+    const EventLogOptions& options,
+    const std::shared_ptr<rocksdb::Cache>& cache,
+    WalReplayTracker* wal_tracker, bool read_only) {
+  const rocksdb::Options db_options =
+      DatabaseOptions(options, cache, wal_tracker);
   rocksdb::DB* raw_db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.data_dir, &raw_db);
+  const rocksdb::Status s =
+      read_only ? rocksdb::DB::OpenForReadOnly(db_options, options.data_dir,
+                                               &raw_db)
+                : rocksdb::DB::Open(db_options, options.data_dir, &raw_db);
   if (s.IsIOError() && absl::StrContains(s.ToString(), "lock")) {
     return absl::FailedPreconditionError(absl::StrCat(
         "data directory ", options.data_dir,
@@ -153,52 +322,134 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
         "other caselined or choose another --data_dir (",
         s.ToString(), ")"));
   }
-  RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("opening ", options.data_dir)));
-  std::unique_ptr<rocksdb::DB> db(raw_db);
-  RETURN_IF_ERROR(CheckFormatVersion(*db, options.data_dir));
+  if (!s.ok()) {
+    return DescribeOpenFailure(s, options.data_dir, EnvOf(options),
+                               *wal_tracker);
+  }
+  return std::unique_ptr<rocksdb::DB>(raw_db);
+}
 
+}  // namespace
+
+absl::StatusOr<EventLogImpl::Head> EventLogImpl::RecoverHead(rocksdb::DB& db) {
   // The head is the last event key: one seek, whatever the log's length.
-  uint64_t head_position = 0;
-  Hash chain_head{};
-  absl::Time last_recorded_at = absl::InfinitePast();
+  Head head;
   std::unique_ptr<rocksdb::Iterator> it(
-      db->NewIterator(rocksdb::ReadOptions()));
+      db.NewIterator(rocksdb::ReadOptions()));
   it->SeekForPrev(EventKey(UINT64_MAX));
   if (it->Valid() && it->key().size() == kEventKeySize &&
       it->key()[0] == kEventPrefix) {
-    head_position = DecodeFixed64BE(absl::string_view(it->key().data() + 1, 8));
+    head.position = DecodeFixed64BE(absl::string_view(it->key().data() + 1, 8));
     ASSIGN_OR_RETURN(RecordedEvent last, DecodeEnvelope(View(it->value())));
-    if (last.global_position != head_position) {
+    if (last.global_position != head.position) {
       return absl::DataLossError(
-          absl::StrCat("the event stored under position ", head_position,
+          absl::StrCat("the event stored under position ", head.position,
                        " says position ", last.global_position,
                        "; run `caseline verify` to locate the damage"));
     }
-    chain_head = last.hash;
-    last_recorded_at = last.recorded_at;
+    head.hash = last.hash;
+    head.recorded_at = last.recorded_at;
   }
   RETURN_IF_ERROR(FromRocksDb(it->status(), "recovering the log head"));
-  it.reset();
+  return head;
+}
 
+absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
+    EventLogOptions options) {
+  if (options.data_dir.empty()) {
+    return absl::InvalidArgumentError("data_dir is empty; name a directory");
+  }
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  auto wal_tracker = std::make_unique<WalReplayTracker>();
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<rocksdb::DB> db,
+      OpenDatabase(options, cache, wal_tracker.get(), /*read_only=*/false));
+  RETURN_IF_ERROR(CheckFormatVersion(*db, options.data_dir));
+  ASSIGN_OR_RETURN(const Head head, RecoverHead(*db));
   return std::unique_ptr<EventLog>(
-      new EventLogImpl(std::move(options), std::move(db), std::move(cache),
-                       head_position, chain_head, last_recorded_at));
+      new EventLogImpl(std::move(options), std::move(wal_tracker),
+                       std::move(db), std::move(cache), head));
 }
 
 EventLogImpl::EventLogImpl(EventLogOptions options,
+                           std::unique_ptr<rocksdb::WalFilter> wal_filter,
                            std::unique_ptr<rocksdb::DB> db,
                            std::shared_ptr<rocksdb::Cache> cache,
-                           uint64_t head_position, const Hash& chain_head,
-                           absl::Time last_recorded_at)
+                           const Head& head)
     : options_(std::move(options)),
       block_cache_(std::move(cache)),
+      wal_filter_(std::move(wal_filter)),
       db_(std::move(db)),
-      head_position_(head_position),
-      next_position_(head_position + 1),
-      chain_head_(chain_head),
-      last_recorded_at_(last_recorded_at) {
+      head_position_(head.position),
+      next_position_(head.position + 1),
+      chain_head_(head.hash),
+      last_recorded_at_(head.recorded_at) {
   completer_ = std::thread([this] { CompletionLoop(); });
   writer_ = std::thread([this] { WriterLoop(); });
+}
+
+bool EventLogImpl::RoomToReopen() {
+  rocksdb::Env& env = EnvOf(options_);
+  uint64_t free_bytes = 0;
+  if (!env.GetFreeSpace(options_.data_dir, &free_bytes).ok()) return true;
+  uint64_t wal_bytes = 0;
+  std::vector<std::string> children;
+  env.GetChildren(options_.data_dir, &children).PermitUncheckedError();
+  for (const std::string& name : children) {
+    uint64_t size = 0;
+    if (absl::EndsWith(name, ".log") &&
+        env.GetFileSize(absl::StrCat(options_.data_dir, "/", name), &size)
+            .ok()) {
+      wal_bytes += size;
+    }
+  }
+  // The new table file, MANIFEST and OPTIONS files, and a little headroom.
+  return free_bytes >= wal_bytes + (16 << 20);
+}
+
+absl::Status EventLogImpl::ReopenAfterDiskFull() {
+  WriterMutexLock db_lock(&db_mu_);
+  if (db_ != nullptr) {
+    // Nothing to flush: writes are stopped, and the WAL holds every
+    // acknowledged append. Closing leaves a torn last record where it is.
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+  auto wal_tracker = std::make_unique<WalReplayTracker>();
+  absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = OpenDatabase(
+      options_, block_cache_, wal_tracker.get(), /*read_only=*/false);
+  absl::Status reopened = db.status();
+  if (db.ok()) {
+    absl::StatusOr<Head> head = RecoverHead(**db);
+    reopened = head.status();
+    if (head.ok()) {
+      wal_filter_ = std::move(wal_tracker);
+      db_ = *std::move(db);
+      // The writer state, as Open recovers it. A failed append whose record
+      // did reach the WAL intact (a sync that failed for lack of space) was
+      // just replayed: it is now part of the log.
+      next_position_ = head->position + 1;
+      chain_head_ = head->hash;
+      last_recorded_at_ = std::max(last_recorded_at_, head->recorded_at);
+      stream_heads_.clear();
+      MutexLock lock(&mu_);
+      if (head->position != head_position_) {
+        head_position_ = head->position;
+        head_cv_.SignalAll();
+      }
+      return absl::OkStatus();
+    }
+    (*db)->Close().PermitUncheckedError();
+  }
+  // Serve reads from a read-only open meanwhile; it writes nothing.
+  auto read_only_tracker = std::make_unique<WalReplayTracker>();
+  absl::StatusOr<std::unique_ptr<rocksdb::DB>> read_only = OpenDatabase(
+      options_, block_cache_, read_only_tracker.get(), /*read_only=*/true);
+  if (read_only.ok()) {
+    wal_filter_ = std::move(read_only_tracker);
+    db_ = *std::move(read_only);
+  }
+  return reopened;
 }
 
 EventLogImpl::~EventLogImpl() {
@@ -215,8 +466,11 @@ EventLogImpl::~EventLogImpl() {
     completion_cv_.Signal();
   }
   completer_.join();  // then answers them
+  WriterMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return;
   // Every append is already in the synced WAL; flushing the memtable only
   // spares the next start a WAL replay, so a failure here loses nothing.
+  // After a failed write, writes are stopped and the flush fails harmlessly.
   rocksdb::FlushOptions flush;
   flush.wait = true;
   db_->Flush(flush).PermitUncheckedError();

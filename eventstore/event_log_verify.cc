@@ -10,6 +10,8 @@ namespace caseline::eventstore {
 
 absl::StatusOr<ChainVerification> EventLogImpl::VerifyChain(
     uint64_t from_position, uint64_t to_position) {
+  ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(CheckOpen());
   rocksdb::ManagedSnapshot snapshot(db_.get());
   rocksdb::ReadOptions read_options;
   read_options.snapshot = snapshot.snapshot();

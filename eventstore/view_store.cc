@@ -1,5 +1,6 @@
 #include "eventstore/view_store.h"
 
+#include <atomic>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -8,6 +9,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 
@@ -19,6 +21,65 @@ rocksdb::Slice ToSlice(absl::string_view s) {
 }
 
 }  // namespace
+
+// Keeps a full disk from crashing the process through the view store.
+//
+// When a WAL write fails (say, for lack of space), RocksDB stops writes and,
+// once space is back, resumes in place on its own; the resume switches to a
+// new WAL only if the active memtable holds entries. With an empty one, the
+// resumed database keeps the WAL writer that failed, and the next write to it
+// (or a WAL sync) trips an assertion: Debian's RocksDB 7.8 is built with
+// assertions on, so the process aborts (RocksDB issue #11643). This listener
+// lets RocksDB recover by itself except in that case, where the store instead
+// refuses writes until a restart, and it remembers a failed WAL write so that
+// closing does not sync that WAL. (The event log avoids Resume() altogether
+// and reopens its database instead; the view store is shared by readers that
+// hold raw snapshots, and views can always be rebuilt from the log, so it
+// keeps RocksDB's own recovery where that is safe.)
+class WalFailureGuard : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "caseline.WalFailureGuard"; }
+
+  // The database to inspect; set once it is open.
+  void set_db(rocksdb::DB* db) { db_ = db; }
+  // Whether writes are stopped until a restart.
+  bool stuck() const { return stuck_; }
+  // Whether the current WAL's writer failed and was not replaced.
+  bool wal_failed() const { return wal_failed_; }
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason,
+                         rocksdb::Status* error) override {
+    if (reason == rocksdb::BackgroundErrorReason::kWriteCallback &&
+        !error->ok()) {
+      wal_failed_ = true;
+    }
+  }
+  // Called with RocksDB's mutex released, from the failing write.
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason reason,
+                            rocksdb::Status error,
+                            bool* auto_recovery) override {
+    error.PermitUncheckedError();
+    if (reason != rocksdb::BackgroundErrorReason::kWriteCallback) return;
+    rocksdb::DB* db = db_;
+    uint64_t entries = 0;
+    if (db == nullptr ||
+        !db->GetIntProperty(rocksdb::DB::Properties::kNumEntriesActiveMemTable,
+                            &entries) ||
+        entries == 0) {
+      *auto_recovery = false;
+      stuck_ = true;
+    }
+  }
+  void OnErrorRecoveryEnd(
+      const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (info.new_bg_error.ok()) wal_failed_ = false;  // on a new WAL
+  }
+
+ private:
+  std::atomic<rocksdb::DB*> db_{nullptr};
+  std::atomic<bool> stuck_{false};
+  std::atomic<bool> wal_failed_{false};
+};
 
 ViewWriteBatch::ViewWriteBatch()
     : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
@@ -79,6 +140,8 @@ absl::StatusOr<std::unique_ptr<ViewStore>> ViewStore::Open(
   db_options.max_log_file_size = 16 << 20;
   db_options.IncreaseParallelism(2);
   if (options.env != nullptr) db_options.env = options.env;
+  auto guard = std::make_shared<WalFailureGuard>();
+  db_options.listeners.push_back(guard);
   // View state is rewritten often and compacted often; compressing it cost a
   // rebuild more CPU (snappy in flushes and compactions) than its size saves.
   db_options.compression = rocksdb::kNoCompression;
@@ -97,20 +160,33 @@ absl::StatusOr<std::unique_ptr<ViewStore>> ViewStore::Open(
     }
     return FromRocksDb(s, absl::StrCat("opening view store ", options.dir));
   }
+  guard->set_db(raw);
   return std::unique_ptr<ViewStore>(
-      new ViewStore(std::unique_ptr<rocksdb::DB>(raw)));
+      new ViewStore(std::unique_ptr<rocksdb::DB>(raw), std::move(guard)));
 }
 
-ViewStore::ViewStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+ViewStore::ViewStore(std::unique_ptr<rocksdb::DB> db,
+                     std::shared_ptr<WalFailureGuard> guard)
+    : guard_(std::move(guard)), db_(std::move(db)) {}
 
 ViewStore::~ViewStore() {
   if (db_ != nullptr) {
-    db_->FlushWAL(/*sync=*/true).PermitUncheckedError();
+    // Syncing a WAL whose writer failed would abort (see WalFailureGuard);
+    // views lose nothing they cannot re-apply from the log.
+    if (!guard_->wal_failed()) {
+      db_->FlushWAL(/*sync=*/true).PermitUncheckedError();
+    }
     db_->Close().PermitUncheckedError();
   }
 }
 
 absl::Status ViewStore::Write(ViewWriteBatch& batch) {
+  if (guard_->stuck()) {
+    return absl::UnavailableError(
+        "the view store stopped writing after a failed write (the disk was "
+        "full) and cannot resume in place; free space and restart caselined: "
+        "the views then catch up from the log");
+  }
   rocksdb::WriteOptions options;  // WAL on, not synced: see the header
   return FromRocksDb(db_->Write(options, batch.batch_.get()),
                      "writing view state");

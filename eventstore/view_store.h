@@ -81,6 +81,8 @@ class ViewSnapshot {
   const rocksdb::Snapshot* snapshot_;  // nullptr: the latest state
 };
 
+class WalFailureGuard;  // view_store.cc
+
 class ViewStore {
  public:
   // FAILED_PRECONDITION when another process holds the directory, DATA_LOSS
@@ -91,7 +93,10 @@ class ViewStore {
   ViewStore(const ViewStore&) = delete;
   ViewStore& operator=(const ViewStore&) = delete;
 
-  // Applies the batch atomically.
+  // Applies the batch atomically. RESOURCE_EXHAUSTED while the disk is full:
+  // RocksDB resumes writing by itself once there is space again (it polls
+  // every few seconds). UNAVAILABLE when a full disk stopped writes in a way
+  // RocksDB cannot resume in place: then only a restart helps.
   [[nodiscard]] absl::Status Write(ViewWriteBatch& batch);
 
   // A consistent snapshot of the current state.
@@ -100,7 +105,9 @@ class ViewStore {
   std::unique_ptr<ViewSnapshot> Latest();
 
  private:
-  explicit ViewStore(std::unique_ptr<rocksdb::DB> db);
+  ViewStore(std::unique_ptr<rocksdb::DB> db,
+            std::shared_ptr<WalFailureGuard> guard);
+  const std::shared_ptr<WalFailureGuard> guard_;
   std::unique_ptr<rocksdb::DB> db_;
 };
 

@@ -10,6 +10,14 @@
 // again after each crash until it completes. Afterwards every view must equal
 // what a rebuild from position 0 gives: a crash never made a projection skip
 // an event or apply one twice.
+//
+// Kill loop: both at once, many times. 16 raw appenders and the demo loader
+// write while caselined is SIGKILLed kKillLoopKills times at random moments,
+// and about one restart in three is killed again while still starting
+// (replaying its WAL, catching its projections up). Afterwards the log holds
+// every acknowledged event once, at its acknowledged position and stream
+// version, gapless, with a chain that verifies, and every view equals a
+// rebuild.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -17,6 +25,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -38,6 +47,9 @@ namespace {
 
 constexpr int kAppenders = 16;
 constexpr int kKills = 6;
+// At least 20 kills under load; about one in three is followed by a second
+// kill while the restarted server is still starting.
+constexpr int kKillLoopKills = 22;
 
 // A caselined child process on a port-0 loopback listener.
 class ServerProcess {
@@ -48,6 +60,30 @@ class ServerProcess {
 
   // Starts caselined and waits until it has written its address.
   std::string Start() {
+    Spawn();
+    const std::string address_file = data_dir_ + ".addr";
+    for (int i = 0; i < 400; ++i) {
+      std::ifstream in(address_file);
+      std::string address;
+      if (in >> address) return address;
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        ADD_FAILURE() << "caselined exited (wait status " << status
+                      << ") instead of starting; its log ends with:\n"
+                      << LogTail();
+        return "";
+      }
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+    ADD_FAILURE() << "caselined did not start within 10 s; its log ends "
+                     "with:\n"
+                  << LogTail();
+    return "";
+  }
+
+  // Starts caselined without waiting for it to serve.
+  void Spawn() {
     const std::string address_file = data_dir_ + ".addr";
     std::remove(address_file.c_str());
     std::vector<std::string> args = {
@@ -65,25 +101,33 @@ class ServerProcess {
                           environ),
               0);
     posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 400; ++i) {
-      std::ifstream in(address_file);
-      std::string address;
-      if (in >> address) return address;
-      absl::SleepFor(absl::Milliseconds(25));
-    }
-    ADD_FAILURE() << "caselined did not start; see " << log;
-    return "";
   }
 
+  // SIGKILLs caselined and reaps it. A caselined that already died on its
+  // own (an abort, a sanitizer report) fails the test.
   void Kill() {
     if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
     int status = 0;
-    waitpid(pid_, &status, 0);
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      ADD_FAILURE() << "caselined died on its own (wait status " << status
+                    << "); its log ends with:\n"
+                    << LogTail();
+    } else {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+    }
     pid_ = -1;
   }
 
  private:
+  // The last few KiB of caselined's stderr.
+  std::string LogTail() const {
+    std::ifstream in(data_dir_ + ".log", std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    return text.size() > 4096 ? text.substr(text.size() - 4096) : text;
+  }
+
   const std::string data_dir_;
   pid_t pid_ = -1;
 };
@@ -121,7 +165,143 @@ class Endpoint {
 struct Acknowledged {
   uint64_t position;
   std::string stream_id;
+  uint64_t stream_version;
 };
+
+// Appender threads against `endpoint`: each appends 1-3 events with fixed ids
+// to one of four streams named `stream_prefix` + 0..3, and retries the same
+// request until it is acknowledged (a retry after a crash is answered with the
+// original positions if the first try was stored).
+class Appenders {
+ public:
+  Appenders(Endpoint* endpoint, std::string stream_prefix, int threads)
+      : endpoint_(endpoint), stream_prefix_(std::move(stream_prefix)) {
+    for (int t = 0; t < threads; ++t) {
+      threads_.emplace_back([this, t] { Run(t); });
+    }
+  }
+  ~Appenders() { Stop(); }
+
+  // Stops and joins the threads: each finishes its call in flight, so an
+  // append not acknowledged by then may or may not be stored.
+  void Stop() {
+    stop_ = true;
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  // Event id -> where its append put it. REQUIRES: Stop() returned.
+  const absl::flat_hash_map<std::string, Acknowledged>& acked() const {
+    return acked_;
+  }
+  int retries() const { return retries_; }
+
+ private:
+  void Run(int t) {
+    std::mt19937 rng(t);
+    std::unique_ptr<v1::EventLog::Stub> stub;
+    int seen = -1;
+    for (int i = 0; !stop_; ++i) {
+      v1::AppendRequest request;
+      request.set_stream_id(absl::StrCat(stream_prefix_, t % 4));
+      const int n = 1 + static_cast<int>(rng() % 3);
+      for (int j = 0; j < n; ++j) {
+        v1::EventData* e = request.add_events();
+        char id[37];
+        std::snprintf(id, sizeof(id), "%08x-0000-4000-8000-%012x", t,
+                      i * 4 + j);
+        e->set_event_id(id);
+        e->set_event_type("CrashTested");
+        e->set_content_type("application/json");
+        e->set_payload(
+            absl::StrCat("{\"t\":", t, ",\"i\":", i, ",\"j\":", j, "}"));
+      }
+      // Retry the same request until acknowledged (or the test ends).
+      while (true) {
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(2));
+        context.set_wait_for_ready(true);
+        v1::AppendResponse response;
+        grpc::Status s =
+            endpoint_->Get(&stub, &seen)->Append(&context, request, &response);
+        if (s.ok()) {
+          MutexLock lock(&mu_);
+          for (int j = 0; j < n; ++j) {
+            acked_[request.events(j).event_id()] = {
+                response.first_global_position() + j, request.stream_id(),
+                response.first_stream_version() + j};
+          }
+          break;
+        }
+        ASSERT_TRUE(s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                    s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+                    s.error_code() == grpc::StatusCode::CANCELLED)
+            << s.error_code() << ": " << s.error_message();
+        retries_++;
+        if (stop_) return;
+      }
+    }
+  }
+
+  Endpoint* const endpoint_;
+  const std::string stream_prefix_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> retries_{0};
+  Mutex mu_;
+  absl::flat_hash_map<std::string, Acknowledged> acked_;  // guarded by mu_
+                                                          // until Stop()
+  std::vector<std::thread> threads_;
+};
+
+// Reads the whole log over `stub` and checks it: positions 1..head without a
+// gap, each event id once, each stream's versions 0, 1, ... in log order,
+// every acknowledged event at its acknowledged position and version, and a
+// chain that verifies. Returns the number of events stored.
+size_t CheckLog(v1::EventLog::Stub* stub,
+                const absl::flat_hash_map<std::string, Acknowledged>& acked) {
+  // Event id -> its position and stream version.
+  absl::flat_hash_map<std::string, std::pair<uint64_t, uint64_t>> found;
+  absl::flat_hash_map<std::string, uint64_t> next_version;  // per stream
+  v1::ReadAllRequest read;
+  read.set_max_count(1000);
+  uint64_t expected_position = 1;
+  while (true) {
+    grpc::ClientContext context;
+    v1::ReadAllResponse page;
+    const grpc::Status s = stub->ReadAll(&context, read, &page);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!s.ok()) return found.size();
+    for (const v1::Event& e : page.events()) {
+      EXPECT_EQ(e.global_position(), expected_position++)
+          << "gap or reordering";
+      EXPECT_EQ(e.stream_version(), next_version[e.stream_id()]++)
+          << "stream " << e.stream_id() << " at " << e.global_position();
+      EXPECT_TRUE(found
+                      .emplace(e.event_id(), std::pair(e.global_position(),
+                                                       e.stream_version()))
+                      .second)
+          << "event " << e.event_id() << " stored twice";
+    }
+    if (page.end_of_log()) break;
+    read.set_from_position(page.next_position());
+  }
+  for (const auto& [id, where] : acked) {
+    auto it = found.find(id);
+    EXPECT_NE(it, found.end()) << "acknowledged event " << id << " was lost";
+    if (it == found.end()) continue;
+    EXPECT_EQ(it->second.first, where.position) << id;
+    EXPECT_EQ(it->second.second, where.stream_version) << id;
+  }
+  grpc::ClientContext verify_context;
+  v1::VerifyChainResponse verify;
+  EXPECT_TRUE(
+      stub->VerifyChain(&verify_context, v1::VerifyChainRequest(), &verify)
+          .ok());
+  EXPECT_TRUE(verify.ok()) << verify.problem();
+  EXPECT_EQ(verify.events_checked(), found.size());
+  return found.size();
+}
 
 TEST(CrashTest, NothingAcknowledgedIsLostAcrossSigkills) {
   testing::ScratchDir dir("crash");
@@ -129,59 +309,7 @@ TEST(CrashTest, NothingAcknowledgedIsLostAcrossSigkills) {
   ServerProcess server(data_dir);
   Endpoint endpoint;
   endpoint.Set(server.Start());
-
-  std::atomic<bool> stop{false};
-  Mutex mu;
-  absl::flat_hash_map<std::string, Acknowledged> acked;  // event id -> where
-  std::atomic<int> retries{0};
-  std::vector<std::thread> appenders;
-  for (int t = 0; t < kAppenders; ++t) {
-    appenders.emplace_back([&, t] {
-      std::mt19937 rng(t);
-      std::unique_ptr<v1::EventLog::Stub> stub;
-      int seen = -1;
-      for (int i = 0; !stop; ++i) {
-        v1::AppendRequest request;
-        request.set_stream_id(absl::StrCat("client-", t % 4));
-        const int n = 1 + static_cast<int>(rng() % 3);
-        for (int j = 0; j < n; ++j) {
-          v1::EventData* e = request.add_events();
-          char id[37];
-          std::snprintf(id, sizeof(id), "%08x-0000-4000-8000-%012x", t,
-                        i * 4 + j);
-          e->set_event_id(id);
-          e->set_event_type("CrashTested");
-          e->set_content_type("application/json");
-          e->set_payload(
-              absl::StrCat("{\"t\":", t, ",\"i\":", i, ",\"j\":", j, "}"));
-        }
-        // Retry the same request until acknowledged (or the test ends).
-        while (true) {
-          grpc::ClientContext context;
-          context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::seconds(2));
-          context.set_wait_for_ready(true);
-          v1::AppendResponse response;
-          grpc::Status s =
-              endpoint.Get(&stub, &seen)->Append(&context, request, &response);
-          if (s.ok()) {
-            MutexLock lock(&mu);
-            for (int j = 0; j < n; ++j) {
-              acked[request.events(j).event_id()] = {
-                  response.first_global_position() + j, request.stream_id()};
-            }
-            break;
-          }
-          ASSERT_TRUE(s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-                      s.error_code() == grpc::StatusCode::CANCELLED)
-              << s.error_code() << ": " << s.error_message();
-          retries++;
-          if (stop) return;
-        }
-      }
-    });
-  }
+  Appenders appenders(&endpoint, "client-", kAppenders);
 
   std::mt19937 rng(12345);
   for (int k = 0; k < kKills; ++k) {
@@ -190,48 +318,20 @@ TEST(CrashTest, NothingAcknowledgedIsLostAcrossSigkills) {
     endpoint.Set(server.Start());
   }
   absl::SleepFor(absl::Milliseconds(300));
-  stop = true;
-  for (auto& t : appenders) t.join();
+  appenders.Stop();
 
   // A last crash and restart, then check the whole log.
   server.Kill();
   const std::string address = server.Start();
   auto stub = v1::EventLog::NewStub(
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-  absl::flat_hash_map<std::string, uint64_t> found;  // event id -> position
-  v1::ReadAllRequest read;
-  read.set_max_count(1000);
-  uint64_t expected_position = 1;
-  while (true) {
-    grpc::ClientContext context;
-    v1::ReadAllResponse page;
-    ASSERT_TRUE(stub->ReadAll(&context, read, &page).ok());
-    for (const v1::Event& e : page.events()) {
-      ASSERT_EQ(e.global_position(), expected_position++)
-          << "gap or reordering";
-      ASSERT_TRUE(found.emplace(e.event_id(), e.global_position()).second)
-          << "event " << e.event_id() << " stored twice";
-    }
-    if (page.end_of_log()) break;
-    read.set_from_position(page.next_position());
-  }
-  ASSERT_GT(acked.size(), 100u) << "too little load to mean anything";
-  for (const auto& [id, where] : acked) {
-    auto it = found.find(id);
-    ASSERT_NE(it, found.end()) << "acknowledged event " << id << " was lost";
-    EXPECT_EQ(it->second, where.position) << id;
-  }
-  grpc::ClientContext verify_context;
-  v1::VerifyChainResponse verify;
-  ASSERT_TRUE(
-      stub->VerifyChain(&verify_context, v1::VerifyChainRequest(), &verify)
-          .ok());
-  EXPECT_TRUE(verify.ok()) << verify.problem();
-  EXPECT_EQ(verify.events_checked(), found.size());
+  ASSERT_GT(appenders.acked().size(), 100u)
+      << "too little load to mean anything";
+  const size_t stored = CheckLog(stub.get(), appenders.acked());
   std::printf(
       "crash test: %d kills, %zu acknowledged events, %zu stored, %d retried "
       "appends\n",
-      kKills + 1, acked.size(), found.size(), retries.load());
+      kKills + 1, appenders.acked().size(), stored, appenders.retries());
 }
 
 TEST(CrashTest, ProjectionsNeitherSkipNorDoubleApplyAcrossSigkills) {
@@ -280,6 +380,96 @@ TEST(CrashTest, ProjectionsNeitherSkipNorDoubleApplyAcrossSigkills) {
   EXPECT_EQ(testing::ProjectedViews(channel, 0), followed);
   std::printf("projection crash test: demo loaded in %d attempts\n",
               attempts.load());
+}
+
+TEST(CrashTest, KillLoopKeepsEveryAcknowledgedEventAndView) {
+  const absl::Time started = absl::Now();
+  testing::ScratchDir dir("kill_loop");
+  const std::string data_dir = dir.path() + "/data";
+  ServerProcess server(data_dir);
+  Endpoint endpoint;
+  endpoint.Set(server.Start());
+
+  // Care events for the projections: the demo network, run again after each
+  // crash (it is idempotent) until it completes.
+  std::atomic<bool> stop{false};
+  std::atomic<bool> loaded{false};
+  std::atomic<int> attempts{0};
+  std::thread loader([&] {
+    while (!loaded && !stop) {
+      tools::DemoOptions options;
+      options.clients = 60;
+      options.concurrency = 4;
+      options.call_timeout = absl::Seconds(5);
+      attempts++;
+      auto summary = tools::RunDemo(
+          grpc::CreateChannel(endpoint.address(),
+                              grpc::InsecureChannelCredentials()),
+          options);
+      if (summary.ok()) {
+        loaded = true;
+      } else {
+        absl::SleepFor(absl::Milliseconds(50));  // the server is restarting
+      }
+    }
+  });
+  // Raw events on streams of their own, beside the care records.
+  Appenders appenders(&endpoint, "crash-", kAppenders);
+
+  std::mt19937 rng(2024);
+  int kills = 0;
+  int kills_while_starting = 0;
+  for (int k = 0; k < kKillLoopKills; ++k) {
+    absl::SleepFor(absl::Milliseconds(50 + rng() % 400));
+    server.Kill();
+    kills++;
+    if (rng() % 3 == 0) {
+      // Crash the restart itself, before it serves: mid WAL replay, mid
+      // recovery flush or mid projection catch-up.
+      server.Spawn();
+      absl::SleepFor(absl::Milliseconds(rng() % 40));
+      server.Kill();
+      kills_while_starting++;
+    }
+    endpoint.Set(server.Start());
+  }
+  // Let the demo complete, so that the views hold findings to compare; the
+  // appenders keep writing meanwhile.
+  const absl::Time demo_deadline = absl::Now() + absl::Seconds(60);
+  while (!loaded && absl::Now() < demo_deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(loaded) << "the demo did not complete within a minute of the "
+                         "last restart";
+  absl::SleepFor(absl::Milliseconds(100 + rng() % 200));
+  // A last crash under load; nothing writes after it.
+  stop = true;
+  server.Kill();
+  kills++;
+  appenders.Stop();
+  loader.join();
+
+  const std::string address = server.Start();
+  auto channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto stub = v1::EventLog::NewStub(channel);
+  ASSERT_GT(appenders.acked().size(), 200u)
+      << "too little load to mean anything";
+  const size_t stored = CheckLog(stub.get(), appenders.acked());
+
+  testing::WaitForProjections(channel);
+  const std::string followed = testing::ProjectedViews(channel, 0);
+  ASSERT_NE(followed.find("FINDING_KIND_"), std::string::npos)
+      << "the demo should produce findings";
+  testing::RebuildAll(channel);
+  EXPECT_EQ(testing::ProjectedViews(channel, 0), followed);
+  std::printf(
+      "kill loop: %d kills (%d of them while starting), %zu acknowledged raw "
+      "events, %zu events stored, %d retried appends, demo loaded in %d "
+      "attempts, %.1f s\n",
+      kills + kills_while_starting, kills_while_starting,
+      appenders.acked().size(), stored, appenders.retries(), attempts.load(),
+      absl::ToDoubleSeconds(absl::Now() - started));
 }
 
 }  // namespace
