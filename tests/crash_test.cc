@@ -168,6 +168,51 @@ struct Acknowledged {
   uint64_t stream_version;
 };
 
+// Loads the demo network into the server at `endpoint` on a thread of its
+// own, running it again after each crash (it is idempotent) until it
+// completes or Stop() is called.
+class DemoLoader {
+ public:
+  DemoLoader(Endpoint* endpoint, int clients, int concurrency,
+             absl::Duration retry_pause)
+      : thread_([this, endpoint, clients, concurrency, retry_pause] {
+          while (!loaded_ && !stop_) {
+            tools::DemoOptions options;
+            options.clients = clients;
+            options.concurrency = concurrency;
+            options.call_timeout = absl::Seconds(5);
+            attempts_++;
+            auto summary = tools::RunDemo(
+                grpc::CreateChannel(endpoint->address(),
+                                    grpc::InsecureChannelCredentials()),
+                options);
+            if (summary.ok()) {
+              loaded_ = true;
+            } else {
+              absl::SleepFor(retry_pause);  // the server is restarting
+            }
+          }
+        }) {}
+  ~DemoLoader() { Stop(); }
+
+  bool loaded() const { return loaded_; }
+  int attempts() const { return attempts_; }
+  // Waits for the loader to finish its current attempt and end.
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  void Stop() {
+    stop_ = true;
+    Join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> loaded_{false};
+  std::atomic<int> attempts_{0};
+  std::thread thread_;
+};
+
 // Appender threads against `endpoint`: each appends 1-3 events with fixed ids
 // to one of four streams named `stream_prefix` + 0..3, and retries the same
 // request until it is acknowledged (a retry after a crash is answered with the
@@ -341,33 +386,15 @@ TEST(CrashTest, ProjectionsNeitherSkipNorDoubleApplyAcrossSigkills) {
   Endpoint endpoint;
   endpoint.Set(server.Start());
 
-  std::atomic<bool> loaded{false};
-  std::atomic<int> attempts{0};
-  std::thread loader([&] {
-    while (!loaded) {
-      tools::DemoOptions options;
-      options.clients = 150;
-      options.concurrency = 8;
-      options.call_timeout = absl::Seconds(5);
-      attempts++;
-      auto summary = tools::RunDemo(
-          grpc::CreateChannel(endpoint.address(),
-                              grpc::InsecureChannelCredentials()),
-          options);
-      if (summary.ok()) {
-        loaded = true;
-      } else {
-        absl::SleepFor(absl::Milliseconds(100));  // the server is restarting
-      }
-    }
-  });
+  DemoLoader loader(&endpoint, /*clients=*/150, /*concurrency=*/8,
+                    absl::Milliseconds(100));
   std::mt19937 rng(777);
-  for (int k = 0; k < 4 && !loaded; ++k) {
+  for (int k = 0; k < 4 && !loader.loaded(); ++k) {
     absl::SleepFor(absl::Milliseconds(400 + rng() % 800));
     server.Kill();
     endpoint.Set(server.Start());
   }
-  loader.join();
+  loader.Join();
   // One more crash while the projections may still be catching up.
   server.Kill();
   auto channel =
@@ -379,7 +406,7 @@ TEST(CrashTest, ProjectionsNeitherSkipNorDoubleApplyAcrossSigkills) {
   testing::RebuildAll(channel);
   EXPECT_EQ(testing::ProjectedViews(channel, 0), followed);
   std::printf("projection crash test: demo loaded in %d attempts\n",
-              attempts.load());
+              loader.attempts());
 }
 
 TEST(CrashTest, KillLoopKeepsEveryAcknowledgedEventAndView) {
@@ -392,27 +419,8 @@ TEST(CrashTest, KillLoopKeepsEveryAcknowledgedEventAndView) {
 
   // Care events for the projections: the demo network, run again after each
   // crash (it is idempotent) until it completes.
-  std::atomic<bool> stop{false};
-  std::atomic<bool> loaded{false};
-  std::atomic<int> attempts{0};
-  std::thread loader([&] {
-    while (!loaded && !stop) {
-      tools::DemoOptions options;
-      options.clients = 60;
-      options.concurrency = 4;
-      options.call_timeout = absl::Seconds(5);
-      attempts++;
-      auto summary = tools::RunDemo(
-          grpc::CreateChannel(endpoint.address(),
-                              grpc::InsecureChannelCredentials()),
-          options);
-      if (summary.ok()) {
-        loaded = true;
-      } else {
-        absl::SleepFor(absl::Milliseconds(50));  // the server is restarting
-      }
-    }
-  });
+  DemoLoader loader(&endpoint, /*clients=*/60, /*concurrency=*/4,
+                    absl::Milliseconds(50));
   // Raw events on streams of their own, beside the care records.
   Appenders appenders(&endpoint, "crash-", kAppenders);
 
@@ -436,18 +444,17 @@ TEST(CrashTest, KillLoopKeepsEveryAcknowledgedEventAndView) {
   // Let the demo complete, so that the views hold findings to compare; the
   // appenders keep writing meanwhile.
   const absl::Time demo_deadline = absl::Now() + absl::Seconds(60);
-  while (!loaded && absl::Now() < demo_deadline) {
+  while (!loader.loaded() && absl::Now() < demo_deadline) {
     absl::SleepFor(absl::Milliseconds(50));
   }
-  EXPECT_TRUE(loaded) << "the demo did not complete within a minute of the "
-                         "last restart";
+  EXPECT_TRUE(loader.loaded())
+      << "the demo did not complete within a minute of the last restart";
   absl::SleepFor(absl::Milliseconds(100 + rng() % 200));
   // A last crash under load; nothing writes after it.
-  stop = true;
   server.Kill();
   kills++;
   appenders.Stop();
-  loader.join();
+  loader.Stop();
 
   const std::string address = server.Start();
   auto channel =
@@ -468,7 +475,7 @@ TEST(CrashTest, KillLoopKeepsEveryAcknowledgedEventAndView) {
       "events, %zu events stored, %d retried appends, demo loaded in %d "
       "attempts, %.1f s\n",
       kills + kills_while_starting, kills_while_starting,
-      appenders.acked().size(), stored, appenders.retries(), attempts.load(),
+      appenders.acked().size(), stored, appenders.retries(), loader.attempts(),
       absl::ToDoubleSeconds(absl::Now() - started));
 }
 
