@@ -1,20 +1,30 @@
-// caseline-bench: throughput and latency of caselined over gRPC, with the
-// transport ceiling (empty health-check calls at the same concurrency) measured
-// in the same run. Prints a table and, with --json, writes the numbers.
+// caseline-bench: every benchmark scenario of Caseline, each beside its
+// baselines measured in the same run, with the ratios:
 //
-// Each scenario runs N closed-loop callers: every caller keeps exactly one call
-// in flight, issuing the next as soon as the previous completes, through gRPC's
-// callback client API (no thread per caller).
+//   - durable 1-event appends at 1, 8 and 64 callers, and 100-event batches:
+//     beside empty gRPC calls at the same concurrency (the transport
+//     ceiling), the same events written straight into RocksDB as synced
+//     WriteBatches from as many threads (the storage ceiling), and a
+//     PostgreSQL 15 events table through libpq (what users would pick
+//     instead);
+//   - mixed load, 80% stream reads and 20% appends, beside empty calls and
+//     PostgreSQL;
+//   - subscription fan-out: 10 live subscribers, the delay from an append's
+//     send to each subscriber's receipt, beside the append's own latency;
+//   - at --events (1M by default) care events loaded through the command
+//     services: projection rebuild beside a bare log scan, worklist and
+//     summary query latency beside an empty call, and a real caselined's
+//     start-up time and memory beside the same on an empty directory;
+//     --startup_events 10000000 adds the 10M-event start-up measurement.
+//
+// Prints a table and, with --json, writes every row. docs/performance.md
+// holds the latest run and how to read it.
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,291 +33,393 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "caseline/v1/event_log.grpc.pb.h"
-#include "eventstore/mutex.h"
-#include "grpcpp/generic/generic_stub.h"
+#include "bench/bench_util.h"
+#include "bench/grpc_scenarios.h"
+#include "bench/postgres_baseline.h"
+#include "bench/scale_scenarios.h"
+#include "bench/storage_baseline.h"
 #include "grpcpp/grpcpp.h"
 #include "server/server.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+namespace bench = caseline::bench;
+using bench::Load;
+using bench::Ratio;
+using bench::Report;
+using bench::Row;
 
-struct Result {
-  std::string scenario;
-  int callers = 0;
-  int events_per_call = 0;
-  double calls_per_second = 0;
-  double events_per_second = 0;
-  double p50_ms = 0;
-  double p99_ms = 0;
-  uint64_t errors = 0;
-};
+constexpr char kCaseline[] = "caseline over gRPC";
+constexpr char kTransport[] = "transport ceiling: empty call";
+constexpr char kStorage[] = "storage ceiling: raw RocksDB";
 
-// Runs `callers` closed loops of `start_call(caller, done)` for `duration`
-// after `warmup`; `done(ok)` must be called once per call, from any thread.
-Result RunClosedLoop(
-    const std::string& name, int callers, int events_per_call,
-    absl::Duration warmup, absl::Duration duration,
-    const std::function<void(int caller, std::function<void(bool)> done)>&
-        start_call) {
-  struct Caller {
-    std::vector<double> latencies_ms;
-    Clock::time_point started;
-  };
-  std::vector<Caller> state(callers);
-  std::atomic<bool> measuring{false};
-  std::atomic<bool> stopping{false};
-  std::atomic<uint64_t> calls{0};
-  std::atomic<uint64_t> errors{0};
-  caseline::Mutex mu;
-  caseline::CondVar all_stopped(&mu);
-  int running = callers;
-
-  std::function<void(int)> issue = [&](int c) {
-    state[c].started = Clock::now();
-    start_call(c, [&, c](bool ok) {
-      if (measuring) {
-        const double ms = std::chrono::duration<double, std::milli>(
-                              Clock::now() - state[c].started)
-                              .count();
-        state[c].latencies_ms.push_back(ms);
-        calls++;
-        if (!ok) errors++;
-      }
-      if (stopping) {
-        caseline::MutexLock lock(&mu);
-        if (--running == 0) all_stopped.SignalAll();
-        return;
-      }
-      issue(c);
-    });
-  };
-  for (int c = 0; c < callers; ++c) issue(c);
-  absl::SleepFor(warmup);
-  measuring = true;
-  const Clock::time_point begin = Clock::now();
-  absl::SleepFor(duration);
-  measuring = false;
-  const double seconds =
-      std::chrono::duration<double>(Clock::now() - begin).count();
-  stopping = true;
-  {
-    caseline::MutexLock lock(&mu);
-    while (running > 0) all_stopped.Wait();
-  }
-
-  std::vector<double> all;
-  for (auto& s : state)
-    all.insert(all.end(), s.latencies_ms.begin(), s.latencies_ms.end());
-  std::sort(all.begin(), all.end());
-  Result r;
-  r.scenario = name;
-  r.callers = callers;
-  r.events_per_call = events_per_call;
-  r.calls_per_second = calls / seconds;
-  r.events_per_second = r.calls_per_second * events_per_call;
-  if (!all.empty()) {
-    r.p50_ms = all[all.size() / 2];
-    r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
-  }
-  r.errors = errors;
-  return r;
+Row LoadRow(const std::string& scenario, const std::string& system,
+            int callers, const Load& load) {
+  return Row{.scenario = scenario,
+             .system = system,
+             .callers = callers,
+             .events_per_second = load.events_per_second,
+             .p50_ms = load.p50_ms,
+             .p99_ms = load.p99_ms,
+             .errors = load.errors};
 }
 
-class Bench {
- public:
-  Bench(std::shared_ptr<grpc::Channel> channel, absl::Duration warmup,
-        absl::Duration duration)
-      : channel_(channel),
-        stub_(caseline::v1::EventLog::NewStub(channel)),
-        generic_(channel),
-        warmup_(warmup),
-        duration_(duration) {
-    payload_ = std::string(R"({"client":"bench","note":")") +
-               std::string(160, 'x') + "\"}";
+// The ratio of caseline's rate to a baseline's, for the baseline's row.
+Row Versus(Row baseline, const Load& caseline) {
+  baseline.versus =
+      Ratio(caseline.events_per_second, baseline.events_per_second);
+  return baseline;
+}
+
+std::string DefaultCaselined() {
+  std::error_code error;
+  const std::filesystem::path self =
+      std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return "caselined";
+  return (self.parent_path().parent_path() / "server" / "caselined").string();
+}
+
+std::string MachineDescription() {
+  std::string cpu = "unknown";
+  FILE* f = std::fopen("/proc/cpuinfo", "r");
+  if (f != nullptr) {
+    char line[512];
+    while (std::fgets(line, sizeof(line), f) != nullptr) {
+      std::string s(line);
+      if (s.rfind("model name", 0) == 0) {
+        cpu = s.substr(s.find(':') + 2);
+        if (!cpu.empty() && cpu.back() == '\n') cpu.pop_back();
+        break;
+      }
+    }
+    std::fclose(f);
   }
-
-  Result HealthCheck(int callers) {
-    grpc::Slice empty;
-    const grpc::ByteBuffer request(&empty, 1);
-    return RunClosedLoop("empty call (health check)", callers, 1, warmup_,
-                         duration_, [&](int, std::function<void(bool)> done) {
-                           struct Call {
-                             grpc::ClientContext context;
-                             grpc::ByteBuffer response;
-                           };
-                           auto* call = new Call;
-                           generic_.UnaryCall(
-                               &call->context, "/grpc.health.v1.Health/Check",
-                               grpc::StubOptions(), &request, &call->response,
-                               [call, done](grpc::Status s) {
-                                 delete call;
-                                 done(s.ok());
-                               });
-                         });
-  }
-
-  Result Append(int callers, int events_per_call) {
-    const std::string name =
-        events_per_call == 1
-            ? "durable append, 1 event"
-            : absl::StrCat("durable append, ", events_per_call, "-event batch");
-    const int run = runs_++;
-    return RunClosedLoop(
-        name, callers, events_per_call, warmup_, duration_,
-        [&, run, events_per_call](int caller, std::function<void(bool)> done) {
-          struct Call {
-            grpc::ClientContext context;
-            caseline::v1::AppendRequest request;
-            caseline::v1::AppendResponse response;
-          };
-          auto* call = new Call;
-          call->request.set_stream_id(
-              absl::StrCat("client-", run, "-", caller));
-          for (int i = 0; i < events_per_call; ++i) {
-            caseline::v1::EventData* e = call->request.add_events();
-            e->set_event_type("BenchmarkNoted");
-            e->set_content_type("application/json");
-            e->set_payload(payload_);
-          }
-          stub_->async()->Append(&call->context, &call->request,
-                                 &call->response, [call, done](grpc::Status s) {
-                                   if (!s.ok()) {
-                                     std::fprintf(stderr, "append failed: %s\n",
-                                                  s.error_message().c_str());
-                                   }
-                                   delete call;
-                                   done(s.ok());
-                                 });
-        });
-  }
-
- private:
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<caseline::v1::EventLog::Stub> stub_;
-  grpc::GenericStub generic_;
-  const absl::Duration warmup_;
-  const absl::Duration duration_;
-  std::string payload_;
-  int runs_ = 0;
-};
-
-void PrintRow(const Result& r, const std::string& versus) {
-  std::printf("%-32s %7d %12.0f %12.0f %9.3f %9.3f %8llu  %s\n",
-              r.scenario.c_str(), r.callers, r.calls_per_second,
-              r.events_per_second, r.p50_ms, r.p99_ms,
-              static_cast<unsigned long long>(r.errors), versus.c_str());
+  return absl::StrFormat("%u hardware threads, %s",
+                         std::thread::hardware_concurrency(), cpu);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "caseline-bench: caselined throughput and latency, with the transport "
-      "ceiling measured in the same run."};
+      "caseline-bench: every scenario beside its same-run baselines "
+      "(transport ceiling, storage ceiling, PostgreSQL 15)."};
   app.option_defaults()->always_capture_default();
-  std::string server;
-  std::string data_dir;
   double seconds = 3;
   double warmup_seconds = 0.5;
-  std::string json_path;
   std::vector<int> caller_counts = {1, 8, 64};
   std::vector<int> batch_callers = {1, 8};
-  app.add_option("--callers", caller_counts,
-                 "concurrent callers for the empty-call and 1-event scenarios")
-      ->delimiter(',');
-  app.add_option(
-         "--batch_callers", batch_callers,
-         "concurrent callers for the 100-event batch scenario (0: skip)")
-      ->delimiter(',');
-  app.add_option("--server", server,
-                 "benchmark a running caselined at host:port instead of an "
-                 "in-process one");
-  app.add_option("--data_dir", data_dir,
-                 "data directory for the in-process server (default: a fresh "
-                 "temporary directory, removed afterwards)");
-  app.add_option("--seconds", seconds, "measured time per scenario")
+  int mixed_callers = 64;
+  int subscribers = 10;
+  int fanout_appenders = 8;
+  uint64_t events = 1000000;
+  uint64_t startup_events = 0;
+  int queries = 2000;
+  int demo_concurrency = 16;
+  bool no_postgres = false;
+  std::string scale_dir;
+  std::string caselined = DefaultCaselined();
+  std::string json_path;
+  std::vector<std::string> only;
+  app.add_option("--seconds", seconds, "measured time per load scenario")
       ->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup_seconds,
-                 "unmeasured time before each scenario");
-  app.add_option("--json", json_path,
-                 "also write the results to this JSON file");
+                 "unmeasured time before each load scenario");
+  app.add_option("--callers", caller_counts,
+                 "concurrencies of the 1-event append scenario")
+      ->delimiter(',');
+  app.add_option("--batch_callers", batch_callers,
+                 "concurrencies of the 100-event batch scenario")
+      ->delimiter(',');
+  app.add_option("--mixed_callers", mixed_callers,
+                 "concurrency of the 80/20 read/append scenario");
+  app.add_option("--subscribers", subscribers, "fan-out subscribers");
+  app.add_option("--fanout_appenders", fanout_appenders,
+                 "appenders during the fan-out scenario");
+  app.add_option("--events", events,
+                 "care events to load for the rebuild, query and start-up "
+                 "scenarios (through the command services)");
+  app.add_option("--startup_events", startup_events,
+                 "also measure start-up after filling the log to this many "
+                 "events (e.g. 10000000; 0: skip)");
+  app.add_option("--queries", queries, "queries of each kind");
+  app.add_option("--demo_concurrency", demo_concurrency,
+                 "clients loaded in parallel");
+  app.add_flag("--no_postgres", no_postgres,
+               "skip the PostgreSQL baseline (it is started by default)");
+  app.add_option("--scale_dir", scale_dir,
+                 "data directory of the scale scenarios; reused if it holds "
+                 "enough events (default: a scratch directory, removed after)");
+  app.add_option("--caselined", caselined,
+                 "caselined binary for the start-up scenario");
+  app.add_option("--only", only,
+                 "run only these sections: appends, batches, mixed, fanout, "
+                 "scale")
+      ->delimiter(',');
+  app.add_option("--json", json_path, "also write every row to this file");
+  bool strict = false;
+  app.add_flag("--strict", strict,
+               "exit 2 if any call failed or a baseline could not run (the "
+               "smoke test's mode)");
   CLI11_PARSE(app, argc, argv);
 
-  std::unique_ptr<caseline::server::CaselineServer> in_process;
-  std::filesystem::path temp_dir;
-  if (server.empty()) {
-    if (data_dir.empty()) {
-      temp_dir = std::filesystem::temp_directory_path() /
-                 absl::StrCat("caseline-bench-", getpid());
-      std::filesystem::remove_all(temp_dir);
-      data_dir = temp_dir.string();
-    }
+  const std::set<std::string> sections(only.begin(), only.end());
+  const auto wanted = [&](const std::string& section) {
+    return sections.empty() || sections.count(section) > 0;
+  };
+  const absl::Duration warmup = absl::Seconds(warmup_seconds);
+  const absl::Duration duration = absl::Seconds(seconds);
+  const std::filesystem::path scratch =
+      std::filesystem::temp_directory_path() /
+      absl::StrCat("caseline-bench-", getpid());
+  std::filesystem::remove_all(scratch);
+  std::filesystem::create_directories(scratch);
+  Report report;
+  const std::string machine = MachineDescription();
+  std::printf("caseline-bench: %s; %.1f s per load scenario\n",
+              machine.c_str(), seconds);
+
+  // --- Appends, batches, mixed, fan-out: one server, its baselines ---------
+  if (wanted("appends") || wanted("batches") || wanted("mixed") ||
+      wanted("fanout")) {
     caseline::server::ServerOptions options;
-    options.data_dir = data_dir;
+    options.data_dir = (scratch / "appends").string();
     options.listen = "127.0.0.1:0";
-    auto started = caseline::server::CaselineServer::Start(options);
-    if (!started.ok()) {
+    auto server = caseline::server::CaselineServer::Start(options);
+    if (!server.ok()) {
       std::fprintf(stderr, "caseline-bench: %s\n",
-                   started.status().ToString().c_str());
+                   server.status().ToString().c_str());
       return 1;
     }
-    in_process = *std::move(started);
-    server = in_process->address();
-  }
-
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  Bench bench(grpc::CreateCustomChannel(
-                  server, grpc::InsecureChannelCredentials(), args),
-              absl::Seconds(warmup_seconds), absl::Seconds(seconds));
-
-  std::printf(
-      "caseline-bench: server %s (%s), %u hardware threads, %.1f s per "
-      "scenario\n",
-      server.c_str(), in_process ? "in-process" : "external",
-      std::thread::hardware_concurrency(), seconds);
-  std::printf("%-32s %7s %12s %12s %9s %9s %8s  %s\n", "scenario", "callers",
-              "calls/s", "events/s", "p50 ms", "p99 ms", "errors",
-              "vs. empty calls");
-  std::vector<Result> results;
-  for (int callers : caller_counts) {
-    if (callers <= 0) continue;
-    const Result ceiling = bench.HealthCheck(callers);
-    PrintRow(ceiling, "(ceiling)");
-    const Result append = bench.Append(callers, 1);
-    PrintRow(append, absl::StrFormat("%.0f%% of calls/s",
-                                     100 * append.calls_per_second /
-                                         ceiling.calls_per_second));
-    results.push_back(ceiling);
-    results.push_back(append);
-  }
-  for (int callers : batch_callers) {
-    if (callers <= 0) continue;
-    const Result batch = bench.Append(callers, 100);
-    PrintRow(batch, "");
-    results.push_back(batch);
-  }
-
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    out << "{\"server\":\"" << (in_process ? "in-process" : "external")
-        << "\",\"hardware_threads\":" << std::thread::hardware_concurrency()
-        << ",\"seconds_per_scenario\":" << seconds << ",\"results\":[";
-    for (size_t i = 0; i < results.size(); ++i) {
-      const Result& r = results[i];
-      out << (i ? "," : "")
-          << absl::StrFormat(
-                 "{\"scenario\":\"%s\",\"callers\":%d,\"events_per_call\":%d,"
-                 "\"calls_per_second\":%.1f,\"events_per_second\":%.1f,"
-                 "\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"errors\":%d}",
-                 r.scenario, r.callers, r.events_per_call, r.calls_per_second,
-                 r.events_per_second, r.p50_ms, r.p99_ms, r.errors);
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    bench::GrpcScenarios grpc_load(
+        grpc::CreateCustomChannel((*server)->address(),
+                                  grpc::InsecureChannelCredentials(), args),
+        warmup, duration);
+    auto storage = bench::StorageBaseline::Open((scratch / "rocksdb").string());
+    if (!storage.ok()) {
+      std::fprintf(stderr, "caseline-bench: %s\n",
+                   storage.status().ToString().c_str());
+      return 1;
     }
-    out << "]}\n";
+    std::unique_ptr<bench::PostgresBaseline> postgres;
+    std::string postgres_name = "postgresql";
+    if (!no_postgres) {
+      std::fprintf(stderr, "starting PostgreSQL for the baseline...\n");
+      auto started = bench::PostgresBaseline::Start();
+      if (started.ok()) {
+        postgres = *std::move(started);
+        postgres_name = absl::StrCat(postgres->version(), ", libpq");
+      } else {
+        std::fprintf(stderr, "caseline-bench: no PostgreSQL baseline: %s\n",
+                     started.status().ToString().c_str());
+        if (strict) return 2;
+      }
+    }
+    const std::string payload = bench::BenchPayload();
+
+    if (wanted("appends")) {
+      for (int callers : caller_counts) {
+        const std::string scenario = "durable append, 1 event";
+        const Load mine = grpc_load.Append(callers, 1);
+        report.Add(LoadRow(scenario, kCaseline, callers, mine));
+        report.Add(Versus(LoadRow(scenario, kTransport, callers,
+                                  grpc_load.EmptyCalls(callers)),
+                          mine));
+        report.Add(Versus(LoadRow(scenario, kStorage, callers,
+                                  (*storage)->Append(callers, 1, payload,
+                                                     warmup, duration)),
+                          mine));
+        if (postgres) {
+          report.Add(Versus(LoadRow(scenario, postgres_name, callers,
+                                    postgres->Append(callers, 1, payload,
+                                                     warmup, duration)),
+                            mine));
+        }
+        std::fprintf(stderr, "appends at %d callers measured\n", callers);
+      }
+    }
+    if (wanted("batches")) {
+      for (int callers : batch_callers) {
+        const std::string scenario = "durable append, 100-event batch";
+        const Load mine = grpc_load.Append(callers, 100);
+        report.Add(LoadRow(scenario, kCaseline, callers, mine));
+        report.Add(Versus(LoadRow(scenario, kStorage, callers,
+                                  (*storage)->Append(callers, 100, payload,
+                                                     warmup, duration)),
+                          mine));
+        if (postgres) {
+          report.Add(Versus(LoadRow(scenario, postgres_name, callers,
+                                    postgres->Append(callers, 100, payload,
+                                                     warmup, duration)),
+                            mine));
+        }
+      }
+    }
+    if (wanted("mixed")) {
+      constexpr int kStreams = 100;
+      constexpr int kEventsEach = 20;
+      const std::string scenario = "mixed: 80% reads (20 events), 20% appends";
+      absl::Status populated = grpc_load.Populate(kStreams, kEventsEach);
+      if (populated.ok() && postgres) {
+        populated = postgres->Populate(kStreams, kEventsEach, payload);
+      }
+      if (!populated.ok()) {
+        std::fprintf(stderr, "caseline-bench: %s\n",
+                     populated.ToString().c_str());
+        return 1;
+      }
+      const auto ops = [](Row row) {
+        row.figure = absl::StrFormat("%.0f ops/s", row.events_per_second);
+        return row;
+      };
+      const Load mine = grpc_load.Mixed(mixed_callers, kStreams);
+      report.Add(ops(LoadRow(scenario, kCaseline, mixed_callers, mine)));
+      report.Add(ops(Versus(LoadRow(scenario, kTransport, mixed_callers,
+                                    grpc_load.EmptyCalls(mixed_callers)),
+                            mine)));
+      if (postgres) {
+        report.Add(ops(Versus(
+            LoadRow(scenario, postgres_name, mixed_callers,
+                    postgres->Mixed(mixed_callers, kStreams, payload, warmup,
+                                    duration)),
+            mine)));
+      }
+    }
+    if (wanted("fanout")) {
+      const bench::FanOut fan =
+          grpc_load.SubscriptionFanOut(subscribers, fanout_appenders);
+      const std::string scenario = absl::StrFormat(
+          "subscription fan-out, %d subscribers", subscribers);
+      report.Add({.scenario = scenario,
+                  .system = "caseline: append sent -> received",
+                  .callers = fanout_appenders,
+                  .p50_ms = fan.delay_p50_ms,
+                  .p99_ms = fan.delay_p99_ms,
+                  .figure = absl::StrFormat("%d of %d deliveries",
+                                            fan.deliveries,
+                                            fan.expected_deliveries),
+                  .errors = fan.expected_deliveries - fan.deliveries});
+      report.Add({.scenario = scenario,
+                  .system = "baseline: the append's own ack",
+                  .callers = fanout_appenders,
+                  .events_per_second = fan.appends.events_per_second,
+                  .p50_ms = fan.appends.p50_ms,
+                  .p99_ms = fan.appends.p99_ms,
+                  .versus = absl::StrFormat(
+                      "p99 +%.3f ms", fan.delay_p99_ms - fan.appends.p99_ms),
+                  .errors = fan.appends.errors});
+    }
+    (*server)->Shutdown(absl::Seconds(10));
   }
-  in_process.reset();
-  if (!temp_dir.empty()) std::filesystem::remove_all(temp_dir);
+
+  // --- At scale: rebuild, queries, start-up --------------------------------
+  if (wanted("scale") && events > 0) {
+    const bool scratch_scale = scale_dir.empty();
+    if (scratch_scale) scale_dir = (scratch / "scale").string();
+    {
+      caseline::server::ServerOptions options;
+      options.data_dir = scale_dir;
+      options.listen = "127.0.0.1:0";
+      auto server = caseline::server::CaselineServer::Start(options);
+      if (!server.ok()) {
+        std::fprintf(stderr, "caseline-bench: %s\n",
+                     server.status().ToString().c_str());
+        return 1;
+      }
+      const auto load_start = bench::Clock::now();
+      if (absl::Status s = bench::LoadDemo(**server, events, demo_concurrency);
+          !s.ok()) {
+        std::fprintf(stderr, "caseline-bench: loading: %s\n",
+                     s.ToString().c_str());
+        return 1;
+      }
+      const uint64_t head = (*server)->event_log().HeadPosition();
+      std::fprintf(stderr, "log holds %lu events (loaded in %.0f s)\n",
+                   static_cast<unsigned long>(head),
+                   bench::MillisSince(load_start) / 1000);
+      auto& engine = (*server)->projections();
+      for (const std::string& name : engine.names()) {
+        (void)engine.WaitForPosition(name, head,
+                                     absl::Now() + absl::Minutes(30));
+      }
+      bench::MeasureRebuild(**server, report);
+      bench::MeasureQueries(**server, queries, report);
+      (*server)->Shutdown(absl::Seconds(10));
+    }
+    const auto startup_rows = [&](const std::string& dir,
+                                  const std::string& what) -> bool {
+      auto empty =
+          bench::MeasureStartup(caselined, (scratch / "empty").string(), 200);
+      auto loaded = bench::MeasureStartup(caselined, dir, 200);
+      if (!empty.ok() || !loaded.ok()) {
+        std::fprintf(stderr, "caseline-bench: start-up: %s\n",
+                     (!empty.ok() ? empty.status() : loaded.status())
+                         .ToString()
+                         .c_str());
+        return false;
+      }
+      const std::string scenario =
+          absl::StrCat("caselined start-up, ", loaded->head, " events");
+      const auto row = [&](const std::string& system,
+                           const bench::Startup& s) {
+        return Row{.scenario = scenario,
+                   .system = system,
+                   .figure = absl::StrFormat(
+                       "%.0f ms; RSS %.0f MiB, %.0f after 200 queries",
+                       s.serving_ms, s.rss_mib, s.rss_after_mib)};
+      };
+      report.Add(row(absl::StrCat("caselined: ", what), *loaded));
+      Row baseline = row("baseline: caselined, empty directory", *empty);
+      baseline.versus =
+          absl::StrFormat("+%.0f ms, +%.0f MiB",
+                          loaded->serving_ms - empty->serving_ms,
+                          loaded->rss_after_mib - empty->rss_after_mib);
+      report.Add(baseline);
+      return true;
+    };
+    if (!startup_rows(scale_dir, "loaded directory")) return 1;
+    if (startup_events > 0) {
+      {
+        caseline::server::ServerOptions options;
+        options.data_dir = scale_dir;
+        options.listen = "127.0.0.1:0";
+        auto server = caseline::server::CaselineServer::Start(options);
+        if (!server.ok()) return 1;
+        std::fprintf(stderr, "filling the log to %lu events...\n",
+                     static_cast<unsigned long>(startup_events));
+        if (!bench::FillLog(**server, startup_events).ok()) return 1;
+        const uint64_t head = (*server)->event_log().HeadPosition();
+        for (const std::string& name : (*server)->projections().names()) {
+          (void)(*server)->projections().WaitForPosition(
+              name, head, absl::Now() + absl::Minutes(60));
+        }
+        (*server)->Shutdown(absl::Seconds(10));
+      }
+      if (!startup_rows(scale_dir, "filled directory")) return 1;
+    }
+  }
+
+  report.Print("caseline-bench results");
+  if (!json_path.empty() &&
+      !report.WriteJson(json_path, {{"machine", machine},
+                                    {"seconds_per_scenario",
+                                     absl::StrCat(seconds)}})) {
+    std::fprintf(stderr, "caseline-bench: cannot write %s\n",
+                 json_path.c_str());
+    return 1;
+  }
+  std::filesystem::remove_all(scratch);
+  if (strict) {
+    for (const Row& row : report.rows()) {
+      if (row.errors > 0) {
+        std::fprintf(stderr, "caseline-bench: %s / %s: %lu errors\n",
+                     row.scenario.c_str(), row.system.c_str(),
+                     static_cast<unsigned long>(row.errors));
+        return 2;
+      }
+    }
+  }
   return 0;
 }

@@ -1,0 +1,292 @@
+#include "bench/grpc_scenarios.h"
+
+#include <atomic>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "eventstore/mutex.h"
+
+namespace caseline::bench {
+
+namespace v1 = caseline::v1;
+
+namespace {
+
+constexpr char kProbeType[] = "FanoutProbe";
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             Clock::now().time_since_epoch())
+      .count();
+}
+
+// A probe's payload: its send time, padded to the usual 200 bytes.
+std::string ProbePayload(int64_t sent_ns) {
+  std::string json = absl::StrCat(R"({"sent_ns":)", sent_ns, R"(,"note":")");
+  json.append(200 - 2 - json.size(), 'x');
+  return json + "\"}";
+}
+
+int64_t ProbeSentNanos(const std::string& payload) {
+  constexpr absl::string_view kKey = R"({"sent_ns":)";
+  const size_t end = payload.find(',');
+  int64_t sent = 0;
+  if (end == std::string::npos ||
+      !absl::SimpleAtoi(absl::string_view(payload).substr(kKey.size(),
+                                                          end - kKey.size()),
+                        &sent)) {
+    return 0;
+  }
+  return sent;
+}
+
+}  // namespace
+
+std::string BenchPayload() {
+  return std::string(R"({"client":"bench","note":")") + std::string(172, 'x') +
+         "\"}";
+}
+
+GrpcScenarios::GrpcScenarios(std::shared_ptr<grpc::Channel> channel,
+                             absl::Duration warmup, absl::Duration duration)
+    : channel_(channel),
+      stub_(v1::EventLog::NewStub(channel)),
+      generic_(channel),
+      warmup_(warmup),
+      duration_(duration),
+      payload_(BenchPayload()) {}
+
+Load GrpcScenarios::EmptyCalls(int callers) {
+  grpc::Slice empty;
+  const grpc::ByteBuffer request(&empty, 1);
+  return RunAsyncClosedLoop(
+      callers, 1, warmup_, duration_,
+      [&](int, std::function<void(bool)> done) {
+        struct Call {
+          grpc::ClientContext context;
+          grpc::ByteBuffer response;
+        };
+        auto* call = new Call;
+        generic_.UnaryCall(&call->context, "/grpc.health.v1.Health/Check",
+                           grpc::StubOptions(), &request, &call->response,
+                           [call, done](grpc::Status s) {
+                             delete call;
+                             done(s.ok());
+                           });
+      });
+}
+
+Load GrpcScenarios::Append(int callers, int events_per_call) {
+  const int run = runs_++;
+  // The last version written to each caller's stream; -1: none yet.
+  std::vector<int64_t> versions(callers, -1);
+  return RunAsyncClosedLoop(
+      callers, events_per_call, warmup_, duration_,
+      [&, run](int caller, std::function<void(bool)> done) {
+        struct Call {
+          grpc::ClientContext context;
+          v1::AppendRequest request;
+          v1::AppendResponse response;
+        };
+        auto* call = new Call;
+        call->request.set_stream_id(absl::StrCat("client-", run, "-", caller));
+        // What PostgreSQL's statement checks too: the stream's last version
+        // (or that there is no stream yet).
+        if (versions[caller] < 0) {
+          call->request.mutable_no_stream();
+        } else {
+          call->request.set_exact(versions[caller]);
+        }
+        for (int i = 0; i < events_per_call; ++i) {
+          v1::EventData* e = call->request.add_events();
+          e->set_event_type("BenchmarkNoted");
+          e->set_content_type("application/json");
+          e->set_payload(payload_);
+        }
+        stub_->async()->Append(
+            &call->context, &call->request, &call->response,
+            [call, done, &versions, caller](grpc::Status s) {
+              if (s.ok()) {
+                versions[caller] = call->response.last_stream_version();
+              } else {
+                std::fprintf(stderr, "append failed: %s\n",
+                             s.error_message().c_str());
+              }
+              delete call;
+              done(s.ok());
+            });
+      });
+}
+
+absl::Status GrpcScenarios::Populate(int streams, int events_each) {
+  for (int s = 0; s < streams; ++s) {
+    v1::AppendRequest request;
+    request.set_stream_id(absl::StrCat("mixed-", s));
+    for (int i = 0; i < events_each; ++i) {
+      v1::EventData* e = request.add_events();
+      e->set_event_type("BenchmarkNoted");
+      e->set_content_type("application/json");
+      e->set_payload(payload_);
+    }
+    grpc::ClientContext context;
+    v1::AppendResponse response;
+    const grpc::Status status = stub_->Append(&context, request, &response);
+    if (!status.ok()) {
+      return absl::InternalError(
+          absl::StrCat("populate: ", status.error_message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Load GrpcScenarios::Mixed(int callers, int streams) {
+  const int run = runs_++;
+  // The last version written to each caller's stream; -1: none yet.
+  std::vector<int64_t> versions(callers, -1);
+  std::vector<std::mt19937_64> random;
+  for (int c = 0; c < callers; ++c) random.emplace_back(c);
+  return RunAsyncClosedLoop(
+      callers, 1, warmup_, duration_,
+      [&, run, streams](int caller, std::function<void(bool)> done) {
+        std::mt19937_64& r = random[caller];
+        if (r() % 5 == 0) {
+          struct Call {
+            grpc::ClientContext context;
+            v1::AppendRequest request;
+            v1::AppendResponse response;
+          };
+          auto* call = new Call;
+          call->request.set_stream_id(
+              absl::StrCat("mixed-writer-", run, "-", caller));
+          if (versions[caller] < 0) {
+            call->request.mutable_no_stream();
+          } else {
+            call->request.set_exact(versions[caller]);
+          }
+          v1::EventData* e = call->request.add_events();
+          e->set_event_type("BenchmarkNoted");
+          e->set_content_type("application/json");
+          e->set_payload(payload_);
+          stub_->async()->Append(
+              &call->context, &call->request, &call->response,
+              [call, done, &versions, caller](grpc::Status s) {
+                if (s.ok()) {
+                  versions[caller] = call->response.last_stream_version();
+                }
+                delete call;
+                done(s.ok());
+              });
+          return;
+        }
+        struct Call {
+          grpc::ClientContext context;
+          v1::ReadStreamRequest request;
+          v1::ReadStreamResponse response;
+        };
+        auto* call = new Call;
+        call->request.set_stream_id(absl::StrCat("mixed-", r() % streams));
+        call->request.set_direction(v1::BACKWARD);
+        call->request.set_max_count(20);
+        stub_->async()->ReadStream(
+            &call->context, &call->request, &call->response,
+            [call, done](grpc::Status s) {
+              const bool ok = s.ok() && call->response.events_size() > 0;
+              delete call;
+              done(ok);
+            });
+      });
+}
+
+FanOut GrpcScenarios::SubscriptionFanOut(int subscribers, int appenders) {
+  struct Subscriber {
+    grpc::ClientContext context;
+    std::vector<double> delays_ms;
+    std::atomic<uint64_t> received{0};
+    std::atomic<bool> caught_up{false};
+  };
+  std::vector<std::unique_ptr<Subscriber>> subs;
+  std::vector<std::thread> threads;
+  // Only probes sent after the warm-up count toward the delays.
+  const int64_t measure_from_ns =
+      SteadyNanos() + absl::ToInt64Nanoseconds(warmup_) +
+      absl::ToInt64Nanoseconds(absl::Seconds(1));
+  for (int i = 0; i < subscribers; ++i) {
+    subs.push_back(std::make_unique<Subscriber>());
+    Subscriber* sub = subs.back().get();
+    threads.emplace_back([this, sub, measure_from_ns] {
+      v1::SubscribeRequest request;
+      request.mutable_from_end();
+      request.mutable_filter()->set_event_type_prefix(kProbeType);
+      auto reader = stub_->Subscribe(&sub->context, request);
+      v1::SubscribeResponse message;
+      while (reader->Read(&message)) {
+        if (message.has_caught_up()) sub->caught_up = true;
+        if (!message.has_event()) continue;
+        const int64_t now = SteadyNanos();
+        const int64_t sent = ProbeSentNanos(message.event().payload());
+        if (sent >= measure_from_ns) {
+          sub->delays_ms.push_back((now - sent) / 1e6);
+        }
+        sub->received++;
+      }
+      (void)reader->Finish();
+    });
+  }
+  for (const auto& sub : subs) {
+    while (!sub->caught_up) absl::SleepFor(absl::Milliseconds(5));
+  }
+  // Wait out the one second added to measure_from_ns above.
+  absl::SleepFor(absl::Seconds(1));
+
+  const int run = runs_++;
+  std::atomic<uint64_t> appended{0};
+  FanOut result;
+  result.appends = RunAsyncClosedLoop(
+      appenders, 1, warmup_, duration_,
+      [&, run](int caller, std::function<void(bool)> done) {
+        struct Call {
+          grpc::ClientContext context;
+          v1::AppendRequest request;
+          v1::AppendResponse response;
+        };
+        auto* call = new Call;
+        call->request.set_stream_id(absl::StrCat("fanout-", run, "-", caller));
+        v1::EventData* e = call->request.add_events();
+        e->set_event_type(kProbeType);
+        e->set_content_type("application/json");
+        e->set_payload(ProbePayload(SteadyNanos()));
+        stub_->async()->Append(&call->context, &call->request,
+                               &call->response,
+                               [call, done, &appended](grpc::Status s) {
+                                 if (s.ok()) appended++;
+                                 delete call;
+                                 done(s.ok());
+                               });
+      });
+  // Every subscriber must receive every acknowledged probe.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  for (const auto& sub : subs) {
+    while (sub->received < appended && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+  std::vector<double> all;
+  for (const auto& sub : subs) {
+    sub->context.TryCancel();
+  }
+  for (std::thread& t : threads) t.join();
+  for (const auto& sub : subs) {
+    all.insert(all.end(), sub->delays_ms.begin(), sub->delays_ms.end());
+    result.deliveries += sub->received;
+  }
+  result.expected_deliveries = appended * subscribers;
+  result.delay_p50_ms = Percentile(all, 0.5);
+  result.delay_p99_ms = Percentile(std::move(all), 0.99);
+  return result;
+}
+
+}  // namespace caseline::bench

@@ -1,0 +1,64 @@
+// The scenarios measured over gRPC against a running caselined: empty calls
+// (the transport ceiling), durable appends, mixed reads and appends, and
+// subscription fan-out.
+#ifndef CASELINE_BENCH_GRPC_SCENARIOS_H_
+#define CASELINE_BENCH_GRPC_SCENARIOS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "bench/bench_util.h"
+#include "caseline/v1/event_log.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+
+namespace caseline::bench {
+
+// The payload of every benchmark event: a 200-byte JSON document.
+std::string BenchPayload();
+
+// End-to-end delay of subscription deliveries, with the appends' own
+// acknowledgement latency measured in the same run as the baseline.
+struct FanOut {
+  double delay_p50_ms = 0;
+  double delay_p99_ms = 0;
+  uint64_t deliveries = 0;
+  uint64_t expected_deliveries = 0;  // appended events x subscribers
+  Load appends;
+};
+
+class GrpcScenarios {
+ public:
+  GrpcScenarios(std::shared_ptr<grpc::Channel> channel, absl::Duration warmup,
+                absl::Duration duration);
+
+  // grpc.health.v1.Health/Check with an empty request.
+  Load EmptyCalls(int callers);
+  // Each caller appends `events_per_call` events per call to its own stream,
+  // with the exact expected version.
+  Load Append(int callers, int events_per_call);
+  // Fills `streams` streams ("mixed-<i>") with `events_each` events.
+  absl::Status Populate(int streams, int events_each);
+  // 80% ReadStream of the last 20 events of a random populated stream, 20%
+  // 1-event appends to the caller's own stream.
+  Load Mixed(int callers, int streams);
+  // `subscribers` live subscriptions (from the end, filtered to the probe
+  // events) while `appenders` callers append 1-event probes carrying their
+  // send time; delay = receipt - send.
+  FanOut SubscriptionFanOut(int subscribers, int appenders);
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<caseline::v1::EventLog::Stub> stub_;
+  grpc::GenericStub generic_;
+  const absl::Duration warmup_;
+  const absl::Duration duration_;
+  const std::string payload_;
+  int runs_ = 0;
+};
+
+}  // namespace caseline::bench
+
+#endif  // CASELINE_BENCH_GRPC_SCENARIOS_H_
