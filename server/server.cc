@@ -218,6 +218,7 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
   log_options.data_dir = options.data_dir;
   log_options.limits = options.limits;
   log_options.block_cache_bytes = options.block_cache_bytes;
+  log_options.env = options.env;
   ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventLog> log,
                    eventstore::EventLog::Open(std::move(log_options)));
   eventstore::ViewStoreOptions store_options;

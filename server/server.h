@@ -16,6 +16,10 @@
 #include "projections/views_config.h"
 #include "services/access_control.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace caseline::server {
 
 struct ServerOptions {
@@ -43,6 +47,9 @@ struct ServerOptions {
   bool insecure_non_loopback = false;
   // The time consents and views are judged at. Default: absl::Now.
   std::function<absl::Time()> clock;
+  // The rocksdb::Env of the event log's database (not owned; must outlive
+  // the server). Default: RocksDB's. Tests pass a fault-injecting one.
+  rocksdb::Env* env = nullptr;
 };
 
 class CaselineServer {

@@ -19,6 +19,7 @@
 #include "caseline/v1/care_record.grpc.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "caseline/v1/views.grpc.pb.h"
+#include "eventstore/fault_injection_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -46,7 +47,9 @@ std::string ShortName(const std::string& enum_name, absl::string_view prefix) {
 class AccessNetwork {
  public:
   // `orgs`: id -> type; every one is an agency. kAuditor is added as auditor.
-  explicit AccessNetwork(const std::map<std::string, v1::OrganizationType>& orgs)
+  // `env`: the event log's rocksdb::Env (default: RocksDB's).
+  explicit AccessNetwork(const std::map<std::string, v1::OrganizationType>& orgs,
+                         rocksdb::Env* env = nullptr)
       : dir_("access_e2e"), orgs_(orgs) {
     services::AccessConfig config;
     for (const auto& [id, type] : orgs) config.roles[id] = services::kAgency;
@@ -54,6 +57,7 @@ class AccessNetwork {
     auto started = testing::StartLoopbackServer(
         dir_.path(), [&](server::ServerOptions& options) {
           options.access = config;
+          options.env = env;
         });
     EXPECT_TRUE(started.ok()) << started.status();
     if (!started.ok()) return;
@@ -1151,6 +1155,57 @@ TEST(BreakGlassTest, EmergencyOverrideIsRecordedListedAndReviewed) {
                      e.organization_id() == kAuditor;
   }
   EXPECT_GE(auditor_reads, 2);  // the ListBreakGlass calls, the accounting
+}
+
+// While the log cannot write (a failed WAL sync), a read that must leave an
+// access record fails UNAVAILABLE and shows nothing, even when breaking the
+// glass; a read of the caller's own events needs no record and still works.
+TEST(AccessOutageTest, RecordedReadsFailUnavailableWhileTheLogCannotWrite) {
+  eventstore::FaultInjectionEnv env;  // outlives the server
+  AccessNetwork network(
+      {{"sud-program", v1::ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT},
+       {"er-hospital", v1::ORGANIZATION_TYPE_HOSPITAL}},
+      env.env());
+  ASSERT_TRUE(network.ok());
+  ASSERT_NO_FATAL_FAILURE(network.Command(
+      "sud-program", "Clients.RegisterClient", "p1",
+      {{"client_registered", {{"name", {{"family", "Lopez"}}}}}}));
+  ASSERT_NO_FATAL_FAILURE(network.Command(
+      "sud-program", "Services.StartService", "p1",
+      {{"service_started",
+        {{"service_id", "mat-1"},
+         {"provider_organization_id", "sud-program"},
+         {"category", "SERVICE_CATEGORY_SUBSTANCE_USE"},
+         {"level_of_care", "LEVEL_OF_CARE_OUTPATIENT"}}}}));
+  const uint64_t head = network.server().event_log().HeadPosition();
+
+  env.SetWalSyncFails(true);
+  v1::ReadStreamResponse page;
+  grpc::Status status = network.ReadStream("er-hospital", "client-p1", &page,
+                                           "", "overdose, unresponsive");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_EQ(page.events_size(), 0);
+  env.SetWalSyncFails(false);  // the log stays refusing until a restart
+  {
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, "er-hospital", "", "overdose, unresponsive");
+    v1::GetClientSummaryRequest request;
+    request.set_client_id("p1");
+    v1::GetClientSummaryResponse summary;
+    status = network.continuity()->GetClientSummary(&context, request,
+                                                    &summary);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << status.error_message();
+    EXPECT_FALSE(summary.summary().state().registered());
+  }
+  // The programme reads its own events: nothing to record, so it still works.
+  page.Clear();
+  status = network.ReadStream("sud-program", "client-p1", &page);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(page.events_size(), 2);
+  // Nothing was written: no event shown without its access record.
+  EXPECT_EQ(network.server().event_log().HeadPosition(), head);
 }
 
 TEST(AccessRulesTest, RolesGateGlobalReadsWritesAndRebuilds) {

@@ -1,14 +1,9 @@
 // Storage faults seen by a gRPC client: a failed WAL sync, a full disk and a
-// damaged table file, over real gRPC on a port-0 loopback listener.
-//
-// caselined's CaselineServer cannot be given a rocksdb::Env (ServerOptions
-// has no such field), so this test assembles the pieces CaselineServer wires
-// for caseline.v1.EventLog: the EventLog, opened over a FaultInjectionEnv, and
-// the production adapter services::EventLogService with its authenticator in
-// development mode (a caller naming no organisation is the local operator,
-// who may append raw events and read everything). What reaches the client is
-// therefore what caselined would send: the log's status, mapped by
-// services::ToGrpcStatus, over the wire.
+// damaged table file. The whole server (CaselineServer, as caselined runs it)
+// serves on a port-0 loopback listener, its event log opened over a
+// FaultInjectionEnv (ServerOptions::env). Callers name no organisation, so
+// they are development mode's local operator, who may append raw events and
+// read everything.
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -23,8 +18,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/access_control.h"
-#include "services/event_log_service.h"
+#include "server/server.h"
 #include "tests/test_util.h"
 
 namespace caseline {
@@ -34,61 +28,32 @@ namespace fs = std::filesystem;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-// caseline.v1.EventLog over one EventLog on a loopback port.
+// caselined over one data directory and fault-injecting Env.
 class FaultyServer {
  public:
   FaultyServer(const std::string& data_dir, eventstore::FaultInjectionEnv* env)
       : data_dir_(data_dir), env_(env) {}
   ~FaultyServer() { Stop(); }
 
-  // Opens the log and starts serving; false (with a test failure) if either
-  // fails.
+  // Opens the log and starts serving; false if that fails (open_status()).
   bool Start() {
-    eventstore::EventLogOptions options;
-    options.data_dir = data_dir_;
-    options.env = env_->env();
-    absl::StatusOr<std::unique_ptr<eventstore::EventLog>> log =
-        eventstore::EventLog::Open(std::move(options));
-    open_status_ = log.status();
-    if (!log.ok()) return false;
-    log_ = *std::move(log);
-    absl::StatusOr<std::unique_ptr<services::Authenticator>> authenticator =
-        services::Authenticator::Create({});
-    EXPECT_TRUE(authenticator.ok()) << authenticator.status();
-    if (!authenticator.ok()) return false;
-    authenticator_ = *std::move(authenticator);
-    access_ = std::make_unique<services::AccessControl>(log_.get(),
-                                                        authenticator_.get());
-    services::EventLogServiceOptions service_options;
-    service_options.subscription_poll = absl::Milliseconds(20);
-    service_ = std::make_unique<services::EventLogService>(
-        log_.get(), access_.get(), service_options);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    EXPECT_NE(server_, nullptr);
-    EXPECT_NE(port, 0);
-    if (server_ == nullptr || port == 0) return false;
-    stub_ = v1::EventLog::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                            grpc::InsecureChannelCredentials()));
+    absl::StatusOr<std::unique_ptr<server::CaselineServer>> started =
+        testing::StartLoopbackServer(
+            data_dir_,
+            [&](server::ServerOptions& options) { options.env = env_->env(); });
+    open_status_ = started.status();
+    if (!started.ok()) return false;
+    server_ = *std::move(started);
+    stub_ = v1::EventLog::NewStub(grpc::CreateChannel(
+        server_->address(), grpc::InsecureChannelCredentials()));
     return true;
   }
 
   // Stops serving and closes the log, as caselined's shutdown does.
   void Stop() {
     if (server_ == nullptr) return;
-    service_->BeginShutdown();
-    server_->Shutdown(std::chrono::system_clock::now() +
-                      std::chrono::seconds(5));
-    server_->Wait();
+    server_->Shutdown(absl::Seconds(5));
     server_.reset();
-    service_.reset();
-    access_.reset();
-    log_.reset();
   }
 
   const absl::Status& open_status() const { return open_status_; }
@@ -98,11 +63,7 @@ class FaultyServer {
   const std::string data_dir_;
   eventstore::FaultInjectionEnv* const env_;
   absl::Status open_status_;
-  std::unique_ptr<eventstore::EventLog> log_;
-  std::unique_ptr<services::Authenticator> authenticator_;
-  std::unique_ptr<services::AccessControl> access_;
-  std::unique_ptr<services::EventLogService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<server::CaselineServer> server_;
   std::unique_ptr<v1::EventLog::Stub> stub_;
 };
 
