@@ -174,13 +174,15 @@ absl::Status CheckNewDirectory(const fs::path& dir, absl::string_view what,
     fs::directory_iterator it(dir, ec);
     if (ec) return FileError(ec.value(), "listing", dir.string());
     if (it != fs::directory_iterator()) {
+      const bool holds_backup = fs::exists(dir / kBackupInfoFileName, ec);
       const bool holds_log = fs::exists(dir / "CURRENT", ec);
       return absl::FailedPreconditionError(absl::StrCat(
           what, " ", dir.string(),
-          holds_log ? " already holds a log" : " is not empty",
+          holds_backup ? " already holds a backup"
+          : holds_log  ? " already holds a log"
+                       : " is not empty",
           " (it contains ", it->path().filename().string(),
-          holds_log ? " among others" : "", "), and nothing is overwritten; ",
-          advice));
+          "), and nothing is overwritten; ", advice));
     }
   }
   return absl::OkStatus();
@@ -377,7 +379,9 @@ absl::StatusOr<BackupInfo> EventLogImpl::Backup(const std::string& dir) {
         "the backup directory's parent ", target.parent_path().string(),
         " does not exist on the server's machine; create it first"));
   }
-  const fs::path data_dir = fs::weakly_canonical(options_.data_dir, ec);
+  // Symbolic links resolved, so that a link cannot hide the nesting.
+  const fs::path data_dir =
+      fs::weakly_canonical(AbsolutePath(options_.data_dir), ec);
   const fs::path canonical_target = fs::weakly_canonical(target, ec);
   const auto [data_end, target_it] =
       std::mismatch(data_dir.begin(), data_dir.end(), canonical_target.begin(),
@@ -527,19 +531,17 @@ absl::StatusOr<BackupInfo> EventLogImpl::Restore(
   if (absl::Status s = SyncPath(staging_name); !s.ok()) return fail(s);
 
   BackupInfo info;
-  const std::string nothing_restored = absl::StrCat(
-      "nothing was restored (", target_name, " is as it was): ");
+  const std::string nothing_restored =
+      absl::StrCat("nothing was restored (", target_name, " is as it was)");
   if (absl::Status checked = CheckSnapshot(staging_name, nullptr, info);
       !checked.ok()) {
     // The copy's files are the backup's: name those.
     return fail(Rewritten(
         checked, staging_name, source_name,
-        absl::StrCat(checked.code() == absl::StatusCode::kDataLoss
-                         ? absl::StrCat("backup ", source_name,
-                                        " is damaged; restore from another "
-                                        "backup; ")
-                         : "",
-                     nothing_restored),
+        checked.code() == absl::StatusCode::kDataLoss
+            ? absl::StrCat("backup ", source_name, " is damaged, so ",
+                           nothing_restored, "; restore from another backup: ")
+            : absl::StrCat(nothing_restored, ": "),
         /*drop_live_advice=*/true));
   }
   if (info.head_position != recorded.head_position ||
@@ -550,8 +552,8 @@ absl::StatusOr<BackupInfo> EventLogImpl::Restore(
         "), but recorded head position ", recorded.head_position, " (hash ",
         recorded.head_hash,
         ") when it was made: a file is missing or altered, e.g. a "
-        "write-ahead log file (*.log); restore from another backup; ",
-        nothing_restored)));
+        "write-ahead log file (*.log), so ",
+        nothing_restored, "; restore from another backup")));
   }
   if (::rename(staging_name.c_str(), target_name.c_str()) != 0) {
     return fail(
