@@ -351,6 +351,50 @@ TEST_F(BackupTest, DamagedBackupIsDataLossNamingTheFileAndRestoresNothing) {
   EXPECT_TRUE(chain->ok);
 }
 
+TEST_F(BackupTest, DamagedLogIsDataLossAndWritesNoBackup) {
+  AppendEvents(*log_, "client-1", 50);
+  log_.reset();  // flushes the memtable into a table file
+  std::vector<fs::path> tables;
+  for (const auto& entry : fs::directory_iterator(root_ / "data")) {
+    if (entry.path().extension() == ".sst") tables.push_back(entry.path());
+  }
+  ASSERT_FALSE(tables.empty());
+  for (const fs::path& table : tables) FlipByte(table, 100);
+  EventLogOptions options;
+  options.data_dir = (root_ / "data").string();
+  absl::StatusOr<std::unique_ptr<EventLog>> damaged =
+      EventLog::Open(std::move(options));
+  if (!damaged.ok()) {
+    GTEST_SKIP() << "the damage was found at start-up already: "
+                 << damaged.status();
+  }
+  absl::StatusOr<BackupInfo> backup =
+      (*damaged)->Backup((root_ / "b").string());
+  ASSERT_FALSE(backup.ok());
+  EXPECT_EQ(backup.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(backup.status().message(),
+              AllOf(HasSubstr("no backup was written"),
+                    HasSubstr((root_ / "data").string() + "/"),
+                    HasSubstr(".sst")));
+  EXPECT_FALSE(fs::exists(root_ / "b"));
+  EXPECT_FALSE(fs::exists(root_ / ".b.backup-in-progress"));
+}
+
+TEST_F(BackupTest, RelativeDirectoriesAreResolvedAgainstTheWorkingDirectory) {
+  AppendEvents(*log_, "s", 3);
+  const fs::path previous = fs::current_path();
+  fs::current_path(root_);
+  absl::StatusOr<BackupInfo> backup = log_->Backup("relative-backup");
+  absl::StatusOr<BackupInfo> restored =
+      EventLog::Restore("relative-backup", "relative-data");
+  fs::current_path(previous);
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  EXPECT_EQ(backup->dir, (root_ / "relative-backup").string());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->dir, (root_ / "relative-data").string());
+  EXPECT_EQ(restored->head_position, 3u);
+}
+
 TEST_F(BackupTest, BackupThatDoesNotHoldItsRecordedHeadIsDataLoss) {
   AppendEvents(*log_, "s", 20);
   absl::StatusOr<BackupInfo> backup = log_->Backup((root_ / "b").string());
