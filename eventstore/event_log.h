@@ -61,8 +61,8 @@ struct BackupInfo {
   absl::Time created_at = absl::InfinitePast();
   // Backup only: the backup is on the data directory's filesystem, so its
   // table files are hard links sharing disk blocks with the live log. It
-  // survives the log's files being deleted or damaged by software, not the
-  // disk failing: copy it to other storage for that.
+  // survives the log's files being deleted, not a table file damaged in
+  // place or the disk failing: copy it to other storage for that.
   bool same_filesystem = false;
 };
 
