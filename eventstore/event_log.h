@@ -43,6 +43,34 @@ struct Limits {
   size_t max_stream_id_bytes = 200;
 };
 
+// A snapshot of the log in a backup directory (EventLog::Backup), or a log
+// restored from one (EventLog::Restore): where it is and what it holds. The
+// whole hash chain was verified; publish head_position and head_hash.
+struct BackupInfo {
+  // Absolute path of the backup (Backup) or of the restored data directory
+  // (Restore).
+  std::string dir;
+  // The snapshot's last event (0 and zeros for an empty log).
+  uint64_t head_position = 0;
+  Hash head_hash{};
+  // Events whose hash and link were recomputed (all of them: 1..head).
+  uint64_t events_verified = 0;
+  // Total size of the directory's files.
+  uint64_t bytes = 0;
+  // When the backup was made.
+  absl::Time created_at = absl::InfinitePast();
+  // Backup only: the backup is on the data directory's filesystem, so its
+  // table files are hard links sharing disk blocks with the live log. It
+  // survives the log's files being deleted, not a table file damaged in
+  // place or the disk failing: copy it to other storage for that.
+  bool same_filesystem = false;
+};
+
+// The file a backup directory holds beside RocksDB's, recording what the
+// backup was verified to hold (docs/log_format.md "Backups"). A directory
+// without it is not a complete backup.
+inline constexpr char kBackupInfoFileName[] = "CASELINE-BACKUP";
+
 struct EventLogOptions {
   // RocksDB directory; created when missing. Required.
   std::string data_dir;
@@ -124,6 +152,40 @@ class EventLog {
   // status with ok == false; errors are for bad ranges or unreadable storage.
   [[nodiscard]] virtual absl::StatusOr<ChainVerification> VerifyChain(
       uint64_t from_position, uint64_t to_position) = 0;
+
+  // Writes a consistent snapshot of the log into `dir` while appends
+  // continue: a RocksDB checkpoint (table files hard-linked when `dir` is on
+  // the data directory's filesystem, copied otherwise), then opened
+  // read-only, its table checksums and whole hash chain verified, and its
+  // head recorded in kBackupInfoFileName. The snapshot holds a prefix of the
+  // log ending at a group commit boundary (each group is one atomic
+  // WriteBatch), including every append acknowledged before the call. `dir`
+  // appears only once complete and verified; on error nothing is left
+  // behind. A relative `dir` is resolved against the working directory.
+  // Backups run one at a time.
+  // Errors: INVALID_ARGUMENT (empty dir), FAILED_PRECONDITION (dir exists and
+  // is not an empty directory, or its parent directory does not exist),
+  // DATA_LOSS (the log's data or hash chain is damaged: no backup is
+  // written), RESOURCE_EXHAUSTED (disk full), UNAVAILABLE (I/O errors, or the
+  // log is closed after a failed reopen).
+  [[nodiscard]] virtual absl::StatusOr<BackupInfo> Backup(
+      const std::string& dir) = 0;
+
+  // Restores the backup in `backup_dir` (made by Backup) into `data_dir`,
+  // which must not exist or be an empty directory: copies its files (the
+  // backup stays intact) into a staging directory beside `data_dir`,
+  // verifies the copy's table checksums and whole hash chain and that its
+  // head is the one the backup recorded, then renames it to `data_dir`. On
+  // error `data_dir` is left as it was and no staging directory remains.
+  // The log must not be open; call before EventLog::Open(data_dir).
+  // Errors: INVALID_ARGUMENT (an empty path), NOT_FOUND (no backup_dir),
+  // FAILED_PRECONDITION (data_dir is not empty, e.g. already holds a log;
+  // backup_dir holds no kBackupInfoFileName, i.e. is not a complete backup,
+  // or one of a newer format version), DATA_LOSS (the backup is damaged: the
+  // message names the file or the first bad position), RESOURCE_EXHAUSTED
+  // (disk full), UNAVAILABLE (other I/O errors).
+  [[nodiscard]] static absl::StatusOr<BackupInfo> Restore(
+      const std::string& backup_dir, const std::string& data_dir);
 
  protected:
   EventLog() = default;

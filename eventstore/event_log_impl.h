@@ -5,6 +5,7 @@
 //                          idempotency, hash chain
 //   event_log_read.cc      ReadStream, ReadAll, head waits
 //   event_log_verify.cc    VerifyChain
+//   event_log_backup.cc    Backup, Restore
 #ifndef CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 #define CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 
@@ -35,6 +36,32 @@ inline absl::string_view View(const rocksdb::Slice& slice) {
 absl::Status FromRocksDb(const rocksdb::Status& status,
                          absl::string_view context);
 
+// What FromRocksDb appends to a DATA_LOSS message about the live log.
+inline constexpr char kDamagedDataAdvice[] =
+    "; stored data is damaged: stop caselined and restore the data directory "
+    "from a backup";
+
+// Recomputes the hash chain over [from_position, to_position] (0 = `head`)
+// of the log in `db`, read with `read_options` (give a snapshot when the log
+// is live). EventLog::VerifyChain's contract.
+absl::StatusOr<ChainVerification> VerifyChainIn(
+    rocksdb::DB& db, const rocksdb::ReadOptions& read_options, uint64_t head,
+    uint64_t from_position, uint64_t to_position);
+
+// A log directory opened read-only to check it (a backup, a restore in
+// progress). Nothing is written into the directory, not even RocksDB's LOG.
+struct ReadOnlyLog {
+  // Named in the database's options; declared first so it outlives `db`.
+  std::unique_ptr<rocksdb::WalFilter> wal_filter;
+  std::unique_ptr<rocksdb::DB> db;
+};
+// DATA_LOSS, naming the file, for a damaged table file, MANIFEST or WAL
+// record, or a directory without a Caseline format version;
+// FAILED_PRECONDITION for a newer format version. `env` may be null (the
+// default Env).
+absl::StatusOr<ReadOnlyLog> OpenLogReadOnly(const std::string& dir,
+                                            rocksdb::Env* env);
+
 class EventLogImpl final : public EventLog {
  public:
   static absl::StatusOr<std::unique_ptr<EventLog>> Open(
@@ -52,6 +79,9 @@ class EventLogImpl final : public EventLog {
                             absl::Duration timeout) const override;
   absl::StatusOr<ChainVerification> VerifyChain(uint64_t from_position,
                                                 uint64_t to_position) override;
+  absl::StatusOr<BackupInfo> Backup(const std::string& dir) override;
+  static absl::StatusOr<BackupInfo> Restore(const std::string& backup_dir,
+                                            const std::string& data_dir);
 
  private:
   struct PendingAppend {
@@ -133,6 +163,14 @@ class EventLogImpl final : public EventLog {
       const rocksdb::ReadOptions& read_options, uint64_t position)
       ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
 
+  // event_log_backup.cc
+  // Opens the log in `dir` read-only and checks it whole: every table
+  // block's checksum, then the hash chain from 1 to its head. Fills
+  // `info`'s head, events_verified and bytes. DATA_LOSS when anything is
+  // damaged or the chain does not verify; messages name paths in `dir`.
+  static absl::Status CheckSnapshot(const std::string& dir, rocksdb::Env* env,
+                                    BackupInfo& info);
+
   // event_log_recovery.cc
   static absl::StatusOr<Head> RecoverHead(rocksdb::DB& db);
   // Closes the database and opens it again, as a restart would: recovery
@@ -157,6 +195,10 @@ class EventLogImpl final : public EventLog {
   // Null only after a reopen that could open neither for writing nor
   // read-only.
   std::unique_ptr<rocksdb::DB> db_ ABSL_GUARDED_BY(db_mu_);
+
+  // Held for the whole of a Backup, so that backups run one at a time.
+  // Acquired before db_mu_.
+  Mutex backup_mu_;
 
   mutable Mutex mu_;
   CondVar writer_cv_{&mu_};        // queue_ gained an entry, or closing_

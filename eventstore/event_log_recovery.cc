@@ -35,10 +35,7 @@ absl::Status FromRocksDb(const rocksdb::Status& status,
       // RocksDB's checksum errors name the damaged file ("... in
       // <data_dir>/000012.sst offset 0 size 4015"); Open names a damaged WAL
       // itself (DescribeOpenFailure).
-      return absl::DataLossError(absl::StrCat(
-          message,
-          "; stored data is damaged: stop caselined and restore the data "
-          "directory from a backup"));
+      return absl::DataLossError(absl::StrCat(message, kDamagedDataAdvice));
     case rocksdb::Status::kIOError:
       if (status.IsNoSpace()) {
         return absl::ResourceExhaustedError(
@@ -329,7 +326,64 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenDatabase(
   return std::unique_ptr<rocksdb::DB>(raw_db);
 }
 
+// Discards RocksDB's informational log, so that a read-only check writes no
+// LOG file into the directory it checks.
+class DiscardingLogger : public rocksdb::Logger {
+ public:
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+  void Logv(const rocksdb::InfoLogLevel /*level*/, const char* /*format*/,
+            va_list /*ap*/) override {}
+};
+
 }  // namespace
+
+absl::StatusOr<ReadOnlyLog> OpenLogReadOnly(const std::string& dir,
+                                            rocksdb::Env* env) {
+  EventLogOptions options;
+  options.data_dir = dir;
+  options.env = env;
+  // Each block is read once: a small cache, and no lasting memory.
+  auto cache = rocksdb::NewLRUCache(8 << 20);
+  auto wal_tracker = std::make_unique<WalReplayTracker>();
+  rocksdb::Options db_options =
+      DatabaseOptions(options, cache, wal_tracker.get());
+  db_options.create_if_missing = false;
+  db_options.info_log = std::make_shared<DiscardingLogger>();
+  rocksdb::DB* raw_db = nullptr;
+  const rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(db_options, dir, &raw_db);
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() && absl::StrContains(s.ToString(), "exist")) {
+      return absl::DataLossError(absl::StrCat(
+          dir, " holds no RocksDB database (no CURRENT file): ",
+          s.ToString()));
+    }
+    return DescribeOpenFailure(s, dir, EnvOf(options), *wal_tracker);
+  }
+  ReadOnlyLog log;
+  log.wal_filter = std::move(wal_tracker);
+  log.db.reset(raw_db);
+  std::string value;
+  const rocksdb::Status version =
+      log.db->Get(rocksdb::ReadOptions(), kFormatVersionKey, &value);
+  if (version.IsNotFound()) {
+    return absl::DataLossError(absl::StrCat(
+        dir, " holds no Caseline format version: it is not a Caseline log"));
+  }
+  RETURN_IF_ERROR(FromRocksDb(version, "reading the format version"));
+  if (value.size() != 4) {
+    return absl::DataLossError(
+        absl::StrCat(dir, ": the format version record is ", value.size(),
+                     " bytes instead of 4"));
+  }
+  if (DecodeFixed32BE(value) > kFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir, " was written in log format version ", DecodeFixed32BE(value),
+        ", newer than the version ", kFormatVersion,
+        " this caselined reads; use a caselined that supports it"));
+  }
+  return log;
+}
 
 absl::StatusOr<EventLogImpl::Head> EventLogImpl::RecoverHead(rocksdb::DB& db) {
   // The head is the last event key: one seek, whatever the log's length.

@@ -12,13 +12,21 @@ absl::StatusOr<ChainVerification> EventLogImpl::VerifyChain(
     uint64_t from_position, uint64_t to_position) {
   ReaderMutexLock db_lock(&db_mu_);
   RETURN_IF_ERROR(CheckOpen());
+  // The head first: every event up to it is readable by the time it is
+  // published, so the snapshot taken next holds them all. (Taken the other
+  // way round, a group committed in between would look like a gap.)
+  const uint64_t head = HeadPosition();
   rocksdb::ManagedSnapshot snapshot(db_.get());
   rocksdb::ReadOptions read_options;
   read_options.snapshot = snapshot.snapshot();
   read_options.fill_cache = false;  // a full scan would evict the working set
+  return VerifyChainIn(*db_, read_options, head, from_position, to_position);
+}
 
+absl::StatusOr<ChainVerification> VerifyChainIn(
+    rocksdb::DB& db, const rocksdb::ReadOptions& read_options, uint64_t head,
+    uint64_t from_position, uint64_t to_position) {
   ChainVerification report;
-  const uint64_t head = HeadPosition();
   const uint64_t from = from_position == 0 ? 1 : from_position;
   const uint64_t to = to_position == 0 ? head : to_position;
   if (head == 0 && to_position == 0)
@@ -43,7 +51,7 @@ absl::StatusOr<ChainVerification> EventLogImpl::VerifyChain(
 
   // The chain is anchored on the stored hash of the event before the range.
   Hash prev{};
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options));
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(read_options));
   if (from > 1) {
     it->Seek(EventKey(from - 1));
     if (!it->Valid() || it->key() != EventKey(from - 1)) {

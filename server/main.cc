@@ -2,16 +2,22 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <tuple>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "eventstore/event_log.h"
+#include "nlohmann/json.hpp"
 #include "server/access_config_file.h"
 #include "server/read_file.h"
 #include "server/server.h"
 #include "server/views_config_file.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -37,6 +43,8 @@ int main(int argc, char** argv) {
   std::string views_config;
   std::string access_config;
   std::string tls_cert, tls_key, client_ca;
+  std::string restore_from;
+  bool restore_only = false;
 
   CLI::App app{
       "caselined: Caseline's event-sourced care coordination server.\n"
@@ -88,8 +96,23 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure_non_loopback", options.insecure_non_loopback,
                "allow listening without TLS on a non-loopback address "
                "(callers then name their own organisation)");
+  CLI::Option* restore_option = app.add_option(
+      "--restore_from", restore_from,
+      "before starting, restore the backup in this directory (written by "
+      "`caseline backup`) into --data_dir, which must not exist or be empty: "
+      "copies it (the backup stays intact), verifies its table checksums and "
+      "hash chain against the head the backup recorded, and prints the head "
+      "position and hash as a JSON line on stdout. The projections are "
+      "rebuilt from the restored log");
+  app.add_flag("--restore_only", restore_only,
+               "with --restore_from: exit (code 0) once the backup is "
+               "restored and verified, without serving")
+      ->needs(restore_option);
   CLI11_PARSE(app, argc, argv);
 
+  // The log goes to stderr: stdout carries only what scripts read (the
+  // restore report).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("caselined"));
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ caselined: %v",
                       spdlog::pattern_time_type::utc);
@@ -132,6 +155,37 @@ int main(int argc, char** argv) {
       return 2;
     }
     options.views = *config;
+  }
+
+  if (!restore_from.empty()) {
+    absl::StatusOr<caseline::eventstore::BackupInfo> restored =
+        caseline::eventstore::EventLog::Restore(restore_from,
+                                                options.data_dir);
+    if (!restored.ok()) {
+      spdlog::error("cannot restore: {}", restored.status().ToString());
+      return 1;
+    }
+    const std::string head_hash =
+        caseline::eventstore::HashToHex(restored->head_hash);
+    const std::string created_at = absl::FormatTime(
+        "%Y-%m-%dT%H:%M:%SZ", restored->created_at, absl::UTCTimeZone());
+    const std::string backup_dir =
+        std::filesystem::absolute(restore_from).lexically_normal().string();
+    spdlog::info(
+        "restored the backup {} (made {}) into {}: head position {}, head "
+        "hash {}, {} events verified",
+        backup_dir, created_at, restored->dir, restored->head_position,
+        head_hash, restored->events_verified);
+    // For scripts; 64-bit numbers as strings, as the CLI prints them.
+    nlohmann::ordered_json line = {
+        {"restored_from", backup_dir},
+        {"data_dir", restored->dir},
+        {"head_position", std::to_string(restored->head_position)},
+        {"head_hash", head_hash},
+        {"events_verified", std::to_string(restored->events_verified)},
+        {"backup_created_at", created_at}};
+    std::cout << line.dump() << std::endl;
+    if (restore_only) return 0;
   }
 
   spdlog::info(

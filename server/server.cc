@@ -11,6 +11,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "services/admin_service.h"
 #include "services/care_command_handler.h"
 #include "services/care_record_service.h"
 #include "services/event_log_service.h"
@@ -115,6 +116,7 @@ class CaselineServer::Impl {
         views_{log_.get(), engine_.get(), options.views, &access_,
                ClockOf(options)},
         service_(log_.get(), &access_),
+        admin_(log_.get(), &access_),
         care_handler_(log_.get(), ClockOf(options)),
         runner_{&care_handler_, &access_},
         care_services_(&runner_),
@@ -143,6 +145,7 @@ class CaselineServer::Impl {
     }
     builder.AddListeningPort(options.listen, credentials, &port_);
     builder.RegisterService(&service_);
+    builder.RegisterService(&admin_);
     for (grpc::Service* service : care_services_.services()) {
       builder.RegisterService(service);
     }
@@ -190,6 +193,7 @@ class CaselineServer::Impl {
   services::AccessControl access_;
   services::ViewsContext views_;
   services::EventLogService service_;
+  services::AdminService admin_;
   services::CareCommandHandler care_handler_;
   services::CommandRunner runner_;
   services::CareRecordServices care_services_;

@@ -18,14 +18,7 @@
 // every acknowledged event once, at its acknowledged position and stream
 // version, gapless, with a chain that verifies, and every view equals a
 // rebuild.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <atomic>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <thread>
 
@@ -36,137 +29,24 @@
 #include "eventstore/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/server_process.h"
 #include "tests/test_util.h"
 #include "tests/views_util.h"
 #include "tools/demo.h"
 
-extern char** environ;
-
 namespace caseline {
 namespace {
+
+using testing::Acknowledged;
+using testing::Appenders;
+using testing::Endpoint;
+using testing::ServerProcess;
 
 constexpr int kAppenders = 16;
 constexpr int kKills = 6;
 // At least 20 kills under load; about one in three is followed by a second
 // kill while the restarted server is still starting.
 constexpr int kKillLoopKills = 22;
-
-// A caselined child process on a port-0 loopback listener.
-class ServerProcess {
- public:
-  explicit ServerProcess(std::string data_dir)
-      : data_dir_(std::move(data_dir)) {}
-  ~ServerProcess() { Kill(); }
-
-  // Starts caselined and waits until it has written its address.
-  std::string Start() {
-    Spawn();
-    const std::string address_file = data_dir_ + ".addr";
-    for (int i = 0; i < 400; ++i) {
-      std::ifstream in(address_file);
-      std::string address;
-      if (in >> address) return address;
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        ADD_FAILURE() << "caselined exited (wait status " << status
-                      << ") instead of starting; its log ends with:\n"
-                      << LogTail();
-        return "";
-      }
-      absl::SleepFor(absl::Milliseconds(25));
-    }
-    ADD_FAILURE() << "caselined did not start within 10 s; its log ends "
-                     "with:\n"
-                  << LogTail();
-    return "";
-  }
-
-  // Starts caselined without waiting for it to serve.
-  void Spawn() {
-    const std::string address_file = data_dir_ + ".addr";
-    std::remove(address_file.c_str());
-    std::vector<std::string> args = {
-        CASELINED_PATH, "--data_dir=" + data_dir_, "--listen=127.0.0.1:0",
-        "--listen_address_file=" + address_file, "--log_level=warn"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    const std::string log = data_dir_ + ".log";
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    EXPECT_EQ(posix_spawn(&pid_, CASELINED_PATH, &actions, nullptr, argv.data(),
-                          environ),
-              0);
-    posix_spawn_file_actions_destroy(&actions);
-  }
-
-  // SIGKILLs caselined and reaps it. A caselined that already died on its
-  // own (an abort, a sanitizer report) fails the test.
-  void Kill() {
-    if (pid_ <= 0) return;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      ADD_FAILURE() << "caselined died on its own (wait status " << status
-                    << "); its log ends with:\n"
-                    << LogTail();
-    } else {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
-    pid_ = -1;
-  }
-
- private:
-  // The last few KiB of caselined's stderr.
-  std::string LogTail() const {
-    std::ifstream in(data_dir_ + ".log", std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-    return text.size() > 4096 ? text.substr(text.size() - 4096) : text;
-  }
-
-  const std::string data_dir_;
-  pid_t pid_ = -1;
-};
-
-// The address appenders should use; changes on every restart.
-class Endpoint {
- public:
-  void Set(std::string address) {
-    MutexLock lock(&mu_);
-    address_ = std::move(address);
-    generation_++;
-  }
-  std::string address() {
-    MutexLock lock(&mu_);
-    return address_;
-  }
-  // A stub for the current address, re-made when it changed.
-  v1::EventLog::Stub* Get(std::unique_ptr<v1::EventLog::Stub>* stub,
-                          int* seen) {
-    MutexLock lock(&mu_);
-    if (*seen != generation_ || *stub == nullptr) {
-      *stub = v1::EventLog::NewStub(
-          grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
-      *seen = generation_;
-    }
-    return stub->get();
-  }
-
- private:
-  Mutex mu_;
-  std::string address_ ABSL_GUARDED_BY(mu_);
-  int generation_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-struct Acknowledged {
-  uint64_t position;
-  std::string stream_id;
-  uint64_t stream_version;
-};
 
 // Loads the demo network into the server at `endpoint` on a thread of its
 // own, running it again after each crash (it is idempotent) until it
@@ -211,92 +91,6 @@ class DemoLoader {
   std::atomic<bool> loaded_{false};
   std::atomic<int> attempts_{0};
   std::thread thread_;
-};
-
-// Appender threads against `endpoint`: each appends 1-3 events with fixed ids
-// to one of four streams named `stream_prefix` + 0..3, and retries the same
-// request until it is acknowledged (a retry after a crash is answered with the
-// original positions if the first try was stored).
-class Appenders {
- public:
-  Appenders(Endpoint* endpoint, std::string stream_prefix, int threads)
-      : endpoint_(endpoint), stream_prefix_(std::move(stream_prefix)) {
-    for (int t = 0; t < threads; ++t) {
-      threads_.emplace_back([this, t] { Run(t); });
-    }
-  }
-  ~Appenders() { Stop(); }
-
-  // Stops and joins the threads: each finishes its call in flight, so an
-  // append not acknowledged by then may or may not be stored.
-  void Stop() {
-    stop_ = true;
-    for (std::thread& t : threads_) t.join();
-    threads_.clear();
-  }
-
-  // Event id -> where its append put it. REQUIRES: Stop() returned.
-  const absl::flat_hash_map<std::string, Acknowledged>& acked() const {
-    return acked_;
-  }
-  int retries() const { return retries_; }
-
- private:
-  void Run(int t) {
-    std::mt19937 rng(t);
-    std::unique_ptr<v1::EventLog::Stub> stub;
-    int seen = -1;
-    for (int i = 0; !stop_; ++i) {
-      v1::AppendRequest request;
-      request.set_stream_id(absl::StrCat(stream_prefix_, t % 4));
-      const int n = 1 + static_cast<int>(rng() % 3);
-      for (int j = 0; j < n; ++j) {
-        v1::EventData* e = request.add_events();
-        char id[37];
-        std::snprintf(id, sizeof(id), "%08x-0000-4000-8000-%012x", t,
-                      i * 4 + j);
-        e->set_event_id(id);
-        e->set_event_type("CrashTested");
-        e->set_content_type("application/json");
-        e->set_payload(
-            absl::StrCat("{\"t\":", t, ",\"i\":", i, ",\"j\":", j, "}"));
-      }
-      // Retry the same request until acknowledged (or the test ends).
-      while (true) {
-        grpc::ClientContext context;
-        context.set_deadline(std::chrono::system_clock::now() +
-                             std::chrono::seconds(2));
-        context.set_wait_for_ready(true);
-        v1::AppendResponse response;
-        grpc::Status s =
-            endpoint_->Get(&stub, &seen)->Append(&context, request, &response);
-        if (s.ok()) {
-          MutexLock lock(&mu_);
-          for (int j = 0; j < n; ++j) {
-            acked_[request.events(j).event_id()] = {
-                response.first_global_position() + j, request.stream_id(),
-                response.first_stream_version() + j};
-          }
-          break;
-        }
-        ASSERT_TRUE(s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                    s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-                    s.error_code() == grpc::StatusCode::CANCELLED)
-            << s.error_code() << ": " << s.error_message();
-        retries_++;
-        if (stop_) return;
-      }
-    }
-  }
-
-  Endpoint* const endpoint_;
-  const std::string stream_prefix_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> retries_{0};
-  Mutex mu_;
-  absl::flat_hash_map<std::string, Acknowledged> acked_;  // guarded by mu_
-                                                          // until Stop()
-  std::vector<std::thread> threads_;
 };
 
 // Reads the whole log over `stub` and checks it: positions 1..head without a

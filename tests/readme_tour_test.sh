@@ -7,7 +7,8 @@ CASELINED=$1
 CASELINE_BIN=$2
 work=$(mktemp -d)
 secure_pid=""
-trap 'kill $server_pid $secure_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+restored_pid=""
+trap 'kill $server_pid $secure_pid $restored_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 "$CASELINED" --data_dir "$work/data" --listen 127.0.0.1:0 \
   --listen_address_file "$work/address" --log_level warn &
@@ -147,6 +148,38 @@ caseline projections status --format table > "$work/w10"
 grep -q '^continuity' "$work/w10" && grep -q '^duplication' "$work/w10" && grep -q '^access' "$work/w10" || fail "status: $(cat "$work/w10")"
 caseline projections rebuild all > "$work/w11" 2> /dev/null
 [ "$(grep -c '"done":true' "$work/w11")" -eq 3 ] || fail "rebuild all: $(cat "$work/w11")"
+
+# --- backup and restore, as in README.md ---
+mkdir -p "$work/backups"
+caseline backup --to "$work/backups/2026-01-05" > "$work/b1" 2> "$work/b1.err"
+grep -q "\"directory\":\"$work/backups/2026-01-05\"" "$work/b1" || fail "backup: $(cat "$work/b1")"
+grep -q 'hard links' "$work/b1.err" || fail "backup note: $(cat "$work/b1.err")"
+head=$(sed 's/.*"head_position":"\([0-9]*\)".*/\1/' "$work/b1")
+hash=$(sed 's/.*"head_hash":"\([0-9a-f]*\)".*/\1/' "$work/b1")
+[ "${#hash}" -eq 64 ] && [ "$head" -gt 100 ] || fail "backup head $head hash $hash"
+grep -q "\"events_verified\":\"$head\"" "$work/b1" || fail "backup verified: $(cat "$work/b1")"
+set +e
+caseline backup --to "$work/backups/2026-01-05" > /dev/null 2> "$work/b2.err"
+code=$?
+set -e
+[ "$code" -eq 2 ] && grep -q "FAILED_PRECONDITION: backup directory $work/backups/2026-01-05 already holds a backup" "$work/b2.err" \
+  || fail "backup over a backup: $code $(cat "$work/b2.err")"
+"$CASELINED" --restore_from "$work/backups/2026-01-05" --data_dir "$work/data-restored" \
+  --listen 127.0.0.1:0 --listen_address_file "$work/restored-address" --log_level warn > "$work/restored" &
+restored_pid=$!
+for _ in $(seq 300); do [ -s "$work/restored-address" ] && break; sleep 0.1; done
+grep -q "\"head_position\":\"$head\",\"head_hash\":\"$hash\"" "$work/restored" || fail "restore: $(cat "$work/restored")"
+"$CASELINE_BIN" --server "$(cat "$work/restored-address")" verify > "$work/b3"
+grep -q "\"ok\":true,\"events_checked\":\"$head\".*\"head_hash\":\"$hash\"" "$work/b3" || fail "restored verify: $(cat "$work/b3")"
+kill -TERM "$restored_pid"
+wait "$restored_pid" || fail "restored caselined exited non-zero on SIGTERM"
+restored_pid=""
+set +e
+"$CASELINED" --restore_from "$work/backups/2026-01-05" --data_dir "$work/data-restored" 2> "$work/b4.err"
+code=$?
+set -e
+[ "$code" -eq 1 ] && grep -q "FAILED_PRECONDITION: data directory $work/data-restored already holds a log" "$work/b4.err" \
+  || fail "restore over a log: $code $(cat "$work/b4.err")"
 
 # --- who may see what, as in README.md: mutual TLS ---
 repo=$(cd "$(dirname "$0")/.." && pwd)

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
+#include "caseline/v1/admin.grpc.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/cli_command.h"
@@ -231,6 +232,37 @@ int RunVerify(const Globals& globals, uint64_t from, uint64_t to) {
   return 0;
 }
 
+// --- backup ---------------------------------------------------------------
+
+// A backup reads the whole log to verify it, so without an explicit
+// --timeout it may take this long.
+constexpr auto kBackupDefaultDeadline = std::chrono::hours(1);
+
+int RunBackup(const Globals& globals, const std::string& directory,
+              bool timeout_given) {
+  caseline::v1::BackupRequest request;
+  request.set_directory(directory);
+  grpc::ClientContext context;
+  caseline::tools::PrepareContext(globals.connection, &context,
+                                  /*with_deadline=*/timeout_given);
+  if (!timeout_given) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         kBackupDefaultDeadline);
+  }
+  caseline::v1::BackupResponse response;
+  grpc::Status status = caseline::v1::Admin::NewStub(globals.channel)
+                            ->Backup(&context, request, &response);
+  if (!status.ok()) return Fail(status);
+  std::cout << caseline::tools::MessageToJson(response) << "\n";
+  if (response.same_filesystem()) {
+    std::cerr << "caseline: note: " << response.directory()
+              << " is on the server's data filesystem, where its table files "
+                 "are hard links to the live log's: copy it to other storage "
+                 "to survive a disk failure\n";
+  }
+  return 0;
+}
+
 // --- command ----------------------------------------------------------------
 
 struct CommandArgs {
@@ -412,6 +444,22 @@ int main(int argc, char** argv) {
                          "first position (0: the first event)");
   verify_cmd->add_option("--to", verify_to, "last position (0: the head)");
 
+  std::string backup_to;
+  CLI::App* backup_cmd = app.add_subcommand(
+      "backup",
+      "Admin: write a consistent backup of the event log into a new directory "
+      "on the SERVER'S machine while appends continue; the server verifies "
+      "it (table checksums, the whole hash chain) and this prints its "
+      "directory, head position and head hash. Restore it with `caselined "
+      "--restore_from DIR --data_dir NEW_DIR`. Waits up to an hour unless "
+      "--timeout is given.");
+  backup_cmd
+      ->add_option("--to", backup_to,
+                   "a new or empty directory on the server's machine (its "
+                   "parent must exist); a relative path is resolved against "
+                   "caselined's working directory")
+      ->required();
+
   DemoArgs demo;
   CommandArgs command;
   CLI::App* command_cmd = app.add_subcommand(
@@ -470,6 +518,10 @@ int main(int argc, char** argv) {
   if (*read_all_cmd) return RunReadAll(globals, read_all);
   if (*subscribe_cmd) return RunSubscribe(globals, subscribe);
   if (*verify_cmd) return RunVerify(globals, verify_from, verify_to);
+  if (*backup_cmd) {
+    return RunBackup(globals, backup_to,
+                     app.get_option("--timeout")->count() > 0);
+  }
   if (*command_cmd) return RunCommand(globals, command);
   if (*demo_cmd) return RunDemoCommand(globals, demo);
   if (std::optional<int> code =
