@@ -50,20 +50,6 @@ absl::Status CheckShort(absl::string_view value, absl::string_view field) {
   return absl::OkStatus();
 }
 
-// Nanoseconds since 1970 in an int64: the envelope's time range.
-absl::Status CheckTime(absl::Time t, absl::string_view field) {
-  static const absl::Time kEarliest = absl::FromCivil(
-      absl::CivilSecond(1678, 1, 1, 0, 0, 0), absl::UTCTimeZone());
-  static const absl::Time kLatest = absl::FromCivil(
-      absl::CivilSecond(2261, 12, 31, 0, 0, 0), absl::UTCTimeZone());
-  if (t < kEarliest || t > kLatest) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " (", absl::FormatTime(t),
-                     ") is outside 1678-01-01..2261-12-31"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateEvent(const ProposedEvent& e, const Limits& limits,
                            absl::string_view field) {
   if (!IsEventType(e.event_type) || e.event_type.size() > kMaxEventTypeBytes) {
@@ -79,7 +65,8 @@ absl::Status ValidateEvent(const ProposedEvent& e, const Limits& limits,
         limits.max_payload_bytes, " (server flag --max_payload_bytes)"));
   }
   if (e.occurred_at.has_value()) {
-    if (auto s = CheckTime(*e.occurred_at, absl::StrCat(field, ".occurred_at"));
+    if (auto s = ValidateEventTime(*e.occurred_at,
+                                   absl::StrCat(field, ".occurred_at"));
         !s.ok()) {
       return s;
     }
@@ -118,6 +105,19 @@ absl::Status ValidateEvent(const ProposedEvent& e, const Limits& limits,
 }
 
 }  // namespace
+
+absl::Status ValidateEventTime(absl::Time t, absl::string_view field) {
+  static const absl::Time kEarliest = absl::FromCivil(
+      absl::CivilSecond(1678, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  static const absl::Time kLatest = absl::FromCivil(
+      absl::CivilSecond(2261, 12, 31, 0, 0, 0), absl::UTCTimeZone());
+  if (t < kEarliest || t > kLatest) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " (", absl::FormatTime(t),
+                     ") is outside 1678-01-01..2261-12-31"));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ValidateStreamId(absl::string_view stream_id, const Limits& limits,
                               absl::string_view field) {

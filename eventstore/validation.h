@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "eventstore/event.h"
 #include "eventstore/event_log.h"
 
@@ -22,6 +23,11 @@ inline constexpr size_t kMaxMetadataValueBytes = 4096;
 [[nodiscard]] absl::Status ValidateStreamId(absl::string_view stream_id,
                                             const Limits& limits,
                                             absl::string_view field);
+
+// An event time the envelope can hold (nanoseconds since 1970 in an int64):
+// 1678-01-01..2261-12-31. INVALID_ARGUMENT naming `field` otherwise.
+[[nodiscard]] absl::Status ValidateEventTime(absl::Time t,
+                                             absl::string_view field);
 
 [[nodiscard]] absl::Status ValidateAppendRequest(const AppendRequest& request,
                                                  const Limits& limits);

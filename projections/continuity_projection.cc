@@ -539,8 +539,11 @@ absl::StatusOr<v1::GetMeasuresResponse> GetMeasures(
     entries[MeasureIndexKindOf(name)];
   }
   absl::Status parse_status;
-  for (auto& [kind, list] : entries) {
-    const std::string prefix = MeasurePrefix(kind);
+  // Not a structured binding: the lambda below captures `list`, which
+  // clang before 16 (the fuzz build's clang-14) refuses for bindings.
+  for (auto& kind_and_list : entries) {
+    auto& list = kind_and_list.second;
+    const std::string prefix = MeasurePrefix(kind_and_list.first);
     // Keys at `start` extend this one, so they sort after it.
     std::string start_after = prefix;
     AppendTime(start, &start_after);

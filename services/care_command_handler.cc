@@ -32,6 +32,8 @@ std::string DeterministicBytes(const google::protobuf::Message& message) {
   return bytes;
 }
 
+}  // namespace
+
 // Identifies what a command asks for, so that a command_id reused for a
 // different command is told apart from a retry.
 std::string CommandDigest(const CareCommand& command, bool occurred_at_given) {
@@ -48,7 +50,39 @@ bool IsOrganizationCommand(const CareCommand& command) {
          command.event.has_organization_updated();
 }
 
-}  // namespace
+std::string CommandStreamId(const CareCommand& command) {
+  return IsOrganizationCommand(command)
+             ? std::string(projections::kOrganizationsStream)
+             : projections::ClientStreamId(command.client_id);
+}
+
+eventstore::AppendRequest CommandAppendRequest(
+    const CareCommand& command, absl::string_view digest,
+    const std::vector<v1::CareEvent>& events,
+    std::optional<uint64_t> version) {
+  const std::string id_prefix =
+      absl::StrCat(command.organization_id, "\n", command.command_id, "\n");
+  eventstore::AppendRequest append;
+  append.stream_id = CommandStreamId(command);
+  append.expected_version = version.has_value()
+                                ? eventstore::ExpectedVersion::Exact(*version)
+                                : eventstore::ExpectedVersion::NoStream();
+  for (size_t i = 0; i < events.size(); ++i) {
+    eventstore::ProposedEvent& e = append.events.emplace_back();
+    e.event_id = EventId::FromName(absl::StrCat(id_prefix, i));
+    e.event_type = projections::CareEventName(events[i]);
+    e.occurred_at = command.occurred_at;
+    e.actor = {command.organization_id, command.user_id, command.role};
+    e.correlation_id = command.command_id;
+    e.schema_version = 1;
+    e.content_type = v1::kCareEventContentType;
+    e.payload = DeterministicBytes(events[i]);
+    e.metadata = {{kCommandIdKey, command.command_id},
+                  {kCommandDigestKey, std::string(digest)},
+                  {kCommandEventsKey, absl::StrCat(events.size())}};
+  }
+  return append;
+}
 
 CareCommandHandler::CareCommandHandler(
     eventstore::EventLog* log, absl::AnyInvocable<absl::Time() const> clock)
@@ -162,13 +196,10 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(
   if (!occurred_at_given) command.occurred_at = now;
   RETURN_IF_ERROR(ValidateCareCommand(command, now));
   const bool organization_command = IsOrganizationCommand(command);
-  const std::string stream_id =
-      organization_command ? std::string(projections::kOrganizationsStream)
-                           : projections::ClientStreamId(command.client_id);
+  const std::string stream_id = CommandStreamId(command);
   const std::string digest = CommandDigest(command, occurred_at_given);
-  const std::string id_prefix =
-      absl::StrCat(command.organization_id, "\n", command.command_id, "\n");
-  const EventId first_id = EventId::FromName(absl::StrCat(id_prefix, 0));
+  const EventId first_id = EventId::FromName(absl::StrCat(
+      command.organization_id, "\n", command.command_id, "\n", 0));
 
   MutexLock stream_lock(&StreamLock(stream_id));
   ASSIGN_OR_RETURN(std::optional<eventstore::RecordedEvent> existing,
@@ -194,26 +225,11 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(
       version = record.version;
     }
 
-    eventstore::AppendRequest append;
-    append.stream_id = stream_id;
-    append.expected_version = version.has_value()
-                                  ? eventstore::ExpectedVersion::Exact(*version)
-                                  : eventstore::ExpectedVersion::NoStream();
+    eventstore::AppendRequest append =
+        CommandAppendRequest(command, digest, events, version);
     v1::CommandResult result;
     result.set_stream_id(stream_id);
-    for (size_t i = 0; i < events.size(); ++i) {
-      eventstore::ProposedEvent& e = append.events.emplace_back();
-      e.event_id = EventId::FromName(absl::StrCat(id_prefix, i));
-      e.event_type = projections::CareEventName(events[i]);
-      e.occurred_at = command.occurred_at;
-      e.actor = {command.organization_id, command.user_id, command.role};
-      e.correlation_id = command.command_id;
-      e.schema_version = 1;
-      e.content_type = v1::kCareEventContentType;
-      e.payload = DeterministicBytes(events[i]);
-      e.metadata = {{kCommandIdKey, command.command_id},
-                    {kCommandDigestKey, digest},
-                    {kCommandEventsKey, absl::StrCat(events.size())}};
+    for (const eventstore::ProposedEvent& e : append.events) {
       result.add_event_types(e.event_type);
     }
     absl::StatusOr<eventstore::AppendResult> appended =

@@ -17,7 +17,9 @@
 #define CASELINE_SERVICES_CARE_COMMAND_HANDLER_H_
 
 #include <array>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
@@ -38,6 +40,24 @@ inline constexpr char kCommandDigestKey[] = "command_digest";
 inline constexpr char kCommandEventsKey[] = "command_events";
 
 inline constexpr int kMaxDecideAttempts = 8;
+
+// The pieces of Execute that are functions of the command alone, so that
+// tests and tests/fuzz/request_fuzz.cc check exactly what Execute appends.
+//
+// Organisation commands (OrganizationRegistered/Updated) write the
+// "organizations" stream; all others the client's stream.
+bool IsOrganizationCommand(const CareCommand& command);
+std::string CommandStreamId(const CareCommand& command);
+// Identifies what a command asks for (its client, event and, when given,
+// occurred_at), so that a command_id reused for another command is told apart
+// from a retry. Stored as the kCommandDigestKey metadata.
+std::string CommandDigest(const CareCommand& command, bool occurred_at_given);
+// The append that records `events`, decided for `command` against a record
+// at `version` (nullopt: the stream does not exist yet): name-based event ids,
+// the command's actor, occurred_at and metadata, care-event payloads.
+eventstore::AppendRequest CommandAppendRequest(
+    const CareCommand& command, absl::string_view digest,
+    const std::vector<v1::CareEvent>& events, std::optional<uint64_t> version);
 
 
 class CareCommandHandler {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "eventstore/status_macros.h"
+#include "eventstore/validation.h"
 
 namespace caseline::services {
 namespace {
@@ -797,6 +798,9 @@ absl::Status ValidateCareCommand(const CareCommand& command, absl::Time now) {
                      absl::FormatTime(now),
                      "); record events once they happen"));
   }
+  // Else the log would refuse the append, naming its own field.
+  RETURN_IF_ERROR(eventstore::ValidateEventTime(command.occurred_at,
+                                                "occurred_at"));
   return CheckEventFields(command.event);
 }
 

@@ -529,6 +529,25 @@ TEST_F(CareDecisionTest, MalformedFieldsAreNamed) {
   EXPECT_EQ(CodeOf(Decide(empty)), absl::StatusCode::kInvalidArgument);
 }
 
+// Broke request_fuzz's "an accepted command's append passes the log's
+// validation" (regressions/request_fuzz/occurred-at-before-1678, an input
+// written by hand): a command dated before 1678 was accepted, and the event
+// log then refused its append as "events[0].occurred_at".
+TEST_F(CareDecisionTest, OccurredAtMustFitTheLog) {
+  CareCommand command;
+  command.command_id = "cmd-1";
+  command.client_id = "c1";
+  command.organization_id = "org-hospital";
+  command.event.mutable_case_opened();
+  command.occurred_at = absl::FromUnixSeconds(-20'000'000'000);  // 1336
+  const absl::Status s = ValidateCareCommand(command, kT0);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("occurred_at ("));
+  EXPECT_THAT(s.message(), HasSubstr("1678-01-01"));
+  command.occurred_at = absl::FromUnixSeconds(-9'000'000'000);  // 1684
+  EXPECT_TRUE(ValidateCareCommand(command, kT0).ok());
+}
+
 TEST_F(CareDecisionTest, DismissingADuplicateFinding) {
   v1::CareEvent dismissed;
   dismissed.mutable_duplicate_dismissed()->set_finding_id(

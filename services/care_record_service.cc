@@ -1,6 +1,7 @@
 #include "services/care_record_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "eventstore/status_macros.h"
 #include "services/event_conversion.h"
 #include "services/grpc_status.h"
 
@@ -42,12 +43,9 @@ absl::Status AllowedToWrite(const Caller& caller, const v1::CareEvent& event) {
 
 }  // namespace
 
-grpc::Status RunCommand(const CommandRunner& runner,
-                        grpc::ServerContext* context,
-                        const google::protobuf::Message& request,
-                        v1::CommandResult* response) {
-  absl::StatusOr<Caller> caller = runner.access->Authenticate(*context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+absl::StatusOr<CareCommand> CommandFromRequest(
+    const Caller& caller, const google::protobuf::Message& request,
+    bool* occurred_at_given) {
   const google::protobuf::Descriptor* descriptor = request.GetDescriptor();
   const google::protobuf::Reflection* reflection = request.GetReflection();
   CareCommand command;
@@ -56,37 +54,44 @@ grpc::Status RunCommand(const CommandRunner& runner,
   if (const auto* client = descriptor->FindFieldByName("client_id")) {
     command.client_id = reflection->GetString(request, client);
   }
-  command.organization_id = caller->organization_id;
-  command.user_id = caller->user_id;
-  command.role = caller->role();
+  command.organization_id = caller.organization_id;
+  command.user_id = caller.user_id;
+  command.role = caller.role();
   const auto* occurred_field = descriptor->FindFieldByNumber(3);
-  const bool occurred_at_given = reflection->HasField(request, occurred_field);
-  if (occurred_at_given) {
+  *occurred_at_given = reflection->HasField(request, occurred_field);
+  if (*occurred_at_given) {
     const auto& timestamp = static_cast<const google::protobuf::Timestamp&>(
         reflection->GetMessage(request, occurred_field));
-    absl::StatusOr<absl::Time> at = FromProto(timestamp, "occurred_at");
-    if (!at.ok()) return ToGrpcStatus(at.status());
-    command.occurred_at = *at;
+    ASSIGN_OR_RETURN(command.occurred_at, FromProto(timestamp, "occurred_at"));
   }
   const auto* event_field = descriptor->FindFieldByNumber(4);
-  if (reflection->HasField(request, event_field)) {
-    const google::protobuf::Message& proposed =
-        reflection->GetMessage(request, event_field);
-    const auto* target = CareEventFieldFor(proposed.GetDescriptor());
-    command.event.GetReflection()
-        ->MutableMessage(&command.event, target)
-        ->CopyFrom(proposed);
-  } else {
-    return ToGrpcStatus(absl::InvalidArgumentError(
+  if (!reflection->HasField(request, event_field)) {
+    return absl::InvalidArgumentError(
         absl::StrCat(event_field->name(),
-                     " is required: it is the event the command records")));
+                     " is required: it is the event the command records"));
   }
-  if (absl::Status allowed = AllowedToWrite(*caller, command.event);
-      !allowed.ok()) {
-    return ToGrpcStatus(allowed);
-  }
+  const google::protobuf::Message& proposed =
+      reflection->GetMessage(request, event_field);
+  const auto* target = CareEventFieldFor(proposed.GetDescriptor());
+  command.event.GetReflection()
+      ->MutableMessage(&command.event, target)
+      ->CopyFrom(proposed);
+  RETURN_IF_ERROR(AllowedToWrite(caller, command.event));
+  return command;
+}
+
+grpc::Status RunCommand(const CommandRunner& runner,
+                        grpc::ServerContext* context,
+                        const google::protobuf::Message& request,
+                        v1::CommandResult* response) {
+  absl::StatusOr<Caller> caller = runner.access->Authenticate(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  bool occurred_at_given = false;
+  absl::StatusOr<CareCommand> command =
+      CommandFromRequest(*caller, request, &occurred_at_given);
+  if (!command.ok()) return ToGrpcStatus(command.status());
   absl::StatusOr<v1::CommandResult> result =
-      runner.handler->Execute(std::move(command), occurred_at_given);
+      runner.handler->Execute(*std::move(command), occurred_at_given);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;

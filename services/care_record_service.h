@@ -24,6 +24,20 @@ struct CommandRunner {
   AccessControl* access = nullptr;
 };
 
+// The command one request of care_record.proto asks for, acted by `caller`'s
+// organisation and person (never what the request claims): fields 1
+// (command_id), 2 (client_id, absent for organisation commands), 3
+// (occurred_at) and 4 (the proposed event) are the same in every request.
+// Sets *occurred_at_given to whether the request set occurred_at. Pure.
+//   INVALID_ARGUMENT   occurred_at's nanos out of range, or no proposed event
+//   PERMISSION_DENIED  the caller may not record this event (client care
+//                      events need the agency role; an organisation registers
+//                      or updates only itself unless it is an admin)
+// REQUIRES: `request` is one of care_record.proto's *Request messages.
+[[nodiscard]] absl::StatusOr<CareCommand> CommandFromRequest(
+    const Caller& caller, const google::protobuf::Message& request,
+    bool* occurred_at_given);
+
 // Runs one command request: fields 1 (command_id), 2 (client_id, absent for
 // organisation commands), 3 (occurred_at) and 4 (the proposed event) are the
 // same in every request of care_record.proto.

@@ -51,6 +51,11 @@ absl::StatusOr<v1::EventData> EventFromJson(Json object, size_t index) {
 absl::StatusOr<std::vector<v1::EventData>> EventsFromValue(Json value) {
   std::vector<v1::EventData> events;
   if (value.is_array()) {
+    // As for empty JSON lines: an append needs at least one event.
+    if (value.empty()) {
+      return absl::InvalidArgumentError(
+          "no events in the input: the JSON array is empty");
+    }
     for (size_t i = 0; i < value.size(); ++i) {
       absl::StatusOr<v1::EventData> e = EventFromJson(std::move(value[i]), i);
       if (!e.ok()) return e.status();

@@ -48,6 +48,15 @@ TEST(CliJsonTest, ErrorsSayWhereAndWhat) {
   EXPECT_FALSE(ParseEvents("[1]").ok());
 }
 
+// Found by tests/fuzz/cli_json_fuzz (regressions/cli_json_fuzz/empty-array):
+// an empty array was accepted as no events, while empty JSON lines are
+// refused; the CLI then sent an append the server refuses.
+TEST(CliJsonTest, EmptyArrayIsNoEvents) {
+  auto empty = ParseEvents(" [ ] ");
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(empty.status().message(), HasSubstr("no events"));
+}
+
 TEST(CliJsonTest, JsonPayloadsPrintAsData) {
   v1::Event event;
   event.set_event_type("A");
