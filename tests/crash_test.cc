@@ -32,6 +32,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "eventstore/mutex.h"
 #include "grpcpp/grpcpp.h"
@@ -46,6 +48,28 @@ namespace caseline {
 namespace {
 
 constexpr int kAppenders = 16;
+// How long a restart may take to serve. A normal build starts in well under a
+// second; under the sanitizers (tests/run_sanitizers.sh) opening RocksDB,
+// replaying the WAL and catching the projections up is ten to fifty times
+// slower, and the other tests share the CPUs.
+// How long the demo may take to complete after the last restart, likewise.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr absl::Duration kStartTimeout = absl::Seconds(120);
+constexpr absl::Duration kDemoTimeout = absl::Seconds(240);
+#else
+constexpr absl::Duration kStartTimeout = absl::Seconds(10);
+constexpr absl::Duration kDemoTimeout = absl::Seconds(60);
+#endif
+
+// Waits until `loaded` or `timeout` passes; true if loaded.
+template <typename Loader>
+bool WaitUntilLoaded(const Loader& loader, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!loader.loaded() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return loader.loaded();
+}
 constexpr int kKills = 6;
 // At least 20 kills under load; about one in three is followed by a second
 // kill while the restarted server is still starting.
@@ -56,13 +80,17 @@ class ServerProcess {
  public:
   explicit ServerProcess(std::string data_dir)
       : data_dir_(std::move(data_dir)) {}
-  ~ServerProcess() { Kill(); }
+  ~ServerProcess() {
+    Kill();
+    CheckLogForSanitizerReports();
+  }
 
   // Starts caselined and waits until it has written its address.
   std::string Start() {
     Spawn();
     const std::string address_file = data_dir_ + ".addr";
-    for (int i = 0; i < 400; ++i) {
+    const absl::Time deadline = absl::Now() + kStartTimeout;
+    while (absl::Now() < deadline) {
       std::ifstream in(address_file);
       std::string address;
       if (in >> address) return address;
@@ -76,8 +104,8 @@ class ServerProcess {
       }
       absl::SleepFor(absl::Milliseconds(25));
     }
-    ADD_FAILURE() << "caselined did not start within 10 s; its log ends "
-                     "with:\n"
+    ADD_FAILURE() << "caselined did not start within " << kStartTimeout
+                  << "; its log ends with:\n"
                   << LogTail();
     return "";
   }
@@ -120,6 +148,24 @@ class ServerProcess {
   }
 
  private:
+  // A sanitizer build of caselined reports to its stderr, which is the log;
+  // a report fails the test even though SIGKILL, not an exit, ended the
+  // process (so the sanitizer's exit code never shows).
+  void CheckLogForSanitizerReports() const {
+    std::ifstream in(data_dir_ + ".log", std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)),
+                           std::istreambuf_iterator<char>());
+    for (const char* marker : {"Sanitizer:", "runtime error:"}) {
+      const size_t at = text.find(marker);
+      if (at == std::string::npos) continue;
+      const size_t from = text.rfind('\n', at);
+      ADD_FAILURE() << "caselined reported \"" << marker << "\":\n"
+                    << text.substr(from == std::string::npos ? 0 : from + 1,
+                                   8192);
+      return;
+    }
+  }
+
   // The last few KiB of caselined's stderr.
   std::string LogTail() const {
     std::ifstream in(data_dir_ + ".log", std::ios::binary);
@@ -394,6 +440,11 @@ TEST(CrashTest, ProjectionsNeitherSkipNorDoubleApplyAcrossSigkills) {
     server.Kill();
     endpoint.Set(server.Start());
   }
+  // Bounded: a server that keeps dying (a sanitizer report) fails the test
+  // instead of leaving the loader retrying until ctest's timeout.
+  ASSERT_TRUE(WaitUntilLoaded(loader, kDemoTimeout))
+      << "the demo did not complete within " << kDemoTimeout
+      << " of the last restart";
   loader.Join();
   // One more crash while the projections may still be catching up.
   server.Kill();
@@ -443,12 +494,9 @@ TEST(CrashTest, KillLoopKeepsEveryAcknowledgedEventAndView) {
   }
   // Let the demo complete, so that the views hold findings to compare; the
   // appenders keep writing meanwhile.
-  const absl::Time demo_deadline = absl::Now() + absl::Seconds(60);
-  while (!loader.loaded() && absl::Now() < demo_deadline) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  EXPECT_TRUE(loader.loaded())
-      << "the demo did not complete within a minute of the last restart";
+  EXPECT_TRUE(WaitUntilLoaded(loader, kDemoTimeout))
+      << "the demo did not complete within " << kDemoTimeout
+      << " of the last restart";
   absl::SleepFor(absl::Milliseconds(100 + rng() % 200));
   // A last crash under load; nothing writes after it.
   server.Kill();
