@@ -13,7 +13,8 @@ trap 'kill $server_pid $secure_pid $restored_pid 2>/dev/null || true; wait 2>/de
 "$CASELINED" --data_dir "$work/data" --listen 127.0.0.1:0 \
   --listen_address_file "$work/address" --log_level warn &
 server_pid=$!
-for _ in $(seq 100); do [ -s "$work/address" ] && break; sleep 0.1; done
+# Up to a minute for the address: a sanitizer build starts far slower.
+for _ in $(seq 600); do [ -s "$work/address" ] && break; sleep 0.1; done
 caseline() { "$CASELINE_BIN" --server "$(cat "$work/address")" "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -191,7 +192,7 @@ echo '{"organizations": {"org-hospital": ["agency"], "org-housing": ["agency"], 
   --client_ca certs/ca.pem --access_config access.json \
   --listen_address_file secure-address --log_level warn &
 secure_pid=$!
-for _ in $(seq 100); do [ -s secure-address ] && break; sleep 0.1; done
+for _ in $(seq 600); do [ -s secure-address ] && break; sleep 0.1; done
 C=$CASELINE_BIN
 TLS="--server localhost:$(cut -d: -f2 secure-address) --tls-ca certs/ca.pem"
 HOSPITAL="$TLS --tls-cert certs/org-hospital.pem --tls-key certs/org-hospital.key"
