@@ -60,8 +60,10 @@ else
   # tests that load the demo across SIGKILLs would take well over an hour.
   # The ASan+UBSan job runs all of them, and TSan still covers the log, the
   # projections, the services, the crash test's appenders, the views and
-  # access tests and the README tour.
-  exclude=(-E '^(Demo(E2e|Views|Determinism)Test\.|CrashTest\.(ProjectionsNeitherSkipNorDoubleApplyAcrossSigkills|KillLoopKeepsEveryAcknowledgedEventAndView)$)')
+  # access tests and the README tour. bench_smoke (caseline-bench scaled
+  # down) loads the demo too, and is a measuring harness rather than product
+  # code; ASan runs it.
+  exclude=(-E '^(Demo(E2e|Views|Determinism)Test\.|CrashTest\.(ProjectionsNeitherSkipNorDoubleApplyAcrossSigkills|KillLoopKeepsEveryAcknowledgedEventAndView)$|bench_smoke$)')
 fi
 
 # Tests carry their own TIMEOUT, scaled up for sanitizer builds in CMake
