@@ -219,42 +219,37 @@ int main(int argc, char** argv) {
     }
     const std::string payload = bench::BenchPayload();
 
-    if (wanted("appends")) {
-      for (int callers : caller_counts) {
-        const std::string scenario = "durable append, 1 event";
-        const Load mine = grpc_load.Append(callers, 1);
-        report.Add(LoadRow(scenario, kCaseline, callers, mine));
+    // Caseline's appends, then each baseline at the same concurrency.
+    const auto appends = [&](const std::string& scenario, int callers,
+                             int batch, bool with_transport) {
+      const Load mine = grpc_load.Append(callers, batch);
+      report.Add(LoadRow(scenario, kCaseline, callers, mine));
+      if (with_transport) {
         report.Add(Versus(LoadRow(scenario, kTransport, callers,
                                   grpc_load.EmptyCalls(callers)),
                           mine));
-        report.Add(Versus(LoadRow(scenario, kStorage, callers,
-                                  (*storage)->Append(callers, 1, payload,
-                                                     warmup, duration)),
+      }
+      report.Add(Versus(LoadRow(scenario, kStorage, callers,
+                                (*storage)->Append(callers, batch, payload,
+                                                   warmup, duration)),
+                        mine));
+      if (postgres) {
+        report.Add(Versus(LoadRow(scenario, postgres_name, callers,
+                                  postgres->Append(callers, batch, payload,
+                                                   warmup, duration)),
                           mine));
-        if (postgres) {
-          report.Add(Versus(LoadRow(scenario, postgres_name, callers,
-                                    postgres->Append(callers, 1, payload,
-                                                     warmup, duration)),
-                            mine));
-        }
-        std::fprintf(stderr, "appends at %d callers measured\n", callers);
+      }
+      std::fprintf(stderr, "%s at %d callers measured\n", scenario.c_str(),
+                   callers);
+    };
+    if (wanted("appends")) {
+      for (int callers : caller_counts) {
+        appends("durable append, 1 event", callers, 1, true);
       }
     }
     if (wanted("batches")) {
       for (int callers : batch_callers) {
-        const std::string scenario = "durable append, 100-event batch";
-        const Load mine = grpc_load.Append(callers, 100);
-        report.Add(LoadRow(scenario, kCaseline, callers, mine));
-        report.Add(Versus(LoadRow(scenario, kStorage, callers,
-                                  (*storage)->Append(callers, 100, payload,
-                                                     warmup, duration)),
-                          mine));
-        if (postgres) {
-          report.Add(Versus(LoadRow(scenario, postgres_name, callers,
-                                    postgres->Append(callers, 100, payload,
-                                                     warmup, duration)),
-                            mine));
-        }
+        appends("durable append, 100-event batch", callers, 100, false);
       }
     }
     if (wanted("mixed")) {

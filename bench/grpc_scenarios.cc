@@ -80,6 +80,43 @@ Load GrpcScenarios::EmptyCalls(int callers) {
       });
 }
 
+void GrpcScenarios::StartAppend(const std::string& stream,
+                                int events_per_call, int64_t* version,
+                                std::function<void(bool)> done) {
+  struct Call {
+    grpc::ClientContext context;
+    v1::AppendRequest request;
+    v1::AppendResponse response;
+  };
+  auto* call = new Call;
+  call->request.set_stream_id(stream);
+  // What PostgreSQL's statement checks too: the stream's last version (or
+  // that there is no stream yet).
+  if (*version < 0) {
+    call->request.mutable_no_stream();
+  } else {
+    call->request.set_exact(*version);
+  }
+  for (int i = 0; i < events_per_call; ++i) {
+    v1::EventData* e = call->request.add_events();
+    e->set_event_type("BenchmarkNoted");
+    e->set_content_type("application/json");
+    e->set_payload(payload_);
+  }
+  stub_->async()->Append(
+      &call->context, &call->request, &call->response,
+      [call, done, version](grpc::Status s) {
+        if (s.ok()) {
+          *version = call->response.last_stream_version();
+        } else {
+          std::fprintf(stderr, "append failed: %s\n",
+                       s.error_message().c_str());
+        }
+        delete call;
+        done(s.ok());
+      });
+}
+
 Load GrpcScenarios::Append(int callers, int events_per_call) {
   const int run = runs_++;
   // The last version written to each caller's stream; -1: none yet.
@@ -87,38 +124,8 @@ Load GrpcScenarios::Append(int callers, int events_per_call) {
   return RunAsyncClosedLoop(
       callers, events_per_call, warmup_, duration_,
       [&, run](int caller, std::function<void(bool)> done) {
-        struct Call {
-          grpc::ClientContext context;
-          v1::AppendRequest request;
-          v1::AppendResponse response;
-        };
-        auto* call = new Call;
-        call->request.set_stream_id(absl::StrCat("client-", run, "-", caller));
-        // What PostgreSQL's statement checks too: the stream's last version
-        // (or that there is no stream yet).
-        if (versions[caller] < 0) {
-          call->request.mutable_no_stream();
-        } else {
-          call->request.set_exact(versions[caller]);
-        }
-        for (int i = 0; i < events_per_call; ++i) {
-          v1::EventData* e = call->request.add_events();
-          e->set_event_type("BenchmarkNoted");
-          e->set_content_type("application/json");
-          e->set_payload(payload_);
-        }
-        stub_->async()->Append(
-            &call->context, &call->request, &call->response,
-            [call, done, &versions, caller](grpc::Status s) {
-              if (s.ok()) {
-                versions[caller] = call->response.last_stream_version();
-              } else {
-                std::fprintf(stderr, "append failed: %s\n",
-                             s.error_message().c_str());
-              }
-              delete call;
-              done(s.ok());
-            });
+        StartAppend(absl::StrCat("client-", run, "-", caller), events_per_call,
+                    &versions[caller], std::move(done));
       });
 }
 
@@ -154,32 +161,8 @@ Load GrpcScenarios::Mixed(int callers, int streams) {
       [&, run, streams](int caller, std::function<void(bool)> done) {
         std::mt19937_64& r = random[caller];
         if (r() % 5 == 0) {
-          struct Call {
-            grpc::ClientContext context;
-            v1::AppendRequest request;
-            v1::AppendResponse response;
-          };
-          auto* call = new Call;
-          call->request.set_stream_id(
-              absl::StrCat("mixed-writer-", run, "-", caller));
-          if (versions[caller] < 0) {
-            call->request.mutable_no_stream();
-          } else {
-            call->request.set_exact(versions[caller]);
-          }
-          v1::EventData* e = call->request.add_events();
-          e->set_event_type("BenchmarkNoted");
-          e->set_content_type("application/json");
-          e->set_payload(payload_);
-          stub_->async()->Append(
-              &call->context, &call->request, &call->response,
-              [call, done, &versions, caller](grpc::Status s) {
-                if (s.ok()) {
-                  versions[caller] = call->response.last_stream_version();
-                }
-                delete call;
-                done(s.ok());
-              });
+          StartAppend(absl::StrCat("mixed-writer-", run, "-", caller), 1,
+                      &versions[caller], std::move(done));
           return;
         }
         struct Call {

@@ -4,6 +4,8 @@
 #ifndef CASELINE_BENCH_GRPC_SCENARIOS_H_
 #define CASELINE_BENCH_GRPC_SCENARIOS_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -50,6 +52,11 @@ class GrpcScenarios {
   FanOut SubscriptionFanOut(int subscribers, int appenders);
 
  private:
+  // Appends `events_per_call` events to `stream` expecting *version (-1: no
+  // stream yet), sets *version to the new last version, then calls done(ok).
+  void StartAppend(const std::string& stream, int events_per_call,
+                   int64_t* version, std::function<void(bool)> done);
+
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<caseline::v1::EventLog::Stub> stub_;
   grpc::GenericStub generic_;
