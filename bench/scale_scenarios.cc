@@ -63,23 +63,20 @@ absl::Status LoadDemo(server::CaselineServer& server, uint64_t events,
 
 absl::Status FillLog(server::CaselineServer& server, uint64_t events) {
   std::atomic<bool> failed{false};
+  std::atomic<uint64_t> next_stream{0};
+  const std::string payload = std::string(R"({"client":"fill","note":")") +
+                              std::string(172, 'x') + "\"}";
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
-      std::mt19937_64 r(1000 + t);
+    threads.emplace_back([&] {
       while (!failed && server.event_log().HeadPosition() < events) {
         eventstore::AppendRequest request;
-        request.stream_id = absl::StrFormat("client-s1-c%05d",
-                                            static_cast<int>(1 + r() % 1000));
+        request.stream_id = absl::StrCat("fill-", next_stream++);
         for (int i = 0; i < 100; ++i) {
-          v1::CareEvent event;
-          event.mutable_goal_progress_recorded()->set_goal_id("bench-goal");
-          event.mutable_goal_progress_recorded()->set_percent_achieved(
-              static_cast<int32_t>(r() % 100));
           auto& e = request.events.emplace_back();
-          e.event_type = "GoalProgressRecorded";
-          e.content_type = v1::kCareEventContentType;
-          e.payload = event.SerializeAsString();
+          e.event_type = "BenchmarkNoted";
+          e.content_type = "application/json";
+          e.payload = payload;
           e.actor.organization_id = "bench";
         }
         if (!server.event_log().Append(std::move(request)).ok()) failed = true;

@@ -18,9 +18,9 @@ namespace caseline::bench {
 absl::Status LoadDemo(server::CaselineServer& server, uint64_t events,
                       int concurrency);
 
-// Appends generated care events (goal progress on the loaded clients) in
-// 100-event batches straight to the log until it holds `events`: a fast way
-// to reach the 10M-event start-up measurement.
+// Appends 100-event batches of 200-byte JSON events (not care events: the
+// projections pass over them) to fresh streams until the log holds
+// `events`: how the 10M-event start-up measurement reaches its size.
 absl::Status FillLog(server::CaselineServer& server, uint64_t events);
 
 // Rebuild of each projection, then of all at once, beside a bare log scan.
