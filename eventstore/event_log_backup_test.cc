@@ -13,11 +13,15 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "eventstore/event_log.h"
+#include "eventstore/test_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace caseline::eventstore {
 namespace {
+
+using ::caseline::testing::FlipByte;
+using ::caseline::testing::Listing;
 
 namespace fs = std::filesystem;
 using ::testing::AllOf;
@@ -29,26 +33,6 @@ ProposedEvent MakeEvent(std::string payload) {
   e.content_type = "application/json";
   e.payload = std::move(payload);
   return e;
-}
-
-void FlipByte(const fs::path& file, std::streamoff offset) {
-  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-  ASSERT_TRUE(f.good()) << file;
-  char c = 0;
-  f.seekg(offset);
-  f.read(&c, 1);
-  c = static_cast<char>(c ^ 0x5a);
-  f.seekp(offset);
-  f.write(&c, 1);
-}
-
-std::vector<std::string> Listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 class BackupTest : public ::testing::Test {

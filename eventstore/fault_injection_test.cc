@@ -20,12 +20,15 @@
 #include "eventstore/event_log.h"
 #include "eventstore/fault_injection_env.h"
 #include "eventstore/mutex.h"
+#include "eventstore/test_files.h"
 #include "eventstore/view_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace caseline::eventstore {
 namespace {
+
+using ::caseline::testing::FlipByte;
 
 namespace fs = std::filesystem;
 using ::testing::AllOf;
@@ -96,18 +99,6 @@ std::map<std::string, RecordedEvent> CheckLog(
     EXPECT_EQ(it->second.stream_version, where.version) << id;
   }
   return by_id;
-}
-
-void FlipByte(const fs::path& file, std::streamoff offset) {
-  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-  ASSERT_TRUE(f.good()) << file;
-  char c = 0;
-  f.seekg(offset);
-  f.read(&c, 1);
-  c = static_cast<char>(c ^ 0x5a);
-  f.seekp(offset);
-  f.write(&c, 1);
-  ASSERT_TRUE(f.good()) << file << " at " << offset;
 }
 
 std::vector<fs::path> FilesWithExtension(const fs::path& dir,

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "caseline/v1/admin.grpc.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
+#include "eventstore/test_files.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -24,6 +25,10 @@
 
 namespace caseline {
 namespace {
+
+using ::caseline::testing::FlipByte;
+using ::caseline::testing::Listing;
+using ::caseline::testing::ReadWholeLog;
 
 namespace fs = std::filesystem;
 using ::testing::AllOf;
@@ -47,43 +52,6 @@ ProgramResult RunCaselined(std::vector<std::string> args,
                            const std::string& scratch_prefix) {
   args.insert(args.begin(), {CASELINED_PATH, "--listen=127.0.0.1:0"});
   return RunProgram(args, scratch_prefix, absl::Seconds(60));
-}
-
-// Every event of the log at `stub`, in order.
-std::vector<v1::Event> ReadWholeLog(v1::EventLog::Stub* stub) {
-  std::vector<v1::Event> events;
-  v1::ReadAllRequest request;
-  request.set_max_count(1000);
-  while (true) {
-    grpc::ClientContext context;
-    v1::ReadAllResponse page;
-    const grpc::Status s = stub->ReadAll(&context, request, &page);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (!s.ok()) return events;
-    for (const v1::Event& e : page.events()) events.push_back(e);
-    if (page.end_of_log()) return events;
-    request.set_from_position(page.next_position());
-  }
-}
-
-void FlipByte(const fs::path& file, std::streamoff offset) {
-  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-  ASSERT_TRUE(f.good()) << file;
-  char c = 0;
-  f.seekg(offset);
-  f.read(&c, 1);
-  c = static_cast<char>(c ^ 0x5a);
-  f.seekp(offset);
-  f.write(&c, 1);
-}
-
-std::vector<std::string> Listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 // Entries of `dir` whose name starts with '.' (staging directories).

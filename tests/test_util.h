@@ -135,6 +135,23 @@ inline v1::EventData JsonEvent(const std::string& type,
   return e;
 }
 
+// Every event of the log at `stub`, in order.
+inline std::vector<v1::Event> ReadWholeLog(v1::EventLog::Stub* stub) {
+  std::vector<v1::Event> events;
+  v1::ReadAllRequest request;
+  request.set_max_count(1000);
+  while (true) {
+    grpc::ClientContext context;
+    v1::ReadAllResponse page;
+    const grpc::Status s = stub->ReadAll(&context, request, &page);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!s.ok()) return events;
+    for (const v1::Event& e : page.events()) events.push_back(e);
+    if (page.end_of_log()) return events;
+    request.set_from_position(page.next_position());
+  }
+}
+
 }  // namespace caseline::testing
 
 #endif  // CASELINE_TESTS_TEST_UTIL_H_
