@@ -1,11 +1,13 @@
 // The server as a whole, over loopback gRPC: where it agrees to listen
 // without TLS, grpc.health.v1.Health per served service, requests whose
-// bytes do not parse, and malformed break-the-glass metadata.
+// bytes do not parse, malformed break-the-glass metadata, and the
+// break-the-glass list's page size.
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "caseline/v1/access.grpc.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -163,6 +165,20 @@ TEST_F(ServerE2eTest, BreakGlassWithoutAReasonIsInvalidArgument) {
   v1::ReadStreamResponse page;
   EXPECT_NE(server_.log()->ReadStream(&context, read, &page).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// AccessAudit's list pages like the views (at most 1000), refused beyond
+// (the views' own cases are in views_e2e_test).
+TEST_F(ServerE2eTest, BreakGlassListPageSizeAboveTheMaximumIsInvalidArgument) {
+  auto audit = v1::AccessAudit::NewStub(server_.channel());
+  v1::ListBreakGlassRequest request;
+  request.set_page_size(5000);
+  grpc::ClientContext context;
+  v1::ListBreakGlassResponse response;
+  const grpc::Status status =
+      audit->ListBreakGlass(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_size: at most 1000"));
 }
 
 }  // namespace
