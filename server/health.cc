@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-
 #include "caseline/v1/access.grpc.pb.h"
 #include "caseline/v1/admin.grpc.pb.h"
 #include "caseline/v1/care_record.grpc.pb.h"
@@ -63,8 +62,8 @@ HealthReporter::HealthReporter(const eventstore::EventLog* log,
     : log_(log),
       engine_(engine),
       health_(health),
-      interval_(std::clamp(interval, absl::Milliseconds(10),
-                           absl::Minutes(1))) {
+      interval_(
+          std::clamp(interval, absl::Milliseconds(10), absl::Minutes(1))) {
   Update();
   thread_ = std::thread([this] { Loop(); });
 }

@@ -36,8 +36,8 @@ namespace caseline::server {
 
 // What one served service needs to serve.
 struct ServiceNeeds {
-  const char* service;  // full name, e.g. "caseline.v1.EventLog"
-  bool appends;         // the log accepting appends
+  const char* service;               // full name, e.g. "caseline.v1.EventLog"
+  bool appends;                      // the log accepting appends
   const char* projection = nullptr;  // a projection applying events
 };
 

@@ -9,8 +9,8 @@ namespace {
 using ::testing::AllOf;
 using ::testing::Each;
 using ::testing::HasSubstr;
-using ::testing::Not;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 TEST(ListenAddress, LoopbackAddressesAreTheLoopbackRanges) {
   for (const char* address : {"127.0.0.1", "127.1.2.3", "127.255.255.254",
@@ -18,23 +18,23 @@ TEST(ListenAddress, LoopbackAddressesAreTheLoopbackRanges) {
     EXPECT_TRUE(IsLoopbackAddress(address)) << address;
   }
   for (const char* address :
-       {"0.0.0.0", "10.0.0.1", "128.0.0.1", "126.255.255.255", "::",
-        "::ffff:10.0.0.1", "fe80::1", "2001:db8::1", "localhost",
+       {"0.0.0.0", "10.0.0.1", "128.0.0.1", "126.255.255.255",
+        "::", "::ffff:10.0.0.1", "fe80::1", "2001:db8::1", "localhost",
         "127.attacker.example", ""}) {
     EXPECT_FALSE(IsLoopbackAddress(address)) << address;
   }
 }
 
 TEST(ListenAddress, LiteralsAndLocalhostResolveToLoopback) {
-  for (const char* host : {"127.0.0.1", "127.0.0.2", "::1", "[::1]",
-                           "localhost"}) {
+  for (const char* host :
+       {"127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"}) {
     absl::StatusOr<std::vector<std::string>> addresses =
         ResolveListenHost(host);
     ASSERT_TRUE(addresses.ok()) << host << ": " << addresses.status();
-    EXPECT_THAT(*addresses, AllOf(Not(IsEmpty()), Each(testing::Truly(
-                                      [](const std::string& a) {
-                                        return IsLoopbackAddress(a);
-                                      }))))
+    EXPECT_THAT(*addresses, AllOf(Not(IsEmpty()),
+                                  Each(testing::Truly([](const std::string& a) {
+                                    return IsLoopbackAddress(a);
+                                  }))))
         << host;
     EXPECT_TRUE(CheckLoopbackHost(host).ok()) << host;
   }

@@ -171,8 +171,8 @@ class CaselineServer::Impl {
       credentials = grpc::InsecureServerCredentials();
     }
     builder.AddListeningPort(options.listen, credentials, &port_);
-    std::vector<std::unique_ptr<
-        grpc::experimental::ServerInterceptorFactoryInterface>>
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         interceptors;
     interceptors.push_back(services::NewUnparsedRequestInterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(interceptors));

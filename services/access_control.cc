@@ -304,9 +304,9 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
     caller.break_glass_reason = std::string(absl::StripAsciiWhitespace(
         absl::string_view(glass->second.data(), glass->second.size())));
     if (caller.break_glass_reason.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          kBreakGlassMetadataKey,
-          ": a reason is required (state the emergency)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(kBreakGlassMetadataKey,
+                       ": a reason is required (state the emergency)"));
     }
     if (caller.break_glass_reason.size() > kMaxBreakGlassReason) {
       return absl::InvalidArgumentError(

@@ -16,12 +16,14 @@ using grpc::experimental::InterceptionHookPoints;
 
 // Notes whether the request failed to parse (gRPC then hands interceptors no
 // message) and, if so, replaces the status gRPC answers with.
-class UnparsedRequestInterceptor final : public grpc::experimental::Interceptor {
+class UnparsedRequestInterceptor final
+    : public grpc::experimental::Interceptor {
  public:
   explicit UnparsedRequestInterceptor(grpc::experimental::ServerRpcInfo* info)
       : info_(info) {}
 
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_MESSAGE) &&
         methods->GetRecvMessage() == nullptr) {

@@ -195,9 +195,10 @@ constexpr int32_t kMaxPageSize = 1000;
 // A larger page_size is refused rather than quietly cut to the maximum.
 absl::Status CheckPageSize(int32_t page_size) {
   if (page_size > kMaxPageSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "page_size: at most ", kMaxPageSize, " (0 means the default, 100), not ",
-        page_size, "; page through the rest with next_page_token"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: at most ", kMaxPageSize,
+                     " (0 means the default, 100), not ", page_size,
+                     "; page through the rest with next_page_token"));
   }
   return absl::OkStatus();
 }
@@ -215,10 +216,10 @@ absl::Status CheckOrganizationsRegistered(
       ASSIGN_OR_RETURN(directory, views.access->Directory());
     }
     if (!directory->Contains(id)) {
-      return absl::NotFoundError(absl::StrCat(
-          field, ": organisation ", id,
-          " is not registered; check the id (Organizations."
-          "RegisterOrganization registers an organisation)"));
+      return absl::NotFoundError(
+          absl::StrCat(field, ": organisation ", id,
+                       " is not registered; check the id (Organizations."
+                       "RegisterOrganization registers an organisation)"));
     }
   }
   return absl::OkStatus();
@@ -271,8 +272,8 @@ grpc::Status ContinuityViewsService::GetWorklist(
     ASSIGN_OR_RETURN(Caller caller, views_->access->Authenticate(*context));
     RETURN_IF_ERROR(RequireOwnOrganization(caller, request->organization_id(),
                                            "organization_id"));
-    RETURN_IF_ERROR(CheckOrganizationsRegistered(
-        *views_, "organization_id", {request->organization_id()}));
+    RETURN_IF_ERROR(CheckOrganizationsRegistered(*views_, "organization_id",
+                                                 {request->organization_id()}));
     RETURN_IF_ERROR(CheckPageSize(request->page_size()));
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
@@ -300,8 +301,8 @@ grpc::Status ContinuityViewsService::GetMeasures(
     v1::GetMeasuresResponse* response) {
   return Answer(response, [&]() -> absl::StatusOr<v1::GetMeasuresResponse> {
     ASSIGN_OR_RETURN(Caller caller, views_->access->Authenticate(*context));
-    RETURN_IF_ERROR(CheckOrganizationsRegistered(
-        *views_, "organization_id", {request->organization_id()}));
+    RETURN_IF_ERROR(CheckOrganizationsRegistered(*views_, "organization_id",
+                                                 {request->organization_id()}));
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
         ReaderAt(*views_, *context, projections::kContinuityProjectionName,
@@ -339,8 +340,8 @@ grpc::Status ContinuityViewsService::GetCaseload(
     v1::GetCaseloadResponse* response) {
   return Answer(response, [&]() -> absl::StatusOr<v1::GetCaseloadResponse> {
     RETURN_IF_ERROR(views_->access->Authenticate(*context).status());
-    RETURN_IF_ERROR(CheckOrganizationsRegistered(
-        *views_, "organization_id", {request->organization_id()}));
+    RETURN_IF_ERROR(CheckOrganizationsRegistered(*views_, "organization_id",
+                                                 {request->organization_id()}));
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
         ReaderAt(*views_, *context, projections::kContinuityProjectionName,

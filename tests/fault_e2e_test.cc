@@ -41,12 +41,11 @@ class FaultyServer {
   // Opens the log and starts serving; false if that fails (open_status()).
   bool Start() {
     absl::StatusOr<std::unique_ptr<server::CaselineServer>> started =
-        testing::StartLoopbackServer(data_dir_,
-                                     [&](server::ServerOptions& options) {
-                                       options.env = env_->env();
-                                       options.health_interval =
-                                           absl::Milliseconds(20);
-                                     });
+        testing::StartLoopbackServer(
+            data_dir_, [&](server::ServerOptions& options) {
+              options.env = env_->env();
+              options.health_interval = absl::Milliseconds(20);
+            });
     open_status_ = started.status();
     if (!started.ok()) return false;
     server_ = *std::move(started);
@@ -243,8 +242,9 @@ TEST_F(FaultE2eTest, FailedWalSyncMakesTheWritingServicesNotServing) {
 
   env_->SetWalSyncFails(true);
   v1::AppendResponse response;
-  ASSERT_EQ(Append(stub(), MakeAppend("client-1", 0, 1), &response).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  ASSERT_EQ(
+      Append(stub(), MakeAppend("client-1", 0, 1), &response).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
   env_->SetWalSyncFails(false);
   for (const std::string& service : writing) {
     EXPECT_EQ(health(service, testing::Serving::kNotServing),

@@ -81,12 +81,12 @@ inline grpc::Status CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
                                 const std::string& service, Serving* serving) {
   std::string request;
   if (!service.empty()) {  // HealthCheckRequest.service = 1
-    request = std::string("\x0a", 1) +
-              static_cast<char>(service.size()) + service;
+    request =
+        std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
   }
   std::string response;
-  grpc::Status status =
-      CallWithBytes(channel, "/grpc.health.v1.Health/Check", request, &response);
+  grpc::Status status = CallWithBytes(channel, "/grpc.health.v1.Health/Check",
+                                      request, &response);
   *serving = Serving::kUnknown;
   if (response == std::string("\x08\x01", 2)) *serving = Serving::kServing;
   if (response == std::string("\x08\x02", 2)) *serving = Serving::kNotServing;
@@ -101,8 +101,7 @@ inline std::vector<std::string> ListedServices(
     const std::shared_ptr<grpc::Channel>& channel) {
   std::string response;
   const grpc::Status status = CallWithBytes(
-      channel,
-      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      channel, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
       std::string("\x3a\x00", 2), &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   std::vector<std::string> names;

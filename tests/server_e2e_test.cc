@@ -65,9 +65,8 @@ TEST_F(ServerE2eTest, HealthAnswersServingForEveryServedService) {
     Serving serving;
     const grpc::Status status =
         testing::CheckHealth(server_.channel(), service, &serving);
-    ASSERT_TRUE(status.ok()) << "\"" << service << "\": "
-                             << status.error_code() << " "
-                             << status.error_message();
+    ASSERT_TRUE(status.ok()) << "\"" << service << "\": " << status.error_code()
+                             << " " << status.error_message();
     EXPECT_EQ(serving, Serving::kServing) << service;
   }
   // The table health is reported from names exactly the services served.
