@@ -188,6 +188,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
     case v1::CareEvent::kCaseOpened:
     case v1::CareEvent::kCaseReopened:
       SetCaseStatus(*this, CaseStatus::kOpen, context);
+      case_opened_by_organization_id = context.organization_id;
       break;
     case v1::CareEvent::kDuplicateDismissed:
       dismissed_finding_ids.insert(event.duplicate_dismissed().finding_id());

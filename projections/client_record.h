@@ -183,6 +183,9 @@ struct ClientRecord {
   absl::Time case_status_changed_at;
   uint64_t case_status_position = 0;
   std::string case_status_organization_id;
+  // The organisation that opened (or last reopened) the case; empty before
+  // the first CaseOpened. It alone closes the case (docs/access.md).
+  std::string case_opened_by_organization_id;
   std::set<std::string> linked_client_ids;
   std::map<std::string, ConsentState> consents;
   std::map<std::string, ReferralState> referrals;

@@ -904,15 +904,14 @@ absl::Status CheckWriteRule(
           " revokes it, or an involved organisation on the client's request "
           "(set consent_revoked.on_client_request)"));
     }
-    case v1::CareEvent::kCaseClosed:
-      if (record.case_status != CaseStatus::kOpen ||
-          record.case_status_organization_id == org) {
-        return absl::OkStatus();
-      }
-      return absl::PermissionDeniedError(absl::StrCat(
-          "the case of client ", client, " was opened by ",
-          record.case_status_organization_id, "; only ",
-          record.case_status_organization_id, " closes it"));
+    case v1::CareEvent::kCaseClosed: {
+      // A case never opened has no opener: the state rule answers.
+      const std::string& opener = record.case_opened_by_organization_id;
+      if (opener.empty() || opener == org) return absl::OkStatus();
+      return absl::PermissionDeniedError(
+          absl::StrCat("the case of client ", client, " was opened by ",
+                       opener, "; only ", opener, " closes it"));
+    }
     case v1::CareEvent::kServiceEnded:
     case v1::CareEvent::kServiceInterruptionNotified: {
       const bool ended = event.has_service_ended();

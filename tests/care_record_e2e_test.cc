@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -574,6 +575,7 @@ class CareRecordE2eTest : public ::testing::Test {
     if (!loopback_.ok()) return;
     for (const std::string& stream : journal_.Streams()) {
       if (stream == kOrganizationsStream) continue;
+      if (streams_with_raw_events_.count(stream) > 0) continue;
       SCOPED_TRACE(stream);
       ExpectStreamMatchesJournal(stream);
     }
@@ -730,6 +732,9 @@ class CareRecordE2eTest : public ::testing::Test {
 
   testing::LoopbackServer loopback_{"care_e2e"};
   Journal journal_;
+  // Streams a test wrote raw (non-care) events to, below the API: their
+  // contents are not the journal's alone.
+  std::set<std::string> streams_with_raw_events_;
 };
 
 // --- Scenario 1: a man leaving prison ----------------------------------------
@@ -1751,6 +1756,46 @@ class CareRecordRejectionTest : public CareRecordE2eTest {
   std::unique_ptr<Actor> bh_;
   std::unique_ptr<Actor> housing_;
 };
+
+// Raw appends never reach a care stream; a non-care event already on one
+// (written before that rule) does not wedge the client's record.
+TEST_F(CareRecordRejectionTest, RawAppendsStayOutOfCareStreams) {
+  for (const std::string stream :
+       {std::string("client-ada-okafor"), std::string("client-77"),
+        std::string("access-ada-okafor"), std::string("organizations")}) {
+    const uint64_t head = loopback_.Head();
+    v1::AppendRequest append;
+    append.set_stream_id(stream);
+    *append.add_events() = testing::JsonEvent("Note", "{}");
+    v1::AppendResponse response;
+    grpc::ClientContext context;  // development mode: the local operator
+    const grpc::Status status =
+        loopback_.log()->Append(&context, append, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << stream;
+    EXPECT_THAT(status.error_message(),
+                HasSubstr(absl::StrCat("stream_id: ", stream,
+                                       " is a care stream")));
+    EXPECT_EQ(loopback_.Head(), head);
+  }
+  // Below the API, as an older server would have let an admin do.
+  eventstore::AppendRequest raw;
+  raw.stream_id = "client-ada-okafor";
+  raw.expected_version = eventstore::ExpectedVersion::Any();
+  eventstore::ProposedEvent& note = raw.events.emplace_back();
+  note.event_type = "OperatorNote";
+  note.content_type = "application/json";
+  note.payload = "{}";
+  ASSERT_TRUE(loopback_.server().event_log().Append(std::move(raw)).ok());
+  streams_with_raw_events_.insert("client-ada-okafor");
+  // The next commands are decided against the real stream version.
+  Do(*hub_, kClient,
+     Assessment("after-raw", {{v1::SERVICE_CATEGORY_FOOD, v1::NEED_LEVEL_LOW}}),
+     start_ + Days(1));
+  v1::CaseClosed closed;
+  closed.set_reason(v1::CASE_CLOSURE_REASON_GOALS_MET);
+  Do(*hub_, kClient, closed, start_ + Days(2));
+}
 
 // An unknown client gets the answer a client the organisation may not act on
 // gets (docs/access.md): writes cannot probe which clients exist.

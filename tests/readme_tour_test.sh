@@ -223,6 +223,17 @@ $C $ER read-stream --stream client-77 > /dev/null 2> t4; code4=$?
 set -e
 [ "$code3" -ne 0 ] && grep -q 'PERMISSION_DENIED' t3 || fail "read-all as agency: $(cat t3)"
 [ "$code4" -ne 0 ] && grep -q 'PERMISSION_DENIED: .*org-er is not involved' t4 || fail "uninvolved: $(cat t4)"
+head_before=$($C $AUDITOR verify | sed 's/.*"head_position":"\([0-9]*\)".*/\1/')
+set +e
+echo '{"command_id":"x-1","client_id":"77","care_team_member_added":{"member_id":"er-1","name":{"family":"Stone"},"organization_id":"org-er","discipline":"DISCIPLINE_NURSING"}}' \
+  | $C $ER command CareTeams.AddCareTeamMember > /dev/null 2> t4w; code4w=$?
+$C $ER read-stream --stream client-999 > /dev/null 2> t4u; code4u=$?
+set -e
+[ "$code4w" -ne 0 ] && grep -q 'PERMISSION_DENIED: client 77 is not known to organisation org-er, or org-er is not involved' t4w \
+  || fail "self-involvement: $(cat t4w)"
+head_after=$($C $AUDITOR verify | sed 's/.*"head_position":"\([0-9]*\)".*/\1/')
+[ "$head_before" = "$head_after" ] || fail "a refused write moved the head: $head_before -> $head_after"
+[ "$code4u" -ne 0 ] && [ "$(sed 's/999/77/' t4u)" = "$(cat t4)" ] || fail "unknown vs forbidden: $(cat t4u) / $(cat t4)"
 $C $ER --break-glass "unresponsive in the ED, no history" read-stream --stream client-77 > t5
 [ "$(wc -l < t5)" -eq 3 ] || fail "break-glass read: $(cat t5)"
 $C $AUDITOR timeline --client 77 --format table > t6
@@ -231,6 +242,9 @@ $C $AUDITOR disclosures --client 77 > t7
 grep -q '"consent_id":"k-1"' t7 && grep -q 'break-the-glass emergency: unresponsive' t7 || fail "disclosures: $(cat t7)"
 $C $AUDITOR break-glass list > t8
 grep -q '"reason":"unresponsive in the ED, no history"' t8 && grep -q '"organization_id":"org-er"' t8 || fail "break-glass list: $(cat t8)"
+$C $AUDITOR break-glass list --include-denied > t8d
+grep -q '"outcome":"ACCESS_OUTCOME_DENIED"' t8d && grep -q '"operation":"caseline.v1.EventLog/ReadStream"' t8d \
+  || fail "refused read not listed: $(cat t8d)"
 ID=$($C $AUDITOR break-glass list | sed 's/.*"access_event_id":"\([^"]*\)".*/\1/')
 $C $AUDITOR break-glass review --access-event-id "$ID" --note "confirmed with the ED attending" > t9
 grep -q '"global_position"' t9 || fail "review: $(cat t9)"

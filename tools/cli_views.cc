@@ -787,9 +787,11 @@ int RunProjectionStatus(const Connection& connection,
   return 0;
 }
 
-int RunBreakGlassList(const Connection& connection, bool all) {
+int RunBreakGlassList(const Connection& connection, bool all,
+                      bool include_denied) {
   v1::ListBreakGlassRequest request;
   request.set_include_reviewed(all);
+  request.set_include_denied(include_denied);
   auto stub = v1::AccessAudit::NewStub(connection.channel());
   grpc::Status status = ForEachPage(
       connection, stub.get(), &v1::AccessAudit::Stub::ListBreakGlass, request,
@@ -891,6 +893,7 @@ struct ViewCommands::Commands {
   std::string rebuild_name;
   CLI::App* break_glass_list_cmd = nullptr;
   bool break_glass_all = false;
+  bool break_glass_denied = false;
   CLI::App* break_glass_review_cmd = nullptr;
   std::string break_glass_access_id;
   std::string break_glass_note;
@@ -1132,6 +1135,10 @@ std::unique_ptr<ViewCommands> ViewCommands::AddTo(CLI::App* app) {
       "who, which organisation, when, why and what was shown.");
   c->break_glass_list_cmd->add_flag("--all", c->break_glass_all,
                                     "also those already reviewed");
+  c->break_glass_list_cmd->add_flag(
+      "--include-denied", c->break_glass_denied,
+      "also refused reads (outcome ACCESS_OUTCOME_DENIED): attempts to read a "
+      "client the reader was not involved with");
   c->break_glass_review_cmd = break_glass_cmd->add_subcommand(
       "review", "Mark a break-the-glass access reviewed, with a note.");
   c->break_glass_review_cmd
@@ -1167,7 +1174,8 @@ std::optional<int> ViewCommands::RunChosen(
   if (*c.status_cmd) return RunProjectionStatus(connect(), c.status_format);
   if (*c.rebuild_cmd) return RunRebuild(connect(), c.rebuild_name);
   if (*c.break_glass_list_cmd) {
-    return RunBreakGlassList(connect(), c.break_glass_all);
+    return RunBreakGlassList(connect(), c.break_glass_all,
+                             c.break_glass_denied);
   }
   if (*c.break_glass_review_cmd) {
     return RunBreakGlassReview(connect(), c.break_glass_access_id,
