@@ -78,6 +78,8 @@ struct ModelConsent {
 };
 
 struct ModelEvent {
+  ModelEvent(uint32_t c, std::string a, std::string sender = "")
+      : classes(c), author(std::move(a)), referral_sender(std::move(sender)) {}
   uint32_t classes = 0;
   std::string author;
   // A referral lifecycle event (accepted, declined, ..., cancelled): the

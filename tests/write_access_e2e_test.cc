@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <initializer_list>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -167,6 +168,8 @@ enum class Verdict {
 };
 
 struct Decision {
+  Decision(Verdict v, int s, std::string r)
+      : verdict(v), step(s), rule(std::move(r)) {}
   Verdict verdict = Verdict::kAllow;
   int step = 0;
   std::string rule;  // which rule decided, for messages
@@ -292,7 +295,7 @@ class WriteModel {
 
   // Step 7 as far as the model keeps the record: true when it expects the
   // server to accept a command the rule allows.
-  bool StateAllows(const std::string& caller, const ModelRecord& r,
+  bool StateAllows(const ModelRecord& r,
                    const ModelRecord* other, const v1::CareEvent& e) const {
     if (e.has_client_registered()) return true;
     if (r.case_status == CaseStatus::kClosed && !e.has_case_reopened() &&
@@ -810,8 +813,15 @@ class WriteRun {
     // A record to stand in for an unknown client while generating.
     ModelRecord blank;
     blank.id = ghost;
-    const Kind kind = PickKind(rng, unknown ? blank : *r);
-    // LinkClientRecords names another record, locked too (in id order).
+    Kind kind;
+    if (r != nullptr) {
+      absl::MutexLock lock(&r->mu);
+      kind = PickKind(rng, *r);
+    } else {
+      kind = PickKind(rng, blank);
+    }
+    // LinkClientRecords names another record, locked too (in id order). The
+    // command is built once every record it reads is locked.
     std::string other_id;
     ModelRecord* other = nullptr;
     if (kind == Kind::kLink) {
@@ -855,6 +865,23 @@ class WriteRun {
     set(Kind::kHold, 1);
     set(Kind::kFail, 1);
     set(Kind::kInterruption, 1);
+    // Commands about a referral, service, member, consent, goal, admission
+    // or transition mostly when the record has one (else they name an
+    // unknown id, a case the docs leave open).
+    auto rare_without = [&](bool has, std::initializer_list<Kind> kinds) {
+      if (has) return;
+      for (Kind k : kinds) set(k, 0.2);
+    };
+    rare_without(!r.referrals.empty(),
+                 {Kind::kAccept, Kind::kDecline, Kind::kHold, Kind::kStart,
+                  Kind::kComplete, Kind::kFail, Kind::kCancel});
+    rare_without(!r.services.empty(), {Kind::kEndService, Kind::kInterruption});
+    rare_without(!r.team.empty(), {Kind::kRemoveMember, Kind::kMeeting});
+    rare_without(!r.consents.empty(), {Kind::kRevokeConsent});
+    rare_without(!r.goals.empty(), {Kind::kGoalProgress, Kind::kGoalStatus});
+    rare_without(!r.admissions.empty(), {Kind::kDischarge});
+    rare_without(!r.transitions.empty(), {Kind::kCompleteTransition});
+    rare_without(!r.linked.empty(), {Kind::kUnlink});
     std::discrete_distribution<int> d(w.begin(), w.end());
     return static_cast<Kind>(d(rng));
   }
@@ -885,8 +912,8 @@ class WriteRun {
         if (want(v)) good.push_back(id);
       }
       const double x = std::uniform_real_distribution<double>(0, 1)(rng);
-      if (!good.empty() && x < 0.8) return Pick(rng, good);
-      if (!all.empty() && x < 0.93) return Pick(rng, all);
+      if (!good.empty() && x < 0.85) return Pick(rng, good);
+      if (!all.empty() && x < 0.97) return Pick(rng, all);
       return absl::StrCat(prefix, "-unknown-", rng() % 5);
     };
     std::string natural;  // the organisation the rule is about
@@ -1389,7 +1416,7 @@ class WriteRun {
           ++tally_.state_refused;
           Count(&Tally::state_codes,
                 absl::StrCat(EventName(e), " ", code));
-          if (r != nullptr && model_.StateAllows(caller, *r, other, e)) {
+          if (r != nullptr && model_.StateAllows(*r, other, e)) {
             ++tally_.state_unforeseen;
             absl::MutexLock lock(&tally_.mu);
             if (tally_.unforeseen.size() < 10) {
@@ -1444,14 +1471,15 @@ class WriteRun {
   void NoteDenial(const std::string& caller, const v1::CareEvent& e,
                   const Decision& d, const grpc::Status& status,
                   const std::string& client_id) {
-    const std::string id = d.about_other
-                               ? e.client_records_linked().other_client_id()
-                               : client_id;
     const std::string key =
         absl::StrCat(caller, "|", EventName(e), d.about_other ? "|other" : "",
                      "|", d.unknown_client ? "unknown" : "uninvolved");
-    std::string masked = absl::StrReplaceAll(
-        status.error_message(), {{absl::StrCat("client ", id), "client <client>"}});
+    std::string masked =
+        absl::StrReplaceAll(status.error_message(), {{client_id, "<client>"}});
+    if (e.has_client_records_linked()) {
+      masked = absl::StrReplaceAll(
+          masked, {{e.client_records_linked().other_client_id(), "<other>"}});
+    }
     absl::MutexLock lock(&tally_.mu);
     tally_.denial_messages.emplace(key, masked);
   }

@@ -528,8 +528,8 @@ TEST_P(IntrusionTest, AnAuditorWritesNothing) {
 INSTANTIATE_TEST_SUITE_P(Transports, IntrusionTest,
                          ::testing::Values(Transport::kLoopback,
                                            Transport::kMutualTls),
-                         [](const auto& info) {
-                           return info.param == Transport::kLoopback
+                         [](const ::testing::TestParamInfo<Transport>& p) {
+                           return p.param == Transport::kLoopback
                                       ? "Loopback"
                                       : "MutualTls";
                          });
@@ -554,8 +554,9 @@ TEST_F(WriteAccessLoopbackTest, RawAppendsToCareStreamsAreInvalid) {
     v1::AppendResponse response;
     return network_->log()->Append(&context, request, &response);
   };
-  for (const std::string stream :
-       {"client-77", "access-77", "organizations", absl::StrCat("client-", kX)}) {
+  for (const std::string& stream :
+       std::vector<std::string>{"client-77", "access-77", "organizations",
+                                absl::StrCat("client-", kX)}) {
     const uint64_t head = Head();
     const grpc::Status s = append(stream);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
