@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,10 @@ enum class Transport {
   // be ignored by the server).
   kMutualTls,
 };
+
+inline void PrintTo(Transport transport, std::ostream* os) {
+  *os << (transport == Transport::kLoopback ? "loopback" : "mutual TLS");
+}
 
 struct AccessNetworkOptions {
   // Agencies: id -> type; each registers itself in the directory.
