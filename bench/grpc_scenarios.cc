@@ -124,7 +124,7 @@ Load GrpcScenarios::Append(int callers, int events_per_call) {
   return RunAsyncClosedLoop(
       callers, events_per_call, warmup_, duration_,
       [&, run](int caller, std::function<void(bool)> done) {
-        StartAppend(absl::StrCat("client-", run, "-", caller), events_per_call,
+        StartAppend(absl::StrCat("case-", run, "-", caller), events_per_call,
                     &versions[caller], std::move(done));
       });
 }

@@ -239,7 +239,7 @@ Load PostgresBaseline::Append(int callers, int events_per_call,
   return RunThreadClosedLoop(
       callers, events_per_call, warmup, duration, [&](int caller) {
         return AppendEvents(conns[caller],
-                            absl::StrCat("client-", run, "-", caller),
+                            absl::StrCat("case-", run, "-", caller),
                             &versions[caller], events_per_call, element);
       });
 }

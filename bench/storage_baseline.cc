@@ -59,7 +59,7 @@ Load StorageBaseline::Append(int callers, int events_per_batch,
   return RunThreadClosedLoop(
       callers, events_per_batch, warmup, duration, [&](int caller) {
         rocksdb::WriteBatch batch;
-        const std::string stream = absl::StrCat("client-", run, "-", caller);
+        const std::string stream = absl::StrCat("case-", run, "-", caller);
         const uint64_t first =
             next_position_.fetch_add(events_per_batch);
         for (int i = 0; i < events_per_batch; ++i) {

@@ -11,8 +11,6 @@
 namespace caseline::projections {
 namespace {
 
-constexpr char kAccessStreamPrefix[] = "access-";
-
 // Subject keys carry their kind, so a referral and a service with the same id
 // stay apart.
 std::string SubjectKey(absl::string_view kind, absl::string_view id) {
@@ -104,6 +102,9 @@ bool Involved(const ClientRecord& record, absl::string_view organization_id) {
         service.started.provider_organization_id() == organization_id) {
       return true;
     }
+  }
+  for (const auto& [id, transition] : record.transitions) {
+    if (transition.planned.to_organization_id() == organization_id) return true;
   }
   return false;
 }
@@ -282,6 +283,14 @@ void ClientAccessFold::Apply(const eventstore::RecordedEvent& recorded,
         subjects_.try_emplace(SubjectKey(kind, *subject),
                               Subject{classes, author});
       }
+      if (const std::string* referral = ReferralIdOf(*event);
+          referral != nullptr && !event->has_referral_sent()) {
+        auto it = record_.referrals.find(*referral);
+        if (it != record_.referrals.end()) {
+          referral_senders_[recorded.stream_version] =
+              it->second.sent_by_organization_id;
+        }
+      }
       record_.Apply(*event, ContextOf(recorded));
     }
   }
@@ -301,6 +310,11 @@ DataClassMask ClientAccessFold::ClassesAt(uint64_t version) const {
 const std::string& ClientAccessFold::AuthorAt(uint64_t version) const {
   static const std::string* const kNone = new std::string();
   return version < authors_.size() ? authors_[version] : *kNone;
+}
+
+const std::string* ClientAccessFold::ReferralSenderAt(uint64_t version) const {
+  auto it = referral_senders_.find(version);
+  return it == referral_senders_.end() ? nullptr : &it->second;
 }
 
 const ClientAccessFold::Subject* ClientAccessFold::FindSubject(

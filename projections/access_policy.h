@@ -56,6 +56,8 @@ std::string DataClassNames(DataClassMask mask);
 // FINANCIAL; every other category is GENERAL.
 v1::DataClass DataClassOfCategory(v1::ServiceCategory category);
 
+// The prefix of the access records' streams.
+inline constexpr char kAccessStreamPrefix[] = "access-";
 // The access records' stream of a client (RecordAccessed,
 // BreakGlassReviewed).
 std::string AccessStreamId(absl::string_view client_id);
@@ -65,7 +67,8 @@ std::optional<absl::string_view> ClientOfAccessStream(
 
 // True when `organization_id` is involved in the care of `record`'s client
 // now: it registered the client, has an active care team member, sent or
-// received a referral, or provides an active service.
+// received a referral, provides an active service, or receives a planned
+// transition (docs/access.md "Involvement"). Decides writes and reads.
 bool Involved(const ClientRecord& record, absl::string_view organization_id);
 
 // A client's stream folded for access decisions: the client record, and the
@@ -88,6 +91,11 @@ class ClientAccessFold {
   // kUnclassified and "" for an unknown version.
   DataClassMask ClassesAt(uint64_t version) const;
   const std::string& AuthorAt(uint64_t version) const;
+  // For a referral lifecycle event after ReferralSent (accepted, declined,
+  // on hold, started, completed, failed, cancelled) at `version`: the
+  // organisation that sent the referral, which always sees it (the closed
+  // loop, docs/access.md). nullptr for any other event.
+  const std::string* ReferralSenderAt(uint64_t version) const;
 
   // What a referral, service, goal, admission or transition id is about: the
   // classes and author of the event that created it; nullptr when unknown.
@@ -107,6 +115,8 @@ class ClientAccessFold {
   std::optional<uint64_t> record_version_;
   std::vector<DataClassMask> classes_;  // by stream version
   std::vector<std::string> authors_;    // by stream version
+  // Referral lifecycle events: stream version -> the referral's sender.
+  absl::flat_hash_map<uint64_t, std::string> referral_senders_;
   absl::flat_hash_map<std::string, Subject> subjects_;
 };
 

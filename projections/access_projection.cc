@@ -50,7 +50,8 @@ absl::Status AccessProjection::Apply(const eventstore::RecordedEvent& event,
   }
   ASSIGN_OR_RETURN(v1::CareEvent care, ParseCareEvent(event));
   if (care.has_record_accessed() &&
-      care.record_accessed().basis() == v1::ACCESS_BASIS_BREAK_GLASS) {
+      (care.record_accessed().basis() == v1::ACCESS_BASIS_BREAK_GLASS ||
+       care.record_accessed().outcome() == v1::ACCESS_OUTCOME_DENIED)) {
     v1::BreakGlassAccess access;
     access.set_access_event_id(event.event_id.ToString());
     access.set_global_position(event.global_position);
@@ -108,16 +109,20 @@ absl::StatusOr<v1::ListBreakGlassResponse> ListBreakGlass(
   absl::Status status;
   RETURN_IF_ERROR(reader.Scan(
       prefix, start, [&](absl::string_view key, absl::string_view) {
-        if (static_cast<size_t>(response.accesses_size()) == page_size) {
-          response.set_next_page_token(PositionKey(
-              response.accesses(response.accesses_size() - 1)
-                  .global_position()));
-          return false;
-        }
         absl::StatusOr<v1::BreakGlassAccess> access =
             LoadEntry(reader, std::string(key.substr(prefix.size())));
         if (!access.ok()) {
           status = access.status();
+          return false;
+        }
+        if (!request.include_denied() &&
+            access->access().outcome() == v1::ACCESS_OUTCOME_DENIED) {
+          return true;
+        }
+        if (static_cast<size_t>(response.accesses_size()) == page_size) {
+          response.set_next_page_token(PositionKey(
+              response.accesses(response.accesses_size() - 1)
+                  .global_position()));
           return false;
         }
         *response.add_accesses() = *std::move(access);
@@ -133,7 +138,8 @@ absl::StatusOr<v1::BreakGlassAccess> FindBreakGlass(
                    reader.Get(absl::StrCat("e/", access_event_id)));
   if (!p.has_value()) {
     return absl::NotFoundError(absl::StrCat(
-        "access_event_id: no break-the-glass access has event id ",
+        "access_event_id: no break-the-glass access or refused read has "
+        "event id ",
         access_event_id, "; list them with AccessAudit.ListBreakGlass"));
   }
   return LoadEntry(reader, *p);

@@ -1,10 +1,11 @@
-// AccessProjection ("access"): the break-the-glass accesses of every client
-// (RecordAccessed with ACCESS_BASIS_BREAK_GLASS, in the access-<client>
-// streams) and their review (BreakGlassReviewed), for the auditors'
-// break_glass_review list (proto/caseline/v1/access.proto).
+// AccessProjection ("access"): the break-the-glass accesses and refused reads
+// of every client (RecordAccessed with ACCESS_BASIS_BREAK_GLASS or
+// ACCESS_OUTCOME_DENIED, in the access-<client> streams) and their review
+// (BreakGlassReviewed), for the auditors' break_glass_review list
+// (proto/caseline/v1/access.proto; refused reads with include_denied).
 //
 // Cost per event: events outside access streams are skipped on their stream
-// id; access records that are not break-the-glass on their payload's basis.
+// id; other access records on their payload's basis and outcome.
 //
 // Stored keys (inside the engine's prefix for this projection; <p> is the
 // access record's global position as 16 hex digits):

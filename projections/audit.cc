@@ -414,6 +414,11 @@ std::string SummarizeCareEvent(const v1::CareEvent& event) {
                           " updated");
     case v1::CareEvent::kRecordAccessed: {
       const auto& e = event.record_accessed();
+      if (e.outcome() == v1::ACCESS_OUTCOME_DENIED) {
+        return absl::StrCat("read REFUSED (", e.operation(),
+                            "): not involved in the client's care; nothing "
+                            "shown");
+      }
       std::string basis;
       switch (e.basis()) {
         case v1::ACCESS_BASIS_CONSENT:
@@ -427,6 +432,9 @@ std::string SummarizeCareEvent(const v1::CareEvent& event) {
           break;
         case v1::ACCESS_BASIS_ADMIN:
           basis = "admin";
+          break;
+        case v1::ACCESS_BASIS_REFERRAL_SENDER:
+          basis = "its own referral's status";
           break;
         default:
           basis = "unspecified";
@@ -815,7 +823,9 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
         return true;
       },
       [&](const v1::CareEvent& event, const CareEventContext& context) {
+        // A refused read disclosed nothing.
         if (!event.has_record_accessed() ||
+            event.record_accessed().outcome() == v1::ACCESS_OUTCOME_DENIED ||
             !period.Contains(context.recorded_at) || !shown()) {
           return;
         }

@@ -30,6 +30,11 @@ class OrganizationDirectory {
   size_t size() const { return organizations_.size(); }
   // Version of the last event applied; nullopt before the first.
   std::optional<uint64_t> version() const { return version_; }
+  // Records that the stream was read up to `version` (a non-care event on
+  // it, which Apply never sees). No effect when `version` is not newer.
+  void SkipTo(uint64_t version) {
+    if (!version_.has_value() || *version_ < version) version_ = version;
+  }
 
  private:
   absl::flat_hash_map<std::string, v1::OrganizationRegistered> organizations_;

@@ -1,5 +1,8 @@
 #include "services/access_control.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -7,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "caseline/v1/wire_constants.h"
 #include "eventstore/status_macros.h"
@@ -16,6 +20,7 @@
 #include "openssl/x509v3.h"
 #include "projections/care_event_context.h"
 #include "projections/client_record.h"
+#include "spdlog/spdlog.h"
 
 namespace caseline::services {
 namespace {
@@ -31,6 +36,8 @@ std::string Metadata(const grpc::ServerContextBase& context, const char* key) {
 
 constexpr size_t kMaxMetadataValue = 256;
 constexpr size_t kMaxBreakGlassReason = 1000;
+// Refused reads remembered to bound their records (docs/access.md).
+constexpr size_t kMaxDenialKeys = 100'000;
 
 // Parses an enum value named with or without its prefix, e.g. "TREATMENT"
 // or "PURPOSE_OF_USE_TREATMENT".
@@ -81,6 +88,36 @@ absl::Status RequireRole(const Caller& caller, uint8_t roles,
 }
 
 // --- Authenticator ------------------------------------------------------------
+
+bool PeerIsLoopback(absl::string_view peer) {
+  if (absl::ConsumePrefix(&peer, "unix:") ||
+      absl::StartsWith(peer, "unix-abstract:")) {
+    return true;
+  }
+  std::string host;
+  if (absl::ConsumePrefix(&peer, "ipv4:")) {
+    host = std::string(peer.substr(0, peer.rfind(':')));
+  } else if (absl::ConsumePrefix(&peer, "ipv6:")) {
+    std::string unescaped = absl::StrReplaceAll(
+        peer, {{"%5B", "["}, {"%5D", "]"}, {"%5b", "["}, {"%5d", "]"}});
+    const size_t open = unescaped.find('[');
+    const size_t close = unescaped.find(']');
+    if (open != 0 || close == std::string::npos) return false;
+    host = unescaped.substr(1, close - 1);
+    // A zone (fe80::1%eth0) is never loopback; drop it so inet_pton decides.
+    host = host.substr(0, host.find('%'));
+  } else {
+    return false;
+  }
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
 
 // Verifies organisation certificates against the client CA with OpenSSL, and
 // remembers the outcome per certificate (a connection's calls all present
@@ -250,6 +287,15 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
   if (!options_.access.has_value()) {
     // Development mode: loopback, no TLS, no access config.
     if (caller.organization_id.empty()) {
+      // The operator's powers need a caller on this machine: a server run
+      // with --insecure_non_loopback must not give them to the network.
+      if (!PeerIsLoopback(context.peer())) {
+        return absl::UnauthenticatedError(absl::StrCat(
+            "no identity: the development-mode local operator exists only "
+            "for callers on a loopback address, and ",
+            context.peer(), " is not one; name the calling organisation in "
+            "metadata ", kOrganizationMetadataKey, " (caseline --org)"));
+      }
       caller.local_operator = true;
       caller.roles = kAgency | kAuditor | kAdmin;
     } else {
@@ -319,10 +365,14 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
 // --- ClientRead ------------------------------------------------------------------
 
 void ClientRead::Count(bool shown, DataClassMask classes, uint64_t position,
-                       bool own) {
+                       bool own, bool referral_loop) {
   if (shown) {
     shown_classes_ |= classes;
     if (!own) shown_others_ = true;
+    if (!own && !referral_loop) {
+      consent_classes_ |= classes;
+      shown_by_consent_ = true;
+    }
     if (position != 0) positions_shown_.push_back(position);
   } else {
     ++withheld_;
@@ -331,7 +381,8 @@ void ClientRead::Count(bool shown, DataClassMask classes, uint64_t position,
 }
 
 void ClientRead::ResetCounts() {
-  shown_classes_ = withheld_classes_ = 0;
+  shown_classes_ = withheld_classes_ = consent_classes_ = 0;
+  shown_by_consent_ = false;
   withheld_ = 0;
   shown_others_ = false;
   positions_shown_.clear();
@@ -345,7 +396,14 @@ bool ClientRead::MayShow(const eventstore::RecordedEvent& event) const {
     // Who looked at a record is for auditors, and for the one who looked.
     return author == caller_->organization_id;
   }
-  return decision_.Visible(fold_->ClassesAt(event.stream_version), author);
+  return decision_.Visible(fold_->ClassesAt(event.stream_version), author) ||
+         SentReferralLoop(event.stream_version);
+}
+
+bool ClientRead::SentReferralLoop(uint64_t stream_version) const {
+  const std::string* sender = fold_->ReferralSenderAt(stream_version);
+  return sender != nullptr && !sender->empty() &&
+         *sender == caller_->organization_id;
 }
 
 bool ClientRead::Show(const eventstore::RecordedEvent& event) {
@@ -355,10 +413,13 @@ bool ClientRead::Show(const eventstore::RecordedEvent& event) {
   const bool own = event.actor.organization_id == caller_->organization_id;
   DataClassMask classes = 0;
   if (!access_event) classes = fold_->ClassesAt(event.stream_version);
+  const bool referral_loop =
+      shown && !bypass_ && !access_event && !own &&
+      !decision_.Visible(classes, event.actor.organization_id);
   // Access records carry no care data: reading them is not recorded again,
   // which also keeps an auditor's subscription from feeding itself.
   Count(shown, classes, access_event ? 0 : event.global_position,
-        own || access_event);
+        own || access_event, referral_loop);
   return shown;
 }
 
@@ -419,12 +480,16 @@ std::optional<v1::RecordAccessed> ClientRead::AccessRecord(
     record.set_basis(v1::ACCESS_BASIS_AUDITOR);
   } else if (caller_->Has(kAdmin)) {
     record.set_basis(v1::ACCESS_BASIS_ADMIN);
+  } else if (!shown_by_consent_) {
+    // Only lifecycle events of referrals the caller sent.
+    record.set_basis(v1::ACCESS_BASIS_REFERRAL_SENDER);
   } else {
     record.set_basis(v1::ACCESS_BASIS_CONSENT);
-    for (const std::string& id : decision_.ConsentsFor(shown_classes_)) {
+    for (const std::string& id : decision_.ConsentsFor(consent_classes_)) {
       record.add_consent_ids(id);
     }
   }
+  record.set_outcome(v1::ACCESS_OUTCOME_SUCCESS);
   for (v1::DataClass c : projections::DataClassesIn(shown_classes_)) {
     record.add_data_classes_shown(c);
   }
@@ -486,7 +551,8 @@ AccessControl::Directory() {
 }
 
 absl::StatusOr<ClientRead> AccessControl::OpenClient(
-    const Caller& caller, absl::string_view client_id) {
+    const Caller& caller, absl::string_view client_id,
+    absl::string_view operation) {
   if (client_id.empty()) {
     return absl::InvalidArgumentError(
         "client_id is required: name the client whose record to read");
@@ -521,18 +587,74 @@ absl::StatusOr<ClientRead> AccessControl::OpenClient(
       }
     }
     if (!recorded_some) {
+      if (!operation.empty() && fold.record().registered) {
+        RecordDenied(caller, client_id, operation);
+      }
       return absl::PermissionDeniedError(absl::StrCat(
-          "organisation ", caller.organization_id,
-          " is not involved in the care of client ", client_id,
-          " (not the registering organisation, a care team member's, a "
-          "referral's sender or receiver, or an active service provider); "
-          "ask the client's lead case manager to involve you, or in an "
-          "emergency break the glass (x-caseline-break-glass)"));
+          "client ", client_id, " is not known to organisation ",
+          caller.organization_id, ", or ", caller.organization_id,
+          " is not involved in its care (the registering organisation, a "
+          "care team member's, a referral's sender or receiver, an active "
+          "service's provider or a transition's receiver); ask the client's "
+          "lead case manager to involve you, or in an emergency break the "
+          "glass (x-caseline-break-glass)"));
     }
+  }
+  if (read.bypass_ && !fold.record().registered && !fold.version().has_value() &&
+      caller.ReadsEverything()) {
+    return absl::NotFoundError(absl::StrCat(
+        "client ", client_id, " is not registered (its stream ",
+        projections::ClientStreamId(client_id), " has no events)"));
   }
   read.fold_ =
       std::make_shared<const projections::ClientAccessFold>(std::move(fold));
   return read;
+}
+
+void AccessControl::RecordDenied(const Caller& caller,
+                                 absl::string_view client_id,
+                                 absl::string_view operation) {
+  const absl::Time now = Now();
+  const int64_t minute = absl::ToUnixSeconds(now) / 60;
+  const std::string key = absl::StrCat(caller.organization_id, "\n",
+                                       caller.user_id, "\n", client_id);
+  {
+    MutexLock lock(&mu_);
+    auto [it, inserted] = denials_recorded_.try_emplace(key, minute);
+    if (!inserted) {
+      if (it->second == minute) return;
+      it->second = minute;
+    }
+    if (denials_recorded_.size() > kMaxDenialKeys) {
+      denials_recorded_.clear();
+      denials_recorded_.emplace(key, minute);
+    }
+  }
+  v1::CareEvent event;
+  v1::RecordAccessed* record = event.mutable_record_accessed();
+  record->set_client_id(std::string(client_id));
+  record->set_operation(std::string(operation));
+  record->set_purpose(caller.purpose);
+  record->set_discipline(caller.discipline);
+  record->set_outcome(v1::ACCESS_OUTCOME_DENIED);
+  eventstore::AppendRequest append;
+  append.stream_id = projections::AccessStreamId(client_id);
+  eventstore::ProposedEvent& e = append.events.emplace_back();
+  e.event_type = projections::CareEventName(event);
+  e.actor = {caller.organization_id, caller.user_id, caller.role()};
+  e.schema_version = 1;
+  e.content_type = v1::kCareEventContentType;
+  e.payload = event.SerializeAsString();
+  // The answer is PERMISSION_DENIED whether or not the record is written:
+  // nothing is shown, so nothing waits on it.
+  absl::StatusOr<eventstore::AppendResult> appended =
+      log_->Append(std::move(append));
+  if (!appended.ok()) {
+    spdlog::warn("the record of a refused read of client {} by {} could not "
+                 "be written: {}",
+                 std::string(client_id), caller.organization_id,
+                 appended.status().ToString());
+  }
 }
 
 absl::Status AccessControl::Record(const Caller& caller,

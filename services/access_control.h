@@ -89,6 +89,11 @@ struct AuthenticatorOptions {
   std::optional<AccessConfig> access;
 };
 
+// Whether a gRPC peer string ("ipv4:127.0.0.1:5000", "ipv6:[::1]:5000",
+// "unix:/path") is on this machine: 127.0.0.0/8, ::1 (also v4-mapped), or a
+// Unix socket.
+bool PeerIsLoopback(absl::string_view peer);
+
 class Authenticator {
  public:
   // INVALID_ARGUMENT when the CA PEM holds no certificate.
@@ -156,7 +161,10 @@ class ClientRead {
   friend class StreamFilter;
   ClientRead() = default;
   void Count(bool shown, projections::DataClassMask classes,
-             uint64_t position, bool own);
+             uint64_t position, bool own, bool referral_loop = false);
+  // Whether the event at `stream_version` is a lifecycle event of a referral
+  // the caller sent (shown to it whatever the consents).
+  bool SentReferralLoop(uint64_t stream_version) const;
   void ResetCounts();
 
   std::string client_id_;
@@ -166,6 +174,10 @@ class ClientRead {
   projections::ClientAccessDecision decision_;
   absl::Time decided_at_;
   projections::DataClassMask shown_classes_ = 0;
+  // Classes shown under consent (not as the caller's own, nor its
+  // referrals' lifecycle).
+  projections::DataClassMask consent_classes_ = 0;
+  bool shown_by_consent_ = false;
   projections::DataClassMask withheld_classes_ = 0;
   uint32_t withheld_ = 0;
   bool shown_others_ = false;  // something not authored by the caller shown
@@ -188,8 +200,15 @@ class AccessControl {
   // agency that is not involved in the client's care and recorded nothing
   // in it (the same for an unknown client, so ids cannot be probed), unless
   // it breaks the glass.
+  //
+  // `operation` (the RPC) names a direct read of this client: when it is
+  // refused and the client is registered, the refusal is recorded
+  // (RecordAccessed, outcome DENIED; at most one per caller, person, client
+  // and minute). Empty for reads that only filter (subscriptions, lists).
+  // Auditors and admins get NOT_FOUND for a client that is not registered.
   absl::StatusOr<ClientRead> OpenClient(const Caller& caller,
-                                        absl::string_view client_id);
+                                        absl::string_view client_id,
+                                        absl::string_view operation = {});
 
   // Appends the access records of `reads` (one per client that needs one)
   // and returns once they are durable. UNAVAILABLE when they cannot be
@@ -208,8 +227,16 @@ class AccessControl {
   const Authenticator* const authenticator_;
   const absl::AnyInvocable<absl::Time() const> clock_;
 
+  // Appends the record of a refused read, unless one for the same caller,
+  // person and client was written this minute.
+  void RecordDenied(const Caller& caller, absl::string_view client_id,
+                    absl::string_view operation);
+
   Mutex mu_;
   std::shared_ptr<const projections::OrganizationDirectory> directory_
+      ABSL_GUARDED_BY(mu_);
+  // Refusals recorded: organisation, person and client -> the minute.
+  absl::flat_hash_map<std::string, int64_t> denials_recorded_
       ABSL_GUARDED_BY(mu_);
 };
 

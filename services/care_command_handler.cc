@@ -8,6 +8,7 @@
 #include "eventstore/status_macros.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "projections/access_policy.h"
 
 namespace caseline::services {
 namespace {
@@ -89,14 +90,22 @@ CareCommandHandler::CareCommandHandler(
     : log_(log), clock_(std::move(clock)) {}
 
 template <typename Fold>
-absl::Status CareCommandHandler::CatchUp(const std::string& stream_id,
-                                         std::optional<uint64_t> version,
-                                         Fold&& fold) {
-  // Only care events make up a record; anything else appended to the stream
-  // through the raw EventLog API is not part of it (FoldCareStream skips it).
-  return projections::FoldCareStream(
+absl::StatusOr<std::optional<uint64_t>> CareCommandHandler::CatchUp(
+    const std::string& stream_id, std::optional<uint64_t> version,
+    Fold&& fold) {
+  // Only care events make up a record; anything else on the stream (a raw
+  // EventLog append from before raw appends to care streams were refused)
+  // is not part of it (FoldCareStream skips it), but the command must still
+  // expect the stream's real version: the last one read, of any event.
+  std::optional<uint64_t> last = version;
+  RETURN_IF_ERROR(projections::FoldCareStream(
       *log_, stream_id, version.has_value() ? *version + 1 : 0,
-      [](const eventstore::RecordedEvent&) { return true; }, fold);
+      [&last](const eventstore::RecordedEvent& e) {
+        last = e.stream_version;
+        return true;
+      },
+      fold));
+  return last;
 }
 
 Mutex& CareCommandHandler::StreamLock(const std::string& stream_id) {
@@ -113,12 +122,13 @@ absl::StatusOr<ClientRecord> CareCommandHandler::LoadClient(
       record = it->second;
   }
   const std::optional<uint64_t> cached = record.version;
-  RETURN_IF_ERROR(CatchUp(projections::ClientStreamId(client_id),
-                          record.version,
-                          [&record](const v1::CareEvent& e,
-                                    const projections::CareEventContext& c) {
-                            record.Apply(e, c);
-                          }));
+  ASSIGN_OR_RETURN(record.version,
+                   CatchUp(projections::ClientStreamId(client_id),
+                           record.version,
+                           [&record](const v1::CareEvent& e,
+                                     const projections::CareEventContext& c) {
+                             record.Apply(e, c);
+                           }));
   if (record.version != cached) {
     MutexLock lock(&mu_);
     if (clients_.size() >= kMaxCachedClients) clients_.clear();
@@ -140,12 +150,14 @@ absl::StatusOr<OrganizationDirectory> CareCommandHandler::LoadDirectory() {
     directory = directory_;
   }
   const std::optional<uint64_t> cached = directory.version();
-  RETURN_IF_ERROR(CatchUp(projections::kOrganizationsStream,
-                          directory.version(),
-                          [&directory](const v1::CareEvent& e,
-                                       const projections::CareEventContext& c) {
-                            directory.Apply(e, c);
-                          }));
+  ASSIGN_OR_RETURN(
+      std::optional<uint64_t> last,
+      CatchUp(projections::kOrganizationsStream, directory.version(),
+              [&directory](const v1::CareEvent& e,
+                           const projections::CareEventContext& c) {
+                directory.Apply(e, c);
+              }));
+  if (last.has_value()) directory.SkipTo(*last);
   if (directory.version() != cached) {
     MutexLock lock(&mu_);
     if (!directory_.version().has_value() ||
@@ -216,12 +228,13 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(
       version = directory.version();
     } else {
       ASSIGN_OR_RETURN(ClientRecord record, LoadClient(command.client_id));
-      auto client_exists = [this](absl::string_view other) {
+      auto involved_in_other = [this, &command](absl::string_view other) {
         absl::StatusOr<ClientRecord> r = LoadClient(std::string(other));
-        return r.ok() && r->registered;
+        return r.ok() && r->registered &&
+               projections::Involved(*r, command.organization_id);
       };
       ASSIGN_OR_RETURN(events, DecideClientCommand(record, directory,
-                                                   client_exists, command));
+                                                   involved_in_other, command));
       version = record.version;
     }
 

@@ -84,10 +84,13 @@ class CareCommandHandler {
   absl::StatusOr<v1::CommandResult> AlreadyApplied(
       const eventstore::RecordedEvent& first, const std::string& stream_id,
       const std::string& digest, const CareCommand& command);
-  // Folds the stream's events after `*version` into `fold`.
+  // Folds the stream's care events after `*version` into `fold`; returns
+  // the version of the stream's last event read (of any kind), or `version`
+  // when there were none.
   template <typename Fold>
-  absl::Status CatchUp(const std::string& stream_id,
-                       std::optional<uint64_t> version, Fold&& fold);
+  absl::StatusOr<std::optional<uint64_t>> CatchUp(
+      const std::string& stream_id, std::optional<uint64_t> version,
+      Fold&& fold);
 
   // Serialises commands on one stream within this server, so that they do
   // not race each other through re-decisions; a stream maps to one stripe.

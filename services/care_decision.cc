@@ -10,6 +10,8 @@
 #include "absl/strings/str_split.h"
 #include "eventstore/status_macros.h"
 #include "eventstore/validation.h"
+#include "projections/access_policy.h"
+#include "projections/care_event_context.h"
 
 namespace caseline::services {
 namespace {
@@ -24,6 +26,7 @@ constexpr size_t kMaxIdBytes = 64;
 constexpr size_t kMaxCommandIdBytes = 128;
 constexpr size_t kMaxTextBytes = 4096;
 constexpr size_t kMaxFindingIdBytes = 200;
+constexpr size_t kMaxDocumentIdBytes = 256;
 // Findings about a pair of clients: duplicate-clients:<id>:<id>.
 constexpr absl::string_view kDuplicateClientsPrefix = "duplicate-clients:";
 
@@ -157,6 +160,57 @@ absl::Status CheckFindingId(absl::string_view value, absl::string_view field) {
                      "use the finding id as the duplication view gives it "
                      "(printable characters, no spaces)");
     }
+  }
+  return absl::OkStatus();
+}
+
+// How a consent was obtained (docs/access.md "Consent provenance"), and the
+// Part 2 rule that a consent to recipient types can never cover Part 2 data.
+absl::Status CheckConsentProvenance(const v1::ConsentGiven& e) {
+  const bool part2 =
+      std::find(e.data_classes().begin(), e.data_classes().end(),
+                v1::DATA_CLASS_SUBSTANCE_USE_PART2) != e.data_classes().end();
+  if (part2 && !e.recipient_organization_types().empty()) {
+    return Invalid(
+        "consent_given.recipient_organization_types",
+        "a consent that lists DATA_CLASS_SUBSTANCE_USE_PART2 must name its "
+        "recipients by id (42 CFR 2.31): a consent to recipient types can "
+        "never cover Part 2 data; record the other data classes in a "
+        "separate consent to types");
+  }
+  RETURN_IF_ERROR(CheckEnum(e.method(), v1::ConsentMethod_IsValid,
+                            "consent_given.method", true));
+  if (e.method() == v1::CONSENT_METHOD_VERBAL_WITH_WITNESS) {
+    if (!e.has_witness()) {
+      return Invalid("consent_given.witness",
+                     "a verbal consent needs the witness's name");
+    }
+    RETURN_IF_ERROR(CheckName(e.witness(), "consent_given.witness"));
+  }
+  if (e.has_obtained_at()) {
+    RETURN_IF_ERROR(
+        CheckTimestamp(e.obtained_at(), "consent_given.obtained_at"));
+  }
+  const v1::ConsentDocument& document = e.document();
+  if (document.document_id().empty()) {
+    return Invalid("consent_given.document.document_id",
+                   "is required: the reference of the signed form, "
+                   "electronic signature record or verbal-consent "
+                   "attestation");
+  }
+  if (document.document_id().size() > kMaxDocumentIdBytes) {
+    return Invalid("consent_given.document.document_id",
+                   absl::StrCat("is ", document.document_id().size(),
+                                " bytes; the limit is ", kMaxDocumentIdBytes));
+  }
+  bool hex = document.sha256().size() == 64;
+  for (char c : document.sha256()) {
+    hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  }
+  if (!hex) {
+    return Invalid("consent_given.document.sha256",
+                   "must be the document's SHA-256: 64 lowercase hex digits "
+                   "(e.g. the output of sha256sum)");
   }
   return absl::OkStatus();
 }
@@ -297,7 +351,7 @@ absl::Status CheckEventFields(const v1::CareEvent& event) {
                          "must be after period.start");
         }
       }
-      return absl::OkStatus();
+      return CheckConsentProvenance(e);
     }
     case v1::CareEvent::kConsentRevoked: {
       const auto& e = event.consent_revoked();
@@ -608,12 +662,13 @@ struct ReferralRule {
   bool from_on_hold_needs_acceptance;  // on-hold counts only if accepted before
 };
 
-absl::Status CheckReferralStep(const ReferralState& referral,
+// Which side of a referral may take the step.
+absl::Status CheckReferralSide(const ReferralState& referral,
                                const ReferralRule& rule,
                                const std::string& referral_id,
                                const std::string& acting_organization_id) {
   const std::string& to = referral.sent.to_organization_id();
-  const std::string& from = referral.sent.from_organization_id();
+  const std::string& from = referral.sent_by_organization_id;
   if (rule.receiver_only && acting_organization_id != to) {
     return absl::PermissionDeniedError(absl::StrCat(
         "only the receiving organisation (", to, ") may ", rule.verb,
@@ -625,6 +680,13 @@ absl::Status CheckReferralStep(const ReferralState& referral,
         "only the sending (", from, ") or receiving (", to,
         ") organisation may ", rule.verb, " referral ", referral_id));
   }
+  return absl::OkStatus();
+}
+
+// From which states the step may be taken.
+absl::Status CheckReferralStep(const ReferralState& referral,
+                               const ReferralRule& rule,
+                               const std::string& referral_id) {
   bool allowed = false;
   std::vector<std::string> names;
   for (ReferralStatus s : rule.from) {
@@ -771,6 +833,147 @@ absl::Status CheckDisclosure(const ClientRecord& record,
   return absl::OkStatus();
 }
 
+// --- Who may write what (docs/access.md) -------------------------------------
+
+// The one answer for a client the acting organisation may not act on and for
+// a client that does not exist, so that writes cannot probe which exist.
+absl::Status NotKnownOrNotInvolved(absl::string_view field,
+                                   absl::string_view client,
+                                   absl::string_view organization,
+                                   const v1::CareEvent& event) {
+  return absl::PermissionDeniedError(absl::StrCat(
+      field.empty() ? "" : absl::StrCat(field, ": "), "client ", client,
+      " is not known to organisation ", organization, ", or ", organization,
+      " is not involved in its care and may not record ",
+      projections::CareEventName(event),
+      "; an organisation becomes involved by registering the client, or by "
+      "an involved organisation's act (a referral or transition sent to it, "
+      "a service it provides, a care team member of it added by the lead "
+      "case manager's organisation)"));
+}
+
+bool IsLeadOrganization(const ClientRecord& record,
+                        absl::string_view organization_id) {
+  for (const auto& [id, member] : record.care_team) {
+    if (member.active() &&
+        member.added.role() == v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER &&
+        member.added.organization_id() == organization_id) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Steps 5 and 6 of "Who may write what": the acting organisation's standing
+// on the client, then the command's own rule. Unknown sub-ids (a consent,
+// service, member or referral the record lacks) pass here and are answered by
+// the state rules.
+absl::Status CheckWriteRule(
+    const ClientRecord& record,
+    absl::FunctionRef<bool(absl::string_view)> involved_in_other,
+    const CareCommand& command) {
+  const v1::CareEvent& event = command.event;
+  const std::string& org = command.organization_id;
+  const std::string& client = record.client_id;
+  if (event.has_client_registered()) return absl::OkStatus();
+  if (!record.registered || !projections::Involved(record, org)) {
+    return NotKnownOrNotInvolved("", client, org, event);
+  }
+  switch (event.event_case()) {
+    case v1::CareEvent::kClientRecordsLinked: {
+      const std::string& other =
+          event.client_records_linked().other_client_id();
+      if (other != client && !involved_in_other(other)) {
+        return NotKnownOrNotInvolved("client_records_linked.other_client_id",
+                                     other, org, event);
+      }
+      return absl::OkStatus();
+    }
+    case v1::CareEvent::kConsentRevoked: {
+      const v1::ConsentRevoked& revoked = event.consent_revoked();
+      auto it = record.consents.find(revoked.consent_id());
+      if (it == record.consents.end() ||
+          it->second.granted_at_organization_id == org ||
+          revoked.on_client_request()) {
+        return absl::OkStatus();
+      }
+      return absl::PermissionDeniedError(absl::StrCat(
+          "consent ", revoked.consent_id(), " was recorded by ",
+          it->second.granted_at_organization_id, "; only ",
+          it->second.granted_at_organization_id,
+          " revokes it, or an involved organisation on the client's request "
+          "(set consent_revoked.on_client_request)"));
+    }
+    case v1::CareEvent::kCaseClosed:
+      if (record.case_status != CaseStatus::kOpen ||
+          record.case_status_organization_id == org) {
+        return absl::OkStatus();
+      }
+      return absl::PermissionDeniedError(absl::StrCat(
+          "the case of client ", client, " was opened by ",
+          record.case_status_organization_id, "; only ",
+          record.case_status_organization_id, " closes it"));
+    case v1::CareEvent::kServiceEnded:
+    case v1::CareEvent::kServiceInterruptionNotified: {
+      const bool ended = event.has_service_ended();
+      const std::string& id =
+          ended ? event.service_ended().service_id()
+                : event.service_interruption_notified().service_id();
+      auto it = record.services.find(id);
+      if (it == record.services.end() ||
+          it->second.started.provider_organization_id() == org) {
+        return absl::OkStatus();
+      }
+      return absl::PermissionDeniedError(absl::StrCat(
+          "service ", id, " is provided by ",
+          it->second.started.provider_organization_id(), "; only its provider ",
+          ended ? "ends it" : "notifies its interruption"));
+    }
+    case v1::CareEvent::kCareTeamMemberAdded:
+      if (record.ActiveLeadCaseManagers() == 0 ||
+          IsLeadOrganization(record, org)) {
+        return absl::OkStatus();
+      }
+      return absl::PermissionDeniedError(absl::StrCat(
+          "care team changes: only the organisation of a lead case manager "
+          "of client ",
+          client, " adds team members, and ", org,
+          " has none; ask the lead case manager's organisation to add them"));
+    case v1::CareEvent::kCareTeamMemberRemoved: {
+      auto it =
+          record.care_team.find(event.care_team_member_removed().member_id());
+      if (it == record.care_team.end() ||
+          it->second.added.organization_id() == org ||
+          IsLeadOrganization(record, org)) {
+        return absl::OkStatus();
+      }
+      return absl::PermissionDeniedError(absl::StrCat(
+          "care team changes: team member ", it->first, " is of ",
+          it->second.added.organization_id(),
+          "; only that organisation or the organisation of a lead case "
+          "manager removes them"));
+    }
+    case v1::CareEvent::kReferralSent: {
+      const std::string& from = event.referral_sent().from_organization_id();
+      if (from.empty() || from == org) return absl::OkStatus();
+      return absl::PermissionDeniedError(absl::StrCat(
+          "referral_sent.from_organization_id is ", from,
+          " but the acting organisation is ", org,
+          "; an organisation sends referrals only in its own name"));
+    }
+    default:
+      break;
+  }
+  if (const ReferralRule* rule = RuleFor(event.event_case())) {
+    const std::string& id = *projections::ReferralIdOf(event);
+    auto it = record.referrals.find(id);
+    if (it != record.referrals.end()) {
+      return CheckReferralSide(it->second, *rule, id, org);
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateCareCommand(const CareCommand& command, absl::Time now) {
@@ -806,25 +1009,19 @@ absl::Status ValidateCareCommand(const CareCommand& command, absl::Time now) {
 
 absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     const ClientRecord& record, const OrganizationDirectory& directory,
-    absl::FunctionRef<bool(absl::string_view)> client_exists,
+    absl::FunctionRef<bool(absl::string_view)> involved_in_other,
     const CareCommand& command) {
   RETURN_IF_ERROR(RequireOrganization(directory, command.organization_id,
                                       "x-caseline-org"));
+  RETURN_IF_ERROR(CheckWriteRule(record, involved_in_other, command));
   const v1::CareEvent& proposed = command.event;
   const std::string& client = record.client_id;
-  if (proposed.has_client_registered()) {
-    if (record.registered) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("client ", client,
-                       " is already registered; correct details with "
-                       "CorrectClientDetails, or register the new person under "
-                       "another client_id"));
-    }
-  } else if (!record.registered) {
-    return absl::NotFoundError(absl::StrCat(
-        "client ", client,
-        " is not registered; register the client with RegisterClient "
-        "first"));
+  if (proposed.has_client_registered() && record.registered) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("client ", client,
+                     " is already registered; correct details with "
+                     "CorrectClientDetails, or register the new person under "
+                     "another client_id"));
   }
   // A closed case still accepts what is about the record rather than the
   // care: a dismissed finding, and a release of information (records of a
@@ -858,11 +1055,6 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
       if (other == client) {
         return Invalid("client_records_linked.other_client_id",
                        "is this client itself");
-      }
-      if (!client_exists(other)) {
-        return absl::NotFoundError(
-            absl::StrCat("client_records_linked.other_client_id: client ",
-                         other, " is not registered"));
       }
       if (record.linked_client_ids.count(other) > 0) {
         return absl::AlreadyExistsError(absl::StrCat(
@@ -937,6 +1129,14 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
       if (!given->period().has_start()) {
         SetTimestamp(at, given->mutable_period()->mutable_start());
       }
+      if (!given->has_obtained_at()) {
+        SetTimestamp(at, given->mutable_obtained_at());
+      } else if (ToTime(given->obtained_at()) > at) {
+        return Invalid("consent_given.obtained_at",
+                       absl::StrCat("is after occurred_at (",
+                                    absl::FormatTime(at),
+                                    "): record a consent once it is given"));
+      }
       if (given->period().has_end() &&
           ToTime(given->period().end()) <= ToTime(given->period().start())) {
         return Invalid("consent_given.period.end",
@@ -1007,13 +1207,6 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
       if (sent->from_organization_id().empty()) {
         sent->set_from_organization_id(command.organization_id);
       }
-      if (sent->from_organization_id() != command.organization_id) {
-        return absl::PermissionDeniedError(absl::StrCat(
-            "referral_sent.from_organization_id is ",
-            sent->from_organization_id(), " but the acting organisation is ",
-            command.organization_id,
-            "; an organisation sends referrals only in its own name"));
-      }
       RETURN_IF_ERROR(RequireOrganization(directory, sent->to_organization_id(),
                                           "referral_sent.to_organization_id"));
       if (sent->to_organization_id() == sent->from_organization_id()) {
@@ -1039,8 +1232,8 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
       const std::string& id = *projections::ReferralIdOf(event);
       ASSIGN_OR_RETURN(const ReferralState* referral,
                        RequireKnown(record.referrals, id, "referral", client));
-      RETURN_IF_ERROR(CheckReferralStep(*referral, *RuleFor(event.event_case()),
-                                        id, command.organization_id));
+      RETURN_IF_ERROR(
+          CheckReferralStep(*referral, *RuleFor(event.event_case()), id));
       break;
     }
     case v1::CareEvent::kServiceStarted: {

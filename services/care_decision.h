@@ -38,12 +38,19 @@ struct CareCommand {
 [[nodiscard]] absl::Status ValidateCareCommand(const CareCommand& command,
                                                absl::Time now);
 
-// Decides a client command against `record` (the client's current record).
-// `client_exists` answers whether another client's record exists.
+// Decides a client command against `record` (the client's current record),
+// in the order of docs/access.md "Who may write what": the acting
+// organisation is registered (NOT_FOUND x-caseline-org); it is involved in
+// the client's care, the client being registered (else PERMISSION_DENIED,
+// the same answer for an unknown client); the command's own rule
+// (PERMISSION_DENIED naming it); then the record's state.
+// `involved_in_other(id)` answers whether the acting organisation is
+// involved in another client's care (false for an unknown client).
+// REQUIRES: ValidateCareCommand(command) is OK.
 [[nodiscard]] absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     const projections::ClientRecord& record,
     const projections::OrganizationDirectory& directory,
-    absl::FunctionRef<bool(absl::string_view)> client_exists,
+    absl::FunctionRef<bool(absl::string_view)> involved_in_other,
     const CareCommand& command);
 
 // Decides OrganizationRegistered / OrganizationUpdated.

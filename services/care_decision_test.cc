@@ -102,6 +102,9 @@ class CareDecisionTest : public ::testing::Test {
     for (auto& o : orgs) c->add_recipient_organization_ids(o);
     for (auto d : classes) c->add_data_classes(d);
     SetTime(kT0, c->mutable_period()->mutable_start());
+    c->set_method(v1::CONSENT_METHOD_SIGNED_FORM);
+    c->mutable_document()->set_document_id("form-" + id);
+    c->mutable_document()->set_sha256(std::string(64, 'a'));
     return e;
   }
 

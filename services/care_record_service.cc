@@ -19,10 +19,12 @@ const google::protobuf::FieldDescriptor* CareEventFieldFor(
   return nullptr;
 }
 
-// Who may record what: client care events need the agency role; an
-// organisation registers or updates only itself, unless it is an admin.
+// Who may record what (docs/access.md, step 1 of "Who may write what"):
+// client care events need the agency role; an organisation registers or
+// updates only itself, with the agency role, unless it is an admin. An
+// auditor writes nothing. The rest of the rule needs the client's record
+// (DecideClientCommand).
 absl::Status AllowedToWrite(const Caller& caller, const v1::CareEvent& event) {
-  if (caller.local_operator) return absl::OkStatus();  // development mode
   const std::string* subject = nullptr;
   if (event.has_organization_registered()) {
     subject = &event.organization_registered().organization_id();
@@ -32,6 +34,8 @@ absl::Status AllowedToWrite(const Caller& caller, const v1::CareEvent& event) {
   if (subject == nullptr) {
     return RequireRole(caller, kAgency, "recording care events");
   }
+  RETURN_IF_ERROR(RequireRole(caller, kAgency | kAdmin,
+                              "registering or updating an organisation"));
   if (caller.Has(kAdmin) || *subject == caller.organization_id) {
     return absl::OkStatus();
   }

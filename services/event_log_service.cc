@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "eventstore/status_macros.h"
+#include "projections/access_policy.h"
+#include "projections/organization_directory.h"
 #include "services/event_conversion.h"
 #include "services/grpc_status.h"
 
@@ -25,6 +27,21 @@ constexpr char kSubscribeOperation[] = "caseline.v1.EventLog/Subscribe";
 absl::string_view ClientOfStream(absl::string_view stream_id) {
   if (absl::ConsumePrefix(&stream_id, "client-")) return stream_id;
   return {};
+}
+
+// The care streams take events only through the care-record commands,
+// which decide them against the record (docs/access.md "Raw appends").
+absl::Status CheckNotCareStream(absl::string_view stream_id) {
+  if (!absl::StartsWith(stream_id, "client-") &&
+      !absl::StartsWith(stream_id, projections::kAccessStreamPrefix) &&
+      stream_id != projections::kOrganizationsStream) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "stream_id: ", stream_id,
+      " is a care stream (client-<id>, access-<id> and organizations take "
+      "events only through the care-record services: Clients, Consents, "
+      "Referrals, ..., Organizations); append raw events to another stream"));
 }
 
 }  // namespace
@@ -49,6 +66,7 @@ grpc::ServerUnaryReactor* EventLogService::Append(
                           "EventLog.Append (raw appends; agencies record care "
                           "events through the care-record services)");
   }
+  if (allowed.ok()) allowed = CheckNotCareStream(request->stream_id());
   if (!allowed.ok()) {
     reactor->Finish(ToGrpcStatus(allowed));
     return reactor;
@@ -77,7 +95,8 @@ grpc::Status EventLogService::ReadStream(grpc::ServerContext* context,
   std::optional<ClientRead> client_read;
   if (const absl::string_view client = ClientOfStream(request->stream_id());
       !client.empty()) {
-    absl::StatusOr<ClientRead> read = access_->OpenClient(*caller, client);
+    absl::StatusOr<ClientRead> read =
+        access_->OpenClient(*caller, client, kReadStreamOperation);
     if (!read.ok()) return ToGrpcStatus(read.status());
     client_read = *std::move(read);
   }
@@ -89,8 +108,8 @@ grpc::Status EventLogService::ReadStream(grpc::ServerContext* context,
   if (client_read.has_value() && !page->events.empty() &&
       !client_read->Knows(page->events.back().stream_version)) {
     // Appended since the decision was made: decide on the newer record.
-    absl::StatusOr<ClientRead> read =
-        access_->OpenClient(*caller, ClientOfStream(request->stream_id()));
+    absl::StatusOr<ClientRead> read = access_->OpenClient(
+        *caller, ClientOfStream(request->stream_id()), kReadStreamOperation);
     if (!read.ok()) return ToGrpcStatus(read.status());
     client_read = *std::move(read);
   }

@@ -73,7 +73,8 @@ grpc::Status ClientView(const ViewsContext& views,
                         Query&& query) {
   absl::StatusOr<Caller> caller = views.access->Authenticate(context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  absl::StatusOr<ClientRead> read = views.access->OpenClient(*caller, client_id);
+  absl::StatusOr<ClientRead> read =
+      views.access->OpenClient(*caller, client_id, operation);
   if (!read.ok()) return ToGrpcStatus(read.status());
   projections::EventVisibility visible =
       [&read](const eventstore::RecordedEvent& e) { return read->Show(e); };
@@ -107,7 +108,8 @@ class EntryFilter {
     if (it == reads_.end()) {
       absl::StatusOr<ClientRead> read =
           views_.access->OpenClient(caller_, client_id);
-      if (absl::IsPermissionDenied(read.status())) {
+      if (absl::IsPermissionDenied(read.status()) ||
+          absl::IsNotFound(read.status())) {
         it = reads_.emplace(client_id, std::nullopt).first;
       } else if (!read.ok()) {
         return read.status();
@@ -317,6 +319,14 @@ grpc::Status DuplicationViewsService::ListFindings(
     if (request->client_id().empty()) {
       RETURN_IF_ERROR(RequireOwnOrganization(
           caller, request->organization_id(), "organization_id"));
+    } else {
+      // The same answer for an unknown client as for one the caller may
+      // not read: findings must not tell which clients exist.
+      RETURN_IF_ERROR(views_->access
+                          ->OpenClient(caller, request->client_id(),
+                                       "caseline.v1.DuplicationViews/"
+                                       "ListFindings")
+                          .status());
     }
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
@@ -397,8 +407,11 @@ grpc::Status AuditViewsService::VerifyClientChain(
       response, [&]() -> absl::StatusOr<v1::VerifyClientChainResponse> {
         RETURN_IF_ERROR(CheckMinPosition(*views_, request->min_position()));
         ASSIGN_OR_RETURN(Caller caller, views_->access->Authenticate(*context));
-        ASSIGN_OR_RETURN(ClientRead read, views_->access->OpenClient(
-                                              caller, request->client_id()));
+        ASSIGN_OR_RETURN(
+            ClientRead read,
+            views_->access->OpenClient(
+                caller, request->client_id(),
+                "caseline.v1.AuditViews/VerifyClientChain"));
         ASSIGN_OR_RETURN(v1::VerifyClientChainResponse verified,
                          projections::VerifyClientChain(*views_->log, *request));
         if (caller.Has(kAuditor) || caller.Has(kAdmin)) {

@@ -198,7 +198,7 @@ TEST(BackupE2eTest, RefusalsNameWhatIsWrongAndChangeNothing) {
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   for (int i = 0; i < 30; ++i) {
     v1::AppendRequest append;
-    append.set_stream_id("client-1");
+    append.set_stream_id("case-1");
     *append.add_events() = testing::JsonEvent("Noted", absl::StrCat(i));
     grpc::ClientContext context;
     v1::AppendResponse response;

@@ -128,6 +128,9 @@ v1::ConsentGiven Consent(const std::string& consent_id,
     consent.add_recipient_organization_ids(r);
   for (v1::DataClass c : classes) consent.add_data_classes(c);
   for (v1::PurposeOfUse p : purposes) consent.add_purposes(p);
+  consent.set_method(v1::CONSENT_METHOD_SIGNED_FORM);
+  consent.mutable_document()->set_document_id("form-" + consent_id);
+  consent.mutable_document()->set_sha256(std::string(64, 'a'));
   return consent;
 }
 

@@ -168,7 +168,7 @@ TEST(CrashTest, NothingAcknowledgedIsLostAcrossSigkills) {
   ServerProcess server(data_dir);
   Endpoint endpoint;
   endpoint.Set(server.Start());
-  Appenders appenders(&endpoint, "client-", kAppenders);
+  Appenders appenders(&endpoint, "case-", kAppenders);
 
   std::mt19937 rng(12345);
   for (int k = 0; k < kKills; ++k) {

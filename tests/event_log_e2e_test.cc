@@ -39,7 +39,7 @@ class EventLogE2eTest : public ::testing::Test {
 TEST_F(EventLogE2eTest, AppendReadAndVerify) {
   v1::AppendResponse response;
   ASSERT_TRUE(
-      Append("client-1", std::nullopt,
+      Append("case-1", std::nullopt,
              {testing::JsonEvent("ClientRegistered", R"({"name":"Ada"})"),
               testing::JsonEvent("ConsentGiven", "{}")},
              &response)
@@ -48,7 +48,7 @@ TEST_F(EventLogE2eTest, AppendReadAndVerify) {
   EXPECT_EQ(response.last_stream_version(), 1u);
 
   v1::ReadStreamRequest read;
-  read.set_stream_id("client-1");
+  read.set_stream_id("case-1");
   v1::ReadStreamResponse page;
   grpc::ClientContext context;
   ASSERT_TRUE(loopback_.log()->ReadStream(&context, read, &page).ok());
@@ -309,12 +309,12 @@ TEST_F(EventLogE2eTest, StalledSubscriberStillGetsEverythingInOrder) {
 
 TEST_F(EventLogE2eTest, FilteredSubscriptionFromEnd) {
   v1::AppendResponse response;
-  ASSERT_TRUE(Append("client-1", std::nullopt,
+  ASSERT_TRUE(Append("case-1", std::nullopt,
                      {testing::JsonEvent("Old", "{}")}, &response)
                   .ok());
   v1::SubscribeRequest request;
   request.mutable_from_end();
-  request.mutable_filter()->set_stream_id_prefix("client-");
+  request.mutable_filter()->set_stream_id_prefix("case-");
   request.mutable_filter()->set_event_type_prefix("Referral");
   grpc::ClientContext context;
   auto reader = loopback_.log()->Subscribe(&context, request);
@@ -326,17 +326,17 @@ TEST_F(EventLogE2eTest, FilteredSubscriptionFromEnd) {
   ASSERT_TRUE(Append("org-1", std::nullopt,
                      {testing::JsonEvent("ReferralSent", "{}")}, &response)
                   .ok());
-  ASSERT_TRUE(Append("client-1", std::nullopt,
+  ASSERT_TRUE(Append("case-1", std::nullopt,
                      {testing::JsonEvent("ConsentGiven", "{}")}, &response)
                   .ok());
-  ASSERT_TRUE(Append("client-1", std::nullopt,
+  ASSERT_TRUE(Append("case-1", std::nullopt,
                      {testing::JsonEvent("ReferralSent", "{}")}, &response)
                   .ok());
   do {
     ASSERT_TRUE(reader->Read(&message));
   } while (!message.has_event());
   EXPECT_EQ(message.event().global_position(), 4u);
-  EXPECT_EQ(message.event().stream_id(), "client-1");
+  EXPECT_EQ(message.event().stream_id(), "case-1");
   context.TryCancel();
   reader->Finish();
 }

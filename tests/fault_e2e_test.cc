@@ -157,11 +157,11 @@ class FaultE2eTest : public ::testing::Test {
 
 TEST_F(FaultE2eTest, FailedWalSyncIsUnavailableAndReadsContinue) {
   v1::AppendResponse response;
-  ASSERT_TRUE(Append(stub(), MakeAppend("client-1", 0, 2), &response).ok());
-  ASSERT_TRUE(Append(stub(), MakeAppend("client-2", 2, 1), &response).ok());
+  ASSERT_TRUE(Append(stub(), MakeAppend("case-1", 0, 2), &response).ok());
+  ASSERT_TRUE(Append(stub(), MakeAppend("case-2", 2, 1), &response).ok());
 
   env_->SetWalSyncFails(true);
-  const v1::AppendRequest failed = MakeAppend("client-1", 3, 2);
+  const v1::AppendRequest failed = MakeAppend("case-1", 3, 2);
   grpc::Status s = Append(stub(), failed, &response);
   ASSERT_FALSE(s.ok()) << "acknowledged although the WAL sync failed";
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
@@ -170,7 +170,7 @@ TEST_F(FaultE2eTest, FailedWalSyncIsUnavailableAndReadsContinue) {
                     HasSubstr("may or may not have been stored")));
 
   env_->SetWalSyncFails(false);
-  s = Append(stub(), MakeAppend("client-3", 5, 1), &response);
+  s = Append(stub(), MakeAppend("case-3", 5, 1), &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(s.error_message(),
               AllOf(HasSubstr("Reads still work"),
@@ -182,7 +182,7 @@ TEST_F(FaultE2eTest, FailedWalSyncIsUnavailableAndReadsContinue) {
   EXPECT_EQ(Subscribe(stub(), 3), (std::vector<uint64_t>{1, 2, 3}));
   grpc::ClientContext read_context;
   v1::ReadStreamRequest read_stream;
-  read_stream.set_stream_id("client-1");
+  read_stream.set_stream_id("case-1");
   v1::ReadStreamResponse stream;
   ASSERT_TRUE(stub()->ReadStream(&read_context, read_stream, &stream).ok());
   EXPECT_EQ(stream.events_size(), 2);
@@ -194,7 +194,7 @@ TEST_F(FaultE2eTest, FailedWalSyncIsUnavailableAndReadsContinue) {
   s = Append(stub(), failed, &response);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(response.first_global_position(), 4u);
-  ASSERT_TRUE(Append(stub(), MakeAppend("client-3", 5, 1), &response).ok());
+  ASSERT_TRUE(Append(stub(), MakeAppend("case-3", 5, 1), &response).ok());
   const std::vector<v1::Event> events = ReadAll(stub());
   ASSERT_EQ(events.size(), 6u);
   std::set<std::string> ids;
@@ -205,13 +205,13 @@ TEST_F(FaultE2eTest, FailedWalSyncIsUnavailableAndReadsContinue) {
 
 TEST_F(FaultE2eTest, FullDiskIsResourceExhaustedUntilSpaceReturns) {
   v1::AppendResponse response;
-  ASSERT_TRUE(Append(stub(), MakeAppend("client-1", 0, 3), &response).ok());
+  ASSERT_TRUE(Append(stub(), MakeAppend("case-1", 0, 3), &response).ok());
   // A subscriber follows the log throughout.
   std::vector<uint64_t> followed;
   std::thread subscriber([&] { followed = Subscribe(stub(), 6); });
 
   env_->SetDiskFull(true);
-  v1::AppendRequest refused = MakeAppend("client-1", 3, 2, 100 << 10);
+  v1::AppendRequest refused = MakeAppend("case-1", 3, 2, 100 << 10);
   refused.set_exact(2);
   for (int i = 0; i < 2; ++i) {
     grpc::Status s = Append(stub(), refused, &response);
@@ -231,7 +231,7 @@ TEST_F(FaultE2eTest, FullDiskIsResourceExhaustedUntilSpaceReturns) {
   EXPECT_FALSE(response.already_written());
   EXPECT_EQ(response.first_global_position(), 4u);
   EXPECT_EQ(response.first_stream_version(), 3u);
-  v1::AppendRequest next = MakeAppend("client-1", 5, 1);
+  v1::AppendRequest next = MakeAppend("case-1", 5, 1);
   next.set_exact(4);
   ASSERT_TRUE(Append(stub(), next, &response).ok());
   subscriber.join();
@@ -244,7 +244,7 @@ TEST_F(FaultE2eTest, DamagedTableFileIsDataLossNamingTheFile) {
   v1::AppendResponse response;
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(
-        Append(stub(), MakeAppend("client-1", i, 1, 300), &response).ok());
+        Append(stub(), MakeAppend("case-1", i, 1, 300), &response).ok());
   }
   server_->Stop();  // closing flushes the events into a table file
   std::string table;

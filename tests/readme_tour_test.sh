@@ -19,26 +19,26 @@ caseline() { "$CASELINE_BIN" --server "$(cat "$work/address")" "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # --- the tour, as in README.md ---
-echo '{"event_type":"ClientRegistered","data":{"given_name":"Ada","family_name":"Okafor","birth_date":"1958-03-14"}}' \
-  | caseline append --stream client-1001 --expected-version no-stream > "$work/out1"
+echo '{"event_type":"CallReceived","data":{"given_name":"Ada","family_name":"Okafor","line":"housing help"}}' \
+  | caseline append --stream intake-1001 --expected-version no-stream > "$work/out1"
 grep -q '"first_global_position":"1"' "$work/out1" || fail "first append: $(cat "$work/out1")"
 
 caseline subscribe --from 1 --limit 3 > "$work/subscribed" &
 subscriber=$!
 
-caseline append --stream client-1001 --expected-version 0 > "$work/out2" <<'JSON'
-[{"event_type":"ConsentGiven","data":{"recipient":"org-housing","data_classes":["general","housing"]}},
- {"event_type":"ReferralSent","data":{"to":"org-housing","service_category":"housing","kind":"warm"}}]
+caseline append --stream intake-1001 --expected-version 0 > "$work/out2" <<'JSON'
+[{"event_type":"ScreeningNoted","data":{"need":"housing","urgency":"routine"}},
+ {"event_type":"CallbackScheduled","data":{"by":"org-housing","within_days":2}}]
 JSON
 grep -q '"last_stream_version":"2"' "$work/out2" || fail "batch append: $(cat "$work/out2")"
 
-caseline read-stream --stream client-1001 > "$work/stream"
+caseline read-stream --stream intake-1001 > "$work/stream"
 [ "$(wc -l < "$work/stream")" -eq 3 ] || fail "read-stream printed $(wc -l < "$work/stream") lines"
 grep -q '"data":{"given_name":"Ada"' "$work/stream" || fail "payload not shown as data"
 
-caseline read-all --type-prefix Referral > "$work/referrals"
-[ "$(wc -l < "$work/referrals")" -eq 1 ] || fail "read-all filter"
-grep -q '"event_type":"ReferralSent"' "$work/referrals" || fail "read-all filter content"
+caseline read-all --type-prefix Callback > "$work/callbacks"
+[ "$(wc -l < "$work/callbacks")" -eq 1 ] || fail "read-all filter"
+grep -q '"event_type":"CallbackScheduled"' "$work/callbacks" || fail "read-all filter content"
 
 wait "$subscriber"
 [ "$(wc -l < "$work/subscribed")" -eq 3 ] || fail "subscribe printed $(wc -l < "$work/subscribed") lines"
@@ -49,12 +49,12 @@ grep -q '"head_position":"3"' "$work/verify" || fail "verify head"
 
 # A stale expected version is refused with ABORTED and exit code 2.
 set +e
-echo '{"event_type":"ReferralSent","data":{}}' \
-  | caseline append --stream client-1001 --expected-version 0 2> "$work/err"
+echo '{"event_type":"CallbackScheduled","data":{}}' \
+  | caseline append --stream intake-1001 --expected-version 0 2> "$work/err"
 code=$?
 set -e
 [ "$code" -eq 2 ] || fail "conflict exit code $code"
-grep -q 'ABORTED: stream client-1001: expected version 0 but the stream is at version 2' "$work/err" \
+grep -q 'ABORTED: stream intake-1001: expected version 0 but the stream is at version 2' "$work/err" \
   || fail "conflict message: $(cat "$work/err")"
 
 # --- the care record, as in README.md ---
@@ -78,7 +78,7 @@ set -e
 [ "$code" -eq 2 ] || fail "referral without consent exit code $code"
 grep -q 'FAILED_PRECONDITION: consent required: no consent of client 4711 in force at .* covers sharing DATA_CLASS_HOUSING with org-housing' "$work/err2" \
   || fail "referral without consent: $(cat "$work/err2")"
-echo '{"command_id":"consent-1","client_id":"4711","consent_given":{"consent_id":"k-1","recipient_organization_ids":["org-housing"],"data_classes":["DATA_CLASS_HOUSING"]}}' \
+echo '{"command_id":"consent-1","client_id":"4711","consent_given":{"consent_id":"k-1","recipient_organization_ids":["org-housing"],"data_classes":["DATA_CLASS_HOUSING"],"method":"CONSENT_METHOD_SIGNED_FORM","document":{"document_id":"form-k-1.pdf","sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}}}' \
   | caseline command Consents.GiveConsent --org org-hospital > /dev/null
 caseline command Referrals.SendReferral --org org-hospital --file "$work/referral.json" > "$work/c3"
 grep -q '"already_applied":false' "$work/c3" || fail "referral with consent: $(cat "$work/c3")"
@@ -212,7 +212,7 @@ echo '{"command_id":"s-5","client_id":"77","referral_sent":{"referral_id":"r-1",
 $C $HOUSING read-stream --stream client-77 > t1 2> t1.err
 [ ! -s t1 ] || fail "housing saw events before consent: $(cat t1)"
 grep -q '2 events withheld: no consent .* covers organisation org-housing' t1.err || fail "withheld: $(cat t1.err)"
-echo '{"command_id":"s-6","client_id":"77","consent_given":{"consent_id":"k-1","recipient_organization_ids":["org-housing"],"data_classes":["DATA_CLASS_GENERAL","DATA_CLASS_HOUSING"]}}' \
+echo '{"command_id":"s-6","client_id":"77","consent_given":{"consent_id":"k-1","recipient_organization_ids":["org-housing"],"data_classes":["DATA_CLASS_GENERAL","DATA_CLASS_HOUSING"],"method":"CONSENT_METHOD_SIGNED_FORM","document":{"document_id":"form-k-1.pdf","sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}}}' \
   | $C $HOSPITAL command Consents.GiveConsent > /dev/null
 $C $HOUSING read-stream --stream client-77 > t2
 [ "$(wc -l < t2)" -eq 3 ] || fail "housing after consent: $(cat t2)"

@@ -107,7 +107,9 @@ class ViewsTest : public ::testing::Test {
       'consent_given':{'consent_id':'k1',
         'recipient_organization_ids':['bh','housing','housing2','hospital'],
         'data_classes':['DATA_CLASS_GENERAL','DATA_CLASS_MENTAL_HEALTH'],
-        'purposes':['PURPOSE_OF_USE_CARE_COORDINATION','PURPOSE_OF_USE_TREATMENT']}})");
+        'purposes':['PURPOSE_OF_USE_CARE_COORDINATION','PURPOSE_OF_USE_TREATMENT'],
+        'method':'CONSENT_METHOD_SIGNED_FORM',
+        'document':{'document_id':'form-k1','sha256':'0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}}})");
     Command("bh", "CareTeams.AddCareTeamMember", R"({
       'command_id':'ann-4','client_id':'ann','occurred_at':'2026-02-21T09:00:00Z',
       'care_team_member_added':{'member_id':'cm-1','name':{'given':'Cy','family':'Moe'},

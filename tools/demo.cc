@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -16,6 +17,7 @@
 #include "caseline/v1/care_record.grpc.pb.h"
 #include "eventstore/mutex.h"
 #include "grpcpp/grpcpp.h"
+#include "openssl/sha.h"
 
 namespace caseline::tools {
 namespace {
@@ -618,6 +620,17 @@ v1::CareEvent ConsentGivenEvent(const Consent& c) {
   for (v1::PurposeOfUse purpose : c.purposes) e->add_purposes(purpose);
   if (c.end != absl::InfiniteFuture())
     SetTime(c.end, e->mutable_period()->mutable_end());
+  // Provenance: the demo's forms are signed on paper, scanned as
+  // consent-<id>.pdf; the digest is of the synthetic form's text.
+  e->set_method(v1::CONSENT_METHOD_SIGNED_FORM);
+  e->mutable_document()->set_document_id(
+      absl::StrCat("consent-", c.id, ".pdf"));
+  const std::string form = absl::StrCat("Caseline demo consent form ", c.id);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(form.data()), form.size(),
+         digest);
+  e->mutable_document()->set_sha256(absl::BytesToHexString(absl::string_view(
+      reinterpret_cast<const char*>(digest), sizeof(digest))));
   return event;
 }
 

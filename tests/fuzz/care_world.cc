@@ -56,7 +56,7 @@ std::vector<Step> Scenario() {
       {"org-hospital", "c1", R"(case_opened { reason: "intake" })"},
       {"org-hospital", "c1",
        absl::StrCat(
-           R"(consent_given { consent_id: "k1" recipient_organization_ids: "org-housing" recipient_organization_ids: "org-bh" data_classes: DATA_CLASS_GENERAL data_classes: DATA_CLASS_HOUSING data_classes: DATA_CLASS_MENTAL_HEALTH purposes: PURPOSE_OF_USE_CARE_COORDINATION period { start )",
+           R"(consent_given { consent_id: "k1" recipient_organization_ids: "org-housing" recipient_organization_ids: "org-bh" data_classes: DATA_CLASS_GENERAL data_classes: DATA_CLASS_HOUSING data_classes: DATA_CLASS_MENTAL_HEALTH purposes: PURPOSE_OF_USE_CARE_COORDINATION method: CONSENT_METHOD_SIGNED_FORM document { document_id: "form-k1" sha256: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" } period { start )",
            t0, " } }")},
       {"org-hospital", "c1",
        R"(referral_sent { referral_id: "r1" from_organization_id: "org-hospital" to_organization_id: "org-housing" service_category: SERVICE_CATEGORY_HOUSING kind: REFERRAL_KIND_WARM urgency: URGENCY_ROUTINE shared_data_classes: DATA_CLASS_GENERAL })"},
@@ -160,7 +160,7 @@ constexpr Example kExamples[] = {
     {"DismissDuplicateRequest", 0,
      R"(client_id: "c1" duplicate_dismissed { finding_id: "duplicate-clients:c1:c2" reason: "different people" })"},
     {"GiveConsentRequest", 0,
-     R"(client_id: "c1" consent_given { consent_id: "k2" recipient_organization_types: ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT data_classes: DATA_CLASS_SUBSTANCE_USE_PART2 purposes: PURPOSE_OF_USE_TREATMENT representative { name { given: "Eve" } authority: REPRESENTATIVE_AUTHORITY_GUARDIAN } })"},
+     R"(client_id: "c1" consent_given { consent_id: "k2" recipient_organization_ids: "org-sud" data_classes: DATA_CLASS_SUBSTANCE_USE_PART2 purposes: PURPOSE_OF_USE_TREATMENT representative { name { given: "Eve" } authority: REPRESENTATIVE_AUTHORITY_GUARDIAN } method: CONSENT_METHOD_VERBAL_WITH_WITNESS witness { given: "Wes" family: "Tan" } document { document_id: "attestation-k2" sha256: "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210" } })"},
     {"RevokeConsentRequest", 0,
      R"(client_id: "c1" consent_revoked { consent_id: "k1" reason: "client asked" })"},
     {"RecordDisclosureRequest", 0,
