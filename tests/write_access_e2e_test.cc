@@ -799,6 +799,10 @@ class WriteRun {
       Register(rng, Pick(rng, registrars), absl::StrCat("c", thread, "-", i));
       return;
     }
+    if (roll >= 0.04 && roll < 0.055) {
+      OrganizationStep(rng, thread, i);
+      return;
+    }
     if (roll < 0.04) {  // an id already taken
       ModelRecord* r = RandomRecord(rng);
       absl::MutexLock lock(&r->mu);
@@ -807,7 +811,7 @@ class WriteRun {
       Issue(Pick(rng, registrars), r->id, r, nullptr, e, false, nullptr);
       return;
     }
-    const bool unknown = roll < 0.08;
+    const bool unknown = roll < 0.095;
     const std::string ghost = absl::StrCat("ghost-", thread, "-", i % 50);
     ModelRecord* r = unknown ? nullptr : RandomRecord(rng);
     // A record to stand in for an unknown client while generating.
@@ -843,6 +847,79 @@ class WriteRun {
     Issue(p.caller, unknown ? ghost : r->id, r, other, p.event, p.invalid,
           nullptr);
     for (auto it = locks.rbegin(); it != locks.rend(); ++it) (*it)->mu.Unlock();
+  }
+
+  // Organizations.RegisterOrganization and UpdateOrganization: an agency
+  // registers and updates only itself, an admin any organisation, an
+  // auditor none (docs/access.md, "Roles"). One at a time, so that the
+  // model's directory is exact.
+  void OrganizationStep(std::mt19937_64& rng, int thread, int i) {
+    absl::MutexLock lock(&org_mu_);
+    const std::string caller = Pick(
+        rng, std::vector<std::string>{Pick(rng, Named()), kOutsider, kAuditor,
+                                      kAdmin});
+    v1::CareEvent e;
+    std::string target;
+    bool state_ok;
+    const double x = std::uniform_real_distribution<double>(0, 1)(rng);
+    if (x < 0.5) {
+      target = x < 0.2   ? caller
+               : x < 0.35 ? absl::StrCat("new-org-", thread, "-", i)
+                          : Pick(rng, Named());
+      auto* reg = e.mutable_organization_registered();
+      reg->set_organization_id(target);
+      reg->set_name(absl::StrCat("Organisation ", target));
+      reg->set_type(v1::ORGANIZATION_TYPE_COMMUNITY_AGENCY);
+      state_ok = !registered_orgs_.count(target);
+    } else {
+      target = x < 0.8 ? caller : Pick(rng, Named());
+      auto* update = e.mutable_organization_updated();
+      update->set_organization_id(target);
+      update->set_name(absl::StrCat("Renamed ", target, " ", i));
+      state_ok = registered_orgs_.count(target) > 0;
+    }
+    const bool allowed =
+        caller == kAdmin || (caller != kAuditor && target == caller);
+    v1::CommandResult result;
+    const grpc::Status status = network_.Send(caller, "", e, &result);
+    ++tally_.issued;
+    const std::string what =
+        absl::StrCat(EventName(e), " by ", caller, " (", e.ShortDebugString(),
+                     ") -> ",
+                     status.ok() ? "OK"
+                                 : absl::StrCat(status.error_code(), " ",
+                                                status.error_message()));
+    if (status.ok()) {
+      ++tally_.accepted;
+      ++organization_events_;
+      if (e.has_organization_registered()) registered_orgs_.insert(target);
+      if (!allowed) {
+        tally_.Note(tally_.forbidden_accepted,
+                    absl::StrCat("accepted, the model forbids: ", what));
+      }
+      if (result.stream_id() != "organizations") {
+        tally_.Note(tally_.log_mismatch, absl::StrCat("wrote elsewhere: ", what));
+      }
+    } else if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+      if (allowed) {
+        tally_.Note(tally_.allowed_denied,
+                    absl::StrCat("denied, the model allows: ", what));
+      } else {
+        ++tally_.denied;
+      }
+    } else if (allowed) {
+      ++tally_.state_refused;
+      Count(&Tally::state_codes,
+            absl::StrCat(EventName(e), " ", status.error_code()));
+      if (state_ok) {
+        ++tally_.state_unforeseen;
+        absl::MutexLock tally_lock(&tally_.mu);
+        if (tally_.unforeseen.size() < 10) tally_.unforeseen.push_back(what);
+      }
+    } else {
+      tally_.Note(tally_.wrong_code,
+                  absl::StrCat("the model expects PERMISSION_DENIED: ", what));
+    }
   }
 
   Kind PickKind(std::mt19937_64& rng, const ModelRecord& r) {
@@ -1513,6 +1590,7 @@ class WriteRun {
   void CheckLog() {
     std::map<std::string, uint64_t> per_stream;
     int other_streams = 0;
+    int organizations = 0;
     auto log = v1::EventLog::NewStub(network_.channel(kAdmin));
     v1::ReadAllRequest request;
     request.set_max_count(1000);
@@ -1526,8 +1604,9 @@ class WriteRun {
       for (const v1::Event& e : page.events()) {
         if (absl::StartsWith(e.stream_id(), "client-")) {
           ++per_stream[e.stream_id().substr(7)];
-        } else if (e.stream_id() != "organizations" &&
-                   !absl::StartsWith(e.stream_id(), "access-")) {
+        } else if (e.stream_id() == "organizations") {
+          ++organizations;
+        } else if (!absl::StartsWith(e.stream_id(), "access-")) {
           ++other_streams;
         }
       }
@@ -1548,6 +1627,16 @@ class WriteRun {
                   absl::StrCat("client-", id, " (no client the model knows) "
                                               "holds ", n, " events"));
     }
+    {
+      absl::MutexLock org_lock(&org_mu_);
+      const int want =
+          static_cast<int>(Agencies().size()) + organization_events_;
+      if (organizations != want) {
+        tally_.Note(tally_.log_mismatch,
+                    absl::StrCat("organizations holds ", organizations,
+                                 " events; the model accepted ", want));
+      }
+    }
     if (other_streams != 0) {
       tally_.Note(tally_.log_mismatch,
                   absl::StrCat(other_streams, " events on other streams"));
@@ -1566,6 +1655,13 @@ class WriteRun {
   std::map<std::string, std::unique_ptr<ModelRecord>> records_
       ABSL_GUARDED_BY(table_mu_);
   std::vector<ModelRecord*> order_ ABSL_GUARDED_BY(table_mu_);
+  absl::Mutex org_mu_;
+  std::set<std::string> registered_orgs_ ABSL_GUARDED_BY(org_mu_) = [] {
+    std::set<std::string> ids;
+    for (const auto& [id, type] : Agencies()) ids.insert(id);
+    return ids;
+  }();
+  int organization_events_ ABSL_GUARDED_BY(org_mu_) = 0;
   int compared_messages_ = 0;
 };
 
