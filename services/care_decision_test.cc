@@ -2,6 +2,8 @@
 // folding event lists, exactly as the handler builds them from the log.
 #include "services/care_decision.h"
 
+#include <functional>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -127,12 +129,18 @@ absl::StatusCode CodeOf(const absl::StatusOr<std::vector<v1::CareEvent>>& r) {
   return r.status().code();
 }
 
-TEST_F(CareDecisionTest, UnknownClientIsNotFoundAndRegistersOnce) {
+TEST_F(CareDecisionTest, UnknownClientIsPermissionDeniedAndRegistersOnce) {
   v1::CareEvent opened;
   opened.mutable_case_opened();
   auto r = Decide(opened);
-  EXPECT_EQ(CodeOf(r), absl::StatusCode::kNotFound);
-  EXPECT_THAT(r.status().message(), HasSubstr("RegisterClient"));
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(r.status().message(),
+            "client c1 is not known to organisation org-hospital, or "
+            "org-hospital is not involved in its care and may not record "
+            "CaseOpened; an organisation becomes involved by registering the "
+            "client, or by an involved organisation's act (a referral or "
+            "transition sent to it, a service it provides, a care team member "
+            "of it added by the lead case manager's organisation)");
 
   v1::CareEvent registered;
   registered.mutable_client_registered()->mutable_name()->set_given("Ada");
@@ -155,7 +163,7 @@ TEST_F(CareDecisionTest, UnknownReferencesAreNotFound) {
   GivenRegisteredOpenCase();
   v1::CareEvent accept;
   accept.mutable_referral_accepted()->set_referral_id("r-missing");
-  EXPECT_EQ(CodeOf(Decide(accept, "org-housing")), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(Decide(accept)), absl::StatusCode::kNotFound);
   v1::CareEvent progress;
   progress.mutable_goal_progress_recorded()->set_goal_id("g-missing");
   EXPECT_EQ(CodeOf(Decide(progress)), absl::StatusCode::kNotFound);
@@ -174,7 +182,7 @@ TEST_F(CareDecisionTest, UnknownReferencesAreNotFound) {
               HasSubstr("referral_sent.to_organization_id"));
   v1::CareEvent link;
   link.mutable_client_records_linked()->set_other_client_id("c-missing");
-  EXPECT_EQ(CodeOf(Decide(link)), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(Decide(link)), absl::StatusCode::kPermissionDenied);
   known_clients_.insert("c-missing");
   EXPECT_TRUE(Decide(link).ok());
 }
@@ -556,7 +564,7 @@ TEST_F(CareDecisionTest, DismissingADuplicateFinding) {
   dismissed.mutable_duplicate_dismissed()->set_finding_id(
       "duplicate-clients:c1:c7");
   dismissed.mutable_duplicate_dismissed()->set_reason("twins, checked ids");
-  EXPECT_EQ(CodeOf(Decide(dismissed)), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(Decide(dismissed)), absl::StatusCode::kPermissionDenied);
   GivenRegisteredOpenCase();
   ASSERT_TRUE(Decide(dismissed).ok());
   Given(dismissed);
@@ -725,6 +733,303 @@ TEST_F(CareDecisionTest, OrganisationsRegisterOnce) {
   command.event = update;
   EXPECT_EQ(DecideOrganizationCommand(directory_, command).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// --- Who may write what (docs/access.md) ---------------------------------------
+
+// The record every write-rule case starts from: org-hospital registered the
+// client and opened the case; org-housing received a referral; org-bh leads
+// the care team (added by the hospital while there was no lead); org-sud
+// provides a service the hospital recorded; org-bh-2 receives a planned
+// transition. The hospital recorded consent k1; nobody else is involved.
+class WriteRuleTest : public CareDecisionTest {
+ protected:
+  void SetUp() override {
+    CareDecisionTest::SetUp();
+    AddOrganization("org-stranger", v1::ORGANIZATION_TYPE_COMMUNITY_AGENCY);
+    GivenRegisteredOpenCase();
+    Given(Consent("k1", {"org-housing"}, {v1::DATA_CLASS_GENERAL}));
+    Given(Referral("r1", "org-housing"));
+    v1::CareEvent lead = Member("lead-1", v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER);
+    lead.mutable_care_team_member_added()->set_organization_id("org-bh");
+    Given(lead);
+    v1::CareEvent service;
+    v1::ServiceStarted* started = service.mutable_service_started();
+    started->set_service_id("s1");
+    started->set_provider_organization_id("org-sud");
+    started->set_category(v1::SERVICE_CATEGORY_SUBSTANCE_USE);
+    Given(service);
+    v1::CareEvent transition;
+    v1::TransitionPlanned* planned = transition.mutable_transition_planned();
+    planned->set_transition_id("t1");
+    planned->set_to_organization_id("org-bh-2");
+    planned->set_to_level_of_care(v1::LEVEL_OF_CARE_OUTPATIENT);
+    Given(transition);
+  }
+};
+
+struct WriteCase {
+  const char* name;
+  const char* organization;
+  std::function<v1::CareEvent()> event;
+  absl::StatusCode code;
+  const char* message = "";  // a substring of the refusal
+};
+
+v1::CareEvent Closed() {
+  v1::CareEvent e;
+  e.mutable_case_closed()->set_reason(v1::CASE_CLOSURE_REASON_GOALS_MET);
+  return e;
+}
+v1::CareEvent Revoked(bool on_client_request) {
+  v1::CareEvent e;
+  e.mutable_consent_revoked()->set_consent_id("k1");
+  e.mutable_consent_revoked()->set_on_client_request(on_client_request);
+  return e;
+}
+v1::CareEvent Ended(const std::string& service_id) {
+  v1::CareEvent e;
+  e.mutable_service_ended()->set_service_id(service_id);
+  return e;
+}
+v1::CareEvent Interrupted() {
+  v1::CareEvent e;
+  e.mutable_service_interruption_notified()->set_service_id("s1");
+  return e;
+}
+v1::CareEvent Added(const std::string& organization) {
+  v1::CareEvent e;
+  v1::CareTeamMemberAdded* m = e.mutable_care_team_member_added();
+  m->set_member_id("new-member");
+  m->mutable_name()->set_family("Lee");
+  m->set_organization_id(organization);
+  m->set_discipline(v1::DISCIPLINE_NURSING);
+  m->set_role(v1::CARE_TEAM_ROLE_MEMBER);
+  return e;
+}
+v1::CareEvent RemovedMember(const std::string& member_id) {
+  v1::CareEvent e;
+  e.mutable_care_team_member_removed()->set_member_id(member_id);
+  return e;
+}
+v1::CareEvent Assessed() {
+  v1::CareEvent e;
+  v1::AssessmentRecorded* a = e.mutable_assessment_recorded();
+  a->set_assessment_id("as-1");
+  v1::DomainAssessment* d = a->add_domains();
+  d->set_domain(v1::SERVICE_CATEGORY_FOOD);
+  d->set_need_level(v1::NEED_LEVEL_LOW);
+  return e;
+}
+v1::CareEvent SelfConsent(const std::string& organization) {
+  v1::CareEvent e;
+  v1::ConsentGiven* c = e.mutable_consent_given();
+  c->set_consent_id("k-self");
+  c->add_recipient_organization_ids(organization);
+  c->add_data_classes(v1::DATA_CLASS_GENERAL);
+  c->set_method(v1::CONSENT_METHOD_ELECTRONIC_SIGNATURE);
+  c->mutable_document()->set_document_id("esig-1");
+  c->mutable_document()->set_sha256(std::string(64, '0'));
+  return e;
+}
+v1::CareEvent Accepted() {
+  v1::CareEvent e;
+  e.mutable_referral_accepted()->set_referral_id("r1");
+  return e;
+}
+v1::CareEvent Cancelled() {
+  v1::CareEvent e;
+  e.mutable_referral_cancelled()->set_referral_id("r1");
+  return e;
+}
+v1::CareEvent SentFrom(const std::string& from) {
+  v1::CareEvent e;
+  v1::ReferralSent* r = e.mutable_referral_sent();
+  r->set_referral_id("r2");
+  r->set_from_organization_id(from);
+  r->set_to_organization_id("org-bh-2");
+  r->set_service_category(v1::SERVICE_CATEGORY_FOOD);
+  r->set_kind(v1::REFERRAL_KIND_COLD);
+  return e;
+}
+
+TEST_F(WriteRuleTest, EachCommandToItsOwnRule) {
+  using C = absl::StatusCode;
+  constexpr C kOk = C::kOk, kDenied = C::kPermissionDenied;
+  const WriteCase cases[] = {
+      // Standing: an uninvolved organisation is refused whatever it writes,
+      // including what would make it involved.
+      {"stranger adds its own staff", "org-stranger",
+       [] { return Added("org-stranger"); }, kDenied, "not involved"},
+      {"stranger consents to itself", "org-stranger",
+       [] { return SelfConsent("org-stranger"); }, kDenied, "not involved"},
+      {"stranger closes the case", "org-stranger", Closed, kDenied,
+       "not involved"},
+      {"stranger revokes k1", "org-stranger", [] { return Revoked(true); },
+       kDenied, "not involved"},
+      {"stranger ends a service", "org-stranger", [] { return Ended("s1"); },
+       kDenied, "not involved"},
+      {"stranger assesses", "org-stranger", Assessed, kDenied, "not involved"},
+      {"stranger sends a referral", "org-stranger",
+       [] { return SentFrom("org-stranger"); }, kDenied, "not involved"},
+      // Involved organisations: the command's own rule.
+      {"receiver assesses", "org-housing", Assessed, kOk},
+      {"transition receiver assesses", "org-bh-2", Assessed, kOk},
+      {"involved consents naming itself", "org-housing",
+       [] { return SelfConsent("org-housing"); }, kOk},
+      {"recorder revokes", "org-hospital", [] { return Revoked(false); }, kOk},
+      {"other revokes on its own", "org-housing",
+       [] { return Revoked(false); }, kDenied, "only org-hospital revokes it"},
+      {"other revokes on the client's request", "org-housing",
+       [] { return Revoked(true); }, kOk},
+      {"opener closes", "org-hospital", Closed, kOk},
+      {"lead closes a case it did not open", "org-bh", Closed, kDenied,
+       "only org-hospital closes it"},
+      {"provider ends its service", "org-sud", [] { return Ended("s1"); },
+       kOk},
+      {"recorder of the service ends it", "org-hospital",
+       [] { return Ended("s1"); }, kDenied, "only its provider ends it"},
+      {"provider notifies interruption", "org-sud", Interrupted, kOk},
+      {"other notifies interruption", "org-bh", Interrupted, kDenied,
+       "only its provider"},
+      {"unknown service is the state rule's", "org-hospital",
+       [] { return Ended("s-missing"); }, C::kNotFound},
+      {"lead's organisation adds anyone", "org-bh",
+       [] { return Added("org-stranger"); }, kOk},
+      {"non-lead adds while a lead exists", "org-hospital",
+       [] { return Added("org-hospital"); }, kDenied,
+       "only the organisation of a lead case manager"},
+      {"member organisation removes its own", "org-bh",
+       [] { return RemovedMember("lead-1"); }, C::kFailedPrecondition,
+       "only lead case manager"},
+      {"other removes a member", "org-housing",
+       [] { return RemovedMember("lead-1"); }, kDenied,
+       "only that organisation or the organisation of a lead"},
+      {"receiver accepts", "org-housing", Accepted, kOk},
+      {"sender accepts", "org-hospital", Accepted, kDenied,
+       "only the receiving organisation (org-housing)"},
+      {"involved non-party cancels", "org-bh", Cancelled, kDenied,
+       "only the sending (org-hospital) or receiving (org-housing)"},
+      {"sender cancels", "org-hospital", Cancelled, kOk},
+      {"referral in another's name", "org-housing",
+       [] { return SentFrom("org-hospital"); }, kDenied,
+       "only in its own name"},
+  };
+  for (const WriteCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = Decide(c.event(), c.organization);
+    EXPECT_EQ(CodeOf(r), c.code) << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr(c.message));
+  }
+}
+
+TEST_F(WriteRuleTest, UnknownAndForbiddenClientsGetOneAnswer) {
+  ClientRecord unknown("c1");
+  CareCommand command;
+  command.command_id = "cmd";
+  command.client_id = "c1";
+  command.organization_id = "org-stranger";
+  command.occurred_at = kT0 + absl::Hours(1);
+  command.event = Assessed();
+  auto none = [](absl::string_view) { return false; };
+  auto forbidden = DecideClientCommand(record_, directory_, none, command);
+  auto missing = DecideClientCommand(unknown, directory_, none, command);
+  EXPECT_EQ(forbidden.status(), missing.status());
+  EXPECT_EQ(CodeOf(forbidden), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(WriteRuleTest, ALinkNeedsInvolvementInBothRecords) {
+  v1::CareEvent link;
+  link.mutable_client_records_linked()->set_other_client_id("c-copy");
+  // The copier registered c-copy (involved there) but not in c1.
+  auto copier = Decide(link, "org-stranger");
+  EXPECT_EQ(CodeOf(copier), absl::StatusCode::kPermissionDenied);
+  // Involved in c1 but not in the other record: named as the other field.
+  auto r = Decide(link, "org-hospital");
+  EXPECT_EQ(CodeOf(r), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("client_records_linked.other_client_id: client c-copy "
+                        "is not known to organisation org-hospital"));
+  known_clients_.insert("c-copy");
+  EXPECT_TRUE(Decide(link, "org-hospital").ok());
+}
+
+TEST_F(WriteRuleTest, WithoutALeadAnyInvolvedOrganisationAddsTheTeam) {
+  Given(RemovedMember("lead-1"));
+  EXPECT_TRUE(Decide(Added("org-housing"), "org-housing").ok());
+  EXPECT_EQ(CodeOf(Decide(Added("org-stranger"), "org-stranger")),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(WriteRuleTest, ConsentCarriesItsProvenance) {
+  struct Case {
+    const char* name;
+    std::function<void(v1::ConsentGiven*)> change;
+    const char* field;
+  };
+  const Case cases[] = {
+      {"no method", [](v1::ConsentGiven* c) { c->clear_method(); },
+       "consent_given.method"},
+      {"no document id",
+       [](v1::ConsentGiven* c) { c->mutable_document()->clear_document_id(); },
+       "consent_given.document.document_id"},
+      {"digest not hex",
+       [](v1::ConsentGiven* c) {
+         c->mutable_document()->set_sha256(std::string(64, 'G'));
+       },
+       "consent_given.document.sha256"},
+      {"digest upper case",
+       [](v1::ConsentGiven* c) {
+         c->mutable_document()->set_sha256(std::string(64, 'A'));
+       },
+       "consent_given.document.sha256"},
+      {"digest short",
+       [](v1::ConsentGiven* c) {
+         c->mutable_document()->set_sha256(std::string(63, 'a'));
+       },
+       "consent_given.document.sha256"},
+      {"verbal without witness",
+       [](v1::ConsentGiven* c) {
+         c->set_method(v1::CONSENT_METHOD_VERBAL_WITH_WITNESS);
+       },
+       "consent_given.witness"},
+      {"obtained after it was recorded",
+       [](v1::ConsentGiven* c) {
+         SetTime(kT0 + absl::Hours(1) + absl::Seconds(1),
+                 c->mutable_obtained_at());
+       },
+       "consent_given.obtained_at"},
+      {"Part 2 to recipient types",
+       [](v1::ConsentGiven* c) {
+         c->add_data_classes(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
+         c->add_recipient_organization_types(
+             v1::ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT);
+       },
+       "consent_given.recipient_organization_types"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    v1::CareEvent e = SelfConsent("org-housing");
+    c.change(e.mutable_consent_given());
+    auto r = Decide(e);
+    EXPECT_EQ(CodeOf(r), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(r.status().message(), HasSubstr(c.field));
+  }
+  v1::CareEvent verbal = SelfConsent("org-housing");
+  verbal.mutable_consent_given()->set_method(
+      v1::CONSENT_METHOD_VERBAL_WITH_WITNESS);
+  verbal.mutable_consent_given()->mutable_witness()->set_family("Tan");
+  verbal.mutable_consent_given()->mutable_representative()->set_authority(
+      v1::REPRESENTATIVE_AUTHORITY_GUARDIAN);
+  verbal.mutable_consent_given()
+      ->mutable_representative()
+      ->mutable_name()
+      ->set_family("Okafor");
+  auto accepted = Decide(verbal);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  // obtained_at defaults to occurred_at.
+  EXPECT_EQ(accepted->front().consent_given().obtained_at().seconds(),
+            absl::ToUnixSeconds(kT0 + absl::Hours(1)));
 }
 
 }  // namespace

@@ -550,6 +550,9 @@ v1::CareEvent WithServerDefaults(const SentCommand& sent, absl::Time at) {
       !event.consent_given().period().has_start()) {
     *event.mutable_consent_given()->mutable_period()->mutable_start() = Ts(at);
   }
+  if (event.has_consent_given() && !event.consent_given().has_obtained_at()) {
+    *event.mutable_consent_given()->mutable_obtained_at() = Ts(at);
+  }
   if (event.has_consent_revoked()) {
     v1::ConsentRevoked* revoked = event.mutable_consent_revoked();
     if (!revoked->has_received_at()) *revoked->mutable_received_at() = Ts(at);
@@ -772,16 +775,22 @@ TEST_F(CareRecordE2eTest, Scenario1ManLeavingPrison) {
   Do(*cm, client, marcus, release - Days(14));
   Do(*cm, client, CaseOpened("reentry planning before release"),
      release - Days(14));
-  // The prison reports the incarceration (late data is normal).
-  Do(*prison, client,
-     Admission("doc-2019", "state-prison", v1::LEVEL_OF_CARE_INCARCERATION),
-     release - Days(5 * 365));
-
   Do(*cm, client,
      Member("cm-alvarez", Name("Rosa", "Alvarez"), "reentry-cm",
             v1::DISCIPLINE_CASE_MANAGEMENT,
             v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER),
      release - Days(14));
+  // The lead brings the prison's release coordinator onto the team, which
+  // lets the prison record what it knows (docs/access.md: an organisation
+  // never involves itself).
+  Do(*cm, client,
+     Member("doc-liaison", Name("Sam", "Ortiz"), "state-prison",
+            v1::DISCIPLINE_CASE_MANAGEMENT),
+     release - Days(14));
+  // The prison reports the incarceration (late data is normal).
+  Do(*prison, client,
+     Admission("doc-2019", "state-prison", v1::LEVEL_OF_CARE_INCARCERATION),
+     release - Days(5 * 365));
   Do(*cm, client,
      Member("po-brooks", Name("Dana", "Brooks"), "state-parole",
             v1::DISCIPLINE_PROBATION_PAROLE),
@@ -1125,10 +1134,12 @@ TEST_F(CareRecordE2eTest, Scenario3OlderCoupleNothingWithoutConsent) {
   }
 
   // The children's organisation asks for the nursing home to receive his
-  // information, then for its own copy.
+  // information, then for its own copy. It has no part in his care, so it
+  // may not write into his record at all.
   ExpectRefused(
-      grpc::StatusCode::FAILED_PRECONDITION,
-      {"consent required", "DATA_CLASS_GENERAL", "oakridge-nursing", husband},
+      grpc::StatusCode::PERMISSION_DENIED,
+      {"is not known to organisation family-advocates", "not involved",
+       husband},
       [&] {
         return children->Record(
             husband,
@@ -1741,11 +1752,24 @@ class CareRecordRejectionTest : public CareRecordE2eTest {
   std::unique_ptr<Actor> housing_;
 };
 
-TEST_F(CareRecordRejectionTest, UnknownClientIsNotFound) {
-  ExpectRefused(grpc::StatusCode::NOT_FOUND,
-                {"client ghost-7 is not registered", "RegisterClient"}, [&] {
+// An unknown client gets the answer a client the organisation may not act on
+// gets (docs/access.md): writes cannot probe which clients exist.
+TEST_F(CareRecordRejectionTest, UnknownClientIsPermissionDeniedLikeAForbiddenOne) {
+  ExpectRefused(grpc::StatusCode::PERMISSION_DENIED,
+                {"client ghost-7 is not known to organisation hub, or hub is "
+                 "not involved in its care and may not record CaseOpened"},
+                [&] {
                   return hub_->Record("ghost-7", CaseOpened("no such client"),
                                       std::nullopt);
+                });
+  // bh-agency has no part in ada-okafor's care: the same words.
+  ExpectRefused(grpc::StatusCode::PERMISSION_DENIED,
+                {"client ada-okafor is not known to organisation bh-agency, "
+                 "or bh-agency is not involved in its care and may not record "
+                 "CaseOpened"},
+                [&] {
+                  return bh_->Record(kClient, CaseOpened("not mine"),
+                                     std::nullopt);
                 });
 }
 
@@ -1831,10 +1855,23 @@ TEST_F(CareRecordRejectionTest,
 }
 
 TEST_F(CareRecordRejectionTest, Part2DataNeedsTheRecipientNamedNotItsType) {
-  v1::ConsentGiven by_type = Consent(
+  // A Part 2 consent to recipient types could never cover Part 2 data: it is
+  // refused when written, not accepted silently.
+  v1::ConsentGiven part2_by_type = Consent(
       "c-types", {},
       {v1::DATA_CLASS_MENTAL_HEALTH, v1::DATA_CLASS_SUBSTANCE_USE_PART2},
       {v1::PURPOSE_OF_USE_TREATMENT});
+  part2_by_type.add_recipient_organization_types(
+      v1::ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT);
+  ExpectRefused(grpc::StatusCode::INVALID_ARGUMENT,
+                {"consent_given.recipient_organization_types", "42 CFR 2.31"},
+                [&] {
+                  return hub_->Record(kClient, part2_by_type,
+                                      start_ + Days(1));
+                });
+  v1::ConsentGiven by_type = Consent("c-types", {},
+                                     {v1::DATA_CLASS_MENTAL_HEALTH},
+                                     {v1::PURPOSE_OF_USE_TREATMENT});
   by_type.add_recipient_organization_types(
       v1::ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT);
   Do(*hub_, kClient, by_type, start_ + Days(1));
@@ -1881,20 +1918,21 @@ TEST_F(CareRecordRejectionTest, ReferralLifecycleAndWhoMayStepIt) {
                   return hub_->Record(kClient, Accepted("r-house"),
                                       start_ + Days(2));
                 });
+  // A bystander has no part in the client's care at all.
+  ExpectRefused(grpc::StatusCode::PERMISSION_DENIED,
+                {"bh-agency is not involved in its care"}, [&] {
+                  return bh_->Record(kClient, Accepted("r-house"),
+                                     start_ + Days(2));
+                });
+  // Nobody sends in another's name, not even an involved organisation.
   ExpectRefused(
       grpc::StatusCode::PERMISSION_DENIED,
-      {"only the receiving organisation (housing-first)", "bh-agency"}, [&] {
-        return bh_->Record(kClient, Accepted("r-house"), start_ + Days(2));
-      });
-  // Nobody sends in another's name.
-  ExpectRefused(
-      grpc::StatusCode::PERMISSION_DENIED,
-      {"referral_sent.from_organization_id", "bh-agency", "hub"}, [&] {
+      {"referral_sent.from_organization_id", "housing-first", "hub"}, [&] {
         v1::ReferralSent forged =
-            Referral("r-forged", "housing-first", v1::SERVICE_CATEGORY_HOUSING,
+            Referral("r-forged", "bh-agency", v1::SERVICE_CATEGORY_HOUSING,
                      v1::REFERRAL_KIND_WARM);
         forged.set_from_organization_id("hub");
-        return bh_->Record(kClient, forged, start_ + Days(2));
+        return housing_->Record(kClient, forged, start_ + Days(2));
       });
   Do(*housing_, kClient, Declined("r-house", "no vacancy"), start_ + Days(2));
   ExpectRefused(grpc::StatusCode::FAILED_PRECONDITION,
@@ -2150,7 +2188,8 @@ TEST_F(CareRecordRejectionTest,
             kClient, Dismissal("duplicate-referrals:ada-okafor:HOUSING", ""),
             start_ + Days(2));
       });
-  ExpectRefused(grpc::StatusCode::NOT_FOUND, {"ghost-7 is not registered"},
+  ExpectRefused(grpc::StatusCode::PERMISSION_DENIED,
+                {"client ghost-7 is not known to organisation hub"},
                 [&] {
                   return hub_->Record("ghost-7", Dismissal(finding, "no one"),
                                       start_ + Days(2));
@@ -2353,6 +2392,14 @@ TEST_F(CareRecordE2eTest, ConcurrentOrganizationsOnOneClientLoseNothing) {
   Do(*hub, client, CaseOpened("many agencies"), DaysAgo(1));
   Do(*hub, client, Consent("c-all", orgs, {v1::DATA_CLASS_GENERAL}, {}),
      DaysAgo(1));
+  // The hub involves each agency (with no lead case manager yet, any
+  // involved organisation adds to the team); then they write concurrently.
+  for (const std::string& org : orgs) {
+    Do(*hub, client,
+       Member(absl::StrCat("liaison-", org), Name("Liaison", org), org,
+              v1::DISCIPLINE_CASE_MANAGEMENT),
+       DaysAgo(1));
+  }
   const uint64_t head = loopback_.Head();
 
   std::vector<std::vector<Reply>> replies(kOrganizations);
@@ -2412,12 +2459,14 @@ TEST_F(CareRecordE2eTest, ConcurrentOrganizationsOnOneClientLoseNothing) {
   EXPECT_EQ(refused, 0) << "commands refused under concurrency";
   const uint64_t total = kOrganizations * kRounds * 3;
   ASSERT_EQ(by_version.size() + refused, total);
-  // Versions 0..2 are registration, case and consent; the acknowledged
-  // commands follow at contiguous versions, and nothing else was written.
+  // Versions 0..2 are registration, case and consent, then one liaison per
+  // agency; the acknowledged commands follow at contiguous versions, and
+  // nothing else was written.
   EXPECT_EQ(loopback_.Head(), head + by_version.size());
   ASSERT_FALSE(by_version.empty());
-  EXPECT_EQ(by_version.begin()->first, 3u);
-  EXPECT_EQ(by_version.rbegin()->first, 3u + by_version.size() - 1);
+  constexpr uint64_t kFirst = 3 + kOrganizations;
+  EXPECT_EQ(by_version.begin()->first, kFirst);
+  EXPECT_EQ(by_version.rbegin()->first, kFirst + by_version.size() - 1);
   // TearDown: the stream holds exactly the acknowledged commands, each once,
   // complete.
 }

@@ -110,7 +110,9 @@ class ViewsTest : public ::testing::Test {
         'purposes':['PURPOSE_OF_USE_CARE_COORDINATION','PURPOSE_OF_USE_TREATMENT'],
         'method':'CONSENT_METHOD_SIGNED_FORM',
         'document':{'document_id':'form-k1','sha256':'0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}}})");
-    Command("bh", "CareTeams.AddCareTeamMember", R"({
+    // The registering hospital adds the lead case manager from bh (the team
+    // has no lead yet); an organisation never adds itself.
+    Command("hospital", "CareTeams.AddCareTeamMember", R"({
       'command_id':'ann-4','client_id':'ann','occurred_at':'2026-02-21T09:00:00Z',
       'care_team_member_added':{'member_id':'cm-1','name':{'given':'Cy','family':'Moe'},
         'organization_id':'bh','discipline':'DISCIPLINE_SOCIAL_WORK',
@@ -171,11 +173,12 @@ class ViewsTest : public ::testing::Test {
       'command_id':'bob-1','client_id':'bob','occurred_at':'2026-04-01T09:00:00Z',
       'client_registered':{'name':{'given':'Bob','family':'Okafor'},
         'birth_date':{'year':1975,'month':11,'day':30},'sex':'SEX_MALE'}})");
-    Command("housing", "Services.StartService", R"({
+    // The shelter records the services it arranged with each provider.
+    Command("shelter", "Services.StartService", R"({
       'command_id':'bob-2','client_id':'bob','occurred_at':'2026-04-02T09:00:00Z',
       'service_started':{'service_id':'svc-1','provider_organization_id':'housing',
         'category':'SERVICE_CATEGORY_HOUSING','level_of_care':'LEVEL_OF_CARE_COMMUNITY'}})");
-    Command("housing2", "Services.StartService", R"({
+    Command("shelter", "Services.StartService", R"({
       'command_id':'bob-3','client_id':'bob','occurred_at':'2026-04-10T09:00:00Z',
       'service_started':{'service_id':'svc-2','provider_organization_id':'housing2',
         'category':'SERVICE_CATEGORY_HOUSING','level_of_care':'LEVEL_OF_CARE_COMMUNITY'}})");
@@ -409,7 +412,9 @@ TEST_F(ViewsTest, AuditViews) {
     grpc::ClientContext context;
     ASSERT_TRUE(audit_->GetTimeline(&context, timeline, &entries).ok());
   }
-  EXPECT_EQ(entries.entries_size(), 5);
+  // bh's acceptance, follow-up and two referrals (the hospital added bh's
+  // lead case manager).
+  EXPECT_EQ(entries.entries_size(), 4);
 
   // Replay: before the discharge the stay was open; as recorded now it is
   // closed.
