@@ -286,6 +286,9 @@ class WriteModel {
     }
     const std::optional<bool> involved = Involved(*r, caller);
     if (!involved.has_value()) {
+      // Refused either way when the command's own rule refuses it too.
+      const Decision rule = Rule(caller, *r, other, e);
+      if (rule.verdict == Verdict::kDeny) return rule;
       return {Verdict::kOpen, 5,
               "standing: involved only as a completed transition's receiver"};
     }
