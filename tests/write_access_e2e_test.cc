@@ -136,7 +136,6 @@ struct ModelRecord {
   std::map<std::string, Transition> transitions;
   std::set<std::string> assessments, goals, meetings, follow_ups, disclosures,
       dismissed, linked;
-  int next_id = 0;
   absl::Mutex mu;  // held while a command about this client is in flight
 };
 
@@ -979,8 +978,9 @@ class WriteRun {
     for (const std::string& org : Named()) {
       if (Involved(r, org).value_or(false)) involved.push_back(org);
     }
+    // A new id (a clash with an existing one is rare: ALREADY_EXISTS).
     auto new_id = [&](const std::string& prefix) {
-      return absl::StrCat(prefix, r.next_id + static_cast<int>(rng() % 1000000));
+      return absl::StrCat(prefix, rng() % 1000000);
     };
     // An existing id from `ids` matching `want` (most of the time), any
     // existing one, or an unknown one.

@@ -720,12 +720,13 @@ TEST_F(WriteAccessLoopbackTest, RefusedReadsAreRecordedOncePerMinute) {
   const int64_t minutes =
       absl::ToUnixSeconds(absl::Now()) / 60 - first_minute + 1;
 
-  auto list = [&](bool include_denied) {
+  std::string first_denial;
+  auto list = [&](bool include_denied, bool include_reviewed = true) {
     grpc::ClientContext context;
     AccessNetwork::Act(&context, kAuditor);
     v1::ListBreakGlassRequest request;
     request.set_include_denied(include_denied);
-    request.set_include_reviewed(true);
+    request.set_include_reviewed(include_reviewed);
     request.set_page_size(1000);
     request.set_min_position(Head());
     v1::ListBreakGlassResponse response;
@@ -741,6 +742,7 @@ TEST_F(WriteAccessLoopbackTest, RefusedReadsAreRecordedOncePerMinute) {
       EXPECT_EQ(a.access().outcome(), v1::ACCESS_OUTCOME_DENIED);
       EXPECT_EQ(a.access().positions_shown_size(), 0);
       EXPECT_EQ(a.access().operation(), "caseline.v1.EventLog/ReadStream");
+      if (first_denial.empty()) first_denial = a.access_event_id();
       ++denied;
     }
     return denied;
@@ -749,6 +751,20 @@ TEST_F(WriteAccessLoopbackTest, RefusedReadsAreRecordedOncePerMinute) {
   EXPECT_GE(listed, 1);
   EXPECT_LE(listed, minutes);
   EXPECT_EQ(list(false), 0);
+  // Reviewed like an override, it leaves the pending list.
+  {
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, kAuditor);
+    v1::MarkBreakGlassReviewedRequest request;
+    request.set_access_event_id(first_denial);
+    request.set_note("a mistyped client id; the intruder was told");
+    v1::MarkBreakGlassReviewedResponse response;
+    const grpc::Status s = network_->access_audit()->MarkBreakGlassReviewed(
+        &context, request, &response);
+    EXPECT_TRUE(s.ok()) << Describe(s);
+    EXPECT_FALSE(response.already_reviewed());
+  }
+  EXPECT_EQ(list(true, false), listed - 1);
 
   std::vector<v1::TimelineEntry> entries;
   ASSERT_TRUE(network_->Timeline(kAuditor, kX, &entries).ok());
