@@ -120,6 +120,13 @@ class EventLog {
   // expected version.
   virtual void AppendAsync(AppendRequest request, AppendCallback done) = 0;
 
+  // OK while appends are accepted, or refused only for lack of disk space
+  // (they resume by themselves once there is room); otherwise the
+  // UNAVAILABLE status every append is refused with until a restart, after a
+  // write failed in a way that cannot be undone in place (e.g. a failed WAL
+  // sync). Reads continue either way. Cheap (one lock); for health checks.
+  [[nodiscard]] virtual absl::Status WriteFailure() const = 0;
+
   // Blocking form of AppendAsync.
   [[nodiscard]] absl::StatusOr<AppendResult> Append(AppendRequest request);
 

@@ -217,12 +217,12 @@ absl::Status EventLogImpl::ReadyToWrite() {
     if (reopened.code() == absl::StatusCode::kResourceExhausted) {
       return DiskFullError(options_.data_dir);
     }
-    write_failure_ = absl::UnavailableError(absl::StrCat(
+    StopAppends(absl::UnavailableError(absl::StrCat(
         "the event log could not reopen its database after the disk was "
         "full (",
         reopened.message(),
         "). Reads continue if it could be opened read-only; appends are "
-        "refused until caselined is restarted after the disk is fixed"));
+        "refused until caselined is restarted after the disk is fixed")));
     return write_failure_;
   }
   reopen_needed_ = false;
@@ -236,9 +236,19 @@ absl::Status EventLogImpl::OnWriteFailure(const rocksdb::Status& status) {
   }
   // Whether the batch is on disk is unknown (a failed fsync may or may not
   // have lost it); a restart finds out by recovering the head from disk.
-  write_failure_ =
-      absl::UnavailableError(StoppedMessage(status, /*first=*/false));
+  StopAppends(absl::UnavailableError(StoppedMessage(status, /*first=*/false)));
   return absl::UnavailableError(StoppedMessage(status, /*first=*/true));
+}
+
+void EventLogImpl::StopAppends(absl::Status failure) {
+  write_failure_ = failure;
+  MutexLock lock(&mu_);
+  published_write_failure_ = std::move(failure);
+}
+
+absl::Status EventLogImpl::WriteFailure() const {
+  MutexLock lock(&mu_);
+  return published_write_failure_;
 }
 
 void EventLogImpl::Complete(std::vector<Completion> completions) {

@@ -69,6 +69,7 @@ class EventLogImpl final : public EventLog {
   ~EventLogImpl() override;
 
   void AppendAsync(AppendRequest request, AppendCallback done) override;
+  absl::Status WriteFailure() const override;
   absl::StatusOr<StreamPage> ReadStream(
       absl::string_view stream_id, const ReadStreamOptions& options) override;
   absl::StatusOr<LogPage> ReadAll(const ReadAllOptions& options) override;
@@ -131,6 +132,9 @@ class EventLogImpl final : public EventLog {
   // Decides what a failed group write means for later appends and returns
   // what its callers are told.
   absl::Status OnWriteFailure(const rocksdb::Status& status);
+  // Sets write_failure_ (appends stop until a restart) and publishes it for
+  // WriteFailure().
+  void StopAppends(absl::Status failure) ABSL_LOCKS_EXCLUDED(mu_);
   // Runs callbacks on their own thread, so that a caller's work on completion
   // (gRPC sends the response) overlaps the writer's next group.
   void CompletionLoop();
@@ -206,6 +210,8 @@ class EventLogImpl final : public EventLog {
   std::deque<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t head_position_ ABSL_GUARDED_BY(mu_);
+  // A copy of write_failure_ for other threads (WriteFailure()).
+  absl::Status published_write_failure_ ABSL_GUARDED_BY(mu_);
 
   // Owned by the writer thread (no lock): the state the next group builds on.
   uint64_t next_position_;

@@ -217,11 +217,16 @@ TEST_F(FaultInjectionTest, FailedWalSyncStopsAppendsButNotReads) {
     followed = seen;
   });
 
+  EXPECT_TRUE(log_->WriteFailure().ok());
   env_->SetWalSyncFails(true);
   const AppendRequest failed =
       Append("client-1", {Event("lost?")}, ExpectedVersion::Exact(1));
   absl::StatusOr<AppendResult> r = log_->Append(failed);
   ASSERT_FALSE(r.ok()) << "an append whose WAL sync failed was acknowledged";
+  // WriteFailure() says so from then on, with what later appends are told.
+  EXPECT_EQ(log_->WriteFailure().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(log_->WriteFailure().message(),
+              HasSubstr("restarted after the disk is fixed"));
   EXPECT_GT(env_->failed_wal_syncs(), 0u);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(r.status().message(),
@@ -258,6 +263,7 @@ TEST_F(FaultInjectionTest, FailedWalSyncStopsAppendsButNotReads) {
   // After a restart the failed append may or may not be there; a retry with
   // the same ids settles it, and it is stored exactly once.
   Reopen();
+  EXPECT_TRUE(log_->WriteFailure().ok());
   r = log_->Append(failed);
   ASSERT_TRUE(r.ok()) << r.status();
   Record(failed, *r);
@@ -287,6 +293,8 @@ TEST_F(FaultInjectionTest, FullDiskRefusesAppendsUntilSpaceReturns) {
   }
   EXPECT_GT(env_->refused_writes(), 0u);
   EXPECT_EQ(log_->HeadPosition(), 3u);
+  // Not a failure that stops appends: they resume by themselves.
+  EXPECT_TRUE(log_->WriteFailure().ok()) << log_->WriteFailure();
   // Reads continue while the disk is full.
   CheckLog(*log_, acked());
   // What a power cut now would leave: the torn record is dropped on replay.

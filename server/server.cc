@@ -2,9 +2,9 @@
 
 #include <utility>
 
+#include "absl/base/call_once.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 #include "eventstore/mutex.h"
 #include "eventstore/status_macros.h"
@@ -15,11 +15,15 @@
 #include "services/care_command_handler.h"
 #include "services/care_record_service.h"
 #include "services/event_log_service.h"
+#include "services/unparsed_request.h"
 #include "services/views_service.h"
 #include "eventstore/view_store.h"
+#include "google/protobuf/stubs/logging.h"
 #include "projections/access_projection.h"
 #include "projections/continuity_projection.h"
 #include "projections/duplication_projection.h"
+#include "server/health.h"
+#include "server/listen_address.h"
 #include "spdlog/spdlog.h"
 
 namespace caseline::server {
@@ -46,14 +50,8 @@ std::vector<projections::ProjectionDef> ProjectionDefs(
   return defs;
 }
 
-// 127.0.0.0/8, ::1 and localhost.
-bool IsLoopbackHost(absl::string_view host) {
-  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
-  return host == "localhost" || host == "::1" ||
-         absl::StartsWith(host, "127.");
-}
-
-// The checks of ServerOptions that need no I/O.
+// The checks of ServerOptions made before anything is opened. Without TLS,
+// resolves `host` (CheckLoopbackHost).
 absl::Status CheckSecurityOptions(const ServerOptions& options,
                                   absl::string_view host) {
   const bool any_tls = !options.tls_cert_pem.empty() ||
@@ -77,14 +75,14 @@ absl::Status CheckSecurityOptions(const ServerOptions& options,
     }
     return absl::OkStatus();
   }
-  if (!IsLoopbackHost(host)) {
+  if (absl::Status loopback = CheckLoopbackHost(host); !loopback.ok()) {
     if (!options.insecure_non_loopback) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "listen: ", host,
-          " is not a loopback address, and without TLS anyone who can reach "
-          "it could act as any organisation; pass --tls_cert, --tls_key, "
-          "--client_ca and --access_config, or listen on 127.0.0.1 (or, "
-          "knowingly, --insecure_non_loopback)"));
+          loopback.message(),
+          "; without TLS anyone who can reach it could act as any "
+          "organisation: pass --tls_cert, --tls_key, --client_ca and "
+          "--access_config, or listen on 127.0.0.1 (or, knowingly, "
+          "--insecure_non_loopback)"));
     }
     spdlog::warn(
         "serving WITHOUT TLS on non-loopback {}: callers name their own "
@@ -92,6 +90,35 @@ absl::Status CheckSecurityOptions(const ServerOptions& options,
         std::string(host));
   }
   return absl::OkStatus();
+}
+
+// libprotobuf's line for a request whose string field is not UTF-8 ("String
+// field ... contains invalid UTF-8 data when parsing a protocol buffer"):
+// logged at ERROR, once per such request and before authentication, so any
+// caller could fill the log with it. The caller is answered INVALID_ARGUMENT
+// (services/unparsed_request.h); the line goes to the debug log. Every other
+// libprotobuf line goes where it went before.
+google::protobuf::LogHandler* previous_protobuf_log_handler = nullptr;
+
+void FilterProtobufLog(google::protobuf::LogLevel level, const char* filename,
+                       int line, const std::string& message) {
+  if (absl::StrContains(message, "invalid UTF-8 data when parsing")) {
+    spdlog::debug("libprotobuf: {}", message);
+    return;
+  }
+  if (previous_protobuf_log_handler != nullptr) {
+    previous_protobuf_log_handler(level, filename, line, message);
+  }
+}
+
+// Once per process, before the first server starts (SetLogHandler is not
+// thread-safe).
+void InstallProtobufLogFilter() {
+  static absl::once_flag once;
+  absl::call_once(once, [] {
+    previous_protobuf_log_handler =
+        google::protobuf::SetLogHandler(&FilterProtobufLog);
+  });
 }
 
 }  // namespace
@@ -144,6 +171,11 @@ class CaselineServer::Impl {
       credentials = grpc::InsecureServerCredentials();
     }
     builder.AddListeningPort(options.listen, credentials, &port_);
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(services::NewUnparsedRequestInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     builder.RegisterService(&service_);
     builder.RegisterService(&admin_);
     for (grpc::Service* service : care_services_.services()) {
@@ -164,12 +196,19 @@ class CaselineServer::Impl {
                        ": the address is malformed, not local, or in use; pass "
                        "another --listen"));
     }
+    if (grpc::HealthCheckServiceInterface* health =
+            server_->GetHealthCheckService();
+        health != nullptr) {
+      health_ = std::make_unique<HealthReporter>(
+          log_.get(), engine_.get(), health, options.health_interval);
+    }
     return absl::OkStatus();
   }
 
   void Shutdown(absl::Duration grace) {
     MutexLock lock(&mu_);
     if (log_ == nullptr) return;
+    health_.reset();  // before the server, whose health service it updates
     service_.BeginShutdown();
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoSeconds(grace));
@@ -199,6 +238,7 @@ class CaselineServer::Impl {
   services::CareRecordServices care_services_;
   services::ViewServices view_services_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HealthReporter> health_;  // set once serving
   const std::string host_;
   int port_ = 0;
 };
@@ -213,6 +253,7 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
   }
   RETURN_IF_ERROR(
       CheckSecurityOptions(options, options.listen.substr(0, colon)));
+  InstallProtobufLogFilter();
   services::AuthenticatorOptions auth_options;
   auth_options.client_ca_pem = options.client_ca_pem;
   auth_options.access = options.access;

@@ -43,10 +43,14 @@ struct ServerOptions {
   // The organisations allowed and their roles (--access_config). Required
   // with TLS. Without TLS and without it: development mode.
   std::optional<services::AccessConfig> access;
-  // Without TLS the server listens only on loopback unless this is set.
+  // Without TLS the server listens only on a host every address of which is
+  // loopback (server/listen_address.h) unless this is set.
   bool insecure_non_loopback = false;
   // The time consents and views are judged at. Default: absl::Now.
   std::function<absl::Time()> clock;
+  // How often grpc.health.v1.Health statuses are brought up to date
+  // (server/health.h); clamped to 10 ms .. 1 min. Default: 1 s.
+  absl::Duration health_interval = absl::Seconds(1);
   // The rocksdb::Env of the event log's database (not owned; must outlive
   // the server). Default: RocksDB's. Tests pass a fault-injecting one.
   rocksdb::Env* env = nullptr;
@@ -55,8 +59,9 @@ struct ServerOptions {
 class CaselineServer {
  public:
   // Opens the log and starts serving. INVALID_ARGUMENT for an incomplete TLS
-  // set-up, TLS without an access config, or an insecure non-loopback
-  // address without insecure_non_loopback; FAILED_PRECONDITION when the data
+  // set-up, TLS without an access config, or, without TLS and without
+  // insecure_non_loopback, a listen host that does not resolve or resolves to
+  // an address that is not loopback; FAILED_PRECONDITION when the data
   // directory is locked or too new, UNAVAILABLE when the address cannot be
   // bound, and the log's errors otherwise.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<CaselineServer>> Start(

@@ -343,8 +343,17 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
     }
     caller.purpose = *purpose;
   }
-  caller.break_glass_reason = Metadata(context, kBreakGlassMetadataKey);
-  if (!caller.break_glass_reason.empty()) {
+  // Present means breaking the glass: an empty or blank reason is refused
+  // rather than read as no override (the caller meant one).
+  if (auto glass = context.client_metadata().find(kBreakGlassMetadataKey);
+      glass != context.client_metadata().end()) {
+    caller.break_glass_reason = std::string(absl::StripAsciiWhitespace(
+        absl::string_view(glass->second.data(), glass->second.size())));
+    if (caller.break_glass_reason.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kBreakGlassMetadataKey,
+                       ": a reason is required (state the emergency)"));
+    }
     if (caller.break_glass_reason.size() > kMaxBreakGlassReason) {
       return absl::InvalidArgumentError(
           absl::StrCat(kBreakGlassMetadataKey, ": longer than ",

@@ -191,6 +191,42 @@ absl::Status RequireOwnOrganization(const Caller& caller,
       "; auditors may ask about any organisation"));
 }
 
+// The most entries a view answers per page (views.proto).
+constexpr int32_t kMaxPageSize = 1000;
+
+// A larger page_size is refused rather than quietly cut to the maximum.
+absl::Status CheckPageSize(int32_t page_size) {
+  if (page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: at most ", kMaxPageSize,
+                     " (0 means the default, 100), not ", page_size,
+                     "; page through the rest with next_page_token"));
+  }
+  return absl::OkStatus();
+}
+
+// An organisation a view is asked about must be registered (views.proto:
+// NOT_FOUND), so that a mistyped id is not answered with an empty list.
+// Empty ids (where the request allows them) are not checked.
+absl::Status CheckOrganizationsRegistered(
+    const ViewsContext& views, absl::string_view field,
+    const std::vector<std::string>& organization_ids) {
+  std::shared_ptr<const projections::OrganizationDirectory> directory;
+  for (const std::string& id : organization_ids) {
+    if (id.empty()) continue;
+    if (directory == nullptr) {
+      ASSIGN_OR_RETURN(directory, views.access->Directory());
+    }
+    if (!directory->Contains(id)) {
+      return absl::NotFoundError(
+          absl::StrCat(field, ": organisation ", id,
+                       " is not registered; check the id (Organizations."
+                       "RegisterOrganization registers an organisation)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Runs `query` and moves its result into *response.
 template <typename Response, typename Query>
 grpc::Status Answer(Response* response, Query&& query) {
@@ -238,6 +274,9 @@ grpc::Status ContinuityViewsService::GetWorklist(
     ASSIGN_OR_RETURN(Caller caller, views_->access->Authenticate(*context));
     RETURN_IF_ERROR(RequireOwnOrganization(caller, request->organization_id(),
                                            "organization_id"));
+    RETURN_IF_ERROR(CheckOrganizationsRegistered(*views_, "organization_id",
+                                                 {request->organization_id()}));
+    RETURN_IF_ERROR(CheckPageSize(request->page_size()));
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
         ReaderAt(*views_, *context, projections::kContinuityProjectionName,
@@ -264,6 +303,8 @@ grpc::Status ContinuityViewsService::GetMeasures(
     v1::GetMeasuresResponse* response) {
   return Answer(response, [&]() -> absl::StatusOr<v1::GetMeasuresResponse> {
     ASSIGN_OR_RETURN(Caller caller, views_->access->Authenticate(*context));
+    RETURN_IF_ERROR(CheckOrganizationsRegistered(*views_, "organization_id",
+                                                 {request->organization_id()}));
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
         ReaderAt(*views_, *context, projections::kContinuityProjectionName,
@@ -301,6 +342,8 @@ grpc::Status ContinuityViewsService::GetCaseload(
     v1::GetCaseloadResponse* response) {
   return Answer(response, [&]() -> absl::StatusOr<v1::GetCaseloadResponse> {
     RETURN_IF_ERROR(views_->access->Authenticate(*context).status());
+    RETURN_IF_ERROR(CheckOrganizationsRegistered(*views_, "organization_id",
+                                                 {request->organization_id()}));
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
         ReaderAt(*views_, *context, projections::kContinuityProjectionName,
@@ -319,6 +362,8 @@ grpc::Status DuplicationViewsService::ListFindings(
     if (request->client_id().empty()) {
       RETURN_IF_ERROR(RequireOwnOrganization(
           caller, request->organization_id(), "organization_id"));
+      RETURN_IF_ERROR(CheckOrganizationsRegistered(
+          *views_, "organization_id", {request->organization_id()}));
     } else {
       // The same answer for an unknown client as for one the caller may
       // not read: findings must not tell which clients exist.
@@ -328,6 +373,7 @@ grpc::Status DuplicationViewsService::ListFindings(
                                        "ListFindings")
                           .status());
     }
+    RETURN_IF_ERROR(CheckPageSize(request->page_size()));
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
         ReaderAt(*views_, *context, projections::kDuplicationProjectionName,
@@ -364,9 +410,15 @@ grpc::Status AuditViewsService::GetTimeline(
     grpc::ServerContext* context, const v1::GetTimelineRequest* request,
     v1::GetTimelineResponse* response) {
   RETURN_GRPC_IF_ERROR(CheckMinPosition(*views_, request->min_position()));
+  RETURN_GRPC_IF_ERROR(CheckPageSize(request->page_size()));
   return ClientView(*views_, *context, request->client_id(),
                     "caseline.v1.AuditViews/GetTimeline", response,
-                    [&](const projections::EventVisibility& visible) {
+                    [&](const projections::EventVisibility& visible)
+                        -> absl::StatusOr<v1::GetTimelineResponse> {
+                      RETURN_IF_ERROR(CheckOrganizationsRegistered(
+                          *views_, "organization_ids",
+                          {request->organization_ids().begin(),
+                           request->organization_ids().end()}));
                       return projections::GetTimeline(*views_->log, *request,
                                                       visible);
                     });
@@ -388,6 +440,7 @@ grpc::Status AuditViewsService::ListDisclosures(
     grpc::ServerContext* context, const v1::ListDisclosuresRequest* request,
     v1::ListDisclosuresResponse* response) {
   RETURN_GRPC_IF_ERROR(CheckMinPosition(*views_, request->min_position()));
+  RETURN_GRPC_IF_ERROR(CheckPageSize(request->page_size()));
   return ClientView(
       *views_, *context, request->client_id(),
       "caseline.v1.AuditViews/ListDisclosures", response,
@@ -479,6 +532,7 @@ grpc::Status AccessAuditService::ListBreakGlass(
     ASSIGN_OR_RETURN(Caller caller, views_->access->Authenticate(*context));
     RETURN_IF_ERROR(
         RequireRole(caller, kAuditor, "AccessAudit.ListBreakGlass"));
+    RETURN_IF_ERROR(CheckPageSize(request->page_size()));
     ASSIGN_OR_RETURN(
         std::unique_ptr<ViewReader> reader,
         ReaderAt(*views_, *context, projections::kAccessProjectionName,

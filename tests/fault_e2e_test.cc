@@ -1,7 +1,8 @@
-// Storage faults seen by a gRPC client: a failed WAL sync, a full disk and a
-// damaged table file. The whole server (CaselineServer, as caselined runs it)
-// serves on a port-0 loopback listener, its event log opened over a
-// FaultInjectionEnv (ServerOptions::env). Callers name no organisation, so
+// Storage faults seen by a gRPC client: a failed WAL sync (also as
+// grpc.health.v1.Health reports it), a full disk and a damaged table file.
+// The whole server (CaselineServer, as caselined runs it) serves on a port-0
+// loopback listener, its event log opened over a FaultInjectionEnv
+// (ServerOptions::env). Callers name no organisation, so
 // they are development mode's local operator, who may append raw events and
 // read everything.
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "eventstore/event_log.h"
 #include "eventstore/fault_injection_env.h"
@@ -19,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
+#include "tests/health_util.h"
 #include "tests/test_util.h"
 
 namespace caseline {
@@ -39,13 +42,16 @@ class FaultyServer {
   bool Start() {
     absl::StatusOr<std::unique_ptr<server::CaselineServer>> started =
         testing::StartLoopbackServer(
-            data_dir_,
-            [&](server::ServerOptions& options) { options.env = env_->env(); });
+            data_dir_, [&](server::ServerOptions& options) {
+              options.env = env_->env();
+              options.health_interval = absl::Milliseconds(20);
+            });
     open_status_ = started.status();
     if (!started.ok()) return false;
     server_ = *std::move(started);
-    stub_ = v1::EventLog::NewStub(grpc::CreateChannel(
-        server_->address(), grpc::InsecureChannelCredentials()));
+    channel_ = grpc::CreateChannel(server_->address(),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::EventLog::NewStub(channel_);
     return true;
   }
 
@@ -58,12 +64,14 @@ class FaultyServer {
 
   const absl::Status& open_status() const { return open_status_; }
   v1::EventLog::Stub* stub() { return stub_.get(); }
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
  private:
   const std::string data_dir_;
   eventstore::FaultInjectionEnv* const env_;
   absl::Status open_status_;
   std::unique_ptr<server::CaselineServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::EventLog::Stub> stub_;
 };
 
@@ -201,6 +209,62 @@ TEST_F(FaultE2eTest, FailedWalSyncIsUnavailableAndReadsContinue) {
   for (const v1::Event& e : events) ids.insert(e.event_id());
   EXPECT_EQ(ids.size(), 6u);
   ExpectChainVerifies(stub(), 6);
+}
+
+// grpc.health.v1.Health after a failed WAL sync: the server ("") and the
+// services that append are NOT_SERVING until a restart; the others serve on.
+TEST_F(FaultE2eTest, FailedWalSyncMakesTheWritingServicesNotServing) {
+  const std::vector<std::string> writing = {"", "caseline.v1.EventLog",
+                                            "caseline.v1.Clients",
+                                            "caseline.v1.Organizations"};
+  const std::vector<std::string> reading = {"caseline.v1.AuditViews",
+                                            "caseline.v1.ContinuityViews",
+                                            "caseline.v1.Projections"};
+  // The status of `service` once it is `want`, or after 10 s.
+  auto health = [&](const std::string& service, testing::Serving want) {
+    testing::Serving serving = testing::Serving::kUnknown;
+    for (int i = 0; i < 500; ++i) {
+      const grpc::Status s =
+          testing::CheckHealth(server_->channel(), service, &serving);
+      EXPECT_TRUE(s.ok()) << service << ": " << s.error_message();
+      if (!s.ok() || serving == want) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return serving;
+  };
+  for (const auto* services : {&writing, &reading}) {
+    for (const std::string& service : *services) {
+      EXPECT_EQ(health(service, testing::Serving::kServing),
+                testing::Serving::kServing)
+          << service;
+    }
+  }
+
+  env_->SetWalSyncFails(true);
+  v1::AppendResponse response;
+  ASSERT_EQ(
+      Append(stub(), MakeAppend("client-1", 0, 1), &response).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
+  env_->SetWalSyncFails(false);
+  for (const std::string& service : writing) {
+    EXPECT_EQ(health(service, testing::Serving::kNotServing),
+              testing::Serving::kNotServing)
+        << service;
+  }
+  for (const std::string& service : reading) {
+    EXPECT_EQ(health(service, testing::Serving::kServing),
+              testing::Serving::kServing)
+        << service;
+  }
+
+  // A restart (the disk fixed) serves again.
+  Restart();
+  ASSERT_TRUE(server_->Start()) << server_->open_status();
+  for (const std::string& service : writing) {
+    EXPECT_EQ(health(service, testing::Serving::kServing),
+              testing::Serving::kServing)
+        << service;
+  }
 }
 
 TEST_F(FaultE2eTest, FullDiskIsResourceExhaustedUntilSpaceReturns) {

@@ -498,5 +498,128 @@ TEST_F(ViewsTest, OnlineRebuildAndRestartGiveTheSameViews) {
   EXPECT_EQ(ProjectedState(), before);
 }
 
+// views.proto: NOT_FOUND for an unknown organisation, so that a mistyped id
+// is not answered with an empty list.
+TEST_F(ViewsTest, UnregisteredOrganisationsAreNotFound) {
+  BuildNetwork();
+  auto expect_not_found = [](const grpc::Status& status, const char* what) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+        << what << ": " << status.error_message();
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("organisation nowhere is not registered"))
+        << what;
+  };
+  {
+    v1::GetWorklistRequest request;
+    request.set_organization_id("nowhere");
+    grpc::ClientContext context;
+    v1::GetWorklistResponse response;
+    expect_not_found(continuity_->GetWorklist(&context, request, &response),
+                     "GetWorklist");
+  }
+  {
+    v1::GetMeasuresRequest request;
+    request.mutable_period()->mutable_start()->set_seconds(0);
+    request.set_organization_id("nowhere");
+    grpc::ClientContext context;
+    v1::GetMeasuresResponse response;
+    expect_not_found(continuity_->GetMeasures(&context, request, &response),
+                     "GetMeasures");
+  }
+  {
+    v1::GetCaseloadRequest request;
+    request.set_organization_id("nowhere");
+    grpc::ClientContext context;
+    v1::GetCaseloadResponse response;
+    expect_not_found(continuity_->GetCaseload(&context, request, &response),
+                     "GetCaseload");
+  }
+  {
+    v1::ListFindingsRequest request;
+    request.set_organization_id("nowhere");
+    grpc::ClientContext context;
+    v1::ListFindingsResponse response;
+    expect_not_found(duplication_->ListFindings(&context, request, &response),
+                     "ListFindings");
+  }
+  {
+    v1::GetTimelineRequest request;
+    request.set_client_id("ann");
+    request.add_organization_ids("bh");
+    request.add_organization_ids("nowhere");
+    grpc::ClientContext context;
+    v1::GetTimelineResponse response;
+    expect_not_found(audit_->GetTimeline(&context, request, &response),
+                     "GetTimeline");
+  }
+  // Registered organisations, and none where a request allows none, answer.
+  {
+    v1::GetCaseloadRequest request;
+    grpc::ClientContext context;
+    v1::GetCaseloadResponse response;
+    EXPECT_TRUE(continuity_->GetCaseload(&context, request, &response).ok());
+  }
+  {
+    v1::GetTimelineRequest request;
+    request.set_client_id("ann");
+    request.add_organization_ids("bh");
+    grpc::ClientContext context;
+    v1::GetTimelineResponse response;
+    const grpc::Status status =
+        audit_->GetTimeline(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_GT(response.entries_size(), 0);
+  }
+}
+
+// views.proto: page_size at most 1000; more is refused, not quietly cut.
+TEST_F(ViewsTest, PageSizeAboveTheMaximumIsInvalidArgument) {
+  BuildNetwork();
+  auto expect_refused = [](const grpc::Status& status, const char* what) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << what << ": " << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("page_size: at most 1000"))
+        << what;
+  };
+  {
+    v1::GetWorklistRequest request;
+    request.set_organization_id("bh");
+    request.set_page_size(5000);
+    grpc::ClientContext context;
+    v1::GetWorklistResponse response;
+    expect_refused(continuity_->GetWorklist(&context, request, &response),
+                   "GetWorklist");
+    request.set_page_size(1000);
+    grpc::ClientContext at_most;
+    EXPECT_TRUE(continuity_->GetWorklist(&at_most, request, &response).ok());
+  }
+  {
+    v1::ListFindingsRequest request;
+    request.set_page_size(1001);
+    grpc::ClientContext context;
+    v1::ListFindingsResponse response;
+    expect_refused(duplication_->ListFindings(&context, request, &response),
+                   "ListFindings");
+  }
+  {
+    v1::GetTimelineRequest request;
+    request.set_client_id("ann");
+    request.set_page_size(5000);
+    grpc::ClientContext context;
+    v1::GetTimelineResponse response;
+    expect_refused(audit_->GetTimeline(&context, request, &response),
+                   "GetTimeline");
+  }
+  {
+    v1::ListDisclosuresRequest request;
+    request.set_client_id("ann");
+    request.set_page_size(5000);
+    grpc::ClientContext context;
+    v1::ListDisclosuresResponse response;
+    expect_refused(audit_->ListDisclosures(&context, request, &response),
+                   "ListDisclosures");
+  }
+}
+
 }  // namespace
 }  // namespace caseline

@@ -4,8 +4,10 @@
 #include <atomic>
 #include <cstdlib>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -424,6 +426,15 @@ struct PlannedCommand {
   v1::CareEvent event;
 };
 
+// Before each command of one client's time-ordered commands whose
+// organisation is not involved in the client's care at that moment
+// (docs/access.md: registering organisation, active team member's, referral
+// sender or receiver, active service provider, transition receiver), inserts
+// the invitation a real network would make first: the lead case manager (or,
+// with no lead, the registering organisation's first worker) adds the author
+// to the care team a minute earlier. No organisation involves itself.
+void InviteAuthors(std::vector<PlannedCommand>* commands);
+
 // A client's events as they happen, in any order of generation. Commands()
 // puts them in time order (ties keep the order of Add) and leaves out those
 // at or after the cutoff, which have not happened yet on the demo's "today".
@@ -449,17 +460,24 @@ class History {
     return absl::StrCat(kind, "-", ++counters_[kind]);
   }
 
-  // Appends the commands, numbered "demo-<client_id>-<n>" from 0 in time order.
+  // Appends the commands, numbered "demo-<client_id>-<n>" from 0 in time
+  // order, with the invitations the write rule needs (InviteAuthors).
   void AppendCommands(std::vector<PlannedCommand>* out) {
     std::stable_sort(items_.begin(), items_.end(),
                      [](const Item& a, const Item& b) { return a.at < b.at; });
-    int n = 0;
+    std::vector<PlannedCommand> commands;
     for (Item& item : items_) {
       if (item.at >= cutoff_) break;
-      out->push_back(PlannedCommand{absl::StrCat("demo-", client_id_, "-", n++),
-                                    client_id_, item.by->organization_id,
-                                    item.by->user_id, item.at,
-                                    std::move(item.event)});
+      commands.push_back(PlannedCommand{"", client_id_,
+                                        item.by->organization_id,
+                                        item.by->user_id, item.at,
+                                        std::move(item.event)});
+    }
+    InviteAuthors(&commands);
+    int n = 0;
+    for (PlannedCommand& command : commands) {
+      command.command_id = absl::StrCat("demo-", client_id_, "-", n++);
+      out->push_back(std::move(command));
     }
   }
 
@@ -820,6 +838,91 @@ v1::CareEvent MemberAddedEvent(const Staff& staff, v1::CareTeamRole role) {
   e->set_discipline(staff.discipline);
   e->set_role(role);
   return event;
+}
+
+void InviteAuthors(std::vector<PlannedCommand>* commands) {
+  struct MemberState {
+    std::string organization_id;
+    std::string user_id;
+    bool lead = false;
+    bool active = true;
+  };
+  std::string registered_by, registered_user;
+  std::map<std::string, MemberState> team;
+  std::set<std::string> parties;  // referral ends, transition receivers
+  std::map<std::string, std::pair<std::string, bool>> services;
+  std::set<std::string> invited;  // members added by an invitation
+  auto involved = [&](const std::string& org) {
+    if (org == registered_by || parties.count(org) > 0) return true;
+    for (const auto& [id, m] : team) {
+      if (m.active && m.organization_id == org) return true;
+    }
+    for (const auto& [id, service] : services) {
+      if (service.second && service.first == org) return true;
+    }
+    return false;
+  };
+  std::vector<PlannedCommand> out;
+  for (PlannedCommand& c : *commands) {
+    const v1::CareEvent& e = c.event;
+    if (!e.has_client_registered() && !registered_by.empty() &&
+        !involved(c.organization_id)) {
+      std::string by_org = registered_by, by_user = registered_user;
+      for (const auto& [id, m] : team) {
+        if (m.active && m.lead) {
+          by_org = m.organization_id;
+          by_user = m.user_id;
+          break;
+        }
+      }
+      const Staff& staff = StaffById(c.user_id);
+      out.push_back(PlannedCommand{"", c.client_id, by_org, by_user,
+                                   c.occurred_at - absl::Minutes(1),
+                                   MemberAddedEvent(
+                                       staff, v1::CARE_TEAM_ROLE_MEMBER)});
+      team[staff.user_id] = {staff.organization_id, staff.user_id, false, true};
+      invited.insert(staff.user_id);
+    }
+    if (e.has_care_team_member_added() &&
+        invited.count(e.care_team_member_added().member_id()) > 0 &&
+        team[e.care_team_member_added().member_id()].active) {
+      continue;  // the invitation already added them
+    }
+    switch (e.event_case()) {
+      case v1::CareEvent::kClientRegistered:
+        registered_by = c.organization_id;
+        registered_user = c.user_id;
+        break;
+      case v1::CareEvent::kCareTeamMemberAdded: {
+        const auto& m = e.care_team_member_added();
+        team[m.member_id()] = {
+            m.organization_id(), m.member_id(),
+            m.role() == v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER, true};
+        break;
+      }
+      case v1::CareEvent::kCareTeamMemberRemoved:
+        team[e.care_team_member_removed().member_id()].active = false;
+        break;
+      case v1::CareEvent::kReferralSent:
+        parties.insert(c.organization_id);
+        parties.insert(e.referral_sent().to_organization_id());
+        break;
+      case v1::CareEvent::kServiceStarted:
+        services[e.service_started().service_id()] = {
+            e.service_started().provider_organization_id(), true};
+        break;
+      case v1::CareEvent::kServiceEnded:
+        services[e.service_ended().service_id()].second = false;
+        break;
+      case v1::CareEvent::kTransitionPlanned:
+        parties.insert(e.transition_planned().to_organization_id());
+        break;
+      default:
+        break;
+    }
+    out.push_back(std::move(c));
+  }
+  *commands = std::move(out);
 }
 
 v1::CareEvent MemberRemovedEvent(const std::string& member_id,
@@ -1245,8 +1348,10 @@ class Script {
           const std::string& referral, const std::string& text = "") {
     Add(at, user, ReferralStepEvent(step, referral, text));
   }
-  void Lead(absl::Time at, const std::string& user) {
-    Add(at, user,
+  // `user` becomes a lead case manager, added by `by` (by default `user`
+  // itself: the first lead, recorded by the registering organisation).
+  void Lead(absl::Time at, const std::string& user, std::string by = "") {
+    Add(at, by.empty() ? user : by,
         MemberAddedEvent(StaffById(user),
                          v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER));
   }
@@ -1574,12 +1679,13 @@ void StrokeScenario(absl::Time cutoff, std::vector<PlannedCommand>* out) {
         ServiceStartedEvent("svc-3", kHomeCare,
                             v1::SERVICE_CATEGORY_OCCUPATIONAL_THERAPY,
                             v1::LEVEL_OF_CARE_HOME, "ref-2"));
+  // Lead case management passes from the hospital to primary care: the
+  // hospital's lead adds Eastside's, who adds her colleague.
+  s.Lead(s.At(10, 13), "eastside.lopez", "mercy.rivera");
+  s.Member(s.At(10, 13, 5), "eastside.lopez", "eastside.fischer");
   s.Add(s.At(10, 14), "eastside.fischer",
         FollowUpEvent("fu-2", "tr-1", "adm-1", v1::CONTACT_KIND_IN_PERSON,
                       StaffById("eastside.fischer")));
-  // Lead case management passes from the hospital to primary care.
-  s.Lead(s.At(10, 15), "eastside.lopez");
-  s.Member(s.At(10, 15, 5), "eastside.lopez", "eastside.fischer");
   s.Add(s.At(12, 9), "eastside.lopez",
         MemberRemovedEvent("mercy.rivera",
                            "Discharged home; lead case management handed "
@@ -1728,10 +1834,12 @@ void OlderCoupleScenario(absl::Time cutoff, std::vector<PlannedCommand>* out) {
       // Four days before the demo's today Harold falls at home and is
       // admitted to Mercy; its discharge planner plans his return home with
       // HomeCare for two days after today (on Mercy's worklist).
+      // Mercy's ED calls his case manager, who puts Mercy's discharge
+      // planner on the team: only then may Mercy write into his record.
+      s.Member(s.At(66, 21, 30), "dss.park", "mercy.rivera");
       s.Add(s.At(66, 21, 40), "mercy.okoro",
             AdmissionEvent("adm-1", kMercy, v1::LEVEL_OF_CARE_INPATIENT,
                            v1::SERVICE_CATEGORY_HEALTH_CARE));
-      s.Member(s.At(67, 10), "dss.park", "mercy.rivera");
       s.Add(s.At(68, 11), "mercy.rivera",
             TransitionEvent("tr-1", "adm-1", v1::LEVEL_OF_CARE_INPATIENT,
                             kMercy, v1::LEVEL_OF_CARE_HOME, kHomeCare,
@@ -1803,9 +1911,12 @@ void DisplacedFamilyScenario(absl::Time cutoff,
                               v1::LEVEL_OF_CARE_COMMUNITY, ""));
     // The county's disaster food distribution at the evacuation center
     // enrols her the same evening: two agencies feeding one family (same-day
-    // and overlapping services) until it closes when SNAP comes through.
+    // and overlapping services) until it closes when SNAP comes through. Her
+    // case manager records the county's enrolment (the county has no part in
+    // her record until then: docs/access.md, no organisation involves
+    // itself).
     s.Add(
-        s.At(0, 18), "dss.obrien",
+        s.At(0, 18), "can.torres",
         ServiceStartedEvent("svc-5", kSocialServices, v1::SERVICE_CATEGORY_FOOD,
                             v1::LEVEL_OF_CARE_COMMUNITY, ""));
     s.Do(s.At(0, 19), "cityhome.ward", Step::kStart, "ref-1");
@@ -2305,6 +2416,9 @@ void VeteranScenario(absl::Time cutoff, std::vector<PlannedCommand>* out) {
          "Complete a course of prolonged exposure therapy",
          "10 PE sessions attended", 135);
   s.Member(s.At(65, 16), "harbor.adams", "harbor.moreno");
+  // He calls Harbor's crisis line from Mercy's ED at night; the on-call lead
+  // puts the ED's social worker on his team, so Mercy may record the visit.
+  s.Member(s.At(80, 1, 50), "harbor.adams", "mercy.nguyen");
   s.Add(s.At(80, 2), "mercy.okoro",
         AdmissionEvent("adm-1", kMercy, v1::LEVEL_OF_CARE_EMERGENCY_DEPARTMENT,
                        v1::SERVICE_CATEGORY_MENTAL_HEALTH));
@@ -3909,7 +4023,10 @@ class SyntheticClient {
                                    TextFor(category).level, ""));
     }
     if (rng_.Chance(0.5)) {
-      twin.Add(Later(at, 3, 60), by,
+      // The primary record's lead case manager links them: linking needs a
+      // part in both records (docs/access.md), and the twin's agency brings
+      // them onto the twin's team first (InviteAuthors).
+      twin.Add(Later(at, 3, 60), *lead_,
                RecordsLinkedEvent(
                    primary,
                    absl::StrCat("Same person as client ", primary,
