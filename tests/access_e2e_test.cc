@@ -48,7 +48,11 @@ std::string ShortName(const std::string& enum_name, absl::string_view prefix) {
 // --- The reference model ------------------------------------------------------
 //
 // Written from docs/access.md without the server's code: which data classes an
-// event carries, who is involved, and which consent covers what.
+// event carries, who is involved (a planned transition's receiver too), which
+// consent covers what, and the referral sender's closed loop (it sees its
+// referral's lifecycle events whatever the consents say). The network is
+// built under the write rule: only involved organisations write, and every
+// consent carries its provenance.
 
 uint32_t Bit(v1::DataClass c) { return 1u << c; }
 
