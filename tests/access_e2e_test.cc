@@ -45,7 +45,8 @@ std::string ShortName(const std::string& enum_name, absl::string_view prefix) {
   return enum_name.substr(prefix.size());
 }
 
-// --- The reference model ------------------------------------------------------
+// --- The reference model
+// ------------------------------------------------------
 //
 // Written from docs/access.md without the server's code: which data classes an
 // event carries, who is involved (a planned transition's receiver too), which
@@ -347,9 +348,10 @@ TEST(AccessRandomizedTest, EveryResponseMatchesTheReferenceModel) {
           c.events.push_back({model.Classes(classes, to, {}), to, author});
         }
         if (answer == 2) {
-          network.Command(to, "Referrals.CompleteReferral", c.id,
-                          {{"referral_completed",
-                            {{"referral_id", id}, {"delivered", "connected"}}}});
+          network.Command(
+              to, "Referrals.CompleteReferral", c.id,
+              {{"referral_completed",
+                {{"referral_id", id}, {"delivered", "connected"}}}});
           c.events.push_back({model.Classes(classes, to, {}), to, author});
         } else if (answer == 3) {
           network.Command(to, "Referrals.DeclineReferral", c.id,
@@ -407,13 +409,12 @@ TEST(AccessRandomizedTest, EveryResponseMatchesTheReferenceModel) {
         c.events.push_back({classes, author});
       } else if (kind == 5) {  // a transition: its receiver becomes involved
         const std::string to = pick(agencies);
-        network.Command(
-            author, "Transitions.PlanTransition", c.id,
-            {{"transition_planned",
-              {{"transition_id", absl::StrCat("t", other_n++)},
-               {"from_level_of_care", "LEVEL_OF_CARE_INPATIENT"},
-               {"to_level_of_care", "LEVEL_OF_CARE_COMMUNITY"},
-               {"to_organization_id", to}}}});
+        network.Command(author, "Transitions.PlanTransition", c.id,
+                        {{"transition_planned",
+                          {{"transition_id", absl::StrCat("t", other_n++)},
+                           {"from_level_of_care", "LEVEL_OF_CARE_INPATIENT"},
+                           {"to_level_of_care", "LEVEL_OF_CARE_COMMUNITY"},
+                           {"to_organization_id", to}}}});
         c.events.push_back(
             {model.Classes(Bit(v1::DATA_CLASS_GENERAL), author, {to}), author});
         c.involved.insert(to);

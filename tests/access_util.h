@@ -88,8 +88,9 @@ class AccessNetwork {
  public:
   // Agencies `orgs` (id -> type) over loopback; `env`: the event log's
   // rocksdb::Env (default: RocksDB's).
-  explicit AccessNetwork(const std::map<std::string, v1::OrganizationType>& orgs,
-                         rocksdb::Env* env = nullptr)
+  explicit AccessNetwork(
+      const std::map<std::string, v1::OrganizationType>& orgs,
+      rocksdb::Env* env = nullptr)
       : AccessNetwork([&] {
           AccessNetworkOptions options;
           options.agencies = orgs;
@@ -196,8 +197,9 @@ class AccessNetwork {
     ASSERT_TRUE(command.ok()) << command.status() << " " << body.dump();
     absl::StatusOr<std::string> result = tools::SendCommand(
         channel(org), *command, org, "tester", absl::Seconds(30));
-    ASSERT_TRUE(result.ok()) << method << " as " << org << ": "
-                             << result.status() << "\n" << body.dump();
+    ASSERT_TRUE(result.ok())
+        << method << " as " << org << ": " << result.status() << "\n"
+        << body.dump();
   }
 
   // A context acting as `org` for `purpose` (empty: the default), optionally

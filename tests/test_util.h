@@ -195,15 +195,12 @@ inline const google::protobuf::MethodDescriptor* CareCommandFor(
 // and person `user` (request metadata; none when empty), at business time
 // `occurred_at` (null: the server's now), and returns the server's status;
 // `result` gets the CommandResult when it is OK.
-inline grpc::Status SendCareEvent(const std::shared_ptr<grpc::Channel>& channel,
-                                  const std::string& org,
-                                  const std::string& user,
-                                  const std::string& command_id,
-                                  const std::string& client_id,
-                                  const v1::CareEvent& event,
-                                  v1::CommandResult* result,
-                                  const google::protobuf::Timestamp*
-                                      occurred_at = nullptr) {
+inline grpc::Status SendCareEvent(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& org,
+    const std::string& user, const std::string& command_id,
+    const std::string& client_id, const v1::CareEvent& event,
+    v1::CommandResult* result,
+    const google::protobuf::Timestamp* occurred_at = nullptr) {
   const google::protobuf::MethodDescriptor* method = CareCommandFor(event);
   if (method == nullptr) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,

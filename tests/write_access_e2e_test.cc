@@ -142,10 +142,10 @@ struct ModelRecord {
 // Ways to break the model on purpose (the mutation check).
 enum class Mutation {
   kNone,
-  kAnyInvolvedClosesCase,     // CloseCase: any involved organisation
-  kAnyInvolvedEndsService,    // EndService: any involved organisation
-  kAnyInvolvedRevokes,        // RevokeConsent without on_client_request
-  kAnyInvolvedChangesTeam,    // AddCareTeamMember despite an active lead
+  kAnyInvolvedClosesCase,   // CloseCase: any involved organisation
+  kAnyInvolvedEndsService,  // EndService: any involved organisation
+  kAnyInvolvedRevokes,      // RevokeConsent without on_client_request
+  kAnyInvolvedChangesTeam,  // AddCareTeamMember despite an active lead
 };
 
 Mutation MutationNamed(const std::string& name) {
@@ -297,8 +297,8 @@ class WriteModel {
 
   // Step 7 as far as the model keeps the record: true when it expects the
   // server to accept a command the rule allows.
-  bool StateAllows(const ModelRecord& r,
-                   const ModelRecord* other, const v1::CareEvent& e) const {
+  bool StateAllows(const ModelRecord& r, const ModelRecord* other,
+                   const v1::CareEvent& e) const {
     if (e.has_client_registered()) return true;
     if (r.case_status == CaseStatus::kClosed && !e.has_case_reopened() &&
         !e.has_duplicate_dismissed() && !e.has_information_disclosed()) {
@@ -346,10 +346,10 @@ class WriteModel {
         return !r.services.count(e.service_started().service_id());
       case v1::CareEvent::kServiceEnded:
       case v1::CareEvent::kServiceInterruptionNotified: {
-        auto it = r.services.find(e.has_service_ended()
-                                      ? e.service_ended().service_id()
-                                      : e.service_interruption_notified()
-                                            .service_id());
+        auto it = r.services.find(
+            e.has_service_ended()
+                ? e.service_ended().service_id()
+                : e.service_interruption_notified().service_id());
         return it != r.services.end() && !it->second.ended;
       }
       case v1::CareEvent::kCareTeamMemberAdded: {
@@ -377,7 +377,8 @@ class WriteModel {
       case v1::CareEvent::kTransitionPlanned: {
         const auto& t = e.transition_planned();
         return !r.transitions.count(t.transition_id()) &&
-               (t.admission_id().empty() || r.admissions.count(t.admission_id()));
+               (t.admission_id().empty() ||
+                r.admissions.count(t.admission_id()));
       }
       case v1::CareEvent::kDischargeRecorded: {
         auto it = r.admissions.find(e.discharge_recorded().admission_id());
@@ -617,7 +618,8 @@ class WriteModel {
             mutation_ == Mutation::kAnyInvolvedChangesTeam) {
           return allow;
         }
-        return {Verdict::kDeny, 6, "AddCareTeamMember: the lead's organisation"};
+        return {Verdict::kDeny, 6,
+                "AddCareTeamMember: the lead's organisation"};
       }
       case v1::CareEvent::kCareTeamMemberRemoved: {
         auto it = r.team.find(e.care_team_member_removed().member_id());
@@ -627,8 +629,9 @@ class WriteModel {
         if (LeadOrgs(r).count(caller) || it->second.org == caller) {
           return allow;
         }
-        return {Verdict::kDeny, 6,
-                "RemoveCareTeamMember: the lead's or the member's organisation"};
+        return {
+            Verdict::kDeny, 6,
+            "RemoveCareTeamMember: the lead's or the member's organisation"};
       }
       case v1::CareEvent::kClientRecordsLinked: {
         Decision d{Verdict::kDeny, 6, "LinkClientRecords: the other record"};
@@ -669,15 +672,44 @@ class WriteModel {
   Mutation mutation_;
 };
 
-// --- The generator ---------------------------------------------------------------
+// --- The generator
+// ---------------------------------------------------------------
 
 enum class Kind {
-  kCorrectDetails, kLink, kUnlink, kOpenCase, kCloseCase, kReopenCase,
-  kDismiss, kGiveConsent, kRevokeConsent, kDisclosure, kAssessment, kSetGoal,
-  kGoalProgress, kGoalStatus, kSendReferral, kAccept, kDecline, kHold, kStart,
-  kComplete, kFail, kCancel, kStartService, kEndService, kInterruption,
-  kAddMember, kRemoveMember, kMeeting, kAdmission, kPlanTransition,
-  kDischarge, kCompleteTransition, kFollowUp, kCount
+  kCorrectDetails,
+  kLink,
+  kUnlink,
+  kOpenCase,
+  kCloseCase,
+  kReopenCase,
+  kDismiss,
+  kGiveConsent,
+  kRevokeConsent,
+  kDisclosure,
+  kAssessment,
+  kSetGoal,
+  kGoalProgress,
+  kGoalStatus,
+  kSendReferral,
+  kAccept,
+  kDecline,
+  kHold,
+  kStart,
+  kComplete,
+  kFail,
+  kCancel,
+  kStartService,
+  kEndService,
+  kInterruption,
+  kAddMember,
+  kRemoveMember,
+  kMeeting,
+  kAdmission,
+  kPlanTransition,
+  kDischarge,
+  kCompleteTransition,
+  kFollowUp,
+  kCount
 };
 
 struct RunConfig {
@@ -692,7 +724,7 @@ struct Tally {
   std::atomic<int> accepted{0};
   std::atomic<int> denied{0};          // PERMISSION_DENIED, as the model said
   std::atomic<int> other_expected{0};  // INVALID_ARGUMENT/NOT_FOUND/... as said
-  std::atomic<int> state_refused{0};   // allowed, refused for the record's state
+  std::atomic<int> state_refused{0};  // allowed, refused for the record's state
   std::atomic<int> state_unforeseen{0};  // ... where the model expected OK
   std::atomic<int> open_cases{0};        // the docs leave the answer open
   std::atomic<int> open_accepted{0};     // ... and the server accepted
@@ -773,8 +805,8 @@ class WriteRun {
                 const std::string& id) {
     v1::CareEvent e;
     v1::ClientRegistered* c = e.mutable_client_registered();
-    c->mutable_name()->set_given(Pick(rng, std::vector<std::string>{
-                                               "Ana", "Ben", "Chen", "Dara"}));
+    c->mutable_name()->set_given(
+        Pick(rng, std::vector<std::string>{"Ana", "Ben", "Chen", "Dara"}));
     c->mutable_name()->set_family(absl::StrCat("Family", id));
     c->mutable_birth_date()->set_year(1950 + static_cast<int>(rng() % 50));
     c->mutable_birth_date()->set_month(1 + static_cast<int>(rng() % 12));
@@ -796,7 +828,8 @@ class WriteRun {
     const double roll = std::uniform_real_distribution<double>(0, 1)(rng);
     const std::vector<std::string> registrars = {
         Pick(rng, Named()), Pick(rng, Named()), Pick(rng, Named()),
-        Pick(rng, Named()), kAuditor, kAdmin, kUnregistered};
+        Pick(rng, Named()), kAuditor,           kAdmin,
+        kUnregistered};
     if (roll < 0.03) {  // a new client
       Register(rng, Pick(rng, registrars), absl::StrCat("c", thread, "-", i));
       return;
@@ -857,15 +890,15 @@ class WriteRun {
   // model's directory is exact.
   void OrganizationStep(std::mt19937_64& rng, int thread, int i) {
     absl::MutexLock lock(&org_mu_);
-    const std::string caller = Pick(
-        rng, std::vector<std::string>{Pick(rng, Named()), kOutsider, kAuditor,
-                                      kAdmin});
+    const std::string caller =
+        Pick(rng, std::vector<std::string>{Pick(rng, Named()), kOutsider,
+                                           kAuditor, kAdmin});
     v1::CareEvent e;
     std::string target;
     bool state_ok;
     const double x = std::uniform_real_distribution<double>(0, 1)(rng);
     if (x < 0.5) {
-      target = x < 0.2   ? caller
+      target = x < 0.2    ? caller
                : x < 0.35 ? absl::StrCat("new-org-", thread, "-", i)
                           : Pick(rng, Named());
       auto* reg = e.mutable_organization_registered();
@@ -885,12 +918,11 @@ class WriteRun {
     v1::CommandResult result;
     const grpc::Status status = network_.Send(caller, "", e, &result);
     ++tally_.issued;
-    const std::string what =
-        absl::StrCat(EventName(e), " by ", caller, " (", e.ShortDebugString(),
-                     ") -> ",
-                     status.ok() ? "OK"
-                                 : absl::StrCat(status.error_code(), " ",
-                                                status.error_message()));
+    const std::string what = absl::StrCat(
+        EventName(e), " by ", caller, " (", e.ShortDebugString(), ") -> ",
+        status.ok()
+            ? "OK"
+            : absl::StrCat(status.error_code(), " ", status.error_message()));
     if (status.ok()) {
       ++tally_.accepted;
       ++organization_events_;
@@ -900,7 +932,8 @@ class WriteRun {
                     absl::StrCat("accepted, the model forbids: ", what));
       }
       if (result.stream_id() != "organizations") {
-        tally_.Note(tally_.log_mismatch, absl::StrCat("wrote elsewhere: ", what));
+        tally_.Note(tally_.log_mismatch,
+                    absl::StrCat("wrote elsewhere: ", what));
       }
     } else if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
       if (allowed) {
@@ -1060,15 +1093,14 @@ class WriteRun {
       case Kind::kAddMember: {
         const std::set<std::string> leads = LeadOrgs(r);
         if (!leads.empty() && Chance(rng, 0.7)) {
-          natural = Pick(rng, std::vector<std::string>(leads.begin(),
-                                                       leads.end()));
+          natural =
+              Pick(rng, std::vector<std::string>(leads.begin(), leads.end()));
         }
         break;
       }
       case Kind::kRemoveMember: {
         target = choose(
-            r.team, [](const ModelRecord::Member& m) { return m.active; },
-            "m");
+            r.team, [](const ModelRecord::Member& m) { return m.active; }, "m");
         auto it = r.team.find(target);
         const std::set<std::string> leads = LeadOrgs(r);
         if (it != r.team.end()) {
@@ -1150,8 +1182,8 @@ class WriteRun {
         break;
       case Kind::kDismiss: {
         auto* d = e.mutable_duplicate_dismissed();
-        d->set_finding_id(absl::StrCat("duplicate-clients:", r.id, ":other-",
-                                       rng() % 8));
+        d->set_finding_id(
+            absl::StrCat("duplicate-clients:", r.id, ":other-", rng() % 8));
         d->set_reason("different people");
         break;
       }
@@ -1160,11 +1192,10 @@ class WriteRun {
         k->set_consent_id(Chance(rng, 0.03) && !r.consents.empty()
                               ? r.consents.begin()->first
                               : new_id("k"));
-        k->add_recipient_organization_ids(Chance(rng, 0.3) &&
-                                                  Agencies().count(caller) &&
-                                                  caller != kOutsider
-                                              ? caller
-                                              : someone_else());
+        k->add_recipient_organization_ids(
+            Chance(rng, 0.3) && Agencies().count(caller) && caller != kOutsider
+                ? caller
+                : someone_else());
         if (Chance(rng, 0.3)) {
           const std::string second = Pick(rng, Named());
           if (second != k->recipient_organization_ids(0)) {
@@ -1212,7 +1243,8 @@ class WriteRun {
               k->mutable_document()->set_sha256("not-a-digest");
               break;
             default:
-              if (!part2) k->add_data_classes(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
+              if (!part2)
+                k->add_data_classes(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
               k->add_recipient_organization_types(
                   v1::ORGANIZATION_TYPE_HOSPITAL);
               break;
@@ -1299,10 +1331,11 @@ class WriteRun {
           s->set_from_organization_id(forged);
         }
         s->set_service_category(Chance(rng, 0.5)
-                                     ? v1::SERVICE_CATEGORY_HOUSING
-                                     : v1::SERVICE_CATEGORY_MENTAL_HEALTH);
+                                    ? v1::SERVICE_CATEGORY_HOUSING
+                                    : v1::SERVICE_CATEGORY_MENTAL_HEALTH);
         s->set_kind(v1::REFERRAL_KIND_WARM);
-        if (Chance(rng, 0.15)) s->add_shared_data_classes(v1::DATA_CLASS_GENERAL);
+        if (Chance(rng, 0.15))
+          s->add_shared_data_classes(v1::DATA_CLASS_GENERAL);
         break;
       }
       case Kind::kAccept:
@@ -1409,8 +1442,8 @@ class WriteRun {
       }
       case Kind::kDischarge: {
         auto* d = e.mutable_discharge_recorded();
-        d->set_admission_id(
-            choose(r.admissions, [](bool open) { return open; }, "adm"));
+        d->set_admission_id(choose(
+            r.admissions, [](bool open) { return open; }, "adm"));
         d->set_disposition(v1::DISCHARGE_DISPOSITION_HOME);
         break;
       }
@@ -1451,10 +1484,10 @@ class WriteRun {
     const std::string what =
         absl::StrCat(EventName(e), " by ", caller, " on ", client_id, " (",
                      d.rule, "; ", e.ShortDebugString(), ")");
-    const std::string answer =
-        status.ok() ? "OK"
-                    : absl::StrCat(status.error_code(), " \"",
-                                   status.error_message(), "\"");
+    const std::string answer = status.ok()
+                                   ? "OK"
+                                   : absl::StrCat(status.error_code(), " \"",
+                                                  status.error_message(), "\"");
     ModelRecord* target = r != nullptr ? r : fresh;
     if (status.ok()) {
       ++tally_.accepted;
@@ -1489,13 +1522,12 @@ class WriteRun {
     switch (d.verdict) {
       case Verdict::kAllow:
         if (code == grpc::StatusCode::PERMISSION_DENIED) {
-          tally_.Note(tally_.allowed_denied,
-                      absl::StrCat("denied, the model allows: ", what, " -> ",
-                                   answer));
+          tally_.Note(
+              tally_.allowed_denied,
+              absl::StrCat("denied, the model allows: ", what, " -> ", answer));
         } else {
           ++tally_.state_refused;
-          Count(&Tally::state_codes,
-                absl::StrCat(EventName(e), " ", code));
+          Count(&Tally::state_codes, absl::StrCat(EventName(e), " ", code));
           if (r != nullptr && model_.StateAllows(*r, other, e)) {
             ++tally_.state_unforeseen;
             absl::MutexLock lock(&tally_.mu);
@@ -1508,8 +1540,8 @@ class WriteRun {
       case Verdict::kDeny:
         if (code == grpc::StatusCode::PERMISSION_DENIED) {
           ++tally_.denied;
-          if (d.step == 5 || d.about_other) NoteDenial(caller, e, d, status,
-                                                       client_id);
+          if (d.step == 5 || d.about_other)
+            NoteDenial(caller, e, d, status, client_id);
         } else {
           tally_.Note(tally_.wrong_code,
                       absl::StrCat("the model expects PERMISSION_DENIED (step ",
@@ -1519,10 +1551,11 @@ class WriteRun {
       case Verdict::kInvalid:
       case Verdict::kNotFound:
       case Verdict::kAlreadyExists: {
-        const grpc::StatusCode want =
-            d.verdict == Verdict::kInvalid ? grpc::StatusCode::INVALID_ARGUMENT
-            : d.verdict == Verdict::kNotFound ? grpc::StatusCode::NOT_FOUND
-                                              : grpc::StatusCode::ALREADY_EXISTS;
+        const grpc::StatusCode want = d.verdict == Verdict::kInvalid
+                                          ? grpc::StatusCode::INVALID_ARGUMENT
+                                      : d.verdict == Verdict::kNotFound
+                                          ? grpc::StatusCode::NOT_FOUND
+                                          : grpc::StatusCode::ALREADY_EXISTS;
         if (code == want) {
           ++tally_.other_expected;
         } else {
@@ -1579,9 +1612,9 @@ class WriteRun {
       if (it->second != message) {
         tally_.message_mismatch.fetch_add(1);
         if (tally_.disagreements.size() < 40) {
-          tally_.disagreements.push_back(
-              absl::StrCat("denials differ for ", key, ":\n  unknown:    ",
-                           message, "\n  uninvolved: ", it->second));
+          tally_.disagreements.push_back(absl::StrCat(
+              "denials differ for ", key, ":\n  unknown:    ", message,
+              "\n  uninvolved: ", it->second));
         }
       }
     }
@@ -1627,8 +1660,10 @@ class WriteRun {
     }
     for (const auto& [id, n] : per_stream) {
       tally_.Note(tally_.log_mismatch,
-                  absl::StrCat("client-", id, " (no client the model knows) "
-                                              "holds ", n, " events"));
+                  absl::StrCat("client-", id,
+                               " (no client the model knows) "
+                               "holds ",
+                               n, " events"));
     }
     {
       absl::MutexLock org_lock(&org_mu_);
@@ -1692,7 +1727,8 @@ std::string Summary(Tally& t, int compared_messages) {
       ", messages ", t.message_mismatch.load(), " of ", compared_messages,
       " compared)\n");
   absl::StrAppend(&out, "state refusals:");
-  for (const auto& [k, n] : t.state_codes) absl::StrAppend(&out, " [", k, "] ", n);
+  for (const auto& [k, n] : t.state_codes)
+    absl::StrAppend(&out, " [", k, "] ", n);
   absl::StrAppend(&out, "\nleft open by the docs:");
   for (const auto& [k, n] : t.open_answers) {
     absl::StrAppend(&out, "\n  ", k, ": ", n);

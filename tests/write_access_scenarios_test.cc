@@ -6,10 +6,10 @@
 // consent provenance.
 #include <cstdlib>
 #include <functional>
-#include <optional>
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,16 +30,16 @@
 namespace caseline {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::AccessNetwork;
 using testing::AccessNetworkOptions;
+using ::testing::HasSubstr;
 using testing::kAdmin;
 using testing::kAuditor;
+using ::testing::Not;
 using testing::Transport;
 
-constexpr char kX[] = "x-7f3a";        // the hospital's client
-constexpr char kGhost[] = "q-0000";    // never registered
+constexpr char kX[] = "x-7f3a";      // the hospital's client
+constexpr char kGhost[] = "q-0000";  // never registered
 constexpr char kHospital[] = "hospital";
 constexpr char kHousing[] = "housing";
 constexpr char kIntruder[] = "intruder";
@@ -205,9 +205,11 @@ class WriteAccessTest {
         Must(kHospital, kX,
              Consent("k-hosp", {kHousing},
                      {v1::DATA_CLASS_GENERAL, v1::DATA_CLASS_HOUSING})));
-    ASSERT_NO_FATAL_FAILURE(Must(kHospital, kX, ServiceStarted("s-hosp", kHospital)));
-    ASSERT_NO_FATAL_FAILURE(Must(
-        kHospital, kX, Referral("r-housing", kHousing, v1::SERVICE_CATEGORY_HOUSING)));
+    ASSERT_NO_FATAL_FAILURE(
+        Must(kHospital, kX, ServiceStarted("s-hosp", kHospital)));
+    ASSERT_NO_FATAL_FAILURE(
+        Must(kHospital, kX,
+             Referral("r-housing", kHousing, v1::SERVICE_CATEGORY_HOUSING)));
     ASSERT_NO_FATAL_FAILURE(Must(kHospital, "x-dup", Registered("Rivera")));
   }
 
@@ -217,7 +219,8 @@ class WriteAccessTest {
             const v1::CareEvent& e) {
     const grpc::Status s = network_->Send(org, client, e);
     ASSERT_TRUE(s.ok()) << org << " on " << client << ": " << Describe(s)
-                        << "\n" << e.ShortDebugString();
+                        << "\n"
+                        << e.ShortDebugString();
   }
 
   // Refused with `code`, a message holding each of `parts`, and nothing
@@ -233,8 +236,8 @@ class WriteAccessTest {
     for (const std::string& part : parts) {
       EXPECT_THAT(s.error_message(), HasSubstr(part)) << e.ShortDebugString();
     }
-    EXPECT_EQ(Head(), head) << "a refused write moved the log head: "
-                            << e.ShortDebugString();
+    EXPECT_EQ(Head(), head)
+        << "a refused write moved the log head: " << e.ShortDebugString();
     return s;
   }
 
@@ -272,12 +275,12 @@ class IntrusionTest : public WriteAccessTest,
     certs_ = new testing::ScratchDir("write_access_certs");
     const std::string script =
         absl::StrCat(CASELINE_SOURCE_DIR, "/deploy/make-dev-certs.sh");
-    ASSERT_EQ(std::system(absl::StrCat("bash ", script, " ", certs_->path(),
-                                       " ", kHospital, " ", kHousing, " ",
-                                       kIntruder, " ", kAuditor, " ", kAdmin,
-                                       " > /dev/null")
-                              .c_str()),
-              0);
+    ASSERT_EQ(
+        std::system(absl::StrCat("bash ", script, " ", certs_->path(), " ",
+                                 kHospital, " ", kHousing, " ", kIntruder, " ",
+                                 kAuditor, " ", kAdmin, " > /dev/null")
+                        .c_str()),
+        0);
   }
   static void TearDownTestSuite() {
     delete certs_;
@@ -332,8 +335,8 @@ TEST_P(IntrusionTest, RevokingClosingAndEndingAreForWhomTheRuleNames) {
   for (const v1::CareEvent& e :
        {CaseClosed(), Revoked("k-hosp", false), ServiceEnded("s-hosp"),
         Member("m-housing", kHousing), MemberRemoved("lead-1")}) {
-    const grpc::Status s = ExpectRefused(kHousing, kX, e,
-                                         grpc::StatusCode::PERMISSION_DENIED);
+    const grpc::Status s =
+        ExpectRefused(kHousing, kX, e, grpc::StatusCode::PERMISSION_DENIED);
     EXPECT_THAT(s.error_message(), Not(HasSubstr("not involved")))
         << e.ShortDebugString();
   }
@@ -363,14 +366,14 @@ TEST_P(IntrusionTest, RevokingClosingAndEndingAreForWhomTheRuleNames) {
 // answers exactly as one about a client that does not exist.
 TEST_P(IntrusionTest, AnUnknownClientAndAForbiddenOneGetTheSameAnswer) {
   for (const v1::CareEvent& e :
-       {Member("m-9", kIntruder), Consent("k-9", {kIntruder},
-                                          {v1::DATA_CLASS_GENERAL}),
-        CaseOpened(), CaseClosed(), Revoked("k-hosp", true),
-        ServiceEnded("s-hosp"), Accepted("r-housing"),
+       {Member("m-9", kIntruder),
+        Consent("k-9", {kIntruder}, {v1::DATA_CLASS_GENERAL}), CaseOpened(),
+        CaseClosed(), Revoked("k-hosp", true), ServiceEnded("s-hosp"),
+        Accepted("r-housing"),
         Referral("r-9", kHousing, v1::SERVICE_CATEGORY_FOOD),
         Assessment("a-9", v1::SERVICE_CATEGORY_FOOD), Linked("x-dup")}) {
-    const grpc::Status forbidden = ExpectRefused(
-        kIntruder, kX, e, grpc::StatusCode::PERMISSION_DENIED);
+    const grpc::Status forbidden =
+        ExpectRefused(kIntruder, kX, e, grpc::StatusCode::PERMISSION_DENIED);
     const grpc::Status unknown = ExpectRefused(
         kIntruder, kGhost, e, grpc::StatusCode::PERMISSION_DENIED);
     EXPECT_EQ(Masked(forbidden.error_message(), kX),
@@ -481,12 +484,10 @@ TEST_P(IntrusionTest, AnUnknownClientAndAForbiddenOneGetTheSameAnswer) {
 TEST_P(IntrusionTest, ACopyLinkedToTheOriginalGivesNoStanding) {
   Must(kIntruder, "x-copy", Registered("Rivera"));
   const grpc::Status to_known = ExpectRefused(
-      kIntruder, "x-copy", Linked(kX),
-      grpc::StatusCode::PERMISSION_DENIED,
+      kIntruder, "x-copy", Linked(kX), grpc::StatusCode::PERMISSION_DENIED,
       {"client_records_linked.other_client_id", kX});
   const grpc::Status to_unknown = ExpectRefused(
-      kIntruder, "x-copy", Linked(kGhost),
-      grpc::StatusCode::PERMISSION_DENIED,
+      kIntruder, "x-copy", Linked(kGhost), grpc::StatusCode::PERMISSION_DENIED,
       {"client_records_linked.other_client_id", kGhost});
   EXPECT_EQ(Masked(to_known.error_message(), kX),
             Masked(to_unknown.error_message(), kGhost));
@@ -529,9 +530,8 @@ INSTANTIATE_TEST_SUITE_P(Transports, IntrusionTest,
                          ::testing::Values(Transport::kLoopback,
                                            Transport::kMutualTls),
                          [](const ::testing::TestParamInfo<Transport>& p) {
-                           return p.param == Transport::kLoopback
-                                      ? "Loopback"
-                                      : "MutualTls";
+                           return p.param == Transport::kLoopback ? "Loopback"
+                                                                  : "MutualTls";
                          });
 
 // --- Over loopback only ------------------------------------------------------
@@ -590,11 +590,11 @@ TEST_F(WriteAccessLoopbackTest, TheSenderSeesItsReferralCloseTheLoop) {
           Consent("k-housing", {kHousing},
                   {v1::DATA_CLASS_GENERAL, v1::DATA_CLASS_HOUSING}),
           start);
-  uint64_t position = must_at(
-      kHospital,
-      Referral("r-loop", kHousing, v1::SERVICE_CATEGORY_HOUSING,
-               {v1::DATA_CLASS_HOUSING}),
-      start + absl::Hours(24 * 10));
+  uint64_t position =
+      must_at(kHospital,
+              Referral("r-loop", kHousing, v1::SERVICE_CATEGORY_HOUSING,
+                       {v1::DATA_CLASS_HOUSING}),
+              start + absl::Hours(24 * 10));
 
   auto summary = [&] {
     grpc::ClientContext context;
@@ -652,7 +652,7 @@ TEST_F(WriteAccessLoopbackTest, TheSenderSeesItsReferralCloseTheLoop) {
         network_->continuity()->GetMeasures(&context, request, &response);
     EXPECT_TRUE(s.ok()) << Describe(s);
     return response.results_size() == 1 ? response.results(0)
-                                         : v1::MeasureResult();
+                                        : v1::MeasureResult();
   };
 
   // Twenty days unanswered: a gap in the summary and an item on the
@@ -662,12 +662,12 @@ TEST_F(WriteAccessLoopbackTest, TheSenderSeesItsReferralCloseTheLoop) {
   EXPECT_EQ(not_answered(before), 1);
   EXPECT_EQ(stale_items(), 1);
   // The fixture's own housing referral counts too: look at this one.
-  auto members = [](const google::protobuf::RepeatedPtrField<v1::MeasureMember>&
-                        list) {
-    int n = 0;
-    for (const auto& m : list) n += m.subject_id() == "r-loop";
-    return n;
-  };
+  auto members =
+      [](const google::protobuf::RepeatedPtrField<v1::MeasureMember>& list) {
+        int n = 0;
+        for (const auto& m : list) n += m.subject_id() == "r-loop";
+        return n;
+      };
   const v1::MeasureResult open_loop = loop_closure();
   EXPECT_EQ(members(open_loop.denominator_members()), 1);
   EXPECT_EQ(members(open_loop.numerator_members()), 0);
@@ -692,8 +692,8 @@ TEST_F(WriteAccessLoopbackTest, TheSenderSeesItsReferralCloseTheLoop) {
   // The loop closure, not the agency's clinical content: the housing
   // assessment stays withheld.
   v1::ReadStreamResponse page;
-  ASSERT_TRUE(network_->ReadStream(kHospital, absl::StrCat("client-", c), &page)
-                  .ok());
+  ASSERT_TRUE(
+      network_->ReadStream(kHospital, absl::StrCat("client-", c), &page).ok());
   std::vector<std::string> types;
   for (const auto& e : page.events()) types.push_back(e.event_type());
   EXPECT_THAT(types, ::testing::Contains("ReferralCompleted"));
@@ -709,13 +709,14 @@ TEST_F(WriteAccessLoopbackTest, RefusedReadsAreRecordedOncePerMinute) {
   const int64_t first_minute = absl::ToUnixSeconds(absl::Now()) / 60;
   for (int i = 0; i < 50; ++i) {
     v1::ReadStreamResponse page;
-    EXPECT_EQ(network_->ReadStream(kIntruder, absl::StrCat("client-", kX), &page)
-                  .error_code(),
-              grpc::StatusCode::PERMISSION_DENIED);
-    EXPECT_EQ(network_->ReadStream(kIntruder, absl::StrCat("client-", kGhost),
-                                   &page)
-                  .error_code(),
-              grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(
+        network_->ReadStream(kIntruder, absl::StrCat("client-", kX), &page)
+            .error_code(),
+        grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(
+        network_->ReadStream(kIntruder, absl::StrCat("client-", kGhost), &page)
+            .error_code(),
+        grpc::StatusCode::PERMISSION_DENIED);
   }
   const int64_t minutes =
       absl::ToUnixSeconds(absl::Now()) / 60 - first_minute + 1;
@@ -783,9 +784,8 @@ TEST_F(WriteAccessLoopbackTest, RefusedReadsAreRecordedOncePerMinute) {
   v1::ListDisclosuresRequest request;
   request.set_client_id(kX);
   v1::ListDisclosuresResponse disclosures;
-  ASSERT_TRUE(network_->audit()
-                  ->ListDisclosures(&context, request, &disclosures)
-                  .ok());
+  ASSERT_TRUE(
+      network_->audit()->ListDisclosures(&context, request, &disclosures).ok());
   for (const auto& d : disclosures.disclosures()) {
     EXPECT_NE(d.recipient_organization_id(), kIntruder) << d.ShortDebugString();
   }
@@ -798,7 +798,8 @@ TEST_F(WriteAccessLoopbackTest, RefusedReadsAreRecordedOncePerMinute) {
 
 // (k) Provenance is required and named; a Part 2 consent to recipient types
 // is refused at write time. Fields are checked before standing.
-TEST_F(WriteAccessLoopbackTest, AConsentWithoutProvenanceOrPart2ByTypeIsInvalid) {
+TEST_F(WriteAccessLoopbackTest,
+       AConsentWithoutProvenanceOrPart2ByTypeIsInvalid) {
   struct Case {
     std::string field;
     std::function<void(v1::ConsentGiven*)> spoil;
