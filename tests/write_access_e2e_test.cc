@@ -722,7 +722,9 @@ struct RunConfig {
 struct Tally {
   std::atomic<int> issued{0};
   std::atomic<int> accepted{0};
-  std::atomic<int> denied{0};          // PERMISSION_DENIED, as the model said
+  std::atomic<int> denied{0};           // PERMISSION_DENIED, as the model said
+  std::atomic<int> denied_role{0};      // ... at step 1 (auditor, admin)
+  std::atomic<int> denied_standing{0};  // ... at step 5
   std::atomic<int> other_expected{0};  // INVALID_ARGUMENT/NOT_FOUND/... as said
   std::atomic<int> state_refused{0};  // allowed, refused for the record's state
   std::atomic<int> state_unforeseen{0};  // ... where the model expected OK
@@ -1540,6 +1542,8 @@ class WriteRun {
       case Verdict::kDeny:
         if (code == grpc::StatusCode::PERMISSION_DENIED) {
           ++tally_.denied;
+          if (d.step == 1) ++tally_.denied_role;
+          if (d.step == 5) ++tally_.denied_standing;
           if (d.step == 5 || d.about_other)
             NoteDenial(caller, e, d, status, client_id);
         } else {
@@ -1714,7 +1718,10 @@ std::string Summary(Tally& t, int compared_messages) {
   absl::MutexLock lock(&t.mu);
   std::string out = absl::StrCat(
       "commands ", t.issued.load(), ": accepted ", t.accepted.load(),
-      ", refused by the write rule ", t.denied.load(),
+      ", refused by the write rule ", t.denied.load(), " (role ",
+      t.denied_role.load(), ", standing ", t.denied_standing.load(),
+      ", the command's own rule ",
+      t.denied.load() - t.denied_role.load() - t.denied_standing.load(), ")",
       ", refused as the docs say before the rule (invalid field, unregistered "
       "organisation, taken id) ",
       t.other_expected.load(), ", refused for the record's state ",
