@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/access_util.h"
 #include "tests/test_util.h"
 #include "tools/cli_command.h"
 
@@ -32,7 +33,9 @@ namespace {
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-constexpr char kAuditor[] = "privacy-office";
+using testing::AccessNetwork;
+using testing::kAuditor;
+using testing::WithProvenance;
 
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
@@ -42,129 +45,15 @@ std::string ShortName(const std::string& enum_name, absl::string_view prefix) {
   return enum_name.substr(prefix.size());
 }
 
-// A server in insecure loopback mode with an access config, and the calls the
-// tests make as one organisation or another.
-class AccessNetwork {
- public:
-  // `orgs`: id -> type; every one is an agency. kAuditor is added as auditor.
-  // `env`: the event log's rocksdb::Env (default: RocksDB's).
-  explicit AccessNetwork(const std::map<std::string, v1::OrganizationType>& orgs,
-                         rocksdb::Env* env = nullptr)
-      : dir_("access_e2e"), orgs_(orgs) {
-    services::AccessConfig config;
-    for (const auto& [id, type] : orgs) config.roles[id] = services::kAgency;
-    config.roles[kAuditor] = services::kAuditor;
-    auto started = testing::StartLoopbackServer(
-        dir_.path(), [&](server::ServerOptions& options) {
-          options.access = config;
-          options.env = env;
-        });
-    EXPECT_TRUE(started.ok()) << started.status();
-    if (!started.ok()) return;
-    server_ = *std::move(started);
-    channel_ = grpc::CreateChannel(server_->address(),
-                                   grpc::InsecureChannelCredentials());
-    log_ = v1::EventLog::NewStub(channel_);
-    continuity_ = v1::ContinuityViews::NewStub(channel_);
-    audit_ = v1::AuditViews::NewStub(channel_);
-    access_audit_ = v1::AccessAudit::NewStub(channel_);
-    for (const auto& [id, type] : orgs) {
-      json e = {{"organization_id", id},
-                {"name", absl::StrCat("Organisation ", id)},
-                {"type", v1::OrganizationType_Name(type)}};
-      Command(id, "Organizations.RegisterOrganization", "",
-              {{"organization_registered", e}});
-    }
-  }
-
-  bool ok() const { return server_ != nullptr; }
-  server::CaselineServer& server() { return *server_; }
-
-  // Runs a care-record command as `org`; fails the test when refused (check
-  // with ASSERT_NO_FATAL_FAILURE or HasFatalFailure).
-  void Command(const std::string& org, const std::string& method,
-               const std::string& client_id, json body) {
-    body["command_id"] = absl::StrCat("cmd-", next_command_++);
-    if (!client_id.empty()) body["client_id"] = client_id;
-    absl::StatusOr<tools::PreparedCommand> command =
-        tools::PrepareCommand(method, body.dump());
-    ASSERT_TRUE(command.ok()) << command.status() << " " << body.dump();
-    absl::StatusOr<std::string> result = tools::SendCommand(
-        channel_, *command, org, "tester", absl::Seconds(30));
-    ASSERT_TRUE(result.ok()) << method << " as " << org << ": "
-                             << result.status() << "\n" << body.dump();
-  }
-
-  // A context acting as `org` for `purpose` (empty: the default), optionally
-  // breaking the glass.
-  static void Act(grpc::ClientContext* context, const std::string& org,
-                  const std::string& purpose = "",
-                  const std::string& break_glass = "") {
-    context->AddMetadata("x-caseline-org", org);
-    context->AddMetadata("x-caseline-user", absl::StrCat(org, "-worker"));
-    if (!purpose.empty()) context->AddMetadata("x-caseline-purpose", purpose);
-    if (!break_glass.empty()) {
-      context->AddMetadata("x-caseline-break-glass", break_glass);
-    }
-    context->set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::seconds(60));
-  }
-
-  grpc::Status ReadStream(const std::string& org, const std::string& stream,
-                          v1::ReadStreamResponse* response,
-                          const std::string& purpose = "",
-                          const std::string& break_glass = "") {
-    grpc::ClientContext context;
-    Act(&context, org, purpose, break_glass);
-    v1::ReadStreamRequest request;
-    request.set_stream_id(stream);
-    request.set_max_count(1000);
-    return log_->ReadStream(&context, request, response);
-  }
-
-  // Every timeline entry of the client, as `org`.
-  grpc::Status Timeline(const std::string& org, const std::string& client,
-                        std::vector<v1::TimelineEntry>* entries,
-                        const std::string& purpose = "") {
-    v1::GetTimelineRequest request;
-    request.set_client_id(client);
-    request.set_page_size(1000);
-    while (true) {
-      grpc::ClientContext context;
-      Act(&context, org, purpose);
-      v1::GetTimelineResponse page;
-      grpc::Status status = audit_->GetTimeline(&context, request, &page);
-      if (!status.ok()) return status;
-      for (auto& e : *page.mutable_entries()) entries->push_back(std::move(e));
-      if (page.next_page_token().empty()) return status;
-      request.set_page_token(page.next_page_token());
-    }
-  }
-
-  v1::EventLog::Stub* log() { return log_.get(); }
-  v1::ContinuityViews::Stub* continuity() { return continuity_.get(); }
-  v1::AuditViews::Stub* audit() { return audit_.get(); }
-  v1::AccessAudit::Stub* access_audit() { return access_audit_.get(); }
-  const std::map<std::string, v1::OrganizationType>& orgs() const {
-    return orgs_;
-  }
-
- private:
-  testing::ScratchDir dir_;
-  std::map<std::string, v1::OrganizationType> orgs_;
-  std::unique_ptr<server::CaselineServer> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::EventLog::Stub> log_;
-  std::unique_ptr<v1::ContinuityViews::Stub> continuity_;
-  std::unique_ptr<v1::AuditViews::Stub> audit_;
-  std::unique_ptr<v1::AccessAudit::Stub> access_audit_;
-  std::atomic<int> next_command_{0};
-};
-
-// --- The reference model ------------------------------------------------------
+// --- The reference model
+// ------------------------------------------------------
 //
 // Written from docs/access.md without the server's code: which data classes an
-// event carries, who is involved, and which consent covers what.
+// event carries, who is involved (a planned transition's receiver too), which
+// consent covers what, and the referral sender's closed loop (it sees its
+// referral's lifecycle events whatever the consents say). The network is
+// built under the write rule: only involved organisations write, and every
+// consent carries its provenance.
 
 uint32_t Bit(v1::DataClass c) { return 1u << c; }
 
@@ -194,8 +83,13 @@ struct ModelConsent {
 };
 
 struct ModelEvent {
+  ModelEvent(uint32_t c, std::string a, std::string sender = "")
+      : classes(c), author(std::move(a)), referral_sender(std::move(sender)) {}
   uint32_t classes = 0;
   std::string author;
+  // A referral lifecycle event (accepted, declined, ..., cancelled): the
+  // referral's sender, who always sees it (the closed loop).
+  std::string referral_sender;
 };
 
 struct ModelClient {
@@ -252,6 +146,7 @@ class Model {
                absl::Time now) const {
     if (org == kAuditor) return true;
     if (e.author == org) return true;
+    if (!e.referral_sender.empty() && e.referral_sender == org) return true;
     if (!client.involved.count(org)) return false;
     for (int c = 1; c <= 8; ++c) {
       if ((e.classes & Bit(static_cast<v1::DataClass>(c))) &&
@@ -343,8 +238,9 @@ TEST(AccessRandomizedTest, EveryResponseMatchesTheReferenceModel) {
     const int steps = 6 + static_cast<int>(rng() % 8);
     int consent_n = 0, referral_n = 0, other_n = 0;
     for (int s = 0; s < steps; ++s) {
-      const int kind = static_cast<int>(rng() % 7);
-      const std::string author = chance(0.5) ? c.registrar : pick(agencies);
+      const int kind = static_cast<int>(rng() % 8);
+      // The write rule: only an organisation already involved records.
+      const std::string author = chance(0.5) ? c.registrar : pick(c.involved);
       if (kind == 0 || (s == 0)) {  // a consent
         const std::string id = absl::StrCat("k", consent_n++);
         ModelConsent k;
@@ -377,6 +273,18 @@ TEST(AccessRandomizedTest, EveryResponseMatchesTheReferenceModel) {
           classes.push_back("DATA_CLASS_GENERAL");
           k.classes.insert(v1::DATA_CLASS_GENERAL);
         }
+        // A consent to recipient types that lists Part 2 data is refused at
+        // write time (42 CFR 2.31): such a consent names its recipients.
+        if (k.classes.count(v1::DATA_CLASS_SUBSTANCE_USE_PART2) &&
+            !k.types.empty()) {
+          types = json::array();
+          k.types.clear();
+          if (recipients.empty()) {
+            const std::string o = pick(agencies);
+            recipients.push_back(o);
+            k.orgs.insert(o);
+          }
+        }
         if (chance(0.3)) {
           const v1::PurposeOfUse p = pick(kPurposes);
           purposes.push_back(v1::PurposeOfUse_Name(p));
@@ -395,7 +303,7 @@ TEST(AccessRandomizedTest, EveryResponseMatchesTheReferenceModel) {
         given["purposes"] = purposes;
         given["period"] = period;
         network.Command(c.registrar, "Consents.GiveConsent", c.id,
-                        {{"consent_given", given}});
+                        {{"consent_given", WithProvenance(given)}});
         c.events.push_back(
             {model.Classes(Bit(v1::DATA_CLASS_GENERAL), c.registrar, {}),
              c.registrar});
@@ -431,10 +339,25 @@ TEST(AccessRandomizedTest, EveryResponseMatchesTheReferenceModel) {
         c.referrals[id] = classes;
         c.involved.insert(author);
         c.involved.insert(to);
-        if (chance(0.5)) {
+        // The receiver answers; its lifecycle events go back to the sender
+        // (the closed loop) whatever the consents say.
+        const int answer = static_cast<int>(rng() % 4);
+        if (answer == 1 || answer == 2) {
           network.Command(to, "Referrals.AcceptReferral", c.id,
                           {{"referral_accepted", {{"referral_id", id}}}});
-          c.events.push_back({model.Classes(classes, to, {}), to});
+          c.events.push_back({model.Classes(classes, to, {}), to, author});
+        }
+        if (answer == 2) {
+          network.Command(
+              to, "Referrals.CompleteReferral", c.id,
+              {{"referral_completed",
+                {{"referral_id", id}, {"delivered", "connected"}}}});
+          c.events.push_back({model.Classes(classes, to, {}), to, author});
+        } else if (answer == 3) {
+          network.Command(to, "Referrals.DeclineReferral", c.id,
+                          {{"referral_declined",
+                            {{"referral_id", id}, {"reason", "no capacity"}}}});
+          c.events.push_back({model.Classes(classes, to, {}), to, author});
         }
       } else if (kind == 2) {  // a service
         const std::string provider = pick(agencies);
@@ -484,6 +407,17 @@ TEST(AccessRandomizedTest, EveryResponseMatchesTheReferenceModel) {
             model.Classes(Bit(ModelClassOf(need)), author, {facility});
         if (detox) classes |= Bit(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
         c.events.push_back({classes, author});
+      } else if (kind == 5) {  // a transition: its receiver becomes involved
+        const std::string to = pick(agencies);
+        network.Command(author, "Transitions.PlanTransition", c.id,
+                        {{"transition_planned",
+                          {{"transition_id", absl::StrCat("t", other_n++)},
+                           {"from_level_of_care", "LEVEL_OF_CARE_INPATIENT"},
+                           {"to_level_of_care", "LEVEL_OF_CARE_COMMUNITY"},
+                           {"to_organization_id", to}}}});
+        c.events.push_back(
+            {model.Classes(Bit(v1::DATA_CLASS_GENERAL), author, {to}), author});
+        c.involved.insert(to);
       } else {  // an assessment of one or two domains
         json domains = json::array();
         uint32_t base = 0;
@@ -769,7 +703,7 @@ json Consent(const std::string& id, const std::vector<std::string>& orgs,
   json c = {{"consent_id", id}, {"recipient_organization_ids", orgs},
             {"data_classes", json::array()}};
   for (const auto& k : classes) c["data_classes"].push_back("DATA_CLASS_" + k);
-  return c;
+  return WithProvenance(c);
 }
 
 json Referral(const std::string& id, const std::string& to,

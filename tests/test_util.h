@@ -5,15 +5,22 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "caseline/v1/care_events.pb.h"
+#include "caseline/v1/care_record.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
@@ -150,6 +157,115 @@ inline std::vector<v1::Event> ReadWholeLog(v1::EventLog::Stub* stub) {
     if (page.end_of_log()) return events;
     request.set_from_position(page.next_position());
   }
+}
+
+// The care-record command that proposes `event` (e.g. SendReferral for a
+// ReferralSent), found from care_record.proto's descriptors: the method whose
+// request carries the event's message type as field 4. Null when none does
+// (RecordAccessed, BreakGlassReviewed, an empty event).
+inline const google::protobuf::MethodDescriptor* CareCommandFor(
+    const v1::CareEvent& event) {
+  static const auto* const kByEventType = [] {
+    auto* by_type = new std::map<const google::protobuf::Descriptor*,
+                                 const google::protobuf::MethodDescriptor*>;
+    const google::protobuf::FileDescriptor* file =
+        v1::CommandResult::descriptor()->file();
+    for (int s = 0; s < file->service_count(); ++s) {
+      const google::protobuf::ServiceDescriptor* service = file->service(s);
+      for (int m = 0; m < service->method_count(); ++m) {
+        const google::protobuf::FieldDescriptor* field =
+            service->method(m)->input_type()->FindFieldByNumber(4);
+        if (field != nullptr && field->message_type() != nullptr) {
+          (*by_type)[field->message_type()] = service->method(m);
+        }
+      }
+    }
+    return by_type;
+  }();
+  const google::protobuf::FieldDescriptor* field =
+      event.GetReflection()->GetOneofFieldDescriptor(
+          event, v1::CareEvent::descriptor()->FindOneofByName("event"));
+  if (field == nullptr) return nullptr;
+  auto it = kByEventType->find(field->message_type());
+  return it == kByEventType->end() ? nullptr : it->second;
+}
+
+// Sends the care-record command for `event` (CareCommandFor) about
+// `client_id` (ignored by the Organizations commands) as organisation `org`
+// and person `user` (request metadata; none when empty), at business time
+// `occurred_at` (null: the server's now), and returns the server's status;
+// `result` gets the CommandResult when it is OK.
+inline grpc::Status SendCareEvent(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& org,
+    const std::string& user, const std::string& command_id,
+    const std::string& client_id, const v1::CareEvent& event,
+    v1::CommandResult* result,
+    const google::protobuf::Timestamp* occurred_at = nullptr) {
+  const google::protobuf::MethodDescriptor* method = CareCommandFor(event);
+  if (method == nullptr) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "test: no command records this event");
+  }
+  const google::protobuf::Descriptor* input = method->input_type();
+  std::unique_ptr<google::protobuf::Message> request(
+      google::protobuf::MessageFactory::generated_factory()
+          ->GetPrototype(input)
+          ->New());
+  const google::protobuf::Reflection* reflection = request->GetReflection();
+  reflection->SetString(request.get(), input->FindFieldByName("command_id"),
+                        command_id);
+  if (const auto* field = input->FindFieldByName("client_id")) {
+    reflection->SetString(request.get(), field, client_id);
+  }
+  if (occurred_at != nullptr) {
+    reflection
+        ->MutableMessage(request.get(), input->FindFieldByName("occurred_at"))
+        ->CopyFrom(*occurred_at);
+  }
+  const google::protobuf::FieldDescriptor* event_field =
+      event.GetReflection()->GetOneofFieldDescriptor(
+          event, v1::CareEvent::descriptor()->FindOneofByName("event"));
+  reflection->MutableMessage(request.get(), input->FindFieldByNumber(4))
+      ->CopyFrom(event.GetReflection()->GetMessage(event, event_field));
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+  if (!org.empty()) context.AddMetadata("x-caseline-org", org);
+  if (!user.empty()) context.AddMetadata("x-caseline-user", user);
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue queue;
+  const std::string bytes = request->SerializeAsString();
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request_buffer(&slice, 1);
+  grpc::ByteBuffer response_buffer;
+  grpc::Status status;
+  auto call = stub.PrepareUnaryCall(
+      &context,
+      absl::StrCat("/", method->service()->full_name(), "/", method->name()),
+      request_buffer, &queue);
+  call->StartCall();
+  call->Finish(&response_buffer, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  if (!queue.Next(&tag, &ok) || !ok) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "test: the call did not complete");
+  }
+  if (status.ok() && result != nullptr) {
+    std::vector<grpc::Slice> slices;
+    std::string out;
+    if (response_buffer.Dump(&slices).ok()) {
+      for (const grpc::Slice& s : slices) {
+        out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+    }
+    if (!result->ParseFromString(out)) {
+      return grpc::Status(grpc::StatusCode::DATA_LOSS,
+                          "test: the CommandResult does not parse");
+    }
+  }
+  return status;
 }
 
 }  // namespace caseline::testing
