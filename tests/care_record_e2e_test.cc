@@ -1760,7 +1760,7 @@ class CareRecordRejectionTest : public CareRecordE2eTest {
 // Raw appends never reach a care stream; a non-care event already on one
 // (written before that rule) does not wedge the client's record.
 TEST_F(CareRecordRejectionTest, RawAppendsStayOutOfCareStreams) {
-  for (const std::string stream :
+  for (const std::string& stream :
        {std::string("client-ada-okafor"), std::string("client-77"),
         std::string("access-ada-okafor"), std::string("organizations")}) {
     const uint64_t head = loopback_.Head();
