@@ -114,7 +114,8 @@ class EventLogImpl final : public EventLog {
   EventLogImpl(EventLogOptions options,
                std::unique_ptr<rocksdb::WalFilter> wal_filter,
                std::unique_ptr<rocksdb::DB> db,
-               std::shared_ptr<rocksdb::Cache> cache, const Head& head);
+               std::shared_ptr<rocksdb::Cache> cache,
+               std::shared_ptr<rocksdb::Logger> info_log, const Head& head);
 
   // A decided append: its callback and what to tell it.
   struct Completion {
@@ -185,6 +186,9 @@ class EventLogImpl final : public EventLog {
 
   const EventLogOptions options_;
   const std::shared_ptr<rocksdb::Cache> block_cache_;
+  // RocksDB's informational log (eventstore/info_log.h), one for every open
+  // of the database, so that a reopen appends to the same LOG.
+  const std::shared_ptr<rocksdb::Logger> info_log_;
 
   // Guards db_ against a reopen by the writer after a full disk: every read,
   // and the writer's group, hold it shared; a reopen holds it exclusively.

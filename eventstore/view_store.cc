@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "eventstore/event_log_impl.h"
+#include "eventstore/info_log.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
@@ -137,8 +138,8 @@ absl::StatusOr<std::unique_ptr<ViewStore>> ViewStore::Open(
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.paranoid_checks = true;
-  db_options.keep_log_file_num = 3;
-  db_options.max_log_file_size = 16 << 20;
+  db_options.info_log = NewInfoLog(InfoLogOptions{options.dir, options.env});
+  db_options.allow_fallocate = false;
   db_options.IncreaseParallelism(2);
   if (options.env != nullptr) db_options.env = options.env;
   auto guard = std::make_shared<WalFailureGuard>();
