@@ -55,6 +55,25 @@ absl::Status FromRocksDb(const rocksdb::Status& status,
   }
 }
 
+namespace {
+
+class NoAutomaticRecovery : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "caseline.NoAutomaticRecovery"; }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
+                            rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::EventListener> NewNoAutomaticRecovery() {
+  return std::make_shared<NoAutomaticRecovery>();
+}
+
 absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(
     EventLogOptions options) {
   return EventLogImpl::Open(std::move(options));
@@ -69,22 +88,6 @@ absl::StatusOr<AppendResult> EventLog::Append(AppendRequest request) {
 }
 
 namespace {
-
-// Switches off RocksDB's automatic recovery from background errors (for a
-// full disk, its SstFileManager would poll the free space and call Resume()
-// on its own thread, which in RocksDB 7.8 can abort the process or hang; see
-// EventLogImpl::reopen_needed_). The log's writer reopens the database itself
-// instead, before its next write once there is room.
-class NoAutomaticRecovery : public rocksdb::EventListener {
- public:
-  const char* Name() const override { return "caseline.NoAutomaticRecovery"; }
-  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
-                            rocksdb::Status bg_error,
-                            bool* auto_recovery) override {
-    bg_error.PermitUncheckedError();
-    *auto_recovery = false;
-  }
-};
 
 // Follows the WAL replay of DB::Open, so that a damaged WAL record can be
 // pinned to its file: RocksDB reports it as a bare "Corruption: checksum
@@ -293,7 +296,7 @@ rocksdb::Options DatabaseOptions(const EventLogOptions& options,
   db_options.wal_recovery_mode =
       rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.wal_filter = wal_tracker;
-  db_options.listeners.push_back(std::make_shared<NoAutomaticRecovery>());
+  db_options.listeners.push_back(NewNoAutomaticRecovery());
   // One thread writes (the log's writer), so memtable inserts need no
   // concurrency control and can use per-group insert hints.
   db_options.allow_concurrent_memtable_write = false;
@@ -460,23 +463,25 @@ EventLogImpl::EventLogImpl(EventLogOptions options,
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
-bool EventLogImpl::RoomToReopen() {
-  rocksdb::Env& env = EnvOf(options_);
+bool RoomToReopen(rocksdb::Env& env, const std::string& dir) {
   uint64_t free_bytes = 0;
-  if (!env.GetFreeSpace(options_.data_dir, &free_bytes).ok()) return true;
+  if (!env.GetFreeSpace(dir, &free_bytes).ok()) return true;
   uint64_t wal_bytes = 0;
   std::vector<std::string> children;
-  env.GetChildren(options_.data_dir, &children).PermitUncheckedError();
+  env.GetChildren(dir, &children).PermitUncheckedError();
   for (const std::string& name : children) {
     uint64_t size = 0;
     if (absl::EndsWith(name, ".log") &&
-        env.GetFileSize(absl::StrCat(options_.data_dir, "/", name), &size)
-            .ok()) {
+        env.GetFileSize(absl::StrCat(dir, "/", name), &size).ok()) {
       wal_bytes += size;
     }
   }
   // The new table file, MANIFEST and OPTIONS files, and a little headroom.
   return free_bytes >= wal_bytes + (16 << 20);
+}
+
+bool EventLogImpl::RoomToReopen() {
+  return eventstore::RoomToReopen(EnvOf(options_), options_.data_dir);
 }
 
 absl::Status EventLogImpl::ReopenAfterDiskFull() {

@@ -64,10 +64,10 @@ class InfoLog final : public rocksdb::Logger {
       message.resize(static_cast<size_t>(n));
     }
     if (message.empty() || message.back() != '\n') message.push_back('\n');
-    const std::string line = absl::StrCat(
-        absl::FormatTime("%Y/%m/%d-%H:%M:%E6S ", absl::Now(),
-                         absl::LocalTimeZone()),
-        env_->GetThreadID(), " ", message);
+    const std::string line =
+        absl::StrCat(absl::FormatTime("%Y/%m/%d-%H:%M:%E6S ", absl::Now(),
+                                      absl::LocalTimeZone()),
+                     env_->GetThreadID(), " ", message);
     MutexLock lock(&mu_);
     WriteLocked(line);
   }
@@ -127,8 +127,8 @@ class InfoLog final : public rocksdb::Logger {
   // Renames LOG to LOG.old.<microseconds> and deletes the oldest of those
   // past options_.keep_old_files. Errors leave the files as they are.
   void RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const std::string old_path =
-        absl::StrCat(options_.dir, "/", kOldLogPrefix, absl::ToUnixMicros(absl::Now()));
+    const std::string old_path = absl::StrCat(options_.dir, "/", kOldLogPrefix,
+                                              absl::ToUnixMicros(absl::Now()));
     env_->RenameFile(path_, old_path).PermitUncheckedError();
     std::vector<std::string> children;
     env_->GetChildren(options_.dir, &children).PermitUncheckedError();

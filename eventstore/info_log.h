@@ -8,8 +8,8 @@
 // writable_file_writer.h). Its EnvLogger ignores the failed write and logs
 // the next line anyway, and Debian's librocksdb is built with assertions on,
 // so the first LOG line RocksDB writes after a write to a full disk failed
-// aborts caselined (fixed upstream by RocksDB PR #11314, after 8.1). This logger
-// writes each line straight to the file, without that writer: a line the
+// aborts caselined (fixed upstream by RocksDB PR #11314, after 8.1). This
+// logger writes each line straight to the file, without that writer: a line the
 // disk has no room for is dropped, counted, and reported in the first line
 // that fits once there is room again.
 //
