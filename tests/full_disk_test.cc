@@ -4,7 +4,9 @@
 // crash, appends are refused with RESOURCE_EXHAUSTED saying the disk is
 // full, reads continue, nothing acknowledged is lost, appends resume without
 // a restart once space is freed, and the projections (whose view store
-// shares the disk) catch up.
+// shares the disk) catch up. Then, full again: caselined stops cleanly, a
+// start on the full disk exits with RESOURCE_EXHAUSTED, and a start once
+// space is freed finds every acknowledged event.
 //
 // Whether the projections' own writes meet the full disk in that run is
 // chance (they write little, right after each append): the ViewStore test
@@ -320,8 +322,17 @@ class FullDiskTest : public ::testing::Test {
         acked.size(), acked_before, stored, appenders.exhausted(),
         views_hit ? "also met" : "did not meet");
 
-    // A restart finds the same log.
-    server.Stop();
+    // Full again, and stopped: a clean shutdown. A start on the full disk
+    // is refused cleanly (recovery needs room to flush the write-ahead log),
+    // and once space is freed the restarted server finds the same log.
+    FillDisk(filler);
+    EXPECT_EQ(server.Stop(), 0) << server.LogTail();
+    server.Spawn();
+    EXPECT_EQ(server.WaitForExit(absl::Seconds(60 * kSlowdown)), 1)
+        << server.LogTail();
+    EXPECT_TRUE(absl::StrContains(server.LogTail(), "RESOURCE_EXHAUSTED"))
+        << server.LogTail();
+    ASSERT_TRUE(fs::remove(filler));
     const std::string restarted = server.Start();
     ASSERT_FALSE(restarted.empty());
     auto restarted_stub = v1::EventLog::NewStub(

@@ -199,13 +199,15 @@ class ServerProcess {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
-  // Stops caselined with SIGTERM (a graceful shutdown) and reaps it.
-  void Stop() {
-    if (pid_ <= 0) return;
+  // Stops caselined with SIGTERM (a graceful shutdown) and reaps it. Returns
+  // its exit code, or -1 when it was not running or a signal ended it.
+  int Stop() {
+    if (pid_ <= 0) return -1;
     kill(pid_, SIGTERM);
     int status = 0;
     waitpid(pid_, &status, 0);
     pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
   // Whether caselined is still running. One that died on its own (an abort,
