@@ -43,7 +43,6 @@ class InfoLog final : public rocksdb::Logger {
   ~InfoLog() override {
     MutexLock lock(&mu_);
     if (file_ != nullptr) file_->Close().PermitUncheckedError();
-    closed_ = true;
   }
 
   using rocksdb::Logger::Logv;
@@ -75,6 +74,7 @@ class InfoLog final : public rocksdb::Logger {
  protected:
   rocksdb::Status CloseImpl() override {
     MutexLock lock(&mu_);
+    closed_by_caller_ = true;
     if (file_ == nullptr) return rocksdb::Status::OK();
     rocksdb::Status s = file_->Close();
     file_.reset();
@@ -83,6 +83,7 @@ class InfoLog final : public rocksdb::Logger {
 
  private:
   void WriteLocked(const std::string& line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (closed_by_caller_) return;
     if (file_ != nullptr && size_ >= options_.max_file_bytes) {
       file_->Close().PermitUncheckedError();
       file_.reset();
@@ -111,24 +112,29 @@ class InfoLog final : public rocksdb::Logger {
     }
   }
 
-  // Opens a new, empty LOG; false (and file_ null) when it cannot.
+  // Opens LOG for appending, creating it when missing; false (and file_
+  // null) when it cannot.
   bool OpenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     rocksdb::EnvOptions env_options;
     env_options.allow_fallocate = false;
-    if (!env_->NewWritableFile(path_, &file_, env_options).ok()) {
+    if (!env_->ReopenWritableFile(path_, &file_, env_options).ok()) {
       file_.reset();
       last_failed_open_ = absl::Now();
       return false;
     }
-    size_ = 0;
+    uint64_t size = 0;
+    size_ = env_->GetFileSize(path_, &size).ok() ? size : 0;
     return true;
   }
 
   // Renames LOG to LOG.old.<microseconds> and deletes the oldest of those
   // past options_.keep_old_files. Errors leave the files as they are.
   void RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const std::string old_path = absl::StrCat(options_.dir, "/", kOldLogPrefix,
-                                              absl::ToUnixMicros(absl::Now()));
+    // Distinct names even for two rolls within a microsecond.
+    last_roll_micros_ =
+        std::max(last_roll_micros_ + 1, absl::ToUnixMicros(absl::Now()));
+    const std::string old_path =
+        absl::StrCat(options_.dir, "/", kOldLogPrefix, last_roll_micros_);
     env_->RenameFile(path_, old_path).PermitUncheckedError();
     std::vector<std::string> children;
     env_->GetChildren(options_.dir, &children).PermitUncheckedError();
@@ -158,6 +164,8 @@ class InfoLog final : public rocksdb::Logger {
   // Lines not written since the last line that was.
   uint64_t dropped_lines_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_failed_open_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int64_t last_roll_micros_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_by_caller_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace
