@@ -253,7 +253,7 @@ class EventLogImpl final : public EventLog {
   // stopped, its job gives up without dequeuing it and Resume() then waits
   // for it forever (both reproduced with FaultInjectionEnv).
   // RocksDB's automatic recovery, which calls the same code, is switched off
-  // for the same reason (see Open).
+  // for the same reason (NewNoAutomaticRecovery).
   bool reopen_needed_ = false;
   // When ReopenAfterDiskFull() last failed; the next attempt waits
   // kReopenRetryInterval.

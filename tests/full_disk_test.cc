@@ -413,8 +413,10 @@ TEST_F(FullDiskTest, ViewStoreOnTmpfs) {
   }
 
   constexpr int kWriters = 3;
+  constexpr int kWritesAfterFreed = 10;
   constexpr size_t kValueBytes = 16 << 10;
   std::atomic<bool> stop{false};
+  std::atomic<bool> freed{false};
   std::atomic<int> exhausted{0};
   Mutex mu;
   std::vector<std::string> written;  // guarded by mu
@@ -422,7 +424,11 @@ TEST_F(FullDiskTest, ViewStoreOnTmpfs) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kWriters; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; !stop; ++i) {
+      // Once space is freed, a few more writes each, so that the disk does
+      // not fill up again before the store is closed and opened below.
+      int after_freed = 0;
+      for (int i = 0; !stop && after_freed < kWritesAfterFreed; ++i) {
+        if (freed) ++after_freed;
         const std::string key = absl::StrCat("k/", t, "/", i);
         while (!stop) {
           eventstore::ViewWriteBatch batch;
@@ -470,6 +476,7 @@ TEST_F(FullDiskTest, ViewStoreOnTmpfs) {
   absl::SleepFor(absl::Seconds(1));
   const size_t written_while_full = written_count();
   ASSERT_TRUE(fs::remove(filler));
+  freed = true;
   EXPECT_TRUE(
       WaitFor([&] { return written_count() >= written_while_full + 30; },
               absl::Seconds(30)))
