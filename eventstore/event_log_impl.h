@@ -23,6 +23,7 @@
 #include "eventstore/event_log.h"
 #include "eventstore/mutex.h"
 #include "rocksdb/db.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/wal_filter.h"
 
 namespace caseline::eventstore {
@@ -40,6 +41,19 @@ absl::Status FromRocksDb(const rocksdb::Status& status,
 inline constexpr char kDamagedDataAdvice[] =
     "; stored data is damaged: stop caselined and restore the data directory "
     "from a backup";
+
+// Switches off RocksDB's automatic recovery from background errors, for the
+// event log's database and the view store's. For a full disk, its
+// SstFileManager would poll the free space and call DB::Resume() on its own
+// thread, which in RocksDB 7.8 can abort the process or hang (see
+// EventLogImpl::reopen_needed_). Both reopen their database themselves
+// instead, once there is room.
+std::shared_ptr<rocksdb::EventListener> NewNoAutomaticRecovery();
+
+// Whether the disk of the database in `dir` seems to have room to reopen it
+// after a full disk: recovery writes about its write-ahead log's size again,
+// plus new MANIFEST and OPTIONS files. True when the free space is unknown.
+bool RoomToReopen(rocksdb::Env& env, const std::string& dir);
 
 // Recomputes the hash chain over [from_position, to_position] (0 = `head`)
 // of the log in `db`, read with `read_options` (give a snapshot when the log
@@ -115,7 +129,8 @@ class EventLogImpl final : public EventLog {
   EventLogImpl(EventLogOptions options,
                std::unique_ptr<rocksdb::WalFilter> wal_filter,
                std::unique_ptr<rocksdb::DB> db,
-               std::shared_ptr<rocksdb::Cache> cache, const Head& head);
+               std::shared_ptr<rocksdb::Cache> cache,
+               std::shared_ptr<rocksdb::Logger> info_log, const Head& head);
 
   // A decided append: its callback and what to tell it.
   struct Completion {
@@ -183,12 +198,15 @@ class EventLogImpl final : public EventLog {
   // from disk. When the database cannot be opened for writing, it is opened
   // read-only so that reads continue, and the error is returned.
   absl::Status ReopenAfterDiskFull() ABSL_LOCKS_EXCLUDED(db_mu_);
-  // Whether the disk seems to have room for ReopenAfterDiskFull(): recovery
-  // writes about the WAL's size again.
+  // Whether the disk seems to have room for ReopenAfterDiskFull()
+  // (eventstore::RoomToReopen for the data directory).
   bool RoomToReopen();
 
   const EventLogOptions options_;
   const std::shared_ptr<rocksdb::Cache> block_cache_;
+  // RocksDB's informational log (eventstore/info_log.h), one for every open
+  // of the database, so that a reopen appends to the same LOG.
+  const std::shared_ptr<rocksdb::Logger> info_log_;
 
   // Guards db_ against a reopen by the writer after a full disk: every read,
   // and the writer's group, hold it shared; a reopen holds it exclusively.
@@ -241,7 +259,7 @@ class EventLogImpl final : public EventLog {
   // stopped, its job gives up without dequeuing it and Resume() then waits
   // for it forever (both reproduced with FaultInjectionEnv).
   // RocksDB's automatic recovery, which calls the same code, is switched off
-  // for the same reason (see Open).
+  // for the same reason (NewNoAutomaticRecovery).
   bool reopen_needed_ = false;
   // When ReopenAfterDiskFull() last failed; the next attempt waits
   // kReopenRetryInterval.

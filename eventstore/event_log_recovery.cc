@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "eventstore/envelope.h"
 #include "eventstore/event_log_impl.h"
+#include "eventstore/info_log.h"
 #include "eventstore/key_format.h"
 #include "eventstore/status_macros.h"
 #include "rocksdb/cache.h"
@@ -54,6 +55,25 @@ absl::Status FromRocksDb(const rocksdb::Status& status,
   }
 }
 
+namespace {
+
+class NoAutomaticRecovery : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "caseline.NoAutomaticRecovery"; }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
+                            rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::EventListener> NewNoAutomaticRecovery() {
+  return std::make_shared<NoAutomaticRecovery>();
+}
+
 absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(
     EventLogOptions options) {
   return EventLogImpl::Open(std::move(options));
@@ -68,22 +88,6 @@ absl::StatusOr<AppendResult> EventLog::Append(AppendRequest request) {
 }
 
 namespace {
-
-// Switches off RocksDB's automatic recovery from background errors (for a
-// full disk, its SstFileManager would poll the free space and call Resume()
-// on its own thread, which in RocksDB 7.8 can abort the process or hang; see
-// EventLogImpl::reopen_needed_). The log's writer reopens the database itself
-// instead, before its next write once there is room.
-class NoAutomaticRecovery : public rocksdb::EventListener {
- public:
-  const char* Name() const override { return "caseline.NoAutomaticRecovery"; }
-  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
-                            rocksdb::Status bg_error,
-                            bool* auto_recovery) override {
-    bg_error.PermitUncheckedError();
-    *auto_recovery = false;
-  }
-};
 
 // Follows the WAL replay of DB::Open, so that a damaged WAL record can be
 // pinned to its file: RocksDB reports it as a bare "Corruption: checksum
@@ -252,12 +256,27 @@ absl::Status CheckFormatVersion(rocksdb::DB& db, absl::string_view data_dir) {
 }
 
 // The RocksDB options of the log's database (docs/log_format.md).
-// `wal_tracker` must outlive the database opened with them.
+// `wal_tracker` must outlive the database opened with them. `info_log` is
+// RocksDB's informational log (eventstore/info_log.h).
 rocksdb::Options DatabaseOptions(const EventLogOptions& options,
                                  const std::shared_ptr<rocksdb::Cache>& cache,
-                                 WalReplayTracker* wal_tracker) {
+                                 WalReplayTracker* wal_tracker,
+                                 std::shared_ptr<rocksdb::Logger> info_log) {
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
+  // Never RocksDB's own LOG writer: on a full disk it aborts the process
+  // (eventstore/info_log.h).
+  db_options.info_log = std::move(info_log);
+  // No preallocation: RocksDB would fallocate each new WAL file
+  // write_buffer_size + 10% ahead (70 MiB by default), each MANIFEST 4 MiB
+  // and each compaction output its target size + 10%. On ext4 a
+  // preallocation that does not fit fails with ENOSPC but keeps the blocks
+  // it got, so on a small or nearly full disk one WAL file holds all the
+  // free space while the MANIFEST, the flushes and the view store find none
+  // (on a 64 MB filesystem, before the first append). Files then take space
+  // only as they are written, free space is what it says, and the WAL size
+  // that RoomToReopen() counts is what recovery really needs.
+  db_options.allow_fallocate = false;
   // Paranoid checks make any failed write a background error that stops
   // further writes until recovery. Without them RocksDB shrugs off a failed
   // WAL write and appends the next records after the torn one, which the
@@ -277,9 +296,7 @@ rocksdb::Options DatabaseOptions(const EventLogOptions& options,
   db_options.wal_recovery_mode =
       rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.wal_filter = wal_tracker;
-  db_options.listeners.push_back(std::make_shared<NoAutomaticRecovery>());
-  db_options.keep_log_file_num = 5;
-  db_options.max_log_file_size = 16 << 20;
+  db_options.listeners.push_back(NewNoAutomaticRecovery());
   // One thread writes (the log's writer), so memtable inserts need no
   // concurrency control and can use per-group insert hints.
   db_options.allow_concurrent_memtable_write = false;
@@ -304,9 +321,10 @@ rocksdb::Env& EnvOf(const EventLogOptions& options) {
 absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenDatabase(
     const EventLogOptions& options,
     const std::shared_ptr<rocksdb::Cache>& cache,
+    const std::shared_ptr<rocksdb::Logger>& info_log,
     WalReplayTracker* wal_tracker, bool read_only) {
   const rocksdb::Options db_options =
-      DatabaseOptions(options, cache, wal_tracker);
+      DatabaseOptions(options, cache, wal_tracker, info_log);
   rocksdb::DB* raw_db = nullptr;
   const rocksdb::Status s =
       read_only ? rocksdb::DB::OpenForReadOnly(db_options, options.data_dir,
@@ -345,10 +363,9 @@ absl::StatusOr<ReadOnlyLog> OpenLogReadOnly(const std::string& dir,
   // Each block is read once: a small cache, and no lasting memory.
   auto cache = rocksdb::NewLRUCache(8 << 20);
   auto wal_tracker = std::make_unique<WalReplayTracker>();
-  rocksdb::Options db_options =
-      DatabaseOptions(options, cache, wal_tracker.get());
+  rocksdb::Options db_options = DatabaseOptions(
+      options, cache, wal_tracker.get(), std::make_shared<DiscardingLogger>());
   db_options.create_if_missing = false;
-  db_options.info_log = std::make_shared<DiscardingLogger>();
   rocksdb::DB* raw_db = nullptr;
   const rocksdb::Status s =
       rocksdb::DB::OpenForReadOnly(db_options, dir, &raw_db);
@@ -414,24 +431,28 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
     return absl::InvalidArgumentError("data_dir is empty; name a directory");
   }
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::shared_ptr<rocksdb::Logger> info_log =
+      NewInfoLog(InfoLogOptions{options.data_dir, options.env});
   auto wal_tracker = std::make_unique<WalReplayTracker>();
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<rocksdb::DB> db,
-      OpenDatabase(options, cache, wal_tracker.get(), /*read_only=*/false));
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db,
+                   OpenDatabase(options, cache, info_log, wal_tracker.get(),
+                                /*read_only=*/false));
   RETURN_IF_ERROR(CheckFormatVersion(*db, options.data_dir));
   ASSIGN_OR_RETURN(const Head head, RecoverHead(*db));
-  return std::unique_ptr<EventLog>(
-      new EventLogImpl(std::move(options), std::move(wal_tracker),
-                       std::move(db), std::move(cache), head));
+  return std::unique_ptr<EventLog>(new EventLogImpl(
+      std::move(options), std::move(wal_tracker), std::move(db),
+      std::move(cache), std::move(info_log), head));
 }
 
 EventLogImpl::EventLogImpl(EventLogOptions options,
                            std::unique_ptr<rocksdb::WalFilter> wal_filter,
                            std::unique_ptr<rocksdb::DB> db,
                            std::shared_ptr<rocksdb::Cache> cache,
+                           std::shared_ptr<rocksdb::Logger> info_log,
                            const Head& head)
     : options_(std::move(options)),
       block_cache_(std::move(cache)),
+      info_log_(std::move(info_log)),
       wal_filter_(std::move(wal_filter)),
       db_(std::move(db)),
       head_position_(head.position),
@@ -442,23 +463,25 @@ EventLogImpl::EventLogImpl(EventLogOptions options,
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
-bool EventLogImpl::RoomToReopen() {
-  rocksdb::Env& env = EnvOf(options_);
+bool RoomToReopen(rocksdb::Env& env, const std::string& dir) {
   uint64_t free_bytes = 0;
-  if (!env.GetFreeSpace(options_.data_dir, &free_bytes).ok()) return true;
+  if (!env.GetFreeSpace(dir, &free_bytes).ok()) return true;
   uint64_t wal_bytes = 0;
   std::vector<std::string> children;
-  env.GetChildren(options_.data_dir, &children).PermitUncheckedError();
+  env.GetChildren(dir, &children).PermitUncheckedError();
   for (const std::string& name : children) {
     uint64_t size = 0;
     if (absl::EndsWith(name, ".log") &&
-        env.GetFileSize(absl::StrCat(options_.data_dir, "/", name), &size)
-            .ok()) {
+        env.GetFileSize(absl::StrCat(dir, "/", name), &size).ok()) {
       wal_bytes += size;
     }
   }
   // The new table file, MANIFEST and OPTIONS files, and a little headroom.
   return free_bytes >= wal_bytes + (16 << 20);
+}
+
+bool EventLogImpl::RoomToReopen() {
+  return eventstore::RoomToReopen(EnvOf(options_), options_.data_dir);
 }
 
 absl::Status EventLogImpl::ReopenAfterDiskFull() {
@@ -470,8 +493,9 @@ absl::Status EventLogImpl::ReopenAfterDiskFull() {
     db_.reset();
   }
   auto wal_tracker = std::make_unique<WalReplayTracker>();
-  absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = OpenDatabase(
-      options_, block_cache_, wal_tracker.get(), /*read_only=*/false);
+  absl::StatusOr<std::unique_ptr<rocksdb::DB>> db =
+      OpenDatabase(options_, block_cache_, info_log_, wal_tracker.get(),
+                   /*read_only=*/false);
   absl::Status reopened = db.status();
   if (db.ok()) {
     absl::StatusOr<Head> head = RecoverHead(**db);
@@ -497,8 +521,9 @@ absl::Status EventLogImpl::ReopenAfterDiskFull() {
   }
   // Serve reads from a read-only open meanwhile; it writes nothing.
   auto read_only_tracker = std::make_unique<WalReplayTracker>();
-  absl::StatusOr<std::unique_ptr<rocksdb::DB>> read_only = OpenDatabase(
-      options_, block_cache_, read_only_tracker.get(), /*read_only=*/true);
+  absl::StatusOr<std::unique_ptr<rocksdb::DB>> read_only =
+      OpenDatabase(options_, block_cache_, info_log_, read_only_tracker.get(),
+                   /*read_only=*/true);
   if (read_only.ok()) {
     wal_filter_ = std::move(read_only_tracker);
     db_ = *std::move(read_only);

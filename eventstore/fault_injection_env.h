@@ -4,6 +4,12 @@
 // and a full disk (every write fails with ENOSPC until the test frees space).
 // Pass env() as EventLogOptions::env or ViewStoreOptions::env.
 //
+// It is no substitute for a real full disk: RocksDB's own LOG writer, which
+// aborted caselined on a real disk (eventstore/info_log.h), flushed only
+// every few seconds and never met an injected fault, and no preallocation
+// here keeps the blocks it got. tests/full_disk_test.cc fills real
+// filesystems.
+//
 // Only tests link it (target caseline_fault_injection). The header names no
 // RocksDB type beyond a forward declaration, so tests above eventstore/ can
 // drive it too.

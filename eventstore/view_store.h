@@ -8,6 +8,10 @@
 // suffix of batches may be lost together with the checkpoint stored in them,
 // so a projection simply re-applies those events from the durable log.
 //
+// A full disk stops writes, not reads; once there is room again the store
+// reopens its database in place, as the event log does (event_log_impl.h,
+// reopen_needed_), and writes resume without a restart.
+//
 // Thread-safety: every method may be called concurrently.
 #ifndef CASELINE_EVENTSTORE_VIEW_STORE_H_
 #define CASELINE_EVENTSTORE_VIEW_STORE_H_
@@ -16,15 +20,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "eventstore/mutex.h"
 
 namespace rocksdb {
-class DB;
+class Cache;
 class Env;
+class Logger;
 class Snapshot;
 class WriteBatch;
 }  // namespace rocksdb
@@ -59,7 +67,13 @@ class ViewWriteBatch {
   std::unique_ptr<rocksdb::WriteBatch> batch_;
 };
 
-// Reads of one consistent point in time (or of the latest state).
+// One open of the store's RocksDB database (view_store.cc), shared by the
+// store and every snapshot read from it.
+class ViewDatabase;
+
+// Reads of one consistent point in time (or of the latest state). Keeps the
+// database it reads open: while any snapshot lives, a full disk's reopen
+// waits.
 class ViewSnapshot {
  public:
   ~ViewSnapshot();
@@ -75,13 +89,13 @@ class ViewSnapshot {
 
  private:
   friend class ViewStore;
-  ViewSnapshot(rocksdb::DB* db, const rocksdb::Snapshot* snapshot)
-      : db_(db), snapshot_(snapshot) {}
-  rocksdb::DB* db_;
+  ViewSnapshot(std::shared_ptr<ViewDatabase> db,
+               const rocksdb::Snapshot* snapshot)
+      : db_(std::move(db)), snapshot_(snapshot) {}
+  // Null only when the store could not reopen its database at all.
+  std::shared_ptr<ViewDatabase> db_;
   const rocksdb::Snapshot* snapshot_;  // nullptr: the latest state
 };
-
-class WalFailureGuard;  // view_store.cc
 
 class ViewStore {
  public:
@@ -89,14 +103,18 @@ class ViewStore {
   // when it is damaged.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<ViewStore>> Open(
       ViewStoreOptions options);
+  // REQUIRES: every snapshot of the store was destroyed.
   ~ViewStore();
   ViewStore(const ViewStore&) = delete;
   ViewStore& operator=(const ViewStore&) = delete;
 
   // Applies the batch atomically. RESOURCE_EXHAUSTED while the disk is full:
-  // RocksDB resumes writing by itself once there is space again (it polls
-  // every few seconds). UNAVAILABLE when a full disk stopped writes in a way
-  // RocksDB cannot resume in place: then only a restart helps.
+  // the batch was not applied. Once there is room again (checked a few times
+  // a second) and no snapshot or write is using the database, the store
+  // closes and reopens it, as a restart would, and writes resume by
+  // themselves. UNAVAILABLE when any other write failed (RocksDB then stops
+  // writes) or a reopen failed for another reason than space: only a restart
+  // helps.
   [[nodiscard]] absl::Status Write(ViewWriteBatch& batch);
 
   // A consistent snapshot of the current state.
@@ -105,10 +123,34 @@ class ViewStore {
   std::unique_ptr<ViewSnapshot> Latest();
 
  private:
-  ViewStore(std::unique_ptr<rocksdb::DB> db,
-            std::shared_ptr<WalFailureGuard> guard);
-  const std::shared_ptr<WalFailureGuard> guard_;
-  std::unique_ptr<rocksdb::DB> db_;
+  ViewStore(ViewStoreOptions options, std::shared_ptr<rocksdb::Logger> info_log,
+            std::shared_ptr<rocksdb::Cache> block_cache,
+            std::shared_ptr<ViewDatabase> db);
+
+  // The database for one read or write; null when none could be opened.
+  std::shared_ptr<ViewDatabase> Current() ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits for a full disk to have room again, then reopens the database.
+  void ReopenLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Closes db_ and opens it again; when that fails, opens it read-only so
+  // that reads continue, and returns the error.
+  absl::Status ReopenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const ViewStoreOptions options_;
+  // RocksDB's LOG (eventstore/info_log.h) and block cache, kept across
+  // reopens.
+  const std::shared_ptr<rocksdb::Logger> info_log_;
+  const std::shared_ptr<rocksdb::Cache> block_cache_;
+
+  Mutex mu_;
+  CondVar reopen_cv_{&mu_};  // disk_full_ was set, or closing_
+  std::shared_ptr<ViewDatabase> db_ ABSL_GUARDED_BY(mu_);
+  // Set when a write failed for lack of space; cleared by a reopen.
+  bool disk_full_ ABSL_GUARDED_BY(mu_) = false;
+  // Set when a reopen failed for another reason: what every write returns.
+  absl::Status reopen_failure_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_failed_reopen_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread reopener_;
 };
 
 }  // namespace caseline::eventstore

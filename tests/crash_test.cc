@@ -41,6 +41,7 @@ namespace {
 
 using testing::Acknowledged;
 using testing::Appenders;
+using testing::CheckLog;
 using testing::Endpoint;
 using testing::ServerProcess;
 
@@ -112,55 +113,6 @@ class DemoLoader {
   std::atomic<int> attempts_{0};
   std::thread thread_;
 };
-
-// Reads the whole log over `stub` and checks it: positions 1..head without a
-// gap, each event id once, each stream's versions 0, 1, ... in log order,
-// every acknowledged event at its acknowledged position and version, and a
-// chain that verifies. Returns the number of events stored.
-size_t CheckLog(v1::EventLog::Stub* stub,
-                const absl::flat_hash_map<std::string, Acknowledged>& acked) {
-  // Event id -> its position and stream version.
-  absl::flat_hash_map<std::string, std::pair<uint64_t, uint64_t>> found;
-  absl::flat_hash_map<std::string, uint64_t> next_version;  // per stream
-  v1::ReadAllRequest read;
-  read.set_max_count(1000);
-  uint64_t expected_position = 1;
-  while (true) {
-    grpc::ClientContext context;
-    v1::ReadAllResponse page;
-    const grpc::Status s = stub->ReadAll(&context, read, &page);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (!s.ok()) return found.size();
-    for (const v1::Event& e : page.events()) {
-      EXPECT_EQ(e.global_position(), expected_position++)
-          << "gap or reordering";
-      EXPECT_EQ(e.stream_version(), next_version[e.stream_id()]++)
-          << "stream " << e.stream_id() << " at " << e.global_position();
-      EXPECT_TRUE(found
-                      .emplace(e.event_id(), std::pair(e.global_position(),
-                                                       e.stream_version()))
-                      .second)
-          << "event " << e.event_id() << " stored twice";
-    }
-    if (page.end_of_log()) break;
-    read.set_from_position(page.next_position());
-  }
-  for (const auto& [id, where] : acked) {
-    auto it = found.find(id);
-    EXPECT_NE(it, found.end()) << "acknowledged event " << id << " was lost";
-    if (it == found.end()) continue;
-    EXPECT_EQ(it->second.first, where.position) << id;
-    EXPECT_EQ(it->second.second, where.stream_version) << id;
-  }
-  grpc::ClientContext verify_context;
-  v1::VerifyChainResponse verify;
-  EXPECT_TRUE(
-      stub->VerifyChain(&verify_context, v1::VerifyChainRequest(), &verify)
-          .ok());
-  EXPECT_TRUE(verify.ok()) << verify.problem();
-  EXPECT_EQ(verify.events_checked(), found.size());
-  return found.size();
-}
 
 TEST(CrashTest, NothingAcknowledgedIsLostAcrossSigkills) {
   testing::ScratchDir dir("crash");

@@ -1,7 +1,8 @@
 // Helpers for tests against real caselined processes (crash_test,
-// backup_e2e_test): a caselined child on a port-0 loopback listener, other
-// programs run to completion, and appender threads that retry each append
-// until it is acknowledged.
+// backup_e2e_test, full_disk_test): a caselined child on a port-0 loopback
+// listener, other programs run to completion, appender threads that retry
+// each append until it is acknowledged, and a check of the whole log against
+// what was acknowledged.
 //
 // The including target defines CASELINED_PATH (the caselined binary).
 #ifndef CASELINE_TESTS_SERVER_PROCESS_H_
@@ -112,8 +113,9 @@ inline ProgramResult RunProgram(const std::vector<std::string>& args,
 
 // A caselined child process on a port-0 loopback listener over `data_dir`,
 // with `extra_args` (e.g. --restore_from; --log_level=warn unless they set
-// it). Its stderr goes to
-// data_dir + ".log", its stdout to data_dir + ".out".
+// it). Its stderr goes to files_prefix + ".log", its stdout to files_prefix
+// + ".out", and it writes its address to files_prefix + ".addr"; an empty
+// files_prefix means data_dir.
 class ServerProcess {
  public:
   // How long a start may take to serve. A normal build starts in well under
@@ -127,8 +129,11 @@ class ServerProcess {
 #endif
 
   explicit ServerProcess(std::string data_dir,
-                         std::vector<std::string> extra_args = {})
-      : data_dir_(std::move(data_dir)), extra_args_(std::move(extra_args)) {}
+                         std::vector<std::string> extra_args = {},
+                         std::string files_prefix = "")
+      : data_dir_(std::move(data_dir)),
+        extra_args_(std::move(extra_args)),
+        files_(files_prefix.empty() ? data_dir_ : std::move(files_prefix)) {}
   ~ServerProcess() {
     Kill();
     CheckLogForSanitizerReports();
@@ -137,7 +142,7 @@ class ServerProcess {
   // Starts caselined and waits until it has written its address.
   std::string Start() {
     Spawn();
-    const std::string address_file = data_dir_ + ".addr";
+    const std::string address_file = files_ + ".addr";
     const absl::Time deadline = absl::Now() + kStartTimeout;
     while (absl::Now() < deadline) {
       std::ifstream in(address_file);
@@ -161,7 +166,7 @@ class ServerProcess {
 
   // Starts caselined without waiting for it to serve.
   void Spawn() {
-    const std::string address_file = data_dir_ + ".addr";
+    const std::string address_file = files_ + ".addr";
     std::remove(address_file.c_str());
     std::vector<std::string> args = {
         CASELINED_PATH, "--data_dir=" + data_dir_, "--listen=127.0.0.1:0",
@@ -173,7 +178,7 @@ class ServerProcess {
       args.push_back("--log_level=warn");
     }
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-    pid_ = SpawnProgram(args, data_dir_ + ".out", data_dir_ + ".log");
+    pid_ = SpawnProgram(args, files_ + ".out", files_ + ".log");
   }
 
   // Waits for a caselined that is expected to stop by itself (a refused
@@ -194,13 +199,28 @@ class ServerProcess {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
-  // Stops caselined with SIGTERM (a graceful shutdown) and reaps it.
-  void Stop() {
-    if (pid_ <= 0) return;
+  // Stops caselined with SIGTERM (a graceful shutdown) and reaps it. Returns
+  // its exit code, or -1 when it was not running or a signal ended it.
+  int Stop() {
+    if (pid_ <= 0) return -1;
     kill(pid_, SIGTERM);
     int status = 0;
     waitpid(pid_, &status, 0);
     pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  // Whether caselined is still running. One that died on its own (an abort,
+  // a sanitizer report) fails the test, with its log.
+  bool Running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
+    ADD_FAILURE() << "caselined died on its own (wait status " << status
+                  << "); its log ends with:\n"
+                  << LogTail();
+    pid_ = -1;
+    return false;
   }
 
   // SIGKILLs caselined and reaps it. A caselined that already died on its
@@ -220,16 +240,17 @@ class ServerProcess {
   }
 
   // The last few KiB of caselined's stderr.
-  std::string LogTail() const { return FileText(data_dir_ + ".log", 4096); }
-  // Everything caselined printed on stdout.
-  std::string Stdout() const { return FileText(data_dir_ + ".out"); }
+  std::string LogTail() const { return FileText(files_ + ".log", 4096); }
+  // Everything caselined printed on stderr (its log) and on stdout.
+  std::string Log() const { return FileText(files_ + ".log"); }
+  std::string Stdout() const { return FileText(files_ + ".out"); }
 
  private:
   // A sanitizer build of caselined reports to its stderr, which is the log;
   // a report fails the test even though SIGKILL, not an exit, ended the
   // process (so the sanitizer's exit code never shows).
   void CheckLogForSanitizerReports() const {
-    const std::string text = FileText(data_dir_ + ".log");
+    const std::string text = FileText(files_ + ".log");
     for (const char* marker : {"Sanitizer:", "runtime error:"}) {
       const size_t at = text.find(marker);
       if (at == std::string::npos) continue;
@@ -243,6 +264,7 @@ class ServerProcess {
 
   const std::string data_dir_;
   const std::vector<std::string> extra_args_;
+  const std::string files_;  // prefix of the .log, .out and .addr files
   pid_t pid_ = -1;
 };
 
@@ -380,6 +402,55 @@ class Appenders {
   uint64_t max_acked_position_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::thread> threads_;
 };
+
+// Reads the whole log over `stub` and checks it: positions 1..head without a
+// gap, each event id once, each stream's versions 0, 1, ... in log order,
+// every acknowledged event at its acknowledged position and version, and a
+// chain that verifies. Returns the number of events stored.
+inline size_t CheckLog(v1::EventLog::Stub* stub,
+                const absl::flat_hash_map<std::string, Acknowledged>& acked) {
+  // Event id -> its position and stream version.
+  absl::flat_hash_map<std::string, std::pair<uint64_t, uint64_t>> found;
+  absl::flat_hash_map<std::string, uint64_t> next_version;  // per stream
+  v1::ReadAllRequest read;
+  read.set_max_count(1000);
+  uint64_t expected_position = 1;
+  while (true) {
+    grpc::ClientContext context;
+    v1::ReadAllResponse page;
+    const grpc::Status s = stub->ReadAll(&context, read, &page);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!s.ok()) return found.size();
+    for (const v1::Event& e : page.events()) {
+      EXPECT_EQ(e.global_position(), expected_position++)
+          << "gap or reordering";
+      EXPECT_EQ(e.stream_version(), next_version[e.stream_id()]++)
+          << "stream " << e.stream_id() << " at " << e.global_position();
+      EXPECT_TRUE(found
+                      .emplace(e.event_id(), std::pair(e.global_position(),
+                                                       e.stream_version()))
+                      .second)
+          << "event " << e.event_id() << " stored twice";
+    }
+    if (page.end_of_log()) break;
+    read.set_from_position(page.next_position());
+  }
+  for (const auto& [id, where] : acked) {
+    auto it = found.find(id);
+    EXPECT_NE(it, found.end()) << "acknowledged event " << id << " was lost";
+    if (it == found.end()) continue;
+    EXPECT_EQ(it->second.first, where.position) << id;
+    EXPECT_EQ(it->second.second, where.stream_version) << id;
+  }
+  grpc::ClientContext verify_context;
+  v1::VerifyChainResponse verify;
+  EXPECT_TRUE(
+      stub->VerifyChain(&verify_context, v1::VerifyChainRequest(), &verify)
+          .ok());
+  EXPECT_TRUE(verify.ok()) << verify.problem();
+  EXPECT_EQ(verify.events_checked(), found.size());
+  return found.size();
+}
 
 }  // namespace caseline::testing
 
