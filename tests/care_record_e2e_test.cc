@@ -1788,13 +1788,19 @@ TEST_F(CareRecordRejectionTest, RawAppendsStayOutOfCareStreams) {
   note.payload = "{}";
   ASSERT_TRUE(loopback_.server().event_log().Append(std::move(raw)).ok());
   streams_with_raw_events_.insert("client-ada-okafor");
-  // The next commands are decided against the real stream version.
-  Do(*hub_, kClient,
-     Assessment("after-raw", {{v1::SERVICE_CATEGORY_FOOD, v1::NEED_LEVEL_LOW}}),
-     start_ + Days(1));
+  // The next commands are decided against the real stream version: the
+  // registration, case, lead (0..2), the raw note (3), then these.
+  const Reply assessed = hub_->Record(
+      kClient,
+      Assessment("after-raw", {{v1::SERVICE_CATEGORY_FOOD, v1::NEED_LEVEL_LOW}}),
+      start_ + Days(1));
+  ASSERT_TRUE(assessed.status.ok()) << Describe(assessed.status);
+  EXPECT_EQ(assessed.result.stream_version(), 4u);
   v1::CaseClosed closed;
   closed.set_reason(v1::CASE_CLOSURE_REASON_GOALS_MET);
-  Do(*hub_, kClient, closed, start_ + Days(2));
+  const Reply closing = hub_->Record(kClient, closed, start_ + Days(2));
+  ASSERT_TRUE(closing.status.ok()) << Describe(closing.status);
+  EXPECT_EQ(closing.result.stream_version(), 5u);
 }
 
 // An unknown client gets the answer a client the organisation may not act on

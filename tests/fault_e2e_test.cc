@@ -243,7 +243,7 @@ TEST_F(FaultE2eTest, FailedWalSyncMakesTheWritingServicesNotServing) {
   env_->SetWalSyncFails(true);
   v1::AppendResponse response;
   ASSERT_EQ(
-      Append(stub(), MakeAppend("client-1", 0, 1), &response).error_code(),
+      Append(stub(), MakeAppend("case-1", 0, 1), &response).error_code(),
       grpc::StatusCode::UNAVAILABLE);
   env_->SetWalSyncFails(false);
   for (const std::string& service : writing) {

@@ -225,7 +225,7 @@ set -e
 [ "$code4" -ne 0 ] && grep -q 'PERMISSION_DENIED: .*org-er is not involved' t4 || fail "uninvolved: $(cat t4)"
 head_before=$($C $AUDITOR verify | sed 's/.*"head_position":"\([0-9]*\)".*/\1/')
 set +e
-echo '{"command_id":"x-1","client_id":"77","care_team_member_added":{"member_id":"er-1","name":{"family":"Stone"},"organization_id":"org-er","discipline":"DISCIPLINE_NURSING"}}' \
+echo '{"command_id":"x-1","client_id":"77","care_team_member_added":{"member_id":"er-1","name":{"family":"Stone"},"organization_id":"org-er","discipline":"DISCIPLINE_NURSING","role":"CARE_TEAM_ROLE_MEMBER"}}' \
   | $C $ER command CareTeams.AddCareTeamMember > /dev/null 2> t4w; code4w=$?
 $C $ER read-stream --stream client-999 > /dev/null 2> t4u; code4u=$?
 set -e
