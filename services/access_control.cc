@@ -620,6 +620,27 @@ absl::StatusOr<ClientRead> AccessControl::OpenClient(
   return read;
 }
 
+namespace {
+
+// The append of one access record to its client's access stream, by the
+// caller (the envelope's actor).
+eventstore::AppendRequest AccessRecordAppend(const Caller& caller,
+                                             v1::RecordAccessed record) {
+  eventstore::AppendRequest append;
+  append.stream_id = projections::AccessStreamId(record.client_id());
+  v1::CareEvent event;
+  *event.mutable_record_accessed() = std::move(record);
+  eventstore::ProposedEvent& e = append.events.emplace_back();
+  e.event_type = projections::CareEventName(event);
+  e.actor = {caller.organization_id, caller.user_id, caller.role()};
+  e.schema_version = 1;
+  e.content_type = v1::kCareEventContentType;
+  e.payload = event.SerializeAsString();
+  return append;
+}
+
+}  // namespace
+
 void AccessControl::RecordDenied(const Caller& caller,
                                  absl::string_view client_id,
                                  absl::string_view operation) {
@@ -639,25 +660,16 @@ void AccessControl::RecordDenied(const Caller& caller,
       denials_recorded_.emplace(key, minute);
     }
   }
-  v1::CareEvent event;
-  v1::RecordAccessed* record = event.mutable_record_accessed();
-  record->set_client_id(std::string(client_id));
-  record->set_operation(std::string(operation));
-  record->set_purpose(caller.purpose);
-  record->set_discipline(caller.discipline);
-  record->set_outcome(v1::ACCESS_OUTCOME_DENIED);
-  eventstore::AppendRequest append;
-  append.stream_id = projections::AccessStreamId(client_id);
-  eventstore::ProposedEvent& e = append.events.emplace_back();
-  e.event_type = projections::CareEventName(event);
-  e.actor = {caller.organization_id, caller.user_id, caller.role()};
-  e.schema_version = 1;
-  e.content_type = v1::kCareEventContentType;
-  e.payload = event.SerializeAsString();
+  v1::RecordAccessed record;
+  record.set_client_id(std::string(client_id));
+  record.set_operation(std::string(operation));
+  record.set_purpose(caller.purpose);
+  record.set_discipline(caller.discipline);
+  record.set_outcome(v1::ACCESS_OUTCOME_DENIED);
   // The answer is PERMISSION_DENIED whether or not the record is written:
   // nothing is shown, so nothing waits on it.
   absl::StatusOr<eventstore::AppendResult> appended =
-      log_->Append(std::move(append));
+      log_->Append(AccessRecordAppend(caller, std::move(record)));
   if (!appended.ok()) {
     spdlog::warn("the record of a refused read of client {} by {} could not "
                  "be written: {}",
@@ -680,16 +692,7 @@ absl::Status AccessControl::Record(const Caller& caller,
   for (const ClientRead* read : reads) {
     std::optional<v1::RecordAccessed> record = read->AccessRecord(operation);
     if (!record.has_value()) continue;
-    v1::CareEvent event;
-    *event.mutable_record_accessed() = *std::move(record);
-    eventstore::AppendRequest& append = appends.emplace_back();
-    append.stream_id = projections::AccessStreamId(read->client_id());
-    eventstore::ProposedEvent& e = append.events.emplace_back();
-    e.event_type = projections::CareEventName(event);
-    e.actor = {caller.organization_id, caller.user_id, caller.role()};
-    e.schema_version = 1;
-    e.content_type = v1::kCareEventContentType;
-    e.payload = event.SerializeAsString();
+    appends.push_back(AccessRecordAppend(caller, *std::move(record)));
   }
   if (appends.empty()) return absl::OkStatus();
   {

@@ -753,7 +753,8 @@ const ReferralRule* RuleFor(v1::CareEvent::EventCase event_case) {
 // ../shared/STYLE.md suggests for "no consent": on the write side a missing
 // consent is a state of the client's record that a GiveConsent command
 // repairs (the gRPC status guide's "fix the state, then retry"), while
-// PERMISSION_DENIED is kept for who the caller is, once mTLS identity lands.
+// PERMISSION_DENIED is kept for who the caller is and what its standing
+// allows (docs/access.md, "Who may write what").
 absl::Status CheckConsentForSharing(const ClientRecord& record,
                                     const OrganizationDirectory& directory,
                                     const v1::ReferralSent& referral,
