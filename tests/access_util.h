@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "eventstore/mutex.h"
 #include "absl/time/time.h"
 #include "caseline/v1/access.grpc.pb.h"
 #include "caseline/v1/care_events.pb.h"
@@ -153,7 +153,7 @@ class AccessNetwork {
   // presenting `org`'s certificate.
   std::shared_ptr<grpc::Channel> channel(const std::string& org) {
     if (options_.transport == Transport::kLoopback) return loopback_;
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     std::shared_ptr<grpc::Channel>& channel = tls_channels_[org];
     if (channel == nullptr) {
       grpc::SslCredentialsOptions ssl;
@@ -282,7 +282,7 @@ class AccessNetwork {
   std::unique_ptr<v1::ContinuityViews::Stub> continuity_;
   std::unique_ptr<v1::AuditViews::Stub> audit_;
   std::unique_ptr<v1::AccessAudit::Stub> access_audit_;
-  absl::Mutex mu_;
+  Mutex mu_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> tls_channels_
       ABSL_GUARDED_BY(mu_);
   std::atomic<int> next_command_{0};

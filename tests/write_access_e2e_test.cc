@@ -30,7 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "absl/synchronization/mutex.h"
+#include "eventstore/mutex.h"
 #include "caseline/v1/care_events.pb.h"
 #include "caseline/v1/care_record.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
@@ -136,7 +136,7 @@ struct ModelRecord {
   std::map<std::string, Transition> transitions;
   std::set<std::string> assessments, goals, meetings, follow_ups, disclosures,
       dismissed, linked;
-  absl::Mutex mu;  // held while a command about this client is in flight
+  Mutex mu;  // held while a command about this client is in flight
 };
 
 // Ways to break the model on purpose (the mutation check).
@@ -736,7 +736,7 @@ struct Tally {
   std::atomic<int> wrong_code{0};
   std::atomic<int> log_mismatch{0};
   std::atomic<int> message_mismatch{0};
-  absl::Mutex mu;
+  Mutex mu;
   std::vector<std::string> disagreements ABSL_GUARDED_BY(mu);
   std::vector<std::string> unforeseen ABSL_GUARDED_BY(mu);
   std::map<std::string, int> state_codes ABSL_GUARDED_BY(mu);
@@ -751,7 +751,7 @@ struct Tally {
   }
   void Note(std::atomic<int>& counter, const std::string& what) {
     counter.fetch_add(1);
-    absl::MutexLock lock(&mu);
+    MutexLock lock(&mu);
     if (disagreements.size() < 40) disagreements.push_back(what);
   }
 };
@@ -794,12 +794,12 @@ class WriteRun {
   }
 
   ModelRecord* Find(const std::string& id) {
-    absl::MutexLock lock(&table_mu_);
+    MutexLock lock(&table_mu_);
     auto it = records_.find(id);
     return it == records_.end() ? nullptr : it->second.get();
   }
   ModelRecord* RandomRecord(std::mt19937_64& rng) {
-    absl::MutexLock lock(&table_mu_);
+    MutexLock lock(&table_mu_);
     return Pick(rng, order_);
   }
 
@@ -816,10 +816,10 @@ class WriteRun {
     auto record = std::make_unique<ModelRecord>();
     record->id = id;
     ModelRecord* r = record.get();
-    absl::MutexLock lock(&r->mu);
+    MutexLock lock(&r->mu);
     const bool accepted = Issue(caller, id, nullptr, nullptr, e, false, r);
     if (accepted) {
-      absl::MutexLock table(&table_mu_);
+      MutexLock table(&table_mu_);
       order_.push_back(r);
       records_[id] = std::move(record);
     }
@@ -842,7 +842,7 @@ class WriteRun {
     }
     if (roll < 0.04) {  // an id already taken
       ModelRecord* r = RandomRecord(rng);
-      absl::MutexLock lock(&r->mu);
+      MutexLock lock(&r->mu);
       v1::CareEvent e;
       e.mutable_client_registered()->mutable_name()->set_family("Copy");
       Issue(Pick(rng, registrars), r->id, r, nullptr, e, false, nullptr);
@@ -856,7 +856,7 @@ class WriteRun {
     blank.id = ghost;
     Kind kind;
     if (r != nullptr) {
-      absl::MutexLock lock(&r->mu);
+      MutexLock lock(&r->mu);
       kind = PickKind(rng, *r);
     } else {
       kind = PickKind(rng, blank);
@@ -891,7 +891,7 @@ class WriteRun {
   // auditor none (docs/access.md, "Roles"). One at a time, so that the
   // model's directory is exact.
   void OrganizationStep(std::mt19937_64& rng, int thread, int i) {
-    absl::MutexLock lock(&org_mu_);
+    MutexLock lock(&org_mu_);
     const std::string caller =
         Pick(rng, std::vector<std::string>{Pick(rng, Named()), kOutsider,
                                            kAuditor, kAdmin});
@@ -950,7 +950,7 @@ class WriteRun {
             absl::StrCat(EventName(e), " ", status.error_code()));
       if (state_ok) {
         ++tally_.state_unforeseen;
-        absl::MutexLock tally_lock(&tally_.mu);
+        MutexLock tally_lock(&tally_.mu);
         if (tally_.unforeseen.size() < 10) tally_.unforeseen.push_back(what);
       }
     } else {
@@ -1532,7 +1532,7 @@ class WriteRun {
           Count(&Tally::state_codes, absl::StrCat(EventName(e), " ", code));
           if (r != nullptr && model_.StateAllows(*r, other, e)) {
             ++tally_.state_unforeseen;
-            absl::MutexLock lock(&tally_.mu);
+            MutexLock lock(&tally_.mu);
             if (tally_.unforeseen.size() < 10) {
               tally_.unforeseen.push_back(absl::StrCat(what, " -> ", answer));
             }
@@ -1579,7 +1579,7 @@ class WriteRun {
 
   void Count(std::map<std::string, int> Tally::*counts,
              const std::string& key) {
-    absl::MutexLock lock(&tally_.mu);
+    MutexLock lock(&tally_.mu);
     ++(tally_.*counts)[key];
   }
 
@@ -1597,14 +1597,14 @@ class WriteRun {
       masked = absl::StrReplaceAll(
           masked, {{e.client_records_linked().other_client_id(), "<other>"}});
     }
-    absl::MutexLock lock(&tally_.mu);
+    MutexLock lock(&tally_.mu);
     tally_.denial_messages.emplace(key, masked);
   }
 
   // The denial for an unknown client reads like the one for a known client
   // the caller is not involved with.
   void CheckDenialMessages() {
-    absl::MutexLock lock(&tally_.mu);
+    MutexLock lock(&tally_.mu);
     int compared = 0;
     for (const auto& [key, message] : tally_.denial_messages) {
       if (!absl::EndsWith(key, "|unknown")) continue;
@@ -1653,7 +1653,7 @@ class WriteRun {
       if (page.end_of_log()) break;
       request.set_from_position(page.next_position());
     }
-    absl::MutexLock lock(&table_mu_);
+    MutexLock lock(&table_mu_);
     for (const auto& [id, r] : records_) {
       if (per_stream[id] != r->events) {
         tally_.Note(tally_.log_mismatch,
@@ -1670,7 +1670,7 @@ class WriteRun {
                                n, " events"));
     }
     {
-      absl::MutexLock org_lock(&org_mu_);
+      MutexLock org_lock(&org_mu_);
       const int want =
           static_cast<int>(Agencies().size()) + organization_events_;
       if (organizations != want) {
@@ -1693,11 +1693,11 @@ class WriteRun {
   RunConfig config_;
   WriteModel model_;
   Tally tally_;
-  absl::Mutex table_mu_;
+  Mutex table_mu_;
   std::map<std::string, std::unique_ptr<ModelRecord>> records_
       ABSL_GUARDED_BY(table_mu_);
   std::vector<ModelRecord*> order_ ABSL_GUARDED_BY(table_mu_);
-  absl::Mutex org_mu_;
+  Mutex org_mu_;
   std::set<std::string> registered_orgs_ ABSL_GUARDED_BY(org_mu_) = [] {
     std::set<std::string> ids;
     for (const auto& [id, type] : Agencies()) ids.insert(id);
@@ -1715,7 +1715,7 @@ AccessNetworkOptions NetworkOptions() {
 }
 
 std::string Summary(Tally& t, int compared_messages) {
-  absl::MutexLock lock(&t.mu);
+  MutexLock lock(&t.mu);
   std::string out = absl::StrCat(
       "commands ", t.issued.load(), ": accepted ", t.accepted.load(),
       ", refused by the write rule ", t.denied.load(), " (role ",
@@ -1781,7 +1781,7 @@ TEST(WriteAccessRandomizedTest, EveryAnswerMatchesTheWriteRule) {
   EXPECT_GT(t.accepted.load(), t.issued.load() * 3 / 10);
   EXPECT_GT(t.denied.load(), t.issued.load() / 10);
   EXPECT_GT(run.compared_messages(), 5);
-  absl::MutexLock lock(&t.mu);
+  MutexLock lock(&t.mu);
   const std::string examples = absl::StrJoin(t.disagreements, "\n");
   EXPECT_EQ(t.forbidden_accepted.load(), 0) << examples;
   EXPECT_EQ(t.allowed_denied.load(), 0) << examples;
