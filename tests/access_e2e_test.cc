@@ -526,13 +526,8 @@ TEST(AccessRandomizedTest, EveryResponseMatchesTheReferenceModel) {
   // Under the sanitizers (ten to fifty times slower) a tenth of them: the
   // full 10,000 run in the normal build.
   const int kThreads = 8;
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-  const int kReadsPerThread = 125;
-  const int kMinReads = 1000;
-#else
-  const int kReadsPerThread = 1250;
-  const int kMinReads = 10000;
-#endif
+  const int kReadsPerThread = testing::kUnderSanitizer ? 125 : 1250;
+  const int kMinReads = testing::kUnderSanitizer ? 1000 : 10000;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {

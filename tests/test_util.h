@@ -27,6 +27,14 @@
 
 namespace caseline::testing {
 
+// True in ASan/UBSan and TSan builds, which run ten to fifty times slower:
+// randomised tests scale their counts down by it (docs/testing.md).
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kUnderSanitizer = true;
+#else
+inline constexpr bool kUnderSanitizer = false;
+#endif
+
 // A fresh directory under the test temp dir, removed on destruction.
 class ScratchDir {
  public:

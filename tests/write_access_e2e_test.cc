@@ -486,30 +486,27 @@ class WriteModel {
         ref.to = sent.to_organization_id();
         return;
       }
-      case v1::CareEvent::kReferralAccepted: {
+      case v1::CareEvent::kReferralAccepted:
+      case v1::CareEvent::kReferralDeclined:
+      case v1::CareEvent::kReferralOnHold:
+      case v1::CareEvent::kReferralStarted:
+      case v1::CareEvent::kReferralCompleted:
+      case v1::CareEvent::kReferralFailed:
+      case v1::CareEvent::kReferralCancelled: {
+        // Each lifecycle step sets the status it names.
+        static const std::map<v1::CareEvent::EventCase, RS> kStatusOf = {
+            {v1::CareEvent::kReferralAccepted, RS::kAccepted},
+            {v1::CareEvent::kReferralDeclined, RS::kDeclined},
+            {v1::CareEvent::kReferralOnHold, RS::kOnHold},
+            {v1::CareEvent::kReferralStarted, RS::kInProgress},
+            {v1::CareEvent::kReferralCompleted, RS::kCompleted},
+            {v1::CareEvent::kReferralFailed, RS::kFailed},
+            {v1::CareEvent::kReferralCancelled, RS::kCancelled}};
         auto& ref = r.referrals[ReferralIdOf(e)];
-        ref.status = RS::kAccepted;
-        ref.was_accepted = true;
+        ref.status = kStatusOf.at(e.event_case());
+        if (ref.status == RS::kAccepted) ref.was_accepted = true;
         return;
       }
-      case v1::CareEvent::kReferralDeclined:
-        r.referrals[ReferralIdOf(e)].status = RS::kDeclined;
-        return;
-      case v1::CareEvent::kReferralOnHold:
-        r.referrals[ReferralIdOf(e)].status = RS::kOnHold;
-        return;
-      case v1::CareEvent::kReferralStarted:
-        r.referrals[ReferralIdOf(e)].status = RS::kInProgress;
-        return;
-      case v1::CareEvent::kReferralCompleted:
-        r.referrals[ReferralIdOf(e)].status = RS::kCompleted;
-        return;
-      case v1::CareEvent::kReferralFailed:
-        r.referrals[ReferralIdOf(e)].status = RS::kFailed;
-        return;
-      case v1::CareEvent::kReferralCancelled:
-        r.referrals[ReferralIdOf(e)].status = RS::kCancelled;
-        return;
       case v1::CareEvent::kServiceStarted:
         r.services[e.service_started().service_id()] = {
             e.service_started().provider_organization_id(), false};
@@ -1751,14 +1748,9 @@ uint64_t SeedFromEnv() {
   return seed != nullptr ? std::strtoull(seed, nullptr, 10) : 20261206;
 }
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 // The sanitizers run ten to fifty times slower: a tenth of the commands.
-constexpr int kCommands = 1000;
-constexpr int kMutatedCommands = 600;
-#else
-constexpr int kCommands = 10000;
-constexpr int kMutatedCommands = 2000;
-#endif
+constexpr int kCommands = testing::kUnderSanitizer ? 1000 : 10000;
+constexpr int kMutatedCommands = testing::kUnderSanitizer ? 600 : 2000;
 
 TEST(WriteAccessRandomizedTest, EveryAnswerMatchesTheWriteRule) {
   AccessNetwork network(NetworkOptions());
