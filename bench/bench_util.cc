@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "nlohmann/json.hpp"
 
 namespace caseline::bench {

@@ -8,7 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 
 namespace caseline::bench {
 

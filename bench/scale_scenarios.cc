@@ -21,7 +21,7 @@
 #include "caseline/v1/views.grpc.pb.h"
 #include "caseline/v1/wire_constants.h"
 #include "eventstore/event_log.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "projections/projection_engine.h"

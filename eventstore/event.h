@@ -185,6 +185,11 @@ struct ChainVerification {
   Hash head_hash{};
 };
 
+// An event time the envelope can hold (nanoseconds since 1970 in an int64):
+// 1678-01-01..2261-12-31. INVALID_ARGUMENT naming `field` otherwise.
+[[nodiscard]] absl::Status ValidateEventTime(absl::Time t,
+                                             absl::string_view field);
+
 }  // namespace caseline::eventstore
 
 #endif  // CASELINE_EVENTSTORE_EVENT_H_

@@ -25,7 +25,7 @@
 #include "absl/time/clock.h"
 #include "eventstore/event_log_impl.h"
 #include "eventstore/key_format.h"
-#include "eventstore/status_macros.h"
+#include "base/status_macros.h"
 #include "rocksdb/utilities/checkpoint.h"
 
 namespace caseline::eventstore {

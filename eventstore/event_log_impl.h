@@ -21,7 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "eventstore/event_log.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "rocksdb/db.h"
 #include "rocksdb/listener.h"
 #include "rocksdb/wal_filter.h"

@@ -8,7 +8,7 @@
 #include "eventstore/envelope.h"
 #include "eventstore/event_log_impl.h"
 #include "eventstore/key_format.h"
-#include "eventstore/status_macros.h"
+#include "base/status_macros.h"
 #include "eventstore/validation.h"
 
 namespace caseline::eventstore {

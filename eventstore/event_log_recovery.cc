@@ -15,7 +15,7 @@
 #include "eventstore/event_log_impl.h"
 #include "eventstore/info_log.h"
 #include "eventstore/key_format.h"
-#include "eventstore/status_macros.h"
+#include "base/status_macros.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"

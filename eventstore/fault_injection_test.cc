@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "eventstore/event_log.h"
 #include "eventstore/fault_injection_env.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "eventstore/test_files.h"
 #include "eventstore/view_store.h"
 #include "gmock/gmock.h"

@@ -13,7 +13,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "rocksdb/env.h"
 
 namespace caseline::eventstore {

@@ -106,19 +106,6 @@ absl::Status ValidateEvent(const ProposedEvent& e, const Limits& limits,
 
 }  // namespace
 
-absl::Status ValidateEventTime(absl::Time t, absl::string_view field) {
-  static const absl::Time kEarliest = absl::FromCivil(
-      absl::CivilSecond(1678, 1, 1, 0, 0, 0), absl::UTCTimeZone());
-  static const absl::Time kLatest = absl::FromCivil(
-      absl::CivilSecond(2261, 12, 31, 0, 0, 0), absl::UTCTimeZone());
-  if (t < kEarliest || t > kLatest) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " (", absl::FormatTime(t),
-                     ") is outside 1678-01-01..2261-12-31"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateStreamId(absl::string_view stream_id, const Limits& limits,
                               absl::string_view field) {
   bool ok = !stream_id.empty() &&

@@ -24,11 +24,6 @@ inline constexpr size_t kMaxMetadataValueBytes = 4096;
                                             const Limits& limits,
                                             absl::string_view field);
 
-// An event time the envelope can hold (nanoseconds since 1970 in an int64):
-// 1678-01-01..2261-12-31. INVALID_ARGUMENT naming `field` otherwise.
-[[nodiscard]] absl::Status ValidateEventTime(absl::Time t,
-                                             absl::string_view field);
-
 [[nodiscard]] absl::Status ValidateAppendRequest(const AppendRequest& request,
                                                  const Limits& limits);
 

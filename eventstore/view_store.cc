@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "eventstore/event_log_impl.h"
 #include "eventstore/info_log.h"
-#include "eventstore/status_macros.h"
+#include "base/status_macros.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"

@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 
 namespace rocksdb {
 class Cache;

@@ -3,10 +3,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "eventstore/status_macros.h"
+#include "base/status_macros.h"
 #include "google/protobuf/util/time_util.h"
-#include "projections/access_policy.h"
-#include "projections/care_event_context.h"
+#include "care/access_policy.h"
+#include "care/care_event_context.h"
 
 namespace caseline::projections {
 namespace {
@@ -44,11 +44,11 @@ absl::StatusOr<v1::BreakGlassAccess> LoadEntry(const ViewReader& reader,
 absl::Status AccessProjection::Apply(const eventstore::RecordedEvent& event,
                                      ProjectionState& state) {
   if (event.global_position == 1) state.Put(kVersionKey, kFormatVersion);
-  if (!ClientOfAccessStream(event.stream_id).has_value() ||
-      !IsCareEvent(event)) {
+  if (!care::ClientOfAccessStream(event.stream_id).has_value() ||
+      !care::IsCareEvent(event)) {
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(v1::CareEvent care, ParseCareEvent(event));
+  ASSIGN_OR_RETURN(v1::CareEvent care, care::ParseCareEvent(event));
   if (care.has_record_accessed() &&
       (care.record_accessed().basis() == v1::ACCESS_BASIS_BREAK_GLASS ||
        care.record_accessed().outcome() == v1::ACCESS_OUTCOME_DENIED)) {

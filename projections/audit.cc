@@ -16,11 +16,12 @@
 #include "absl/strings/strip.h"
 #include "eventstore/envelope.h"
 #include "eventstore/event_log.h"
-#include "eventstore/status_macros.h"
-#include "projections/access_policy.h"
-#include "projections/client_record.h"
-#include "projections/client_state.h"
-#include "projections/organization_directory.h"
+#include "base/status_macros.h"
+#include "projections/care_stream.h"
+#include "care/access_policy.h"
+#include "care/client_record.h"
+#include "care/client_state.h"
+#include "care/organization_directory.h"
 
 namespace caseline::projections {
 namespace {
@@ -60,7 +61,7 @@ absl::Status CheckClientId(absl::string_view client_id) {
 absl::Status ClientNotFound(absl::string_view client_id) {
   return absl::NotFoundError(absl::StrCat(
       "client ", client_id, " has no events (stream ",
-      ClientStreamId(client_id), " is empty); check the client_id"));
+      care::ClientStreamId(client_id), " is empty); check the client_id"));
 }
 
 // A half-open range [start, end); either end may be open.
@@ -167,13 +168,13 @@ absl::Status ForEachInStream(
 }
 
 // The organisation directory as of now.
-absl::StatusOr<OrganizationDirectory> LoadDirectory(eventstore::EventLog& log) {
-  OrganizationDirectory directory;
+absl::StatusOr<care::OrganizationDirectory> LoadDirectory(eventstore::EventLog& log) {
+  care::OrganizationDirectory directory;
   RETURN_IF_ERROR(FoldCareStream(
-      log, kOrganizationsStream, 0,
+      log, care::kOrganizationsStream, 0,
       [](const eventstore::RecordedEvent&) { return true; },
       [&directory](const v1::CareEvent& event,
-                   const CareEventContext& context) {
+                   const care::CareEventContext& context) {
         directory.Apply(event, context);
       }));
   return directory;
@@ -476,7 +477,7 @@ std::string OnBehalfOf(const v1::CareEvent& event) {
 
 absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
     eventstore::EventLog& log, const v1::GetTimelineRequest& request,
-    const EventVisibility& visible) {
+    const care::EventVisibility& visible) {
   RETURN_IF_ERROR(CheckClientId(request.client_id()));
   ASSIGN_OR_RETURN(
       const TimeRange recorded,
@@ -503,11 +504,11 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
     return true;
   };
   const absl::Status read =
-      ForEachInStream(log, ClientStreamId(request.client_id()), 0, collect);
+      ForEachInStream(log, care::ClientStreamId(request.client_id()), 0, collect);
   if (absl::IsNotFound(read)) return ClientNotFound(request.client_id());
   RETURN_IF_ERROR(read);
   const absl::Status accesses =
-      ForEachInStream(log, AccessStreamId(request.client_id()), 0, collect);
+      ForEachInStream(log, care::AccessStreamId(request.client_id()), 0, collect);
   if (!accesses.ok() && !absl::IsNotFound(accesses)) return accesses;
   std::sort(events.begin(), events.end(),
             [](const eventstore::RecordedEvent& a,
@@ -545,8 +546,8 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
     SetTime(e.recorded_at, entry->mutable_recorded_at());
     entry->set_organization_id(e.actor.organization_id);
     entry->set_user_id(e.actor.user_id);
-    if (IsCareEvent(e)) {
-      ASSIGN_OR_RETURN(v1::CareEvent care, ParseCareEvent(e));
+    if (care::IsCareEvent(e)) {
+      ASSIGN_OR_RETURN(v1::CareEvent care, care::ParseCareEvent(e));
       entry->set_summary(SummarizeCareEvent(care));
       entry->set_on_behalf_of(OnBehalfOf(care));
       *entry->mutable_event() = std::move(care);
@@ -567,7 +568,7 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
 
 absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
     eventstore::EventLog& log, const v1::ReplayClientRequest& request,
-    const EventVisibility& visible) {
+    const care::EventVisibility& visible) {
   RETURN_IF_ERROR(CheckClientId(request.client_id()));
   std::optional<absl::Time> as_of_time;
   switch (request.as_of_case()) {
@@ -591,14 +592,14 @@ absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
 
   v1::ReplayClientResponse response;
   response.set_view_position(log.HeadPosition());
-  ClientRecord record(request.client_id());
+  care::ClientRecord record(request.client_id());
   uint64_t applied = 0;
   // The last event folded.
-  std::optional<CareEventContext> last;
+  std::optional<care::CareEventContext> last;
   bool any_event = false;
   absl::Status status = absl::OkStatus();
   const absl::Status read = ForEachInStream(
-      log, ClientStreamId(request.client_id()), 0,
+      log, care::ClientStreamId(request.client_id()), 0,
       [&](const eventstore::RecordedEvent& e) {
         any_event = true;
         switch (request.as_of_case()) {
@@ -616,16 +617,16 @@ absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
             return false;
         }
         if (visible && !visible(e)) return true;
-        if (IsCareEvent(e)) {
-          absl::StatusOr<v1::CareEvent> care = ParseCareEvent(e);
+        if (care::IsCareEvent(e)) {
+          absl::StatusOr<v1::CareEvent> care = care::ParseCareEvent(e);
           if (!care.ok()) {
             status = care.status();
             return false;
           }
-          record.Apply(*care, ContextOf(e));
+          record.Apply(*care, care::ContextOf(e));
         }
         ++applied;
-        last = ContextOf(e);
+        last = care::ContextOf(e);
         return true;
       });
   if (absl::IsNotFound(read) || (read.ok() && !any_event)) {
@@ -638,7 +639,7 @@ absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
     as_of_time = last->recorded_at;
   }
   *response.mutable_state() =
-      ClientStateOf(record, as_of_time.value_or(absl::InfinitePast()));
+      care::ClientStateOf(record, as_of_time.value_or(absl::InfinitePast()));
   v1::ClientState& state = *response.mutable_state();
   state.set_events_applied(applied);
   state.set_last_position(last.has_value() ? last->global_position : 0);
@@ -657,12 +658,12 @@ namespace {
 // The consent(s) the referral relied on: one consent covering every shared
 // class if there is one (first in id order), otherwise, per class, the first
 // covering consent, joined by ","; empty when a class was not covered.
-std::string ConsentReliedOn(const ClientRecord& record,
+std::string ConsentReliedOn(const care::ClientRecord& record,
                             const v1::ReferralSent& referral,
                             v1::PurposeOfUse purpose, v1::OrganizationType type,
                             absl::Time at) {
   const std::string& to = referral.to_organization_id();
-  auto covers = [&](const ConsentState& consent, int c) {
+  auto covers = [&](const care::ConsentState& consent, int c) {
     return consent.Covers(to, type, static_cast<v1::DataClass>(c), purpose, at);
   };
   for (const auto& [id, consent] : record.consents) {
@@ -701,7 +702,7 @@ std::string DisclosureToken(const v1::Disclosure& d) {
 
 absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
     eventstore::EventLog& log, const v1::ListDisclosuresRequest& request,
-    int lookback_years, absl::Time now, const EventVisibility& visible) {
+    int lookback_years, absl::Time now, const care::EventVisibility& visible) {
   RETURN_IF_ERROR(CheckClientId(request.client_id()));
   TimeRange period;
   {
@@ -744,27 +745,27 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
 
   v1::ListDisclosuresResponse response;
   response.set_view_position(log.HeadPosition());
-  ASSIGN_OR_RETURN(const OrganizationDirectory directory, LoadDirectory(log));
+  ASSIGN_OR_RETURN(const care::OrganizationDirectory directory, LoadDirectory(log));
   auto type_of = [&directory](const std::string& organization_id) {
     const v1::OrganizationRegistered* o = directory.Find(organization_id);
     return o == nullptr ? v1::ORGANIZATION_TYPE_UNSPECIFIED : o->type();
   };
 
   std::vector<v1::Disclosure> found;
-  ClientRecord record(request.client_id());
+  care::ClientRecord record(request.client_id());
   bool any_event = false;
   // Every event is folded (the consent relied on depends on the whole
   // record); only the entries of visible events are listed.
   const eventstore::RecordedEvent* current = nullptr;
   auto shown = [&]() { return !visible || visible(*current); };
   RETURN_IF_ERROR(FoldCareStream(
-      log, ClientStreamId(request.client_id()), 0,
+      log, care::ClientStreamId(request.client_id()), 0,
       [&any_event, &current](const eventstore::RecordedEvent& e) {
         any_event = true;
         current = &e;
         return true;
       },
-      [&](const v1::CareEvent& event, const CareEventContext& context) {
+      [&](const v1::CareEvent& event, const care::CareEventContext& context) {
         // Judged against the record as it stood before this event.
         if (event.has_referral_sent() &&
             !event.referral_sent().shared_data_classes().empty() &&
@@ -817,12 +818,12 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
   if (!any_event) return ClientNotFound(request.client_id());
   // Reads of the record by other organisations (docs/access.md).
   const absl::Status accesses = FoldCareStream(
-      log, AccessStreamId(request.client_id()), 0,
+      log, care::AccessStreamId(request.client_id()), 0,
       [&current](const eventstore::RecordedEvent& e) {
         current = &e;
         return true;
       },
-      [&](const v1::CareEvent& event, const CareEventContext& context) {
+      [&](const v1::CareEvent& event, const care::CareEventContext& context) {
         // A refused read disclosed nothing.
         if (!event.has_record_accessed() ||
             event.record_accessed().outcome() == v1::ACCESS_OUTCOME_DENIED ||
@@ -935,7 +936,7 @@ absl::StatusOr<v1::VerifyClientChainResponse> VerifyClientChain(
   std::optional<std::pair<uint64_t, eventstore::Hash>> previous;
   absl::Status status = absl::OkStatus();
   const absl::Status read = ForEachInStream(
-      log, ClientStreamId(request.client_id()), 0,
+      log, care::ClientStreamId(request.client_id()), 0,
       [&](const eventstore::RecordedEvent& e) {
         eventstore::Hash previous_hash{};
         if (previous.has_value() && previous->first + 1 == e.global_position) {

@@ -22,7 +22,7 @@
 #include "absl/time/time.h"
 #include "caseline/v1/views.pb.h"
 #include "eventstore/event.h"
-#include "projections/care_event_context.h"
+#include "care/care_event_context.h"
 
 namespace caseline::eventstore {
 class EventLog;
@@ -45,7 +45,7 @@ inline constexpr int kMaxAuditPageSize = 1000;
 // `visible` lets through are shown (docs/access.md).
 absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
     eventstore::EventLog& log, const v1::GetTimelineRequest& request,
-    const EventVisibility& visible = {});
+    const care::EventVisibility& visible = {});
 
 // The client's state (ClientStateOf) folded from its stream:
 //   position:    events with global_position <= position;
@@ -61,7 +61,7 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
 // Only events `visible` lets through are folded.
 absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
     eventstore::EventLog& log, const v1::ReplayClientRequest& request,
-    const EventVisibility& visible = {});
+    const care::EventVisibility& visible = {});
 
 // The accounting of disclosures of the client in request.period (default:
 // the `lookback_years` years before `now`), oldest first, paged:
@@ -80,7 +80,7 @@ absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
 // the organisation directory (stream "organizations").
 absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
     eventstore::EventLog& log, const v1::ListDisclosuresRequest& request,
-    int lookback_years, absl::Time now, const EventVisibility& visible = {});
+    int lookback_years, absl::Time now, const care::EventVisibility& visible = {});
 
 // Checks every event of the client's stream: its stored hash is
 // ChainHash(prev_hash, body), and its prev_hash is the hash of the event at

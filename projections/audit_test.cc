@@ -12,9 +12,10 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "projections/care_event_context.h"
-#include "projections/client_state.h"
-#include "projections/organization_directory.h"
+#include "projections/care_stream.h"
+#include "care/care_event_context.h"
+#include "care/client_state.h"
+#include "care/organization_directory.h"
 #include "projections/test_log.h"
 
 namespace caseline::projections {
@@ -26,9 +27,9 @@ using ::testing::HasSubstr;
 const absl::Time kT0 = absl::FromUnixSeconds(1'767'600'000);
 const absl::Duration kDay = absl::Hours(24);
 
-CareEventContext Context(const ClientRecord& record, absl::Time at,
+care::CareEventContext Context(const care::ClientRecord& record, absl::Time at,
                          uint64_t position) {
-  CareEventContext context;
+  care::CareEventContext context;
   context.stream_version = record.version.has_value() ? *record.version + 1 : 0;
   context.global_position = position;
   context.occurred_at = at;
@@ -38,7 +39,7 @@ CareEventContext Context(const ClientRecord& record, absl::Time at,
 }
 
 TEST(AuditClientStateTest, RendersRecordAtAMoment) {
-  ClientRecord record("c1");
+  care::ClientRecord record("c1");
   v1::CareEvent e;
   e.mutable_client_registered()->mutable_name()->set_given("Ada");
   record.Apply(e, Context(record, kT0, 10));
@@ -77,7 +78,7 @@ TEST(AuditClientStateTest, RendersRecordAtAMoment) {
 
   // Before the revocation took effect the consent is in force.
   v1::ClientState before =
-      ClientStateOf(record, kT0 + 5 * kDay + absl::Hours(3));
+      care::ClientStateOf(record, kT0 + 5 * kDay + absl::Hours(3));
   EXPECT_EQ(before.client_id(), "c1");
   EXPECT_TRUE(before.registered());
   EXPECT_EQ(before.details().name().given(), "Ada");
@@ -98,13 +99,13 @@ TEST(AuditClientStateTest, RendersRecordAtAMoment) {
   EXPECT_EQ(before.last_stream_version(), 8u);
   EXPECT_EQ(before.last_position(), 18u);  // the goal, the last event
 
-  v1::ClientState after = ClientStateOf(record, kT0 + 10 * kDay);
+  v1::ClientState after = care::ClientStateOf(record, kT0 + 10 * kDay);
   EXPECT_EQ(after.consents_in_force_size(), 0);
   EXPECT_EQ(after.referrals(0).age_days(), 9);
   // Before the referral was sent its age is 0, not negative.
-  EXPECT_EQ(ClientStateOf(record, kT0).referrals(0).age_days(), 0);
+  EXPECT_EQ(care::ClientStateOf(record, kT0).referrals(0).age_days(), 0);
 
-  v1::ClientState empty = ClientStateOf(ClientRecord("c2"), kT0);
+  v1::ClientState empty = care::ClientStateOf(care::ClientRecord("c2"), kT0);
   EXPECT_FALSE(empty.registered());
   EXPECT_EQ(empty.events_applied(), 0u);
 }
@@ -146,7 +147,7 @@ class AuditLogTest : public ::testing::Test {
   // A client event that happened when it was recorded.
   uint64_t Record(const v1::CareEvent& event, absl::Time at,
                   const std::string& org = "org-hospital") {
-    return Append(ClientStreamId("c1"), event, at, at, org);
+    return Append(care::ClientStreamId("c1"), event, at, at, org);
   }
 
   void RegisterOrganization(const std::string& id, const std::string& name,
@@ -155,7 +156,7 @@ class AuditLogTest : public ::testing::Test {
     e.mutable_organization_registered()->set_organization_id(id);
     e.mutable_organization_registered()->set_name(name);
     e.mutable_organization_registered()->set_type(type);
-    Append(kOrganizationsStream, e, kT0 - kDay, kT0 - kDay, id);
+    Append(care::kOrganizationsStream, e, kT0 - kDay, kT0 - kDay, id);
   }
 
   static v1::CareEvent Registered() {
@@ -226,7 +227,7 @@ TEST_F(AuditLogTest, AuditTimelineFiltersAndPages) {
          kT0 + 2 * kDay);
   Record(Accepted("r1"), kT0 + 3 * kDay, "org-housing");
   // Happened on day 1, recorded on day 4.
-  Append(ClientStreamId("c1"), Service("s1", "org-housing"), kT0 + kDay,
+  Append(care::ClientStreamId("c1"), Service("s1", "org-housing"), kT0 + kDay,
          kT0 + 4 * kDay, "org-housing");
 
   v1::GetTimelineRequest request;
@@ -345,7 +346,7 @@ class AuditReplayTest : public AuditLogTest {
         Record(Referral("r1", "org-housing", {v1::DATA_CLASS_GENERAL}),
                kT0 + 2 * kDay);
     Record(Accepted("r1"), kT0 + 5 * kDay, "org-housing");
-    Append(ClientStreamId("c1"), Service("s1", "org-housing"), kT0 + 3 * kDay,
+    Append(care::ClientStreamId("c1"), Service("s1", "org-housing"), kT0 + 3 * kDay,
            kT0 + 10 * kDay, "org-housing");
     Record(Revoked("k1", kT0 + 12 * kDay), kT0 + 12 * kDay);
   }
@@ -417,17 +418,17 @@ TEST_F(AuditReplayTest, AuditReplayAsOfPositionRecordedAndBusinessTime) {
 
 TEST_F(AuditReplayTest, AuditReplayOfEverythingEqualsTheCurrentRecord) {
   // The current record, folded as the command side folds it.
-  ClientRecord current("c1");
+  care::ClientRecord current("c1");
   ASSERT_TRUE(
       FoldCareStream(
-          *log_, ClientStreamId("c1"), 0,
+          *log_, care::ClientStreamId("c1"), 0,
           [](const eventstore::RecordedEvent&) { return true; },
-          [&current](const v1::CareEvent& e, const CareEventContext& c) {
+          [&current](const v1::CareEvent& e, const care::CareEventContext& c) {
             current.Apply(e, c);
           })
           .ok());
   const absl::Time now = kT0 + 20 * kDay;
-  v1::ClientState expected = ClientStateOf(current, now);
+  v1::ClientState expected = care::ClientStateOf(current, now);
   expected.set_last_position(log_->HeadPosition());
 
   v1::ReplayClientRequest request;
@@ -572,7 +573,7 @@ TEST_F(AuditLogTest, AuditChainLinkDetectsATamperedByteAndABrokenLink) {
   Record(Registered(), kT0);
   Record(Referral("r1", "org-housing"), kT0 + kDay);
   absl::StatusOr<eventstore::StreamPage> page =
-      log_->ReadStream(ClientStreamId("c1"), {});
+      log_->ReadStream(care::ClientStreamId("c1"), {});
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->events.size(), 2u);
   const eventstore::RecordedEvent& first = page->events[0];

@@ -14,9 +14,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "eventstore/event_log.h"
-#include "eventstore/status_macros.h"
-#include "projections/care_event_context.h"
-#include "projections/continuity.h"
+#include "base/status_macros.h"
+#include "projections/care_stream.h"
+#include "care/care_event_context.h"
+#include "care/continuity.h"
 
 namespace caseline::projections {
 namespace {
@@ -239,31 +240,31 @@ absl::Status Invalid(absl::string_view field, absl::string_view why) {
 
 // A client's record and the directory, folded from the log up to its head.
 struct LoadedClient {
-  ClientRecord record;
-  OrganizationDirectory directory;
+  care::ClientRecord record;
+  care::OrganizationDirectory directory;
   uint64_t head = 0;
   uint64_t last_client_position = 0;
 };
 
 absl::StatusOr<LoadedClient> LoadClient(eventstore::EventLog& log,
                                         const std::string& client_id,
-                                        const EventVisibility& visible) {
+                                        const care::EventVisibility& visible) {
   if (client_id.empty()) {
     return Invalid("client_id", "is required; name the client to summarise");
   }
-  LoadedClient loaded{ClientRecord(client_id), {}, log.HeadPosition(), 0};
+  LoadedClient loaded{care::ClientRecord(client_id), {}, log.HeadPosition(), 0};
   const uint64_t head = loaded.head;
   bool any_event = false;
   bool shown = true;
   RETURN_IF_ERROR(FoldCareStream(
-      log, ClientStreamId(client_id), 0,
+      log, care::ClientStreamId(client_id), 0,
       [&](const eventstore::RecordedEvent& e) {
         if (e.global_position > head) return false;
         any_event = true;
         shown = !visible || visible(e);
         return true;
       },
-      [&loaded, &shown](const v1::CareEvent& e, const CareEventContext& c) {
+      [&loaded, &shown](const v1::CareEvent& e, const care::CareEventContext& c) {
         if (!shown) return;
         loaded.record.Apply(e, c);
         loaded.last_client_position = c.global_position;
@@ -271,15 +272,15 @@ absl::StatusOr<LoadedClient> LoadClient(eventstore::EventLog& log,
   if (!any_event) {
     return absl::NotFoundError(absl::StrCat(
         "client ", client_id, " has no events (stream ",
-        ClientStreamId(client_id),
+        care::ClientStreamId(client_id),
         "); check the id, or register the client with RegisterClient"));
   }
   RETURN_IF_ERROR(FoldCareStream(
-      log, kOrganizationsStream, 0,
+      log, care::kOrganizationsStream, 0,
       [head](const eventstore::RecordedEvent& e) {
         return e.global_position <= head;
       },
-      [&loaded](const v1::CareEvent& e, const CareEventContext& c) {
+      [&loaded](const v1::CareEvent& e, const care::CareEventContext& c) {
         loaded.directory.Apply(e, c);
       }));
   return loaded;
@@ -291,7 +292,7 @@ absl::StatusOr<LoadedClient> LoadClient(eventstore::EventLog& log,
 // ---------------------------------------------------------
 
 ContinuityProjection::ContinuityProjection(const ProjectionInit& init,
-                                           const ViewsConfig& config)
+                                           const care::ViewsConfig& config)
     : init_(init), config_(config), records_(init.log) {}
 
 absl::Status ContinuityProjection::Start(ProjectionState& state) {
@@ -307,11 +308,11 @@ absl::Status ContinuityProjection::Start(ProjectionState& state) {
   if (init_.log != nullptr && init_.checkpoint > 0) {
     const uint64_t checkpoint = init_.checkpoint;
     RETURN_IF_ERROR(FoldCareStream(
-        *init_.log, kOrganizationsStream, 0,
+        *init_.log, care::kOrganizationsStream, 0,
         [checkpoint](const eventstore::RecordedEvent& e) {
           return e.global_position <= checkpoint;
         },
-        [this](const v1::CareEvent& e, const CareEventContext& c) {
+        [this](const v1::CareEvent& e, const care::CareEventContext& c) {
           directory_.Apply(e, c);
         }));
   }
@@ -322,10 +323,10 @@ absl::Status ContinuityProjection::Start(ProjectionState& state) {
 absl::Status ContinuityProjection::Apply(const eventstore::RecordedEvent& event,
                                          ProjectionState& state) {
   if (!started_) RETURN_IF_ERROR(Start(state));
-  if (event.stream_id == kOrganizationsStream) {
-    if (!IsCareEvent(event)) return absl::OkStatus();
-    ASSIGN_OR_RETURN(v1::CareEvent care_event, ParseCareEvent(event));
-    directory_.Apply(care_event, ContextOf(event));
+  if (event.stream_id == care::kOrganizationsStream) {
+    if (!care::IsCareEvent(event)) return absl::OkStatus();
+    ASSIGN_OR_RETURN(v1::CareEvent care_event, care::ParseCareEvent(event));
+    directory_.Apply(care_event, care::ContextOf(event));
     return absl::OkStatus();
   }
   const std::optional<absl::string_view> client = ClientIdOf(event);
@@ -335,12 +336,12 @@ absl::Status ContinuityProjection::Apply(const eventstore::RecordedEvent& event,
       records_.Find(*client) == nullptr) {
     return absl::OkStatus();  // loads from the log when next needed
   }
-  ASSIGN_OR_RETURN(v1::CareEvent care_event, ParseCareEvent(event));
-  ASSIGN_OR_RETURN(const ClientRecord* record,
+  ASSIGN_OR_RETURN(v1::CareEvent care_event, care::ParseCareEvent(event));
+  ASSIGN_OR_RETURN(const care::ClientRecord* record,
                    records_.Apply(*client, care_event, event));
   if (families == 0) return absl::OkStatus();
   // A referral event changes only that referral's items.
-  const std::string* referral_id = ReferralIdOf(care_event);
+  const std::string* referral_id = care::ReferralIdOf(care_event);
   const absl::string_view subject =
       families == kReferralFamilies && referral_id != nullptr
           ? absl::string_view(*referral_id)
@@ -364,7 +365,7 @@ absl::StatusOr<v1::ContinuityClientKeys*> ContinuityProjection::KeysOf(
   return &keys_.emplace(client_id, std::move(keys)).first->second;
 }
 
-absl::Status ContinuityProjection::Rederive(const ClientRecord& record,
+absl::Status ContinuityProjection::Rederive(const care::ClientRecord& record,
                                             uint8_t families,
                                             absl::string_view subject,
                                             ProjectionState& state) {
@@ -390,28 +391,28 @@ absl::Status ContinuityProjection::Rederive(const ClientRecord& record,
     changed |= WriteDiff(held, std::move(fresh), state, only);
   };
   if (families & kTransitionItems) {
-    items(TransitionItemsOf(record), keys->mutable_transition_items());
+    items(care::TransitionItemsOf(record), keys->mutable_transition_items());
   }
   if (families & kFollowUpItems) {
-    items(FollowUpItemsOf(record, config_), keys->mutable_follow_up_items());
+    items(care::FollowUpItemsOf(record, config_), keys->mutable_follow_up_items());
   }
   if (families & kReferralItems) {
-    items(subject.empty() ? ReferralItemsOf(record, config_)
-                          : ReferralItemsOf(record, config_, subject),
+    items(subject.empty() ? care::ReferralItemsOf(record, config_)
+                          : care::ReferralItemsOf(record, config_, subject),
           keys->mutable_referral_items(), subject);
   }
   if (families & kStayEntries) {
-    entries(StayMeasureEntriesOf(record, directory_),
+    entries(care::StayMeasureEntriesOf(record, directory_),
             keys->mutable_stay_entries());
   }
   if (families & kReferralEntries) {
-    entries(subject.empty() ? ReferralMeasureEntriesOf(record)
-                            : ReferralMeasureEntriesOf(record, subject),
+    entries(subject.empty() ? care::ReferralMeasureEntriesOf(record)
+                            : care::ReferralMeasureEntriesOf(record, subject),
             keys->mutable_referral_entries(), subject);
   }
   if (families & kCaseload) {
     Fresh fresh;
-    for (const v1::WorkerCaseload& entry : CaseloadEntriesOf(record)) {
+    for (const v1::WorkerCaseload& entry : care::CaseloadEntriesOf(record)) {
       fresh.emplace_back(CaseloadKey(entry, record.client_id),
                          entry.SerializeAsString());
     }
@@ -436,7 +437,7 @@ absl::Status ContinuityProjection::Rederive(const ClientRecord& record,
 
 absl::StatusOr<v1::GetWorklistResponse> GetWorklist(
     const ViewReader& reader, const v1::GetWorklistRequest& request,
-    const ViewsConfig& config, absl::Time now) {
+    const care::ViewsConfig& config, absl::Time now) {
   if (request.organization_id().empty()) {
     return Invalid("organization_id",
                    "is required; a worklist belongs to one organisation");
@@ -513,7 +514,7 @@ absl::StatusOr<v1::GetWorklistResponse> GetWorklist(
 
 absl::StatusOr<v1::GetMeasuresResponse> GetMeasures(
     const ViewReader& reader, const v1::GetMeasuresRequest& request,
-    const ViewsConfig& config, absl::Time now) {
+    const care::ViewsConfig& config, absl::Time now) {
   if (!request.period().has_start()) {
     return Invalid("period.start",
                    "is required: measures count index events in [start, end)");
@@ -526,17 +527,17 @@ absl::StatusOr<v1::GetMeasuresResponse> GetMeasures(
   }
   std::set<std::string> wanted;
   for (const std::string& name : request.measures()) {
-    if (MeasureIndexKindOf(name) == v1::MEASURE_INDEX_KIND_UNSPECIFIED) {
+    if (care::MeasureIndexKindOf(name) == v1::MEASURE_INDEX_KIND_UNSPECIFIED) {
       return Invalid("measures",
                      absl::StrCat("\"", name, "\" is not a measure; use ",
-                                  absl::StrJoin(MeasureNames(), ", ")));
+                                  absl::StrJoin(care::MeasureNames(), ", ")));
     }
     wanted.insert(name);
   }
   std::map<v1::MeasureIndexKind, std::vector<v1::MeasureIndexEntry>> entries;
-  for (const std::string& name : MeasureNames()) {
+  for (const std::string& name : care::MeasureNames()) {
     if (!wanted.empty() && wanted.count(name) == 0) continue;
-    entries[MeasureIndexKindOf(name)];
+    entries[care::MeasureIndexKindOf(name)];
   }
   absl::Status parse_status;
   // Not a structured binding: the lambda below captures `list`, which
@@ -570,10 +571,10 @@ absl::StatusOr<v1::GetMeasuresResponse> GetMeasures(
     RETURN_IF_ERROR(parse_status);
   }
   v1::GetMeasuresResponse response;
-  for (const std::string& name : MeasureNames()) {
+  for (const std::string& name : care::MeasureNames()) {
     if (!wanted.empty() && wanted.count(name) == 0) continue;
-    *response.add_results() = ComputeMeasure(
-        name, entries[MeasureIndexKindOf(name)], config, request.counts_only());
+    *response.add_results() = care::ComputeMeasure(
+        name, entries[care::MeasureIndexKindOf(name)], config, request.counts_only());
   }
   response.set_view_position(reader.position());
   return response;
@@ -581,7 +582,7 @@ absl::StatusOr<v1::GetMeasuresResponse> GetMeasures(
 
 absl::StatusOr<v1::GetCaseloadResponse> GetCaseload(
     const ViewReader& reader, const v1::GetCaseloadRequest& request,
-    const ViewsConfig& config) {
+    const care::ViewsConfig& config) {
   if (request.threshold() < 0) {
     return Invalid("threshold", "must be 0 (the server's default) or more");
   }
@@ -651,14 +652,14 @@ absl::StatusOr<v1::GetCaseloadResponse> GetCaseload(
 
 absl::StatusOr<v1::GetClientSummaryResponse> GetClientSummary(
     eventstore::EventLog& log, const v1::GetClientSummaryRequest& request,
-    const ViewsConfig& config, absl::Time now,
-    const EventVisibility& visible) {
+    const care::ViewsConfig& config, absl::Time now,
+    const care::EventVisibility& visible) {
   ASSIGN_OR_RETURN(LoadedClient loaded,
                    LoadClient(log, request.client_id(), visible));
   const absl::Time at = request.has_at() ? ToTime(request.at()) : now;
   v1::GetClientSummaryResponse response;
   *response.mutable_summary() =
-      Summarize(loaded.record, loaded.directory, config, at);
+      care::Summarize(loaded.record, loaded.directory, config, at);
   response.mutable_summary()->mutable_state()->set_last_position(
       loaded.last_client_position);
   response.set_view_position(loaded.head);
@@ -667,13 +668,13 @@ absl::StatusOr<v1::GetClientSummaryResponse> GetClientSummary(
 
 absl::StatusOr<v1::ListGapsResponse> ListGaps(
     eventstore::EventLog& log, const v1::ListGapsRequest& request,
-    const ViewsConfig& config, absl::Time now,
-    const EventVisibility& visible) {
+    const care::ViewsConfig& config, absl::Time now,
+    const care::EventVisibility& visible) {
   ASSIGN_OR_RETURN(LoadedClient loaded,
                    LoadClient(log, request.client_id(), visible));
   const absl::Time at = request.has_at() ? ToTime(request.at()) : now;
   v1::ListGapsResponse response;
-  for (v1::Gap& gap : FindGaps(loaded.record, loaded.directory, config, at)) {
+  for (v1::Gap& gap : care::FindGaps(loaded.record, loaded.directory, config, at)) {
     *response.add_gaps() = std::move(gap);
   }
   response.set_view_position(loaded.head);

@@ -67,10 +67,10 @@
 #include "absl/time/time.h"
 #include "caseline/v1/views.pb.h"
 #include "eventstore/event.h"
-#include "projections/organization_directory.h"
+#include "care/organization_directory.h"
 #include "projections/projection.h"
 #include "projections/record_cache.h"
-#include "projections/views_config.h"
+#include "care/views_config.h"
 
 namespace caseline::eventstore {
 class EventLog;
@@ -84,7 +84,7 @@ class ContinuityProjection : public Projection {
  public:
   // init.log may be null only when no client's record needs loading (tests
   // that start at position 0 and apply every event).
-  ContinuityProjection(const ProjectionInit& init, const ViewsConfig& config);
+  ContinuityProjection(const ProjectionInit& init, const care::ViewsConfig& config);
 
   // Errors: what reading the log returns (loading a record or the
   // directory), DATA_LOSS for a care event that does not parse.
@@ -95,15 +95,15 @@ class ContinuityProjection : public Projection {
   absl::Status Start(ProjectionState& state);
   // Re-derives `families` of the record; with `subject` set, only the items
   // about that referral.
-  absl::Status Rederive(const ClientRecord& record, uint8_t families,
+  absl::Status Rederive(const care::ClientRecord& record, uint8_t families,
                         absl::string_view subject, ProjectionState& state);
   absl::StatusOr<v1::ContinuityClientKeys*> KeysOf(
       const std::string& client_id, const ProjectionState& state);
 
   ProjectionInit init_;
-  ViewsConfig config_;
+  care::ViewsConfig config_;
   bool started_ = false;
-  OrganizationDirectory directory_;
+  care::OrganizationDirectory directory_;
   ClientRecordCache records_;
   // Each client's stored bookkeeping ("k/" client), loaded on a miss.
   absl::flat_hash_map<std::string, v1::ContinuityClientKeys> keys_;
@@ -117,7 +117,7 @@ class ContinuityProjection : public Projection {
 // (at most 1000).
 absl::StatusOr<v1::GetWorklistResponse> GetWorklist(
     const ViewReader& reader, const v1::GetWorklistRequest& request,
-    const ViewsConfig& config, absl::Time now);
+    const care::ViewsConfig& config, absl::Time now);
 
 // Measures over index events in [period.start, period.end) (end default now),
 // at organization_id when given (facility or referral sender), in the order
@@ -125,7 +125,7 @@ absl::StatusOr<v1::GetWorklistResponse> GetWorklist(
 // start, an unknown measure name.
 absl::StatusOr<v1::GetMeasuresResponse> GetMeasures(
     const ViewReader& reader, const v1::GetMeasuresRequest& request,
-    const ViewsConfig& config, absl::Time now);
+    const care::ViewsConfig& config, absl::Time now);
 
 // Active clients (open cases) per lead case manager and per organisation;
 // workers sorted by active_clients descending (then organisation, member),
@@ -133,7 +133,7 @@ absl::StatusOr<v1::GetMeasuresResponse> GetMeasures(
 // config.caseload_threshold). INVALID_ARGUMENT for a negative threshold.
 absl::StatusOr<v1::GetCaseloadResponse> GetCaseload(
     const ViewReader& reader, const v1::GetCaseloadRequest& request,
-    const ViewsConfig& config);
+    const care::ViewsConfig& config);
 
 // The client's summary (continuity.h Summarize) at request.at (default now),
 // folding the client's stream and the organizations stream from the log up
@@ -143,14 +143,14 @@ absl::StatusOr<v1::GetCaseloadResponse> GetCaseload(
 // `visible` lets through are folded (docs/access.md).
 absl::StatusOr<v1::GetClientSummaryResponse> GetClientSummary(
     eventstore::EventLog& log, const v1::GetClientSummaryRequest& request,
-    const ViewsConfig& config, absl::Time now,
-    const EventVisibility& visible = {});
+    const care::ViewsConfig& config, absl::Time now,
+    const care::EventVisibility& visible = {});
 
 // The client's open gaps (continuity.h FindGaps), as GetClientSummary.
 absl::StatusOr<v1::ListGapsResponse> ListGaps(
     eventstore::EventLog& log, const v1::ListGapsRequest& request,
-    const ViewsConfig& config, absl::Time now,
-    const EventVisibility& visible = {});
+    const care::ViewsConfig& config, absl::Time now,
+    const care::EventVisibility& visible = {});
 
 }  // namespace caseline::projections
 

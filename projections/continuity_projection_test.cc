@@ -10,8 +10,9 @@
 #include "eventstore/event_log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "projections/care_event_context.h"
-#include "projections/continuity.h"
+#include "projections/care_stream.h"
+#include "care/care_event_context.h"
+#include "care/continuity.h"
 #include "projections/test_log.h"
 
 namespace caseline::projections {
@@ -224,10 +225,10 @@ class ContinuityProjectionTest : public ::testing::Test {
 
   uint64_t Client(const std::string& client, const v1::CareEvent& event,
                   absl::Time at, const std::string& org = "org-hosp") {
-    return Append(ClientStreamId(client), event, at, org);
+    return Append(care::ClientStreamId(client), event, at, org);
   }
   void Org(const v1::CareEvent& event) {
-    Append(kOrganizationsStream, event, Day(-30), "org-hosp");
+    Append(care::kOrganizationsStream, event, Day(-30), "org-hosp");
   }
   void StandardOrgs() {
     Org(OrgRegistered("org-hosp", v1::ORGANIZATION_TYPE_HOSPITAL));
@@ -273,7 +274,7 @@ class ContinuityProjectionTest : public ::testing::Test {
 
   std::unique_ptr<TestLog> test_log_;
   eventstore::EventLog* log_ = nullptr;
-  ViewsConfig config_;
+  care::ViewsConfig config_;
   MemoryProjectionState state_;
 };
 
@@ -763,31 +764,31 @@ TEST_F(ContinuityRebuildTest, StoredItemsEqualADerivationFromScratch) {
                                       1, 100)(rng)));
   }
 
-  OrganizationDirectory directory;
+  care::OrganizationDirectory directory;
   ASSERT_TRUE(
       FoldCareStream(
-          *log_, kOrganizationsStream, 0,
+          *log_, care::kOrganizationsStream, 0,
           [](const eventstore::RecordedEvent&) { return true; },
-          [&directory](const v1::CareEvent& e, const CareEventContext& c) {
+          [&directory](const v1::CareEvent& e, const care::CareEventContext& c) {
             directory.Apply(e, c);
           })
           .ok());
   std::multiset<std::string> expected[3];  // worklist, measures, caseload
   for (int c = 0; c < 8; ++c) {
-    ClientRecord record(absl::StrCat("c", c));
+    care::ClientRecord record(absl::StrCat("c", c));
     ASSERT_TRUE(
         FoldCareStream(
-            *log_, ClientStreamId(record.client_id), 0,
+            *log_, care::ClientStreamId(record.client_id), 0,
             [](const eventstore::RecordedEvent&) { return true; },
-            [&record](const v1::CareEvent& e, const CareEventContext& context) {
+            [&record](const v1::CareEvent& e, const care::CareEventContext& context) {
               record.Apply(e, context);
             })
             .ok());
-    for (const auto& item : WorklistItemsOf(record, config_))
+    for (const auto& item : care::WorklistItemsOf(record, config_))
       expected[0].insert(item.SerializeAsString());
-    for (const auto& entry : MeasureEntriesOf(record, directory))
+    for (const auto& entry : care::MeasureEntriesOf(record, directory))
       expected[1].insert(entry.SerializeAsString());
-    for (const auto& entry : CaseloadEntriesOf(record))
+    for (const auto& entry : care::CaseloadEntriesOf(record))
       expected[2].insert(entry.SerializeAsString());
   }
   std::multiset<std::string> stored[3];

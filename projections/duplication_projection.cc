@@ -18,10 +18,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "eventstore/status_macros.h"
-#include "projections/care_event_context.h"
-#include "projections/client_matching.h"
-#include "projections/client_record.h"
+#include "base/status_macros.h"
+#include "care/care_event_context.h"
+#include "care/client_matching.h"
+#include "care/client_record.h"
 
 namespace caseline::projections {
 namespace {
@@ -410,9 +410,9 @@ std::string SubjectPairId(const std::string& client_id,
 
 using Derived = std::map<std::string, SubjectPair>;
 
-void DeriveServicePairs(const ClientRecord& record,
+void DeriveServicePairs(const care::ClientRecord& record,
                         v1::ServiceCategory category, Derived& out) {
-  std::vector<std::pair<const std::string*, const ServiceState*>> services;
+  std::vector<std::pair<const std::string*, const care::ServiceState*>> services;
   for (const auto& [id, service] : record.services) {
     if (service.started.category() == category &&
         !service.started.provider_organization_id().empty()) {
@@ -446,12 +446,12 @@ void DeriveServicePairs(const ClientRecord& record,
   }
 }
 
-void DeriveReferralPairs(const ClientRecord& record,
+void DeriveReferralPairs(const care::ClientRecord& record,
                          v1::ServiceCategory category, Derived& out) {
-  std::vector<std::pair<const std::string*, const ReferralState*>> open;
+  std::vector<std::pair<const std::string*, const care::ReferralState*>> open;
   for (const auto& [id, referral] : record.referrals) {
     if (referral.sent.service_category() == category &&
-        !IsTerminal(referral.status) &&
+        !care::IsTerminal(referral.status) &&
         !referral.sent.to_organization_id().empty()) {
       open.emplace_back(&id, &referral);
     }
@@ -481,7 +481,7 @@ void DeriveReferralPairs(const ClientRecord& record,
 // open), open ones no longer derived are resolved. An open finding derived
 // again with the same fingerprint is not read or written.
 absl::Status RederiveCategory(ProjectionState& state,
-                              const ClientRecord& record,
+                              const care::ClientRecord& record,
                               v1::ServiceCategory category, bool services,
                               const EventInfo& event) {
   if (category == v1::SERVICE_CATEGORY_UNSPECIFIED) return absl::OkStatus();
@@ -548,7 +548,7 @@ void StoreIdentity(ProjectionState& state, IdentityCache& cache,
   cache.insert_or_assign(std::move(client_id), std::move(identity));
 }
 
-void SetLinks(const ClientRecord& record, v1::ClientState& identity) {
+void SetLinks(const care::ClientRecord& record, v1::ClientState& identity) {
   identity.clear_linked_client_ids();
   for (const std::string& id : record.linked_client_ids)
     identity.add_linked_client_ids(id);
@@ -556,7 +556,7 @@ void SetLinks(const ClientRecord& record, v1::ClientState& identity) {
 
 v1::Finding ClientPairFinding(const v1::ClientState& a,
                               const v1::ClientState& b,
-                              const ClientMatch& match) {
+                              const care::ClientMatch& match) {
   v1::Finding f;
   f.set_finding_id(
       absl::StrCat("duplicate-clients:", a.client_id(), ":", b.client_id()));
@@ -615,7 +615,7 @@ v1::Finding ClientPairFinding(const v1::ClientState& a,
 absl::Status EvaluatePair(ProjectionState& state, IdentityCache& cache,
                           const v1::ClientState& self,
                           absl::string_view other_id, bool has_finding,
-                          const EventInfo& event, const ViewsConfig& config) {
+                          const EventInfo& event, const care::ViewsConfig& config) {
   if (other_id == self.client_id()) return absl::OkStatus();
   ASSIGN_OR_RETURN(const v1::ClientState* other,
                    LoadIdentity(state, cache, other_id));
@@ -631,10 +631,10 @@ absl::Status EvaluatePair(ProjectionState& state, IdentityCache& cache,
     return ResolveFinding(state, finding_id, event, ": the records are linked");
   }
   const double probability =
-      MatchProbability(MatchWeight(a.details(), b.details()));
+      care::MatchProbability(care::MatchWeight(a.details(), b.details()));
   const bool holds = probability >= config.review_threshold;
   if (!holds && !has_finding) return absl::OkStatus();
-  const ClientMatch match = CompareClients(a.details(), b.details(), config);
+  const care::ClientMatch match = care::CompareClients(a.details(), b.details(), config);
   v1::Finding finding = ClientPairFinding(a, b, match);
   if (!holds) {
     return ResolveFinding(
@@ -650,8 +650,8 @@ absl::Status EvaluatePair(ProjectionState& state, IdentityCache& cache,
 // A registration or correction: re-index the client's identity and score it
 // against its blocks and its existing pairs.
 absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
-                           const ClientRecord& record, const EventInfo& event,
-                           const ViewsConfig& config) {
+                           const care::ClientRecord& record, const EventInfo& event,
+                           const care::ViewsConfig& config) {
   if (!record.registered) return absl::OkStatus();
   ASSIGN_OR_RETURN(const v1::ClientState* old,
                    LoadIdentity(state, cache, record.client_id));
@@ -664,9 +664,9 @@ absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
   SetLinks(record, identity);
   identity.set_last_position(event.position);
 
-  const std::vector<std::string> keys = BlockingKeys(record.details);
+  const std::vector<std::string> keys = care::BlockingKeys(record.details);
   std::vector<std::string> old_keys;
-  if (old != nullptr) old_keys = BlockingKeys(old->details());
+  if (old != nullptr) old_keys = care::BlockingKeys(old->details());
   for (const std::string& key : old_keys) {
     if (!std::binary_search(keys.begin(), keys.end(), key))
       state.Delete(absl::StrCat(BlockPrefix(key), record.client_id));
@@ -705,8 +705,8 @@ absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
 
 // ClientRecordsLinked / ClientRecordsUnlinked on the client's stream.
 absl::Status UpdateLink(ProjectionState& state, IdentityCache& cache,
-                        const ClientRecord& record, absl::string_view other_id,
-                        const EventInfo& event, const ViewsConfig& config) {
+                        const care::ClientRecord& record, absl::string_view other_id,
+                        const EventInfo& event, const care::ViewsConfig& config) {
   ASSIGN_OR_RETURN(const v1::ClientState* identity,
                    LoadIdentity(state, cache, record.client_id));
   // Not registered: no pair finding names it yet, and its registration will
@@ -765,7 +765,7 @@ std::string EncodePageToken(absl::string_view last_key) {
 }  // namespace
 
 DuplicationProjection::DuplicationProjection(const ProjectionInit& init,
-                                             const ViewsConfig& config)
+                                             const care::ViewsConfig& config)
     : config_(config), records_(init.log) {}
 
 absl::Status DuplicationProjection::Apply(
@@ -778,7 +778,7 @@ absl::Status DuplicationProjection::Apply(
   if (!client_id.has_value()) return absl::OkStatus();
   const Handling handling = HandlingOf(event.event_type);
   if (handling == Handling::kSkip) return absl::OkStatus();
-  ASSIGN_OR_RETURN(v1::CareEvent care_event, ParseCareEvent(event));
+  ASSIGN_OR_RETURN(v1::CareEvent care_event, care::ParseCareEvent(event));
   const EventInfo info{event.event_type, event.global_position,
                        event.recorded_at};
 
@@ -789,7 +789,7 @@ absl::Status DuplicationProjection::Apply(
   // Everything else reads the client's record after the event. The cache
   // sees every event that changes what this projection reads (identity,
   // links, services, referrals); the fields it skips are never read here.
-  ASSIGN_OR_RETURN(const ClientRecord* record,
+  ASSIGN_OR_RETURN(const care::ClientRecord* record,
                    records_.Apply(*client_id, care_event, event));
   switch (care_event.event_case()) {
     case v1::CareEvent::kClientRegistered:
@@ -817,7 +817,7 @@ absl::Status DuplicationProjection::Apply(
     default:
       break;
   }
-  if (const std::string* referral_id = ReferralIdOf(care_event)) {
+  if (const std::string* referral_id = care::ReferralIdOf(care_event)) {
     auto it = record->referrals.find(*referral_id);
     if (it == record->referrals.end()) return absl::OkStatus();
     return RederiveCategory(state, *record, it->second.sent.service_category(),

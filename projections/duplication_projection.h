@@ -87,7 +87,7 @@
 #include "eventstore/event.h"
 #include "projections/projection.h"
 #include "projections/record_cache.h"
-#include "projections/views_config.h"
+#include "care/views_config.h"
 
 namespace caseline::projections {
 
@@ -104,7 +104,7 @@ class DuplicationProjection : public Projection {
  public:
   // REQUIRES: init.log is not null (client records load from it on a cache
   // miss) and outlives the projection.
-  DuplicationProjection(const ProjectionInit& init, const ViewsConfig& config);
+  DuplicationProjection(const ProjectionInit& init, const care::ViewsConfig& config);
 
   // Errors: DATA_LOSS for an unparsable care event or stored value, and what
   // reading a client's stream returns.
@@ -112,7 +112,7 @@ class DuplicationProjection : public Projection {
                      ProjectionState& state) override;
 
  private:
-  ViewsConfig config_;
+  care::ViewsConfig config_;
   ClientRecordCache records_;
   // The stored identities (i| values) this instance has read or written,
   // parsed, so that scoring a registration's candidates does not re-read

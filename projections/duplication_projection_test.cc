@@ -14,7 +14,7 @@
 #include "eventstore/event_log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "projections/care_event_context.h"
+#include "care/care_event_context.h"
 #include "projections/test_log.h"
 
 namespace caseline::projections {
@@ -228,7 +228,7 @@ class DuplicationTest : public ::testing::Test {
     return ids;
   }
 
-  ViewsConfig config_;
+  care::ViewsConfig config_;
   std::unique_ptr<TestLog> test_log_;
   eventstore::EventLog* log_ = nullptr;
   std::unique_ptr<DuplicationProjection> projection_;

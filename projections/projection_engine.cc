@@ -11,7 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "eventstore/event_log.h"
-#include "eventstore/status_macros.h"
+#include "base/status_macros.h"
 #include "eventstore/view_store.h"
 #include "spdlog/spdlog.h"
 

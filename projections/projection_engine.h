@@ -31,7 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "caseline/v1/views.pb.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "projections/projection.h"
 
 namespace caseline::eventstore {

@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "eventstore/event.h"
-#include "projections/client_record.h"
+#include "care/client_record.h"
 
 namespace caseline::eventstore {
 class EventLog;
@@ -40,19 +40,19 @@ class ClientRecordCache {
   // client's record and returns it. On a miss the record is first folded
   // from the stream's events before event.global_position, so the result
   // always reflects exactly the stream up to and including `event`.
-  absl::StatusOr<const ClientRecord*> Apply(
+  absl::StatusOr<const care::ClientRecord*> Apply(
       absl::string_view client_id, const v1::CareEvent& care_event,
       const eventstore::RecordedEvent& event);
 
   // The cached record, or nullptr (no I/O).
-  const ClientRecord* Find(absl::string_view client_id) const;
+  const care::ClientRecord* Find(absl::string_view client_id) const;
 
   size_t size() const { return records_.size(); }
 
  private:
   eventstore::EventLog* log_;
   size_t max_records_;
-  absl::flat_hash_map<std::string, ClientRecord> records_;
+  absl::flat_hash_map<std::string, care::ClientRecord> records_;
 };
 
 }  // namespace caseline::projections

@@ -19,7 +19,7 @@
 #include "caseline/v1/wire_constants.h"
 #include "eventstore/event_log.h"
 #include "gtest/gtest.h"
-#include "projections/care_event_context.h"
+#include "care/care_event_context.h"
 
 namespace caseline::projections {
 
@@ -62,7 +62,7 @@ class TestLog {
                       std::optional<absl::Time> occurred_at,
                       const std::string& org, const std::string& user = "") {
     eventstore::ProposedEvent proposed;
-    proposed.event_type = CareEventName(event);
+    proposed.event_type = care::CareEventName(event);
     proposed.content_type = v1::kCareEventContentType;
     proposed.payload = event.SerializeAsString();
     proposed.actor.organization_id = org;

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "server/read_file.h"
+#include "base/read_file.h"
 
 namespace caseline::server {
 

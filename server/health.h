@@ -28,7 +28,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "eventstore/event_log.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "projections/projection_engine.h"
 

@@ -14,7 +14,7 @@
 #include "eventstore/event_log.h"
 #include "nlohmann/json.hpp"
 #include "server/access_config_file.h"
-#include "server/read_file.h"
+#include "base/read_file.h"
 #include "server/server.h"
 #include "server/views_config_file.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
         std::tuple{&client_ca, &options.client_ca_pem, "--client_ca"}}) {
     if (path->empty()) continue;
     absl::StatusOr<std::string> text =
-        caseline::server::ReadFileNamedBy(flag, *path);
+        caseline::ReadFileNamedBy(flag, *path);
     if (!text.ok()) {
       spdlog::error("cannot start: {}", text.status().ToString());
       return 2;
@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
     options.access = *std::move(config);
   }
   if (!views_config.empty()) {
-    absl::StatusOr<caseline::projections::ViewsConfig> config =
+    absl::StatusOr<caseline::care::ViewsConfig> config =
         caseline::server::LoadViewsConfigFile(views_config);
     if (!config.ok()) {
       spdlog::error("cannot start: {}", config.status().ToString());

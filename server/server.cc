@@ -6,8 +6,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "eventstore/mutex.h"
-#include "eventstore/status_macros.h"
+#include "base/mutex.h"
+#include "base/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -31,7 +31,7 @@ namespace {
 
 // Every projection the server runs (docs/views.md).
 std::vector<projections::ProjectionDef> ProjectionDefs(
-    const projections::ViewsConfig& config) {
+    const care::ViewsConfig& config) {
   std::vector<projections::ProjectionDef> defs;
   defs.push_back({std::string(projections::kContinuityProjectionName),
                   [config](const projections::ProjectionInit& init) {

@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_engine.h"
-#include "projections/views_config.h"
+#include "care/views_config.h"
 #include "services/access_control.h"
 
 namespace rocksdb {
@@ -31,7 +31,7 @@ struct ServerOptions {
   // RocksDB block cache. Default: 128 MiB.
   size_t block_cache_bytes = 128 << 20;
   // Windows and thresholds of the views (caselined --views_config).
-  projections::ViewsConfig views;
+  care::ViewsConfig views;
   // The projections' RocksDB directory. Default: <data_dir>/views.
   std::string views_dir;
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "server/read_file.h"
+#include "base/read_file.h"
 
 namespace caseline::server {
 namespace {
@@ -11,46 +11,46 @@ using nlohmann::json;
 
 struct IntField {
   const char* name;
-  int32_t projections::ViewsConfig::*field;
+  int32_t care::ViewsConfig::*field;
   int32_t min;
   int32_t max;
 };
 
 struct DoubleField {
   const char* name;
-  double projections::ViewsConfig::*field;
+  double care::ViewsConfig::*field;
 };
 
 constexpr IntField kIntFields[] = {
-    {"follow_up_window_days", &projections::ViewsConfig::follow_up_window_days,
+    {"follow_up_window_days", &care::ViewsConfig::follow_up_window_days,
      1, 365},
     {"referral_answer_business_days",
-     &projections::ViewsConfig::referral_answer_business_days, 1, 260},
-    {"referral_start_days", &projections::ViewsConfig::referral_start_days, 1,
+     &care::ViewsConfig::referral_answer_business_days, 1, 260},
+    {"referral_start_days", &care::ViewsConfig::referral_start_days, 1,
      365},
-    {"worklist_horizon_days", &projections::ViewsConfig::worklist_horizon_days,
+    {"worklist_horizon_days", &care::ViewsConfig::worklist_horizon_days,
      0, 365},
-    {"fuh_short_days", &projections::ViewsConfig::fuh_short_days, 1, 365},
-    {"fuh_long_days", &projections::ViewsConfig::fuh_long_days, 1, 365},
-    {"fum_short_days", &projections::ViewsConfig::fum_short_days, 1, 365},
-    {"fum_long_days", &projections::ViewsConfig::fum_long_days, 1, 365},
-    {"readmission_days", &projections::ViewsConfig::readmission_days, 1, 365},
-    {"fuh_exclusion_days", &projections::ViewsConfig::fuh_exclusion_days, 0,
+    {"fuh_short_days", &care::ViewsConfig::fuh_short_days, 1, 365},
+    {"fuh_long_days", &care::ViewsConfig::fuh_long_days, 1, 365},
+    {"fum_short_days", &care::ViewsConfig::fum_short_days, 1, 365},
+    {"fum_long_days", &care::ViewsConfig::fum_long_days, 1, 365},
+    {"readmission_days", &care::ViewsConfig::readmission_days, 1, 365},
+    {"fuh_exclusion_days", &care::ViewsConfig::fuh_exclusion_days, 0,
      365},
-    {"caseload_threshold", &projections::ViewsConfig::caseload_threshold, 1,
+    {"caseload_threshold", &care::ViewsConfig::caseload_threshold, 1,
      100000},
     {"disclosure_lookback_years",
-     &projections::ViewsConfig::disclosure_lookback_years, 1, 100},
+     &care::ViewsConfig::disclosure_lookback_years, 1, 100},
 };
 
 constexpr DoubleField kDoubleFields[] = {
-    {"match_threshold", &projections::ViewsConfig::match_threshold},
-    {"review_threshold", &projections::ViewsConfig::review_threshold},
+    {"match_threshold", &care::ViewsConfig::match_threshold},
+    {"review_threshold", &care::ViewsConfig::review_threshold},
 };
 
 }  // namespace
 
-absl::StatusOr<projections::ViewsConfig> ParseViewsConfig(
+absl::StatusOr<care::ViewsConfig> ParseViewsConfig(
     absl::string_view text) {
   const json document = json::parse(text.begin(), text.end(), nullptr,
                                     /*allow_exceptions=*/false);
@@ -59,7 +59,7 @@ absl::StatusOr<projections::ViewsConfig> ParseViewsConfig(
         "views config: not a JSON object; write e.g. "
         "{\"follow_up_window_days\": 7}");
   }
-  projections::ViewsConfig config;
+  care::ViewsConfig config;
   for (const auto& [key, value] : document.items()) {
     bool known = false;
     for (const IntField& f : kIntFields) {
@@ -87,7 +87,7 @@ absl::StatusOr<projections::ViewsConfig> ParseViewsConfig(
     if (!known) {
       return absl::InvalidArgumentError(absl::StrCat(
           "views config: unknown key \"", key,
-          "\"; the keys are the fields of projections/views_config.h"));
+          "\"; the keys are the fields of care/views_config.h"));
     }
   }
   if (config.review_threshold > config.match_threshold) {
@@ -98,11 +98,11 @@ absl::StatusOr<projections::ViewsConfig> ParseViewsConfig(
   return config;
 }
 
-absl::StatusOr<projections::ViewsConfig> LoadViewsConfigFile(
+absl::StatusOr<care::ViewsConfig> LoadViewsConfigFile(
     const std::string& path) {
   absl::StatusOr<std::string> text = ReadFileNamedBy("--views_config", path);
   if (!text.ok()) return text.status();
-  absl::StatusOr<projections::ViewsConfig> config = ParseViewsConfig(*text);
+  absl::StatusOr<care::ViewsConfig> config = ParseViewsConfig(*text);
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         absl::StrCat(path, ": ", config.status().message()));

@@ -1,5 +1,5 @@
 // Reads caselined --views_config: a JSON object whose keys are ViewsConfig's
-// field names (projections/views_config.h), each optional, e.g.
+// field names (care/views_config.h), each optional, e.g.
 //   {"follow_up_window_days": 7, "caseload_threshold": 40,
 //    "match_threshold": 0.85}
 #ifndef CASELINE_SERVER_VIEWS_CONFIG_FILE_H_
@@ -9,17 +9,17 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "projections/views_config.h"
+#include "care/views_config.h"
 
 namespace caseline::server {
 
 // Parses `json` over the defaults. INVALID_ARGUMENT naming the key for an
 // unknown key, a value of the wrong type or out of range.
-absl::StatusOr<projections::ViewsConfig> ParseViewsConfig(
+absl::StatusOr<care::ViewsConfig> ParseViewsConfig(
     absl::string_view json);
 
 // Reads and parses the file; NOT_FOUND when it cannot be read.
-absl::StatusOr<projections::ViewsConfig> LoadViewsConfigFile(
+absl::StatusOr<care::ViewsConfig> LoadViewsConfigFile(
     const std::string& path);
 
 }  // namespace caseline::server

@@ -13,20 +13,21 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "caseline/v1/wire_constants.h"
-#include "eventstore/status_macros.h"
+#include "base/status_macros.h"
 #include "openssl/bio.h"
 #include "openssl/pem.h"
 #include "openssl/x509.h"
 #include "openssl/x509v3.h"
-#include "projections/care_event_context.h"
-#include "projections/client_record.h"
+#include "projections/care_stream.h"
+#include "care/care_event_context.h"
+#include "care/client_record.h"
 #include "spdlog/spdlog.h"
 
 namespace caseline::services {
 namespace {
 
-using projections::ClassBit;
-using projections::DataClassMask;
+using care::ClassBit;
+using care::DataClassMask;
 
 std::string Metadata(const grpc::ServerContextBase& context, const char* key) {
   auto range = context.client_metadata().equal_range(key);
@@ -373,7 +374,7 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
 
 // --- ClientRead ------------------------------------------------------------------
 
-void ClientRead::Count(bool shown, DataClassMask classes, uint64_t position,
+void ClientRead::Count(bool shown, care::DataClassMask classes, uint64_t position,
                        bool own, bool referral_loop) {
   if (shown) {
     shown_classes_ |= classes;
@@ -401,7 +402,7 @@ void ClientRead::ResetCounts() {
 bool ClientRead::MayShow(const eventstore::RecordedEvent& event) const {
   if (bypass_) return true;
   const std::string& author = event.actor.organization_id;
-  if (projections::ClientOfAccessStream(event.stream_id).has_value()) {
+  if (care::ClientOfAccessStream(event.stream_id).has_value()) {
     // Who looked at a record is for auditors, and for the one who looked.
     return author == caller_->organization_id;
   }
@@ -417,10 +418,10 @@ bool ClientRead::SentReferralLoop(uint64_t stream_version) const {
 
 bool ClientRead::Show(const eventstore::RecordedEvent& event) {
   const bool access_event =
-      projections::ClientOfAccessStream(event.stream_id).has_value();
+      care::ClientOfAccessStream(event.stream_id).has_value();
   const bool shown = MayShow(event);
   const bool own = event.actor.organization_id == caller_->organization_id;
-  DataClassMask classes = 0;
+  care::DataClassMask classes = 0;
   if (!access_event) classes = fold_->ClassesAt(event.stream_version);
   const bool referral_loop =
       shown && !bypass_ && !access_event && !own &&
@@ -433,7 +434,7 @@ bool ClientRead::Show(const eventstore::RecordedEvent& event) {
 }
 
 bool ClientRead::ShowSubject(absl::string_view subject_id) {
-  DataClassMask classes = ClassBit(v1::DATA_CLASS_GENERAL);
+  care::DataClassMask classes = care::ClassBit(v1::DATA_CLASS_GENERAL);
   std::string author;
   if (!subject_id.empty()) {
     if (const auto* subject = fold_->FindSubject(subject_id)) {
@@ -452,7 +453,7 @@ v1::Withheld ClientRead::withheld() const {
   v1::Withheld w;
   if (withheld_ == 0) return w;
   w.set_count(withheld_);
-  for (v1::DataClass c : projections::DataClassesIn(withheld_classes_)) {
+  for (v1::DataClass c : care::DataClassesIn(withheld_classes_)) {
     w.add_data_classes(c);
   }
   if (!decision_.involved) {
@@ -465,7 +466,7 @@ v1::Withheld ClientRead::withheld() const {
     w.set_reason(absl::StrCat(
         "no consent of client ", client_id_, " in force covers organisation ",
         caller_->organization_id, " for ",
-        projections::DataClassNames(withheld_classes_ & ~decision_.covered),
+        care::DataClassNames(withheld_classes_ & ~decision_.covered),
         " (purpose ",
         absl::StripPrefix(v1::PurposeOfUse_Name(caller_->purpose),
                           "PURPOSE_OF_USE_"),
@@ -499,7 +500,7 @@ std::optional<v1::RecordAccessed> ClientRead::AccessRecord(
     }
   }
   record.set_outcome(v1::ACCESS_OUTCOME_SUCCESS);
-  for (v1::DataClass c : projections::DataClassesIn(shown_classes_)) {
+  for (v1::DataClass c : care::DataClassesIn(shown_classes_)) {
     record.add_data_classes_shown(c);
   }
   std::vector<uint64_t> positions = positions_shown_;
@@ -509,7 +510,7 @@ std::optional<v1::RecordAccessed> ClientRead::AccessRecord(
   for (uint64_t p : positions) record.add_positions_shown(p);
   for (const std::string& s : subjects_shown_) record.add_subject_ids_shown(s);
   record.set_events_withheld(withheld_);
-  for (v1::DataClass c : projections::DataClassesIn(withheld_classes_)) {
+  for (v1::DataClass c : care::DataClassesIn(withheld_classes_)) {
     record.add_data_classes_withheld(c);
   }
   return record;
@@ -522,39 +523,39 @@ AccessControl::AccessControl(eventstore::EventLog* log,
                              absl::AnyInvocable<absl::Time() const> clock)
     : log_(log), authenticator_(authenticator), clock_(std::move(clock)) {}
 
-absl::StatusOr<std::shared_ptr<const projections::OrganizationDirectory>>
+absl::StatusOr<std::shared_ptr<const care::OrganizationDirectory>>
 AccessControl::Directory() {
   MutexLock lock(&mu_);
-  std::shared_ptr<const projections::OrganizationDirectory> current =
+  std::shared_ptr<const care::OrganizationDirectory> current =
       directory_;
   eventstore::ReadStreamOptions read;
   read.max_count = eventstore::kMaxReadCount;
   std::optional<uint64_t> version =
       current == nullptr ? std::nullopt : current->version();
   read.from_version = version.has_value() ? *version + 1 : 0;
-  std::shared_ptr<projections::OrganizationDirectory> next;
+  std::shared_ptr<care::OrganizationDirectory> next;
   while (true) {
     absl::StatusOr<eventstore::StreamPage> page =
-        log_->ReadStream(projections::kOrganizationsStream, read);
+        log_->ReadStream(care::kOrganizationsStream, read);
     if (absl::IsNotFound(page.status())) break;
     if (!page.ok()) return page.status();
     for (const eventstore::RecordedEvent& event : page->events) {
       if (next == nullptr) {
         next = current == nullptr
-                   ? std::make_shared<projections::OrganizationDirectory>()
-                   : std::make_shared<projections::OrganizationDirectory>(
+                   ? std::make_shared<care::OrganizationDirectory>()
+                   : std::make_shared<care::OrganizationDirectory>(
                          *current);
       }
-      if (!projections::IsCareEvent(event)) continue;
-      ASSIGN_OR_RETURN(v1::CareEvent care, projections::ParseCareEvent(event));
-      next->Apply(care, projections::ContextOf(event));
+      if (!care::IsCareEvent(event)) continue;
+      ASSIGN_OR_RETURN(v1::CareEvent care, care::ParseCareEvent(event));
+      next->Apply(care, care::ContextOf(event));
     }
     if (page->end_of_stream || page->events.empty()) break;
     read.from_version = page->next_version;
   }
   if (next != nullptr) directory_ = std::move(next);
   if (directory_ == nullptr) {
-    directory_ = std::make_shared<projections::OrganizationDirectory>();
+    directory_ = std::make_shared<care::OrganizationDirectory>();
   }
   return directory_;
 }
@@ -574,16 +575,16 @@ absl::StatusOr<ClientRead> AccessControl::OpenClient(
     // nothing to decide.
     read.bypass_ = true;
     read.decided_at_ = Now();
-    read.fold_ = std::make_shared<const projections::ClientAccessFold>(
+    read.fold_ = std::make_shared<const care::ClientAccessFold>(
         std::string(client_id));
     return read;
   }
   ASSIGN_OR_RETURN(auto directory, Directory());
-  ASSIGN_OR_RETURN(projections::ClientAccessFold fold,
+  ASSIGN_OR_RETURN(care::ClientAccessFold fold,
                    projections::LoadClientAccess(*log_, client_id, *directory));
   read.bypass_ = caller.ReadsEverything() || !caller.break_glass_reason.empty();
   read.decided_at_ = Now();
-  read.decision_ = projections::Decide(
+  read.decision_ = care::Decide(
       fold, {caller.organization_id, caller.purpose, read.decided_at_},
       *directory);
   if (!read.bypass_ && !read.decision_.involved) {
@@ -613,10 +614,10 @@ absl::StatusOr<ClientRead> AccessControl::OpenClient(
       caller.ReadsEverything()) {
     return absl::NotFoundError(absl::StrCat(
         "client ", client_id, " is not registered (its stream ",
-        projections::ClientStreamId(client_id), " has no events)"));
+        care::ClientStreamId(client_id), " has no events)"));
   }
   read.fold_ =
-      std::make_shared<const projections::ClientAccessFold>(std::move(fold));
+      std::make_shared<const care::ClientAccessFold>(std::move(fold));
   return read;
 }
 
@@ -627,11 +628,11 @@ namespace {
 eventstore::AppendRequest AccessRecordAppend(const Caller& caller,
                                              v1::RecordAccessed record) {
   eventstore::AppendRequest append;
-  append.stream_id = projections::AccessStreamId(record.client_id());
+  append.stream_id = care::AccessStreamId(record.client_id());
   v1::CareEvent event;
   *event.mutable_record_accessed() = std::move(record);
   eventstore::ProposedEvent& e = append.events.emplace_back();
-  e.event_type = projections::CareEventName(event);
+  e.event_type = care::CareEventName(event);
   e.actor = {caller.organization_id, caller.user_id, caller.role()};
   e.schema_version = 1;
   e.content_type = v1::kCareEventContentType;
@@ -726,7 +727,7 @@ absl::StatusOr<ClientRead*> StreamFilter::ReadOf(
     const eventstore::RecordedEvent& event, absl::string_view client_id) {
   auto it = reads_.find(client_id);
   const bool access_event =
-      projections::ClientOfAccessStream(event.stream_id).has_value();
+      care::ClientOfAccessStream(event.stream_id).has_value();
   const absl::Time now = access_->Now();
   const bool stale =
       it == reads_.end() ||
@@ -780,15 +781,15 @@ absl::Status StreamFilter::Filter(
         absl::ConsumePrefix(&s, "client-") && !s.empty()) {
       client = s;
     } else {
-      client = projections::ClientOfAccessStream(event.stream_id);
+      client = care::ClientOfAccessStream(event.stream_id);
     }
     bool shown;
-    projections::DataClassMask classes = 0;
+    care::DataClassMask classes = 0;
     if (client.has_value()) {
       ASSIGN_OR_RETURN(ClientRead * read, ReadOf(event, *client));
       if (read == nullptr) {
         shown = event.actor.organization_id == caller_->organization_id;
-        classes = projections::kUnclassified;
+        classes = care::kUnclassified;
       } else {
         shown = read->Show(event);
         if (shown && read->shown_others_) {
@@ -798,8 +799,8 @@ absl::Status StreamFilter::Filter(
           }
         }
         if (!shown) {
-          classes = projections::ClientOfAccessStream(event.stream_id)
-                        ? projections::kUnclassified
+          classes = care::ClientOfAccessStream(event.stream_id)
+                        ? care::kUnclassified
                         : read->fold_->ClassesAt(event.stream_version);
         }
       }
@@ -807,9 +808,9 @@ absl::Status StreamFilter::Filter(
       // The organisations directory is for everyone; any other stream's
       // events for their author, auditors and admins.
       shown = caller_->ReadsEverything() ||
-              event.stream_id == projections::kOrganizationsStream ||
+              event.stream_id == care::kOrganizationsStream ||
               event.actor.organization_id == caller_->organization_id;
-      if (!shown) classes = projections::kUnclassified;
+      if (!shown) classes = care::kUnclassified;
     }
     if (!shown) {
       ++withheld_;
@@ -839,7 +840,7 @@ v1::Withheld StreamFilter::TakeWithheld() {
   v1::Withheld w;
   if (withheld_ > 0) {
     w.set_count(withheld_);
-    for (v1::DataClass c : projections::DataClassesIn(withheld_classes_)) {
+    for (v1::DataClass c : care::DataClassesIn(withheld_classes_)) {
       w.add_data_classes(c);
     }
     w.set_reason(

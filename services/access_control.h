@@ -7,7 +7,7 @@
 // break-the-glass reason from metadata, vouched for by that organisation.
 //
 // AccessControl: per read, which events and view entries the caller may see
-// (projections/access_policy.h), and the access records (RecordAccessed)
+// (care/access_policy.h), and the access records (RecordAccessed)
 // that must be durable before the response leaves: every read of a client's
 // data by an organisation other than its author. The records of concurrent
 // reads share the log's group commit, so they cost a read one shared sync.
@@ -29,10 +29,10 @@
 #include "caseline/v1/access.pb.h"
 #include "caseline/v1/care_events.pb.h"
 #include "eventstore/event_log.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "grpcpp/grpcpp.h"
-#include "projections/access_policy.h"
-#include "projections/organization_directory.h"
+#include "care/access_policy.h"
+#include "care/organization_directory.h"
 
 namespace caseline::services {
 
@@ -146,7 +146,7 @@ class ClientRead {
                        stream_version <= *fold_->version());
   }
   bool bypass() const { return bypass_; }
-  projections::DataClassMask withheld_classes() const {
+  care::DataClassMask withheld_classes() const {
     return withheld_classes_;
   }
   // The Withheld message for the response (count 0: nothing withheld).
@@ -160,7 +160,7 @@ class ClientRead {
   friend class AccessControl;
   friend class StreamFilter;
   ClientRead() = default;
-  void Count(bool shown, projections::DataClassMask classes,
+  void Count(bool shown, care::DataClassMask classes,
              uint64_t position, bool own, bool referral_loop = false);
   // Whether the event at `stream_version` is a lifecycle event of a referral
   // the caller sent (shown to it whatever the consents).
@@ -170,15 +170,15 @@ class ClientRead {
   std::string client_id_;
   const Caller* caller_ = nullptr;
   bool bypass_ = false;  // auditor, admin, operator or break-the-glass
-  std::shared_ptr<const projections::ClientAccessFold> fold_;
-  projections::ClientAccessDecision decision_;
+  std::shared_ptr<const care::ClientAccessFold> fold_;
+  care::ClientAccessDecision decision_;
   absl::Time decided_at_;
-  projections::DataClassMask shown_classes_ = 0;
+  care::DataClassMask shown_classes_ = 0;
   // Classes shown under consent (not as the caller's own, nor its
   // referrals' lifecycle).
-  projections::DataClassMask consent_classes_ = 0;
+  care::DataClassMask consent_classes_ = 0;
   bool shown_by_consent_ = false;
-  projections::DataClassMask withheld_classes_ = 0;
+  care::DataClassMask withheld_classes_ = 0;
   uint32_t withheld_ = 0;
   bool shown_others_ = false;  // something not authored by the caller shown
   std::vector<uint64_t> positions_shown_;
@@ -217,7 +217,7 @@ class AccessControl {
                       const std::vector<const ClientRead*>& reads);
 
   // The organisation directory as of now (a shared snapshot).
-  absl::StatusOr<std::shared_ptr<const projections::OrganizationDirectory>>
+  absl::StatusOr<std::shared_ptr<const care::OrganizationDirectory>>
   Directory();
 
   eventstore::EventLog* log() const { return log_; }
@@ -233,7 +233,7 @@ class AccessControl {
                     absl::string_view operation);
 
   Mutex mu_;
-  std::shared_ptr<const projections::OrganizationDirectory> directory_
+  std::shared_ptr<const care::OrganizationDirectory> directory_
       ABSL_GUARDED_BY(mu_);
   // Refusals recorded: organisation, person and client -> the minute.
   absl::flat_hash_map<std::string, int64_t> denials_recorded_
@@ -271,7 +271,7 @@ class StreamFilter {
   absl::flat_hash_map<std::string, uint64_t> denied_;
   std::vector<std::string> shown_clients_;  // since the last RecordShown
   uint32_t withheld_ = 0;
-  projections::DataClassMask withheld_classes_ = 0;
+  care::DataClassMask withheld_classes_ = 0;
 };
 
 }  // namespace caseline::services

@@ -5,17 +5,18 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "eventstore/status_macros.h"
+#include "base/status_macros.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "projections/access_policy.h"
+#include "projections/care_stream.h"
+#include "care/access_policy.h"
 
 namespace caseline::services {
 namespace {
 
 using eventstore::EventId;
-using projections::ClientRecord;
-using projections::OrganizationDirectory;
+using care::ClientRecord;
+using care::OrganizationDirectory;
 
 // Bounds the record cache; cleared when it grows past this.
 constexpr size_t kMaxCachedClients = 100'000;
@@ -37,7 +38,7 @@ std::string DeterministicBytes(const google::protobuf::Message& message) {
 
 // Identifies what a command asks for, so that a command_id reused for a
 // different command is told apart from a retry.
-std::string CommandDigest(const CareCommand& command, bool occurred_at_given) {
+std::string CommandDigest(const care::CareCommand& command, bool occurred_at_given) {
   std::string name =
       absl::StrCat(command.client_id, "\n", DeterministicBytes(command.event));
   if (occurred_at_given) {
@@ -46,19 +47,19 @@ std::string CommandDigest(const CareCommand& command, bool occurred_at_given) {
   return EventId::FromName(name).ToString();
 }
 
-bool IsOrganizationCommand(const CareCommand& command) {
+bool IsOrganizationCommand(const care::CareCommand& command) {
   return command.event.has_organization_registered() ||
          command.event.has_organization_updated();
 }
 
-std::string CommandStreamId(const CareCommand& command) {
+std::string CommandStreamId(const care::CareCommand& command) {
   return IsOrganizationCommand(command)
-             ? std::string(projections::kOrganizationsStream)
-             : projections::ClientStreamId(command.client_id);
+             ? std::string(care::kOrganizationsStream)
+             : care::ClientStreamId(command.client_id);
 }
 
 eventstore::AppendRequest CommandAppendRequest(
-    const CareCommand& command, absl::string_view digest,
+    const care::CareCommand& command, absl::string_view digest,
     const std::vector<v1::CareEvent>& events,
     std::optional<uint64_t> version) {
   const std::string id_prefix =
@@ -71,7 +72,7 @@ eventstore::AppendRequest CommandAppendRequest(
   for (size_t i = 0; i < events.size(); ++i) {
     eventstore::ProposedEvent& e = append.events.emplace_back();
     e.event_id = EventId::FromName(absl::StrCat(id_prefix, i));
-    e.event_type = projections::CareEventName(events[i]);
+    e.event_type = care::CareEventName(events[i]);
     e.occurred_at = command.occurred_at;
     e.actor = {command.organization_id, command.user_id, command.role};
     e.correlation_id = command.command_id;
@@ -113,9 +114,9 @@ Mutex& CareCommandHandler::StreamLock(const std::string& stream_id) {
                        stream_locks_.size()];
 }
 
-absl::StatusOr<ClientRecord> CareCommandHandler::LoadClient(
+absl::StatusOr<care::ClientRecord> CareCommandHandler::LoadClient(
     const std::string& client_id) {
-  ClientRecord record(client_id);
+  care::ClientRecord record(client_id);
   {
     MutexLock lock(&mu_);
     if (auto it = clients_.find(client_id); it != clients_.end())
@@ -123,10 +124,10 @@ absl::StatusOr<ClientRecord> CareCommandHandler::LoadClient(
   }
   const std::optional<uint64_t> cached = record.version;
   ASSIGN_OR_RETURN(record.version,
-                   CatchUp(projections::ClientStreamId(client_id),
+                   CatchUp(care::ClientStreamId(client_id),
                            record.version,
                            [&record](const v1::CareEvent& e,
-                                     const projections::CareEventContext& c) {
+                                     const care::CareEventContext& c) {
                              record.Apply(e, c);
                            }));
   if (record.version != cached) {
@@ -143,8 +144,8 @@ absl::StatusOr<ClientRecord> CareCommandHandler::LoadClient(
   return record;
 }
 
-absl::StatusOr<OrganizationDirectory> CareCommandHandler::LoadDirectory() {
-  OrganizationDirectory directory;
+absl::StatusOr<care::OrganizationDirectory> CareCommandHandler::LoadDirectory() {
+  care::OrganizationDirectory directory;
   {
     MutexLock lock(&mu_);
     directory = directory_;
@@ -152,9 +153,9 @@ absl::StatusOr<OrganizationDirectory> CareCommandHandler::LoadDirectory() {
   const std::optional<uint64_t> cached = directory.version();
   ASSIGN_OR_RETURN(
       std::optional<uint64_t> last,
-      CatchUp(projections::kOrganizationsStream, directory.version(),
+      CatchUp(care::kOrganizationsStream, directory.version(),
               [&directory](const v1::CareEvent& e,
-                           const projections::CareEventContext& c) {
+                           const care::CareEventContext& c) {
                 directory.Apply(e, c);
               }));
   if (last.has_value()) directory.SkipTo(*last);
@@ -170,7 +171,7 @@ absl::StatusOr<OrganizationDirectory> CareCommandHandler::LoadDirectory() {
 
 absl::StatusOr<v1::CommandResult> CareCommandHandler::AlreadyApplied(
     const eventstore::RecordedEvent& first, const std::string& stream_id,
-    const std::string& digest, const CareCommand& command) {
+    const std::string& digest, const care::CareCommand& command) {
   auto digest_it = first.metadata.find(kCommandDigestKey);
   if (first.stream_id != stream_id || digest_it == first.metadata.end() ||
       digest_it->second != digest) {
@@ -203,10 +204,10 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::AlreadyApplied(
 }
 
 absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(
-    CareCommand command, bool occurred_at_given) {
+    care::CareCommand command, bool occurred_at_given) {
   const absl::Time now = clock_ ? clock_() : absl::Now();
   if (!occurred_at_given) command.occurred_at = now;
-  RETURN_IF_ERROR(ValidateCareCommand(command, now));
+  RETURN_IF_ERROR(care::ValidateCareCommand(command, now));
   const bool organization_command = IsOrganizationCommand(command);
   const std::string stream_id = CommandStreamId(command);
   const std::string digest = CommandDigest(command, occurred_at_given);
@@ -220,20 +221,20 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(
     return AlreadyApplied(*existing, stream_id, digest, command);
 
   for (int attempt = 0; attempt < kMaxDecideAttempts; ++attempt) {
-    ASSIGN_OR_RETURN(OrganizationDirectory directory, LoadDirectory());
+    ASSIGN_OR_RETURN(care::OrganizationDirectory directory, LoadDirectory());
     std::vector<v1::CareEvent> events;
     std::optional<uint64_t> version;
     if (organization_command) {
-      ASSIGN_OR_RETURN(events, DecideOrganizationCommand(directory, command));
+      ASSIGN_OR_RETURN(events, care::DecideOrganizationCommand(directory, command));
       version = directory.version();
     } else {
-      ASSIGN_OR_RETURN(ClientRecord record, LoadClient(command.client_id));
+      ASSIGN_OR_RETURN(care::ClientRecord record, LoadClient(command.client_id));
       auto involved_in_other = [this, &command](absl::string_view other) {
-        absl::StatusOr<ClientRecord> r = LoadClient(std::string(other));
+        absl::StatusOr<care::ClientRecord> r = LoadClient(std::string(other));
         return r.ok() && r->registered &&
-               projections::Involved(*r, command.organization_id);
+               care::Involved(*r, command.organization_id);
       };
-      ASSIGN_OR_RETURN(events, DecideClientCommand(record, directory,
+      ASSIGN_OR_RETURN(events, care::DecideClientCommand(record, directory,
                                                    involved_in_other, command));
       version = record.version;
     }

@@ -27,10 +27,10 @@
 #include "caseline/v1/care_record.pb.h"
 #include "caseline/v1/wire_constants.h"
 #include "eventstore/event_log.h"
-#include "eventstore/mutex.h"
-#include "projections/client_record.h"
-#include "projections/organization_directory.h"
-#include "services/care_decision.h"
+#include "base/mutex.h"
+#include "care/client_record.h"
+#include "care/organization_directory.h"
+#include "care/care_decision.h"
 
 namespace caseline::services {
 
@@ -46,17 +46,17 @@ inline constexpr int kMaxDecideAttempts = 8;
 //
 // Organisation commands (OrganizationRegistered/Updated) write the
 // "organizations" stream; all others the client's stream.
-bool IsOrganizationCommand(const CareCommand& command);
-std::string CommandStreamId(const CareCommand& command);
+bool IsOrganizationCommand(const care::CareCommand& command);
+std::string CommandStreamId(const care::CareCommand& command);
 // Identifies what a command asks for (its client, event and, when given,
 // occurred_at), so that a command_id reused for another command is told apart
 // from a retry. Stored as the kCommandDigestKey metadata.
-std::string CommandDigest(const CareCommand& command, bool occurred_at_given);
+std::string CommandDigest(const care::CareCommand& command, bool occurred_at_given);
 // The append that records `events`, decided for `command` against a record
 // at `version` (nullopt: the stream does not exist yet): name-based event ids,
 // the command's actor, occurred_at and metadata, care-event payloads.
 eventstore::AppendRequest CommandAppendRequest(
-    const CareCommand& command, absl::string_view digest,
+    const care::CareCommand& command, absl::string_view digest,
     const std::vector<v1::CareEvent>& events, std::optional<uint64_t> version);
 
 
@@ -71,19 +71,19 @@ class CareCommandHandler {
   // Runs `command`; `occurred_at_given` says whether the caller set
   // command.occurred_at (otherwise it is taken to be now).
   [[nodiscard]] absl::StatusOr<v1::CommandResult> Execute(
-      CareCommand command, bool occurred_at_given);
+      care::CareCommand command, bool occurred_at_given);
 
   // The client's current record (NOT_FOUND-free: an unknown client gives an
   // unregistered record).
-  [[nodiscard]] absl::StatusOr<projections::ClientRecord> LoadClient(
+  [[nodiscard]] absl::StatusOr<care::ClientRecord> LoadClient(
       const std::string& client_id);
-  [[nodiscard]] absl::StatusOr<projections::OrganizationDirectory>
+  [[nodiscard]] absl::StatusOr<care::OrganizationDirectory>
   LoadDirectory();
 
  private:
   absl::StatusOr<v1::CommandResult> AlreadyApplied(
       const eventstore::RecordedEvent& first, const std::string& stream_id,
-      const std::string& digest, const CareCommand& command);
+      const std::string& digest, const care::CareCommand& command);
   // Folds the stream's care events after `*version` into `fold`; returns
   // the version of the stream's last event read (of any kind), or `version`
   // when there were none.
@@ -102,9 +102,9 @@ class CareCommandHandler {
 
   Mutex mu_;
   // Cached records, caught up on each use; cleared past kMaxCachedClients.
-  absl::flat_hash_map<std::string, projections::ClientRecord> clients_
+  absl::flat_hash_map<std::string, care::ClientRecord> clients_
       ABSL_GUARDED_BY(mu_);
-  projections::OrganizationDirectory directory_ ABSL_GUARDED_BY(mu_);
+  care::OrganizationDirectory directory_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace caseline::services

@@ -1,7 +1,7 @@
 #include "services/care_record_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "eventstore/status_macros.h"
+#include "base/status_macros.h"
 #include "services/event_conversion.h"
 #include "services/grpc_status.h"
 
@@ -47,12 +47,12 @@ absl::Status AllowedToWrite(const Caller& caller, const v1::CareEvent& event) {
 
 }  // namespace
 
-absl::StatusOr<CareCommand> CommandFromRequest(
+absl::StatusOr<care::CareCommand> CommandFromRequest(
     const Caller& caller, const google::protobuf::Message& request,
     bool* occurred_at_given) {
   const google::protobuf::Descriptor* descriptor = request.GetDescriptor();
   const google::protobuf::Reflection* reflection = request.GetReflection();
-  CareCommand command;
+  care::CareCommand command;
   command.command_id =
       reflection->GetString(request, descriptor->FindFieldByNumber(1));
   if (const auto* client = descriptor->FindFieldByName("client_id")) {
@@ -91,7 +91,7 @@ grpc::Status RunCommand(const CommandRunner& runner,
   absl::StatusOr<Caller> caller = runner.access->Authenticate(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   bool occurred_at_given = false;
-  absl::StatusOr<CareCommand> command =
+  absl::StatusOr<care::CareCommand> command =
       CommandFromRequest(*caller, request, &occurred_at_given);
   if (!command.ok()) return ToGrpcStatus(command.status());
   absl::StatusOr<v1::CommandResult> result =

@@ -34,7 +34,7 @@ struct CommandRunner {
 //                      events need the agency role; an organisation registers
 //                      or updates only itself unless it is an admin)
 // REQUIRES: `request` is one of care_record.proto's *Request messages.
-[[nodiscard]] absl::StatusOr<CareCommand> CommandFromRequest(
+[[nodiscard]] absl::StatusOr<care::CareCommand> CommandFromRequest(
     const Caller& caller, const google::protobuf::Message& request,
     bool* occurred_at_given);
 

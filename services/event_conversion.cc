@@ -1,7 +1,7 @@
 #include "services/event_conversion.h"
 
 #include "absl/strings/str_cat.h"
-#include "eventstore/status_macros.h"
+#include "base/status_macros.h"
 
 namespace caseline::services {
 namespace {

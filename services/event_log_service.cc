@@ -7,9 +7,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "eventstore/status_macros.h"
-#include "projections/access_policy.h"
-#include "projections/organization_directory.h"
+#include "base/status_macros.h"
+#include "care/access_policy.h"
+#include "care/organization_directory.h"
 #include "services/event_conversion.h"
 #include "services/grpc_status.h"
 
@@ -33,8 +33,8 @@ absl::string_view ClientOfStream(absl::string_view stream_id) {
 // which decide them against the record (docs/access.md "Raw appends").
 absl::Status CheckNotCareStream(absl::string_view stream_id) {
   if (!absl::StartsWith(stream_id, "client-") &&
-      !absl::StartsWith(stream_id, projections::kAccessStreamPrefix) &&
-      stream_id != projections::kOrganizationsStream) {
+      !absl::StartsWith(stream_id, care::kAccessStreamPrefix) &&
+      stream_id != care::kOrganizationsStream) {
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat(

@@ -8,7 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "eventstore/status_macros.h"
+#include "base/status_macros.h"
 #include "projections/access_projection.h"
 #include "projections/audit.h"
 #include "caseline/v1/wire_constants.h"
@@ -76,7 +76,7 @@ grpc::Status ClientView(const ViewsContext& views,
   absl::StatusOr<ClientRead> read =
       views.access->OpenClient(*caller, client_id, operation);
   if (!read.ok()) return ToGrpcStatus(read.status());
-  projections::EventVisibility visible =
+  care::EventVisibility visible =
       [&read](const eventstore::RecordedEvent& e) { return read->Show(e); };
   absl::StatusOr<Response> result = query(visible);
   if (!result.ok()) return ToGrpcStatus(result.status());
@@ -138,11 +138,11 @@ class EntryFilter {
     v1::Withheld w;
     if (withheld_ == 0) return w;
     w.set_count(withheld_);
-    projections::DataClassMask classes = 0;
+    care::DataClassMask classes = 0;
     for (const auto& [client, read] : reads_) {
       if (read.has_value()) classes |= read->withheld_classes();
     }
-    for (v1::DataClass c : projections::DataClassesIn(classes)) {
+    for (v1::DataClass c : care::DataClassesIn(classes)) {
       w.add_data_classes(c);
     }
     w.set_reason(absl::StrCat(
@@ -211,7 +211,7 @@ absl::Status CheckPageSize(int32_t page_size) {
 absl::Status CheckOrganizationsRegistered(
     const ViewsContext& views, absl::string_view field,
     const std::vector<std::string>& organization_ids) {
-  std::shared_ptr<const projections::OrganizationDirectory> directory;
+  std::shared_ptr<const care::OrganizationDirectory> directory;
   for (const std::string& id : organization_ids) {
     if (id.empty()) continue;
     if (directory == nullptr) {
@@ -247,7 +247,7 @@ grpc::Status ContinuityViewsService::GetClientSummary(
   return ClientView(
       *views_, *context, request->client_id(),
       "caseline.v1.ContinuityViews/GetClientSummary", response,
-      [&](const projections::EventVisibility& visible) {
+      [&](const care::EventVisibility& visible) {
         return projections::GetClientSummary(*views_->log, *request,
                                              views_->config, views_->Now(),
                                              visible);
@@ -260,7 +260,7 @@ grpc::Status ContinuityViewsService::ListGaps(
   RETURN_GRPC_IF_ERROR(CheckMinPosition(*views_, request->min_position()));
   return ClientView(*views_, *context, request->client_id(),
                     "caseline.v1.ContinuityViews/ListGaps", response,
-                    [&](const projections::EventVisibility& visible) {
+                    [&](const care::EventVisibility& visible) {
                       return projections::ListGaps(*views_->log, *request,
                                                    views_->config,
                                                    views_->Now(), visible);
@@ -413,7 +413,7 @@ grpc::Status AuditViewsService::GetTimeline(
   RETURN_GRPC_IF_ERROR(CheckPageSize(request->page_size()));
   return ClientView(*views_, *context, request->client_id(),
                     "caseline.v1.AuditViews/GetTimeline", response,
-                    [&](const projections::EventVisibility& visible)
+                    [&](const care::EventVisibility& visible)
                         -> absl::StatusOr<v1::GetTimelineResponse> {
                       RETURN_IF_ERROR(CheckOrganizationsRegistered(
                           *views_, "organization_ids",
@@ -430,7 +430,7 @@ grpc::Status AuditViewsService::ReplayClient(
   RETURN_GRPC_IF_ERROR(CheckMinPosition(*views_, request->min_position()));
   return ClientView(*views_, *context, request->client_id(),
                     "caseline.v1.AuditViews/ReplayClient", response,
-                    [&](const projections::EventVisibility& visible) {
+                    [&](const care::EventVisibility& visible) {
                       return projections::ReplayClient(*views_->log, *request,
                                                        visible);
                     });
@@ -444,7 +444,7 @@ grpc::Status AuditViewsService::ListDisclosures(
   return ClientView(
       *views_, *context, request->client_id(),
       "caseline.v1.AuditViews/ListDisclosures", response,
-      [&](const projections::EventVisibility& visible) {
+      [&](const care::EventVisibility& visible) {
         return projections::ListDisclosures(
             *views_->log, *request, views_->config.disclosure_lookback_years,
             views_->Now(), visible);
@@ -597,13 +597,13 @@ grpc::Status AccessAuditService::MarkBreakGlassReviewed(
         review->set_access_event_id(access.access_event_id());
         review->set_note(request->note());
         eventstore::AppendRequest append;
-        append.stream_id = projections::AccessStreamId(access.client_id());
+        append.stream_id = care::AccessStreamId(access.client_id());
         eventstore::ProposedEvent& e = append.events.emplace_back();
         // One review per access: a second review of the same access is
         // refused by the log as a duplicate id.
         e.event_id = eventstore::EventId::FromName(
             absl::StrCat("break-glass-review\n", access.access_event_id()));
-        e.event_type = projections::CareEventName(event);
+        e.event_type = care::CareEventName(event);
         e.actor = {caller.organization_id, caller.user_id, ""};
         e.schema_version = 1;
         e.content_type = v1::kCareEventContentType;

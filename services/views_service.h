@@ -31,7 +31,7 @@
 #include "caseline/v1/views.grpc.pb.h"
 #include "eventstore/event_log.h"
 #include "projections/projection_engine.h"
-#include "projections/views_config.h"
+#include "care/views_config.h"
 #include "services/access_control.h"
 
 namespace caseline::services {
@@ -40,7 +40,7 @@ namespace caseline::services {
 struct ViewsContext {
   eventstore::EventLog* log = nullptr;
   projections::ProjectionEngine* engine = nullptr;
-  projections::ViewsConfig config;
+  care::ViewsConfig config;
   // Who may see what; every view of client data goes through it.
   AccessControl* access = nullptr;
   // The time gaps, ages and due dates are judged at. Default: absl::Now.

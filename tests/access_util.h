@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "absl/time/time.h"
 #include "caseline/v1/access.grpc.pb.h"
 #include "caseline/v1/care_events.pb.h"
@@ -25,7 +25,7 @@
 #include "caseline/v1/views.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "server/read_file.h"
+#include "base/read_file.h"
 #include "tests/test_util.h"
 #include "tools/cli_command.h"
 
@@ -268,7 +268,7 @@ class AccessNetwork {
 
  private:
   std::string Pem(const std::string& name) const {
-    absl::StatusOr<std::string> pem = server::ReadFileNamedBy(
+    absl::StatusOr<std::string> pem = caseline::ReadFileNamedBy(
         "certificate", absl::StrCat(options_.certs_dir, "/", name));
     EXPECT_TRUE(pem.ok()) << pem.status();
     return pem.ok() ? *pem : "";

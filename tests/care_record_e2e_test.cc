@@ -34,7 +34,7 @@
 #include "caseline/v1/care_events.pb.h"
 #include "caseline/v1/care_record.grpc.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"

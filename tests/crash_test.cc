@@ -28,7 +28,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "caseline/v1/event_log.grpc.pb.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/server_process.h"

@@ -591,7 +591,7 @@ TEST_F(DemoViewsTest, FindingsIncludeEveryKindAndTheDismissedTwins) {
 }
 
 // The six measures over the whole demo, against the same rules applied here
-// to the raw events (docs/views.md, projections/continuity.h), and the
+// to the raw events (docs/views.md, care/continuity.h), and the
 // measure cases the demo gives clients 3, 13, 17, 23, 33 and 37 of every 40.
 TEST_F(DemoViewsTest, MeasuresAreWhatTheDemosEventsImply) {
   struct Stay {

@@ -4,7 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "caseline/v1/event_log.grpc.pb.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"

@@ -38,7 +38,7 @@
 #include "absl/time/time.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "caseline/v1/views.grpc.pb.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "eventstore/view_store.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"

@@ -30,7 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "caseline/v1/care_events.pb.h"
 #include "caseline/v1/care_record.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"

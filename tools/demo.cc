@@ -17,7 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "caseline/v1/care_record.grpc.pb.h"
-#include "eventstore/mutex.h"
+#include "base/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "openssl/sha.h"
 

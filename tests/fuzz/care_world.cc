@@ -9,7 +9,7 @@
 #include "caseline/v1/event_log.pb.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/text_format.h"
-#include "services/care_decision.h"
+#include "care/care_decision.h"
 
 namespace caseline::fuzz {
 namespace {
@@ -90,7 +90,7 @@ CareWorld BuildWorld() {
   uint64_t organizations_version = 0;
   int index = 0;
   for (const Step& step : Scenario()) {
-    services::CareCommand command;
+    care::CareCommand command;
     command.command_id = absl::StrCat("setup-", index);
     command.client_id = step.client;
     command.organization_id = step.organization;
@@ -98,16 +98,16 @@ CareWorld BuildWorld() {
     command.occurred_at = t0 + absl::Minutes(index);
     command.event = ParseText<v1::CareEvent>(step.event);
     ++index;
-    absl::Status valid = services::ValidateCareCommand(command, world.now);
+    absl::Status valid = care::ValidateCareCommand(command, world.now);
     if (!valid.ok()) Die(absl::StrCat(step.event, ": ", valid.ToString()));
-    projections::CareEventContext context;
+    care::CareEventContext context;
     context.occurred_at = command.occurred_at;
     context.recorded_at = command.occurred_at;
     context.organization_id = command.organization_id;
     context.user_id = command.user_id;
     if (command.client_id.empty()) {
       auto events =
-          services::DecideOrganizationCommand(world.directory, command);
+          care::DecideOrganizationCommand(world.directory, command);
       if (!events.ok()) Die(absl::StrCat(step.event, ": ", events.status().ToString()));
       for (const v1::CareEvent& e : *events) {
         context.global_position = ++position;
@@ -117,9 +117,9 @@ CareWorld BuildWorld() {
       continue;
     }
     auto [it, inserted] = world.clients.try_emplace(
-        command.client_id, projections::ClientRecord(command.client_id));
-    projections::ClientRecord& record = it->second;
-    auto events = services::DecideClientCommand(
+        command.client_id, care::ClientRecord(command.client_id));
+    care::ClientRecord& record = it->second;
+    auto events = care::DecideClientCommand(
         record, world.directory,
         [&world](absl::string_view id) {
           auto found = world.clients.find(std::string(id));

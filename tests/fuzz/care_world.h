@@ -11,8 +11,8 @@
 
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
-#include "projections/client_record.h"
-#include "projections/organization_directory.h"
+#include "care/client_record.h"
+#include "care/organization_directory.h"
 #include "services/access_control.h"
 
 namespace caseline::fuzz {
@@ -22,12 +22,12 @@ namespace caseline::fuzz {
 // accepted by org-bh), a goal, a care team member, an admission with a
 // planned transition, a service and an assessment; client c2 with a closed
 // case. Each event was decided by the services' own rules
-// (services/care_decision.h) before it was folded in. Built once; aborts if
+// (care/care_decision.h) before it was folded in. Built once; aborts if
 // the rules refuse a step (the world would no longer reach deep branches).
 struct CareWorld {
   absl::Time now;
-  projections::OrganizationDirectory directory;
-  std::map<std::string, projections::ClientRecord> clients;
+  care::OrganizationDirectory directory;
+  std::map<std::string, care::ClientRecord> clients;
 };
 const CareWorld& TheCareWorld();
 

@@ -35,7 +35,7 @@
 #include "eventstore/validation.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "services/care_command_handler.h"
-#include "services/care_decision.h"
+#include "care/care_decision.h"
 #include "services/care_record_service.h"
 #include "services/event_conversion.h"
 #include "tests/fuzz/care_world.h"
@@ -81,7 +81,7 @@ void CheckSameDecision(const Decision& a, const Decision& b) {
 void FuzzCommand(const services::Caller& caller,
                  const google::protobuf::Message& request) {
   bool occurred_at_given = false;
-  absl::StatusOr<services::CareCommand> command =
+  absl::StatusOr<care::CareCommand> command =
       services::CommandFromRequest(caller, request, &occurred_at_given);
   if (!command.ok()) {
     Trace(command.status(), request);
@@ -91,7 +91,7 @@ void FuzzCommand(const services::Caller& caller,
   }
   const CareWorld& world = TheCareWorld();
   if (!occurred_at_given) command->occurred_at = world.now;
-  if (absl::Status s = services::ValidateCareCommand(*command, world.now);
+  if (absl::Status s = care::ValidateCareCommand(*command, world.now);
       !s.ok()) {
     Trace(s, request);
     CheckRefusal(s, {absl::StatusCode::kInvalidArgument});
@@ -99,7 +99,7 @@ void FuzzCommand(const services::Caller& caller,
   }
 
   const bool organization = services::IsOrganizationCommand(*command);
-  projections::ClientRecord record(command->client_id);
+  care::ClientRecord record(command->client_id);
   if (auto it = world.clients.find(command->client_id);
       it != world.clients.end()) {
     record = it->second;
@@ -110,9 +110,9 @@ void FuzzCommand(const services::Caller& caller,
   };
   auto decide = [&]() -> Decision {
     if (organization) {
-      return services::DecideOrganizationCommand(world.directory, *command);
+      return care::DecideOrganizationCommand(world.directory, *command);
     }
-    return services::DecideClientCommand(record, world.directory,
+    return care::DecideClientCommand(record, world.directory,
                                          client_exists, *command);
   };
   const Decision events = decide();
@@ -147,12 +147,12 @@ void FuzzCommand(const services::Caller& caller,
   FUZZ_CHECK(append.events.size() == events->size(), what);
 
   // Fold what was appended, as the next command's record would.
-  projections::CareEventContext context;
+  care::CareEventContext context;
   context.occurred_at = command->occurred_at;
   context.recorded_at = world.now;
   context.organization_id = command->organization_id;
   context.user_id = command->user_id;
-  projections::OrganizationDirectory directory = world.directory;
+  care::OrganizationDirectory directory = world.directory;
   for (size_t i = 0; i < append.events.size(); ++i) {
     v1::CareEvent stored;
     FUZZ_CHECK(stored.ParseFromString(append.events[i].payload), what);

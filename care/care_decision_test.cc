@@ -1,18 +1,18 @@
 // One test per care-record rule, accepting and rejecting. Records are built by
 // folding event lists, exactly as the handler builds them from the log.
-#include "services/care_decision.h"
+#include "care/care_decision.h"
 
 #include <functional>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace caseline::services {
+namespace caseline::care {
 namespace {
 
-using projections::CareEventContext;
-using projections::ClientRecord;
-using projections::OrganizationDirectory;
+using care::CareEventContext;
+using care::ClientRecord;
+using care::OrganizationDirectory;
 using ::testing::HasSubstr;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'767'600'000);  // 2026-01-05
@@ -1033,4 +1033,4 @@ TEST_F(WriteRuleTest, ConsentCarriesItsProvenance) {
 }
 
 }  // namespace
-}  // namespace caseline::services
+}  // namespace caseline::care

@@ -1,4 +1,4 @@
-#include "projections/continuity.h"
+#include "care/continuity.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -10,9 +10,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "projections/client_state.h"
+#include "care/client_state.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 namespace {
 
 constexpr absl::Duration kDay = absl::Hours(24);
@@ -1357,4 +1357,4 @@ std::vector<v1::WorkerCaseload> CaseloadEntriesOf(const ClientRecord& record) {
   return entries;
 }
 
-}  // namespace caseline::projections
+}  // namespace caseline::care

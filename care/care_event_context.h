@@ -1,7 +1,7 @@
 // What the log's envelope says about a care event, beside its payload, and
 // the helpers that turn recorded events into care events.
-#ifndef CASELINE_PROJECTIONS_CARE_EVENT_CONTEXT_H_
-#define CASELINE_PROJECTIONS_CARE_EVENT_CONTEXT_H_
+#ifndef CASELINE_CARE_CARE_EVENT_CONTEXT_H_
+#define CASELINE_CARE_CARE_EVENT_CONTEXT_H_
 
 #include <cstdint>
 #include <functional>
@@ -15,11 +15,7 @@
 #include "caseline/v1/care_events.pb.h"
 #include "eventstore/event.h"
 
-namespace caseline::eventstore {
-class EventLog;
-}
-
-namespace caseline::projections {
+namespace caseline::care {
 
 struct CareEventContext {
   uint64_t global_position = 0;
@@ -50,16 +46,6 @@ CareEventContext ContextOf(const eventstore::RecordedEvent& event);
 // leaves the event out. Empty: every event.
 using EventVisibility = std::function<bool(const eventstore::RecordedEvent&)>;
 
-// Reads `stream_id` forward from `from_version` and calls `fold` for each care
-// event (others are skipped) until `keep` returns false for a recorded event
-// or the stream ends. A stream with no events is OK (nothing folded).
-absl::Status FoldCareStream(
-    eventstore::EventLog& log, absl::string_view stream_id,
-    uint64_t from_version,
-    absl::FunctionRef<bool(const eventstore::RecordedEvent&)> keep,
-    absl::FunctionRef<void(const v1::CareEvent&, const CareEventContext&)>
-        fold);
+}  // namespace caseline::care
 
-}  // namespace caseline::projections
-
-#endif  // CASELINE_PROJECTIONS_CARE_EVENT_CONTEXT_H_
+#endif  // CASELINE_CARE_CARE_EVENT_CONTEXT_H_

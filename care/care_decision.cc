@@ -1,4 +1,4 @@
-#include "services/care_decision.h"
+#include "care/care_decision.h"
 
 #include <algorithm>
 #include <initializer_list>
@@ -8,19 +8,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "eventstore/status_macros.h"
-#include "eventstore/validation.h"
-#include "projections/access_policy.h"
-#include "projections/care_event_context.h"
+#include "base/status_macros.h"
+#include "eventstore/event.h"
+#include "care/access_policy.h"
+#include "care/care_event_context.h"
 
-namespace caseline::services {
+namespace caseline::care {
 namespace {
 
-using projections::CaseStatus;
-using projections::ClientRecord;
-using projections::OrganizationDirectory;
-using projections::ReferralState;
-using projections::ReferralStatus;
+using care::CaseStatus;
+using care::ClientRecord;
+using care::OrganizationDirectory;
+using care::ReferralState;
+using care::ReferralStatus;
 
 constexpr size_t kMaxIdBytes = 64;
 constexpr size_t kMaxCommandIdBytes = 128;
@@ -692,7 +692,7 @@ absl::Status CheckReferralStep(const ReferralState& referral,
   for (ReferralStatus s : rule.from) {
     const bool needs_acceptance =
         s == ReferralStatus::kOnHold && rule.from_on_hold_needs_acceptance;
-    names.push_back(std::string(projections::ReferralStatusName(s)) +
+    names.push_back(std::string(care::ReferralStatusName(s)) +
                     (needs_acceptance ? " (after acceptance)" : ""));
     if (referral.status == s && (!needs_acceptance || referral.was_accepted)) {
       allowed = true;
@@ -701,7 +701,7 @@ absl::Status CheckReferralStep(const ReferralState& referral,
   if (allowed) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrCat(
       "referral lifecycle: referral ", referral_id, " is ",
-      projections::ReferralStatusName(referral.status), "; to ", rule.verb,
+      care::ReferralStatusName(referral.status), "; to ", rule.verb,
       " it, it must be ", absl::StrJoin(names, " or ")));
 }
 
@@ -812,7 +812,7 @@ absl::Status CheckDisclosure(const ClientRecord& record,
       directory, recipient, "information_disclosed.recipient_organization_id"));
   if (disclosed.consent_id().empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(
-      const projections::ConsentState* consent,
+      const care::ConsentState* consent,
       RequireKnown(record.consents, disclosed.consent_id(), "consent", client));
   const v1::OrganizationType type = directory.Find(recipient)->type();
   for (int data_class : disclosed.data_classes()) {
@@ -846,7 +846,7 @@ absl::Status NotKnownOrNotInvolved(absl::string_view field,
       field.empty() ? "" : absl::StrCat(field, ": "), "client ", client,
       " is not known to organisation ", organization, ", or ", organization,
       " is not involved in its care and may not record ",
-      projections::CareEventName(event),
+      care::CareEventName(event),
       "; an organisation becomes involved by registering the client, or by "
       "an involved organisation's act (a referral or transition sent to it, "
       "a service it provides, a care team member of it added by the lead "
@@ -877,7 +877,7 @@ absl::Status CheckWriteRule(
   const std::string& org = command.organization_id;
   const std::string& client = record.client_id;
   if (event.has_client_registered()) return absl::OkStatus();
-  if (!record.registered || !projections::Involved(record, org)) {
+  if (!record.registered || !care::Involved(record, org)) {
     return NotKnownOrNotInvolved("", client, org, event);
   }
   switch (event.event_case()) {
@@ -965,7 +965,7 @@ absl::Status CheckWriteRule(
       break;
   }
   if (const ReferralRule* rule = RuleFor(event.event_case())) {
-    const std::string& id = *projections::ReferralIdOf(event);
+    const std::string& id = *care::ReferralIdOf(event);
     auto it = record.referrals.find(id);
     if (it != record.referrals.end()) {
       return CheckReferralSide(it->second, *rule, id, org);
@@ -1146,7 +1146,7 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     }
     case v1::CareEvent::kConsentRevoked: {
       v1::ConsentRevoked* revoked = event.mutable_consent_revoked();
-      ASSIGN_OR_RETURN(const projections::ConsentState* consent,
+      ASSIGN_OR_RETURN(const care::ConsentState* consent,
                        RequireKnown(record.consents, revoked->consent_id(),
                                     "consent", client));
       if (!revoked->has_received_at())
@@ -1229,7 +1229,7 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     case v1::CareEvent::kReferralCompleted:
     case v1::CareEvent::kReferralFailed:
     case v1::CareEvent::kReferralCancelled: {
-      const std::string& id = *projections::ReferralIdOf(event);
+      const std::string& id = *care::ReferralIdOf(event);
       ASSIGN_OR_RETURN(const ReferralState* referral,
                        RequireKnown(record.referrals, id, "referral", client));
       RETURN_IF_ERROR(
@@ -1256,7 +1256,7 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
           event.has_service_ended()
               ? event.service_ended().service_id()
               : event.service_interruption_notified().service_id();
-      ASSIGN_OR_RETURN(const projections::ServiceState* service,
+      ASSIGN_OR_RETURN(const care::ServiceState* service,
                        RequireKnown(record.services, id, "service", client));
       if (!service->active()) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -1280,7 +1280,7 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     case v1::CareEvent::kCareTeamMemberRemoved: {
       const std::string& id = event.care_team_member_removed().member_id();
       ASSIGN_OR_RETURN(
-          const projections::CareTeamMemberState* member,
+          const care::CareTeamMemberState* member,
           RequireKnown(record.care_team, id, "team member", client));
       if (!member->active()) {
         return absl::FailedPreconditionError(
@@ -1308,7 +1308,7 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
       }
       for (const std::string& attendee : meeting.attendee_member_ids()) {
         ASSIGN_OR_RETURN(
-            const projections::CareTeamMemberState* member,
+            const care::CareTeamMemberState* member,
             RequireKnown(record.care_team, attendee, "team member", client));
         if (!member->active()) {
           return absl::FailedPreconditionError(absl::StrCat(
@@ -1350,7 +1350,7 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     case v1::CareEvent::kDischargeRecorded: {
       const std::string& id = event.discharge_recorded().admission_id();
       ASSIGN_OR_RETURN(
-          const projections::AdmissionState* admission,
+          const care::AdmissionState* admission,
           RequireKnown(record.admissions, id, "admission", client));
       if (!admission->open()) {
         return absl::FailedPreconditionError(
@@ -1362,7 +1362,7 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     case v1::CareEvent::kTransitionCompleted: {
       const std::string& id = event.transition_completed().transition_id();
       ASSIGN_OR_RETURN(
-          const projections::TransitionState* transition,
+          const care::TransitionState* transition,
           RequireKnown(record.transitions, id, "planned transition", client));
       if (transition->completed_at.has_value()) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -1432,4 +1432,4 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideOrganizationCommand(
   return std::vector<v1::CareEvent>{event};
 }
 
-}  // namespace caseline::services
+}  // namespace caseline::care

@@ -2,14 +2,14 @@
 // stands at one moment (now for a summary, the as-of time for a replay).
 //
 // Pure: no I/O, no clock. Thread-compatible (reads the record only).
-#ifndef CASELINE_PROJECTIONS_CLIENT_STATE_H_
-#define CASELINE_PROJECTIONS_CLIENT_STATE_H_
+#ifndef CASELINE_CARE_CLIENT_STATE_H_
+#define CASELINE_CARE_CLIENT_STATE_H_
 
 #include "absl/time/time.h"
 #include "caseline/v1/views.pb.h"
-#include "projections/client_record.h"
+#include "care/client_record.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 
 // The record's state judged at `at`:
 //   - consents_in_force: the consents ConsentState::InForceAt(at);
@@ -29,6 +29,6 @@ v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at);
 // The case status as ClientState names it: "not-opened", "open", "closed".
 absl::string_view CaseStatusName(CaseStatus status);
 
-}  // namespace caseline::projections
+}  // namespace caseline::care
 
-#endif  // CASELINE_PROJECTIONS_CLIENT_STATE_H_
+#endif  // CASELINE_CARE_CLIENT_STATE_H_

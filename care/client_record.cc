@@ -1,10 +1,10 @@
-#include "projections/client_record.h"
+#include "care/client_record.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 namespace {
 
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
@@ -411,4 +411,4 @@ void ClientRecord::Apply(const v1::CareEvent& event,
   }
 }
 
-}  // namespace caseline::projections
+}  // namespace caseline::care

@@ -1,6 +1,6 @@
 // Reads a whole file named by a flag (config files, PEM files).
-#ifndef CASELINE_SERVER_READ_FILE_H_
-#define CASELINE_SERVER_READ_FILE_H_
+#ifndef CASELINE_BASE_READ_FILE_H_
+#define CASELINE_BASE_READ_FILE_H_
 
 #include <fstream>
 #include <sstream>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
-namespace caseline::server {
+namespace caseline {
 
 // The file's contents; NOT_FOUND naming the flag and path when it cannot be
 // read.
@@ -26,6 +26,6 @@ inline absl::StatusOr<std::string> ReadFileNamedBy(absl::string_view flag,
   return text.str();
 }
 
-}  // namespace caseline::server
+}  // namespace caseline
 
-#endif  // CASELINE_SERVER_READ_FILE_H_
+#endif  // CASELINE_BASE_READ_FILE_H_

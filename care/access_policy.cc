@@ -1,14 +1,13 @@
-#include "projections/access_policy.h"
+#include "care/access_policy.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "eventstore/event_log.h"
-#include "eventstore/status_macros.h"
-#include "projections/care_event_context.h"
+#include "base/status_macros.h"
+#include "care/care_event_context.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 namespace {
 
 // Subject keys carry their kind, so a referral and a service with the same id
@@ -326,25 +325,6 @@ const ClientAccessFold::Subject* ClientAccessFold::FindSubject(
   return nullptr;
 }
 
-absl::StatusOr<ClientAccessFold> LoadClientAccess(
-    eventstore::EventLog& log, absl::string_view client_id,
-    const OrganizationDirectory& directory) {
-  ClientAccessFold fold{std::string(client_id)};
-  eventstore::ReadStreamOptions read;
-  read.max_count = eventstore::kMaxReadCount;
-  const std::string stream = ClientStreamId(client_id);
-  while (true) {
-    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(stream, read);
-    if (absl::IsNotFound(page.status())) return fold;
-    if (!page.ok()) return page.status();
-    for (const eventstore::RecordedEvent& event : page->events) {
-      fold.Apply(event, directory);
-    }
-    if (page->end_of_stream || page->events.empty()) return fold;
-    read.from_version = page->next_version;
-  }
-}
-
 // --- Decisions ------------------------------------------------------------------
 
 std::vector<std::string> ClientAccessDecision::ConsentsFor(
@@ -390,4 +370,4 @@ ClientAccessDecision Decide(const ClientAccessFold& fold,
   return decision;
 }
 
-}  // namespace caseline::projections
+}  // namespace caseline::care

@@ -1,4 +1,4 @@
-#include "projections/client_matching.h"
+#include "care/client_matching.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 namespace {
 
 using ::testing::Contains;
@@ -356,4 +356,4 @@ TEST(ClientMatchingBlocking, KeysCatchTyposSwapsAndTwins) {
 }
 
 }  // namespace
-}  // namespace caseline::projections
+}  // namespace caseline::care

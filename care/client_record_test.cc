@@ -1,8 +1,8 @@
-#include "projections/client_record.h"
+#include "care/client_record.h"
 
 #include "gtest/gtest.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'767'600'000);
@@ -230,4 +230,4 @@ TEST_F(ClientRecordTest, ContinuityFacts) {
 }
 
 }  // namespace
-}  // namespace caseline::projections
+}  // namespace caseline::care

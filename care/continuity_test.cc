@@ -1,4 +1,4 @@
-#include "projections/continuity.h"
+#include "care/continuity.h"
 
 #include <algorithm>
 #include <deque>
@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 namespace {
 
 using ::testing::ElementsAre;
@@ -881,4 +881,4 @@ TEST_F(ContinuityTest, CaseloadEntriesForLeadsOfOpenCases) {
 }
 
 }  // namespace
-}  // namespace caseline::projections
+}  // namespace caseline::care

@@ -6,8 +6,8 @@
 // A plain value with no I/O: fold events in stream order with Apply(). Apply
 // never fails: events the log accepted are facts, and a reference to
 // something unknown (impossible through the command services) is ignored.
-#ifndef CASELINE_PROJECTIONS_CLIENT_RECORD_H_
-#define CASELINE_PROJECTIONS_CLIENT_RECORD_H_
+#ifndef CASELINE_CARE_CLIENT_RECORD_H_
+#define CASELINE_CARE_CLIENT_RECORD_H_
 
 #include <map>
 #include <optional>
@@ -17,9 +17,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "caseline/v1/care_events.pb.h"
-#include "projections/care_event_context.h"
+#include "care/care_event_context.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 
 // The stream of a client's care record.
 std::string ClientStreamId(absl::string_view client_id);
@@ -206,6 +206,6 @@ struct ClientRecord {
   std::map<std::string, DisclosureState> disclosures;
 };
 
-}  // namespace caseline::projections
+}  // namespace caseline::care
 
-#endif  // CASELINE_PROJECTIONS_CLIENT_RECORD_H_
+#endif  // CASELINE_CARE_CLIENT_RECORD_H_

@@ -9,8 +9,8 @@
 // a cheap key are ever compared, never all pairs.
 //
 // Pure functions of their arguments: no I/O, no clock, thread-safe.
-#ifndef CASELINE_PROJECTIONS_CLIENT_MATCHING_H_
-#define CASELINE_PROJECTIONS_CLIENT_MATCHING_H_
+#ifndef CASELINE_CARE_CLIENT_MATCHING_H_
+#define CASELINE_CARE_CLIENT_MATCHING_H_
 
 #include <string>
 #include <vector>
@@ -18,9 +18,9 @@
 #include "absl/strings/string_view.h"
 #include "caseline/v1/care_events.pb.h"
 #include "caseline/v1/views.pb.h"
-#include "projections/views_config.h"
+#include "care/views_config.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 
 // Jaro–Winkler similarity in [0, 1] over bytes (1 = equal): Jaro's matching
 // window max(|a|,|b|)/2 - 1, then Winkler's boost of 0.1 per common prefix
@@ -167,6 +167,6 @@ v1::MatchClass ClassifyMatch(double probability, const ViewsConfig& config);
 //   "f:<soundex>:<soundex>"        both name parts, sorted (no birth date)
 std::vector<std::string> BlockingKeys(const v1::ClientRegistered& details);
 
-}  // namespace caseline::projections
+}  // namespace caseline::care
 
-#endif  // CASELINE_PROJECTIONS_CLIENT_MATCHING_H_
+#endif  // CASELINE_CARE_CLIENT_MATCHING_H_

@@ -61,8 +61,8 @@
 //
 //   Mental-health provider (FUH): a follow-up by psychiatry, psychology or
 //   social work, or by an organisation of type BEHAVIORAL_HEALTH.
-#ifndef CASELINE_PROJECTIONS_CONTINUITY_H_
-#define CASELINE_PROJECTIONS_CONTINUITY_H_
+#ifndef CASELINE_CARE_CONTINUITY_H_
+#define CASELINE_CARE_CONTINUITY_H_
 
 #include <string>
 #include <vector>
@@ -70,11 +70,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "caseline/v1/views.pb.h"
-#include "projections/client_record.h"
-#include "projections/organization_directory.h"
-#include "projections/views_config.h"
+#include "care/client_record.h"
+#include "care/organization_directory.h"
+#include "care/views_config.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 
 // Measure names, in the order GetMeasures answers them.
 inline constexpr char kMeasureFuh7[] = "FUH-7";
@@ -183,6 +183,6 @@ v1::MeasureResult ComputeMeasure(
 // name, organisation; active_clients unset). Empty otherwise.
 std::vector<v1::WorkerCaseload> CaseloadEntriesOf(const ClientRecord& record);
 
-}  // namespace caseline::projections
+}  // namespace caseline::care
 
-#endif  // CASELINE_PROJECTIONS_CONTINUITY_H_
+#endif  // CASELINE_CARE_CONTINUITY_H_

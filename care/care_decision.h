@@ -2,8 +2,8 @@
 // directory) and a proposed care event, either the events to append or a
 // rejection that names the rule and what would satisfy it. Pure functions of
 // their arguments: no I/O, no clock (the caller passes `now`).
-#ifndef CASELINE_SERVICES_CARE_DECISION_H_
-#define CASELINE_SERVICES_CARE_DECISION_H_
+#ifndef CASELINE_CARE_CARE_DECISION_H_
+#define CASELINE_CARE_CARE_DECISION_H_
 
 #include <string>
 #include <vector>
@@ -12,10 +12,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "caseline/v1/care_events.pb.h"
-#include "projections/client_record.h"
-#include "projections/organization_directory.h"
+#include "care/client_record.h"
+#include "care/organization_directory.h"
 
-namespace caseline::services {
+namespace caseline::care {
 
 // How far ahead of the server clock occurred_at may be.
 inline constexpr absl::Duration kMaxFutureSkew = absl::Minutes(5);
@@ -48,16 +48,16 @@ struct CareCommand {
 // involved in another client's care (false for an unknown client).
 // REQUIRES: ValidateCareCommand(command) is OK.
 [[nodiscard]] absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
-    const projections::ClientRecord& record,
-    const projections::OrganizationDirectory& directory,
+    const care::ClientRecord& record,
+    const care::OrganizationDirectory& directory,
     absl::FunctionRef<bool(absl::string_view)> involved_in_other,
     const CareCommand& command);
 
 // Decides OrganizationRegistered / OrganizationUpdated.
 [[nodiscard]] absl::StatusOr<std::vector<v1::CareEvent>>
-DecideOrganizationCommand(const projections::OrganizationDirectory& directory,
+DecideOrganizationCommand(const care::OrganizationDirectory& directory,
                           const CareCommand& command);
 
-}  // namespace caseline::services
+}  // namespace caseline::care
 
-#endif  // CASELINE_SERVICES_CARE_DECISION_H_
+#endif  // CASELINE_CARE_CARE_DECISION_H_

@@ -1,7 +1,7 @@
 // The organisation directory, folded from the "organizations" stream.
 // A plain value: not thread-safe; copy it to share.
-#ifndef CASELINE_PROJECTIONS_ORGANIZATION_DIRECTORY_H_
-#define CASELINE_PROJECTIONS_ORGANIZATION_DIRECTORY_H_
+#ifndef CASELINE_CARE_ORGANIZATION_DIRECTORY_H_
+#define CASELINE_CARE_ORGANIZATION_DIRECTORY_H_
 
 #include <optional>
 #include <string>
@@ -9,9 +9,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "caseline/v1/care_events.pb.h"
-#include "projections/care_event_context.h"
+#include "care/care_event_context.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 
 // The stream that holds OrganizationRegistered / OrganizationUpdated.
 inline constexpr char kOrganizationsStream[] = "organizations";
@@ -41,6 +41,6 @@ class OrganizationDirectory {
   std::optional<uint64_t> version_;
 };
 
-}  // namespace caseline::projections
+}  // namespace caseline::care
 
-#endif  // CASELINE_PROJECTIONS_ORGANIZATION_DIRECTORY_H_
+#endif  // CASELINE_CARE_ORGANIZATION_DIRECTORY_H_

@@ -6,8 +6,8 @@
 // instrumentation, so TSan cannot see absl::Mutex's lock and unlock and
 // reports every access it guards as a race. std::mutex goes through pthreads,
 // which TSan intercepts. Keep all of Caseline's own locking on these types.
-#ifndef CASELINE_EVENTSTORE_MUTEX_H_
-#define CASELINE_EVENTSTORE_MUTEX_H_
+#ifndef CASELINE_BASE_MUTEX_H_
+#define CASELINE_BASE_MUTEX_H_
 
 #include <condition_variable>
 #include <mutex>
@@ -128,4 +128,4 @@ class CondVar {
 
 }  // namespace caseline
 
-#endif  // CASELINE_EVENTSTORE_MUTEX_H_
+#endif  // CASELINE_BASE_MUTEX_H_

@@ -1,4 +1,4 @@
-#include "projections/client_matching.h"
+#include "care/client_matching.h"
 
 #include <algorithm>
 #include <array>
@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 namespace {
 
 // Winkler's constants.
@@ -641,4 +641,4 @@ std::vector<std::string> BlockingKeys(const v1::ClientRegistered& details) {
   return keys;
 }
 
-}  // namespace caseline::projections
+}  // namespace caseline::care

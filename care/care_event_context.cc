@@ -1,12 +1,10 @@
-#include "projections/care_event_context.h"
+#include "care/care_event_context.h"
 
 #include "absl/strings/str_cat.h"
 #include "caseline/v1/wire_constants.h"
-#include "eventstore/event_log.h"
-#include "eventstore/status_macros.h"
 #include "google/protobuf/descriptor.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 
 std::string CareEventName(const v1::CareEvent& event) {
   const google::protobuf::OneofDescriptor* oneof =
@@ -42,29 +40,4 @@ CareEventContext ContextOf(const eventstore::RecordedEvent& event) {
   return context;
 }
 
-absl::Status FoldCareStream(
-    eventstore::EventLog& log, absl::string_view stream_id,
-    uint64_t from_version,
-    absl::FunctionRef<bool(const eventstore::RecordedEvent&)> keep,
-    absl::FunctionRef<void(const v1::CareEvent&, const CareEventContext&)>
-        fold) {
-  eventstore::ReadStreamOptions read;
-  read.from_version = from_version;
-  read.max_count = eventstore::kMaxReadCount;
-  while (true) {
-    absl::StatusOr<eventstore::StreamPage> page =
-        log.ReadStream(stream_id, read);
-    if (absl::IsNotFound(page.status())) return absl::OkStatus();
-    if (!page.ok()) return page.status();
-    for (const eventstore::RecordedEvent& recorded : page->events) {
-      if (!keep(recorded)) return absl::OkStatus();
-      if (!IsCareEvent(recorded)) continue;
-      ASSIGN_OR_RETURN(v1::CareEvent event, ParseCareEvent(recorded));
-      fold(event, ContextOf(recorded));
-    }
-    if (page->end_of_stream) return absl::OkStatus();
-    read.from_version = page->next_version;
-  }
-}
-
-}  // namespace caseline::projections
+}  // namespace caseline::care

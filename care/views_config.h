@@ -4,12 +4,12 @@
 //
 // Values that shape stored projection state (marked "stored") take effect for
 // new events at once and for the past after `caseline projections rebuild`.
-#ifndef CASELINE_PROJECTIONS_VIEWS_CONFIG_H_
-#define CASELINE_PROJECTIONS_VIEWS_CONFIG_H_
+#ifndef CASELINE_CARE_VIEWS_CONFIG_H_
+#define CASELINE_CARE_VIEWS_CONFIG_H_
 
 #include <cstdint>
 
-namespace caseline::projections {
+namespace caseline::care {
 
 struct ViewsConfig {
   // --- Continuity gaps and worklists ---
@@ -46,6 +46,6 @@ struct ViewsConfig {
   int32_t disclosure_lookback_years = 6;
 };
 
-}  // namespace caseline::projections
+}  // namespace caseline::care
 
-#endif  // CASELINE_PROJECTIONS_VIEWS_CONFIG_H_
+#endif  // CASELINE_CARE_VIEWS_CONFIG_H_

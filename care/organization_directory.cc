@@ -1,6 +1,6 @@
-#include "projections/organization_directory.h"
+#include "care/organization_directory.h"
 
-namespace caseline::projections {
+namespace caseline::care {
 
 void OrganizationDirectory::Apply(const v1::CareEvent& event,
                                   const CareEventContext& context) {
@@ -28,4 +28,4 @@ const v1::OrganizationRegistered* OrganizationDirectory::Find(
   return it == organizations_.end() ? nullptr : &it->second;
 }
 
-}  // namespace caseline::projections
+}  // namespace caseline::care

@@ -1,7 +1,7 @@
 // Status propagation helpers. Abseil 20220623 ships no public RETURN_IF_ERROR,
 // so Caseline keeps this one small pair for every module.
-#ifndef CASELINE_EVENTSTORE_STATUS_MACROS_H_
-#define CASELINE_EVENTSTORE_STATUS_MACROS_H_
+#ifndef CASELINE_BASE_STATUS_MACROS_H_
+#define CASELINE_BASE_STATUS_MACROS_H_
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -28,4 +28,4 @@
   if (!statusor.ok()) return statusor.status();     \
   lhs = std::move(statusor).value()
 
-#endif  // CASELINE_EVENTSTORE_STATUS_MACROS_H_
+#endif  // CASELINE_BASE_STATUS_MACROS_H_

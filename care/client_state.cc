@@ -1,11 +1,11 @@
-#include "projections/client_state.h"
+#include "care/client_state.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
 
-namespace caseline::projections {
+namespace caseline::care {
 namespace {
 
 void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
@@ -210,4 +210,4 @@ v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
   return state;
 }
 
-}  // namespace caseline::projections
+}  // namespace caseline::care

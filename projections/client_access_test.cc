@@ -1,4 +1,5 @@
-#include "projections/access_policy.h"
+#include "projections/care_stream.h"
+#include "care/access_policy.h"
 
 #include "caseline/v1/wire_constants.h"
 #include "gmock/gmock.h"
@@ -25,16 +26,16 @@ class AccessPolicyTest : public ::testing::Test {
     v1::CareEvent e;
     e.mutable_organization_registered()->set_organization_id(id);
     e.mutable_organization_registered()->set_type(type);
-    log_.AppendCare(kOrganizationsStream, e, kT0, id);
-    CareEventContext context;
+    log_.AppendCare(care::kOrganizationsStream, e, kT0, id);
+    care::CareEventContext context;
     directory_.Apply(e, context);
   }
   void Client(const v1::CareEvent& e, const std::string& org,
               absl::Duration after = absl::ZeroDuration()) {
-    log_.AppendCare(ClientStreamId("c1"), e, kT0 + after, org);
+    log_.AppendCare(care::ClientStreamId("c1"), e, kT0 + after, org);
   }
-  ClientAccessFold Fold() {
-    absl::StatusOr<ClientAccessFold> fold =
+  care::ClientAccessFold Fold() {
+    absl::StatusOr<care::ClientAccessFold> fold =
         LoadClientAccess(*log_.get(), "c1", directory_);
     EXPECT_TRUE(fold.ok()) << fold.status();
     return *std::move(fold);
@@ -67,7 +68,7 @@ class AccessPolicyTest : public ::testing::Test {
   }
 
   TestLog log_{"access_policy"};
-  OrganizationDirectory directory_;
+  care::OrganizationDirectory directory_;
 };
 
 TEST_F(AccessPolicyTest, ClassesFollowCategoriesSubjectsAndPart2Programs) {
@@ -85,11 +86,11 @@ TEST_F(AccessPolicyTest, ClassesFollowCategoriesSubjectsAndPart2Programs) {
   v1::CareEvent note;
   note.mutable_case_opened()->set_reason("intake");
   Client(note, "sud");                                                     // 4
-  const ClientAccessFold fold = Fold();
-  constexpr auto kGeneral = ClassBit(v1::DATA_CLASS_GENERAL);
-  constexpr auto kMh = ClassBit(v1::DATA_CLASS_MENTAL_HEALTH);
-  constexpr auto kPart2 = ClassBit(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
-  constexpr auto kHousing = ClassBit(v1::DATA_CLASS_HOUSING);
+  const care::ClientAccessFold fold = Fold();
+  constexpr auto kGeneral = care::ClassBit(v1::DATA_CLASS_GENERAL);
+  constexpr auto kMh = care::ClassBit(v1::DATA_CLASS_MENTAL_HEALTH);
+  constexpr auto kPart2 = care::ClassBit(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
+  constexpr auto kHousing = care::ClassBit(v1::DATA_CLASS_HOUSING);
   EXPECT_EQ(fold.ClassesAt(0), kGeneral);
   EXPECT_EQ(fold.ClassesAt(1), kMh);
   EXPECT_EQ(fold.ClassesAt(2), kMh) << "a referral's lifecycle inherits it";
@@ -112,28 +113,28 @@ TEST_F(AccessPolicyTest, InvolvementAndConsentDecideTogether) {
          "hospital");
   Client(Consent("k1", {"bh", "school"}, {v1::DATA_CLASS_GENERAL}),
          "hospital");
-  const ClientAccessFold fold = Fold();
-  const AccessReader bh{"bh", v1::PURPOSE_OF_USE_CARE_COORDINATION,
+  const care::ClientAccessFold fold = Fold();
+  const care::AccessReader bh{"bh", v1::PURPOSE_OF_USE_CARE_COORDINATION,
                         kT0 + absl::Hours(1)};
-  ClientAccessDecision d = Decide(fold, bh, directory_);
+  care::ClientAccessDecision d = care::Decide(fold, bh, directory_);
   EXPECT_TRUE(d.involved);
-  EXPECT_EQ(d.covered, ClassBit(v1::DATA_CLASS_GENERAL));
+  EXPECT_EQ(d.covered, care::ClassBit(v1::DATA_CLASS_GENERAL));
   EXPECT_TRUE(d.Visible(fold.ClassesAt(0), fold.AuthorAt(0)));
   EXPECT_FALSE(d.Visible(fold.ClassesAt(1), fold.AuthorAt(1)))
       << "mental health is not covered";
-  EXPECT_THAT(d.ConsentsFor(ClassBit(v1::DATA_CLASS_GENERAL)),
+  EXPECT_THAT(d.ConsentsFor(care::ClassBit(v1::DATA_CLASS_GENERAL)),
               ElementsAre("k1"));
 
   // Consent without involvement shows nothing.
-  const AccessReader school{"school", v1::PURPOSE_OF_USE_CARE_COORDINATION,
+  const care::AccessReader school{"school", v1::PURPOSE_OF_USE_CARE_COORDINATION,
                             kT0 + absl::Hours(1)};
-  d = Decide(fold, school, directory_);
+  d = care::Decide(fold, school, directory_);
   EXPECT_FALSE(d.involved);
   EXPECT_FALSE(d.Visible(fold.ClassesAt(0), fold.AuthorAt(0)));
   // The author always sees its own.
-  const AccessReader hospital{"hospital", v1::PURPOSE_OF_USE_TREATMENT,
+  const care::AccessReader hospital{"hospital", v1::PURPOSE_OF_USE_TREATMENT,
                               kT0 + absl::Hours(1)};
-  d = Decide(fold, hospital, directory_);
+  d = care::Decide(fold, hospital, directory_);
   EXPECT_TRUE(d.Visible(fold.ClassesAt(1), fold.AuthorAt(1)));
 }
 
@@ -151,9 +152,9 @@ TEST_F(AccessPolicyTest, RevocationTakesEffectAtItsEffectiveTime) {
   *revoked.mutable_consent_revoked()->mutable_effective_at() =
       Ts(kT0 + absl::Hours(10));
   Client(revoked, "hospital", absl::Hours(2));
-  const ClientAccessFold fold = Fold();
+  const care::ClientAccessFold fold = Fold();
   auto covered_at = [&](absl::Time at) {
-    return Decide(fold, {"bh", v1::PURPOSE_OF_USE_CARE_COORDINATION, at},
+    return care::Decide(fold, {"bh", v1::PURPOSE_OF_USE_CARE_COORDINATION, at},
                   directory_)
         .covered;
   };
@@ -174,17 +175,17 @@ TEST_F(AccessPolicyTest, Part2NeedsTheOrganisationNamedNotItsType) {
   c->add_data_classes(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
   c->add_data_classes(v1::DATA_CLASS_GENERAL);
   Client(by_type, "hospital");
-  ClientAccessFold fold = Fold();
-  ClientAccessDecision d = Decide(
+  care::ClientAccessFold fold = Fold();
+  care::ClientAccessDecision d = care::Decide(
       fold, {"bh", v1::PURPOSE_OF_USE_TREATMENT, kT0 + absl::Hours(1)},
       directory_);
-  EXPECT_EQ(d.covered, ClassBit(v1::DATA_CLASS_GENERAL));
+  EXPECT_EQ(d.covered, care::ClassBit(v1::DATA_CLASS_GENERAL));
   EXPECT_FALSE(d.Visible(fold.ClassesAt(1), ""));
 
   Client(Consent("k-named", {"bh"}, {v1::DATA_CLASS_SUBSTANCE_USE_PART2}),
          "hospital");
   fold = Fold();
-  d = Decide(fold, {"bh", v1::PURPOSE_OF_USE_TREATMENT, kT0 + absl::Hours(1)},
+  d = care::Decide(fold, {"bh", v1::PURPOSE_OF_USE_TREATMENT, kT0 + absl::Hours(1)},
              directory_);
   EXPECT_TRUE(d.Visible(fold.ClassesAt(1), ""));
   EXPECT_THAT(d.ConsentsFor(fold.ClassesAt(1)), ElementsAre("k-named"));
@@ -199,24 +200,24 @@ TEST_F(AccessPolicyTest, PurposeMustBeAmongTheConsentsPurposes) {
   v1::CareEvent consent = Consent("k1", {"bh"}, {v1::DATA_CLASS_GENERAL});
   consent.mutable_consent_given()->add_purposes(v1::PURPOSE_OF_USE_TREATMENT);
   Client(consent, "hospital");
-  const ClientAccessFold fold = Fold();
-  EXPECT_NE(Decide(fold, {"bh", v1::PURPOSE_OF_USE_TREATMENT, kT0 + absl::Hours(1)},
+  const care::ClientAccessFold fold = Fold();
+  EXPECT_NE(care::Decide(fold, {"bh", v1::PURPOSE_OF_USE_TREATMENT, kT0 + absl::Hours(1)},
                    directory_)
                 .covered,
             0u);
-  EXPECT_EQ(Decide(fold, {"bh", v1::PURPOSE_OF_USE_RESEARCH, kT0 + absl::Hours(1)},
+  EXPECT_EQ(care::Decide(fold, {"bh", v1::PURPOSE_OF_USE_RESEARCH, kT0 + absl::Hours(1)},
                    directory_)
                 .covered,
             0u);
 }
 
 TEST(AccessStreamTest, NamesAndParses) {
-  EXPECT_EQ(AccessStreamId("c1"), "access-c1");
-  EXPECT_EQ(ClientOfAccessStream("access-c1"), "c1");
-  EXPECT_FALSE(ClientOfAccessStream("access-").has_value());
-  EXPECT_FALSE(ClientOfAccessStream("client-c1").has_value());
-  EXPECT_EQ(DataClassNames(ClassBit(v1::DATA_CLASS_GENERAL) |
-                           ClassBit(v1::DATA_CLASS_SUBSTANCE_USE_PART2)),
+  EXPECT_EQ(care::AccessStreamId("c1"), "access-c1");
+  EXPECT_EQ(care::ClientOfAccessStream("access-c1"), "c1");
+  EXPECT_FALSE(care::ClientOfAccessStream("access-").has_value());
+  EXPECT_FALSE(care::ClientOfAccessStream("client-c1").has_value());
+  EXPECT_EQ(care::DataClassNames(care::ClassBit(v1::DATA_CLASS_GENERAL) |
+                           care::ClassBit(v1::DATA_CLASS_SUBSTANCE_USE_PART2)),
             "GENERAL, SUBSTANCE_USE_PART2");
 }
 
@@ -231,9 +232,9 @@ eventstore::RecordedEvent AccessEvent(uint64_t position, const std::string& id,
                                       const std::string& org) {
   eventstore::RecordedEvent e;
   e.event_id = eventstore::EventId::FromName(id);
-  e.stream_id = AccessStreamId("c1");
+  e.stream_id = care::AccessStreamId("c1");
   e.global_position = position;
-  e.event_type = CareEventName(event);
+  e.event_type = care::CareEventName(event);
   e.content_type = v1::kCareEventContentType;
   e.payload = event.SerializeAsString();
   e.actor.organization_id = org;

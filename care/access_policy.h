@@ -3,7 +3,7 @@
 // care, and which classes a consent in force covers for it.
 //
 // Pure: the caller folds the client's stream into a ClientAccessFold and asks
-// Decide() for a reader at a moment; no I/O except LoadClientAccess.
+// Decide() for a reader at a moment. Pure: the caller reads the stream.
 //
 // The rule, for an organisation with the agency role: an event of a client's
 // stream is visible when the reader recorded it, or when the reader is
@@ -12,8 +12,8 @@
 // provider) and a consent in force at the moment of the read covers every
 // data class the event carries, for the reader and the purpose of use. Part
 // 2 data needs a consent that names the reader (42 CFR 2.31).
-#ifndef CASELINE_PROJECTIONS_ACCESS_POLICY_H_
-#define CASELINE_PROJECTIONS_ACCESS_POLICY_H_
+#ifndef CASELINE_CARE_ACCESS_POLICY_H_
+#define CASELINE_CARE_ACCESS_POLICY_H_
 
 #include <cstdint>
 #include <map>
@@ -27,14 +27,10 @@
 #include "absl/time/time.h"
 #include "caseline/v1/care_events.pb.h"
 #include "eventstore/event.h"
-#include "projections/client_record.h"
-#include "projections/organization_directory.h"
+#include "care/client_record.h"
+#include "care/organization_directory.h"
 
-namespace caseline::eventstore {
-class EventLog;
-}
-
-namespace caseline::projections {
+namespace caseline::care {
 
 // A set of data classes: bit (1 << DataClass) per class.
 using DataClassMask = uint32_t;
@@ -120,12 +116,6 @@ class ClientAccessFold {
   absl::flat_hash_map<std::string, Subject> subjects_;
 };
 
-// Folds client `client_id`'s whole stream (an unknown client gives an empty
-// fold).
-absl::StatusOr<ClientAccessFold> LoadClientAccess(
-    eventstore::EventLog& log, absl::string_view client_id,
-    const OrganizationDirectory& directory);
-
 // Who reads, why, and when.
 struct AccessReader {
   std::string organization_id;
@@ -156,6 +146,6 @@ ClientAccessDecision Decide(const ClientAccessFold& fold,
                             const AccessReader& reader,
                             const OrganizationDirectory& directory);
 
-}  // namespace caseline::projections
+}  // namespace caseline::care
 
-#endif  // CASELINE_PROJECTIONS_ACCESS_POLICY_H_
+#endif  // CASELINE_CARE_ACCESS_POLICY_H_
