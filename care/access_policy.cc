@@ -139,15 +139,6 @@ DataClassMask ClientAccessFold::Classify(
       }
       break;
     }
-    case v1::CareEvent::kReferralAccepted:
-    case v1::CareEvent::kReferralDeclined:
-    case v1::CareEvent::kReferralOnHold:
-    case v1::CareEvent::kReferralStarted:
-    case v1::CareEvent::kReferralCompleted:
-    case v1::CareEvent::kReferralFailed:
-    case v1::CareEvent::kReferralCancelled:
-      m = SubjectClasses(SubjectKey("referral", *ReferralIdOf(event)));
-      break;
     case v1::CareEvent::kServiceStarted: {
       const auto& e = event.service_started();
       m = of(e.category());
@@ -234,6 +225,11 @@ DataClassMask ClientAccessFold::Classify(
       }
       break;
     default:
+      // A referral lifecycle step after sending (any event ReferralIdOf
+      // knows, so a new step needs no case here): the referral's classes.
+      if (const std::string* referral = ReferralIdOf(event)) {
+        m = SubjectClasses(SubjectKey("referral", *referral));
+      }
       break;
   }
   // GENERAL: what has no more specific class, and any reference to a subject

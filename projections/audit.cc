@@ -21,6 +21,7 @@
 #include "care/access_policy.h"
 #include "care/client_record.h"
 #include "care/client_state.h"
+#include "care/event_summary.h"
 #include "care/organization_directory.h"
 
 namespace caseline::projections {
@@ -106,46 +107,11 @@ absl::Status BadPageToken() {
       "next_page_token, or none for the first page");
 }
 
-// "SERVICE_CATEGORY_MENTAL_HEALTH" -> "mental health".
-std::string Word(const std::string& enum_name, absl::string_view prefix) {
-  std::string out = absl::AsciiStrToLower(
-      absl::StripPrefix(absl::string_view(enum_name), prefix));
-  std::replace(out.begin(), out.end(), '_', ' ');
-  return out;
-}
-
-std::string CategoryWord(v1::ServiceCategory c) {
-  return Word(v1::ServiceCategory_Name(c), "SERVICE_CATEGORY_");
-}
-std::string LevelWord(v1::LevelOfCare l) {
-  return Word(v1::LevelOfCare_Name(l), "LEVEL_OF_CARE_");
-}
-std::string ClassWord(int c) {
-  if (c == v1::DATA_CLASS_SUBSTANCE_USE_PART2) return "substance use (Part 2)";
-  return Word(v1::DataClass_Name(static_cast<v1::DataClass>(c)), "DATA_CLASS_");
-}
-std::string PurposeWord(v1::PurposeOfUse p) {
-  return Word(v1::PurposeOfUse_Name(p), "PURPOSE_OF_USE_");
-}
-
-std::string ClassesWords(const google::protobuf::RepeatedField<int>& classes) {
-  std::vector<std::string> words;
-  for (int c : classes) words.push_back(ClassWord(c));
-  return absl::StrJoin(words, ", ");
-}
-
-std::string NameWords(const v1::PersonName& name) {
-  std::vector<std::string> parts;
-  for (const std::string* p : {&name.given(), &name.middle(), &name.family()}) {
-    if (!p->empty()) parts.push_back(*p);
-  }
-  return absl::StrJoin(parts, " ");
-}
-
-std::string WithReason(std::string text, const std::string& reason) {
-  if (!reason.empty()) absl::StrAppend(&text, ": ", reason);
-  return text;
-}
+// The timeline's words (care/event_summary.h).
+using care::CategoryWord;
+using care::DataClassesWords;
+using care::EnumWord;
+using care::NameWords;
 
 // Reads the whole stream (all pages) in version order from `from_version`;
 // NOT_FOUND when the stream has no events.
@@ -182,284 +148,7 @@ absl::StatusOr<care::OrganizationDirectory> LoadDirectory(eventstore::EventLog& 
 
 }  // namespace
 
-// --- Summaries ---------------------------------------------------------------
-
-std::string SummarizeCareEvent(const v1::CareEvent& event) {
-  switch (event.event_case()) {
-    case v1::CareEvent::kClientRegistered: {
-      const auto& e = event.client_registered();
-      return absl::StrCat("client registered: ", NameWords(e.name()));
-    }
-    case v1::CareEvent::kClientDetailsCorrected: {
-      const auto& e = event.client_details_corrected();
-      std::vector<std::string> fields;
-      if (e.has_name()) fields.push_back("name");
-      if (e.has_birth_date()) fields.push_back("birth date");
-      if (e.sex() != v1::SEX_UNSPECIFIED) fields.push_back("sex");
-      if (!e.phone().empty()) fields.push_back("phone");
-      if (e.has_address()) fields.push_back("address");
-      if (!e.preferred_language().empty()) fields.push_back("language");
-      if (e.has_interpreter_needed()) fields.push_back("interpreter");
-      if (!e.identifiers_added().empty()) fields.push_back("identifiers");
-      return WithReason(absl::StrCat("client details corrected (",
-                                     absl::StrJoin(fields, ", "), ")"),
-                        e.reason());
-    }
-    case v1::CareEvent::kClientRecordsLinked:
-      return WithReason(
-          absl::StrCat("linked to client ",
-                       event.client_records_linked().other_client_id()),
-          event.client_records_linked().reason());
-    case v1::CareEvent::kClientRecordsUnlinked:
-      return WithReason(
-          absl::StrCat("unlinked from client ",
-                       event.client_records_unlinked().other_client_id()),
-          event.client_records_unlinked().reason());
-    case v1::CareEvent::kCaseOpened:
-      return WithReason("case opened", event.case_opened().reason());
-    case v1::CareEvent::kCaseClosed:
-      return WithReason(
-          absl::StrCat(
-              "case closed (",
-              Word(v1::CaseClosureReason_Name(event.case_closed().reason()),
-                   "CASE_CLOSURE_REASON_"),
-              ")"),
-          event.case_closed().note());
-    case v1::CareEvent::kCaseReopened:
-      return WithReason("case reopened", event.case_reopened().reason());
-    case v1::CareEvent::kDuplicateDismissed:
-      return WithReason(
-          absl::StrCat("duplicate finding ",
-                       event.duplicate_dismissed().finding_id(), " dismissed"),
-          event.duplicate_dismissed().reason());
-    case v1::CareEvent::kConsentGiven: {
-      const auto& e = event.consent_given();
-      std::vector<std::string> recipients(
-          e.recipient_organization_ids().begin(),
-          e.recipient_organization_ids().end());
-      for (int type : e.recipient_organization_types()) {
-        recipients.push_back(absl::StrCat(
-            "any ", Word(v1::OrganizationType_Name(
-                             static_cast<v1::OrganizationType>(type)),
-                         "ORGANIZATION_TYPE_")));
-      }
-      std::string text =
-          absl::StrCat("consent ", e.consent_id(), " given to share ",
-                       ClassesWords(e.data_classes()), " with ",
-                       absl::StrJoin(recipients, ", "));
-      if (e.has_representative()) {
-        absl::StrAppend(&text, " (by representative ",
-                        NameWords(e.representative().name()), ")");
-      }
-      return text;
-    }
-    case v1::CareEvent::kConsentRevoked:
-      return WithReason(
-          absl::StrCat("consent ", event.consent_revoked().consent_id(),
-                       " revoked"),
-          event.consent_revoked().reason());
-    case v1::CareEvent::kInformationDisclosed: {
-      const auto& e = event.information_disclosed();
-      return absl::StrCat(
-          "disclosure ", e.disclosure_id(), ": ",
-          ClassesWords(e.data_classes()), " to ", e.recipient_organization_id(),
-          " for ", PurposeWord(e.purpose()), " under ",
-          e.consent_id().empty() ? e.legal_basis()
-                                 : absl::StrCat("consent ", e.consent_id()));
-    }
-    case v1::CareEvent::kAssessmentRecorded: {
-      const auto& e = event.assessment_recorded();
-      std::vector<std::string> domains;
-      for (const auto& d : e.domains()) {
-        domains.push_back(absl::StrCat(
-            CategoryWord(d.domain()), " ",
-            Word(v1::NeedLevel_Name(d.need_level()), "NEED_LEVEL_")));
-      }
-      return absl::StrCat("assessment ", e.assessment_id(), ": ",
-                          absl::StrJoin(domains, ", "));
-    }
-    case v1::CareEvent::kGoalSet:
-      return absl::StrCat("goal ", event.goal_set().goal_id(), " set (",
-                          CategoryWord(event.goal_set().domain()),
-                          "): ", event.goal_set().description());
-    case v1::CareEvent::kGoalProgressRecorded:
-      return WithReason(
-          absl::StrCat("goal ", event.goal_progress_recorded().goal_id(),
-                       " at ",
-                       event.goal_progress_recorded().percent_achieved(), "%"),
-          event.goal_progress_recorded().note());
-    case v1::CareEvent::kGoalStatusChanged:
-      return WithReason(
-          absl::StrCat(
-              "goal ", event.goal_status_changed().goal_id(), " ",
-              Word(v1::GoalStatus_Name(event.goal_status_changed().status()),
-                   "GOAL_STATUS_")),
-          event.goal_status_changed().reason());
-    case v1::CareEvent::kReferralSent: {
-      const auto& e = event.referral_sent();
-      std::string text = absl::StrCat(
-          "referral ", e.referral_id(), " sent to ", e.to_organization_id(),
-          " (", CategoryWord(e.service_category()), ", ",
-          Word(v1::ReferralKind_Name(e.kind()), "REFERRAL_KIND_"), ")");
-      if (!e.shared_data_classes().empty()) {
-        absl::StrAppend(&text, " sharing ",
-                        ClassesWords(e.shared_data_classes()));
-      }
-      return text;
-    }
-    case v1::CareEvent::kReferralAccepted:
-      return absl::StrCat("referral ", event.referral_accepted().referral_id(),
-                          " accepted");
-    case v1::CareEvent::kReferralDeclined:
-      return WithReason(
-          absl::StrCat("referral ", event.referral_declined().referral_id(),
-                       " declined"),
-          event.referral_declined().reason());
-    case v1::CareEvent::kReferralOnHold:
-      return WithReason(
-          absl::StrCat("referral ", event.referral_on_hold().referral_id(),
-                       " on hold"),
-          event.referral_on_hold().reason());
-    case v1::CareEvent::kReferralStarted:
-      return absl::StrCat("referral ", event.referral_started().referral_id(),
-                          " in progress");
-    case v1::CareEvent::kReferralCompleted:
-      return WithReason(
-          absl::StrCat("referral ", event.referral_completed().referral_id(),
-                       " completed (loop closed)"),
-          event.referral_completed().delivered());
-    case v1::CareEvent::kReferralFailed:
-      return WithReason(
-          absl::StrCat("referral ", event.referral_failed().referral_id(),
-                       " failed"),
-          event.referral_failed().reason());
-    case v1::CareEvent::kReferralCancelled:
-      return WithReason(
-          absl::StrCat("referral ", event.referral_cancelled().referral_id(),
-                       " cancelled"),
-          event.referral_cancelled().reason());
-    case v1::CareEvent::kServiceStarted: {
-      const auto& e = event.service_started();
-      return absl::StrCat("service ", e.service_id(), " (",
-                          CategoryWord(e.category()), ") started at ",
-                          e.provider_organization_id());
-    }
-    case v1::CareEvent::kServiceEnded:
-      return WithReason(
-          absl::StrCat("service ", event.service_ended().service_id(),
-                       " ended"),
-          event.service_ended().reason());
-    case v1::CareEvent::kServiceInterruptionNotified:
-      return WithReason(
-          absl::StrCat("service ",
-                       event.service_interruption_notified().service_id(),
-                       " will be interrupted"),
-          event.service_interruption_notified().reason());
-    case v1::CareEvent::kCareTeamMemberAdded: {
-      const auto& e = event.care_team_member_added();
-      return absl::StrCat(
-          NameWords(e.name()).empty() ? e.member_id() : NameWords(e.name()),
-          " (", e.organization_id(), ") joined the care team as ",
-          e.role() == v1::CARE_TEAM_ROLE_LEAD_CASE_MANAGER ? "lead case manager"
-                                                           : "member");
-    }
-    case v1::CareEvent::kCareTeamMemberRemoved:
-      return WithReason(
-          absl::StrCat("team member ",
-                       event.care_team_member_removed().member_id(),
-                       " left the care team"),
-          event.care_team_member_removed().reason());
-    case v1::CareEvent::kTeamMeetingHeld: {
-      const auto& e = event.team_meeting_held();
-      return absl::StrCat("team meeting ", e.meeting_id(), " held with ",
-                          e.attendee_member_ids_size(), " member(s)",
-                          e.client_attended() ? " and the client" : "");
-    }
-    case v1::CareEvent::kAdmissionRecorded: {
-      const auto& e = event.admission_recorded();
-      return absl::StrCat("admitted (", LevelWord(e.level_of_care()), ") to ",
-                          e.facility_organization_id(), ", admission ",
-                          e.admission_id());
-    }
-    case v1::CareEvent::kTransitionPlanned: {
-      const auto& e = event.transition_planned();
-      return absl::StrCat("transition ", e.transition_id(), " planned to ",
-                          e.to_organization_id(), " (",
-                          LevelWord(e.to_level_of_care()), ")");
-    }
-    case v1::CareEvent::kDischargeRecorded:
-      return absl::StrCat("discharged from admission ",
-                          event.discharge_recorded().admission_id(), " (",
-                          Word(v1::DischargeDisposition_Name(
-                                   event.discharge_recorded().disposition()),
-                               "DISCHARGE_DISPOSITION_"),
-                          ")");
-    case v1::CareEvent::kTransitionCompleted:
-      return absl::StrCat("transition ",
-                          event.transition_completed().transition_id(),
-                          " completed");
-    case v1::CareEvent::kFollowUpCompleted: {
-      const auto& e = event.follow_up_completed();
-      return absl::StrCat(
-          "follow-up ", e.follow_up_id(), " (",
-          Word(v1::ContactKind_Name(e.contact_kind()), "CONTACT_KIND_"),
-          ") by ", e.provider_organization_id());
-    }
-    case v1::CareEvent::kOrganizationRegistered:
-      return absl::StrCat("organisation ",
-                          event.organization_registered().organization_id(),
-                          " registered");
-    case v1::CareEvent::kOrganizationUpdated:
-      return absl::StrCat("organisation ",
-                          event.organization_updated().organization_id(),
-                          " updated");
-    case v1::CareEvent::kRecordAccessed: {
-      const auto& e = event.record_accessed();
-      if (e.outcome() == v1::ACCESS_OUTCOME_DENIED) {
-        return absl::StrCat("read REFUSED (", e.operation(),
-                            "): not involved in the client's care; nothing "
-                            "shown");
-      }
-      std::string basis;
-      switch (e.basis()) {
-        case v1::ACCESS_BASIS_CONSENT:
-          basis = absl::StrCat("consent ", absl::StrJoin(e.consent_ids(), ","));
-          break;
-        case v1::ACCESS_BASIS_BREAK_GLASS:
-          basis = absl::StrCat("BREAK-THE-GLASS: ", e.break_glass_reason());
-          break;
-        case v1::ACCESS_BASIS_AUDITOR:
-          basis = "auditor";
-          break;
-        case v1::ACCESS_BASIS_ADMIN:
-          basis = "admin";
-          break;
-        case v1::ACCESS_BASIS_REFERRAL_SENDER:
-          basis = "its own referral's status";
-          break;
-        default:
-          basis = "unspecified";
-          break;
-      }
-      return absl::StrCat(
-          "record read (", e.operation(), ", ", basis, "): ",
-          e.positions_shown_size() + e.subject_ids_shown_size(), " shown",
-          e.data_classes_shown().empty()
-              ? ""
-              : absl::StrCat(" (", ClassesWords(e.data_classes_shown()), ")"),
-          e.events_withheld() > 0
-              ? absl::StrCat(", ", e.events_withheld(), " withheld")
-              : "");
-    }
-    case v1::CareEvent::kBreakGlassReviewed:
-      return absl::StrCat("break-the-glass access ",
-                          event.break_glass_reviewed().access_event_id(),
-                          " reviewed: ", event.break_glass_reviewed().note());
-    case v1::CareEvent::EVENT_NOT_SET:
-      break;
-  }
-  return "empty care event";
-}
+// --- On whose behalf ---------------------------------------------------------
 
 std::string OnBehalfOf(const v1::CareEvent& event) {
   if (!event.has_consent_given() ||
@@ -468,8 +157,8 @@ std::string OnBehalfOf(const v1::CareEvent& event) {
   }
   const v1::Representative& r = event.consent_given().representative();
   return absl::StrCat(NameWords(r.name()), " (",
-                      Word(v1::RepresentativeAuthority_Name(r.authority()),
-                           "REPRESENTATIVE_AUTHORITY_"),
+                      EnumWord(v1::RepresentativeAuthority_Name(r.authority()),
+                               "REPRESENTATIVE_AUTHORITY_"),
                       ")");
 }
 
@@ -548,7 +237,7 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
     entry->set_user_id(e.actor.user_id);
     if (care::IsCareEvent(e)) {
       ASSIGN_OR_RETURN(v1::CareEvent care, care::ParseCareEvent(e));
-      entry->set_summary(SummarizeCareEvent(care));
+      entry->set_summary(care::SummarizeCareEvent(care));
       entry->set_on_behalf_of(OnBehalfOf(care));
       *entry->mutable_event() = std::move(care);
     } else {
@@ -780,7 +469,7 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
           d.set_recipient_organization_id(sent.to_organization_id());
           *d.mutable_data_classes() = sent.shared_data_classes();
           d.set_description(
-              absl::StrCat(ClassesWords(sent.shared_data_classes()),
+              absl::StrCat(DataClassesWords(sent.shared_data_classes()),
                            " shared with referral ", sent.referral_id(), " (",
                            CategoryWord(sent.service_category()), ")"));
           d.set_purpose(purpose);
@@ -801,9 +490,9 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
           d.set_recipient_organization_id(e.recipient_organization_id());
           *d.mutable_data_classes() = e.data_classes();
           d.set_description(e.description().empty()
-                                ? ClassesWords(e.data_classes())
+                                ? DataClassesWords(e.data_classes())
                                 : absl::StrCat(e.description(), " (",
-                                               ClassesWords(e.data_classes()),
+                                               DataClassesWords(e.data_classes()),
                                                ")"));
           d.set_purpose(e.purpose());
           d.set_consent_id(e.consent_id());
@@ -838,7 +527,7 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
         d.set_description(absl::StrCat(
             "read through ", e.operation(), ": ",
             e.positions_shown_size() + e.subject_ids_shown_size(),
-            " shown (", ClassesWords(e.data_classes_shown()), ")",
+            " shown (", DataClassesWords(e.data_classes_shown()), ")",
             context.user_id.empty() ? ""
                                     : absl::StrCat(", by ", context.user_id)));
         d.set_purpose(e.purpose());

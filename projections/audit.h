@@ -92,10 +92,6 @@ absl::StatusOr<v1::VerifyClientChainResponse> VerifyClientChain(
 
 // --- Pure parts, exposed for tests ------------------------------------------
 
-// A one-line description of a care event, e.g.
-// "referral r1 sent to housing-first (HOUSING, warm)".
-std::string SummarizeCareEvent(const v1::CareEvent& event);
-
 // On whose behalf the event was recorded: for a consent given by a legally
 // authorised representative, "<name> (<authority>)"; otherwise empty.
 std::string OnBehalfOf(const v1::CareEvent& event);

@@ -591,17 +591,5 @@ TEST_F(AuditLogTest, AuditChainLinkDetectsATamperedByteAndABrokenLink) {
               HasSubstr("prev_hash"));
 }
 
-TEST(AuditSummaryTest, EveryCareEventHasAOneLineSummary) {
-  const google::protobuf::OneofDescriptor* oneof =
-      v1::CareEvent::descriptor()->FindOneofByName("event");
-  for (int i = 0; i < oneof->field_count(); ++i) {
-    v1::CareEvent event;
-    event.GetReflection()->MutableMessage(&event, oneof->field(i));
-    const std::string summary = SummarizeCareEvent(event);
-    EXPECT_FALSE(summary.empty()) << oneof->field(i)->name();
-    EXPECT_EQ(summary.find('\n'), std::string::npos);
-  }
-}
-
 }  // namespace
 }  // namespace caseline::projections
