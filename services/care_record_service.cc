@@ -88,8 +88,10 @@ class CareRecordServices::CommandService final : public grpc::Service {
   CommandService(const CommandRunner* runner,
                  const google::protobuf::ServiceDescriptor* service)
       : runner_(runner) {
-    for (const care::CommandSpec& spec : care::CommandCatalog::Get().commands()) {
+    for (const care::CommandSpec& spec :
+         care::CommandCatalog::Get().commands()) {
       if (spec.method->service() != service) continue;
+      ++methods_;
       const care::CommandSpec* command = &spec;
       // The path is the catalog's: it outlives every server (the catalog is
       // never destroyed), as gRPC requires of a method's name.
@@ -105,6 +107,8 @@ class CareRecordServices::CommandService final : public grpc::Service {
               this)));
     }
   }
+
+  bool empty() const { return methods_ == 0; }
 
  private:
   grpc::Status Run(const care::CommandSpec& command,
@@ -132,12 +136,17 @@ class CareRecordServices::CommandService final : public grpc::Service {
   }
 
   const CommandRunner* const runner_;
+  int methods_ = 0;
 };
 
 CareRecordServices::CareRecordServices(const CommandRunner* runner) {
   for (const google::protobuf::ServiceDescriptor* service :
        care::CommandCatalog::Get().services()) {
-    services_.push_back(std::make_unique<CommandService>(runner, service));
+    auto command_service = std::make_unique<CommandService>(runner, service);
+    // A service none of whose rpcs keeps the convention has nothing to serve
+    // (command_catalog_test fails on it).
+    if (command_service->empty()) continue;
+    services_.push_back(std::move(command_service));
   }
 }
 

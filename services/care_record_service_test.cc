@@ -68,8 +68,7 @@ class CareRecordServicesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat("care_record_service_test_", getpid(), "_",
-                        counter_++);
+           absl::StrCat("care_record_service_test_", getpid(), "_", counter_++);
     std::filesystem::remove_all(dir_);
     eventstore::EventLogOptions options;
     options.data_dir = dir_.string();
@@ -174,8 +173,8 @@ TEST_F(CareRecordServicesTest, EveryCatalogCommandReachesItsHandler) {
     // Field 4 cleared: the request has no proposed event.
     (*request)->GetReflection()->ClearField(request->get(),
                                             spec.request_event_field);
-    const grpc::Status status = CallWithBytes(
-        channel_, spec.path, "org-a", (*request)->SerializeAsString());
+    const grpc::Status status = CallWithBytes(channel_, spec.path, "org-a",
+                                              (*request)->SerializeAsString());
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
         << status.error_message();
     EXPECT_EQ(status.error_message(),
@@ -226,7 +225,8 @@ TEST_F(CareRecordServicesTest, CommandsAreAppliedThroughTheHandler) {
 
 // Bytes that do not parse as the rpc's request are refused naming its type,
 // by the service itself (no interceptor here), before authentication.
-TEST_F(CareRecordServicesTest, UnparsableRequestsAreInvalidArgumentNamingTheType) {
+TEST_F(CareRecordServicesTest,
+       UnparsableRequestsAreInvalidArgumentNamingTheType) {
   const std::string kNotUtf8("\x0a\x03\xff\xfe\xfd", 5);  // command_id
   // libprotobuf logs a line per request whose string is not UTF-8 (the
   // server filters it: server/server.cc).

@@ -273,7 +273,7 @@ v1::TransitionCompleted TransitionDone(const std::string& transition_id) {
   return completed;
 }
 
-// --- Commands -----------------------------------------------------------------
+// --- Commands ----------------------------------------------------------------
 //
 // Which request and rpc carry each care event comes from care::CommandCatalog
 // (care::NewCommandRequest, testing::SendCommandRequest): a new command is
@@ -398,9 +398,9 @@ class Actor {
   Reply Send(const google::protobuf::Message& request) {
     Reply reply;
     reply.sent = Summarize(request);
-    reply.status = testing::SendCommandRequest(
-        channel_, organization_id_, user_id_, request, &reply.result,
-        std::chrono::seconds(30));
+    reply.status = testing::SendCommandRequest(channel_, organization_id_,
+                                               user_id_, request, &reply.result,
+                                               std::chrono::seconds(30));
     if (reply.status.ok() && !reply.result.already_applied()) {
       journal_->Add(reply);
     }

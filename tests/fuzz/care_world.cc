@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-
 #include <map>
 
 #include "absl/strings/str_cat.h"
