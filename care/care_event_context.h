@@ -34,6 +34,20 @@ std::string CareEventName(const v1::CareEvent& event);
 // True when the recorded event carries a caseline.v1.CareEvent payload.
 bool IsCareEvent(const eventstore::RecordedEvent& event);
 
+// The case of the care event in `event`'s payload, read from the payload's
+// first field tag without parsing it (a CareEvent holds nothing but its
+// `event` oneof), so that a view can skip the events it has no use for
+// unparsed. EVENT_NOT_SET when the payload is empty or does not start with a
+// known case. It does not check that the payload parses.
+// REQUIRES: IsCareEvent(event).
+v1::CareEvent::EventCase PeekCareEventCase(
+    const eventstore::RecordedEvent& event);
+
+// Whether events of `event_case` are referral lifecycle events: those
+// ReferralIdOf (care/client_record.h) names a referral for. Derived from
+// ReferralIdOf, so a new lifecycle event is classified with no edit here.
+bool IsReferralEvent(v1::CareEvent::EventCase event_case);
+
 // The payload of a care event; DATA_LOSS naming the position when it does not
 // parse.
 absl::StatusOr<v1::CareEvent> ParseCareEvent(

@@ -738,21 +738,26 @@ enum class Handling {
   kReferral
 };
 
-// Decided on the envelope's event_type (the payload's message name) so that
-// the many events that cannot change a finding are never parsed.
-Handling HandlingOf(absl::string_view event_type) {
-  if (absl::StartsWith(event_type, "Referral")) return Handling::kReferral;
-  if (event_type == "ServiceStarted" || event_type == "ServiceEnded")
-    return Handling::kService;
-  if (event_type == "ClientRegistered" ||
-      event_type == "ClientDetailsCorrected")
-    return Handling::kIdentity;
-  if (event_type == "ClientRecordsLinked" ||
-      event_type == "ClientRecordsUnlinked") {
-    return Handling::kLink;
+// Decided on the payload's case, peeked without parsing it, so that the many
+// events that cannot change a finding are never parsed. Every referral
+// lifecycle event (care::IsReferralEvent) may change its category's findings.
+Handling HandlingOf(v1::CareEvent::EventCase event_case) {
+  if (care::IsReferralEvent(event_case)) return Handling::kReferral;
+  switch (event_case) {
+    case v1::CareEvent::kServiceStarted:
+    case v1::CareEvent::kServiceEnded:
+      return Handling::kService;
+    case v1::CareEvent::kClientRegistered:
+    case v1::CareEvent::kClientDetailsCorrected:
+      return Handling::kIdentity;
+    case v1::CareEvent::kClientRecordsLinked:
+    case v1::CareEvent::kClientRecordsUnlinked:
+      return Handling::kLink;
+    case v1::CareEvent::kDuplicateDismissed:
+      return Handling::kDismissal;
+    default:
+      return Handling::kSkip;
   }
-  if (event_type == "DuplicateDismissed") return Handling::kDismissal;
-  return Handling::kSkip;
 }
 
 // --- Query -------------------------------------------------------------------
@@ -776,7 +781,7 @@ absl::Status DuplicationProjection::Apply(
   }
   const std::optional<absl::string_view> client_id = ClientIdOf(event);
   if (!client_id.has_value()) return absl::OkStatus();
-  const Handling handling = HandlingOf(event.event_type);
+  const Handling handling = HandlingOf(care::PeekCareEventCase(event));
   if (handling == Handling::kSkip) return absl::OkStatus();
   ASSIGN_OR_RETURN(v1::CareEvent care_event, care::ParseCareEvent(event));
   const EventInfo info{event.event_type, event.global_position,

@@ -5,6 +5,9 @@
 // UNIMPLEMENTED for callback ones (EventLog.Append). The interceptor made
 // here turns either into INVALID_ARGUMENT "request is not a valid
 // caseline.v1.<RequestType> message", for every method of every service.
+// The care-record command services (services/care_record_service.h) take
+// their requests as bytes and parse them in the handler, answering the same
+// UnparsedRequestError themselves.
 //
 // libprotobuf also logs an error line for some such requests (a string field
 // that is not UTF-8); the server filters that line (server/server.cc), since

@@ -23,7 +23,6 @@
 #include <set>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -31,10 +30,11 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "caseline/v1/care_events.pb.h"
-#include "caseline/v1/care_record.grpc.pb.h"
-#include "caseline/v1/event_log.grpc.pb.h"
 #include "base/mutex.h"
+#include "care/command_catalog.h"
+#include "caseline/v1/care_events.pb.h"
+#include "caseline/v1/care_record.pb.h"
+#include "caseline/v1/event_log.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"
@@ -265,79 +265,11 @@ v1::TransitionCompleted TransitionDone(const std::string& transition_id) {
   return completed;
 }
 
-// --- Commands: which request and RPC carry each care event -------------------
-
-template <typename Event>
-struct CommandTraits;  // Request, MutableEvent(Request*)
-template <typename Request>
-struct RpcTraits;  // Stub, kMethod
-
-#define CASELINE_CARE_COMMAND(Service, Rpc, Event, field) \
-  template <>                                             \
-  struct CommandTraits<v1::Event> {                       \
-    using Request = v1::Rpc##Request;                     \
-    static v1::Event* MutableEvent(Request* request) {    \
-      return request->mutable_##field();                  \
-    }                                                     \
-  };                                                      \
-  template <>                                             \
-  struct RpcTraits<v1::Rpc##Request> {                    \
-    using Stub = v1::Service::Stub;                       \
-    static constexpr auto kMethod = &Stub::Rpc;           \
-  };
-
-CASELINE_CARE_COMMAND(Clients, RegisterClient, ClientRegistered,
-                      client_registered)
-CASELINE_CARE_COMMAND(Clients, OpenCase, CaseOpened, case_opened)
-CASELINE_CARE_COMMAND(Clients, CloseCase, CaseClosed, case_closed)
-CASELINE_CARE_COMMAND(Clients, ReopenCase, CaseReopened, case_reopened)
-CASELINE_CARE_COMMAND(Consents, GiveConsent, ConsentGiven, consent_given)
-CASELINE_CARE_COMMAND(Consents, RevokeConsent, ConsentRevoked, consent_revoked)
-CASELINE_CARE_COMMAND(Consents, RecordDisclosure, InformationDisclosed,
-                      information_disclosed)
-CASELINE_CARE_COMMAND(Clients, DismissDuplicate, DuplicateDismissed,
-                      duplicate_dismissed)
-CASELINE_CARE_COMMAND(Plans, RecordAssessment, AssessmentRecorded,
-                      assessment_recorded)
-CASELINE_CARE_COMMAND(Plans, SetGoal, GoalSet, goal_set)
-CASELINE_CARE_COMMAND(Plans, RecordGoalProgress, GoalProgressRecorded,
-                      goal_progress_recorded)
-CASELINE_CARE_COMMAND(Plans, ChangeGoalStatus, GoalStatusChanged,
-                      goal_status_changed)
-CASELINE_CARE_COMMAND(Referrals, SendReferral, ReferralSent, referral_sent)
-CASELINE_CARE_COMMAND(Referrals, AcceptReferral, ReferralAccepted,
-                      referral_accepted)
-CASELINE_CARE_COMMAND(Referrals, DeclineReferral, ReferralDeclined,
-                      referral_declined)
-CASELINE_CARE_COMMAND(Referrals, StartReferral, ReferralStarted,
-                      referral_started)
-CASELINE_CARE_COMMAND(Referrals, CompleteReferral, ReferralCompleted,
-                      referral_completed)
-CASELINE_CARE_COMMAND(Services, StartService, ServiceStarted, service_started)
-CASELINE_CARE_COMMAND(CareTeams, AddCareTeamMember, CareTeamMemberAdded,
-                      care_team_member_added)
-CASELINE_CARE_COMMAND(CareTeams, RemoveCareTeamMember, CareTeamMemberRemoved,
-                      care_team_member_removed)
-CASELINE_CARE_COMMAND(CareTeams, RecordTeamMeeting, TeamMeetingHeld,
-                      team_meeting_held)
-CASELINE_CARE_COMMAND(Transitions, RecordAdmission, AdmissionRecorded,
-                      admission_recorded)
-CASELINE_CARE_COMMAND(Transitions, PlanTransition, TransitionPlanned,
-                      transition_planned)
-CASELINE_CARE_COMMAND(Transitions, RecordDischarge, DischargeRecorded,
-                      discharge_recorded)
-CASELINE_CARE_COMMAND(Transitions, CompleteTransition, TransitionCompleted,
-                      transition_completed)
-CASELINE_CARE_COMMAND(Transitions, RecordFollowUp, FollowUpCompleted,
-                      follow_up_completed)
-
-#undef CASELINE_CARE_COMMAND
-
-template <>
-struct RpcTraits<v1::RegisterOrganizationRequest> {
-  using Stub = v1::Organizations::Stub;
-  static constexpr auto kMethod = &Stub::RegisterOrganization;
-};
+// --- Commands ----------------------------------------------------------------
+//
+// Which request and rpc carry each care event comes from care::CommandCatalog
+// (care::NewCommandRequest, testing::SendCommandRequest): a new command is
+// sent by these tests with no edit here.
 
 // The CareEvent holding `event` (a ReferralSent, a ConsentGiven, ...).
 v1::CareEvent Wrap(const google::protobuf::Message& event) {
@@ -421,59 +353,46 @@ class Actor {
  public:
   Actor(const std::shared_ptr<grpc::Channel>& channel,
         std::string organization_id, std::string user_id, Journal* journal)
-      : organization_id_(std::move(organization_id)),
+      : channel_(channel),
+        organization_id_(std::move(organization_id)),
         user_id_(std::move(user_id)),
-        journal_(journal),
-        stubs_(v1::Clients::NewStub(channel), v1::Consents::NewStub(channel),
-               v1::Plans::NewStub(channel), v1::Referrals::NewStub(channel),
-               v1::Services::NewStub(channel), v1::CareTeams::NewStub(channel),
-               v1::Transitions::NewStub(channel),
-               v1::Organizations::NewStub(channel)) {}
+        journal_(journal) {}
 
   const std::string& organization_id() const { return organization_id_; }
 
-  // Proposes `event` for the client under a fresh command_id.
-  template <typename Event>
-  Reply Record(const std::string& client_id, const Event& event,
+  // Proposes `event` (a ReferralSent, a ConsentGiven, ...) for the client
+  // under a fresh command_id.
+  Reply Record(const std::string& client_id,
+               const google::protobuf::Message& event,
                std::optional<absl::Time> occurred_at) {
     return RecordAs(NextCommandId(), client_id, event, occurred_at);
   }
 
-  template <typename Event>
   Reply RecordAs(const std::string& command_id, const std::string& client_id,
-                 const Event& event, std::optional<absl::Time> occurred_at) {
-    return Send(RequestFor(command_id, client_id, event, occurred_at));
-  }
-
-  template <typename Event>
-  typename CommandTraits<Event>::Request RequestFor(
-      const std::string& command_id, const std::string& client_id,
-      const Event& event, std::optional<absl::Time> occurred_at) {
-    typename CommandTraits<Event>::Request request;
-    request.set_command_id(command_id);
-    request.set_client_id(client_id);
-    if (occurred_at.has_value()) {
-      *request.mutable_occurred_at() = Ts(*occurred_at);
+                 const google::protobuf::Message& event,
+                 std::optional<absl::Time> occurred_at) {
+    care::CommandFields fields;
+    fields.command_id = command_id;
+    fields.client_id = client_id;
+    fields.occurred_at = occurred_at;
+    fields.event = Wrap(event);
+    absl::StatusOr<std::unique_ptr<google::protobuf::Message>> request =
+        care::NewCommandRequest(fields);
+    if (!request.ok()) {
+      ADD_FAILURE() << request.status();
+      return Reply();
     }
-    *CommandTraits<Event>::MutableEvent(&request) = event;
-    return request;
+    return Send(**request);
   }
 
-  // Sends `request` exactly as given. Applied commands go to the journal.
-  template <typename Request>
-  Reply Send(const Request& request) {
-    using Traits = RpcTraits<Request>;
+  // Sends `request` (any request of care_record.proto) exactly as given.
+  // Applied commands go to the journal.
+  Reply Send(const google::protobuf::Message& request) {
     Reply reply;
     reply.sent = Summarize(request);
-    grpc::ClientContext context;
-    if (!organization_id_.empty()) {
-      context.AddMetadata("x-caseline-org", organization_id_);
-    }
-    if (!user_id_.empty()) context.AddMetadata("x-caseline-user", user_id_);
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(30));
-    auto* stub = std::get<std::unique_ptr<typename Traits::Stub>>(stubs_).get();
-    reply.status = (stub->*Traits::kMethod)(&context, request, &reply.result);
+    reply.status = testing::SendCommandRequest(channel_, organization_id_,
+                                               user_id_, request, &reply.result,
+                                               std::chrono::seconds(30));
     if (reply.status.ok() && !reply.result.already_applied()) {
       journal_->Add(reply);
     }
@@ -486,41 +405,26 @@ class Actor {
   }
 
  private:
-  // Fields 1..4 are the same in every command request.
+  // What `request` asks for (care::CommandFieldsOf); only the acting
+  // organisation and user for one the server refuses as malformed.
   SentCommand Summarize(const google::protobuf::Message& request) const {
-    const google::protobuf::Descriptor* descriptor = request.GetDescriptor();
-    const google::protobuf::Reflection* reflection = request.GetReflection();
     SentCommand sent;
-    sent.command_id =
-        reflection->GetString(request, descriptor->FindFieldByNumber(1));
-    if (const auto* client = descriptor->FindFieldByName("client_id")) {
-      sent.client_id = reflection->GetString(request, client);
-    }
     sent.organization_id = organization_id_;
     sent.user_id = user_id_;
-    const auto* occurred = descriptor->FindFieldByNumber(3);
-    if (reflection->HasField(request, occurred)) {
-      sent.occurred_at = FromTs(static_cast<const google::protobuf::Timestamp&>(
-          reflection->GetMessage(request, occurred)));
-    }
-    const auto* event = descriptor->FindFieldByNumber(4);
-    if (reflection->HasField(request, event)) {
-      sent.event = Wrap(reflection->GetMessage(request, event));
-    }
+    absl::StatusOr<care::CommandFields> fields = care::CommandFieldsOf(request);
+    if (!fields.ok()) return sent;
+    sent.command_id = std::move(fields->command_id);
+    sent.client_id = std::move(fields->client_id);
+    sent.occurred_at = fields->occurred_at;
+    sent.event = std::move(fields->event);
     return sent;
   }
 
+  const std::shared_ptr<grpc::Channel> channel_;
   const std::string organization_id_;
   const std::string user_id_;
   Journal* const journal_;
   int commands_ = 0;
-  std::tuple<
-      std::unique_ptr<v1::Clients::Stub>, std::unique_ptr<v1::Consents::Stub>,
-      std::unique_ptr<v1::Plans::Stub>, std::unique_ptr<v1::Referrals::Stub>,
-      std::unique_ptr<v1::Services::Stub>, std::unique_ptr<v1::CareTeams::Stub>,
-      std::unique_ptr<v1::Transitions::Stub>,
-      std::unique_ptr<v1::Organizations::Stub>>
-      stubs_;
 };
 
 // What the server stores for a proposed event: the proposal plus the defaults

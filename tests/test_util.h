@@ -9,12 +9,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "care/command_catalog.h"
+#include "care/proto_time.h"
 #include "caseline/v1/care_events.pb.h"
 #include "caseline/v1/care_record.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
@@ -167,91 +168,44 @@ inline std::vector<v1::Event> ReadWholeLog(v1::EventLog::Stub* stub) {
   }
 }
 
-// The care-record command that proposes `event` (e.g. SendReferral for a
-// ReferralSent), found from care_record.proto's descriptors: the method whose
-// request carries the event's message type as field 4. Null when none does
-// (RecordAccessed, BreakGlassReviewed, an empty event).
-inline const google::protobuf::MethodDescriptor* CareCommandFor(
-    const v1::CareEvent& event) {
-  static const auto* const kByEventType = [] {
-    auto* by_type = new std::map<const google::protobuf::Descriptor*,
-                                 const google::protobuf::MethodDescriptor*>;
-    const google::protobuf::FileDescriptor* file =
-        v1::CommandResult::descriptor()->file();
-    for (int s = 0; s < file->service_count(); ++s) {
-      const google::protobuf::ServiceDescriptor* service = file->service(s);
-      for (int m = 0; m < service->method_count(); ++m) {
-        const google::protobuf::FieldDescriptor* field =
-            service->method(m)->input_type()->FindFieldByNumber(4);
-        if (field != nullptr && field->message_type() != nullptr) {
-          (*by_type)[field->message_type()] = service->method(m);
-        }
-      }
-    }
-    return by_type;
-  }();
-  const google::protobuf::FieldDescriptor* field =
-      event.GetReflection()->GetOneofFieldDescriptor(
-          event, v1::CareEvent::descriptor()->FindOneofByName("event"));
-  if (field == nullptr) return nullptr;
-  auto it = kByEventType->find(field->message_type());
-  return it == kByEventType->end() ? nullptr : it->second;
+// The command of care::CommandCatalog whose request is of `type`; null for
+// any other message.
+inline const care::CommandSpec* CommandForRequest(
+    const google::protobuf::Descriptor* type) {
+  for (const care::CommandSpec& spec : care::CommandCatalog::Get().commands()) {
+    if (spec.method->input_type() == type) return &spec;
+  }
+  return nullptr;
 }
 
-// Sends the care-record command for `event` (CareCommandFor) about
-// `client_id` (ignored by the Organizations commands) as organisation `org`
-// and person `user` (request metadata; none when empty), at business time
-// `occurred_at` (null: the server's now), and returns the server's status;
-// `result` gets the CommandResult when it is OK.
-inline grpc::Status SendCareEvent(
+// Sends `request`, a request of care_record.proto, to its rpc (from
+// care::CommandCatalog) exactly as given, as organisation `org` and person
+// `user` (request metadata; none when empty), and returns the server's
+// status; `result` (optional) gets the CommandResult when it is OK.
+inline grpc::Status SendCommandRequest(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& org,
-    const std::string& user, const std::string& command_id,
-    const std::string& client_id, const v1::CareEvent& event,
+    const std::string& user, const google::protobuf::Message& request,
     v1::CommandResult* result,
-    const google::protobuf::Timestamp* occurred_at = nullptr) {
-  const google::protobuf::MethodDescriptor* method = CareCommandFor(event);
-  if (method == nullptr) {
+    std::chrono::seconds timeout = std::chrono::seconds(60)) {
+  const care::CommandSpec* command = CommandForRequest(request.GetDescriptor());
+  if (command == nullptr) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "test: no command records this event");
+                        absl::StrCat("test: ", request.GetTypeName(),
+                                     " is not a command request"));
   }
-  const google::protobuf::Descriptor* input = method->input_type();
-  std::unique_ptr<google::protobuf::Message> request(
-      google::protobuf::MessageFactory::generated_factory()
-          ->GetPrototype(input)
-          ->New());
-  const google::protobuf::Reflection* reflection = request->GetReflection();
-  reflection->SetString(request.get(), input->FindFieldByName("command_id"),
-                        command_id);
-  if (const auto* field = input->FindFieldByName("client_id")) {
-    reflection->SetString(request.get(), field, client_id);
-  }
-  if (occurred_at != nullptr) {
-    reflection
-        ->MutableMessage(request.get(), input->FindFieldByName("occurred_at"))
-        ->CopyFrom(*occurred_at);
-  }
-  const google::protobuf::FieldDescriptor* event_field =
-      event.GetReflection()->GetOneofFieldDescriptor(
-          event, v1::CareEvent::descriptor()->FindOneofByName("event"));
-  reflection->MutableMessage(request.get(), input->FindFieldByNumber(4))
-      ->CopyFrom(event.GetReflection()->GetMessage(event, event_field));
-
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(60));
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
   if (!org.empty()) context.AddMetadata("x-caseline-org", org);
   if (!user.empty()) context.AddMetadata("x-caseline-user", user);
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue queue;
-  const std::string bytes = request->SerializeAsString();
+  const std::string bytes = request.SerializeAsString();
   grpc::Slice slice(bytes);
   grpc::ByteBuffer request_buffer(&slice, 1);
   grpc::ByteBuffer response_buffer;
   grpc::Status status;
-  auto call = stub.PrepareUnaryCall(
-      &context,
-      absl::StrCat("/", method->service()->full_name(), "/", method->name()),
-      request_buffer, &queue);
+  auto call =
+      stub.PrepareUnaryCall(&context, command->path, request_buffer, &queue);
   call->StartCall();
   call->Finish(&response_buffer, &status, reinterpret_cast<void*>(1));
   void* tag = nullptr;
@@ -274,6 +228,31 @@ inline grpc::Status SendCareEvent(
     }
   }
   return status;
+}
+
+// Sends the care-record command for `event` (care::NewCommandRequest) about
+// `client_id` (ignored by the Organizations commands) as organisation `org`
+// and person `user` (request metadata; none when empty), at business time
+// `occurred_at` (null: the server's now), and returns the server's status;
+// `result` gets the CommandResult when it is OK.
+inline grpc::Status SendCareEvent(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& org,
+    const std::string& user, const std::string& command_id,
+    const std::string& client_id, const v1::CareEvent& event,
+    v1::CommandResult* result,
+    const google::protobuf::Timestamp* occurred_at = nullptr) {
+  care::CommandFields fields;
+  fields.command_id = command_id;
+  fields.client_id = client_id;
+  if (occurred_at != nullptr) fields.occurred_at = care::ToTime(*occurred_at);
+  fields.event = event;
+  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> request =
+      care::NewCommandRequest(fields);
+  if (!request.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "test: no command records this event");
+  }
+  return SendCommandRequest(channel, org, user, **request, result);
 }
 
 }  // namespace caseline::testing

@@ -2,9 +2,9 @@
 
 #include <chrono>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "caseline/v1/care_record.pb.h"
+#include "care/command_catalog.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
@@ -13,17 +13,6 @@
 
 namespace caseline::tools {
 namespace {
-
-constexpr const char* kCommandServices[] = {
-    "Clients",  "Consents",  "Plans",       "Referrals",
-    "Services", "CareTeams", "Transitions", "Organizations"};
-
-const google::protobuf::ServiceDescriptor* FindService(absl::string_view name) {
-  // Referencing a care_record message links its descriptors into the binary.
-  const google::protobuf::FileDescriptor* file =
-      v1::CommandResult::descriptor()->file();
-  return file->FindServiceByName(std::string(name));
-}
 
 grpc::ByteBuffer ToBuffer(const std::string& bytes) {
   grpc::Slice slice(bytes);
@@ -44,48 +33,42 @@ std::string FromBuffer(const grpc::ByteBuffer& buffer) {
 
 std::vector<std::string> ListCommands() {
   std::vector<std::string> out;
-  for (const char* service_name : kCommandServices) {
-    const google::protobuf::ServiceDescriptor* service =
-        FindService(service_name);
-    if (service == nullptr) continue;
-    for (int i = 0; i < service->method_count(); ++i) {
-      out.push_back(
-          absl::StrCat(service_name, ".", service->method(i)->name(), "  (",
-                       service->method(i)->input_type()->full_name(), ")"));
-    }
+  for (const care::CommandSpec& spec : care::CommandCatalog::Get().commands()) {
+    out.push_back(absl::StrCat(spec.short_name, "  (",
+                               spec.method->input_type()->full_name(), ")"));
   }
   return out;
 }
 
 absl::StatusOr<PreparedCommand> PrepareCommand(absl::string_view method,
                                                absl::string_view json_request) {
-  std::vector<std::string> parts = absl::StrSplit(method, '.');
-  const google::protobuf::ServiceDescriptor* service =
-      parts.size() == 2 ? FindService(parts[0]) : nullptr;
-  const google::protobuf::MethodDescriptor* rpc =
-      service != nullptr ? service->FindMethodByName(parts[1]) : nullptr;
-  if (rpc == nullptr) {
+  // By short name only: a path ("/caseline.v1.Referrals/SendReferral") is
+  // not how the CLI names commands.
+  const care::CommandSpec* spec =
+      absl::StartsWith(method, "/") ? nullptr
+                                    : care::CommandCatalog::Get().Find(method);
+  if (spec == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("no command ", method,
                      "; `caseline command --list` shows them all, e.g. "
                      "Referrals.SendReferral"));
   }
-  const google::protobuf::Message* prototype =
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(
-          rpc->input_type());
-  std::unique_ptr<google::protobuf::Message> request(prototype->New());
+  const google::protobuf::Descriptor* input = spec->method->input_type();
+  std::unique_ptr<google::protobuf::Message> request(
+      google::protobuf::MessageFactory::generated_factory()
+          ->GetPrototype(input)
+          ->New());
   google::protobuf::util::JsonParseOptions parse;
   parse.ignore_unknown_fields = false;
   const auto parsed = google::protobuf::util::JsonStringToMessage(
       std::string(json_request), request.get(), parse);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the JSON is not a ", rpc->input_type()->full_name(), ": ",
+        absl::StrCat("the JSON is not a ", input->full_name(), ": ",
                      std::string(parsed.message())));
   }
-  return PreparedCommand{
-      absl::StrCat("/", service->full_name(), "/", rpc->name()),
-      request->SerializeAsString(), rpc->output_type()};
+  return PreparedCommand{spec->path, request->SerializeAsString(),
+                         spec->method->output_type()};
 }
 
 absl::StatusOr<std::string> SendCommand(

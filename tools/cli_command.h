@@ -15,8 +15,8 @@
 
 namespace caseline::tools {
 
-// "Service.Method" for every RPC of the care-record command services
-// (caseline.v1 Clients, Consents, ... Organizations), with its request type.
+// "Service.Method  (request type)" for every command of care_record.proto
+// (care::CommandCatalog), in the proto's order.
 std::vector<std::string> ListCommands();
 
 // A command request ready to send.

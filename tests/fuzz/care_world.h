@@ -37,14 +37,16 @@ const CareWorld& TheCareWorld();
 inline constexpr int kCallerCount = 7;
 services::Caller CallerFor(int selector);
 
-// The request messages the first input byte selects (modulo the count): each
-// *Request of caseline/v1/care_record.proto in file order, then EventLog's
-// AppendRequest, ReadStreamRequest and ReadAllRequest.
+// The request messages the first input byte selects (modulo the count): the
+// request of each command of care::CommandCatalog, in the proto's order, then
+// EventLog's AppendRequest, ReadStreamRequest and ReadAllRequest. A new
+// command shifts the indices after it: rerun make_seeds.
 const std::vector<const google::protobuf::Descriptor*>& RequestTypes();
 
-// One meaningful example of each request type (most are accepted by
-// TheCareWorld(); some are refused by a rule), with the caller selector that
-// suits it.
+// One example of each request type, with the caller selector that suits it:
+// for the commands, the catalog's request (care::NewCommandRequest) for an
+// event of care_world.cc's examples (most are accepted by TheCareWorld(); some
+// are refused by a rule), or an empty event about c1 for a command with none.
 struct ExampleRequest {
   int type_index;
   int caller;
