@@ -3,32 +3,11 @@
 #include <cstdint>
 #include <random>
 
+#include "care/continuity_test_util.h"
 #include "gtest/gtest.h"
 
-namespace caseline::care {
+namespace caseline::care::continuity_testing {
 namespace {
-
-// Monday 2026-01-05 10:00 UTC.
-const absl::Time kMonday = absl::FromCivil(
-    absl::CivilSecond(2026, 1, 5, 10, 0, 0), absl::UTCTimeZone());
-
-absl::Time Day(int n, int hour = 10) {
-  return absl::FromCivil(absl::CivilSecond(2026, 1, 5 + n, hour, 0, 0),
-                         absl::UTCTimeZone());
-}
-
-absl::TimeZone NewYork() {
-  absl::TimeZone zone;
-  EXPECT_TRUE(absl::LoadTimeZone("America/New_York", &zone))
-      << "the IANA time zone database (Debian's tzdata) is not installed";
-  return zone;
-}
-
-absl::Time Local(const absl::TimeZone& zone, int month, int day, int hour,
-                 int minute = 0) {
-  return absl::FromCivil(absl::CivilSecond(2026, month, day, hour, minute, 0),
-                         zone);
-}
 
 TEST(ContinuityCalendarTest, BusinessDaysSkipWeekends) {
   const Calendar utc;
@@ -139,4 +118,4 @@ TEST(ContinuityCalendarTest, UtcAnswersWhatTheDayNumberArithmeticDid) {
 }
 
 }  // namespace
-}  // namespace caseline::care
+}  // namespace caseline::care::continuity_testing

@@ -9,9 +9,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
-#include "eventstore/event.h"
 #include "care/access_policy.h"
 #include "care/care_event_context.h"
+#include "eventstore/event.h"
 
 namespace caseline::care {
 namespace {
@@ -910,8 +910,8 @@ absl::Status CheckWriteRule(
       const std::string& opener = record.case_opened_by_organization_id;
       if (opener.empty() || opener == org) return absl::OkStatus();
       return absl::PermissionDeniedError(
-          absl::StrCat("the case of client ", client, " was opened by ",
-                       opener, "; only ", opener, " closes it"));
+          absl::StrCat("the case of client ", client, " was opened by ", opener,
+                       "; only ", opener, " closes it"));
     }
     case v1::CareEvent::kServiceEnded:
     case v1::CareEvent::kServiceInterruptionNotified: {
@@ -1002,8 +1002,8 @@ absl::Status ValidateCareCommand(const CareCommand& command, absl::Time now) {
                      "); record events once they happen"));
   }
   // Else the log would refuse the append, naming its own field.
-  RETURN_IF_ERROR(eventstore::ValidateEventTime(command.occurred_at,
-                                                "occurred_at"));
+  RETURN_IF_ERROR(
+      eventstore::ValidateEventTime(command.occurred_at, "occurred_at"));
   return CheckEventFields(command.event);
 }
 
@@ -1132,10 +1132,10 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
       if (!given->has_obtained_at()) {
         SetTimestamp(at, given->mutable_obtained_at());
       } else if (ToTime(given->obtained_at()) > at) {
-        return Invalid("consent_given.obtained_at",
-                       absl::StrCat("is after occurred_at (",
-                                    absl::FormatTime(at),
-                                    "): record a consent once it is given"));
+        return Invalid(
+            "consent_given.obtained_at",
+            absl::StrCat("is after occurred_at (", absl::FormatTime(at),
+                         "): record a consent once it is given"));
       }
       if (given->period().has_end() &&
           ToTime(given->period().end()) <= ToTime(given->period().start())) {

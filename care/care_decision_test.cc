@@ -735,7 +735,8 @@ TEST_F(CareDecisionTest, OrganisationsRegisterOnce) {
             absl::StatusCode::kNotFound);
 }
 
-// --- Who may write what (docs/access.md) ---------------------------------------
+// --- Who may write what (docs/access.md)
+// ---------------------------------------
 
 // The record every write-rule case starts from: org-hospital registered the
 // client and opened the case; org-housing received a referral; org-bh leads
@@ -878,15 +879,14 @@ TEST_F(WriteRuleTest, EachCommandToItsOwnRule) {
       {"involved consents naming itself", "org-housing",
        [] { return SelfConsent("org-housing"); }, kOk},
       {"recorder revokes", "org-hospital", [] { return Revoked(false); }, kOk},
-      {"other revokes on its own", "org-housing",
-       [] { return Revoked(false); }, kDenied, "only org-hospital revokes it"},
+      {"other revokes on its own", "org-housing", [] { return Revoked(false); },
+       kDenied, "only org-hospital revokes it"},
       {"other revokes on the client's request", "org-housing",
        [] { return Revoked(true); }, kOk},
       {"opener closes", "org-hospital", Closed, kOk},
       {"lead closes a case it did not open", "org-bh", Closed, kDenied,
        "only org-hospital closes it"},
-      {"provider ends its service", "org-sud", [] { return Ended("s1"); },
-       kOk},
+      {"provider ends its service", "org-sud", [] { return Ended("s1"); }, kOk},
       {"recorder of the service ends it", "org-hospital",
        [] { return Ended("s1"); }, kDenied, "only its provider ends it"},
       {"provider notifies interruption", "org-sud", Interrupted, kOk},

@@ -273,5 +273,78 @@ TEST_F(ContinuityTest, TeamMeetingOverdueAfterTheReviewDate) {
   EXPECT_THAT(Gaps(feb2 + absl::Hours(11)), IsEmpty());
 }
 
+// --- Days in the network's zone
+// ---------------------------------------------------------------
+
+// In America/New_York, a discharge at 23:30 on Friday 2026-01-09 (Saturday
+// 04:30 UTC) is a Friday discharge: the follow-up window ends at local
+// midnight seven local days on, and the description says the local dates.
+TEST_F(ContinuityTest, FollowUpWindowCountsLocalDaysInTheNetworksZone) {
+  const absl::TimeZone zone = NewYork();
+  config_.time_zone = zone;
+  Apply(Admission("a1", "org-hosp", v1::LEVEL_OF_CARE_INPATIENT),
+        Local(zone, 1, 5, 9));
+  Apply(Discharge("a1"), Local(zone, 1, 9, 23, 30));
+  const absl::Time due = Local(zone, 1, 17, 0);  // the end of Friday 01-16
+  EXPECT_THAT(GapsOf(v1::GAP_REASON_DISCHARGE_WITHOUT_FOLLOW_UP,
+                     due - absl::Seconds(1)),
+              IsEmpty());
+  std::vector<v1::Gap> gaps =
+      GapsOf(v1::GAP_REASON_DISCHARGE_WITHOUT_FOLLOW_UP, due);
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(ToTime(gaps[0].since()), due);
+  EXPECT_THAT(gaps[0].description(), HasSubstr("discharged on 2026-01-09"));
+  EXPECT_THAT(gaps[0].description(), HasSubstr("by the end of 2026-01-16"));
+
+  // Counted in UTC days the discharge was on Saturday 01-10: the window ends
+  // at 00:00 UTC on 01-18.
+  config_.time_zone = absl::UTCTimeZone();
+  EXPECT_THAT(GapsOf(v1::GAP_REASON_DISCHARGE_WITHOUT_FOLLOW_UP, due),
+              IsEmpty());
+  gaps = GapsOf(v1::GAP_REASON_DISCHARGE_WITHOUT_FOLLOW_UP, Day(13, 0));
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_THAT(gaps[0].description(), HasSubstr("discharged on 2026-01-10"));
+}
+
+// A referral sent at 23:30 on a Friday in New York is sent on a weekday: its
+// five business days end at 23:30 local the next Friday. In UTC it was sent
+// on a Saturday, and counting starts on Monday 00:00 UTC.
+TEST_F(ContinuityTest, ReferralAnswerWindowCountsLocalWeekdays) {
+  const absl::TimeZone zone = NewYork();
+  config_.time_zone = zone;
+  Apply(Referral("r1", "org-hosp", "org-housing", v1::SERVICE_CATEGORY_HOUSING),
+        Local(zone, 1, 9, 23, 30));
+  const absl::Time deadline = Local(zone, 1, 16, 23, 30);
+  EXPECT_THAT(
+      GapsOf(v1::GAP_REASON_REFERRAL_NOT_ANSWERED, deadline - absl::Seconds(1)),
+      IsEmpty());
+  std::vector<v1::Gap> gaps =
+      GapsOf(v1::GAP_REASON_REFERRAL_NOT_ANSWERED, deadline);
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(ToTime(gaps[0].since()), deadline);
+  EXPECT_THAT(gaps[0].description(), HasSubstr("sent on 2026-01-09"));
+
+  config_.time_zone = absl::UTCTimeZone();
+  EXPECT_THAT(GapsOf(v1::GAP_REASON_REFERRAL_NOT_ANSWERED, deadline),
+              IsEmpty());
+  gaps = GapsOf(v1::GAP_REASON_REFERRAL_NOT_ANSWERED, Day(14, 0));
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(ToTime(gaps[0].since()), Day(14, 0));  // Monday 01-19 00:00 UTC
+  EXPECT_THAT(gaps[0].description(), HasSubstr("sent on 2026-01-10"));
+}
+
+TEST_F(ContinuityTest, TeamMeetingReviewDateEndsAtLocalMidnight) {
+  const absl::TimeZone zone = NewYork();
+  config_.time_zone = zone;
+  Apply(Member("sw-1", "org-pc"), Day(0));
+  Apply(Meeting("m1", DateOf(2026, 2, 1)), Day(0), "org-pc");
+  const absl::Time feb2 = Local(zone, 2, 2, 0);  // 05:00 UTC
+  EXPECT_THAT(Gaps(feb2 - absl::Seconds(1)), IsEmpty());
+  std::vector<v1::Gap> gaps = Gaps(feb2);
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].reason(), v1::GAP_REASON_TEAM_MEETING_OVERDUE);
+  EXPECT_EQ(ToTime(gaps[0].since()), feb2);
+}
+
 }  // namespace
 }  // namespace caseline::care::continuity_testing

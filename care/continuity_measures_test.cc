@@ -192,5 +192,23 @@ TEST_F(ContinuityMeasureTest, WindowsComeFromConfig) {
   EXPECT_EQ(fuh.numerator(), 1);
 }
 
+// FUH's days are local dates: a follow-up at 10:00 on the Saturday after a
+// discharge at 23:30 on Friday is on day 1 in New York, though both fall on
+// the same UTC date (day 0, which FUH does not count).
+TEST_F(ContinuityMeasureTest, FuhCountsLocalDaysInTheNetworksZone) {
+  const absl::TimeZone zone = NewYork();
+  clients_.emplace_back("ny");
+  ClientRecord& r = clients_.back();
+  ApplyTo(r, Admission("a", "org-hosp", v1::LEVEL_OF_CARE_INPATIENT),
+          Local(zone, 1, 5, 9));
+  ApplyTo(r, Discharge("a"), Local(zone, 1, 9, 23, 30));
+  ApplyTo(r, FollowUp("f", "org-bh"), Local(zone, 1, 10, 10));
+  config_.time_zone = zone;
+  EXPECT_EQ(Measure(kMeasureFuh7).numerator(), 1);
+  config_.time_zone = absl::UTCTimeZone();
+  EXPECT_EQ(Measure(kMeasureFuh7).numerator(), 0);
+  EXPECT_EQ(Measure(kMeasureFuh7).denominator(), 1);
+}
+
 }  // namespace
 }  // namespace caseline::care::continuity_testing

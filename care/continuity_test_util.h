@@ -28,6 +28,21 @@ inline absl::Time Day(int n, int hour = 10) {
                          absl::UTCTimeZone());
 }
 
+// The zone of the tests that count days in a network's zone rather than UTC.
+inline absl::TimeZone NewYork() {
+  absl::TimeZone zone;
+  EXPECT_TRUE(absl::LoadTimeZone("America/New_York", &zone))
+      << "the IANA time zone database (Debian's tzdata) is not installed";
+  return zone;
+}
+
+// 2026-month-day hour:minute in `zone`.
+inline absl::Time Local(const absl::TimeZone& zone, int month, int day,
+                        int hour, int minute = 0) {
+  return absl::FromCivil(absl::CivilSecond(2026, month, day, hour, minute, 0),
+                         zone);
+}
+
 inline v1::Date DateOf(int y, int m, int d) {
   v1::Date date;
   date.set_year(y);
