@@ -25,7 +25,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "projections/projection_engine.h"
-#include "tools/demo.h"
+#include "tools/demo/demo.h"
 
 extern char** environ;
 

@@ -9,9 +9,19 @@
 
 #include <cstdint>
 
+#include "absl/time/time.h"
+
 namespace caseline::care {
 
 struct ViewsConfig {
+  // --- Calendar ---
+  // The zone whose dates the continuity rules and measures count: a
+  // follow-up window ends at local midnight, business days are local
+  // weekdays, "day 7 after a discharge" is a local date (care/calendar.h).
+  // The views config file names it by its IANA name ("America/New_York")
+  // (stored). Default: UTC.
+  absl::TimeZone time_zone = absl::UTCTimeZone();
+
   // --- Continuity gaps and worklists ---
   // A discharge needs a follow-up contact within this many days (stored).
   int32_t follow_up_window_days = 7;

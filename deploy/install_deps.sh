@@ -11,4 +11,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev \
   librocksdb-dev libabsl-dev libspdlog-dev libgtest-dev libgmock-dev \
   libcli11-dev libssl-dev openssl uuid-dev nlohmann-json3-dev libjemalloc-dev \
-  clang-14 libclang-rt-14-dev libfuzzer-14-dev postgresql-15 libpq-dev
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev postgresql-15 libpq-dev \
+  tzdata

@@ -392,7 +392,7 @@ absl::Status ContinuityProjection::Rederive(const care::ClientRecord& record,
     changed |= WriteDiff(held, std::move(fresh), state, only);
   };
   if (families & kTransitionItems) {
-    items(care::TransitionItemsOf(record), keys->mutable_transition_items());
+    items(care::TransitionItemsOf(record, config_), keys->mutable_transition_items());
   }
   if (families & kFollowUpItems) {
     items(care::FollowUpItemsOf(record, config_), keys->mutable_follow_up_items());
@@ -403,7 +403,7 @@ absl::Status ContinuityProjection::Rederive(const care::ClientRecord& record,
           keys->mutable_referral_items(), subject);
   }
   if (families & kStayEntries) {
-    entries(care::StayMeasureEntriesOf(record, directory_),
+    entries(care::StayMeasureEntriesOf(record, directory_, config_),
             keys->mutable_stay_entries());
   }
   if (families & kReferralEntries) {

@@ -786,7 +786,7 @@ TEST_F(ContinuityRebuildTest, StoredItemsEqualADerivationFromScratch) {
             .ok());
     for (const auto& item : care::WorklistItemsOf(record, config_))
       expected[0].insert(item.SerializeAsString());
-    for (const auto& entry : care::MeasureEntriesOf(record, directory))
+    for (const auto& entry : care::MeasureEntriesOf(record, directory, config_))
       expected[1].insert(entry.SerializeAsString());
     for (const auto& entry : care::CaseloadEntriesOf(record))
       expected[2].insert(entry.SerializeAsString());

@@ -1,6 +1,7 @@
 #include "server/views_config_file.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "base/read_file.h"
 
@@ -61,6 +62,21 @@ absl::StatusOr<care::ViewsConfig> ParseViewsConfig(
   }
   care::ViewsConfig config;
   for (const auto& [key, value] : document.items()) {
+    if (key == "time_zone") {
+      // An IANA name, read from the system's zone database (tzdata) once
+      // here; "localtime" would make the views depend on the host's TZ.
+      absl::TimeZone zone;
+      if (!value.is_string() || value.get<std::string>() == "localtime" ||
+          !absl::LoadTimeZone(value.get<std::string>(), &zone)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "views config: time_zone ", value.dump(),
+            " is not a time zone of the IANA database (Debian's tzdata, "
+            "/usr/share/zoneinfo); use a name like \"America/New_York\" or "
+            "\"UTC\""));
+      }
+      config.time_zone = zone;
+      continue;
+    }
     bool known = false;
     for (const IntField& f : kIntFields) {
       if (key != f.name) continue;

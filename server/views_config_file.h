@@ -1,7 +1,8 @@
 // Reads caselined --views_config: a JSON object whose keys are ViewsConfig's
 // field names (care/views_config.h), each optional, e.g.
 //   {"follow_up_window_days": 7, "caseload_threshold": 40,
-//    "match_threshold": 0.85}
+//    "match_threshold": 0.85, "time_zone": "America/New_York"}
+// time_zone is an IANA name, loaded from the system's zone database.
 #ifndef CASELINE_SERVER_VIEWS_CONFIG_FILE_H_
 #define CASELINE_SERVER_VIEWS_CONFIG_FILE_H_
 
@@ -14,7 +15,8 @@
 namespace caseline::server {
 
 // Parses `json` over the defaults. INVALID_ARGUMENT naming the key for an
-// unknown key, a value of the wrong type or out of range.
+// unknown key, a value of the wrong type or out of range, and naming the key
+// and the value for a time_zone the zone database does not know.
 absl::StatusOr<care::ViewsConfig> ParseViewsConfig(
     absl::string_view json);
 

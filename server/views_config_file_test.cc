@@ -1,5 +1,8 @@
 #include "server/views_config_file.h"
 
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace caseline::server {
@@ -12,6 +15,38 @@ TEST(ViewsConfigFile, EmptyObjectKeepsTheDefaults) {
   EXPECT_EQ(config->caseload_threshold, 50);
   EXPECT_DOUBLE_EQ(config->match_threshold, 0.8);
   EXPECT_EQ(config->disclosure_lookback_years, 6);
+  EXPECT_EQ(config->time_zone, absl::UTCTimeZone());
+}
+
+TEST(ViewsConfigFile, TimeZoneIsAnIanaName) {
+  auto config = ParseViewsConfig(R"({"time_zone": "America/New_York"})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->time_zone.name(), "America/New_York");
+  // Loaded, not only named: 2026-01-09 23:30 in New York is 04:30 UTC.
+  EXPECT_EQ(absl::FromCivil(absl::CivilSecond(2026, 1, 9, 23, 30, 0),
+                            config->time_zone),
+            absl::FromCivil(absl::CivilSecond(2026, 1, 10, 4, 30, 0),
+                            absl::UTCTimeZone()));
+  config = ParseViewsConfig(R"({"time_zone": "UTC"})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->time_zone, absl::UTCTimeZone());
+}
+
+TEST(ViewsConfigFile, RefusesAnUnknownTimeZoneNamingTheKeyAndTheValue) {
+  for (const char* json :
+       {R"({"time_zone": "Mars/Olympus_Mons"})", R"({"time_zone": ""})",
+        R"({"time_zone": "localtime"})", R"({"time_zone": -5})"}) {
+    absl::StatusOr<care::ViewsConfig> config = ParseViewsConfig(json);
+    ASSERT_FALSE(config.ok()) << json;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(config.status().message()),
+                ::testing::HasSubstr("time_zone"));
+  }
+  EXPECT_THAT(
+      std::string(ParseViewsConfig(R"({"time_zone": "Mars/Olympus_Mons"})")
+                      .status()
+                      .message()),
+      ::testing::HasSubstr("\"Mars/Olympus_Mons\" is not a time zone"));
 }
 
 TEST(ViewsConfigFile, SetsTheNamedFields) {

@@ -34,7 +34,7 @@
 #include "tests/server_process.h"
 #include "tests/test_util.h"
 #include "tests/views_util.h"
-#include "tools/demo.h"
+#include "tools/demo/demo.h"
 
 namespace caseline {
 namespace {

@@ -1,4 +1,4 @@
-// End-to-end tests of the demo care network (tools/demo.h): RunDemo against an
+// End-to-end tests of the demo care network (tools/demo/demo.h): RunDemo against an
 // in-process caselined over real gRPC on a loopback port, read back through
 // caseline.v1.EventLog and through the views (ContinuityViews,
 // DuplicationViews, AuditViews): a discharge planner's worklist, scenario
@@ -29,7 +29,7 @@
 #include "server/server.h"
 #include "tests/test_util.h"
 #include "tests/views_util.h"
-#include "tools/demo.h"
+#include "tools/demo/demo.h"
 
 namespace caseline {
 namespace {

@@ -53,7 +53,7 @@ else
   # Debian's gRPC, Abseil, upb, RocksDB and OpenSSL are not built with TSan;
   # tests/tsan.supp says what is suppressed inside them and why.
   export TSAN_OPTIONS="suppressions=$repo/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1:print_suppressions=0"
-  # Not under TSan: the tests that load the demo care network (tools/demo.h).
+  # Not under TSan: the tests that load the demo care network (tools/demo/demo.h).
   # Under TSan one small demo load took over three minutes (ASan: 4 s),
   # most threads sitting in TSan's report path for races inside gRPC that
   # tests/tsan.supp then suppresses; the ~20 demo tests and the two crash

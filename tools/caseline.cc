@@ -24,7 +24,7 @@
 #include "tools/cli_common.h"
 #include "tools/cli_json.h"
 #include "tools/cli_views.h"
-#include "tools/demo.h"
+#include "tools/demo/demo.h"
 
 namespace {
 

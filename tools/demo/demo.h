@@ -72,8 +72,17 @@
 // it and their histories run on from there (a reentry client's booking goes
 // back years); whatever would happen on or after base_date is left out, so
 // open cases end mid-story: referrals still requested, clients still admitted.
-#ifndef CASELINE_TOOLS_DEMO_H_
-#define CASELINE_TOOLS_DEMO_H_
+//
+// The folder, by concern (all internal but this header, in namespace
+// caseline::tools::demo): common.h (random numbers, days), network.{h,cc}
+// (the organisations and their staff), history.{h,cc} (planned commands and
+// per-client histories), events.{h,cc} (care event builders), text.{h,cc}
+// (what each service category means in a plan), script.h and scenario_*.cc,
+// example_twins.cc (the named clients), personas.{h,cc} and
+// synthetic_client.{h,cc} (the synthetic population), sender.{h,cc} (the
+// rpc of each command from care::CommandCatalog), demo.cc (this header).
+#ifndef CASELINE_TOOLS_DEMO_DEMO_H_
+#define CASELINE_TOOLS_DEMO_DEMO_H_
 
 #include <cstdint>
 #include <functional>
@@ -145,4 +154,4 @@ std::string DemoSummaryToJson(const DemoSummary& summary);
 
 }  // namespace caseline::tools
 
-#endif  // CASELINE_TOOLS_DEMO_H_
+#endif  // CASELINE_TOOLS_DEMO_DEMO_H_
