@@ -243,53 +243,61 @@ DataClassMask ClientAccessFold::Classify(
 
 void ClientAccessFold::Apply(const eventstore::RecordedEvent& recorded,
                              const OrganizationDirectory& directory) {
-  const std::string& author = recorded.actor.organization_id;
-  DataClassMask classes = kUnclassified;
+  std::optional<v1::CareEvent> parsed;
   if (IsCareEvent(recorded)) {
     absl::StatusOr<v1::CareEvent> event = ParseCareEvent(recorded);
-    if (event.ok()) {
-      classes = Classify(*event, author, directory);
-      const std::string* subject = nullptr;
-      absl::string_view kind;
-      switch (event->event_case()) {
-        case v1::CareEvent::kReferralSent:
-          subject = &event->referral_sent().referral_id(), kind = "referral";
-          break;
-        case v1::CareEvent::kServiceStarted:
-          subject = &event->service_started().service_id(), kind = "service";
-          break;
-        case v1::CareEvent::kGoalSet:
-          subject = &event->goal_set().goal_id(), kind = "goal";
-          break;
-        case v1::CareEvent::kAdmissionRecorded:
-          subject = &event->admission_recorded().admission_id();
-          kind = "admission";
-          break;
-        case v1::CareEvent::kTransitionPlanned:
-          subject = &event->transition_planned().transition_id();
-          kind = "transition";
-          break;
-        case v1::CareEvent::kCareTeamMemberAdded:
-          subject = &event->care_team_member_added().member_id();
-          kind = "member";
-          break;
-        default:
-          break;
-      }
-      if (subject != nullptr) {
-        subjects_.try_emplace(SubjectKey(kind, *subject),
-                              Subject{classes, author});
-      }
-      if (const std::string* referral = ReferralIdOf(*event);
-          referral != nullptr && !event->has_referral_sent()) {
-        auto it = record_.referrals.find(*referral);
-        if (it != record_.referrals.end()) {
-          referral_senders_[recorded.stream_version] =
-              it->second.sent_by_organization_id;
-        }
-      }
-      record_.Apply(*event, ContextOf(recorded));
+    if (event.ok()) parsed = *std::move(event);
+  }
+  Apply(recorded, parsed.has_value() ? &*parsed : nullptr, directory);
+}
+
+void ClientAccessFold::Apply(const eventstore::RecordedEvent& recorded,
+                             const v1::CareEvent* event,
+                             const OrganizationDirectory& directory) {
+  const std::string& author = recorded.actor.organization_id;
+  DataClassMask classes = kUnclassified;
+  if (event != nullptr) {
+    classes = Classify(*event, author, directory);
+    const std::string* subject = nullptr;
+    absl::string_view kind;
+    switch (event->event_case()) {
+      case v1::CareEvent::kReferralSent:
+        subject = &event->referral_sent().referral_id(), kind = "referral";
+        break;
+      case v1::CareEvent::kServiceStarted:
+        subject = &event->service_started().service_id(), kind = "service";
+        break;
+      case v1::CareEvent::kGoalSet:
+        subject = &event->goal_set().goal_id(), kind = "goal";
+        break;
+      case v1::CareEvent::kAdmissionRecorded:
+        subject = &event->admission_recorded().admission_id();
+        kind = "admission";
+        break;
+      case v1::CareEvent::kTransitionPlanned:
+        subject = &event->transition_planned().transition_id();
+        kind = "transition";
+        break;
+      case v1::CareEvent::kCareTeamMemberAdded:
+        subject = &event->care_team_member_added().member_id();
+        kind = "member";
+        break;
+      default:
+        break;
     }
+    if (subject != nullptr) {
+      subjects_.try_emplace(SubjectKey(kind, *subject),
+                            Subject{classes, author});
+    }
+    if (const std::string* referral = ReferralIdOf(*event);
+        referral != nullptr && !event->has_referral_sent()) {
+      auto it = record_.referrals.find(*referral);
+      if (it != record_.referrals.end()) {
+        referral_senders_[recorded.stream_version] =
+            it->second.sent_by_organization_id;
+      }
+    }
+    record_.Apply(*event, ContextOf(recorded));
   }
   if (recorded.stream_version >= classes_.size()) {
     classes_.resize(recorded.stream_version + 1, kUnclassified);

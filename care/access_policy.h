@@ -78,6 +78,12 @@ class ClientAccessFold {
   // (a Part 2 program's events and events naming one are Part 2 data).
   void Apply(const eventstore::RecordedEvent& event,
              const OrganizationDirectory& directory);
+  // The same with the payload already parsed (the caller parses each event
+  // once): `care_event` is the payload of a care event, or nullptr for an
+  // event that is not one or whose payload does not parse.
+  void Apply(const eventstore::RecordedEvent& event,
+             const v1::CareEvent* care_event,
+             const OrganizationDirectory& directory);
 
   const ClientRecord& record() const { return record_; }
   // Version of the last event applied; nullopt for none.

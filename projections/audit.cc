@@ -18,6 +18,7 @@
 #include "eventstore/event_log.h"
 #include "base/status_macros.h"
 #include "projections/care_stream.h"
+#include "projections/client_record_store.h"
 #include "care/access_policy.h"
 #include "care/client_record.h"
 #include "care/client_state.h"
@@ -133,17 +134,13 @@ absl::Status ForEachInStream(
   }
 }
 
-// The organisation directory as of now.
-absl::StatusOr<care::OrganizationDirectory> LoadDirectory(eventstore::EventLog& log) {
-  care::OrganizationDirectory directory;
-  RETURN_IF_ERROR(FoldCareStream(
-      log, care::kOrganizationsStream, 0,
-      [](const eventstore::RecordedEvent&) { return true; },
-      [&directory](const v1::CareEvent& event,
-                   const care::CareEventContext& context) {
-        directory.Apply(event, context);
-      }));
-  return directory;
+// The client as `opened` holds it (the caller's access decision read it),
+// or else as the store opens it now.
+absl::StatusOr<ClientAtHead> OpenClient(ClientRecordStore& records,
+                                        absl::string_view client_id,
+                                        const ClientAtHead* opened) {
+  if (opened != nullptr) return *opened;
+  return records.Open(client_id);
 }
 
 }  // namespace
@@ -165,8 +162,8 @@ std::string OnBehalfOf(const v1::CareEvent& event) {
 // --- Timeline ----------------------------------------------------------------
 
 absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
-    eventstore::EventLog& log, const v1::GetTimelineRequest& request,
-    const care::EventVisibility& visible) {
+    ClientRecordStore& records, const v1::GetTimelineRequest& request,
+    const care::EventVisibility& visible, const ClientAtHead* opened) {
   RETURN_IF_ERROR(CheckClientId(request.client_id()));
   ASSIGN_OR_RETURN(
       const TimeRange recorded,
@@ -184,29 +181,43 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
   const auto& organizations = request.organization_ids();
   const auto& types = request.event_types();
 
+  ASSIGN_OR_RETURN(const ClientAtHead at,
+                   OpenClient(records, request.client_id(), opened));
   v1::GetTimelineResponse response;
-  response.set_view_position(log.HeadPosition());
-  // The record's events and the accesses to it, merged by position.
-  std::vector<eventstore::RecordedEvent> events;
-  auto collect = [&](const eventstore::RecordedEvent& e) {
-    if (e.global_position >= from_position) events.push_back(e);
-    return true;
+  response.set_view_position(at.head);
+  if (at.client->events().empty()) return ClientNotFound(request.client_id());
+  // The accesses to the record (their own stream, read here), merged by
+  // position with the record's events (as the store holds them, parsed).
+  std::vector<eventstore::RecordedEvent> accesses;
+  const absl::Status accesses_read = ForEachInStream(
+      *records.log(), care::AccessStreamId(request.client_id()), 0,
+      [&](const eventstore::RecordedEvent& e) {
+        if (e.global_position >= from_position) accesses.push_back(e);
+        return true;
+      });
+  if (!accesses_read.ok() && !absl::IsNotFound(accesses_read)) {
+    return accesses_read;
+  }
+  struct Merged {
+    const eventstore::RecordedEvent* event;
+    const StoredEvent* stored;  // nullptr for an access record
   };
-  const absl::Status read =
-      ForEachInStream(log, care::ClientStreamId(request.client_id()), 0, collect);
-  if (absl::IsNotFound(read)) return ClientNotFound(request.client_id());
-  RETURN_IF_ERROR(read);
-  const absl::Status accesses =
-      ForEachInStream(log, care::AccessStreamId(request.client_id()), 0, collect);
-  if (!accesses.ok() && !absl::IsNotFound(accesses)) return accesses;
-  std::sort(events.begin(), events.end(),
-            [](const eventstore::RecordedEvent& a,
-               const eventstore::RecordedEvent& b) {
-              return a.global_position < b.global_position;
-            });
+  std::vector<Merged> events;
+  for (const std::shared_ptr<const StoredEvent>& stored : at.client->events()) {
+    if (stored->recorded.global_position >= from_position) {
+      events.push_back({&stored->recorded, stored.get()});
+    }
+  }
+  for (const eventstore::RecordedEvent& e : accesses) {
+    events.push_back({&e, nullptr});
+  }
+  std::sort(events.begin(), events.end(), [](const Merged& a, const Merged& b) {
+    return a.event->global_position < b.event->global_position;
+  });
 
   bool full = false;
-  for (const eventstore::RecordedEvent& e : events) {
+  for (const Merged& merged : events) {
+    const eventstore::RecordedEvent& e = *merged.event;
     if (!recorded.Contains(e.recorded_at) ||
         !occurred.Contains(e.occurred_at)) {
       continue;
@@ -235,7 +246,15 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
     SetTime(e.recorded_at, entry->mutable_recorded_at());
     entry->set_organization_id(e.actor.organization_id);
     entry->set_user_id(e.actor.user_id);
-    if (care::IsCareEvent(e)) {
+    if (merged.stored != nullptr && merged.stored->care.has_value()) {
+      const v1::CareEvent& care = *merged.stored->care;
+      entry->set_summary(care::SummarizeCareEvent(care));
+      entry->set_on_behalf_of(OnBehalfOf(care));
+      *entry->mutable_event() = care;
+    } else if (merged.stored != nullptr &&
+               !merged.stored->parse_error.ok()) {
+      return merged.stored->parse_error;
+    } else if (merged.stored == nullptr && care::IsCareEvent(e)) {
       ASSIGN_OR_RETURN(v1::CareEvent care, care::ParseCareEvent(e));
       entry->set_summary(care::SummarizeCareEvent(care));
       entry->set_on_behalf_of(OnBehalfOf(care));
@@ -256,8 +275,8 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
 // --- Replay ------------------------------------------------------------------
 
 absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
-    eventstore::EventLog& log, const v1::ReplayClientRequest& request,
-    const care::EventVisibility& visible) {
+    ClientRecordStore& records, const v1::ReplayClientRequest& request,
+    const care::EventVisibility& visible, const ClientAtHead* opened) {
   RETURN_IF_ERROR(CheckClientId(request.client_id()));
   std::optional<absl::Time> as_of_time;
   switch (request.as_of_case()) {
@@ -279,50 +298,31 @@ absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
           "the record said then) or occurred_at (business time)");
   }
 
+  ASSIGN_OR_RETURN(const ClientAtHead at,
+                   OpenClient(records, request.client_id(), opened));
   v1::ReplayClientResponse response;
-  response.set_view_position(log.HeadPosition());
+  response.set_view_position(at.head);
+  if (at.client->events().empty()) return ClientNotFound(request.client_id());
   care::ClientRecord record(request.client_id());
   uint64_t applied = 0;
   // The last event folded.
   std::optional<care::CareEventContext> last;
-  bool any_event = false;
-  absl::Status status = absl::OkStatus();
-  const absl::Status read = ForEachInStream(
-      log, care::ClientStreamId(request.client_id()), 0,
-      [&](const eventstore::RecordedEvent& e) {
-        any_event = true;
-        switch (request.as_of_case()) {
-          case v1::ReplayClientRequest::kPosition:
-            // Stream order is position order: nothing later qualifies.
-            if (e.global_position > request.position()) return false;
-            break;
-          case v1::ReplayClientRequest::kRecordedAt:
-            if (e.recorded_at > *as_of_time) return true;
-            break;
-          case v1::ReplayClientRequest::kOccurredAt:
-            if (e.occurred_at > *as_of_time) return true;
-            break;
-          case v1::ReplayClientRequest::AS_OF_NOT_SET:
-            return false;
-        }
-        if (visible && !visible(e)) return true;
-        if (care::IsCareEvent(e)) {
-          absl::StatusOr<v1::CareEvent> care = care::ParseCareEvent(e);
-          if (!care.ok()) {
-            status = care.status();
-            return false;
-          }
-          record.Apply(*care, care::ContextOf(e));
-        }
-        ++applied;
-        last = care::ContextOf(e);
-        return true;
-      });
-  if (absl::IsNotFound(read) || (read.ok() && !any_event)) {
-    return ClientNotFound(request.client_id());
+  for (const std::shared_ptr<const StoredEvent>& stored : at.client->events()) {
+    const eventstore::RecordedEvent& e = stored->recorded;
+    if (request.as_of_case() == v1::ReplayClientRequest::kPosition) {
+      // Stream order is position order: nothing later qualifies.
+      if (e.global_position > request.position()) break;
+    } else if (request.as_of_case() == v1::ReplayClientRequest::kRecordedAt) {
+      if (e.recorded_at > *as_of_time) continue;
+    } else if (e.occurred_at > *as_of_time) {
+      continue;
+    }
+    if (visible && !visible(e)) continue;
+    RETURN_IF_ERROR(stored->parse_error);
+    if (stored->care.has_value()) record.Apply(*stored->care, care::ContextOf(e));
+    ++applied;
+    last = care::ContextOf(e);
   }
-  RETURN_IF_ERROR(read);
-  RETURN_IF_ERROR(status);
   if (request.as_of_case() == v1::ReplayClientRequest::kPosition &&
       last.has_value()) {
     as_of_time = last->recorded_at;
@@ -390,8 +390,9 @@ std::string DisclosureToken(const v1::Disclosure& d) {
 }  // namespace
 
 absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
-    eventstore::EventLog& log, const v1::ListDisclosuresRequest& request,
-    int lookback_years, absl::Time now, const care::EventVisibility& visible) {
+    ClientRecordStore& records, const v1::ListDisclosuresRequest& request,
+    int lookback_years, absl::Time now, const care::EventVisibility& visible,
+    const ClientAtHead* opened) {
   RETURN_IF_ERROR(CheckClientId(request.client_id()));
   TimeRange period;
   {
@@ -432,9 +433,11 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
     after = std::make_pair(nanos, position);
   }
 
+  ASSIGN_OR_RETURN(const ClientAtHead at,
+                   OpenClient(records, request.client_id(), opened));
   v1::ListDisclosuresResponse response;
-  response.set_view_position(log.HeadPosition());
-  ASSIGN_OR_RETURN(const care::OrganizationDirectory directory, LoadDirectory(log));
+  response.set_view_position(at.head);
+  const care::OrganizationDirectory& directory = *at.directory;
   auto type_of = [&directory](const std::string& organization_id) {
     const v1::OrganizationRegistered* o = directory.Find(organization_id);
     return o == nullptr ? v1::ORGANIZATION_TYPE_UNSPECIFIED : o->type();
@@ -442,72 +445,69 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
 
   std::vector<v1::Disclosure> found;
   care::ClientRecord record(request.client_id());
-  bool any_event = false;
   // Every event is folded (the consent relied on depends on the whole
   // record); only the entries of visible events are listed.
   const eventstore::RecordedEvent* current = nullptr;
   auto shown = [&]() { return !visible || visible(*current); };
-  RETURN_IF_ERROR(FoldCareStream(
-      log, care::ClientStreamId(request.client_id()), 0,
-      [&any_event, &current](const eventstore::RecordedEvent& e) {
-        any_event = true;
-        current = &e;
-        return true;
-      },
-      [&](const v1::CareEvent& event, const care::CareEventContext& context) {
-        // Judged against the record as it stood before this event.
-        if (event.has_referral_sent() &&
-            !event.referral_sent().shared_data_classes().empty() &&
-            period.Contains(context.occurred_at) && shown()) {
-          const v1::ReferralSent& sent = event.referral_sent();
-          const v1::PurposeOfUse purpose =
-              sent.purpose() == v1::PURPOSE_OF_USE_UNSPECIFIED
-                  ? v1::PURPOSE_OF_USE_CARE_COORDINATION
-                  : sent.purpose();
-          v1::Disclosure& d = found.emplace_back();
-          SetTime(context.occurred_at, d.mutable_disclosed_at());
-          d.set_recipient_organization_id(sent.to_organization_id());
-          *d.mutable_data_classes() = sent.shared_data_classes();
-          d.set_description(
-              absl::StrCat(DataClassesWords(sent.shared_data_classes()),
-                           " shared with referral ", sent.referral_id(), " (",
-                           CategoryWord(sent.service_category()), ")"));
-          d.set_purpose(purpose);
-          d.set_consent_id(ConsentReliedOn(record, sent, purpose,
-                                           type_of(sent.to_organization_id()),
-                                           context.occurred_at));
-          d.set_source("referral");
-          d.set_subject_id(sent.referral_id());
-          d.set_disclosed_by_organization_id(sent.from_organization_id().empty()
-                                                 ? context.organization_id
-                                                 : sent.from_organization_id());
-          d.set_global_position(context.global_position);
-        } else if (event.has_information_disclosed() &&
-                   period.Contains(context.occurred_at) && shown()) {
-          const v1::InformationDisclosed& e = event.information_disclosed();
-          v1::Disclosure& d = found.emplace_back();
-          SetTime(context.occurred_at, d.mutable_disclosed_at());
-          d.set_recipient_organization_id(e.recipient_organization_id());
-          *d.mutable_data_classes() = e.data_classes();
-          d.set_description(e.description().empty()
-                                ? DataClassesWords(e.data_classes())
-                                : absl::StrCat(e.description(), " (",
-                                               DataClassesWords(e.data_classes()),
-                                               ")"));
-          d.set_purpose(e.purpose());
-          d.set_consent_id(e.consent_id());
-          d.set_legal_basis(e.legal_basis());
-          d.set_source("information-disclosed");
-          d.set_subject_id(e.disclosure_id());
-          d.set_disclosed_by_organization_id(context.organization_id);
-          d.set_global_position(context.global_position);
-        }
-        record.Apply(event, context);
-      }));
-  if (!any_event) return ClientNotFound(request.client_id());
+  for (const std::shared_ptr<const StoredEvent>& stored : at.client->events()) {
+    current = &stored->recorded;
+    RETURN_IF_ERROR(stored->parse_error);
+    if (!stored->care.has_value()) continue;
+    const v1::CareEvent& event = *stored->care;
+    const care::CareEventContext context = care::ContextOf(stored->recorded);
+    // Judged against the record as it stood before this event.
+    if (event.has_referral_sent() &&
+        !event.referral_sent().shared_data_classes().empty() &&
+        period.Contains(context.occurred_at) && shown()) {
+      const v1::ReferralSent& sent = event.referral_sent();
+      const v1::PurposeOfUse purpose =
+          sent.purpose() == v1::PURPOSE_OF_USE_UNSPECIFIED
+              ? v1::PURPOSE_OF_USE_CARE_COORDINATION
+              : sent.purpose();
+      v1::Disclosure& d = found.emplace_back();
+      SetTime(context.occurred_at, d.mutable_disclosed_at());
+      d.set_recipient_organization_id(sent.to_organization_id());
+      *d.mutable_data_classes() = sent.shared_data_classes();
+      d.set_description(
+          absl::StrCat(DataClassesWords(sent.shared_data_classes()),
+                       " shared with referral ", sent.referral_id(), " (",
+                       CategoryWord(sent.service_category()), ")"));
+      d.set_purpose(purpose);
+      d.set_consent_id(ConsentReliedOn(record, sent, purpose,
+                                       type_of(sent.to_organization_id()),
+                                       context.occurred_at));
+      d.set_source("referral");
+      d.set_subject_id(sent.referral_id());
+      d.set_disclosed_by_organization_id(sent.from_organization_id().empty()
+                                             ? context.organization_id
+                                             : sent.from_organization_id());
+      d.set_global_position(context.global_position);
+    } else if (event.has_information_disclosed() &&
+               period.Contains(context.occurred_at) && shown()) {
+      const v1::InformationDisclosed& e = event.information_disclosed();
+      v1::Disclosure& d = found.emplace_back();
+      SetTime(context.occurred_at, d.mutable_disclosed_at());
+      d.set_recipient_organization_id(e.recipient_organization_id());
+      *d.mutable_data_classes() = e.data_classes();
+      d.set_description(e.description().empty()
+                            ? DataClassesWords(e.data_classes())
+                            : absl::StrCat(e.description(), " (",
+                                           DataClassesWords(e.data_classes()),
+                                           ")"));
+      d.set_purpose(e.purpose());
+      d.set_consent_id(e.consent_id());
+      d.set_legal_basis(e.legal_basis());
+      d.set_source("information-disclosed");
+      d.set_subject_id(e.disclosure_id());
+      d.set_disclosed_by_organization_id(context.organization_id);
+      d.set_global_position(context.global_position);
+    }
+    record.Apply(event, context);
+  }
+  if (at.client->events().empty()) return ClientNotFound(request.client_id());
   // Reads of the record by other organisations (docs/access.md).
   const absl::Status accesses = FoldCareStream(
-      log, care::AccessStreamId(request.client_id()), 0,
+      *records.log(), care::AccessStreamId(request.client_id()), 0,
       [&current](const eventstore::RecordedEvent& e) {
         current = &e;
         return true;

@@ -1,5 +1,4 @@
-// The audit trail: pure-ish queries over the log (no stored view state; each
-// reads the client's stream, and the organisation directory where needed):
+// The audit trail: queries over one client's events (no stored view state):
 //   - GetTimeline: every event of a client's stream, with who, which
 //     organisation, on whose behalf, when it happened and when it was recorded;
 //   - ReplayClient: the client's state as of a global position, a recorded
@@ -7,11 +6,18 @@
 //   - ListDisclosures: the accounting of disclosures (HIPAA 45 CFR 164.528);
 //   - VerifyClientChain: the hash chain checked event by event for one client.
 //
-// Thread-safe as far as the EventLog is (each call only reads it). Errors:
-// INVALID_ARGUMENT naming the field; NOT_FOUND naming the client when its
-// stream has no events; DATA_LOSS for a stored event that does not parse;
-// others as the log returns them. view_position in each response is the log
-// head when the query ran.
+// The client's events, and the organisation directory, come from `opened`
+// (the client as the caller's access decision already read it) or else from
+// records.Open(client_id) once the request is checked: the client's stream
+// is read by the ClientRecordStore only. The access stream (access-<id>) is
+// read from records.log(); VerifyClientChain reads the log itself, since it
+// checks what is stored.
+//
+// Thread-safe (ClientRecordStore and EventLog are). Errors: INVALID_ARGUMENT
+// naming the field; NOT_FOUND naming the client when its stream has no
+// events; DATA_LOSS for a stored event that does not parse; others as the
+// log returns them. view_position in each response is the log head when the
+// client was read (every event up to it is reflected).
 #ifndef CASELINE_PROJECTIONS_AUDIT_H_
 #define CASELINE_PROJECTIONS_AUDIT_H_
 
@@ -23,6 +29,7 @@
 #include "caseline/v1/views.pb.h"
 #include "eventstore/event.h"
 #include "care/care_event_context.h"
+#include "projections/client_record_store.h"
 
 namespace caseline::eventstore {
 class EventLog;
@@ -44,8 +51,9 @@ inline constexpr int kMaxAuditPageSize = 1000;
 // BreakGlassReviewed) are merged in by global position. Only events
 // `visible` lets through are shown (docs/access.md).
 absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
-    eventstore::EventLog& log, const v1::GetTimelineRequest& request,
-    const care::EventVisibility& visible = {});
+    ClientRecordStore& records, const v1::GetTimelineRequest& request,
+    const care::EventVisibility& visible = {},
+    const ClientAtHead* opened = nullptr);
 
 // The client's state (ClientStateOf) folded from its stream:
 //   position:    events with global_position <= position;
@@ -60,8 +68,9 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
 // no as_of is set; NOT_FOUND when the client's stream has no events at all.
 // Only events `visible` lets through are folded.
 absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
-    eventstore::EventLog& log, const v1::ReplayClientRequest& request,
-    const care::EventVisibility& visible = {});
+    ClientRecordStore& records, const v1::ReplayClientRequest& request,
+    const care::EventVisibility& visible = {},
+    const ClientAtHead* opened = nullptr);
 
 // The accounting of disclosures of the client in request.period (default:
 // the `lookback_years` years before `now`), oldest first, paged:
@@ -79,8 +88,10 @@ absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
 // A later revocation never removes a disclosure. Recipient names come from
 // the organisation directory (stream "organizations").
 absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
-    eventstore::EventLog& log, const v1::ListDisclosuresRequest& request,
-    int lookback_years, absl::Time now, const care::EventVisibility& visible = {});
+    ClientRecordStore& records, const v1::ListDisclosuresRequest& request,
+    int lookback_years, absl::Time now,
+    const care::EventVisibility& visible = {},
+    const ClientAtHead* opened = nullptr);
 
 // Checks every event of the client's stream: its stored hash is
 // ChainHash(prev_hash, body), and its prev_hash is the hash of the event at

@@ -129,8 +129,12 @@ class AuditLogTest : public ::testing::Test {
         "audit", [this] { return absl::FromUnixNanos(clock_nanos_.load()); });
     ASSERT_TRUE(test_log_->ok());
     log_ = test_log_->get();
+    records_ = std::make_unique<ClientRecordStore>(log_);
   }
-  void TearDown() override { test_log_.reset(); }
+  void TearDown() override {
+    records_.reset();
+    test_log_.reset();
+  }
 
   void SetClock(absl::Time t) { clock_nanos_ = absl::ToUnixNanos(t); }
 
@@ -208,6 +212,7 @@ class AuditLogTest : public ::testing::Test {
   std::atomic<int64_t> clock_nanos_{absl::ToUnixNanos(kT0)};
   std::unique_ptr<TestLog> test_log_;
   eventstore::EventLog* log_ = nullptr;
+  std::unique_ptr<ClientRecordStore> records_;
 };
 
 // --- Timeline ----------------------------------------------------------------
@@ -232,7 +237,7 @@ TEST_F(AuditLogTest, AuditTimelineFiltersAndPages) {
 
   v1::GetTimelineRequest request;
   request.set_client_id("c1");
-  absl::StatusOr<v1::GetTimelineResponse> all = GetTimeline(*log_, request);
+  absl::StatusOr<v1::GetTimelineResponse> all = GetTimeline(*records_, request);
   ASSERT_TRUE(all.ok()) << all.status();
   ASSERT_EQ(all->entries_size(), 5);
   EXPECT_TRUE(all->next_page_token().empty());
@@ -255,12 +260,12 @@ TEST_F(AuditLogTest, AuditTimelineFiltersAndPages) {
 
   // By organisation and by type.
   request.add_organization_ids("org-housing");
-  absl::StatusOr<v1::GetTimelineResponse> r = GetTimeline(*log_, request);
+  absl::StatusOr<v1::GetTimelineResponse> r = GetTimeline(*records_, request);
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->entries_size(), 2);
   EXPECT_EQ(r->entries(0).event_type(), "ReferralAccepted");
   request.add_event_types("ServiceStarted");
-  r = GetTimeline(*log_, request);
+  r = GetTimeline(*records_, request);
   ASSERT_EQ(r->entries_size(), 1);
   EXPECT_EQ(r->entries(0).event_type(), "ServiceStarted");
   request.clear_organization_ids();
@@ -270,13 +275,13 @@ TEST_F(AuditLogTest, AuditTimelineFiltersAndPages) {
   // time [day 1, day 2) does not.
   *request.mutable_occurred()->mutable_start() = Ts(kT0 + kDay);
   *request.mutable_occurred()->mutable_end() = Ts(kT0 + 2 * kDay);
-  r = GetTimeline(*log_, request);
+  r = GetTimeline(*records_, request);
   ASSERT_EQ(r->entries_size(), 2);
   EXPECT_EQ(r->entries(1).event_type(), "ServiceStarted");
   request.clear_occurred();
   *request.mutable_recorded()->mutable_start() = Ts(kT0 + kDay);
   *request.mutable_recorded()->mutable_end() = Ts(kT0 + 2 * kDay);
-  r = GetTimeline(*log_, request);
+  r = GetTimeline(*records_, request);
   ASSERT_EQ(r->entries_size(), 1);
   EXPECT_EQ(r->entries(0).event_type(), "ConsentGiven");
   request.clear_recorded();
@@ -286,7 +291,7 @@ TEST_F(AuditLogTest, AuditTimelineFiltersAndPages) {
   std::vector<std::string> types;
   int pages = 0;
   do {
-    r = GetTimeline(*log_, request);
+    r = GetTimeline(*records_, request);
     ASSERT_TRUE(r.ok()) << r.status();
     for (const auto& e : r->entries()) types.push_back(e.event_type());
     request.set_page_token(r->next_page_token());
@@ -299,11 +304,11 @@ TEST_F(AuditLogTest, AuditTimelineFiltersAndPages) {
   // With a filter, the last page is the one holding the last match.
   request.clear_page_token();
   request.add_organization_ids("org-hospital");
-  r = GetTimeline(*log_, request);
+  r = GetTimeline(*records_, request);
   ASSERT_EQ(r->entries_size(), 2);
   ASSERT_FALSE(r->next_page_token().empty());
   request.set_page_token(r->next_page_token());
-  r = GetTimeline(*log_, request);
+  r = GetTimeline(*records_, request);
   ASSERT_EQ(r->entries_size(), 1);
   EXPECT_EQ(r->entries(0).event_type(), "ReferralSent");
   EXPECT_TRUE(r->next_page_token().empty());
@@ -311,23 +316,23 @@ TEST_F(AuditLogTest, AuditTimelineFiltersAndPages) {
 
   // Errors name what is wrong.
   request.set_page_token("not-a-token");
-  EXPECT_THAT(GetTimeline(*log_, request).status().message(),
+  EXPECT_THAT(GetTimeline(*records_, request).status().message(),
               HasSubstr("page_token"));
   request.clear_page_token();
   request.set_page_size(-1);
-  EXPECT_EQ(GetTimeline(*log_, request).status().code(),
+  EXPECT_EQ(GetTimeline(*records_, request).status().code(),
             absl::StatusCode::kInvalidArgument);
   request.set_page_size(0);
   *request.mutable_recorded()->mutable_start() = Ts(kT0 + kDay);
   *request.mutable_recorded()->mutable_end() = Ts(kT0);
-  EXPECT_THAT(GetTimeline(*log_, request).status().message(),
+  EXPECT_THAT(GetTimeline(*records_, request).status().message(),
               HasSubstr("recorded.end"));
   v1::GetTimelineRequest unknown;
   unknown.set_client_id("ghost");
-  absl::Status missing = GetTimeline(*log_, unknown).status();
+  absl::Status missing = GetTimeline(*records_, unknown).status();
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(missing.message(), HasSubstr("ghost"));
-  EXPECT_EQ(GetTimeline(*log_, v1::GetTimelineRequest()).status().code(),
+  EXPECT_EQ(GetTimeline(*records_, v1::GetTimelineRequest()).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -353,7 +358,7 @@ class AuditReplayTest : public AuditLogTest {
 
   v1::ReplayClientResponse Replay(v1::ReplayClientRequest request) {
     request.set_client_id("c1");
-    absl::StatusOr<v1::ReplayClientResponse> r = ReplayClient(*log_, request);
+    absl::StatusOr<v1::ReplayClientResponse> r = ReplayClient(*records_, request);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.value_or(v1::ReplayClientResponse());
   }
@@ -407,12 +412,12 @@ TEST_F(AuditReplayTest, AuditReplayAsOfPositionRecordedAndBusinessTime) {
 
   v1::ReplayClientRequest none;
   none.set_client_id("c1");
-  absl::Status s = ReplayClient(*log_, none).status();
+  absl::Status s = ReplayClient(*records_, none).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("as_of"));
   none.set_client_id("ghost");
   none.set_position(3);
-  EXPECT_EQ(ReplayClient(*log_, none).status().code(),
+  EXPECT_EQ(ReplayClient(*records_, none).status().code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -485,7 +490,7 @@ TEST_F(AuditLogTest, AuditDisclosuresKeepWhatARevokedConsentAllowed) {
   request.set_client_id("c1");
   const absl::Time now = kT0 + 30 * kDay;
   absl::StatusOr<v1::ListDisclosuresResponse> r =
-      ListDisclosures(*log_, request, 6, now);
+      ListDisclosures(*records_, request, 6, now);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->disclosures_size(), 2);
   const v1::Disclosure& by_referral = r->disclosures(0);
@@ -513,11 +518,11 @@ TEST_F(AuditLogTest, AuditDisclosuresKeepWhatARevokedConsentAllowed) {
 
   // Pages of one.
   request.set_page_size(1);
-  r = ListDisclosures(*log_, request, 6, now);
+  r = ListDisclosures(*records_, request, 6, now);
   ASSERT_EQ(r->disclosures_size(), 1);
   ASSERT_FALSE(r->next_page_token().empty());
   request.set_page_token(r->next_page_token());
-  r = ListDisclosures(*log_, request, 6, now);
+  r = ListDisclosures(*records_, request, 6, now);
   ASSERT_EQ(r->disclosures_size(), 1);
   EXPECT_EQ(r->disclosures(0).subject_id(), "d1");
   EXPECT_TRUE(r->next_page_token().empty());
@@ -526,19 +531,19 @@ TEST_F(AuditLogTest, AuditDisclosuresKeepWhatARevokedConsentAllowed) {
 
   // The period: explicit, and by default the lookback years before now.
   *request.mutable_period()->mutable_start() = Ts(kT0 + 3 * kDay);
-  r = ListDisclosures(*log_, request, 6, now);
+  r = ListDisclosures(*records_, request, 6, now);
   ASSERT_EQ(r->disclosures_size(), 1);
   EXPECT_EQ(r->disclosures(0).subject_id(), "d1");
   request.clear_period();
   // Six calendar years (2028 has a leap day) after day 2.5.
   const absl::Time later = kT0 + 6 * 365 * kDay + 4 * kDay + absl::Hours(12);
-  r = ListDisclosures(*log_, request, 6, later);
+  r = ListDisclosures(*records_, request, 6, later);
   ASSERT_EQ(r->disclosures_size(), 1);
   EXPECT_EQ(r->disclosures(0).subject_id(), "d1");
-  EXPECT_EQ(ListDisclosures(*log_, request, 7, later)->disclosures_size(), 2);
+  EXPECT_EQ(ListDisclosures(*records_, request, 7, later)->disclosures_size(), 2);
 
   request.set_client_id("ghost");
-  EXPECT_EQ(ListDisclosures(*log_, request, 6, now).status().code(),
+  EXPECT_EQ(ListDisclosures(*records_, request, 6, now).status().code(),
             absl::StatusCode::kNotFound);
 }
 

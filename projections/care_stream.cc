@@ -4,11 +4,8 @@
 
 namespace caseline::projections {
 
-using care::ClientAccessFold;
-using care::ClientStreamId;
 using care::ContextOf;
 using care::IsCareEvent;
-using care::OrganizationDirectory;
 using care::ParseCareEvent;
 
 absl::Status FoldCareStream(
@@ -32,25 +29,6 @@ absl::Status FoldCareStream(
       fold(event, ContextOf(recorded));
     }
     if (page->end_of_stream) return absl::OkStatus();
-    read.from_version = page->next_version;
-  }
-}
-
-absl::StatusOr<ClientAccessFold> LoadClientAccess(
-    eventstore::EventLog& log, absl::string_view client_id,
-    const OrganizationDirectory& directory) {
-  ClientAccessFold fold{std::string(client_id)};
-  eventstore::ReadStreamOptions read;
-  read.max_count = eventstore::kMaxReadCount;
-  const std::string stream = ClientStreamId(client_id);
-  while (true) {
-    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(stream, read);
-    if (absl::IsNotFound(page.status())) return fold;
-    if (!page.ok()) return page.status();
-    for (const eventstore::RecordedEvent& event : page->events) {
-      fold.Apply(event, directory);
-    }
-    if (page->end_of_stream || page->events.empty()) return fold;
     read.from_version = page->next_version;
   }
 }

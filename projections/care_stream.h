@@ -1,4 +1,8 @@
-// Reading care events from the log: the I/O beside care/'s pure folds.
+// Reading care events from the log: the I/O beside care/'s pure folds, for
+// streams read as of a position or read whole once (the organizations stream
+// up to a projection's checkpoint, a client's access records). Client streams
+// and the current directory come from ClientRecordStore
+// (projections/client_record_store.h), their one reader.
 #ifndef CASELINE_PROJECTIONS_CARE_STREAM_H_
 #define CASELINE_PROJECTIONS_CARE_STREAM_H_
 
@@ -6,11 +10,8 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "care/access_policy.h"
 #include "care/care_event_context.h"
-#include "care/organization_directory.h"
 #include "eventstore/event_log.h"
 
 namespace caseline::projections {
@@ -24,12 +25,6 @@ absl::Status FoldCareStream(
     absl::FunctionRef<bool(const eventstore::RecordedEvent&)> keep,
     absl::FunctionRef<void(const v1::CareEvent&, const care::CareEventContext&)>
         fold);
-
-// Folds client `client_id`'s whole stream (an unknown client gives an empty
-// fold).
-absl::StatusOr<care::ClientAccessFold> LoadClientAccess(
-    eventstore::EventLog& log, absl::string_view client_id,
-    const care::OrganizationDirectory& directory);
 
 }  // namespace caseline::projections
 

@@ -1,4 +1,4 @@
-#include "projections/care_stream.h"
+#include "projections/client_record_store.h"
 #include "care/access_policy.h"
 
 #include "caseline/v1/wire_constants.h"
@@ -34,11 +34,13 @@ class AccessPolicyTest : public ::testing::Test {
               absl::Duration after = absl::ZeroDuration()) {
     log_.AppendCare(care::ClientStreamId("c1"), e, kT0 + after, org);
   }
+  // The client's access fold as the store serves it, classified with the
+  // directory in the log (the same as directory_).
   care::ClientAccessFold Fold() {
-    absl::StatusOr<care::ClientAccessFold> fold =
-        LoadClientAccess(*log_.get(), "c1", directory_);
-    EXPECT_TRUE(fold.ok()) << fold.status();
-    return *std::move(fold);
+    absl::StatusOr<ClientAtHead> opened = records_.Open("c1");
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    if (!opened.ok()) return care::ClientAccessFold("c1");
+    return opened->client->access();
   }
   static v1::CareEvent Registered() {
     v1::CareEvent e;
@@ -68,6 +70,7 @@ class AccessPolicyTest : public ::testing::Test {
   }
 
   TestLog log_{"access_policy"};
+  ClientRecordStore records_{log_.get()};
   care::OrganizationDirectory directory_;
 };
 

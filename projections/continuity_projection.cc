@@ -239,51 +239,65 @@ absl::Status Invalid(absl::string_view field, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
 }
 
-// A client's record and the directory, folded from the log up to its head.
+// A client's record up to a log head, as a caller may see it, and the
+// directory.
 struct LoadedClient {
-  care::ClientRecord record;
-  care::OrganizationDirectory directory;
-  uint64_t head = 0;
+  ClientAtHead at;
+  // Folded when some event up to the head is hidden from the caller or the
+  // snapshot holds events after the head; otherwise the snapshot's record is
+  // exactly the fold.
+  std::optional<care::ClientRecord> folded;
   uint64_t last_client_position = 0;
+
+  const care::ClientRecord& record() const {
+    return folded.has_value() ? *folded : at.client->record();
+  }
 };
 
-absl::StatusOr<LoadedClient> LoadClient(eventstore::EventLog& log,
+absl::StatusOr<LoadedClient> LoadClient(ClientRecordStore& records,
                                         const std::string& client_id,
-                                        const care::EventVisibility& visible) {
+                                        const care::EventVisibility& visible,
+                                        const ClientAtHead* opened) {
   if (client_id.empty()) {
     return Invalid("client_id", "is required; name the client to summarise");
   }
-  LoadedClient loaded{care::ClientRecord(client_id), {}, log.HeadPosition(), 0};
-  const uint64_t head = loaded.head;
-  bool any_event = false;
-  bool shown = true;
-  RETURN_IF_ERROR(FoldCareStream(
-      log, care::ClientStreamId(client_id), 0,
-      [&](const eventstore::RecordedEvent& e) {
-        if (e.global_position > head) return false;
-        any_event = true;
-        shown = !visible || visible(e);
-        return true;
-      },
-      [&loaded, &shown](const v1::CareEvent& e, const care::CareEventContext& c) {
-        if (!shown) return;
-        loaded.record.Apply(e, c);
-        loaded.last_client_position = c.global_position;
-      }));
-  if (!any_event) {
+  LoadedClient loaded;
+  if (opened != nullptr) {
+    loaded.at = *opened;
+  } else {
+    ASSIGN_OR_RETURN(loaded.at, records.Open(client_id));
+  }
+  const uint64_t head = loaded.at.head;
+  const std::vector<std::shared_ptr<const StoredEvent>>& events =
+      loaded.at.client->events();
+  // Which events up to the head the caller sees (each asked once, in order).
+  std::vector<bool> shown;
+  shown.reserve(events.size());
+  bool all_shown = true;
+  for (const std::shared_ptr<const StoredEvent>& stored : events) {
+    const eventstore::RecordedEvent& e = stored->recorded;
+    if (e.global_position > head) break;
+    shown.push_back(!visible || visible(e));
+    all_shown = all_shown && shown.back();
+    RETURN_IF_ERROR(stored->parse_error);
+    if (shown.back() && stored->care.has_value()) {
+      loaded.last_client_position = e.global_position;
+    }
+  }
+  if (shown.empty()) {
     return absl::NotFoundError(absl::StrCat(
         "client ", client_id, " has no events (stream ",
         care::ClientStreamId(client_id),
         "); check the id, or register the client with RegisterClient"));
   }
-  RETURN_IF_ERROR(FoldCareStream(
-      log, care::kOrganizationsStream, 0,
-      [head](const eventstore::RecordedEvent& e) {
-        return e.global_position <= head;
-      },
-      [&loaded](const v1::CareEvent& e, const care::CareEventContext& c) {
-        loaded.directory.Apply(e, c);
-      }));
+  if (!all_shown || shown.size() < events.size()) {
+    care::ClientRecord& record = loaded.folded.emplace(client_id);
+    for (size_t i = 0; i < shown.size(); ++i) {
+      if (shown[i] && events[i]->care.has_value()) {
+        record.Apply(*events[i]->care, care::ContextOf(events[i]->recorded));
+      }
+    }
+  }
   return loaded;
 }
 
@@ -293,8 +307,9 @@ absl::StatusOr<LoadedClient> LoadClient(eventstore::EventLog& log,
 // ---------------------------------------------------------
 
 ContinuityProjection::ContinuityProjection(const ProjectionInit& init,
-                                           const care::ViewsConfig& config)
-    : init_(init), config_(config), records_(init.log) {}
+                                           const care::ViewsConfig& config,
+                                           ClientRecordStore* records)
+    : init_(init), config_(config), records_(records) {}
 
 absl::Status ContinuityProjection::Start(ProjectionState& state) {
   ASSIGN_OR_RETURN(std::optional<std::string> version, state.Get(kVersionKey));
@@ -652,33 +667,34 @@ absl::StatusOr<v1::GetCaseloadResponse> GetCaseload(
 }
 
 absl::StatusOr<v1::GetClientSummaryResponse> GetClientSummary(
-    eventstore::EventLog& log, const v1::GetClientSummaryRequest& request,
+    ClientRecordStore& records, const v1::GetClientSummaryRequest& request,
     const care::ViewsConfig& config, absl::Time now,
-    const care::EventVisibility& visible) {
+    const care::EventVisibility& visible, const ClientAtHead* opened) {
   ASSIGN_OR_RETURN(LoadedClient loaded,
-                   LoadClient(log, request.client_id(), visible));
+                   LoadClient(records, request.client_id(), visible, opened));
   const absl::Time at = request.has_at() ? ToTime(request.at()) : now;
   v1::GetClientSummaryResponse response;
   *response.mutable_summary() =
-      care::Summarize(loaded.record, loaded.directory, config, at);
+      care::Summarize(loaded.record(), *loaded.at.directory, config, at);
   response.mutable_summary()->mutable_state()->set_last_position(
       loaded.last_client_position);
-  response.set_view_position(loaded.head);
+  response.set_view_position(loaded.at.head);
   return response;
 }
 
 absl::StatusOr<v1::ListGapsResponse> ListGaps(
-    eventstore::EventLog& log, const v1::ListGapsRequest& request,
+    ClientRecordStore& records, const v1::ListGapsRequest& request,
     const care::ViewsConfig& config, absl::Time now,
-    const care::EventVisibility& visible) {
+    const care::EventVisibility& visible, const ClientAtHead* opened) {
   ASSIGN_OR_RETURN(LoadedClient loaded,
-                   LoadClient(log, request.client_id(), visible));
+                   LoadClient(records, request.client_id(), visible, opened));
   const absl::Time at = request.has_at() ? ToTime(request.at()) : now;
   v1::ListGapsResponse response;
-  for (v1::Gap& gap : care::FindGaps(loaded.record, loaded.directory, config, at)) {
+  for (v1::Gap& gap :
+       care::FindGaps(loaded.record(), *loaded.at.directory, config, at)) {
     *response.add_gaps() = std::move(gap);
   }
-  response.set_view_position(loaded.head);
+  response.set_view_position(loaded.at.head);
   return response;
 }
 

@@ -1,11 +1,12 @@
 // The continuity-of-care view: the projection that stores what queries scan
 // across clients (worklist items, measure index entries, caseload entries),
 // and the queries. Per-client answers (summary, gaps) fold the client's
-// stream straight from the log instead: they are judged at a moment the
-// caller chooses, and one stream is short.
+// events as the ClientRecordStore holds them instead: they are judged at a
+// moment the caller chooses, and one stream is short.
 //
-// The projection keeps each client's record in a ClientRecordCache and the
-// organisation directory in memory. For each care event of a client it
+// The projection keeps each client's record in ProjectionRecords (loaded
+// from the ClientRecordStore on a miss) and the organisation directory in
+// memory. For each care event of a client it
 // re-derives, from the whole record, the families of items the event can
 // change (continuity.h) and writes only the difference against what the
 // client had. Re-deriving from the whole record is what makes a late-recorded
@@ -28,8 +29,8 @@
 //   all of them                                 CaseOpened, CaseClosed,
 //                                               CaseReopened, unknown types
 // Any other event re-derives nothing; it is not even parsed unless the
-// client's record is cached or the event starts the stream (a record loads
-// from the log on a miss, so skipping never loses an event).
+// client's record is held or the event starts the stream (a record loads
+// from the store on a miss, so skipping never loses an event).
 // Organisation events update the directory; they do not re-derive clients
 // (FUH's behavioural-health provider rule uses the directory as it stood when
 // the client's entries were last derived; a rebuild applies changes to the
@@ -69,7 +70,7 @@
 #include "eventstore/event.h"
 #include "care/organization_directory.h"
 #include "projections/projection.h"
-#include "projections/record_cache.h"
+#include "projections/client_record_store.h"
 #include "care/views_config.h"
 
 namespace caseline::eventstore {
@@ -82,9 +83,12 @@ inline constexpr char kContinuityProjectionName[] = "continuity";
 
 class ContinuityProjection : public Projection {
  public:
-  // init.log may be null only when no client's record needs loading (tests
-  // that start at position 0 and apply every event).
-  ContinuityProjection(const ProjectionInit& init, const care::ViewsConfig& config);
+  // init.log (the directory as of init.checkpoint) and `records` (client
+  // records to load; not owned) may be null only when nothing needs loading
+  // (tests that start at position 0 and apply every event).
+  ContinuityProjection(const ProjectionInit& init,
+                       const care::ViewsConfig& config,
+                       ClientRecordStore* records);
 
   // Errors: what reading the log returns (loading a record or the
   // directory), DATA_LOSS for a care event that does not parse.
@@ -104,7 +108,7 @@ class ContinuityProjection : public Projection {
   care::ViewsConfig config_;
   bool started_ = false;
   care::OrganizationDirectory directory_;
-  ClientRecordCache records_;
+  ProjectionRecords records_;
   // Each client's stored bookkeeping ("k/" client), loaded on a miss.
   absl::flat_hash_map<std::string, v1::ContinuityClientKeys> keys_;
 };
@@ -136,21 +140,25 @@ absl::StatusOr<v1::GetCaseloadResponse> GetCaseload(
     const care::ViewsConfig& config);
 
 // The client's summary (continuity.h Summarize) at request.at (default now),
-// folding the client's stream and the organizations stream from the log up
-// to its head when the call starts; view_position is that head (the answer
-// reflects every event up to it). INVALID_ARGUMENT without client_id;
-// NOT_FOUND naming the client when its stream has no events. Only events
-// `visible` lets through are folded (docs/access.md).
+// folding the client's events up to a log head, with the organisation
+// directory: those of `opened` (the client as the caller's access decision
+// read it), or else of records.Open(request.client_id) once the request is
+// checked. view_position is that head (the answer reflects every event up to
+// it). INVALID_ARGUMENT without client_id; NOT_FOUND naming the client when
+// its stream has no events up to the head. Only events `visible` lets
+// through are folded (docs/access.md).
 absl::StatusOr<v1::GetClientSummaryResponse> GetClientSummary(
-    eventstore::EventLog& log, const v1::GetClientSummaryRequest& request,
+    ClientRecordStore& records, const v1::GetClientSummaryRequest& request,
     const care::ViewsConfig& config, absl::Time now,
-    const care::EventVisibility& visible = {});
+    const care::EventVisibility& visible = {},
+    const ClientAtHead* opened = nullptr);
 
 // The client's open gaps (continuity.h FindGaps), as GetClientSummary.
 absl::StatusOr<v1::ListGapsResponse> ListGaps(
-    eventstore::EventLog& log, const v1::ListGapsRequest& request,
+    ClientRecordStore& records, const v1::ListGapsRequest& request,
     const care::ViewsConfig& config, absl::Time now,
-    const care::EventVisibility& visible = {});
+    const care::EventVisibility& visible = {},
+    const ClientAtHead* opened = nullptr);
 
 }  // namespace caseline::projections
 

@@ -215,8 +215,12 @@ class ContinuityProjectionTest : public ::testing::Test {
     test_log_ = std::make_unique<TestLog>("continuity");
     ASSERT_TRUE(test_log_->ok());
     log_ = test_log_->get();
+    records_ = std::make_unique<ClientRecordStore>(log_);
   }
-  void TearDown() override { test_log_.reset(); }
+  void TearDown() override {
+    records_.reset();
+    test_log_.reset();
+  }
 
   uint64_t Append(const std::string& stream, const v1::CareEvent& event,
                   absl::Time at, const std::string& org) {
@@ -244,7 +248,7 @@ class ContinuityProjectionTest : public ::testing::Test {
     ProjectionInit init;
     init.log = log_;
     init.checkpoint = memory.position();
-    ContinuityProjection projection(init, config_);
+    ContinuityProjection projection(init, config_, records_.get());
     eventstore::ReadAllOptions read;
     read.from_position = memory.position() + 1;
     read.max_count = eventstore::kMaxReadCount;
@@ -274,6 +278,8 @@ class ContinuityProjectionTest : public ::testing::Test {
 
   std::unique_ptr<TestLog> test_log_;
   eventstore::EventLog* log_ = nullptr;
+  // Shared by every projection instance, as in the server.
+  std::unique_ptr<ClientRecordStore> records_;
   care::ViewsConfig config_;
   MemoryProjectionState state_;
 };
@@ -498,11 +504,11 @@ TEST_F(ContinuityProjectionTest, SummaryAndGapsComeFromTheLog) {
   v1::GetClientSummaryRequest request;
   request.set_client_id("c9");
   absl::StatusOr<v1::GetClientSummaryResponse> missing =
-      GetClientSummary(*log_, request, config_, Day(0));
+      GetClientSummary(*records_, request, config_, Day(0));
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(missing.status().message(), HasSubstr("client c9"));
   request.clear_client_id();
-  EXPECT_EQ(GetClientSummary(*log_, request, config_, Day(0)).status().code(),
+  EXPECT_EQ(GetClientSummary(*records_, request, config_, Day(0)).status().code(),
             absl::StatusCode::kInvalidArgument);
 
   Client("c1", Registered(), Day(0));
@@ -526,7 +532,7 @@ TEST_F(ContinuityProjectionTest, SummaryAndGapsComeFromTheLog) {
   request.set_client_id("c1");
   SetTime(Day(2), request.mutable_at());
   absl::StatusOr<v1::GetClientSummaryResponse> summary =
-      GetClientSummary(*log_, request, config_, Day(50));
+      GetClientSummary(*records_, request, config_, Day(50));
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->view_position(), log_->HeadPosition());
   EXPECT_EQ(summary->summary().state().last_position(), accepted);
@@ -542,7 +548,7 @@ TEST_F(ContinuityProjectionTest, SummaryAndGapsComeFromTheLog) {
   gaps_request.set_client_id("c1");
   SetTime(Day(5), gaps_request.mutable_at());
   absl::StatusOr<v1::ListGapsResponse> gaps =
-      ListGaps(*log_, gaps_request, config_, Day(50));
+      ListGaps(*records_, gaps_request, config_, Day(50));
   ASSERT_TRUE(gaps.ok()) << gaps.status();
   ASSERT_EQ(gaps->gaps_size(), 1);
   EXPECT_EQ(gaps->gaps(0).reason(), v1::GAP_REASON_RECEIVER_LACKS_CONSENT);

@@ -769,9 +769,10 @@ std::string EncodePageToken(absl::string_view last_key) {
 
 }  // namespace
 
-DuplicationProjection::DuplicationProjection(const ProjectionInit& init,
-                                             const care::ViewsConfig& config)
-    : config_(config), records_(init.log) {}
+DuplicationProjection::DuplicationProjection(const ProjectionInit&,
+                                             const care::ViewsConfig& config,
+                                             ClientRecordStore* records)
+    : config_(config), records_(records) {}
 
 absl::Status DuplicationProjection::Apply(
     const eventstore::RecordedEvent& event, ProjectionState& state) {
@@ -791,8 +792,8 @@ absl::Status DuplicationProjection::Apply(
     return DismissFinding(state, *client_id, care_event.duplicate_dismissed(),
                           info);
   }
-  // Everything else reads the client's record after the event. The cache
-  // sees every event that changes what this projection reads (identity,
+  // Everything else reads the client's record after the event. The records
+  // see every event that changes what this projection reads (identity,
   // links, services, referrals); the fields it skips are never read here.
   ASSIGN_OR_RETURN(const care::ClientRecord* record,
                    records_.Apply(*client_id, care_event, event));

@@ -86,7 +86,7 @@
 #include "caseline/v1/views.pb.h"
 #include "eventstore/event.h"
 #include "projections/projection.h"
-#include "projections/record_cache.h"
+#include "projections/client_record_store.h"
 #include "care/views_config.h"
 
 namespace caseline::projections {
@@ -102,9 +102,11 @@ inline constexpr size_t kMaxCachedIdentities = 200000;
 
 class DuplicationProjection : public Projection {
  public:
-  // REQUIRES: init.log is not null (client records load from it on a cache
-  // miss) and outlives the projection.
-  DuplicationProjection(const ProjectionInit& init, const care::ViewsConfig& config);
+  // REQUIRES: `records` is not null (client records load from it when not
+  // held) and outlives the projection.
+  DuplicationProjection(const ProjectionInit& init,
+                        const care::ViewsConfig& config,
+                        ClientRecordStore* records);
 
   // Errors: DATA_LOSS for an unparsable care event or stored value, and what
   // reading a client's stream returns.
@@ -113,7 +115,7 @@ class DuplicationProjection : public Projection {
 
  private:
   care::ViewsConfig config_;
-  ClientRecordCache records_;
+  ProjectionRecords records_;
   // The stored identities (i| values) this instance has read or written,
   // parsed, so that scoring a registration's candidates does not re-read
   // them. It mirrors the stored values: this instance is their only writer

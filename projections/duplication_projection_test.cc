@@ -150,11 +150,13 @@ class DuplicationTest : public ::testing::Test {
     });
     ASSERT_TRUE(test_log_->ok());
     log_ = test_log_->get();
+    records_ = std::make_unique<ClientRecordStore>(log_);
     projection_ = std::make_unique<DuplicationProjection>(
-        ProjectionInit{log_, 0}, config_);
+        ProjectionInit{log_, 0}, config_, records_.get());
   }
   void TearDown() override {
     projection_.reset();
+    records_.reset();
     test_log_.reset();
   }
 
@@ -231,6 +233,7 @@ class DuplicationTest : public ::testing::Test {
   care::ViewsConfig config_;
   std::unique_ptr<TestLog> test_log_;
   eventstore::EventLog* log_ = nullptr;
+  std::unique_ptr<ClientRecordStore> records_;
   std::unique_ptr<DuplicationProjection> projection_;
   MemoryProjectionState state_;
   std::map<uint64_t, absl::Time> recorded_at_;
@@ -830,7 +833,8 @@ TEST_F(DuplicationTest, IncrementalEqualsRebuild) {
 
   MemoryProjectionState single;
   {
-    DuplicationProjection projection(ProjectionInit{log_, 0}, config_);
+    DuplicationProjection projection(ProjectionInit{log_, 0}, config_,
+                                     records_.get());
     for (const eventstore::RecordedEvent& event : events) {
       ASSERT_TRUE(projection.Apply(event, single).ok());
       single.set_position(event.global_position);
@@ -843,7 +847,7 @@ TEST_F(DuplicationTest, IncrementalEqualsRebuild) {
   while (next < events.size()) {
     const size_t chunk = 1 + pick(60);
     DuplicationProjection projection(ProjectionInit{log_, chunked.position()},
-                                     config_);
+                                     config_, records_.get());
     ++instances;
     for (size_t i = 0; i < chunk && next < events.size(); ++i, ++next) {
       ASSERT_TRUE(projection.Apply(events[next], chunked).ok());

@@ -20,6 +20,7 @@
 #include "eventstore/view_store.h"
 #include "google/protobuf/stubs/logging.h"
 #include "projections/access_projection.h"
+#include "projections/client_record_store.h"
 #include "projections/continuity_projection.h"
 #include "projections/duplication_projection.h"
 #include "server/health.h"
@@ -30,18 +31,19 @@ namespace caseline::server {
 namespace {
 
 // Every projection the server runs (docs/views.md).
+// `records` (not owned) loads the client records a projection does not hold.
 std::vector<projections::ProjectionDef> ProjectionDefs(
-    const care::ViewsConfig& config) {
+    const care::ViewsConfig& config, projections::ClientRecordStore* records) {
   std::vector<projections::ProjectionDef> defs;
   defs.push_back({std::string(projections::kContinuityProjectionName),
-                  [config](const projections::ProjectionInit& init) {
+                  [config, records](const projections::ProjectionInit& init) {
                     return std::make_unique<projections::ContinuityProjection>(
-                        init, config);
+                        init, config, records);
                   }});
   defs.push_back({std::string(projections::kDuplicationProjectionName),
-                  [config](const projections::ProjectionInit& init) {
+                  [config, records](const projections::ProjectionInit& init) {
                     return std::make_unique<projections::DuplicationProjection>(
-                        init, config);
+                        init, config, records);
                   }});
   defs.push_back({std::string(projections::kAccessProjectionName),
                   [](const projections::ProjectionInit&) {
@@ -131,20 +133,23 @@ absl::AnyInvocable<absl::Time() const> ClockOf(const ServerOptions& options) {
 class CaselineServer::Impl {
  public:
   Impl(std::unique_ptr<eventstore::EventLog> log,
+       std::unique_ptr<projections::ClientRecordStore> records,
        std::unique_ptr<eventstore::ViewStore> store,
        std::unique_ptr<projections::ProjectionEngine> engine,
        std::unique_ptr<services::Authenticator> authenticator,
        const ServerOptions& options, std::string host)
       : log_(std::move(log)),
+        records_(std::move(records)),
         store_(std::move(store)),
         engine_(std::move(engine)),
         authenticator_(std::move(authenticator)),
-        access_(log_.get(), authenticator_.get(), ClockOf(options)),
-        views_{log_.get(), engine_.get(), options.views, &access_,
-               ClockOf(options)},
+        access_(log_.get(), records_.get(), authenticator_.get(),
+                ClockOf(options)),
+        views_{log_.get(), records_.get(), engine_.get(), options.views,
+               &access_, ClockOf(options)},
         service_(log_.get(), &access_),
         admin_(log_.get(), &access_),
-        care_handler_(log_.get(), ClockOf(options)),
+        care_handler_(log_.get(), records_.get(), ClockOf(options)),
         runner_{&care_handler_, &access_},
         care_services_(&runner_),
         view_services_(&views_),
@@ -215,6 +220,7 @@ class CaselineServer::Impl {
     server_->Wait();
     engine_->Stop();
     store_.reset();
+    records_.reset();  // no caller is left: the server and engine stopped
     log_.reset();  // completes queued appends, then closes RocksDB
   }
 
@@ -226,6 +232,10 @@ class CaselineServer::Impl {
  private:
   Mutex mu_;
   std::unique_ptr<eventstore::EventLog> log_;
+  // The one reader of client streams and of the organisations stream, for
+  // commands, access decisions, views and projections (before the engine,
+  // whose threads use it, so that it is destroyed after).
+  std::unique_ptr<projections::ClientRecordStore> records_;
   std::unique_ptr<eventstore::ViewStore> store_;
   std::unique_ptr<projections::ProjectionEngine> engine_;
   std::unique_ptr<services::Authenticator> authenticator_;
@@ -272,12 +282,13 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
                           : options.views_dir;
   ASSIGN_OR_RETURN(std::unique_ptr<eventstore::ViewStore> store,
                    eventstore::ViewStore::Open(store_options));
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<projections::ProjectionEngine> engine,
-      projections::ProjectionEngine::Start(log.get(), store.get(),
-                                           ProjectionDefs(options.views)));
+  auto records = std::make_unique<projections::ClientRecordStore>(log.get());
+  ASSIGN_OR_RETURN(std::unique_ptr<projections::ProjectionEngine> engine,
+                   projections::ProjectionEngine::Start(
+                       log.get(), store.get(),
+                       ProjectionDefs(options.views, records.get())));
   auto impl = std::make_unique<Impl>(
-      std::move(log), std::move(store), std::move(engine),
+      std::move(log), std::move(records), std::move(store), std::move(engine),
       std::move(authenticator), options, options.listen.substr(0, colon));
   RETURN_IF_ERROR(impl->Listen(options));
   return std::unique_ptr<CaselineServer>(new CaselineServer(std::move(impl)));

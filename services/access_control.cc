@@ -18,7 +18,6 @@
 #include "openssl/pem.h"
 #include "openssl/x509.h"
 #include "openssl/x509v3.h"
-#include "projections/care_stream.h"
 #include "care/care_event_context.h"
 #include "care/client_record.h"
 #include "spdlog/spdlog.h"
@@ -519,46 +518,13 @@ std::optional<v1::RecordAccessed> ClientRead::AccessRecord(
 // --- AccessControl ---------------------------------------------------------------
 
 AccessControl::AccessControl(eventstore::EventLog* log,
+                             projections::ClientRecordStore* records,
                              const Authenticator* authenticator,
                              absl::AnyInvocable<absl::Time() const> clock)
-    : log_(log), authenticator_(authenticator), clock_(std::move(clock)) {}
-
-absl::StatusOr<std::shared_ptr<const care::OrganizationDirectory>>
-AccessControl::Directory() {
-  MutexLock lock(&mu_);
-  std::shared_ptr<const care::OrganizationDirectory> current =
-      directory_;
-  eventstore::ReadStreamOptions read;
-  read.max_count = eventstore::kMaxReadCount;
-  std::optional<uint64_t> version =
-      current == nullptr ? std::nullopt : current->version();
-  read.from_version = version.has_value() ? *version + 1 : 0;
-  std::shared_ptr<care::OrganizationDirectory> next;
-  while (true) {
-    absl::StatusOr<eventstore::StreamPage> page =
-        log_->ReadStream(care::kOrganizationsStream, read);
-    if (absl::IsNotFound(page.status())) break;
-    if (!page.ok()) return page.status();
-    for (const eventstore::RecordedEvent& event : page->events) {
-      if (next == nullptr) {
-        next = current == nullptr
-                   ? std::make_shared<care::OrganizationDirectory>()
-                   : std::make_shared<care::OrganizationDirectory>(
-                         *current);
-      }
-      if (!care::IsCareEvent(event)) continue;
-      ASSIGN_OR_RETURN(v1::CareEvent care, care::ParseCareEvent(event));
-      next->Apply(care, care::ContextOf(event));
-    }
-    if (page->end_of_stream || page->events.empty()) break;
-    read.from_version = page->next_version;
-  }
-  if (next != nullptr) directory_ = std::move(next);
-  if (directory_ == nullptr) {
-    directory_ = std::make_shared<care::OrganizationDirectory>();
-  }
-  return directory_;
-}
+    : log_(log),
+      records_(records),
+      authenticator_(authenticator),
+      clock_(std::move(clock)) {}
 
 absl::StatusOr<ClientRead> AccessControl::OpenClient(
     const Caller& caller, absl::string_view client_id,
@@ -579,14 +545,15 @@ absl::StatusOr<ClientRead> AccessControl::OpenClient(
         std::string(client_id));
     return read;
   }
-  ASSIGN_OR_RETURN(auto directory, Directory());
-  ASSIGN_OR_RETURN(care::ClientAccessFold fold,
-                   projections::LoadClientAccess(*log_, client_id, *directory));
+  // The client's stream is read at most once here, and not at all when the
+  // store's snapshot is current; a view then shows from the same snapshot.
+  ASSIGN_OR_RETURN(read.opened_, records_->Open(client_id));
+  const care::ClientAccessFold& fold = read.opened_.client->access();
   read.bypass_ = caller.ReadsEverything() || !caller.break_glass_reason.empty();
   read.decided_at_ = Now();
   read.decision_ = care::Decide(
       fold, {caller.organization_id, caller.purpose, read.decided_at_},
-      *directory);
+      *read.opened_.directory);
   if (!read.bypass_ && !read.decision_.involved) {
     bool recorded_some = false;
     for (uint64_t v = 0; fold.version().has_value() && v <= *fold.version();
@@ -616,8 +583,9 @@ absl::StatusOr<ClientRead> AccessControl::OpenClient(
         "client ", client_id, " is not registered (its stream ",
         care::ClientStreamId(client_id), " has no events)"));
   }
-  read.fold_ =
-      std::make_shared<const care::ClientAccessFold>(std::move(fold));
+  // Shares the snapshot: no copy of the fold.
+  read.fold_ = std::shared_ptr<const care::ClientAccessFold>(
+      read.opened_.client, &fold);
   return read;
 }
 
@@ -745,14 +713,24 @@ absl::StatusOr<ClientRead*> StreamFilter::ReadOf(
   absl::StatusOr<ClientRead> read = access_->OpenClient(*caller_, client_id);
   if (absl::IsPermissionDenied(read.status())) {
     // Remember up to the stream's current last version, so a catch-up
-    // through this client's events decides once, not once per event.
-    eventstore::ReadStreamOptions last;
-    last.max_count = 1;
-    absl::StatusOr<eventstore::StreamPage> page =
-        access_->log()->ReadStream(event.stream_id, last);
+    // through this client's events decides once, not once per event. For
+    // the client's stream that is the version the refusal was decided on
+    // (the store's snapshot OpenClient read: no second read of the stream).
+    std::optional<uint64_t> last;
+    if (access_event) {
+      eventstore::ReadStreamOptions read_last;
+      read_last.max_count = 1;
+      absl::StatusOr<eventstore::StreamPage> page =
+          access_->log()->ReadStream(event.stream_id, read_last);
+      if (page.ok()) last = page->last_stream_version;
+    } else if (std::shared_ptr<const projections::ClientSnapshot> decided =
+                   access_->records()->Cached(client_id);
+               decided != nullptr) {
+      last = decided->version();
+    }
     denied_[std::string(client_id)] =
-        page.ok() ? std::max(page->last_stream_version, event.stream_version)
-                  : event.stream_version;
+        last.has_value() ? std::max(*last, event.stream_version)
+                         : event.stream_version;
     return nullptr;
   }
   if (!read.ok()) return read.status();

@@ -33,6 +33,7 @@
 #include "grpcpp/grpcpp.h"
 #include "care/access_policy.h"
 #include "care/organization_directory.h"
+#include "projections/client_record_store.h"
 
 namespace caseline::services {
 
@@ -139,6 +140,12 @@ class ClientRead {
   bool ShowSubject(absl::string_view subject_id);
 
   const std::string& client_id() const { return client_id_; }
+  // The client as the decision read it (its events up to a log head, and the
+  // directory), for a view to show without reading the stream again; nullptr
+  // for the local operator, whose reads decide nothing.
+  const projections::ClientAtHead* opened() const {
+    return opened_.client != nullptr ? &opened_ : nullptr;
+  }
   // Whether the decision knows the client's event at `stream_version` (one
   // appended after OpenClient is not known: open the read again).
   bool Knows(uint64_t stream_version) const {
@@ -170,6 +177,8 @@ class ClientRead {
   std::string client_id_;
   const Caller* caller_ = nullptr;
   bool bypass_ = false;  // auditor, admin, operator or break-the-glass
+  projections::ClientAtHead opened_;
+  // Into opened_.client (or an empty fold for the local operator).
   std::shared_ptr<const care::ClientAccessFold> fold_;
   care::ClientAccessDecision decision_;
   absl::Time decided_at_;
@@ -187,8 +196,11 @@ class ClientRead {
 
 class AccessControl {
  public:
-  // Not owned; must outlive this object. `clock` defaults to absl::Now.
-  AccessControl(eventstore::EventLog* log, const Authenticator* authenticator,
+  // Not owned; must outlive this object. `records` reads `log`'s client and
+  // organisations streams. `clock` defaults to absl::Now.
+  AccessControl(eventstore::EventLog* log,
+                projections::ClientRecordStore* records,
+                const Authenticator* authenticator,
                 absl::AnyInvocable<absl::Time() const> clock = nullptr);
 
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context) const {
@@ -218,12 +230,16 @@ class AccessControl {
 
   // The organisation directory as of now (a shared snapshot).
   absl::StatusOr<std::shared_ptr<const care::OrganizationDirectory>>
-  Directory();
+  Directory() {
+    return records_->Directory();
+  }
 
   eventstore::EventLog* log() const { return log_; }
+  projections::ClientRecordStore* records() const { return records_; }
 
  private:
   eventstore::EventLog* const log_;
+  projections::ClientRecordStore* const records_;
   const Authenticator* const authenticator_;
   const absl::AnyInvocable<absl::Time() const> clock_;
 
@@ -233,8 +249,6 @@ class AccessControl {
                     absl::string_view operation);
 
   Mutex mu_;
-  std::shared_ptr<const care::OrganizationDirectory> directory_
-      ABSL_GUARDED_BY(mu_);
   // Refusals recorded: organisation, person and client -> the minute.
   absl::flat_hash_map<std::string, int64_t> denials_recorded_
       ABSL_GUARDED_BY(mu_);

@@ -8,18 +8,12 @@
 #include "base/status_macros.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "projections/care_stream.h"
 #include "care/access_policy.h"
 
 namespace caseline::services {
 namespace {
 
 using eventstore::EventId;
-using care::ClientRecord;
-using care::OrganizationDirectory;
-
-// Bounds the record cache; cleared when it grows past this.
-constexpr size_t kMaxCachedClients = 100'000;
 
 // Serialization that is the same bytes for the same message, so that a
 // retried command produces identical events.
@@ -87,86 +81,13 @@ eventstore::AppendRequest CommandAppendRequest(
 }
 
 CareCommandHandler::CareCommandHandler(
-    eventstore::EventLog* log, absl::AnyInvocable<absl::Time() const> clock)
-    : log_(log), clock_(std::move(clock)) {}
-
-template <typename Fold>
-absl::StatusOr<std::optional<uint64_t>> CareCommandHandler::CatchUp(
-    const std::string& stream_id, std::optional<uint64_t> version,
-    Fold&& fold) {
-  // Only care events make up a record; anything else on the stream (a raw
-  // EventLog append from before raw appends to care streams were refused)
-  // is not part of it (FoldCareStream skips it), but the command must still
-  // expect the stream's real version: the last one read, of any event.
-  std::optional<uint64_t> last = version;
-  RETURN_IF_ERROR(projections::FoldCareStream(
-      *log_, stream_id, version.has_value() ? *version + 1 : 0,
-      [&last](const eventstore::RecordedEvent& e) {
-        last = e.stream_version;
-        return true;
-      },
-      fold));
-  return last;
-}
+    eventstore::EventLog* log, projections::ClientRecordStore* records,
+    absl::AnyInvocable<absl::Time() const> clock)
+    : log_(log), records_(records), clock_(std::move(clock)) {}
 
 Mutex& CareCommandHandler::StreamLock(const std::string& stream_id) {
   return stream_locks_[absl::Hash<std::string>()(stream_id) %
                        stream_locks_.size()];
-}
-
-absl::StatusOr<care::ClientRecord> CareCommandHandler::LoadClient(
-    const std::string& client_id) {
-  care::ClientRecord record(client_id);
-  {
-    MutexLock lock(&mu_);
-    if (auto it = clients_.find(client_id); it != clients_.end())
-      record = it->second;
-  }
-  const std::optional<uint64_t> cached = record.version;
-  ASSIGN_OR_RETURN(record.version,
-                   CatchUp(care::ClientStreamId(client_id),
-                           record.version,
-                           [&record](const v1::CareEvent& e,
-                                     const care::CareEventContext& c) {
-                             record.Apply(e, c);
-                           }));
-  if (record.version != cached) {
-    MutexLock lock(&mu_);
-    if (clients_.size() >= kMaxCachedClients) clients_.clear();
-    auto it = clients_.find(client_id);
-    if (it == clients_.end()) {
-      clients_.emplace(client_id, record);
-    } else if (!it->second.version.has_value() ||
-               *it->second.version < *record.version) {
-      it->second = record;
-    }
-  }
-  return record;
-}
-
-absl::StatusOr<care::OrganizationDirectory> CareCommandHandler::LoadDirectory() {
-  care::OrganizationDirectory directory;
-  {
-    MutexLock lock(&mu_);
-    directory = directory_;
-  }
-  const std::optional<uint64_t> cached = directory.version();
-  ASSIGN_OR_RETURN(
-      std::optional<uint64_t> last,
-      CatchUp(care::kOrganizationsStream, directory.version(),
-              [&directory](const v1::CareEvent& e,
-                           const care::CareEventContext& c) {
-                directory.Apply(e, c);
-              }));
-  if (last.has_value()) directory.SkipTo(*last);
-  if (directory.version() != cached) {
-    MutexLock lock(&mu_);
-    if (!directory_.version().has_value() ||
-        *directory_.version() < *directory.version()) {
-      directory_ = directory;
-    }
-  }
-  return directory;
 }
 
 absl::StatusOr<v1::CommandResult> CareCommandHandler::AlreadyApplied(
@@ -221,22 +142,34 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(
     return AlreadyApplied(*existing, stream_id, digest, command);
 
   for (int attempt = 0; attempt < kMaxDecideAttempts; ++attempt) {
-    ASSIGN_OR_RETURN(care::OrganizationDirectory directory, LoadDirectory());
+    // The version appended at is the one the decision was made against: the
+    // stream's last event of any kind (a raw, non-care event on a client's
+    // or the organisations stream is not part of the record, but the append
+    // must still expect it).
     std::vector<v1::CareEvent> events;
     std::optional<uint64_t> version;
     if (organization_command) {
-      ASSIGN_OR_RETURN(events, care::DecideOrganizationCommand(directory, command));
-      version = directory.version();
+      ASSIGN_OR_RETURN(std::shared_ptr<const care::OrganizationDirectory> directory,
+                       records_->Directory());
+      ASSIGN_OR_RETURN(events,
+                       care::DecideOrganizationCommand(*directory, command));
+      version = directory->version();
     } else {
-      ASSIGN_OR_RETURN(care::ClientRecord record, LoadClient(command.client_id));
+      ASSIGN_OR_RETURN(projections::ClientAtHead client,
+                       records_->Open(command.client_id));
+      // A care event of the stream that does not parse: the record is not
+      // known, so nothing is decided.
+      RETURN_IF_ERROR(client.client->parse_error());
       auto involved_in_other = [this, &command](absl::string_view other) {
-        absl::StatusOr<care::ClientRecord> r = LoadClient(std::string(other));
-        return r.ok() && r->registered &&
-               care::Involved(*r, command.organization_id);
+        absl::StatusOr<std::shared_ptr<const projections::ClientSnapshot>> r =
+            records_->Client(other);
+        return r.ok() && (*r)->parse_error().ok() && (*r)->record().registered &&
+               care::Involved((*r)->record(), command.organization_id);
       };
-      ASSIGN_OR_RETURN(events, care::DecideClientCommand(record, directory,
-                                                   involved_in_other, command));
-      version = record.version;
+      ASSIGN_OR_RETURN(events, care::DecideClientCommand(
+                                   client.client->record(), *client.directory,
+                                   involved_in_other, command));
+      version = client.client->version();
     }
 
     eventstore::AppendRequest append =

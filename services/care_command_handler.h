@@ -2,11 +2,12 @@
 //
 // For each command, holding the stream's lock (commands on one stream run one
 // at a time in this server), it (1) returns the original result if the
-// command_id was already applied; (2) loads the client's record (cached,
-// caught up from the stream rather than re-read); (3) decides with the pure
-// rules of care_decision.h; (4) appends the events with the exact version it
-// read, and on a version conflict (another writer to the same log) re-decides
-// against the new record, up to kMaxDecideAttempts times.
+// command_id was already applied; (2) gets the client's record and the
+// organisation directory from the ClientRecordStore (caught up from the
+// streams rather than re-read); (3) decides with the pure rules of
+// care_decision.h; (4) appends the events with the exact stream version the
+// record was read at, and on a version conflict (another writer to the same
+// log) re-decides against the new record, up to kMaxDecideAttempts times.
 //
 // Idempotency: the events of command C by organisation O get the name-based
 // ids EventId::FromName(O + "\n" + C + "\n" + index), so the log itself
@@ -21,16 +22,14 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "caseline/v1/care_record.pb.h"
 #include "caseline/v1/wire_constants.h"
 #include "eventstore/event_log.h"
 #include "base/mutex.h"
-#include "care/client_record.h"
-#include "care/organization_directory.h"
 #include "care/care_decision.h"
+#include "projections/client_record_store.h"
 
 namespace caseline::services {
 
@@ -62,49 +61,30 @@ eventstore::AppendRequest CommandAppendRequest(
 
 class CareCommandHandler {
  public:
-  // `log` is not owned and must outlive the handler. `clock` defaults to
+  // `log` and `records` (the reader of its client and organisations
+  // streams) are not owned and must outlive the handler. `clock` defaults to
   // absl::Now.
-  explicit CareCommandHandler(
-      eventstore::EventLog* log,
-      absl::AnyInvocable<absl::Time() const> clock = nullptr);
+  CareCommandHandler(eventstore::EventLog* log,
+                     projections::ClientRecordStore* records,
+                     absl::AnyInvocable<absl::Time() const> clock = nullptr);
 
   // Runs `command`; `occurred_at_given` says whether the caller set
   // command.occurred_at (otherwise it is taken to be now).
   [[nodiscard]] absl::StatusOr<v1::CommandResult> Execute(
       care::CareCommand command, bool occurred_at_given);
 
-  // The client's current record (NOT_FOUND-free: an unknown client gives an
-  // unregistered record).
-  [[nodiscard]] absl::StatusOr<care::ClientRecord> LoadClient(
-      const std::string& client_id);
-  [[nodiscard]] absl::StatusOr<care::OrganizationDirectory>
-  LoadDirectory();
-
  private:
   absl::StatusOr<v1::CommandResult> AlreadyApplied(
       const eventstore::RecordedEvent& first, const std::string& stream_id,
       const std::string& digest, const care::CareCommand& command);
-  // Folds the stream's care events after `*version` into `fold`; returns
-  // the version of the stream's last event read (of any kind), or `version`
-  // when there were none.
-  template <typename Fold>
-  absl::StatusOr<std::optional<uint64_t>> CatchUp(
-      const std::string& stream_id, std::optional<uint64_t> version,
-      Fold&& fold);
-
   // Serialises commands on one stream within this server, so that they do
   // not race each other through re-decisions; a stream maps to one stripe.
   Mutex& StreamLock(const std::string& stream_id);
 
   eventstore::EventLog* const log_;
+  projections::ClientRecordStore* const records_;
   const absl::AnyInvocable<absl::Time() const> clock_;
   std::array<Mutex, 64> stream_locks_;
-
-  Mutex mu_;
-  // Cached records, caught up on each use; cleared past kMaxCachedClients.
-  absl::flat_hash_map<std::string, care::ClientRecord> clients_
-      ABSL_GUARDED_BY(mu_);
-  care::OrganizationDirectory directory_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace caseline::services

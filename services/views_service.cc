@@ -64,7 +64,9 @@ absl::StatusOr<std::unique_ptr<ViewReader>> ReaderAt(
 
 // Runs a view of one client's record for the caller: only what the caller
 // may see is folded and shown, the access record is durable before the
-// answer leaves, and the answer says what was withheld.
+// answer leaves, and the answer says what was withheld. The query gets the
+// client as the access decision read it (nullptr for the local operator:
+// the query opens it), so the client's stream is read once at most.
 template <typename Response, typename Query>
 grpc::Status ClientView(const ViewsContext& views,
                         const grpc::ServerContext& context,
@@ -78,7 +80,7 @@ grpc::Status ClientView(const ViewsContext& views,
   if (!read.ok()) return ToGrpcStatus(read.status());
   care::EventVisibility visible =
       [&read](const eventstore::RecordedEvent& e) { return read->Show(e); };
-  absl::StatusOr<Response> result = query(visible);
+  absl::StatusOr<Response> result = query(visible, read->opened());
   if (!result.ok()) return ToGrpcStatus(result.status());
   if (absl::Status s = views.access->Record(*caller, operation, {&*read});
       !s.ok()) {
@@ -247,10 +249,11 @@ grpc::Status ContinuityViewsService::GetClientSummary(
   return ClientView(
       *views_, *context, request->client_id(),
       "caseline.v1.ContinuityViews/GetClientSummary", response,
-      [&](const care::EventVisibility& visible) {
-        return projections::GetClientSummary(*views_->log, *request,
+      [&](const care::EventVisibility& visible,
+          const projections::ClientAtHead* opened) {
+        return projections::GetClientSummary(*views_->records, *request,
                                              views_->config, views_->Now(),
-                                             visible);
+                                             visible, opened);
       });
 }
 
@@ -260,10 +263,12 @@ grpc::Status ContinuityViewsService::ListGaps(
   RETURN_GRPC_IF_ERROR(CheckMinPosition(*views_, request->min_position()));
   return ClientView(*views_, *context, request->client_id(),
                     "caseline.v1.ContinuityViews/ListGaps", response,
-                    [&](const care::EventVisibility& visible) {
-                      return projections::ListGaps(*views_->log, *request,
+                    [&](const care::EventVisibility& visible,
+                        const projections::ClientAtHead* opened) {
+                      return projections::ListGaps(*views_->records, *request,
                                                    views_->config,
-                                                   views_->Now(), visible);
+                                                   views_->Now(), visible,
+                                                   opened);
                     });
 }
 
@@ -413,14 +418,15 @@ grpc::Status AuditViewsService::GetTimeline(
   RETURN_GRPC_IF_ERROR(CheckPageSize(request->page_size()));
   return ClientView(*views_, *context, request->client_id(),
                     "caseline.v1.AuditViews/GetTimeline", response,
-                    [&](const care::EventVisibility& visible)
+                    [&](const care::EventVisibility& visible,
+                        const projections::ClientAtHead* opened)
                         -> absl::StatusOr<v1::GetTimelineResponse> {
                       RETURN_IF_ERROR(CheckOrganizationsRegistered(
                           *views_, "organization_ids",
                           {request->organization_ids().begin(),
                            request->organization_ids().end()}));
-                      return projections::GetTimeline(*views_->log, *request,
-                                                      visible);
+                      return projections::GetTimeline(
+                          *views_->records, *request, visible, opened);
                     });
 }
 
@@ -430,9 +436,10 @@ grpc::Status AuditViewsService::ReplayClient(
   RETURN_GRPC_IF_ERROR(CheckMinPosition(*views_, request->min_position()));
   return ClientView(*views_, *context, request->client_id(),
                     "caseline.v1.AuditViews/ReplayClient", response,
-                    [&](const care::EventVisibility& visible) {
-                      return projections::ReplayClient(*views_->log, *request,
-                                                       visible);
+                    [&](const care::EventVisibility& visible,
+                        const projections::ClientAtHead* opened) {
+                      return projections::ReplayClient(
+                          *views_->records, *request, visible, opened);
                     });
 }
 
@@ -444,10 +451,12 @@ grpc::Status AuditViewsService::ListDisclosures(
   return ClientView(
       *views_, *context, request->client_id(),
       "caseline.v1.AuditViews/ListDisclosures", response,
-      [&](const care::EventVisibility& visible) {
+      [&](const care::EventVisibility& visible,
+          const projections::ClientAtHead* opened) {
         return projections::ListDisclosures(
-            *views_->log, *request, views_->config.disclosure_lookback_years,
-            views_->Now(), visible);
+            *views_->records, *request,
+            views_->config.disclosure_lookback_years, views_->Now(), visible,
+            opened);
       });
 }
 

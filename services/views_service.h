@@ -6,9 +6,11 @@
 // Where each view reads from (docs/views.md):
 //   - worklists, measures, caseload: the "continuity" projection;
 //   - findings: the "duplication" projection;
-//   - client summary, gaps, timeline, replay, disclosures, chain
-//     verification: the client's stream, folded at query time (one client's
-//     events are few), so they are always as fresh as the log.
+//   - client summary, gaps, timeline, replay, disclosures: the client's
+//     events as the ClientRecordStore holds them (the snapshot the access
+//     decision read), folded at query time (one client's events are few),
+//     so they are always as fresh as the log;
+//   - chain verification: the client's stream as stored in the log.
 // min_position: projection-backed queries wait for the projection to apply
 // it (within the call's deadline, at most 30 s); stream-backed queries check
 // only that the log has it.
@@ -30,6 +32,7 @@
 #include "caseline/v1/access.grpc.pb.h"
 #include "caseline/v1/views.grpc.pb.h"
 #include "eventstore/event_log.h"
+#include "projections/client_record_store.h"
 #include "projections/projection_engine.h"
 #include "care/views_config.h"
 #include "services/access_control.h"
@@ -39,6 +42,9 @@ namespace caseline::services {
 // What every view handler needs. Not owned: must outlive the services.
 struct ViewsContext {
   eventstore::EventLog* log = nullptr;
+  // The one reader of client streams; views of one client show what it
+  // holds.
+  projections::ClientRecordStore* records = nullptr;
   projections::ProjectionEngine* engine = nullptr;
   care::ViewsConfig config;
   // Who may see what; every view of client data goes through it.

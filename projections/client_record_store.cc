@@ -1,0 +1,334 @@
+#include "projections/client_record_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/functional/function_ref.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "care/care_event_context.h"
+#include "eventstore/event_log.h"
+
+namespace caseline::projections {
+namespace {
+
+// Whether version `a` is after `b` (nullopt: before the stream's first
+// event).
+bool Newer(std::optional<uint64_t> a, std::optional<uint64_t> b) {
+  return a.has_value() && (!b.has_value() || *a > *b);
+}
+
+// The organisation an event of the organizations stream registers or
+// updates, or nullptr.
+const std::string* OrganizationOf(const v1::CareEvent& event) {
+  if (event.has_organization_registered())
+    return &event.organization_registered().organization_id();
+  if (event.has_organization_updated())
+    return &event.organization_updated().organization_id();
+  return nullptr;
+}
+
+// What ClientAccessFold::Classify asks of the directory.
+bool IsPart2Program(const care::OrganizationDirectory& directory,
+                    const std::string& organization_id) {
+  const v1::OrganizationRegistered* o = directory.Find(organization_id);
+  return o != nullptr &&
+         o->type() == v1::ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT;
+}
+
+// Calls `fn` for each event of `stream_id` from `from_version` to the
+// stream's end, in order. A stream with no events reads nothing.
+absl::Status ReadStreamFrom(
+    eventstore::EventLog& log, absl::string_view stream_id,
+    uint64_t from_version,
+    absl::FunctionRef<absl::Status(eventstore::RecordedEvent)> fn) {
+  eventstore::ReadStreamOptions read;
+  read.from_version = from_version;
+  read.max_count = eventstore::kMaxReadCount;
+  while (true) {
+    absl::StatusOr<eventstore::StreamPage> page =
+        log.ReadStream(stream_id, read);
+    if (absl::IsNotFound(page.status())) return absl::OkStatus();
+    if (!page.ok()) return page.status();
+    for (eventstore::RecordedEvent& event : page->events) {
+      RETURN_IF_ERROR(fn(std::move(event)));
+    }
+    if (page->end_of_stream || page->events.empty()) return absl::OkStatus();
+    read.from_version = page->next_version;
+  }
+}
+
+}  // namespace
+
+std::optional<absl::string_view> ClientIdOf(
+    const eventstore::RecordedEvent& event) {
+  constexpr absl::string_view kPrefix = "client-";
+  absl::string_view stream(event.stream_id.data(), event.stream_id.size());
+  if (!absl::StartsWith(stream, kPrefix) || !care::IsCareEvent(event))
+    return std::nullopt;
+  return stream.substr(kPrefix.size());
+}
+
+// --- ClientRecordStore ----------------------------------------------------
+
+ClientRecordStore::ClientRecordStore(eventstore::EventLog* log,
+                                     Options options)
+    : log_(log), options_(options) {
+  directory_.directory = std::make_shared<const care::OrganizationDirectory>();
+}
+
+absl::StatusOr<std::shared_ptr<const care::OrganizationDirectory>>
+ClientRecordStore::Directory() {
+  ASSIGN_OR_RETURN(DirectoryState state, CatchUpDirectory());
+  return std::move(state.directory);
+}
+
+absl::StatusOr<ClientRecordStore::DirectoryState>
+ClientRecordStore::CatchUpDirectory() {
+  // Observed before reading: the read then sees every event up to it.
+  const uint64_t head = log_->HeadPosition();
+  DirectoryState base;
+  {
+    MutexLock lock(&mu_);
+    if (directory_checked_head_ == head) return directory_;
+    base = directory_;
+  }
+  // Copied on the first new event; the published snapshot never changes.
+  std::shared_ptr<care::OrganizationDirectory> next;
+  uint64_t epoch = base.part2_epoch;
+  const std::optional<uint64_t> from = base.directory->version();
+  RETURN_IF_ERROR(ReadStreamFrom(
+      *log_, care::kOrganizationsStream, from.has_value() ? *from + 1 : 0,
+      [&](eventstore::RecordedEvent event) -> absl::Status {
+        if (next == nullptr) {
+          next = std::make_shared<care::OrganizationDirectory>(*base.directory);
+        }
+        if (care::IsCareEvent(event)) {
+          ASSIGN_OR_RETURN(v1::CareEvent care, care::ParseCareEvent(event));
+          const std::string* organization = OrganizationOf(care);
+          const bool was_part2 =
+              organization != nullptr && IsPart2Program(*next, *organization);
+          next->Apply(care, care::ContextOf(event));
+          if (organization != nullptr &&
+              IsPart2Program(*next, *organization) != was_part2) {
+            ++epoch;
+          }
+        }
+        // A raw event on the stream still counts for the version a command
+        // on it expects.
+        next->SkipTo(event.stream_version);
+        return absl::OkStatus();
+      }));
+  const std::optional<uint64_t> read_version =
+      next != nullptr ? next->version() : base.directory->version();
+  MutexLock lock(&mu_);
+  const std::optional<uint64_t> published = directory_.directory->version();
+  if (Newer(read_version, published)) {
+    directory_ = {std::move(next), epoch};
+    directory_checked_head_ = head;
+  } else if (read_version == published) {
+    directory_checked_head_ = std::max(directory_checked_head_, head);
+  }
+  // Ours, or a newer one a concurrent catch-up published.
+  return directory_;
+}
+
+absl::StatusOr<std::shared_ptr<const ClientSnapshot>>
+ClientRecordStore::Client(absl::string_view client_id) {
+  DirectoryState directory;
+  {
+    MutexLock lock(&mu_);
+    directory = directory_;
+  }
+  return CatchUpClient(client_id, directory);
+}
+
+absl::StatusOr<ClientAtHead> ClientRecordStore::Open(
+    absl::string_view client_id) {
+  ClientAtHead at;
+  at.head = log_->HeadPosition();
+  ASSIGN_OR_RETURN(DirectoryState directory, CatchUpDirectory());
+  ASSIGN_OR_RETURN(at.client, CatchUpClient(client_id, directory));
+  at.directory = std::move(directory.directory);
+  return at;
+}
+
+std::shared_ptr<const ClientSnapshot> ClientRecordStore::Cached(
+    absl::string_view client_id) {
+  MutexLock lock(&mu_);
+  auto it = clients_.find(client_id);
+  if (it == clients_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return it->second.snapshot;
+}
+
+absl::StatusOr<std::shared_ptr<const ClientSnapshot>>
+ClientRecordStore::CatchUpClient(absl::string_view client_id,
+                                 const DirectoryState& directory) {
+  const uint64_t head = log_->HeadPosition();
+  // The snapshot to extend; none when the client is not cached or was
+  // classified in another Part 2 epoch (then it is folded again).
+  std::shared_ptr<const ClientSnapshot> base;
+  {
+    MutexLock lock(&mu_);
+    auto it = clients_.find(client_id);
+    if (it != clients_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      if (it->second.snapshot->part2_epoch_ == directory.part2_epoch) {
+        base = it->second.snapshot;
+        if (it->second.checked_head == head) return base;
+      }
+    }
+  }
+
+  std::vector<StoredEvent> read;
+  const std::optional<uint64_t> from =
+      base != nullptr ? base->version() : std::nullopt;
+  RETURN_IF_ERROR(ReadStreamFrom(
+      *log_, care::ClientStreamId(client_id),
+      from.has_value() ? *from + 1 : 0,
+      [&read](eventstore::RecordedEvent event) {
+        StoredEvent& stored = read.emplace_back();
+        stored.recorded = std::move(event);
+        if (care::IsCareEvent(stored.recorded)) {
+          absl::StatusOr<v1::CareEvent> care =
+              care::ParseCareEvent(stored.recorded);
+          if (care.ok()) {
+            stored.care = *std::move(care);
+          } else {
+            stored.parse_error = care.status();
+          }
+        }
+        return absl::OkStatus();
+      }));
+
+  std::shared_ptr<const ClientSnapshot> result = base;
+  if (base == nullptr || !read.empty()) {
+    // Copy-on-write: readers of `base` keep it unchanged.
+    std::shared_ptr<ClientSnapshot> next(
+        base != nullptr ? new ClientSnapshot(*base)
+                        : new ClientSnapshot(std::string(client_id)));
+    next->part2_epoch_ = directory.part2_epoch;
+    next->events_.reserve(next->events_.size() + read.size());
+    for (StoredEvent& event : read) {
+      if (event.recorded.stream_version != next->events_.size()) {
+        return absl::DataLossError(absl::StrCat(
+            "stream ", event.recorded.stream_id, " read version ",
+            event.recorded.stream_version, " where version ",
+            next->events_.size(), " was due; run `caseline verify`"));
+      }
+      auto stored = std::make_shared<const StoredEvent>(std::move(event));
+      next->access_.Apply(stored->recorded,
+                          stored->care.has_value() ? &*stored->care : nullptr,
+                          *directory.directory);
+      if (!stored->parse_error.ok() && next->parse_error_.ok()) {
+        next->parse_error_ = stored->parse_error;
+      }
+      next->events_.push_back(std::move(stored));
+    }
+    result = std::move(next);
+  }
+  MutexLock lock(&mu_);
+  Publish(std::string(client_id), result, head);
+  return result;
+}
+
+void ClientRecordStore::Publish(const std::string& client_id,
+                                std::shared_ptr<const ClientSnapshot> snapshot,
+                                uint64_t checked_head) {
+  auto it = clients_.find(client_id);
+  if (it == clients_.end()) {
+    lru_.push_front(client_id);
+    cached_events_ += snapshot->events().size();
+    clients_.emplace(client_id,
+                     Slot{std::move(snapshot), checked_head, lru_.begin()});
+  } else {
+    Slot& slot = it->second;
+    const ClientSnapshot& published = *slot.snapshot;
+    const bool same_epoch = snapshot->part2_epoch_ == published.part2_epoch_;
+    if (snapshot->part2_epoch_ > published.part2_epoch_ ||
+        (same_epoch && Newer(snapshot->version(), published.version()))) {
+      cached_events_ -= published.events().size();
+      cached_events_ += snapshot->events().size();
+      slot.snapshot = std::move(snapshot);
+      slot.checked_head = checked_head;
+    } else if (same_epoch && snapshot->version() == published.version()) {
+      slot.checked_head = std::max(slot.checked_head, checked_head);
+    }
+    lru_.splice(lru_.begin(), lru_, slot.lru);
+  }
+  EvictBeyondBounds(client_id);
+}
+
+void ClientRecordStore::EvictBeyondBounds(const std::string& keep) {
+  while ((clients_.size() > options_.max_clients ||
+          cached_events_ > options_.max_events) &&
+         !lru_.empty() && lru_.back() != keep) {
+    auto it = clients_.find(lru_.back());
+    cached_events_ -= it->second.snapshot->events().size();
+    clients_.erase(it);
+    lru_.pop_back();
+  }
+}
+
+size_t ClientRecordStore::cached_clients_for_test() const {
+  MutexLock lock(&mu_);
+  return clients_.size();
+}
+
+size_t ClientRecordStore::cached_events_for_test() const {
+  MutexLock lock(&mu_);
+  return cached_events_;
+}
+
+// --- ProjectionRecords ----------------------------------------------------
+
+absl::StatusOr<const care::ClientRecord*> ProjectionRecords::Apply(
+    absl::string_view client_id, const v1::CareEvent& care_event,
+    const eventstore::RecordedEvent& event) {
+  auto it = records_.find(client_id);
+  if (it != records_.end()) {
+    it->second.Apply(care_event, care::ContextOf(event));
+    return &it->second;
+  }
+  if (records_.size() >= max_records_) records_.clear();
+  care::ClientRecord record{std::string(client_id)};
+  if (event.stream_version > 0) {
+    if (store_ == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "client ", client_id, "'s record is needed from version ",
+          event.stream_version,
+          " on, and this projection has no store to load it from"));
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<const ClientSnapshot> snapshot,
+                     store_->Client(client_id));
+    const std::vector<std::shared_ptr<const StoredEvent>>& events =
+        snapshot->events();
+    if (snapshot->parse_error().ok() && !events.empty() &&
+        events.back()->recorded.global_position == event.global_position) {
+      // The projection is at the stream's head (live following): the
+      // store's record already is the fold up to and including `event`.
+      return &records_.emplace(std::string(client_id), snapshot->record())
+                  .first->second;
+    }
+    for (const std::shared_ptr<const StoredEvent>& stored : events) {
+      if (stored->recorded.global_position >= event.global_position) break;
+      RETURN_IF_ERROR(stored->parse_error);
+      if (stored->care.has_value()) {
+        record.Apply(*stored->care, care::ContextOf(stored->recorded));
+      }
+    }
+  }
+  it = records_.emplace(std::string(client_id), std::move(record)).first;
+  it->second.Apply(care_event, care::ContextOf(event));
+  return &it->second;
+}
+
+const care::ClientRecord* ProjectionRecords::Find(
+    absl::string_view client_id) const {
+  auto it = records_.find(client_id);
+  return it == records_.end() ? nullptr : &it->second;
+}
+
+}  // namespace caseline::projections
