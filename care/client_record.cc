@@ -114,6 +114,10 @@ bool IsTerminal(ReferralStatus status) {
          status == ReferralStatus::kCancelled;
 }
 
+bool AwaitingAnswer(ReferralStatus status) {
+  return status == ReferralStatus::kRequested;
+}
+
 bool GoalState::in_progress() const {
   switch (status) {
     case v1::GOAL_STATUS_COMPLETED:

@@ -44,6 +44,9 @@ absl::string_view ReferralStatusName(ReferralStatus status);
 // ReferralCancelled) is about; nullptr for any other event.
 const std::string* ReferralIdOf(const v1::CareEvent& event);
 bool IsTerminal(ReferralStatus status);
+// Sent and neither answered (accepted or declined) nor withdrawn: the
+// receiver owes an answer (docs/views.md, "referral not answered").
+bool AwaitingAnswer(ReferralStatus status);
 
 struct ConsentState {
   v1::ConsentGiven given;

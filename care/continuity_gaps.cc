@@ -155,7 +155,7 @@ void ReferralGaps(const ClientRecord& record, const ViewsConfig& config,
   const Calendar calendar = CalendarOf(config);
   for (const auto& [id, r] : record.referrals) {
     const std::string& to = r.sent.to_organization_id();
-    if (r.status == ReferralStatus::kRequested) {
+    if (AwaitingAnswer(r.status)) {
       const absl::Time deadline = ReferralAnswerDeadline(r, config);
       if (now < deadline) continue;
       gaps->push_back(MakeGap(

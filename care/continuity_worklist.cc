@@ -63,7 +63,7 @@ void AddReferralItems(const ClientRecord& record, const ViewsConfig& config,
   absl::Time due;
   std::string description;
   std::vector<uint64_t> causes = {r.sent_position};
-  if (r.status == ReferralStatus::kRequested) {
+  if (AwaitingAnswer(r.status)) {
     due = ReferralAnswerDeadline(r, config);
     description = absl::StrCat(
         "referral ", id, " of client ", record.client_id, " from ",
