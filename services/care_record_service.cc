@@ -93,16 +93,20 @@ class CareRecordServices::CommandService final : public grpc::Service {
       if (spec.method->service() != service) continue;
       ++methods_;
       const care::CommandSpec* command = &spec;
+      const google::protobuf::Message* prototype =
+          google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+              spec.method->input_type());
       // The path is the catalog's: it outlives every server (the catalog is
       // never destroyed), as gRPC requires of a method's name.
       AddMethod(new grpc::internal::RpcServiceMethod(
           spec.path.c_str(), grpc::internal::RpcMethod::NORMAL_RPC,
           new grpc::internal::RpcMethodHandler<CommandService, grpc::ByteBuffer,
                                                grpc::ByteBuffer>(
-              [command](CommandService* self, grpc::ServerContext* context,
-                        const grpc::ByteBuffer* request,
-                        grpc::ByteBuffer* response) {
-                return self->Run(*command, context, *request, response);
+              [command, prototype](
+                  CommandService* self, grpc::ServerContext* context,
+                  const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+                return self->Run(*command, *prototype, context, *request,
+                                 response);
               },
               this)));
     }
@@ -111,14 +115,13 @@ class CareRecordServices::CommandService final : public grpc::Service {
   bool empty() const { return methods_ == 0; }
 
  private:
+  // `prototype`: of the command's request type.
   grpc::Status Run(const care::CommandSpec& command,
+                   const google::protobuf::Message& prototype,
                    grpc::ServerContext* context,
                    const grpc::ByteBuffer& request_bytes,
                    grpc::ByteBuffer* response_bytes) const {
-    std::unique_ptr<google::protobuf::Message> request(
-        google::protobuf::MessageFactory::generated_factory()
-            ->GetPrototype(command.method->input_type())
-            ->New());
+    std::unique_ptr<google::protobuf::Message> request(prototype.New());
     // Parsed as gRPC parses a generated method's request (ProtoBufferReader,
     // which consumes its buffer: a copy, sharing the slices).
     grpc::ByteBuffer bytes(request_bytes);
