@@ -41,8 +41,8 @@ std::vector<v1::DataClass> DataClassesIn(DataClassMask mask) {
 std::string DataClassNames(DataClassMask mask) {
   std::vector<std::string> names;
   for (v1::DataClass c : DataClassesIn(mask)) {
-    names.push_back(
-        std::string(absl::StripPrefix(v1::DataClass_Name(c), "DATA_CLASS_")));
+    names.push_back(std::string(
+        absl::StripPrefix(v1::DataClass_Name(c), "DATA_CLASS_")));
   }
   if (mask & kUnclassified) names.push_back("UNCLASSIFIED");
   return absl::StrJoin(names, ", ");
@@ -108,8 +108,7 @@ bool Involved(const ClientRecord& record, absl::string_view organization_id) {
   return false;
 }
 
-// --- ClientAccessFold
-// ---------------------------------------------------------
+// --- ClientAccessFold ---------------------------------------------------------
 
 DataClassMask ClientAccessFold::SubjectClasses(const std::string& key) const {
   auto it = subjects_.find(key);
@@ -128,9 +127,7 @@ DataClassMask ClientAccessFold::Classify(
            o->type() == v1::ORGANIZATION_TYPE_SUBSTANCE_USE_TREATMENT;
   };
   constexpr DataClassMask kPart2 = ClassBit(v1::DATA_CLASS_SUBSTANCE_USE_PART2);
-  auto of = [](v1::ServiceCategory c) {
-    return ClassBit(DataClassOfCategory(c));
-  };
+  auto of = [](v1::ServiceCategory c) { return ClassBit(DataClassOfCategory(c)); };
   DataClassMask m = 0;
   switch (event.event_case()) {
     case v1::CareEvent::kReferralSent: {
@@ -202,7 +199,8 @@ DataClassMask ClientAccessFold::Classify(
       const auto& e = event.follow_up_completed();
       m = SubjectClasses(SubjectKey("admission", e.admission_id())) |
           SubjectClasses(SubjectKey("transition", e.transition_id()));
-      if (e.provider_discipline() == v1::DISCIPLINE_SUBSTANCE_USE_COUNSELLING ||
+      if (e.provider_discipline() ==
+              v1::DISCIPLINE_SUBSTANCE_USE_COUNSELLING ||
           part2_program(e.provider_organization_id())) {
         m |= kPart2;
       }
@@ -331,8 +329,7 @@ const ClientAccessFold::Subject* ClientAccessFold::FindSubject(
   return nullptr;
 }
 
-// --- Decisions
-// ------------------------------------------------------------------
+// --- Decisions ------------------------------------------------------------------
 
 std::vector<std::string> ClientAccessDecision::ConsentsFor(
     DataClassMask classes) const {

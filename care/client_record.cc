@@ -408,7 +408,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
     }
     case v1::CareEvent::kOrganizationRegistered:
     case v1::CareEvent::kOrganizationUpdated:
-    case v1::CareEvent::kRecordAccessed:  // access streams, not records
+    case v1::CareEvent::kRecordAccessed:      // access streams, not records
     case v1::CareEvent::kBreakGlassReviewed:
     case v1::CareEvent::EVENT_NOT_SET:
       break;

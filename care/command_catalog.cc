@@ -53,13 +53,13 @@ absl::StatusOr<CommandSpec> SpecOf(const MethodDescriptor* method) {
   }
   const FieldDescriptor* occurred = request->FindFieldByNumber(3);
   if (!Is(occurred, FieldDescriptor::TYPE_MESSAGE, "occurred_at") ||
-      occurred->message_type() != google::protobuf::Timestamp::descriptor()) {
+      occurred->message_type() !=
+          google::protobuf::Timestamp::descriptor()) {
     return broken("field 3 must be `google.protobuf.Timestamp occurred_at`");
   }
   const FieldDescriptor* proposed = request->FindFieldByNumber(4);
   const FieldDescriptor* event_field =
-      proposed != nullptr &&
-              proposed->type() == FieldDescriptor::TYPE_MESSAGE &&
+      proposed != nullptr && proposed->type() == FieldDescriptor::TYPE_MESSAGE &&
               !proposed->is_repeated()
           ? CareEventFieldFor(proposed->message_type())
           : nullptr;
@@ -76,10 +76,9 @@ absl::StatusOr<CommandSpec> SpecOf(const MethodDescriptor* method) {
   spec.event_field = event_field;
   spec.request_event_field = proposed;
   spec.organization_command = client == nullptr;
-  spec.path =
-      absl::StrCat("/", method->service()->full_name(), "/", method->name());
-  spec.short_name =
-      absl::StrCat(method->service()->name(), ".", method->name());
+  spec.path = absl::StrCat("/", method->service()->full_name(), "/",
+                           method->name());
+  spec.short_name = absl::StrCat(method->service()->name(), ".", method->name());
   return spec;
 }
 
@@ -103,11 +102,11 @@ CommandCatalog::CommandCatalog(const google::protobuf::FileDescriptor* file) {
       }
       const int event = spec->event_field->number();
       if (by_event_.contains(event)) {
-        violations_.push_back(
-            absl::StrCat(spec->method->full_name(), ": ",
-                         spec->event_field->name(), " is already recorded by ",
-                         commands_[by_event_[event]].method->full_name(),
-                         "; one rpc per event"));
+        violations_.push_back(absl::StrCat(
+            spec->method->full_name(), ": ", spec->event_field->name(),
+            " is already recorded by ",
+            commands_[by_event_[event]].method->full_name(),
+            "; one rpc per event"));
         continue;
       }
       by_event_[event] = commands_.size();
@@ -151,14 +150,14 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> NewCommandRequest(
                           fields.client_id);
   }
   if (fields.occurred_at.has_value()) {
-    SetTimestamp(
-        *fields.occurred_at,
-        static_cast<google::protobuf::Timestamp*>(reflection->MutableMessage(
-            request.get(), type->FindFieldByNumber(3))));
+    SetTimestamp(*fields.occurred_at,
+                 static_cast<google::protobuf::Timestamp*>(
+                     reflection->MutableMessage(request.get(),
+                                                type->FindFieldByNumber(3))));
   }
   reflection->MutableMessage(request.get(), spec->request_event_field)
       ->CopyFrom(fields.event.GetReflection()->GetMessage(fields.event,
-                                                          spec->event_field));
+                                                           spec->event_field));
   return request;
 }
 

@@ -36,8 +36,7 @@ TEST(CommandCatalogTest, EveryCareEventButTheServersOwnHasOneCommand) {
 }
 
 TEST(CommandCatalogTest, FindsByPathAndShortName) {
-  const CommandSpec* spec =
-      CommandCatalog::Get().Find("Referrals.SendReferral");
+  const CommandSpec* spec = CommandCatalog::Get().Find("Referrals.SendReferral");
   ASSERT_NE(spec, nullptr);
   EXPECT_EQ(spec->path, "/caseline.v1.Referrals/SendReferral");
   EXPECT_EQ(spec->event_case(), v1::CareEvent::kReferralSent);
@@ -52,13 +51,14 @@ TEST(CommandCatalogTest, RequestRoundTrip) {
   CommandFields fields;
   fields.command_id = "cmd-1";
   fields.client_id = "c1";
-  fields.occurred_at =
-      absl::FromUnixSeconds(1'767'600'000) + absl::Nanoseconds(5);
+  fields.occurred_at = absl::FromUnixSeconds(1'767'600'000) +
+                       absl::Nanoseconds(5);
   fields.event.mutable_referral_sent()->set_referral_id("r1");
   absl::StatusOr<std::unique_ptr<google::protobuf::Message>> request =
       NewCommandRequest(fields);
   ASSERT_TRUE(request.ok()) << request.status();
-  EXPECT_EQ((*request)->GetDescriptor(), v1::SendReferralRequest::descriptor());
+  EXPECT_EQ((*request)->GetDescriptor(),
+            v1::SendReferralRequest::descriptor());
   absl::StatusOr<CommandFields> back = CommandFieldsOf(**request);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->command_id, "cmd-1");
@@ -98,29 +98,17 @@ TEST(CommandCatalogTest, PlantedViolationsAreReported) {
         name: "planted.proto"
         package: "planted"
         dependency: "google/protobuf/timestamp.proto"
-        message_type { name: "Result" }
+        message_type {
+          name: "Result"
+        }
         message_type {
           name: "SwappedRequest"
-          field {
-            name: "client_id"
-            number: 1
-            type: TYPE_STRING
-            label: LABEL_OPTIONAL
-          }
-          field {
-            name: "command_id"
-            number: 2
-            type: TYPE_STRING
-            label: LABEL_OPTIONAL
-          }
+          field { name: "client_id" number: 1 type: TYPE_STRING label: LABEL_OPTIONAL }
+          field { name: "command_id" number: 2 type: TYPE_STRING label: LABEL_OPTIONAL }
         }
         service {
           name: "Broken"
-          method {
-            name: "Swapped"
-            input_type: ".planted.SwappedRequest"
-            output_type: ".planted.Result"
-          }
+          method { name: "Swapped" input_type: ".planted.SwappedRequest" output_type: ".planted.Result" }
         }
       )pb",
       &planted));
