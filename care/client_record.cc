@@ -43,6 +43,9 @@ void SetReferralStatus(ClientRecord& r, const std::string& id,
     referral->accepted_at = context.occurred_at;
     referral->accepted_position = context.global_position;
   }
+  if (status == ReferralStatus::kReceived && !referral->received_at) {
+    referral->received_at = context.occurred_at;
+  }
   if (status == ReferralStatus::kInProgress && !referral->started_at) {
     referral->started_at = context.occurred_at;
   }
@@ -66,6 +69,8 @@ const std::string* ReferralIdOf(const v1::CareEvent& e) {
   switch (e.event_case()) {
     case v1::CareEvent::kReferralSent:
       return &e.referral_sent().referral_id();
+    case v1::CareEvent::kReferralReceived:
+      return &e.referral_received().referral_id();
     case v1::CareEvent::kReferralAccepted:
       return &e.referral_accepted().referral_id();
     case v1::CareEvent::kReferralDeclined:
@@ -89,6 +94,8 @@ absl::string_view ReferralStatusName(ReferralStatus status) {
   switch (status) {
     case ReferralStatus::kRequested:
       return "requested";
+    case ReferralStatus::kReceived:
+      return "received";
     case ReferralStatus::kAccepted:
       return "accepted";
     case ReferralStatus::kDeclined:
@@ -115,7 +122,8 @@ bool IsTerminal(ReferralStatus status) {
 }
 
 bool AwaitingAnswer(ReferralStatus status) {
-  return status == ReferralStatus::kRequested;
+  return status == ReferralStatus::kRequested ||
+         status == ReferralStatus::kReceived;
 }
 
 bool GoalState::in_progress() const {
@@ -286,6 +294,10 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       referral.started_at.reset();
       break;
     }
+    case v1::CareEvent::kReferralReceived:
+      SetReferralStatus(*this, event.referral_received().referral_id(),
+                        ReferralStatus::kReceived, context);
+      break;
     case v1::CareEvent::kReferralAccepted:
       SetReferralStatus(*this, event.referral_accepted().referral_id(),
                         ReferralStatus::kAccepted, context);

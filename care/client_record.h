@@ -26,10 +26,12 @@ std::string ClientStreamId(absl::string_view client_id);
 
 enum class CaseStatus { kNotOpened, kOpen, kClosed };
 
-// The referral lifecycle (FHIR Task, Gravity SDOH): requested -> accepted |
-// declined; accepted -> in progress -> completed | failed; on hold; cancelled.
+// The referral lifecycle (FHIR Task, Gravity SDOH): requested -> received
+// (acknowledged) -> accepted | declined; accepted -> in progress -> completed
+// | failed; on hold; cancelled.
 enum class ReferralStatus {
   kRequested,
+  kReceived,
   kAccepted,
   kDeclined,
   kOnHold,
@@ -84,6 +86,8 @@ struct ReferralState {
   std::optional<absl::Time> accepted_at;
   uint64_t accepted_position = 0;
   std::optional<absl::Time> started_at;
+  // When the receiver acknowledged it (ReferralReceived), if it did.
+  std::optional<absl::Time> received_at;
 };
 
 struct GoalState {

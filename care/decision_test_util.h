@@ -145,6 +145,12 @@ inline v1::CareEvent Referral(
   r->set_purpose(purpose);
   return e;
 }
+inline v1::CareEvent Received(const std::string& referral_id) {
+  v1::CareEvent e;
+  e.mutable_referral_received()->set_referral_id(referral_id);
+  return e;
+}
+
 inline v1::CareEvent Accepted(const std::string& referral_id) {
   v1::CareEvent e;
   e.mutable_referral_accepted()->set_referral_id(referral_id);

@@ -158,15 +158,19 @@ struct ReferralStep {
 };
 
 using RS = ReferralStatus;
-constexpr RS kAcceptFrom[] = {RS::kRequested, RS::kOnHold};
-constexpr RS kDeclineFrom[] = {RS::kRequested};
-constexpr RS kHoldFrom[] = {RS::kRequested, RS::kAccepted, RS::kInProgress};
+constexpr RS kAcknowledgeFrom[] = {RS::kRequested};
+constexpr RS kAcceptFrom[] = {RS::kRequested, RS::kReceived, RS::kOnHold};
+constexpr RS kDeclineFrom[] = {RS::kRequested, RS::kReceived};
+constexpr RS kHoldFrom[] = {RS::kRequested, RS::kReceived, RS::kAccepted,
+                            RS::kInProgress};
 constexpr RS kStartFrom[] = {RS::kAccepted, RS::kOnHold};
 constexpr RS kCompleteFrom[] = {RS::kAccepted, RS::kInProgress};
 constexpr RS kFailFrom[] = {RS::kAccepted, RS::kInProgress, RS::kOnHold};
-constexpr RS kCancelFrom[] = {RS::kRequested, RS::kAccepted, RS::kOnHold,
-                              RS::kInProgress};
+constexpr RS kCancelFrom[] = {RS::kRequested, RS::kReceived, RS::kAccepted,
+                              RS::kOnHold, RS::kInProgress};
 
+constexpr ReferralStep kAcknowledge{"acknowledge", Side::kReceiver,
+                                    kAcknowledgeFrom, false};
 constexpr ReferralStep kAccept{"accept", Side::kReceiver, kAcceptFrom, false};
 constexpr ReferralStep kDecline{"decline", Side::kReceiver, kDeclineFrom,
                                 false};
@@ -234,6 +238,11 @@ absl::Status DecideStep(const RuleInput& input, v1::CareEvent* event) {
                    " it, it must be ", absl::StrJoin(names, " or ")));
 }
 
+std::string SummarizeReceived(const v1::CareEvent& event) {
+  return absl::StrCat("referral ", event.referral_received().referral_id(),
+                      " received (acknowledged)");
+}
+
 std::string SummarizeAccepted(const v1::CareEvent& event) {
   return absl::StrCat("referral ", event.referral_accepted().referral_id(),
                       " accepted");
@@ -296,6 +305,7 @@ constexpr EventRules kRules[] = {
      .write_rule = AuthorizeSent,
      .decide = DecideSent,
      .summarize = SummarizeSent},
+    Step<kAcknowledge>(v1::CareEvent::kReferralReceived, SummarizeReceived),
     Step<kAccept>(v1::CareEvent::kReferralAccepted, SummarizeAccepted),
     Step<kDecline>(v1::CareEvent::kReferralDeclined, SummarizeDeclined),
     Step<kHold>(v1::CareEvent::kReferralOnHold, SummarizeOnHold),

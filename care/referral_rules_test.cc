@@ -3,6 +3,7 @@
 #include "care/care_decision.h"
 #include "care/decision_test_util.h"
 #include "care/event_rules.h"
+#include "care/event_summary.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -257,6 +258,7 @@ TEST_F(ReferralLifecycleTest, WhoMayTakeAStepAndFromWhichStates) {
   const Command accepted = {"org-housing", Accepted("r1")};
   const Command held = {"org-housing", OnHold("r1")};
   const Command declined = {"org-housing", Declined("r1")};
+  const Command received = {"org-housing", Received("r1")};
   const RuleCase cases[] = {
       // Who.
       {"the sender may not accept",
@@ -302,13 +304,13 @@ TEST_F(ReferralLifecycleTest, WhoMayTakeAStepAndFromWhichStates) {
        accepted,
        C::kFailedPrecondition,
        {"referral lifecycle: referral r1 is accepted; to accept it, it must "
-        "be requested or on-hold"}},
+        "be requested or received or on-hold"}},
       {"no declining after acceptance",
        {accepted},
        declined,
        C::kFailedPrecondition,
        {"referral lifecycle: referral r1 is accepted; to decline it, it must "
-        "be requested"}},
+        "be requested or received"}},
       {"resuming a held referral it accepted",
        {accepted, held},
        {"org-housing", Started("r1")},
@@ -334,6 +336,32 @@ TEST_F(ReferralLifecycleTest, WhoMayTakeAStepAndFromWhichStates) {
        {"org-hospital", Cancelled("r1")},
        C::kFailedPrecondition,
        {"r1 is declined; to cancel it"}},
+      // Acknowledging (ReferralReceived): the receiver, once, before its
+      // answer; the answer then follows as from requested.
+      {"the receiver acknowledges", {}, received, C::kOk},
+      {"the sender may not acknowledge",
+       {},
+       {"org-hospital", Received("r1")},
+       C::kPermissionDenied,
+       {"only the receiving organisation (org-housing) may acknowledge "
+        "referral r1; org-hospital is not it"}},
+      {"not acknowledged twice",
+       {received},
+       received,
+       C::kFailedPrecondition,
+       {"referral lifecycle: referral r1 is received; to acknowledge it, it "
+        "must be requested"}},
+      {"not acknowledged after the answer",
+       {accepted},
+       received,
+       C::kFailedPrecondition,
+       {"referral r1 is accepted; to acknowledge it, it must be requested"}},
+      {"accepted once received", {received}, accepted, C::kOk},
+      {"declined once received", {received}, declined, C::kOk},
+      {"cancelled once received",
+       {received},
+       {"org-hospital", Cancelled("r1")},
+       C::kOk},
       // Which referral.
       {"an unknown referral",
        {},
@@ -353,6 +381,20 @@ TEST_F(ReferralLifecycleTest, WhoMayTakeAStepAndFromWhichStates) {
         "itself"}},
   };
   ExpectCases(cases);
+}
+
+// Acknowledging records when (time to acknowledge) and leaves the referral
+// awaiting its answer: a gap and a worklist item until accepted or declined.
+TEST_F(ReferralLifecycleTest, ReceivedIsAnAcknowledgementNotAnAnswer) {
+  Given(Received("r1"), kT0 + absl::Hours(3), "org-housing");
+  const ReferralState& r = record_.referrals.at("r1");
+  EXPECT_EQ(r.status, ReferralStatus::kReceived);
+  EXPECT_EQ(ReferralStatusName(r.status), "received");
+  ASSERT_TRUE(r.received_at.has_value());
+  EXPECT_EQ(*r.received_at - r.sent_at, absl::Hours(3));
+  EXPECT_TRUE(AwaitingAnswer(r.status));
+  EXPECT_EQ(SummarizeCareEvent(Received("r1")),
+            "referral r1 received (acknowledged)");
 }
 
 TEST_F(ReferralRulesTest, ReferralsDefaultToTheSenderRoutineAndCoordination) {
