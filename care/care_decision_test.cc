@@ -83,7 +83,7 @@ class CareDecisionTest : public ::testing::Test {
   }
 
   static v1::CareEvent Referral(const std::string& id, const std::string& to,
-                                std::vector<v1::DataClass> shared = {}) {
+                                const std::vector<v1::DataClass>& shared = {}) {
     v1::CareEvent e;
     v1::ReferralSent* r = e.mutable_referral_sent();
     r->set_referral_id(id);
@@ -96,8 +96,8 @@ class CareDecisionTest : public ::testing::Test {
   }
 
   static v1::CareEvent Consent(const std::string& id,
-                               std::vector<std::string> orgs,
-                               std::vector<v1::DataClass> classes) {
+                               const std::vector<std::string>& orgs,
+                               const std::vector<v1::DataClass>& classes) {
     v1::CareEvent e;
     v1::ConsentGiven* c = e.mutable_consent_given();
     c->set_consent_id(id);
@@ -607,7 +607,7 @@ TEST_F(CareDecisionTest, DismissingADuplicateFinding) {
 }
 
 v1::CareEvent Disclosure(const std::string& id, const std::string& to,
-                         std::vector<v1::DataClass> classes,
+                         const std::vector<v1::DataClass>& classes,
                          const std::string& consent_id,
                          const std::string& legal_basis = "") {
   v1::CareEvent e;

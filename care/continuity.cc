@@ -837,7 +837,7 @@ absl::Time AddBusinessDays(absl::Time from, int days) {
     day += 7 - weekday;
     time_of_day = absl::ZeroDuration();
   }
-  day += (days / 5) * 7;
+  day += int64_t{days / 5} * 7;
   for (int i = 0; i < days % 5; ++i) {
     ++day;
     if (WeekdayOf(day) == 5) day += 2;

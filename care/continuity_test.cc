@@ -104,7 +104,7 @@ v1::CareEvent FollowUp(const std::string& id, const std::string& provider,
 }
 v1::CareEvent Referral(const std::string& id, const std::string& from,
                        const std::string& to, v1::ServiceCategory category,
-                       std::vector<v1::DataClass> shared = {}) {
+                       const std::vector<v1::DataClass>& shared = {}) {
   v1::CareEvent e;
   auto* r = e.mutable_referral_sent();
   r->set_referral_id(id);
@@ -135,9 +135,10 @@ v1::CareEvent OnHold(const std::string& id) {
   e.mutable_referral_on_hold()->set_referral_id(id);
   return e;
 }
-v1::CareEvent Consent(const std::string& id, std::vector<std::string> orgs,
-                      std::vector<v1::DataClass> classes,
-                      std::vector<v1::OrganizationType> types = {}) {
+v1::CareEvent Consent(const std::string& id,
+                      const std::vector<std::string>& orgs,
+                      const std::vector<v1::DataClass>& classes,
+                      const std::vector<v1::OrganizationType>& types = {}) {
   v1::CareEvent e;
   auto* c = e.mutable_consent_given();
   c->set_consent_id(id);
