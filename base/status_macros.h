@@ -23,9 +23,13 @@
 #define ASSIGN_OR_RETURN(lhs, expr)                                           \
   ASSIGN_OR_RETURN_IMPL_(CASELINE_CONCAT_(caseline_statusor_, __LINE__), lhs, \
                          expr)
+// `statusor` names the variable being declared and `lhs` may be a declaration
+// (`auto page`): neither can be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
   auto statusor = (expr);                           \
   if (!statusor.ok()) return statusor.status();     \
   lhs = std::move(statusor).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // CASELINE_BASE_STATUS_MACROS_H_

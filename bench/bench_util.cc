@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -23,7 +24,8 @@ double Percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
   const size_t index = std::min(
-      values.size() - 1, static_cast<size_t>(p * (values.size() - 1) + 0.5));
+      values.size() - 1, static_cast<size_t>(std::llround(
+                             p * static_cast<double>(values.size() - 1))));
   return values[index];
 }
 
@@ -44,7 +46,7 @@ Load Summarize(const std::vector<CallerStats>& stats, int events_per_call,
     load.errors += s.errors;
   }
   load.ops = all.size();
-  load.ops_per_second = (all.size() - load.errors) / seconds;
+  load.ops_per_second = static_cast<double>(all.size() - load.errors) / seconds;
   load.events_per_second = load.ops_per_second * events_per_call;
   load.p50_ms = Percentile(all, 0.5);
   load.p99_ms = Percentile(std::move(all), 0.99);
@@ -100,6 +102,7 @@ Load RunThreadClosedLoop(int callers, int events_per_call,
   std::atomic<bool> measuring{false};
   std::atomic<bool> stopping{false};
   std::vector<std::thread> threads;
+  threads.reserve(callers);
   for (int c = 0; c < callers; ++c) {
     threads.emplace_back([&, c] {
       while (!stopping) {

@@ -272,6 +272,7 @@ Load PostgresBaseline::Mixed(int callers, int streams,
   const std::string element = HexElement(payload);
   std::vector<uint64_t> versions(callers, 0);
   std::vector<std::mt19937_64> random;
+  random.reserve(callers);
   for (int c = 0; c < callers; ++c) random.emplace_back(c);
   return RunThreadClosedLoop(callers, 1, warmup, duration, [&](int caller) {
     std::mt19937_64& r = random[caller];

@@ -7,9 +7,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  ca-certificates cmake ninja-build g++ pkg-config \
+  ca-certificates cmake ninja-build g++ pkg-config python3 \
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev \
   librocksdb-dev libabsl-dev libspdlog-dev libgtest-dev libgmock-dev \
   libcli11-dev libssl-dev openssl uuid-dev nlohmann-json3-dev libjemalloc-dev \
-  clang-14 libclang-rt-14-dev libfuzzer-14-dev postgresql-15 libpq-dev \
+  clang-14 clang-tidy-14 libclang-rt-14-dev libfuzzer-14-dev postgresql-15 libpq-dev \
   tzdata

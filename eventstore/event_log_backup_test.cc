@@ -99,6 +99,7 @@ TEST_F(BackupTest, BackupUnderLoadRestoresEveryEventUpToItsHead) {
   std::atomic<uint64_t> max_acked{0};
   std::atomic<int> appended{0};
   std::vector<std::thread> appenders;
+  appenders.reserve(8);
   for (int t = 0; t < 8; ++t) {
     appenders.emplace_back([&, t] {
       for (int i = 0; !stop; ++i) {

@@ -141,9 +141,8 @@ class WalReplayTracker : public rocksdb::WalFilter {
       }
       const std::string path = absl::StrCat(data_dir, "/", name);
       uint64_t size = 0;
-      if (number == last_wal_ && records_in_last_ > 0) {
-        candidates.emplace_back(number, path);
-      } else if (env.GetFileSize(path, &size).ok() && size > 0) {
+      if ((number == last_wal_ && records_in_last_ > 0) ||
+          (env.GetFileSize(path, &size).ok() && size > 0)) {
         candidates.emplace_back(number, path);
       }
     }

@@ -205,6 +205,7 @@ TEST_F(EventLogTest, MultiEventAppendIsAllOrNothing) {
 
   // Concurrent multi-event appends never interleave.
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) MustAppend(absl::StrCat("t", t), 5);
@@ -323,14 +324,14 @@ TEST_F(EventLogTest, LimitsAreEnforcedWithTheFieldNamed) {
   s = code_and_message(MakeAppend("s", ExpectedVersion::Any(), {}));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
 
-  for (std::string bad : std::vector<std::string>{
+  for (const std::string& bad : std::vector<std::string>{
            "", "has space", "-leading", "slash/no", std::string(201, 'a')}) {
     s = code_and_message(
         MakeAppend(bad, ExpectedVersion::Any(), {MakeEvent("Noted")}));
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(s.message(), HasSubstr("stream_id"));
   }
-  for (std::string bad :
+  for (const std::string& bad :
        std::vector<std::string>{"", "9Lives", "a..b", "a.", "with-dash"}) {
     s = code_and_message(
         MakeAppend("s", ExpectedVersion::Any(), {MakeEvent(bad)}));
@@ -439,6 +440,7 @@ TEST_F(EventLogTest, ConcurrentAppendsAreGaplessAndChained) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 100;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i)
@@ -446,11 +448,11 @@ TEST_F(EventLogTest, ConcurrentAppendsAreGaplessAndChained) {
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(log_->HeadPosition(), uint64_t{kThreads * kPerThread});
+  EXPECT_EQ(log_->HeadPosition(), uint64_t{kThreads} * kPerThread);
   absl::StatusOr<ChainVerification> report = log_->VerifyChain(0, 0);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok) << report->problem;
-  EXPECT_EQ(report->events_checked, uint64_t{kThreads * kPerThread});
+  EXPECT_EQ(report->events_checked, uint64_t{kThreads} * kPerThread);
 }
 
 TEST_F(EventLogTest, WaitForHeadAboveWakesOnCommit) {

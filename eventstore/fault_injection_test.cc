@@ -151,7 +151,7 @@ class FaultInjectionTest : public ::testing::Test {
   // RocksDB may still delete obsolete files in the background (after a
   // flush), so the copy is retried until no file came or went while it ran.
   fs::path CrashImage(const std::string& name) {
-    const fs::path image = root_ / name;
+    fs::path image = root_ / name;
     auto list = [this] {
       std::vector<std::string> names;
       for (const auto& entry : fs::directory_iterator(dir_)) {
@@ -418,6 +418,7 @@ TEST_F(FaultInjectionTest, ConcurrentAppendsWhileTheDiskFillsAndEmpties) {
   std::atomic<bool> stop{false};
   std::atomic<int> refusals{0};
   std::vector<std::thread> appenders;
+  appenders.reserve(kAppenders);
   for (int t = 0; t < kAppenders; ++t) {
     appenders.emplace_back([&, t] {
       for (int i = 0; !stop; ++i) {
@@ -668,7 +669,7 @@ TEST_F(FaultInjectionTest, DamagedTableFooterIsRefusedAtStartNamingTheFile) {
   log_.reset();
   const std::vector<fs::path> tables = FilesWithExtension(dir_, ".sst");
   ASSERT_FALSE(tables.empty());
-  const fs::path table = tables.back();
+  const fs::path& table = tables.back();
   FlipByte(table, static_cast<std::streamoff>(fs::file_size(table)) - 4);
   absl::StatusOr<std::unique_ptr<EventLog>> log = Open(dir_);
   ASSERT_FALSE(log.ok());
@@ -686,7 +687,7 @@ TEST_F(FaultInjectionTest, DamagedWalRecordIsRefusedAtStartNamingTheFile) {
   const fs::path image = CrashImage("image");
   const std::vector<fs::path> wals = FilesWithExtension(image, ".log");
   ASSERT_EQ(wals.size(), 1u);
-  const fs::path wal = wals[0];
+  const fs::path& wal = wals[0];
   // A record in the middle: later records hold acknowledged events, so
   // skipping the damage would silently drop them.
   FlipByte(wal, static_cast<std::streamoff>(fs::file_size(wal) / 2));

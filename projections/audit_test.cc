@@ -170,7 +170,7 @@ class AuditLogTest : public ::testing::Test {
     return e;
   }
   static v1::CareEvent Consent(const std::string& id, const std::string& org,
-                               std::vector<v1::DataClass> classes) {
+                               const std::vector<v1::DataClass>& classes) {
     v1::CareEvent e;
     e.mutable_consent_given()->set_consent_id(id);
     e.mutable_consent_given()->add_recipient_organization_ids(org);
@@ -185,7 +185,7 @@ class AuditLogTest : public ::testing::Test {
     return e;
   }
   static v1::CareEvent Referral(const std::string& id, const std::string& to,
-                                std::vector<v1::DataClass> shared = {}) {
+                                const std::vector<v1::DataClass>& shared = {}) {
     v1::CareEvent e;
     v1::ReferralSent* r = e.mutable_referral_sent();
     r->set_referral_id(id);

@@ -199,7 +199,7 @@ class DuplicationTest : public ::testing::Test {
     }
   }
 
-  std::vector<v1::Finding> List(v1::ListFindingsRequest request) {
+  std::vector<v1::Finding> List(const v1::ListFindingsRequest& request) {
     absl::StatusOr<v1::ListFindingsResponse> response =
         ListFindings(state_, request);
     EXPECT_TRUE(response.ok()) << response.status();
@@ -226,6 +226,7 @@ class DuplicationTest : public ::testing::Test {
 
   std::vector<std::string> Ids(const std::vector<v1::Finding>& findings) {
     std::vector<std::string> ids;
+    ids.reserve(findings.size());
     for (const v1::Finding& f : findings) ids.push_back(f.finding_id());
     return ids;
   }
@@ -717,8 +718,9 @@ TEST_F(DuplicationTest, PagingAndFilters) {
 // reload from the log), must store exactly the same state.
 TEST_F(DuplicationTest, IncrementalEqualsRebuild) {
   std::mt19937 rng(20250310);
-  auto pick = [&rng](int n) {
-    return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng));
+  auto pick = [&rng](auto n) {
+    return static_cast<int>(
+        std::uniform_int_distribution<int>(0, static_cast<int>(n) - 1)(rng));
   };
   const std::vector<std::string> orgs = {"org-a", "org-b", "org-c", "org-d"};
   const std::vector<v1::ServiceCategory> categories = {
