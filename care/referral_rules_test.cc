@@ -386,6 +386,7 @@ TEST_F(ReferralLifecycleTest, WhoMayTakeAStepAndFromWhichStates) {
 // Acknowledging records when (time to acknowledge) and leaves the referral
 // awaiting its answer: a gap and a worklist item until accepted or declined.
 TEST_F(ReferralLifecycleTest, ReceivedIsAnAcknowledgementNotAnAnswer) {
+  Background();
   Given(Received("r1"), kT0 + absl::Hours(3), "org-housing");
   const ReferralState& r = record_.referrals.at("r1");
   EXPECT_EQ(r.status, ReferralStatus::kReceived);

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "care/command_catalog.h"
+#include "projections/client_record_store.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -79,8 +80,10 @@ class CareRecordServicesTest : public ::testing::Test {
     auto authenticator = Authenticator::Create(AuthenticatorOptions());
     ASSERT_TRUE(authenticator.ok()) << authenticator.status();
     authenticator_ = *std::move(authenticator);
-    access_ = std::make_unique<AccessControl>(log_.get(), authenticator_.get());
-    handler_ = std::make_unique<CareCommandHandler>(log_.get());
+    records_ = std::make_unique<projections::ClientRecordStore>(log_.get());
+    access_ = std::make_unique<AccessControl>(log_.get(), records_.get(),
+                                              authenticator_.get());
+    handler_ = std::make_unique<CareCommandHandler>(log_.get(), records_.get());
     runner_ = {handler_.get(), access_.get()};
     services_ = std::make_unique<CareRecordServices>(&runner_);
 
@@ -104,6 +107,7 @@ class CareRecordServicesTest : public ::testing::Test {
     services_.reset();
     handler_.reset();
     access_.reset();
+    records_.reset();
     log_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -140,6 +144,7 @@ class CareRecordServicesTest : public ::testing::Test {
   std::filesystem::path dir_;
   std::unique_ptr<eventstore::EventLog> log_;
   std::unique_ptr<Authenticator> authenticator_;
+  std::unique_ptr<projections::ClientRecordStore> records_;
   std::unique_ptr<AccessControl> access_;
   std::unique_ptr<CareCommandHandler> handler_;
   CommandRunner runner_;
