@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -105,9 +106,12 @@ class EventLog {
   virtual ~EventLog() = default;
 
   // Appends request.events to request.stream_id atomically (all or none) and
-  // durably, then calls `done` exactly once: on the calling thread for an
-  // invalid request, otherwise on the log's completion thread, where it must be
-  // quick and must not wait for another append.
+  // durably, then calls `done` exactly once. `done` may run on the calling
+  // thread before AppendAsync returns (always for an invalid request; also
+  // when the log was idle, since the caller's thread then commits the group
+  // itself) or on a thread of the log. It must be quick, must not wait for
+  // another append, and must not take a lock the caller holds around
+  // AppendAsync.
   // Errors: INVALID_ARGUMENT (a field or limit; the message names it), ABORTED
   // (expected version mismatch; the message states the actual version),
   // ALREADY_EXISTS (an event_id reused with other content), UNAVAILABLE
@@ -119,6 +123,13 @@ class EventLog {
   // append returns its original result with already_written set, whatever the
   // expected version.
   virtual void AppendAsync(AppendRequest request, AppendCallback done) = 0;
+
+  // AppendAsync for several requests at once: each is decided and answered
+  // on its own (done[i] for requests[i]), but they are queued together, so
+  // they share one group commit rather than one sync each. Same threading
+  // contract as AppendAsync. `done` must have one callback per request.
+  virtual void AppendEachAsync(std::vector<AppendRequest> requests,
+                               std::vector<AppendCallback> done);
 
   // OK while appends are accepted, or refused only for lack of disk space
   // (they resume by themselves once there is room); otherwise the

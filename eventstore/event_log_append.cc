@@ -1,8 +1,15 @@
-// The writer thread. Appends queue up while the previous group's WAL sync is in
-// flight; the writer then decides the whole queue against the current heads,
-// writes it as one synced WriteBatch (group commit), and answers every caller.
-// One writer means positions and the hash chain are assigned in commit order
-// with no further locking.
+// Group commit. Appends queue up while the previous group's WAL sync is in
+// flight; the committer then decides the whole queue against the current
+// heads, writes it as one synced WriteBatch, and answers every caller. One
+// committer at a time means positions and the hash chain are assigned in
+// commit order with no further locking.
+//
+// Who commits (RocksDB's own leader/follower write group, for callers that do
+// not wait): an append that finds the log idle commits its group on the
+// caller's thread and answers it there, so a lone append pays no thread
+// hand-off. Appends that arrive meanwhile queue; when that group is done, the
+// writer thread takes over and commits groups until the queue is empty,
+// answering them on the completion thread.
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -95,21 +102,79 @@ absl::Status CheckExpectedVersion(const AppendRequest& request,
 }  // namespace
 
 void EventLogImpl::AppendAsync(AppendRequest request, AppendCallback done) {
+  std::vector<PendingAppend> pending;
   if (absl::Status s = ValidateAppendRequest(request, options_.limits);
       !s.ok()) {
     std::move(done)(std::move(s));
     return;
   }
+  pending.push_back(PendingAppend{std::move(request), std::move(done)});
+  Enqueue(std::move(pending));
+}
+
+void EventLogImpl::AppendEachAsync(std::vector<AppendRequest> requests,
+                                   std::vector<AppendCallback> done) {
+  std::vector<PendingAppend> pending;
+  pending.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (absl::Status s = ValidateAppendRequest(requests[i], options_.limits);
+        !s.ok()) {
+      std::move(done[i])(std::move(s));
+      continue;
+    }
+    pending.push_back(
+        PendingAppend{std::move(requests[i]), std::move(done[i])});
+  }
+  if (!pending.empty()) Enqueue(std::move(pending));
+}
+
+void EventLogImpl::Enqueue(std::vector<PendingAppend> pending) {
+  std::vector<PendingAppend> group;
   {
     MutexLock lock(&mu_);
-    if (!closing_) {
-      queue_.push_back(PendingAppend{std::move(request), std::move(done)});
-      writer_cv_.Signal();
-      return;
+    if (closing_) {
+      // Answered below, outside the lock.
+    } else {
+      for (PendingAppend& p : pending) queue_.push_back(std::move(p));
+      pending.clear();
+      if (committer_ != Committer::kNone) return;  // it takes them next
+      // The log is idle: this thread commits the group itself, so a lone
+      // append pays no hand-off to another thread and back.
+      committer_ = Committer::kCaller;
+      TakeGroup(group);
     }
   }
-  std::move(done)(absl::UnavailableError(
-      "the event log is shutting down; retry once the server is back"));
+  for (PendingAppend& p : pending) {
+    std::move(p.done)(absl::UnavailableError(
+        "the event log is shutting down; retry once the server is back"));
+  }
+  if (group.empty()) return;
+  std::vector<Completion> completions = CommitGroup(group);
+  {
+    MutexLock lock(&mu_);
+    if (queue_.empty()) {
+      committer_ = Committer::kNone;
+      if (closing_) writer_cv_.Signal();  // the destructor waits for this
+    } else {
+      // Appends that arrived during this group's sync go to the writer
+      // thread, so that this caller is answered now rather than after
+      // everyone else's groups.
+      committer_ = Committer::kWriterThread;
+      writer_cv_.Signal();
+    }
+  }
+  for (Completion& c : completions) std::move(c.done)(std::move(c.result));
+}
+
+void EventLogImpl::TakeGroup(std::vector<PendingAppend>& group) {
+  size_t events = 0;
+  while (!queue_.empty() &&
+         (group.empty() ||
+          events + queue_.front().request.events.size() <= kMaxGroupEvents)) {
+    events += queue_.front().request.events.size();
+    group.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
 }
 
 void EventLogImpl::WriterLoop() {
@@ -117,36 +182,43 @@ void EventLogImpl::WriterLoop() {
   while (true) {
     {
       MutexLock lock(&mu_);
-      while (queue_.empty() && !closing_) writer_cv_.Wait();
-      if (queue_.empty()) return;  // closing, and every append answered
-      size_t events = 0;
-      while (!queue_.empty() &&
-             (group.empty() || events + queue_.front().request.events.size() <=
-                                   kMaxGroupEvents)) {
-        events += queue_.front().request.events.size();
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      while (committer_ != Committer::kWriterThread) {
+        if (committer_ == Committer::kNone) {
+          if (!queue_.empty()) {
+            committer_ = Committer::kWriterThread;
+            break;
+          }
+          if (closing_) return;  // every append decided
+        }
+        writer_cv_.Wait();
       }
+      TakeGroup(group);
     }
-    CommitGroup(group);
+    std::vector<Completion> completions = CommitGroup(group);
     group.clear();
+    {
+      MutexLock lock(&mu_);
+      if (queue_.empty()) committer_ = Committer::kNone;
+    }
+    // Answered on the completion thread, so that the callers' work (gRPC
+    // sends the responses) overlaps this thread's next group.
+    Complete(std::move(completions));
   }
 }
 
-void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
+std::vector<EventLogImpl::Completion> EventLogImpl::CommitGroup(
+    std::vector<PendingAppend>& group) {
+  std::vector<Completion> answered;  // decided without writing
   if (absl::Status ready = ReadyToWrite(); !ready.ok()) {
-    std::vector<Completion> refused;
     for (PendingAppend& pending : group) {
-      refused.push_back(Completion{std::move(pending.done), ready});
+      answered.push_back(Completion{std::move(pending.done), ready});
     }
-    Complete(std::move(refused));
-    return;
+    return answered;
   }
-  ReaderMutexLock db_lock(&db_mu_);  // only this thread replaces db_
+  ReaderMutexLock db_lock(&db_mu_);  // only the committer replaces db_
   GroupOverlay overlay{next_position_, chain_head_, last_recorded_at_, {}, {}};
   rocksdb::WriteBatch batch;
-  std::vector<Completion> answered;  // decided without writing
-  std::vector<Completion> added;     // wait for the batch
+  std::vector<Completion> added;  // wait for the batch
   size_t deferred_from = group.size();
   for (size_t i = 0; i < group.size(); ++i) {
     AppendResult result;
@@ -166,10 +238,7 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
       queue_.push_front(std::move(group[j]));
     }
   }
-  if (added.empty()) {
-    Complete(std::move(answered));
-    return;
-  }
+  if (added.empty()) return answered;
 
   rocksdb::WriteOptions write_options;
   write_options.sync = true;  // durable before acknowledged
@@ -178,10 +247,11 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     // Nothing of the overlay reaches the writer state, so the next group is
     // decided against the last acknowledged one.
     const absl::Status s = OnWriteFailure(written);
-    for (Completion& c : added) c.result = s;
-    Complete(std::move(answered));
-    Complete(std::move(added));
-    return;
+    for (Completion& c : added) {
+      c.result = s;
+      answered.push_back(std::move(c));
+    }
+    return answered;
   }
   next_position_ = overlay.next_position;
   chain_head_ = overlay.chain_head;
@@ -201,8 +271,8 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   // Refusals decided against this group (e.g. a version conflict with an
   // append in it) are answered only now, so that a caller who re-reads on
   // ABORTED sees the write it conflicted with.
-  Complete(std::move(answered));
-  Complete(std::move(added));
+  for (Completion& c : added) answered.push_back(std::move(c));
+  return answered;
 }
 
 absl::Status EventLogImpl::ReadyToWrite() {

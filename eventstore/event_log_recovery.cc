@@ -79,6 +79,13 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(
   return EventLogImpl::Open(std::move(options));
 }
 
+void EventLog::AppendEachAsync(std::vector<AppendRequest> requests,
+                               std::vector<AppendCallback> done) {
+  for (size_t i = 0; i < requests.size(); ++i) {
+    AppendAsync(std::move(requests[i]), std::move(done[i]));
+  }
+}
+
 absl::StatusOr<AppendResult> EventLog::Append(AppendRequest request) {
   std::promise<absl::StatusOr<AppendResult>> result;
   AppendAsync(std::move(request), [&result](absl::StatusOr<AppendResult> r) {

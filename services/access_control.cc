@@ -668,16 +668,17 @@ absl::Status AccessControl::Record(const Caller& caller,
     MutexLock lock(&pending->mu);
     pending->outstanding = static_cast<int>(appends.size());
   }
-  for (eventstore::AppendRequest& append : appends) {
-    log_->AppendAsync(std::move(append),
-                      [pending](absl::StatusOr<eventstore::AppendResult> r) {
-                        MutexLock lock(&pending->mu);
-                        if (!r.ok() && pending->status.ok()) {
-                          pending->status = r.status();
-                        }
-                        if (--pending->outstanding == 0) pending->cv.SignalAll();
-                      });
+  std::vector<eventstore::EventLog::AppendCallback> done;
+  done.reserve(appends.size());
+  for (size_t i = 0; i < appends.size(); ++i) {
+    done.push_back([pending](absl::StatusOr<eventstore::AppendResult> r) {
+      MutexLock lock(&pending->mu);
+      if (!r.ok() && pending->status.ok()) pending->status = r.status();
+      if (--pending->outstanding == 0) pending->cv.SignalAll();
+    });
   }
+  // Queued together, so the records of one read share one sync.
+  log_->AppendEachAsync(std::move(appends), std::move(done));
   MutexLock lock(&pending->mu);
   while (pending->outstanding > 0) pending->cv.Wait();
   if (!pending->status.ok()) {
