@@ -465,5 +465,94 @@ TEST_F(EventLogTest, WaitForHeadAboveWakesOnCommit) {
   EXPECT_EQ(log_->WaitForHeadAbove(1, absl::Milliseconds(10)), 1u);
 }
 
+TEST_F(EventLogTest, AppendToAnIdleLogIsAnsweredOnTheCallingThread) {
+  // Nothing else is appending: this thread commits its own group, so the
+  // answer comes before AppendAsync returns, with no hand-off.
+  bool answered = false;
+  std::thread::id answered_on;
+  log_->AppendAsync(MakeAppend("s", ExpectedVersion::NoStream(),
+                               {MakeEvent("Noted")}),
+                    [&](absl::StatusOr<AppendResult> r) {
+                      EXPECT_TRUE(r.ok()) << r.status();
+                      answered = true;
+                      answered_on = std::this_thread::get_id();
+                    });
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(answered_on, std::this_thread::get_id());
+  EXPECT_EQ(log_->HeadPosition(), 1u);
+}
+
+TEST_F(EventLogTest, AppendEachAsyncDecidesEachAndSharesOneGroup) {
+  MustAppend("taken", 1);
+  std::vector<AppendRequest> requests;
+  requests.push_back(MakeAppend("a", ExpectedVersion::NoStream(),
+                                {MakeEvent("Noted")}));
+  // Refused on its own: the others are still written.
+  requests.push_back(MakeAppend("taken", ExpectedVersion::NoStream(),
+                                {MakeEvent("Noted")}));
+  requests.push_back(MakeAppend("b", ExpectedVersion::Any(),
+                                {MakeEvent("Noted"), MakeEvent("Noted")}));
+  // Invalid: answered at once, without reaching the log.
+  requests.push_back(MakeAppend("c", ExpectedVersion::Any(), {}));
+  std::vector<absl::StatusOr<AppendResult>> results(requests.size());
+  std::vector<bool> answered(requests.size(), false);
+  std::vector<EventLog::AppendCallback> done;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    done.push_back([&, i](absl::StatusOr<AppendResult> r) {
+      results[i] = std::move(r);
+      answered[i] = true;
+    });
+  }
+  log_->AppendEachAsync(std::move(requests), std::move(done));
+  // One group, committed by this thread, so every answer is already here.
+  ASSERT_THAT(answered, ::testing::Each(true));
+  ASSERT_TRUE(results[0].ok()) << results[0].status();
+  EXPECT_EQ(results[0]->first_position, 2u);
+  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE(results[2].ok()) << results[2].status();
+  EXPECT_EQ(results[2]->first_position, 3u);
+  EXPECT_EQ(results[2]->last_position, 4u);
+  EXPECT_EQ(results[3].status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->HeadPosition(), 4u);
+}
+
+TEST_F(EventLogTest, ClosingAnswersEveryQueuedAppendExactlyOnce) {
+  // Many threads append without waiting, so callers' threads and the writer
+  // thread hand groups to each other; closing the log right after answers
+  // every queued append once, and each one answered as written is there
+  // after a reopen.
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 200;
+  std::atomic<int> answers{0};
+  std::atomic<int> written{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        log_->AppendAsync(
+            MakeAppend(absl::StrCat("s", t), ExpectedVersion::Any(),
+                       {MakeEvent("Noted")}),
+            [&](absl::StatusOr<AppendResult> r) {
+              ++answers;
+              if (r.ok()) {
+                ++written;
+              } else {
+                EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable)
+                    << r.status();
+                ++refused;
+              }
+            });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  log_.reset();
+  EXPECT_EQ(answers.load(), kThreads * kPerThread);
+  Reopen();
+  EXPECT_EQ(log_->HeadPosition(), static_cast<uint64_t>(written.load()));
+  EXPECT_EQ(written.load() + refused.load(), kThreads * kPerThread);
+}
+
 }  // namespace
 }  // namespace caseline::eventstore
