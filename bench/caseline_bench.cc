@@ -379,8 +379,7 @@ int main(int argc, char** argv) {
                                         warmup, duration)),
               *mine));
         }
-        std::fprintf(stderr, "care commands at %d callers measured\n",
-                     callers);
+        std::fprintf(stderr, "care commands at %d callers measured\n", callers);
       }
     }
     if (wanted("subscriptions")) {
@@ -419,8 +418,8 @@ int main(int argc, char** argv) {
                                             threads_open - threads_before)});
       const std::string scenario = absl::StrFormat(
           "append with %d idle subscriptions", idle_subscriptions);
-      report.Add(LoadRow(scenario, "caseline: subscriptions open",
-                         kAppenders, with));
+      report.Add(
+          LoadRow(scenario, "caseline: subscriptions open", kAppenders, with));
       Row baseline =
           LoadRow(scenario, "baseline: none open", kAppenders, without);
       baseline.versus = P99Ratio(with, without, "without");
@@ -443,9 +442,9 @@ int main(int argc, char** argv) {
           kAppenders, bench::Background::kNone, 0, side, head);
       const bench::Interference verify = grpc_load.AppendBeside(
           kAppenders, bench::Background::kVerifyChain, kVerifiers, side, head);
-      const bench::Interference pages = grpc_load.AppendBeside(
-          kAppenders, bench::Background::kReadAllPages, kPageReaders, side,
-          head);
+      const bench::Interference pages =
+          grpc_load.AppendBeside(kAppenders, bench::Background::kReadAllPages,
+                                 kPageReaders, side, head);
       const std::string scenario =
           absl::StrCat("append beside reads, ", head, "-event log");
       report.Add(LoadRow(scenario, "baseline: append, nothing beside",
@@ -454,16 +453,16 @@ int main(int argc, char** argv) {
                               const bench::Interference& run,
                               const std::string& what) {
         Row row = LoadRow(scenario, system, kAppenders, run.appends);
-        row.figure =
-            absl::StrFormat("%.0f events/s, %d %s", run.appends.events_per_second,
-                            run.background_calls, what);
+        row.figure = absl::StrFormat("%.0f events/s, %d %s",
+                                     run.appends.events_per_second,
+                                     run.background_calls, what);
         row.versus = P99Ratio(run.appends, idle.appends, "idle");
         row.errors += run.background_errors;
         return row;
       };
-      report.Add(beside(absl::StrFormat("caseline: + %d VerifyChain loops",
-                                        kVerifiers),
-                        verify, "verified"));
+      report.Add(beside(
+          absl::StrFormat("caseline: + %d VerifyChain loops", kVerifiers),
+          verify, "verified"));
       report.Add(beside(
           absl::StrFormat("caseline: + %d ReadAll 1000-pages", kPageReaders),
           pages, "pages"));

@@ -356,8 +356,7 @@ Interference GrpcScenarios::AppendBeside(int appenders, Background background,
   for (int c = 0; c < background_callers; ++c) random.emplace_back(c);
   constexpr uint32_t kPage = 1000;
   const uint64_t last_start = log_head > kPage ? log_head - kPage + 1 : 1;
-  const StartCall start_call = [&](int caller,
-                                   std::function<void(bool)> done) {
+  const StartCall start_call = [&](int caller, std::function<void(bool)> done) {
     if (background == Background::kVerifyChain) {
       struct Call {
         grpc::ClientContext context;
@@ -366,9 +365,9 @@ Interference GrpcScenarios::AppendBeside(int appenders, Background background,
       };
       auto* call = new Call;
       stub->async()->VerifyChain(&call->context, &call->request,
-                                 &call->response,
-                                 [call, done](grpc::Status s) {
-                                   const bool ok = s.ok() && call->response.ok();
+                                 &call->response, [call, done](grpc::Status s) {
+                                   const bool ok =
+                                       s.ok() && call->response.ok();
                                    delete call;
                                    done(ok);
                                  });

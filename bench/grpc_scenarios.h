@@ -1,6 +1,7 @@
 // The scenarios measured over gRPC against a running caselined: empty calls
-// (the transport ceiling), durable appends, mixed reads and appends, and
-// subscription fan-out.
+// (the transport ceiling), durable appends, mixed reads and appends,
+// subscription fan-out, idle subscriptions held open, and appends beside
+// expensive reads (VerifyChain, large ReadAll pages).
 #ifndef CASELINE_BENCH_GRPC_SCENARIOS_H_
 #define CASELINE_BENCH_GRPC_SCENARIOS_H_
 

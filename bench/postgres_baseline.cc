@@ -327,8 +327,7 @@ Load PostgresBaseline::Mixed(int callers, int streams,
 
 Load PostgresBaseline::Command(int callers, int streams_per_caller,
                                const std::string& payload,
-                               absl::Duration warmup,
-                               absl::Duration duration) {
+                               absl::Duration warmup, absl::Duration duration) {
   Connections conns(conninfo_, callers);
   if (!conns.error().empty()) {
     Load failed;
