@@ -4,8 +4,11 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "absl/strings/str_format.h"
@@ -124,6 +127,27 @@ Load RunThreadClosedLoop(int callers, int events_per_call,
   stopping = true;
   for (std::thread& t : threads) t.join();
   return Summarize(stats, events_per_call, seconds);
+}
+
+double SelfRssMiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::strtod(line.c_str() + 6, nullptr) / 1024;  // kB
+    }
+  }
+  return 0;
+}
+
+int SelfThreads() {
+  std::error_code error;
+  int threads = 0;
+  for (std::filesystem::directory_iterator it("/proc/self/task", error), end;
+       !error && it != end; it.increment(error)) {
+    threads++;
+  }
+  return threads;
 }
 
 std::string Ratio(double a, double b) {

@@ -75,6 +75,12 @@ class Report {
   std::vector<Row> rows_;
 };
 
+// This process's resident memory (VmRSS of /proc/self/status) in MiB, 0 when
+// unreadable.
+double SelfRssMiB();
+// This process's threads (entries of /proc/self/task).
+int SelfThreads();
+
 // "83%" / "2.4x" style ratio of a to b (b > 0), for the versus column.
 std::string Ratio(double a, double b);
 

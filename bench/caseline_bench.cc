@@ -11,6 +11,14 @@
 //     PostgreSQL;
 //   - subscription fan-out: 10 live subscribers, the delay from an append's
 //     send to each subscriber's receipt, beside the append's own latency;
+//   - care commands (read the record, decide, append one event) at 1, 8 and
+//     64 callers, beside raw 1-event appends at the same concurrency and a
+//     PostgreSQL transaction that reads the stream's head and inserts with
+//     the version check;
+//   - 1000 idle subscriptions: the process's extra memory and threads, and
+//     8-caller appends with them open beside the same without;
+//   - 8-caller appends beside expensive reads (full-chain VerifyChain loops,
+//     1000-event ReadAll pages) beside the same with nothing beside them;
 //   - at --events (1M by default) care events loaded through the command
 //     services: projection rebuild beside a bare log scan, worklist and
 //     summary query latency beside an empty call, and a real caselined's
@@ -34,6 +42,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "bench/bench_util.h"
+#include "bench/command_scenarios.h"
 #include "bench/grpc_scenarios.h"
 #include "bench/postgres_baseline.h"
 #include "bench/scale_scenarios.h"
@@ -69,6 +78,24 @@ Row Versus(Row baseline, const Load& caseline) {
   baseline.versus =
       Ratio(caseline.events_per_second, baseline.events_per_second);
   return baseline;
+}
+
+// p99 of `a` over p99 of `b`, e.g. "p99 1.2x of idle".
+std::string P99Ratio(const Load& a, const Load& b, const std::string& of) {
+  if (b.p99_ms <= 0) return "";
+  return absl::StrFormat("p99 %.1fx of %s", a.p99_ms / b.p99_ms, of);
+}
+
+// A channel on its own connection (a local subchannel pool and a distinct
+// argument): other clients' load, apart from the measured callers'.
+std::shared_ptr<grpc::Channel> SeparateChannel(const std::string& address,
+                                               const std::string& purpose) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetString("caseline.bench.purpose", purpose);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 std::string DefaultCaselined() {
@@ -115,6 +142,9 @@ int main(int argc, char** argv) {
   uint64_t events = 1000000;
   uint64_t startup_events = 0;
   int queries = 2000;
+  int command_clients = 4;
+  int idle_subscriptions = 1000;
+  uint64_t verify_events = 200000;
   int demo_concurrency = 16;
   bool no_postgres = false;
   std::string scale_dir;
@@ -136,6 +166,16 @@ int main(int argc, char** argv) {
   app.add_option("--subscribers", subscribers, "fan-out subscribers");
   app.add_option("--fanout_appenders", fanout_appenders,
                  "appenders during the fan-out scenario");
+  app.add_option("--command_clients", command_clients,
+                 "clients each care-command caller registers and records on")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--idle_subscriptions", idle_subscriptions,
+                 "idle subscriptions opened in the subscriptions section")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--verify_events", verify_events,
+                 "events added to the log (100-event batches) before the "
+                 "interference section, so a full-chain VerifyChain takes "
+                 "some time");
   app.add_option("--events", events,
                  "care events to load for the rebuild, query and start-up "
                  "scenarios (through the command services)");
@@ -154,7 +194,7 @@ int main(int argc, char** argv) {
                  "caselined binary for the start-up scenario");
   app.add_option("--only", only,
                  "run only these sections: appends, batches, mixed, fanout, "
-                 "scale")
+                 "commands, subscriptions, interference, scale")
       ->delimiter(',');
   app.add_option("--json", json_path, "also write every row to this file");
   bool strict = false;
@@ -181,7 +221,8 @@ int main(int argc, char** argv) {
 
   // --- Appends, batches, mixed, fan-out: one server, its baselines ---------
   if (wanted("appends") || wanted("batches") || wanted("mixed") ||
-      wanted("fanout")) {
+      wanted("fanout") || wanted("commands") || wanted("subscriptions") ||
+      wanted("interference")) {
     caseline::server::ServerOptions options;
     options.data_dir = (scratch / "appends").string();
     options.listen = "127.0.0.1:0";
@@ -305,6 +346,127 @@ int main(int argc, char** argv) {
                   .versus = absl::StrFormat(
                       "p99 +%.3f ms", fan.delay_p99_ms - fan.appends.p99_ms),
                   .errors = fan.appends.errors});
+    }
+    if (wanted("commands")) {
+      // The raw appends beside each command row run here, right after the
+      // commands at the same concurrency, even when the appends section ran.
+      bench::CommandScenarios commands(
+          grpc::CreateCustomChannel((*server)->address(),
+                                    grpc::InsecureChannelCredentials(), args),
+          warmup, duration);
+      const std::string scenario = "care command: read, decide, append 1";
+      for (int callers : caller_counts) {
+        absl::StatusOr<Load> mine =
+            commands.RecordFollowUps(callers, command_clients);
+        if (!mine.ok()) {
+          std::fprintf(stderr, "caseline-bench: care commands: %s\n",
+                       mine.status().ToString().c_str());
+          return 1;
+        }
+        report.Add(LoadRow(scenario, "caseline: RecordFollowUp command",
+                           callers, *mine));
+        Row raw = LoadRow(scenario, "baseline: raw Append, 1 event", callers,
+                          grpc_load.Append(callers, 1));
+        raw.versus = Ratio(mine->events_per_second, raw.events_per_second);
+        if (!raw.versus.empty()) raw.versus += " of raw append";
+        report.Add(raw);
+        if (postgres) {
+          report.Add(Versus(
+              LoadRow(scenario,
+                      absl::StrCat(postgres->version(), ": head, insert"),
+                      callers,
+                      postgres->Command(callers, command_clients, payload,
+                                        warmup, duration)),
+              *mine));
+        }
+        std::fprintf(stderr, "care commands at %d callers measured\n", callers);
+      }
+    }
+    if (wanted("subscriptions")) {
+      constexpr int kAppenders = 8;
+      const Load without = grpc_load.Append(kAppenders, 1);
+      const double rss_before = bench::SelfRssMiB();
+      const int threads_before = bench::SelfThreads();
+      double rss_open = 0;
+      int threads_open = 0;
+      int not_open = 0;
+      Load with;
+      {
+        // As the development-mode operator: the in-process server has no
+        // per-organisation subscription cap to spread them under.
+        bench::IdleSubscriptions idle(
+            SeparateChannel((*server)->address(), "idle-subscriptions"),
+            idle_subscriptions, {}, absl::Seconds(60));
+        not_open = idle.count() - idle.caught_up();
+        rss_open = bench::SelfRssMiB();
+        threads_open = bench::SelfThreads();
+        with = grpc_load.Append(kAppenders, 1);
+      }
+      const std::string cost =
+          absl::StrFormat("cost of %d idle subscriptions", idle_subscriptions);
+      report.Add({.scenario = cost,
+                  .system = "caseline: client+server process",
+                  .figure = absl::StrFormat("RSS %.0f MiB, %d threads",
+                                            rss_open, threads_open),
+                  .errors = static_cast<uint64_t>(not_open)});
+      report.Add({.scenario = cost,
+                  .system = "baseline: same process, none open",
+                  .figure = absl::StrFormat("RSS %.0f MiB, %d threads",
+                                            rss_before, threads_before),
+                  .versus = absl::StrFormat("+%.0f MiB, %+d threads",
+                                            rss_open - rss_before,
+                                            threads_open - threads_before)});
+      const std::string scenario = absl::StrFormat(
+          "append with %d idle subscriptions", idle_subscriptions);
+      report.Add(
+          LoadRow(scenario, "caseline: subscriptions open", kAppenders, with));
+      Row baseline =
+          LoadRow(scenario, "baseline: none open", kAppenders, without);
+      baseline.versus = P99Ratio(with, without, "without");
+      report.Add(baseline);
+      std::fprintf(stderr, "idle subscriptions measured\n");
+    }
+    if (wanted("interference")) {
+      constexpr int kAppenders = 8;
+      constexpr int kVerifiers = 8;
+      constexpr int kPageReaders = 64;
+      const uint64_t target =
+          (*server)->event_log().HeadPosition() + verify_events;
+      if (absl::Status s = bench::FillLog(**server, target); !s.ok()) {
+        std::fprintf(stderr, "caseline-bench: %s\n", s.ToString().c_str());
+        return 1;
+      }
+      const uint64_t head = (*server)->event_log().HeadPosition();
+      auto side = SeparateChannel((*server)->address(), "expensive-reads");
+      const bench::Interference idle = grpc_load.AppendBeside(
+          kAppenders, bench::Background::kNone, 0, side, head);
+      const bench::Interference verify = grpc_load.AppendBeside(
+          kAppenders, bench::Background::kVerifyChain, kVerifiers, side, head);
+      const bench::Interference pages =
+          grpc_load.AppendBeside(kAppenders, bench::Background::kReadAllPages,
+                                 kPageReaders, side, head);
+      const std::string scenario =
+          absl::StrCat("append beside reads, ", head, "-event log");
+      report.Add(LoadRow(scenario, "baseline: append, nothing beside",
+                         kAppenders, idle.appends));
+      const auto beside = [&](const std::string& system,
+                              const bench::Interference& run,
+                              const std::string& what) {
+        Row row = LoadRow(scenario, system, kAppenders, run.appends);
+        row.figure = absl::StrFormat("%.0f events/s, %d %s",
+                                     run.appends.events_per_second,
+                                     run.background_calls, what);
+        row.versus = P99Ratio(run.appends, idle.appends, "idle");
+        row.errors += run.background_errors;
+        return row;
+      };
+      report.Add(beside(
+          absl::StrFormat("caseline: + %d VerifyChain loops", kVerifiers),
+          verify, "verified"));
+      report.Add(beside(
+          absl::StrFormat("caseline: + %d ReadAll 1000-pages", kPageReaders),
+          pages, "pages"));
+      std::fprintf(stderr, "appends beside expensive reads measured\n");
     }
     (*server)->Shutdown(absl::Seconds(10));
   }

@@ -17,6 +17,8 @@ namespace v1 = caseline::v1;
 namespace {
 
 constexpr char kProbeType[] = "FanoutProbe";
+// No event has this type: an idle subscription's filter.
+constexpr char kNeverType[] = "NoEventHasThisType.";
 
 int64_t SteadyNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -269,6 +271,154 @@ FanOut GrpcScenarios::SubscriptionFanOut(int subscribers, int appenders) {
   result.expected_deliveries = appended * subscribers;
   result.delay_p50_ms = Percentile(all, 0.5);
   result.delay_p99_ms = Percentile(std::move(all), 0.99);
+  return result;
+}
+
+class IdleSubscriptions::Subscription
+    : public grpc::ClientReadReactor<v1::SubscribeResponse> {
+ public:
+  Subscription(IdleSubscriptions* owner, const std::string& organization)
+      : owner_(owner) {
+    if (!organization.empty()) {
+      context_.AddMetadata("x-caseline-org", organization);
+    }
+    request_.mutable_from_end();
+    request_.mutable_filter()->set_event_type_prefix(kNeverType);
+    owner_->stub_->async()->Subscribe(&context_, &request_, this);
+    StartRead(&message_);
+    StartCall();
+  }
+
+  void Cancel() { context_.TryCancel(); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // OnDone follows
+    if (message_.has_caught_up()) {
+      MutexLock lock(&owner_->mu_);
+      owner_->caught_up_++;
+      owner_->changed_.SignalAll();
+    }
+    StartRead(&message_);
+  }
+
+  void OnDone(const grpc::Status&) override {
+    MutexLock lock(&owner_->mu_);
+    owner_->ended_++;
+    owner_->changed_.SignalAll();
+  }
+
+ private:
+  IdleSubscriptions* const owner_;
+  grpc::ClientContext context_;
+  v1::SubscribeRequest request_;
+  v1::SubscribeResponse message_;
+};
+
+IdleSubscriptions::IdleSubscriptions(
+    std::shared_ptr<grpc::Channel> channel, int count,
+    const std::vector<std::string>& organizations, absl::Duration timeout)
+    : stub_(v1::EventLog::NewStub(channel)) {
+  subscriptions_.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    subscriptions_.push_back(std::make_unique<Subscription>(
+        this, organizations.empty() ? std::string()
+                                    : organizations[i % organizations.size()]));
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  MutexLock lock(&mu_);
+  while (caught_up_ + ended_ < count && absl::Now() < deadline) {
+    changed_.WaitFor(absl::Milliseconds(100));
+  }
+}
+
+IdleSubscriptions::~IdleSubscriptions() {
+  for (const auto& s : subscriptions_) s->Cancel();
+  MutexLock lock(&mu_);
+  while (ended_ < static_cast<int>(subscriptions_.size())) changed_.Wait();
+}
+
+int IdleSubscriptions::caught_up() const {
+  MutexLock lock(&mu_);
+  return caught_up_;
+}
+
+Interference GrpcScenarios::AppendBeside(int appenders, Background background,
+                                         int background_callers,
+                                         std::shared_ptr<grpc::Channel> side,
+                                         uint64_t log_head) {
+  Interference result;
+  if (background == Background::kNone || background_callers <= 0) {
+    result.appends = Append(appenders, 1);
+    return result;
+  }
+  auto stub = v1::EventLog::NewStub(side);
+  std::vector<std::mt19937_64> random;
+  for (int c = 0; c < background_callers; ++c) random.emplace_back(c);
+  constexpr uint32_t kPage = 1000;
+  const uint64_t last_start = log_head > kPage ? log_head - kPage + 1 : 1;
+  const StartCall start_call = [&](int caller, std::function<void(bool)> done) {
+    if (background == Background::kVerifyChain) {
+      struct Call {
+        grpc::ClientContext context;
+        v1::VerifyChainRequest request;  // from 0 to 0: the whole log
+        v1::VerifyChainResponse response;
+      };
+      auto* call = new Call;
+      stub->async()->VerifyChain(&call->context, &call->request,
+                                 &call->response, [call, done](grpc::Status s) {
+                                   const bool ok =
+                                       s.ok() && call->response.ok();
+                                   delete call;
+                                   done(ok);
+                                 });
+      return;
+    }
+    struct Call {
+      grpc::ClientContext context;
+      v1::ReadAllRequest request;
+      v1::ReadAllResponse response;
+    };
+    auto* call = new Call;
+    call->request.set_from_position(1 + random[caller]() % last_start);
+    call->request.set_max_count(kPage);
+    stub->async()->ReadAll(&call->context, &call->request, &call->response,
+                           [call, done](grpc::Status s) {
+                             const bool ok =
+                                 s.ok() && call->response.events_size() > 0;
+                             delete call;
+                             done(ok);
+                           });
+  };
+  // Closed loops until the appends' measurement has ended: each caller
+  // issues its next call when the previous completes, until `stop`.
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> errors{0};
+  Mutex mu;
+  CondVar all_stopped(&mu);
+  int running = background_callers;
+  std::function<void(int)> issue = [&](int c) {
+    start_call(c, [&, c](bool ok) {
+      calls++;
+      if (!ok) errors++;
+      if (stop) {
+        MutexLock lock(&mu);
+        if (--running == 0) all_stopped.SignalAll();
+        return;
+      }
+      issue(c);
+    });
+  };
+  for (int c = 0; c < background_callers; ++c) issue(c);
+  absl::SleepFor(absl::Milliseconds(100));  // let the background ramp up
+  result.appends = Append(appenders, 1);
+  stop = true;
+  {
+    MutexLock lock(&mu);
+    while (running > 0) all_stopped.Wait();
+  }
+  result.background_calls = calls;
+  result.background_errors = errors;
   return result;
 }
 

@@ -1,6 +1,7 @@
 // The scenarios measured over gRPC against a running caselined: empty calls
-// (the transport ceiling), durable appends, mixed reads and appends, and
-// subscription fan-out.
+// (the transport ceiling), durable appends, mixed reads and appends,
+// subscription fan-out, idle subscriptions held open, and appends beside
+// expensive reads (VerifyChain, large ReadAll pages).
 #ifndef CASELINE_BENCH_GRPC_SCENARIOS_H_
 #define CASELINE_BENCH_GRPC_SCENARIOS_H_
 
@@ -8,9 +9,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "base/mutex.h"
 #include "bench/bench_util.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -29,6 +32,54 @@ struct FanOut {
   uint64_t deliveries = 0;
   uint64_t expected_deliveries = 0;  // appended events x subscribers
   Load appends;
+};
+
+// What runs beside the appends in GrpcScenarios::AppendBeside.
+enum class Background {
+  kNone,
+  // Closed loops of EventLog.VerifyChain over the whole log (from 0 to 0).
+  kVerifyChain,
+  // Closed loops of EventLog.ReadAll pages of 1000 events from random
+  // positions.
+  kReadAllPages,
+};
+
+// Appends measured beside a background load, and what that load completed.
+struct Interference {
+  Load appends;
+  uint64_t background_calls = 0;
+  uint64_t background_errors = 0;
+};
+
+// `count` idle subscriptions held open: from the end, filtered to an event
+// type no event has, so they deliver nothing but checkpoints. Opened through
+// gRPC's callback API, so the client spends no thread on them.
+class IdleSubscriptions {
+ public:
+  // Opens them on `channel` (as the development-mode operator when
+  // `organizations` is empty, else as organisation i % size for the i-th)
+  // and waits up to `timeout` for each to report caught_up.
+  IdleSubscriptions(std::shared_ptr<grpc::Channel> channel, int count,
+                    const std::vector<std::string>& organizations,
+                    absl::Duration timeout);
+  // Cancels every subscription and waits for each to end.
+  ~IdleSubscriptions();
+
+  // How many reported caught_up (all of them unless the server refused or
+  // was too slow).
+  int caught_up() const;
+  int count() const { return static_cast<int>(subscriptions_.size()); }
+
+ private:
+  class Subscription;
+  friend class Subscription;
+
+  std::unique_ptr<caseline::v1::EventLog::Stub> stub_;
+  std::vector<std::unique_ptr<Subscription>> subscriptions_;
+  mutable Mutex mu_;
+  CondVar changed_{&mu_};
+  int caught_up_ ABSL_GUARDED_BY(mu_) = 0;
+  int ended_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class GrpcScenarios {
@@ -50,6 +101,14 @@ class GrpcScenarios {
   // events) while `appenders` callers append 1-event probes carrying their
   // send time; delay = receipt - send.
   FanOut SubscriptionFanOut(int subscribers, int appenders);
+  // Append(appenders, 1) while `background_callers` closed loops run
+  // `background` on `side` (another connection: other clients). The
+  // background starts 100 ms before the appends' warm-up and runs until
+  // their measurement has ended; `log_head` bounds the ReadAll positions.
+  Interference AppendBeside(int appenders, Background background,
+                            int background_callers,
+                            std::shared_ptr<grpc::Channel> side,
+                            uint64_t log_head);
 
  private:
   // Appends `events_per_call` events to `stream` expecting *version (-1: no

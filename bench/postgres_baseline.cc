@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -47,6 +48,10 @@ FROM (SELECT coalesce(max(stream_version), 0) AS version
      unnest($4::uuid[], $5::bytea[]) WITH ORDINALITY AS e(id, data, n)
 WHERE head.version = $2::bigint)sql";
 
+// A command's read of the stream's head ($1 the stream; 0 when empty).
+constexpr char kHead[] = R"sql(
+SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1)sql";
+
 constexpr char kReadLast20[] = R"sql(
 SELECT global_position, stream_version, event_id, type, data, recorded_at
 FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 20)sql";
@@ -80,7 +85,8 @@ class Connections {
         return;
       }
       for (const auto& [name, sql] :
-           {std::pair{"append", kAppend}, std::pair{"read", kReadLast20}}) {
+           {std::pair{"append", kAppend}, std::pair{"read", kReadLast20},
+            std::pair{"head", kHead}}) {
         PGresult* r = PQprepare(conn, name, sql, 0, nullptr);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) error_ = PQerrorMessage(conn);
         PQclear(r);
@@ -119,6 +125,33 @@ bool AppendEvents(PGconn* conn, const std::string& stream, uint64_t* version,
   PQclear(r);
   if (ok) *version += count;
   return ok;
+}
+
+// Runs a statement without parameters; whether it succeeded.
+bool Exec(PGconn* conn, const char* sql) {
+  PGresult* r = PQexec(conn, sql);
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  return ok;
+}
+
+// What a care command does, in one transaction: read the stream's head,
+// then append one event expecting that head.
+bool ReadHeadAndAppend(PGconn* conn, const std::string& stream,
+                       const std::string& payload_hex_element) {
+  if (!Exec(conn, "BEGIN")) return false;
+  const char* values[] = {stream.c_str()};
+  PGresult* r = PQexecPrepared(conn, "head", 1, values, nullptr, nullptr, 0);
+  uint64_t head = 0;
+  bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+  if (ok) head = std::strtoull(PQgetvalue(r, 0, 0), nullptr, 10);
+  PQclear(r);
+  ok = ok && AppendEvents(conn, stream, &head, 1, payload_hex_element);
+  if (!ok) {
+    Exec(conn, "ROLLBACK");
+    return false;
+  }
+  return Exec(conn, "COMMIT");
 }
 
 // An element of a bytea[] array literal: "\\x<hex>".
@@ -289,6 +322,41 @@ Load PostgresBaseline::Mixed(int callers, int streams,
         PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0;
     PQclear(result);
     return ok;
+  });
+}
+
+Load PostgresBaseline::Command(int callers, int streams_per_caller,
+                               const std::string& payload,
+                               absl::Duration warmup, absl::Duration duration) {
+  Connections conns(conninfo_, callers);
+  if (!conns.error().empty()) {
+    Load failed;
+    failed.errors = 1;
+    std::fprintf(stderr, "postgres baseline: %s\n", conns.error().c_str());
+    return failed;
+  }
+  const int run = runs_++;
+  const std::string element = HexElement(payload);
+  // streams[c]: caller c's streams, each holding one event already (the
+  // client's registration, in the command scenario).
+  std::vector<std::vector<std::string>> streams(callers);
+  for (int c = 0; c < callers; ++c) {
+    for (int i = 0; i < streams_per_caller; ++i) {
+      streams[c].push_back(absl::StrCat("client-", run, "-", c, "-", i));
+      uint64_t version = 0;
+      if (!AppendEvents(conns[c], streams[c].back(), &version, 1, element)) {
+        Load failed;
+        failed.errors = 1;
+        std::fprintf(stderr, "postgres baseline: command set-up failed\n");
+        return failed;
+      }
+    }
+  }
+  std::vector<uint64_t> sent(callers, 0);
+  return RunThreadClosedLoop(callers, 1, warmup, duration, [&](int caller) {
+    const std::vector<std::string>& mine = streams[caller];
+    return ReadHeadAndAppend(conns[caller], mine[sent[caller]++ % mine.size()],
+                             element);
   });
 }
 

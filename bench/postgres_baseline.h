@@ -38,6 +38,13 @@ class PostgresBaseline {
   Load Append(int callers, int events_per_call, const std::string& payload,
               absl::Duration warmup, absl::Duration duration);
 
+  // What a care command does, per caller connection, on its own
+  // `streams_per_caller` streams in turn (each given one event first): in one
+  // transaction, read the stream's head (max(stream_version)), append one
+  // event with Append's statement expecting that head, commit.
+  Load Command(int callers, int streams_per_caller, const std::string& payload,
+               absl::Duration warmup, absl::Duration duration);
+
   // Fills `streams` streams with `events_each` events for Mixed().
   absl::Status Populate(int streams, int events_each,
                         const std::string& payload);

@@ -11,7 +11,8 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$build/bench/caseline-bench" --strict --seconds 0.3 --warmup 0.1 \
   --callers 1,4 --batch_callers 2 --mixed_callers 4 --subscribers 3 \
-  --fanout_appenders 2 --events 3000 --queries 30 --json "$out/bench.json" \
+  --fanout_appenders 2 --command_clients 2 --idle_subscriptions 20 \
+  --verify_events 2000 --events 3000 --queries 30 --json "$out/bench.json" \
   > "$out/stdout" 2> "$out/stderr" || {
   echo "caseline-bench failed:"; tail -30 "$out/stderr"; cat "$out/stdout"; exit 1; }
 cat "$out/stdout"
@@ -31,6 +32,16 @@ expect "mixed: 80% reads \(20 events\), 20% appends" "transport ceiling"
 expect "mixed: 80% reads \(20 events\), 20% appends" "postgresql 15"
 expect "subscription fan-out, 3 subscribers" "caseline: append sent"
 expect "subscription fan-out, 3 subscribers" "baseline: the append's own ack"
+expect "care command: read, decide, append 1" "caseline: RecordFollowUp command"
+expect "care command: read, decide, append 1" "baseline: raw Append, 1 event"
+expect "care command: read, decide, append 1" "postgresql 15"
+expect "cost of 20 idle subscriptions" "caseline: client\+server process"
+expect "cost of 20 idle subscriptions" "baseline: same process, none open"
+expect "append with 20 idle subscriptions" "caseline: subscriptions open"
+expect "append with 20 idle subscriptions" "baseline: none open"
+expect "append beside reads, [0-9]+-event log" "baseline: append, nothing beside"
+expect "append beside reads, [0-9]+-event log" "caseline: \+ 8 VerifyChain loops"
+expect "append beside reads, [0-9]+-event log" "caseline: \+ 64 ReadAll 1000-pages"
 expect "projection rebuild, [0-9]+ events" "baseline: bare log scan"
 for p in continuity duplication access "all, concurrently"; do
   expect "projection rebuild, [0-9]+ events" "caseline: $p"
