@@ -1,14 +1,14 @@
 #include "services/care_command_handler.h"
 
+#include <future>
 #include <utility>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "care/access_policy.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "care/access_policy.h"
 
 namespace caseline::services {
 namespace {
@@ -32,7 +32,8 @@ std::string DeterministicBytes(const google::protobuf::Message& message) {
 
 // Identifies what a command asks for, so that a command_id reused for a
 // different command is told apart from a retry.
-std::string CommandDigest(const care::CareCommand& command, bool occurred_at_given) {
+std::string CommandDigest(const care::CareCommand& command,
+                          bool occurred_at_given) {
   std::string name =
       absl::StrCat(command.client_id, "\n", DeterministicBytes(command.event));
   if (occurred_at_given) {
@@ -54,8 +55,7 @@ std::string CommandStreamId(const care::CareCommand& command) {
 
 eventstore::AppendRequest CommandAppendRequest(
     const care::CareCommand& command, absl::string_view digest,
-    const std::vector<v1::CareEvent>& events,
-    std::optional<uint64_t> version) {
+    const std::vector<v1::CareEvent>& events, std::optional<uint64_t> version) {
   const std::string id_prefix =
       absl::StrCat(command.organization_id, "\n", command.command_id, "\n");
   eventstore::AppendRequest append;
@@ -85,9 +85,57 @@ CareCommandHandler::CareCommandHandler(
     absl::AnyInvocable<absl::Time() const> clock)
     : log_(log), records_(records), clock_(std::move(clock)) {}
 
-Mutex& CareCommandHandler::StreamLock(const std::string& stream_id) {
-  return stream_locks_[absl::Hash<std::string>()(stream_id) %
-                       stream_locks_.size()];
+void KeyedSequencer::Run(const std::string& key, Task task) {
+  {
+    MutexLock lock(&mu_);
+    auto [it, idle] = waiting_.try_emplace(key);
+    if (!idle) {
+      it->second.push_back(std::move(task));
+      return;
+    }
+  }
+  RunSoon(std::move(task));
+}
+
+void KeyedSequencer::Release(const std::string& key) {
+  Task next;
+  {
+    MutexLock lock(&mu_);
+    auto it = waiting_.find(key);
+    if (it == waiting_.end()) return;
+    if (it->second.empty()) {
+      waiting_.erase(it);
+      return;
+    }
+    next = std::move(it->second.front());
+    it->second.pop_front();
+  }
+  RunSoon(std::move(next));
+}
+
+size_t KeyedSequencer::busy_keys() const {
+  MutexLock lock(&mu_);
+  return waiting_.size();
+}
+
+void KeyedSequencer::RunSoon(Task task) {
+  // A trampoline: the outermost call on a thread runs its task and then every
+  // task started meanwhile on this thread, so that a task released by a task
+  // that finished inline does not run nested inside it.
+  thread_local std::deque<Task>* started = nullptr;
+  if (started != nullptr) {
+    started->push_back(std::move(task));
+    return;
+  }
+  std::deque<Task> queue;
+  started = &queue;
+  std::move(task)();
+  while (!queue.empty()) {
+    Task next = std::move(queue.front());
+    queue.pop_front();
+    std::move(next)();
+  }
+  started = nullptr;
 }
 
 absl::StatusOr<v1::CommandResult> CareCommandHandler::AlreadyApplied(
@@ -124,84 +172,154 @@ absl::StatusOr<v1::CommandResult> CareCommandHandler::AlreadyApplied(
   return result;
 }
 
+// One command on its way through ExecuteAsync.
+struct CareCommandHandler::Running {
+  care::CareCommand command;
+  std::string stream_id;
+  std::string digest;
+  EventId first_id;
+  ExecuteCallback done;
+};
+
 absl::StatusOr<v1::CommandResult> CareCommandHandler::Execute(
     care::CareCommand command, bool occurred_at_given) {
+  std::promise<absl::StatusOr<v1::CommandResult>> result;
+  ExecuteAsync(std::move(command), occurred_at_given,
+               [&result](absl::StatusOr<v1::CommandResult> r) {
+                 result.set_value(std::move(r));
+               });
+  return result.get_future().get();
+}
+
+void CareCommandHandler::ExecuteAsync(care::CareCommand command,
+                                      bool occurred_at_given,
+                                      ExecuteCallback done) {
   const absl::Time now = clock_ ? clock_() : absl::Now();
   if (!occurred_at_given) command.occurred_at = now;
-  RETURN_IF_ERROR(care::ValidateCareCommand(command, now));
-  const bool organization_command = IsOrganizationCommand(command);
-  const std::string stream_id = CommandStreamId(command);
-  const std::string digest = CommandDigest(command, occurred_at_given);
-  const EventId first_id = EventId::FromName(absl::StrCat(
-      command.organization_id, "\n", command.command_id, "\n", 0));
-
-  MutexLock stream_lock(&StreamLock(stream_id));
-  ASSIGN_OR_RETURN(std::optional<eventstore::RecordedEvent> existing,
-                   log_->FindEvent(first_id));
-  if (existing.has_value())
-    return AlreadyApplied(*existing, stream_id, digest, command);
-
-  for (int attempt = 0; attempt < kMaxDecideAttempts; ++attempt) {
-    // The version appended at is the one the decision was made against: the
-    // stream's last event of any kind (a raw, non-care event on a client's
-    // or the organisations stream is not part of the record, but the append
-    // must still expect it).
-    std::vector<v1::CareEvent> events;
-    std::optional<uint64_t> version;
-    if (organization_command) {
-      ASSIGN_OR_RETURN(std::shared_ptr<const care::OrganizationDirectory> directory,
-                       records_->Directory());
-      ASSIGN_OR_RETURN(events,
-                       care::DecideOrganizationCommand(*directory, command));
-      version = directory->version();
-    } else {
-      ASSIGN_OR_RETURN(projections::ClientAtHead client,
-                       records_->Open(command.client_id));
-      // A care event of the stream that does not parse: the record is not
-      // known, so nothing is decided.
-      RETURN_IF_ERROR(client.client->parse_error());
-      auto involved_in_other = [this, &command](absl::string_view other) {
-        absl::StatusOr<std::shared_ptr<const projections::ClientSnapshot>> r =
-            records_->Client(other);
-        return r.ok() && (*r)->parse_error().ok() && (*r)->record().registered &&
-               care::Involved((*r)->record(), command.organization_id);
-      };
-      ASSIGN_OR_RETURN(events, care::DecideClientCommand(
-                                   client.client->record(), *client.directory,
-                                   involved_in_other, command));
-      version = client.client->version();
-    }
-
-    eventstore::AppendRequest append =
-        CommandAppendRequest(command, digest, events, version);
-    v1::CommandResult result;
-    result.set_stream_id(stream_id);
-    for (const eventstore::ProposedEvent& e : append.events) {
-      result.add_event_types(e.event_type);
-    }
-    absl::StatusOr<eventstore::AppendResult> appended =
-        log_->Append(std::move(append));
-    if (appended.ok()) {
-      result.set_first_global_position(appended->first_position);
-      result.set_last_global_position(appended->last_position);
-      result.set_stream_version(appended->last_version);
-      result.set_already_applied(appended->already_written);
-      return result;
-    }
-    if (absl::IsAborted(appended.status()))
-      continue;  // the record moved: decide again
-    if (absl::IsAlreadyExists(appended.status())) {
-      // A concurrent copy of this command won the race.
-      ASSIGN_OR_RETURN(existing, log_->FindEvent(first_id));
-      if (existing.has_value())
-        return AlreadyApplied(*existing, stream_id, digest, command);
-    }
-    return appended.status();
+  if (absl::Status s = care::ValidateCareCommand(command, now); !s.ok()) {
+    std::move(done)(std::move(s));
+    return;
   }
-  return absl::AbortedError(absl::StrCat(
-      "stream ", stream_id, " kept changing while the command was decided (",
-      kMaxDecideAttempts,
-      " attempts); retry the command with the same command_id"));
+  auto running = std::make_shared<Running>();
+  running->stream_id = CommandStreamId(command);
+  running->digest = CommandDigest(command, occurred_at_given);
+  running->first_id = EventId::FromName(
+      absl::StrCat(command.organization_id, "\n", command.command_id, "\n", 0));
+  running->command = std::move(command);
+  running->done = std::move(done);
+  const std::string stream_id = running->stream_id;
+  streams_.Run(stream_id, [this, running = std::move(running)]() mutable {
+    Attempt(std::move(running), 0);
+  });
+}
+
+void CareCommandHandler::Finish(const std::shared_ptr<Running>& running,
+                                absl::StatusOr<v1::CommandResult> result) {
+  std::move(running->done)(std::move(result));
+  streams_.Release(running->stream_id);
+}
+
+void CareCommandHandler::Attempt(std::shared_ptr<Running> running,
+                                 int attempt) {
+  const care::CareCommand& command = running->command;
+  const std::string& stream_id = running->stream_id;
+  if (attempt == 0) {
+    absl::StatusOr<std::optional<eventstore::RecordedEvent>> existing =
+        log_->FindEvent(running->first_id);
+    if (!existing.ok()) return Finish(running, existing.status());
+    if (existing->has_value()) {
+      return Finish(running, AlreadyApplied(**existing, stream_id,
+                                            running->digest, command));
+    }
+  }
+  if (attempt == kMaxDecideAttempts) {
+    return Finish(
+        running,
+        absl::AbortedError(absl::StrCat(
+            "stream ", stream_id,
+            " kept changing while the command was decided (",
+            kMaxDecideAttempts,
+            " attempts); retry the command with the same command_id")));
+  }
+  // The version appended at is the one the decision was made against: the
+  // stream's last event of any kind (a raw, non-care event on a client's or
+  // the organisations stream is not part of the record, but the append must
+  // still expect it).
+  absl::StatusOr<std::vector<v1::CareEvent>> events;
+  std::optional<uint64_t> version;
+  if (IsOrganizationCommand(command)) {
+    absl::StatusOr<std::shared_ptr<const care::OrganizationDirectory>>
+        directory = records_->Directory();
+    if (!directory.ok()) return Finish(running, directory.status());
+    events = care::DecideOrganizationCommand(**directory, command);
+    version = (*directory)->version();
+  } else {
+    absl::StatusOr<projections::ClientAtHead> client =
+        records_->Open(command.client_id);
+    if (!client.ok()) return Finish(running, client.status());
+    // A care event of the stream that does not parse: the record is not
+    // known, so nothing is decided.
+    if (absl::Status s = client->client->parse_error(); !s.ok()) {
+      return Finish(running, std::move(s));
+    }
+    auto involved_in_other = [this, &command](absl::string_view other) {
+      absl::StatusOr<std::shared_ptr<const projections::ClientSnapshot>> r =
+          records_->Client(other);
+      return r.ok() && (*r)->parse_error().ok() && (*r)->record().registered &&
+             care::Involved((*r)->record(), command.organization_id);
+    };
+    events =
+        care::DecideClientCommand(client->client->record(), *client->directory,
+                                  involved_in_other, command);
+    version = client->client->version();
+  }
+  if (!events.ok()) return Finish(running, events.status());
+
+  eventstore::AppendRequest append =
+      CommandAppendRequest(command, running->digest, *events, version);
+  v1::CommandResult result;
+  result.set_stream_id(stream_id);
+  for (const eventstore::ProposedEvent& e : append.events) {
+    result.add_event_types(e.event_type);
+  }
+  log_->AppendAsync(
+      std::move(append),
+      [this, running = std::move(running), attempt, result = std::move(result)](
+          absl::StatusOr<eventstore::AppendResult> appended) mutable {
+        KeyedSequencer::RunSoon([this, running = std::move(running), attempt,
+                                 result = std::move(result),
+                                 appended = std::move(appended)]() mutable {
+          Appended(std::move(running), attempt, std::move(result),
+                   std::move(appended));
+        });
+      });
+}
+
+void CareCommandHandler::Appended(
+    std::shared_ptr<Running> running, int attempt, v1::CommandResult result,
+    absl::StatusOr<eventstore::AppendResult> appended) {
+  if (appended.ok()) {
+    result.set_first_global_position(appended->first_position);
+    result.set_last_global_position(appended->last_position);
+    result.set_stream_version(appended->last_version);
+    result.set_already_applied(appended->already_written);
+    return Finish(running, std::move(result));
+  }
+  if (absl::IsAborted(appended.status())) {
+    // The record moved (another writer to the same log): decide again.
+    return Attempt(std::move(running), attempt + 1);
+  }
+  if (absl::IsAlreadyExists(appended.status())) {
+    // A concurrent copy of this command won the race.
+    absl::StatusOr<std::optional<eventstore::RecordedEvent>> existing =
+        log_->FindEvent(running->first_id);
+    if (!existing.ok()) return Finish(running, existing.status());
+    if (existing->has_value()) {
+      return Finish(running, AlreadyApplied(**existing, running->stream_id,
+                                            running->digest, running->command));
+    }
+  }
+  Finish(running, appended.status());
 }
 
 }  // namespace caseline::services

@@ -1,10 +1,10 @@
 // CareCommandHandler: runs care-record commands against the event log.
 //
-// For each command, holding the stream's lock (commands on one stream run one
-// at a time in this server), it (1) returns the original result if the
-// command_id was already applied; (2) gets the client's record and the
-// organisation directory from the ClientRecordStore (caught up from the
-// streams rather than re-read); (3) decides with the pure rules of
+// For each command, in its stream's turn (commands on one stream run one at a
+// time in this server, queued without holding a thread), it (1) returns the
+// original result if the command_id was already applied; (2) gets the client's
+// record and the organisation directory from the ClientRecordStore (caught up
+// from the streams rather than re-read); (3) decides with the pure rules of
 // care_decision.h; (4) appends the events with the exact stream version the
 // record was read at, and on a version conflict (another writer to the same
 // log) re-decides against the new record, up to kMaxDecideAttempts times.
@@ -17,18 +17,21 @@
 #ifndef CASELINE_SERVICES_CARE_COMMAND_HANDLER_H_
 #define CASELINE_SERVICES_CARE_COMMAND_HANDLER_H_
 
-#include <array>
+#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "base/mutex.h"
+#include "care/care_decision.h"
 #include "caseline/v1/care_record.pb.h"
 #include "caseline/v1/wire_constants.h"
 #include "eventstore/event_log.h"
-#include "base/mutex.h"
-#include "care/care_decision.h"
 #include "projections/client_record_store.h"
 
 namespace caseline::services {
@@ -50,7 +53,8 @@ std::string CommandStreamId(const care::CareCommand& command);
 // Identifies what a command asks for (its client, event and, when given,
 // occurred_at), so that a command_id reused for another command is told apart
 // from a retry. Stored as the kCommandDigestKey metadata.
-std::string CommandDigest(const care::CareCommand& command, bool occurred_at_given);
+std::string CommandDigest(const care::CareCommand& command,
+                          bool occurred_at_given);
 // The append that records `events`, decided for `command` against a record
 // at `version` (nullopt: the stream does not exist yet): name-based event ids,
 // the command's actor, occurred_at and metadata, care-event payloads.
@@ -58,9 +62,39 @@ eventstore::AppendRequest CommandAppendRequest(
     const care::CareCommand& command, absl::string_view digest,
     const std::vector<v1::CareEvent>& events, std::optional<uint64_t> version);
 
+// Runs tasks one at a time per key (a stream), in arrival order, without
+// holding a thread while a task waits: a task ends when it calls Release(key)
+// (from any thread), which starts the key's next task. A task started from
+// inside another task on the same thread runs after that one returns, so a
+// chain of tasks that finish inline never nests on the stack.
+// Thread-safe.
+class KeyedSequencer {
+ public:
+  using Task = absl::AnyInvocable<void() &&>;
+  void Run(const std::string& key, Task task) ABSL_LOCKS_EXCLUDED(mu_);
+  void Release(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
+  // Keys with a running task (for tests: 0 when idle).
+  size_t busy_keys() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Runs `task` now or, when called from inside a task run this way on this
+  // thread, right after that task returns (a trampoline). Run and Release
+  // start tasks this way; a callback that may start tasks should run its body
+  // this way too, so that a chain of tasks that finish inline stays flat.
+  static void RunSoon(Task task);
+
+ private:
+  mutable Mutex mu_;
+  // A key is present while one of its tasks runs; the deque holds the
+  // tasks waiting behind it.
+  absl::flat_hash_map<std::string, std::deque<Task>> waiting_
+      ABSL_GUARDED_BY(mu_);
+};
 
 class CareCommandHandler {
  public:
+  using ExecuteCallback =
+      absl::AnyInvocable<void(absl::StatusOr<v1::CommandResult>) &&>;
+
   // `log` and `records` (the reader of its client and organisations
   // streams) are not owned and must outlive the handler. `clock` defaults to
   // absl::Now.
@@ -69,22 +103,39 @@ class CareCommandHandler {
                      absl::AnyInvocable<absl::Time() const> clock = nullptr);
 
   // Runs `command`; `occurred_at_given` says whether the caller set
-  // command.occurred_at (otherwise it is taken to be now).
+  // command.occurred_at (otherwise it is taken to be now). Calls `done`
+  // exactly once, possibly before returning, on this thread or on a thread of
+  // the log (EventLog::AppendAsync's contract): no thread waits for the
+  // append's sync, so a gRPC thread can run it.
+  void ExecuteAsync(care::CareCommand command, bool occurred_at_given,
+                    ExecuteCallback done);
+  // Blocking form of ExecuteAsync.
   [[nodiscard]] absl::StatusOr<v1::CommandResult> Execute(
       care::CareCommand command, bool occurred_at_given);
 
  private:
+  struct Running;
+
   absl::StatusOr<v1::CommandResult> AlreadyApplied(
       const eventstore::RecordedEvent& first, const std::string& stream_id,
       const std::string& digest, const care::CareCommand& command);
-  // Serialises commands on one stream within this server, so that they do
-  // not race each other through re-decisions; a stream maps to one stripe.
-  Mutex& StreamLock(const std::string& stream_id);
+  // Decides `running` against the current record and appends; on a version
+  // conflict, decides again from the append's callback.
+  void Attempt(std::shared_ptr<Running> running, int attempt);
+  // The rest of Attempt, once the append is answered.
+  void Appended(std::shared_ptr<Running> running, int attempt,
+                v1::CommandResult result,
+                absl::StatusOr<eventstore::AppendResult> appended);
+  // Answers the caller, then lets the stream's next command start.
+  void Finish(const std::shared_ptr<Running>& running,
+              absl::StatusOr<v1::CommandResult> result);
 
   eventstore::EventLog* const log_;
   projections::ClientRecordStore* const records_;
   const absl::AnyInvocable<absl::Time() const> clock_;
-  std::array<Mutex, 64> stream_locks_;
+  // Commands on one stream run one at a time in this server, so that they do
+  // not race each other through re-decisions; no thread waits meanwhile.
+  KeyedSequencer streams_;
 };
 
 }  // namespace caseline::services

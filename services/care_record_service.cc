@@ -7,6 +7,7 @@
 #include "base/status_macros.h"
 #include "care/command_catalog.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
+#include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "grpcpp/impl/rpc_method.h"
 #include "grpcpp/impl/rpc_service_method.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -37,10 +38,10 @@ absl::Status AllowedToWrite(const Caller& caller, const v1::CareEvent& event) {
   if (caller.Has(kAdmin) || *subject == caller.organization_id) {
     return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(absl::StrCat(
-      "organisation ", caller.organization_id,
-      " may register or update only itself (", *subject,
-      " is another organisation); an admin registers others"));
+  return absl::PermissionDeniedError(
+      absl::StrCat("organisation ", caller.organization_id,
+                   " may register or update only itself (", *subject,
+                   " is another organisation); an admin registers others"));
 }
 
 }  // namespace
@@ -62,25 +63,22 @@ absl::StatusOr<care::CareCommand> CommandFromRequest(
   return command;
 }
 
-grpc::Status RunCommand(const CommandRunner& runner,
-                        grpc::ServerContext* context,
-                        const google::protobuf::Message& request,
-                        v1::CommandResult* response) {
-  absl::StatusOr<Caller> caller = runner.access->Authenticate(*context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+void RunCommand(const CommandRunner& runner,
+                const grpc::ServerContextBase& context,
+                const google::protobuf::Message& request,
+                CareCommandHandler::ExecuteCallback done) {
+  absl::StatusOr<Caller> caller = runner.access->Authenticate(context);
+  if (!caller.ok()) return std::move(done)(caller.status());
   bool occurred_at_given = false;
   absl::StatusOr<care::CareCommand> command =
       CommandFromRequest(*caller, request, &occurred_at_given);
-  if (!command.ok()) return ToGrpcStatus(command.status());
-  absl::StatusOr<v1::CommandResult> result =
-      runner.handler->Execute(*std::move(command), occurred_at_given);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
+  if (!command.ok()) return std::move(done)(command.status());
+  runner.handler->ExecuteAsync(*std::move(command), occurred_at_given,
+                               std::move(done));
 }
 
 // One service of care_record.proto: each of its rpcs in the catalog,
-// registered the way generated code registers a synchronous unary method, but
+// registered the way generated code registers a callback-API unary method, but
 // on raw bytes, so that the request type comes from the catalog rather than
 // from a generated class.
 class CareRecordServices::CommandService final : public grpc::Service {
@@ -91,24 +89,24 @@ class CareRecordServices::CommandService final : public grpc::Service {
     for (const care::CommandSpec& spec :
          care::CommandCatalog::Get().commands()) {
       if (spec.method->service() != service) continue;
-      ++methods_;
       const care::CommandSpec* command = &spec;
       const google::protobuf::Message* prototype =
           google::protobuf::MessageFactory::generated_factory()->GetPrototype(
               spec.method->input_type());
       // The path is the catalog's: it outlives every server (the catalog is
-      // never destroyed), as gRPC requires of a method's name.
+      // never destroyed), as gRPC requires of a method's name. The handler
+      // is set by MarkMethodCallback, as generated code does.
       AddMethod(new grpc::internal::RpcServiceMethod(
-          spec.path.c_str(), grpc::internal::RpcMethod::NORMAL_RPC,
-          new grpc::internal::RpcMethodHandler<CommandService, grpc::ByteBuffer,
-                                               grpc::ByteBuffer>(
-              [command, prototype](
-                  CommandService* self, grpc::ServerContext* context,
-                  const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
-                return self->Run(*command, *prototype, context, *request,
-                                 response);
-              },
-              this)));
+          spec.path.c_str(), grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
+      MarkMethodCallback(
+          methods_++,
+          new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer,
+                                                   grpc::ByteBuffer>(
+              [this, command, prototype](grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) {
+                return Run(*command, *prototype, context, *request, response);
+              }));
     }
   }
 
@@ -116,11 +114,12 @@ class CareRecordServices::CommandService final : public grpc::Service {
 
  private:
   // `prototype`: of the command's request type.
-  grpc::Status Run(const care::CommandSpec& command,
-                   const google::protobuf::Message& prototype,
-                   grpc::ServerContext* context,
-                   const grpc::ByteBuffer& request_bytes,
-                   grpc::ByteBuffer* response_bytes) const {
+  grpc::ServerUnaryReactor* Run(const care::CommandSpec& command,
+                                const google::protobuf::Message& prototype,
+                                grpc::CallbackServerContext* context,
+                                const grpc::ByteBuffer& request_bytes,
+                                grpc::ByteBuffer* response_bytes) const {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     std::unique_ptr<google::protobuf::Message> request(prototype.New());
     // Parsed as gRPC parses a generated method's request (ProtoBufferReader,
     // which consumes its buffer: a copy, sharing the slices).
@@ -128,14 +127,22 @@ class CareRecordServices::CommandService final : public grpc::Service {
     if (!grpc::SerializationTraits<google::protobuf::Message>::Deserialize(
              &bytes, request.get())
              .ok()) {
-      return ToGrpcStatus(UnparsedRequestError(command.path));
+      reactor->Finish(ToGrpcStatus(UnparsedRequestError(command.path)));
+      return reactor;
     }
-    v1::CommandResult result;
-    grpc::Status status = RunCommand(*runner_, context, *request, &result);
-    if (!status.ok()) return status;
-    bool own_buffer = false;
-    return grpc::SerializationTraits<google::protobuf::Message>::Serialize(
-        result, response_bytes, &own_buffer);
+    RunCommand(
+        *runner_, *context, *request,
+        [reactor, response_bytes](absl::StatusOr<v1::CommandResult> result) {
+          if (!result.ok()) {
+            reactor->Finish(ToGrpcStatus(result.status()));
+            return;
+          }
+          bool own_buffer = false;
+          reactor->Finish(
+              grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+                  *result, response_bytes, &own_buffer));
+        });
+    return reactor;
   }
 
   const CommandRunner* const runner_;

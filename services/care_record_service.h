@@ -40,16 +40,19 @@ struct CommandRunner {
     bool* occurred_at_given);
 
 // Runs one command request of care_record.proto as the authenticated caller
-// of `context`; `response` gets the CommandResult when OK.
-grpc::Status RunCommand(const CommandRunner& runner,
-                        grpc::ServerContext* context,
-                        const google::protobuf::Message& request,
-                        v1::CommandResult* response);
+// of `context`, and calls `done` once with the CommandResult or the refusal:
+// possibly before returning, otherwise when the append is answered
+// (CareCommandHandler::ExecuteAsync). `request` is read before returning.
+void RunCommand(const CommandRunner& runner,
+                const grpc::ServerContextBase& context,
+                const google::protobuf::Message& request,
+                CareCommandHandler::ExecuteCallback done);
 
 // The command services, built from care::CommandCatalog: one grpc::Service
-// per service of care_record.proto, each of its rpcs registered as a
-// synchronous unary method that parses the request bytes as the rpc's request
-// message and runs it (RunCommand). A new rpc and request in the proto are
+// per service of care_record.proto, each of its rpcs registered as a unary
+// method of gRPC's callback API (no thread waits for the append's sync) that
+// parses the request bytes as the rpc's request message and runs it
+// (RunCommand). A new rpc and request in the proto are
 // served with no edit here. Request bytes that do not parse are answered
 // INVALID_ARGUMENT by UnparsedRequestError (services/unparsed_request.h),
 // before authentication, as gRPC's own parse failures are for the other

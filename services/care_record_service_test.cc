@@ -9,7 +9,9 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -261,6 +263,94 @@ TEST_F(CareRecordServicesTest,
                           "org-a", "")
                 .error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
+}
+
+// Commands on one client sent at once take turns on its stream (none is
+// refused for a record that kept moving), each answered with its own
+// version; no thread waits for a sync meanwhile.
+TEST_F(CareRecordServicesTest, ConcurrentCommandsOnOneClientTakeTurns) {
+  v1::CareEvent org;
+  org.mutable_organization_registered()->set_organization_id("org-a");
+  org.mutable_organization_registered()->set_name("Agency A");
+  org.mutable_organization_registered()->set_type(
+      v1::ORGANIZATION_TYPE_COMMUNITY_AGENCY);
+  ASSERT_TRUE(Send("org-a", "cmd-org", "", org).ok());
+  v1::CareEvent client;
+  client.mutable_client_registered()->mutable_name()->set_given("Ada");
+  client.mutable_client_registered()->mutable_name()->set_family("Okafor");
+  client.mutable_client_registered()->mutable_birth_date()->set_year(1958);
+  client.mutable_client_registered()->mutable_birth_date()->set_month(3);
+  client.mutable_client_registered()->mutable_birth_date()->set_day(14);
+  ASSERT_TRUE(Send("org-a", "cmd-client", "c1", client).ok());
+
+  // More than kMaxDecideAttempts, so that racing re-decisions would refuse
+  // some with ABORTED.
+  constexpr int kCommands = 3 * kMaxDecideAttempts;
+  std::vector<absl::StatusOr<v1::CommandResult>> results(kCommands);
+  std::vector<std::thread> senders;
+  for (int i = 0; i < kCommands; ++i) {
+    senders.emplace_back([&, i] {
+      v1::CareEvent follow_up;
+      v1::FollowUpCompleted* done = follow_up.mutable_follow_up_completed();
+      done->set_follow_up_id(absl::StrCat("f", i));
+      done->set_contact_kind(v1::CONTACT_KIND_PHONE);
+      done->set_provider_organization_id("org-a");
+      done->set_provider_discipline(v1::DISCIPLINE_SOCIAL_WORK);
+      results[i] = Send("org-a", absl::StrCat("cmd-f", i), "c1", follow_up);
+    });
+  }
+  for (std::thread& t : senders) t.join();
+  std::set<uint64_t> versions;
+  for (const absl::StatusOr<v1::CommandResult>& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_FALSE(r->already_applied());
+    versions.insert(r->stream_version());
+  }
+  // Versions 1..kCommands, each once (0 is the registration).
+  ASSERT_EQ(versions.size(), static_cast<size_t>(kCommands));
+  EXPECT_EQ(*versions.begin(), 1u);
+  EXPECT_EQ(*versions.rbegin(), static_cast<uint64_t>(kCommands));
+}
+
+// The sequencer behind it: tasks of one key run one at a time in arrival
+// order, a task that ends inline does not nest the next on the stack, and
+// keys are forgotten when idle.
+TEST(KeyedSequencerTest, RunsEachKeysTasksInTurnWithoutNesting) {
+  KeyedSequencer sequencer;
+  std::vector<int> order;
+  // Held: the first task does not release until the test says so.
+  sequencer.Run("a", [&] { order.push_back(0); });
+  for (int i = 1; i <= 3; ++i) {
+    sequencer.Run("a", [&, i] {
+      order.push_back(i);
+      sequencer.Release("a");
+    });
+  }
+  bool other_key_ran = false;
+  sequencer.Run("b", [&] {
+    other_key_ran = true;
+    sequencer.Release("b");
+  });
+  EXPECT_TRUE(other_key_ran);
+  EXPECT_THAT(order, ElementsAre(0));
+  sequencer.Release("a");  // task 0 ends: 1, 2 and 3 follow in turn
+  EXPECT_THAT(order, ElementsAre(0, 1, 2, 3));
+  EXPECT_EQ(sequencer.busy_keys(), 0u);
+
+  // A long chain of tasks that each end inline would overflow the stack if
+  // each ran inside the one before.
+  constexpr int kChain = 200000;
+  int ran = 0;
+  sequencer.Run("c", [&] { ++ran; });
+  for (int i = 1; i < kChain; ++i) {
+    sequencer.Run("c", [&] {
+      ++ran;
+      sequencer.Release("c");
+    });
+  }
+  sequencer.Release("c");
+  EXPECT_EQ(ran, kChain);
+  EXPECT_EQ(sequencer.busy_keys(), 0u);
 }
 
 }  // namespace
