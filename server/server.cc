@@ -194,15 +194,6 @@ class CaselineServer::Impl {
     const size_t max_message = std::min<size_t>(
         INT32_MAX, options.limits.max_append_bytes * 2 + (4 << 20));
     builder.SetMaxReceiveMessageSize(static_cast<int>(max_message));
-    if (const char* v = getenv("CASELINE_EXPERIMENT_MIN_POLLERS")) {
-      builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, atoi(v));
-    }
-    if (const char* v = getenv("CASELINE_EXPERIMENT_MAX_POLLERS")) {
-      builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, atoi(v));
-    }
-    if (const char* v = getenv("CASELINE_EXPERIMENT_NUM_CQS")) {
-      builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, atoi(v));
-    }
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(
