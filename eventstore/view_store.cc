@@ -99,11 +99,6 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenDatabase(
   // View state is rewritten often and compacted often; compressing it cost a
   // rebuild more CPU (snappy in flushes and compactions) than its size saves.
   db_options.compression = rocksdb::kNoCompression;
-  // A projection reads many keys it has not written yet (a client's first
-  // event, a rebuild's fresh generation): a bloom filter over the memtable's
-  // keys answers those misses without a walk down its skip list.
-  db_options.memtable_whole_key_filtering = true;
-  db_options.memtable_prefix_bloom_size_ratio = 0.05;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = block_cache;
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));

@@ -262,7 +262,7 @@ class ProjectionEngine::PageFeed {
   // may go. (A shared future made by std::async joins its thread when its
   // last copy is destroyed.)
   void Close() {
-    std::map<uint64_t, std::shared_future<Result>> pages;
+    std::map<uint64_t, Entry> pages;
     {
       MutexLock lock(&mu_);
       closed_ = true;
@@ -278,7 +278,7 @@ class ProjectionEngine::PageFeed {
     {
       MutexLock lock(&mu_);
       if (auto it = pages_.find(from); it != pages_.end()) {
-        shared = it->second;
+        shared = it->second.page;
       } else {
         mine.emplace();
         Insert(from, mine->get_future().share());
@@ -317,26 +317,31 @@ class ProjectionEngine::PageFeed {
 
   void Insert(uint64_t from, std::shared_future<Result> page)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    pages_.emplace(from, std::move(page));
-    // Drop the oldest pages beyond the bound. A page still being read in the
-    // background is kept (its destruction would wait for the read under the
-    // lock); the bound is exceeded by at most the reads in flight.
-    for (auto it = pages_.begin();
-         pages_.size() > kFeedPages && it != pages_.end();) {
-      if (it->second.wait_for(std::chrono::seconds(0)) ==
-          std::future_status::ready) {
-        it = pages_.erase(it);
-      } else {
-        ++it;
+    // Drop the pages cached longest ago beyond the bound (not the lowest
+    // positions: pages left near the head by an earlier catch-up would stay
+    // forever). A page still being read is kept (destroying a background
+    // read's future waits for it, under the lock); the bound is exceeded by
+    // at most the reads in flight.
+    while (pages_.size() >= kFeedPages) {
+      auto oldest = pages_.end();
+      for (auto it = pages_.begin(); it != pages_.end(); ++it) {
+        if (it->second.page.wait_for(std::chrono::seconds(0)) ==
+                std::future_status::ready &&
+            (oldest == pages_.end() || it->second.added < oldest->second.added)) {
+          oldest = it;
+        }
       }
+      if (oldest == pages_.end()) break;
+      pages_.erase(oldest);
     }
+    pages_.emplace(from, Entry{std::move(page), ++added_});
   }
 
   void Drop(uint64_t from) {
     MutexLock lock(&mu_);
     if (auto it = pages_.find(from);
         it != pages_.end() &&
-        it->second.wait_for(std::chrono::seconds(0)) ==
+        it->second.page.wait_for(std::chrono::seconds(0)) ==
             std::future_status::ready) {
       pages_.erase(it);
     }
@@ -344,9 +349,14 @@ class ProjectionEngine::PageFeed {
 
   eventstore::EventLog* const log_;
   const size_t batch_events_;
+  struct Entry {
+    std::shared_future<Result> page;
+    uint64_t added = 0;  // insertion order
+  };
   Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<uint64_t, std::shared_future<Result>> pages_ ABSL_GUARDED_BY(mu_);
+  uint64_t added_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, Entry> pages_ ABSL_GUARDED_BY(mu_);
 };
 
 // One generation of one projection, applied by its own thread.
