@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/mutex.h"
 #include "eventstore/event_log.h"
 #include "eventstore/view_store.h"
 #include "gtest/gtest.h"
@@ -135,8 +136,9 @@ class ProjectionEngineTest : public ::testing::Test {
     return last;
   }
 
-  int64_t Count(const std::string& key) {
-    auto reader = engine_->Reader("counting");
+  int64_t Count(const std::string& key) { return Count("counting", key); }
+  int64_t Count(const std::string& name, const std::string& key) {
+    auto reader = engine_->Reader(name);
     EXPECT_TRUE(reader.ok()) << reader.status();
     auto value = (*reader)->Get(key);
     EXPECT_TRUE(value.ok());
@@ -471,6 +473,111 @@ TEST_F(ProjectionEngineTest,
             .ok());
   }
   EXPECT_EQ(Dump("two").at("total"), "243");
+}
+
+// The log, counting the ReadAll pages asked for from each position.
+class CountingLog : public eventstore::EventLog {
+ public:
+  explicit CountingLog(EventLog* log) : log_(log) {}
+  void AppendAsync(eventstore::AppendRequest request,
+                   AppendCallback done) override {
+    log_->AppendAsync(std::move(request), std::move(done));
+  }
+  absl::Status WriteFailure() const override { return log_->WriteFailure(); }
+  absl::StatusOr<eventstore::StreamPage> ReadStream(
+      absl::string_view stream_id,
+      const eventstore::ReadStreamOptions& options) override {
+    return log_->ReadStream(stream_id, options);
+  }
+  absl::StatusOr<eventstore::LogPage> ReadAll(
+      const eventstore::ReadAllOptions& options) override {
+    {
+      MutexLock lock(&mu_);
+      ++reads_[options.from_position.value_or(0)];
+    }
+    return log_->ReadAll(options);
+  }
+  absl::StatusOr<std::optional<eventstore::RecordedEvent>> FindEvent(
+      const eventstore::EventId& event_id) override {
+    return log_->FindEvent(event_id);
+  }
+  uint64_t HeadPosition() const override { return log_->HeadPosition(); }
+  uint64_t WaitForHeadAbove(uint64_t position,
+                            absl::Duration timeout) const override {
+    return log_->WaitForHeadAbove(position, timeout);
+  }
+  absl::StatusOr<eventstore::ChainVerification> VerifyChain(
+      uint64_t from_position, uint64_t to_position) override {
+    return log_->VerifyChain(from_position, to_position);
+  }
+  absl::StatusOr<eventstore::BackupInfo> Backup(
+      const std::string& dir) override {
+    return log_->Backup(dir);
+  }
+
+  std::map<uint64_t, int> reads() const {
+    MutexLock lock(&mu_);
+    return reads_;
+  }
+  void Reset() {
+    MutexLock lock(&mu_);
+    reads_.clear();
+  }
+
+ private:
+  EventLog* const log_;
+  mutable Mutex mu_;
+  std::map<uint64_t, int> reads_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(ProjectionEngineTest, RebuildingAllAtOnceReadsTheLogOnce) {
+  CountingLog counting(log_.get());
+  engine_.reset();
+  std::vector<ProjectionDef> defs;
+  const std::vector<std::string> names = {"one", "two", "three"};
+  for (const std::string& name : names) {
+    defs.push_back({name, [this](const ProjectionInit&) {
+                      return std::make_unique<CountingProjection>(&instances_);
+                    }});
+  }
+  ProjectionEngineOptions options;
+  options.batch_events = 7;
+  auto engine = ProjectionEngine::Start(&counting, store_.get(),
+                                        std::move(defs), options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  engine_ = std::move(*engine);
+  const uint64_t head = AppendEvents(210);  // 30 pages
+  for (const std::string& name : names) {
+    ASSERT_TRUE(
+        engine_->WaitForPosition(name, head, absl::Now() + absl::Seconds(10))
+            .ok());
+  }
+  counting.Reset();
+  std::vector<std::thread> threads;
+  for (const std::string& name : names) {
+    threads.emplace_back([&, name] {
+      EXPECT_TRUE(engine_
+                      ->Rebuild(name, [](const v1::RebuildProjectionResponse&) {
+                        return true;
+                      })
+                      .ok());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::string& name : names) EXPECT_EQ(Count(name, "total"), 210);
+  // Pages short of the head are read once and shared (a runner that stalls
+  // may read a few again); each runner reads the pages at the head itself.
+  int pages = 0;
+  int reads = 0;
+  for (const auto& [from, n] : counting.reads()) {
+    if (from == 0 || from + options.batch_events > head) continue;
+    ++pages;
+    reads += n;
+  }
+  EXPECT_EQ(pages, 29);  // of 30: the last one reaches the head
+  EXPECT_LT(reads, 2 * pages)  // three runners each reading: 3 * pages
+      << "pages short of the head were read " << reads << " times";
+  engine_.reset();  // before `counting` goes
 }
 
 TEST_F(ProjectionEngineTest, ACleanCloseLeavesTheViewStoreNoLogToReplay) {
