@@ -377,10 +377,11 @@ class ProjectionEngine::Runner {
   uint32_t generation() const { return generation_; }
   uint64_t position() const { return position_.load(); }
   bool exited() const { return exited_.load(); }
-  // Committed a batch in the last second.
+  // Started or committed a batch in the last second.
   bool progressing() const {
-    return absl::Now() - absl::FromUnixNanos(last_commit_nanos_.load()) <
-           kLockstepStall;
+    const absl::Time last =
+        std::max(absl::FromUnixNanos(last_commit_nanos_.load()), started_);
+    return absl::Now() - last < kLockstepStall;
   }
   // Events per second over the last second or so.
   double rate() const {
@@ -406,6 +407,9 @@ class ProjectionEngine::Runner {
   std::atomic<uint64_t> position_{0};
   std::atomic<double> rate_{0};
   std::atomic<int64_t> last_commit_nanos_{0};
+  // So that a rebuild started at the same time as others is waited for
+  // before its first commit.
+  const absl::Time started_ = absl::Now();
   absl::Duration retry_delay_;  // zero until an error; reset on success
   absl::Time window_start_ = absl::Now();
   uint64_t window_start_position_ = 0;
@@ -643,7 +647,7 @@ void ProjectionEngine::WaitForSlowerRebuilds(const Runner& runner,
       if (other == nullptr || other == &runner || other->exited()) continue;
       const uint64_t position = other->position();
       if (position + window >= from) continue;
-      if (!other->progressing()) continue;  // failing, or not started
+      if (!other->progressing()) continue;  // failing, or stuck
       if (!min.has_value() || position < *min) min = position;
     }
     return min;

@@ -546,7 +546,7 @@ TEST_F(ProjectionEngineTest, RebuildingAllAtOnceReadsTheLogOnce) {
                                         std::move(defs), options);
   ASSERT_TRUE(engine.ok()) << engine.status();
   engine_ = std::move(*engine);
-  const uint64_t head = AppendEvents(210);  // 30 pages
+  const uint64_t head = AppendEvents(490);  // 70 pages
   for (const std::string& name : names) {
     ASSERT_TRUE(
         engine_->WaitForPosition(name, head, absl::Now() + absl::Seconds(10))
@@ -564,17 +564,20 @@ TEST_F(ProjectionEngineTest, RebuildingAllAtOnceReadsTheLogOnce) {
     });
   }
   for (std::thread& t : threads) t.join();
-  for (const std::string& name : names) EXPECT_EQ(Count(name, "total"), 210);
-  // Pages short of the head are read once and shared (a runner that stalls
-  // may read a few again); each runner reads the pages at the head itself.
-  int pages = 0;
+  for (const std::string& name : names) EXPECT_EQ(Count(name, "total"), 490);
+  // The 69 pages short of the head (of 70) are read once and shared (a
+  // runner that stalls may read a few again; a few may still be cached from
+  // the live catch-up); each runner reads the page at the head itself.
+  const int pages = 69;
+  int read_pages = 0;
   int reads = 0;
   for (const auto& [from, n] : counting.reads()) {
     if (from == 0 || from + options.batch_events > head) continue;
-    ++pages;
+    ++read_pages;
     reads += n;
   }
-  EXPECT_EQ(pages, 29);  // of 30: the last one reaches the head
+  EXPECT_GE(read_pages, pages - 8);  // the feed caches 8 pages
+  EXPECT_LE(read_pages, pages);
   EXPECT_LT(reads, 2 * pages)  // three runners each reading: 3 * pages
       << "pages short of the head were read " << reads << " times";
   engine_.reset();  // before `counting` goes
