@@ -74,9 +74,16 @@ class BodyReader {
     return true;
   }
   bool String(std::string* s) {
+    absl::string_view view;
+    if (!View(&view)) return false;
+    s->assign(view.data(), view.size());
+    return true;
+  }
+  // A string as a view into the input.
+  bool View(absl::string_view* s) {
     uint32_t size;
     if (!Fixed32(&size) || in_.size() < size) return false;
-    s->assign(in_.data(), size);
+    *s = in_.substr(0, size);
     in_.remove_prefix(size);
     return true;
   }
@@ -162,14 +169,16 @@ absl::StatusOr<RecordedEvent> DecodeEnvelope(absl::string_view value) {
     return Malformed("truncated");
   }
   e.event_id = EventId(id);
-  std::string key, val;
+  // Keys and values are viewed in place and copied once, into the map.
+  absl::string_view key, val, previous;
   for (uint32_t i = 0; i < metadata_count; ++i) {
-    if (!r.String(&key) || !r.String(&val))
-      return Malformed("truncated metadata");
-    if (!e.metadata.empty() && !(e.metadata.rbegin()->first < key)) {
+    if (!r.View(&key) || !r.View(&val)) return Malformed("truncated metadata");
+    if (i > 0 && !(previous < key)) {
       return Malformed("metadata keys not in ascending order");
     }
-    e.metadata.emplace_hint(e.metadata.end(), std::move(key), std::move(val));
+    previous = key;
+    e.metadata.emplace_hint(e.metadata.end(), std::string(key),
+                            std::string(val));
   }
   if (!r.done()) return Malformed("trailing bytes after metadata");
   e.prev_hash = parts->prev_hash;

@@ -194,6 +194,11 @@ absl::StatusOr<LogPage> EventLogImpl::ReadAll(const ReadAllOptions& options) {
   uint64_t last_examined = 0;
   size_t examined = 0;
   size_t bytes = 0;
+  if (options.filter.event_type_prefix.empty() &&
+      options.filter.stream_id_prefix.empty()) {
+    page.events.reserve(std::min<uint64_t>(
+        options.max_count, (forward ? page.head_position - from : from) + 1));
+  }
   while (it->Valid() && IsEventKey(it->key()) &&
          page.events.size() < options.max_count && bytes < kMaxPageBytes &&
          examined < kMaxExamined) {

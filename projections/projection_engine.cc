@@ -23,6 +23,15 @@ using eventstore::ViewWriteBatch;
 
 constexpr absl::Duration kIdleWait = absl::Milliseconds(100);
 constexpr absl::Duration kMaxRetryDelay = absl::Seconds(30);
+// Pages the feed keeps for runners that come after the one that read them,
+// and how many pages a rebuilding runner may run ahead of a slower one before
+// it waits for it. A page is at most batch_events events (about 1-2 KiB each
+// decoded), so the cache holds at most a few tens of MiB.
+constexpr size_t kFeedPages = 8;
+constexpr uint64_t kLockstepPages = 4;
+// How long a rebuilding runner waits at most for a slower one that makes no
+// progress (one that is failing and backing off is not waited for).
+constexpr absl::Duration kLockstepStall = absl::Seconds(1);
 
 std::string ActiveKey(absl::string_view name) {
   return absl::StrCat("a/", name);
@@ -235,6 +244,121 @@ class BatchState : public ProjectionState {
 
 }  // namespace
 
+// The log's pages as the runners read them, each read and decoded once while
+// it is cached. Only pages that do not reach the head are handed to a second
+// reader: a page that reached the head may since have grown, and an empty one
+// is what makes a rebuilding runner switch, so each runner reads those
+// itself.
+class ProjectionEngine::PageFeed {
+ public:
+  using Page = std::shared_ptr<const eventstore::LogPage>;
+  using Result = absl::StatusOr<Page>;
+
+  PageFeed(eventstore::EventLog* log, size_t batch_events)
+      : log_(log), batch_events_(batch_events) {}
+  ~PageFeed() { Close(); }
+
+  // Waits for the background reads and starts no more: after Close the log
+  // may go. (A shared future made by std::async joins its thread when its
+  // last copy is destroyed.)
+  void Close() {
+    std::map<uint64_t, Entry> pages;
+    {
+      MutexLock lock(&mu_);
+      closed_ = true;
+      pages.swap(pages_);
+    }
+  }
+
+  // The page of up to batch_events events from `from`: another runner's
+  // when it is cached (or being read), otherwise read now and cached.
+  Result Get(uint64_t from) {
+    std::shared_future<Result> shared;
+    std::optional<std::promise<Result>> mine;
+    {
+      MutexLock lock(&mu_);
+      if (auto it = pages_.find(from); it != pages_.end()) {
+        shared = it->second.page;
+      } else {
+        mine.emplace();
+        Insert(from, mine->get_future().share());
+      }
+    }
+    if (!mine.has_value()) {
+      const Result& result = shared.get();
+      if (result.ok() && !(*result)->end_of_log) return result;
+      return Read(from);  // an error, or a page that may have grown since
+    }
+    Result result = Read(from);
+    mine->set_value(result);
+    if (!result.ok() || (*result)->end_of_log) Drop(from);
+    return result;
+  }
+
+  // Starts reading the page at `from` in the background unless it is cached
+  // or being read.
+  void Prefetch(uint64_t from) {
+    MutexLock lock(&mu_);
+    if (closed_ || pages_.contains(from)) return;
+    Insert(from, std::async(std::launch::async, [this, from] {
+                   return Read(from);
+                 }).share());
+  }
+
+ private:
+  Result Read(uint64_t from) const {
+    eventstore::ReadAllOptions read;
+    read.from_position = from;
+    read.max_count = batch_events_;
+    absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
+    if (!page.ok()) return page.status();
+    return std::make_shared<const eventstore::LogPage>(*std::move(page));
+  }
+
+  void Insert(uint64_t from, std::shared_future<Result> page)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    // Drop the pages cached longest ago beyond the bound (not the lowest
+    // positions: pages left near the head by an earlier catch-up would stay
+    // forever). A page still being read is kept (destroying a background
+    // read's future waits for it, under the lock); the bound is exceeded by
+    // at most the reads in flight.
+    while (pages_.size() >= kFeedPages) {
+      auto oldest = pages_.end();
+      for (auto it = pages_.begin(); it != pages_.end(); ++it) {
+        if (it->second.page.wait_for(std::chrono::seconds(0)) ==
+                std::future_status::ready &&
+            (oldest == pages_.end() || it->second.added < oldest->second.added)) {
+          oldest = it;
+        }
+      }
+      if (oldest == pages_.end()) break;
+      pages_.erase(oldest);
+    }
+    pages_.emplace(from, Entry{std::move(page), ++added_});
+  }
+
+  void Drop(uint64_t from) {
+    MutexLock lock(&mu_);
+    if (auto it = pages_.find(from);
+        it != pages_.end() &&
+        it->second.page.wait_for(std::chrono::seconds(0)) ==
+            std::future_status::ready) {
+      pages_.erase(it);
+    }
+  }
+
+  eventstore::EventLog* const log_;
+  const size_t batch_events_;
+  struct Entry {
+    std::shared_future<Result> page;
+    uint64_t added = 0;  // insertion order
+  };
+  Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t added_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, Entry> pages_ ABSL_GUARDED_BY(mu_);
+};
+
 // One generation of one projection, applied by its own thread.
 class ProjectionEngine::Runner {
  public:
@@ -253,6 +377,12 @@ class ProjectionEngine::Runner {
   uint32_t generation() const { return generation_; }
   uint64_t position() const { return position_.load(); }
   bool exited() const { return exited_.load(); }
+  // Started or committed a batch in the last second.
+  bool progressing() const {
+    const absl::Time last =
+        std::max(absl::FromUnixNanos(last_commit_nanos_.load()), started_);
+    return absl::Now() - last < kLockstepStall;
+  }
   // Events per second over the last second or so.
   double rate() const {
     return absl::Now() - absl::FromUnixNanos(last_commit_nanos_.load()) >
@@ -277,6 +407,9 @@ class ProjectionEngine::Runner {
   std::atomic<uint64_t> position_{0};
   std::atomic<double> rate_{0};
   std::atomic<int64_t> last_commit_nanos_{0};
+  // So that a rebuild started at the same time as others is waited for
+  // before its first commit.
+  const absl::Time started_ = absl::Now();
   absl::Duration retry_delay_;  // zero until an error; reset on success
   absl::Time window_start_ = absl::Now();
   uint64_t window_start_position_ = 0;
@@ -387,19 +520,6 @@ void ProjectionEngine::Runner::SleepAfterError(const absl::Status& status) {
 
 void ProjectionEngine::Runner::Run() {
   std::unique_ptr<Projection> instance;
-  // While catching up (full pages), the next page is read and decoded on
-  // another thread while this one applies the current page.
-  struct Prefetch {
-    uint64_t from = 0;
-    std::future<absl::StatusOr<eventstore::LogPage>> page;
-  };
-  std::optional<Prefetch> prefetch;
-  auto read_page = [this](uint64_t from) {
-    eventstore::ReadAllOptions read;
-    read.from_position = from;
-    read.max_count = engine_->options_.batch_events;
-    return engine_->log_->ReadAll(read);
-  };
   while (!stop_.load()) {
     if (instance == nullptr) {
       if (absl::Status s = Resume(instance); !s.ok()) {
@@ -409,19 +529,17 @@ void ProjectionEngine::Runner::Run() {
       }
     }
     const uint64_t from = position_.load() + 1;
-    absl::StatusOr<eventstore::LogPage> page;
-    if (prefetch.has_value() && prefetch->from == from) {
-      page = prefetch->page.get();
-    } else {
-      if (prefetch.has_value()) prefetch->page.wait();  // a stale read
-      page = read_page(from);
-    }
-    prefetch.reset();
+    engine_->WaitForSlowerRebuilds(*this, from);
+    // While catching up (full pages), the next page is read and decoded on
+    // another thread while this one applies the current page, unless another
+    // runner already did.
+    PageFeed::Result page = engine_->feed_->Get(from);
     if (!page.ok()) {
       SleepAfterError(page.status());
       continue;
     }
-    if (page->events.empty()) {
+    const std::vector<eventstore::RecordedEvent>& events = (*page)->events;
+    if (events.empty()) {
       bool promote = false;
       {
         MutexLock lock(&engine_->mu_);
@@ -436,12 +554,10 @@ void ProjectionEngine::Runner::Run() {
       engine_->log_->WaitForHeadAbove(position_.load(), kIdleWait);
       continue;
     }
-    if (page->events.size() == engine_->options_.batch_events) {
-      const uint64_t next = page->events.back().global_position + 1;
-      prefetch =
-          Prefetch{next, std::async(std::launch::async, read_page, next)};
+    if (events.size() == engine_->options_.batch_events) {
+      engine_->feed_->Prefetch(events.back().global_position + 1);
     }
-    if (absl::Status s = ApplyBatch(*instance, page->events); !s.ok()) {
+    if (absl::Status s = ApplyBatch(*instance, events); !s.ok()) {
       // The instance's in-memory state may hold part of the batch: start
       // over from the stored checkpoint with a new one.
       instance.reset();
@@ -455,7 +571,6 @@ void ProjectionEngine::Runner::Run() {
     }
     engine_->Notify();
   }
-  if (prefetch.has_value()) prefetch->page.wait();
   exited_.store(true);
   engine_->Notify();
 }
@@ -463,7 +578,10 @@ void ProjectionEngine::Runner::Run() {
 ProjectionEngine::ProjectionEngine(eventstore::EventLog* log,
                                    eventstore::ViewStore* store,
                                    ProjectionEngineOptions options)
-    : log_(log), store_(store), options_(options) {}
+    : log_(log),
+      store_(store),
+      options_(options),
+      feed_(std::make_unique<PageFeed>(log, options.batch_events)) {}
 
 absl::StatusOr<std::unique_ptr<ProjectionEngine>> ProjectionEngine::Start(
     eventstore::EventLog* log, eventstore::ViewStore* store,
@@ -508,6 +626,48 @@ absl::StatusOr<std::unique_ptr<ProjectionEngine>> ProjectionEngine::Start(
 
 ProjectionEngine::~ProjectionEngine() { Stop(); }
 
+void ProjectionEngine::WaitForSlowerRebuilds(const Runner& runner,
+                                             uint64_t from) {
+  if (slots_.size() < 2) return;
+  const uint64_t window = kLockstepPages * options_.batch_events;
+  MutexLock lock(&mu_);
+  // Only a rebuild waits, and only for other rebuilds: a serving runner never
+  // waits, so live views never lag behind a rebuild.
+  if (std::none_of(slots_.begin(), slots_.end(), [&](const auto& slot) {
+        return slot->rebuilding == &runner;
+      })) {
+    return;
+  }
+  // The position of the slowest other rebuild that is more than the window
+  // behind `from` and still making progress; nullopt when there is none.
+  auto slowest = [&]() -> std::optional<uint64_t> {
+    std::optional<uint64_t> min;
+    for (const auto& slot : slots_) {
+      const Runner* other = slot->rebuilding;
+      if (other == nullptr || other == &runner || other->exited()) continue;
+      const uint64_t position = other->position();
+      if (position + window >= from) continue;
+      if (!other->progressing()) continue;  // failing, or stuck
+      if (!min.has_value() || position < *min) min = position;
+    }
+    return min;
+  };
+  absl::Time stalled_since = absl::Now();
+  std::optional<uint64_t> last;
+  while (!stopping_) {
+    const std::optional<uint64_t> behind = slowest();
+    if (!behind.has_value()) return;
+    const absl::Time now = absl::Now();
+    if (behind != last) {
+      last = behind;
+      stalled_since = now;
+    } else if (now - stalled_since > kLockstepStall) {
+      return;
+    }
+    progressed_.WaitFor(kIdleWait);
+  }
+}
+
 void ProjectionEngine::Stop() {
   std::vector<std::unique_ptr<Runner>> runners;
   {
@@ -523,6 +683,7 @@ void ProjectionEngine::Stop() {
     progressed_.SignalAll();
   }
   for (auto& runner : runners) runner->Join();
+  feed_->Close();
 }
 
 void ProjectionEngine::Notify() {

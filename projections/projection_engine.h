@@ -13,6 +13,13 @@
 // the head, then "a/<name>" (the serving generation) switches in one write
 // and the old generation's keys are deleted.
 //
+// Runners read the log through one shared page feed: a page read and decoded
+// for one runner is handed, immutable, to every other runner that asks for
+// the same position while it is cached (a few pages). Rebuilding runners
+// that run at once keep within a few pages of each other (the faster wait
+// for the slower, which then has the cores), so rebuilding every projection
+// at once reads and decodes the log once, not once per projection.
+//
 // Thread-safety: every method may be called concurrently.
 #ifndef CASELINE_PROJECTIONS_PROJECTION_ENGINE_H_
 #define CASELINE_PROJECTIONS_PROJECTION_ENGINE_H_
@@ -99,6 +106,7 @@ class ProjectionEngine {
 
  private:
   class Runner;
+  class PageFeed;
   struct Slot;
 
   ProjectionEngine(eventstore::EventLog* log, eventstore::ViewStore* store,
@@ -106,11 +114,20 @@ class ProjectionEngine {
   Slot* FindSlot(absl::string_view name) const;
   // Called by a rebuilding runner once it has caught up with the head.
   absl::Status Promote(Slot& slot, Runner& runner);
+  // Called by a rebuilding runner before it reads the page at `from`: waits
+  // (briefly, while the others progress) until no other rebuilding runner
+  // is more than a few pages behind it, so that rebuilds running at once
+  // share each page the feed reads instead of each reading the log.
+  void WaitForSlowerRebuilds(const Runner& runner, uint64_t from);
   void Notify();
 
   eventstore::EventLog* const log_;
   eventstore::ViewStore* const store_;
   const ProjectionEngineOptions options_;
+
+  // Pages of the log, read and decoded once for every runner that asks for
+  // them while they are cached.
+  std::unique_ptr<PageFeed> feed_;
 
   mutable Mutex mu_;
   CondVar progressed_{&mu_};  // signalled after every commit and on Stop

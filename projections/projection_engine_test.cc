@@ -2,10 +2,14 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/mutex.h"
 #include "eventstore/event_log.h"
 #include "eventstore/view_store.h"
 #include "gtest/gtest.h"
@@ -86,6 +90,31 @@ class ProjectionEngineTest : public ::testing::Test {
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = std::move(*engine);
   }
+  // Restarts the engine with `defs` instead of the one counting projection.
+  void RestartEngineWith(std::vector<ProjectionDef> defs) {
+    engine_.reset();
+    ProjectionEngineOptions options;
+    options.batch_events = 7;  // many batches, so runners share pages
+    auto engine = ProjectionEngine::Start(log_.get(), store_.get(),
+                                          std::move(defs), options);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = std::move(*engine);
+  }
+  // Every key and value of `name`'s serving state.
+  std::map<std::string, std::string> Dump(const std::string& name) {
+    std::map<std::string, std::string> out;
+    auto reader = engine_->Reader(name);
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    if (!reader.ok()) return out;
+    EXPECT_TRUE((*reader)
+                    ->Scan("", "",
+                           [&](absl::string_view key, absl::string_view value) {
+                             out.emplace(key, value);
+                             return true;
+                           })
+                    .ok());
+    return out;
+  }
   void CloseAll() {
     engine_.reset();
     store_.reset();
@@ -107,8 +136,9 @@ class ProjectionEngineTest : public ::testing::Test {
     return last;
   }
 
-  int64_t Count(const std::string& key) {
-    auto reader = engine_->Reader("counting");
+  int64_t Count(const std::string& key) { return Count("counting", key); }
+  int64_t Count(const std::string& name, const std::string& key) {
+    auto reader = engine_->Reader(name);
     EXPECT_TRUE(reader.ok()) << reader.status();
     auto value = (*reader)->Get(key);
     EXPECT_TRUE(value.ok());
@@ -355,6 +385,222 @@ TEST_F(ProjectionEngineTest, AFailingProjectionReportsItAndRecovers) {
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ((*reader)->Get("total")->value_or(""), "5");
   EXPECT_EQ(engine_->Status()[0].state(), "running");
+}
+
+}  // namespace
+}  // namespace caseline::projections
+
+namespace caseline::projections {
+namespace {
+
+// Keeps, per event, what it saw: its stream, version and the running count
+// of its stream, so that any event applied out of order, twice or not at all
+// changes the state.
+class OrderProjection : public Projection {
+ public:
+  absl::Status Apply(const eventstore::RecordedEvent& event,
+                     ProjectionState& state) override {
+    absl::StatusOr<std::optional<std::string>> last =
+        state.Get("last/" + event.stream_id);
+    if (!last.ok()) return last.status();
+    state.Put(absl::StrCat("e/", absl::Dec(event.global_position, absl::kZeroPad8)),
+              absl::StrCat(event.stream_id, "@", event.stream_version, " after ",
+                           last->value_or("-"), " ",
+                           eventstore::HashToHex(event.hash)));
+    state.Put("last/" + event.stream_id, absl::StrCat(event.global_position));
+    return absl::OkStatus();
+  }
+};
+
+TEST_F(ProjectionEngineTest,
+       RebuildingAllAtOnceGivesTheStateOfSeparateRebuildsAndOfLiveCatchUp) {
+  std::vector<ProjectionDef> defs;
+  for (const char* name : {"one", "two"}) {
+    defs.push_back({name, [this](const ProjectionInit&) {
+                      return std::make_unique<CountingProjection>(&instances_);
+                    }});
+  }
+  defs.push_back({"order", [](const ProjectionInit&) {
+                    return std::make_unique<OrderProjection>();
+                  }});
+  const std::vector<std::string> names = {"one", "two", "order"};
+  RestartEngineWith(std::move(defs));
+  uint64_t head = 0;
+  for (int i = 0; i < 6; ++i) head = AppendEvents(40, absl::StrCat("s", i % 4));
+  for (const std::string& name : names) {
+    ASSERT_TRUE(
+        engine_->WaitForPosition(name, head, absl::Now() + absl::Seconds(10))
+            .ok());
+  }
+  std::map<std::string, std::map<std::string, std::string>> live;
+  for (const std::string& name : names) live[name] = Dump(name);
+  EXPECT_EQ(live["one"].at("total"), "240");
+  EXPECT_EQ(live["order"].size(), 240u + 4u);
+
+  for (const std::string& name : names) {
+    ASSERT_TRUE(engine_
+                    ->Rebuild(name, [](const v1::RebuildProjectionResponse&) {
+                      return true;
+                    })
+                    .ok());
+    EXPECT_EQ(Dump(name), live[name]) << name << ", rebuilt alone";
+  }
+
+  // All at once, as `caseline projections rebuild` of each in parallel does:
+  // the runners share the feed's pages and keep in step.
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> statuses(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    threads.emplace_back([&, i] {
+      statuses[i] = engine_->Rebuild(
+          names[i], [](const v1::RebuildProjectionResponse&) { return true; });
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (size_t i = 0; i < names.size(); ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << names[i] << ": " << statuses[i];
+    EXPECT_EQ(Dump(names[i]), live[names[i]]) << names[i] << ", rebuilt at once";
+  }
+  for (const auto& status : engine_->Status()) {
+    EXPECT_EQ(status.generation(), 3u) << status.name();
+  }
+
+  // And live commits still reach every projection after the rebuilds.
+  head = AppendEvents(3, "s9");
+  for (const std::string& name : names) {
+    ASSERT_TRUE(
+        engine_->WaitForPosition(name, head, absl::Now() + absl::Seconds(10))
+            .ok());
+  }
+  EXPECT_EQ(Dump("two").at("total"), "243");
+}
+
+// The log, counting the ReadAll pages asked for from each position.
+class CountingLog : public eventstore::EventLog {
+ public:
+  explicit CountingLog(EventLog* log) : log_(log) {}
+  void AppendAsync(eventstore::AppendRequest request,
+                   AppendCallback done) override {
+    log_->AppendAsync(std::move(request), std::move(done));
+  }
+  absl::Status WriteFailure() const override { return log_->WriteFailure(); }
+  absl::StatusOr<eventstore::StreamPage> ReadStream(
+      absl::string_view stream_id,
+      const eventstore::ReadStreamOptions& options) override {
+    return log_->ReadStream(stream_id, options);
+  }
+  absl::StatusOr<eventstore::LogPage> ReadAll(
+      const eventstore::ReadAllOptions& options) override {
+    {
+      MutexLock lock(&mu_);
+      ++reads_[options.from_position.value_or(0)];
+    }
+    return log_->ReadAll(options);
+  }
+  absl::StatusOr<std::optional<eventstore::RecordedEvent>> FindEvent(
+      const eventstore::EventId& event_id) override {
+    return log_->FindEvent(event_id);
+  }
+  uint64_t HeadPosition() const override { return log_->HeadPosition(); }
+  uint64_t WaitForHeadAbove(uint64_t position,
+                            absl::Duration timeout) const override {
+    return log_->WaitForHeadAbove(position, timeout);
+  }
+  absl::StatusOr<eventstore::ChainVerification> VerifyChain(
+      uint64_t from_position, uint64_t to_position) override {
+    return log_->VerifyChain(from_position, to_position);
+  }
+  absl::StatusOr<eventstore::BackupInfo> Backup(
+      const std::string& dir) override {
+    return log_->Backup(dir);
+  }
+
+  std::map<uint64_t, int> reads() const {
+    MutexLock lock(&mu_);
+    return reads_;
+  }
+  void Reset() {
+    MutexLock lock(&mu_);
+    reads_.clear();
+  }
+
+ private:
+  EventLog* const log_;
+  mutable Mutex mu_;
+  std::map<uint64_t, int> reads_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(ProjectionEngineTest, RebuildingAllAtOnceReadsTheLogOnce) {
+  CountingLog counting(log_.get());
+  engine_.reset();
+  std::vector<ProjectionDef> defs;
+  const std::vector<std::string> names = {"one", "two", "three"};
+  for (const std::string& name : names) {
+    defs.push_back({name, [this](const ProjectionInit&) {
+                      return std::make_unique<CountingProjection>(&instances_);
+                    }});
+  }
+  ProjectionEngineOptions options;
+  options.batch_events = 7;
+  auto engine = ProjectionEngine::Start(&counting, store_.get(),
+                                        std::move(defs), options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  engine_ = std::move(*engine);
+  const uint64_t head = AppendEvents(490);  // 70 pages
+  for (const std::string& name : names) {
+    ASSERT_TRUE(
+        engine_->WaitForPosition(name, head, absl::Now() + absl::Seconds(10))
+            .ok());
+  }
+  counting.Reset();
+  std::vector<std::thread> threads;
+  for (const std::string& name : names) {
+    threads.emplace_back([&, name] {
+      EXPECT_TRUE(engine_
+                      ->Rebuild(name, [](const v1::RebuildProjectionResponse&) {
+                        return true;
+                      })
+                      .ok());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::string& name : names) EXPECT_EQ(Count(name, "total"), 490);
+  // The 69 pages short of the head (of 70) are read once and shared (a
+  // runner that stalls may read a few again; a few may still be cached from
+  // the live catch-up); each runner reads the page at the head itself.
+  const int pages = 69;
+  int read_pages = 0;
+  int reads = 0;
+  for (const auto& [from, n] : counting.reads()) {
+    if (from == 0 || from + options.batch_events > head) continue;
+    ++read_pages;
+    reads += n;
+  }
+  EXPECT_GE(read_pages, pages - 8);  // the feed caches 8 pages
+  EXPECT_LE(read_pages, pages);
+  EXPECT_LT(reads, 2 * pages)  // three runners each reading: 3 * pages
+      << "pages short of the head were read " << reads << " times";
+  engine_.reset();  // before `counting` goes
+}
+
+TEST_F(ProjectionEngineTest, ACleanCloseLeavesTheViewStoreNoLogToReplay) {
+  const uint64_t head = AppendEvents(50);
+  ASSERT_TRUE(
+      engine_
+          ->WaitForPosition("counting", head, absl::Now() + absl::Seconds(10))
+          .ok());
+  CloseAll();
+  // Every write is in a table file: the write-ahead logs left are empty, so
+  // the next open replays nothing.
+  int logs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ / "views")) {
+    if (entry.path().extension() != ".log") continue;
+    ++logs;
+    EXPECT_EQ(entry.file_size(), 0u) << entry.path();
+  }
+  EXPECT_GE(logs, 1);
+  OpenAll();
+  EXPECT_EQ(Count("total"), 50);
 }
 
 }  // namespace
