@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <future>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -647,47 +648,60 @@ void AccessControl::RecordDenied(const Caller& caller,
   }
 }
 
-absl::Status AccessControl::Record(const Caller& caller,
-                                   absl::string_view operation,
-                                   const std::vector<const ClientRead*>& reads) {
-  struct Pending {
-    Mutex mu;
-    CondVar cv{&mu};
-    int outstanding = 0;
-    absl::Status status;
-  };
-  auto pending = std::make_shared<Pending>();
+void AccessControl::RecordAsync(const Caller& caller,
+                                absl::string_view operation,
+                                const std::vector<const ClientRead*>& reads,
+                                absl::AnyInvocable<void(absl::Status) &&> done) {
   std::vector<eventstore::AppendRequest> appends;
   for (const ClientRead* read : reads) {
     std::optional<v1::RecordAccessed> record = read->AccessRecord(operation);
     if (!record.has_value()) continue;
     appends.push_back(AccessRecordAppend(caller, *std::move(record)));
   }
-  if (appends.empty()) return absl::OkStatus();
+  if (appends.empty()) return std::move(done)(absl::OkStatus());
+  struct Pending {
+    Mutex mu;
+    size_t outstanding ABSL_GUARDED_BY(mu) = 0;
+    absl::Status status ABSL_GUARDED_BY(mu);
+    absl::AnyInvocable<void(absl::Status) &&> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->done = std::move(done);
   {
     MutexLock lock(&pending->mu);
-    pending->outstanding = static_cast<int>(appends.size());
+    pending->outstanding = appends.size();
   }
-  std::vector<eventstore::EventLog::AppendCallback> done;
-  done.reserve(appends.size());
+  std::vector<eventstore::EventLog::AppendCallback> appended;
+  appended.reserve(appends.size());
   for (size_t i = 0; i < appends.size(); ++i) {
-    done.push_back([pending](absl::StatusOr<eventstore::AppendResult> r) {
-      MutexLock lock(&pending->mu);
-      if (!r.ok() && pending->status.ok()) pending->status = r.status();
-      if (--pending->outstanding == 0) pending->cv.SignalAll();
+    appended.push_back([pending](absl::StatusOr<eventstore::AppendResult> r) {
+      absl::Status status;
+      {
+        MutexLock lock(&pending->mu);
+        if (!r.ok() && pending->status.ok()) pending->status = r.status();
+        if (--pending->outstanding > 0) return;
+        status = pending->status;
+      }
+      if (!status.ok()) {
+        status = absl::UnavailableError(absl::StrCat(
+            "the access record of this read could not be written, so nothing "
+            "is shown: ",
+            status.message(), "; retry later"));
+      }
+      std::move(pending->done)(std::move(status));
     });
   }
   // Queued together, so the records of one read share one sync.
-  log_->AppendEachAsync(std::move(appends), std::move(done));
-  MutexLock lock(&pending->mu);
-  while (pending->outstanding > 0) pending->cv.Wait();
-  if (!pending->status.ok()) {
-    return absl::UnavailableError(absl::StrCat(
-        "the access record of this read could not be written, so nothing is "
-        "shown: ",
-        pending->status.message(), "; retry later"));
-  }
-  return absl::OkStatus();
+  log_->AppendEachAsync(std::move(appends), std::move(appended));
+}
+
+absl::Status AccessControl::Record(const Caller& caller,
+                                   absl::string_view operation,
+                                   const std::vector<const ClientRead*>& reads) {
+  std::promise<absl::Status> recorded;
+  RecordAsync(caller, operation, reads,
+              [&recorded](absl::Status s) { recorded.set_value(std::move(s)); });
+  return recorded.get_future().get();
 }
 
 // --- StreamFilter -----------------------------------------------------------------
@@ -800,19 +814,28 @@ absl::Status StreamFilter::Filter(
   return absl::OkStatus();
 }
 
-absl::Status StreamFilter::RecordShown(absl::string_view operation) {
+void StreamFilter::RecordShownAsync(
+    absl::string_view operation,
+    absl::AnyInvocable<void(absl::Status) &&> done) {
   std::vector<const ClientRead*> reads;
   for (const std::string& client : shown_clients_) {
     auto it = reads_.find(client);
     if (it != reads_.end()) reads.push_back(&it->second);
   }
-  absl::Status status = access_->Record(*caller_, operation, reads);
+  access_->RecordAsync(*caller_, operation, reads, std::move(done));
   for (const std::string& client : shown_clients_) {
     auto it = reads_.find(client);
     if (it != reads_.end()) it->second.ResetCounts();
   }
   shown_clients_.clear();
-  return status;
+}
+
+absl::Status StreamFilter::RecordShown(absl::string_view operation) {
+  std::promise<absl::Status> recorded;
+  RecordShownAsync(operation, [&recorded](absl::Status s) {
+    recorded.set_value(std::move(s));
+  });
+  return recorded.get_future().get();
 }
 
 v1::Withheld StreamFilter::TakeWithheld() {

@@ -227,6 +227,12 @@ class AccessControl {
   // written: the read must then fail, showing nothing.
   absl::Status Record(const Caller& caller, absl::string_view operation,
                       const std::vector<const ClientRead*>& reads);
+  // Record without waiting: `done` gets what Record would return, once the
+  // records are durable (possibly before returning; EventLog::AppendAsync's
+  // threading contract). `reads` are read before returning.
+  void RecordAsync(const Caller& caller, absl::string_view operation,
+                   const std::vector<const ClientRead*>& reads,
+                   absl::AnyInvocable<void(absl::Status) &&> done);
 
   // The organisation directory as of now (a shared snapshot).
   absl::StatusOr<std::shared_ptr<const care::OrganizationDirectory>>
@@ -269,6 +275,10 @@ class StreamFilter {
   // Writes the access records for what the last Filter() showed; returns
   // once durable.
   absl::Status RecordShown(absl::string_view operation);
+  // RecordShown without waiting: `done` gets its status once the records are
+  // durable (AccessControl::RecordAsync's contract).
+  void RecordShownAsync(absl::string_view operation,
+                        absl::AnyInvocable<void(absl::Status) &&> done);
   // What was withheld since the last call, and resets the count.
   v1::Withheld TakeWithheld();
 

@@ -85,11 +85,16 @@ grpc::ServerUnaryReactor* EventLogService::Append(
   return reactor;
 }
 
-grpc::Status EventLogService::ReadStream(grpc::ServerContext* context,
-                                         const v1::ReadStreamRequest* request,
-                                         v1::ReadStreamResponse* response) {
+grpc::ServerUnaryReactor* EventLogService::ReadStream(
+    grpc::CallbackServerContext* context, const v1::ReadStreamRequest* request,
+    v1::ReadStreamResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto finish = [reactor](const absl::Status& s) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  };
   absl::StatusOr<Caller> caller = access_->Authenticate(*context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) return finish(caller.status());
   // A client's stream: an agency that is not involved with the client
   // learns nothing, not even whether the stream exists.
   std::optional<ClientRead> client_read;
@@ -97,50 +102,64 @@ grpc::Status EventLogService::ReadStream(grpc::ServerContext* context,
       !client.empty()) {
     absl::StatusOr<ClientRead> read =
         access_->OpenClient(*caller, client, kReadStreamOperation);
-    if (!read.ok()) return ToGrpcStatus(read.status());
+    if (!read.ok()) return finish(read.status());
     client_read = *std::move(read);
   }
   absl::StatusOr<eventstore::StreamPage> page =
       log_->ReadStream(request->stream_id(), FromProto(*request));
-  if (!page.ok()) return ToGrpcStatus(page.status());
-  std::vector<bool> visible(page->events.size());
-  v1::Withheld withheld;
+  if (!page.ok()) return finish(page.status());
   if (client_read.has_value() && !page->events.empty() &&
       !client_read->Knows(page->events.back().stream_version)) {
     // Appended since the decision was made: decide on the newer record.
     absl::StatusOr<ClientRead> read = access_->OpenClient(
         *caller, ClientOfStream(request->stream_id()), kReadStreamOperation);
-    if (!read.ok()) return ToGrpcStatus(read.status());
+    if (!read.ok()) return finish(read.status());
     client_read = *std::move(read);
   }
+  // What the page shows, answered once its access records are durable (no
+  // thread waits for that sync; most pages need no record at all).
+  struct Shown {
+    eventstore::StreamPage page;
+    std::vector<bool> visible;
+    v1::Withheld withheld;
+  };
+  auto shown = std::make_shared<Shown>();
+  shown->visible.resize(page->events.size());
+  auto answer = [reactor, response, shown](absl::Status recorded) {
+    if (!recorded.ok()) {
+      reactor->Finish(ToGrpcStatus(recorded));
+      return;
+    }
+    const eventstore::StreamPage& read = shown->page;
+    for (size_t i = 0; i < read.events.size(); ++i) {
+      if (shown->visible[i]) ToProto(read.events[i], response->add_events());
+    }
+    response->set_next_version(read.next_version);
+    response->set_end_of_stream(read.end_of_stream);
+    response->set_last_stream_version(read.last_stream_version);
+    if (shown->withheld.count() > 0) {
+      *response->mutable_withheld() = std::move(shown->withheld);
+    }
+    reactor->Finish(grpc::Status::OK);
+  };
   if (client_read.has_value()) {
     for (size_t i = 0; i < page->events.size(); ++i) {
-      visible[i] = client_read->Show(page->events[i]);
+      shown->visible[i] = client_read->Show(page->events[i]);
     }
-    if (absl::Status s =
-            access_->Record(*caller, kReadStreamOperation, {&*client_read});
-        !s.ok()) {
-      return ToGrpcStatus(s);
-    }
-    withheld = client_read->withheld();
-  } else {
-    StreamFilter filter(access_, &*caller);
-    if (absl::Status s = filter.Filter(page->events, &visible); !s.ok()) {
-      return ToGrpcStatus(s);
-    }
-    if (absl::Status s = filter.RecordShown(kReadStreamOperation); !s.ok()) {
-      return ToGrpcStatus(s);
-    }
-    withheld = filter.TakeWithheld();
+    shown->withheld = client_read->withheld();
+    shown->page = *std::move(page);
+    access_->RecordAsync(*caller, kReadStreamOperation, {&*client_read},
+                         std::move(answer));
+    return reactor;
   }
-  for (size_t i = 0; i < page->events.size(); ++i) {
-    if (visible[i]) ToProto(page->events[i], response->add_events());
+  StreamFilter filter(access_, &*caller);
+  if (absl::Status s = filter.Filter(page->events, &shown->visible); !s.ok()) {
+    return finish(s);
   }
-  response->set_next_version(page->next_version);
-  response->set_end_of_stream(page->end_of_stream);
-  response->set_last_stream_version(page->last_stream_version);
-  if (withheld.count() > 0) *response->mutable_withheld() = std::move(withheld);
-  return grpc::Status::OK;
+  shown->withheld = filter.TakeWithheld();
+  shown->page = *std::move(page);
+  filter.RecordShownAsync(kReadStreamOperation, std::move(answer));
+  return reactor;
 }
 
 grpc::Status EventLogService::ReadAll(grpc::ServerContext* context,

@@ -1,7 +1,8 @@
 // caseline.v1.EventLog over gRPC: converts messages and statuses, and asks
 // AccessControl who may append and what each caller may read.
-// Append uses the callback API (the log's writer thread completes it, so no
-// gRPC thread waits for a sync); the reads and Subscribe are synchronous.
+// Append and ReadStream use the callback API (no gRPC thread waits for a
+// sync: the log completes an append, and a read's access records, from its
+// own callbacks); ReadAll, Subscribe and VerifyChain are synchronous.
 #ifndef CASELINE_SERVICES_EVENT_LOG_SERVICE_H_
 #define CASELINE_SERVICES_EVENT_LOG_SERVICE_H_
 
@@ -25,7 +26,8 @@ struct EventLogServiceOptions {
 };
 
 class EventLogService final
-    : public v1::EventLog::WithCallbackMethod_Append<v1::EventLog::Service> {
+    : public v1::EventLog::WithCallbackMethod_Append<
+          v1::EventLog::WithCallbackMethod_ReadStream<v1::EventLog::Service>> {
  public:
   // `log` and `access` are not owned and must outlive the service.
   EventLogService(eventstore::EventLog* log, AccessControl* access,
@@ -38,9 +40,10 @@ class EventLogService final
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
                                    const v1::AppendRequest* request,
                                    v1::AppendResponse* response) override;
-  grpc::Status ReadStream(grpc::ServerContext* context,
-                          const v1::ReadStreamRequest* request,
-                          v1::ReadStreamResponse* response) override;
+  grpc::ServerUnaryReactor* ReadStream(
+      grpc::CallbackServerContext* context,
+      const v1::ReadStreamRequest* request,
+      v1::ReadStreamResponse* response) override;
   grpc::Status ReadAll(grpc::ServerContext* context,
                        const v1::ReadAllRequest* request,
                        v1::ReadAllResponse* response) override;
