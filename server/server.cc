@@ -123,8 +123,7 @@ void InstallProtobufLogFilter() {
   });
 }
 
-}  // namespace
-
+// The EventLog service's options from the server's.
 services::EventLogServiceOptions EventLogOptionsOf(
     const ServerOptions& options) {
   services::EventLogServiceOptions out;
@@ -132,6 +131,8 @@ services::EventLogServiceOptions EventLogOptionsOf(
       options.max_subscriptions_per_organization;
   return out;
 }
+
+}  // namespace
 
 absl::AnyInvocable<absl::Time() const> ClockOf(const ServerOptions& options) {
   if (!options.clock) return nullptr;

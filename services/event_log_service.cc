@@ -192,9 +192,12 @@ grpc::Status EventLogService::ReadAll(grpc::ServerContext* context,
     return ToGrpcStatus(s);
   }
   const eventstore::ReadAllOptions read = FromProto(*request);
-  // A large page takes its turn (EventLogServiceOptions).
+  // A large page takes its turn (EventLogServiceOptions) for reading,
+  // filtering and converting it, the work that takes CPU; not for waiting
+  // for its access records to be synced.
   std::optional<AdmissionLimiter::Permit> permit;
-  if (read.max_count > kDefaultReadCount || !read.filter.event_type_prefix.empty() ||
+  if (read.max_count > kDefaultReadCount ||
+      !read.filter.event_type_prefix.empty() ||
       !read.filter.stream_id_prefix.empty()) {
     absl::StatusOr<AdmissionLimiter::Permit> admitted =
         large_reads_.Acquire(DeadlineOf(*context), CancelledOf(*context));
@@ -202,18 +205,20 @@ grpc::Status EventLogService::ReadAll(grpc::ServerContext* context,
     permit = *std::move(admitted);
   }
   absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
-  permit.reset();  // filtering and recording do not need the turn
   if (!page.ok()) return ToGrpcStatus(page.status());
   StreamFilter filter(access_, &*caller);
   std::vector<bool> visible;
   if (absl::Status s = filter.Filter(page->events, &visible); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  if (absl::Status s = filter.RecordShown(kReadAllOperation); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
+  // Nothing leaves before the access records are durable (below): the
+  // response is sent only when this returns OK.
   for (const eventstore::RecordedEvent& e : page->events) {
     ToProto(e, response->add_events());
+  }
+  permit.reset();
+  if (absl::Status s = filter.RecordShown(kReadAllOperation); !s.ok()) {
+    return ToGrpcStatus(s);
   }
   response->set_next_position(page->next_position);
   response->set_end_of_log(page->end_of_log);

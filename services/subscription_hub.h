@@ -1,6 +1,6 @@
 // SubscriptionHub: the few threads every EventLog.Subscribe shares, so that an
-// open subscription costs no thread of its own (docs/performance.md
-// "Subscriptions").
+// open subscription costs no thread of its own (docs/architecture.md, "The
+// path of a subscription").
 //
 // A subscription (EventLogService's callback reactor) moves between three
 // states and is in exactly one at a time:

@@ -11,7 +11,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/mutex.h"
 #include "caseline/v1/event_log.grpc.pb.h"
+#include "eventstore/event_log.h"
+#include "projections/client_record_store.h"
+#include "services/access_control.h"
+#include "services/event_log_service.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -129,7 +134,8 @@ TEST_F(SubscriptionE2eTest, IdleSubscriptionsHoldNoThreadAndNoEvents) {
   const size_t threads_before = ThreadCount();
   ASSERT_GT(threads_before, 0u);
 
-  constexpr size_t kIdle = 300;
+  // Fewer under sanitizers, which run ten to fifty times slower.
+  constexpr size_t kIdle = testing::kUnderSanitizer ? 100 : 300;
   for (size_t i = 0; i < kIdle; ++i) {
     // Half replay the log first, half start at its end.
     subs.push_back(Open(stub_.get(), i % 2 == 0 ? from_start : FromEnd()));
@@ -142,7 +148,7 @@ TEST_F(SubscriptionE2eTest, IdleSubscriptionsHoldNoThreadAndNoEvents) {
   EXPECT_EQ(stats.open, kIdle + 1);
   EXPECT_EQ(stats.buffered_events, 0u);
   EXPECT_EQ(stats.threads, 4u);  // 2 workers, the dispatcher, the watcher
-  // A thread per subscription would add 300.
+  // A thread per subscription would add kIdle.
   EXPECT_LT(ThreadCount(), threads_before + 16);
 
   // They are live: an append reaches each, then they are idle again.
@@ -306,6 +312,131 @@ TEST_F(SubscriptionE2eTest, ConcurrentChainVerificationsAllSucceed) {
     });
   }
   for (std::thread& t : verifiers) t.join();
+}
+
+// A real log whose VerifyChain, once armed, waits at a gate: a verification
+// that takes as long as the test wants.
+class GatedLog final : public eventstore::EventLog {
+ public:
+  explicit GatedLog(std::unique_ptr<eventstore::EventLog> log)
+      : log_(std::move(log)) {}
+
+  void Arm() {
+    MutexLock lock(&mu_);
+    armed_ = true;
+  }
+  // Waits until a verification is at the gate.
+  void AwaitEntered() {
+    MutexLock lock(&mu_);
+    while (entered_ == 0) cv_.Wait();
+  }
+  void Open() {
+    MutexLock lock(&mu_);
+    armed_ = false;
+    cv_.SignalAll();
+  }
+
+  void AppendAsync(eventstore::AppendRequest request,
+                   AppendCallback done) override {
+    log_->AppendAsync(std::move(request), std::move(done));
+  }
+  absl::Status WriteFailure() const override { return log_->WriteFailure(); }
+  absl::StatusOr<eventstore::StreamPage> ReadStream(
+      absl::string_view stream_id,
+      const eventstore::ReadStreamOptions& options) override {
+    return log_->ReadStream(stream_id, options);
+  }
+  absl::StatusOr<eventstore::LogPage> ReadAll(
+      const eventstore::ReadAllOptions& options) override {
+    return log_->ReadAll(options);
+  }
+  absl::StatusOr<std::optional<eventstore::RecordedEvent>> FindEvent(
+      const eventstore::EventId& event_id) override {
+    return log_->FindEvent(event_id);
+  }
+  uint64_t HeadPosition() const override { return log_->HeadPosition(); }
+  uint64_t WaitForHeadAbove(uint64_t position,
+                            absl::Duration timeout) const override {
+    return log_->WaitForHeadAbove(position, timeout);
+  }
+  absl::StatusOr<eventstore::ChainVerification> VerifyChain(
+      uint64_t from_position, uint64_t to_position) override {
+    {
+      MutexLock lock(&mu_);
+      ++entered_;
+      cv_.SignalAll();
+      while (armed_) cv_.Wait();
+    }
+    return log_->VerifyChain(from_position, to_position);
+  }
+  absl::StatusOr<eventstore::BackupInfo> Backup(
+      const std::string& dir) override {
+    return log_->Backup(dir);
+  }
+
+ private:
+  std::unique_ptr<eventstore::EventLog> log_;
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  bool armed_ ABSL_GUARDED_BY(mu_) = false;
+  int entered_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// With one verification at a time, a second one waits its turn, and gives
+// up with DEADLINE_EXCEEDED when its deadline passes first; the place it
+// waited for is not lost.
+TEST(ReadLimitsE2eTest, AVerificationWaitingPastItsDeadlineIsDeadlineExceeded) {
+  testing::ScratchDir dir("read_limits_e2e");
+  eventstore::EventLogOptions log_options;
+  log_options.data_dir = dir.path();
+  auto opened = eventstore::EventLog::Open(std::move(log_options));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  GatedLog log(*std::move(opened));
+  auto authenticator = services::Authenticator::Create({});
+  ASSERT_TRUE(authenticator.ok());
+  projections::ClientRecordStore records(&log);
+  services::AccessControl access(&log, &records, authenticator->get());
+  services::EventLogServiceOptions options;
+  options.max_concurrent_verifications = 1;
+  services::EventLogService service(&log, &access, options);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::EventLog::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                          grpc::InsecureChannelCredentials()));
+
+  log.Arm();
+  grpc::Status first;
+  std::thread holder([&] {
+    grpc::ClientContext context;
+    v1::VerifyChainResponse response;
+    first = stub->VerifyChain(&context, v1::VerifyChainRequest(), &response);
+  });
+  log.AwaitEntered();
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(200));
+    v1::VerifyChainResponse response;
+    const grpc::Status late =
+        stub->VerifyChain(&context, v1::VerifyChainRequest(), &response);
+    EXPECT_EQ(late.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  log.Open();
+  holder.join();
+  EXPECT_TRUE(first.ok()) << first.error_message();
+  grpc::ClientContext context;
+  v1::VerifyChainResponse response;
+  EXPECT_TRUE(
+      stub->VerifyChain(&context, v1::VerifyChainRequest(), &response).ok());
+  EXPECT_TRUE(response.ok());
+  server->Shutdown();
+  service.Stop();
 }
 
 }  // namespace
