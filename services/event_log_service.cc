@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -328,13 +329,14 @@ class EventLogService::SubscribeReactor final
                        next_)));
       return;
     }
-    read_.from_position = next_;
-    absl::StatusOr<eventstore::LogPage> page = service_->log_->ReadAll(read_);
+    absl::StatusOr<std::shared_ptr<const eventstore::LogPage>> page =
+        ReadPage();
     if (!page.ok()) {
       EndWith(ToGrpcStatus(page.status()));
       return;
     }
-    if (absl::Status s = filter_.Filter(page->events, &visible_); !s.ok()) {
+    const std::vector<eventstore::RecordedEvent>& events = (*page)->events;
+    if (absl::Status s = filter_.Filter(events, &visible_); !s.ok()) {
       EndWith(ToGrpcStatus(s));
       return;
     }
@@ -342,13 +344,48 @@ class EventLogService::SubscribeReactor final
       EndWith(ToGrpcStatus(s));
       return;
     }
-    events_ = std::move(page->events);
-    service_->hub_.CountBuffered(static_cast<int64_t>(events_.size()));
+    page_ = *std::move(page);
+    service_->hub_.CountBuffered(static_cast<int64_t>(page_->events.size()));
     index_ = 0;
-    page_next_ = page->next_position;
-    page_end_ = page->end_of_log;
     after_page_ = AfterPage::kBookkeeping;
     Advance();
+  }
+
+  // The page after next_: its matching events, where it ends, and whether
+  // it reached the head. Near the head, all subscriptions at the same
+  // position share one unfiltered read of it (SubscriptionHub::TailPage),
+  // each keeping its matches: the same page a filtered read would give,
+  // ending where the shared read stopped.
+  absl::StatusOr<std::shared_ptr<const eventstore::LogPage>> ReadPage() {
+    SubscriptionHub& hub = service_->hub_;
+    if (service_->log_->HeadPosition() >= next_ + kSubscriptionPage) {
+      read_.from_position = next_;
+      ASSIGN_OR_RETURN(eventstore::LogPage page, service_->log_->ReadAll(read_));
+      return std::make_shared<const eventstore::LogPage>(std::move(page));
+    }
+    std::shared_ptr<const eventstore::LogPage> tail = hub.TailPage(next_);
+    if (tail == nullptr) {
+      eventstore::ReadAllOptions all;
+      all.from_position = next_;
+      all.max_count = kSubscriptionPage;
+      ASSIGN_OR_RETURN(eventstore::LogPage page, service_->log_->ReadAll(all));
+      tail = std::make_shared<const eventstore::LogPage>(std::move(page));
+      // Only a page that moves a subscription on: an empty one would keep
+      // returning "nothing new" after the head moved.
+      if (tail->next_position > next_) hub.SetTailPage(next_, tail);
+    }
+    const eventstore::EventFilter& filter = read_.filter;
+    if (filter.event_type_prefix.empty() && filter.stream_id_prefix.empty()) {
+      return tail;
+    }
+    auto mine = std::make_shared<eventstore::LogPage>();
+    for (const eventstore::RecordedEvent& e : tail->events) {
+      if (filter.Matches(e.stream_id, e.event_type)) mine->events.push_back(e);
+    }
+    mine->next_position = tail->next_position;
+    mine->end_of_log = tail->end_of_log;
+    mine->head_position = tail->head_position;
+    return mine;
   }
 
   // Starts the next write of the page being delivered, or, once the page is
@@ -357,17 +394,20 @@ class EventLogService::SubscribeReactor final
   // `this` after starting a write, scheduling or parking, since whoever
   // continues may end the call.
   void Advance() {
-    while (index_ < events_.size() && !visible_[index_]) ++index_;
-    if (index_ < events_.size()) {
+    const size_t size = page_ == nullptr ? 0 : page_->events.size();
+    while (index_ < size && !visible_[index_]) ++index_;
+    if (index_ < size) {
       message_.Clear();
-      ToProto(events_[index_++], message_.mutable_event());
+      ToProto(page_->events[index_++], message_.mutable_event());
       StartWrite(&message_);
       return;
     }
     if (after_page_ == AfterPage::kBookkeeping) {
+      const uint64_t page_next = page_->next_position;
+      page_end_ = page_->end_of_log;
       ReleaseEvents();
-      examined_since_checkpoint_ += page_next_ - next_;
-      next_ = page_next_;
+      examined_since_checkpoint_ += page_next - next_;
+      next_ = page_next;
       after_page_ = AfterPage::kPeriodicCheckpoint;
       if (!caught_up_ && next_ > head_at_start_) {
         caught_up_ = true;
@@ -419,10 +459,10 @@ class EventLogService::SubscribeReactor final
   }
 
   void ReleaseEvents() {
-    if (!events_.empty()) {
-      service_->hub_.CountBuffered(-static_cast<int64_t>(events_.size()));
+    if (page_ != nullptr) {
+      service_->hub_.CountBuffered(-static_cast<int64_t>(page_->events.size()));
+      page_.reset();
     }
-    std::vector<eventstore::RecordedEvent>().swap(events_);
     std::vector<bool>().swap(visible_);
     index_ = 0;
   }
@@ -447,11 +487,10 @@ class EventLogService::SubscribeReactor final
   bool caught_up_ = false;
   uint64_t examined_since_checkpoint_ = 0;
   absl::Time last_checkpoint_;
-  // The page being delivered.
-  std::vector<eventstore::RecordedEvent> events_;
+  // The page being delivered (perhaps shared with other subscriptions).
+  std::shared_ptr<const eventstore::LogPage> page_;
   std::vector<bool> visible_;
   size_t index_ = 0;
-  uint64_t page_next_ = 0;
   bool page_end_ = false;
   AfterPage after_page_ = AfterPage::kNone;
   v1::SubscribeResponse message_;  // the one in flight

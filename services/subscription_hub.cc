@@ -103,6 +103,20 @@ void SubscriptionHub::Stop() {
   for (std::thread& t : threads) t.join();
 }
 
+std::shared_ptr<const eventstore::LogPage> SubscriptionHub::TailPage(
+    uint64_t from_position) {
+  MutexLock lock(&mu_);
+  if (tail_ == nullptr || tail_from_ != from_position) return nullptr;
+  return tail_;
+}
+
+void SubscriptionHub::SetTailPage(
+    uint64_t from_position, std::shared_ptr<const eventstore::LogPage> page) {
+  MutexLock lock(&mu_);
+  tail_from_ = from_position;
+  tail_ = std::move(page);
+}
+
 SubscriptionStats SubscriptionHub::stats() const {
   SubscriptionStats stats;
   stats.buffered_events =
@@ -111,6 +125,7 @@ SubscriptionStats SubscriptionHub::stats() const {
   stats.open = open_total_;
   stats.parked = parked_.size();
   stats.threads = threads_.size();
+  stats.tail_events = tail_ == nullptr ? 0 : tail_->events.size();
   return stats;
 }
 
@@ -156,6 +171,8 @@ void SubscriptionHub::DispatcherLoop() {
       continue;
     }
     if (stopping_) return;
+    // Everyone is idle: hold no events for them.
+    if (parked_.size() == open_total_ && tasks_.empty()) tail_.reset();
     if (next_deadline == absl::InfiniteFuture()) {
       dispatch_cv_.Wait();
     } else {

@@ -16,6 +16,12 @@
 // dispatcher when the head moves. So the hub runs `workers` + 2 threads,
 // however many subscriptions are open.
 //
+// When the head moves, every subscription parked at the old head wakes to
+// read the same few new events. The hub keeps the last page read at the
+// log's tail (unfiltered, from one position), so that they share one read
+// and one decode instead of one each (TailPage); it drops it once every
+// subscription is parked again.
+//
 // The hub also counts open subscriptions per organisation and refuses one
 // beyond max_per_organization.
 //
@@ -27,6 +33,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,8 +53,12 @@ struct SubscriptionStats {
   size_t open = 0;
   // Of those, caught up and waiting for the head (holding no events).
   size_t parked = 0;
-  // Decoded events held for delivery, over all subscriptions.
+  // Decoded events held for delivery, summed over subscriptions (a tail
+  // page shared by several counts for each).
   size_t buffered_events = 0;
+  // Events of the tail page the hub keeps for subscriptions to share (0 once
+  // every subscription is parked).
+  size_t tail_events = 0;
   // Threads the hub runs (0 before the first subscription).
   size_t threads = 0;
 };
@@ -109,6 +120,12 @@ class SubscriptionHub {
   // stopped). Idempotent.
   void Stop();
 
+  // The last tail page read from `from_position` (unfiltered, not empty), or
+  // null. Shared: never modified once published.
+  std::shared_ptr<const eventstore::LogPage> TailPage(uint64_t from_position);
+  void SetTailPage(uint64_t from_position,
+                   std::shared_ptr<const eventstore::LogPage> page);
+
   // Adds `delta` to the buffered events counter (negative to remove).
   void CountBuffered(int64_t delta) { buffered_events_ += delta; }
 
@@ -139,6 +156,8 @@ class SubscriptionHub {
   std::deque<absl::AnyInvocable<void() &&>> tasks_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ParkedSubscription*, Parked> parked_
       ABSL_GUARDED_BY(mu_);
+  uint64_t tail_from_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<const eventstore::LogPage> tail_ ABSL_GUARDED_BY(mu_);
   // The head the watcher last saw.
   uint64_t head_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, size_t> open_ ABSL_GUARDED_BY(mu_);

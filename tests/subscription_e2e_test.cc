@@ -160,8 +160,10 @@ TEST_F(SubscriptionE2eTest, IdleSubscriptionsHoldNoThreadAndNoEvents) {
     } while (!message.has_event());
     EXPECT_EQ(message.event().global_position(), 21u);
   }
-  ASSERT_TRUE(Eventually(
-      [&] { return server_->subscription_stats().parked == kIdle + 1; }));
+  ASSERT_TRUE(Eventually([&] {
+    const services::SubscriptionStats now = server_->subscription_stats();
+    return now.parked == kIdle + 1 && now.tail_events == 0;
+  }));
   EXPECT_EQ(server_->subscription_stats().buffered_events, 0u);
   for (Subscription& s : subs) s.Cancel();
   EXPECT_TRUE(
@@ -215,6 +217,8 @@ TEST_F(SubscriptionE2eTest, EveryLiveEventReachesEverySubscriberInOrder) {
     } else {
       request.mutable_from_end();
     }
+    // Every fourth follows only the second writer's stream.
+    if (i % 4 == 1) request.mutable_filter()->set_stream_id_prefix("w-1");
     request.set_checkpoint_every_events(7);
     subs.push_back(Open(stub_.get(), request));
     ASSERT_TRUE(ReadUntilCaughtUp(subs.back().reader.get()));
@@ -242,10 +246,25 @@ TEST_F(SubscriptionE2eTest, EveryLiveEventReachesEverySubscriberInOrder) {
   for (int i = 0; i < kAppendsPerWriter; ++i) appended += 2 * (i % 4 + 1);
   const uint64_t head = server_->event_log().HeadPosition();
   ASSERT_EQ(head, 5 + appended);
-  for (Subscription& s : subs) {
+  const uint64_t second_writers = appended / 2;
+  for (int i = 0; i < kSubscribers; ++i) {
+    Subscription& s = subs[i];
+    v1::SubscribeResponse message;
+    if (i % 4 == 1) {
+      uint64_t last = 5;
+      uint64_t received = 0;
+      while (received < second_writers && s.reader->Read(&message)) {
+        if (!message.has_event()) continue;
+        EXPECT_EQ(message.event().stream_id(), "w-1");
+        EXPECT_GT(message.event().global_position(), last);
+        last = message.event().global_position();
+        ++received;
+      }
+      EXPECT_EQ(received, second_writers);
+      continue;
+    }
     uint64_t expected = 6;
     uint64_t last_checkpoint = 0;
-    v1::SubscribeResponse message;
     while (expected <= head && s.reader->Read(&message)) {
       if (message.has_event()) {
         ASSERT_EQ(message.event().global_position(), expected);
