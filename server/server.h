@@ -15,7 +15,7 @@
 #include "projections/projection_engine.h"
 #include "care/views_config.h"
 #include "services/access_control.h"
-#include "services/subscription_hub.h"
+#include "services/event_log_service.h"  // services::SubscriptionStats
 
 namespace rocksdb {
 class Env;
