@@ -265,7 +265,10 @@ class EventLogService::SubscribeReactor final
           "client, not a subscription; read the client's stream instead")));
       return;
     }
-    if (absl::Status admitted = service_->hub_.Admit(caller_.organization_id);
+    // Development mode's anonymous local operator is not an organisation
+    // and is not capped.
+    if (absl::Status admitted = service_->hub_.Admit(caller_.organization_id,
+                                                     Capped());
         !admitted.ok()) {
       Finish(ToGrpcStatus(admitted));
       return;
@@ -306,7 +309,7 @@ class EventLogService::SubscribeReactor final
 
   void OnDone() override {
     ReleaseEvents();
-    if (admitted_) service_->hub_.Release(caller_.organization_id);
+    if (admitted_) service_->hub_.Release(caller_.organization_id, Capped());
     delete this;
   }
 
@@ -452,6 +455,8 @@ class EventLogService::SubscribeReactor final
     last_checkpoint_ = absl::Now();
     StartWrite(&message_);
   }
+
+  bool Capped() const { return !caller_.local_operator; }
 
   bool IsCancelled() {
     MutexLock lock(&mu_);

@@ -22,8 +22,9 @@
 namespace caseline::services {
 
 struct EventLogServiceOptions {
-  // Most subscriptions one organisation (or development mode's local
-  // operator) may hold open; beyond it Subscribe answers RESOURCE_EXHAUSTED.
+  // Most subscriptions one organisation may hold open (development mode's
+  // local operator is not limited); beyond it Subscribe answers
+  // RESOURCE_EXHAUSTED.
   // 0: no limit. Default: 100 (caselined --max_subscriptions_per_organization).
   size_t max_subscriptions_per_organization = 100;
   // Threads that read, filter and record pages for all subscriptions

@@ -13,35 +13,37 @@ SubscriptionHub::SubscriptionHub(eventstore::EventLog* log,
 
 SubscriptionHub::~SubscriptionHub() { Stop(); }
 
-absl::Status SubscriptionHub::Admit(const std::string& organization_id) {
+absl::Status SubscriptionHub::Admit(const std::string& organization_id,
+                                    bool capped) {
   MutexLock lock(&mu_);
-  size_t& open = open_[organization_id];
-  if (options_.max_per_organization != 0 &&
-      open >= options_.max_per_organization) {
-    const std::string who =
-        organization_id.empty()
-            ? std::string("the local operator")
-            : absl::StrCat("organisation ", organization_id);
-    return absl::ResourceExhaustedError(absl::StrCat(
-        who, " has ", open, " subscriptions open, the most one organisation "
-        "may hold (caselined --max_subscriptions_per_organization=",
-        options_.max_per_organization,
-        "); close one of them (cancel its call) before opening another, or "
-        "ask the server's operator to raise "
-        "--max_subscriptions_per_organization"));
+  if (capped) {
+    size_t& open = open_[organization_id];
+    if (options_.max_per_organization != 0 &&
+        open >= options_.max_per_organization) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "organisation ", organization_id, " has ", open,
+          " subscriptions open, the most one organisation may hold (caselined "
+          "--max_subscriptions_per_organization=",
+          options_.max_per_organization,
+          "); close one of them (cancel its call) before opening another, or "
+          "ask the server's operator to raise "
+          "--max_subscriptions_per_organization"));
+    }
+    ++open;
   }
-  ++open;
   ++open_total_;
   if (!started_) StartThreadsLocked();
   return absl::OkStatus();
 }
 
-void SubscriptionHub::Release(const std::string& organization_id) {
+void SubscriptionHub::Release(const std::string& organization_id,
+                              bool capped) {
   MutexLock lock(&mu_);
+  --open_total_;
+  if (!capped) return;
   auto it = open_.find(organization_id);
   if (it == open_.end()) return;
   if (--it->second == 0) open_.erase(it);
-  --open_total_;
 }
 
 void SubscriptionHub::StartThreadsLocked() {

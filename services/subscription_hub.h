@@ -95,12 +95,13 @@ class SubscriptionHub {
   // Stop()s.
   ~SubscriptionHub();
 
-  // Counts a new subscription of `organization_id` (empty: the local
-  // operator), or RESOURCE_EXHAUSTED naming the organisation, its limit and
-  // what to do when it holds max_per_organization already.
-  absl::Status Admit(const std::string& organization_id);
+  // Counts a new subscription of `organization_id`, or RESOURCE_EXHAUSTED
+  // naming the organisation, its limit and what to do when it holds
+  // max_per_organization already. Uncapped ones (development mode's local
+  // operator) are counted in stats() only.
+  absl::Status Admit(const std::string& organization_id, bool capped = true);
   // Uncounts one Admit()ted subscription, once it is done.
-  void Release(const std::string& organization_id);
+  void Release(const std::string& organization_id, bool capped = true);
 
   // Runs `task` on a worker thread, in FIFO order with other tasks.
   void Run(absl::AnyInvocable<void() &&> task);
