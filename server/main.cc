@@ -76,6 +76,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{512} << 20));
   app.add_option("--block_cache_bytes", options.block_cache_bytes,
                  "RocksDB block cache size");
+  app.add_option("--max_subscriptions_per_organization",
+                 options.max_subscriptions_per_organization,
+                 "most EventLog.Subscribe calls one organisation may hold "
+                 "open (beyond it: RESOURCE_EXHAUSTED); 0: no limit")
+      ->check(CLI::Range(size_t{0}, size_t{1000000}));
   app.add_option("--views_config", views_config,
                  "JSON file of view windows and thresholds (docs/views.md); "
                  "unset: the defaults");
@@ -190,10 +195,11 @@ int main(int argc, char** argv) {
 
   spdlog::info(
       "starting: data_dir={} listen={} max_payload_bytes={} "
-      "max_events_per_append={} max_append_bytes={} block_cache_bytes={}",
+      "max_events_per_append={} max_append_bytes={} block_cache_bytes={} "
+      "max_subscriptions_per_organization={}",
       options.data_dir, options.listen, options.limits.max_payload_bytes,
       options.limits.max_events_per_append, options.limits.max_append_bytes,
-      options.block_cache_bytes);
+      options.block_cache_bytes, options.max_subscriptions_per_organization);
   absl::StatusOr<std::unique_ptr<caseline::server::CaselineServer>> server =
       caseline::server::CaselineServer::Start(options);
   if (!server.ok()) {

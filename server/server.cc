@@ -123,6 +123,15 @@ void InstallProtobufLogFilter() {
   });
 }
 
+// The EventLog service's options from the server's.
+services::EventLogServiceOptions EventLogOptionsOf(
+    const ServerOptions& options) {
+  services::EventLogServiceOptions out;
+  out.max_subscriptions_per_organization =
+      options.max_subscriptions_per_organization;
+  return out;
+}
+
 }  // namespace
 
 absl::AnyInvocable<absl::Time() const> ClockOf(const ServerOptions& options) {
@@ -147,7 +156,7 @@ class CaselineServer::Impl {
                 ClockOf(options)),
         views_{log_.get(), records_.get(), engine_.get(), options.views,
                &access_, ClockOf(options)},
-        service_(log_.get(), &access_),
+        service_(log_.get(), &access_, EventLogOptionsOf(options)),
         admin_(log_.get(), &access_),
         care_handler_(log_.get(), records_.get(), ClockOf(options)),
         runner_{&care_handler_, &access_},
@@ -218,6 +227,7 @@ class CaselineServer::Impl {
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoSeconds(grace));
     server_->Wait();
+    service_.Stop();  // its subscription threads follow the log's head
     engine_->Stop();
     store_.reset();
     records_.reset();  // no caller is left: the server and engine stopped
@@ -228,6 +238,9 @@ class CaselineServer::Impl {
   int port() const { return port_; }
   eventstore::EventLog& event_log() { return *log_; }
   projections::ProjectionEngine& projections() { return *engine_; }
+  services::SubscriptionStats subscription_stats() const {
+    return service_.subscription_stats();
+  }
 
  private:
   Mutex mu_;
@@ -302,6 +315,9 @@ int CaselineServer::port() const { return impl_->port(); }
 eventstore::EventLog& CaselineServer::event_log() { return impl_->event_log(); }
 projections::ProjectionEngine& CaselineServer::projections() {
   return impl_->projections();
+}
+services::SubscriptionStats CaselineServer::subscription_stats() const {
+  return impl_->subscription_stats();
 }
 void CaselineServer::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }
 

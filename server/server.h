@@ -15,6 +15,7 @@
 #include "projections/projection_engine.h"
 #include "care/views_config.h"
 #include "services/access_control.h"
+#include "services/event_log_service.h"  // services::SubscriptionStats
 
 namespace rocksdb {
 class Env;
@@ -48,6 +49,9 @@ struct ServerOptions {
   bool insecure_non_loopback = false;
   // The time consents and views are judged at. Default: absl::Now.
   std::function<absl::Time()> clock;
+  // Most EventLog.Subscribe calls one organisation may hold open; beyond it
+  // Subscribe answers RESOURCE_EXHAUSTED. 0: no limit. Default: 100.
+  size_t max_subscriptions_per_organization = 100;
   // How often grpc.health.v1.Health statuses are brought up to date
   // (server/health.h); clamped to 10 ms .. 1 min. Default: 1 s.
   absl::Duration health_interval = absl::Seconds(1);
@@ -75,6 +79,9 @@ class CaselineServer {
   int port() const;
   eventstore::EventLog& event_log();
   projections::ProjectionEngine& projections();
+  // EventLog.Subscribe's counters: open and parked subscriptions, the events
+  // they hold, the threads they share (services/subscription_hub.h).
+  services::SubscriptionStats subscription_stats() const;
 
   // Stops accepting calls, ends subscriptions, lets in-flight calls (appends
   // included) finish for up to `grace`, cancels the rest, then stops the

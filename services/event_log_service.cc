@@ -1,6 +1,9 @@
 #include "services/event_log_service.h"
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -44,14 +47,48 @@ absl::Status CheckNotCareStream(absl::string_view stream_id) {
       "Referrals, ..., Organizations); append raw events to another stream"));
 }
 
+// The call's deadline (InfiniteFuture when it has none).
+absl::Time DeadlineOf(const grpc::ServerContext& context) {
+  // gRPC reports "no deadline" as a time point centuries away.
+  const std::chrono::system_clock::time_point deadline = context.deadline();
+  if (deadline - std::chrono::system_clock::now() >
+      std::chrono::hours(24 * 365 * 100)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+std::function<bool()> CancelledOf(const grpc::ServerContext& context) {
+  return [&context] { return context.IsCancelled(); };
+}
+
 }  // namespace
 
 EventLogService::EventLogService(eventstore::EventLog* log,
                                  AccessControl* access,
                                  EventLogServiceOptions options)
-    : log_(log), access_(access), options_(options) {}
+    : log_(log),
+      access_(access),
+      options_(options),
+      hub_(log, SubscriptionHubOptions{
+                    .workers = options.subscription_workers,
+                    .max_per_organization =
+                        options.max_subscriptions_per_organization}),
+      verifications_("chain verifications",
+                     options.max_concurrent_verifications),
+      large_reads_("large ReadAll pages", options.max_concurrent_large_reads) {}
 
-void EventLogService::BeginShutdown() { shutting_down_ = true; }
+EventLogService::~EventLogService() { Stop(); }
+
+void EventLogService::BeginShutdown() {
+  shutting_down_ = true;
+  hub_.BeginShutdown();
+}
+
+void EventLogService::Stop() {
+  shutting_down_ = true;
+  hub_.Stop();
+}
 
 grpc::ServerUnaryReactor* EventLogService::Append(
     grpc::CallbackServerContext* context, const v1::AppendRequest* request,
@@ -174,18 +211,34 @@ grpc::Status EventLogService::ReadAll(grpc::ServerContext* context,
       !s.ok()) {
     return ToGrpcStatus(s);
   }
-  absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(FromProto(*request));
+  const eventstore::ReadAllOptions read = FromProto(*request);
+  // A large page takes its turn (EventLogServiceOptions) for reading,
+  // filtering and converting it, the work that takes CPU; not for waiting
+  // for its access records to be synced.
+  std::optional<AdmissionLimiter::Permit> permit;
+  if (read.max_count > kDefaultReadCount ||
+      !read.filter.event_type_prefix.empty() ||
+      !read.filter.stream_id_prefix.empty()) {
+    absl::StatusOr<AdmissionLimiter::Permit> admitted =
+        large_reads_.Acquire(DeadlineOf(*context), CancelledOf(*context));
+    if (!admitted.ok()) return ToGrpcStatus(admitted.status());
+    permit = *std::move(admitted);
+  }
+  absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
   if (!page.ok()) return ToGrpcStatus(page.status());
   StreamFilter filter(access_, &*caller);
   std::vector<bool> visible;
   if (absl::Status s = filter.Filter(page->events, &visible); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  if (absl::Status s = filter.RecordShown(kReadAllOperation); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
+  // Nothing leaves before the access records are durable (below): the
+  // response is sent only when this returns OK.
   for (const eventstore::RecordedEvent& e : page->events) {
     ToProto(e, response->add_events());
+  }
+  permit.reset();
+  if (absl::Status s = filter.RecordShown(kReadAllOperation); !s.ok()) {
+    return ToGrpcStatus(s);
   }
   response->set_next_position(page->next_position);
   response->set_end_of_log(page->end_of_log);
@@ -193,110 +246,286 @@ grpc::Status EventLogService::ReadAll(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-// Every subscriber reads the log itself, a page at a time, and writes with
-// gRPC's flow control: a slow consumer holds back only its own reads, and the
-// server never holds more than one page for it.
-grpc::Status EventLogService::Subscribe(
-    grpc::ServerContext* context, const v1::SubscribeRequest* request,
-    grpc::ServerWriter<v1::SubscribeResponse>* writer) {
-  absl::StatusOr<Caller> caller = access_->Authenticate(*context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
-  if (!caller->break_glass_reason.empty()) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        "x-caseline-break-glass: breaking the glass is for one read of one "
-        "client, not a subscription; read the client's stream instead"));
+// One subscription, as a callback reactor: it holds no thread while it waits
+// for the consumer or for the log (services/subscription_hub.h). It is always
+// in exactly one of these states, and whoever holds it there is the only one
+// to touch its delivery state:
+//  - reading: Step() on a hub worker reads the page after `next_`, filters
+//    it and writes its access records (StreamFilter::RecordShown) before any
+//    of it is shown;
+//  - writing: one message in flight; OnWriteDone() starts the next (Advance).
+//    So a slow consumer holds back only itself, and the server holds at most
+//    one page (kSubscriptionPage events) for it;
+//  - parked: caught up to the head, holding no events, until the hub resumes
+//    it (the head moved past it, its checkpoint interval elapsed, it was
+//    cancelled, or the server is shutting down), which runs Step() again.
+// The messages and their order are those of the synchronous loop this
+// replaced: per page, its visible events; then `caught_up` once the
+// subscription has passed the head it started at; then a checkpoint when
+// checkpoint_every_events have been examined or checkpoint_interval has
+// passed since the last one.
+class EventLogService::SubscribeReactor final
+    : public grpc::ServerWriteReactor<v1::SubscribeResponse>,
+      public ParkedSubscription {
+ public:
+  SubscribeReactor(EventLogService* service,
+                   grpc::CallbackServerContext* context,
+                   const v1::SubscribeRequest& request)
+      : service_(service), filter_(service->access_, &caller_) {
+    absl::StatusOr<Caller> caller = service_->access_->Authenticate(*context);
+    if (!caller.ok()) {
+      Finish(ToGrpcStatus(caller.status()));
+      return;
+    }
+    caller_ = *std::move(caller);
+    if (!caller_.break_glass_reason.empty()) {
+      Finish(ToGrpcStatus(absl::InvalidArgumentError(
+          "x-caseline-break-glass: breaking the glass is for one read of one "
+          "client, not a subscription; read the client's stream instead")));
+      return;
+    }
+    // Development mode's anonymous local operator is not an organisation
+    // and is not capped.
+    if (absl::Status admitted = service_->hub_.Admit(caller_.organization_id,
+                                                     Capped());
+        !admitted.ok()) {
+      Finish(ToGrpcStatus(admitted));
+      return;
+    }
+    admitted_ = true;
+    read_.max_count = kSubscriptionPage;
+    read_.filter = FromProto(request.filter());
+    head_at_start_ = service_->log_->HeadPosition();
+    next_ = request.has_from_end()
+                ? head_at_start_ + 1
+                : std::max<uint64_t>(request.from_position(), 1);
+    checkpoint_events_ = request.checkpoint_every_events() != 0
+                             ? request.checkpoint_every_events()
+                             : service_->options_.default_checkpoint_events;
+    checkpoint_interval_ =
+        request.checkpoint_interval_ms() != 0
+            ? absl::Milliseconds(request.checkpoint_interval_ms())
+            : service_->options_.default_checkpoint_interval;
+    last_checkpoint_ = absl::Now();
+    service_->hub_.Run([this] { Step(); });
   }
-  // Delivers only what the caller may see (everything for auditors and
-  // admins), and writes the access records of each page before it.
-  StreamFilter filter(access_, &*caller);
-  std::vector<bool> visible;
-  eventstore::ReadAllOptions read;
-  read.max_count = kSubscriptionPage;
-  read.filter = FromProto(request->filter());
-  const uint64_t head_at_start = log_->HeadPosition();
-  uint64_t next = request->has_from_end()
-                      ? head_at_start + 1
-                      : std::max<uint64_t>(request->from_position(), 1);
-  const uint64_t checkpoint_events = request->checkpoint_every_events() != 0
-                                         ? request->checkpoint_every_events()
-                                         : options_.default_checkpoint_events;
-  const absl::Duration checkpoint_interval =
-      request->checkpoint_interval_ms() != 0
-          ? absl::Milliseconds(request->checkpoint_interval_ms())
-          : options_.default_checkpoint_interval;
 
-  bool caught_up = false;
-  uint64_t examined_since_checkpoint = 0;
-  absl::Time last_checkpoint = absl::Now();
-  v1::SubscribeResponse message;
-  auto send_checkpoint = [&](bool is_caught_up) {
-    message.Clear();
-    v1::Checkpoint* checkpoint = is_caught_up ? message.mutable_caught_up()
-                                              : message.mutable_checkpoint();
-    checkpoint->set_position(next - 1);
-    if (v1::Withheld w = filter.TakeWithheld(); w.count() > 0) {
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      EndWith(grpc::Status(grpc::StatusCode::CANCELLED, "subscriber went away"));
+      return;
+    }
+    Advance();
+  }
+
+  void OnCancel() override {
+    MutexLock lock(&mu_);
+    cancelled_ = true;
+    // A parked subscription is resumed and ends itself (Step); one reading
+    // or writing sees the flag, or a failed write, when that is done.
+    service_->hub_.Wake(this);
+  }
+
+  void OnDone() override {
+    ReleaseEvents();
+    if (admitted_) service_->hub_.Release(caller_.organization_id, Capped());
+    delete this;
+  }
+
+  // Called by the hub's dispatcher, on a worker.
+  void Resume() override { Step(); }
+
+ private:
+  // Reads, filters and records the next page, then delivers it. On a hub
+  // worker (it may block on the log and on the access records' sync).
+  void Step() {
+    if (IsCancelled()) {
+      EndWith(grpc::Status(grpc::StatusCode::CANCELLED,
+                           "subscription cancelled"));
+      return;
+    }
+    if (service_->shutting_down_) {
+      EndWith(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          absl::StrCat("server shutting down; resubscribe with from_position ",
+                       next_)));
+      return;
+    }
+    absl::StatusOr<std::shared_ptr<const eventstore::LogPage>> page =
+        ReadPage();
+    if (!page.ok()) {
+      EndWith(ToGrpcStatus(page.status()));
+      return;
+    }
+    const std::vector<eventstore::RecordedEvent>& events = (*page)->events;
+    if (absl::Status s = filter_.Filter(events, &visible_); !s.ok()) {
+      EndWith(ToGrpcStatus(s));
+      return;
+    }
+    if (absl::Status s = filter_.RecordShown(kSubscribeOperation); !s.ok()) {
+      EndWith(ToGrpcStatus(s));
+      return;
+    }
+    page_ = *std::move(page);
+    service_->hub_.CountBuffered(static_cast<int64_t>(page_->events.size()));
+    index_ = 0;
+    after_page_ = AfterPage::kBookkeeping;
+    Advance();
+  }
+
+  // The page after next_: its matching events, where it ends, and whether
+  // it reached the head. Near the head, all subscriptions at the same
+  // position share one unfiltered read of it (SubscriptionHub::TailPage),
+  // each keeping its matches: the same page a filtered read would give,
+  // ending where the shared read stopped.
+  absl::StatusOr<std::shared_ptr<const eventstore::LogPage>> ReadPage() {
+    SubscriptionHub& hub = service_->hub_;
+    if (service_->log_->HeadPosition() >= next_ + kSubscriptionPage) {
+      read_.from_position = next_;
+      ASSIGN_OR_RETURN(eventstore::LogPage page, service_->log_->ReadAll(read_));
+      return std::make_shared<const eventstore::LogPage>(std::move(page));
+    }
+    std::shared_ptr<const eventstore::LogPage> tail = hub.TailPage(next_);
+    if (tail == nullptr) {
+      eventstore::ReadAllOptions all;
+      all.from_position = next_;
+      all.max_count = kSubscriptionPage;
+      ASSIGN_OR_RETURN(eventstore::LogPage page, service_->log_->ReadAll(all));
+      tail = std::make_shared<const eventstore::LogPage>(std::move(page));
+      // Only a page that moves a subscription on: an empty one would keep
+      // returning "nothing new" after the head moved.
+      if (tail->next_position > next_) hub.SetTailPage(next_, tail);
+    }
+    const eventstore::EventFilter& filter = read_.filter;
+    if (filter.event_type_prefix.empty() && filter.stream_id_prefix.empty()) {
+      return tail;
+    }
+    auto mine = std::make_shared<eventstore::LogPage>();
+    for (const eventstore::RecordedEvent& e : tail->events) {
+      if (filter.Matches(e.stream_id, e.event_type)) mine->events.push_back(e);
+    }
+    mine->next_position = tail->next_position;
+    mine->end_of_log = tail->end_of_log;
+    mine->head_position = tail->head_position;
+    return mine;
+  }
+
+  // Starts the next write of the page being delivered, or, once the page is
+  // out, its checkpoints, then reads the next page or parks. Never blocks:
+  // runs on a worker or on gRPC's callback threads. Touches nothing of
+  // `this` after starting a write, scheduling or parking, since whoever
+  // continues may end the call.
+  void Advance() {
+    const size_t size = page_ == nullptr ? 0 : page_->events.size();
+    while (index_ < size && !visible_[index_]) ++index_;
+    if (index_ < size) {
+      message_.Clear();
+      ToProto(page_->events[index_++], message_.mutable_event());
+      StartWrite(&message_);
+      return;
+    }
+    if (after_page_ == AfterPage::kBookkeeping) {
+      const uint64_t page_next = page_->next_position;
+      page_end_ = page_->end_of_log;
+      ReleaseEvents();
+      examined_since_checkpoint_ += page_next - next_;
+      next_ = page_next;
+      after_page_ = AfterPage::kPeriodicCheckpoint;
+      if (!caught_up_ && next_ > head_at_start_) {
+        caught_up_ = true;
+        StartCheckpoint(/*is_caught_up=*/true);
+        return;
+      }
+    }
+    if (after_page_ == AfterPage::kPeriodicCheckpoint) {
+      after_page_ = AfterPage::kNone;
+      if (examined_since_checkpoint_ >= checkpoint_events_ ||
+          absl::Now() - last_checkpoint_ >= checkpoint_interval_) {
+        StartCheckpoint(/*is_caught_up=*/false);
+        return;
+      }
+    }
+    if (!page_end_) {
+      service_->hub_.Run([this] { Step(); });
+      return;
+    }
+    // Caught up: hold nothing (not even the last message's buffers) while
+    // waiting for the head to move past next_ - 1.
+    v1::SubscribeResponse().Swap(&message_);
+    MutexLock lock(&mu_);
+    // Under mu_, so that OnCancel's Wake cannot come between the check and
+    // the parking and be lost.
+    if (cancelled_ ||
+        !service_->hub_.Park(this, next_ - 1,
+                             last_checkpoint_ + checkpoint_interval_)) {
+      service_->hub_.Run([this] { Step(); });
+    }
+  }
+
+  void StartCheckpoint(bool is_caught_up) {
+    message_.Clear();
+    v1::Checkpoint* checkpoint = is_caught_up ? message_.mutable_caught_up()
+                                              : message_.mutable_checkpoint();
+    checkpoint->set_position(next_ - 1);
+    if (v1::Withheld w = filter_.TakeWithheld(); w.count() > 0) {
       *checkpoint->mutable_withheld() = std::move(w);
     }
-    examined_since_checkpoint = 0;
-    last_checkpoint = absl::Now();
-    return writer->Write(message);
-  };
-
-  while (true) {
-    if (context->IsCancelled()) {
-      return grpc::Status(grpc::StatusCode::CANCELLED,
-                          "subscription cancelled");
-    }
-    if (shutting_down_) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                          absl::StrCat("server shutting down; resubscribe with "
-                                       "from_position ",
-                                       next));
-    }
-    read.from_position = next;
-    absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
-    if (!page.ok()) return ToGrpcStatus(page.status());
-    if (absl::Status s = filter.Filter(page->events, &visible); !s.ok()) {
-      return ToGrpcStatus(s);
-    }
-    if (absl::Status s = filter.RecordShown(kSubscribeOperation); !s.ok()) {
-      return ToGrpcStatus(s);
-    }
-    for (size_t i = 0; i < page->events.size(); ++i) {
-      if (!visible[i]) continue;
-      const eventstore::RecordedEvent& e = page->events[i];
-      message.Clear();
-      ToProto(e, message.mutable_event());
-      if (!writer->Write(message)) {
-        return grpc::Status(grpc::StatusCode::CANCELLED,
-                            "subscriber went away");
-      }
-    }
-    examined_since_checkpoint += page->next_position - next;
-    next = page->next_position;
-    if (!caught_up && next > head_at_start) {
-      caught_up = true;
-      if (!send_checkpoint(/*is_caught_up=*/true)) {
-        return grpc::Status(grpc::StatusCode::CANCELLED,
-                            "subscriber went away");
-      }
-    }
-    if (examined_since_checkpoint >= checkpoint_events ||
-        absl::Now() - last_checkpoint >= checkpoint_interval) {
-      if (!send_checkpoint(/*is_caught_up=*/false)) {
-        return grpc::Status(grpc::StatusCode::CANCELLED,
-                            "subscriber went away");
-      }
-    }
-    if (page->end_of_log) {
-      const absl::Duration until_checkpoint =
-          checkpoint_interval - (absl::Now() - last_checkpoint);
-      log_->WaitForHeadAbove(
-          next - 1,
-          std::max(absl::ZeroDuration(),
-                   std::min(options_.subscription_poll, until_checkpoint)));
-    }
+    examined_since_checkpoint_ = 0;
+    last_checkpoint_ = absl::Now();
+    StartWrite(&message_);
   }
+
+  bool Capped() const { return !caller_.local_operator; }
+
+  bool IsCancelled() {
+    MutexLock lock(&mu_);
+    return cancelled_;
+  }
+
+  void ReleaseEvents() {
+    if (page_ != nullptr) {
+      service_->hub_.CountBuffered(-static_cast<int64_t>(page_->events.size()));
+      page_.reset();
+    }
+    std::vector<bool>().swap(visible_);
+    index_ = 0;
+  }
+
+  // Ends the call. The last thing the holder of the subscription does.
+  void EndWith(const grpc::Status& status) {
+    ReleaseEvents();
+    Finish(status);
+  }
+
+  enum class AfterPage { kNone, kBookkeeping, kPeriodicCheckpoint };
+
+  EventLogService* const service_;
+  Caller caller_;
+  StreamFilter filter_;  // reads caller_
+  bool admitted_ = false;
+  eventstore::ReadAllOptions read_;
+  uint64_t head_at_start_ = 0;
+  uint64_t next_ = 1;
+  uint64_t checkpoint_events_ = 0;
+  absl::Duration checkpoint_interval_;
+  bool caught_up_ = false;
+  uint64_t examined_since_checkpoint_ = 0;
+  absl::Time last_checkpoint_;
+  // The page being delivered (perhaps shared with other subscriptions).
+  std::shared_ptr<const eventstore::LogPage> page_;
+  std::vector<bool> visible_;
+  size_t index_ = 0;
+  bool page_end_ = false;
+  AfterPage after_page_ = AfterPage::kNone;
+  v1::SubscribeResponse message_;  // the one in flight
+
+  Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>* EventLogService::Subscribe(
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  return new SubscribeReactor(this, context, *request);
 }
 
 // Anyone may verify the chain: it shows hashes, not care data.
@@ -305,6 +534,11 @@ grpc::Status EventLogService::VerifyChain(grpc::ServerContext* context,
                                           v1::VerifyChainResponse* response) {
   absl::StatusOr<Caller> caller = access_->Authenticate(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
+  // Verifications take turns (EventLogServiceOptions): each reads and hashes
+  // its whole range on a snapshot.
+  absl::StatusOr<AdmissionLimiter::Permit> permit =
+      verifications_.Acquire(DeadlineOf(*context), CancelledOf(*context));
+  if (!permit.ok()) return ToGrpcStatus(permit.status());
   absl::StatusOr<eventstore::ChainVerification> report =
       log_->VerifyChain(request->from_position(), request->to_position());
   if (!report.ok()) return ToGrpcStatus(report.status());

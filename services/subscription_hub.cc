@@ -1,0 +1,204 @@
+#include "services/subscription_hub.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace caseline::services {
+
+SubscriptionHub::SubscriptionHub(eventstore::EventLog* log,
+                                 SubscriptionHubOptions options)
+    : log_(log), options_(options) {}
+
+SubscriptionHub::~SubscriptionHub() { Stop(); }
+
+absl::Status SubscriptionHub::Admit(const std::string& organization_id,
+                                    bool capped) {
+  MutexLock lock(&mu_);
+  if (capped) {
+    size_t& open = open_[organization_id];
+    if (options_.max_per_organization != 0 &&
+        open >= options_.max_per_organization) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "organisation ", organization_id, " has ", open,
+          " subscriptions open, the most one organisation may hold (caselined "
+          "--max_subscriptions_per_organization=",
+          options_.max_per_organization,
+          "); close one of them (cancel its call) before opening another, or "
+          "ask the server's operator to raise "
+          "--max_subscriptions_per_organization"));
+    }
+    ++open;
+  }
+  ++open_total_;
+  if (!started_) StartThreadsLocked();
+  return absl::OkStatus();
+}
+
+void SubscriptionHub::Release(const std::string& organization_id,
+                              bool capped) {
+  MutexLock lock(&mu_);
+  --open_total_;
+  if (!capped) return;
+  auto it = open_.find(organization_id);
+  if (it == open_.end()) return;
+  if (--it->second == 0) open_.erase(it);
+}
+
+void SubscriptionHub::StartThreadsLocked() {
+  started_ = true;
+  head_ = log_->HeadPosition();
+  const size_t workers = std::max<size_t>(options_.workers, 1);
+  for (size_t i = 0; i < workers; ++i) {
+    threads_.emplace_back([this] { WorkerLoop(); });
+  }
+  threads_.emplace_back([this] { DispatcherLoop(); });
+  threads_.emplace_back([this] { HeadWatcherLoop(); });
+}
+
+void SubscriptionHub::Run(absl::AnyInvocable<void() &&> task) {
+  MutexLock lock(&mu_);
+  tasks_.push_back(std::move(task));
+  work_cv_.Signal();
+}
+
+bool SubscriptionHub::Park(ParkedSubscription* s, uint64_t position,
+                           absl::Time deadline) {
+  // Read the head outside mu_: the watcher may not have seen it move yet.
+  const uint64_t head = log_->HeadPosition();
+  MutexLock lock(&mu_);
+  if (shutting_down_ || head > position || head_ > position ||
+      deadline <= absl::Now()) {
+    return false;
+  }
+  parked_[s] = Parked{position, deadline};
+  // The dispatcher may be sleeping until a later deadline.
+  dispatch_cv_.Signal();
+  return true;
+}
+
+void SubscriptionHub::Wake(ParkedSubscription* s) {
+  MutexLock lock(&mu_);
+  auto it = parked_.find(s);
+  if (it == parked_.end()) return;
+  it->second.deadline = absl::InfinitePast();
+  dispatch_cv_.Signal();
+}
+
+void SubscriptionHub::BeginShutdown() {
+  MutexLock lock(&mu_);
+  shutting_down_ = true;
+  dispatch_cv_.Signal();
+}
+
+void SubscriptionHub::Stop() {
+  std::vector<std::thread> threads;
+  {
+    MutexLock lock(&mu_);
+    shutting_down_ = true;
+    stopping_ = true;
+    work_cv_.SignalAll();
+    dispatch_cv_.SignalAll();
+    threads.swap(threads_);
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+std::shared_ptr<const eventstore::LogPage> SubscriptionHub::TailPage(
+    uint64_t from_position) {
+  MutexLock lock(&mu_);
+  if (tail_ == nullptr || tail_from_ != from_position) return nullptr;
+  return tail_;
+}
+
+void SubscriptionHub::SetTailPage(
+    uint64_t from_position, std::shared_ptr<const eventstore::LogPage> page) {
+  MutexLock lock(&mu_);
+  tail_from_ = from_position;
+  tail_ = std::move(page);
+}
+
+SubscriptionStats SubscriptionHub::stats() const {
+  SubscriptionStats stats;
+  stats.buffered_events =
+      static_cast<size_t>(std::max<int64_t>(buffered_events_.load(), 0));
+  MutexLock lock(&mu_);
+  stats.open = open_total_;
+  stats.parked = parked_.size();
+  stats.threads = threads_.size();
+  stats.tail_events = tail_ == nullptr ? 0 : tail_->events.size();
+  return stats;
+}
+
+void SubscriptionHub::WorkerLoop() {
+  while (true) {
+    absl::AnyInvocable<void() &&> task;
+    {
+      MutexLock lock(&mu_);
+      while (tasks_.empty() && !stopping_) work_cv_.Wait();
+      // Queued tasks run even when stopping: each one ends a subscription's
+      // step, and the server has stopped, so none schedules for long.
+      if (tasks_.empty()) return;
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    std::move(task)();
+  }
+}
+
+void SubscriptionHub::DispatcherLoop() {
+  std::vector<ParkedSubscription*> due;
+  MutexLock lock(&mu_);
+  while (true) {
+    const absl::Time now = absl::Now();
+    absl::Time next_deadline = absl::InfiniteFuture();
+    for (auto it = parked_.begin(); it != parked_.end();) {
+      const Parked& p = it->second;
+      if (shutting_down_ || head_ > p.position || p.deadline <= now) {
+        due.push_back(it->first);
+        parked_.erase(it++);
+      } else {
+        next_deadline = std::min(next_deadline, p.deadline);
+        ++it;
+      }
+    }
+    if (!due.empty()) {
+      // Each is resumed once, on a worker: Resume() may block (it reads).
+      for (ParkedSubscription* s : due) {
+        tasks_.push_back([s] { s->Resume(); });
+      }
+      due.clear();
+      work_cv_.SignalAll();
+      continue;
+    }
+    if (stopping_) return;
+    // Everyone is idle: hold no events for them.
+    if (parked_.size() == open_total_ && tasks_.empty()) tail_.reset();
+    if (next_deadline == absl::InfiniteFuture()) {
+      dispatch_cv_.Wait();
+    } else {
+      dispatch_cv_.WaitFor(next_deadline - now);
+    }
+  }
+}
+
+void SubscriptionHub::HeadWatcherLoop() {
+  uint64_t seen;
+  {
+    MutexLock lock(&mu_);
+    seen = head_;
+  }
+  while (true) {
+    const uint64_t head = log_->WaitForHeadAbove(seen, options_.head_poll);
+    MutexLock lock(&mu_);
+    if (stopping_) return;
+    if (head > seen) {
+      seen = head;
+      head_ = std::max(head_, head);
+      if (!parked_.empty()) dispatch_cv_.Signal();
+    }
+  }
+}
+
+}  // namespace caseline::services

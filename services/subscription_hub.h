@@ -1,0 +1,171 @@
+// SubscriptionHub: the few threads every EventLog.Subscribe shares, so that an
+// open subscription costs no thread of its own (docs/architecture.md, "The
+// path of a subscription").
+//
+// A subscription (EventLogService's callback reactor) moves between three
+// states and is in exactly one at a time:
+//  - reading: one of `workers` threads reads its next page from the log,
+//    filters it and writes the access records (all of which may block);
+//  - writing: gRPC sends its messages one at a time, each started from the
+//    previous one's completion (no thread waits for a slow consumer);
+//  - parked: it has delivered everything up to the head and holds no events.
+//    The hub's dispatcher thread resumes it (on a worker) when the log's
+//    head moves past its position, when its checkpoint interval elapses, when
+//    it is woken (cancellation) or when the server begins shutting down.
+// A head watcher thread follows EventLog::WaitForHeadAbove and tells the
+// dispatcher when the head moves. So the hub runs `workers` + 2 threads,
+// however many subscriptions are open.
+//
+// When the head moves, every subscription parked at the old head wakes to
+// read the same few new events. The hub keeps the last page read at the
+// log's tail (unfiltered, from one position), so that they share one read
+// and one decode instead of one each (TailPage); it drops it once every
+// subscription is parked again.
+//
+// The hub also counts open subscriptions per organisation and refuses one
+// beyond max_per_organization.
+//
+// Thread-safe.
+#ifndef CASELINE_SERVICES_SUBSCRIPTION_HUB_H_
+#define CASELINE_SERVICES_SUBSCRIPTION_HUB_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "base/mutex.h"
+#include "eventstore/event_log.h"
+
+namespace caseline::services {
+
+// A snapshot of the hub's counters (for tests, health and operators).
+struct SubscriptionStats {
+  // Subscriptions admitted and not yet done.
+  size_t open = 0;
+  // Of those, caught up and waiting for the head (holding no events).
+  size_t parked = 0;
+  // Decoded events held for delivery, summed over subscriptions (a tail
+  // page shared by several counts for each).
+  size_t buffered_events = 0;
+  // Events of the tail page the hub keeps for subscriptions to share (0 once
+  // every subscription is parked).
+  size_t tail_events = 0;
+  // Threads the hub runs (0 before the first subscription).
+  size_t threads = 0;
+};
+
+// What the dispatcher resumes.
+class ParkedSubscription {
+ public:
+  // Called on a hub worker thread, without hub locks held.
+  virtual void Resume() = 0;
+
+ protected:
+  ~ParkedSubscription() = default;
+};
+
+struct SubscriptionHubOptions {
+  // Threads that read, filter and record pages for all subscriptions.
+  // Default: 2.
+  size_t workers = 2;
+  // Most subscriptions one organisation may hold open; 0: no limit.
+  // Default: 100 (caselined --max_subscriptions_per_organization).
+  size_t max_per_organization = 100;
+  // How often the head watcher re-checks for shutdown when the head does
+  // not move. Default: 250 ms.
+  absl::Duration head_poll = absl::Milliseconds(250);
+};
+
+class SubscriptionHub {
+ public:
+  // `log` is not owned and must outlive the hub. Threads start with the
+  // first Admit.
+  SubscriptionHub(eventstore::EventLog* log, SubscriptionHubOptions options);
+  SubscriptionHub(const SubscriptionHub&) = delete;
+  SubscriptionHub& operator=(const SubscriptionHub&) = delete;
+  // Stop()s.
+  ~SubscriptionHub();
+
+  // Counts a new subscription of `organization_id`, or RESOURCE_EXHAUSTED
+  // naming the organisation, its limit and what to do when it holds
+  // max_per_organization already. Uncapped ones (development mode's local
+  // operator) are counted in stats() only.
+  absl::Status Admit(const std::string& organization_id, bool capped = true);
+  // Uncounts one Admit()ted subscription, once it is done.
+  void Release(const std::string& organization_id, bool capped = true);
+
+  // Runs `task` on a worker thread, in FIFO order with other tasks.
+  void Run(absl::AnyInvocable<void() &&> task);
+
+  // Parks `s` until the log's head is above `position`, `deadline` passes,
+  // Wake(s), or BeginShutdown(). Returns false, not parking it, when that is
+  // already so (the caller then goes on itself). Resume() is called once per
+  // successful Park. `s` must stay alive until resumed.
+  bool Park(ParkedSubscription* s, uint64_t position, absl::Time deadline);
+  // Resumes `s` soon if it is parked; otherwise does nothing.
+  void Wake(ParkedSubscription* s);
+
+  // Resumes every parked subscription and parks none from now on.
+  void BeginShutdown();
+  // BeginShutdown(), then waits for queued tasks and joins the threads.
+  // REQUIRES: no subscription is open any more (the gRPC server has
+  // stopped). Idempotent.
+  void Stop();
+
+  // The last tail page read from `from_position` (unfiltered, not empty), or
+  // null. Shared: never modified once published.
+  std::shared_ptr<const eventstore::LogPage> TailPage(uint64_t from_position);
+  void SetTailPage(uint64_t from_position,
+                   std::shared_ptr<const eventstore::LogPage> page);
+
+  // Adds `delta` to the buffered events counter (negative to remove).
+  void CountBuffered(int64_t delta) { buffered_events_ += delta; }
+
+  SubscriptionStats stats() const;
+  size_t max_per_organization() const { return options_.max_per_organization; }
+
+ private:
+  struct Parked {
+    uint64_t position;
+    absl::Time deadline;
+  };
+
+  void StartThreadsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WorkerLoop();
+  void DispatcherLoop();
+  void HeadWatcherLoop();
+
+  eventstore::EventLog* const log_;
+  const SubscriptionHubOptions options_;
+  std::atomic<int64_t> buffered_events_{0};
+
+  mutable Mutex mu_;
+  CondVar work_cv_{&mu_};      // tasks queued, or stopping
+  CondVar dispatch_cv_{&mu_};  // head moved, a park, a wake, or stopping
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<absl::AnyInvocable<void() &&>> tasks_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<ParkedSubscription*, Parked> parked_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t tail_from_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<const eventstore::LogPage> tail_ ABSL_GUARDED_BY(mu_);
+  // The head the watcher last saw.
+  uint64_t head_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, size_t> open_ ABSL_GUARDED_BY(mu_);
+  size_t open_total_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace caseline::services
+
+#endif  // CASELINE_SERVICES_SUBSCRIPTION_HUB_H_
