@@ -4,12 +4,14 @@
 // committer at a time means positions and the hash chain are assigned in
 // commit order with no further locking.
 //
-// Who commits (RocksDB's own leader/follower write group, for callers that do
-// not wait): an append that finds the log idle commits its group on the
-// caller's thread and answers it there, so a lone append pays no thread
-// hand-off. Appends that arrive meanwhile queue; when that group is done, the
-// writer thread takes over and commits groups until the queue is empty,
-// answering them on the completion thread.
+// Who commits (RocksDB's leader/follower write group, adapted to callers that
+// do not wait): an append that finds no other append unanswered commits its
+// group on the caller's thread and answers it there, so a lone append pays no
+// thread hand-off. Appends that arrive meanwhile queue; when that group is
+// done, the writer thread takes over and commits groups until the queue is
+// empty, answering them on the completion thread. Under concurrent load the
+// writer thread does all the committing: a gRPC thread blocked in a sync is
+// one fewer to serve calls, which measured 20% slower at 8 and 64 callers.
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -134,11 +136,22 @@ void EventLogImpl::Enqueue(std::vector<PendingAppend> pending) {
     MutexLock lock(&mu_);
     // When closing, `pending` is refused below, outside the lock.
     if (!closing_) {
+      const size_t added = pending.size();
       for (PendingAppend& p : pending) queue_.push_back(std::move(p));
       pending.clear();
+      const size_t unanswered =
+          unanswered_.fetch_add(added, std::memory_order_relaxed) + added;
       if (committer_ != Committer::kNone) return;  // it takes them next
-      // The log is idle: this thread commits the group itself, so a lone
-      // append pays no hand-off to another thread and back.
+      if (unanswered > added) {
+        // Other appends are still being answered: more are likely to follow
+        // at once, and the writer thread batches them without keeping this
+        // (gRPC) thread from its other calls during a sync.
+        committer_ = Committer::kWriterThread;
+        writer_cv_.Signal();
+        return;
+      }
+      // A lone append: this thread commits it, so it pays no hand-off to
+      // another thread and back.
       committer_ = Committer::kCaller;
       TakeGroup(group);
     }
@@ -164,7 +177,15 @@ void EventLogImpl::Enqueue(std::vector<PendingAppend> pending) {
       writer_cv_.Signal();
     }
   }
-  for (Completion& c : completions) std::move(c.done)(std::move(c.result));
+  Answer(completions);
+}
+
+void EventLogImpl::Answer(std::vector<Completion>& completions) {
+  for (Completion& c : completions) {
+    // Counted before the callback, whose caller may append again at once.
+    unanswered_.fetch_sub(1, std::memory_order_relaxed);
+    std::move(c.done)(std::move(c.result));
+  }
 }
 
 void EventLogImpl::TakeGroup(std::vector<PendingAppend>& group) {
@@ -342,7 +363,7 @@ void EventLogImpl::CompletionLoop() {
       if (completions_.empty()) return;  // the writer is done and all answered
       batch.swap(completions_);
     }
-    for (Completion& c : batch) std::move(c.done)(std::move(c.result));
+    Answer(batch);
     batch.clear();
   }
 }

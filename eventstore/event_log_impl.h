@@ -9,6 +9,7 @@
 #ifndef CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 #define CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -155,6 +156,8 @@ class EventLogImpl final : public EventLog {
   // append) from queue_ into `group`.
   void TakeGroup(std::vector<PendingAppend>& group)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls each completion's callback, counting it answered.
+  void Answer(std::vector<Completion>& completions);
   void WriterLoop();
   // Whether the writer may write a group now: OK, or the status every request
   // of the group is refused with. After a full disk, reopens the database
@@ -246,6 +249,8 @@ class EventLogImpl final : public EventLog {
   mutable CondVar head_cv_{&mu_};  // head_position_ advanced, or closing_
   std::deque<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
   Committer committer_ ABSL_GUARDED_BY(mu_) = Committer::kNone;
+  // Appends queued and not yet answered (their callback has not returned).
+  std::atomic<size_t> unanswered_{0};
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t head_position_ ABSL_GUARDED_BY(mu_);
   // A copy of write_failure_ for other threads (WriteFailure()).
