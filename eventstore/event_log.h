@@ -106,12 +106,10 @@ class EventLog {
   virtual ~EventLog() = default;
 
   // Appends request.events to request.stream_id atomically (all or none) and
-  // durably, then calls `done` exactly once. `done` may run on the calling
-  // thread before AppendAsync returns (always for an invalid request; also
-  // when the log was idle, since the caller's thread then commits the group
-  // itself) or on a thread of the log. It must be quick, must not wait for
-  // another append, and must not take a lock the caller holds around
-  // AppendAsync.
+  // durably, then calls `done` exactly once: on the calling thread for an
+  // invalid request (or when the log is closing), otherwise on the log's
+  // completion thread, where it must be quick and must not wait for another
+  // append.
   // Errors: INVALID_ARGUMENT (a field or limit; the message names it), ABORTED
   // (expected version mismatch; the message states the actual version),
   // ALREADY_EXISTS (an event_id reused with other content), UNAVAILABLE

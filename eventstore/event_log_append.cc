@@ -1,17 +1,14 @@
-// Group commit. Appends queue up while the previous group's WAL sync is in
-// flight; the committer then decides the whole queue against the current
-// heads, writes it as one synced WriteBatch, and answers every caller. One
-// committer at a time means positions and the hash chain are assigned in
-// commit order with no further locking.
+// The writer thread. Appends queue up while the previous group's WAL sync is in
+// flight; the writer then decides the whole queue against the current heads,
+// writes it as one synced WriteBatch (group commit), and answers every caller.
+// One writer means positions and the hash chain are assigned in commit order
+// with no further locking.
 //
-// Who commits (RocksDB's leader/follower write group, adapted to callers that
-// do not wait): an append that finds no other append unanswered commits its
-// group on the caller's thread and answers it there, so a lone append pays no
-// thread hand-off. Appends that arrive meanwhile queue; when that group is
-// done, the writer thread takes over and commits groups until the queue is
-// empty, answering them on the completion thread. Under concurrent load the
-// writer thread does all the committing: a gRPC thread blocked in a sync is
-// one fewer to serve calls, which measured 20% slower at 8 and 64 callers.
+// Tried and measured (docs/performance.md): letting an append that finds the
+// log idle commit its group on the caller's thread (RocksDB's leader/follower
+// write group) saved 10-15% at 1 caller but cost 10-20% at 8 and 64: gRPC
+// 1.51 runs callback-API handlers on two threads, and one blocked in a sync
+// is half of them.
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -104,14 +101,21 @@ absl::Status CheckExpectedVersion(const AppendRequest& request,
 }  // namespace
 
 void EventLogImpl::AppendAsync(AppendRequest request, AppendCallback done) {
-  std::vector<PendingAppend> pending;
   if (absl::Status s = ValidateAppendRequest(request, options_.limits);
       !s.ok()) {
     std::move(done)(std::move(s));
     return;
   }
-  pending.push_back(PendingAppend{std::move(request), std::move(done)});
-  Enqueue(std::move(pending));
+  {
+    MutexLock lock(&mu_);
+    if (!closing_) {
+      queue_.push_back(PendingAppend{std::move(request), std::move(done)});
+      writer_cv_.Signal();
+      return;
+    }
+  }
+  std::move(done)(absl::UnavailableError(
+      "the event log is shutting down; retry once the server is back"));
 }
 
 void EventLogImpl::AppendEachAsync(std::vector<AppendRequest> requests,
@@ -127,75 +131,19 @@ void EventLogImpl::AppendEachAsync(std::vector<AppendRequest> requests,
     pending.push_back(
         PendingAppend{std::move(requests[i]), std::move(done[i])});
   }
-  if (!pending.empty()) Enqueue(std::move(pending));
-}
-
-void EventLogImpl::Enqueue(std::vector<PendingAppend> pending) {
-  std::vector<PendingAppend> group;
+  if (pending.empty()) return;
   {
     MutexLock lock(&mu_);
-    // When closing, `pending` is refused below, outside the lock.
     if (!closing_) {
-      const size_t added = pending.size();
+      // Queued under one lock, so the writer takes them into one group.
       for (PendingAppend& p : pending) queue_.push_back(std::move(p));
-      pending.clear();
-      const size_t unanswered =
-          unanswered_.fetch_add(added, std::memory_order_relaxed) + added;
-      if (committer_ != Committer::kNone) return;  // it takes them next
-      if (unanswered > added) {
-        // Other appends are still being answered: more are likely to follow
-        // at once, and the writer thread batches them without keeping this
-        // (gRPC) thread from its other calls during a sync.
-        committer_ = Committer::kWriterThread;
-        writer_cv_.Signal();
-        return;
-      }
-      // A lone append: this thread commits it, so it pays no hand-off to
-      // another thread and back.
-      committer_ = Committer::kCaller;
-      TakeGroup(group);
+      writer_cv_.Signal();
+      return;
     }
   }
   for (PendingAppend& p : pending) {
     std::move(p.done)(absl::UnavailableError(
         "the event log is shutting down; retry once the server is back"));
-  }
-  if (group.empty()) return;
-  std::vector<Completion> completions = CommitGroup(group);
-  {
-    MutexLock lock(&mu_);
-    if (queue_.empty()) {
-      committer_ = Committer::kNone;
-      if (closing_) writer_cv_.Signal();  // the destructor waits for this
-    } else {
-      // Appends that arrived during this group's sync go to the writer
-      // thread, so that this caller is answered now rather than after
-      // everyone else's groups. (Committing them here too, and answering
-      // them on this thread, measured slower: a gRPC thread that keeps
-      // committing is one fewer to serve calls.)
-      committer_ = Committer::kWriterThread;
-      writer_cv_.Signal();
-    }
-  }
-  Answer(completions);
-}
-
-void EventLogImpl::Answer(std::vector<Completion>& completions) {
-  for (Completion& c : completions) {
-    // Counted before the callback, whose caller may append again at once.
-    unanswered_.fetch_sub(1, std::memory_order_relaxed);
-    std::move(c.done)(std::move(c.result));
-  }
-}
-
-void EventLogImpl::TakeGroup(std::vector<PendingAppend>& group) {
-  size_t events = 0;
-  while (!queue_.empty() &&
-         (group.empty() ||
-          events + queue_.front().request.events.size() <= kMaxGroupEvents)) {
-    events += queue_.front().request.events.size();
-    group.push_back(std::move(queue_.front()));
-    queue_.pop_front();
   }
 }
 
@@ -204,43 +152,36 @@ void EventLogImpl::WriterLoop() {
   while (true) {
     {
       MutexLock lock(&mu_);
-      while (committer_ != Committer::kWriterThread) {
-        if (committer_ == Committer::kNone) {
-          if (!queue_.empty()) {
-            committer_ = Committer::kWriterThread;
-            break;
-          }
-          if (closing_) return;  // every append decided
-        }
-        writer_cv_.Wait();
+      while (queue_.empty() && !closing_) writer_cv_.Wait();
+      if (queue_.empty()) return;  // closing, and every append answered
+      size_t events = 0;
+      while (!queue_.empty() &&
+             (group.empty() || events + queue_.front().request.events.size() <=
+                                   kMaxGroupEvents)) {
+        events += queue_.front().request.events.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
       }
-      TakeGroup(group);
     }
-    std::vector<Completion> completions = CommitGroup(group);
+    CommitGroup(group);
     group.clear();
-    {
-      MutexLock lock(&mu_);
-      if (queue_.empty()) committer_ = Committer::kNone;
-    }
-    // Answered on the completion thread, so that the callers' work (gRPC
-    // sends the responses) overlaps this thread's next group.
-    Complete(std::move(completions));
   }
 }
 
-std::vector<EventLogImpl::Completion> EventLogImpl::CommitGroup(
-    std::vector<PendingAppend>& group) {
-  std::vector<Completion> answered;  // decided without writing
+void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   if (absl::Status ready = ReadyToWrite(); !ready.ok()) {
+    std::vector<Completion> refused;
     for (PendingAppend& pending : group) {
-      answered.push_back(Completion{std::move(pending.done), ready});
+      refused.push_back(Completion{std::move(pending.done), ready});
     }
-    return answered;
+    Complete(std::move(refused));
+    return;
   }
-  ReaderMutexLock db_lock(&db_mu_);  // only the committer replaces db_
+  ReaderMutexLock db_lock(&db_mu_);  // only this thread replaces db_
   GroupOverlay overlay{next_position_, chain_head_, last_recorded_at_, {}, {}};
   rocksdb::WriteBatch batch;
-  std::vector<Completion> added;  // wait for the batch
+  std::vector<Completion> answered;  // decided without writing
+  std::vector<Completion> added;     // wait for the batch
   size_t deferred_from = group.size();
   for (size_t i = 0; i < group.size(); ++i) {
     AppendResult result;
@@ -260,7 +201,10 @@ std::vector<EventLogImpl::Completion> EventLogImpl::CommitGroup(
       queue_.push_front(std::move(group[j]));
     }
   }
-  if (added.empty()) return answered;
+  if (added.empty()) {
+    Complete(std::move(answered));
+    return;
+  }
 
   rocksdb::WriteOptions write_options;
   write_options.sync = true;  // durable before acknowledged
@@ -269,11 +213,10 @@ std::vector<EventLogImpl::Completion> EventLogImpl::CommitGroup(
     // Nothing of the overlay reaches the writer state, so the next group is
     // decided against the last acknowledged one.
     const absl::Status s = OnWriteFailure(written);
-    for (Completion& c : added) {
-      c.result = s;
-      answered.push_back(std::move(c));
-    }
-    return answered;
+    for (Completion& c : added) c.result = s;
+    Complete(std::move(answered));
+    Complete(std::move(added));
+    return;
   }
   next_position_ = overlay.next_position;
   chain_head_ = overlay.chain_head;
@@ -293,8 +236,8 @@ std::vector<EventLogImpl::Completion> EventLogImpl::CommitGroup(
   // Refusals decided against this group (e.g. a version conflict with an
   // append in it) are answered only now, so that a caller who re-reads on
   // ABORTED sees the write it conflicted with.
-  for (Completion& c : added) answered.push_back(std::move(c));
-  return answered;
+  Complete(std::move(answered));
+  Complete(std::move(added));
 }
 
 absl::Status EventLogImpl::ReadyToWrite() {
@@ -363,7 +306,7 @@ void EventLogImpl::CompletionLoop() {
       if (completions_.empty()) return;  // the writer is done and all answered
       batch.swap(completions_);
     }
-    Answer(batch);
+    for (Completion& c : batch) std::move(c.done)(std::move(c.result));
     batch.clear();
   }
 }

@@ -1,15 +1,14 @@
 // RocksDB implementation of EventLog. Split by concern:
 //   event_log_recovery.cc  Open, format check, head recovery, reopening after
 //                          a full disk, Close
-//   event_log_append.cc    group commit (on the caller's or the writer
-//                          thread), expected versions, idempotency, hash chain
+//   event_log_append.cc    the writer thread: group commit, expected versions,
+//                          idempotency, hash chain
 //   event_log_read.cc      ReadStream, ReadAll, head waits
 //   event_log_verify.cc    VerifyChain
 //   event_log_backup.cc    Backup, Restore
 #ifndef CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 #define CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 
-#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -141,23 +140,7 @@ class EventLogImpl final : public EventLog {
     absl::StatusOr<AppendResult> result;
   };
 
-  // Which thread commits groups now (event_log_append.cc's header comment).
-  enum class Committer {
-    kNone,          // the log is idle: the next append's caller commits
-    kCaller,        // a caller's thread commits the group it found queued
-    kWriterThread,  // writer_ commits until the queue is empty
-  };
-
   // event_log_append.cc
-  // Queues valid appends; if the log is idle, commits them on this thread
-  // and answers them before returning.
-  void Enqueue(std::vector<PendingAppend> pending) ABSL_LOCKS_EXCLUDED(mu_);
-  // Moves the next group (at most kMaxGroupEvents events, at least one
-  // append) from queue_ into `group`.
-  void TakeGroup(std::vector<PendingAppend>& group)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Calls each completion's callback, counting it answered.
-  void Answer(std::vector<Completion>& completions);
   void WriterLoop();
   // Whether the writer may write a group now: OK, or the status every request
   // of the group is refused with. After a full disk, reopens the database
@@ -173,10 +156,8 @@ class EventLogImpl final : public EventLog {
   // (gRPC sends the response) overlaps the writer's next group.
   void CompletionLoop();
   void Complete(std::vector<Completion> completions);
-  // Decides and writes one group; returns every append's answer, to be given
-  // once the caller holds no lock of the log. Only the committer calls it.
-  std::vector<Completion> CommitGroup(std::vector<PendingAppend>& group)
-      ABSL_LOCKS_EXCLUDED(db_mu_, mu_);
+  void CommitGroup(std::vector<PendingAppend>& group)
+      ABSL_LOCKS_EXCLUDED(db_mu_);
   // Decides `pending`: appends its writes to `batch` and `overlay` (kAdded),
   // answers it now (kAnswered: an error or an identical retry), or leaves it
   // for the next group because it repeats an event id of this one (kDeferred).
@@ -244,20 +225,15 @@ class EventLogImpl final : public EventLog {
   Mutex backup_mu_;
 
   mutable Mutex mu_;
-  // committer_ handed to the writer thread or back to kNone, or closing_
-  CondVar writer_cv_{&mu_};
+  CondVar writer_cv_{&mu_};        // queue_ gained an entry, or closing_
   mutable CondVar head_cv_{&mu_};  // head_position_ advanced, or closing_
   std::deque<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
-  Committer committer_ ABSL_GUARDED_BY(mu_) = Committer::kNone;
-  // Appends queued and not yet answered (their callback has not returned).
-  std::atomic<size_t> unanswered_{0};
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t head_position_ ABSL_GUARDED_BY(mu_);
   // A copy of write_failure_ for other threads (WriteFailure()).
   absl::Status published_write_failure_ ABSL_GUARDED_BY(mu_);
 
-  // Owned by the committer (no lock; committer_ hands it over under mu_):
-  // the state the next group builds on.
+  // Owned by the writer thread (no lock): the state the next group builds on.
   uint64_t next_position_;
   Hash chain_head_;
   absl::Time last_recorded_at_;  // recorded_at never decreases along the log
