@@ -674,7 +674,8 @@ void AccessControl::RecordAsync(const Caller& caller,
   std::vector<eventstore::EventLog::AppendCallback> appended;
   appended.reserve(appends.size());
   for (size_t i = 0; i < appends.size(); ++i) {
-    appended.push_back([pending](absl::StatusOr<eventstore::AppendResult> r) {
+    appended.push_back([pending](
+                           const absl::StatusOr<eventstore::AppendResult>& r) {
       absl::Status status;
       {
         MutexLock lock(&pending->mu);

@@ -162,7 +162,7 @@ grpc::ServerUnaryReactor* EventLogService::ReadStream(
   };
   auto shown = std::make_shared<Shown>();
   shown->visible.resize(page->events.size());
-  auto answer = [reactor, response, shown](absl::Status recorded) {
+  auto answer = [reactor, response, shown](const absl::Status& recorded) {
     if (!recorded.ok()) {
       reactor->Finish(ToGrpcStatus(recorded));
       return;
