@@ -215,8 +215,13 @@ void CareCommandHandler::ExecuteAsync(care::CareCommand command,
 
 void CareCommandHandler::Finish(const std::shared_ptr<Running>& running,
                                 absl::StatusOr<v1::CommandResult> result) {
-  std::move(running->done)(std::move(result));
+  // Answering is the last thing done here: once every command is answered,
+  // the server may destroy this handler. So the stream's next command is let
+  // in first (it may even start, on this thread, before this one is
+  // answered).
+  ExecuteCallback done = std::move(running->done);
   streams_.Release(running->stream_id);
+  std::move(done)(std::move(result));
 }
 
 void CareCommandHandler::Attempt(std::shared_ptr<Running> running,

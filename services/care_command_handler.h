@@ -126,7 +126,8 @@ class CareCommandHandler {
   void Appended(std::shared_ptr<Running> running, int attempt,
                 v1::CommandResult result,
                 absl::StatusOr<eventstore::AppendResult> appended);
-  // Answers the caller, then lets the stream's next command start.
+  // Lets the stream's next command in, then answers the caller (last: the
+  // handler may be destroyed once every command is answered).
   void Finish(const std::shared_ptr<Running>& running,
               absl::StatusOr<v1::CommandResult> result);
 
