@@ -1,5 +1,6 @@
 #include "projections/projection_engine.h"
 
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -154,6 +155,8 @@ class ProjectionEngineTest : public ::testing::Test {
   std::unique_ptr<ViewStore> store_;
   std::unique_ptr<ProjectionEngine> engine_;
   int instances_ = 0;
+  // For tests whose projections are constructed on several runners at once.
+  std::array<int, 2> per_runner_instances_{};
 };
 
 TEST_F(ProjectionEngineTest, CatchesUpAndFollowsLiveCommits) {
@@ -415,9 +418,13 @@ class OrderProjection : public Projection {
 TEST_F(ProjectionEngineTest,
        RebuildingAllAtOnceGivesTheStateOfSeparateRebuildsAndOfLiveCatchUp) {
   std::vector<ProjectionDef> defs;
+  // One instance counter each: the two runners construct their projections
+  // on their own threads at once.
+  int index = 0;
   for (const char* name : {"one", "two"}) {
-    defs.push_back({name, [this](const ProjectionInit&) {
-                      return std::make_unique<CountingProjection>(&instances_);
+    int* counter = &per_runner_instances_[index++];
+    defs.push_back({name, [counter](const ProjectionInit&) {
+                      return std::make_unique<CountingProjection>(counter);
                     }});
   }
   defs.push_back({"order", [](const ProjectionInit&) {
