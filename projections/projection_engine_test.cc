@@ -1,6 +1,5 @@
 #include "projections/projection_engine.h"
 
-#include <array>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -25,7 +24,9 @@ using eventstore::ViewStore;
 // "seen/<position>" for every event, so a double apply or a skip shows.
 class CountingProjection : public Projection {
  public:
-  explicit CountingProjection(int* instances) { ++*instances; }
+  // `instances` counts constructions; runners construct on their own
+  // threads, some at once.
+  explicit CountingProjection(std::atomic<int>* instances) { ++*instances; }
   absl::Status Apply(const eventstore::RecordedEvent& event,
                      ProjectionState& state) override {
     auto bump = [&](const std::string& key) -> absl::Status {
@@ -154,9 +155,7 @@ class ProjectionEngineTest : public ::testing::Test {
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<ViewStore> store_;
   std::unique_ptr<ProjectionEngine> engine_;
-  int instances_ = 0;
-  // For tests whose projections are constructed on several runners at once.
-  std::array<int, 2> per_runner_instances_{};
+  std::atomic<int> instances_{0};
 };
 
 TEST_F(ProjectionEngineTest, CatchesUpAndFollowsLiveCommits) {
@@ -333,7 +332,8 @@ TEST_F(ProjectionEngineTest, BatchReadsSeeEarlierWritesOfTheBatch) {
 // Fails on every event at or after position 3 while `failing` is set.
 class FlakyProjection : public CountingProjection {
  public:
-  FlakyProjection(int* instances, const std::atomic<bool>* failing)
+  FlakyProjection(std::atomic<int>* instances,
+                  const std::atomic<bool>* failing)
       : CountingProjection(instances), failing_(failing) {}
   absl::Status Apply(const eventstore::RecordedEvent& event,
                      ProjectionState& state) override {
@@ -418,13 +418,9 @@ class OrderProjection : public Projection {
 TEST_F(ProjectionEngineTest,
        RebuildingAllAtOnceGivesTheStateOfSeparateRebuildsAndOfLiveCatchUp) {
   std::vector<ProjectionDef> defs;
-  // One instance counter each: the two runners construct their projections
-  // on their own threads at once.
-  int index = 0;
   for (const char* name : {"one", "two"}) {
-    int* counter = &per_runner_instances_[index++];
-    defs.push_back({name, [counter](const ProjectionInit&) {
-                      return std::make_unique<CountingProjection>(counter);
+    defs.push_back({name, [this](const ProjectionInit&) {
+                      return std::make_unique<CountingProjection>(&instances_);
                     }});
   }
   defs.push_back({"order", [](const ProjectionInit&) {

@@ -71,6 +71,12 @@ eventstore::AppendRequest CommandAppendRequest(
 class KeyedSequencer {
  public:
   using Task = absl::AnyInvocable<void() &&>;
+  KeyedSequencer() = default;
+  // Takes the lock once, so that a Release that ran on another thread just
+  // before (its caller answered, and the owner destroys this) is ordered
+  // before the destruction, also for TSan, which does not see the ordering
+  // through gRPC's uninstrumented Abseil.
+  ~KeyedSequencer() { MutexLock lock(&mu_); }
   void Run(const std::string& key, Task task) ABSL_LOCKS_EXCLUDED(mu_);
   void Release(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
   // Keys with a running task (for tests: 0 when idle).
