@@ -453,14 +453,21 @@ class EventLogService::SubscribeReactor final
       return;
     }
     // Caught up: hold nothing (not even the last message's buffers) while
-    // waiting for the head to move past next_ - 1.
+    // waiting for a matching event after next_ - 1, or for the events to
+    // examine before the next checkpoint (fewer than checkpoint_events_ are
+    // examined yet: the periodic checkpoint above would have gone out).
     v1::SubscribeResponse().Swap(&message_);
+    const uint64_t checkpoint_due_at =
+        next_ - 1 + (examined_since_checkpoint_ < checkpoint_events_
+                         ? checkpoint_events_ - examined_since_checkpoint_
+                         : 1);
     MutexLock lock(&mu_);
     // Under mu_, so that OnCancel's Wake cannot come between the check and
     // the parking and be lost.
     if (cancelled_ ||
         !service_->hub_.Park(this, next_ - 1,
-                             last_checkpoint_ + checkpoint_interval_)) {
+                             last_checkpoint_ + checkpoint_interval_,
+                             read_.filter, checkpoint_due_at)) {
       service_->hub_.Run([this] { Step(); });
     }
   }

@@ -1,6 +1,7 @@
 #include "services/subscription_hub.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -64,18 +65,68 @@ void SubscriptionHub::Run(absl::AnyInvocable<void() &&> task) {
 }
 
 bool SubscriptionHub::Park(ParkedSubscription* s, uint64_t position,
-                           absl::Time deadline) {
+                           absl::Time deadline,
+                           const eventstore::EventFilter& filter,
+                           uint64_t wake_at) {
   // Read the head outside mu_: the watcher may not have seen it move yet.
   const uint64_t head = log_->HeadPosition();
   MutexLock lock(&mu_);
   if (shutting_down_ || head > position || head_ > position ||
-      deadline <= absl::Now()) {
+      deadline <= absl::Now() || (wake_at != 0 && wake_at <= position)) {
     return false;
   }
-  parked_[s] = Parked{position, deadline};
+  FilterGroup* group = nullptr;
+  if (!filter.event_type_prefix.empty() || !filter.stream_id_prefix.empty()) {
+    auto [it, made] = groups_.try_emplace(
+        FilterKey(filter.event_type_prefix, filter.stream_id_prefix));
+    group = &it->second;
+    if (made) {
+      group->filter = filter;
+      // The watcher matches what comes after the head it has seen, which
+      // is not above `position` (checked above).
+      group->watched_from = head_;
+    }
+    ++group->parked;
+  }
+  parked_[s] = Parked{position, deadline, group, wake_at};
   // The dispatcher may be sleeping until a later deadline.
   dispatch_cv_.Signal();
   return true;
+}
+
+bool SubscriptionHub::DueLocked(const Parked& p, absl::Time now) const {
+  if (shutting_down_ || p.deadline <= now) return true;
+  if (head_ <= p.position) return false;
+  if (p.group == nullptr) return true;
+  return (p.wake_at != 0 && head_ >= p.wake_at) ||
+         p.group->last_match > p.position ||
+         // Events between the position and where the watch began were not
+         // matched (the head jumped too far, or a read failed).
+         p.group->watched_from > p.position;
+}
+
+void SubscriptionHub::UnparkLocked(const Parked& p) {
+  if (p.group == nullptr || --p.group->parked > 0) return;
+  groups_.erase(FilterKey(p.group->filter.event_type_prefix,
+                          p.group->filter.stream_id_prefix));
+}
+
+void SubscriptionHub::MatchLocked(const eventstore::LogPage* page,
+                                  uint64_t head) {
+  for (auto& [key, group] : groups_) {
+    if (page == nullptr) {
+      group.watched_from = std::max(group.watched_from, head);
+      continue;
+    }
+    for (const eventstore::RecordedEvent& e : page->events) {
+      if (e.global_position <= group.watched_from || e.global_position > head) {
+        continue;
+      }
+      if (group.filter.Matches(e.stream_id, e.event_type)) {
+        group.last_match = std::max(group.last_match, e.global_position);
+      }
+    }
+  }
 }
 
 void SubscriptionHub::Wake(ParkedSubscription* s) {
@@ -128,6 +179,8 @@ SubscriptionStats SubscriptionHub::stats() const {
   stats.parked = parked_.size();
   stats.threads = threads_.size();
   stats.tail_events = tail_ == nullptr ? 0 : tail_->events.size();
+  stats.resumes = resumes_;
+  stats.filters = groups_.size();
   return stats;
 }
 
@@ -155,8 +208,9 @@ void SubscriptionHub::DispatcherLoop() {
     absl::Time next_deadline = absl::InfiniteFuture();
     for (auto it = parked_.begin(); it != parked_.end();) {
       const Parked& p = it->second;
-      if (shutting_down_ || head_ > p.position || p.deadline <= now) {
+      if (DueLocked(p, now)) {
         due.push_back(it->first);
+        UnparkLocked(p);
         parked_.erase(it++);
       } else {
         next_deadline = std::min(next_deadline, p.deadline);
@@ -168,6 +222,7 @@ void SubscriptionHub::DispatcherLoop() {
       for (ParkedSubscription* s : due) {
         tasks_.push_back([s] { s->Resume(); });
       }
+      resumes_ += due.size();
       due.clear();
       work_cv_.SignalAll();
       continue;
@@ -191,13 +246,31 @@ void SubscriptionHub::HeadWatcherLoop() {
   }
   while (true) {
     const uint64_t head = log_->WaitForHeadAbove(seen, options_.head_poll);
+    bool match;
+    {
+      MutexLock lock(&mu_);
+      if (stopping_) return;
+      if (head <= seen) continue;
+      match = !groups_.empty();
+    }
+    // Read the new events once, outside mu_, for the filters to match. A
+    // filter made meanwhile is matched too (MatchLocked takes them all);
+    // it only watches what comes after the head it was made at.
+    std::optional<eventstore::LogPage> page;
+    if (match && head - seen <= std::min(options_.max_matched_events,
+                                         eventstore::kMaxReadCount)) {
+      eventstore::ReadAllOptions read;
+      read.from_position = seen + 1;
+      read.max_count = static_cast<size_t>(head - seen);
+      absl::StatusOr<eventstore::LogPage> read_page = log_->ReadAll(read);
+      if (read_page.ok()) page = *std::move(read_page);
+    }
     MutexLock lock(&mu_);
     if (stopping_) return;
-    if (head > seen) {
-      seen = head;
-      head_ = std::max(head_, head);
-      if (!parked_.empty()) dispatch_cv_.Signal();
-    }
+    MatchLocked(page.has_value() ? &*page : nullptr, head);
+    seen = head;
+    head_ = std::max(head_, head);
+    if (!parked_.empty()) dispatch_cv_.Signal();
   }
 }
 

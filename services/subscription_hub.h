@@ -16,8 +16,17 @@
 // dispatcher when the head moves. So the hub runs `workers` + 2 threads,
 // however many subscriptions are open.
 //
-// When the head moves, every subscription parked at the old head wakes to
-// read the same few new events. The hub keeps the last page read at the
+// A subscription with a filter (an event type or stream prefix) parks with
+// it, and wakes only when an event it may match arrives: while any such
+// subscription is parked, the watcher reads the new events' stream ids and
+// types once and matches them against each distinct filter, so a thousand
+// subscriptions waiting for one kind of event cost one match per new event,
+// not a thousand wake-ups. It also wakes once the events it has not yet
+// examined reach its checkpoint count (`wake_at`), since a checkpoint is due
+// then even if nothing matched.
+//
+// When the head moves, every subscription woken at the old head reads the
+// same few new events. The hub keeps the last page read at the
 // log's tail (unfiltered, from one position), so that they share one read
 // and one decode instead of one each (TailPage); it drops it once every
 // subscription is parked again.
@@ -36,9 +45,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -61,6 +72,11 @@ struct SubscriptionStats {
   size_t tail_events = 0;
   // Threads the hub runs (0 before the first subscription).
   size_t threads = 0;
+  // Times a parked subscription was resumed, since the hub started.
+  uint64_t resumes = 0;
+  // Distinct filters of parked subscriptions the watcher matches new
+  // events against.
+  size_t filters = 0;
 };
 
 // What the dispatcher resumes.
@@ -83,6 +99,10 @@ struct SubscriptionHubOptions {
   // How often the head watcher re-checks for shutdown when the head does
   // not move. Default: 250 ms.
   absl::Duration head_poll = absl::Milliseconds(250);
+  // Most new events the watcher reads at once to match filters; when the
+  // head jumps further, every filtered subscription behind it wakes and
+  // reads for itself. Default and most: eventstore::kMaxReadCount (1000).
+  size_t max_matched_events = eventstore::kMaxReadCount;
 };
 
 class SubscriptionHub {
@@ -106,11 +126,15 @@ class SubscriptionHub {
   // Runs `task` on a worker thread, in FIFO order with other tasks.
   void Run(absl::AnyInvocable<void() &&> task);
 
-  // Parks `s` until the log's head is above `position`, `deadline` passes,
-  // Wake(s), or BeginShutdown(). Returns false, not parking it, when that is
-  // already so (the caller then goes on itself). Resume() is called once per
+  // Parks `s`, caught up at `position`, until an event after `position`
+  // that `filter` matches is in the log (any event, for an empty filter),
+  // the head reaches `wake_at` (0: no such bound), `deadline` passes,
+  // Wake(s), or BeginShutdown(). Returns false, not parking it, when the
+  // head is already above `position` or one of the others is already so
+  // (the caller then goes on itself). Resume() is called once per
   // successful Park. `s` must stay alive until resumed.
-  bool Park(ParkedSubscription* s, uint64_t position, absl::Time deadline);
+  bool Park(ParkedSubscription* s, uint64_t position, absl::Time deadline,
+            const eventstore::EventFilter& filter = {}, uint64_t wake_at = 0);
   // Resumes `s` soon if it is parked; otherwise does nothing.
   void Wake(ParkedSubscription* s);
 
@@ -134,11 +158,34 @@ class SubscriptionHub {
   size_t max_per_organization() const { return options_.max_per_organization; }
 
  private:
+  // The parked subscriptions sharing one filter, and what the watcher has
+  // learnt about it from the new events.
+  struct FilterGroup {
+    eventstore::EventFilter filter;
+    size_t parked = 0;
+    // Events after this position have been matched against the filter.
+    uint64_t watched_from = 0;
+    // The last matching event seen after watched_from (0: none).
+    uint64_t last_match = 0;
+  };
+  using FilterKey = std::pair<std::string, std::string>;
+
   struct Parked {
     uint64_t position;
     absl::Time deadline;
+    // Null for an unfiltered subscription, which any new event wakes.
+    FilterGroup* group;
+    uint64_t wake_at;  // 0: none
   };
 
+  bool DueLocked(const Parked& p, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UnparkLocked(const Parked& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Matches the events of `page` up to `head` against every filter, or,
+  // when `page` is null (not read), restarts every filter's watch at `head`
+  // so that what is parked behind it wakes and reads for itself.
+  void MatchLocked(const eventstore::LogPage* page, uint64_t head)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartThreadsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WorkerLoop();
   void DispatcherLoop();
@@ -157,6 +204,9 @@ class SubscriptionHub {
   std::deque<absl::AnyInvocable<void() &&>> tasks_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ParkedSubscription*, Parked> parked_
       ABSL_GUARDED_BY(mu_);
+  // Node-based: Parked points into it.
+  absl::node_hash_map<FilterKey, FilterGroup> groups_ ABSL_GUARDED_BY(mu_);
+  uint64_t resumes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t tail_from_ ABSL_GUARDED_BY(mu_) = 0;
   std::shared_ptr<const eventstore::LogPage> tail_ ABSL_GUARDED_BY(mu_);
   // The head the watcher last saw.

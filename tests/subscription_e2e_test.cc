@@ -1,6 +1,7 @@
 // EventLog.Subscribe's bounds (issue 14) over real gRPC on loopback: idle
 // subscriptions cost no thread and hold no events, each organisation may
-// hold only so many, live events reach every subscriber in order, and
+// hold only so many, live events reach every subscriber in order, a filtered
+// subscription wakes only for what it matches (and its checkpoints), and
 // shutdown ends them all. Also the admission limits of VerifyChain and large
 // ReadAll pages. Behaviour only: counts, codes and messages, never times.
 #include <dirent.h>
@@ -280,6 +281,80 @@ TEST_F(SubscriptionE2eTest, EveryLiveEventReachesEverySubscriberInOrder) {
     EXPECT_EQ(expected, head + 1);
   }
   for (Subscription& s : subs) s.Cancel();
+}
+
+// A subscription parked with a filter is woken by an event its filter
+// matches, not by every append (the hub matches new events against it).
+TEST_F(SubscriptionE2eTest, AFilteredSubscriptionWakesOnlyForWhatItMatches) {
+  Start(/*max_per_organization=*/100);
+  AppendEvents("s", 3);
+  v1::SubscribeRequest request = FromEnd();
+  request.mutable_filter()->set_event_type_prefix("Wanted");
+  // No checkpoint falls due while the test runs.
+  request.set_checkpoint_every_events(1000000);
+  request.set_checkpoint_interval_ms(600000);
+  Subscription sub = Open(stub_.get(), request);
+  ASSERT_TRUE(ReadUntilCaughtUp(sub.reader.get()));
+  ASSERT_TRUE(Eventually([&] {
+    const services::SubscriptionStats now = server_->subscription_stats();
+    return now.parked == 1 && now.filters == 1;
+  }));
+  const uint64_t resumes_before = server_->subscription_stats().resumes;
+
+  // Thirty appends of events it does not match, one at a time: the head
+  // moves thirty times.
+  for (int i = 0; i < 30; ++i) AppendEvents(absl::StrCat("other-", i), 1);
+  v1::AppendRequest wanted;
+  wanted.set_stream_id("s");
+  *wanted.add_events() = testing::JsonEvent("WantedThing", "{}");
+  grpc::ClientContext context;
+  v1::AppendResponse appended;
+  ASSERT_TRUE(stub_->Append(&context, wanted, &appended).ok());
+
+  v1::SubscribeResponse message;
+  ASSERT_TRUE(sub.reader->Read(&message));
+  ASSERT_TRUE(message.has_event()) << message.DebugString();
+  EXPECT_EQ(message.event().event_type(), "WantedThing");
+  EXPECT_EQ(message.event().global_position(), 34u);
+  ASSERT_TRUE(
+      Eventually([&] { return server_->subscription_stats().parked == 1; }));
+  // Woken once, for the matching event.
+  EXPECT_EQ(server_->subscription_stats().resumes - resumes_before, 1u);
+  sub.Cancel();
+  EXPECT_TRUE(
+      Eventually([&] { return server_->subscription_stats().filters == 0; }));
+}
+
+// Checkpoints still come after checkpoint_every_events examined events,
+// even when none of them matches the filter.
+TEST_F(SubscriptionE2eTest, AFilteredSubscriptionCheckpointsWhileNothingMatches) {
+  Start(/*max_per_organization=*/100);
+  AppendEvents("s", 3);
+  v1::SubscribeRequest request = FromEnd();
+  request.mutable_filter()->set_event_type_prefix("Wanted");
+  request.set_checkpoint_every_events(10);
+  request.set_checkpoint_interval_ms(600000);
+  Subscription sub = Open(stub_.get(), request);
+  ASSERT_TRUE(ReadUntilCaughtUp(sub.reader.get()));
+  ASSERT_TRUE(
+      Eventually([&] { return server_->subscription_stats().parked == 1; }));
+
+  for (int i = 0; i < 25; ++i) AppendEvents(absl::StrCat("other-", i), 1);
+  // 25 events after position 3: checkpoints at (at least) 13 and 23.
+  std::vector<uint64_t> checkpoints;
+  v1::SubscribeResponse message;
+  while ((checkpoints.empty() || checkpoints.back() < 23) &&
+         sub.reader->Read(&message)) {
+    ASSERT_FALSE(message.has_event()) << message.DebugString();
+    if (message.has_checkpoint()) {
+      checkpoints.push_back(message.checkpoint().position());
+    }
+  }
+  ASSERT_GE(checkpoints.size(), 2u);
+  EXPECT_GE(checkpoints.front(), 13u);
+  EXPECT_GE(checkpoints.back(), 23u);
+  EXPECT_LE(checkpoints.back(), 28u);
+  sub.Cancel();
 }
 
 TEST_F(SubscriptionE2eTest, ShutdownEndsEveryIdleSubscriptionWithWhereToResume) {
