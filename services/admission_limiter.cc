@@ -1,5 +1,8 @@
 #include "services/admission_limiter.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -23,6 +26,58 @@ AdmissionLimiter::Permit::~Permit() {
 
 AdmissionLimiter::AdmissionLimiter(std::string name, size_t limit)
     : name_(std::move(name)), limit_(limit) {}
+
+AdmissionLimiter::~AdmissionLimiter() {
+  std::vector<std::thread> threads;
+  {
+    MutexLock lock(&mu_);
+    stopping_ = true;
+    job_queued_.SignalAll();
+    threads.swap(threads_);
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+void AdmissionLimiter::RunAdmitted(const Permit& /*permit*/,
+                                   absl::AnyInvocable<void() &&> work) {
+  if (limit_ == 0) {
+    std::move(work)();
+    return;
+  }
+  Job job{std::move(work)};
+  MutexLock lock(&mu_);
+  if (threads_.empty()) {
+    for (size_t i = 0; i < limit_; ++i) {
+      threads_.emplace_back([this] { WorkerLoop(); });
+    }
+  }
+  jobs_.push_back(&job);
+  job_queued_.Signal();
+  while (!job.done) job_done_.Wait();
+}
+
+void AdmissionLimiter::WorkerLoop() {
+  // Linux gives each thread its own nice value. Lowering it needs no
+  // privilege; should it fail, the work runs at normal priority.
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+  Job* finished = nullptr;
+  while (true) {
+    Job* job;
+    {
+      MutexLock lock(&mu_);
+      if (finished != nullptr) {
+        finished->done = true;
+        job_done_.SignalAll();
+      }
+      while (jobs_.empty() && !stopping_) job_queued_.Wait();
+      if (jobs_.empty()) return;
+      job = jobs_.front();
+      jobs_.pop_front();
+    }
+    std::move(job->work)();
+    finished = job;
+  }
+}
 
 absl::StatusOr<AdmissionLimiter::Permit> AdmissionLimiter::Acquire(
     absl::Time deadline, const std::function<bool()>& cancelled,

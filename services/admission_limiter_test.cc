@@ -1,8 +1,12 @@
 #include "services/admission_limiter.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -79,6 +83,41 @@ TEST(AdmissionLimiterTest, ZeroMeansNoLimit) {
   EXPECT_EQ(limiter.in_use(), 50u);
   permits.clear();
   EXPECT_EQ(limiter.in_use(), 0u);
+}
+
+TEST(AdmissionLimiterTest, AdmittedWorkRunsOnALowPriorityThreadOfItsOwn) {
+  AdmissionLimiter limiter("large ReadAll pages", 2);
+  std::vector<std::thread> callers;
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 2; ++i) {
+    callers.emplace_back([&] {
+      auto permit = limiter.Acquire(absl::InfiniteFuture(), nullptr);
+      ASSERT_TRUE(permit.ok());
+      const pid_t caller = gettid();
+      pid_t worker = 0;
+      int nice = 0;
+      limiter.RunAdmitted(*permit, [&] {
+        worker = gettid();
+        nice = getpriority(PRIO_PROCESS, static_cast<id_t>(worker));
+        ++ran;
+      });
+      // Returned only once the work ran, and its results are visible.
+      EXPECT_NE(worker, 0);
+      EXPECT_NE(worker, caller);
+      EXPECT_EQ(nice, 19);
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(ran, 2);
+}
+
+TEST(AdmissionLimiterTest, WithNoLimitAdmittedWorkRunsOnTheCaller) {
+  AdmissionLimiter limiter("large ReadAll pages", 0);
+  auto permit = limiter.Acquire(absl::InfiniteFuture(), nullptr);
+  ASSERT_TRUE(permit.ok());
+  pid_t worker = 0;
+  limiter.RunAdmitted(*permit, [&] { worker = gettid(); });
+  EXPECT_EQ(worker, gettid());
 }
 
 }  // namespace

@@ -224,19 +224,29 @@ grpc::Status EventLogService::ReadAll(grpc::ServerContext* context,
     if (!admitted.ok()) return ToGrpcStatus(admitted.status());
     permit = *std::move(admitted);
   }
-  absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
-  if (!page.ok()) return ToGrpcStatus(page.status());
   StreamFilter filter(access_, &*caller);
-  std::vector<bool> visible;
-  if (absl::Status s = filter.Filter(page->events, &visible); !s.ok()) {
-    return ToGrpcStatus(s);
+  absl::StatusOr<eventstore::LogPage> page;
+  absl::Status filtered;
+  auto read_and_convert = [&] {
+    page = log_->ReadAll(read);
+    if (!page.ok()) return;
+    std::vector<bool> visible;
+    filtered = filter.Filter(page->events, &visible);
+    if (!filtered.ok()) return;
+    // Nothing leaves before the access records are durable (below): the
+    // response is sent only when this returns OK.
+    for (const eventstore::RecordedEvent& e : page->events) {
+      ToProto(e, response->add_events());
+    }
+  };
+  if (permit.has_value()) {
+    large_reads_.RunAdmitted(*permit, read_and_convert);
+    permit.reset();
+  } else {
+    read_and_convert();
   }
-  // Nothing leaves before the access records are durable (below): the
-  // response is sent only when this returns OK.
-  for (const eventstore::RecordedEvent& e : page->events) {
-    ToProto(e, response->add_events());
-  }
-  permit.reset();
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  if (!filtered.ok()) return ToGrpcStatus(filtered);
   if (absl::Status s = filter.RecordShown(kReadAllOperation); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -560,8 +570,10 @@ grpc::Status EventLogService::VerifyChain(grpc::ServerContext* context,
   absl::StatusOr<AdmissionLimiter::Permit> permit =
       verifications_.Acquire(DeadlineOf(*context), CancelledOf(*context));
   if (!permit.ok()) return ToGrpcStatus(permit.status());
-  absl::StatusOr<eventstore::ChainVerification> report =
-      log_->VerifyChain(request->from_position(), request->to_position());
+  absl::StatusOr<eventstore::ChainVerification> report;
+  verifications_.RunAdmitted(*permit, [&] {
+    report = log_->VerifyChain(request->from_position(), request->to_position());
+  });
   if (!report.ok()) return ToGrpcStatus(report.status());
   response->set_ok(report->ok);
   response->set_events_checked(report->events_checked);
