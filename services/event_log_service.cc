@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -345,7 +346,22 @@ class EventLogService::SubscribeReactor final
   }
 
   // Called by the hub's dispatcher, on a worker.
-  void Resume() override { Step(); }
+  void Resume(uint64_t unmatched_through) override {
+    if (unmatched_through < next_ || IsCancelled() ||
+        service_->shutting_down_) {
+      Step();
+      return;
+    }
+    // Events the hub already found this filter does not match are examined
+    // (they count towards the next checkpoint) without reading them again.
+    // What is left is the checkpoint, if one is due, and parking again
+    // (Advance reads on instead if the head has moved meanwhile).
+    examined_since_checkpoint_ += unmatched_through - (next_ - 1);
+    next_ = unmatched_through + 1;
+    page_end_ = true;
+    after_page_ = AfterPage::kPeriodicCheckpoint;
+    Advance();
+  }
 
  private:
   // Reads, filters and records the next page, then delivers it. On a hub
@@ -492,6 +508,21 @@ class EventLogService::SubscribeReactor final
     }
     examined_since_checkpoint_ = 0;
     last_checkpoint_ = absl::Now();
+    if (is_caught_up) {
+      // Subscriptions opened together (clients reconnecting after a
+      // restart) would otherwise all fall due for their periodic checkpoint
+      // at the same event and the same moment, and send them in one burst
+      // that the appends of that moment wait behind. Starting each at a
+      // random point of its period spreads them; every later checkpoint
+      // comes a full period after the one before, so they stay spread.
+      // Checkpoints only come earlier than promised, never later.
+      thread_local absl::BitGen random;
+      if (checkpoint_events_ > 1) {
+        examined_since_checkpoint_ =
+            absl::Uniform<uint64_t>(random, 0, checkpoint_events_);
+      }
+      last_checkpoint_ -= checkpoint_interval_ * absl::Uniform(random, 0.0, 1.0);
+    }
     HandOff();
     StartWrite(&message_);
   }

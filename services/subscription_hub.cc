@@ -111,6 +111,16 @@ void SubscriptionHub::UnparkLocked(const Parked& p) {
                           p.group->filter.stream_id_prefix));
 }
 
+uint64_t SubscriptionHub::UnmatchedThroughLocked(const Parked& p) const {
+  if (p.group == nullptr || p.group->watched_from > p.position ||
+      p.group->last_match > p.position) {
+    return 0;
+  }
+  // Every event in (watched_from, head_] was matched, and none after the
+  // position matched.
+  return head_;
+}
+
 void SubscriptionHub::MatchLocked(const eventstore::LogPage* page,
                                   uint64_t head) {
   for (auto& [key, group] : groups_) {
@@ -201,7 +211,7 @@ void SubscriptionHub::WorkerLoop() {
 }
 
 void SubscriptionHub::DispatcherLoop() {
-  std::vector<ParkedSubscription*> due;
+  std::vector<std::pair<ParkedSubscription*, uint64_t>> due;
   MutexLock lock(&mu_);
   while (true) {
     const absl::Time now = absl::Now();
@@ -209,7 +219,7 @@ void SubscriptionHub::DispatcherLoop() {
     for (auto it = parked_.begin(); it != parked_.end();) {
       const Parked& p = it->second;
       if (DueLocked(p, now)) {
-        due.push_back(it->first);
+        due.emplace_back(it->first, UnmatchedThroughLocked(p));
         UnparkLocked(p);
         parked_.erase(it++);
       } else {
@@ -219,8 +229,8 @@ void SubscriptionHub::DispatcherLoop() {
     }
     if (!due.empty()) {
       // Each is resumed once, on a worker: Resume() may block (it reads).
-      for (ParkedSubscription* s : due) {
-        tasks_.push_back([s] { s->Resume(); });
+      for (auto [s, unmatched_through] : due) {
+        tasks_.push_back([s, unmatched_through] { s->Resume(unmatched_through); });
       }
       resumes_ += due.size();
       due.clear();

@@ -83,7 +83,11 @@ struct SubscriptionStats {
 class ParkedSubscription {
  public:
   // Called on a hub worker thread, without hub locks held.
-  virtual void Resume() = 0;
+  // `unmatched_through`: the hub matched every event after the parked
+  // position up to this one against the subscription's filter and none
+  // matched, so the subscription may count them examined without reading
+  // them; not above its parked position when nothing is known.
+  virtual void Resume(uint64_t unmatched_through) = 0;
 
  protected:
   ~ParkedSubscription() = default;
@@ -181,6 +185,9 @@ class SubscriptionHub {
   bool DueLocked(const Parked& p, absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UnparkLocked(const Parked& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What Resume() may skip (see ParkedSubscription).
+  uint64_t UnmatchedThroughLocked(const Parked& p) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Matches the events of `page` up to `head` against every filter, or,
   // when `page` is null (not read), restarts every filter's watch at `head`
   // so that what is parked behind it wakes and reads for itself.
