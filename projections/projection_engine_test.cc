@@ -13,7 +13,6 @@
 #include "eventstore/event_log.h"
 #include "eventstore/view_store.h"
 #include "gtest/gtest.h"
-#include "spdlog/spdlog.h"
 
 namespace caseline::projections {
 namespace {
@@ -557,10 +556,6 @@ TEST_F(ProjectionEngineTest, RebuildingAllAtOnceReadsTheLogOnce) {
             .ok());
   }
   counting.Reset();
-  // spdlog's registry is made on first use; make it here, not in the threads
-  // at once (libspdlog is not TSan-instrumented, so TSan cannot see its
-  // thread-safe static initialisation).
-  spdlog::default_logger();
   std::vector<std::thread> threads;
   for (const std::string& name : names) {
     threads.emplace_back([&, name] {
