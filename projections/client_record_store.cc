@@ -203,12 +203,32 @@ ClientRecordStore::CatchUpClient(absl::string_view client_id,
         return absl::OkStatus();
       }));
 
-  std::shared_ptr<const ClientSnapshot> result = base;
-  if (base == nullptr || !read.empty()) {
+  if (base != nullptr && read.empty()) {
+    MutexLock lock(&mu_);
+    Publish(std::string(client_id), base, head);
+    return base;
+  }
+  std::shared_ptr<ClientSnapshot> next;
+  if (base != nullptr) {
+    // Copying the snapshot costs as much as the client's whole record, on
+    // every command. When no one but the cache and this call holds it, and
+    // no one can take it while it is out of the cache, extend it in place;
+    // anyone looking for the client meanwhile folds it for themselves.
+    MutexLock lock(&mu_);
+    auto it = clients_.find(client_id);
+    if (it != clients_.end() && it->second.snapshot == base &&
+        base.use_count() == 2) {
+      EraseLocked(it);
+      next = std::const_pointer_cast<ClientSnapshot>(std::move(base));
+    }
+  }
+  if (next == nullptr) {
     // Copy-on-write: readers of `base` keep it unchanged.
-    std::shared_ptr<ClientSnapshot> next(
-        base != nullptr ? new ClientSnapshot(*base)
-                        : new ClientSnapshot(std::string(client_id)));
+    next.reset(base != nullptr ? new ClientSnapshot(*base)
+                               : new ClientSnapshot(std::string(client_id)));
+    base.reset();
+  }
+  {
     next->part2_epoch_ = directory.part2_epoch;
     next->events_.reserve(next->events_.size() + read.size());
     for (StoredEvent& event : read) {
@@ -227,8 +247,8 @@ ClientRecordStore::CatchUpClient(absl::string_view client_id,
       }
       next->events_.push_back(std::move(stored));
     }
-    result = std::move(next);
   }
+  std::shared_ptr<const ClientSnapshot> result = std::move(next);
   MutexLock lock(&mu_);
   Publish(std::string(client_id), result, head);
   return result;
@@ -261,14 +281,18 @@ void ClientRecordStore::Publish(const std::string& client_id,
   EvictBeyondBounds(client_id);
 }
 
+void ClientRecordStore::EraseLocked(
+    absl::flat_hash_map<std::string, Slot>::iterator it) {
+  cached_events_ -= it->second.snapshot->events().size();
+  lru_.erase(it->second.lru);
+  clients_.erase(it);
+}
+
 void ClientRecordStore::EvictBeyondBounds(const std::string& keep) {
   while ((clients_.size() > options_.max_clients ||
           cached_events_ > options_.max_events) &&
          !lru_.empty() && lru_.back() != keep) {
-    auto it = clients_.find(lru_.back());
-    cached_events_ -= it->second.snapshot->events().size();
-    clients_.erase(it);
-    lru_.pop_back();
+    EraseLocked(clients_.find(lru_.back()));
   }
 }
 

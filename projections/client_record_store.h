@@ -209,6 +209,8 @@ class ClientRecordStore {
                uint64_t checked_head) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EvictBeyondBounds(const std::string& keep)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EraseLocked(absl::flat_hash_map<std::string, Slot>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   eventstore::EventLog* const log_;
   const Options options_;

@@ -187,6 +187,42 @@ TEST_F(ClientRecordStoreTest, CatchesUpAfterAppendsAndKeepsOldSnapshots) {
   EXPECT_EQ((*none)->version(), std::nullopt);
 }
 
+// A snapshot only the cache holds is extended where it is, not copied (a
+// copy costs the client's whole record on every command); one someone holds
+// is copied (above).
+TEST_F(ClientRecordStoreTest, ASnapshotNoOneHoldsIsExtendedInPlace) {
+  ClientRecordStore store(&counting_);
+  Client("c1", Registered("Okafor"));
+  const ClientSnapshot* object;
+  {
+    absl::StatusOr<std::shared_ptr<const ClientSnapshot>> first =
+        store.Client("c1");
+    ASSERT_TRUE(first.ok()) << first.status();
+    object = first->get();
+  }
+  Client("c1", Goal("g1"));
+  absl::StatusOr<std::shared_ptr<const ClientSnapshot>> second =
+      store.Client("c1");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->get(), object);
+  EXPECT_EQ((*second)->version(), 1u);
+  EXPECT_EQ((*second)->record().goals.size(), 1u);
+  EXPECT_EQ((*second)->events().size(), 2u);
+  EXPECT_EQ(store.Cached("c1"), *second);
+  EXPECT_EQ(store.cached_events_for_test(), 2u);
+
+  // Now held: the next extension is a copy, and the held one stays.
+  Client("c1", Goal("g2"));
+  absl::StatusOr<std::shared_ptr<const ClientSnapshot>> third =
+      store.Client("c1");
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_NE(third->get(), second->get());
+  EXPECT_EQ((*third)->record().goals.size(), 2u);
+  EXPECT_EQ((*second)->record().goals.size(), 1u);
+  EXPECT_EQ((*second)->events().size(), 2u);
+  EXPECT_EQ(store.cached_events_for_test(), 3u);
+}
+
 TEST_F(ClientRecordStoreTest, ReadsAStreamOncePerVersion) {
   Organization(Org("hospital", v1::ORGANIZATION_TYPE_HOSPITAL));
   Client("c1", Registered("Okafor"));
