@@ -30,8 +30,12 @@
 // outside the lock and publishes a new snapshot under a short lock only when
 // it is newer than the published one (higher epoch, or same epoch and a
 // higher stream version), so concurrent catch-ups of one stream are correct
-// whatever their order. Snapshots are immutable once published; readers hold
-// a shared_ptr and never a lock while using one.
+// whatever their order. Snapshots are immutable while anyone but the store
+// holds them; readers hold a shared_ptr and never a lock while using one. A
+// catch-up copies the snapshot it extends (the cost of the client's whole
+// record) only when someone else holds it: otherwise it takes it out of the
+// cache, extends it in place and publishes it again (a reader asking for the
+// client meanwhile folds it for itself).
 //
 // Memory: at most Options::max_clients client snapshots and, beyond the most
 // recently used one, Options::max_events stored events, least recently used
