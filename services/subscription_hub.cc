@@ -229,8 +229,11 @@ void SubscriptionHub::DispatcherLoop() {
     }
     if (!due.empty()) {
       // Each is resumed once, on a worker: Resume() may block (it reads).
-      for (auto [s, unmatched_through] : due) {
-        tasks_.push_back([s, unmatched_through] { s->Resume(unmatched_through); });
+      for (const auto& [subscription, unmatched] : due) {
+        // (Lambdas may not capture structured bindings before clang 16.)
+        ParkedSubscription* s = subscription;
+        const uint64_t through = unmatched;
+        tasks_.push_back([s, through] { s->Resume(through); });
       }
       resumes_ += due.size();
       due.clear();
