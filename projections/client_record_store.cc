@@ -219,7 +219,8 @@ ClientRecordStore::CatchUpClient(absl::string_view client_id,
     if (it != clients_.end() && it->second.snapshot == base &&
         base.use_count() == 2) {
       EraseLocked(it);
-      next = std::const_pointer_cast<ClientSnapshot>(std::move(base));
+      next = std::const_pointer_cast<ClientSnapshot>(base);
+      base.reset();
     }
   }
   if (next == nullptr) {
