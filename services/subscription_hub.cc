@@ -276,7 +276,12 @@ void SubscriptionHub::HeadWatcherLoop() {
       read.from_position = seen + 1;
       read.max_count = static_cast<size_t>(head - seen);
       absl::StatusOr<eventstore::LogPage> read_page = log_->ReadAll(read);
-      if (read_page.ok()) page = *std::move(read_page);
+      // A page cut short (by its byte limit) leaves events unmatched: then
+      // the filtered subscriptions read for themselves, as after a failed
+      // read.
+      if (read_page.ok() && read_page->next_position > head) {
+        page = *std::move(read_page);
+      }
     }
     MutexLock lock(&mu_);
     if (stopping_) return;

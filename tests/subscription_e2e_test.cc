@@ -6,6 +6,7 @@
 // ReadAll pages. Behaviour only: counts, codes and messages, never times.
 #include <dirent.h>
 
+#include <chrono>
 #include <limits>
 #include <memory>
 #include <string>
@@ -325,6 +326,51 @@ TEST_F(SubscriptionE2eTest, AFilteredSubscriptionWakesOnlyForWhatItMatches) {
   sub.Cancel();
   EXPECT_TRUE(
       Eventually([&] { return server_->subscription_stats().filters == 0; }));
+}
+
+// The hub matches new events in one read of at most a page's bytes; when
+// the head jumps by more than that, what it could not match still wakes
+// the subscription.
+TEST_F(SubscriptionE2eTest, AMatchBeyondTheHubsReadStillWakesTheSubscription) {
+  Start(/*max_per_organization=*/100);
+  AppendEvents("s", 1);
+  v1::SubscribeRequest request = FromEnd();
+  request.mutable_filter()->set_event_type_prefix("Wanted");
+  request.set_checkpoint_every_events(std::numeric_limits<uint32_t>::max());
+  request.set_checkpoint_interval_ms(std::numeric_limits<uint32_t>::max());
+  // Were the match missed, nothing else would wake it: end the wait.
+  Subscription sub;
+  sub.context = std::make_unique<grpc::ClientContext>();
+  sub.context->set_deadline(std::chrono::system_clock::now() +
+                            std::chrono::seconds(60));
+  sub.reader = stub_->Subscribe(sub.context.get(), request);
+  ASSERT_TRUE(ReadUntilCaughtUp(sub.reader.get()));
+  ASSERT_TRUE(Eventually([&] {
+    const services::SubscriptionStats now = server_->subscription_stats();
+    return now.parked == 1 && now.filters == 1;
+  }));
+
+  // One append, so one move of the head: three events of almost 1 MB (more
+  // than a page's 2 MiB together), then the one it waits for.
+  v1::AppendRequest append;
+  append.set_stream_id("big");
+  const std::string big =
+      absl::StrCat(R"({"note":")", std::string(1000000, 'x'), R"("})");
+  for (int i = 0; i < 3; ++i) {
+    *append.add_events() = testing::JsonEvent("Noted", big);
+  }
+  *append.add_events() = testing::JsonEvent("WantedThing", "{}");
+  grpc::ClientContext context;
+  v1::AppendResponse appended;
+  const grpc::Status status = stub_->Append(&context, append, &appended);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  v1::SubscribeResponse message;
+  ASSERT_TRUE(sub.reader->Read(&message));
+  ASSERT_TRUE(message.has_event()) << message.DebugString();
+  EXPECT_EQ(message.event().event_type(), "WantedThing");
+  EXPECT_EQ(message.event().global_position(), 5u);
+  sub.Cancel();
 }
 
 // Checkpoints still come after checkpoint_every_events examined events,
