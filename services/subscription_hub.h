@@ -104,8 +104,8 @@ struct SubscriptionHubOptions {
   // not move. Default: 250 ms.
   absl::Duration head_poll = absl::Milliseconds(250);
   // Most new events the watcher reads at once to match filters; when the
-  // head jumps further, every filtered subscription behind it wakes and
-  // reads for itself. Default and most: eventstore::kMaxReadCount (1000).
+  // head jumps further (or the read stops at a page's byte limit first),
+  // every filtered subscription behind it wakes and reads for itself. Default and most: eventstore::kMaxReadCount (1000).
   size_t max_matched_events = eventstore::kMaxReadCount;
 };
 
