@@ -521,7 +521,8 @@ class EventLogService::SubscribeReactor final
         examined_since_checkpoint_ =
             absl::Uniform<uint64_t>(random, 0, checkpoint_events_);
       }
-      last_checkpoint_ -= checkpoint_interval_ * absl::Uniform(random, 0.0, 1.0);
+      last_checkpoint_ -=
+          checkpoint_interval_ * absl::Uniform(random, 0.0, 1.0);
     }
     HandOff();
     StartWrite(&message_);
@@ -603,7 +604,8 @@ grpc::Status EventLogService::VerifyChain(grpc::ServerContext* context,
   if (!permit.ok()) return ToGrpcStatus(permit.status());
   absl::StatusOr<eventstore::ChainVerification> report;
   verifications_.RunAdmitted(*permit, [&] {
-    report = log_->VerifyChain(request->from_position(), request->to_position());
+    report =
+        log_->VerifyChain(request->from_position(), request->to_position());
   });
   if (!report.ok()) return ToGrpcStatus(report.status());
   response->set_ok(report->ok);

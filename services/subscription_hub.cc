@@ -94,31 +94,23 @@ bool SubscriptionHub::Park(ParkedSubscription* s, uint64_t position,
   return true;
 }
 
+bool SubscriptionHub::NothingMatchedLocked(const Parked& p) const {
+  // Every event in (watched_from, head_] was matched against the filter;
+  // none after the position matched.
+  return p.group != nullptr && p.group->watched_from <= p.position &&
+         p.group->last_match <= p.position;
+}
+
 bool SubscriptionHub::DueLocked(const Parked& p, absl::Time now) const {
   if (shutting_down_ || p.deadline <= now) return true;
   if (head_ <= p.position) return false;
-  if (p.group == nullptr) return true;
-  return (p.wake_at != 0 && head_ >= p.wake_at) ||
-         p.group->last_match > p.position ||
-         // Events between the position and where the watch began were not
-         // matched (the head jumped too far, or a read failed).
-         p.group->watched_from > p.position;
+  return !NothingMatchedLocked(p) || (p.wake_at != 0 && head_ >= p.wake_at);
 }
 
 void SubscriptionHub::UnparkLocked(const Parked& p) {
   if (p.group == nullptr || --p.group->parked > 0) return;
   groups_.erase(FilterKey(p.group->filter.event_type_prefix,
                           p.group->filter.stream_id_prefix));
-}
-
-uint64_t SubscriptionHub::UnmatchedThroughLocked(const Parked& p) const {
-  if (p.group == nullptr || p.group->watched_from > p.position ||
-      p.group->last_match > p.position) {
-    return 0;
-  }
-  // Every event in (watched_from, head_] was matched, and none after the
-  // position matched.
-  return head_;
 }
 
 void SubscriptionHub::MatchLocked(const eventstore::LogPage* page,
@@ -219,7 +211,7 @@ void SubscriptionHub::DispatcherLoop() {
     for (auto it = parked_.begin(); it != parked_.end();) {
       const Parked& p = it->second;
       if (DueLocked(p, now)) {
-        due.emplace_back(it->first, UnmatchedThroughLocked(p));
+        due.emplace_back(it->first, NothingMatchedLocked(p) ? head_ : 0);
         UnparkLocked(p);
         parked_.erase(it++);
       } else {
@@ -230,10 +222,9 @@ void SubscriptionHub::DispatcherLoop() {
     if (!due.empty()) {
       // Each is resumed once, on a worker: Resume() may block (it reads).
       for (const auto& [subscription, unmatched] : due) {
-        // (Lambdas may not capture structured bindings before clang 16.)
-        ParkedSubscription* s = subscription;
-        const uint64_t through = unmatched;
-        tasks_.push_back([s, through] { s->Resume(through); });
+        tasks_.push_back([s = subscription, through = unmatched] {
+          s->Resume(through);
+        });
       }
       resumes_ += due.size();
       due.clear();

@@ -185,8 +185,9 @@ class SubscriptionHub {
   bool DueLocked(const Parked& p, absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UnparkLocked(const Parked& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // What Resume() may skip (see ParkedSubscription).
-  uint64_t UnmatchedThroughLocked(const Parked& p) const
+  // Whether `p` has a filter and no event after its position up to head_
+  // matched it (so Resume() may skip them; see ParkedSubscription).
+  bool NothingMatchedLocked(const Parked& p) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Matches the events of `page` up to `head` against every filter, or,
   // when `page` is null (not read), restarts every filter's watch at `head`

@@ -6,7 +6,6 @@
 // ReadAll pages. Behaviour only: counts, codes and messages, never times.
 #include <dirent.h>
 
-#include <chrono>
 #include <limits>
 #include <memory>
 #include <string>
@@ -69,12 +68,18 @@ struct Subscription {
   }
 };
 
-Subscription Open(v1::EventLog::Stub* stub, const v1::SubscribeRequest& request,
-                  const std::string& org = "") {
+// `timeout`: the call's deadline from now (none by default).
+Subscription Open(v1::EventLog::Stub* client,
+                  const v1::SubscribeRequest& request,
+                  const std::string& org = "",
+                  absl::Duration timeout = absl::InfiniteDuration()) {
   Subscription s;
   s.context = std::make_unique<grpc::ClientContext>();
   if (!org.empty()) s.context->AddMetadata("x-caseline-org", org);
-  s.reader = stub->Subscribe(s.context.get(), request);
+  if (timeout != absl::InfiniteDuration()) {
+    s.context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  }
+  s.reader = client->Subscribe(s.context.get(), request);
   return s;
 }
 
@@ -93,6 +98,17 @@ v1::SubscribeRequest FromEnd() {
   return request;
 }
 
+// From the end, only events whose type starts with "Wanted", a periodic
+// checkpoint after `checkpoint_every_events` and never for time (the first
+// may come at a random point of its period: make that one long).
+v1::SubscribeRequest WantedFromEnd(uint32_t checkpoint_every_events) {
+  v1::SubscribeRequest request = FromEnd();
+  request.mutable_filter()->set_event_type_prefix("Wanted");
+  request.set_checkpoint_every_events(checkpoint_every_events);
+  request.set_checkpoint_interval_ms(std::numeric_limits<uint32_t>::max());
+  return request;
+}
+
 class SubscriptionE2eTest : public ::testing::Test {
  protected:
   void Start(size_t max_per_organization) {
@@ -104,25 +120,42 @@ class SubscriptionE2eTest : public ::testing::Test {
     server_ = *std::move(started);
     channel_ = grpc::CreateChannel(server_->address(),
                                    grpc::InsecureChannelCredentials());
-    stub_ = v1::EventLog::NewStub(channel_);
+    log_client_ = v1::EventLog::NewStub(channel_);
   }
 
-  void AppendEvents(const std::string& stream, int count) {
+  // One append of `events` to `stream`, any expected version.
+  void Append(const std::string& stream, std::vector<v1::EventData> events) {
     v1::AppendRequest request;
     request.set_stream_id(stream);
-    for (int i = 0; i < count; ++i) {
-      *request.add_events() = testing::JsonEvent("Noted", "{}");
+    for (v1::EventData& event : events) {
+      *request.add_events() = std::move(event);
     }
     grpc::ClientContext context;
     v1::AppendResponse response;
-    const grpc::Status status = stub_->Append(&context, request, &response);
+    const grpc::Status status =
+        log_client_->Append(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  // One append of `count` "Noted" events.
+  void AppendEvents(const std::string& stream, int count) {
+    Append(stream, std::vector<v1::EventData>(
+                       count, testing::JsonEvent("Noted", "{}")));
+  }
+
+  // Waits (bounded) until the one subscription open is parked with its
+  // filter.
+  bool ParkedWithItsFilter() {
+    return Eventually([&] {
+      const services::SubscriptionStats now = server_->subscription_stats();
+      return now.parked == 1 && now.filters == 1;
+    });
   }
 
   testing::ScratchDir dir_{"subscription_e2e"};
   std::unique_ptr<server::CaselineServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::EventLog::Stub> stub_;
+  std::unique_ptr<v1::EventLog::Stub> log_client_;
 };
 
 TEST_F(SubscriptionE2eTest, IdleSubscriptionsHoldNoThreadAndNoEvents) {
@@ -134,7 +167,7 @@ TEST_F(SubscriptionE2eTest, IdleSubscriptionsHoldNoThreadAndNoEvents) {
   v1::SubscribeRequest from_start;
   from_start.set_from_position(1);
   std::vector<Subscription> subs;
-  subs.push_back(Open(stub_.get(), from_start));
+  subs.push_back(Open(log_client_.get(), from_start));
   ASSERT_TRUE(ReadUntilCaughtUp(subs.back().reader.get()));
   const size_t threads_before = ThreadCount();
   ASSERT_GT(threads_before, 0u);
@@ -143,12 +176,13 @@ TEST_F(SubscriptionE2eTest, IdleSubscriptionsHoldNoThreadAndNoEvents) {
   constexpr size_t kIdle = testing::kUnderSanitizer ? 100 : 300;
   for (size_t i = 0; i < kIdle; ++i) {
     // Half replay the log first, half start at its end.
-    subs.push_back(Open(stub_.get(), i % 2 == 0 ? from_start : FromEnd()));
+    subs.push_back(
+        Open(log_client_.get(), i % 2 == 0 ? from_start : FromEnd()));
     ASSERT_TRUE(ReadUntilCaughtUp(subs.back().reader.get())) << i;
   }
-  ASSERT_TRUE(Eventually(
-      [&] { return server_->subscription_stats().parked == kIdle + 1; }))
-      << server_->subscription_stats().parked;
+  ASSERT_TRUE(Eventually([&] {
+    return server_->subscription_stats().parked == kIdle + 1;
+  })) << server_->subscription_stats().parked;
   const services::SubscriptionStats stats = server_->subscription_stats();
   EXPECT_EQ(stats.open, kIdle + 1);
   EXPECT_EQ(stats.buffered_events, 0u);
@@ -179,10 +213,10 @@ TEST_F(SubscriptionE2eTest, EachOrganisationHoldsAtMostItsLimit) {
   Start(/*max_per_organization=*/3);
   std::vector<Subscription> agency;
   for (int i = 0; i < 3; ++i) {
-    agency.push_back(Open(stub_.get(), FromEnd(), "org-a"));
+    agency.push_back(Open(log_client_.get(), FromEnd(), "org-a"));
     ASSERT_TRUE(ReadUntilCaughtUp(agency.back().reader.get())) << i;
   }
-  Subscription refused = Open(stub_.get(), FromEnd(), "org-a");
+  Subscription refused = Open(log_client_.get(), FromEnd(), "org-a");
   v1::SubscribeResponse message;
   EXPECT_FALSE(refused.reader->Read(&message));
   const grpc::Status status = refused.reader->Finish();
@@ -194,7 +228,7 @@ TEST_F(SubscriptionE2eTest, EachOrganisationHoldsAtMostItsLimit) {
                     HasSubstr("ask the server's operator to raise")));
 
   // Another organisation is not affected.
-  Subscription other = Open(stub_.get(), FromEnd(), "org-b");
+  Subscription other = Open(log_client_.get(), FromEnd(), "org-b");
   ASSERT_TRUE(ReadUntilCaughtUp(other.reader.get()));
 
   // Closing one frees its place once the server has seen the cancellation.
@@ -202,7 +236,7 @@ TEST_F(SubscriptionE2eTest, EachOrganisationHoldsAtMostItsLimit) {
   agency.erase(agency.begin());
   ASSERT_TRUE(
       Eventually([&] { return server_->subscription_stats().open == 3; }));
-  agency.push_back(Open(stub_.get(), FromEnd(), "org-a"));
+  agency.push_back(Open(log_client_.get(), FromEnd(), "org-a"));
   EXPECT_TRUE(ReadUntilCaughtUp(agency.back().reader.get()));
 
   for (Subscription& s : agency) s.Cancel();
@@ -225,7 +259,7 @@ TEST_F(SubscriptionE2eTest, EveryLiveEventReachesEverySubscriberInOrder) {
     // Every fourth follows only the second writer's stream.
     if (i % 4 == 1) request.mutable_filter()->set_stream_id_prefix("w-1");
     request.set_checkpoint_every_events(7);
-    subs.push_back(Open(stub_.get(), request));
+    subs.push_back(Open(log_client_.get(), request));
     ASSERT_TRUE(ReadUntilCaughtUp(subs.back().reader.get()));
   }
   // Two writers, appends of 1..4 events each.
@@ -233,7 +267,7 @@ TEST_F(SubscriptionE2eTest, EveryLiveEventReachesEverySubscriberInOrder) {
   std::vector<std::thread> writers;
   for (int w = 0; w < 2; ++w) {
     writers.emplace_back([&, w] {
-      auto stub = v1::EventLog::NewStub(channel_);
+      auto client = v1::EventLog::NewStub(channel_);
       for (int i = 0; i < kAppendsPerWriter; ++i) {
         v1::AppendRequest request;
         request.set_stream_id(absl::StrCat("w-", w));
@@ -242,7 +276,7 @@ TEST_F(SubscriptionE2eTest, EveryLiveEventReachesEverySubscriberInOrder) {
         }
         grpc::ClientContext context;
         v1::AppendResponse response;
-        EXPECT_TRUE(stub->Append(&context, request, &response).ok());
+        EXPECT_TRUE(client->Append(&context, request, &response).ok());
       }
     });
   }
@@ -290,29 +324,17 @@ TEST_F(SubscriptionE2eTest, EveryLiveEventReachesEverySubscriberInOrder) {
 TEST_F(SubscriptionE2eTest, AFilteredSubscriptionWakesOnlyForWhatItMatches) {
   Start(/*max_per_organization=*/100);
   AppendEvents("s", 3);
-  v1::SubscribeRequest request = FromEnd();
-  request.mutable_filter()->set_event_type_prefix("Wanted");
-  // No checkpoint falls due while the test runs (the first may come at a
-  // random point of its period: make the period long).
-  request.set_checkpoint_every_events(std::numeric_limits<uint32_t>::max());
-  request.set_checkpoint_interval_ms(std::numeric_limits<uint32_t>::max());
-  Subscription sub = Open(stub_.get(), request);
+  // No checkpoint falls due while the test runs.
+  Subscription sub = Open(log_client_.get(),
+                          WantedFromEnd(std::numeric_limits<uint32_t>::max()));
   ASSERT_TRUE(ReadUntilCaughtUp(sub.reader.get()));
-  ASSERT_TRUE(Eventually([&] {
-    const services::SubscriptionStats now = server_->subscription_stats();
-    return now.parked == 1 && now.filters == 1;
-  }));
+  ASSERT_TRUE(ParkedWithItsFilter());
   const uint64_t resumes_before = server_->subscription_stats().resumes;
 
   // Thirty appends of events it does not match, one at a time: the head
   // moves thirty times.
   for (int i = 0; i < 30; ++i) AppendEvents(absl::StrCat("other-", i), 1);
-  v1::AppendRequest wanted;
-  wanted.set_stream_id("s");
-  *wanted.add_events() = testing::JsonEvent("WantedThing", "{}");
-  grpc::ClientContext context;
-  v1::AppendResponse appended;
-  ASSERT_TRUE(stub_->Append(&context, wanted, &appended).ok());
+  Append("s", {testing::JsonEvent("WantedThing", "{}")});
 
   v1::SubscribeResponse message;
   ASSERT_TRUE(sub.reader->Read(&message));
@@ -334,36 +356,21 @@ TEST_F(SubscriptionE2eTest, AFilteredSubscriptionWakesOnlyForWhatItMatches) {
 TEST_F(SubscriptionE2eTest, AMatchBeyondTheHubsReadStillWakesTheSubscription) {
   Start(/*max_per_organization=*/100);
   AppendEvents("s", 1);
-  v1::SubscribeRequest request = FromEnd();
-  request.mutable_filter()->set_event_type_prefix("Wanted");
-  request.set_checkpoint_every_events(std::numeric_limits<uint32_t>::max());
-  request.set_checkpoint_interval_ms(std::numeric_limits<uint32_t>::max());
-  // Were the match missed, nothing else would wake it: end the wait.
-  Subscription sub;
-  sub.context = std::make_unique<grpc::ClientContext>();
-  sub.context->set_deadline(std::chrono::system_clock::now() +
-                            std::chrono::seconds(60));
-  sub.reader = stub_->Subscribe(sub.context.get(), request);
+  // Were the match missed, nothing else would wake it: the deadline ends
+  // the wait.
+  Subscription sub = Open(log_client_.get(),
+                          WantedFromEnd(std::numeric_limits<uint32_t>::max()),
+                          /*org=*/"", absl::Seconds(60));
   ASSERT_TRUE(ReadUntilCaughtUp(sub.reader.get()));
-  ASSERT_TRUE(Eventually([&] {
-    const services::SubscriptionStats now = server_->subscription_stats();
-    return now.parked == 1 && now.filters == 1;
-  }));
+  ASSERT_TRUE(ParkedWithItsFilter());
 
   // One append, so one move of the head: three events of almost 1 MB (more
   // than a page's 2 MiB together), then the one it waits for.
-  v1::AppendRequest append;
-  append.set_stream_id("big");
   const std::string big =
       absl::StrCat(R"({"note":")", std::string(1000000, 'x'), R"("})");
-  for (int i = 0; i < 3; ++i) {
-    *append.add_events() = testing::JsonEvent("Noted", big);
-  }
-  *append.add_events() = testing::JsonEvent("WantedThing", "{}");
-  grpc::ClientContext context;
-  v1::AppendResponse appended;
-  const grpc::Status status = stub_->Append(&context, append, &appended);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<v1::EventData> events(3, testing::JsonEvent("Noted", big));
+  events.push_back(testing::JsonEvent("WantedThing", "{}"));
+  Append("big", std::move(events));
 
   v1::SubscribeResponse message;
   ASSERT_TRUE(sub.reader->Read(&message));
@@ -375,17 +382,13 @@ TEST_F(SubscriptionE2eTest, AMatchBeyondTheHubsReadStillWakesTheSubscription) {
 
 // Checkpoints still come after checkpoint_every_events examined events,
 // even when none of them matches the filter.
-TEST_F(SubscriptionE2eTest, AFilteredSubscriptionCheckpointsWhileNothingMatches) {
+TEST_F(SubscriptionE2eTest,
+       AFilteredSubscriptionCheckpointsWhileNothingMatches) {
   Start(/*max_per_organization=*/100);
   AppendEvents("s", 3);
-  v1::SubscribeRequest request = FromEnd();
-  request.mutable_filter()->set_event_type_prefix("Wanted");
-  request.set_checkpoint_every_events(10);
-  request.set_checkpoint_interval_ms(std::numeric_limits<uint32_t>::max());
-  Subscription sub = Open(stub_.get(), request);
+  Subscription sub = Open(log_client_.get(), WantedFromEnd(10));
   ASSERT_TRUE(ReadUntilCaughtUp(sub.reader.get()));
-  ASSERT_TRUE(
-      Eventually([&] { return server_->subscription_stats().parked == 1; }));
+  ASSERT_TRUE(ParkedWithItsFilter());
 
   for (int i = 0; i < 25; ++i) AppendEvents(absl::StrCat("other-", i), 1);
   // 25 events after position 3, up to 28: a checkpoint at most every 10
@@ -407,12 +410,56 @@ TEST_F(SubscriptionE2eTest, AFilteredSubscriptionCheckpointsWhileNothingMatches)
   sub.Cancel();
 }
 
-TEST_F(SubscriptionE2eTest, ShutdownEndsEveryIdleSubscriptionWithWhereToResume) {
+// Subscriptions that caught up together start their first checkpoint
+// period at random points, so they do not all send it at the same event.
+// Without that, none of these would send one before examining 200 events.
+TEST_F(SubscriptionE2eTest, TheFirstCheckpointComesAtARandomPointOfItsPeriod) {
+  Start(/*max_per_organization=*/100);
+  AppendEvents("s", 1);
+  v1::SubscribeRequest request = FromEnd();
+  request.set_checkpoint_every_events(200);
+  request.set_checkpoint_interval_ms(std::numeric_limits<uint32_t>::max());
+  // Each sends its first periodic checkpoint within the first 100 events
+  // with probability one half: all 16 fail to with probability 2^-16.
+  constexpr int kSubscribers = 16;
+  std::vector<Subscription> subs;
+  for (int i = 0; i < kSubscribers; ++i) {
+    subs.push_back(Open(log_client_.get(), request));
+    ASSERT_TRUE(ReadUntilCaughtUp(subs.back().reader.get()));
+  }
+  // 100 events (positions 2 to 101), read by every subscription as one page
+  // before the marker at 102 is appended: the marker comes after that
+  // page's checkpoint, if one was due.
+  AppendEvents("s", 100);
+  auto read_until = [](Subscription& s, uint64_t position) {
+    v1::SubscribeResponse message;
+    uint64_t checkpoint = 0;
+    while (s.reader->Read(&message) &&
+           !(message.has_event() &&
+             message.event().global_position() == position)) {
+      if (message.has_checkpoint()) {
+        checkpoint = message.checkpoint().position();
+      }
+    }
+    return checkpoint;
+  };
+  for (Subscription& s : subs) EXPECT_EQ(read_until(s, 101), 0u);
+  Append("s", {testing::JsonEvent("Marker", "{}")});
+  int early = 0;
+  for (Subscription& s : subs) {
+    if (read_until(s, 102) != 0) ++early;
+  }
+  EXPECT_GT(early, 0);
+  for (Subscription& s : subs) s.Cancel();
+}
+
+TEST_F(SubscriptionE2eTest,
+       ShutdownEndsEveryIdleSubscriptionWithWhereToResume) {
   Start(/*max_per_organization=*/100);
   AppendEvents("s", 3);
   std::vector<Subscription> subs;
   for (int i = 0; i < 40; ++i) {
-    subs.push_back(Open(stub_.get(), FromEnd()));
+    subs.push_back(Open(log_client_.get(), FromEnd()));
     ASSERT_TRUE(ReadUntilCaughtUp(subs.back().reader.get()));
   }
   server_->Shutdown(absl::Seconds(30));
@@ -433,13 +480,13 @@ TEST_F(SubscriptionE2eTest, ConcurrentChainVerificationsAllSucceed) {
   std::vector<std::thread> verifiers;
   for (int t = 0; t < 4; ++t) {
     verifiers.emplace_back([&] {
-      auto stub = v1::EventLog::NewStub(channel_);
+      auto client = v1::EventLog::NewStub(channel_);
       for (int i = 0; i < 3; ++i) {
         grpc::ClientContext context;
         v1::VerifyChainRequest request;
         v1::VerifyChainResponse response;
         const grpc::Status status =
-            stub->VerifyChain(&context, request, &response);
+            client->VerifyChain(&context, request, &response);
         EXPECT_TRUE(status.ok()) << status.error_message();
         EXPECT_TRUE(response.ok());
         EXPECT_EQ(response.events_checked(), 250u);
@@ -448,13 +495,14 @@ TEST_F(SubscriptionE2eTest, ConcurrentChainVerificationsAllSucceed) {
   }
   for (int t = 0; t < 4; ++t) {
     verifiers.emplace_back([&] {
-      auto stub = v1::EventLog::NewStub(channel_);
+      auto client = v1::EventLog::NewStub(channel_);
       for (int i = 0; i < 3; ++i) {
         grpc::ClientContext context;
         v1::ReadAllRequest request;
         request.set_max_count(1000);
         v1::ReadAllResponse response;
-        const grpc::Status status = stub->ReadAll(&context, request, &response);
+        const grpc::Status status =
+            client->ReadAll(&context, request, &response);
         EXPECT_TRUE(status.ok()) << status.error_message();
         EXPECT_EQ(response.events_size(), 250);
       }
@@ -555,7 +603,7 @@ TEST(ReadLimitsE2eTest, AVerificationWaitingPastItsDeadlineIsDeadlineExceeded) {
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
-  auto stub = v1::EventLog::NewStub(
+  auto client = v1::EventLog::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
                           grpc::InsecureChannelCredentials()));
 
@@ -564,7 +612,7 @@ TEST(ReadLimitsE2eTest, AVerificationWaitingPastItsDeadlineIsDeadlineExceeded) {
   std::thread holder([&] {
     grpc::ClientContext context;
     v1::VerifyChainResponse response;
-    first = stub->VerifyChain(&context, v1::VerifyChainRequest(), &response);
+    first = client->VerifyChain(&context, v1::VerifyChainRequest(), &response);
   });
   log.AwaitEntered();
   {
@@ -573,7 +621,7 @@ TEST(ReadLimitsE2eTest, AVerificationWaitingPastItsDeadlineIsDeadlineExceeded) {
                          std::chrono::milliseconds(200));
     v1::VerifyChainResponse response;
     const grpc::Status late =
-        stub->VerifyChain(&context, v1::VerifyChainRequest(), &response);
+        client->VerifyChain(&context, v1::VerifyChainRequest(), &response);
     EXPECT_EQ(late.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   }
   log.Open();
@@ -582,7 +630,7 @@ TEST(ReadLimitsE2eTest, AVerificationWaitingPastItsDeadlineIsDeadlineExceeded) {
   grpc::ClientContext context;
   v1::VerifyChainResponse response;
   EXPECT_TRUE(
-      stub->VerifyChain(&context, v1::VerifyChainRequest(), &response).ok());
+      client->VerifyChain(&context, v1::VerifyChainRequest(), &response).ok());
   EXPECT_TRUE(response.ok());
   server->Shutdown();
   service.Stop();
