@@ -69,8 +69,7 @@ struct Subscription {
 };
 
 // `timeout`: the call's deadline from now (none by default).
-Subscription Open(v1::EventLog::Stub* client,
-                  const v1::SubscribeRequest& request,
+Subscription Open(v1::EventLog::Stub* stub, const v1::SubscribeRequest& request,
                   const std::string& org = "",
                   absl::Duration timeout = absl::InfiniteDuration()) {
   Subscription s;
@@ -79,7 +78,7 @@ Subscription Open(v1::EventLog::Stub* client,
   if (timeout != absl::InfiniteDuration()) {
     s.context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   }
-  s.reader = client->Subscribe(s.context.get(), request);
+  s.reader = stub->Subscribe(s.context.get(), request);
   return s;
 }
 
@@ -267,7 +266,7 @@ TEST_F(SubscriptionE2eTest, EveryLiveEventReachesEverySubscriberInOrder) {
   std::vector<std::thread> writers;
   for (int w = 0; w < 2; ++w) {
     writers.emplace_back([&, w] {
-      auto client = v1::EventLog::NewStub(channel_);
+      auto stub = v1::EventLog::NewStub(channel_);
       for (int i = 0; i < kAppendsPerWriter; ++i) {
         v1::AppendRequest request;
         request.set_stream_id(absl::StrCat("w-", w));
@@ -276,7 +275,7 @@ TEST_F(SubscriptionE2eTest, EveryLiveEventReachesEverySubscriberInOrder) {
         }
         grpc::ClientContext context;
         v1::AppendResponse response;
-        EXPECT_TRUE(client->Append(&context, request, &response).ok());
+        EXPECT_TRUE(stub->Append(&context, request, &response).ok());
       }
     });
   }
@@ -480,13 +479,13 @@ TEST_F(SubscriptionE2eTest, ConcurrentChainVerificationsAllSucceed) {
   std::vector<std::thread> verifiers;
   for (int t = 0; t < 4; ++t) {
     verifiers.emplace_back([&] {
-      auto client = v1::EventLog::NewStub(channel_);
+      auto stub = v1::EventLog::NewStub(channel_);
       for (int i = 0; i < 3; ++i) {
         grpc::ClientContext context;
         v1::VerifyChainRequest request;
         v1::VerifyChainResponse response;
         const grpc::Status status =
-            client->VerifyChain(&context, request, &response);
+            stub->VerifyChain(&context, request, &response);
         EXPECT_TRUE(status.ok()) << status.error_message();
         EXPECT_TRUE(response.ok());
         EXPECT_EQ(response.events_checked(), 250u);
@@ -495,14 +494,13 @@ TEST_F(SubscriptionE2eTest, ConcurrentChainVerificationsAllSucceed) {
   }
   for (int t = 0; t < 4; ++t) {
     verifiers.emplace_back([&] {
-      auto client = v1::EventLog::NewStub(channel_);
+      auto stub = v1::EventLog::NewStub(channel_);
       for (int i = 0; i < 3; ++i) {
         grpc::ClientContext context;
         v1::ReadAllRequest request;
         request.set_max_count(1000);
         v1::ReadAllResponse response;
-        const grpc::Status status =
-            client->ReadAll(&context, request, &response);
+        const grpc::Status status = stub->ReadAll(&context, request, &response);
         EXPECT_TRUE(status.ok()) << status.error_message();
         EXPECT_EQ(response.events_size(), 250);
       }
@@ -603,7 +601,7 @@ TEST(ReadLimitsE2eTest, AVerificationWaitingPastItsDeadlineIsDeadlineExceeded) {
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
-  auto client = v1::EventLog::NewStub(
+  auto stub = v1::EventLog::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
                           grpc::InsecureChannelCredentials()));
 
@@ -612,7 +610,7 @@ TEST(ReadLimitsE2eTest, AVerificationWaitingPastItsDeadlineIsDeadlineExceeded) {
   std::thread holder([&] {
     grpc::ClientContext context;
     v1::VerifyChainResponse response;
-    first = client->VerifyChain(&context, v1::VerifyChainRequest(), &response);
+    first = stub->VerifyChain(&context, v1::VerifyChainRequest(), &response);
   });
   log.AwaitEntered();
   {
@@ -621,7 +619,7 @@ TEST(ReadLimitsE2eTest, AVerificationWaitingPastItsDeadlineIsDeadlineExceeded) {
                          std::chrono::milliseconds(200));
     v1::VerifyChainResponse response;
     const grpc::Status late =
-        client->VerifyChain(&context, v1::VerifyChainRequest(), &response);
+        stub->VerifyChain(&context, v1::VerifyChainRequest(), &response);
     EXPECT_EQ(late.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   }
   log.Open();
@@ -630,7 +628,7 @@ TEST(ReadLimitsE2eTest, AVerificationWaitingPastItsDeadlineIsDeadlineExceeded) {
   grpc::ClientContext context;
   v1::VerifyChainResponse response;
   EXPECT_TRUE(
-      client->VerifyChain(&context, v1::VerifyChainRequest(), &response).ok());
+      stub->VerifyChain(&context, v1::VerifyChainRequest(), &response).ok());
   EXPECT_TRUE(response.ok());
   server->Shutdown();
   service.Stop();
