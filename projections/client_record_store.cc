@@ -1,6 +1,7 @@
 #include "projections/client_record_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include "absl/functional/function_ref.h"
@@ -218,6 +219,9 @@ ClientRecordStore::CatchUpClient(absl::string_view client_id,
     auto it = clients_.find(client_id);
     if (it != clients_.end() && it->second.snapshot == base &&
         base.use_count() == 2) {
+      // use_count() is a relaxed load: order the last other holder's reads
+      // (before its release of the count) before our writes.
+      std::atomic_thread_fence(std::memory_order_acquire);
       EraseLocked(it);
       next = std::const_pointer_cast<ClientSnapshot>(base);
       base.reset();
