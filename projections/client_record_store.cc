@@ -210,7 +210,7 @@ ClientRecordStore::CatchUpClient(absl::string_view client_id,
     return base;
   }
   std::shared_ptr<ClientSnapshot> next;
-  if (base != nullptr) {
+  if (kExtendsInPlace && base != nullptr) {
     // Copying the snapshot costs as much as the client's whole record, on
     // every command. When no one but the cache and this call holds it, and
     // no one can take it while it is out of the cache, extend it in place;
@@ -221,7 +221,9 @@ ClientRecordStore::CatchUpClient(absl::string_view client_id,
         base.use_count() == 2) {
       // use_count() is a relaxed load: order the last other holder's reads
       // (before its release of the count) before our writes.
+#if !defined(__SANITIZE_THREAD__)
       std::atomic_thread_fence(std::memory_order_acquire);
+#endif
       EraseLocked(it);
       next = std::const_pointer_cast<ClientSnapshot>(base);
       base.reset();
