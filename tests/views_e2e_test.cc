@@ -469,6 +469,7 @@ TEST_F(ViewsTest, OnlineRebuildAndRestartGiveTheSameViews) {
   BuildNetwork();
   const std::string before = ProjectedState();
   ASSERT_THAT(before, HasSubstr("FINDING_KIND_DUPLICATE_REFERRALS"));
+  ASSERT_THAT(before, HasSubstr("REFERRAL_DIRECTION_RECEIVED"));
 
   testing::RebuildAll(channel_);
 

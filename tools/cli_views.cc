@@ -253,17 +253,24 @@ std::string WorklistTable(const std::vector<v1::WorklistItem>& items,
 
 std::string ReferralsTable(const std::vector<v1::ReferralListEntry>& entries,
                            uint64_t view_position) {
+  // An unset enum shows as "-", like an empty id.
+  const auto enum_or_dash = [](const google::protobuf::EnumDescriptor& type,
+                               int number) {
+    return number == 0 ? std::string("-") : EnumCell(type, number);
+  };
   std::vector<std::vector<std::string>> rows;
   rows.reserve(entries.size());
   for (const v1::ReferralListEntry& entry : entries) {
     const v1::ReferralView& r = entry.referral();
     rows.push_back(
         {FormatTimestamp(r.sent_at()), absl::StrCat(r.age_days(), "d"),
-         EnumCell(*v1::Urgency_descriptor(), r.urgency()), OrDash(r.status()),
-         EnumCell(*v1::ReferralDirection_descriptor(), entry.direction()),
+         enum_or_dash(*v1::Urgency_descriptor(), r.urgency()),
+         OrDash(r.status()),
+         enum_or_dash(*v1::ReferralDirection_descriptor(), entry.direction()),
          OrDash(entry.client_id()), OrDash(r.referral_id()),
          OrDash(r.from_organization_id()), OrDash(r.to_organization_id()),
-         EnumCell(*v1::ServiceCategory_descriptor(), r.service_category())});
+         enum_or_dash(*v1::ServiceCategory_descriptor(),
+                      r.service_category())});
   }
   return absl::StrCat(
       FormatTable({"SENT", "AGE", "URGENCY", "STATUS", "DIRECTION", "CLIENT",
