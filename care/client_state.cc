@@ -74,9 +74,9 @@ absl::string_view CaseStatusName(CaseStatus status) {
 int32_t ReferralAgeDays(absl::Time sent_at, absl::Time at) {
   absl::Duration remainder;
   const int64_t days =
-      at > sent_at ? absl::IDivDuration(at - sent_at, absl::Hours(24),
-                                        &remainder)
-                   : 0;
+      at > sent_at
+          ? absl::IDivDuration(at - sent_at, absl::Hours(24), &remainder)
+          : 0;
   return static_cast<int32_t>(
       std::min<int64_t>(days, std::numeric_limits<int32_t>::max()));
 }

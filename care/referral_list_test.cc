@@ -37,12 +37,11 @@ TEST_F(ContinuityTest, ReferralListEntriesForTheReceiverAndTheSender) {
   Apply(Referral("r2", "", "org-bh", v1::SERVICE_CATEGORY_MENTAL_HEALTH),
         Day(1), "org-pc");
   Apply(Accepted("r2"), Day(2), "org-bh");
-  EXPECT_THAT(
-      Rows(ReferralListEntriesOf(record_)),
-      ElementsAre(Row{"org-housing", kReceived, "r1", "requested"},
-                  Row{"org-hosp", kSent, "r1", "requested"},
-                  Row{"org-bh", kReceived, "r2", "accepted"},
-                  Row{"org-pc", kSent, "r2", "accepted"}));
+  EXPECT_THAT(Rows(ReferralListEntriesOf(record_)),
+              ElementsAre(Row{"org-housing", kReceived, "r1", "requested"},
+                          Row{"org-hosp", kSent, "r1", "requested"},
+                          Row{"org-bh", kReceived, "r2", "accepted"},
+                          Row{"org-pc", kSent, "r2", "accepted"}));
   EXPECT_THAT(Rows(ReferralListEntriesOf(record_, "r2")),
               ElementsAre(Row{"org-bh", kReceived, "r2", "accepted"},
                           Row{"org-pc", kSent, "r2", "accepted"}));
@@ -57,26 +56,24 @@ TEST_F(ContinuityTest, ReferralListEntriesForTheReceiverAndTheSender) {
   v1::ReferralView expected =
       ReferralViewOf("r2", record_.referrals.at("r2"), Day(2));
   expected.clear_age_days();
-  EXPECT_EQ(r2[0].referral().SerializeAsString(),
-            expected.SerializeAsString());
+  EXPECT_EQ(r2[0].referral().SerializeAsString(), expected.SerializeAsString());
   EXPECT_EQ(r2[0].referral().age_days(), 0);
 
   // Terminal referrals and closed cases stay listed, with their status.
   Apply(Completed("r2"), Day(3), "org-bh");
   Apply(CaseOpened(), Day(3));
   Apply(CaseClosed(), Day(4));
-  EXPECT_THAT(
-      Rows(ReferralListEntriesOf(record_)),
-      ElementsAre(Row{"org-housing", kReceived, "r1", "requested"},
-                  Row{"org-hosp", kSent, "r1", "requested"},
-                  Row{"org-bh", kReceived, "r2", "completed"},
-                  Row{"org-pc", kSent, "r2", "completed"}));
+  EXPECT_THAT(Rows(ReferralListEntriesOf(record_)),
+              ElementsAre(Row{"org-housing", kReceived, "r1", "requested"},
+                          Row{"org-hosp", kSent, "r1", "requested"},
+                          Row{"org-bh", kReceived, "r2", "completed"},
+                          Row{"org-pc", kSent, "r2", "completed"}));
 }
 
 TEST(ReferralStatusNamedTest, EveryViewStatusNameAndNothingElse) {
   const std::vector<std::string> names = {
-      "requested", "received",    "accepted",  "declined", "on-hold",
-      "in-progress", "completed", "failed",    "cancelled"};
+      "requested",   "received",  "accepted", "declined", "on-hold",
+      "in-progress", "completed", "failed",   "cancelled"};
   std::vector<std::string> all;
   for (ReferralStatus status : AllReferralStatuses()) {
     all.emplace_back(ReferralStatusName(status));

@@ -124,7 +124,8 @@ std::string ReferralListKey(const v1::ReferralListEntry& entry) {
   std::string key = ReferralListPrefix(entry.organization_id());
   key.push_back(static_cast<char>(entry.direction()));
   key.push_back(ClosedReferral(entry.referral()) ? 1 : 0);
-  key.push_back(static_cast<char>(care::UrgencyRank(entry.referral().urgency())));
+  key.push_back(
+      static_cast<char>(care::UrgencyRank(entry.referral().urgency())));
   AppendTime(ToTime(entry.referral().sent_at()), &key);
   absl::StrAppend(&key, entry.client_id(), absl::string_view(&kSeparator, 1),
                   entry.referral().referral_id());
@@ -732,10 +733,10 @@ absl::StatusOr<v1::ListReferralsResponse> ListReferrals(
       for (care::ReferralStatus s : care::AllReferralStatuses()) {
         names.emplace_back(care::ReferralStatusName(s));
       }
-      return Invalid("statuses",
-                     absl::StrCat("\"", name,
-                                  "\" is not a referral status; use ",
-                                  absl::StrJoin(names, ", ")));
+      return Invalid(
+          "statuses",
+          absl::StrCat("\"", name, "\" is not a referral status; use ",
+                       absl::StrJoin(names, ", ")));
     }
     statuses.insert(name);
     (care::IsTerminal(*status) ? closed : open) = true;

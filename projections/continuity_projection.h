@@ -1,8 +1,8 @@
 // The continuity-of-care view: the projection that stores what queries scan
 // across clients (worklist items, measure index entries, caseload entries,
-// referral list entries), and the queries. Per-client answers (summary, gaps) fold the client's
-// events as the ClientRecordStore holds them instead: they are judged at a
-// moment the caller chooses, and one stream is short.
+// referral list entries), and the queries. Per-client answers (summary, gaps)
+// fold the client's events as the ClientRecordStore holds them instead: they
+// are judged at a moment the caller chooses, and one stream is short.
 //
 // The projection keeps each client's record in ProjectionRecords (loaded
 // from the ClientRecordStore on a miss) and the organisation directory in

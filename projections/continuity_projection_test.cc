@@ -509,13 +509,13 @@ TEST_F(ContinuityProjectionTest, CaseloadThreshold) {
 
 v1::CareEvent UrgentReferral(const std::string& id, const std::string& from,
                              const std::string& to, v1::Urgency urgency) {
-  v1::CareEvent e =
-      Referral(id, from, to, v1::SERVICE_CATEGORY_MENTAL_HEALTH);
+  v1::CareEvent e = Referral(id, from, to, v1::SERVICE_CATEGORY_MENTAL_HEALTH);
   e.mutable_referral_sent()->set_urgency(urgency);
   return e;
 }
 
-std::vector<std::string> ReferralIds(const v1::ListReferralsResponse& response) {
+std::vector<std::string> ReferralIds(
+    const v1::ListReferralsResponse& response) {
   std::vector<std::string> out;
   for (const v1::ReferralListEntry& entry : response.entries()) {
     out.push_back(entry.referral().referral_id());
@@ -528,24 +528,28 @@ TEST_F(ContinuityProjectionTest, ReferralListIsOrderedFilteredAndPaged) {
   // Received by org-bh: routine ones sent on days 0 and 1, an urgent one on
   // day 2, an emergent one on day 3, one to be declined; and one org-bh
   // sent.
-  Client("c1", UrgentReferral("r-routine-old", "org-hosp", "org-bh",
-                              v1::URGENCY_ROUTINE),
+  Client("c1",
+         UrgentReferral("r-routine-old", "org-hosp", "org-bh",
+                        v1::URGENCY_ROUTINE),
          Day(0));
-  Client("c2", UrgentReferral("r-routine-new", "org-pc", "org-bh",
-                              v1::URGENCY_ROUTINE),
-         Day(1), "org-pc");
-  Client("c1", UrgentReferral("r-urgent", "org-hosp", "org-bh",
-                              v1::URGENCY_URGENT),
+  Client(
+      "c2",
+      UrgentReferral("r-routine-new", "org-pc", "org-bh", v1::URGENCY_ROUTINE),
+      Day(1), "org-pc");
+  Client("c1",
+         UrgentReferral("r-urgent", "org-hosp", "org-bh", v1::URGENCY_URGENT),
          Day(2));
-  Client("c3", UrgentReferral("r-emergent", "org-hosp", "org-bh",
-                              v1::URGENCY_EMERGENT),
-         Day(3));
-  Client("c3", UrgentReferral("r-declined", "org-hosp", "org-bh",
-                              v1::URGENCY_EMERGENT),
-         Day(3));
+  Client(
+      "c3",
+      UrgentReferral("r-emergent", "org-hosp", "org-bh", v1::URGENCY_EMERGENT),
+      Day(3));
+  Client(
+      "c3",
+      UrgentReferral("r-declined", "org-hosp", "org-bh", v1::URGENCY_EMERGENT),
+      Day(3));
   Client("c3", ReferralStep("r-declined", 3), Day(4), "org-bh");
-  Client("c2", UrgentReferral("r-out", "org-bh", "org-housing",
-                              v1::URGENCY_URGENT),
+  Client("c2",
+         UrgentReferral("r-out", "org-bh", "org-housing", v1::URGENCY_URGENT),
          Day(0), "org-bh");
   CatchUp(state_);
 

@@ -329,8 +329,7 @@ grpc::Status ContinuityViewsService::ListReferrals(
           return std::vector<std::pair<std::string, std::string>>{
               {entry.client_id(), entry.referral().referral_id()}};
         }));
-    RETURN_IF_ERROR(
-        filter.Record("caseline.v1.ContinuityViews/ListReferrals"));
+    RETURN_IF_ERROR(filter.Record("caseline.v1.ContinuityViews/ListReferrals"));
     if (v1::Withheld w = filter.withheld(); w.count() > 0) {
       *referrals.mutable_withheld() = std::move(w);
     }

@@ -18,10 +18,10 @@
 //
 // Access (docs/access.md): views of one client show an agency only the events
 // it may see (folded views fold only those); worklists, referral lists,
-// measure members and findings leave out entries about what it may not see; the response's
-// `withheld` counts what was left out. Every view of client data by another
-// organisation than its author is recorded (RecordAccessed) before it is
-// answered. Rebuilds are for admins.
+// measure members and findings leave out entries about what it may not see; the
+// response's `withheld` counts what was left out. Every view of client data by
+// another organisation than its author is recorded (RecordAccessed) before it
+// is answered. Rebuilds are for admins.
 #ifndef CASELINE_SERVICES_VIEWS_SERVICE_H_
 #define CASELINE_SERVICES_VIEWS_SERVICE_H_
 

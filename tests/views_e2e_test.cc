@@ -754,7 +754,8 @@ TEST_F(ViewsTest, ReferralInboxAndSentList) {
       ListReferrals(continuity_.get(), "housing", accepted, &list).ok());
   EXPECT_TRUE(list.entries().empty());
 
-  const uint64_t accepted_at = Command("housing", "Referrals.AcceptReferral", R"({
+  const uint64_t accepted_at =
+      Command("housing", "Referrals.AcceptReferral", R"({
       'command_id':'h1-accept','client_id':'ann',
       'referral_accepted':{'referral_id':'ref-h1'}})");
   fresh.set_min_position(accepted_at);
@@ -772,7 +773,8 @@ TEST_F(ViewsTest, ReferralInboxAndSentList) {
   EXPECT_EQ(list.entries(0).referral().status(), "accepted");
 
   // Declined, ref-h2 leaves the sender's open list and is listed by status.
-  const uint64_t declined = Command("housing2", "Referrals.DeclineReferral", R"({
+  const uint64_t declined =
+      Command("housing2", "Referrals.DeclineReferral", R"({
       'command_id':'h2-decline','client_id':'ann',
       'referral_declined':{'referral_id':'ref-h2','reason':'no capacity'}})");
   bh.set_min_position(declined);
@@ -786,16 +788,15 @@ TEST_F(ViewsTest, ReferralInboxAndSentList) {
   // Pages of one entry give every entry once, in order.
   v1::ListReferralsRequest everything;
   everything.set_organization_id("bh");
-  for (const char* s : {"requested", "received", "accepted", "declined",
-                        "on-hold", "in-progress", "completed", "failed",
-                        "cancelled"}) {
+  for (const char* s :
+       {"requested", "received", "accepted", "declined", "on-hold",
+        "in-progress", "completed", "failed", "cancelled"}) {
     everything.add_statuses(s);
   }
   everything.set_page_size(1);
   std::vector<std::string> paged;
   while (true) {
-    ASSERT_TRUE(
-        ListReferrals(continuity_.get(), "bh", everything, &list).ok());
+    ASSERT_TRUE(ListReferrals(continuity_.get(), "bh", everything, &list).ok());
     ASSERT_LE(list.entries_size(), 1);
     for (const std::string& id : ReferralIds(list)) paged.push_back(id);
     if (list.next_page_token().empty()) break;

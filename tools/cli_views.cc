@@ -1040,14 +1040,15 @@ std::unique_ptr<ViewCommands> ViewCommands::AddTo(CLI::App* app) {
       ->add_option("--org", c->referrals.organization, "organisation id")
       ->required();
   c->referrals_cmd
-      ->add_option("--direction", c->referrals.direction,
-                   absl::StrCat("only ",
-                                absl::StrJoin(EnumFlagNames(
-                                                  *v1::ReferralDirection_descriptor()),
-                                              " or "),
-                                " referrals; default both"))
-      ->check(CLI::IsMember(
-          EnumFlagNames(*v1::ReferralDirection_descriptor())));
+      ->add_option(
+          "--direction", c->referrals.direction,
+          absl::StrCat(
+              "only ",
+              absl::StrJoin(EnumFlagNames(*v1::ReferralDirection_descriptor()),
+                            " or "),
+              " referrals; default both"))
+      ->check(
+          CLI::IsMember(EnumFlagNames(*v1::ReferralDirection_descriptor())));
   c->referrals_cmd
       ->add_option("--status", c->referrals.statuses,
                    "only these statuses: requested, received, accepted, "

@@ -208,10 +208,11 @@ TEST(CliViewsTableTest, Referrals) {
             "-                     0d   -        on-hold    sent       "
             "client-22  ref-2     -             -            -\n"
             "2 referrals, view position 4711\n");
-  EXPECT_EQ(ReferralsTable({}, 9),
-            "SENT  AGE  URGENCY  STATUS  DIRECTION  CLIENT  REFERRAL  FROM  TO  "
-            "CATEGORY\n"
-            "0 referrals, view position 9\n");
+  EXPECT_EQ(
+      ReferralsTable({}, 9),
+      "SENT  AGE  URGENCY  STATUS  DIRECTION  CLIENT  REFERRAL  FROM  TO  "
+      "CATEGORY\n"
+      "0 referrals, view position 9\n");
 }
 
 TEST(CliViewsTableTest, Timeline) {
