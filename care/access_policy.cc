@@ -115,6 +115,26 @@ DataClassMask ClientAccessFold::SubjectClasses(const std::string& key) const {
   return it == subjects_.end() ? 0 : it->second.classes;
 }
 
+DataClassMask ClientAccessFold::ItemClasses(v1::WorklistItemKind kind,
+                                            const std::string& subject) const {
+  switch (kind) {
+    case v1::WORKLIST_ITEM_KIND_TRANSITION_DUE:
+      return SubjectClasses(SubjectKey("transition", subject));
+    case v1::WORKLIST_ITEM_KIND_FOLLOW_UP_DUE:
+      return SubjectClasses(SubjectKey("admission", subject));
+    case v1::WORKLIST_ITEM_KIND_STALE_REFERRAL:
+      return SubjectClasses(SubjectKey("referral", subject));
+    case v1::WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER:
+      // A transition's, or a discharge's with no transition.
+      return SubjectClasses(SubjectKey("transition", subject)) |
+             SubjectClasses(SubjectKey("admission", subject));
+    case v1::WORKLIST_ITEM_KIND_SERVICE_ENDED_WITHOUT_SUCCESSOR:
+      return SubjectClasses(SubjectKey("service", subject));
+    default:
+      return 0;
+  }
+}
+
 DataClassMask ClientAccessFold::Classify(
     const v1::CareEvent& event, const std::string& author,
     const OrganizationDirectory& directory) const {
@@ -223,6 +243,14 @@ DataClassMask ClientAccessFold::Classify(
       for (int c : event.information_disclosed().data_classes()) {
         m |= ClassBit(static_cast<v1::DataClass>(c));
       }
+      break;
+    case v1::CareEvent::kWorklistItemClaimed:
+      m = ItemClasses(event.worklist_item_claimed().kind(),
+                      event.worklist_item_claimed().subject_id());
+      break;
+    case v1::CareEvent::kWorklistItemReleased:
+      m = ItemClasses(event.worklist_item_released().kind(),
+                      event.worklist_item_released().subject_id());
       break;
     default:
       // A referral lifecycle step after sending (any event ReferralIdOf

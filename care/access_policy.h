@@ -112,6 +112,9 @@ class ClientAccessFold {
                          const std::string& author,
                          const OrganizationDirectory& directory) const;
   DataClassMask SubjectClasses(const std::string& id) const;
+  // The classes of a worklist item's subject (a claim is about it).
+  DataClassMask ItemClasses(v1::WorklistItemKind kind,
+                            const std::string& subject) const;
 
   ClientRecord record_;
   std::optional<uint64_t> record_version_;

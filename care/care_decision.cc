@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "care/access_policy.h"
+#include "care/care_event_context.h"
 #include "care/event_rules.h"
 #include "care/rule_checks.h"
 #include "eventstore/event.h"
@@ -63,6 +64,13 @@ absl::Status ValidateCareCommand(const CareCommand& command, absl::Time now) {
   if (command.organization_id.empty()) {
     return Invalid("x-caseline-org",
                    "request metadata must name the acting organisation");
+  }
+  if (rules != nullptr && rules->needs_person && command.user_id.empty()) {
+    return Invalid(
+        "x-caseline-user",
+        absl::StrCat("request metadata must name the acting person: ",
+                     CareEventName(command.event),
+                     " records who of the organisation did it"));
   }
   if (command.occurred_at > now + kMaxFutureSkew) {
     return Invalid(

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "care/worklist.h"
 
 namespace caseline::care {
 namespace {
@@ -49,6 +50,15 @@ void SetReferralStatus(ClientRecord& r, const std::string& id,
   if (status == ReferralStatus::kInProgress && !referral->started_at) {
     referral->started_at = context.occurred_at;
   }
+}
+
+// The item a claim or release names; an empty organisation is the actor's.
+template <typename ClaimEvent>
+WorklistItemKey WorklistItemKeyOf(const ClaimEvent& e,
+                                  const CareEventContext& context) {
+  return WorklistItemKey{e.kind(), e.subject_id(),
+                         e.organization_id().empty() ? context.organization_id
+                                                     : e.organization_id()};
 }
 
 void SetCaseStatus(ClientRecord& r, CaseStatus status,
@@ -418,6 +428,17 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       follow_up.position = context.global_position;
       break;
     }
+    case v1::CareEvent::kWorklistItemClaimed: {
+      const auto& claimed = event.worklist_item_claimed();
+      worklist_claims[WorklistItemKeyOf(claimed, context)] =
+          WorklistClaim{context.user_id, at, context.global_position,
+                        claimed.note()};
+      break;
+    }
+    case v1::CareEvent::kWorklistItemReleased:
+      worklist_claims.erase(
+          WorklistItemKeyOf(event.worklist_item_released(), context));
+      break;
     case v1::CareEvent::kOrganizationRegistered:
     case v1::CareEvent::kOrganizationUpdated:
     case v1::CareEvent::kRecordAccessed:      // access streams, not records
@@ -425,6 +446,9 @@ void ClientRecord::Apply(const v1::CareEvent& event,
     case v1::CareEvent::EVENT_NOT_SET:
       break;
   }
+  // Also after a claim: a claim of an item the record does not give (none
+  // through the command services) is no claim.
+  if (!worklist_claims.empty()) DropLapsedClaims(*this);
 }
 
 }  // namespace caseline::care

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -170,6 +171,32 @@ struct DisclosureState {
   uint64_t position = 0;
 };
 
+// A worklist item of the client as its claims name it (views.proto
+// WorklistItem): kind, subject and organisation. At most one item of the
+// client has a key.
+struct WorklistItemKey {
+  v1::WorklistItemKind kind = v1::WORKLIST_ITEM_KIND_UNSPECIFIED;
+  std::string subject_id;
+  std::string organization_id;
+
+  bool operator<(const WorklistItemKey& other) const {
+    return std::tie(kind, subject_id, organization_id) <
+           std::tie(other.kind, other.subject_id, other.organization_id);
+  }
+  bool operator==(const WorklistItemKey& other) const {
+    return kind == other.kind && subject_id == other.subject_id &&
+           organization_id == other.organization_id;
+  }
+};
+
+// Who holds a worklist item (WorklistItemClaimed).
+struct WorklistClaim {
+  std::string user_id;  // the claim's actor
+  absl::Time claimed_at;
+  uint64_t position = 0;
+  std::string note;
+};
+
 struct ClientRecord {
   explicit ClientRecord(std::string id) : client_id(std::move(id)) {}
 
@@ -211,6 +238,11 @@ struct ClientRecord {
   // Duplication findings a person dismissed (DuplicateDismissed).
   std::set<std::string> dismissed_finding_ids;
   std::map<std::string, DisclosureState> disclosures;
+  // The claims in force: claimed and not released since. A claim lapses
+  // when its item leaves the client's worklist (care/worklist.h,
+  // DropLapsedClaims, run after every event), so an item that disappears and
+  // reappears is unclaimed.
+  std::map<WorklistItemKey, WorklistClaim> worklist_claims;
 };
 
 }  // namespace caseline::care

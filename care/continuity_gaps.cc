@@ -34,7 +34,10 @@ using continuity_internal::PendingReferralTo;
 using continuity_internal::ReceiverAccepted;
 using continuity_internal::ReferralAnswerDeadline;
 using continuity_internal::ReferralEntry;
+using continuity_internal::ReceiverGap;
+using continuity_internal::ReceiverGapsOf;
 using continuity_internal::ReferralStartDeadline;
+using continuity_internal::ServiceGapsOf;
 using continuity_internal::TransitionFor;
 using continuity_internal::TypeOf;
 
@@ -62,8 +65,14 @@ v1::Gap MakeGap(v1::GapReason reason, absl::string_view subject,
   return gap;
 }
 
-void ReceiverGaps(const ClientRecord& record, const Calendar& calendar,
-                  std::vector<v1::Gap>* gaps) {
+}  // namespace
+
+namespace continuity_internal {
+
+// care/continuity_rules.h
+std::vector<ReceiverGap> ReceiverGapsOf(const ClientRecord& record,
+                                        const Calendar& calendar) {
+  std::vector<ReceiverGap> gaps;
   for (const auto& [id, t] : record.transitions) {
     if (t.completed_at.has_value()) continue;
     const std::string& to = t.planned.to_organization_id();
@@ -98,16 +107,23 @@ void ReceiverGaps(const ClientRecord& record, const Calendar& calendar,
     if (admission != record.admissions.end()) {
       causes.push_back(admission->second.discharged_position);
     }
-    gaps->push_back(MakeGap(v1::GAP_REASON_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER,
-                            id, actor, t.planned_at, std::move(description),
-                            std::move(causes)));
+    std::string discharging = t.planned.from_organization_id();
+    if (discharging.empty()) {
+      discharging = admission != record.admissions.end()
+                        ? admission->second.admission.facility_organization_id()
+                        : record.registered_by_organization_id;
+    }
+    gaps.push_back(
+        {MakeGap(v1::GAP_REASON_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER, id, actor,
+                 t.planned_at, std::move(description), std::move(causes)),
+         std::move(discharging)});
   }
   for (const AdmissionEntry& a : record.admissions) {
     if (!NeedsReceiver(a.second)) continue;
     if (TransitionFor(record, a) != nullptr || HasLaterStay(record, a))
       continue;
     const std::string& facility = a.second.admission.facility_organization_id();
-    gaps->push_back(MakeGap(
+    gaps.push_back({MakeGap(
         v1::GAP_REASON_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER, a.first, facility,
         *a.second.discharged_at,
         absl::StrCat("admission ", a.first, " at ", facility, " (",
@@ -117,9 +133,15 @@ void ReceiverGaps(const ClientRecord& record, const Calendar& calendar,
                      " with no transition to a receiving organisation; plan "
                      "one (TransitionPlanned) and have the receiver accept a "
                      "referral"),
-        {a.second.admitted_position, a.second.discharged_position}));
+        {a.second.admitted_position, a.second.discharged_position}),
+        facility});
   }
+  return gaps;
 }
+
+}  // namespace continuity_internal
+
+namespace {
 
 void FollowUpGaps(const ClientRecord& record, const ViewsConfig& config,
                   absl::Time now, std::vector<v1::Gap>* gaps) {
@@ -184,8 +206,14 @@ void ReferralGaps(const ClientRecord& record, const ViewsConfig& config,
   }
 }
 
-void ServiceGaps(const ClientRecord& record, const Calendar& calendar,
-                 std::vector<v1::Gap>* gaps) {
+}  // namespace
+
+namespace continuity_internal {
+
+// care/continuity_rules.h
+std::vector<v1::Gap> ServiceGapsOf(const ClientRecord& record,
+                                   const Calendar& calendar) {
+  std::vector<v1::Gap> gaps;
   struct Lapse {
     const std::string* service_id = nullptr;
     const ServiceState* service = nullptr;
@@ -248,7 +276,7 @@ void ServiceGaps(const ClientRecord& record, const Calendar& calendar,
                       : std::string(),
                   ")")
             : absl::StrCat("ended on ", calendar.FormatDay(lapse.at));
-    gaps->push_back(MakeGap(
+    gaps.push_back(MakeGap(
         lapse.interrupted ? v1::GAP_REASON_SERVICE_INTERRUPTED_WITHOUT_SUCCESSOR
                           : v1::GAP_REASON_SERVICE_ENDED_WITHOUT_SUCCESSOR,
         *lapse.service_id, provider, lapse.at,
@@ -260,7 +288,12 @@ void ServiceGaps(const ClientRecord& record, const Calendar& calendar,
                      "start a successor service"),
         std::move(causes)));
   }
+  return gaps;
 }
+
+}  // namespace continuity_internal
+
+namespace {
 
 void ConsentGaps(const ClientRecord& record,
                  const OrganizationDirectory& directory, absl::Time now,
@@ -380,10 +413,14 @@ std::vector<v1::Gap> FindGaps(const ClientRecord& record,
   std::vector<v1::Gap> gaps;
   if (record.case_status == CaseStatus::kClosed) return gaps;
   const Calendar calendar = CalendarOf(config);
-  ReceiverGaps(record, calendar, &gaps);
+  for (ReceiverGap& receiver : ReceiverGapsOf(record, calendar)) {
+    gaps.push_back(std::move(receiver.gap));
+  }
   FollowUpGaps(record, config, now, &gaps);
   ReferralGaps(record, config, now, &gaps);
-  ServiceGaps(record, calendar, &gaps);
+  for (v1::Gap& service : ServiceGapsOf(record, calendar)) {
+    gaps.push_back(std::move(service));
+  }
   ConsentGaps(record, directory, now, &gaps);
   LeadGap(record, &gaps);
   MeetingGap(record, calendar, now, &gaps);

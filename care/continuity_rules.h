@@ -16,6 +16,7 @@
 #include "care/client_record.h"
 #include "care/organization_directory.h"
 #include "care/views_config.h"
+#include "caseline/v1/views.pb.h"
 
 namespace caseline::care::continuity_internal {
 
@@ -95,6 +96,26 @@ std::vector<ConsentNeed> ConsentNeeds(const ClientRecord& record);
 bool Covered(const ClientRecord& record, absl::string_view org,
              v1::OrganizationType type, v1::DataClass dc,
              const std::vector<v1::PurposeOfUse>& purposes, absl::Time at);
+
+// --- Gaps that the worklists list too
+
+// A GAP_REASON_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER gap and the organisation
+// that discharges the client (care/worklist.h says which).
+struct ReceiverGap {
+  v1::Gap gap;
+  std::string discharging_organization_id;
+};
+// The client's receiver gaps, unordered: each transition not completed whose
+// receiver has not accepted, and each discharge that needs a receiver and
+// has no transition (nor a later stay). Not for a closed case (the caller
+// checks).
+std::vector<ReceiverGap> ReceiverGapsOf(const ClientRecord& record,
+                                        const Calendar& calendar);
+// The client's SERVICE_ENDED_WITHOUT_SUCCESSOR and
+// SERVICE_INTERRUPTED_WITHOUT_SUCCESSOR gaps, unordered: one per category.
+// Not for a closed case (the caller checks).
+std::vector<v1::Gap> ServiceGapsOf(const ClientRecord& record,
+                                   const Calendar& calendar);
 
 // --- Care team
 

@@ -21,8 +21,11 @@ using continuity_internal::CalendarOf;
 using continuity_internal::Category;
 using continuity_internal::PendingFollowUp;
 using continuity_internal::PendingFollowUps;
+using continuity_internal::ReceiverGap;
+using continuity_internal::ReceiverGapsOf;
 using continuity_internal::ReferralAnswerDeadline;
 using continuity_internal::ReferralStartDeadline;
+using continuity_internal::ServiceGapsOf;
 
 void AddItem(v1::WorklistItemKind kind, const std::string& org,
              const ClientRecord& record, const std::string& subject,
@@ -40,7 +43,31 @@ void AddItem(v1::WorklistItemKind kind, const std::string& org,
   for (uint64_t p : causes) {
     if (p != 0) item.add_cause_positions(p);
   }
+  if (!record.worklist_claims.empty()) {
+    auto claim = record.worklist_claims.find(KeyOf(item));
+    if (claim != record.worklist_claims.end()) {
+      item.set_claimed_by_user_id(claim->second.user_id);
+      SetTimestamp(claim->second.claimed_at, item.mutable_claimed_at());
+      item.set_claim_position(claim->second.position);
+      item.set_claim_note(claim->second.note);
+    }
+  }
   out->push_back(std::move(item));
+}
+
+// An item of `kind` for the gap's organisation and one for `also` when that
+// is another, due when it became a gap, saying what the gap says.
+void AddGapItems(v1::WorklistItemKind kind, const ClientRecord& record,
+                 const v1::Gap& gap, const std::string& also,
+                 std::vector<v1::WorklistItem>* out) {
+  const std::vector<uint64_t> causes(gap.cause_positions().begin(),
+                                     gap.cause_positions().end());
+  AddItem(kind, gap.organization_id(), record, gap.subject_id(),
+          ToTime(gap.since()), gap.description(), causes, out);
+  if (also != gap.organization_id()) {
+    AddItem(kind, also, record, gap.subject_id(), ToTime(gap.since()),
+            gap.description(), causes, out);
+  }
 }
 
 void SortItems(std::vector<v1::WorklistItem>* items) {
@@ -179,11 +206,82 @@ std::vector<v1::WorklistItem> ReferralItemsOf(const ClientRecord& record,
   return items;
 }
 
+std::vector<v1::WorklistItem> ReceiverItemsOf(const ClientRecord& record,
+                                              const ViewsConfig& config) {
+  std::vector<v1::WorklistItem> items;
+  if (record.case_status == CaseStatus::kClosed) return items;
+  for (const ReceiverGap& receiver :
+       ReceiverGapsOf(record, CalendarOf(config))) {
+    AddGapItems(v1::WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER,
+                record, receiver.gap, receiver.discharging_organization_id,
+                &items);
+  }
+  return items;
+}
+
+std::vector<v1::WorklistItem> ServiceItemsOf(const ClientRecord& record,
+                                             const ViewsConfig& config) {
+  std::vector<v1::WorklistItem> items;
+  if (record.case_status == CaseStatus::kClosed) return items;
+  for (const v1::Gap& gap : ServiceGapsOf(record, CalendarOf(config))) {
+    AddGapItems(v1::WORKLIST_ITEM_KIND_SERVICE_ENDED_WITHOUT_SUCCESSOR, record,
+                gap, gap.organization_id(), &items);
+  }
+  return items;
+}
+
+WorklistItemKey KeyOf(const v1::WorklistItem& item) {
+  return WorklistItemKey{item.kind(), item.subject_id(),
+                         item.organization_id()};
+}
+
+bool OnWorklist(const ClientRecord& record, const WorklistItemKey& key) {
+  // The default configuration: it sets due times and wording, never which
+  // items exist (care/worklist.h).
+  static const ViewsConfig* const kConfig = new ViewsConfig();
+  std::vector<v1::WorklistItem> items;
+  switch (key.kind) {
+    case v1::WORKLIST_ITEM_KIND_TRANSITION_DUE:
+      items = TransitionItemsOf(record, *kConfig);
+      break;
+    case v1::WORKLIST_ITEM_KIND_FOLLOW_UP_DUE:
+      items = FollowUpItemsOf(record, *kConfig);
+      break;
+    case v1::WORKLIST_ITEM_KIND_STALE_REFERRAL:
+      items = ReferralItemsOf(record, *kConfig, key.subject_id);
+      break;
+    case v1::WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER:
+      items = ReceiverItemsOf(record, *kConfig);
+      break;
+    case v1::WORKLIST_ITEM_KIND_SERVICE_ENDED_WITHOUT_SUCCESSOR:
+      items = ServiceItemsOf(record, *kConfig);
+      break;
+    default:
+      return false;
+  }
+  return std::any_of(items.begin(), items.end(),
+                     [&key](const v1::WorklistItem& item) {
+                       return KeyOf(item) == key;
+                     });
+}
+
+void DropLapsedClaims(ClientRecord& record) {
+  for (auto it = record.worklist_claims.begin();
+       it != record.worklist_claims.end();) {
+    if (OnWorklist(record, it->first)) {
+      ++it;
+    } else {
+      it = record.worklist_claims.erase(it);
+    }
+  }
+}
+
 std::vector<v1::WorklistItem> WorklistItemsOf(const ClientRecord& record,
                                               const ViewsConfig& config) {
   std::vector<v1::WorklistItem> items = TransitionItemsOf(record, config);
   for (std::vector<v1::WorklistItem> part :
-       {FollowUpItemsOf(record, config), ReferralItemsOf(record, config)}) {
+       {FollowUpItemsOf(record, config), ReferralItemsOf(record, config),
+        ReceiverItemsOf(record, config), ServiceItemsOf(record, config)}) {
     items.insert(items.end(), std::make_move_iterator(part.begin()),
                  std::make_move_iterator(part.end()));
   }

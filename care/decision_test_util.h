@@ -260,6 +260,7 @@ struct Command {
   absl::Duration at = absl::Hours(1);  // occurred_at - kT0
   std::string client_id = kClient;     // another id: a client with no events
   std::string command_id = "cmd-1";
+  std::string user = "u-1";  // x-caseline-user; empty: none
 };
 
 struct RuleCase {
@@ -294,8 +295,10 @@ class DecisionTest : public ::testing::Test {
   // Folds `event` into c1's record as if `organization` recorded it at `at`,
   // as given (no rule is checked, no default filled in).
   void Given(const v1::CareEvent& event, absl::Time at = kT0,
-             const std::string& organization = "org-hospital") {
+             const std::string& organization = "org-hospital",
+             const std::string& user = "") {
     CareEventContext context;
+    context.user_id = user;
     context.stream_version =
         record_.version.has_value() ? *record_.version + 1 : 0;
     context.occurred_at = at;
@@ -316,6 +319,7 @@ class DecisionTest : public ::testing::Test {
     care_command.command_id = command.command_id;
     care_command.client_id = command.client_id;
     care_command.organization_id = command.organization;
+    care_command.user_id = command.user;
     care_command.occurred_at = kT0 + command.at;
     care_command.event = command.event;
     if (absl::Status s = ValidateCareCommand(care_command, kNow); !s.ok()) {
@@ -349,7 +353,7 @@ class DecisionTest : public ::testing::Test {
           event.has_organization_updated()) {
         directory_.Apply(event, CareEventContext{});
       } else {
-        Given(event, kT0 + command.at, command.organization);
+        Given(event, kT0 + command.at, command.organization, command.user);
       }
     }
   }

@@ -10,7 +10,8 @@ using Topic = absl::Span<const EventRules> (*)();
 constexpr Topic kTopics[] = {
     ClientRules,     ConsentRules,      PlanRules,
     ReferralRules,   ServiceRules,      CareTeamRules,
-    TransitionRules, OrganizationRules, AccessRecordRules,
+    TransitionRules, WorklistRules,     OrganizationRules,
+    AccessRecordRules,
 };
 
 }  // namespace

@@ -82,6 +82,9 @@ struct EventRules {
   // The event is accepted while the client's case is closed (the refusal
   // text in care_decision.cc names the commands that are).
   bool accepted_on_closed_case = false;
+  // The event records what a person did (a claim on a worklist item): a
+  // command without x-caseline-user is INVALID_ARGUMENT at step 2.
+  bool needs_person = false;
 };
 
 // The topics, each in care/<topic>_rules.cc.
@@ -92,6 +95,7 @@ absl::Span<const EventRules> ReferralRules();
 absl::Span<const EventRules> ServiceRules();
 absl::Span<const EventRules> CareTeamRules();
 absl::Span<const EventRules> TransitionRules();
+absl::Span<const EventRules> WorklistRules();
 absl::Span<const EventRules> OrganizationRules();
 absl::Span<const EventRules> AccessRecordRules();
 

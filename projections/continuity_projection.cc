@@ -26,7 +26,11 @@ namespace caseline::projections {
 namespace {
 
 constexpr char kVersionKey[] = "v";
-constexpr char kFormatVersion[] = "2";
+// "3": worklist items may be claimed, and discharges without an accepted
+// receiver and services ended without a successor are items; a version 2
+// store lacks both, so it is refused until rebuilt. ("2": the referral
+// lists.)
+constexpr char kFormatVersion[] = "3";
 constexpr char kWorklistPrefix[] = "w/";
 constexpr char kMeasurePrefix[] = "m/";
 constexpr char kCaseloadPrefix[] = "c/";
@@ -38,7 +42,7 @@ constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
 // Families of derived items, each re-derived as a whole.
-enum Family : uint8_t {
+enum Family : uint16_t {
   kTransitionItems = 1,
   kFollowUpItems = 2,
   kReferralItems = 4,
@@ -46,11 +50,34 @@ enum Family : uint8_t {
   kReferralEntries = 16,
   kCaseload = 32,
   kReferralList = 64,
-  kAllFamilies = 127,
+  kReceiverItems = 128,
+  kServiceItems = 256,
+  kAllFamilies = 511,
 };
-constexpr uint8_t kReferralFamilies =
+constexpr uint16_t kReferralFamilies =
     kReferralItems | kReferralEntries | kReferralList;
-constexpr uint8_t kStayFamilies = kFollowUpItems | kStayEntries;
+constexpr uint16_t kStayFamilies = kFollowUpItems | kStayEntries;
+constexpr uint16_t kItemFamilies = kTransitionItems | kFollowUpItems |
+                                   kReferralItems | kReceiverItems |
+                                   kServiceItems;
+
+// The family holding the items of `kind` (a claim re-derives it).
+uint16_t FamilyOfKind(v1::WorklistItemKind kind) {
+  switch (kind) {
+    case v1::WORKLIST_ITEM_KIND_TRANSITION_DUE:
+      return kTransitionItems;
+    case v1::WORKLIST_ITEM_KIND_FOLLOW_UP_DUE:
+      return kFollowUpItems;
+    case v1::WORKLIST_ITEM_KIND_STALE_REFERRAL:
+      return kReferralItems;
+    case v1::WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER:
+      return kReceiverItems;
+    case v1::WORKLIST_ITEM_KIND_SERVICE_ENDED_WITHOUT_SUCCESSOR:
+      return kServiceItems;
+    default:
+      return 0;
+  }
+}
 
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
@@ -143,14 +170,20 @@ uint64_t Fingerprint(absl::string_view value) {
   return h;
 }
 
-// Which families an event of `event_case` can change: only the referral
-// families for a referral lifecycle event (care::IsReferralEvent, so a new one
-// needs no edit here); all for a case not listed (a new event is rederived in
-// full until it is placed here).
-uint8_t FamiliesOf(v1::CareEvent::EventCase event_case) {
-  if (care::IsReferralEvent(event_case)) return kReferralFamilies;
+// Which families an event of `event_case` can change: the referral families
+// and the receiver and service items for a referral lifecycle event
+// (care::IsReferralEvent, so a new one needs no edit here); all for a case
+// not listed (a new event is rederived in full until it is placed here).
+uint16_t FamiliesOf(v1::CareEvent::EventCase event_case) {
+  // A referral opens or closes a receiver's acceptance and a category's
+  // successor, for every transition and service of the client.
+  if (care::IsReferralEvent(event_case)) {
+    return kReferralFamilies | kReceiverItems | kServiceItems;
+  }
   switch (event_case) {
     case v1::CareEvent::kClientRegistered:
+      // The registering organisation acts on a transition from nobody.
+      return kReceiverItems;
     case v1::CareEvent::kClientDetailsCorrected:
     case v1::CareEvent::kClientRecordsLinked:
     case v1::CareEvent::kClientRecordsUnlinked:
@@ -158,15 +191,21 @@ uint8_t FamiliesOf(v1::CareEvent::EventCase event_case) {
     case v1::CareEvent::kConsentGiven:
     case v1::CareEvent::kConsentRevoked:
     case v1::CareEvent::kInformationDisclosed:
+    case v1::CareEvent::kGoalProgressRecorded:
+    case v1::CareEvent::kTeamMeetingHeld:
+      return 0;
+    // Needs (goals, assessments) and services decide a successor gap.
     case v1::CareEvent::kAssessmentRecorded:
     case v1::CareEvent::kGoalSet:
-    case v1::CareEvent::kGoalProgressRecorded:
     case v1::CareEvent::kGoalStatusChanged:
     case v1::CareEvent::kServiceStarted:
     case v1::CareEvent::kServiceEnded:
     case v1::CareEvent::kServiceInterruptionNotified:
-    case v1::CareEvent::kTeamMeetingHeld:
-      return 0;
+      return kServiceItems;
+    // Narrowed to the claimed kind's family once parsed (Apply).
+    case v1::CareEvent::kWorklistItemClaimed:
+    case v1::CareEvent::kWorklistItemReleased:
+      return kItemFamilies;
     case v1::CareEvent::kCaseOpened:
     case v1::CareEvent::kCaseClosed:
     case v1::CareEvent::kCaseReopened:
@@ -176,12 +215,13 @@ uint8_t FamiliesOf(v1::CareEvent::EventCase event_case) {
       return kCaseload;
     case v1::CareEvent::kAdmissionRecorded:
     case v1::CareEvent::kDischargeRecorded:
+      return kStayFamilies | kReceiverItems;
     case v1::CareEvent::kFollowUpCompleted:
       return kStayFamilies;
     case v1::CareEvent::kTransitionPlanned:
-      return kTransitionItems | kFollowUpItems;
+      return kTransitionItems | kFollowUpItems | kReceiverItems;
     case v1::CareEvent::kTransitionCompleted:
-      return kTransitionItems;
+      return kTransitionItems | kReceiverItems;
     default:
       return kAllFamilies;
   }
@@ -377,7 +417,7 @@ absl::Status ContinuityProjection::Apply(const eventstore::RecordedEvent& event,
   }
   const std::optional<absl::string_view> client = ClientIdOf(event);
   if (!client.has_value()) return absl::OkStatus();
-  const uint8_t families = FamiliesOf(care::PeekCareEventCase(event));
+  uint16_t families = FamiliesOf(care::PeekCareEventCase(event));
   if (families == 0 && event.stream_version > 0 &&
       records_.Find(*client) == nullptr) {
     return absl::OkStatus();  // loads from the log when next needed
@@ -386,12 +426,28 @@ absl::Status ContinuityProjection::Apply(const eventstore::RecordedEvent& event,
   ASSIGN_OR_RETURN(const care::ClientRecord* record,
                    records_.Apply(*client, care_event, event));
   if (families == 0) return absl::OkStatus();
-  // A referral event changes only that referral's items.
+  // A referral event changes only that referral's referral items and
+  // entries (the other families it re-derives whole).
   const std::string* referral_id = care::ReferralIdOf(care_event);
-  const absl::string_view subject =
-      families == kReferralFamilies && referral_id != nullptr
-          ? absl::string_view(*referral_id)
-          : absl::string_view();
+  absl::string_view subject = referral_id != nullptr
+                                  ? absl::string_view(*referral_id)
+                                  : absl::string_view();
+  // A claim or release changes only the claimed item: its kind's family (a
+  // referral's: that referral's items). A claim whose item left the
+  // worklist lapses with the event that removed the item, which re-derives
+  // the item's family anyway.
+  const std::string* claimed = nullptr;
+  if (care_event.has_worklist_item_claimed()) {
+    families = FamilyOfKind(care_event.worklist_item_claimed().kind());
+    claimed = &care_event.worklist_item_claimed().subject_id();
+  } else if (care_event.has_worklist_item_released()) {
+    families = FamilyOfKind(care_event.worklist_item_released().kind());
+    claimed = &care_event.worklist_item_released().subject_id();
+  }
+  if (claimed != nullptr) {
+    subject = families == kReferralItems ? absl::string_view(*claimed)
+                                         : absl::string_view();
+  }
   return Rederive(*record, families, subject, state);
 }
 
@@ -412,7 +468,7 @@ absl::StatusOr<v1::ContinuityClientKeys*> ContinuityProjection::KeysOf(
 }
 
 absl::Status ContinuityProjection::Rederive(const care::ClientRecord& record,
-                                            uint8_t families,
+                                            uint16_t families,
                                             absl::string_view subject,
                                             ProjectionState& state) {
   ASSIGN_OR_RETURN(v1::ContinuityClientKeys * keys,
@@ -447,6 +503,13 @@ absl::Status ContinuityProjection::Rederive(const care::ClientRecord& record,
                           : care::ReferralItemsOf(record, config_, subject),
           keys->mutable_referral_items(), subject);
   }
+  if (families & kReceiverItems) {
+    items(care::ReceiverItemsOf(record, config_),
+          keys->mutable_receiver_items());
+  }
+  if (families & kServiceItems) {
+    items(care::ServiceItemsOf(record, config_), keys->mutable_service_items());
+  }
   if (families & kStayEntries) {
     entries(care::StayMeasureEntriesOf(record, directory_, config_),
             keys->mutable_stay_entries());
@@ -480,7 +543,8 @@ absl::Status ContinuityProjection::Rederive(const care::ClientRecord& record,
     if (keys->transition_items().empty() && keys->follow_up_items().empty() &&
         keys->referral_items().empty() && keys->stay_entries().empty() &&
         keys->referral_entries().empty() && keys->caseload().empty() &&
-        keys->referral_index().empty()) {
+        keys->referral_index().empty() && keys->receiver_items().empty() &&
+        keys->service_items().empty()) {
       state.Delete(key);
     } else {
       state.Put(key, keys->SerializeAsString());
@@ -514,6 +578,37 @@ absl::StatusOr<v1::GetWorklistResponse> GetWorklist(
     }
     kinds.insert(kind);
   }
+  if (!v1::WorklistClaimFilter_IsValid(request.claim_filter())) {
+    return Invalid("claim_filter",
+                   absl::StrCat(request.claim_filter(),
+                                " is not a WorklistClaimFilter"));
+  }
+  if (!request.claimed_by().empty() &&
+      request.claim_filter() == v1::WORKLIST_CLAIM_FILTER_UNCLAIMED) {
+    return Invalid("claimed_by",
+                   "lists the items a person holds, and claim_filter "
+                   "WORKLIST_CLAIM_FILTER_UNCLAIMED those nobody holds; give "
+                   "one of them");
+  }
+  // Whether an item passes the claim filters.
+  auto claim_wanted = [&request](const v1::WorklistItem& item) {
+    const bool claimed = !item.claimed_by_user_id().empty();
+    switch (request.claim_filter()) {
+      case v1::WORKLIST_CLAIM_FILTER_UNCLAIMED:
+        if (claimed) return false;
+        break;
+      case v1::WORKLIST_CLAIM_FILTER_CLAIMED:
+        if (!claimed) return false;
+        break;
+      default:
+        break;
+    }
+    return request.claimed_by().empty() ||
+           item.claimed_by_user_id() == request.claimed_by();
+  };
+  const bool claim_filtered =
+      !request.claimed_by().empty() ||
+      request.claim_filter() != v1::WORKLIST_CLAIM_FILTER_UNSPECIFIED;
   const absl::Time at = request.has_at() ? ToTime(request.at()) : now;
   const int horizon = request.horizon_days() > 0 ? request.horizon_days()
                                                  : config.worklist_horizon_days;
@@ -548,19 +643,21 @@ absl::StatusOr<v1::GetWorklistResponse> GetWorklist(
         if (due >= limit) return false;
         const int kind = static_cast<uint8_t>(key[prefix.size() + 8]);
         if (!kinds.empty() && kinds.count(kind) == 0) return true;
-        if (response.items_size() == page_size) {
-          response.set_next_page_token(absl::BytesToHexString(last_key));
-          return false;
-        }
-        v1::WorklistItem* item = response.add_items();
-        if (!item->ParseFromArray(value.data(),
-                                  static_cast<int>(value.size()))) {
+        v1::WorklistItem item;
+        if (!item.ParseFromArray(value.data(),
+                                 static_cast<int>(value.size()))) {
           parse_status = absl::DataLossError(
               "a stored worklist item does not parse; rebuild the continuity "
               "projection");
           return false;
         }
-        item->set_overdue(due <= at);
+        if (claim_filtered && !claim_wanted(item)) return true;
+        if (response.items_size() == page_size) {
+          response.set_next_page_token(absl::BytesToHexString(last_key));
+          return false;
+        }
+        item.set_overdue(due <= at);
+        *response.add_items() = std::move(item);
         last_key = std::string(key);
         return true;
       }));

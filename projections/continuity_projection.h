@@ -23,12 +23,26 @@
 //   referral items     ReferralItemsOf          Referral* (that referral's
 //   referral entries   ReferralMeasureEntriesOf   items only)
 //   referral list      ReferralListEntriesOf
+//   receiver items     ReceiverItemsOf          AdmissionRecorded,
+//                                               DischargeRecorded,
+//                                               TransitionPlanned,
+//                                               TransitionCompleted,
+//                                               Referral*, ClientRegistered
+//   service items      ServiceItemsOf           ServiceStarted, ServiceEnded,
+//                                               ServiceInterruptionNotified,
+//                                               GoalSet, GoalStatusChanged,
+//                                               AssessmentRecorded, Referral*
 //   stay entries       StayMeasureEntriesOf     AdmissionRecorded,
 //                                               DischargeRecorded,
 //                                               FollowUpCompleted
 //   caseload           CaseloadEntriesOf        CareTeamMemberAdded/Removed
+//   the claimed kind's WorklistItemClaimed,     (a referral's: that
+//   items                WorklistItemReleased     referral's items only)
 //   all of them                                 CaseOpened, CaseClosed,
 //                                               CaseReopened, unknown types
+// Items carry the claim in force on them (care/worklist.h); a claim lapses in
+// the record when its item leaves the worklist, by an event that re-derives
+// that item's family, so a stored item never shows a lapsed claim.
 // Any other event re-derives nothing; it is not even parsed unless the
 // client's record is held or the event starts the stream (a record loads
 // from the store on a miss, so skipping never loses an event).
@@ -45,9 +59,10 @@
 // is one byte, 0 for an open referral and 1 for a closed one (declined,
 // completed, failed, cancelled); U is one byte, care::UrgencyRank of the
 // referral's urgency, 0 the most urgent):
-//   "v"                                 format version: "2" (version 1 had no
-//                                       referral list; a store of it is
-//                                       refused until rebuilt)
+//   "v"                                 format version: "3" (version 1 had no
+//                                       referral list, version 2 no gap
+//                                       items nor claims; a store of another
+//                                       version is refused until rebuilt)
 //   "w/" org "\0" T(due) K client "\0" subject
 //                                       -> v1::WorklistItem (overdue unset)
 //   "m/" K T(at) client "\0" subject    -> v1::MeasureIndexEntry
@@ -110,7 +125,7 @@ class ContinuityProjection : public Projection {
   absl::Status Start(ProjectionState& state);
   // Re-derives `families` of the record; with `subject` set, only the items
   // about that referral.
-  absl::Status Rederive(const care::ClientRecord& record, uint8_t families,
+  absl::Status Rederive(const care::ClientRecord& record, uint16_t families,
                         absl::string_view subject, ProjectionState& state);
   absl::StatusOr<v1::ContinuityClientKeys*> KeysOf(
       const std::string& client_id, const ProjectionState& state);
@@ -125,9 +140,11 @@ class ContinuityProjection : public Projection {
 };
 
 // The organisation's worklist: items due before at + horizon (every overdue
-// one included), most overdue first, filtered by kind, paged.
+// one included), most overdue first, filtered by kind and claim (claimed_by,
+// claim_filter), paged.
 // INVALID_ARGUMENT naming the field: organization_id missing, horizon_days or
-// page_size negative, an unknown kind, a page_token this query did not give.
+// page_size negative, an unknown kind or claim_filter, claimed_by with
+// claim_filter UNCLAIMED, a page_token this query did not give.
 // Defaults: at = now, horizon = config.worklist_horizon_days, page_size 100
 // (at most 1000).
 absl::StatusOr<v1::GetWorklistResponse> GetWorklist(
