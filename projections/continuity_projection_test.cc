@@ -187,6 +187,60 @@ v1::CareEvent Revoked(const std::string& id) {
   return e;
 }
 
+v1::CareEvent Service(const std::string& id, const std::string& provider,
+                      v1::ServiceCategory category) {
+  v1::CareEvent e;
+  e.mutable_service_started()->set_service_id(id);
+  e.mutable_service_started()->set_provider_organization_id(provider);
+  e.mutable_service_started()->set_category(category);
+  return e;
+}
+v1::CareEvent ServiceEnd(const std::string& id) {
+  v1::CareEvent e;
+  e.mutable_service_ended()->set_service_id(id);
+  return e;
+}
+v1::CareEvent Interruption(const std::string& id) {
+  v1::CareEvent e;
+  e.mutable_service_interruption_notified()->set_service_id(id);
+  return e;
+}
+v1::CareEvent Goal(const std::string& id, v1::ServiceCategory domain) {
+  v1::CareEvent e;
+  e.mutable_goal_set()->set_goal_id(id);
+  e.mutable_goal_set()->set_domain(domain);
+  return e;
+}
+v1::CareEvent GoalDone(const std::string& id) {
+  v1::CareEvent e;
+  e.mutable_goal_status_changed()->set_goal_id(id);
+  e.mutable_goal_status_changed()->set_status(v1::GOAL_STATUS_COMPLETED);
+  return e;
+}
+v1::CareEvent Need(const std::string& id, v1::ServiceCategory domain,
+                   v1::NeedLevel level) {
+  v1::CareEvent e;
+  e.mutable_assessment_recorded()->set_assessment_id(id);
+  auto* d = e.mutable_assessment_recorded()->add_domains();
+  d->set_domain(domain);
+  d->set_need_level(level);
+  return e;
+}
+v1::CareEvent Claim(v1::WorklistItemKind kind, const std::string& subject,
+                    const std::string& note = "") {
+  v1::CareEvent e;
+  e.mutable_worklist_item_claimed()->set_kind(kind);
+  e.mutable_worklist_item_claimed()->set_subject_id(subject);
+  e.mutable_worklist_item_claimed()->set_note(note);
+  return e;
+}
+v1::CareEvent Release(v1::WorklistItemKind kind, const std::string& subject) {
+  v1::CareEvent e;
+  e.mutable_worklist_item_released()->set_kind(kind);
+  e.mutable_worklist_item_released()->set_subject_id(subject);
+  return e;
+}
+
 // A ProjectionState that counts writes.
 class CountingState : public ProjectionState {
  public:
@@ -238,6 +292,13 @@ class ContinuityProjectionTest : public ::testing::Test {
   uint64_t Client(const std::string& client, const v1::CareEvent& event,
                   absl::Time at, const std::string& org = "org-hosp") {
     return Append(care::ClientStreamId(client), event, at, org);
+  }
+  // As `user` of `org`.
+  uint64_t ClientBy(const std::string& client, const v1::CareEvent& event,
+                    absl::Time at, const std::string& org,
+                    const std::string& user) {
+    return test_log_->AppendCare(care::ClientStreamId(client), event, at, org,
+                                 user);
   }
   void Org(const v1::CareEvent& event) {
     Append(care::kOrganizationsStream, event, Day(-30), "org-hosp");
@@ -312,21 +373,28 @@ TEST_F(ContinuityProjectionTest, WorklistIsSortedByUrgencyFilteredAndPaged) {
   absl::StatusOr<v1::GetWorklistResponse> response =
       GetWorklist(state_, request, config_, Day(100));
   ASSERT_TRUE(response.ok()) << response.status();
-  EXPECT_THAT(Subjects(*response), ElementsAre("t3", "r1", "a1", "t1"));
+  // t3 and t1 have no accepted receiver: gaps since they were planned, the
+  // most overdue.
+  EXPECT_THAT(Subjects(*response),
+              ElementsAre("t3", "t1", "t3", "r1", "a1", "t1"));
   EXPECT_TRUE(response->items(0).overdue());
-  EXPECT_TRUE(response->items(1).overdue());
-  EXPECT_FALSE(response->items(2).overdue());
-  EXPECT_EQ(response->items(0).kind(), v1::WORKLIST_ITEM_KIND_TRANSITION_DUE);
-  EXPECT_EQ(response->items(1).kind(), v1::WORKLIST_ITEM_KIND_STALE_REFERRAL);
-  EXPECT_EQ(response->items(1).client_id(), "c2");
-  EXPECT_EQ(response->items(2).kind(), v1::WORKLIST_ITEM_KIND_FOLLOW_UP_DUE);
+  EXPECT_TRUE(response->items(3).overdue());
+  EXPECT_FALSE(response->items(4).overdue());
+  EXPECT_EQ(response->items(0).kind(),
+            v1::WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER);
+  EXPECT_EQ(response->items(1).kind(),
+            v1::WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER);
+  EXPECT_EQ(response->items(2).kind(), v1::WORKLIST_ITEM_KIND_TRANSITION_DUE);
+  EXPECT_EQ(response->items(3).kind(), v1::WORKLIST_ITEM_KIND_STALE_REFERRAL);
+  EXPECT_EQ(response->items(3).client_id(), "c2");
+  EXPECT_EQ(response->items(4).kind(), v1::WORKLIST_ITEM_KIND_FOLLOW_UP_DUE);
   EXPECT_EQ(response->view_position(), state_.position());
   EXPECT_TRUE(response->next_page_token().empty());
 
   request.set_horizon_days(3);  // up to Day(12): t1 is later
   response = GetWorklist(state_, request, config_, Day(100));
   ASSERT_TRUE(response.ok());
-  EXPECT_THAT(Subjects(*response), ElementsAre("t3", "r1", "a1"));
+  EXPECT_THAT(Subjects(*response), ElementsAre("t3", "t1", "t3", "r1", "a1"));
 
   request.set_horizon_days(0);
   request.add_kinds(v1::WORKLIST_ITEM_KIND_STALE_REFERRAL);
@@ -336,6 +404,11 @@ TEST_F(ContinuityProjectionTest, WorklistIsSortedByUrgencyFilteredAndPaged) {
 
   request.clear_kinds();
   request.set_page_size(2);
+  response = GetWorklist(state_, request, config_, Day(100));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(Subjects(*response), ElementsAre("t3", "t1"));
+  ASSERT_FALSE(response->next_page_token().empty());
+  request.set_page_token(response->next_page_token());
   response = GetWorklist(state_, request, config_, Day(100));
   ASSERT_TRUE(response.ok());
   EXPECT_THAT(Subjects(*response), ElementsAre("t3", "r1"));
@@ -792,6 +865,207 @@ TEST_F(ContinuityProjectionTest, WritesOnlyTheDifference) {
   EXPECT_EQ(state_.data().size(), keys);
 }
 
+constexpr v1::WorklistItemKind kReceiverKind =
+    v1::WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER;
+constexpr v1::WorklistItemKind kServiceKind =
+    v1::WORKLIST_ITEM_KIND_SERVICE_ENDED_WITHOUT_SUCCESSOR;
+
+// The gaps that were per client only are on the worklists, sorted by
+// urgency with the other items, and leave with the event that closes them.
+TEST_F(ContinuityProjectionTest, GapItemsComeAndGoWithTheirEvents) {
+  StandardOrgs();
+  Client("c1", Admission("a1", "org-hosp", v1::LEVEL_OF_CARE_INPATIENT),
+         Day(-3));
+  Client("c1", Discharge("a1"), Day(1));
+  Client("c2", Goal("g1", v1::SERVICE_CATEGORY_HOUSING), Day(0));
+  Client("c2", Service("s1", "org-housing", v1::SERVICE_CATEGORY_HOUSING),
+         Day(0), "org-housing");
+  Client("c2", Need("as1", v1::SERVICE_CATEGORY_MENTAL_HEALTH,
+                    v1::NEED_LEVEL_HIGH),
+         Day(0));
+  Client("c2", Service("s2", "org-bh", v1::SERVICE_CATEGORY_MENTAL_HEALTH),
+         Day(0), "org-bh");
+  Client("c2", ServiceEnd("s1"), Day(2), "org-housing");
+  Client("c2", Interruption("s2"), Day(3), "org-bh");
+  CatchUp(state_);
+
+  auto worklist = [this](const std::string& org,
+                         std::vector<v1::WorklistItemKind> kinds) {
+    v1::GetWorklistRequest request;
+    request.set_organization_id(org);
+    for (v1::WorklistItemKind kind : kinds) request.add_kinds(kind);
+    SetTime(Day(4), request.mutable_at());
+    absl::StatusOr<v1::GetWorklistResponse> response =
+        GetWorklist(state_, request, config_, Day(100));
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *response : v1::GetWorklistResponse();
+  };
+  // The hospital: the discharge without a receiver (since Day 1), before
+  // its follow-up (due at the end of day 8).
+  v1::GetWorklistResponse hospital = worklist("org-hosp", {});
+  EXPECT_THAT(Subjects(hospital), ElementsAre("a1", "a1"));
+  ASSERT_EQ(hospital.items_size(), 2);
+  EXPECT_EQ(hospital.items(0).kind(), kReceiverKind);
+  EXPECT_TRUE(hospital.items(0).overdue());
+  EXPECT_EQ(hospital.items(1).kind(), v1::WORKLIST_ITEM_KIND_FOLLOW_UP_DUE);
+  EXPECT_THAT(hospital.items(0).description(),
+              HasSubstr("with no transition to a receiving organisation"));
+  // The providers: a service ended and one interrupted, the needs persisting.
+  v1::GetWorklistResponse housing = worklist("org-housing", {kServiceKind});
+  ASSERT_EQ(housing.items_size(), 1);
+  EXPECT_EQ(housing.items(0).subject_id(), "s1");
+  EXPECT_THAT(housing.items(0).description(), HasSubstr("ended on"));
+  v1::GetWorklistResponse bh = worklist("org-bh", {kServiceKind});
+  ASSERT_EQ(bh.items_size(), 1);
+  EXPECT_EQ(bh.items(0).subject_id(), "s2");
+  EXPECT_THAT(bh.items(0).description(), HasSubstr("will be interrupted"));
+
+  // A transition to bh with an accepted referral closes the hospital's; a
+  // met goal closes housing's; a successor service closes bh's.
+  Client("c1", Referral("r1", "org-hosp", "org-bh",
+                        v1::SERVICE_CATEGORY_MENTAL_HEALTH),
+         Day(2));
+  Client("c1", Transition("t1", "a1", "org-hosp", "org-bh", 2026, 1, 7),
+         Day(2));
+  CatchUp(state_);
+  hospital = worklist("org-hosp", {kReceiverKind});
+  ASSERT_EQ(hospital.items_size(), 1);
+  EXPECT_EQ(hospital.items(0).subject_id(), "t1");
+  EXPECT_EQ(worklist("org-bh", {kReceiverKind}).items_size(), 1);
+  Client("c1", ReferralStep("r1", 0), Day(3), "org-bh");
+  Client("c2", GoalDone("g1"), Day(3));
+  Client("c2", Service("s3", "org-bh", v1::SERVICE_CATEGORY_MENTAL_HEALTH),
+         Day(3), "org-bh");
+  CatchUp(state_);
+  EXPECT_EQ(worklist("org-hosp", {kReceiverKind}).items_size(), 0);
+  EXPECT_EQ(worklist("org-bh", {kReceiverKind, kServiceKind}).items_size(), 0);
+  EXPECT_EQ(worklist("org-housing", {kServiceKind}).items_size(), 0);
+}
+
+// A claim shows on the stored item to every colleague; the worklist filters
+// by claimant and by claim; a release, and the item leaving, unclaim it.
+TEST_F(ContinuityProjectionTest, ClaimsShowOnTheStoredItems) {
+  StandardOrgs();
+  Client("c1", Admission("a1", "org-hosp", v1::LEVEL_OF_CARE_INPATIENT),
+         Day(-3));
+  Client("c1", Discharge("a1"), Day(1));
+  Client("c2",
+         Referral("r1", "org-hosp", "org-housing",
+                  v1::SERVICE_CATEGORY_HOUSING),
+         Day(0));
+  Client("c2",
+         Referral("r2", "org-hosp", "org-housing",
+                  v1::SERVICE_CATEGORY_HOUSING),
+         Day(0));
+  CatchUp(state_);
+  const size_t keys = state_.data().size();
+
+  CountingState counting(&state_);
+  const uint64_t claimed =
+      ClientBy("c1", Claim(kReceiverKind, "a1", "calling bh"), Day(2),
+               "org-hosp", "ana");
+  CatchUp(counting, state_);
+  // The claimed item, rewritten in place, and the client's key list.
+  EXPECT_EQ(counting.puts, 2);
+  EXPECT_EQ(counting.deletes, 0);
+  EXPECT_EQ(state_.data().size(), keys);
+  ClientBy("c2", Claim(v1::WORKLIST_ITEM_KIND_STALE_REFERRAL, "r2"), Day(2),
+           "org-hosp", "ben");
+  ClientBy("c2", Claim(v1::WORKLIST_ITEM_KIND_STALE_REFERRAL, "r2"), Day(2),
+           "org-housing", "hal");
+  CatchUp(state_);
+
+  auto worklist = [this](const std::string& org, const std::string& by,
+                         v1::WorklistClaimFilter filter) {
+    v1::GetWorklistRequest request;
+    request.set_organization_id(org);
+    request.set_claimed_by(by);
+    request.set_claim_filter(filter);
+    SetTime(Day(4), request.mutable_at());
+    absl::StatusOr<v1::GetWorklistResponse> response =
+        GetWorklist(state_, request, config_, Day(100));
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? *response : v1::GetWorklistResponse();
+  };
+  constexpr auto kAny = v1::WORKLIST_CLAIM_FILTER_UNSPECIFIED;
+  v1::GetWorklistResponse all = worklist("org-hosp", "", kAny);
+  // a1 (receiver), r1, r2 (answers due Day 7), a1 (follow-up, end of day 8).
+  EXPECT_THAT(Subjects(all), ElementsAre("a1", "r1", "r2", "a1"));
+  ASSERT_EQ(all.items_size(), 4);
+  EXPECT_EQ(all.items(0).claimed_by_user_id(), "ana");
+  EXPECT_EQ(all.items(0).claim_position(), claimed);
+  EXPECT_EQ(all.items(0).claim_note(), "calling bh");
+  EXPECT_EQ(all.items(0).claimed_at().seconds(), absl::ToUnixSeconds(Day(2)));
+  EXPECT_TRUE(all.items(1).claimed_by_user_id().empty());
+  EXPECT_EQ(all.items(2).claimed_by_user_id(), "ben");
+  EXPECT_TRUE(all.items(3).claimed_by_user_id().empty());
+  EXPECT_THAT(Subjects(worklist("org-hosp", "ana", kAny)), ElementsAre("a1"));
+  EXPECT_THAT(Subjects(worklist("org-hosp", "hal", kAny)), IsEmpty());
+  EXPECT_THAT(Subjects(worklist("org-housing", "hal", kAny)),
+              ElementsAre("r2"));
+  EXPECT_THAT(
+      Subjects(worklist("org-hosp", "", v1::WORKLIST_CLAIM_FILTER_CLAIMED)),
+      ElementsAre("a1", "r2"));
+  EXPECT_THAT(
+      Subjects(worklist("org-hosp", "", v1::WORKLIST_CLAIM_FILTER_UNCLAIMED)),
+      ElementsAre("r1", "a1"));
+  EXPECT_THAT(
+      Subjects(worklist("org-hosp", "ben", v1::WORKLIST_CLAIM_FILTER_CLAIMED)),
+      ElementsAre("r2"));
+
+  // Released: unclaimed. r2 declined: its items go with both claims; sent
+  // again under the same id, they come back unclaimed.
+  ClientBy("c1", Release(kReceiverKind, "a1"), Day(3), "org-hosp", "ben");
+  Client("c2", ReferralStep("r2", 3), Day(3), "org-housing");
+  Client("c2",
+         Referral("r2", "org-hosp", "org-housing",
+                  v1::SERVICE_CATEGORY_HOUSING),
+         Day(3));
+  CatchUp(state_);
+  EXPECT_THAT(
+      Subjects(worklist("org-hosp", "", v1::WORKLIST_CLAIM_FILTER_CLAIMED)),
+      IsEmpty());
+  EXPECT_THAT(
+      Subjects(worklist("org-housing", "", v1::WORKLIST_CLAIM_FILTER_CLAIMED)),
+      IsEmpty());
+  EXPECT_THAT(Subjects(worklist("org-housing", "", kAny)),
+              ElementsAre("r1", "r2"));
+
+  v1::GetWorklistRequest bad;
+  bad.set_organization_id("org-hosp");
+  bad.set_claimed_by("ana");
+  bad.set_claim_filter(v1::WORKLIST_CLAIM_FILTER_UNCLAIMED);
+  absl::StatusOr<v1::GetWorklistResponse> refused =
+      GetWorklist(state_, bad, config_, Day(9));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("claimed_by"));
+  bad.clear_claimed_by();
+  bad.set_claim_filter(static_cast<v1::WorklistClaimFilter>(7));
+  refused = GetWorklist(state_, bad, config_, Day(9));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("claim_filter"));
+}
+
+// A store of the first format (no gap items, no claims) is refused until it
+// is rebuilt, naming the command that rebuilds it.
+TEST_F(ContinuityProjectionTest, AStoreOfTheFirstFormatIsRefused) {
+  StandardOrgs();
+  MemoryProjectionState old;
+  old.Put("v", "1");
+  ContinuityProjection projection(ProjectionInit(), config_, records_.get());
+  eventstore::ReadAllOptions read;
+  read.from_position = 1;
+  absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_FALSE(page->events.empty());
+  const absl::Status applied = projection.Apply(page->events[0], old);
+  EXPECT_EQ(applied.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(applied.message(),
+              HasSubstr("stored format is version 1 and this build reads "
+                        "version 2; rebuild it (caseline projections rebuild "
+                        "continuity)"));
+}
+
 // --- Incremental equals rebuild
 // --------------------------------------------------
 
@@ -799,7 +1073,10 @@ TEST_F(ContinuityProjectionTest, WritesOnlyTheDifference) {
 // changes type half-way), clients whose cases open and close, leads come and
 // go, referrals move through their lifecycle, admissions are discharged,
 // transitions planned and completed, follow-ups recorded (some late, with an
-// occurred_at days back), and events the view ignores.
+// occurred_at days back), services start, end and are interrupted while
+// goals and assessed needs come and go, people claim and release worklist
+// items (mostly ones the client's worklist holds), and events the view
+// ignores.
 class ContinuityRebuildTest : public ContinuityProjectionTest {
  protected:
   // With `retype`, org-pc becomes a behavioural-health organisation half-way.
@@ -823,8 +1100,23 @@ void ContinuityRebuildTest::AppendRandomHistory(int events, uint32_t seed,
   org(OrgRegistered("org-pc", v1::ORGANIZATION_TYPE_PRIMARY_CARE));
   org(OrgRegistered("org-housing", v1::ORGANIZATION_TYPE_HOUSING));
   struct ClientIds {
-    std::vector<std::string> referrals, open_admissions, transitions, members;
+    std::vector<std::string> referrals, open_admissions, transitions, members,
+        services, goals;
   };
+  // The client's worklist items now, as the projection will derive them.
+  auto items_of = [this](const std::string& client_id) {
+    care::ClientRecord record(client_id);
+    EXPECT_TRUE(FoldCareStream(
+                    *log_, care::ClientStreamId(client_id), 0,
+                    [](const eventstore::RecordedEvent&) { return true; },
+                    [&record](const v1::CareEvent& e,
+                              const care::CareEventContext& context) {
+                      record.Apply(e, context);
+                    })
+                    .ok());
+    return care::WorklistItemsOf(record, config_);
+  };
+  const std::vector<std::string> users = {"ana", "ben", "cy"};
   std::vector<ClientIds> ids(8);
   int next = 0;
   for (int i = 0; i < events; ++i) {
@@ -837,7 +1129,7 @@ void ContinuityRebuildTest::AppendRandomHistory(int events, uint32_t seed,
     const absl::Time at = Day(0) + absl::Hours(i * 3 + pick(3));
     const std::string& o = orgs[pick(4)];
     const std::string id = absl::StrCat("x", ++next);
-    switch (pick(14)) {
+    switch (pick(19)) {
       case 0:
         client(cid,
                pick(3) == 0   ? CaseClosed()
@@ -917,6 +1209,72 @@ void ContinuityRebuildTest::AppendRandomHistory(int events, uint32_t seed,
         client(cid, FollowUp(id, o, static_cast<v1::Discipline>(pick(5))),
                at - absl::Hours(24 * pick(12)), o);
         break;
+      case 14: {
+        const v1::ServiceCategory category =
+            pick(2) == 0 ? v1::SERVICE_CATEGORY_HOUSING
+                         : v1::SERVICE_CATEGORY_MENTAL_HEALTH;
+        if (mine.services.empty() || pick(3) == 0) {
+          mine.services.push_back(id);
+          client(cid, Service(id, o, category), at, o);
+        } else {
+          const std::string& service =
+              mine.services[pick(static_cast<int>(mine.services.size()))];
+          client(cid, pick(3) == 0 ? Interruption(service) : ServiceEnd(service),
+                 at, o);
+        }
+        break;
+      }
+      case 15: {
+        const v1::ServiceCategory category =
+            pick(2) == 0 ? v1::SERVICE_CATEGORY_HOUSING
+                         : v1::SERVICE_CATEGORY_MENTAL_HEALTH;
+        switch (pick(3)) {
+          case 0:
+            mine.goals.push_back(id);
+            client(cid, Goal(id, category), at, o);
+            break;
+          case 1:
+            if (mine.goals.empty()) break;
+            client(cid,
+                   GoalDone(mine.goals[pick(
+                       static_cast<int>(mine.goals.size()))]),
+                   at, o);
+            break;
+          default:
+            client(cid,
+                   Need(id, category,
+                        static_cast<v1::NeedLevel>(1 + pick(5))),
+                   at, o);
+            break;
+        }
+        break;
+      }
+      case 16:
+      case 17: {
+        // Mostly an item the worklist holds, by a person of its
+        // organisation; sometimes one it does not hold (no claim).
+        const std::vector<v1::WorklistItem> items = items_of(cid);
+        const std::string& user = users[pick(3)];
+        if (items.empty() || pick(6) == 0) {
+          client(cid, Claim(kReceiverKind, absl::StrCat("x", pick(next + 1))),
+                 at, o);
+          break;
+        }
+        const v1::WorklistItem& item =
+            items[pick(static_cast<int>(items.size()))];
+        ClientBy(cid, Claim(item.kind(), item.subject_id(), user), at,
+                 item.organization_id(), user);
+        break;
+      }
+      case 18: {
+        const std::vector<v1::WorklistItem> items = items_of(cid);
+        if (items.empty()) break;
+        const v1::WorklistItem& item =
+            items[pick(static_cast<int>(items.size()))];
+        ClientBy(cid, Release(item.kind(), item.subject_id()), at,
+                 item.organization_id(), users[pick(3)]);
+        break;
+      }
       default:
         client(cid,
                pick(2) == 0 ? Consent(id, {v1::ORGANIZATION_TYPE_HOUSING},
@@ -929,6 +1287,7 @@ void ContinuityRebuildTest::AppendRandomHistory(int events, uint32_t seed,
 }
 
 TEST_F(ContinuityRebuildTest, IncrementalEqualsRebuild) {
+  std::set<int> seen_kinds;  // worklist item kinds stored at the end
   for (uint32_t seed : {1u, 2u, 3u}) {
     SCOPED_TRACE(absl::StrCat("seed ", seed));
     TearDown();
@@ -953,18 +1312,27 @@ TEST_F(ContinuityRebuildTest, IncrementalEqualsRebuild) {
     EXPECT_EQ(incremental.position(), head);
     EXPECT_TRUE(incremental.data() == rebuilt.data());
 
-    int worklist = 0, measures = 0, caseload = 0, referrals = 0;
+    int worklist = 0, measures = 0, caseload = 0, referrals = 0, claimed = 0;
+    std::set<int> kinds;
     for (const auto& [key, value] : rebuilt.data()) {
       worklist += key.rfind("w/", 0) == 0;
       measures += key.rfind("m/", 0) == 0;
       caseload += key.rfind("c/", 0) == 0;
       referrals += key.rfind("r/", 0) == 0;
+      v1::WorklistItem item;
+      if (key.rfind("w/", 0) == 0 && item.ParseFromString(value)) {
+        kinds.insert(item.kind());
+        claimed += !item.claimed_by_user_id().empty();
+      }
     }
     EXPECT_GT(worklist, 10);
     EXPECT_GT(measures, 10);
     EXPECT_GT(caseload, 0);
     EXPECT_GT(referrals, 10);
+    EXPECT_GT(claimed, 0);
+    seen_kinds.insert(kinds.begin(), kinds.end());
   }
+  EXPECT_EQ(seen_kinds.size(), 5u) << ::testing::PrintToString(seen_kinds);
 }
 
 // The engine with the server's three projections: live catch-up, each
