@@ -833,5 +833,179 @@ TEST_F(ViewsTest, ReferralInboxAndSentList) {
   EXPECT_GE(bh_reads, 1);
 }
 
+// Worklists: the discharging hospital's planners see a discharge without a
+// receiver on their worklist; one claims it, a colleague sees the claim and
+// cannot take it, releases it at a hand-over; another organisation and a
+// caller who names no person are refused; the worklist filters by claimant
+// and claim; done work takes the claim with it.
+TEST_F(ViewsTest, WorklistClaimsShowToColleagues) {
+  BuildNetwork();
+  // Cal: an inpatient stay at the hospital, discharged with no transition.
+  Command("hospital", "Clients.RegisterClient", R"({
+    'command_id':'cal-1','client_id':'cal','occurred_at':'2026-04-01T09:00:00Z',
+    'client_registered':{'name':{'given':'Cal','family':'Ruiz'}}})");
+  Command("hospital", "Clients.OpenCase", R"({
+    'command_id':'cal-2','client_id':'cal','occurred_at':'2026-04-01T09:05:00Z',
+    'case_opened':{'reason':'admitted'}})");
+  Command("hospital", "Transitions.RecordAdmission", R"({
+    'command_id':'cal-3','client_id':'cal','occurred_at':'2026-04-01T10:00:00Z',
+    'admission_recorded':{'admission_id':'adm-c','facility_organization_id':'hospital',
+      'level_of_care':'LEVEL_OF_CARE_INPATIENT','primary_need':'SERVICE_CATEGORY_HEALTH_CARE'}})");
+  Command("hospital", "Transitions.RecordDischarge", R"({
+    'command_id':'cal-4','client_id':'cal','occurred_at':'2026-04-05T11:00:00Z',
+    'discharge_recorded':{'admission_id':'adm-c','disposition':'DISCHARGE_DISPOSITION_HOME'}})");
+
+  // Sends a command as `user` of `org` ("" names no person).
+  auto command_as = [this](const std::string& org, const std::string& user,
+                           const std::string& method, const std::string& json)
+      -> absl::StatusOr<v1::CommandResult> {
+    auto command = tools::PrepareCommand(
+        method, absl::StrReplaceAll(json, {{"'", "\""}}));
+    if (!command.ok()) return command.status();
+    auto response = tools::SendCommand(server_->channel(), *command, org, user,
+                                       absl::Seconds(30));
+    if (!response.ok()) return response.status();
+    v1::CommandResult result;
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(*response, &result).ok());
+    last_position_ = result.last_global_position();
+    return result;
+  };
+  auto claim = [](const std::string& n, const std::string& extra) {
+    return absl::StrCat(
+        "{'command_id':'claim-", n, "','client_id':'cal',",
+        "'worklist_item_claimed':{'kind':'WORKLIST_ITEM_KIND_DISCHARGE_",
+        "WITHOUT_ACCEPTED_RECEIVER','subject_id':'adm-c'", extra, "}}");
+  };
+  auto release = [](const std::string& n) {
+    return absl::StrCat(
+        "{'command_id':'release-", n, "','client_id':'cal',",
+        "'worklist_item_released':{'kind':'WORKLIST_ITEM_KIND_DISCHARGE_",
+        "WITHOUT_ACCEPTED_RECEIVER','subject_id':'adm-c',",
+        "'reason':'end of shift'}}");
+  };
+  // The hospital's worklist as one of its people sees it.
+  auto worklist = [this](const std::string& user, const std::string& by,
+                         v1::WorklistClaimFilter filter) {
+    v1::GetWorklistRequest request;
+    request.set_organization_id("hospital");
+    request.set_min_position(last_position_);
+    request.set_claimed_by(by);
+    request.set_claim_filter(filter);
+    request.add_kinds(
+        v1::WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER);
+    grpc::ClientContext context;
+    Deadline(&context, request);
+    context.AddMetadata("x-caseline-org", "hospital");
+    context.AddMetadata("x-caseline-user", user);
+    v1::GetWorklistResponse response;
+    const grpc::Status status =
+        continuity_->GetWorklist(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  };
+  constexpr auto kAny = v1::WORKLIST_CLAIM_FILTER_UNSPECIFIED;
+
+  v1::GetWorklistResponse seen = worklist("planner-2", "", kAny);
+  ASSERT_EQ(seen.items_size(), 1) << seen.ShortDebugString();
+  EXPECT_EQ(seen.items(0).client_id(), "cal");
+  EXPECT_EQ(seen.items(0).subject_id(), "adm-c");
+  EXPECT_TRUE(seen.items(0).overdue());
+  EXPECT_TRUE(seen.items(0).claimed_by_user_id().empty());
+
+  // A claim needs a person; another organisation may not claim it.
+  absl::StatusOr<v1::CommandResult> refused = command_as(
+      "hospital", "", "Worklists.ClaimWorklistItem", claim("0", ""));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("x-caseline-user"));
+  refused = command_as("housing", "h-1", "Worklists.ClaimWorklistItem",
+                       R"({'command_id':'claim-h','client_id':'ann',
+      'worklist_item_claimed':{'kind':'WORKLIST_ITEM_KIND_STALE_REFERRAL',
+        'subject_id':'ref-h1','organization_id':'bh'}})");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(refused.status().message(), HasSubstr("worklist claims"));
+
+  absl::StatusOr<v1::CommandResult> claimed =
+      command_as("hospital", "planner-1", "Worklists.ClaimWorklistItem",
+                 claim("1", ",'note':'calling Harbor'"));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_EQ(claimed->stream_id(), "client-cal");
+  EXPECT_THAT(claimed->event_types(),
+              ::testing::ElementsAre("WorklistItemClaimed"));
+  // A retry answers the original result.
+  absl::StatusOr<v1::CommandResult> retried =
+      command_as("hospital", "planner-1", "Worklists.ClaimWorklistItem",
+                 claim("1", ",'note':'calling Harbor'"));
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(retried->already_applied());
+  last_position_ = claimed->last_global_position();
+
+  // A colleague sees who holds it, and cannot take it.
+  seen = worklist("planner-2", "", kAny);
+  ASSERT_EQ(seen.items_size(), 1);
+  EXPECT_EQ(seen.items(0).claimed_by_user_id(), "planner-1");
+  EXPECT_EQ(seen.items(0).claim_note(), "calling Harbor");
+  EXPECT_EQ(seen.items(0).claim_position(), claimed->last_global_position());
+  EXPECT_TRUE(seen.items(0).has_claimed_at());
+  refused = command_as("hospital", "planner-2", "Worklists.ClaimWorklistItem",
+                       claim("2", ""));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("is claimed by planner-1"));
+  refused = command_as("hospital", "planner-1", "Worklists.ClaimWorklistItem",
+                       claim("3", ""));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
+
+  // Filters.
+  EXPECT_EQ(worklist("planner-2", "planner-1", kAny).items_size(), 1);
+  EXPECT_EQ(worklist("planner-2", "planner-2", kAny).items_size(), 0);
+  EXPECT_EQ(
+      worklist("planner-2", "", v1::WORKLIST_CLAIM_FILTER_CLAIMED).items_size(),
+      1);
+  EXPECT_EQ(worklist("planner-2", "", v1::WORKLIST_CLAIM_FILTER_UNCLAIMED)
+                .items_size(),
+            0);
+
+  // The colleague releases it at the hand-over; a second release is refused.
+  ASSERT_TRUE(command_as("hospital", "planner-2",
+                         "Worklists.ReleaseWorklistItem", release("1"))
+                  .ok());
+  seen = worklist("planner-1", "", kAny);
+  ASSERT_EQ(seen.items_size(), 1);
+  EXPECT_TRUE(seen.items(0).claimed_by_user_id().empty());
+  refused = command_as("hospital", "planner-2",
+                       "Worklists.ReleaseWorklistItem", release("2"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("is not claimed"));
+
+  // Claimed again, then the work is done: a transition to bh, which accepts
+  // a referral. The item, and its claim, are gone.
+  ASSERT_TRUE(command_as("hospital", "planner-2",
+                         "Worklists.ClaimWorklistItem", claim("4", ""))
+                  .ok());
+  Command("hospital", "Referrals.SendReferral", R"({
+    'command_id':'cal-5','client_id':'cal','occurred_at':'2026-04-06T10:00:00Z',
+    'referral_sent':{'referral_id':'ref-c','from_organization_id':'hospital',
+      'to_organization_id':'bh','service_category':'SERVICE_CATEGORY_HEALTH_CARE',
+      'kind':'REFERRAL_KIND_WARM','urgency':'URGENCY_ROUTINE','reason':'after-care'}})");
+  Command("hospital", "Transitions.PlanTransition", R"({
+    'command_id':'cal-6','client_id':'cal','occurred_at':'2026-04-06T10:05:00Z',
+    'transition_planned':{'transition_id':'tr-c','admission_id':'adm-c',
+      'from_level_of_care':'LEVEL_OF_CARE_INPATIENT','from_organization_id':'hospital',
+      'to_level_of_care':'LEVEL_OF_CARE_HOME','to_organization_id':'bh',
+      'planned_date':{'year':2026,'month':4,'day':8}}})");
+  seen = worklist("planner-1", "", kAny);
+  ASSERT_EQ(seen.items_size(), 1);  // now about the transition, unclaimed
+  EXPECT_EQ(seen.items(0).subject_id(), "tr-c");
+  EXPECT_TRUE(seen.items(0).claimed_by_user_id().empty());
+  Command("bh", "Referrals.AcceptReferral", R"({
+    'command_id':'cal-7','client_id':'cal','occurred_at':'2026-04-06T11:00:00Z',
+    'referral_accepted':{'referral_id':'ref-c'}})");
+  EXPECT_EQ(worklist("planner-1", "", kAny).items_size(), 0);
+  EXPECT_EQ(worklist("planner-1", "planner-2", kAny).items_size(), 0);
+  refused = command_as("hospital", "planner-2",
+                       "Worklists.ReleaseWorklistItem", release("3"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace caseline
