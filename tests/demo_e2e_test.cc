@@ -102,6 +102,7 @@ TEST_F(DemoE2eTest, SummaryCountsWhatWasWritten) {
   // The foster teens' court-ordered releases; the twins' dismissal.
   EXPECT_EQ(summary_->events_by_type.at("InformationDisclosed"), 2);
   EXPECT_EQ(summary_->events_by_type.at("DuplicateDismissed"), 1);
+  EXPECT_EQ(summary_->events_by_type.at("WorklistItemClaimed"), 1);
 
   const std::string json = tools::DemoSummaryToJson(*summary_);
   EXPECT_THAT(json, HasSubstr("\"organizations\":13,"));
@@ -375,8 +376,9 @@ class DemoViewsTest : public DemoE2eTest {
   std::unique_ptr<v1::AuditViews::Stub> audit_;
 };
 
-// Mercy General's discharge planners: transitions due, follow-ups due and
-// stale referrals, most overdue first.
+// Mercy General's discharge planners: transitions due, follow-ups due, stale
+// referrals, discharges without an accepted receiver and services ended
+// without a successor, most overdue first, with who holds what.
 TEST_F(DemoViewsTest, MercyDischargePlannersWorklistIsSortedByDue) {
   v1::GetWorklistRequest request;
   request.set_organization_id(kMercy);
@@ -410,10 +412,26 @@ TEST_F(DemoViewsTest, MercyDischargePlannersWorklistIsSortedByDue) {
     kinds.insert(item.kind());
     by_subject[{item.client_id(), item.subject_id(), item.kind()}] = item;
   }
-  EXPECT_EQ(kinds, (std::set<v1::WorklistItemKind>{
-                       v1::WORKLIST_ITEM_KIND_TRANSITION_DUE,
-                       v1::WORKLIST_ITEM_KIND_FOLLOW_UP_DUE,
-                       v1::WORKLIST_ITEM_KIND_STALE_REFERRAL}));
+  EXPECT_EQ(kinds,
+            (std::set<v1::WorklistItemKind>{
+                v1::WORKLIST_ITEM_KIND_TRANSITION_DUE,
+                v1::WORKLIST_ITEM_KIND_FOLLOW_UP_DUE,
+                v1::WORKLIST_ITEM_KIND_STALE_REFERRAL,
+                v1::WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER,
+                v1::WORKLIST_ITEM_KIND_SERVICE_ENDED_WITHOUT_SUCCESSOR}));
+  // Discharges without an accepted receiver, overdue since they became
+  // gaps, and nobody holds them yet.
+  int receivers = 0;
+  for (const auto& [key, item] : by_subject) {
+    if (item.kind() !=
+        v1::WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER) {
+      continue;
+    }
+    ++receivers;
+    EXPECT_TRUE(item.overdue()) << item.ShortDebugString();
+    EXPECT_TRUE(item.claimed_by_user_id().empty()) << item.ShortDebugString();
+  }
+  EXPECT_GT(receivers, 0);
 
   // Harold Bennett, admitted after a fall four days ago: his return home
   // is planned for two days from today.
@@ -422,6 +440,10 @@ TEST_F(DemoViewsTest, MercyDischargePlannersWorklistIsSortedByDue) {
   ASSERT_NE(harold, by_subject.end());
   EXPECT_FALSE(harold->second.overdue());
   EXPECT_EQ(ToTime(harold->second.due()), BaseTime() + absl::Hours(48));
+  // Mercy's discharge planner has claimed it; her colleagues see that.
+  EXPECT_EQ(harold->second.claimed_by_user_id(), "mercy.rivera");
+  EXPECT_FALSE(harold->second.claim_note().empty());
+  EXPECT_GT(harold->second.claim_position(), 0u);
   // The veteran's peer-group referral from the ED, never answered.
   auto veteran = by_subject.find(
       {"scenario-veteran", "ref-3", v1::WORKLIST_ITEM_KIND_STALE_REFERRAL});

@@ -24,11 +24,14 @@
 //
 // What the views then show, judged at base_date (docs/views.md):
 //   - worklists: stale referrals for senders and receivers, transitions and
-//     follow-ups due for facilities and receiving organisations; Mercy
-//     General's (org-mercy-general) has all three and includes Harold
+//     follow-ups due for facilities and receiving organisations, discharges
+//     without an accepted receiver for the discharging facility and services
+//     ended or interrupted without a successor for their provider; Mercy
+//     General's (org-mercy-general) has all five and includes Harold
 //     Bennett's return home, due two days after base_date
-//     (scenario-older-couple-1, admitted after a fall), and the veteran's
-//     unanswered referral from its ED;
+//     (scenario-older-couple-1, admitted after a fall), claimed by its
+//     discharge planner mercy.rivera (WorklistItemClaimed), and the
+//     veteran's unanswered referral from its ED;
 //   - gaps with most reason codes: referrals not answered or not started,
 //     services ended or interrupted without a successor (the displaced
 //     family's food programme), discharges without follow-up or accepted

@@ -355,6 +355,17 @@ v1::CareEvent TransitionEvent(const std::string& id,
   return event;
 }
 
+v1::CareEvent WorklistItemClaimedEvent(v1::WorklistItemKind kind,
+                                       const std::string& subject_id,
+                                       const std::string& note) {
+  v1::CareEvent event;
+  v1::WorklistItemClaimed* e = event.mutable_worklist_item_claimed();
+  e->set_kind(kind);
+  e->set_subject_id(subject_id);
+  e->set_note(note);
+  return event;
+}
+
 v1::CareEvent DischargeEvent(const std::string& admission_id,
                              v1::DischargeDisposition disposition) {
   v1::CareEvent event;

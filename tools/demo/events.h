@@ -180,6 +180,11 @@ v1::CareEvent FollowUpEvent(const std::string& id,
                             const std::string& admission_id,
                             v1::ContactKind kind, const Staff& provider);
 
+// A claim on an item of the acting organisation's worklist.
+v1::CareEvent WorklistItemClaimedEvent(v1::WorklistItemKind kind,
+                                       const std::string& subject_id,
+                                       const std::string& note);
+
 v1::CareEvent DetailsCorrectedEvent(const std::string& phone,
                                     const std::string& line1,
                                     const std::string& city,

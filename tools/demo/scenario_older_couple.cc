@@ -123,6 +123,11 @@ void OlderCoupleScenario(absl::Time cutoff, std::vector<PlannedCommand>* out) {
             TransitionEvent("tr-1", "adm-1", v1::LEVEL_OF_CARE_INPATIENT,
                             kMercy, v1::LEVEL_OF_CARE_HOME, kHomeCare,
                             s.Day(72), s.Day(79)));
+      // Rivera takes the return home on: her colleagues see it claimed.
+      s.Add(s.At(68, 11, 5), "mercy.rivera",
+            WorklistItemClaimedEvent(
+                v1::WORKLIST_ITEM_KIND_TRANSITION_DUE, "tr-1",
+                "Arranging the aide's first visit with HomeCare"));
     }
     s.AppendCommands(out);
   }
