@@ -242,11 +242,13 @@ std::string WorklistTable(const std::vector<v1::WorklistItem>& items,
     rows.push_back({FormatDate(item.due()), item.overdue() ? "yes" : "no",
                     EnumCell(*v1::WorklistItemKind_descriptor(), item.kind()),
                     OrDash(item.client_id()), OrDash(item.subject_id()),
+                    OrDash(item.claimed_by_user_id()),
                     OrDash(item.description())});
   }
   return absl::StrCat(
-      FormatTable(
-          {"DUE", "OVERDUE", "KIND", "CLIENT", "SUBJECT", "DESCRIPTION"}, rows),
+      FormatTable({"DUE", "OVERDUE", "KIND", "CLIENT", "SUBJECT", "CLAIMED BY",
+                   "DESCRIPTION"},
+                  rows),
       Count(items.size(), "item", "items"), ", view position ", view_position,
       "\n");
 }
@@ -478,6 +480,8 @@ struct WorklistArgs {
   std::optional<int32_t> horizon_days;
   std::string at;
   std::vector<std::string> kinds;
+  std::string claimed_by;
+  std::string claim;
   std::string format = "json";
   uint64_t min_position = 0;
 };
@@ -605,6 +609,13 @@ int RunWorklist(const Connection& connection, const WorklistArgs& args) {
   if (!kinds.ok()) return BadInput(kinds.status().message());
   for (int kind : *kinds) {
     request.add_kinds(static_cast<v1::WorklistItemKind>(kind));
+  }
+  request.set_claimed_by(args.claimed_by);
+  if (!args.claim.empty()) {
+    absl::StatusOr<int> claim = ParseEnumFlag(
+        *v1::WorklistClaimFilter_descriptor(), "--claim", args.claim);
+    if (!claim.ok()) return BadInput(claim.status().message());
+    request.set_claim_filter(static_cast<v1::WorklistClaimFilter>(*claim));
   }
   const bool table = args.format == "table";
   std::vector<v1::WorklistItem> items;
@@ -1010,7 +1021,9 @@ std::unique_ptr<ViewCommands> ViewCommands::AddTo(CLI::App* app) {
   c->worklist_cmd = app->add_subcommand(
       "worklist",
       "A discharge planner's worklist for an organisation, most overdue "
-      "first: transitions due, follow-ups due, stale referrals.");
+      "first: transitions due, follow-ups due, stale referrals, discharges "
+      "without an accepted receiver, services ended without a successor; "
+      "with who holds each (Worklists.ClaimWorklistItem).");
   c->worklist_cmd
       ->add_option("--org", c->worklist.organization, "organisation id")
       ->required();
@@ -1027,6 +1040,16 @@ std::unique_ptr<ViewCommands> ViewCommands::AddTo(CLI::App* app) {
                    EnumHelp("only these kinds",
                             *v1::WorklistItemKind_descriptor(), "all"))
       ->delimiter(',');
+  c->worklist_cmd->add_option(
+      "--claimed-by", c->worklist.claimed_by,
+      "only the items this person (an x-caseline-user id) holds");
+  c->worklist_cmd->add_option(
+      "--claim", c->worklist.claim,
+      absl::StrCat(
+          "only unclaimed or only claimed items: ",
+          absl::StrJoin(EnumFlagNames(*v1::WorklistClaimFilter_descriptor()),
+                        ", "),
+          "; default both"));
   AddFormat(c->worklist_cmd, &c->worklist.format);
   AddMinPosition(c->worklist_cmd, &c->worklist.min_position);
 

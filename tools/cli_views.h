@@ -87,8 +87,8 @@ std::string FormatDate(const google::protobuf::Timestamp& timestamp);
 std::string FormatTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows);
 
-// The worklist as a table (DUE, OVERDUE, KIND, CLIENT, SUBJECT, DESCRIPTION)
-// with a footer line: "N items, view position P".
+// The worklist as a table (DUE, OVERDUE, KIND, CLIENT, SUBJECT, CLAIMED BY,
+// DESCRIPTION) with a footer line: "N items, view position P".
 std::string WorklistTable(const std::vector<v1::WorklistItem>& items,
                           uint64_t view_position);
 

@@ -89,7 +89,9 @@ TEST(CliViewsEnumTest, NamesAreKebabCaseWithoutTheTypePrefix) {
                 "WORKLIST_ITEM_KIND_FOLLOW_UP_DUE")),
             "follow-up-due");
   EXPECT_THAT(EnumFlagNames(*v1::WorklistItemKind_descriptor()),
-              ElementsAre("transition-due", "follow-up-due", "stale-referral"));
+              ElementsAre("transition-due", "follow-up-due", "stale-referral",
+                          "discharge-without-accepted-receiver",
+                          "service-ended-without-successor"));
   EXPECT_THAT(EnumFlagNames(*v1::FindingKind_descriptor()),
               ElementsAre("overlapping-services", "same-day-services",
                           "duplicate-referrals", "possible-duplicate-clients"));
@@ -125,7 +127,9 @@ TEST(CliViewsEnumTest, RejectsUnknownAndUnspecifiedListingTheAccepted) {
     EXPECT_THAT(n.status().message(),
                 HasSubstr("--kind \"" + std::string(bad) + "\""));
     EXPECT_THAT(n.status().message(),
-                HasSubstr("transition-due, follow-up-due, stale-referral"));
+                HasSubstr("transition-due, follow-up-due, stale-referral, "
+                          "discharge-without-accepted-receiver, "
+                          "service-ended-without-successor"));
   }
   absl::StatusOr<std::vector<int>> several = ParseEnumFlags(
       *v1::FindingKind_descriptor(), "--kind", {"same-day-services", "twins"});
@@ -171,15 +175,17 @@ TEST(CliViewsTableTest, Worklist) {
   items[1].set_client_id("client-22");
   items[1].set_subject_id("tr-1");
   *items[1].mutable_due() = At("2026-03-09T00:00:00Z");
+  items[1].set_claimed_by_user_id("ana");
   EXPECT_EQ(WorklistTable(items, 4711),
             "DUE         OVERDUE  KIND            CLIENT     SUBJECT  "
-            "DESCRIPTION\n"
+            "CLAIMED BY  DESCRIPTION\n"
             "2026-03-01  yes      follow-up-due   client-1   adm-7    "
-            "no follow-up within 7 days of discharge\n"
-            "2026-03-09  no       transition-due  client-22  tr-1     -\n"
+            "-           no follow-up within 7 days of discharge\n"
+            "2026-03-09  no       transition-due  client-22  tr-1     "
+            "ana         -\n"
             "2 items, view position 4711\n");
   EXPECT_EQ(WorklistTable({}, 9),
-            "DUE  OVERDUE  KIND  CLIENT  SUBJECT  DESCRIPTION\n"
+            "DUE  OVERDUE  KIND  CLIENT  SUBJECT  CLAIMED BY  DESCRIPTION\n"
             "0 items, view position 9\n");
 }
 
