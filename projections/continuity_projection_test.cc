@@ -776,7 +776,7 @@ TEST_F(ContinuityProjectionTest, AnOlderStoredFormatIsRefusedUntilRebuilt) {
   EXPECT_EQ(applied.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(applied.message(),
               HasSubstr("stored format is version 1 and this build reads "
-                        "version 2; rebuild it"));
+                        "version 3; rebuild it"));
 }
 
 TEST_F(ContinuityProjectionTest, SummaryAndGapsComeFromTheLog) {
@@ -1046,12 +1046,13 @@ TEST_F(ContinuityProjectionTest, ClaimsShowOnTheStoredItems) {
   EXPECT_THAT(refused.status().message(), HasSubstr("claim_filter"));
 }
 
-// A store of the first format (no gap items, no claims) is refused until it
-// is rebuilt, naming the command that rebuilds it.
-TEST_F(ContinuityProjectionTest, AStoreOfTheFirstFormatIsRefused) {
+// A store of the second format (referral lists, but no gap items nor claims
+// on worklists) is refused until it is rebuilt, naming the command that
+// rebuilds it.
+TEST_F(ContinuityProjectionTest, AStoreOfTheSecondFormatIsRefused) {
   StandardOrgs();
   MemoryProjectionState old;
-  old.Put("v", "1");
+  old.Put("v", "2");
   ContinuityProjection projection(ProjectionInit(), config_, records_.get());
   eventstore::ReadAllOptions read;
   read.from_position = 1;
@@ -1061,8 +1062,8 @@ TEST_F(ContinuityProjectionTest, AStoreOfTheFirstFormatIsRefused) {
   const absl::Status applied = projection.Apply(page->events[0], old);
   EXPECT_EQ(applied.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(applied.message(),
-              HasSubstr("stored format is version 1 and this build reads "
-                        "version 2; rebuild it (caseline projections rebuild "
+              HasSubstr("stored format is version 2 and this build reads "
+                        "version 3; rebuild it (caseline projections rebuild "
                         "continuity)"));
 }
 
