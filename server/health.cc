@@ -27,6 +27,7 @@ const std::vector<ServiceNeeds>& ServedServices() {
       {v1::Services::service_full_name(), /*appends=*/true},
       {v1::CareTeams::service_full_name(), /*appends=*/true},
       {v1::Transitions::service_full_name(), /*appends=*/true},
+      {v1::Worklists::service_full_name(), /*appends=*/true},
       {v1::Organizations::service_full_name(), /*appends=*/true},
       {v1::ContinuityViews::service_full_name(), /*appends=*/false,
        projections::kContinuityProjectionName},

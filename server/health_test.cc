@@ -32,8 +32,8 @@ TEST(Health, StoppedAppendsStopTheServerAndTheServicesThatAppend) {
        {"", "caseline.v1.EventLog", "caseline.v1.Clients",
         "caseline.v1.Consents", "caseline.v1.Plans", "caseline.v1.Referrals",
         "caseline.v1.Services", "caseline.v1.CareTeams",
-        "caseline.v1.Transitions", "caseline.v1.Organizations",
-        "caseline.v1.AccessAudit"}) {
+        "caseline.v1.Transitions", "caseline.v1.Worklists",
+        "caseline.v1.Organizations", "caseline.v1.AccessAudit"}) {
     EXPECT_FALSE(statuses.at(stopped)) << stopped;
   }
   for (const char* serving :

@@ -1,8 +1,8 @@
 // The demo care network: loads a realistic synthetic network of organisations
 // and clients into a running caselined through the public caseline.v1 command
 // services only (Organizations, Clients, Consents, Plans, Referrals, Services,
-// CareTeams, Transitions), acting as each organisation through the request
-// metadata x-caseline-org / x-caseline-user.
+// CareTeams, Transitions, Worklists), acting as each organisation through the
+// request metadata x-caseline-org / x-caseline-user.
 //
 // What it writes:
 //   - 13 organisations of every OrganizationType, each with its service
