@@ -117,7 +117,9 @@ class ClientPage {
       if (this.breakGlass) clear(this.actionsArea);
       else this.buildForms(state);
     }
-    await this.loadTimeline();
+    // A break-the-glass read is one read: the timeline is not read with it.
+    if (this.breakGlass) clear(this.timelineArea);
+    else await this.loadTimeline();
     this.container.dataset.state = 'loaded';
     this.container.dataset.loadedAt = String(Date.now());
   }
