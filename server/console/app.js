@@ -135,14 +135,13 @@ function renderNav() {
   }
   append(who, [
     h('span#live-status.badge.text-bg-warning', { role: 'status', text: 'Not live' }),
-    h('span.session-who', {
-      text: `${s.organization_name || s.organization_id} · ${s.user_id || 'no person'}` +
-            ` (${enumLabel(s.discipline)}, ${enumLabel(s.purpose)}) · roles: ${roles().join(', ')}`,
-    }),
+    h('span.session-who.lh-sm',
+      h('span.d-block', { text: `${s.user_id || 'no person'} · ${s.organization_name || s.organization_id || 'local operator'}` }),
+      h('small.d-block.text-white-50', { text: `${enumLabel(s.discipline)} · ${enumLabel(s.purpose)} · ${roles().join(', ')}` })),
   ]);
   if (s.mode === 'development') {
     who.append(button('Sign out', {
-      class: 'btn-outline-light btn-sm', id: 'sign-out',
+      class: 'btn-outline-light btn-sm text-nowrap', id: 'sign-out',
       on: { click: signOut },
     }));
   }

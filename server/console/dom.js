@@ -42,8 +42,9 @@ export function h(spec, attrs, ...children) {
   return el;
 }
 
+// Appends a child or an array of children (nested arrays flattened).
 export function append(el, children) {
-  for (const child of children.flat(Infinity)) {
+  for (const child of [children].flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -132,10 +133,14 @@ export function button(text, attrs = {}) {
 
 // The server's refusal, shown where the action was: its message verbatim.
 export function errorAlert(err) {
-  const code = err && err.code ? err.code : 'ERROR';
   const message = err && err.message ? err.message : String(err);
-  return h('div.alert.alert-danger.my-2.refusal', { role: 'alert' },
-           h('strong', { text: `Refused (${code}): ` }), h('span.refusal-message', { text: message }));
+  if (!err || !err.code) {
+    // Not an answer of the server: a fault of the page itself.
+    return h('div.alert.alert-danger.my-2', { role: 'alert' },
+             h('strong', { text: 'The page failed: ' }), message);
+  }
+  return h('div.alert.alert-danger.my-2.refusal', { role: 'alert', dataset: { code: err.code } },
+           h('strong', { text: `Refused (${err.code}): ` }), h('span.refusal-message', { text: message }));
 }
 
 export function successAlert(text) {
@@ -143,11 +148,13 @@ export function successAlert(text) {
 }
 
 // A response's `withheld` (docs/access.md): nothing when nothing was withheld.
-export function withheldNotice(withheld, what = 'entries') {
-  if (!withheld || !Number(withheld.count)) return null;
+// `what` is the plural noun of what was withheld ("events").
+export function withheldNotice(withheld, what = 'events') {
+  const count = withheld ? Number(withheld.count) : 0;
+  if (!count) return null;
   const classes = (withheld.data_classes || []).map((c) => enumLabel(c)).join(', ');
   return h('div.alert.alert-warning.my-2.withheld', { role: 'note' },
-           h('strong', { text: `${withheld.count} ${what} withheld` }),
+           h('strong', { text: `${count} ${count === 1 ? what.replace(/s$/, '') : what} withheld` }),
            classes ? ` (${classes})` : '', withheld.reason ? `: ${withheld.reason}` : '');
 }
 
@@ -170,9 +177,20 @@ const ENUM_PREFIXES = [
   'CASE_CLOSURE_REASON_', 'NEED_LEVEL_', 'REFERRAL_DIRECTION_', 'REFERRAL_BOX_',
 ];
 
+const LABELS = {
+  DATA_CLASS_SUBSTANCE_USE_PART2: 'Substance use (42 CFR Part 2)',
+  DATA_CLASS_HIV: 'HIV',
+  WORKLIST_ITEM_KIND_FOLLOW_UP_DUE: 'Follow-up due',
+  SERVICE_CATEGORY_CHILD_CARE_FAMILY_SUPPORT: 'Child care, family support',
+  GAP_REASON_DISCHARGE_WITHOUT_FOLLOW_UP: 'Discharge without follow-up',
+  PURPOSE_OF_USE_CARE_COORDINATION: 'Care coordination',
+  LEVEL_OF_CARE_EMERGENCY_DEPARTMENT: 'Emergency department',
+};
+
 // "SERVICE_CATEGORY_MENTAL_HEALTH" -> "Mental health".
 export function enumLabel(name) {
   if (name === undefined || name === null || name === '') return '—';
+  if (LABELS[name]) return LABELS[name];
   let s = String(name);
   for (const prefix of ENUM_PREFIXES) {
     if (s.startsWith(prefix)) { s = s.slice(prefix.length); break; }
@@ -186,21 +204,30 @@ export function isSet(ts) {
   return typeof ts === 'string' && ts !== '' && !ts.startsWith('1970-01-01T00:00:00');
 }
 
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
-  timeZoneName: 'short',
-});
-const dateFormat = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric', month: 'short', day: 'numeric',
+const timeParts = new Intl.DateTimeFormat('en-US', {
+  year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+  hourCycle: 'h23', timeZoneName: 'short',
 });
 
-// An RFC 3339 Timestamp, in the browser's time zone; "—" when unset.
-export function fmtTime(ts) {
-  return isSet(ts) ? dateTimeFormat.format(new Date(ts)) : '—';
+function parts(ts) {
+  const p = {};
+  for (const { type, value } of timeParts.formatToParts(new Date(ts))) p[type] = value;
+  return p;
 }
 
+// An RFC 3339 Timestamp in the browser's time zone, compact and sortable:
+// "2026-01-05 14:30 UTC"; "—" when unset.
+export function fmtTime(ts) {
+  if (!isSet(ts)) return '—';
+  const p = parts(ts);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${p.timeZoneName}`;
+}
+
+// Its date only: "2026-01-05".
 export function fmtDay(ts) {
-  return isSet(ts) ? dateFormat.format(new Date(ts)) : '—';
+  if (!isSet(ts)) return '—';
+  const p = parts(ts);
+  return `${p.year}-${p.month}-${p.day}`;
 }
 
 // A Date message {year, month, day}.
@@ -352,4 +379,14 @@ export function eventClientId(event) {
 export function disciplineEnum(d) {
   if (!d) return 'DISCIPLINE_SOCIAL_WORK';
   return d.startsWith('DISCIPLINE_') ? d : `DISCIPLINE_${d}`;
+}
+
+// Chart.js text in the page's body colour and size (its default grey is too
+// faint against white).
+export function chartDefaults() {
+  const { Chart } = window;
+  if (!Chart || Chart.defaults.__caseline) return;
+  Chart.defaults.color = '#212529';
+  Chart.defaults.font.size = 13;
+  Chart.defaults.__caseline = true;
 }

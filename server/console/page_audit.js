@@ -95,7 +95,8 @@ function breakGlassQueue(el) {
     return h('tr.access-entry', { dataset: { accessEvent: a.access_event_id, client: a.client_id, outcome: acc.outcome || '' } },
       h('td', timeEl(a.accessed_at)),
       h('td', clientLink(a.client_id)),
-      h('td', h('div', { text: a.organization_id }), h('small.text-muted', { text: `${a.user_id} (${enumLabel(acc.discipline)})` })),
+      h('td', h('div', { text: a.organization_id }), h('small.text-muted', { text: a.user_id +
+        (acc.discipline && acc.discipline !== 'DISCIPLINE_UNSPECIFIED' ? ` (${enumLabel(acc.discipline)})` : '') })),
       h('td', { text: a.reason || acc.break_glass_reason || '—' }),
       h('td', h('div.small', { text: acc.operation || '' }), h('small.text-muted', { text: enumLabel(acc.purpose) })),
       h('td.review-cell', reviewCell(a)));
@@ -236,7 +237,7 @@ export const disclosuresPage = {
             h('td', { text: enumLabel(d.purpose) }),
             h('td', { text: d.consent_id ? `consent ${d.consent_id}` : d.legal_basis || '—' }),
             h('td', { text: d.disclosed_by_organization_id || '—' }),
-            h('td', { text: `${d.source}${d.subject_id ? ` ${d.subject_id}` : ''}` })))))))
+            h('td', { text: `${d.source}${d.subject_id ? ` ${d.subject_id}` : ''}` }))))))
           : empty('No disclosures in this period.'));
         container.dataset.loadedAt = String(Date.now());
       } catch (err) {

@@ -5,6 +5,7 @@ import * as api from './api.js';
 import {
   h, append, replaceChildren, field, input, select, errorAlert, personName, spinner, table, badge,
   refresher, empty,
+  chartDefaults,
 } from './dom.js';
 
 export function render(container, { query }, ctx) {
@@ -31,11 +32,13 @@ export function render(container, { query }, ctx) {
     canvas.setAttribute('aria-label', `Active clients per worker, threshold ${limit}: ` +
       workers.map((w, i) => `${names[i]} ${w.active_clients}`).join('; '));
     if (typeof window.Chart === 'undefined') return;
+    chartDefaults();
     chart = new window.Chart(canvas, {
       data: {
         labels: names,
         datasets: [
-          { type: 'bar', label: 'Active clients', order: 2, data: workers.map((w) => w.active_clients),
+          { type: 'bar', label: 'Active clients', order: 2, maxBarThickness: 48,
+            data: workers.map((w) => w.active_clients),
             backgroundColor: workers.map((w) => (w.above_threshold ? '#dc3545' : '#0d6efd')) },
           { type: 'line', label: `Threshold (${limit})`, order: 1, data: workers.map(() => limit),
             borderColor: '#212529', borderDash: [6, 4], pointRadius: 0, borderWidth: 2 },

@@ -143,8 +143,8 @@ class ClientPage {
       h('div.d-flex.flex-wrap.gap-2.align-items-center.mb-2',
         badge(`Case ${state.case_status || 'unknown'}`, state.case_status === 'open' ? 'success' : 'secondary'),
         state.registered ? null : badge('Registration not visible', 'warning')),
-      facts.length ? h('dl.row.small.mb-2.client-facts', facts.map(([k, v]) => [
-        h('dt.col-sm-2', { text: k }), h('dd.col-sm-10.mb-0', { text: v })])) : null);
+      facts.length ? h('dl.client-facts.small.mb-2', facts.map(([k, v]) => h('div',
+        h('dt', { text: k }), h('dd', { text: v })))) : null);
   }
 
   // Break the glass (docs/access.md): an agency may read a record it is
@@ -269,21 +269,8 @@ class ClientPage {
         state.care_team.map((m) => [personName(m.name) || m.member_id, m.organization_id, enumLabel(m.discipline),
           enumLabel(m.role), timeEl(m.added_at)]), { hideCaption: true }) : empty('No care team members.')));
 
-    parts.push(section('Consents and what each organisation may see',
-      (state.consents_in_force || []).length ? table('Consents in force',
-        ['Consent', 'Given by', 'Recipients', 'Data', 'Purposes', 'In force', 'How obtained'],
-        state.consents_in_force.map((c) => consentRow(c))) : empty('No consent in force.'),
-      s.consent_coverage ? table('What each organisation may see',
-        ['Organisation', 'Involvement', 'May see', 'Needs but not covered'],
-        s.consent_coverage.map((o) => h('tr', { dataset: { org: o.organization_id } },
-          h('td', h('div', { text: o.organization_name || o.organization_id }), h('small.text-muted', { text: o.organization_id })),
-          h('td', { text: (o.involvement || []).join(', ') }),
-          h('td', { text: (o.covered_data_classes || []).map(enumLabel).join(', ') || 'nothing' }),
-          h('td', { class: (o.missing_data_classes || []).length ? 'text-danger' : '',
-                    text: (o.missing_data_classes || []).map(enumLabel).join(', ') || '—' })))) : null));
-
     const referrals = state.referrals || [];
-    parts.push(section(`Referrals (${referrals.length})`,
+    parts.push(wide(section(`Referrals (${referrals.length})`,
       referrals.length ? table('Referrals and their lifecycle',
         ['Referral', 'From → to', 'Service', 'Kind, urgency', 'Status', 'Sent', 'Status changed', ''],
         referrals.map((r) => h('tr.referral-row', { dataset: { referral: r.referral_id, status: r.status } },
@@ -296,20 +283,11 @@ class ClientPage {
           h('td', timeEl(r.status_changed_at)),
           h('td', readOnly || !this.ctx.hasRole('agency') ? null
             : referralActions(r, this.clientId, this.ctx.session, done)))))
-        : empty('No referrals.')));
-
-    const services = state.services || [];
-    parts.push(section('Services',
-      services.length ? table('Services', ['Service', 'Provider', 'Category', 'Level of care', 'Started', 'Ended', 'Referral'],
-        services.map((v) => [h('span.font-monospace', { text: v.service_id }), v.provider_organization_id,
-          enumLabel(v.category), enumLabel(v.level_of_care), timeEl(v.started_at),
-          isSet(v.ended_at) ? timeEl(v.ended_at) : isSet(v.interruption_expected_end)
-            ? `interruption expected ${fmtTime(v.interruption_expected_end)}` : badge('active', 'success'),
-          v.referral_id || '—']), { hideCaption: true }) : empty('No services.')));
+        : empty('No referrals.'))));
 
     const admissions = state.admissions || [];
     const transitions = state.transitions || [];
-    parts.push(section('Stays and transitions',
+    parts.push(wide(section('Stays and transitions',
       admissions.length ? table('Stays (admissions)', ['Admission', 'Facility', 'Level of care', 'Need', 'Admitted', 'Discharged', 'Disposition'],
         admissions.map((a) => [h('span.font-monospace', { text: a.admission_id }), a.facility_organization_id,
           enumLabel(a.level_of_care), enumLabel(a.primary_need), timeEl(a.admitted_at),
@@ -322,16 +300,40 @@ class ClientPage {
           fmtDate(t.follow_up_due), isSet(t.completed_at) ? timeEl(t.completed_at) : 'not yet'])) : empty('No transitions.'),
       (s.follow_ups_due || []).length ? table('Follow-ups due', ['Admission', 'Transition', 'Discharged', 'Due', ''],
         s.follow_ups_due.map((f) => [f.admission_id || '—', f.transition_id || '—', timeEl(f.discharged_at), timeEl(f.due),
-          f.overdue ? badge('overdue', 'danger') : ''])) : null));
+          f.overdue ? badge('overdue', 'danger') : ''])) : null)));
+
+    parts.push(wide(section('Consents and what each organisation may see',
+      (state.consents_in_force || []).length ? table('Consents in force',
+        ['Consent', 'Given by', 'Recipients', 'Data', 'Purposes', 'In force', 'How obtained'],
+        state.consents_in_force.map((c) => consentRow(c))) : empty('No consent in force.'),
+      s.consent_coverage ? table('What each organisation may see',
+        ['Organisation', 'Involvement', 'May see', 'Needs but not covered'],
+        s.consent_coverage.map((o) => h('tr', { dataset: { org: o.organization_id } },
+          h('td', h('div', { text: o.organization_name || o.organization_id }), h('small.text-muted', { text: o.organization_id })),
+          h('td', { text: (o.involvement || []).join(', ') }),
+          h('td', { text: (o.covered_data_classes || []).map(enumLabel).join(', ') || 'nothing' }),
+          h('td', { class: (o.missing_data_classes || []).length ? 'text-danger' : '',
+                    text: (o.missing_data_classes || []).map(enumLabel).join(', ') || '—' })))) : null)));
+
+    const services = state.services || [];
+    parts.push(wide(section('Services',
+      services.length ? table('Services', ['Service', 'Provider', 'Category', 'Level of care', 'Started', 'Ended', 'Referral'],
+        services.map((v) => [h('span.font-monospace', { text: v.service_id }), v.provider_organization_id,
+          enumLabel(v.category), enumLabel(v.level_of_care), timeEl(v.started_at),
+          isSet(v.ended_at) ? timeEl(v.ended_at) : isSet(v.interruption_expected_end)
+            ? `interruption expected ${fmtTime(v.interruption_expected_end)}` : badge('active', 'success'),
+          v.referral_id || '—']), { hideCaption: true }) : empty('No services.'))));
 
     const goals = state.goals || [];
-    parts.push(section('Goals',
+    parts.push(wide(section('Goals',
       goals.length ? table('Goals', ['Goal', 'Domain', 'Description', 'Measure', 'Target', 'Status', 'Achieved'],
         goals.map((g) => [h('span.font-monospace', { text: g.goal_id }), enumLabel(g.domain), g.description, g.measure,
           fmtDate(g.target_date), enumLabel(g.status), `${g.percent_achieved}%`]), { hideCaption: true })
-        : empty('No goals.')));
+        : empty('No goals.'))));
 
-    replaceChildren(this.stateArea, h('div.row.row-cols-1.row-cols-xl-2.g-0.gx-xl-3', parts.map((p) => h('div.col', p))));
+    // Wide tables (referrals, stays) take the full width; the others pair up.
+    replaceChildren(this.stateArea, h('div.row.g-0.gx-xl-3', parts.map((p) =>
+      h('div', { class: p.dataset.wide ? 'col-12' : 'col-12 col-xl-6' }, p))));
   }
 
   updateOrgList(summary) {
@@ -593,6 +595,11 @@ class ClientPage {
     });
     return details;
   }
+}
+
+function wide(el) {
+  el.dataset.wide = 'true';
+  return el;
 }
 
 function consentRow(c) {

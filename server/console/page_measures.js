@@ -7,6 +7,7 @@ import * as api from './api.js';
 import {
   h, append, replaceChildren, field, input, select, errorAlert, withheldNotice, fmtTime,
   clientLink, spinner, isoDay, dayToTimestamp, empty,
+  chartDefaults,
 } from './dom.js';
 
 export function render(container, { query }, ctx) {
@@ -51,9 +52,10 @@ export function render(container, { query }, ctx) {
     canvas.setAttribute('aria-label', `Measure rates: ${results.map((r) =>
       `${r.measure} ${Math.round((r.rate || 0) * 100)}% (${r.numerator} of ${r.denominator})`).join('; ')}`);
     if (typeof window.Chart === 'undefined') return;
+    chartDefaults();
     chart = new window.Chart(canvas, {
       type: 'bar',
-      data: { labels, datasets: [{ label: 'Rate (%)', data: rates, backgroundColor: '#0d6efd' }] },
+      data: { labels, datasets: [{ label: 'Rate (%)', data: rates, backgroundColor: '#0d6efd', maxBarThickness: 64 }] },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
         scales: { y: { beginAtZero: true, max: 100, title: { display: true, text: '% of the denominator' } } },
