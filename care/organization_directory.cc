@@ -1,5 +1,7 @@
 #include "care/organization_directory.h"
 
+#include <algorithm>
+
 namespace caseline::care {
 
 void OrganizationDirectory::Apply(const v1::CareEvent& event,
@@ -26,6 +28,19 @@ const v1::OrganizationRegistered* OrganizationDirectory::Find(
     absl::string_view organization_id) const {
   auto it = organizations_.find(organization_id);
   return it == organizations_.end() ? nullptr : &it->second;
+}
+
+std::vector<const v1::OrganizationRegistered*> OrganizationDirectory::All()
+    const {
+  std::vector<const v1::OrganizationRegistered*> all;
+  all.reserve(organizations_.size());
+  for (const auto& [id, organization] : organizations_) {
+    all.push_back(&organization);
+  }
+  std::sort(all.begin(), all.end(), [](const auto* a, const auto* b) {
+    return a->organization_id() < b->organization_id();
+  });
+  return all;
 }
 
 }  // namespace caseline::care

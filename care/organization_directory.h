@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
@@ -28,6 +29,8 @@ class OrganizationDirectory {
     return Find(organization_id) != nullptr;
   }
   size_t size() const { return organizations_.size(); }
+  // Every organisation, ordered by id.
+  std::vector<const v1::OrganizationRegistered*> All() const;
   // Version of the last event applied; nullopt before the first.
   std::optional<uint64_t> version() const { return version_; }
   // Records that the stream was read up to `version` (a non-care event on

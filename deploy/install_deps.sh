@@ -12,4 +12,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   librocksdb-dev libabsl-dev libspdlog-dev libgtest-dev libgmock-dev \
   libcli11-dev libssl-dev openssl uuid-dev nlohmann-json3-dev libjemalloc-dev \
   clang-14 clang-tidy-14 libclang-rt-14-dev libfuzzer-14-dev postgresql-15 libpq-dev \
+  libcpp-httplib-dev libjs-bootstrap5 libjs-chart.js \
+  chromium chromium-driver python3-selenium fonts-liberation \
   tzdata

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   caseline::server::ServerOptions options;
   std::string log_level = "info";
   std::string address_file;
+  std::string http_address_file;
   std::string views_config;
   std::string access_config;
   std::string tls_cert, tls_key, client_ca;
@@ -64,6 +65,13 @@ int main(int argc, char** argv) {
   app.add_option("--listen_address_file", address_file,
                  "after start-up, write the bound host:port to this file (for "
                  "scripts and tests that listen on port 0)");
+  app.add_option("--http_listen", options.http_listen,
+                 "host:port to serve the web console and its JSON API on "
+                 "(docs/console.md), e.g. 127.0.0.1:8080; port 0 picks a free "
+                 "port; empty: no console. HTTPS with --tls_cert");
+  app.add_option("--http_address_file", http_address_file,
+                 "after start-up, write the console's bound host:port to this "
+                 "file");
   app.add_option("--max_payload_bytes", options.limits.max_payload_bytes,
                  "largest event payload accepted")
       ->check(CLI::Range(size_t{1}, size_t{64} << 20));
@@ -215,9 +223,19 @@ int main(int argc, char** argv) {
                      "--access_config"
                    : "DEVELOPMENT MODE: no TLS, no --access_config; every "
                      "named organisation is an agency");
+  if (!(*server)->http_address().empty()) {
+    spdlog::info("console on {}://{}/", options.tls_cert_pem.empty() ? "http" : "https",
+                 (*server)->http_address());
+  }
   if (!address_file.empty() &&
       !WriteAddressFile(address_file, (*server)->address())) {
     spdlog::error("cannot write --listen_address_file {}", address_file);
+    (*server)->Shutdown(absl::Seconds(1));
+    return 1;
+  }
+  if (!http_address_file.empty() &&
+      !WriteAddressFile(http_address_file, (*server)->http_address())) {
+    spdlog::error("cannot write --http_address_file {}", http_address_file);
     (*server)->Shutdown(absl::Seconds(1));
     return 1;
   }

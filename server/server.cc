@@ -24,6 +24,7 @@
 #include "projections/continuity_projection.h"
 #include "projections/duplication_projection.h"
 #include "server/health.h"
+#include "server/http_console.h"
 #include "server/listen_address.h"
 #include "spdlog/spdlog.h"
 
@@ -210,6 +211,24 @@ class CaselineServer::Impl {
                        ": the address is malformed, not local, or in use; pass "
                        "another --listen"));
     }
+    if (!options.http_listen.empty()) {
+      HttpConsoleOptions console;
+      console.listen = options.http_listen;
+      console.tls_cert_pem = options.tls_cert_pem;
+      console.tls_key_pem = options.tls_key_pem;
+      console.insecure_non_loopback = options.insecure_non_loopback;
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(-1);
+      absl::StatusOr<std::unique_ptr<HttpConsole>> started =
+          HttpConsole::Start(std::move(console), authenticator_.get(),
+                             records_.get(), server_->InProcessChannel(args));
+      if (!started.ok()) {
+        server_->Shutdown();
+        server_->Wait();
+        return started.status();
+      }
+      console_ = *std::move(started);
+    }
     if (grpc::HealthCheckServiceInterface* health =
             server_->GetHealthCheckService();
         health != nullptr) {
@@ -223,6 +242,8 @@ class CaselineServer::Impl {
     MutexLock lock(&mu_);
     if (log_ == nullptr) return;
     health_.reset();  // before the server, whose health service it updates
+    // Before the server: its calls go to the server's in-process channel.
+    if (console_ != nullptr) console_->Stop();
     service_.BeginShutdown();
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoSeconds(grace));
@@ -236,6 +257,9 @@ class CaselineServer::Impl {
 
   std::string address() const { return absl::StrCat(host_, ":", port_); }
   int port() const { return port_; }
+  std::string http_address() const {
+    return console_ != nullptr ? console_->address() : "";
+  }
   eventstore::EventLog& event_log() { return *log_; }
   projections::ProjectionEngine& projections() { return *engine_; }
   services::SubscriptionStats subscription_stats() const {
@@ -262,6 +286,7 @@ class CaselineServer::Impl {
   services::ViewServices view_services_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HealthReporter> health_;  // set once serving
+  std::unique_ptr<HttpConsole> console_;    // set once serving, if asked
   const std::string host_;
   int port_ = 0;
 };
@@ -312,6 +337,9 @@ CaselineServer::CaselineServer(std::unique_ptr<Impl> impl)
 CaselineServer::~CaselineServer() { Shutdown(absl::Seconds(10)); }
 std::string CaselineServer::address() const { return impl_->address(); }
 int CaselineServer::port() const { return impl_->port(); }
+std::string CaselineServer::http_address() const {
+  return impl_->http_address();
+}
 eventstore::EventLog& CaselineServer::event_log() { return impl_->event_log(); }
 projections::ProjectionEngine& CaselineServer::projections() {
   return impl_->projections();

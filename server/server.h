@@ -52,6 +52,10 @@ struct ServerOptions {
   // Most EventLog.Subscribe calls one organisation may hold open; beyond it
   // Subscribe answers RESOURCE_EXHAUSTED. 0: no limit. Default: 100.
   size_t max_subscriptions_per_organization = 100;
+  // host:port for the web console and its JSON API (server/http_console.h,
+  // docs/console.md); port 0 picks a free port. Empty: no console. With TLS
+  // (above) the console is HTTPS with the same certificate and client CA.
+  std::string http_listen;
   // How often grpc.health.v1.Health statuses are brought up to date
   // (server/health.h); clamped to 10 ms .. 1 min. Default: 1 s.
   absl::Duration health_interval = absl::Seconds(1);
@@ -77,6 +81,8 @@ class CaselineServer {
   // The bound address, e.g. "127.0.0.1:40123".
   std::string address() const;
   int port() const;
+  // The console's bound address, e.g. "127.0.0.1:40124"; empty without one.
+  std::string http_address() const;
   eventstore::EventLog& event_log();
   projections::ProjectionEngine& projections();
   // EventLog.Subscribe's counters: open and parked subscriptions, the events

@@ -15,8 +15,11 @@
 #include "absl/strings/strip.h"
 #include "caseline/v1/wire_constants.h"
 #include "base/status_macros.h"
+#include "absl/strings/escaping.h"
 #include "openssl/bio.h"
+#include "openssl/crypto.h"
 #include "openssl/pem.h"
+#include "openssl/rand.h"
 #include "openssl/x509.h"
 #include "openssl/x509v3.h"
 #include "care/care_event_context.h"
@@ -29,11 +32,6 @@ namespace {
 using care::ClassBit;
 using care::DataClassMask;
 
-std::string Metadata(const grpc::ServerContextBase& context, const char* key) {
-  auto range = context.client_metadata().equal_range(key);
-  if (range.first == range.second) return "";
-  return std::string(range.first->second.data(), range.first->second.size());
-}
 
 constexpr size_t kMaxMetadataValue = 256;
 constexpr size_t kMaxBreakGlassReason = 1000;
@@ -244,42 +242,78 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(
 
 Authenticator::Authenticator(AuthenticatorOptions options,
                              std::unique_ptr<Verifier> verifier)
-    : options_(std::move(options)), verifier_(std::move(verifier)) {}
+    : options_(std::move(options)), verifier_(std::move(verifier)) {
+  unsigned char secret[32];
+  // RAND_bytes fails only without an entropy source; a console secret from
+  // a failed call would be guessable, so the console then cannot call.
+  if (RAND_bytes(secret, sizeof(secret)) == 1) {
+    console_secret_ = absl::BytesToHexString(absl::string_view(
+        reinterpret_cast<const char*>(secret), sizeof(secret)));
+  }
+}
 Authenticator::~Authenticator() = default;
 
 absl::StatusOr<std::string> Authenticator::OrganizationFromCertificate(
-    const grpc::ServerContextBase& context) const {
-  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  std::string leaf, chain;
-  if (auth != nullptr) {
-    for (const grpc::string_ref& v :
-         auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME)) {
-      leaf.assign(v.data(), v.size());
-    }
-    for (const grpc::string_ref& v :
-         auth->FindPropertyValues(GRPC_X509_PEM_CERT_CHAIN_PROPERTY_NAME)) {
-      chain.assign(v.data(), v.size());
-    }
-  }
-  if (leaf.empty()) {
+    const CallCredentials& call) const {
+  if (call.certificate_pem.empty()) {
     return absl::UnauthenticatedError(
         "no client certificate: this server requires mutual TLS; connect "
         "with your organisation's certificate and key (caseline --tls_cert "
         "--tls_key --tls_ca)");
   }
-  return verifier_->OrganizationOf(leaf, chain);
+  return verifier_->OrganizationOf(call.certificate_pem, call.chain_pem);
 }
 
 absl::StatusOr<Caller> Authenticator::Authenticate(
     const grpc::ServerContextBase& context) const {
-  Caller caller;
-  const std::string claimed = Metadata(context, kOrganizationMetadataKey);
+  CallCredentials call;
   if (verifier_ != nullptr) {
-    ASSIGN_OR_RETURN(caller.organization_id,
-                     OrganizationFromCertificate(context));
+    if (std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+        auth != nullptr) {
+      for (const grpc::string_ref& v :
+           auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME)) {
+        call.certificate_pem.assign(v.data(), v.size());
+      }
+      for (const grpc::string_ref& v :
+           auth->FindPropertyValues(GRPC_X509_PEM_CERT_CHAIN_PROPERTY_NAME)) {
+        call.chain_pem.assign(v.data(), v.size());
+      }
+    }
+  }
+  call.peer = context.peer();
+  call.peer_is_loopback = PeerIsLoopback(call.peer);
+  call.header = [&context](absl::string_view key) -> std::optional<std::string> {
+    auto it = context.client_metadata().find(grpc::string_ref(key.data(), key.size()));
+    if (it == context.client_metadata().end()) return std::nullopt;
+    return std::string(it->second.data(), it->second.size());
+  };
+  return Authenticate(call);
+}
+
+absl::StatusOr<Caller> Authenticator::Authenticate(
+    const CallCredentials& call) const {
+  auto header = [&call](const char* key) {
+    return call.header(key).value_or("");
+  };
+  Caller caller;
+  bool peer_is_loopback = call.peer_is_loopback;
+  if (std::optional<std::string> console = call.header(kConsoleMetadataKey);
+      console.has_value()) {
+    // The console authenticated its caller (certificate or session) and
+    // names the organisation; only this process knows the secret.
+    if (console_secret_.empty() || console->size() != console_secret_.size() ||
+        CRYPTO_memcmp(console->data(), console_secret_.data(),
+                      console_secret_.size()) != 0) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          kConsoleMetadataKey, ": not this server's console; do not send it"));
+    }
+    caller.organization_id = header(kOrganizationMetadataKey);
+    peer_is_loopback = header(kConsoleLoopbackMetadataKey) == "1";
+  } else if (verifier_ != nullptr) {
+    ASSIGN_OR_RETURN(caller.organization_id, OrganizationFromCertificate(call));
     // x-caseline-org is ignored with TLS: the certificate says who calls.
   } else {
-    caller.organization_id = claimed;
+    caller.organization_id = header(kOrganizationMetadataKey);
   }
   if (caller.organization_id.size() > kMaxMetadataValue) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -290,11 +324,11 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
     if (caller.organization_id.empty()) {
       // The operator's powers need a caller on this machine: a server run
       // with --insecure_non_loopback must not give them to the network.
-      if (!PeerIsLoopback(context.peer())) {
+      if (!peer_is_loopback) {
         return absl::UnauthenticatedError(absl::StrCat(
             "no identity: the development-mode local operator exists only "
             "for callers on a loopback address, and ",
-            context.peer(), " is not one; name the calling organisation in "
+            call.peer, " is not one; name the calling organisation in "
             "metadata ", kOrganizationMetadataKey, " (caseline --org)"));
       }
       caller.local_operator = true;
@@ -317,12 +351,12 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
     caller.roles = it->second;
   }
 
-  caller.user_id = Metadata(context, kUserMetadataKey);
+  caller.user_id = header(kUserMetadataKey);
   if (caller.user_id.size() > kMaxMetadataValue) {
     return absl::InvalidArgumentError(absl::StrCat(
         kUserMetadataKey, ": longer than ", kMaxMetadataValue, " bytes"));
   }
-  if (std::string d = Metadata(context, kDisciplineMetadataKey); !d.empty()) {
+  if (std::string d = header(kDisciplineMetadataKey); !d.empty()) {
     std::optional<v1::Discipline> discipline =
         EnumNamed<v1::Discipline>(d, "DISCIPLINE_", v1::Discipline_Parse);
     if (!discipline.has_value()) {
@@ -333,7 +367,7 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
     }
     caller.discipline = *discipline;
   }
-  if (std::string p = Metadata(context, kPurposeMetadataKey); !p.empty()) {
+  if (std::string p = header(kPurposeMetadataKey); !p.empty()) {
     std::optional<v1::PurposeOfUse> purpose = EnumNamed<v1::PurposeOfUse>(
         p, "PURPOSE_OF_USE_", v1::PurposeOfUse_Parse);
     if (!purpose.has_value() || *purpose == v1::PURPOSE_OF_USE_UNSPECIFIED) {
@@ -346,10 +380,10 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
   }
   // Present means breaking the glass: an empty or blank reason is refused
   // rather than read as no override (the caller meant one).
-  if (auto glass = context.client_metadata().find(kBreakGlassMetadataKey);
-      glass != context.client_metadata().end()) {
-    caller.break_glass_reason = std::string(absl::StripAsciiWhitespace(
-        absl::string_view(glass->second.data(), glass->second.size())));
+  if (std::optional<std::string> glass = call.header(kBreakGlassMetadataKey);
+      glass.has_value()) {
+    caller.break_glass_reason =
+        std::string(absl::StripAsciiWhitespace(*glass));
     if (caller.break_glass_reason.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat(kBreakGlassMetadataKey,

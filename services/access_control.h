@@ -43,6 +43,15 @@ inline constexpr char kUserMetadataKey[] = "x-caseline-user";
 inline constexpr char kDisciplineMetadataKey[] = "x-caseline-discipline";
 inline constexpr char kPurposeMetadataKey[] = "x-caseline-purpose";
 inline constexpr char kBreakGlassMetadataKey[] = "x-caseline-break-glass";
+// Set only by caselined's HTTP console (server/http_console.h) on the calls it
+// makes on the server's in-process channel for a caller it authenticated: the
+// per-process secret (Authenticator::console_secret()). With it, the
+// organisation in x-caseline-org is taken as proven, as a certificate's is.
+inline constexpr char kConsoleMetadataKey[] = "x-caseline-console";
+// With kConsoleMetadataKey: "1" when the console's own caller is on a
+// loopback address (development mode's local operator needs one).
+inline constexpr char kConsoleLoopbackMetadataKey[] =
+    "x-caseline-console-loopback";
 // The SAN URI prefix naming the organisation in a client certificate.
 inline constexpr char kOrganizationUriPrefix[] = "caseline:org:";
 
@@ -95,6 +104,22 @@ struct AuthenticatorOptions {
 // Unix socket.
 bool PeerIsLoopback(absl::string_view peer);
 
+// What a transport knows of one call, for Authenticator::Authenticate: the
+// same rules serve gRPC (from the ServerContext) and HTTP (from the request).
+struct CallCredentials {
+  // The client certificate and the chain it came with (PEM), when the
+  // transport is TLS and the caller presented one.
+  std::string certificate_pem;
+  std::string chain_pem;
+  // The peer, for messages, and whether it is on this machine.
+  std::string peer;
+  bool peer_is_loopback = false;
+  // The call's header `key` (lower case; gRPC metadata, or the HTTP headers
+  // the transport passes on), or nullopt when absent.
+  absl::AnyInvocable<std::optional<std::string>(absl::string_view key) const>
+      header;
+};
+
 class Authenticator {
  public:
   // INVALID_ARGUMENT when the CA PEM holds no certificate.
@@ -106,18 +131,33 @@ class Authenticator {
   // organisation URI in it (no x-caseline-org in insecure mode with an
   // access config). PERMISSION_DENIED: an organisation the access config
   // does not list. INVALID_ARGUMENT: malformed metadata, naming the key.
+  // UNAUTHENTICATED also for an x-caseline-console value that is not this
+  // process's console secret.
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context) const;
+  // The same rules, for any transport.
+  absl::StatusOr<Caller> Authenticate(const CallCredentials& call) const;
 
   bool tls() const { return verifier_ != nullptr; }
+  bool development_mode() const {
+    return verifier_ == nullptr && !options_.access.has_value();
+  }
+  // The organisations of the access config and their roles (empty in
+  // development mode).
+  const std::optional<AccessConfig>& access_config() const {
+    return options_.access;
+  }
+  // Random, made at Create; the HTTP console puts it in kConsoleMetadataKey.
+  const std::string& console_secret() const { return console_secret_; }
 
  private:
   class Verifier;
   Authenticator(AuthenticatorOptions options, std::unique_ptr<Verifier> v);
   absl::StatusOr<std::string> OrganizationFromCertificate(
-      const grpc::ServerContextBase& context) const;
+      const CallCredentials& call) const;
 
   const AuthenticatorOptions options_;
   std::unique_ptr<Verifier> verifier_;
+  std::string console_secret_;
 };
 
 // PERMISSION_DENIED unless the caller has one of `roles`; `what` names the

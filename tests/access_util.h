@@ -59,6 +59,8 @@ struct AccessNetworkOptions {
   // The event log's rocksdb::Env (default: RocksDB's).
   rocksdb::Env* env = nullptr;
   Transport transport = Transport::kLoopback;
+  // Also serve the HTTP console (server/http_console.h) on a free port.
+  bool http_console = false;
   // kMutualTls: a directory made by deploy/make-dev-certs.sh (ca.pem,
   // server.pem, server.key, and <org>.pem, <org>.key for every organisation).
   std::string certs_dir;
@@ -113,6 +115,7 @@ class AccessNetwork {
         dir_.path(), [&](server::ServerOptions& server_options) {
           server_options.access = config;
           server_options.env = options_.env;
+          if (options_.http_console) server_options.http_listen = "127.0.0.1:0";
           if (options_.transport == Transport::kMutualTls) {
             server_options.tls_cert_pem = Pem("server.pem");
             server_options.tls_key_pem = Pem("server.key");
