@@ -38,7 +38,7 @@ import time
 import traceback
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -184,10 +184,33 @@ class Browser:
             return el if el is not None and text in el.text else None
         return self.wait(has, f'"{text}" in {css}', timeout)
 
+    def act(self, css, what, action):
+        """Does `action` to the element at `css`, found afresh: a live refresh
+        may replace a list's rows between finding one and acting on it."""
+        def attempt():
+            el = self.find(css)
+            if el is None:
+                return None
+            try:
+                action(el)
+                return True
+            except StaleElementReferenceException:
+                return None
+        self.wait(attempt, f'to {what} {css}')
+
+    def click(self, css):
+        self.act(css, 'click', lambda el: el.click())
+
+    def type(self, css, text):
+        self.act(css, 'type into', lambda el: el.send_keys(text))
+
     def text(self):
         return self.driver.find_element(By.TAG_NAME, 'body').text
 
-    def shot(self, name):
+    def shot(self, name, show=None):
+        """Saves the viewport as OUTPUT_DIR/<name>.png, scrolled to `show` when given."""
+        if show is not None:
+            self.driver.execute_script('arguments[0].scrollIntoView({block: "center"})', show)
         self.driver.save_screenshot(os.path.join(self.out_dir, f'{name}.png'))
 
     def browser_errors(self):
@@ -303,7 +326,7 @@ class Suite:
         colleague.open('#/worklist')
         colleague.wait_css(row_css + ' .claim-state[data-claimant=""]')
 
-        planner.find(row_css + ' button[data-action="ClaimWorklistItem"]').click()
+        planner.click(row_css + ' button[data-action="ClaimWorklistItem"]')
         planner.wait_css(row_css + ' .claim-state[data-claimant="mercy.rivera"]')
         # The colleague's page was not reloaded: the claim arrives live.
         colleague.wait_css(row_css + ' .claim-state[data-claimant="mercy.rivera"]')
@@ -317,7 +340,7 @@ class Suite:
         Select(planner.find('#wl-claimant')).select_by_value('')
 
         # The planner opens the client from the worklist.
-        planner.find(row_css + ' a.client-link').click()
+        planner.click(row_css + ' a.client-link')
         planner.wait(lambda: planner.find('.client-state section') and planner.find('#form-send-referral'),
                      'the case page')
         planner.shot('client')
@@ -359,7 +382,7 @@ class Suite:
         if 'ago' not in text:
             raise Failure(f'the inbox entry does not say how long ago it was sent: {text!r}')
         colleague.shot('inbox')
-        colleague.find(entry + ' button[data-action="AcceptReferral"]').click()
+        colleague.click(entry + ' button[data-action="AcceptReferral"]')
         colleague.wait_css(entry + '[data-status="accepted"]')
         colleague.shot('inbox-accepted')
         # The sender's open case page shows it accepted (closed loop), live.
@@ -388,10 +411,10 @@ class Suite:
         self.server.command('Transitions.RecordDischarge', {
             'command_id': 'live-dis', 'client_id': client,
             'discharge_recorded': {'admission_id': 'adm-1', 'disposition': 'DISCHARGE_DISPOSITION_HOME'}}, MERCY)
-        planner.wait_css(f'tr.worklist-item[data-client="{client}"]')
+        row = planner.wait_css(f'tr.worklist-item[data-client="{client}"]')
         if not planner.driver.execute_script('return window.__notReloaded === true'):
             raise Failure('the worklist page was reloaded')
-        planner.shot('worklist-live-discharge')
+        planner.shot('worklist-live-discharge', show=row)
         self.check_no_page_errors(planner)
 
     def uninvolved_and_break_glass(self):
@@ -430,9 +453,8 @@ class Suite:
         planner.wait_css('.overrides ' + access)
         planner.wait_css('.refused ' + access)  # the refused read before it
         planner.shot('audit')
-        row = planner.find('.overrides ' + access)
-        row.find_element(By.CSS_SELECTOR, 'input').send_keys('emergency confirmed with the clinic')
-        row.find_element(By.CSS_SELECTOR, 'button[data-action="review"]').click()
+        planner.type('.overrides ' + access + ' input', 'emergency confirmed with the clinic')
+        planner.click('.overrides ' + access + ' button[data-action="review"]')
         planner.wait(lambda: not planner.find('.overrides ' + access), 'the reviewed access to leave the queue')
         planner.find('#bg-include-reviewed').click()
         planner.wait_text('.overrides ' + access, 'emergency confirmed with the clinic')
@@ -441,7 +463,7 @@ class Suite:
         head = planner.wait_css('.verify-result code.head-hash')
         if len(head.text) != 64:
             raise Failure(f'head hash {head.text!r}')
-        planner.shot('audit-chain')
+        planner.shot('audit-chain', show=head)
         planner.open('#/disclosures/scenario-foster-teen-1')
         planner.wait_css('tr.disclosure')
         if 'court order' not in planner.text():
@@ -456,12 +478,37 @@ class Suite:
 
     def other_pages(self):
         planner, _ = self.browsers()
-        planner.sign_in(MERCY, 'mercy.rivera')
+        # Two registrations of one person by one agency: a possible duplicate
+        # it reviews and dismisses (they are twins).
+        agency = 'org-eastside-health'
+        for client_id, given in (('twin-a', 'Mara'), ('twin-b', 'Maya')):
+            self.server.command('Clients.RegisterClient', {
+                'command_id': f'reg-{client_id}', 'client_id': client_id, 'client_registered': {
+                    'name': {'given': given, 'family': 'Lindqvist'},
+                    'birth_date': {'year': 1990, 'month': 4, 'day': 2}, 'sex': 'SEX_FEMALE',
+                    'phone': '+1-541-555-0199',
+                    'address': {'line1': '12 Birch Rd', 'city': 'Eastport', 'postal_code': '97471'}}},
+                agency)
+            # A finding shows only what a consent covers for the reader, its
+            # own registrations too (docs/access.md "Per read").
+            self.server.command('Consents.GiveConsent', {
+                'command_id': f'consent-{client_id}', 'client_id': client_id, 'consent_given': {
+                    'consent_id': 'k-1', 'recipient_organization_ids': [agency],
+                    'data_classes': ['DATA_CLASS_GENERAL'], 'method': 'CONSENT_METHOD_SIGNED_FORM',
+                    'document': {'document_id': 'intake-consent.pdf', 'sha256': A_SHA256}}}, agency)
+        planner.sign_in(agency, 'eastside.lopez', discipline='NURSING')
         planner.open('#/duplicates')
-        Select(planner.wait_css('#dup-scope')).select_by_value('network')
-        planner.wait_css('article.finding')
-        planner.shot('duplicates')
-        planner.route('#/measures')
+        finding = 'article.finding[data-finding="duplicate-clients:twin-a:twin-b"]'
+        article = planner.wait_css(finding)
+        if not planner.find_all(finding + ' .comparison-table tr[data-field]'):
+            raise Failure('the possible duplicate has no per-field explanation')
+        planner.shot('duplicates', show=article)
+        planner.type(finding + ' input', 'twins: two people, confirmed by phone')
+        planner.click(finding + ' button[data-action="dismiss"]')
+        planner.wait(lambda: not planner.find(finding), 'the dismissed finding to leave the open list')
+
+        planner.sign_in(MERCY, 'mercy.rivera')
+        planner.open('#/measures')
         planner.wait_css('section.measure[data-measure="FUH-7"]')
         planner.wait_css('canvas#measures-chart')
         planner.shot('measures')
@@ -472,6 +519,10 @@ class Suite:
             planner.wait_css('.client-state section')
         planner.route('#/caseload')
         planner.wait_css('tr.worker')
+        Select(planner.find('#caseload-scope')).select_by_value('all')
+        planner.type('#caseload-threshold', '4')
+        planner.click('#caseload-form button[type=submit]')
+        planner.wait_css('tr.worker[data-above="true"]')
         planner.shot('caseload')
         # Keyboard: every nav link is reachable and the current one is marked.
         links = planner.find_all('#nav-pages a.nav-link')

@@ -134,7 +134,7 @@ function renderNav() {
       })));
   }
   append(who, [
-    h('span#live-status.badge.text-bg-warning', { role: 'status', text: 'Not live' }),
+    h('span.badge.text-bg-warning', { id: 'live-status', role: 'status', text: 'Not live' }),
     h('span.session-who.lh-sm',
       h('span.d-block', { text: `${s.user_id || 'no person'} · ${s.organization_name || s.organization_id || 'local operator'}` }),
       h('small.d-block.text-white-50', { text: `${enumLabel(s.discipline)} · ${enumLabel(s.purpose)} · ${roles().join(', ')}` })),

@@ -56,18 +56,36 @@ export function clear(el) {
   return el;
 }
 
-// Replaces el's children, keeping keyboard focus on the element with the same
-// data-focus-key when there is one (a live refresh must not throw a keyboard
-// user back to the top of the page).
+// Replaces el's children. Controls marked with data-focus-key keep what was
+// typed into them, and keyboard focus stays on the one with the same key: a
+// live refresh must neither wipe a reason half written nor throw a keyboard
+// user back to the top of the page.
 export function replaceChildren(el, ...children) {
   const active = document.activeElement;
   const key = active && el.contains(active) ? active.dataset.focusKey : undefined;
+  const typed = new Map();
+  for (const control of el.querySelectorAll('input[data-focus-key], textarea[data-focus-key]')) {
+    if (control.value) typed.set(control.dataset.focusKey, control.value);
+  }
   clear(el);
   append(el, children);
+  for (const [k, value] of typed) {
+    const again = el.querySelector(`[data-focus-key="${CSS.escape(k)}"]`);
+    if (again && !again.value) again.value = value;
+  }
   if (key) {
     const again = el.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
     if (again) again.focus();
   }
+}
+
+// True when `answer` differs from the last one given for `key` (a live
+// refresh that brought nothing new leaves the page as it is).
+export function changed(memo, key, answer) {
+  const text = JSON.stringify(answer);
+  if (memo[key] === text) return false;
+  memo[key] = text;
+  return true;
 }
 
 let idCounter = 0;

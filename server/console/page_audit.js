@@ -9,7 +9,7 @@ import * as api from './api.js';
 import {
   h, append, clear, replaceChildren, field, input, errorAlert, successAlert, enumLabel, fmtTime,
   clientLink, refresher, spinner, empty, section, badge, timeEl, personName, dayToTimestamp, isoDay,
-  withheldNotice, button,
+  withheldNotice, button, changed,
 } from './dom.js';
 
 export function render(container, params, ctx) {
@@ -42,6 +42,7 @@ function breakGlassQueue(el) {
   const overrides = h('div.overrides', spinner());
   const refused = h('div.refused');
   let minPosition = '';
+  const memo = {};
   append(el, section('Break-the-glass review queue',
     h('p.small.text-muted', { text: 'Reads that overrode consent in an emergency, and reads that were refused, ' +
                                     'oldest first. Review each and note what you found.' }),
@@ -116,6 +117,8 @@ function breakGlassQueue(el) {
     try {
       const answer = await api.callAllPages('AccessAudit', 'ListBreakGlass', request, 'accesses', { maxPages: 5 });
       if (loader.disposed) return;
+      el.dataset.loadedAt = String(Date.now());
+      if (!changed(memo, 'queue', [request.include_reviewed, request.include_denied, answer.accesses])) return;
       replaceChildren(notices);
       const list = answer.accesses;
       const denied = list.filter((a) => (a.access || {}).outcome === 'ACCESS_OUTCOME_DENIED');
@@ -123,9 +126,9 @@ function breakGlassQueue(el) {
       replaceChildren(overrides, tableOf('Emergency overrides', glass));
       replaceChildren(refused, includeDenied.checked ? tableOf('Refused access attempts', denied)
         : empty('Tick "Include refused access attempts" to list them.'));
-      el.dataset.loadedAt = String(Date.now());
     } catch (err) {
       if (loader.disposed) return;
+      delete memo.queue;
       replaceChildren(notices, errorAlert(err));
     }
   }

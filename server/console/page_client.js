@@ -9,7 +9,7 @@ import {
   h, append, clear, replaceChildren, field, input, select, checkboxes, button, errorAlert,
   successAlert, withheldNotice, enumLabel, fmtTime, fmtDate, ago, personName, timeEl, table,
   empty, section, newId, refresher, spinner, badge, isSet, localToTimestamp, dayToTimestamp, uid,
-  eventClientId, disciplineEnum,
+  eventClientId, disciplineEnum, changed,
 } from './dom.js';
 import {
   SERVICE_CATEGORIES, DATA_CLASSES, PURPOSES, DISCIPLINES, ORGANIZATION_TYPES, REFERRAL_KINDS,
@@ -61,6 +61,7 @@ class ClientPage {
     this.orgList = h('datalist', { id: uid('orgs') });
     this.timelineEntries = [];
     this.initialQuery = query;
+    this.memo = {};
   }
 
   start() {
@@ -94,6 +95,7 @@ class ClientPage {
       // nothing of the client.
       this.summary = null;
       this.breakGlass = '';
+      this.memo = {};
       replaceChildren(this.notices, errorAlert(err),
         err.code === 'PERMISSION_DENIED' && this.ctx.hasRole('agency') ? this.breakGlassForm() : null);
       for (const el of [this.headerInfo, this.asOfBar, this.stateArea, this.actionsArea, this.timelineArea]) clear(el);
@@ -104,6 +106,10 @@ class ClientPage {
     if (this.loader.disposed) return;
     this.summary = summary;
     const state = (summary.summary && summary.summary.state) || {};
+    if (!changed(this.memo, 'summary', [summary.summary, summary.withheld, this.breakGlass, this.asOf])) {
+      if (!this.breakGlass) await this.loadTimeline();
+      return;
+    }
     this.renderHeader(state);
     replaceChildren(this.notices, this.breakGlass ? h('div.alert.alert-danger.break-glass-banner', { role: 'status' },
       h('strong', { text: 'Emergency access (break the glass). ' }),
@@ -158,7 +164,7 @@ class ClientPage {
       h('p.small.mb-2', { text: 'Only in an emergency: read this record without consent once. Your reason is ' +
         'recorded on the client’s record and reviewed by an auditor.' }),
       field('The emergency', reason),
-      h('button.btn.btn-outline-danger', { type: 'submit', text: 'Read the record in an emergency' }),
+      h('button.btn.btn-outline-danger.align-self-start', { type: 'submit', text: 'Read the record in an emergency' }),
       result);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -211,6 +217,7 @@ class ClientPage {
     });
     now.addEventListener('click', () => {
       this.asOf = null;
+      this.memo = {};  // the page shows the replay: render the record again
       now.disabled = true;
       clear(this.asOfResult);
       this.loader.now();
@@ -356,6 +363,7 @@ class ClientPage {
       const answer = await api.callAllPages('AuditViews', 'GetTimeline',
         { client_id: this.clientId, page_size: 1000 }, 'entries', { maxPages: 5, breakGlass: this.breakGlass });
       if (this.loader.disposed) return;
+      if (!changed(this.memo, 'timeline', [answer.entries, answer.withheld])) return;
       const entries = answer.entries.slice().reverse();  // newest first
       const rows = entries.map((e) => h('tr.timeline-entry', { dataset: { position: e.global_position, type: e.event_type } },
         h('td.font-monospace', { text: e.global_position }),

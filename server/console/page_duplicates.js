@@ -7,7 +7,7 @@
 import * as api from './api.js';
 import {
   h, append, replaceChildren, field, select, input, errorAlert, withheldNotice, enumLabel,
-  fmtTime, clientLink, refresher, spinner, empty, badge, table,
+  fmtTime, clientLink, refresher, spinner, empty, badge, table, changed,
 } from './dom.js';
 import { FINDING_KINDS, FINDING_STATUSES } from './enums.js';
 import { runCommand } from './actions.js';
@@ -18,12 +18,16 @@ export function render(container, { query }, ctx) {
   const kind = select([['', 'All kinds'], ...FINDING_KINDS.map((k) => [k, enumLabel(k)])],
                       { id: 'dup-kind', value: query.get('kind') || 'FINDING_KIND_POSSIBLE_DUPLICATE_CLIENTS' });
   const status = select(FINDING_STATUSES.map((s) => [s, enumLabel(s)]), { id: 'dup-status', value: 'FINDING_STATUS_OPEN' });
-  const scopeOptions = agency ? [['org', `Ours (${org})`]] : [];
-  scopeOptions.push(['network', 'Network-wide']);
+  // An agency reviews its own organisation's findings (or one client's, on
+  // the case page's terms); auditors and admins the whole network's.
+  const networkWide = ctx.hasRole('auditor') || ctx.hasRole('admin');
+  const scopeOptions = networkWide ? [['network', 'Network-wide']] : [];
+  if (agency) scopeOptions.push(['org', `Ours (${org})`]);
   const scope = select(scopeOptions, { id: 'dup-scope' });
   const notices = h('div', { 'aria-live': 'polite' });
   const body = h('div.findings', spinner());
   let minPosition = '';
+  const memo = {};
 
   append(container, [
     h('h1.h3', { text: 'Duplicates review' }),
@@ -32,7 +36,7 @@ export function render(container, { query }, ctx) {
     h('form.row.g-2.align-items-end.mb-2', { 'aria-label': 'Filter the findings' },
       h('div.col-auto', field('Kind', kind, { cls: '' })),
       h('div.col-auto', field('Status', status, { cls: '' })),
-      h('div.col-auto', field('Whose', scope, { cls: '' }))),
+      scopeOptions.length > 1 ? h('div.col-auto', field('Whose', scope, { cls: '' })) : null),
     notices, body,
   ]);
 
@@ -113,15 +117,17 @@ export function render(container, { query }, ctx) {
     try {
       const answer = await api.callAllPages('DuplicationViews', 'ListFindings', request, 'findings', { maxPages: 4 });
       if (loader.disposed) return;
+      container.dataset.loadedAt = String(Date.now());
+      if (!changed(memo, 'findings', [request, answer.findings, answer.withheld])) return;
       replaceChildren(notices, withheldNotice(answer.withheld, 'findings'));
       const findings = answer.findings;
       replaceChildren(body,
         h('p.mb-2', { 'aria-live': 'polite', text: `${findings.length} finding${findings.length === 1 ? '' : 's'}` +
           (answer.truncated ? ' (the first 2,000)' : '') }),
         findings.length ? findings.map(card) : empty('No findings for these filters.'));
-      container.dataset.loadedAt = String(Date.now());
     } catch (err) {
       if (loader.disposed) return;
+      delete memo.findings;
       replaceChildren(notices, errorAlert(err));
       replaceChildren(body);
     }

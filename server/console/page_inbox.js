@@ -6,7 +6,7 @@
 import * as api from './api.js';
 import {
   h, append, replaceChildren, field, select, errorAlert, withheldNotice, enumLabel, ago,
-  clientLink, refresher, spinner, timeEl, empty, section,
+  clientLink, refresher, spinner, timeEl, empty, section, changed,
 } from './dom.js';
 import { referralActions, referralStatusBadge } from './actions.js';
 
@@ -28,6 +28,7 @@ export function render(container, { query }, ctx) {
   const status = h('div', { 'aria-live': 'polite' });
   const body = h('div.inbox-body', spinner());
   let minPosition = '';
+  const memo = {};
 
   append(container, [
     h('div.d-flex.flex-wrap.align-items-baseline.gap-3',
@@ -72,6 +73,8 @@ export function render(container, { query }, ctx) {
     try {
       const answer = await api.callAllPages('ContinuityViews', 'ListReferrals', request, 'entries', { maxPages: 5 });
       if (loader.disposed) return;
+      container.dataset.loadedAt = String(Date.now());
+      if (!changed(memo, 'inbox', [request.direction, request.statuses, answer.entries, answer.withheld])) return;
       replaceChildren(status, withheldNotice(answer.withheld, 'referrals'));
       const received = direction.value === 'REFERRAL_DIRECTION_RECEIVED';
       const headers = ['Client', received ? 'From' : 'To', 'Service', 'Status', 'Sent', 'Data shared', ''];
@@ -89,9 +92,9 @@ export function render(container, { query }, ctx) {
       }
       if (answer.truncated) sections.push(h('p.text-muted', { text: 'Only the first 5,000 referrals are shown.' }));
       replaceChildren(body, sections);
-      container.dataset.loadedAt = String(Date.now());
     } catch (err) {
       if (loader.disposed) return;
+      delete memo.inbox;
       replaceChildren(status, errorAlert(err));
       replaceChildren(body);
     }

@@ -5,7 +5,7 @@
 import * as api from './api.js';
 import {
   h, append, replaceChildren, field, select, errorAlert, withheldNotice, enumLabel,
-  fmtTime, ago, clientLink, refresher, badge, spinner, timeEl, isSet,
+  fmtTime, ago, clientLink, refresher, badge, spinner, timeEl, isSet, changed,
 } from './dom.js';
 import { runCommand } from './actions.js';
 
@@ -67,6 +67,9 @@ export function render(container, { query }, ctx) {
   let items = [];
   let minPosition = '';
   let lastLoad = null;
+  let seen = null;
+  let arrived = new Set();  // item keys of the previous load: newer ones are marked new
+  const memo = {};
 
   append(container, [
     h('div.d-flex.flex-wrap.align-items-baseline.gap-3',
@@ -149,14 +152,15 @@ export function render(container, { query }, ctx) {
       return;
     }
     const rows = shown.map((item) => h('tr.worklist-item', {
-      class: item.overdue ? 'overdue' : '',
+      class: [item.overdue ? 'overdue' : '', arrived.has(itemKey(item)) ? 'table-info just-arrived' : ''].join(' '),
       dataset: { kind: item.kind, client: item.client_id, subject: item.subject_id, claimant: (claimOf(item) || {}).user || '' },
     },
     h('td.text-nowrap', timeEl(item.due, fmtTime(item.due)), h('small.d-block', {
       class: item.overdue ? 'text-danger fw-semibold' : 'text-muted',
       text: item.overdue ? `overdue, ${ago(item.due).replace(' ago', '')}` : `due ${ago(item.due)}`,
     })),
-    h('td', badge(enumLabel(item.kind), kindTone(item.kind))),
+    h('td', badge(enumLabel(item.kind), kindTone(item.kind)),
+      arrived.has(itemKey(item)) ? h('span.badge.text-bg-info.ms-1', { text: 'new' }) : null),
     h('td', clientLink(item.client_id)),
     h('td.worklist-description', { text: item.description }),
     h('td.claim-cell', claimCell(item))));
@@ -179,24 +183,30 @@ export function render(container, { query }, ctx) {
       const started = performance.now();
       lastLoad = await api.callAllPages('ContinuityViews', 'GetWorklist', request, 'items', { maxPages: 5 });
       if (loader.disposed) return;
+      container.dataset.loadedAt = String(Date.now());
+      container.dataset.viewPosition = lastLoad.view_position || '';
+      if (!changed(memo, 'worklist', [lastLoad.items, lastLoad.withheld]) && !status.firstChild) return;
       items = lastLoad.items.slice().sort((a, b) => (a.due < b.due ? -1 : a.due > b.due ? 1 : 0));
+      const keys = new Set(items.map(itemKey));
+      arrived = seen ? new Set([...keys].filter((k) => !seen.has(k))) : new Set();
+      seen = keys;
       replaceChildren(status);
       replaceChildren(withheld, withheldNotice(lastLoad.withheld, 'worklist items'));
       claimantChoices();
       renderItems();
-      container.dataset.loadedAt = String(Date.now());
-      container.dataset.viewPosition = lastLoad.view_position || '';
       container.dataset.renderMs = String(Math.round(performance.now() - started));
     } catch (err) {
       if (loader.disposed) return;
+      delete memo.worklist;
       replaceChildren(status, errorAlert(err));
       replaceChildren(body);
     }
   }
 
   const loader = refresher(load);
-  kind.addEventListener('change', () => loader.now());
-  due.addEventListener('change', () => loader.now());
+  // A filter change is not an arrival: nothing is marked new.
+  kind.addEventListener('change', () => { seen = null; loader.now(); });
+  due.addEventListener('change', () => { seen = null; loader.now(); });
   claimant.addEventListener('change', () => renderItems());
   loader.now();
 
