@@ -15,7 +15,7 @@ export const WORKLIST_KINDS = [
   'WORKLIST_ITEM_KIND_FOLLOW_UP_DUE',
   'WORKLIST_ITEM_KIND_STALE_REFERRAL',
   'WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER',
-  'WORKLIST_ITEM_KIND_SERVICE_WITHOUT_SUCCESSOR',
+  'WORKLIST_ITEM_KIND_SERVICE_ENDED_WITHOUT_SUCCESSOR',
 ];
 
 const DUE_CHOICES = [
@@ -26,26 +26,20 @@ const DUE_CHOICES = [
   ['365', 'Due within a year'],
 ];
 
-// Who claimed an item, and when; null when it is not claimed.
+// Who of the organisation holds an item, since when, and their note; null
+// when nobody does (WorklistItem.claimed_by_user_id).
 export function claimOf(item) {
-  const claim = item.claim || null;
-  const by = (claim && (claim.user_id || claim.claimed_by_user_id)) || item.claimed_by_user_id || '';
-  if (!by) return null;
-  return {
-    user: by,
-    organization: (claim && claim.organization_id) || item.organization_id,
-    at: (claim && (claim.claimed_at || claim.at)) || item.claimed_at || '',
-  };
+  if (!item.claimed_by_user_id) return null;
+  return { user: item.claimed_by_user_id, at: item.claimed_at || '', note: item.claim_note || '' };
 }
 
-// The request naming the item for Worklists.Claim/ReleaseWorklistItem.
-function itemRequest(item) {
-  return {
-    client_id: item.client_id,
-    organization_id: item.organization_id,
-    kind: item.kind,
-    subject_id: item.subject_id,
-  };
+// Worklists.ClaimWorklistItem / ReleaseWorklistItem of an item: it is named
+// by its client, kind, subject and organisation (care_record.proto).
+function claimRequest(item, method) {
+  const name = { kind: item.kind, subject_id: item.subject_id, organization_id: item.organization_id };
+  return method === 'ClaimWorklistItem'
+    ? { client_id: item.client_id, worklist_item_claimed: name }
+    : { client_id: item.client_id, worklist_item_released: name };
 }
 
 function itemKey(item) {
@@ -119,7 +113,7 @@ export function render(container, { query }, ctx) {
         dataset: { action: method, focusKey: `${key}/${method}` },
       });
       btn.addEventListener('click', async () => {
-        const r = await runCommand('Worklists', method, itemRequest(item), result, { busy: [btn] });
+        const r = await runCommand('Worklists', method, claimRequest(item, method), result, { busy: [btn] });
         if (r) {
           minPosition = r.last_global_position || r.global_position || minPosition;
           loader.now();
@@ -132,12 +126,14 @@ export function render(container, { query }, ctx) {
       return h('div', h('span.text-muted.claim-state', { text: 'Unclaimed', dataset: { claimant: '' } }),
                canAct ? h('div', act('Claim', 'ClaimWorklistItem', 'outline-primary')) : null, result);
     }
-    const mine = c.user === me && c.organization === org;
+    // Any person of the organisation may release a claim (a hand-over).
+    const mine = c.user === me;
     return h('div',
       h('span.claim-state', { dataset: { claimant: c.user } },
         badge(mine ? 'Claimed by you' : `Claimed by ${c.user}`, mine ? 'primary' : 'info'),
-        isSet(c.at) ? h('small.d-block.text-muted', { text: ago(c.at) }) : null),
-      canAct && c.organization === org ? h('div', act(mine ? 'Release' : 'Release claim', 'ReleaseWorklistItem', 'outline-secondary')) : null,
+        isSet(c.at) ? h('small.d-block.text-muted', { text: ago(c.at) }) : null,
+        c.note ? h('small.d-block', { text: c.note }) : null),
+      canAct ? h('div', act('Release', 'ReleaseWorklistItem', 'outline-secondary')) : null,
       result);
   }
 
@@ -218,7 +214,7 @@ export function render(container, { query }, ctx) {
 
 function kindTone(kind) {
   if (kind.endsWith('DISCHARGE_WITHOUT_ACCEPTED_RECEIVER')) return 'danger';
-  if (kind.endsWith('SERVICE_WITHOUT_SUCCESSOR')) return 'danger';
+  if (kind.endsWith('SERVICE_ENDED_WITHOUT_SUCCESSOR')) return 'danger';
   if (kind.endsWith('FOLLOW_UP_DUE')) return 'warning';
   if (kind.endsWith('TRANSITION_DUE')) return 'primary';
   return 'secondary';
