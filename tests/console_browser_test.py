@@ -5,7 +5,7 @@ Usage: console_browser_test.py CASELINED CASELINE OUTPUT_DIR [SCENARIO...]
 
 Starts one caselined (gRPC and --http_listen on loopback port 0, with an
 --access_config naming the demo's organisations, an auditor and an
-organisation involved in nothing), loads `caseline demo --clients 20`, and
+organisation involved in nothing), loads `caseline demo --clients 40`, and
 drives two browser sessions (two Chromium profiles: two people) through the
 scenarios of issue 15:
 
@@ -56,6 +56,15 @@ DEMO_ORGS = [
     'org-county-social-services', 'org-homecare-partners', 'org-community-action',
 ]
 DISCHARGE_GAP_KIND = 'WORKLIST_ITEM_KIND_DISCHARGE_WITHOUT_ACCEPTED_RECEIVER'
+# What the planner refers a client to each receiving organisation for, and the
+# data class (its label on the forms) that referral shares.
+RECEIVER_SERVICE = {
+    'org-harbor-behavioral': ('SERVICE_CATEGORY_MENTAL_HEALTH', 'Mental health'),
+    'org-homecare-partners': ('SERVICE_CATEGORY_IN_HOME_CARE', 'General'),
+    'org-cityhome-housing': ('SERVICE_CATEGORY_HOUSING', 'Housing'),
+    'org-new-dawn-recovery': ('SERVICE_CATEGORY_SUBSTANCE_USE', 'Substance use'),
+    'org-eastside-health': ('SERVICE_CATEGORY_HEALTH_CARE', 'General'),
+}
 A_SHA256 = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
 
 
@@ -306,20 +315,24 @@ class Suite:
         gaps = planner.find_all(f'tr.worklist-item[data-kind="{DISCHARGE_GAP_KIND}"]')
         if not gaps:
             raise Failure('the hospital worklist shows no discharge without an accepted receiver')
-        # The first such item whose client the hospital may act on (it
-        # registered it): the planner can then refer the client.
+        # The first such item about a planned transition whose client the
+        # hospital is involved with (it may act on the client: docs/access.md
+        # "Involvement"; a facility alone is not involved).
         item = None
         for row in gaps:
-            client = row.get_attribute('data-client')
+            client, subject = row.get_attribute('data-client'), row.get_attribute('data-subject')
             summary = self.server.summary(client)['summary']
-            if summary['state'].get('registered_by_organization_id') == MERCY:
-                item = (client, row.get_attribute('data-subject'), summary)
+            involvement = next((c['involvement'] for c in summary.get('consent_coverage', [])
+                                if c['organization_id'] == MERCY), [])
+            receiver = next((t['to_organization_id'] for t in summary['state'].get('transitions', [])
+                             if t['transition_id'] == subject), None)
+            if receiver and set(involvement) - {'facility'}:
+                item = (client, subject, receiver)
                 break
         if item is None:
-            raise Failure('no discharge-without-receiver item of a client the hospital registered')
-        client, subject, summary = item
-        receiver = next((t['to_organization_id'] for t in summary['state'].get('transitions', [])
-                         if t['transition_id'] == subject), 'org-homecare-partners')
+            raise Failure('no discharge-without-receiver item of a client the hospital is involved with')
+        client, subject, receiver = item
+        category, data_class = RECEIVER_SERVICE.get(receiver, ('SERVICE_CATEGORY_HEALTH_CARE', 'General'))
         row_css = f'tr.worklist-item[data-client="{client}"][data-subject="{subject}"]'
 
         colleague.sign_in(MERCY, 'mercy.nguyen')
@@ -330,8 +343,8 @@ class Suite:
         planner.wait_css(row_css + ' .claim-state[data-claimant="mercy.rivera"]')
         # The colleague's page was not reloaded: the claim arrives live.
         colleague.wait_css(row_css + ' .claim-state[data-claimant="mercy.rivera"]')
-        colleague.shot('worklist-colleague-sees-claim')
-        planner.shot('worklist-claimed')
+        colleague.shot('worklist-colleague-sees-claim', show=colleague.find(row_css))
+        planner.shot('worklist-claimed', show=planner.find(row_css))
         # Filter by claimant: only the planner's item is left.
         Select(planner.find('#wl-claimant')).select_by_value('me')
         planner.wait(lambda: len(planner.find_all('tr.worklist-item')) >= 1 and all(
@@ -345,13 +358,14 @@ class Suite:
                      'the case page')
         planner.shot('client')
 
-        # A consent for the receiver first (the referral shares housing data).
+        # A consent for the receiver first (the referral shares data of its
+        # service's class).
         consent = planner.find('details[data-form="form-consent"]')
         consent.find_element(By.TAG_NAME, 'summary').click()
         form = planner.find('#form-consent')
         self.fill_labelled(form, 'Recipient organisations, by id (comma-separated)', receiver)
         self.tick(form, 'General', group='Data it covers')
-        self.tick(form, 'Housing', group='Data it covers')
+        self.tick(form, data_class, group='Data it covers')
         self.fill_labelled(form, 'Document id', 'consent-scan-001.pdf')
         self.fill_labelled(form, 'SHA-256 of the document', A_SHA256)
         self.tick(form, 'I attest that')
@@ -364,17 +378,16 @@ class Suite:
         form = planner.find('#form-send-referral')
         referral_id = form.find_element(By.XPATH, './/label[text()="Referral id"]/following-sibling::input').get_attribute('value')
         self.fill_labelled(form, 'To organisation', receiver)
-        self.select_labelled(form, 'Service', 'SERVICE_CATEGORY_HOUSING')
-        self.fill_labelled(form, 'Reason', 'needs a safe place to go after discharge', tag='textarea')
-        self.tick(form, 'Housing', group='Data shared')
+        self.select_labelled(form, 'Service', category)
+        self.fill_labelled(form, 'Reason', 'continuing care after discharge', tag='textarea')
+        self.tick(form, data_class, group='Data shared')
         form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
         planner.wait_text('#form-send-referral .form-result', 'sent')
         referral_row = f'tr.referral-row[data-referral="{referral_id}"]'
-        planner.wait_css(referral_row + '[data-status="requested"]')
-        planner.shot('client-referral-sent')
+        planner.shot('client-referral-sent', show=planner.wait_css(referral_row + '[data-status="requested"]'))
 
         # The receiving agency accepts it from its inbox.
-        colleague.sign_in(receiver, 'receiver.intake')
+        colleague.sign_in(receiver, 'intake.worker')
         colleague.open('#/inbox')
         entry = f'tr.inbox-entry[data-client="{client}"][data-referral="{referral_id}"]'
         colleague.wait_css(entry)
@@ -387,7 +400,12 @@ class Suite:
         colleague.shot('inbox-accepted')
         # The sender's open case page shows it accepted (closed loop), live.
         planner.wait_css(referral_row + '[data-status="accepted"]')
-        planner.shot('client-referral-accepted')
+        planner.shot('client-referral-accepted', show=planner.find(referral_row))
+        # The receiver accepted: the gap is closed and the item leaves the
+        # hospital's worklist.
+        planner.route('#/worklist')
+        planner.wait_css('tr.worklist-item')
+        planner.wait(lambda: not planner.find(row_css), 'the closed gap to leave the worklist')
         self.check_no_page_errors(planner, colleague)
 
     def live_discharge(self):
@@ -568,7 +586,9 @@ def main(argv):
     started = time.monotonic()
     try:
         server.start()
-        server.cli('demo', '--clients', '20')
+        # 40 synthetic clients: the fewest for which the hospital's worklist
+        # holds a discharge without an accepted receiver that it may act on.
+        server.cli('demo', '--clients', '40')
         print(f'caselined and the demo ready in {time.monotonic() - started:.1f} s', flush=True)
         for name in wanted:
             t0 = time.monotonic()

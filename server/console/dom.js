@@ -31,8 +31,17 @@ export function h(spec, attrs, ...children) {
       for (const [k, v] of Object.entries(value)) el.dataset[k] = String(v);
     } else if (key === 'on') {
       for (const [event, fn] of Object.entries(value)) el.addEventListener(event, fn);
-    } else if (['value', 'checked', 'disabled', 'hidden', 'selected', 'multiple',
-                'required'].includes(key)) {
+    } else if (key === 'value') {
+      // Also the default, which form.reset() returns to.
+      if ('defaultValue' in el) el.defaultValue = value;
+      el.value = value;
+    } else if (key === 'checked') {
+      el.defaultChecked = value;
+      el.checked = value;
+    } else if (key === 'selected') {
+      el.defaultSelected = value;
+      el.selected = value;
+    } else if (['disabled', 'hidden', 'multiple', 'required'].includes(key)) {
       el[key] = value;
     } else {
       el.setAttribute(key, value === true ? '' : String(value));

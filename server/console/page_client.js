@@ -435,6 +435,8 @@ class ClientPage {
       event.preventDefault();
       const r = await submit(result, [submitButton]);
       if (r) {
+        // Done: the form is empty again (with new ids), its message stays.
+        form.reset();
         form.dispatchEvent(new CustomEvent('command-done'));
         await this.afterCommand(r);
       }
@@ -599,7 +601,8 @@ class ClientPage {
     });
     details.querySelector('form').addEventListener('command-done', () => {
       consentId.value = newId('consent');
-      attest.checked = false;
+      repFields.hidden = true;
+      witnessFields.hidden = true;
     });
     return details;
   }
