@@ -333,7 +333,8 @@ class Suite:
             raise Failure('no discharge-without-receiver item of a client the hospital is involved with')
         client, subject, receiver = item
         category, data_class = RECEIVER_SERVICE.get(receiver, ('SERVICE_CATEGORY_HEALTH_CARE', 'General'))
-        row_css = f'tr.worklist-item[data-client="{client}"][data-subject="{subject}"]'
+        row_css = (f'tr.worklist-item[data-kind="{DISCHARGE_GAP_KIND}"][data-client="{client}"]'
+                   f'[data-subject="{subject}"]')
 
         colleague.sign_in(MERCY, 'mercy.nguyen')
         colleague.open('#/worklist')

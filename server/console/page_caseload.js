@@ -23,7 +23,10 @@ export function render(container, { query }, ctx) {
     h('div.col-auto', field('Whose', scope, { cls: '' })),
     h('div.col-auto', field('Threshold (active clients)', threshold, { cls: '' })),
     h('div.col-auto', h('button.btn.btn-primary', { type: 'submit', text: 'Show' })));
-  append(container, [h('h1.h3', { text: 'Caseload' }), form, notices, h('div.chart-box.chart-box-tall.mb-3', canvas), body]);
+  const caption = h('p.small.text-muted', { text: 'Bars: active clients per lead case manager, red above the ' +
+    'threshold; dashed line: the threshold.' });
+  append(container, [h('h1.h3', { text: 'Caseload' }), form, notices, h('div.chart-box.chart-box-tall.mb-1', canvas),
+    caption, body]);
 
   function draw(workers, limit) {
     if (chart) chart.destroy();
@@ -46,7 +49,10 @@ export function render(container, { query }, ctx) {
       },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
-        scales: { y: { beginAtZero: true, title: { display: true, text: 'active clients' } },
+        // The bars' colours say above or not: the caption explains them.
+        plugins: { legend: { display: false } },
+        scales: { y: { beginAtZero: true, suggestedMax: Math.max(limit, ...workers.map((w) => w.active_clients)) + 1,
+                       title: { display: true, text: 'active clients' } },
                   x: { ticks: { autoSkip: false, maxRotation: 60, minRotation: 30 } } },
       },
     });
