@@ -529,7 +529,7 @@ class Suite:
         planner.sign_in(MERCY, 'mercy.rivera')
         planner.open('#/measures')
         planner.wait_css('section.measure[data-measure="FUH-7"]')
-        planner.wait_css('canvas#measures-chart')
+        planner.wait_css('canvas#measures-chart[data-drawn]')
         planner.shot('measures')
         planner.find('section.measure[data-measure="FUH-30"] details[data-list="denominator"] summary').click()
         link = planner.find('section.measure[data-measure="FUH-30"] details[data-list="denominator"] a.client-link')
@@ -542,6 +542,7 @@ class Suite:
         planner.type('#caseload-threshold', '4')
         planner.click('#caseload-form button[type=submit]')
         planner.wait_css('tr.worker[data-above="true"]')
+        planner.wait_css('canvas#caseload-chart[data-drawn]')
         planner.shot('caseload')
         # Keyboard: every nav link is reachable and the current one is marked.
         links = planner.find_all('#nav-pages a.nav-link')

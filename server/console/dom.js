@@ -408,12 +408,28 @@ export function disciplineEnum(d) {
   return d.startsWith('DISCIPLINE_') ? d : `DISCIPLINE_${d}`;
 }
 
+// Chart.js 3 (Debian libjs-chart.js, UMD build: the global Chart), loaded
+// by the pages that draw charts, when they first do: the other pages do not
+// wait for it. Resolves to Chart, or null when it cannot be loaded (the
+// pages then show their figures without the chart).
+let chartLoading = null;
+export function loadChart() {
+  if (window.Chart) return Promise.resolve(window.Chart);
+  if (!chartLoading) {
+    chartLoading = new Promise((resolve) => {
+      const script = h('script', { src: '/assets/vendor/chart.min.js' });
+      script.addEventListener('load', () => { chartDefaults(window.Chart); resolve(window.Chart || null); });
+      script.addEventListener('error', () => { chartLoading = null; resolve(null); });
+      document.head.append(script);
+    });
+  }
+  return chartLoading;
+}
+
 // Chart.js text in the page's body colour and size (its default grey is too
 // faint against white).
-export function chartDefaults() {
-  const { Chart } = window;
-  if (!Chart || Chart.defaults.__caseline) return;
+function chartDefaults(Chart) {
+  if (!Chart) return;
   Chart.defaults.color = '#212529';
   Chart.defaults.font.size = 13;
-  Chart.defaults.__caseline = true;
 }

@@ -5,7 +5,7 @@ import * as api from './api.js';
 import {
   h, append, replaceChildren, field, input, select, errorAlert, personName, spinner, table, badge,
   refresher, empty,
-  chartDefaults,
+  loadChart,
 } from './dom.js';
 
 export function render(container, { query }, ctx) {
@@ -28,15 +28,14 @@ export function render(container, { query }, ctx) {
   append(container, [h('h1.h3', { text: 'Caseload' }), form, notices, h('div.chart-box.chart-box-tall.mb-1', canvas),
     caption, body]);
 
-  function draw(workers, limit) {
-    if (chart) chart.destroy();
-    chart = null;
+  async function draw(workers, limit) {
     const names = workers.map((w) => personName(w.name) || w.member_id);
     canvas.setAttribute('aria-label', `Active clients per worker, threshold ${limit}: ` +
       workers.map((w, i) => `${names[i]} ${w.active_clients}`).join('; '));
-    if (typeof window.Chart === 'undefined') return;
-    chartDefaults();
-    chart = new window.Chart(canvas, {
+    const Chart = await loadChart();
+    if (!Chart || loader.disposed) return;
+    if (chart) chart.destroy();
+    chart = new Chart(canvas, {
       data: {
         labels: names,
         datasets: [
@@ -56,6 +55,7 @@ export function render(container, { query }, ctx) {
                   x: { ticks: { autoSkip: false, maxRotation: 60, minRotation: 30 } } },
       },
     });
+    canvas.dataset.drawn = 'true';
   }
 
   async function load() {
@@ -69,7 +69,7 @@ export function render(container, { query }, ctx) {
       const workers = answer.workers || [];
       const limit = answer.threshold;
       if (!threshold.value) threshold.placeholder = `${limit} (server default)`;
-      draw(workers, limit);
+      await draw(workers, limit);
       replaceChildren(body,
         h('p', { text: `${(answer.above_threshold || []).length} of ${workers.length} workers above ${limit} active clients.` }),
         workers.length ? table('Workers', ['Worker', 'Organisation', 'Active clients', ''],

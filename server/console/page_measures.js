@@ -7,7 +7,7 @@ import * as api from './api.js';
 import {
   h, append, replaceChildren, field, input, select, errorAlert, withheldNotice, fmtTime,
   clientLink, spinner, isoDay, dayToTimestamp, empty,
-  chartDefaults,
+  loadChart,
 } from './dom.js';
 
 export function render(container, { query }, ctx) {
@@ -44,16 +44,15 @@ export function render(container, { query }, ctx) {
         m.note ? `; ${m.note}` : ''))) : empty('None.'));
   }
 
-  function draw(results) {
-    if (chart) chart.destroy();
-    chart = null;
+  async function draw(results) {
     const labels = results.map((r) => r.measure);
     const rates = results.map((r) => Math.round((r.rate || 0) * 1000) / 10);
     canvas.setAttribute('aria-label', `Measure rates: ${results.map((r) =>
       `${r.measure} ${Math.round((r.rate || 0) * 100)}% (${r.numerator} of ${r.denominator})`).join('; ')}`);
-    if (typeof window.Chart === 'undefined') return;
-    chartDefaults();
-    chart = new window.Chart(canvas, {
+    const Chart = await loadChart();
+    if (!Chart || disposed) return;
+    if (chart) chart.destroy();
+    chart = new Chart(canvas, {
       type: 'bar',
       data: { labels, datasets: [{ label: 'Rate (%)', data: rates, backgroundColor: '#0d6efd', maxBarThickness: 64 }] },
       options: {
@@ -68,6 +67,7 @@ export function render(container, { query }, ctx) {
         },
       },
     });
+    canvas.dataset.drawn = 'true';
   }
 
   async function load() {
@@ -79,7 +79,7 @@ export function render(container, { query }, ctx) {
       if (disposed) return;
       const results = answer.results || [];
       replaceChildren(notices, withheldNotice(answer.withheld, 'members'));
-      draw(results);
+      await draw(results);
       replaceChildren(body, h('div.row.row-cols-1.row-cols-lg-2.row-cols-xxl-3.g-3', results.map((r) => h('div.col',
         h('section.card.h-100.measure', { dataset: { measure: r.measure }, 'aria-label': r.measure },
           h('div.card-body',
