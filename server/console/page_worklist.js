@@ -157,7 +157,7 @@ export function render(container, { query }, ctx) {
     })),
     h('td', badge(enumLabel(item.kind), kindTone(item.kind)),
       arrived.has(itemKey(item)) ? h('span.badge.text-bg-info.ms-1', { text: 'new' }) : null),
-    h('td', clientLink(item.client_id)),
+    h('td.text-nowrap', clientLink(item.client_id)),
     h('td.worklist-description', { text: item.description }),
     h('td.claim-cell', claimCell(item))));
     const table = h('table.table.table-sm.align-middle.worklist-table',
