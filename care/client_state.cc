@@ -71,6 +71,35 @@ absl::string_view CaseStatusName(CaseStatus status) {
   return "unknown";
 }
 
+int32_t ReferralAgeDays(absl::Time sent_at, absl::Time at) {
+  absl::Duration remainder;
+  const int64_t days =
+      at > sent_at
+          ? absl::IDivDuration(at - sent_at, absl::Hours(24), &remainder)
+          : 0;
+  return static_cast<int32_t>(
+      std::min<int64_t>(days, std::numeric_limits<int32_t>::max()));
+}
+
+v1::ReferralView ReferralViewOf(const std::string& referral_id,
+                                const ReferralState& referral, absl::Time at) {
+  const v1::ReferralSent& sent = referral.sent;
+  v1::ReferralView view;
+  view.set_referral_id(referral_id);
+  view.set_from_organization_id(sent.from_organization_id());
+  view.set_to_organization_id(sent.to_organization_id());
+  view.set_service_category(sent.service_category());
+  view.set_kind(sent.kind());
+  view.set_urgency(sent.urgency());
+  view.set_status(std::string(ReferralStatusName(referral.status)));
+  SetTime(referral.sent_at, view.mutable_sent_at());
+  SetTime(referral.status_changed_at, view.mutable_status_changed_at());
+  view.set_age_days(ReferralAgeDays(referral.sent_at, at));
+  *view.mutable_shared_data_classes() = sent.shared_data_classes();
+  view.set_purpose(sent.purpose());
+  return view;
+}
+
 v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
   v1::ClientState state;
   state.set_client_id(record.client_id);
@@ -132,26 +161,7 @@ v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
   }
 
   for (const auto& [id, referral] : record.referrals) {
-    const v1::ReferralSent& sent = referral.sent;
-    v1::ReferralView* view = state.add_referrals();
-    view->set_referral_id(id);
-    view->set_from_organization_id(sent.from_organization_id());
-    view->set_to_organization_id(sent.to_organization_id());
-    view->set_service_category(sent.service_category());
-    view->set_kind(sent.kind());
-    view->set_urgency(sent.urgency());
-    view->set_status(std::string(ReferralStatusName(referral.status)));
-    SetTime(referral.sent_at, view->mutable_sent_at());
-    SetTime(referral.status_changed_at, view->mutable_status_changed_at());
-    absl::Duration remainder;
-    const int64_t days = at > referral.sent_at
-                             ? absl::IDivDuration(at - referral.sent_at,
-                                                  absl::Hours(24), &remainder)
-                             : 0;
-    view->set_age_days(static_cast<int32_t>(
-        std::min<int64_t>(days, std::numeric_limits<int32_t>::max())));
-    *view->mutable_shared_data_classes() = sent.shared_data_classes();
-    view->set_purpose(sent.purpose());
+    *state.add_referrals() = ReferralViewOf(id, referral, at);
   }
 
   for (const auto& [id, goal] : record.goals) {

@@ -5,6 +5,9 @@
 #ifndef CASELINE_CARE_CLIENT_STATE_H_
 #define CASELINE_CARE_CLIENT_STATE_H_
 
+#include <cstdint>
+#include <string>
+
 #include "absl/time/time.h"
 #include "caseline/v1/views.pb.h"
 #include "care/client_record.h"
@@ -25,6 +28,14 @@ namespace caseline::care {
 //     caller that folded the stream itself overwrites it with the position it
 //     stopped at, as ReplayClient does).
 v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at);
+
+// One referral of a record as ClientState.referrals shows it, with age_days
+// judged at `at` (ReferralAgeDays).
+v1::ReferralView ReferralViewOf(const std::string& referral_id,
+                                const ReferralState& referral, absl::Time at);
+
+// Whole days from `sent_at` to `at`; 0 when `at` is not later.
+int32_t ReferralAgeDays(absl::Time sent_at, absl::Time at);
 
 // The case status as ClientState names it: "not-opened", "open", "closed".
 absl::string_view CaseStatusName(CaseStatus status);

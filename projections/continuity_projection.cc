@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -17,17 +18,20 @@
 #include "base/status_macros.h"
 #include "projections/care_stream.h"
 #include "care/care_event_context.h"
+#include "care/client_state.h"
 #include "care/continuity.h"
+#include "care/referral_list.h"
 
 namespace caseline::projections {
 namespace {
 
 constexpr char kVersionKey[] = "v";
-constexpr char kFormatVersion[] = "1";
+constexpr char kFormatVersion[] = "2";
 constexpr char kWorklistPrefix[] = "w/";
 constexpr char kMeasurePrefix[] = "m/";
 constexpr char kCaseloadPrefix[] = "c/";
 constexpr char kKeysPrefix[] = "k/";
+constexpr char kReferralListPrefix[] = "r/";
 constexpr char kSeparator = '\0';
 
 constexpr int kDefaultPageSize = 100;
@@ -41,9 +45,11 @@ enum Family : uint8_t {
   kStayEntries = 8,
   kReferralEntries = 16,
   kCaseload = 32,
-  kAllFamilies = 63,
+  kReferralList = 64,
+  kAllFamilies = 127,
 };
-constexpr uint8_t kReferralFamilies = kReferralItems | kReferralEntries;
+constexpr uint8_t kReferralFamilies =
+    kReferralItems | kReferralEntries | kReferralList;
 constexpr uint8_t kStayFamilies = kFollowUpItems | kStayEntries;
 
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
@@ -101,6 +107,30 @@ std::string CaseloadKey(const v1::WorkerCaseload& entry,
   const absl::string_view sep(&kSeparator, 1);
   return absl::StrCat(kCaseloadPrefix, entry.organization_id(), sep,
                       entry.member_id(), sep, client);
+}
+
+std::string ReferralListPrefix(absl::string_view org) {
+  return absl::StrCat(kReferralListPrefix, org,
+                      absl::string_view(&kSeparator, 1));
+}
+
+// Open referrals sort before closed (terminal) ones.
+bool ClosedReferral(const v1::ReferralView& referral) {
+  const std::optional<care::ReferralStatus> status =
+      care::ReferralStatusNamed(referral.status());
+  return status.has_value() && care::IsTerminal(*status);
+}
+
+std::string ReferralListKey(const v1::ReferralListEntry& entry) {
+  std::string key = ReferralListPrefix(entry.organization_id());
+  key.push_back(static_cast<char>(entry.direction()));
+  key.push_back(ClosedReferral(entry.referral()) ? 1 : 0);
+  key.push_back(
+      static_cast<char>(care::UrgencyRank(entry.referral().urgency())));
+  AppendTime(ToTime(entry.referral().sent_at()), &key);
+  absl::StrAppend(&key, entry.client_id(), absl::string_view(&kSeparator, 1),
+                  entry.referral().referral_id());
+  return key;
 }
 
 // FNV-1a, 64 bits: stable across processes and builds, unlike absl::Hash.
@@ -435,11 +465,22 @@ absl::Status ContinuityProjection::Rederive(const care::ClientRecord& record,
     changed |= WriteDiff(keys->mutable_caseload(), std::move(fresh), state,
                          absl::string_view());
   }
+  if (families & kReferralList) {
+    Fresh fresh;
+    for (const v1::ReferralListEntry& entry :
+         subject.empty() ? care::ReferralListEntriesOf(record)
+                         : care::ReferralListEntriesOf(record, subject)) {
+      fresh.emplace_back(ReferralListKey(entry), entry.SerializeAsString());
+    }
+    changed |= WriteDiff(keys->mutable_referral_index(), std::move(fresh),
+                         state, subject);
+  }
   if (changed) {
     const std::string key = absl::StrCat(kKeysPrefix, record.client_id);
     if (keys->transition_items().empty() && keys->follow_up_items().empty() &&
         keys->referral_items().empty() && keys->stay_entries().empty() &&
-        keys->referral_entries().empty() && keys->caseload().empty()) {
+        keys->referral_entries().empty() && keys->caseload().empty() &&
+        keys->referral_index().empty()) {
       state.Delete(key);
     } else {
       state.Put(key, keys->SerializeAsString());
@@ -661,6 +702,130 @@ absl::StatusOr<v1::GetCaseloadResponse> GetCaseload(
   for (auto& [id, org] : orgs) {
     org.set_active_clients(static_cast<int32_t>(org_clients[id].size()));
     *response.add_organizations() = org;
+  }
+  response.set_view_position(reader.position());
+  return response;
+}
+
+absl::StatusOr<v1::ListReferralsResponse> ListReferrals(
+    const ViewReader& reader, const v1::ListReferralsRequest& request,
+    absl::Time now) {
+  if (request.organization_id().empty()) {
+    return Invalid("organization_id",
+                   "is required; a referral list belongs to one organisation");
+  }
+  if (!v1::ReferralDirection_IsValid(request.direction())) {
+    return Invalid("direction",
+                   absl::StrCat(request.direction(),
+                                " is not a referral direction; use RECEIVED, "
+                                "SENT, or UNSPECIFIED for both"));
+  }
+  if (request.page_size() < 0) {
+    return Invalid("page_size", "must be 0 (the default, 100) or more");
+  }
+  std::set<std::string> statuses;
+  bool open = false;
+  bool closed = false;
+  for (const std::string& name : request.statuses()) {
+    const std::optional<care::ReferralStatus> status =
+        care::ReferralStatusNamed(name);
+    if (!status.has_value()) {
+      std::vector<std::string> names;
+      for (care::ReferralStatus s : care::AllReferralStatuses()) {
+        names.emplace_back(care::ReferralStatusName(s));
+      }
+      return Invalid(
+          "statuses",
+          absl::StrCat("\"", name, "\" is not a referral status; use ",
+                       absl::StrJoin(names, ", ")));
+    }
+    statuses.insert(name);
+    (care::IsTerminal(*status) ? closed : open) = true;
+  }
+  if (statuses.empty()) {
+    for (care::ReferralStatus s : care::AllReferralStatuses()) {
+      if (!care::IsTerminal(s)) {
+        statuses.emplace(care::ReferralStatusName(s));
+      }
+    }
+    open = true;
+  }
+  const int page_size = request.page_size() == 0
+                            ? kDefaultPageSize
+                            : std::min(request.page_size(), kMaxPageSize);
+  const std::string prefix = ReferralListPrefix(request.organization_id());
+  std::string token;
+  if (!request.page_token().empty()) {
+    const std::string& hex_token = request.page_token();
+    const bool hex =
+        hex_token.size() % 2 == 0 &&
+        std::all_of(hex_token.begin(), hex_token.end(), [](char c) {
+          return absl::ascii_isxdigit(static_cast<unsigned char>(c));
+        });
+    if (hex) token = absl::HexStringToBytes(hex_token);
+    if (!hex || !absl::StartsWith(token, prefix)) {
+      return Invalid("page_token",
+                     "is not a token this query returned for this "
+                     "organisation; start again without it");
+    }
+  }
+  // The key ranges to read, in key order: direction, then open before
+  // closed.
+  std::vector<std::string> ranges;
+  for (v1::ReferralDirection direction :
+       {v1::REFERRAL_DIRECTION_RECEIVED, v1::REFERRAL_DIRECTION_SENT}) {
+    if (request.direction() != v1::REFERRAL_DIRECTION_UNSPECIFIED &&
+        request.direction() != direction) {
+      continue;
+    }
+    for (const bool band_closed : {false, true}) {
+      if (band_closed ? !closed : !open) continue;
+      std::string range = prefix;
+      range.push_back(static_cast<char>(direction));
+      range.push_back(band_closed ? 1 : 0);
+      ranges.push_back(std::move(range));
+    }
+  }
+
+  v1::ListReferralsResponse response;
+  std::string last_key;
+  absl::Status parse_status;
+  bool full = false;
+  for (const std::string& range : ranges) {
+    if (full) break;
+    // A token inside this range resumes after it; one past it skips it.
+    std::string start_after;
+    if (!token.empty()) {
+      if (absl::StartsWith(token, range)) {
+        start_after = token;
+      } else if (token > range) {
+        continue;
+      }
+    }
+    RETURN_IF_ERROR(reader.Scan(
+        range, start_after,
+        [&](absl::string_view key, absl::string_view value) {
+          v1::ReferralListEntry entry;
+          if (!entry.ParseFromArray(value.data(),
+                                    static_cast<int>(value.size()))) {
+            parse_status = absl::DataLossError(
+                "a stored referral list entry does not parse; rebuild the "
+                "continuity projection");
+            return false;
+          }
+          if (statuses.count(entry.referral().status()) == 0) return true;
+          if (response.entries_size() == page_size) {
+            response.set_next_page_token(absl::BytesToHexString(last_key));
+            full = true;
+            return false;
+          }
+          entry.mutable_referral()->set_age_days(
+              care::ReferralAgeDays(ToTime(entry.referral().sent_at()), now));
+          *response.add_entries() = std::move(entry);
+          last_key = std::string(key);
+          return true;
+        }));
+    RETURN_IF_ERROR(parse_status);
   }
   response.set_view_position(reader.position());
   return response;

@@ -1,8 +1,8 @@
 // The continuity-of-care view: the projection that stores what queries scan
-// across clients (worklist items, measure index entries, caseload entries),
-// and the queries. Per-client answers (summary, gaps) fold the client's
-// events as the ClientRecordStore holds them instead: they are judged at a
-// moment the caller chooses, and one stream is short.
+// across clients (worklist items, measure index entries, caseload entries,
+// referral list entries), and the queries. Per-client answers (summary, gaps)
+// fold the client's events as the ClientRecordStore holds them instead: they
+// are judged at a moment the caller chooses, and one stream is short.
 //
 // The projection keeps each client's record in ProjectionRecords (loaded
 // from the ClientRecordStore on a miss) and the organisation directory in
@@ -22,6 +22,7 @@
 //                                               TransitionPlanned
 //   referral items     ReferralItemsOf          Referral* (that referral's
 //   referral entries   ReferralMeasureEntriesOf   items only)
+//   referral list      ReferralListEntriesOf
 //   stay entries       StayMeasureEntriesOf     AdmissionRecorded,
 //                                               DischargeRecorded,
 //                                               FollowUpCompleted
@@ -40,19 +41,29 @@
 // ids never contain NUL, which separates them; T is a time as 8 bytes
 // big-endian of its Unix microseconds with the sign bit flipped, so keys sort
 // by time; K is one byte, the enum number of a WorklistItemKind or
-// MeasureIndexKind):
-//   "v"                                 format version: "1"
+// MeasureIndexKind; D is one byte, the enum number of a ReferralDirection; B
+// is one byte, 0 for an open referral and 1 for a closed one (declined,
+// completed, failed, cancelled); U is one byte, care::UrgencyRank of the
+// referral's urgency, 0 the most urgent):
+//   "v"                                 format version: "2" (version 1 had no
+//                                       referral list; a store of it is
+//                                       refused until rebuilt)
 //   "w/" org "\0" T(due) K client "\0" subject
 //                                       -> v1::WorklistItem (overdue unset)
 //   "m/" K T(at) client "\0" subject    -> v1::MeasureIndexEntry
 //   "c/" org "\0" member "\0" client    -> v1::WorkerCaseload (member_id,
 //                                          name, organization_id)
+//   "r/" org "\0" D B U T(sent) client "\0" referral
+//                                       -> v1::ReferralListEntry (age_days
+//                                          unset)
 //   "k/" client                         -> v1::ContinuityClientKeys (every
 //                                          key above written for the client,
 //                                          per family, sorted, with a 64-bit
 //                                          FNV-1a fingerprint of its value)
 // A worklist scans one organisation in due order; measures scan one kind from
-// the period's start; a caseload scans one organisation (or all).
+// the period's start; a caseload scans one organisation (or all); a referral
+// list scans one organisation's directions and bands in urgency, then sent
+// order.
 //
 // Thread-safety: a ContinuityProjection is used by one engine thread. The
 // query functions are pure over a ViewReader (or the log) and thread-safe.
@@ -122,6 +133,18 @@ class ContinuityProjection : public Projection {
 absl::StatusOr<v1::GetWorklistResponse> GetWorklist(
     const ViewReader& reader, const v1::GetWorklistRequest& request,
     const care::ViewsConfig& config, absl::Time now);
+
+// The organisation's referrals (ListReferralsRequest): per direction
+// (received, then sent; request.direction selects one), open before closed,
+// most urgent first (care::UrgencyRank), then oldest sent, then client and
+// referral id; filtered by status (empty: the open ones), paged, each with
+// age_days judged at `now`.
+// INVALID_ARGUMENT naming the field: organization_id missing, an unknown
+// direction or status name, page_size negative, a page_token this query did
+// not give for this organisation. Default page_size 100 (at most 1000).
+absl::StatusOr<v1::ListReferralsResponse> ListReferrals(
+    const ViewReader& reader, const v1::ListReferralsRequest& request,
+    absl::Time now);
 
 // Measures over index events in [period.start, period.end) (end default now),
 // at organization_id when given (facility or referral sender), in the order

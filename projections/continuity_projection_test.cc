@@ -20,6 +20,7 @@
 #include "projections/projection_engine.h"
 #include "care/care_event_context.h"
 #include "care/continuity.h"
+#include "care/referral_list.h"
 #include "projections/test_log.h"
 
 namespace caseline::projections {
@@ -506,6 +507,205 @@ TEST_F(ContinuityProjectionTest, CaseloadThreshold) {
             absl::StatusCode::kInvalidArgument);
 }
 
+v1::CareEvent UrgentReferral(const std::string& id, const std::string& from,
+                             const std::string& to, v1::Urgency urgency) {
+  v1::CareEvent e = Referral(id, from, to, v1::SERVICE_CATEGORY_MENTAL_HEALTH);
+  e.mutable_referral_sent()->set_urgency(urgency);
+  return e;
+}
+
+std::vector<std::string> ReferralIds(
+    const v1::ListReferralsResponse& response) {
+  std::vector<std::string> out;
+  for (const v1::ReferralListEntry& entry : response.entries()) {
+    out.push_back(entry.referral().referral_id());
+  }
+  return out;
+}
+
+TEST_F(ContinuityProjectionTest, ReferralListIsOrderedFilteredAndPaged) {
+  StandardOrgs();
+  // Received by org-bh: routine ones sent on days 0 and 1, an urgent one on
+  // day 2, an emergent one on day 3, one to be declined; and one org-bh
+  // sent.
+  Client("c1",
+         UrgentReferral("r-routine-old", "org-hosp", "org-bh",
+                        v1::URGENCY_ROUTINE),
+         Day(0));
+  Client(
+      "c2",
+      UrgentReferral("r-routine-new", "org-pc", "org-bh", v1::URGENCY_ROUTINE),
+      Day(1), "org-pc");
+  Client("c1",
+         UrgentReferral("r-urgent", "org-hosp", "org-bh", v1::URGENCY_URGENT),
+         Day(2));
+  Client(
+      "c3",
+      UrgentReferral("r-emergent", "org-hosp", "org-bh", v1::URGENCY_EMERGENT),
+      Day(3));
+  Client(
+      "c3",
+      UrgentReferral("r-declined", "org-hosp", "org-bh", v1::URGENCY_EMERGENT),
+      Day(3));
+  Client("c3", ReferralStep("r-declined", 3), Day(4), "org-bh");
+  Client("c2",
+         UrgentReferral("r-out", "org-bh", "org-housing", v1::URGENCY_URGENT),
+         Day(0), "org-bh");
+  CatchUp(state_);
+
+  v1::ListReferralsRequest request;
+  request.set_organization_id("org-bh");
+  absl::StatusOr<v1::ListReferralsResponse> response =
+      ListReferrals(state_, request, Day(10, 12));
+  ASSERT_TRUE(response.ok()) << response.status();
+  // Received (open, most urgent, then oldest), then sent; the declined one
+  // is closed.
+  EXPECT_THAT(ReferralIds(*response),
+              ElementsAre("r-emergent", "r-urgent", "r-routine-old",
+                          "r-routine-new", "r-out"));
+  EXPECT_EQ(response->view_position(), state_.position());
+  EXPECT_TRUE(response->next_page_token().empty());
+  const v1::ReferralListEntry& emergent = response->entries(0);
+  EXPECT_EQ(emergent.client_id(), "c3");
+  EXPECT_EQ(emergent.organization_id(), "org-bh");
+  EXPECT_EQ(emergent.direction(), v1::REFERRAL_DIRECTION_RECEIVED);
+  EXPECT_EQ(emergent.referral().from_organization_id(), "org-hosp");
+  EXPECT_EQ(emergent.referral().status(), "requested");
+  EXPECT_EQ(emergent.referral().age_days(), 7);  // Day(3, 10) to Day(10, 12)
+  EXPECT_EQ(response->entries(4).direction(), v1::REFERRAL_DIRECTION_SENT);
+  EXPECT_EQ(response->entries(4).client_id(), "c2");
+
+  request.set_direction(v1::REFERRAL_DIRECTION_SENT);
+  response = ListReferrals(state_, request, Day(10));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(ReferralIds(*response), ElementsAre("r-out"));
+  // The receiver lists it too.
+  v1::ListReferralsRequest housing;
+  housing.set_organization_id("org-housing");
+  response = ListReferrals(state_, housing, Day(10));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(ReferralIds(*response), ElementsAre("r-out"));
+  EXPECT_EQ(response->entries(0).direction(), v1::REFERRAL_DIRECTION_RECEIVED);
+
+  // Status filters; closed ones come after the open ones.
+  request.set_direction(v1::REFERRAL_DIRECTION_RECEIVED);
+  request.add_statuses("declined");
+  request.add_statuses("requested");
+  response = ListReferrals(state_, request, Day(10));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(ReferralIds(*response),
+              ElementsAre("r-emergent", "r-urgent", "r-routine-old",
+                          "r-routine-new", "r-declined"));
+  request.clear_statuses();
+  request.add_statuses("declined");
+  response = ListReferrals(state_, request, Day(10));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(ReferralIds(*response), ElementsAre("r-declined"));
+
+  // An accepted referral leaves the requested ones and joins the accepted
+  // ones; a completed one leaves the open ones.
+  Client("c1", ReferralStep("r-urgent", 0), Day(5), "org-bh");
+  Client("c1", ReferralStep("r-routine-old", 0), Day(5), "org-bh");
+  Client("c1", ReferralStep("r-routine-old", 1), Day(6), "org-bh");
+  Client("c1", ReferralStep("r-routine-old", 2), Day(7), "org-bh");
+  CatchUp(state_);
+  request.clear_statuses();
+  request.add_statuses("requested");
+  request.add_statuses("received");
+  response = ListReferrals(state_, request, Day(10));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(ReferralIds(*response),
+              ElementsAre("r-emergent", "r-routine-new"));
+  request.clear_statuses();
+  request.add_statuses("accepted");
+  request.add_statuses("in-progress");
+  response = ListReferrals(state_, request, Day(10));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(ReferralIds(*response), ElementsAre("r-urgent"));
+  EXPECT_EQ(response->entries(0).referral().status(), "accepted");
+  request.clear_statuses();
+  response = ListReferrals(state_, request, Day(10));
+  ASSERT_TRUE(response.ok());
+  EXPECT_THAT(ReferralIds(*response),
+              ElementsAre("r-emergent", "r-urgent", "r-routine-new"));
+
+  // Pages, across the open and closed ranges and across directions.
+  v1::ListReferralsRequest all;
+  all.set_organization_id("org-bh");
+  for (const char* status :
+       {"requested", "accepted", "completed", "declined"}) {
+    all.add_statuses(status);
+  }
+  all.set_page_size(2);
+  std::vector<std::string> paged;
+  int pages = 0;
+  while (true) {
+    response = ListReferrals(state_, all, Day(10));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_LE(response->entries_size(), 2);
+    for (const std::string& id : ReferralIds(*response)) paged.push_back(id);
+    ++pages;
+    if (response->next_page_token().empty()) break;
+    all.set_page_token(response->next_page_token());
+  }
+  EXPECT_THAT(paged, ElementsAre("r-emergent", "r-urgent", "r-routine-new",
+                                 "r-declined", "r-routine-old", "r-out"));
+  EXPECT_EQ(pages, 3);
+
+  // Refusals name the field.
+  v1::ListReferralsRequest bad;
+  absl::StatusOr<v1::ListReferralsResponse> refused =
+      ListReferrals(state_, bad, Day(10));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("organization_id"));
+  bad.set_organization_id("org-bh");
+  bad.add_statuses("rejected");
+  refused = ListReferrals(state_, bad, Day(10));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("statuses: \"rejected\" is not a referral status; use "
+                        "requested, received, accepted, declined, on-hold, "
+                        "in-progress, completed, failed, cancelled"));
+  bad.clear_statuses();
+  bad.set_direction(static_cast<v1::ReferralDirection>(7));
+  refused = ListReferrals(state_, bad, Day(10));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("direction"));
+  bad.set_direction(v1::REFERRAL_DIRECTION_UNSPECIFIED);
+  bad.set_page_size(-1);
+  refused = ListReferrals(state_, bad, Day(10));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("page_size"));
+  bad.set_page_size(0);
+  bad.set_page_token("zz");
+  refused = ListReferrals(state_, bad, Day(10));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("page_token"));
+  bad.set_organization_id("org-housing");  // org-bh's token
+  bad.set_page_token(all.page_token());
+  refused = ListReferrals(state_, bad, Day(10));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("page_token"));
+}
+
+// A store written by a build whose format had no referral list is refused,
+// naming the rebuild, rather than served without one.
+TEST_F(ContinuityProjectionTest, AnOlderStoredFormatIsRefusedUntilRebuilt) {
+  StandardOrgs();
+  state_.Put("v", "1");
+  ContinuityProjection projection(ProjectionInit{}, config_, records_.get());
+  eventstore::ReadAllOptions read;
+  read.from_position = 1;
+  absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_FALSE(page->events.empty());
+  const absl::Status applied = projection.Apply(page->events[0], state_);
+  EXPECT_EQ(applied.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(applied.message(),
+              HasSubstr("stored format is version 1 and this build reads "
+                        "version 2; rebuild it"));
+}
+
 TEST_F(ContinuityProjectionTest, SummaryAndGapsComeFromTheLog) {
   StandardOrgs();
   v1::GetClientSummaryRequest request;
@@ -583,11 +783,12 @@ TEST_F(ContinuityProjectionTest, WritesOnlyTheDifference) {
   EXPECT_EQ(counting.deletes, 0);
 
   // Acceptance moves the referral's two worklist items (sender, receiver) to
-  // a new due time; its measure entry is unchanged.
+  // a new due time and changes the status in its two referral list entries
+  // (same keys: still open); its measure entry is unchanged.
   Client("c1", ReferralStep("r1", 0), Day(1), "org-bh");
   CatchUp(counting, state_);
   EXPECT_EQ(counting.deletes, 2);
-  EXPECT_EQ(counting.puts, 3);  // two items and the client's key list
+  EXPECT_EQ(counting.puts, 5);  // two items, two entries, the key list
   EXPECT_EQ(state_.data().size(), keys);
 }
 
@@ -752,15 +953,17 @@ TEST_F(ContinuityRebuildTest, IncrementalEqualsRebuild) {
     EXPECT_EQ(incremental.position(), head);
     EXPECT_TRUE(incremental.data() == rebuilt.data());
 
-    int worklist = 0, measures = 0, caseload = 0;
+    int worklist = 0, measures = 0, caseload = 0, referrals = 0;
     for (const auto& [key, value] : rebuilt.data()) {
       worklist += key.rfind("w/", 0) == 0;
       measures += key.rfind("m/", 0) == 0;
       caseload += key.rfind("c/", 0) == 0;
+      referrals += key.rfind("r/", 0) == 0;
     }
     EXPECT_GT(worklist, 10);
     EXPECT_GT(measures, 10);
     EXPECT_GT(caseload, 0);
+    EXPECT_GT(referrals, 10);
   }
 }
 
@@ -874,7 +1077,8 @@ TEST_F(ContinuityRebuildTest, StoredItemsEqualADerivationFromScratch) {
             directory.Apply(e, c);
           })
           .ok());
-  std::multiset<std::string> expected[3];  // worklist, measures, caseload
+  // Worklist, measures, caseload, referral list.
+  std::multiset<std::string> expected[4];
   for (int c = 0; c < 8; ++c) {
     care::ClientRecord record(absl::StrCat("c", c));
     ASSERT_TRUE(
@@ -891,16 +1095,20 @@ TEST_F(ContinuityRebuildTest, StoredItemsEqualADerivationFromScratch) {
       expected[1].insert(entry.SerializeAsString());
     for (const auto& entry : care::CaseloadEntriesOf(record))
       expected[2].insert(entry.SerializeAsString());
+    for (const auto& entry : care::ReferralListEntriesOf(record))
+      expected[3].insert(entry.SerializeAsString());
   }
-  std::multiset<std::string> stored[3];
+  std::multiset<std::string> stored[4];
   for (const auto& [key, value] : state_.data()) {
     if (key.rfind("w/", 0) == 0) stored[0].insert(value);
     if (key.rfind("m/", 0) == 0) stored[1].insert(value);
     if (key.rfind("c/", 0) == 0) stored[2].insert(value);
+    if (key.rfind("r/", 0) == 0) stored[3].insert(value);
   }
   EXPECT_GT(expected[0].size(), 10u);
   EXPECT_GT(expected[1].size(), 10u);
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(stored[i] == expected[i]) << i;
+  EXPECT_GT(expected[3].size(), 10u);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(stored[i] == expected[i]) << i;
 }
 
 }  // namespace

@@ -303,6 +303,40 @@ grpc::Status ContinuityViewsService::GetWorklist(
   });
 }
 
+// The same rules as GetWorklist: an agency lists only its own organisation,
+// and an entry is shown only when its referral is (EntryFilter).
+grpc::Status ContinuityViewsService::ListReferrals(
+    grpc::ServerContext* context, const v1::ListReferralsRequest* request,
+    v1::ListReferralsResponse* response) {
+  return Answer(response, [&]() -> absl::StatusOr<v1::ListReferralsResponse> {
+    ASSIGN_OR_RETURN(Caller caller, views_->access->Authenticate(*context));
+    RETURN_IF_ERROR(RequireOwnOrganization(caller, request->organization_id(),
+                                           "organization_id"));
+    RETURN_IF_ERROR(CheckOrganizationsRegistered(*views_, "organization_id",
+                                                 {request->organization_id()}));
+    RETURN_IF_ERROR(CheckPageSize(request->page_size()));
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<ViewReader> reader,
+        ReaderAt(*views_, *context, projections::kContinuityProjectionName,
+                 request->min_position()));
+    ASSIGN_OR_RETURN(
+        v1::ListReferralsResponse referrals,
+        projections::ListReferrals(*reader, *request, views_->Now()));
+    EntryFilter filter(*views_, caller);
+    RETURN_IF_ERROR(FilterEntries(
+        referrals.mutable_entries(), filter,
+        [](const v1::ReferralListEntry& entry) {
+          return std::vector<std::pair<std::string, std::string>>{
+              {entry.client_id(), entry.referral().referral_id()}};
+        }));
+    RETURN_IF_ERROR(filter.Record("caseline.v1.ContinuityViews/ListReferrals"));
+    if (v1::Withheld w = filter.withheld(); w.count() > 0) {
+      *referrals.mutable_withheld() = std::move(w);
+    }
+    return referrals;
+  });
+}
+
 grpc::Status ContinuityViewsService::GetMeasures(
     grpc::ServerContext* context, const v1::GetMeasuresRequest* request,
     v1::GetMeasuresResponse* response) {

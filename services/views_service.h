@@ -4,7 +4,8 @@
 // status; nothing else.
 //
 // Where each view reads from (docs/views.md):
-//   - worklists, measures, caseload: the "continuity" projection;
+//   - worklists, measures, caseload, referral lists: the "continuity"
+//     projection;
 //   - findings: the "duplication" projection;
 //   - client summary, gaps, timeline, replay, disclosures: the client's
 //     events as the ClientRecordStore holds them (the snapshot the access
@@ -16,11 +17,11 @@
 // only that the log has it.
 //
 // Access (docs/access.md): views of one client show an agency only the events
-// it may see (folded views fold only those); worklists, measure members and
-// findings leave out entries about what it may not see; the response's
-// `withheld` counts what was left out. Every view of client data by another
-// organisation than its author is recorded (RecordAccessed) before it is
-// answered. Rebuilds are for admins.
+// it may see (folded views fold only those); worklists, referral lists,
+// measure members and findings leave out entries about what it may not see; the
+// response's `withheld` counts what was left out. Every view of client data by
+// another organisation than its author is recorded (RecordAccessed) before it
+// is answered. Rebuilds are for admins.
 #ifndef CASELINE_SERVICES_VIEWS_SERVICE_H_
 #define CASELINE_SERVICES_VIEWS_SERVICE_H_
 
@@ -72,6 +73,9 @@ class ContinuityViewsService final : public v1::ContinuityViews::Service {
   grpc::Status GetCaseload(grpc::ServerContext* context,
                            const v1::GetCaseloadRequest* request,
                            v1::GetCaseloadResponse* response) override;
+  grpc::Status ListReferrals(grpc::ServerContext* context,
+                             const v1::ListReferralsRequest* request,
+                             v1::ListReferralsResponse* response) override;
 
  private:
   const ViewsContext* const views_;

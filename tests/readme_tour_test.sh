@@ -114,6 +114,9 @@ caseline verify-client --client 4711 > "$work/v6"
 grep -q '"ok":true' "$work/v6" || fail "verify-client: $(cat "$work/v6")"
 caseline worklist --org org-housing --horizon-days 60 --format table > "$work/v7"
 grep -q 'r-1' "$work/v7" || fail "worklist: $(cat "$work/v7")"
+caseline referrals --org org-housing --format table > "$work/v8"
+grep 'r-1' "$work/v8" | grep -q 'accepted' && grep -q '^1 referral, view position' "$work/v8" \
+  || fail "referrals: $(cat "$work/v8")"
 
 # The demo network (fewer clients than the README's default, to stay quick).
 caseline demo --clients 20 > "$work/demo" 2> /dev/null
@@ -126,6 +129,12 @@ grep -q '"events_written":0' "$work/demo2" || fail "demo re-run wrote events: $(
 # --- the network's views after the demo, as in README.md ---
 caseline worklist --org org-mercy-general --at 2026-01-05 --format table > "$work/w1"
 grep -q 'transition-due' "$work/w1" && grep -q 'items, view position' "$work/w1" || fail "worklist: $(cat "$work/w1")"
+caseline referrals --org org-new-dawn-recovery --direction received --format table > "$work/r1"
+grep 'scenario-veteran' "$work/r1" | grep -q 'ref-3' || fail "new-dawn inbox: $(cat "$work/r1")"
+caseline referrals --org org-mercy-general --direction sent --status declined,failed,cancelled > "$work/r2"
+if grep -v -q -E '"status":"(declined|failed|cancelled)".*"direction":"REFERRAL_DIRECTION_SENT"' "$work/r2"; then
+  fail "sent list: $(cat "$work/r2")"
+fi
 caseline summary --client scenario-veteran --at 2026-01-05 > "$work/w2"
 grep -q 'GAP_REASON_REFERRAL_NOT_ANSWERED' "$work/w2" || fail "veteran summary: $(cat "$work/w2")"
 caseline findings --kind duplicate-referrals --kind same-day-services > "$work/w3"

@@ -5,6 +5,7 @@
 //   - read-your-writes through min_position;
 //   - findings of each kind, dismissal, paging;
 //   - summary, gaps, worklist, measures, caseload;
+//   - referral lists (inbox and sent) with their access rules;
 //   - timeline, replay as of a past position and time, accounting of
 //     disclosures, chain verification;
 //   - online rebuild over gRPC, with every view equal before and after, and a
@@ -468,6 +469,7 @@ TEST_F(ViewsTest, OnlineRebuildAndRestartGiveTheSameViews) {
   BuildNetwork();
   const std::string before = ProjectedState();
   ASSERT_THAT(before, HasSubstr("FINDING_KIND_DUPLICATE_REFERRALS"));
+  ASSERT_THAT(before, HasSubstr("REFERRAL_DIRECTION_RECEIVED"));
 
   testing::RebuildAll(channel_);
 
@@ -516,6 +518,14 @@ TEST_F(ViewsTest, UnregisteredOrganisationsAreNotFound) {
     v1::GetWorklistResponse response;
     expect_not_found(continuity_->GetWorklist(&context, request, &response),
                      "GetWorklist");
+  }
+  {
+    v1::ListReferralsRequest request;
+    request.set_organization_id("nowhere");
+    grpc::ClientContext context;
+    v1::ListReferralsResponse response;
+    expect_not_found(continuity_->ListReferrals(&context, request, &response),
+                     "ListReferrals");
   }
   {
     v1::GetMeasuresRequest request;
@@ -594,6 +604,15 @@ TEST_F(ViewsTest, PageSizeAboveTheMaximumIsInvalidArgument) {
     EXPECT_TRUE(continuity_->GetWorklist(&at_most, request, &response).ok());
   }
   {
+    v1::ListReferralsRequest request;
+    request.set_organization_id("bh");
+    request.set_page_size(5000);
+    grpc::ClientContext context;
+    v1::ListReferralsResponse response;
+    expect_refused(continuity_->ListReferrals(&context, request, &response),
+                   "ListReferrals");
+  }
+  {
     v1::ListFindingsRequest request;
     request.set_page_size(1001);
     grpc::ClientContext context;
@@ -619,6 +638,199 @@ TEST_F(ViewsTest, PageSizeAboveTheMaximumIsInvalidArgument) {
     expect_refused(audit_->ListDisclosures(&context, request, &response),
                    "ListDisclosures");
   }
+}
+
+// An organisation's referral lists (ContinuityViews.ListReferrals), called
+// as `caller` (an agency in development mode; empty: the local operator).
+grpc::Status ListReferrals(v1::ContinuityViews::Stub* stub,
+                           const std::string& caller,
+                           const v1::ListReferralsRequest& request,
+                           v1::ListReferralsResponse* response) {
+  grpc::ClientContext context;
+  Deadline(&context, request);
+  if (!caller.empty()) context.AddMetadata("x-caseline-org", caller);
+  return stub->ListReferrals(&context, request, response);
+}
+
+std::vector<std::string> ReferralIds(const v1::ListReferralsResponse& list) {
+  std::vector<std::string> ids;
+  for (const v1::ReferralListEntry& entry : list.entries()) {
+    ids.push_back(entry.referral().referral_id());
+  }
+  return ids;
+}
+
+TEST_F(ViewsTest, ReferralInboxAndSentList) {
+  using ::testing::ElementsAre;
+  BuildNetwork();
+  // bh received ref-bh (urgent, accepted) and sent ref-h1 and ref-h2
+  // (routine, unanswered).
+  v1::ListReferralsRequest bh;
+  bh.set_organization_id("bh");
+  bh.set_min_position(last_position_);
+  v1::ListReferralsResponse list;
+  grpc::Status status = ListReferrals(continuity_.get(), "bh", bh, &list);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(ReferralIds(list), ElementsAre("ref-bh", "ref-h1", "ref-h2"));
+  EXPECT_GE(list.view_position(), last_position_);
+  EXPECT_EQ(list.withheld().count(), 0u);
+  ASSERT_EQ(list.entries_size(), 3);
+  const v1::ReferralListEntry& received = list.entries(0);
+  EXPECT_EQ(received.client_id(), "ann");
+  EXPECT_EQ(received.direction(), v1::REFERRAL_DIRECTION_RECEIVED);
+  EXPECT_EQ(received.organization_id(), "bh");
+  EXPECT_EQ(received.referral().from_organization_id(), "hospital");
+  EXPECT_EQ(received.referral().status(), "accepted");
+  EXPECT_EQ(received.referral().urgency(), v1::URGENCY_URGENT);
+  EXPECT_GT(received.referral().age_days(), 0);  // sent in March 2026
+  EXPECT_EQ(list.entries(1).direction(), v1::REFERRAL_DIRECTION_SENT);
+  EXPECT_EQ(list.entries(1).referral().to_organization_id(), "housing");
+
+  bh.set_direction(v1::REFERRAL_DIRECTION_SENT);
+  ASSERT_TRUE(ListReferrals(continuity_.get(), "bh", bh, &list).ok());
+  EXPECT_THAT(ReferralIds(list), ElementsAre("ref-h1", "ref-h2"));
+
+  // An agency lists only its own organisation; an unknown organisation is
+  // NOT_FOUND; bad fields are named.
+  {
+    v1::ListReferralsRequest other;
+    other.set_organization_id("bh");
+    status = ListReferrals(continuity_.get(), "housing", other, &list);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("organization_id: organisation housing may ask "
+                          "only about itself (housing), not about bh"));
+    other.clear_organization_id();
+    status = ListReferrals(continuity_.get(), "housing", other, &list);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    status = ListReferrals(continuity_.get(), "", other, &list);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("organization_id"));
+    other.set_organization_id("nowhere");
+    status = ListReferrals(continuity_.get(), "", other, &list);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    other.set_organization_id("housing");
+    other.add_statuses("open");
+    status = ListReferrals(continuity_.get(), "housing", other, &list);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("statuses: \"open\" is not a referral status"));
+  }
+
+  // housing received ref-h1, a housing referral: no consent covers housing
+  // for HOUSING yet, so its inbox withholds it.
+  v1::ListReferralsRequest inbox;
+  inbox.set_organization_id("housing");
+  inbox.set_direction(v1::REFERRAL_DIRECTION_RECEIVED);
+  ASSERT_TRUE(ListReferrals(continuity_.get(), "housing", inbox, &list).ok());
+  EXPECT_TRUE(list.entries().empty());
+  EXPECT_EQ(list.withheld().count(), 1u);
+  EXPECT_THAT(list.withheld().data_classes(),
+              ::testing::Contains(v1::DATA_CLASS_HOUSING));
+  // The local operator sees it.
+  ASSERT_TRUE(ListReferrals(continuity_.get(), "", inbox, &list).ok());
+  EXPECT_THAT(ReferralIds(list), ElementsAre("ref-h1"));
+
+  // With consent the inbox shows it, as new; accepted, it moves from the
+  // new ones to the accepted ones.
+  inbox.set_min_position(Command("hospital", "Consents.GiveConsent", R"({
+      'command_id':'ann-k2','client_id':'ann',
+      'consent_given':{'consent_id':'k2','recipient_organization_ids':['housing'],
+        'data_classes':['DATA_CLASS_HOUSING'],
+        'method':'CONSENT_METHOD_SIGNED_FORM',
+        'document':{'document_id':'form-k2','sha256':'0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}}})"));
+  v1::ListReferralsRequest fresh = inbox;
+  fresh.add_statuses("requested");
+  fresh.add_statuses("received");
+  v1::ListReferralsRequest accepted = inbox;
+  accepted.add_statuses("accepted");
+  accepted.add_statuses("on-hold");
+  accepted.add_statuses("in-progress");
+  ASSERT_TRUE(ListReferrals(continuity_.get(), "housing", fresh, &list).ok());
+  EXPECT_THAT(ReferralIds(list), ElementsAre("ref-h1"));
+  EXPECT_EQ(list.withheld().count(), 0u);
+  EXPECT_EQ(list.entries(0).referral().status(), "requested");
+  ASSERT_TRUE(
+      ListReferrals(continuity_.get(), "housing", accepted, &list).ok());
+  EXPECT_TRUE(list.entries().empty());
+
+  const uint64_t accepted_at =
+      Command("housing", "Referrals.AcceptReferral", R"({
+      'command_id':'h1-accept','client_id':'ann',
+      'referral_accepted':{'referral_id':'ref-h1'}})");
+  fresh.set_min_position(accepted_at);
+  accepted.set_min_position(accepted_at);
+  ASSERT_TRUE(ListReferrals(continuity_.get(), "housing", fresh, &list).ok());
+  EXPECT_TRUE(list.entries().empty());
+  ASSERT_TRUE(
+      ListReferrals(continuity_.get(), "housing", accepted, &list).ok());
+  EXPECT_THAT(ReferralIds(list), ElementsAre("ref-h1"));
+  EXPECT_EQ(list.entries(0).referral().status(), "accepted");
+  // The sender sees it accepted.
+  bh.set_min_position(accepted_at);
+  ASSERT_TRUE(ListReferrals(continuity_.get(), "bh", bh, &list).ok());
+  ASSERT_EQ(list.entries_size(), 2);
+  EXPECT_EQ(list.entries(0).referral().status(), "accepted");
+
+  // Declined, ref-h2 leaves the sender's open list and is listed by status.
+  const uint64_t declined =
+      Command("housing2", "Referrals.DeclineReferral", R"({
+      'command_id':'h2-decline','client_id':'ann',
+      'referral_declined':{'referral_id':'ref-h2','reason':'no capacity'}})");
+  bh.set_min_position(declined);
+  ASSERT_TRUE(ListReferrals(continuity_.get(), "bh", bh, &list).ok());
+  EXPECT_THAT(ReferralIds(list), ElementsAre("ref-h1"));
+  bh.add_statuses("declined");
+  ASSERT_TRUE(ListReferrals(continuity_.get(), "bh", bh, &list).ok());
+  EXPECT_THAT(ReferralIds(list), ElementsAre("ref-h2"));
+  EXPECT_EQ(list.entries(0).referral().status(), "declined");
+
+  // Pages of one entry give every entry once, in order.
+  v1::ListReferralsRequest everything;
+  everything.set_organization_id("bh");
+  for (const char* s :
+       {"requested", "received", "accepted", "declined", "on-hold",
+        "in-progress", "completed", "failed", "cancelled"}) {
+    everything.add_statuses(s);
+  }
+  everything.set_page_size(1);
+  std::vector<std::string> paged;
+  while (true) {
+    ASSERT_TRUE(ListReferrals(continuity_.get(), "bh", everything, &list).ok());
+    ASSERT_LE(list.entries_size(), 1);
+    for (const std::string& id : ReferralIds(list)) paged.push_back(id);
+    if (list.next_page_token().empty()) break;
+    everything.set_page_token(list.next_page_token());
+  }
+  // Received, then sent: open (ref-h1) before closed (ref-h2).
+  EXPECT_THAT(paged, ElementsAre("ref-bh", "ref-h1", "ref-h2"));
+  everything.set_page_size(1001);
+  status = ListReferrals(continuity_.get(), "bh", everything, &list);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_size: at most 1000"));
+
+  // housing's list showed ann's referral, recorded by bh: on ann's record.
+  // bh's lists showed ref-bh, recorded by the hospital: on it too.
+  int housing_reads = 0, bh_reads = 0;
+  for (const v1::Event& e : server_->ReadStream("access-ann")) {
+    v1::CareEvent event;
+    ASSERT_TRUE(event.ParseFromString(e.payload()));
+    if (!event.has_record_accessed() ||
+        event.record_accessed().operation() !=
+            "caseline.v1.ContinuityViews/ListReferrals") {
+      continue;
+    }
+    EXPECT_EQ(event.record_accessed().outcome(), v1::ACCESS_OUTCOME_SUCCESS);
+    if (e.actor().organization_id() == "housing") {
+      ++housing_reads;
+      EXPECT_THAT(event.record_accessed().subject_ids_shown(),
+                  ElementsAre("ref-h1"));
+      EXPECT_EQ(event.record_accessed().basis(), v1::ACCESS_BASIS_CONSENT);
+    }
+    if (e.actor().organization_id() == "bh") ++bh_reads;
+  }
+  EXPECT_EQ(housing_reads, 2);  // the two lists that showed ref-h1
+  EXPECT_GE(bh_reads, 1);
 }
 
 }  // namespace

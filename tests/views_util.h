@@ -68,7 +68,8 @@ inline void WaitForProjections(const std::shared_ptr<grpc::Channel>& channel) {
 }
 
 // Every finding (all statuses), every organisation's worklist (ten years
-// ahead), the measures since 1970 and the caseload, one message per line.
+// ahead) and referral list (every status, both directions), the measures
+// since 1970 and the caseload, one message per line.
 inline std::string ProjectedViews(const std::shared_ptr<grpc::Channel>& channel,
                                   uint64_t min_position) {
   auto duplication = v1::DuplicationViews::NewStub(channel);
@@ -114,6 +115,33 @@ inline std::string ProjectedViews(const std::shared_ptr<grpc::Channel>& channel,
       }
       if (response.next_page_token().empty()) break;
       worklist.set_page_token(response.next_page_token());
+    }
+  }
+  for (const std::string& org : OrganizationIds(channel)) {
+    v1::ListReferralsRequest referrals;
+    referrals.set_organization_id(org);
+    for (const char* status :
+         {"requested", "received", "accepted", "declined", "on-hold",
+          "in-progress", "completed", "failed", "cancelled"}) {
+      referrals.add_statuses(status);
+    }
+    referrals.set_min_position(min_position);
+    referrals.set_page_size(1000);
+    while (true) {
+      grpc::ClientContext context;
+      SetTestDeadline(&context);
+      v1::ListReferralsResponse response;
+      const grpc::Status status =
+          continuity->ListReferrals(&context, referrals, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) break;
+      // Ages are judged at query time; the comparison is of stored state.
+      for (v1::ReferralListEntry& entry : *response.mutable_entries()) {
+        entry.mutable_referral()->clear_age_days();
+        absl::StrAppend(&out, entry.ShortDebugString(), "\n");
+      }
+      if (response.next_page_token().empty()) break;
+      referrals.set_page_token(response.next_page_token());
     }
   }
   {

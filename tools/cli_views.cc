@@ -251,6 +251,35 @@ std::string WorklistTable(const std::vector<v1::WorklistItem>& items,
       "\n");
 }
 
+std::string ReferralsTable(const std::vector<v1::ReferralListEntry>& entries,
+                           uint64_t view_position) {
+  // An unset enum shows as "-", like an empty id.
+  const auto enum_or_dash = [](const google::protobuf::EnumDescriptor& type,
+                               int number) {
+    return number == 0 ? std::string("-") : EnumCell(type, number);
+  };
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(entries.size());
+  for (const v1::ReferralListEntry& entry : entries) {
+    const v1::ReferralView& r = entry.referral();
+    rows.push_back(
+        {FormatTimestamp(r.sent_at()), absl::StrCat(r.age_days(), "d"),
+         enum_or_dash(*v1::Urgency_descriptor(), r.urgency()),
+         OrDash(r.status()),
+         enum_or_dash(*v1::ReferralDirection_descriptor(), entry.direction()),
+         OrDash(entry.client_id()), OrDash(r.referral_id()),
+         OrDash(r.from_organization_id()), OrDash(r.to_organization_id()),
+         enum_or_dash(*v1::ServiceCategory_descriptor(),
+                      r.service_category())});
+  }
+  return absl::StrCat(
+      FormatTable({"SENT", "AGE", "URGENCY", "STATUS", "DIRECTION", "CLIENT",
+                   "REFERRAL", "FROM", "TO", "CATEGORY"},
+                  rows),
+      Count(entries.size(), "referral", "referrals"), ", view position ",
+      view_position, "\n");
+}
+
 std::string TimelineTable(const std::vector<v1::TimelineEntry>& entries,
                           uint64_t view_position) {
   std::vector<std::vector<std::string>> rows;
@@ -453,6 +482,14 @@ struct WorklistArgs {
   uint64_t min_position = 0;
 };
 
+struct ReferralsArgs {
+  std::string organization;
+  std::string direction;
+  std::vector<std::string> statuses;
+  std::string format = "json";
+  uint64_t min_position = 0;
+};
+
 struct MeasuresArgs {
   std::string from;
   std::string to;
@@ -587,6 +624,40 @@ int RunWorklist(const Connection& connection, const WorklistArgs& args) {
       });
   if (!status.ok()) return Fail(status);
   if (table) std::cout << WorklistTable(items, view_position);
+  return 0;
+}
+
+int RunReferrals(const Connection& connection, const ReferralsArgs& args) {
+  v1::ListReferralsRequest request;
+  request.set_organization_id(args.organization);
+  request.set_min_position(args.min_position);
+  if (!args.direction.empty()) {
+    absl::StatusOr<int> direction = ParseEnumFlag(
+        *v1::ReferralDirection_descriptor(), "--direction", args.direction);
+    if (!direction.ok()) return BadInput(direction.status().message());
+    request.set_direction(static_cast<v1::ReferralDirection>(*direction));
+  }
+  for (const std::string& status : args.statuses) {
+    request.add_statuses(status);
+  }
+  const bool table = args.format == "table";
+  std::vector<v1::ReferralListEntry> entries;
+  uint64_t view_position = 0;
+  auto stub = v1::ContinuityViews::NewStub(connection.channel());
+  grpc::Status status = ForEachPage(
+      connection, stub.get(), &v1::ContinuityViews::Stub::ListReferrals,
+      request, [&](v1::ListReferralsResponse& page) {
+        view_position = page.view_position();
+        for (v1::ReferralListEntry& entry : *page.mutable_entries()) {
+          if (table) {
+            entries.push_back(std::move(entry));
+          } else {
+            PrintJson(entry);
+          }
+        }
+      });
+  if (!status.ok()) return Fail(status);
+  if (table) std::cout << ReferralsTable(entries, view_position);
   return 0;
 }
 
@@ -875,6 +946,8 @@ struct ViewCommands::Commands {
   WorklistArgs worklist;
   CLI::App* measures_cmd = nullptr;
   MeasuresArgs measures;
+  CLI::App* referrals_cmd = nullptr;
+  ReferralsArgs referrals;
   CLI::App* caseload_cmd = nullptr;
   CaseloadArgs caseload;
   CLI::App* findings_cmd = nullptr;
@@ -956,6 +1029,34 @@ std::unique_ptr<ViewCommands> ViewCommands::AddTo(CLI::App* app) {
       ->delimiter(',');
   AddFormat(c->worklist_cmd, &c->worklist.format);
   AddMinPosition(c->worklist_cmd, &c->worklist.min_position);
+
+  // referrals
+  c->referrals_cmd = app->add_subcommand(
+      "referrals",
+      "An organisation's referrals across its clients: its inbox (received) "
+      "and what it sent, open ones first, most urgent and oldest first, each "
+      "with its status and days since sent.");
+  c->referrals_cmd
+      ->add_option("--org", c->referrals.organization, "organisation id")
+      ->required();
+  c->referrals_cmd
+      ->add_option(
+          "--direction", c->referrals.direction,
+          absl::StrCat(
+              "only ",
+              absl::StrJoin(EnumFlagNames(*v1::ReferralDirection_descriptor()),
+                            " or "),
+              " referrals; default both"))
+      ->check(
+          CLI::IsMember(EnumFlagNames(*v1::ReferralDirection_descriptor())));
+  c->referrals_cmd
+      ->add_option("--status", c->referrals.statuses,
+                   "only these statuses: requested, received, accepted, "
+                   "declined, on-hold, in-progress, completed, failed, "
+                   "cancelled (several allowed); default the open ones")
+      ->delimiter(',');
+  AddFormat(c->referrals_cmd, &c->referrals.format);
+  AddMinPosition(c->referrals_cmd, &c->referrals.min_position);
 
   // measures
   c->measures_cmd = app->add_subcommand(
@@ -1164,6 +1265,7 @@ std::optional<int> ViewCommands::RunChosen(
   if (*c.summary_cmd) return RunSummary(connect(), c.summary);
   if (*c.gaps_cmd) return RunGaps(connect(), c.gaps);
   if (*c.worklist_cmd) return RunWorklist(connect(), c.worklist);
+  if (*c.referrals_cmd) return RunReferrals(connect(), c.referrals);
   if (*c.measures_cmd) return RunMeasures(connect(), c.measures);
   if (*c.caseload_cmd) return RunCaseload(connect(), c.caseload);
   if (*c.findings_cmd) return RunFindings(connect(), c.findings);

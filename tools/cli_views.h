@@ -1,9 +1,9 @@
-// The `caseline` view subcommands: summary, gaps, worklist, measures,
-// caseload, findings, timeline, replay, disclosures, verify-client and
-// projections {status, rebuild}. Each calls one query of
+// The `caseline` view subcommands: summary, gaps, worklist, referrals,
+// measures, caseload, findings, timeline, replay, disclosures, verify-client
+// and projections {status, rebuild}. Each calls one query of
 // proto/caseline/v1/views.proto, follows next_page_token to the end, and prints
-// JSON lines (one per item) or, for worklists, timelines and projection status,
-// an aligned table with --format table.
+// JSON lines (one per item) or, for worklists, referral lists, timelines and
+// projection status, an aligned table with --format table.
 //
 // The pure parts (flag parsing, enum names, tables, the rebuild progress line)
 // are free functions, tested in cli_views_test.cc. ViewCommands is the thin
@@ -91,6 +91,12 @@ std::string FormatTable(const std::vector<std::string>& header,
 // with a footer line: "N items, view position P".
 std::string WorklistTable(const std::vector<v1::WorklistItem>& items,
                           uint64_t view_position);
+
+// A referral list as a table (SENT, AGE, URGENCY, STATUS, DIRECTION, CLIENT,
+// REFERRAL, FROM, TO, CATEGORY; AGE in whole days, e.g. "12d") with a footer
+// line: "N referrals, view position P".
+std::string ReferralsTable(const std::vector<v1::ReferralListEntry>& entries,
+                           uint64_t view_position);
 
 // The timeline as a table (POSITION, RECORDED, OCCURRED, ORG, USER, TYPE,
 // SUMMARY) with a footer line: "N events, view position P".

@@ -183,6 +183,38 @@ TEST(CliViewsTableTest, Worklist) {
             "0 items, view position 9\n");
 }
 
+TEST(CliViewsTableTest, Referrals) {
+  std::vector<v1::ReferralListEntry> entries(2);
+  entries[0].set_client_id("client-1");
+  entries[0].set_direction(v1::REFERRAL_DIRECTION_RECEIVED);
+  v1::ReferralView* r = entries[0].mutable_referral();
+  r->set_referral_id("ref-1");
+  r->set_from_organization_id("org-hospital");
+  r->set_to_organization_id("org-housing");
+  r->set_service_category(v1::SERVICE_CATEGORY_HOUSING);
+  r->set_urgency(v1::URGENCY_URGENT);
+  r->set_status("requested");
+  *r->mutable_sent_at() = At("2026-03-01T12:00:00Z");
+  r->set_age_days(12);
+  entries[1].set_client_id("client-22");
+  entries[1].set_direction(v1::REFERRAL_DIRECTION_SENT);
+  entries[1].mutable_referral()->set_referral_id("ref-2");
+  entries[1].mutable_referral()->set_status("on-hold");
+  EXPECT_EQ(ReferralsTable(entries, 4711),
+            "SENT                  AGE  URGENCY  STATUS     DIRECTION  CLIENT  "
+            "   REFERRAL  FROM          TO           CATEGORY\n"
+            "2026-03-01T12:00:00Z  12d  urgent   requested  received   "
+            "client-1   ref-1     org-hospital  org-housing  housing\n"
+            "-                     0d   -        on-hold    sent       "
+            "client-22  ref-2     -             -            -\n"
+            "2 referrals, view position 4711\n");
+  EXPECT_EQ(
+      ReferralsTable({}, 9),
+      "SENT  AGE  URGENCY  STATUS  DIRECTION  CLIENT  REFERRAL  FROM  TO  "
+      "CATEGORY\n"
+      "0 referrals, view position 9\n");
+}
+
 TEST(CliViewsTableTest, Timeline) {
   std::vector<v1::TimelineEntry> entries(1);
   entries[0].set_global_position(12);
