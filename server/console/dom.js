@@ -250,12 +250,6 @@ export function fmtTime(ts) {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${p.timeZoneName}`;
 }
 
-// Its date only: "2026-01-05".
-export function fmtDay(ts) {
-  if (!isSet(ts)) return '—';
-  const p = parts(ts);
-  return `${p.year}-${p.month}-${p.day}`;
-}
 
 // A Date message {year, month, day}.
 export function fmtDate(d) {

@@ -7,7 +7,7 @@
 import * as api from './api.js';
 import {
   h, append, clear, replaceChildren, field, input, select, checkboxes, button, errorAlert,
-  successAlert, withheldNotice, enumLabel, fmtTime, fmtDate, ago, personName, timeEl, table,
+  withheldNotice, enumLabel, fmtTime, fmtDate, personName, timeEl, table,
   empty, section, newId, refresher, spinner, badge, isSet, localToTimestamp, dayToTimestamp, uid,
   eventClientId, disciplineEnum, changed,
 } from './dom.js';
