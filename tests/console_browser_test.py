@@ -40,6 +40,7 @@ import traceback
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -217,7 +218,15 @@ class Browser:
         return self.driver.find_element(By.TAG_NAME, 'body').text
 
     def shot(self, name, show=None):
-        """Saves the viewport as OUTPUT_DIR/<name>.png, scrolled to `show` when given."""
+        """Saves the viewport as OUTPUT_DIR/<name>.png, scrolled to `show` when
+        given; first checks that every control on the page has a label."""
+        unlabelled = self.driver.execute_script("""
+            return [...document.querySelectorAll('input, select, textarea')]
+              .filter((e) => e.type !== 'hidden' && !e.labels.length &&
+                             !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+              .map((e) => e.outerHTML.slice(0, 160));""")
+        if unlabelled:
+            raise Failure(f'{self.name}: controls without a label on {name}: {unlabelled}')
         if show is not None:
             self.driver.execute_script('arguments[0].scrollIntoView({block: "center"})', show)
         self.driver.save_screenshot(os.path.join(self.out_dir, f'{name}.png'))
@@ -265,18 +274,6 @@ class Browser:
             el = self.find('#live-status')
             return el is not None and el.get_attribute('data-status') == 'live'
         self.wait(live, 'the live-update stream')
-
-    def wait_loaded(self, since=0):
-        """Waits until the page's data arrived (main's data-loaded-at after `since`)."""
-        def loaded():
-            for el in self.find_all('[data-loaded-at]'):
-                if int(el.get_attribute('data-loaded-at') or 0) > since:
-                    return el
-            return None
-        return self.wait(loaded, 'the page to load')
-
-    def now_ms(self):
-        return self.driver.execute_script('return Date.now()')
 
 
 class Suite:
@@ -380,7 +377,7 @@ class Suite:
         referral_id = form.find_element(By.XPATH, './/label[text()="Referral id"]/following-sibling::input').get_attribute('value')
         self.fill_labelled(form, 'To organisation', receiver)
         self.select_labelled(form, 'Service', category)
-        self.fill_labelled(form, 'Reason', 'continuing care after discharge', tag='textarea')
+        self.fill_labelled(form, 'Reason', 'continuing care after discharge')
         self.tick(form, data_class, group='Data shared')
         form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
         planner.wait_text('#form-send-referral .form-result', 'sent')
@@ -544,7 +541,18 @@ class Suite:
         planner.wait_css('tr.worker[data-above="true"]')
         planner.wait_css('canvas#caseload-chart[data-drawn]')
         planner.shot('caseload')
-        # Keyboard: every nav link is reachable and the current one is marked.
+        # Keyboard: on a freshly opened page the first Tab reaches the skip
+        # link, which moves focus to the content without changing the route.
+        planner.open('#/caseload')
+        planner.driver.refresh()
+        planner.wait_css('tr.worker')
+        ActionChains(planner.driver).send_keys(Keys.TAB).perform()
+        if planner.driver.execute_script('return document.activeElement.textContent') != 'Skip to content':
+            raise Failure('the first Tab does not reach the skip link')
+        planner.driver.switch_to.active_element.send_keys(Keys.ENTER)
+        if planner.driver.execute_script('return [document.activeElement.id, location.hash]') != ['main', '#/caseload']:
+            raise Failure('the skip link does not move focus to the content')
+        # The nav offers an agency its pages, not the auditor's.
         links = planner.find_all('#nav-pages a.nav-link')
         names = {l.get_attribute('data-route') for l in links}
         if names != {'worklist', 'inbox', 'client', 'duplicates', 'measures', 'caseload'}:
@@ -553,7 +561,7 @@ class Suite:
 
     # --- form helpers ---
 
-    def fill_labelled(self, form, label, value, tag='input'):
+    def fill_labelled(self, form, label, value):
         el = form.find_element(By.XPATH, f'.//label[starts-with(normalize-space(.), "{label}")]')
         control = form.find_element(By.ID, el.get_attribute('for'))
         control.clear()

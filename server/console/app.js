@@ -272,17 +272,35 @@ function route() {
   focusHeading(container);
 }
 
-// After a route change, focus goes to the page's heading so that screen
-// readers announce the new page and Tab starts from the top of its content.
+// After a route change (not the first page, where Tab should start at the
+// skip link), focus goes to the page's heading so that screen readers
+// announce the new page and Tab starts from the top of its content.
+let firstRoute = true;
 function focusHeading(container) {
   const heading = container.querySelector('h1');
+  if (firstRoute) {
+    firstRoute = false;
+    return;
+  }
   if (heading) {
     if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
     heading.focus({ preventScroll: true });
   }
 }
 
+// The skip link moves focus to the page's content; it must not change the
+// hash, which is the route.
+function wireSkipLink() {
+  const skip = document.querySelector('.skip-link');
+  if (!skip) return;
+  skip.addEventListener('click', (event) => {
+    event.preventDefault();
+    main().focus();
+  });
+}
+
 async function boot() {
+  wireSkipLink();
   api.setUnauthenticatedHandler(async () => {
     state.session = await api.getSession().catch(() => state.session);
     if (!state.session || !state.session.authenticated) {
