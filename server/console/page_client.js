@@ -239,7 +239,8 @@ class ClientPage {
       replaceChildren(this.asOfResult,
         h('div.alert.alert-info.replay-banner', { role: 'status' },
           h('strong', { text: `Replay: the record ${what}` }),
-          ` (${answer.state ? answer.state.events_applied : 0} events; consents judged at ${fmtTime(answer.as_of_time)}). ` +
+          ` (${plural(Number(answer.state ? answer.state.events_applied : 0), 'event')}; ` +
+          `consents judged at ${fmtTime(answer.as_of_time)}). ` +
           'Actions are off while replaying.'),
         withheldNotice(answer.withheld, 'events'));
       this.renderState(answer.state || {}, null, true);
@@ -606,6 +607,10 @@ class ClientPage {
     });
     return details;
   }
+}
+
+function plural(n, noun) {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function wide(el) {
