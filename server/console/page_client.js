@@ -168,12 +168,17 @@ class ClientPage {
       result);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      if (!reason.value.trim()) {
-        replaceChildren(result, errorAlert({ code: 'INVALID_ARGUMENT', message: 'state the emergency' }));
+      const emergency = reason.value.trim();
+      // It travels as an HTTP header (X-Caseline-Break-Glass), which takes
+      // printable ASCII only.
+      if (!emergency || /[^\x20-\x7e]/.test(emergency)) {
+        replaceChildren(result, errorAlert({ code: 'INVALID_ARGUMENT', message: emergency
+          ? 'state the emergency in plain letters, digits and punctuation (no accents or symbols)'
+          : 'state the emergency' }));
         reason.focus();
         return;
       }
-      this.breakGlass = reason.value.trim();
+      this.breakGlass = emergency;
       this.loader.now();
     });
     return form;
