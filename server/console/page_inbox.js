@@ -54,7 +54,7 @@ export function render(container, { query }, ctx) {
       h('td', h('div', { text: enumLabel(r.service_category) }),
         h('small.text-muted', { text: `${enumLabel(r.kind)}, ${enumLabel(r.urgency)}` })),
       h('td', referralStatusBadge(r.status),
-        h('small.d-block.text-muted', { text: `since ${ago(r.status_changed_at)}` })),
+        h('small.d-block.text-muted', { text: `changed ${ago(r.status_changed_at)}` })),
       h('td', h('span.time-since-sent', { text: ago(r.sent_at) }), h('small.d-block.text-muted', timeEl(r.sent_at))),
       h('td', { text: (r.shared_data_classes || []).map(enumLabel).join(', ') || 'none' }),
       h('td', ctx.hasRole('agency') ? referralActions(r, entry.client_id, ctx.session, done) : null));
