@@ -1,0 +1,53 @@
+// Enum values the console's forms offer, as proto/caseline/v1/*.proto names
+// them (the JSON API takes and gives enums by name).
+
+const names = (prefix, list) => list.map((s) => `${prefix}${s}`);
+
+export const SERVICE_CATEGORIES = names('SERVICE_CATEGORY_', [
+  'HOUSING', 'FOOD', 'HEALTH_CARE', 'MENTAL_HEALTH', 'SUBSTANCE_USE', 'EMPLOYMENT', 'LEGAL',
+  'FINANCIAL_ASSISTANCE', 'DOMESTIC_VIOLENCE', 'CHILD_CARE_FAMILY_SUPPORT', 'TRANSPORTATION',
+  'EDUCATION', 'IMMIGRATION', 'DISABILITY', 'PHYSICAL_THERAPY', 'OCCUPATIONAL_THERAPY',
+  'IN_HOME_CARE', 'SUPPORT_GROUP', 'PROBATION_PAROLE', 'SAFETY',
+]);
+
+export const DATA_CLASSES = names('DATA_CLASS_', [
+  'GENERAL', 'MENTAL_HEALTH', 'SUBSTANCE_USE_PART2', 'HIV', 'HOUSING', 'LEGAL', 'EDUCATION',
+  'FINANCIAL',
+]);
+
+export const PURPOSES = names('PURPOSE_OF_USE_', [
+  'TREATMENT', 'CARE_COORDINATION', 'PAYMENT', 'OPERATIONS', 'EMERGENCY_TREATMENT', 'LEGAL',
+  'RESEARCH',
+]);
+
+export const DISCIPLINES = names('DISCIPLINE_', [
+  'SOCIAL_WORK', 'PSYCHIATRY', 'PSYCHOLOGY', 'NURSING', 'MEDICINE', 'OCCUPATIONAL_THERAPY',
+  'PHYSICAL_THERAPY', 'SUBSTANCE_USE_COUNSELLING', 'EDUCATION', 'PROBATION_PAROLE',
+  'PEER_SUPPORT', 'CASE_MANAGEMENT',
+]);
+
+export const ORGANIZATION_TYPES = names('ORGANIZATION_TYPE_', [
+  'HOSPITAL', 'PRIMARY_CARE', 'COMMUNITY_AGENCY', 'BEHAVIORAL_HEALTH',
+  'SUBSTANCE_USE_TREATMENT', 'HOUSING', 'LEGAL_AID', 'COURT_PAROLE', 'SCHOOL', 'PAYER',
+  'SOCIAL_SERVICES', 'HOME_CARE',
+]);
+
+export const REFERRAL_KINDS = names('REFERRAL_KIND_', ['WARM', 'COLD']);
+export const URGENCIES = names('URGENCY_', ['ROUTINE', 'URGENT', 'EMERGENT']);
+export const CONTACT_KINDS = names('CONTACT_KIND_', ['IN_PERSON', 'TELEHEALTH', 'PHONE', 'HOME_VISIT']);
+export const CARE_TEAM_ROLES = names('CARE_TEAM_ROLE_', ['MEMBER', 'LEAD_CASE_MANAGER']);
+export const CONSENT_METHODS = names('CONSENT_METHOD_', [
+  'SIGNED_FORM', 'ELECTRONIC_SIGNATURE', 'VERBAL_WITH_WITNESS',
+]);
+export const REPRESENTATIVE_AUTHORITIES = names('REPRESENTATIVE_AUTHORITY_', [
+  'GUARDIAN', 'POWER_OF_ATTORNEY', 'HEALTH_CARE_AGENT',
+]);
+
+export const FINDING_KINDS = names('FINDING_KIND_', [
+  'POSSIBLE_DUPLICATE_CLIENTS', 'OVERLAPPING_SERVICES', 'SAME_DAY_SERVICES', 'DUPLICATE_REFERRALS',
+]);
+export const FINDING_STATUSES = names('FINDING_STATUS_', ['OPEN', 'DISMISSED', 'RESOLVED']);
+
+// The session's discipline and purpose are metadata values: the enum name
+// without its prefix (docs/access.md), e.g. "SOCIAL_WORK".
+export const stripPrefix = (name, prefix) => (name.startsWith(prefix) ? name.slice(prefix.length) : name);
