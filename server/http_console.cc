@@ -307,10 +307,26 @@ class HttpConsole::Impl {
   void Route() {
     for (const ConsoleAsset& asset : ConsoleAssets()) {
       const std::string path(asset.path);
-      auto serve = [asset](const httplib::Request&, httplib::Response& res) {
+      // The content's hash: a reload revalidates (no-cache) and gets 304
+      // for what did not change, instead of every file again.
+      unsigned char digest[EVP_MAX_MD_SIZE];
+      unsigned int digest_size = 0;
+      EVP_Digest(asset.data.data(), asset.data.size(), digest, &digest_size,
+                 EVP_sha256(), nullptr);
+      const std::string etag = absl::StrCat(
+          "\"", absl::BytesToHexString(absl::string_view(
+                    reinterpret_cast<const char*>(digest), 16)),
+          "\"");
+      auto serve = [asset, etag](const httplib::Request& req,
+                                 httplib::Response& res) {
+        res.set_header("Cache-Control", "no-cache");
+        res.set_header("ETag", etag);
+        if (req.get_header_value("If-None-Match") == etag) {
+          res.status = 304;
+          return;
+        }
         res.set_content(asset.data.data(), asset.data.size(),
                         std::string(asset.content_type).c_str());
-        res.set_header("Cache-Control", "no-cache");
       };
       http_->Get(path, serve);
       if (path == "/assets/index.html") http_->Get("/", serve);
@@ -497,14 +513,22 @@ class HttpConsole::Impl {
         {"purpose", v1::PurposeOfUse_Name(caller.purpose)},
         {"roles", nlohmann::json::parse(RoleList(caller.roles))},
         {"local_operator", caller.local_operator},
-        {"csrf_token", CsrfToken(identity.csrf_binding)}};
+        {"csrf_token", CsrfToken(identity.csrf_binding)},
+        {"organizations", nlohmann::json::array()}};
+    // The directory, for the forms that name an organisation (a referral's
+    // receiver, a team member's): names and types only, as any agency may
+    // read the organizations stream.
     if (absl::StatusOr<std::shared_ptr<const care::OrganizationDirectory>>
             directory = records_->Directory();
         directory.ok()) {
-      if (const v1::OrganizationRegistered* organization =
-              (*directory)->Find(caller.organization_id);
-          organization != nullptr) {
-        body["organization_name"] = organization->name();
+      for (const v1::OrganizationRegistered* organization : (*directory)->All()) {
+        if (organization->organization_id() == caller.organization_id) {
+          body["organization_name"] = organization->name();
+        }
+        body["organizations"].push_back(
+            {{"organization_id", organization->organization_id()},
+             {"name", organization->name()},
+             {"type", v1::OrganizationType_Name(organization->type())}});
       }
     }
     return body;

@@ -189,6 +189,15 @@ TEST_F(ConsoleApiTest, PagesAndAssetsComeWithAStrictPolicy) {
   }
   EXPECT_THAT(browser->client().Get("/")->get_header_value("Content-Type"),
               HasSubstr("text/html"));
+  // A reload revalidates: the same file is 304 for its ETag.
+  const std::string etag =
+      browser->client().Get("/assets/app.js")->get_header_value("ETag");
+  ASSERT_FALSE(etag.empty());
+  httplib::Result again =
+      browser->client().Get("/assets/app.js", {{"If-None-Match", etag}});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 304);
+  EXPECT_TRUE(again->body.empty());
   // Nothing on the page comes from another origin.
   const std::string index = browser->client().Get("/")->body;
   EXPECT_THAT(index, ::testing::Not(HasSubstr("http://")));
@@ -245,6 +254,11 @@ TEST_F(ConsoleApiTest, SignInFollowsTheAccessConfig) {
   EXPECT_EQ(signed_in.body["user_id"], "ann");
   EXPECT_EQ(signed_in.body["discipline"], "DISCIPLINE_SOCIAL_WORK");
   EXPECT_EQ(signed_in.body["roles"], json::array({"agency"}));
+  // The directory, for forms that name an organisation.
+  ASSERT_EQ(signed_in.body["organizations"].size(), 3u);
+  EXPECT_EQ(signed_in.body["organizations"][0]["organization_id"], "hospital");
+  EXPECT_EQ(signed_in.body["organizations"][0]["type"],
+            "ORGANIZATION_TYPE_HOSPITAL");
   // The cookie is the browser's only: HttpOnly and SameSite=Strict.
   bool session_cookie = false;
   for (const auto& [name, value] : signed_in.headers) {
