@@ -7,7 +7,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  ca-certificates cmake ninja-build g++ pkg-config python3 \
+  ca-certificates curl cmake ninja-build g++ pkg-config python3 \
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev \
   librocksdb-dev libabsl-dev libspdlog-dev libgtest-dev libgmock-dev \
   libcli11-dev libssl-dev openssl uuid-dev nlohmann-json3-dev libjemalloc-dev \

@@ -11,7 +11,8 @@ restored_pid=""
 trap 'kill $server_pid $secure_pid $restored_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 "$CASELINED" --data_dir "$work/data" --listen 127.0.0.1:0 \
-  --listen_address_file "$work/address" --log_level warn &
+  --listen_address_file "$work/address" --log_level warn \
+  --http_listen 127.0.0.1:0 --http_address_file "$work/http_address" &
 server_pid=$!
 # Up to a minute for the address: a sanitizer build starts far slower.
 for _ in $(seq 600); do [ -s "$work/address" ] && break; sleep 0.1; done
@@ -158,6 +159,13 @@ caseline projections status --format table > "$work/w10"
 grep -q '^continuity' "$work/w10" && grep -q '^duplication' "$work/w10" && grep -q '^access' "$work/w10" || fail "status: $(cat "$work/w10")"
 caseline projections rebuild all > "$work/w11" 2> /dev/null
 [ "$(grep -c '"done":true' "$work/w11")" -eq 3 ] || fail "rebuild all: $(cat "$work/w11")"
+
+# --- the console, as in README.md ---
+for _ in $(seq 100); do [ -s "$work/http_address" ] && break; sleep 0.1; done
+curl -s "http://$(cat "$work/http_address")/api/v1/session" > "$work/console"
+grep -q '"authenticated":false' "$work/console" || fail "console session: $(cat "$work/console")"
+grep -q '"name":"Mercy General Hospital","organization_id":"org-mercy-general"' "$work/console" \
+  || fail "console sign-in choices: $(cat "$work/console")"
 
 # --- backup and restore, as in README.md ---
 mkdir -p "$work/backups"
