@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "base/mutex.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
@@ -368,6 +369,53 @@ TEST_F(ConsoleApiTest, CallsAreAnsweredByTheServicesWithTheCallersIdentity) {
   Reply raw = hospital->Post("/api/v1/EventLog/Append",
                              {{"stream_id", "anything"}});
   EXPECT_EQ(raw.body["code"], "PERMISSION_DENIED") << raw.text;
+}
+
+// Every unary method of every caseline.v1 service is routed to its service:
+// an empty request gets the service's own answer (data, or a refusal or an
+// argument error naming a field), never "no method".
+TEST_F(ConsoleApiTest, EveryUnaryMethodIsServed) {
+  std::unique_ptr<Browser> hospital = SignedIn("hospital", "ann");
+  const google::protobuf::FileDescriptor* files[] = {
+      google::protobuf::DescriptorPool::generated_pool()->FindFileByName(
+          "caseline/v1/event_log.proto"),
+      google::protobuf::DescriptorPool::generated_pool()->FindFileByName(
+          "caseline/v1/care_record.proto"),
+      google::protobuf::DescriptorPool::generated_pool()->FindFileByName(
+          "caseline/v1/views.proto"),
+      google::protobuf::DescriptorPool::generated_pool()->FindFileByName(
+          "caseline/v1/access.proto"),
+      google::protobuf::DescriptorPool::generated_pool()->FindFileByName(
+          "caseline/v1/admin.proto")};
+  int unary = 0;
+  for (const google::protobuf::FileDescriptor* file : files) {
+    ASSERT_NE(file, nullptr);
+    for (int s = 0; s < file->service_count(); ++s) {
+      const google::protobuf::ServiceDescriptor* service = file->service(s);
+      for (int m = 0; m < service->method_count(); ++m) {
+        const google::protobuf::MethodDescriptor* method = service->method(m);
+        const std::string path =
+            absl::StrCat("/api/v1/", service->name(), "/", method->name());
+        Reply reply = hospital->Post(path, json::object());
+        ASSERT_TRUE(reply.body.is_object()) << path << ": " << reply.text;
+        if (method->server_streaming() || method->client_streaming()) {
+          EXPECT_EQ(reply.body["code"], "UNIMPLEMENTED") << path;
+          continue;
+        }
+        ++unary;
+        if (reply.status == 200) continue;
+        const std::string code = reply.body["code"].get<std::string>();
+        EXPECT_THAT(code, ::testing::AnyOf("INVALID_ARGUMENT",
+                                           "PERMISSION_DENIED", "NOT_FOUND",
+                                           "FAILED_PRECONDITION"))
+            << path << ": " << reply.text;
+        EXPECT_THAT(reply.body["message"].get<std::string>(),
+                    ::testing::Not(HasSubstr("no method")))
+            << path;
+      }
+    }
+  }
+  EXPECT_GT(unary, 40);
 }
 
 TEST_F(ConsoleApiTest, WithheldAndBreakTheGlassAreAsOverGrpc) {
