@@ -474,7 +474,7 @@ absl::Status ContinuityProjection::Rederive(const care::ClientRecord& record,
   ASSIGN_OR_RETURN(v1::ContinuityClientKeys * keys,
                    KeysOf(record.client_id, state));
   bool changed = false;
-  auto items = [&](std::vector<v1::WorklistItem> derived, Held* held,
+  auto items = [&](const std::vector<v1::WorklistItem>& derived, Held* held,
                    absl::string_view only = absl::string_view()) {
     Fresh fresh;
     fresh.reserve(derived.size());
@@ -483,7 +483,8 @@ absl::Status ContinuityProjection::Rederive(const care::ClientRecord& record,
     }
     changed |= WriteDiff(held, std::move(fresh), state, only);
   };
-  auto entries = [&](std::vector<v1::MeasureIndexEntry> derived, Held* held,
+  auto entries = [&](const std::vector<v1::MeasureIndexEntry>& derived,
+                     Held* held,
                      absl::string_view only = absl::string_view()) {
     Fresh fresh;
     fresh.reserve(derived.size());
