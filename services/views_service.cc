@@ -238,6 +238,41 @@ grpc::Status Answer(Response* response, Query&& query) {
   return grpc::Status::OK;
 }
 
+// One organisation's list from the continuity projection (GetWorklist,
+// ListReferrals): an agency asks about its own registered organisation;
+// `query` reads the page at `request.min_position()`; the entries of
+// `entries(response)` are kept when EntryFilter shows every (client,
+// subject) `subjects(entry)` names, the rest counted as withheld, and the
+// reads recorded under `method`.
+template <typename Request, typename Response, typename Query,
+          typename Entries, typename Subjects>
+grpc::Status OrganizationList(const ViewsContext& views,
+                              const grpc::ServerContext& context,
+                              const Request& request, absl::string_view method,
+                              Response* response, Query&& query,
+                              Entries&& entries, Subjects&& subjects) {
+  return Answer(response, [&]() -> absl::StatusOr<Response> {
+    ASSIGN_OR_RETURN(Caller caller, views.access->Authenticate(context));
+    RETURN_IF_ERROR(RequireOwnOrganization(caller, request.organization_id(),
+                                           "organization_id"));
+    RETURN_IF_ERROR(CheckOrganizationsRegistered(views, "organization_id",
+                                                 {request.organization_id()}));
+    RETURN_IF_ERROR(CheckPageSize(request.page_size()));
+    ASSIGN_OR_RETURN(std::unique_ptr<ViewReader> reader,
+                     ReaderAt(views, context,
+                              projections::kContinuityProjectionName,
+                              request.min_position()));
+    ASSIGN_OR_RETURN(Response list, query(*reader));
+    EntryFilter filter(views, caller);
+    RETURN_IF_ERROR(FilterEntries(entries(list), filter, subjects));
+    RETURN_IF_ERROR(filter.Record(method));
+    if (v1::Withheld w = filter.withheld(); w.count() > 0) {
+      *list.mutable_withheld() = std::move(w);
+    }
+    return list;
+  });
+}
+
 }  // namespace
 
 // --- ContinuityViews -------------------------------------------------------
@@ -275,32 +310,20 @@ grpc::Status ContinuityViewsService::ListGaps(
 grpc::Status ContinuityViewsService::GetWorklist(
     grpc::ServerContext* context, const v1::GetWorklistRequest* request,
     v1::GetWorklistResponse* response) {
-  return Answer(response, [&]() -> absl::StatusOr<v1::GetWorklistResponse> {
-    ASSIGN_OR_RETURN(Caller caller, views_->access->Authenticate(*context));
-    RETURN_IF_ERROR(RequireOwnOrganization(caller, request->organization_id(),
-                                           "organization_id"));
-    RETURN_IF_ERROR(CheckOrganizationsRegistered(*views_, "organization_id",
-                                                 {request->organization_id()}));
-    RETURN_IF_ERROR(CheckPageSize(request->page_size()));
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<ViewReader> reader,
-        ReaderAt(*views_, *context, projections::kContinuityProjectionName,
-                 request->min_position()));
-    ASSIGN_OR_RETURN(v1::GetWorklistResponse worklist,
-                     projections::GetWorklist(*reader, *request,
-                                              views_->config, views_->Now()));
-    EntryFilter filter(*views_, caller);
-    RETURN_IF_ERROR(FilterEntries(
-        worklist.mutable_items(), filter, [](const v1::WorklistItem& item) {
-          return std::vector<std::pair<std::string, std::string>>{
-              {item.client_id(), item.subject_id()}};
-        }));
-    RETURN_IF_ERROR(filter.Record("caseline.v1.ContinuityViews/GetWorklist"));
-    if (v1::Withheld w = filter.withheld(); w.count() > 0) {
-      *worklist.mutable_withheld() = std::move(w);
-    }
-    return worklist;
-  });
+  return OrganizationList(
+      *views_, *context, *request, "caseline.v1.ContinuityViews/GetWorklist",
+      response,
+      [&](const ViewReader& reader) {
+        return projections::GetWorklist(reader, *request, views_->config,
+                                        views_->Now());
+      },
+      [](v1::GetWorklistResponse& worklist) {
+        return worklist.mutable_items();
+      },
+      [](const v1::WorklistItem& item) {
+        return std::vector<std::pair<std::string, std::string>>{
+            {item.client_id(), item.subject_id()}};
+      });
 }
 
 // The same rules as GetWorklist: an agency lists only its own organisation,
@@ -308,33 +331,19 @@ grpc::Status ContinuityViewsService::GetWorklist(
 grpc::Status ContinuityViewsService::ListReferrals(
     grpc::ServerContext* context, const v1::ListReferralsRequest* request,
     v1::ListReferralsResponse* response) {
-  return Answer(response, [&]() -> absl::StatusOr<v1::ListReferralsResponse> {
-    ASSIGN_OR_RETURN(Caller caller, views_->access->Authenticate(*context));
-    RETURN_IF_ERROR(RequireOwnOrganization(caller, request->organization_id(),
-                                           "organization_id"));
-    RETURN_IF_ERROR(CheckOrganizationsRegistered(*views_, "organization_id",
-                                                 {request->organization_id()}));
-    RETURN_IF_ERROR(CheckPageSize(request->page_size()));
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<ViewReader> reader,
-        ReaderAt(*views_, *context, projections::kContinuityProjectionName,
-                 request->min_position()));
-    ASSIGN_OR_RETURN(
-        v1::ListReferralsResponse referrals,
-        projections::ListReferrals(*reader, *request, views_->Now()));
-    EntryFilter filter(*views_, caller);
-    RETURN_IF_ERROR(FilterEntries(
-        referrals.mutable_entries(), filter,
-        [](const v1::ReferralListEntry& entry) {
-          return std::vector<std::pair<std::string, std::string>>{
-              {entry.client_id(), entry.referral().referral_id()}};
-        }));
-    RETURN_IF_ERROR(filter.Record("caseline.v1.ContinuityViews/ListReferrals"));
-    if (v1::Withheld w = filter.withheld(); w.count() > 0) {
-      *referrals.mutable_withheld() = std::move(w);
-    }
-    return referrals;
-  });
+  return OrganizationList(
+      *views_, *context, *request, "caseline.v1.ContinuityViews/ListReferrals",
+      response,
+      [&](const ViewReader& reader) {
+        return projections::ListReferrals(reader, *request, views_->Now());
+      },
+      [](v1::ListReferralsResponse& referrals) {
+        return referrals.mutable_entries();
+      },
+      [](const v1::ReferralListEntry& entry) {
+        return std::vector<std::pair<std::string, std::string>>{
+            {entry.client_id(), entry.referral().referral_id()}};
+      });
 }
 
 grpc::Status ContinuityViewsService::GetMeasures(
