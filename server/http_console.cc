@@ -145,14 +145,14 @@ std::string PemOf(X509* cert) {
   return pem;
 }
 
-std::string RoleList(uint8_t roles) {
+nlohmann::json RoleList(uint8_t roles) {
   nlohmann::json list = nlohmann::json::array();
   for (auto [role, name] : {std::pair{services::kAgency, "agency"},
                             std::pair{services::kAuditor, "auditor"},
                             std::pair{services::kAdmin, "admin"}}) {
     if ((roles & role) != 0) list.push_back(name);
   }
-  return list.dump();
+  return list;
 }
 
 }  // namespace
@@ -375,14 +375,40 @@ class HttpConsole::Impl {
             : absl::StrCat("ipv4:", req.remote_addr, ":0"));
   }
 
-  // The caller of `req`, by the Authenticator's rules; UNAUTHENTICATED
-  // without TLS and without a signed-in session.
-  absl::StatusOr<Identity> Identify(const httplib::Request& req) {
+  // What the transport knows of `req`: its peer.
+  services::CallCredentials CallOf(const httplib::Request& req) const {
     services::CallCredentials call;
     call.peer = absl::StrCat(req.remote_addr, ":", req.remote_port);
     call.peer_is_loopback = PeerIsLoopback(req);
+    return call;
+  }
+
+  // A development-mode call as `session`'s person, breaking the glass with
+  // `glass` when set: the session stands in for the gRPC metadata.
+  services::CallCredentials SessionCall(const httplib::Request& req,
+                                        Session session,
+                                        std::optional<std::string> glass) const {
+    services::CallCredentials call = CallOf(req);
+    call.header = [session = std::move(session), glass = std::move(glass)](
+                      absl::string_view key) -> std::optional<std::string> {
+      if (key == services::kOrganizationMetadataKey) {
+        return session.organization_id;
+      }
+      if (key == services::kUserMetadataKey) return session.user_id;
+      if (key == services::kDisciplineMetadataKey) return session.discipline;
+      if (key == services::kPurposeMetadataKey) return session.purpose;
+      if (key == services::kBreakGlassMetadataKey) return glass;
+      return std::nullopt;
+    };
+    return call;
+  }
+
+  // The caller of `req`, by the Authenticator's rules; UNAUTHENTICATED
+  // without TLS and without a signed-in session.
+  absl::StatusOr<Identity> Identify(const httplib::Request& req) {
     Identity identity;
     if (tls_) {
+      services::CallCredentials call = CallOf(req);
       if (req.ssl != nullptr) {
         SSL* ssl = const_cast<SSL*>(req.ssl);
         if (X509* leaf = SSL_get1_peer_certificate(ssl); leaf != nullptr) {
@@ -425,18 +451,9 @@ class HttpConsole::Impl {
     if (req.has_header(kBreakGlassHeader)) {
       glass = req.get_header_value(kBreakGlassHeader);
     }
-    call.header = [&session, &glass](absl::string_view key)
-        -> std::optional<std::string> {
-      if (key == services::kOrganizationMetadataKey) {
-        return session->organization_id;
-      }
-      if (key == services::kUserMetadataKey) return session->user_id;
-      if (key == services::kDisciplineMetadataKey) return session->discipline;
-      if (key == services::kPurposeMetadataKey) return session->purpose;
-      if (key == services::kBreakGlassMetadataKey) return glass;
-      return std::nullopt;
-    };
-    ASSIGN_OR_RETURN(identity.caller, authenticator_->Authenticate(call));
+    ASSIGN_OR_RETURN(identity.caller,
+                     authenticator_->Authenticate(
+                         SessionCall(req, *std::move(session), std::move(glass))));
     identity.csrf_binding = absl::StrCat("session\n", *id);
     return identity;
   }
@@ -511,7 +528,7 @@ class HttpConsole::Impl {
         {"user_id", caller.user_id},
         {"discipline", v1::Discipline_Name(caller.discipline)},
         {"purpose", v1::PurposeOfUse_Name(caller.purpose)},
-        {"roles", nlohmann::json::parse(RoleList(caller.roles))},
+        {"roles", RoleList(caller.roles)},
         {"local_operator", caller.local_operator},
         {"csrf_token", CsrfToken(identity.csrf_binding)},
         {"organizations", nlohmann::json::array()}};
@@ -556,7 +573,7 @@ class HttpConsole::Impl {
             {{"organization_id", organization->organization_id()},
              {"name", organization->name()},
              {"type", v1::OrganizationType_Name(organization->type())},
-             {"roles", nlohmann::json::parse(RoleList(roles))}});
+             {"roles", RoleList(roles)}});
       }
     }
     if (access.has_value()) {
@@ -569,7 +586,7 @@ class HttpConsole::Impl {
         list.push_back({{"organization_id", id},
                         {"name", ""},
                         {"type", ""},
-                        {"roles", nlohmann::json::parse(RoleList(roles_of(id)))}});
+                        {"roles", RoleList(roles_of(id))}});
       }
     }
     return list;
@@ -658,17 +675,8 @@ class HttpConsole::Impl {
     }
     // The same checks as every call will make (the organisation allowed,
     // the discipline and purpose known), now rather than on the first page.
-    services::CallCredentials call;
-    call.peer = absl::StrCat(req.remote_addr, ":", req.remote_port);
-    call.peer_is_loopback = PeerIsLoopback(req);
-    call.header = [&session](absl::string_view key) -> std::optional<std::string> {
-      if (key == services::kOrganizationMetadataKey) return session.organization_id;
-      if (key == services::kUserMetadataKey) return session.user_id;
-      if (key == services::kDisciplineMetadataKey) return session.discipline;
-      if (key == services::kPurposeMetadataKey) return session.purpose;
-      return std::nullopt;
-    };
-    absl::StatusOr<Caller> caller = authenticator_->Authenticate(call);
+    absl::StatusOr<Caller> caller = authenticator_->Authenticate(
+        SessionCall(req, session, std::nullopt));
     if (!caller.ok()) {
       SetError(res, caller.status());
       return;

@@ -642,14 +642,14 @@ TEST_F(ViewsTest, PageSizeAboveTheMaximumIsInvalidArgument) {
 
 // An organisation's referral lists (ContinuityViews.ListReferrals), called
 // as `caller` (an agency in development mode; empty: the local operator).
-grpc::Status ListReferrals(v1::ContinuityViews::Stub* stub,
+grpc::Status ListReferrals(v1::ContinuityViews::Stub* continuity,
                            const std::string& caller,
                            const v1::ListReferralsRequest& request,
                            v1::ListReferralsResponse* response) {
   grpc::ClientContext context;
   Deadline(&context, request);
   if (!caller.empty()) context.AddMetadata("x-caseline-org", caller);
-  return stub->ListReferrals(&context, request, response);
+  return continuity->ListReferrals(&context, request, response);
 }
 
 std::vector<std::string> ReferralIds(const v1::ListReferralsResponse& list) {
