@@ -35,6 +35,7 @@
 #include "openssl/ssl.h"
 #include "openssl/x509.h"
 #include "server/console_assets.h"
+#include "server/http_identity.h"
 #include "server/listen_address.h"
 #include "spdlog/spdlog.h"
 
@@ -133,16 +134,6 @@ std::optional<std::string> Cookie(const httplib::Request& req,
     }
   }
   return std::nullopt;
-}
-
-std::string PemOf(X509* cert) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(bio, cert);
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<size_t>(size));
-  BIO_free(bio);
-  return pem;
 }
 
 nlohmann::json RoleList(uint8_t roles) {
@@ -368,27 +359,12 @@ class HttpConsole::Impl {
 
   // --- Identity -------------------------------------------------------------
 
-  bool PeerIsLoopback(const httplib::Request& req) const {
-    return services::PeerIsLoopback(
-        absl::StrContains(req.remote_addr, ':')
-            ? absl::StrCat("ipv6:[", req.remote_addr, "]:0")
-            : absl::StrCat("ipv4:", req.remote_addr, ":0"));
-  }
-
-  // What the transport knows of `req`: its peer.
-  services::CallCredentials CallOf(const httplib::Request& req) const {
-    services::CallCredentials call;
-    call.peer = absl::StrCat(req.remote_addr, ":", req.remote_port);
-    call.peer_is_loopback = PeerIsLoopback(req);
-    return call;
-  }
-
   // A development-mode call as `session`'s person, breaking the glass with
   // `glass` when set: the session stands in for the gRPC metadata.
   services::CallCredentials SessionCall(const httplib::Request& req,
                                         Session session,
                                         std::optional<std::string> glass) const {
-    services::CallCredentials call = CallOf(req);
+    services::CallCredentials call = TransportOf(req);
     call.header = [session = std::move(session), glass = std::move(glass)](
                       absl::string_view key) -> std::optional<std::string> {
       if (key == services::kOrganizationMetadataKey) {
@@ -408,32 +384,9 @@ class HttpConsole::Impl {
   absl::StatusOr<Identity> Identify(const httplib::Request& req) {
     Identity identity;
     if (tls_) {
-      services::CallCredentials call = CallOf(req);
-      if (req.ssl != nullptr) {
-        SSL* ssl = const_cast<SSL*>(req.ssl);
-        if (X509* leaf = SSL_get1_peer_certificate(ssl); leaf != nullptr) {
-          call.certificate_pem = PemOf(leaf);
-          X509_free(leaf);
-        }
-        if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
-            chain != nullptr) {
-          for (int i = 0; i < sk_X509_num(chain); ++i) {
-            call.chain_pem += PemOf(sk_X509_value(chain, i));
-          }
-        }
-      }
       // The person, discipline and purpose come from the headers the
       // organisation's gateway vouches for; nothing else is passed on.
-      call.header = [&req](absl::string_view key) -> std::optional<std::string> {
-        for (const char* allowed :
-             {services::kUserMetadataKey, services::kDisciplineMetadataKey,
-              services::kPurposeMetadataKey, services::kBreakGlassMetadataKey}) {
-          if (key == allowed && req.has_header(allowed)) {
-            return req.get_header_value(allowed);
-          }
-        }
-        return std::nullopt;
-      };
+      services::CallCredentials call = HeaderCall(req, /*person_only=*/true);
       ASSIGN_OR_RETURN(identity.caller, authenticator_->Authenticate(call));
       identity.csrf_binding = absl::StrCat("tls\n", identity.caller.organization_id,
                                            "\n", identity.caller.user_id);
@@ -720,28 +673,9 @@ class HttpConsole::Impl {
 
   // --- The API --------------------------------------------------------------
 
-  // Metadata for an in-process call made for `caller`.
   void Attach(const Caller& caller, const httplib::Request& req,
               grpc::ClientContext& context) const {
-    context.AddMetadata(services::kConsoleMetadataKey,
-                        authenticator_->console_secret());
-    context.AddMetadata(services::kConsoleLoopbackMetadataKey,
-                        PeerIsLoopback(req) ? "1" : "0");
-    context.AddMetadata(services::kOrganizationMetadataKey,
-                        caller.organization_id);
-    if (!caller.user_id.empty()) {
-      context.AddMetadata(services::kUserMetadataKey, caller.user_id);
-    }
-    if (caller.discipline != v1::DISCIPLINE_UNSPECIFIED) {
-      context.AddMetadata(services::kDisciplineMetadataKey,
-                          v1::Discipline_Name(caller.discipline));
-    }
-    context.AddMetadata(services::kPurposeMetadataKey,
-                        v1::PurposeOfUse_Name(caller.purpose));
-    if (!caller.break_glass_reason.empty()) {
-      context.AddMetadata(services::kBreakGlassMetadataKey,
-                          caller.break_glass_reason);
-    }
+    AttachCaller(*authenticator_, caller, PeerIsLoopback(req), context);
   }
 
   void Call(const httplib::Request& req, httplib::Response& res) {

@@ -1,0 +1,70 @@
+// The care record as FHIR R4 resources (docs/fhir.md "Resources"): pure
+// functions from the views' messages to FHIR JSON. Every resource gets its
+// logical id (fhir_common.h EncodeId), meta.versionId (the client stream's
+// version at the last event that changed it) and meta.lastUpdated (that
+// event's recorded time).
+#ifndef CASELINE_SERVER_FHIR_RESOURCES_H_
+#define CASELINE_SERVER_FHIR_RESOURCES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "caseline/v1/care_events.pb.h"
+#include "caseline/v1/views.pb.h"
+#include "nlohmann/json.hpp"
+
+namespace caseline::server::fhir {
+
+// Identifier systems (docs/fhir.md "Identifiers").
+inline constexpr char kClientIdSystem[] = "urn:caseline:client-id";
+inline constexpr char kReferralIdSystem[] = "urn:caseline:referral-id";
+inline constexpr char kConsentIdSystem[] = "urn:caseline:consent-id";
+inline constexpr char kAdmissionIdSystem[] = "urn:caseline:admission-id";
+inline constexpr char kOrganizationIdSystem[] = "urn:caseline:organization-id";
+inline constexpr char kGoalIdSystem[] = "urn:caseline:goal-id";
+
+// Patient/<client>: name, birth date, gender, telecom, address, language,
+// identifiers (Caseline's and the organisations'), links to records linked
+// as the same person (link.type "seealso").
+nlohmann::json PatientOf(const v1::ClientState& state);
+// Organization/<organization>.
+nlohmann::json OrganizationOf(const v1::OrganizationRegistered& organization);
+// Consent/<client>..<consent>.
+nlohmann::json ConsentOf(absl::string_view client_id,
+                         const v1::ConsentView& consent);
+// ServiceRequest/<client>..<referral> and Task/<client>..<referral>: the
+// referral as the Gravity SDOH IG's ServiceRequest and its fulfilment Task.
+nlohmann::json ServiceRequestOf(absl::string_view client_id,
+                                const v1::ReferralView& referral);
+nlohmann::json TaskOf(absl::string_view client_id,
+                      const v1::ReferralView& referral);
+// FHIR Task.status for a ReferralView.status ("declined" -> "rejected").
+std::string TaskStatusOf(absl::string_view referral_status);
+
+// server/fhir/care_resources.cc:
+// Encounter/<client>..<admission>: an admission, ED visit or stay, with its
+// discharge.
+nlohmann::json EncounterOf(absl::string_view client_id,
+                           const v1::AdmissionView& admission,
+                           const v1::ClientState& state);
+// EpisodeOfCare/<client>: the client's case (absent when never opened).
+nlohmann::json EpisodeOfCareOf(const v1::ClientState& state);
+// CareTeam/<client>: the active care team (absent when there is none).
+nlohmann::json CareTeamOf(const v1::ClientState& state);
+// Goal/<client>..<goal>.
+nlohmann::json GoalOf(absl::string_view client_id, const v1::GoalView& goal);
+
+// Every resource of `type` the state holds ("Patient", "Consent",
+// "ServiceRequest", "Task", "Encounter", "EpisodeOfCare", "CareTeam",
+// "Goal"); empty for other types. Consents include those no longer in force
+// (status inactive).
+std::vector<nlohmann::json> ClientResources(const v1::ClientState& state,
+                                            absl::string_view type);
+
+// The per-client resource types ClientResources knows, in export order.
+const std::vector<std::string>& ClientResourceTypes();
+
+}  // namespace caseline::server::fhir
+
+#endif  // CASELINE_SERVER_FHIR_RESOURCES_H_
