@@ -5,6 +5,7 @@
 #ifndef CASELINE_CARE_CARE_DECISION_H_
 #define CASELINE_CARE_CARE_DECISION_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct CareCommand {
   // The acting person's discipline (x-caseline-discipline), recorded as the
   // actor's role; empty when not given.
   std::string role = {};
+  // Set when the caller asked for optimistic concurrency (metadata
+  // x-caseline-expected-version): the command is refused with ABORTED,
+  // nothing written, unless the stream it writes is at exactly this version
+  // when it is decided. Not re-decided on a conflict.
+  std::optional<uint64_t> expected_version = {};
 };
 
 // Checks the command's own fields: command_id, client_id, occurred_at and the

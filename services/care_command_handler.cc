@@ -279,6 +279,16 @@ void CareCommandHandler::Attempt(std::shared_ptr<Running> running,
     version = client->client->version();
   }
   if (!events.ok()) return Finish(running, events.status());
+  if (command.expected_version.has_value() &&
+      (!version.has_value() || *version != *command.expected_version)) {
+    return Finish(running,
+                  absl::AbortedError(absl::StrCat(
+                      "stream ", stream_id, " is at version ",
+                      version.has_value() ? absl::StrCat(*version) : "none",
+                      ", not the expected ", *command.expected_version,
+                      " (x-caseline-expected-version): read the record "
+                      "again and decide again")));
+  }
 
   eventstore::AppendRequest append =
       CommandAppendRequest(command, running->digest, *events, version);

@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "care/command_catalog.h"
@@ -63,6 +64,22 @@ absl::StatusOr<care::CareCommand> CommandFromRequest(
   return command;
 }
 
+absl::StatusOr<std::optional<uint64_t>> ExpectedVersionOf(
+    const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(kExpectedVersionMetadataKey);
+  if (it == metadata.end()) return std::nullopt;
+  const absl::string_view text(it->second.data(), it->second.size());
+  uint64_t version = 0;
+  if (!absl::SimpleAtoi(text, &version)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        kExpectedVersionMetadataKey, ": \"", text,
+        "\" is not a stream version (a whole number, e.g. the "
+        "stream_version a command or read returned)"));
+  }
+  return version;
+}
+
 void RunCommand(const CommandRunner& runner,
                 const grpc::ServerContextBase& context,
                 const google::protobuf::Message& request,
@@ -73,6 +90,10 @@ void RunCommand(const CommandRunner& runner,
   absl::StatusOr<care::CareCommand> command =
       CommandFromRequest(*caller, request, &occurred_at_given);
   if (!command.ok()) return std::move(done)(command.status());
+  absl::StatusOr<std::optional<uint64_t>> expected =
+      ExpectedVersionOf(context);
+  if (!expected.ok()) return std::move(done)(expected.status());
+  command->expected_version = *expected;
   runner.handler->ExecuteAsync(*std::move(command), occurred_at_given,
                                std::move(done));
 }

@@ -9,7 +9,9 @@
 #ifndef CASELINE_SERVICES_CARE_RECORD_SERVICE_H_
 #define CASELINE_SERVICES_CARE_RECORD_SERVICE_H_
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "caseline/v1/care_record.pb.h"
@@ -38,6 +40,16 @@ struct CommandRunner {
 [[nodiscard]] absl::StatusOr<care::CareCommand> CommandFromRequest(
     const Caller& caller, const google::protobuf::Message& request,
     bool* occurred_at_given);
+
+// Optimistic concurrency for a command (care_record.proto): the version the
+// caller expects the written stream to be at.
+inline constexpr char kExpectedVersionMetadataKey[] =
+    "x-caseline-expected-version";
+
+// The context's kExpectedVersionMetadataKey, nullopt when absent;
+// INVALID_ARGUMENT naming the key when it is not a whole number.
+[[nodiscard]] absl::StatusOr<std::optional<uint64_t>> ExpectedVersionOf(
+    const grpc::ServerContextBase& context);
 
 // Runs one command request of care_record.proto as the authenticated caller
 // of `context`, and calls `done` once with the CommandResult or the refusal:

@@ -16,6 +16,9 @@
 
 namespace caseline::server::fhir {
 
+// Caseline's extensions: kExtensionPrefix + name (docs/fhir.md).
+inline constexpr char kExtensionPrefix[] = "urn:caseline:fhir:extension:";
+
 // Identifier systems (docs/fhir.md "Identifiers").
 inline constexpr char kClientIdSystem[] = "urn:caseline:client-id";
 inline constexpr char kReferralIdSystem[] = "urn:caseline:referral-id";
@@ -30,9 +33,10 @@ inline constexpr char kGoalIdSystem[] = "urn:caseline:goal-id";
 nlohmann::json PatientOf(const v1::ClientState& state);
 // Organization/<organization>.
 nlohmann::json OrganizationOf(const v1::OrganizationRegistered& organization);
-// Consent/<client>..<consent>.
+// Consent/<client>..<consent>: status "active" when `in_force`, else
+// "inactive" (revoked with effect, or its period over or not yet begun).
 nlohmann::json ConsentOf(absl::string_view client_id,
-                         const v1::ConsentView& consent);
+                         const v1::ConsentView& consent, bool in_force);
 // ServiceRequest/<client>..<referral> and Task/<client>..<referral>: the
 // referral as the Gravity SDOH IG's ServiceRequest and its fulfilment Task.
 nlohmann::json ServiceRequestOf(absl::string_view client_id,
@@ -54,6 +58,11 @@ nlohmann::json EpisodeOfCareOf(const v1::ClientState& state);
 nlohmann::json CareTeamOf(const v1::ClientState& state);
 // Goal/<client>..<goal>.
 nlohmann::json GoalOf(absl::string_view client_id, const v1::GoalView& goal);
+
+// Encounter, EpisodeOfCare, CareTeam and Goal resources of `state`
+// (care_resources.cc); empty for other types.
+std::vector<nlohmann::json> CareResources(const v1::ClientState& state,
+                                          absl::string_view type);
 
 // Every resource of `type` the state holds ("Patient", "Consent",
 // "ServiceRequest", "Task", "Encounter", "EpisodeOfCare", "CareTeam",
