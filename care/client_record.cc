@@ -32,11 +32,18 @@ void ApplyCorrection(const v1::ClientDetailsCorrected& c,
   for (const auto& id : c.identifiers_added()) *d->add_identifiers() = id;
 }
 
+// `status_reason`: the event's reason (declined, on hold, failed, cancelled);
+// `delivered`: a completion's.
 void SetReferralStatus(ClientRecord& r, const std::string& id,
-                       ReferralStatus status, const CareEventContext& context) {
+                       ReferralStatus status, const CareEventContext& context,
+                       absl::string_view status_reason = {},
+                       absl::string_view delivered = {}) {
   ReferralState* referral = FindOrNull(r.referrals, id);
   if (referral == nullptr) return;
   referral->status = status;
+  referral->status_reason = std::string(status_reason);
+  referral->delivered = std::string(delivered);
+  referral->last_change.Record(context);
   referral->status_changed_at = context.occurred_at;
   referral->status_position = context.global_position;
   if (status == ReferralStatus::kAccepted && !referral->was_accepted) {
@@ -67,6 +74,7 @@ void SetCaseStatus(ClientRecord& r, CaseStatus status,
   r.case_status_changed_at = context.occurred_at;
   r.case_status_position = context.global_position;
   r.case_status_organization_id = context.organization_id;
+  r.case_change.Record(context);
 }
 
 }  // namespace
@@ -196,16 +204,20 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       registered = true;
       details = event.client_registered();
       registered_by_organization_id = context.organization_id;
+      details_change.Record(context);
       break;
     case v1::CareEvent::kClientDetailsCorrected:
       ApplyCorrection(event.client_details_corrected(), &details);
+      details_change.Record(context);
       break;
     case v1::CareEvent::kClientRecordsLinked:
       linked_client_ids.insert(event.client_records_linked().other_client_id());
+      details_change.Record(context);
       break;
     case v1::CareEvent::kClientRecordsUnlinked:
       linked_client_ids.erase(
           event.client_records_unlinked().other_client_id());
+      details_change.Record(context);
       break;
     case v1::CareEvent::kCaseOpened:
     case v1::CareEvent::kCaseReopened:
@@ -237,6 +249,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       consent.end = given.period().has_end() ? ToTime(given.period().end())
                                              : absl::InfiniteFuture();
       consent.given_position = context.global_position;
+      consent.last_change.Record(context);
       break;
     }
     case v1::CareEvent::kConsentRevoked: {
@@ -249,6 +262,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
                                                ? ToTime(revoked.effective_at())
                                                : received;
         consent->revoked_position = context.global_position;
+        consent->last_change.Record(context);
       }
       break;
     }
@@ -270,6 +284,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       goal.status = v1::GOAL_STATUS_ACTIVE;
       goal.set_position = context.global_position;
       goal.status_position = 0;
+      goal.last_change.Record(context);
       break;
     }
     case v1::CareEvent::kGoalProgressRecorded:
@@ -277,6 +292,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
               FindOrNull(goals, event.goal_progress_recorded().goal_id())) {
         goal->percent_achieved =
             event.goal_progress_recorded().percent_achieved();
+        goal->last_change.Record(context);
       }
       break;
     case v1::CareEvent::kGoalStatusChanged:
@@ -284,6 +300,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
               FindOrNull(goals, event.goal_status_changed().goal_id())) {
         goal->status = event.goal_status_changed().status();
         goal->status_position = context.global_position;
+        goal->last_change.Record(context);
       }
       break;
     case v1::CareEvent::kReferralSent: {
@@ -302,6 +319,9 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       referral.accepted_at.reset();
       referral.accepted_position = 0;
       referral.started_at.reset();
+      referral.status_reason.clear();
+      referral.delivered.clear();
+      referral.last_change.Record(context);
       break;
     }
     case v1::CareEvent::kReferralReceived:
@@ -314,11 +334,13 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       break;
     case v1::CareEvent::kReferralDeclined:
       SetReferralStatus(*this, event.referral_declined().referral_id(),
-                        ReferralStatus::kDeclined, context);
+                        ReferralStatus::kDeclined, context,
+                        event.referral_declined().reason());
       break;
     case v1::CareEvent::kReferralOnHold:
       SetReferralStatus(*this, event.referral_on_hold().referral_id(),
-                        ReferralStatus::kOnHold, context);
+                        ReferralStatus::kOnHold, context,
+                        event.referral_on_hold().reason());
       break;
     case v1::CareEvent::kReferralStarted:
       SetReferralStatus(*this, event.referral_started().referral_id(),
@@ -326,21 +348,25 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       break;
     case v1::CareEvent::kReferralCompleted:
       SetReferralStatus(*this, event.referral_completed().referral_id(),
-                        ReferralStatus::kCompleted, context);
+                        ReferralStatus::kCompleted, context, {},
+                        event.referral_completed().delivered());
       break;
     case v1::CareEvent::kReferralFailed:
       SetReferralStatus(*this, event.referral_failed().referral_id(),
-                        ReferralStatus::kFailed, context);
+                        ReferralStatus::kFailed, context,
+                        event.referral_failed().reason());
       break;
     case v1::CareEvent::kReferralCancelled:
       SetReferralStatus(*this, event.referral_cancelled().referral_id(),
-                        ReferralStatus::kCancelled, context);
+                        ReferralStatus::kCancelled, context,
+                        event.referral_cancelled().reason());
       break;
     case v1::CareEvent::kServiceStarted: {
       ServiceState& service = services[event.service_started().service_id()];
       service.started = event.service_started();
       service.started_at = at;
       service.started_position = context.global_position;
+      service.last_change.Record(context);
       break;
     }
     case v1::CareEvent::kServiceEnded:
@@ -348,6 +374,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
               FindOrNull(services, event.service_ended().service_id())) {
         s->ended_at = at;
         s->ended_position = context.global_position;
+        s->last_change.Record(context);
       }
       break;
     case v1::CareEvent::kServiceInterruptionNotified: {
@@ -357,6 +384,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
             notice.has_expected_end() ? ToTime(notice.expected_end()) : at;
         s->interruption_position = context.global_position;
         s->interruption_notified_at = at;
+        s->last_change.Record(context);
       }
       break;
     }
@@ -368,6 +396,8 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       member.added_position = context.global_position;
       member.removed_at.reset();
       member.removed_position = 0;
+      member.last_change.Record(context);
+      care_team_change.Record(context);
       break;
     }
     case v1::CareEvent::kCareTeamMemberRemoved:
@@ -375,6 +405,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
               care_team, event.care_team_member_removed().member_id())) {
         m->removed_at = at;
         m->removed_position = context.global_position;
+        care_team_change.Record(context);
       }
       break;
     case v1::CareEvent::kTeamMeetingHeld: {
@@ -393,6 +424,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       admission.admission = event.admission_recorded();
       admission.admitted_at = at;
       admission.admitted_position = context.global_position;
+      admission.last_change.Record(context);
       break;
     }
     case v1::CareEvent::kTransitionPlanned: {
@@ -401,6 +433,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       transition.planned = event.transition_planned();
       transition.planned_at = at;
       transition.planned_position = context.global_position;
+      transition.last_change.Record(context);
       break;
     }
     case v1::CareEvent::kDischargeRecorded:
@@ -409,6 +442,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
         a->discharged_at = at;
         a->disposition = event.discharge_recorded().disposition();
         a->discharged_position = context.global_position;
+        a->last_change.Record(context);
       }
       break;
     case v1::CareEvent::kTransitionCompleted:
@@ -416,6 +450,7 @@ void ClientRecord::Apply(const v1::CareEvent& event,
               transitions, event.transition_completed().transition_id())) {
         t->completed_at = at;
         t->completed_position = context.global_position;
+        t->last_change.Record(context);
       }
       break;
     case v1::CareEvent::kFollowUpCompleted: {

@@ -51,6 +51,19 @@ bool IsTerminal(ReferralStatus status);
 // receiver owes an answer (docs/views.md, "referral not answered").
 bool AwaitingAnswer(ReferralStatus status);
 
+// The last event that changed a part of the record: its stream version and
+// recorded time (views.proto's `version` / `updated_at`, FHIR
+// meta.versionId / meta.lastUpdated).
+struct LastChange {
+  uint64_t version = 0;
+  std::optional<absl::Time> recorded_at;  // nullopt: no event yet
+
+  void Record(const CareEventContext& context) {
+    version = context.stream_version;
+    recorded_at = context.recorded_at;
+  }
+};
+
 struct ConsentState {
   v1::ConsentGiven given;
   std::string granted_at_organization_id;  // who recorded it
@@ -60,6 +73,7 @@ struct ConsentState {
   std::optional<absl::Time> revocation_effective_at;
   uint64_t given_position = 0;
   uint64_t revoked_position = 0;  // 0: not revoked
+  LastChange last_change;  // ConsentGiven, ConsentRevoked
 
   // In force at `at`: started, not ended, not revoked with effect by then.
   bool InForceAt(absl::Time at) const;
@@ -89,6 +103,12 @@ struct ReferralState {
   std::optional<absl::Time> started_at;
   // When the receiver acknowledged it (ReferralReceived), if it did.
   std::optional<absl::Time> received_at;
+  // The reason of the event that set the current status (declined, on hold,
+  // failed, cancelled); empty for the other statuses.
+  std::string status_reason;
+  // ReferralCompleted.delivered while completed; empty otherwise.
+  std::string delivered;
+  LastChange last_change;  // ReferralSent or any lifecycle event
 };
 
 struct GoalState {
@@ -97,6 +117,7 @@ struct GoalState {
   int32_t percent_achieved = 0;
   uint64_t set_position = 0;
   uint64_t status_position = 0;  // 0: status never changed since GoalSet
+  LastChange last_change;  // GoalSet, GoalProgressRecorded, GoalStatusChanged
   // Not completed, cancelled, rejected or entered in error: the need it
   // names is still being worked on.
   bool in_progress() const;
@@ -111,6 +132,8 @@ struct ServiceState {
   uint64_t ended_position = 0;         // 0: active
   uint64_t interruption_position = 0;  // 0: none notified
   std::optional<absl::Time> interruption_notified_at;
+  // ServiceStarted, ServiceInterruptionNotified, ServiceEnded.
+  LastChange last_change;
   bool active() const { return !ended_at.has_value(); }
 };
 
@@ -120,6 +143,9 @@ struct CareTeamMemberState {
   uint64_t added_position = 0;
   std::optional<absl::Time> removed_at;
   uint64_t removed_position = 0;
+  // CareTeamMemberAdded only: a removed member is not shown
+  // (ClientState.care_team lists active members).
+  LastChange last_change;
   bool active() const { return !removed_at.has_value(); }
 };
 
@@ -130,6 +156,7 @@ struct AdmissionState {
   v1::DischargeDisposition disposition = v1::DISCHARGE_DISPOSITION_UNSPECIFIED;
   uint64_t admitted_position = 0;
   uint64_t discharged_position = 0;
+  LastChange last_change;  // AdmissionRecorded, DischargeRecorded
   bool open() const { return !discharged_at.has_value(); }
 };
 
@@ -139,6 +166,7 @@ struct TransitionState {
   std::optional<absl::Time> completed_at;
   uint64_t planned_position = 0;
   uint64_t completed_position = 0;
+  LastChange last_change;  // TransitionPlanned, TransitionCompleted
 };
 
 // The latest assessed need level of one domain (AssessmentRecorded).
@@ -221,6 +249,13 @@ struct ClientRecord {
   // the first CaseOpened. It alone closes the case (docs/access.md).
   std::string case_opened_by_organization_id;
   std::set<std::string> linked_client_ids;
+  // What a FHIR Patient shows: ClientRegistered, ClientDetailsCorrected,
+  // ClientRecordsLinked, ClientRecordsUnlinked.
+  LastChange details_change;
+  // CaseOpened, CaseClosed, CaseReopened (the FHIR EpisodeOfCare).
+  LastChange case_change;
+  // CareTeamMemberAdded, CareTeamMemberRemoved (the FHIR CareTeam).
+  LastChange care_team_change;
   std::map<std::string, ConsentState> consents;
   std::map<std::string, ReferralState> referrals;
   std::map<std::string, GoalState> goals;

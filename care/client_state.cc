@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 
 namespace caseline::care {
 namespace {
@@ -13,6 +14,15 @@ void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
   out->set_seconds(seconds);
   out->set_nanos(static_cast<int32_t>(
       absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+}
+
+// An item view's version and updated_at (views.proto, "Versions"); left
+// unset while nothing changed that part of the record.
+template <typename View>
+void SetChange(const LastChange& change, View* view) {
+  if (!change.recorded_at.has_value()) return;
+  view->set_version(change.version);
+  SetTime(*change.recorded_at, view->mutable_updated_at());
 }
 
 // Positions the record keeps for its events; the highest is the last event's
@@ -97,6 +107,35 @@ v1::ReferralView ReferralViewOf(const std::string& referral_id,
   view.set_age_days(ReferralAgeDays(referral.sent_at, at));
   *view.mutable_shared_data_classes() = sent.shared_data_classes();
   view.set_purpose(sent.purpose());
+  SetChange(referral.last_change, &view);
+  view.set_reason(sent.reason());
+  view.set_status_reason(referral.status_reason);
+  view.set_delivered(referral.delivered);
+  if (referral.received_at.has_value()) {
+    SetTime(*referral.received_at, view.mutable_received_at());
+  }
+  return view;
+}
+
+v1::ConsentView ConsentViewOf(const std::string& consent_id,
+                              const ConsentState& consent) {
+  v1::ConsentView view;
+  view.set_consent_id(consent_id);
+  *view.mutable_consent() = consent.given;
+  view.set_recorded_by_organization_id(consent.granted_at_organization_id);
+  SetTime(consent.start, view.mutable_start());
+  if (consent.end != absl::InfiniteFuture()) {
+    SetTime(consent.end, view.mutable_end());
+  }
+  if (consent.revocation_received_at.has_value()) {
+    SetTime(*consent.revocation_received_at,
+            view.mutable_revocation_received_at());
+  }
+  if (consent.revocation_effective_at.has_value()) {
+    SetTime(*consent.revocation_effective_at,
+            view.mutable_revocation_effective_at());
+  }
+  SetChange(consent.last_change, &view);
   return view;
 }
 
@@ -112,23 +151,9 @@ v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
   }
 
   for (const auto& [id, consent] : record.consents) {
-    if (!consent.InForceAt(at)) continue;
-    v1::ConsentView* view = state.add_consents_in_force();
-    view->set_consent_id(id);
-    *view->mutable_consent() = consent.given;
-    view->set_recorded_by_organization_id(consent.granted_at_organization_id);
-    SetTime(consent.start, view->mutable_start());
-    if (consent.end != absl::InfiniteFuture()) {
-      SetTime(consent.end, view->mutable_end());
-    }
-    if (consent.revocation_received_at.has_value()) {
-      SetTime(*consent.revocation_received_at,
-              view->mutable_revocation_received_at());
-    }
-    if (consent.revocation_effective_at.has_value()) {
-      SetTime(*consent.revocation_effective_at,
-              view->mutable_revocation_effective_at());
-    }
+    v1::ConsentView view = ConsentViewOf(id, consent);
+    if (consent.InForceAt(at)) *state.add_consents_in_force() = view;
+    *state.add_consents() = std::move(view);
   }
 
   for (const auto& [id, member] : record.care_team) {
@@ -140,6 +165,7 @@ v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
     view->set_discipline(member.added.discipline());
     view->set_role(member.added.role());
     SetTime(member.added_at, view->mutable_added_at());
+    SetChange(member.last_change, view);
   }
 
   for (const auto& [id, service] : record.services) {
@@ -158,6 +184,7 @@ v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
       SetTime(*service.interruption_expected_end,
               view->mutable_interruption_expected_end());
     }
+    SetChange(service.last_change, view);
   }
 
   for (const auto& [id, referral] : record.referrals) {
@@ -175,6 +202,7 @@ v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
     }
     view->set_status(goal.status);
     view->set_percent_achieved(goal.percent_achieved);
+    SetChange(goal.last_change, view);
   }
 
   for (const auto& [id, admission] : record.admissions) {
@@ -189,6 +217,7 @@ v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
       SetTime(*admission.discharged_at, view->mutable_discharged_at());
     }
     view->set_disposition(admission.disposition);
+    SetChange(admission.last_change, view);
   }
 
   for (const auto& [id, transition] : record.transitions) {
@@ -210,6 +239,7 @@ v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
     if (transition.completed_at.has_value()) {
       SetTime(*transition.completed_at, view->mutable_completed_at());
     }
+    SetChange(transition.last_change, view);
   }
 
   if (record.version.has_value()) {
@@ -217,6 +247,20 @@ v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
     state.set_last_stream_version(*record.version);
   }
   state.set_last_position(HighestKnownPosition(record));
+  if (record.details_change.recorded_at.has_value()) {
+    state.set_details_version(record.details_change.version);
+    SetTime(*record.details_change.recorded_at,
+            state.mutable_details_updated_at());
+  }
+  if (record.case_change.recorded_at.has_value()) {
+    state.set_case_version(record.case_change.version);
+    SetTime(*record.case_change.recorded_at, state.mutable_case_updated_at());
+  }
+  if (record.care_team_change.recorded_at.has_value()) {
+    state.set_care_team_version(record.care_team_change.version);
+    SetTime(*record.care_team_change.recorded_at,
+            state.mutable_care_team_updated_at());
+  }
   return state;
 }
 

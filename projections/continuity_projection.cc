@@ -26,11 +26,13 @@ namespace caseline::projections {
 namespace {
 
 constexpr char kVersionKey[] = "v";
-// "3": worklist items may be claimed, and discharges without an accepted
-// receiver and services ended without a successor are items; a version 2
-// store lacks both, so it is refused until rebuilt. ("2": the referral
-// lists.)
-constexpr char kFormatVersion[] = "3";
+// "4": a referral list entry's ReferralView carries the referral's version,
+// updated_at, reason, status_reason, delivered and received_at; a version 3
+// store's entries lack them (and an entry is rewritten only when its
+// referral changes), so it is refused until rebuilt. ("3": worklist items may
+// be claimed, and discharges without an accepted receiver and services ended
+// without a successor are items; "2": the referral lists.)
+constexpr char kFormatVersion[] = "4";
 constexpr char kWorklistPrefix[] = "w/";
 constexpr char kMeasurePrefix[] = "m/";
 constexpr char kCaseloadPrefix[] = "c/";

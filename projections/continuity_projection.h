@@ -59,10 +59,13 @@
 // is one byte, 0 for an open referral and 1 for a closed one (declined,
 // completed, failed, cancelled); U is one byte, care::UrgencyRank of the
 // referral's urgency, 0 the most urgent):
-//   "v"                                 format version: "3" (version 1 had no
+//   "v"                                 format version: "4" (version 1 had no
 //                                       referral list, version 2 no gap
-//                                       items nor claims; a store of another
-//                                       version is refused until rebuilt)
+//                                       items nor claims, version 3 no
+//                                       versions, reasons nor received_at in
+//                                       a referral list entry's ReferralView;
+//                                       a store of another version is
+//                                       refused until rebuilt)
 //   "w/" org "\0" T(due) K client "\0" subject
 //                                       -> v1::WorklistItem (overdue unset)
 //   "m/" K T(at) client "\0" subject    -> v1::MeasureIndexEntry

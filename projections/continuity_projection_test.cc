@@ -776,7 +776,7 @@ TEST_F(ContinuityProjectionTest, AnOlderStoredFormatIsRefusedUntilRebuilt) {
   EXPECT_EQ(applied.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(applied.message(),
               HasSubstr("stored format is version 1 and this build reads "
-                        "version 3; rebuild it"));
+                        "version 4; rebuild it"));
 }
 
 TEST_F(ContinuityProjectionTest, SummaryAndGapsComeFromTheLog) {
@@ -1047,24 +1047,28 @@ TEST_F(ContinuityProjectionTest, ClaimsShowOnTheStoredItems) {
 }
 
 // A store of the second format (referral lists, but no gap items nor claims
-// on worklists) is refused until it is rebuilt, naming the command that
-// rebuilds it.
-TEST_F(ContinuityProjectionTest, AStoreOfTheSecondFormatIsRefused) {
+// on worklists) or of the third (referral list entries without versions,
+// reasons nor received_at) is refused until it is rebuilt, naming the command
+// that rebuilds it.
+TEST_F(ContinuityProjectionTest, AStoreOfTheSecondOrThirdFormatIsRefused) {
   StandardOrgs();
-  MemoryProjectionState old;
-  old.Put("v", "2");
-  ContinuityProjection projection(ProjectionInit(), config_, records_.get());
   eventstore::ReadAllOptions read;
   read.from_position = 1;
   absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_FALSE(page->events.empty());
-  const absl::Status applied = projection.Apply(page->events[0], old);
-  EXPECT_EQ(applied.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(applied.message(),
-              HasSubstr("stored format is version 2 and this build reads "
-                        "version 3; rebuild it (caseline projections rebuild "
-                        "continuity)"));
+  for (const char* version : {"2", "3"}) {
+    MemoryProjectionState old;
+    old.Put("v", version);
+    ContinuityProjection projection(ProjectionInit(), config_, records_.get());
+    const absl::Status applied = projection.Apply(page->events[0], old);
+    EXPECT_EQ(applied.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(applied.message(),
+                HasSubstr(absl::StrCat(
+                    "stored format is version ", version,
+                    " and this build reads version 4; rebuild it (caseline "
+                    "projections rebuild continuity)")));
+  }
 }
 
 // --- Incremental equals rebuild
