@@ -222,6 +222,14 @@ class HttpConsole::Impl {
             res.set_header("Cache-Control", "no-store");
           }
         });
+    fhir::FhirServices fhir_services;
+    fhir_services.authenticator = authenticator_;
+    fhir_services.records = records_;
+    fhir_services.channel = channel_;
+    fhir_services.tls = tls;
+    ASSIGN_OR_RETURN(fhir_, fhir::FhirEndpoint::Create(std::move(fhir_services),
+                                                      options_.fhir));
+    fhir_->Register(*http_);
     Route();
     port_ = port == 0 ? http_->bind_to_any_port(host_)
                       : (http_->bind_to_port(host_, port) ? port : -1);
@@ -247,6 +255,7 @@ class HttpConsole::Impl {
       stopped_ = true;
       for (grpc::ClientContext* stream : streams_) stream->TryCancel();
     }
+    if (fhir_ != nullptr) fhir_->Stop();
     if (http_ != nullptr) http_->stop();
     if (thread_.joinable()) thread_.join();
   }
@@ -345,7 +354,16 @@ class HttpConsole::Impl {
     http_->set_error_handler(
         [](const httplib::Request& req, httplib::Response& res) {
           if (!res.body.empty()) return;
-          if (res.status == 404 && absl::StartsWith(req.path, "/api/")) {
+          if (absl::StartsWith(req.path, fhir::kBasePath)) {
+            fhir::SetOutcome(
+                res,
+                absl::Status(res.status == 404 ? absl::StatusCode::kNotFound
+                                               : absl::StatusCode::kUnimplemented,
+                             absl::StrCat(req.method, " ", req.path,
+                                          " is not part of the FHIR API; see "
+                                          "GET /fhir/r4/metadata")),
+                res.status);
+          } else if (res.status == 404 && absl::StartsWith(req.path, "/api/")) {
             SetError(res, absl::NotFoundError(absl::StrCat(
                               req.method, " ", req.path,
                               " is not part of the API; calls are POST "
@@ -872,6 +890,7 @@ class HttpConsole::Impl {
   std::unique_ptr<v1::EventLog::Stub> event_log_;
   const std::string csrf_key_;
   std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<fhir::FhirEndpoint> fhir_;
   bool tls_ = false;
   std::string host_;
   int port_ = 0;

@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "projections/client_record_store.h"
+#include "server/fhir/fhir_endpoint.h"
 #include "services/access_control.h"
 
 namespace caseline::server {
@@ -51,6 +52,8 @@ struct HttpConsoleOptions {
   // How often an open event stream sends a checkpoint (and so notices a
   // browser that went away). Default: 15 s.
   absl::Duration event_checkpoint_interval = absl::Seconds(15);
+  // The FHIR R4 endpoint served under /fhir/r4 (docs/fhir.md).
+  fhir::FhirOptions fhir;
 };
 
 class HttpConsole {

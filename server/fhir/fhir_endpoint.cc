@@ -307,7 +307,9 @@ class FhirEndpoint::Impl {
   absl::StatusOr<json> Find(const v1::ClientState& state, absl::string_view type,
                             absl::string_view id) {
     for (json& resource : ClientResources(state, type)) {
-      if (!resource.is_null() && resource["id"] == id) return std::move(resource);
+      if (!resource.is_null() && resource["id"] == std::string(id)) {
+        return std::move(resource);
+      }
     }
     return absl::NotFoundError(absl::StrCat(type, "/", id, " does not exist"));
   }
@@ -409,7 +411,7 @@ class FhirEndpoint::Impl {
                           call.who, request, &page));
       for (const v1::Event& event : page.events()) {
         v1::CareEvent care;
-        if (event.content_type() != kCareEventContentType ||
+        if (event.content_type() != v1::kCareEventContentType ||
             !care.ParseFromString(event.payload())) {
           continue;
         }

@@ -263,10 +263,9 @@ nlohmann::json ConsentOf(absl::string_view client_id,
     json attachment = {{"title", given.document().document_id()},
                        {"url", absl::StrCat("urn:caseline:consent-document:",
                                             given.document().document_id())}};
-    std::string digest;
-    if (absl::HexStringToBytes(given.document().sha256(), &digest) ||
-        given.document().sha256().empty()) {
-      if (!digest.empty()) attachment["hash"] = absl::Base64Escape(digest);
+    const std::string& hex = given.document().sha256();
+    if (hex.size() == 64) {
+      attachment["hash"] = absl::Base64Escape(absl::HexStringToBytes(hex));
     }
     consent["sourceAttachment"] = attachment;
   }
@@ -295,14 +294,12 @@ nlohmann::json ConsentOf(absl::string_view client_id,
   }
   for (int type : given.recipient_organization_types()) {
     const auto* descriptor = v1::OrganizationType_descriptor();
-    actors.push_back(
-        {{"role", recipient_role},
-         {"reference",
-          {{"identifier",
-            {{"system", SystemOf(descriptor)},
-             {"value", CodeOf(descriptor, type)}}},
-           {"display", absl::StrCat("any organisation of type ",
-                                    CodeOf(descriptor, type))}}}}});
+    json identifier = {{"system", SystemOf(descriptor)},
+                       {"value", CodeOf(descriptor, type)}};
+    json reference = {{"identifier", identifier},
+                      {"display", absl::StrCat("any organisation of type ",
+                                               CodeOf(descriptor, type))}};
+    actors.push_back({{"role", recipient_role}, {"reference", reference}});
   }
   if (!actors.empty()) provision["actor"] = actors;
   json purposes = json::array();
