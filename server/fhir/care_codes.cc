@@ -147,16 +147,16 @@ nlohmann::json DischargeDispositionOf(v1::DischargeDisposition disposition) {
   const Code code = DispositionCodeOf(disposition);
   if (code.code != nullptr) {
     codeable["coding"].push_back({{"system", kDischargeDispositionSystem},
-                                 {"code", code.code},
-                                 {"display", code.display}});
+                                  {"code", code.code},
+                                  {"display", code.display}});
   }
   return codeable;
 }
 
 absl::StatusOr<v1::LevelOfCare> LevelOfCareOf(const nlohmann::json& encounter) {
   const std::string caseline = SystemOf(v1::LevelOfCare_descriptor());
-  auto caseline_level = [&](const nlohmann::json& value)
-      -> std::optional<v1::LevelOfCare> {
+  auto caseline_level =
+      [&](const nlohmann::json& value) -> std::optional<v1::LevelOfCare> {
     for (const nlohmann::json* coding : CodingsOf(value)) {
       if (StringOf(*coding, "system") != caseline) continue;
       absl::StatusOr<v1::LevelOfCare> level =

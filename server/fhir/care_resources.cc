@@ -25,7 +25,8 @@ constexpr char kGoalAchievement[] =
     "http://terminology.hl7.org/CodeSystem/goal-achievement";
 constexpr char kAuditEventType[] =
     "http://terminology.hl7.org/CodeSystem/audit-event-type";
-constexpr char kRestfulInteraction[] = "http://hl7.org/fhir/restful-interaction";
+constexpr char kRestfulInteraction[] =
+    "http://hl7.org/fhir/restful-interaction";
 constexpr char kDicom[] = "http://dicom.nema.org/resources/ontology/DCM";
 constexpr char kLifecycle[] =
     "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle";
@@ -35,7 +36,8 @@ constexpr char kActReason[] =
     "http://terminology.hl7.org/CodeSystem/v3-ActReason";
 constexpr char kEntityType[] =
     "http://terminology.hl7.org/CodeSystem/audit-entity-type";
-constexpr char kObjectRole[] = "http://terminology.hl7.org/CodeSystem/object-role";
+constexpr char kObjectRole[] =
+    "http://terminology.hl7.org/CodeSystem/object-role";
 constexpr char kSourceType[] =
     "http://terminology.hl7.org/CodeSystem/security-source-type";
 
@@ -72,7 +74,8 @@ json MetaOf(uint64_t version, bool has_updated_at,
 
 std::string NameOf(const v1::PersonName& name) {
   std::vector<std::string> parts;
-  for (const std::string* part : {&name.given(), &name.middle(), &name.family()}) {
+  for (const std::string* part :
+       {&name.given(), &name.middle(), &name.family()}) {
     if (!part->empty()) parts.push_back(*part);
   }
   return absl::StrJoin(parts, " ");
@@ -113,12 +116,11 @@ const v1::TransitionView* TransitionOutOf(const v1::ClientState& state,
 // progress while the goal is pursued; absent before it is (proposed,
 // planned) and after it was dropped (cancelled, rejected, entered in error).
 json AchievementOf(const v1::GoalView& goal) {
-  const std::string text =
-      absl::StrCat(goal.percent_achieved(), "% achieved");
+  const std::string text = absl::StrCat(goal.percent_achieved(), "% achieved");
   if (goal.status() == v1::GOAL_STATUS_COMPLETED ||
       goal.percent_achieved() >= 100) {
-    return {{"coding", json::array({Coding(kGoalAchievement, "achieved",
-                                           "Achieved")})},
+    return {{"coding",
+             json::array({Coding(kGoalAchievement, "achieved", "Achieved")})},
             {"text", text}};
   }
   switch (goal.status()) {
@@ -171,44 +173,54 @@ json ResourceOfEvent(absl::string_view client_id, const v1::CareEvent& event) {
       return Reference(
           "Consent", EncodeId({client_id, event.consent_given().consent_id()}));
     case v1::CareEvent::kConsentRevoked:
-      return Reference("Consent", EncodeId({client_id,
-                                            event.consent_revoked().consent_id()}));
+      return Reference(
+          "Consent",
+          EncodeId({client_id, event.consent_revoked().consent_id()}));
     case v1::CareEvent::kGoalSet:
       return Reference("Goal",
                        EncodeId({client_id, event.goal_set().goal_id()}));
     case v1::CareEvent::kGoalProgressRecorded:
-      return Reference("Goal", EncodeId({client_id,
-                                         event.goal_progress_recorded().goal_id()}));
+      return Reference(
+          "Goal",
+          EncodeId({client_id, event.goal_progress_recorded().goal_id()}));
     case v1::CareEvent::kGoalStatusChanged:
       return Reference(
           "Goal", EncodeId({client_id, event.goal_status_changed().goal_id()}));
     case v1::CareEvent::kReferralSent:
-      return Reference("ServiceRequest",
-                       EncodeId({client_id, event.referral_sent().referral_id()}));
+      return Reference(
+          "ServiceRequest",
+          EncodeId({client_id, event.referral_sent().referral_id()}));
     case v1::CareEvent::kReferralReceived:
-      return Reference("Task", EncodeId({client_id,
-                                         event.referral_received().referral_id()}));
+      return Reference(
+          "Task",
+          EncodeId({client_id, event.referral_received().referral_id()}));
     case v1::CareEvent::kReferralAccepted:
-      return Reference("Task", EncodeId({client_id,
-                                         event.referral_accepted().referral_id()}));
+      return Reference(
+          "Task",
+          EncodeId({client_id, event.referral_accepted().referral_id()}));
     case v1::CareEvent::kReferralDeclined:
-      return Reference("Task", EncodeId({client_id,
-                                         event.referral_declined().referral_id()}));
+      return Reference(
+          "Task",
+          EncodeId({client_id, event.referral_declined().referral_id()}));
     case v1::CareEvent::kReferralOnHold:
-      return Reference("Task", EncodeId({client_id,
-                                         event.referral_on_hold().referral_id()}));
+      return Reference(
+          "Task",
+          EncodeId({client_id, event.referral_on_hold().referral_id()}));
     case v1::CareEvent::kReferralStarted:
-      return Reference("Task", EncodeId({client_id,
-                                         event.referral_started().referral_id()}));
+      return Reference(
+          "Task",
+          EncodeId({client_id, event.referral_started().referral_id()}));
     case v1::CareEvent::kReferralCompleted:
       return Reference(
-          "Task", EncodeId({client_id, event.referral_completed().referral_id()}));
+          "Task",
+          EncodeId({client_id, event.referral_completed().referral_id()}));
     case v1::CareEvent::kReferralFailed:
-      return Reference("Task", EncodeId({client_id,
-                                         event.referral_failed().referral_id()}));
+      return Reference(
+          "Task", EncodeId({client_id, event.referral_failed().referral_id()}));
     case v1::CareEvent::kReferralCancelled:
       return Reference(
-          "Task", EncodeId({client_id, event.referral_cancelled().referral_id()}));
+          "Task",
+          EncodeId({client_id, event.referral_cancelled().referral_id()}));
     case v1::CareEvent::kAdmissionRecorded:
       return Reference(
           "Encounter",
@@ -225,8 +237,7 @@ json ResourceOfEvent(absl::string_view client_id, const v1::CareEvent& event) {
   }
 }
 
-json DataClassLabels(
-    const google::protobuf::RepeatedField<int>& classes) {
+json DataClassLabels(const google::protobuf::RepeatedField<int>& classes) {
   json labels = json::array();
   for (int c : classes) {
     labels.push_back(StandardCoding(v1::DataClass_descriptor(), c));
@@ -254,8 +265,8 @@ json Role(absl::string_view code, absl::string_view display) {
 json UserAgent(const v1::TimelineEntry& entry, const json& type) {
   if (entry.user_id().empty()) return nullptr;
   return {{"type", type},
-          {"who", LogicalReference(kUserIdSystem, entry.user_id(),
-                                   entry.user_id())},
+          {"who",
+           LogicalReference(kUserIdSystem, entry.user_id(), entry.user_id())},
           {"name", entry.user_id()},
           {"requestor", true}};
 }
@@ -276,13 +287,15 @@ json ServerAgent(absl::string_view code, absl::string_view display) {
 json AuditSkeleton(const v1::TimelineEntry& entry) {
   std::string id = entry.event_id();
   bool valid = !id.empty() && id.size() <= 64;
-  for (char c : id) valid = valid && (absl::ascii_isalnum(c) || c == '-' || c == '.');
+  for (char c : id)
+    valid = valid && (absl::ascii_isalnum(c) || c == '-' || c == '.');
   if (!valid) id = absl::StrCat("position-", entry.global_position());
   json audit = {
       {"resourceType", "AuditEvent"},
       {"id", id},
       // An audit record never changes.
-      {"meta", {{"versionId", "1"}, {"lastUpdated", Instant(entry.recorded_at())}}},
+      {"meta",
+       {{"versionId", "1"}, {"lastUpdated", Instant(entry.recorded_at())}}},
       {"recorded", Instant(entry.recorded_at())},
       {"period",
        {{"start", Instant(entry.occurred_at())},
@@ -291,7 +304,8 @@ json AuditSkeleton(const v1::TimelineEntry& entry) {
       {"source",
        {{"site", kServerName},
         {"observer", {{"display", kServerName}}},
-        {"type", json::array({Coding(kSourceType, "4", "Application Server")})}}},
+        {"type",
+         json::array({Coding(kSourceType, "4", "Application Server")})}}},
   };
   return audit;
 }
@@ -330,11 +344,10 @@ json AccessAuditEvent(absl::string_view client_id,
 
   // BALP: for a read the reader is the Destination Role ID and the server
   // the Source Role ID; for a query the other way round.
-  json organization = {
-      {"type", query ? Role("110153", "Source Role ID")
-                     : Role("110152", "Destination Role ID")},
-      {"who", OrganizationReference(entry.organization_id())},
-      {"requestor", entry.user_id().empty()}};
+  json organization = {{"type", query ? Role("110153", "Source Role ID")
+                                      : Role("110152", "Destination Role ID")},
+                       {"who", OrganizationReference(entry.organization_id())},
+                       {"requestor", entry.user_id().empty()}};
   json user = UserAgent(
       entry, {{"coding", json::array({Coding(kParticipationType, "IRCP",
                                              "information recipient")})}});
@@ -369,12 +382,12 @@ json AccessAuditEvent(absl::string_view client_id,
                              DataClassCodes(r.data_classes_withheld())));
   }
   if (!r.positions_shown().empty()) {
-    details.push_back(Detail("positions-shown",
-                             absl::StrJoin(r.positions_shown(), ",")));
+    details.push_back(
+        Detail("positions-shown", absl::StrJoin(r.positions_shown(), ",")));
   }
   if (!r.subject_ids_shown().empty()) {
-    details.push_back(Detail("subjects-shown",
-                             absl::StrJoin(r.subject_ids_shown(), ",")));
+    details.push_back(
+        Detail("subjects-shown", absl::StrJoin(r.subject_ids_shown(), ",")));
   }
   if (!details.empty()) patient["detail"] = details;
 
@@ -468,10 +481,10 @@ json CreateAuditEvent(absl::string_view client_id,
   json user = UserAgent(
       entry,
       {{"coding", json::array({Coding(kParticipationType, "AUT", "author")})}});
-  audit["agent"] = json::array(
-      {{{"type", Role("110153", "Source Role ID")},
-        {"who", OrganizationReference(entry.organization_id())},
-        {"requestor", user.is_null()}}});
+  audit["agent"] =
+      json::array({{{"type", Role("110153", "Source Role ID")},
+                    {"who", OrganizationReference(entry.organization_id())},
+                    {"requestor", user.is_null()}}});
   if (!user.is_null()) audit["agent"].push_back(user);
   audit["agent"].push_back(ServerAgent("110152", "Destination Role ID"));
 
@@ -515,8 +528,8 @@ json EncounterOf(absl::string_view client_id,
     encounter["type"] = json::array({Concept(admission.level_of_care())});
   }
   if (state.case_status() == "open" || state.case_status() == "closed") {
-    encounter["episodeOfCare"] = json::array(
-        {Reference("EpisodeOfCare", EncodeId({client_id}))});
+    encounter["episodeOfCare"] =
+        json::array({Reference("EpisodeOfCare", EncodeId({client_id}))});
   }
   json period = json::object();
   if (admission.has_admitted_at()) {
@@ -608,9 +621,8 @@ json CareTeamOf(const v1::ClientState& state) {
     }
     std::string name = NameOf(member.name());
     if (name.empty()) name = member.member_id();
-    json participant = {
-        {"member",
-         LogicalReference(kCareTeamMemberIdSystem, member.member_id(), name)}};
+    json participant = {{"member", LogicalReference(kCareTeamMemberIdSystem,
+                                                    member.member_id(), name)}};
     if (!roles.empty()) participant["role"] = roles;
     if (!member.organization_id().empty()) {
       participant["onBehalfOf"] =
@@ -624,9 +636,9 @@ json CareTeamOf(const v1::ClientState& state) {
   return {
       {"resourceType", "CareTeam"},
       {"id", EncodeId({client_id})},
-      {"meta", MetaOf(state.care_team_version(),
-                      state.has_care_team_updated_at(),
-                      state.care_team_updated_at())},
+      {"meta",
+       MetaOf(state.care_team_version(), state.has_care_team_updated_at(),
+              state.care_team_updated_at())},
       {"identifier", json::array({Identifier(kClientIdSystem, client_id)})},
       {"status", "active"},
       {"subject", PatientReference(client_id)},
@@ -644,12 +656,13 @@ json GoalOf(absl::string_view client_id, const v1::GoalView& goal) {
   json resource = {
       {"resourceType", "Goal"},
       {"id", EncodeId({client_id, goal.goal_id()})},
-      {"meta", MetaOf(goal.version(), goal.has_updated_at(), goal.updated_at())},
+      {"meta",
+       MetaOf(goal.version(), goal.has_updated_at(), goal.updated_at())},
       {"identifier", json::array({Identifier(kGoalIdSystem, goal.goal_id())})},
       {"lifecycleStatus", status},
-      {"description", {{"text", goal.description().empty()
-                                    ? goal.goal_id()
-                                    : goal.description()}}},
+      {"description",
+       {{"text",
+         goal.description().empty() ? goal.goal_id() : goal.description()}}},
       {"subject", PatientReference(client_id)},
   };
   if (json achievement = AchievementOf(goal); !achievement.is_null()) {

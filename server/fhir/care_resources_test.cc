@@ -129,8 +129,7 @@ bool IsFhirId(const std::string& id) {
 
 TEST(EncounterOfTest, DischargedStay) {
   const v1::ClientState state = Record();
-  const json e =
-      (EncounterOf("c_1", state.admissions(0), state));
+  const json e = (EncounterOf("c_1", state.admissions(0), state));
   EXPECT_EQ(e["resourceType"], "Encounter");
   EXPECT_EQ(e["id"], "c.11..a.01");
   EXPECT_TRUE(IsFhirId(e["id"]));
@@ -148,9 +147,9 @@ TEST(EncounterOfTest, DischargedStay) {
   EXPECT_EQ(e["serviceProvider"]["reference"], "Organization/mercy-hospital");
   EXPECT_EQ(e["period"]["start"], "2026-03-01T08:00:00.000Z");
   EXPECT_EQ(e["period"]["end"], "2026-03-05T14:00:00.000Z");
-  EXPECT_EQ(CodingOf(e["reasonCode"][0], "urn:caseline:service-category")
-                ["code"],
-            "mental-health");
+  EXPECT_EQ(
+      CodingOf(e["reasonCode"][0], "urn:caseline:service-category")["code"],
+      "mental-health");
   EXPECT_EQ(e["episodeOfCare"][0]["reference"], "EpisodeOfCare/c.11");
   const json& disposition = e["hospitalization"]["dischargeDisposition"];
   EXPECT_EQ(CodingOf(disposition,
@@ -381,10 +380,10 @@ TEST(AuditEventOfTest, ReadUnderConsent) {
   const json user = AgentOf(audit, "IRCP");
   EXPECT_EQ(user["who"]["identifier"]["value"], "dana");
   EXPECT_EQ(user["requestor"], true);
-  EXPECT_EQ(CodingOf(user["purposeOfUse"][0],
-                     "http://terminology.hl7.org/CodeSystem/v3-ActReason")
-                ["code"],
-            "CAREMGT");
+  EXPECT_EQ(
+      CodingOf(user["purposeOfUse"][0],
+               "http://terminology.hl7.org/CodeSystem/v3-ActReason")["code"],
+      "CAREMGT");
   EXPECT_EQ(CodingOf(user["role"][0], "urn:caseline:discipline")["code"],
             "social-work");
   EXPECT_EQ(AgentOf(audit, "110153")["who"]["display"], "Caseline");
@@ -410,7 +409,8 @@ TEST(AuditEventOfTest, QueryAcrossClients) {
   const json& query = audit["entity"][1];
   EXPECT_EQ(query["role"]["code"], "24");
   std::string decoded;
-  ASSERT_TRUE(absl::Base64Unescape(query["query"].get<std::string>(), &decoded));
+  ASSERT_TRUE(
+      absl::Base64Unescape(query["query"].get<std::string>(), &decoded));
   EXPECT_EQ(decoded, "caseline.v1.ContinuityViews/ListReferrals");
   EXPECT_FALSE(query.contains("what"));
 }
@@ -434,11 +434,11 @@ TEST(AuditEventOfTest, BreakTheGlass) {
   r->set_break_glass_reason("unconscious in the ED");
   const json audit = (AuditEventOf("c_1", entry));
   ExpectAuditBasics(audit);
-  EXPECT_THAT(audit["subtype"],
-              Contains(json({{"system",
-                              "http://dicom.nema.org/resources/ontology/DCM"},
-                             {"code", "110127"},
-                             {"display", "Emergency Override Started"}})));
+  EXPECT_THAT(
+      audit["subtype"],
+      Contains(json({{"system", "http://dicom.nema.org/resources/ontology/DCM"},
+                     {"code", "110127"},
+                     {"display", "Emergency Override Started"}})));
   const json purpose = AgentOf(audit, "IRCP")["purposeOfUse"][0];
   std::vector<std::string> codes;
   for (const json& coding : purpose["coding"]) codes.push_back(coding["code"]);
@@ -513,10 +513,10 @@ TEST(AuditEventOfTest, InformationDisclosed) {
   EXPECT_THAT(data["detail"],
               Contains(json({{"type", "legal-basis"},
                              {"valueString", "court order 2026-117"}})));
-  EXPECT_EQ(CodingOf(audit["purposeOfEvent"][0],
-                     "http://terminology.hl7.org/CodeSystem/v3-ActReason")
-                ["code"],
-            "HLEGAL");
+  EXPECT_EQ(
+      CodingOf(audit["purposeOfEvent"][0],
+               "http://terminology.hl7.org/CodeSystem/v3-ActReason")["code"],
+      "HLEGAL");
 }
 
 TEST(AuditEventOfTest, ReferralSharingDataIsADisclosure) {

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "care/proto_time.h"
-#include "care/rule_checks.h"
 #include "server/fhir/care_codes.h"
 #include "server/fhir/codes.h"
 #include "server/fhir/fhir_common.h"
@@ -78,7 +78,20 @@ absl::StatusOr<std::optional<std::string>> IdentifiedAdmission(
     if (!first.has_value()) first = std::move(value);
   }
   if (!first.has_value()) return std::nullopt;
-  RETURN_IF_ERROR(care::rules::CheckId(*first, "Encounter.identifier"));
+  // Caseline's id rule (care/rule_checks.h) less ':', which no FHIR id can
+  // hold (the Encounter's id is made of it, fhir_common.h EncodeId).
+  bool ok = !first->empty() && first->size() <= 64 &&
+            absl::ascii_isalnum(static_cast<unsigned char>((*first)[0]));
+  for (char c : *first) {
+    ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                c == '.' || c == '_' || c == '-');
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Encounter.identifier: \"", first->substr(0, 80),
+        "\" is not an admission id; use 1 to 64 of A-Z a-z 0-9 . _ -, "
+        "starting with a letter or digit"));
+  }
   return first;
 }
 
@@ -161,8 +174,7 @@ absl::StatusOr<v1::ServiceCategory> PrimaryNeedOf(const json& encounter) {
 
 absl::StatusOr<EncounterWrite> Admission(const json& encounter,
                                          std::string client_id,
-                                         std::string admission_id,
-                                         bool given) {
+                                         std::string admission_id, bool given) {
   EncounterWrite write;
   write.kind = Kind::kAdmission;
   write.client_id = std::move(client_id);
@@ -174,9 +186,9 @@ absl::StatusOr<EncounterWrite> Admission(const json& encounter,
         "Encounter.serviceProvider: is required, the admitting facility, "
         "e.g. {\"reference\": \"Organization/<id>\"}");
   }
-  ASSIGN_OR_RETURN(std::string facility,
-                   ReferencedId(*provider, "Organization",
-                                "Encounter.serviceProvider"));
+  ASSIGN_OR_RETURN(
+      std::string facility,
+      ReferencedId(*provider, "Organization", "Encounter.serviceProvider"));
   ASSIGN_OR_RETURN(v1::LevelOfCare level, LevelOfCareOf(encounter));
   ASSIGN_OR_RETURN(v1::ServiceCategory need, PrimaryNeedOf(encounter));
   v1::RecordAdmissionRequest& request = write.admission;
@@ -260,17 +272,17 @@ absl::StatusOr<EncounterWrite> EncounterPut(absl::string_view id,
   RETURN_IF_ERROR(CheckResourceType(encounter));
   if (std::optional<std::string> body_id = StringMember(encounter, "id");
       body_id.has_value() && *body_id != id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Encounter.id: \"", *body_id, "\" is not the id of the URL (\"", id,
-        "\")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Encounter.id: \"", *body_id,
+                     "\" is not the id of the URL (\"", id, "\")"));
   }
   ASSIGN_OR_RETURN(const Kind kind, KindOf(encounter));
   if (Member(encounter, "subject") != nullptr) {
     ASSIGN_OR_RETURN(std::string client_id, ClientOf(encounter));
     if (client_id != parts[0]) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Encounter.subject: Patient/", EncodeId({client_id}),
-          " is not the client of Encounter/", id));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Encounter.subject: Patient/", EncodeId({client_id}),
+                       " is not the client of Encounter/", id));
     }
   }
   if (const json* identifiers = Member(encounter, "identifier");
@@ -278,9 +290,9 @@ absl::StatusOr<EncounterWrite> EncounterPut(absl::string_view id,
     for (const json& identifier : *identifiers) {
       if (StringMember(identifier, "system") != kAdmissionIdSystem) continue;
       if (StringMember(identifier, "value") != parts[1]) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "Encounter.identifier: the ", kAdmissionIdSystem,
-            " identifier is not the admission of Encounter/", id));
+        return absl::InvalidArgumentError(
+            absl::StrCat("Encounter.identifier: the ", kAdmissionIdSystem,
+                         " identifier is not the admission of Encounter/", id));
       }
     }
   }

@@ -67,8 +67,7 @@ void ExpectInvalid(const absl::StatusOr<EncounterWrite>& write,
                    const std::string& element) {
   ASSERT_FALSE(write.ok());
   EXPECT_EQ(write.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(write.status().message()),
-              StartsWith(element + ":"));
+  EXPECT_THAT(std::string(write.status().message()), StartsWith(element + ":"));
 }
 
 TEST(EncounterPostTest, AdmissionWithIdentifier) {
@@ -222,8 +221,9 @@ TEST(EncounterPostTest, RefusalsNameTheElement) {
   encounter = Admitted();
   encounter.erase("class");
   ExpectInvalid(EncounterPost(encounter), "Encounter.class");
-  encounter["class"] = {{"system", "http://terminology.hl7.org/CodeSystem/"
-                                   "v3-ActCode"},
+  encounter["class"] = {{"system",
+                         "http://terminology.hl7.org/CodeSystem/"
+                         "v3-ActCode"},
                         {"code", "VR"}};
   ExpectInvalid(EncounterPost(encounter), "Encounter.class");
 
