@@ -411,11 +411,10 @@ json AccessAuditEvent(absl::string_view client_id,
 }
 
 // A disclosure's recipient, purpose, data and basis.
-struct DisclosureOf {
+struct Disclosure {
   std::string recipient;
   v1::PurposeOfUse purpose = v1::PURPOSE_OF_USE_UNSPECIFIED;
   const google::protobuf::RepeatedField<int>* classes = nullptr;
-  json what;
   std::string description;
   std::string consent_id;
   std::string legal_basis;
@@ -423,7 +422,7 @@ struct DisclosureOf {
 
 json DisclosureAuditEvent(absl::string_view client_id,
                           const v1::TimelineEntry& entry,
-                          const DisclosureOf& disclosure) {
+                          const Disclosure& disclosure, const json& what) {
   json audit = AuditSkeleton(entry);
   audit["type"] = Coding(kDicom, "110106", "Export");
   audit["subtype"] = json::array(
@@ -449,7 +448,7 @@ json DisclosureAuditEvent(absl::string_view client_id,
   audit["agent"] = json::array({source, recipient});
   if (!user.is_null()) audit["agent"].push_back(user);
 
-  json data = {{"what", disclosure.what},
+  json data = {{"what", what},
                {"type", Coding(kEntityType, "2", "System Object")},
                {"role", Coding(kObjectRole, "4", "Domain Resource")},
                {"name", entry.event_type()}};
@@ -710,33 +709,32 @@ json AuditEventOf(absl::string_view client_id, const v1::TimelineEntry& entry) {
   if (event.has_record_accessed()) return AccessAuditEvent(client_id, entry);
   if (event.has_information_disclosed()) {
     const v1::InformationDisclosed& d = event.information_disclosed();
-    DisclosureOf disclosure;
+    Disclosure disclosure;
     disclosure.recipient = d.recipient_organization_id();
     disclosure.purpose = d.purpose();
     disclosure.classes = &d.data_classes();
-    disclosure.what =
-        LogicalReference(kDisclosureIdSystem, d.disclosure_id(), "");
     disclosure.description = d.description();
     disclosure.consent_id = d.consent_id();
     disclosure.legal_basis = d.legal_basis();
-    return DisclosureAuditEvent(client_id, entry, disclosure);
+    return DisclosureAuditEvent(
+        client_id, entry, disclosure,
+        LogicalReference(kDisclosureIdSystem, d.disclosure_id(), ""));
   }
   // A referral that shares data classes is in the accounting of disclosures
   // (projections/audit.h ListDisclosures); one that shares none is not.
   if (event.has_referral_sent() &&
       !event.referral_sent().shared_data_classes().empty()) {
     const v1::ReferralSent& r = event.referral_sent();
-    DisclosureOf disclosure;
+    Disclosure disclosure;
     disclosure.recipient = r.to_organization_id();
     disclosure.purpose = r.purpose() == v1::PURPOSE_OF_USE_UNSPECIFIED
                              ? v1::PURPOSE_OF_USE_CARE_COORDINATION
                              : r.purpose();
     disclosure.classes = &r.shared_data_classes();
-    disclosure.what = ResourceOfEvent(client_id, event);
-    disclosure.what["identifier"] =
-        Identifier(kReferralIdSystem, r.referral_id());
     disclosure.description = entry.summary();
-    return DisclosureAuditEvent(client_id, entry, disclosure);
+    json what = ResourceOfEvent(client_id, event);
+    what["identifier"] = Identifier(kReferralIdSystem, r.referral_id());
+    return DisclosureAuditEvent(client_id, entry, disclosure, what);
   }
   return CreateAuditEvent(client_id, entry);
 }
