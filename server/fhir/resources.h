@@ -26,6 +26,12 @@ inline constexpr char kConsentIdSystem[] = "urn:caseline:consent-id";
 inline constexpr char kAdmissionIdSystem[] = "urn:caseline:admission-id";
 inline constexpr char kOrganizationIdSystem[] = "urn:caseline:organization-id";
 inline constexpr char kGoalIdSystem[] = "urn:caseline:goal-id";
+inline constexpr char kCareTeamMemberIdSystem[] =
+    "urn:caseline:care-team-member-id";
+inline constexpr char kUserIdSystem[] = "urn:caseline:user-id";
+inline constexpr char kEventIdSystem[] = "urn:caseline:event-id";
+inline constexpr char kDisclosureIdSystem[] = "urn:caseline:disclosure-id";
+inline constexpr char kOperationSystem[] = "urn:caseline:operation";
 
 // Patient/<client>: name, birth date, gender, telecom, address, language,
 // identifiers (Caseline's and the organisations'), links to records linked
@@ -58,6 +64,32 @@ nlohmann::json EpisodeOfCareOf(const v1::ClientState& state);
 nlohmann::json CareTeamOf(const v1::ClientState& state);
 // Goal/<client>..<goal>.
 nlohmann::json GoalOf(absl::string_view client_id, const v1::GoalView& goal);
+// The Encounter, EpisodeOfCare, CareTeam and Goal resources the state holds
+// for `type` (one of those four names); empty for other types, and for an
+// EpisodeOfCare or CareTeam the state does not have.
+std::vector<nlohmann::json> CareResources(const v1::ClientState& state,
+                                          absl::string_view type);
+// AuditEvent/<event id>: one entry of the client's audit timeline
+// (AuditViews.GetTimeline, which merges the client's access records in) in
+// the patterns of IHE BALP (https://profiles.ihe.net/ITI/BALP/):
+//   - a RecordAccessed: a read ("rest"/"read", action R) or, for the
+//     operations that list across clients, a query ("rest"/"search-type",
+//     action E); outcome 0, or 4 for a refused read (ACCESS_OUTCOME_DENIED);
+//     the reader organisation and person with purpose of use, the basis,
+//     consents and break-the-glass reason (with v3-ActReason BTG and DICOM
+//     110127 "Emergency Override Started");
+//   - an InformationDisclosed, and a ReferralSent that shares data classes
+//     (both in the accounting of disclosures): a privacy disclosure at the
+//     source (DICOM 110106 "Export", iso-21089-lifecycle "disclose", action
+//     R) from the acting organisation to the recipient;
+//   - any other entry: a create ("rest"/"create", action C) of the event,
+//     whose entity refers to the resource it changed where there is one.
+// Every AuditEvent has the Patient entity (role 1 patient), the recording
+// server as source, recorded = recorded_at and period = occurred_at.
+// Caseline does not record the network address of the reader, so the
+// events follow BALP's patterns without claiming its profiles.
+nlohmann::json AuditEventOf(absl::string_view client_id,
+                            const v1::TimelineEntry& entry);
 
 // Encounter, EpisodeOfCare, CareTeam and Goal resources of `state`
 // (care_resources.cc); empty for other types.
