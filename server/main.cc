@@ -72,11 +72,11 @@ int main(int argc, char** argv) {
   app.add_option("--http_address_file", http_address_file,
                  "after start-up, write the console's bound host:port to this "
                  "file");
-  app.add_option("--fhir_dir", options.fhir_dir,
+  app.add_option("--fhir_dir", options.fhir.state_dir,
                  "where the FHIR endpoint keeps Bulk export files and "
                  "registered Subscriptions (docs/fhir.md); default "
                  "<data_dir>/fhir");
-  app.add_flag("--fhir_insecure_hooks", options.fhir_insecure_hooks,
+  app.add_flag("--fhir_insecure_hooks", options.fhir.allow_insecure_hooks,
                "let FHIR Subscriptions deliver to plain-http and loopback "
                "endpoints (development and tests only)");
   app.add_option("--max_payload_bytes", options.limits.max_payload_bytes,

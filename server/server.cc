@@ -217,10 +217,10 @@ class CaselineServer::Impl {
       console.tls_cert_pem = options.tls_cert_pem;
       console.tls_key_pem = options.tls_key_pem;
       console.insecure_non_loopback = options.insecure_non_loopback;
-      console.fhir.state_dir = options.fhir_dir.empty()
-                                   ? absl::StrCat(options.data_dir, "/fhir")
-                                   : options.fhir_dir;
-      console.fhir.allow_insecure_hooks = options.fhir_insecure_hooks;
+      console.fhir = options.fhir;
+      if (console.fhir.state_dir.empty()) {
+        console.fhir.state_dir = absl::StrCat(options.data_dir, "/fhir");
+      }
       grpc::ChannelArguments args;
       args.SetMaxReceiveMessageSize(-1);
       absl::StatusOr<std::unique_ptr<HttpConsole>> started =

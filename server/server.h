@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "eventstore/event_log.h"
+#include "server/fhir/fhir_endpoint.h"
 #include "projections/projection_engine.h"
 #include "care/views_config.h"
 #include "services/access_control.h"
@@ -56,12 +57,9 @@ struct ServerOptions {
   // docs/console.md); port 0 picks a free port. Empty: no console. With TLS
   // (above) the console is HTTPS with the same certificate and client CA.
   std::string http_listen;
-  // The FHIR endpoint's own files (Bulk export output, registered
-  // Subscriptions; docs/fhir.md). Default: <data_dir>/fhir.
-  std::string fhir_dir;
-  // Lets FHIR Subscriptions deliver to plain-http and loopback endpoints
-  // (development and tests). Default: https only, not loopback.
-  bool fhir_insecure_hooks = false;
+  // The FHIR R4 endpoint served with the console (docs/fhir.md). An empty
+  // fhir.state_dir means <data_dir>/fhir.
+  fhir::FhirOptions fhir;
   // How often grpc.health.v1.Health statuses are brought up to date
   // (server/health.h); clamped to 10 ms .. 1 min. Default: 1 s.
   absl::Duration health_interval = absl::Seconds(1);

@@ -22,6 +22,7 @@
 #include "google/protobuf/message.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "server/fhir/codes.h"
+#include "server/fhir/encounter_writes.h"
 #include "server/fhir/resources.h"
 #include "server/fhir/writes.h"
 #include "server/http_identity.h"
@@ -43,6 +44,7 @@ const std::vector<std::string>& ServedTypes() {
   static const auto* const types = [] {
     auto* t = new std::vector<std::string>(ClientResourceTypes());
     t->push_back("Organization");
+    t->push_back("AuditEvent");
     return t;
   }();
   return *types;
@@ -317,6 +319,10 @@ class FhirEndpoint::Impl {
   absl::StatusOr<json> ReadResource(const Requester& who, absl::string_view type,
                                     absl::string_view id,
                                     uint64_t min_position = 0) {
+    if (type == "AuditEvent") {
+      return absl::UnimplementedError(
+          "AuditEvents are searched, not read: GET AuditEvent?patient=Patient/<id>");
+    }
     ASSIGN_OR_RETURN(std::vector<std::string> parts, ParseId(type, id));
     if (type == "Organization") {
       ASSIGN_OR_RETURN(std::shared_ptr<const care::OrganizationDirectory> directory,
@@ -396,9 +402,10 @@ class FhirEndpoint::Impl {
                                              absl::string_view type,
                                              absl::string_view id) {
     ASSIGN_OR_RETURN(std::vector<std::string> parts, ParseId(type, id));
-    if (type == "Organization") {
-      return absl::UnimplementedError(
-          "_history of an Organization is not kept; read it");
+    if (type == "Organization" || type == "AuditEvent") {
+      return absl::UnimplementedError(absl::StrCat(
+          "_history of an ", type, " is not kept; ",
+          type == "Organization" ? "read it" : "AuditEvents do not change"));
     }
     // The events of the client's stream the caller may see.
     std::vector<v1::Event> touching;
@@ -657,6 +664,23 @@ class FhirEndpoint::Impl {
         if (p.include_focus && matches.size() > before) {
           included.push_back(ServiceRequestOf(entry.client_id(), referral));
         }
+      }
+      next_token = response.next_page_token();
+    } else if (type == "AuditEvent") {
+      if (p.patient.empty()) {
+        return absl::InvalidArgumentError(
+            "AuditEvent: search with patient=Patient/<id>");
+      }
+      ASSIGN_OR_RETURN(std::vector<std::string> parts, DecodeId(p.patient, 1));
+      v1::GetTimelineRequest request;
+      request.set_client_id(parts[0]);
+      request.set_page_size(p.count);
+      request.set_page_token(p.page_token);
+      v1::GetTimelineResponse response;
+      RETURN_IF_ERROR(Rpc(&v1::AuditViews::Stub::GetTimeline, *audit_, call.who,
+                          request, &response));
+      for (const v1::TimelineEntry& entry : response.entries()) {
+        keep(AuditEventOf(parts[0], entry));
       }
       next_token = response.next_page_token();
     } else if (type == "Patient") {
@@ -944,6 +968,10 @@ class FhirEndpoint::Impl {
       Created(call, consent, created);
       return absl::OkStatus();
     }
+    if (type == "Encounter") {
+      ASSIGN_OR_RETURN(EncounterWrite write, EncounterPost(body));
+      return WriteEncounter(call, write);
+    }
     if (type == "Task") {
       // The Task of a referral exists as soon as its ServiceRequest does:
       // posting it again is answered with the one the record holds.
@@ -962,6 +990,24 @@ class FhirEndpoint::Impl {
                      "Encounter"));
   }
 
+  absl::Status WriteEncounter(const Call& call, const EncounterWrite& write) {
+    const google::protobuf::Message& request =
+        write.kind == EncounterWrite::Kind::kAdmission
+            ? static_cast<const google::protobuf::Message&>(write.admission)
+            : write.discharge;
+    ASSIGN_OR_RETURN(care::CommandFields fields, care::CommandFieldsOf(request));
+    ASSIGN_OR_RETURN(v1::CommandResult result,
+                     Command(call.who, fields, std::nullopt));
+    ASSIGN_OR_RETURN(json encounter,
+                     ReadResource(call.who, "Encounter",
+                                  EncodeId({write.client_id, write.admission_id}),
+                                  result.last_global_position()));
+    Created(call, encounter,
+            !result.already_applied() &&
+                write.kind == EncounterWrite::Kind::kAdmission);
+    return absl::OkStatus();
+  }
+
   absl::Status Update(const Call& call, bool patch) {
     const std::string type = call.req.matches[1].str();
     const std::string id = call.req.matches[2].str();
@@ -974,6 +1020,10 @@ class FhirEndpoint::Impl {
         return absl::InvalidArgumentError(
             "If-Match: an ETag as the server sent it, e.g. W/\"3\"");
       }
+    }
+    if (type == "Encounter" && !patch) {
+      ASSIGN_OR_RETURN(EncounterWrite write, EncounterPut(id, body));
+      return WriteEncounter(call, write);
     }
     if (type != "Task" && type != "Consent") {
       return absl::Status(
@@ -1066,26 +1116,29 @@ class FhirEndpoint::Impl {
     json resources = json::array();
     for (const std::string& type : ServedTypes()) {
       json resource = {{"type", type},
-                       {"versioning", type == "Organization" ? "no-version"
-                                                             : "versioned"},
-                       {"readHistory", type != "Organization"},
+                       {"versioning", type == "Organization" || type == "AuditEvent"
+                                          ? "no-version"
+                                          : "versioned"},
+                       {"readHistory", type != "Organization" && type != "AuditEvent"},
                        {"updateCreate", false},
                        {"conditionalCreate",
                         type == "ServiceRequest" || type == "Consent"},
                        {"conditionalUpdate", false},
                        {"conditionalDelete", "not-supported"}};
-      std::vector<const char*> codes = {"read", "search-type"};
-      if (type != "Organization") {
+      std::vector<const char*> codes = {"search-type"};
+      if (type != "AuditEvent") codes.push_back("read");
+      if (type != "Organization" && type != "AuditEvent") {
         codes.push_back("vread");
         codes.push_back("history-instance");
       }
-      if (type == "ServiceRequest" || type == "Consent" || type == "Task") {
+      if (type == "ServiceRequest" || type == "Consent" || type == "Task" ||
+          type == "Encounter") {
         codes.push_back("create");
       }
-      if (type == "Task" || type == "Consent") {
+      if (type == "Task" || type == "Consent" || type == "Encounter") {
         codes.push_back("update");
-        codes.push_back("patch");
       }
+      if (type == "Task" || type == "Consent") codes.push_back("patch");
       json list = json::array();
       for (const char* code : codes) list.push_back({{"code", code}});
       resource["interaction"] = list;

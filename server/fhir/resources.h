@@ -91,11 +91,6 @@ std::vector<nlohmann::json> CareResources(const v1::ClientState& state,
 nlohmann::json AuditEventOf(absl::string_view client_id,
                             const v1::TimelineEntry& entry);
 
-// Encounter, EpisodeOfCare, CareTeam and Goal resources of `state`
-// (care_resources.cc); empty for other types.
-std::vector<nlohmann::json> CareResources(const v1::ClientState& state,
-                                          absl::string_view type);
-
 // Every resource of `type` the state holds ("Patient", "Consent",
 // "ServiceRequest", "Task", "Encounter", "EpisodeOfCare", "CareTeam",
 // "Goal"); empty for other types. Consents include those no longer in force
