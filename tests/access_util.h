@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +65,8 @@ struct AccessNetworkOptions {
   // kMutualTls: a directory made by deploy/make-dev-certs.sh (ca.pem,
   // server.pem, server.key, and <org>.pem, <org>.key for every organisation).
   std::string certs_dir;
+  // Changes the server's options last, e.g. the FHIR endpoint's.
+  std::function<void(server::ServerOptions&)> configure;
 };
 
 // The provenance every new consent needs (docs/access.md, "Consent
@@ -121,6 +124,7 @@ class AccessNetwork {
             server_options.tls_key_pem = Pem("server.key");
             server_options.client_ca_pem = Pem("ca.pem");
           }
+          if (options_.configure) options_.configure(server_options);
         });
     EXPECT_TRUE(started.ok()) << started.status();
     if (!started.ok()) return;
