@@ -24,6 +24,7 @@
 #include "server/fhir/codes.h"
 #include "server/fhir/encounter_writes.h"
 #include "server/fhir/resources.h"
+#include "server/fhir/subscriptions.h"
 #include "server/fhir/writes.h"
 #include "server/http_identity.h"
 #include "services/care_record_service.h"
@@ -155,8 +156,15 @@ class FhirEndpoint::Impl {
         audit_(v1::AuditViews::NewStub(services_.channel)),
         event_log_(v1::EventLog::NewStub(services_.channel)) {}
 
+  absl::Status Start() {
+    ASSIGN_OR_RETURN(subscriptions_, Subscriptions::Create(services_, options_));
+    return absl::OkStatus();
+  }
+
   void Register(httplib::Server& http) {
     const std::string base = kBasePath;
+    // Before the generic routes, which would take /Subscription/<id>.
+    subscriptions_->Register(http);
     http.Get(base + "/metadata", Handler([this](const Call& call) {
                SetResource(call.res, 200, Capability(call));
                return absl::OkStatus();
@@ -181,7 +189,9 @@ class FhirEndpoint::Impl {
                Handler([this](const Call& call) { return Update(call, true); }));
   }
 
-  void Stop() {}
+  void Stop() {
+    if (subscriptions_ != nullptr) subscriptions_->Stop();
+  }
 
  private:
   // One request being answered.
@@ -1204,12 +1214,14 @@ class FhirEndpoint::Impl {
   std::unique_ptr<v1::ContinuityViews::Stub> continuity_;
   std::unique_ptr<v1::AuditViews::Stub> audit_;
   std::unique_ptr<v1::EventLog::Stub> event_log_;
+  std::unique_ptr<Subscriptions> subscriptions_;
 };
 
 absl::StatusOr<std::unique_ptr<FhirEndpoint>> FhirEndpoint::Create(
     FhirServices services, FhirOptions options) {
-  return std::unique_ptr<FhirEndpoint>(new FhirEndpoint(
-      std::make_unique<Impl>(std::move(services), std::move(options))));
+  auto impl = std::make_unique<Impl>(std::move(services), std::move(options));
+  RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<FhirEndpoint>(new FhirEndpoint(std::move(impl)));
 }
 
 FhirEndpoint::FhirEndpoint(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
