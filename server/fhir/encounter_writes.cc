@@ -1,13 +1,10 @@
 #include "server/fhir/encounter_writes.h"
 
-#include <openssl/rand.h>
-
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "care/proto_time.h"
@@ -15,6 +12,7 @@
 #include "server/fhir/codes.h"
 #include "server/fhir/fhir_common.h"
 #include "server/fhir/resources.h"
+#include "server/fhir/writes.h"
 
 namespace caseline::server::fhir {
 namespace {
@@ -93,18 +91,6 @@ absl::StatusOr<std::optional<std::string>> IdentifiedAdmission(
         "starting with a letter or digit"));
   }
   return first;
-}
-
-absl::StatusOr<std::string> GeneratedAdmissionId() {
-  unsigned char bytes[8];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
-    return absl::InternalError(
-        "no randomness for a new admission id (RAND_bytes failed); give "
-        "Encounter.identifier");
-  }
-  return absl::StrCat(
-      "adm-", absl::BytesToHexString(absl::string_view(
-                  reinterpret_cast<const char*>(bytes), sizeof(bytes))));
 }
 
 absl::StatusOr<std::string> ClientOf(const json& encounter) {
@@ -260,7 +246,7 @@ absl::StatusOr<EncounterWrite> EncounterPost(const json& encounter) {
   if (given) {
     admission_id = *std::move(identified);
   } else {
-    ASSIGN_OR_RETURN(admission_id, GeneratedAdmissionId());
+    admission_id = NewId("adm");
   }
   return Admission(encounter, std::move(client_id), std::move(admission_id),
                    given);

@@ -64,11 +64,6 @@ nlohmann::json EpisodeOfCareOf(const v1::ClientState& state);
 nlohmann::json CareTeamOf(const v1::ClientState& state);
 // Goal/<client>..<goal>.
 nlohmann::json GoalOf(absl::string_view client_id, const v1::GoalView& goal);
-// The Encounter, EpisodeOfCare, CareTeam and Goal resources the state holds
-// for `type` (one of those four names); empty for other types, and for an
-// EpisodeOfCare or CareTeam the state does not have.
-std::vector<nlohmann::json> CareResources(const v1::ClientState& state,
-                                          absl::string_view type);
 // AuditEvent/<event id>: one entry of the client's audit timeline
 // (AuditViews.GetTimeline, which merges the client's access records in) in
 // the patterns of IHE BALP (https://profiles.ihe.net/ITI/BALP/):
