@@ -86,6 +86,12 @@ nlohmann::json GoalOf(absl::string_view client_id, const v1::GoalView& goal);
 nlohmann::json AuditEventOf(absl::string_view client_id,
                             const v1::TimelineEntry& entry);
 
+// The Encounter, EpisodeOfCare, CareTeam and Goal resources the state holds
+// for `type` (one of those four names; care_resources.cc); empty for other
+// types, and for an EpisodeOfCare or CareTeam the state does not have.
+std::vector<nlohmann::json> CareResources(const v1::ClientState& state,
+                                          absl::string_view type);
+
 // Every resource of `type` the state holds ("Patient", "Consent",
 // "ServiceRequest", "Task", "Encounter", "EpisodeOfCare", "CareTeam",
 // "Goal"); empty for other types. Consents include those no longer in force
