@@ -37,6 +37,20 @@ if (SCHEMA_ID !== 'http://hl7.org/fhir/json-schema/4.0') {
   process.exit(2);
 }
 
+// The package ships HL7's R4 schema as first published (4.0.0), whose
+// FHIRVersion codes end at "4.0.0". R4's technical correction 4.0.1 (the R4
+// every server now states, CapabilityStatement.fhirVersion) added its own code
+// to that value set; nothing else here depends on the difference.
+for (const [type, element] of [['CapabilityStatement', 'fhirVersion'],
+                               ['StructureDefinition', 'fhirVersion']]) {
+  const codes = schema.definitions[type].properties[element].enum;
+  if (Array.isArray(codes) && !codes.includes('4.0.1')) codes.push('4.0.1');
+}
+for (const type of ['ImplementationGuide', 'ImplementationGuide_Resource']) {
+  const codes = schema.definitions[type].properties.fhirVersion.items.enum;
+  if (Array.isArray(codes) && !codes.includes('4.0.1')) codes.push('4.0.1');
+}
+
 // allErrors so one run shows every problem of a resource; the draft-06
 // meta-schema as the package itself adds it.
 const ajv = new Ajv({ logger: false, allErrors: true, jsonPointers: true });
