@@ -134,15 +134,19 @@ std::string CodeOf(const EnumDescriptor* type, int value) {
 }
 
 nlohmann::json CaselineCoding(const EnumDescriptor* type, int value) {
+  // The unspecified value (0) is the code "unspecified": FHIR has no empty
+  // codes.
+  const std::string code = CodeOf(type, value);
   return {{"system", SystemOf(type)},
-          {"code", CodeOf(type, value)},
-          {"display", DisplayOf(type, value)}};
+          {"code", code.empty() ? "unspecified" : code},
+          {"display", code.empty() ? "Unspecified" : DisplayOf(type, value)}};
 }
 
 nlohmann::json Concept(const EnumDescriptor* type, int value) {
   nlohmann::json codeable = {
       {"coding", nlohmann::json::array({CaselineCoding(type, value)})},
-      {"text", DisplayOf(type, value)}};
+      {"text", CodeOf(type, value).empty() ? "Unspecified"
+                                           : DisplayOf(type, value)}};
   if (const StandardCode* standard = StandardOf(type, value)) {
     codeable["coding"].push_back({{"system", standard->system},
                                  {"code", standard->code},

@@ -179,10 +179,20 @@ nlohmann::json OperationOutcome(const absl::Status& status) {
              {"diagnostics", std::string(status.message())}}})}};
 }
 
+constexpr char kHttpStatusPayload[] = "urn:caseline:http-status";
+
+absl::Status WithHttpStatus(absl::Status status, int http) {
+  status.SetPayload(kHttpStatusPayload, absl::Cord(absl::StrCat(http)));
+  return status;
+}
+
 void SetOutcome(httplib::Response& res, const absl::Status& status,
                 std::optional<int> http) {
-  SetResource(res, http.value_or(HttpStatusOf(status.code())),
-              OperationOutcome(status));
+  int code = HttpStatusOf(status.code());
+  if (absl::optional<absl::Cord> given = status.GetPayload(kHttpStatusPayload)) {
+    (void)absl::SimpleAtoi(std::string(*given), &code);
+  }
+  SetResource(res, http.value_or(code), OperationOutcome(status));
 }
 
 void SetResource(httplib::Response& res, int http,

@@ -82,8 +82,12 @@ int HttpStatusOf(absl::StatusCode code);
 // `status`'s code, diagnostics = the message (the gRPC message, unchanged),
 // and an extension naming the gRPC code.
 nlohmann::json OperationOutcome(const absl::Status& status);
-// Sets `res` to OperationOutcome(status) with HttpStatusOf(code); `http`
-// overrides the status (e.g. 412).
+// `status` answered with HTTP status `http` instead of HttpStatusOf(code)
+// (e.g. 415 for a body in an unsupported format), carried as a payload.
+absl::Status WithHttpStatus(absl::Status status, int http);
+
+// Sets `res` to OperationOutcome(status) with HttpStatusOf(code), or the
+// status WithHttpStatus gave; `http` overrides both (e.g. 412).
 void SetOutcome(httplib::Response& res, const absl::Status& status,
                 std::optional<int> http = std::nullopt);
 // Sets `res` to `resource` as application/fhir+json with `http`.

@@ -785,12 +785,13 @@ class FhirEndpoint::Impl {
               : (absl::StartsWith(type, "application/fhir+json") ||
                  absl::StartsWith(type, "application/json"));
     if (!ok) {
-      return absl::Status(
-          absl::StatusCode::kInvalidArgument,
-          absl::StrCat("Content-Type: send ",
-                       patch ? "application/json-patch+json (RFC 6902)"
-                             : "application/fhir+json",
-                       " (FHIR JSON is the only format served)"));
+      return WithHttpStatus(
+          absl::InvalidArgumentError(absl::StrCat(
+              "Content-Type: send ",
+              patch ? "application/json-patch+json (RFC 6902)"
+                    : "application/fhir+json",
+              " (FHIR JSON is the only format served)")),
+          415);
     }
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded()) {
@@ -920,8 +921,11 @@ class FhirEndpoint::Impl {
             {{"status", status},
              {"location",
               absl::StrCat(type, "/", id, "/_history/", VersionOf(*resource))},
-             {"etag", ETagOf(*resource)},
-             {"lastModified", (*resource)["meta"].value("lastUpdated", "")}}}});
+             {"etag", ETagOf(*resource)}}}});
+      if ((*resource)["meta"].contains("lastUpdated")) {
+        entries.back()["response"]["lastModified"] =
+            (*resource)["meta"]["lastUpdated"];
+      }
     }
     SetResource(call.res, 200,
                 {{"resourceType", "Bundle"},

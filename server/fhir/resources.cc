@@ -404,7 +404,7 @@ nlohmann::json TaskOf(absl::string_view client_id,
   if (!referral.status_reason().empty()) {
     task["statusReason"] = {{"text", referral.status_reason()}};
   }
-  if (referral.status() == "completed") {
+  if (referral.status() == "completed" && !referral.delivered().empty()) {
     task["output"] = json::array(
         {{{"type",
            {{"coding",
