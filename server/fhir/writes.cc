@@ -320,6 +320,9 @@ absl::StatusOr<care::CommandFields> ReferralCommandOf(
       reasons != nullptr && reasons->is_array() && !reasons->empty()) {
     sent->set_reason(StringAt((*reasons)[0], "text").value_or(""));
   }
+  // A referral sent system to system reaches the provider on the client's
+  // behalf: warm, unless the extension says cold.
+  sent->set_kind(v1::REFERRAL_KIND_WARM);
   for (const json* e : Extensions(service_request, "referral-kind")) {
     if (const json* coding = Member(*e, "valueCoding")) {
       ASSIGN_OR_RETURN(v1::ReferralKind kind,

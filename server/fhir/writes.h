@@ -21,7 +21,8 @@ namespace caseline::server::fhir {
 // A new referral from a ServiceRequest and, when given, its Task (a
 // transaction's pair): the SendReferral command. The referral id is
 // ServiceRequest.identifier[0].value, else `default_id`; command_id
-// "fhir:ServiceRequest:<referral id>".
+// "fhir:ServiceRequest:<referral id>". The referral is warm unless the
+// referral-kind extension says cold.
 absl::StatusOr<care::CommandFields> ReferralCommandOf(
     const nlohmann::json& service_request, const nlohmann::json* task,
     absl::string_view default_id);
