@@ -313,12 +313,14 @@ class BulkExport::Impl {
  public:
   Impl(FhirServices services, const FhirOptions& options)
       : services_(std::move(services)),
-        exports_dir_(fs::path(options.state_dir) / "exports"),
+        exports_dir_(options.state_dir.empty()
+                         ? fs::path()
+                         : fs::path(options.state_dir) / "exports"),
         retention_(options.export_retention),
         max_running_(options.max_exports_per_organization) {
     // Jobs live in memory: what an earlier process left cannot be polled.
     std::error_code ignored;
-    fs::remove_all(exports_dir_, ignored);
+    if (!exports_dir_.empty()) fs::remove_all(exports_dir_, ignored);
     reaper_ = std::thread([this] { Reap(); });
   }
 
@@ -519,7 +521,11 @@ class BulkExport::Impl {
     job->transaction_time = absl::Now();
     job->dir = exports_dir_ / job->id;
     std::error_code error;
-    fs::create_directories(job->dir, error);
+    if (exports_dir_.empty()) {
+      error = std::make_error_code(std::errc::no_such_file_or_directory);
+    } else {
+      fs::create_directories(job->dir, error);
+    }
     if (error) {
       SetOutcome(res, absl::InternalError(absl::StrCat(
                           "bulk export: cannot create ", job->dir.string(),
@@ -768,7 +774,7 @@ class BulkExport::Impl {
       while (reader->Read(&message)) {
         if (message.has_caught_up()) {
           context.TryCancel();
-          reader->Finish().ok();  // CANCELLED, as asked
+          (void)reader->Finish();  // CANCELLED, as asked
           return absl::OkStatus();
         }
         if (!message.has_event() ||

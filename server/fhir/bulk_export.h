@@ -37,7 +37,9 @@ namespace caseline::server::fhir {
 
 class BulkExport {
  public:
-  // `services` are not owned and must outlive the BulkExport.
+  // `services` are not owned and must outlive the BulkExport. Removes
+  // <options.state_dir>/exports (what an earlier process left); with an
+  // empty state_dir every kick-off answers 500.
   BulkExport(FhirServices services, const FhirOptions& options);
   // Calls Stop().
   ~BulkExport();
