@@ -21,6 +21,7 @@
 #include "caseline/v1/wire_constants.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "server/fhir/bulk_export.h"
 #include "server/fhir/codes.h"
 #include "server/fhir/encounter_writes.h"
 #include "server/fhir/resources.h"
@@ -158,6 +159,7 @@ class FhirEndpoint::Impl {
 
   absl::Status Start() {
     ASSIGN_OR_RETURN(subscriptions_, Subscriptions::Create(services_, options_));
+    bulk_ = std::make_unique<BulkExport>(services_, options_);
     return absl::OkStatus();
   }
 
@@ -165,6 +167,7 @@ class FhirEndpoint::Impl {
     const std::string base = kBasePath;
     // Before the generic routes, which would take /Subscription/<id>.
     subscriptions_->Register(http);
+    bulk_->Register(http);
     http.Get(base + "/metadata", Handler([this](const Call& call) {
                SetResource(call.res, 200, Capability(call));
                return absl::OkStatus();
@@ -190,6 +193,7 @@ class FhirEndpoint::Impl {
   }
 
   void Stop() {
+    if (bulk_ != nullptr) bulk_->Stop();
     if (subscriptions_ != nullptr) subscriptions_->Stop();
   }
 
@@ -1219,6 +1223,7 @@ class FhirEndpoint::Impl {
   std::unique_ptr<v1::AuditViews::Stub> audit_;
   std::unique_ptr<v1::EventLog::Stub> event_log_;
   std::unique_ptr<Subscriptions> subscriptions_;
+  std::unique_ptr<BulkExport> bulk_;
 };
 
 absl::StatusOr<std::unique_ptr<FhirEndpoint>> FhirEndpoint::Create(
