@@ -86,7 +86,7 @@ json PatientReference(absl::string_view client_id) {
 }
 
 json OrganizationReference(absl::string_view organization_id) {
-  return Reference("Organization", organization_id);
+  return Reference("Organization", EncodeId({organization_id}));
 }
 
 // --- Encounter ------------------------------------------------------------

@@ -173,8 +173,15 @@ absl::StatusOr<EncounterWrite> Admission(const json& encounter,
         "e.g. {\"reference\": \"Organization/<id>\"}");
   }
   ASSIGN_OR_RETURN(
-      std::string facility,
+      std::string facility_id,
       ReferencedId(*provider, "Organization", "Encounter.serviceProvider"));
+  absl::StatusOr<std::vector<std::string>> facility_parts =
+      DecodeId(facility_id, 1);
+  if (!facility_parts.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Encounter.serviceProvider: ", facility_parts.status().message()));
+  }
+  const std::string& facility = (*facility_parts)[0];
   ASSIGN_OR_RETURN(v1::LevelOfCare level, LevelOfCareOf(encounter));
   ASSIGN_OR_RETURN(v1::ServiceCategory need, PrimaryNeedOf(encounter));
   v1::RecordAdmissionRequest& request = write.admission;

@@ -137,12 +137,21 @@ absl::StatusOr<TimeBound> ParseTimeBound(absl::string_view value) {
   return bound;
 }
 
-// The id in a search reference parameter: "Organization/x", or "x".
-std::string SearchReference(absl::string_view value, absl::string_view type) {
+// The Caseline id a search reference parameter names: "Organization/<id>"
+// or "<id>", the id as EncodeId writes it.
+absl::StatusOr<std::string> SearchReference(absl::string_view key,
+                                            absl::string_view value,
+                                            absl::string_view type) {
   absl::string_view id = value;
   const size_t at = value.rfind(absl::StrCat(type, "/"));
   if (at != absl::string_view::npos) id = value.substr(at + type.size() + 1);
-  return std::string(id);
+  absl::StatusOr<std::vector<std::string>> parts = DecodeId(id, 1);
+  if (!parts.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        key, ": \"", value, "\" is not a reference to a ", type,
+        " (", type, "/<id>)"));
+  }
+  return (*parts)[0];
 }
 
 }  // namespace
@@ -288,8 +297,10 @@ class FhirEndpoint::Impl {
     RETURN_IF_ERROR(Rpc(&v1::ContinuityViews::Stub::GetClientSummary,
                         *continuity_, who, request, &response));
     if (!response.summary().state().registered()) {
-      return absl::NotFoundError(
-          absl::StrCat("client ", client_id, " is not registered"));
+      return absl::NotFoundError(absl::StrCat(
+          "client ", client_id,
+          " is not registered, or no event of its registration is visible "
+          "to you (docs/access.md)"));
     }
     return response.summary().state();
   }
@@ -359,6 +370,7 @@ class FhirEndpoint::Impl {
                                   call.req.matches[2].str()));
     if (call.req.has_header("If-None-Match") &&
         call.req.get_header_value("If-None-Match") == ETagOf(resource)) {
+      call.res.set_header("ETag", ETagOf(resource));
       call.res.status = 304;
       return absl::OkStatus();
     }
@@ -494,9 +506,14 @@ class FhirEndpoint::Impl {
   absl::Status VersionRead(const Call& call) {
     const std::string type = call.req.matches[1].str();
     const std::string id = call.req.matches[2].str();
+    uint64_t version = 0;
+    if (!absl::SimpleAtoi(call.req.matches[3].str(), &version)) {
+      return absl::NotFoundError(absl::StrCat(type, "/", id, " has no version ",
+                                              call.req.matches[3].str()));
+    }
     ASSIGN_OR_RETURN(std::vector<json> entries, Versions(call, type, id));
     for (const json& entry : entries) {
-      if (entry["resource"]["meta"]["versionId"] == call.req.matches[3].str()) {
+      if (VersionOf(entry["resource"]) == version) {
         SetVersioned(call.res, 200, entry["resource"]);
         return absl::OkStatus();
       }
@@ -571,15 +588,17 @@ class FhirEndpoint::Impl {
       } else if (key == "patient" || (key == "subject" && type != "Task") ||
                  (key == "for" && type == "Task")) {
         if (type == "Patient" || type == "Organization") return unsupported();
-        p.patient = SearchReference(value, "Patient");
+        ASSIGN_OR_RETURN(p.patient, SearchReference(key, value, "Patient"));
       } else if ((key == "owner" && type == "Task") ||
                  (key == "performer" && type == "ServiceRequest")) {
-        p.owner = SearchReference(value, "Organization");
+        ASSIGN_OR_RETURN(p.owner, SearchReference(key, value, "Organization"));
       } else if (key == "requester" &&
                  (type == "Task" || type == "ServiceRequest")) {
-        p.requester = SearchReference(value, "Organization");
+        ASSIGN_OR_RETURN(p.requester,
+                         SearchReference(key, value, "Organization"));
       } else if (key == "status" && type != "Patient" &&
-                 type != "Organization") {
+                 type != "Organization" && type != "Goal" &&
+                 type != "AuditEvent") {
         for (absl::string_view s : absl::StrSplit(value, ',')) {
           p.statuses.emplace_back(s);
         }
@@ -685,16 +704,15 @@ class FhirEndpoint::Impl {
         return absl::InvalidArgumentError(
             "AuditEvent: search with patient=Patient/<id>");
       }
-      ASSIGN_OR_RETURN(std::vector<std::string> parts, DecodeId(p.patient, 1));
       v1::GetTimelineRequest request;
-      request.set_client_id(parts[0]);
+      request.set_client_id(p.patient);
       request.set_page_size(p.count);
       request.set_page_token(p.page_token);
       v1::GetTimelineResponse response;
       RETURN_IF_ERROR(Rpc(&v1::AuditViews::Stub::GetTimeline, *audit_, call.who,
                           request, &response));
       for (const v1::TimelineEntry& entry : response.entries()) {
-        keep(AuditEventOf(parts[0], entry));
+        keep(AuditEventOf(p.patient, entry));
       }
       next_token = response.next_page_token();
     } else if (type == "Patient") {
@@ -718,8 +736,7 @@ class FhirEndpoint::Impl {
                 ? " or by organisation (owner/performer, requester)"
                 : ""));
       }
-      ASSIGN_OR_RETURN(std::vector<std::string> parts, DecodeId(p.patient, 1));
-      ASSIGN_OR_RETURN(v1::ClientState state, State(call.who, parts[0]));
+      ASSIGN_OR_RETURN(v1::ClientState state, State(call.who, p.patient));
       for (json& resource : ClientResources(state, type)) {
         if (type == "Task" || type == "ServiceRequest") {
           const std::string owner_field = type == "Task" ? "owner" : "performer";
@@ -753,7 +770,7 @@ class FhirEndpoint::Impl {
       next.params.erase("_page_token");
       next.params.emplace("_page_token", next_token);
       links.push_back({{"relation", "next"}, {"url", SelfUrl(next)}});
-    } else {
+    } else if (p.page_token.empty()) {
       bundle["total"] = matches.size();
     }
     bundle["link"] = links;
@@ -782,12 +799,14 @@ class FhirEndpoint::Impl {
 
   static absl::StatusOr<json> Body(const httplib::Request& req,
                                    bool patch = false) {
-    const std::string type =
-        absl::AsciiStrToLower(req.get_header_value("Content-Type"));
-    const bool ok =
-        patch ? absl::StartsWith(type, "application/json-patch+json")
-              : (absl::StartsWith(type, "application/fhir+json") ||
-                 absl::StartsWith(type, "application/json"));
+    // The media type, without parameters such as charset.
+    const std::string type(absl::StripAsciiWhitespace(absl::AsciiStrToLower(
+        std::string(absl::string_view(req.get_header_value("Content-Type"))
+                        .substr(0, req.get_header_value("Content-Type")
+                                       .find(';'))))));
+    const bool ok = patch ? type == "application/json-patch+json"
+                          : (type == "application/fhir+json" ||
+                             type == "application/json");
     if (!ok) {
       return WithHttpStatus(
           absl::InvalidArgumentError(absl::StrCat(
@@ -812,8 +831,11 @@ class FhirEndpoint::Impl {
     bool created = false;
   };
 
+  // `conditional`: the create was conditional (If-None-Exist): a referral
+  // that already exists with the id is answered, not refused.
   absl::StatusOr<Written> SendReferral(const Call& call,
-                                       const care::CommandFields& fields) {
+                                       const care::CommandFields& fields,
+                                       bool conditional) {
     absl::StatusOr<v1::CommandResult> result =
         Command(call.who, fields, std::nullopt);
     const std::string& referral_id = fields.event.referral_sent().referral_id();
@@ -823,8 +845,7 @@ class FhirEndpoint::Impl {
     if (result.ok()) {
       min_position = result->last_global_position();
       created = !result->already_applied();
-    } else if (!(absl::IsAlreadyExists(result.status()) &&
-                 call.req.has_header("If-None-Exist"))) {
+    } else if (!(absl::IsAlreadyExists(result.status()) && conditional)) {
       return result.status();
     }
     ASSIGN_OR_RETURN(v1::ClientState state,
@@ -911,7 +932,8 @@ class FhirEndpoint::Impl {
     ASSIGN_OR_RETURN(care::CommandFields fields,
                      ReferralCommandOf(*service_request, task,
                                        named.value_or(NewId("r"))));
-    ASSIGN_OR_RETURN(Written written, SendReferral(call, fields));
+    ASSIGN_OR_RETURN(Written written,
+                     SendReferral(call, fields, named.has_value()));
     const std::string status = written.created ? "201 Created" : "200 OK";
     const std::string base = BaseUrl(call.req, services_.tls);
     json entries = json::array();
@@ -960,7 +982,8 @@ class FhirEndpoint::Impl {
       ASSIGN_OR_RETURN(care::CommandFields fields,
                        ReferralCommandOf(body, nullptr,
                                          named.value_or(NewId("r"))));
-      ASSIGN_OR_RETURN(Written written, SendReferral(call, fields));
+      ASSIGN_OR_RETURN(Written written,
+                       SendReferral(call, fields, named.has_value()));
       Created(call, written.service_request, written.created);
       return absl::OkStatus();
     }
@@ -1126,11 +1149,6 @@ class FhirEndpoint::Impl {
       }
       return out;
     };
-    auto interactions = [](std::initializer_list<const char*> codes) {
-      json out = json::array();
-      for (const char* code : codes) out.push_back({{"code", code}});
-      return out;
-    };
     json resources = json::array();
     for (const std::string& type : ServedTypes()) {
       json resource = {{"type", type},
@@ -1178,6 +1196,12 @@ class FhirEndpoint::Impl {
             search({{"_id", "token"}, {"identifier", "token"}});
       } else if (type == "Organization") {
         resource["searchParam"] = search({{"name", "string"}});
+      } else if (type == "AuditEvent") {
+        resource["searchParam"] =
+            search({{"patient", "reference"}, {"_count", "number"}});
+      } else if (type == "Goal") {
+        resource["searchParam"] =
+            search({{"patient", "reference"}, {"_lastUpdated", "date"}});
       } else {
         resource["searchParam"] =
             search({{"patient", "reference"}, {"status", "token"},
@@ -1185,11 +1209,25 @@ class FhirEndpoint::Impl {
       }
       resources.push_back(resource);
     }
-    (void)interactions;
+    resources.push_back(
+        {{"type", "Subscription"},
+         {"profile",
+          "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+          "backport-subscription"},
+         {"interaction", json::array({{{"code", "create"}},
+                                      {{"code", "read"}},
+                                      {{"code", "update"}},
+                                      {{"code", "delete"}},
+                                      {{"code", "search-type"}}})},
+         {"operation",
+          json::array({{{"name", "status"},
+                        {"definition",
+                         "http://hl7.org/fhir/uv/subscriptions-backport/"
+                         "OperationDefinition/backport-subscription-status"}}})}});
     return {
         {"resourceType", "CapabilityStatement"},
         {"status", "active"},
-        {"date", "2026-12-06"},
+        {"date", Instant(started_)},
         {"publisher", "Caseline"},
         {"kind", "instance"},
         {"software", {{"name", "Caseline"}}},
@@ -1212,11 +1250,17 @@ class FhirEndpoint::Impl {
                   "Mutual TLS names the organisation; x-caseline-user the "
                   "person."}}},
                {"resource", resources},
+               {"operation",
+                json::array({{{"name", "export"},
+                              {"definition",
+                               "http://hl7.org/fhir/uv/bulkdata/"
+                               "OperationDefinition/export"}}})},
                {"interaction", json::array({{{"code", "transaction"}}})}}})}};
   }
 
   const FhirServices services_;
   const FhirOptions options_;
+  const absl::Time started_ = absl::Now();
   grpc::TemplatedGenericStub<google::protobuf::Message, google::protobuf::Message>
       generic_;
   std::unique_ptr<v1::ContinuityViews::Stub> continuity_;

@@ -88,7 +88,8 @@ nlohmann::json PatientOf(const v1::ClientState& state) {
                                 absl::AsciiStrToLower(id.system()))},
         {"value", id.value()}};
     if (!id.organization_id().empty()) {
-      identifier["assigner"] = Reference("Organization", id.organization_id());
+      identifier["assigner"] =
+          Reference("Organization", EncodeId({id.organization_id()}));
     }
     identifiers.push_back(std::move(identifier));
   }
@@ -149,7 +150,8 @@ nlohmann::json PatientOf(const v1::ClientState& state) {
   }
   if (!state.registered_by_organization_id().empty()) {
     patient["managingOrganization"] =
-        Reference("Organization", state.registered_by_organization_id());
+        Reference("Organization",
+                  EncodeId({state.registered_by_organization_id()}));
   }
   if (state.linked_client_ids_size() > 0) {
     json links = json::array();
@@ -216,7 +218,8 @@ nlohmann::json ConsentOf(absl::string_view client_id,
   }
   if (!view.recorded_by_organization_id().empty()) {
     consent["organization"] = json::array(
-        {Reference("Organization", view.recorded_by_organization_id())});
+        {Reference("Organization",
+                   EncodeId({view.recorded_by_organization_id()}))});
   }
   // Who gave it: the client, or a legally authorised representative (a
   // contained RelatedPerson with the authority as its relationship).
