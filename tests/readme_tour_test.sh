@@ -167,6 +167,52 @@ grep -q '"authenticated":false' "$work/console" || fail "console session: $(cat 
 grep -q '"name":"Mercy General Hospital","organization_id":"org-mercy-general"' "$work/console" \
   || fail "console sign-in choices: $(cat "$work/console")"
 
+# --- FHIR, as in README.md ---
+fhir="http://$(cat "$work/http_address")/fhir/r4"
+bundle='{
+  "resourceType": "Bundle", "type": "transaction", "entry": [
+   {"fullUrl": "urn:uuid:8f0c2a6e-1c1e-4f7e-9d43-3d1b2f6a0b11",
+    "request": {"method": "POST", "url": "ServiceRequest"},
+    "resource": {"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+      "identifier": [{"system": "urn:caseline:referral-id", "value": "fhir-ref-1"}],
+      "code": {"coding": [{"system": "urn:caseline:service-category", "code": "in-home-care"}]},
+      "subject": {"reference": "Patient/scenario-stroke"},
+      "requester": {"reference": "Organization/org-mercy-general"},
+      "performer": [{"reference": "Organization/org-homecare-partners"}],
+      "reasonCode": [{"text": "help with bathing after discharge"}]}},
+   {"request": {"method": "POST", "url": "Task"},
+    "resource": {"resourceType": "Task", "status": "requested", "intent": "order",
+      "focus": {"reference": "urn:uuid:8f0c2a6e-1c1e-4f7e-9d43-3d1b2f6a0b11"},
+      "for": {"reference": "Patient/scenario-stroke"},
+      "owner": {"reference": "Organization/org-homecare-partners"}}}]}'
+curl -s -X POST "$fhir" -H 'Content-Type: application/fhir+json' \
+  -H 'x-caseline-org: org-mercy-general' -H 'x-caseline-user: mercy.rivera' -d "$bundle" > "$work/f1"
+grep -q '"type":"transaction-response"' "$work/f1" && [ "$(grep -o '"status":"201 Created"' "$work/f1" | wc -l)" -eq 2 ] \
+  || fail "FHIR referral bundle: $(cat "$work/f1")"
+curl -s -X POST "$fhir" -H 'Content-Type: application/fhir+json' \
+  -H 'x-caseline-org: org-mercy-general' -H 'x-caseline-user: mercy.rivera' -d "$bundle" > "$work/f2"
+[ "$(grep -o '"status":"200 OK"' "$work/f2" | wc -l)" -eq 2 ] || fail "FHIR bundle retry: $(cat "$work/f2")"
+curl -s "$fhir/Task?owner=Organization/org-homecare-partners&status=requested" \
+  -H 'x-caseline-org: org-homecare-partners' -H 'x-caseline-user: hc.lee' > "$work/f3"
+grep -q '"type":"searchset"' "$work/f3" && grep -q '"resourceType":"Task"' "$work/f3" || fail "FHIR Task search: $(cat "$work/f3")"
+curl -s -X PATCH "$fhir/Task/scenario-stroke..fhir-ref-1" \
+  -H 'Content-Type: application/json-patch+json' \
+  -H 'x-caseline-org: org-homecare-partners' -H 'x-caseline-user: hc.lee' \
+  -d '[{"op": "replace", "path": "/status", "value": "accepted"}]' > "$work/f4"
+grep -q '"resourceType":"Task"' "$work/f4" && grep -q '"status":"accepted"' "$work/f4" || fail "FHIR accept: $(cat "$work/f4")"
+curl -s -D - -o /dev/null "$fhir/\$export" -H 'Prefer: respond-async' > "$work/f5"
+grep -q '^HTTP/1.1 202 Accepted' "$work/f5" || fail "FHIR export kick-off: $(cat "$work/f5")"
+status_url=$(grep -i '^content-location:' "$work/f5" | tr -d '\r' | cut -d' ' -f2)
+for _ in $(seq 600); do
+  code=$(curl -s -o "$work/f6" -w '%{http_code}' "$status_url")
+  [ "$code" = 200 ] && break
+  sleep 0.1
+done
+clients=$(grep -o '"count":[0-9]*,"type":"Patient"' "$work/f6" | cut -d: -f2 | cut -d, -f1)
+[ "$code" = 200 ] && [ "${clients:-0}" -gt 30 ] || fail "FHIR export: $code $(cat "$work/f6")"
+patients_url=$(grep -o '"url":"[^"]*Patient-1.ndjson"' "$work/f6" | cut -d'"' -f4)
+[ "$(curl -s "$patients_url" | wc -l)" -eq "$clients" ] || fail "FHIR export file $patients_url"
+
 # --- backup and restore, as in README.md ---
 mkdir -p "$work/backups"
 caseline backup --to "$work/backups/2026-01-05" > "$work/b1" 2> "$work/b1.err"
