@@ -1,5 +1,5 @@
 // BulkExport: FHIR Bulk Data export ($export, v2, the async pattern) of what
-// the caller may see (docs/fhir-bulk-export.md, merged into docs/fhir.md
+// the caller may see (docs/fhir.md "Bulk export"
 // "Bulk export").
 //
 // A kick-off starts a background job that reads as the caller, through the

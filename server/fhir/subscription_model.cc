@@ -143,16 +143,15 @@ absl::StatusOr<ReferralFilter> ParseFilter(absl::string_view text,
                                       "completed, failed, cancelled)"));
         }
         target->emplace_back(value);
-      } else if (target == &filter.client) {
-        absl::StatusOr<std::vector<std::string>> client =
-            DecodeId(ReferenceValue(value, type), 1);
-        if (!client.ok()) {
-          return Invalid(kElement, absl::StrCat("\"", value,
-                                                "\" is not a Patient id"));
-        }
-        target->push_back((*client)[0]);
       } else {
-        target->push_back(ReferenceValue(value, type));
+        // Logical ids (fhir_common.h EncodeId), as the resources write them.
+        absl::StatusOr<std::vector<std::string>> id =
+            DecodeId(ReferenceValue(value, type), 1);
+        if (!id.ok()) {
+          return Invalid(kElement, absl::StrCat("\"", value, "\" is not a ",
+                                                type, " id"));
+        }
+        target->push_back((*id)[0]);
       }
     }
   }
