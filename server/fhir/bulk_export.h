@@ -1,6 +1,5 @@
 // BulkExport: FHIR Bulk Data export ($export, v2, the async pattern) of what
-// the caller may see (docs/fhir.md "Bulk export"
-// "Bulk export").
+// the caller may see (docs/fhir.md "Bulk export").
 //
 // A kick-off starts a background job that reads as the caller, through the
 // services on the in-process channel like every other part of the endpoint:
