@@ -33,6 +33,7 @@
 #include "base/mutex.h"
 #include "care/command_catalog.h"
 #include "caseline/v1/care_events.pb.h"
+#include "caseline/v1/care_record.grpc.pb.h"
 #include "caseline/v1/care_record.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -1665,6 +1666,46 @@ TEST_F(CareRecordRejectionTest, RawAppendsStayOutOfCareStreams) {
   const Reply closing = hub_->Record(kClient, closed, start_ + Days(2));
   ASSERT_TRUE(closing.status.ok()) << Describe(closing.status);
   EXPECT_EQ(closing.result.stream_version(), 5u);
+}
+
+// Optimistic concurrency (x-caseline-expected-version, care_record.proto):
+// a command is written only when the client's stream is at the expected
+// version; otherwise ABORTED, nothing written; a malformed value is
+// INVALID_ARGUMENT naming the key.
+TEST_F(CareRecordRejectionTest, ExpectedVersionGuardsACommand) {
+  auto plans = v1::Plans::NewStub(loopback_.channel());
+  auto send = [&](const std::string& expected, const std::string& command_id,
+                  v1::CommandResult* result) {
+    v1::RecordAssessmentRequest request;
+    request.set_command_id(command_id);
+    request.set_client_id(kClient);
+    *request.mutable_assessment_recorded() = Assessment(
+        command_id, {{v1::SERVICE_CATEGORY_FOOD, v1::NEED_LEVEL_LOW}});
+    grpc::ClientContext context;
+    context.AddMetadata("x-caseline-org", "hub");
+    context.AddMetadata("x-caseline-user", "worker-1");
+    context.AddMetadata("x-caseline-expected-version", expected);
+    return plans->RecordAssessment(&context, request, result);
+  };
+  // Written outside the journal: the stream's contents are checked here.
+  streams_with_raw_events_.insert(ClientStream(kClient));
+  const uint64_t head = loopback_.Head();
+  v1::CommandResult result;
+  // The fixture wrote the registration, the case and the lead: version 2.
+  const grpc::Status stale = send("1", "cmd-stale", &result);
+  EXPECT_EQ(stale.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(stale.error_message(),
+              HasSubstr("stream client-ada-okafor is at version 2, not the "
+                        "expected 1 (x-caseline-expected-version)"));
+  const grpc::Status malformed = send("two", "cmd-malformed", &result);
+  EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(malformed.error_message(),
+              HasSubstr("x-caseline-expected-version: \"two\""));
+  EXPECT_EQ(loopback_.Head(), head);
+  const grpc::Status current = send("2", "cmd-current", &result);
+  ASSERT_TRUE(current.ok()) << Describe(current);
+  EXPECT_EQ(result.stream_version(), 3u);
+  EXPECT_EQ(loopback_.Head(), head + 1);
 }
 
 TEST_F(CareRecordRejectionTest, MissingActingOrganizationIsInvalid) {
