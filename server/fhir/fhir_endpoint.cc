@@ -553,7 +553,9 @@ class FhirEndpoint::Impl {
   absl::StatusOr<SearchParams> ParseSearch(const httplib::Request& req,
                                            absl::string_view type) {
     SearchParams p;
-    for (const auto& [key, value] : req.params) {
+    for (const auto& param : req.params) {
+      const std::string& key = param.first;
+      const std::string& value = param.second;
       auto unsupported = [&]() {
         return absl::InvalidArgumentError(absl::StrCat(
             "search parameter \"", key, "\" is not supported for ", type,
