@@ -212,6 +212,16 @@ clients=$(grep -o '"count":[0-9]*,"type":"Patient"' "$work/f6" | cut -d: -f2 | c
 [ "$code" = 200 ] && [ "${clients:-0}" -gt 30 ] || fail "FHIR export: $code $(cat "$work/f6")"
 patients_url=$(grep -o '"url":"[^"]*Patient-1.ndjson"' "$work/f6" | cut -d'"' -f4)
 [ "$(curl -s "$patients_url" | wc -l)" -eq "$clients" ] || fail "FHIR export file $patients_url"
+# Every resource of the demo network's export, its AuditEvents and the
+# CapabilityStatement validate against the official FHIR R4 JSON schema.
+mkdir -p "$work/fhir"
+for url in $(grep -o '"url":"[^"]*\.ndjson"' "$work/f6" | cut -d'"' -f4); do
+  curl -s "$url" > "$work/fhir/$(basename "$url")"
+done
+curl -s "$fhir/AuditEvent?patient=Patient/scenario-stroke&_count=1000" > "$work/fhir/audit.json"
+curl -s "$fhir/metadata" > "$work/fhir/metadata.json"
+curl -s "$fhir/Task/scenario-stroke..fhir-ref-1/_history" > "$work/fhir/history.json"
+node "$(dirname "$0")/fhir/validate.js" "$work/fhir"/* > "$work/f7" 2>&1 || fail "FHIR schema: $(cat "$work/f7")"
 
 # --- backup and restore, as in README.md ---
 mkdir -p "$work/backups"
