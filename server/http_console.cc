@@ -72,40 +72,6 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
          CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// The HTTP status for a gRPC code (the mapping of grpc-gateway, which
-// callers of gRPC-backed JSON APIs expect).
-int HttpStatusOf(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk:
-      return 200;
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kOutOfRange:
-      return 400;
-    case absl::StatusCode::kUnauthenticated:
-      return 401;
-    case absl::StatusCode::kPermissionDenied:
-      return 403;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kAborted:
-      return 409;
-    case absl::StatusCode::kResourceExhausted:
-      return 429;
-    case absl::StatusCode::kCancelled:
-      return 499;
-    case absl::StatusCode::kUnimplemented:
-      return 501;
-    case absl::StatusCode::kUnavailable:
-      return 503;
-    case absl::StatusCode::kDeadlineExceeded:
-      return 504;
-    default:
-      return 500;
-  }
-}
-
 // "NOT_FOUND" for absl::StatusCode::kNotFound: gRPC's spelling.
 std::string CodeName(absl::StatusCode code) {
   return absl::StatusCodeToString(code);
@@ -119,7 +85,7 @@ void SetJson(httplib::Response& res, int status, const std::string& body) {
 void SetError(httplib::Response& res, const absl::Status& status) {
   nlohmann::json body = {{"code", CodeName(status.code())},
                          {"message", std::string(status.message())}};
-  SetJson(res, HttpStatusOf(status.code()), body.dump());
+  SetJson(res, GatewayHttpStatus(status.code()), body.dump());
 }
 
 std::optional<std::string> Cookie(const httplib::Request& req,

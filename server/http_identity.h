@@ -39,6 +39,12 @@ void AttachCaller(const services::Authenticator& authenticator,
                   const services::Caller& caller, bool peer_is_loopback,
                   grpc::ClientContext& context);
 
+// The HTTP status for a gRPC code, as grpc-gateway maps it (which callers
+// of gRPC-backed JSON APIs expect): 400 invalid, failed precondition and
+// out of range; 401; 403; 404; 409 already exists and aborted; 429; 499
+// cancelled; 501; 503; 504; 500 otherwise.
+int GatewayHttpStatus(absl::StatusCode code);
+
 // The absl::Status of a gRPC call's answer.
 absl::Status StatusOf(const grpc::Status& status);
 

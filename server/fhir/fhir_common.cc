@@ -132,34 +132,11 @@ absl::StatusOr<std::vector<std::string>> DecodeId(absl::string_view id,
 }
 
 int HttpStatusOf(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk:
-      return 200;
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange:
-      return 400;
-    case absl::StatusCode::kUnauthenticated:
-      return 401;
-    case absl::StatusCode::kPermissionDenied:
-      return 403;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kAborted:
-      return 409;
-    case absl::StatusCode::kFailedPrecondition:
-      return 422;
-    case absl::StatusCode::kResourceExhausted:
-      return 429;
-    case absl::StatusCode::kUnimplemented:
-      return 501;
-    case absl::StatusCode::kUnavailable:
-      return 503;
-    case absl::StatusCode::kDeadlineExceeded:
-      return 504;
-    default:
-      return 500;
-  }
+  // FHIR's RESTful API answers a business rule with 422 and a cancelled
+  // request as a server error; the rest is the gateway mapping.
+  if (code == absl::StatusCode::kFailedPrecondition) return 422;
+  if (code == absl::StatusCode::kCancelled) return 500;
+  return GatewayHttpStatus(code);
 }
 
 nlohmann::json OperationOutcome(const absl::Status& status) {
