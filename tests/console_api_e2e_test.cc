@@ -633,5 +633,38 @@ TEST_F(ConsoleTlsTest, TheCertificateNamesTheOrganisation) {
               HasSubstr("not issued by this server's client CA"));
 }
 
+// The FHIR endpoint on the same listener takes the same identity: the
+// certificate names the organisation, never an x-caseline-org header.
+TEST_F(ConsoleTlsTest, FhirTakesTheCertificatesOrganisation) {
+  std::unique_ptr<Browser> hospital = As("ca", "hospital");
+  hospital->client().set_default_headers({{"x-caseline-user", "ann"}});
+  ASSERT_EQ(hospital->Get("/api/v1/session").status, 200);  // its CSRF token
+  ASSERT_EQ(hospital
+                ->Post("/api/v1/Clients/RegisterClient",
+                       {{"command_id", "t1"},
+                        {"client_id", "c1"},
+                        {"client_registered", {{"name", {{"family", "Okafor"}}}}}})
+                .status,
+            200);
+  httplib::Result patient = hospital->client().Get("/fhir/r4/Patient/c1");
+  ASSERT_TRUE(patient);
+  EXPECT_EQ(patient->status, 200) << patient->body;
+  EXPECT_EQ(patient->get_header_value("Content-Type"), "application/fhir+json");
+  EXPECT_THAT(patient->body, HasSubstr("\"family\":\"Okafor\""));
+
+  std::unique_ptr<Browser> housing = As("ca", "housing");
+  housing->client().set_default_headers(
+      {{"x-caseline-user", "hal"}, {"x-caseline-org", "hospital"}});
+  httplib::Result refused = housing->client().Get("/fhir/r4/Patient/c1");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403) << refused->body;
+  EXPECT_THAT(refused->body, HasSubstr("\"resourceType\":\"OperationOutcome\""));
+
+  httplib::Result none = As("ca", "")->client().Get("/fhir/r4/Patient/c1");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 401) << none->body;
+  EXPECT_THAT(none->body, HasSubstr("no client certificate"));
+}
+
 }  // namespace
 }  // namespace caseline
