@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "eventstore/event_log.h"
-#include "server/fhir/fhir_endpoint.h"
+#include "server/fhir/fhir_options.h"
 #include "projections/projection_engine.h"
 #include "care/views_config.h"
 #include "services/access_control.h"
