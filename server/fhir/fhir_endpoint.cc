@@ -606,15 +606,12 @@ class FhirEndpoint::Impl {
         }
       } else if (key == "identifier" && type == "Patient") {
         absl::string_view v = value;
-        if (absl::ConsumePrefix(&v, kClientIdSystem) &&
-            absl::ConsumePrefix(&v, "|")) {
-          p.id = EncodeId({v});
-        } else if (!absl::StrContains(v, '|')) {
-          p.id = EncodeId({v});
-        } else {
+        if (!absl::ConsumePrefix(&v, absl::StrCat(kClientIdSystem, "|")) &&
+            absl::StrContains(v, '|')) {
           return absl::InvalidArgumentError(absl::StrCat(
               "identifier: search patients by ", kClientIdSystem, "|<client id>"));
         }
+        p.id = EncodeId({v});
       } else if (key == "name" && type == "Organization") {
         p.name = absl::AsciiStrToLower(value);
       } else {
