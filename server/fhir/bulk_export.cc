@@ -766,9 +766,9 @@ class BulkExport::Impl {
       request.set_from_position(1);
       request.mutable_filter()->set_stream_id_prefix("client-");
       request.mutable_filter()->set_event_type_prefix("ClientRegistered");
-      auto stub = v1::EventLog::NewStub(services_.channel);
+      auto event_log = v1::EventLog::NewStub(services_.channel);
       std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader =
-          stub->Subscribe(&context, request);
+          event_log->Subscribe(&context, request);
       absl::flat_hash_set<std::string> seen;
       v1::SubscribeResponse message;
       while (reader->Read(&message)) {

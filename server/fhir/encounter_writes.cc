@@ -20,22 +20,9 @@ namespace {
 using nlohmann::json;
 using Kind = EncounterWrite::Kind;
 
-const json* Member(const json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-std::optional<std::string> StringMember(const json& object, const char* key) {
-  const json* value = Member(object, key);
-  if (value == nullptr || !value->is_string()) return std::nullopt;
-  return value->get<std::string>();
-}
-
 absl::Status CheckResourceType(const json& encounter) {
   if (!encounter.is_object() ||
-      StringMember(encounter, "resourceType") != "Encounter") {
+      StringAt(encounter, "resourceType") != "Encounter") {
     return absl::InvalidArgumentError(
         "Encounter.resourceType: the body must be a FHIR Encounter "
         "(\"resourceType\": \"Encounter\")");
@@ -44,7 +31,7 @@ absl::Status CheckResourceType(const json& encounter) {
 }
 
 absl::StatusOr<Kind> KindOf(const json& encounter) {
-  const std::optional<std::string> status = StringMember(encounter, "status");
+  const std::optional<std::string> status = StringAt(encounter, "status");
   if (status == "in-progress" || status == "arrived") return Kind::kAdmission;
   if (status == "finished") return Kind::kDischarge;
   return absl::InvalidArgumentError(absl::StrCat(
@@ -67,9 +54,9 @@ absl::StatusOr<std::optional<std::string>> IdentifiedAdmission(
   }
   std::optional<std::string> first;
   for (const json& identifier : *identifiers) {
-    std::optional<std::string> value = StringMember(identifier, "value");
+    std::optional<std::string> value = StringAt(identifier, "value");
     if (!value.has_value()) continue;
-    if (StringMember(identifier, "system") == kAdmissionIdSystem) {
+    if (StringAt(identifier, "system") == kAdmissionIdSystem) {
       first = std::move(value);
       break;
     }
@@ -151,7 +138,7 @@ absl::StatusOr<v1::ServiceCategory> PrimaryNeedOf(const json& encounter) {
     if (const json* codings = Member(reason, "coding");
         codings != nullptr && codings->is_array()) {
       for (const json& coding : *codings) {
-        if (StringMember(coding, "system") == caseline) return need.status();
+        if (StringAt(coding, "system") == caseline) return need.status();
       }
     }
   }
@@ -263,7 +250,7 @@ absl::StatusOr<EncounterWrite> EncounterPut(absl::string_view id,
                                             const json& encounter) {
   ASSIGN_OR_RETURN(std::vector<std::string> parts, DecodeId(id, 2));
   RETURN_IF_ERROR(CheckResourceType(encounter));
-  if (std::optional<std::string> body_id = StringMember(encounter, "id");
+  if (std::optional<std::string> body_id = StringAt(encounter, "id");
       body_id.has_value() && *body_id != id) {
     return absl::InvalidArgumentError(
         absl::StrCat("Encounter.id: \"", *body_id,
@@ -281,8 +268,8 @@ absl::StatusOr<EncounterWrite> EncounterPut(absl::string_view id,
   if (const json* identifiers = Member(encounter, "identifier");
       identifiers != nullptr && identifiers->is_array()) {
     for (const json& identifier : *identifiers) {
-      if (StringMember(identifier, "system") != kAdmissionIdSystem) continue;
-      if (StringMember(identifier, "value") != parts[1]) {
+      if (StringAt(identifier, "system") != kAdmissionIdSystem) continue;
+      if (StringAt(identifier, "value") != parts[1]) {
         return absl::InvalidArgumentError(
             absl::StrCat("Encounter.identifier: the ", kAdmissionIdSystem,
                          " identifier is not the admission of Encounter/", id));

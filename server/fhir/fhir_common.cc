@@ -131,6 +131,21 @@ absl::StatusOr<std::vector<std::string>> DecodeId(absl::string_view id,
   return parts;
 }
 
+const nlohmann::json* Member(const nlohmann::json& object,
+                             absl::string_view key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(std::string(key));
+  if (it == object.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::optional<std::string> StringAt(const nlohmann::json& object,
+                                    absl::string_view key) {
+  const nlohmann::json* value = Member(object, key);
+  if (value == nullptr || !value->is_string()) return std::nullopt;
+  return value->get<std::string>();
+}
+
 int HttpStatusOf(absl::StatusCode code) {
   // FHIR's RESTful API answers a business rule with 422 and a cancelled
   // request as a server error; the rest is the gateway mapping.

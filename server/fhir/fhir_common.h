@@ -71,6 +71,15 @@ std::string EncodeId(std::initializer_list<absl::string_view> parts);
 absl::StatusOr<std::vector<std::string>> DecodeId(absl::string_view id,
                                                   size_t count);
 
+// --- JSON ---------------------------------------------------------------------------
+
+// The member `key` of `object`; nullptr when `object` is not an object or
+// has no such member, or it is null (FHIR JSON has no meaningful nulls).
+const nlohmann::json* Member(const nlohmann::json& object, absl::string_view key);
+// Member `key` when it is a string; nullopt otherwise.
+std::optional<std::string> StringAt(const nlohmann::json& object,
+                                    absl::string_view key);
+
 // --- Errors -----------------------------------------------------------------------
 
 // The HTTP status FHIR's RESTful API gives for a refusal with `code`

@@ -240,13 +240,14 @@ class FhirEndpoint::Impl {
 
   // --- Calls on the in-process channel --------------------------------------
 
-  template <typename Request, typename Response, typename Stub>
-  absl::Status Rpc(grpc::Status (Stub::*method)(grpc::ClientContext*,
-                                                const Request&, Response*),
-                   Stub& stub, const Requester& who, const Request& request,
-                   Response* response) {
+  // `method` of the service client `service`, called as `who`.
+  template <typename Request, typename Response, typename Client>
+  absl::Status Rpc(grpc::Status (Client::*method)(grpc::ClientContext*,
+                                                  const Request&, Response*),
+                   Client& service, const Requester& who,
+                   const Request& request, Response* response) {
     std::unique_ptr<grpc::ClientContext> context = ContextFor(services_, who);
-    return StatusOf((stub.*method)(context.get(), request, response));
+    return StatusOf((service.*method)(context.get(), request, response));
   }
 
   // Runs the command `fields` asks for as `who`; with `expected`, only if

@@ -37,24 +37,13 @@ std::vector<const json*> Extensions(const json& node, absl::string_view url) {
   return found;
 }
 
-const json* Field(const json& node, const char* name) {
-  if (!node.is_object() || !node.contains(name)) return nullptr;
-  return &node[name];
-}
-
-std::optional<std::string> StringField(const json& node, const char* name) {
-  const json* value = Field(node, name);
-  if (value == nullptr || !value->is_string()) return std::nullopt;
-  return value->get<std::string>();
-}
-
 // A positive integer extension value (valueInteger, valueUnsignedInt or
 // valuePositiveInt) no greater than `max`.
 absl::StatusOr<int> IntegerExtension(const json& extension,
                                      absl::string_view element, int min,
                                      int max) {
   for (const char* key : {"valueInteger", "valueUnsignedInt", "valuePositiveInt"}) {
-    const json* value = Field(extension, key);
+    const json* value = Member(extension, key);
     if (value == nullptr) continue;
     if (value->is_number_integer()) {
       const int64_t n = value->get<int64_t>();
@@ -279,13 +268,13 @@ json StatusParameters(const Registration& registration,
 
 absl::StatusOr<SubscriptionSpec> ParseSubscription(const json& resource,
                                                    bool allow_insecure_hooks) {
-  if (!resource.is_object() || StringField(resource, "resourceType") !=
+  if (!resource.is_object() || StringAt(resource, "resourceType") !=
                                    std::optional<std::string>("Subscription")) {
     return Invalid("Subscription.resourceType",
                    "the body must be a Subscription resource");
   }
   SubscriptionSpec spec;
-  const std::optional<std::string> criteria = StringField(resource, "criteria");
+  const std::optional<std::string> criteria = StringAt(resource, "criteria");
   if (!criteria.has_value()) {
     return Invalid("Subscription.criteria",
                    absl::StrCat("required: the topic's canonical URL, ",
@@ -304,11 +293,11 @@ absl::StatusOr<SubscriptionSpec> ParseSubscription(const json& resource,
                                 "extension on _criteria)"));
   }
   spec.topic = *criteria;
-  if (const json* criteria_ext = Field(resource, "_criteria");
+  if (const json* criteria_ext = Member(resource, "_criteria");
       criteria_ext != nullptr) {
     for (const json* extension : Extensions(*criteria_ext, kFilterCriteriaUrl)) {
       const std::optional<std::string> text =
-          StringField(*extension, "valueString");
+          StringAt(*extension, "valueString");
       if (!text.has_value()) {
         return Invalid("Subscription.criteria.extension(backport-filter-criteria)",
                        "a valueString, e.g. \"Task?owner=Organization/<id>\"");
@@ -318,24 +307,24 @@ absl::StatusOr<SubscriptionSpec> ParseSubscription(const json& resource,
       spec.filters.push_back(*std::move(filter));
     }
   }
-  if (const json* end = Field(resource, "end"); end != nullptr) {
+  if (const json* end = Member(resource, "end"); end != nullptr) {
     if (!end->is_string()) return Invalid("Subscription.end", "an instant");
     absl::StatusOr<absl::Time> t =
         ParseDateTime(end->get<std::string>(), "Subscription.end");
     if (!t.ok()) return t.status();
     spec.end = *t;
   }
-  const json* channel = Field(resource, "channel");
+  const json* channel = Member(resource, "channel");
   if (channel == nullptr || !channel->is_object()) {
     return Invalid("Subscription.channel",
                    "required: {\"type\": \"rest-hook\", \"endpoint\", "
                    "\"payload\": \"application/fhir+json\"}");
   }
-  if (StringField(*channel, "type") != std::optional<std::string>("rest-hook")) {
+  if (StringAt(*channel, "type") != std::optional<std::string>("rest-hook")) {
     return Invalid("Subscription.channel.type",
                    "\"rest-hook\" is the only channel this server supports");
   }
-  const std::optional<std::string> endpoint = StringField(*channel, "endpoint");
+  const std::optional<std::string> endpoint = StringAt(*channel, "endpoint");
   if (!endpoint.has_value()) {
     return Invalid("Subscription.channel.endpoint", "required: the hook's URL");
   }
@@ -344,13 +333,13 @@ absl::StatusOr<SubscriptionSpec> ParseSubscription(const json& resource,
     return ok;
   }
   spec.endpoint = *endpoint;
-  const std::optional<std::string> payload = StringField(*channel, "payload");
+  const std::optional<std::string> payload = StringAt(*channel, "payload");
   if (payload != std::optional<std::string>(kFhirJson)) {
     return Invalid("Subscription.channel.payload",
                    "\"application/fhir+json\" is the only payload this server "
                    "sends");
   }
-  if (const json* payload_ext = Field(*channel, "_payload");
+  if (const json* payload_ext = Member(*channel, "_payload");
       payload_ext != nullptr) {
     std::vector<const json*> content =
         Extensions(*payload_ext, kPayloadContentUrl);
@@ -360,7 +349,7 @@ absl::StatusOr<SubscriptionSpec> ParseSubscription(const json& resource,
     }
     if (content.size() == 1) {
       const std::optional<std::string> code =
-          StringField(*content[0], "valueCode");
+          StringAt(*content[0], "valueCode");
       if (code != std::optional<std::string>("id-only") &&
           code != std::optional<std::string>("empty")) {
         return Invalid(
@@ -371,7 +360,7 @@ absl::StatusOr<SubscriptionSpec> ParseSubscription(const json& resource,
       spec.content = *code;
     }
   }
-  if (const json* headers = Field(*channel, "header"); headers != nullptr) {
+  if (const json* headers = Member(*channel, "header"); headers != nullptr) {
     if (!headers->is_array()) {
       return Invalid("Subscription.channel.header", "an array of \"Name: value\"");
     }
@@ -527,50 +516,50 @@ absl::StatusOr<Registration> RegistrationFromJson(const json& stored) {
   if (!stored.is_object()) return bad("JSON object");
   Registration r;
   std::optional<std::string> text;
-  if (!(text = StringField(stored, "id")).has_value()) return bad("id");
+  if (!(text = StringAt(stored, "id")).has_value()) return bad("id");
   r.id = *text;
-  if (const json* resource = Field(stored, "resource");
+  if (const json* resource = Member(stored, "resource");
       resource != nullptr && resource->is_object()) {
     r.resource = *resource;
   } else {
     return bad("resource");
   }
-  const json* owner = Field(stored, "owner");
+  const json* owner = Member(stored, "owner");
   if (owner == nullptr || !owner->is_object()) return bad("owner");
-  r.owner.organization_id = StringField(*owner, "organization_id").value_or("");
-  r.owner.user_id = StringField(*owner, "user_id").value_or("");
-  if (!v1::Discipline_Parse(StringField(*owner, "discipline").value_or(""),
+  r.owner.organization_id = StringAt(*owner, "organization_id").value_or("");
+  r.owner.user_id = StringAt(*owner, "user_id").value_or("");
+  if (!v1::Discipline_Parse(StringAt(*owner, "discipline").value_or(""),
                             &r.owner.discipline)) {
     return bad("owner.discipline");
   }
-  if (!v1::PurposeOfUse_Parse(StringField(*owner, "purpose").value_or(""),
+  if (!v1::PurposeOfUse_Parse(StringAt(*owner, "purpose").value_or(""),
                               &r.owner.purpose)) {
     return bad("owner.purpose");
   }
-  if (const json* loopback = Field(*owner, "peer_is_loopback");
+  if (const json* loopback = Member(*owner, "peer_is_loopback");
       loopback != nullptr && loopback->is_boolean()) {
     r.owner.peer_is_loopback = loopback->get<bool>();
   }
-  if (!(text = StringField(stored, "base_url")).has_value()) return bad("base_url");
+  if (!(text = StringAt(stored, "base_url")).has_value()) return bad("base_url");
   r.base_url = *text;
-  if (!(text = StringField(stored, "status")).has_value()) return bad("status");
+  if (!(text = StringAt(stored, "status")).has_value()) return bad("status");
   r.status = *text;
-  r.error = StringField(stored, "error").value_or("");
-  if (const json* done = Field(stored, "handshake_done");
+  r.error = StringAt(stored, "error").value_or("");
+  if (const json* done = Member(stored, "handshake_done");
       done != nullptr && done->is_boolean()) {
     r.handshake_done = done->get<bool>();
   } else {
     return bad("handshake_done");
   }
-  if (!absl::SimpleAtoi(StringField(stored, "cursor").value_or("x"), &r.cursor)) {
+  if (!absl::SimpleAtoi(StringAt(stored, "cursor").value_or("x"), &r.cursor)) {
     return bad("cursor");
   }
-  if (!absl::SimpleAtoi(StringField(stored, "events_since_start").value_or("x"),
+  if (!absl::SimpleAtoi(StringAt(stored, "events_since_start").value_or("x"),
                         &r.events_since_start)) {
     return bad("events_since_start");
   }
   absl::StatusOr<absl::Time> created =
-      ParseDateTime(StringField(stored, "created").value_or(""), "created");
+      ParseDateTime(StringAt(stored, "created").value_or(""), "created");
   if (!created.ok()) return bad("created");
   r.created = *created;
   return r;

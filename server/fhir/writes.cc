@@ -21,18 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-const json* Member(const json& object, absl::string_view key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(std::string(key));
-  return it == object.end() ? nullptr : &*it;
-}
-
-std::optional<std::string> StringAt(const json& object, absl::string_view key) {
-  const json* value = Member(object, key);
-  if (value == nullptr || !value->is_string()) return std::nullopt;
-  return value->get<std::string>();
-}
-
 absl::Status RequireType(const json& resource, absl::string_view type) {
   if (StringAt(resource, "resourceType") != std::string(type)) {
     return absl::InvalidArgumentError(
