@@ -44,7 +44,8 @@ PUBLIC = {
     # key_format.h, info_log.h.
     "eventstore": ["eventstore/event.h", "eventstore/event_log.h",
                    "eventstore/view_store.h", "eventstore/envelope.h",
-                   "eventstore/validation.h"],
+                   "eventstore/validation.h",
+                   "eventstore/replication.h"],
     # The care domain is the layer's whole purpose; proto_time.h is its own
     # helper.
     "care": ["care/access_policy.h", "care/care_decision.h",
