@@ -31,7 +31,10 @@
 // DEADLINE_EXCEEDED the current endpoint moves on to the next one in the list
 // (round robin), so the *next* call tries another member; the failed call is
 // not retried here (a retried write could be applied twice; the caller knows
-// whether that is safe). Open watches stay on the endpoint they started on.
+// whether that is safe). A call first waits up to a second (never past its
+// deadline) for its endpoint's connection, and fails UNAVAILABLE at once
+// when a connection attempt is refused, so a dead member costs a call about
+// that, not rpc_timeout. Open watches stay on the endpoint they started on.
 //
 // Thread-safety: every method of EtcdClient may be called concurrently from
 // any thread. A Watch's Next is for one thread at a time; its Cancel may be

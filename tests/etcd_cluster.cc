@@ -96,8 +96,8 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(
     Member member;
     member.name = absl::StrCat("m", i);
     member.data_dir = absl::StrCat(cluster->root_dir_, "/", member.name);
-    member.client_port = ports[2 * i];
-    member.peer_port = ports[2 * i + 1];
+    member.client_port = ports[static_cast<size_t>(2 * i)];
+    member.peer_port = ports[static_cast<size_t>(2 * i + 1)];
     peers.push_back(
         absl::StrCat(member.name, "=", PeerUrl(member.peer_port)));
     cluster->members_.push_back(std::move(member));
@@ -129,6 +129,7 @@ EtcdCluster::~EtcdCluster() {
 
 std::vector<std::string> EtcdCluster::ClientEndpoints() const {
   std::vector<std::string> out;
+  out.reserve(members_.size());
   for (int i = 0; i < size(); ++i) out.push_back(ClientEndpoint(i));
   return out;
 }
@@ -192,6 +193,7 @@ absl::Status EtcdCluster::Launch(int member) {
       "--log-outputs", "stderr",
   };
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const std::string& arg : args) {
     argv.push_back(const_cast<char*>(arg.c_str()));
   }
