@@ -107,7 +107,8 @@ std::string PrefixEnd(absl::string_view prefix);
 
 // One comparison of a Txn's guard (etcdserverpb.Compare) against a key's
 // current state. A key that does not exist has create_revision,
-// mod_revision and version 0 and compares unequal to every value.
+// mod_revision and version 0, and every kValue compare on it fails
+// (whatever the Result: etcd cannot tell a missing value from "").
 struct Compare {
   enum class Target { kCreateRevision, kModRevision, kVersion, kValue };
   enum class Result { kEqual, kNotEqual, kLess, kGreater };
@@ -293,10 +294,11 @@ class EtcdClient {
   // common ones; NOT_FOUND when the lease does not exist.
   virtual absl::Status LeaseRevoke(int64_t id) = 0;
 
-  // Watches every key starting with `prefix`, from `start_revision`
-  // (0: from the next revision). Returns once etcd has created the watch, so
-  // every write committed after this returns is seen. Codes (of the
-  // creation): the common ones. A compacted start_revision is reported by the
+  // Watches every key starting with `prefix` ("" : every key), from
+  // `start_revision` (0: from the next revision). Returns once etcd has
+  // created the watch, so every write committed after this returns is seen.
+  // Codes (of the creation): the common ones (DEADLINE_EXCEEDED: not created
+  // within rpc_timeout). A compacted start_revision is reported by the
   // Watch's Next, as OUT_OF_RANGE.
   virtual absl::StatusOr<std::unique_ptr<Watch>> WatchPrefix(
       absl::string_view prefix, int64_t start_revision) = 0;

@@ -27,7 +27,8 @@
 // Leaks: the destructor SIGKILLs and reaps every member and deletes the data
 // directories, so a failing ASSERT leaks nothing; and every member is started
 // with PR_SET_PDEATHSIG, so it dies with the thread that started it even
-// when the test process crashes. Start and restart members from one thread
+// when the test process crashes (a killed test process leaves only its
+// temporary directory behind). Start and restart members from one thread
 // that outlives the cluster (a test's main thread).
 //
 // Not thread-safe: one thread drives an EtcdCluster.
