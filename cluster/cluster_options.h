@@ -40,6 +40,13 @@ struct ClusterOptions {
   // election, a forwarded call) before it is answered UNAVAILABLE.
   // Default: 10 s.
   absl::Duration write_timeout = absl::Seconds(10);
+  // How often the sequencer deletes from etcd the groups every node has
+  // applied (docs/cluster.md "Compaction"). Default: 10 s.
+  absl::Duration compaction_interval = absl::Seconds(10);
+  // A node further behind the committed head than this many events is not
+  // waited for: its groups are deleted, and it catches up from a peer's
+  // backup when it (re)starts. Default: 1,000,000.
+  uint64_t retain_events = 1000000;
 
   bool enabled() const { return !etcd_endpoints.empty(); }
 };
