@@ -418,6 +418,9 @@ class ClusterLogImpl final : public ClusterLog {
     }
     status.committed_position = node_->committed_position();
     status.applied_position = local_->HeadPosition();
+    status.lagging = status.committed_position > status.applied_position &&
+                     status.committed_position - status.applied_position >
+                         options_.max_lag_events;
     status.apply_error = node_->apply_error();
     status.peer_address = advertise_;
     return status;

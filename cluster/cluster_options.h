@@ -47,6 +47,9 @@ struct ClusterOptions {
   // waited for: its groups are deleted, and it catches up from a peer's
   // backup when it (re)starts. Default: 1,000,000.
   uint64_t retain_events = 1000000;
+  // Health says NOT_SERVING while this node has applied more than this many
+  // events fewer than etcd holds (--cluster_max_lag). Default: 10,000.
+  uint64_t max_lag_events = 10000;
 
   bool enabled() const { return !etcd_endpoints.empty(); }
 };
