@@ -257,6 +257,9 @@ class ClusterLogImpl final : public ClusterLog {
     RETURN_IF_ERROR(CatchUpFromPeerIfNeeded(log_options));
     const std::string data_dir = log_options.data_dir;
     log_options.replicator = node_.get();
+    // A group is durable once etcd's quorum committed it; the node reports
+    // as applied only what SyncedHead() says is on its disk.
+    log_options.sync_each_group = false;
     ASSIGN_OR_RETURN(local_, eventstore::EventLog::Open(std::move(log_options)));
     peer_service_ = std::make_unique<PeerService>(local_.get(), data_dir);
     grpc::ServerBuilder builder;
@@ -472,6 +475,9 @@ class ClusterLogImpl final : public ClusterLog {
     return local_->FindEvent(event_id);
   }
   uint64_t HeadPosition() const override { return local_->HeadPosition(); }
+  absl::StatusOr<uint64_t> SyncedHead() override {
+    return local_->SyncedHead();
+  }
   uint64_t WaitForHeadAbove(uint64_t position,
                             absl::Duration timeout) const override {
     return local_->WaitForHeadAbove(position, timeout);

@@ -260,7 +260,11 @@ void ClusterNode::Campaign(int64_t lease) {
 }
 
 void ClusterNode::ReportApplied() {
-  const uint64_t head = log_->HeadPosition();
+  if (log_->HeadPosition() == reported_) return;
+  // Only what is on this node's disk: etcd deletes what every node reports.
+  absl::StatusOr<uint64_t> synced = log_->SyncedHead();
+  if (!synced.ok()) return;
+  const uint64_t head = *synced;
   if (head == reported_) return;
   if (etcd_->Put(applied_prefix_ + options_.node_id,
                  absl::StrCat(head, " ", advertise_))
@@ -293,7 +297,10 @@ void ClusterNode::CompactEtcd() {
                                          : 0;
   // Every node applies whole groups, so each applied position (and their
   // minimum) ends a group: the groups starting at or before it end there too.
-  uint64_t bound = log_->HeadPosition();
+  // This node's own bound is what it has synced.
+  absl::StatusOr<uint64_t> synced = log_->SyncedHead();
+  if (!synced.ok()) return;
+  uint64_t bound = *synced;
   for (const KeyValue& kv : applied->kvs) {
     std::optional<std::pair<uint64_t, std::string>> a = ParseApplied(kv.value);
     if (a.has_value() && a->first >= floor) bound = std::min(bound, a->first);

@@ -89,6 +89,12 @@ struct EventLogOptions {
   // written and acknowledged only if the replicator reports it committed.
   // Default: none (a single node). Not owned; must outlive the log.
   Replicator* replicator = nullptr;
+  // Whether each group (appended or applied with ApplyReplicated) is synced
+  // before it is acknowledged. Default: true. Cluster mode sets false: a
+  // group is durable once an etcd quorum committed it, the local write only
+  // needs to be readable, and what the node reports as applied (for etcd to
+  // delete) comes from SyncedHead(), which syncs first (docs/cluster.md).
+  bool sync_each_group = true;
 };
 
 class EventLog {
@@ -163,6 +169,12 @@ class EventLog {
 
   // Position of the last committed (durable, readable) event; 0 when empty.
   virtual uint64_t HeadPosition() const = 0;
+
+  // Syncs the write-ahead log, then returns a head position every event up
+  // to which is on disk: HeadPosition() as it was before the sync. Only
+  // differs from HeadPosition() when options.sync_each_group is false.
+  // Errors: UNAVAILABLE (the sync failed, or the log is closed).
+  [[nodiscard]] virtual absl::StatusOr<uint64_t> SyncedHead();
 
   // Waits until HeadPosition() > position, the timeout passes, or the log
   // starts closing; returns HeadPosition().

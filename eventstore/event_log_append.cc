@@ -235,7 +235,9 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   }
 
   rocksdb::WriteOptions write_options;
-  write_options.sync = true;  // durable before acknowledged
+  // Durable before acknowledged: synced here, or committed by the
+  // replicator's quorum (cluster mode, sync_each_group false).
+  write_options.sync = options_.sync_each_group;
   const rocksdb::Status written = db_->Write(write_options, &batch);
   if (!written.ok()) {
     // Nothing of the overlay reaches the writer state, so the next group is
@@ -262,6 +264,21 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   // ABORTED sees the write it conflicted with.
   Complete(std::move(answered));
   Complete(std::move(added));
+}
+
+absl::StatusOr<uint64_t> EventLogImpl::SyncedHead() {
+  const uint64_t head = HeadPosition();
+  if (options_.sync_each_group) return head;
+  ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  // Every group up to `head` was written before this sync starts.
+  const rocksdb::Status synced = db_->SyncWAL();
+  if (!synced.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "the event log could not sync its write-ahead log: ",
+        synced.ToString()));
+  }
+  return head;
 }
 
 void EventLogImpl::PublishHead() {
@@ -358,7 +375,7 @@ absl::Status EventLogImpl::ApplyGroup(const ReplicatedGroup& group) {
     heads[event->stream_id] = event->stream_version;
   }
   rocksdb::WriteOptions write_options;
-  write_options.sync = true;
+  write_options.sync = options_.sync_each_group;
   const rocksdb::Status written = db_->Write(write_options, &batch);
   if (!written.ok()) return OnWriteFailure(written);
   next_position_ = last + 1;

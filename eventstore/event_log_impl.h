@@ -92,6 +92,7 @@ class EventLogImpl final : public EventLog {
   absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
       const EventId& event_id) override;
   uint64_t HeadPosition() const override;
+  absl::StatusOr<uint64_t> SyncedHead() override;
   uint64_t WaitForHeadAbove(uint64_t position,
                             absl::Duration timeout) const override;
   absl::StatusOr<ChainVerification> VerifyChain(uint64_t from_position,

@@ -267,6 +267,32 @@ TEST_F(ReplicationTest, ADamagedEnvelopeIsRefusedBeforeAnythingIsWritten) {
   EXPECT_EQ(follower_->HeadPosition(), 3u);
 }
 
+TEST_F(ReplicationTest, UnsyncedGroupsAreReportedOnlyOnceSynced) {
+  EventLogOptions options;
+  options.data_dir = (root_ / "unsynced").string();
+  options.sync_each_group = false;
+  absl::StatusOr<std::unique_ptr<EventLog>> log =
+      EventLog::Open(std::move(options));
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE(sequencer_->Append({"s", ExpectedVersion::Any(),
+                                  {Noted("1"), Noted("2")}})
+                  .ok());
+  for (const ReplicatedGroup& g : replicator_.groups()) {
+    ASSERT_TRUE((*log)->ApplyReplicated(g).ok());
+  }
+  EXPECT_EQ((*log)->HeadPosition(), 2u);
+  absl::StatusOr<uint64_t> synced = (*log)->SyncedHead();
+  ASSERT_TRUE(synced.ok()) << synced.status();
+  EXPECT_EQ(*synced, 2u);
+  // Readable after a restart too (the process ended, the OS kept the WAL).
+  log->reset();
+  EventLogOptions again;
+  again.data_dir = (root_ / "unsynced").string();
+  log = EventLog::Open(std::move(again));
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->HeadPosition(), 2u);
+}
+
 TEST_F(ReplicationTest, AppliedGroupsSurviveARestart) {
   ASSERT_TRUE(
       sequencer_->Append({"s", ExpectedVersion::Any(), {Noted("1")}}).ok());

@@ -74,7 +74,10 @@ PUBLIC = {
                  "services/unparsed_request.h", "services/views_service.h"],
     # The etcd client (its face carries no gRPC or protobuf types; the
     # generated etcd/... headers are the folder's own).
-    "cluster": ["cluster/etcd_client.h"],
+    # What server/ wires: the cluster log and its options; the etcd client
+    # (tests drive it). Private: cluster_node.h.
+    "cluster": ["cluster/etcd_client.h", "cluster/cluster_log.h",
+                "cluster/cluster_options.h"],
     # Private: access_config_file.h, views_config_file.h, listen_address.h.
     # server.h's options name the FHIR endpoint's (fhir_options.h); the
     # export's e2e test holds exports running with bulk_export.h's test hook
