@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "eventstore/event.h"
 #include "eventstore/replication.h"
+#include "eventstore/log_observer.h"
 
 namespace rocksdb {
 class Env;
@@ -89,6 +90,9 @@ struct EventLogOptions {
   // written and acknowledged only if the replicator reports it committed.
   // Default: none (a single node). Not owned; must outlive the log.
   Replicator* replicator = nullptr;
+  // Told about every group commit, on the writer thread (log_observer.h).
+  // Not owned; must outlive the log. Default: none.
+  LogObserver* observer = nullptr;
 };
 
 class EventLog {
