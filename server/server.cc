@@ -256,7 +256,9 @@ class CaselineServer::Impl {
     health_.reset();  // before the server, whose health service it updates
     // Before the server: its calls go to the server's in-process channel.
     if (console_ != nullptr) console_->Stop();
-    metrics_->SetSources({});  // they read what is closed below
+    // They read what is closed below.
+    metrics_->SetSources({});
+    metrics_->SetNodeState(nullptr);
     service_.BeginShutdown();
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoSeconds(grace));
@@ -361,8 +363,16 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
     cluster.tls_key_pem = options.tls_key_pem;
     cluster.tls_ca_pem = options.client_ca_pem;
     cluster.insecure_non_loopback = options.insecure_non_loopback;
-    ASSIGN_OR_RETURN(log, cluster::ClusterLog::Open(std::move(cluster),
-                                                    std::move(log_options)));
+    ASSIGN_OR_RETURN(std::unique_ptr<cluster::ClusterLog> cluster_log,
+                     cluster::ClusterLog::Open(std::move(cluster),
+                                               std::move(log_options)));
+    // /metrics' node series (docs/metrics.md) from the node's own status.
+    metrics->SetNodeState([node = cluster_log.get()] {
+      const cluster::ClusterStatus status = node->Status();
+      return NodeState{status.node_id, status.committed_position,
+                       status.applied_position, status.sequencing};
+    });
+    log = std::move(cluster_log);
   } else {
     ASSIGN_OR_RETURN(log, eventstore::EventLog::Open(std::move(log_options)));
   }
@@ -378,8 +388,9 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
                        log.get(), store.get(),
                        ProjectionDefs(options.views, records.get())));
   auto impl = std::make_unique<Impl>(
-      std::move(metrics), std::move(log), std::move(records), std::move(store), std::move(engine),
-      std::move(authenticator), options, options.listen.substr(0, colon));
+      std::move(metrics), std::move(log), std::move(records), std::move(store),
+      std::move(engine), std::move(authenticator), options,
+      options.listen.substr(0, colon));
   RETURN_IF_ERROR(impl->Listen(options));
   return std::unique_ptr<CaselineServer>(new CaselineServer(std::move(impl)));
 }
