@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "eventstore/event.h"
 #include "eventstore/replication.h"
+#include "eventstore/log_observer.h"
 
 namespace rocksdb {
 class Env;
@@ -95,6 +96,9 @@ struct EventLogOptions {
   // needs to be readable, and what the node reports as applied (for etcd to
   // delete) comes from SyncedHead(), which syncs first (docs/cluster.md).
   bool sync_each_group = true;
+  // Told about every group commit, on the writer thread (log_observer.h).
+  // Not owned; must outlive the log. Default: none.
+  LogObserver* observer = nullptr;
 };
 
 class EventLog {

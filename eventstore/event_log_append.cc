@@ -109,7 +109,8 @@ void EventLogImpl::AppendAsync(AppendRequest request, AppendCallback done) {
   {
     MutexLock lock(&mu_);
     if (!closing_) {
-      queue_.push_back(PendingAppend{std::move(request), std::move(done)});
+      queue_.push_back(PendingAppend{std::move(request), std::move(done),
+                                     std::chrono::steady_clock::now()});
       writer_cv_.Signal();
       return;
     }
@@ -129,7 +130,8 @@ void EventLogImpl::AppendEachAsync(std::vector<AppendRequest> requests,
       continue;
     }
     pending.push_back(
-        PendingAppend{std::move(requests[i]), std::move(done[i])});
+        PendingAppend{std::move(requests[i]), std::move(done[i]),
+                      std::chrono::steady_clock::now()});
   }
   if (pending.empty()) return;
   {
@@ -198,6 +200,7 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   rocksdb::WriteBatch batch;
   std::vector<Completion> answered;  // decided without writing
   std::vector<Completion> added;     // wait for the batch
+  std::vector<std::chrono::steady_clock::time_point> added_queued;
   size_t deferred_from = group.size();
   for (size_t i = 0; i < group.size(); ++i) {
     AppendResult result;
@@ -208,6 +211,7 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
       break;
     }
     if (prepared == Prepared::kAdded) {
+      if (options_.observer != nullptr) added_queued.push_back(group[i].queued);
       added.push_back(Completion{std::move(group[i].done), result});
     }
   }
@@ -238,7 +242,9 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   // Durable before acknowledged: synced here, or committed by the
   // replicator's quorum (cluster mode, sync_each_group false).
   write_options.sync = options_.sync_each_group;
+  const auto write_started = std::chrono::steady_clock::now();
   const rocksdb::Status written = db_->Write(write_options, &batch);
+  const auto write_ended = std::chrono::steady_clock::now();
   if (!written.ok()) {
     // Nothing of the overlay reaches the writer state, so the next group is
     // decided against the last acknowledged one.
@@ -248,6 +254,7 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     Complete(std::move(added));
     return;
   }
+  const uint64_t first_position = next_position_;
   next_position_ = overlay.next_position;
   chain_head_ = overlay.chain_head;
   last_recorded_at_ = overlay.last_recorded_at;
@@ -259,6 +266,10 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     stream_heads_[stream_id] = version;
   }
   PublishHead();
+  if (options_.observer != nullptr) {
+    ReportGroup(added_queued, overlay.next_position - first_position,
+                write_ended - write_started, write_ended);
+  }
   // Refusals decided against this group (e.g. a version conflict with an
   // append in it) are answered only now, so that a caller who re-reads on
   // ABORTED sees the write it conflicted with.
@@ -387,6 +398,22 @@ absl::Status EventLogImpl::ApplyGroup(const ReplicatedGroup& group) {
   for (auto& [stream_id, version] : heads) stream_heads_[stream_id] = version;
   PublishHead();
   return absl::OkStatus();
+}
+
+void EventLogImpl::ReportGroup(
+    const std::vector<std::chrono::steady_clock::time_point>& queued,
+    uint64_t events, std::chrono::steady_clock::duration sync,
+    std::chrono::steady_clock::time_point durable) {
+  std::vector<absl::Duration> latencies;
+  latencies.reserve(queued.size());
+  for (const auto& t : queued) latencies.push_back(absl::FromChrono(durable - t));
+  GroupCommit group;
+  group.requests = queued.size();
+  group.events = events;
+  group.sync_duration = absl::FromChrono(sync);
+  group.append_latencies = latencies;
+  group.head_position = next_position_ - 1;
+  options_.observer->OnGroupCommitted(group);
 }
 
 absl::Status EventLogImpl::ReadyToWrite() {

@@ -9,6 +9,7 @@
 #ifndef CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 #define CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -106,6 +107,8 @@ class EventLogImpl final : public EventLog {
   struct PendingAppend {
     AppendRequest request;
     AppendCallback done;
+    // When it was queued, for LogObserver's append latency.
+    std::chrono::steady_clock::time_point queued;
   };
 
   // What the writer has decided for the requests of one group but not yet
@@ -175,6 +178,12 @@ class EventLogImpl final : public EventLog {
       ABSL_LOCKS_EXCLUDED(db_mu_);
   // Publishes next_position_ - 1 as the head and wakes its waiters.
   void PublishHead() ABSL_LOCKS_EXCLUDED(mu_);
+  // Tells options_.observer about a durable group: the queue times of its
+  // requests, its events, its synced write's duration, when it was durable.
+  void ReportGroup(
+      const std::vector<std::chrono::steady_clock::time_point>& queued,
+      uint64_t events, std::chrono::steady_clock::duration sync,
+      std::chrono::steady_clock::time_point durable);
   // Decides `pending`: appends its writes to `batch` and `overlay` (kAdded),
   // answers it now (kAnswered: an error or an identical retry), or leaves it
   // for the next group because it repeats an event id of this one (kDeferred).

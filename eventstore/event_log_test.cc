@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "base/mutex.h"
 #include "eventstore/key_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -50,6 +51,7 @@ class EventLogTest : public ::testing::Test {
     options.data_dir = dir_.string();
     options.limits.max_payload_bytes = 1024;
     options.limits.max_events_per_append = 10;
+    options.observer = observer_;
     absl::StatusOr<std::unique_ptr<EventLog>> log =
         EventLog::Open(std::move(options));
     ASSERT_TRUE(log.ok()) << log.status();
@@ -74,6 +76,7 @@ class EventLogTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::unique_ptr<EventLog> log_;
+  LogObserver* observer_ = nullptr;  // for Reopen
 };
 
 TEST_F(EventLogTest, ExpectedVersionOnNewStream) {
@@ -534,6 +537,97 @@ TEST_F(EventLogTest, ClosingAnswersEveryQueuedAppendExactlyOnce) {
   Reopen();
   EXPECT_EQ(log_->HeadPosition(), static_cast<uint64_t>(written.load()));
   EXPECT_EQ(written.load() + refused.load(), kThreads * kPerThread);
+}
+
+}  // namespace
+}  // namespace caseline::eventstore
+
+namespace caseline::eventstore {
+namespace {
+
+// What the writer reported of each group.
+class RecordingObserver : public LogObserver {
+ public:
+  struct Group {
+    size_t requests;
+    size_t events;
+    std::vector<absl::Duration> latencies;
+    absl::Duration sync;
+    uint64_t head;
+  };
+  void OnGroupCommitted(const GroupCommit& group) override {
+    MutexLock lock(&mu_);
+    groups_.push_back(Group{group.requests, group.events,
+                            {group.append_latencies.begin(),
+                             group.append_latencies.end()},
+                            group.sync_duration, group.head_position});
+  }
+  std::vector<Group> groups() const {
+    MutexLock lock(&mu_);
+    return groups_;
+  }
+
+ private:
+  mutable Mutex mu_;
+  std::vector<Group> groups_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(EventLogTest, TheObserverHearsOfEachWrittenGroupAndNothingElse) {
+  RecordingObserver observer;
+  observer_ = &observer;
+  Reopen();
+  MustAppend("s", 2);
+  // One group of two written requests (3 events); the refused one is not in
+  // it.
+  std::vector<AppendRequest> requests;
+  requests.push_back(
+      MakeAppend("a", ExpectedVersion::NoStream(), {MakeEvent("Noted")}));
+  requests.push_back(
+      MakeAppend("s", ExpectedVersion::NoStream(), {MakeEvent("Noted")}));
+  requests.push_back(MakeAppend("b", ExpectedVersion::Any(),
+                                {MakeEvent("Noted"), MakeEvent("Noted")}));
+  std::vector<std::promise<absl::StatusOr<AppendResult>>> answered(3);
+  std::vector<EventLog::AppendCallback> done;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    done.push_back([&answered, i](absl::StatusOr<AppendResult> r) {
+      answered[i].set_value(std::move(r));
+    });
+  }
+  log_->AppendEachAsync(std::move(requests), std::move(done));
+  EXPECT_TRUE(answered[0].get_future().get().ok());
+  EXPECT_EQ(answered[1].get_future().get().status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_TRUE(answered[2].get_future().get().ok());
+  // Answered without writing: a refusal and an identical retry.
+  EXPECT_EQ(AppendCode("a", ExpectedVersion::NoStream()),
+            absl::StatusCode::kAborted);
+  ProposedEvent e = MakeEvent("Noted");
+  e.event_id = EventId::Generate();
+  ASSERT_TRUE(log_->Append(MakeAppend("c", ExpectedVersion::Any(), {e})).ok());
+  absl::StatusOr<AppendResult> retry =
+      log_->Append(MakeAppend("c", ExpectedVersion::Any(), {e}));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->already_written);
+
+  const std::vector<RecordingObserver::Group> groups = observer.groups();
+  ASSERT_EQ(groups.size(), 3u);
+  const struct {
+    size_t requests;
+    size_t events;
+    uint64_t head;
+  } kExpected[] = {{1, 2, 2}, {2, 3, 5}, {1, 1, 6}};
+  for (size_t i = 0; i < groups.size(); ++i) {
+    EXPECT_EQ(groups[i].requests, kExpected[i].requests) << i;
+    EXPECT_EQ(groups[i].events, kExpected[i].events) << i;
+    EXPECT_EQ(groups[i].head, kExpected[i].head) << i;
+    ASSERT_EQ(groups[i].latencies.size(), groups[i].requests) << i;
+    for (absl::Duration latency : groups[i].latencies) {
+      // Each append waited for the synced write, at least.
+      EXPECT_GE(latency, groups[i].sync) << i;
+    }
+    EXPECT_GT(groups[i].sync, absl::ZeroDuration()) << i;
+  }
+  log_.reset();  // before the observer
 }
 
 }  // namespace

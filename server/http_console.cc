@@ -37,6 +37,7 @@
 #include "server/console_assets.h"
 #include "server/http_identity.h"
 #include "server/listen_address.h"
+#include "server/metrics.h"
 #include "spdlog/spdlog.h"
 
 namespace caseline::server {
@@ -313,6 +314,12 @@ class HttpConsole::Impl {
                [this](const httplib::Request& req, httplib::Response& res) {
                  Events(req, res);
                });
+    if (options_.metrics != nullptr) {
+      http_->Get("/metrics",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   ServeMetrics(req, res);
+                 });
+    }
     http_->Post(R"(/api/v1/([A-Za-z]+)/([A-Za-z]+))",
                 [this](const httplib::Request& req, httplib::Response& res) {
                   Call(req, res);
@@ -339,6 +346,22 @@ class HttpConsole::Impl {
                             "text/plain; charset=utf-8");
           }
         });
+  }
+
+  // GET /metrics (docs/metrics.md). The series are counts, positions and
+  // durations, nothing about a client, so no organisation is asked for (a
+  // Prometheus server is not one); with TLS the peer still needs a
+  // certificate the client CA issued.
+  void ServeMetrics(const httplib::Request& req, httplib::Response& res) {
+    if (absl::Status trusted =
+            authenticator_->VerifyCertificate(TransportOf(req));
+        !trusted.ok()) {
+      res.status = 401;
+      res.set_content(absl::StrCat(trusted.message(), "\n"),
+                      "text/plain; charset=utf-8");
+      return;
+    }
+    res.set_content(options_.metrics->Scrape(), kMetricsContentType);
   }
 
   // --- Identity -------------------------------------------------------------

@@ -33,6 +33,8 @@
 
 namespace caseline::server {
 
+class Metrics;  // server/metrics.h
+
 struct HttpConsoleOptions {
   // host:port; port 0 picks a free port.
   std::string listen;
@@ -54,6 +56,11 @@ struct HttpConsoleOptions {
   absl::Duration event_checkpoint_interval = absl::Seconds(15);
   // The FHIR R4 endpoint served under /fhir/r4 (docs/fhir.md).
   fhir::FhirOptions fhir;
+  // Served as GET /metrics when set (docs/metrics.md): to anyone who can
+  // reach the listener without TLS (loopback unless insecure_non_loopback),
+  // to a client certificate the client CA issued with TLS. Not owned; must
+  // outlive the console. Default: none.
+  Metrics* metrics = nullptr;
 };
 
 class HttpConsole {

@@ -27,6 +27,7 @@
 #include "server/health.h"
 #include "server/http_console.h"
 #include "server/listen_address.h"
+#include "server/metrics.h"
 #include "spdlog/spdlog.h"
 
 namespace caseline::server {
@@ -143,13 +144,15 @@ absl::AnyInvocable<absl::Time() const> ClockOf(const ServerOptions& options) {
 
 class CaselineServer::Impl {
  public:
-  Impl(std::unique_ptr<eventstore::EventLog> log,
+  Impl(std::unique_ptr<Metrics> metrics,
+       std::unique_ptr<eventstore::EventLog> log,
        std::unique_ptr<projections::ClientRecordStore> records,
        std::unique_ptr<eventstore::ViewStore> store,
        std::unique_ptr<projections::ProjectionEngine> engine,
        std::unique_ptr<services::Authenticator> authenticator,
        const ServerOptions& options, std::string host)
-      : log_(std::move(log)),
+      : metrics_(std::move(metrics)),
+        log_(std::move(log)),
         records_(std::move(records)),
         store_(std::move(store)),
         engine_(std::move(engine)),
@@ -191,6 +194,8 @@ class CaselineServer::Impl {
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         interceptors;
     interceptors.push_back(services::NewUnparsedRequestInterceptorFactory());
+    // After it: counts the status it sets (send hooks run in this order).
+    interceptors.push_back(metrics_->NewRefusalInterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
     builder.RegisterService(&service_);
     builder.RegisterService(&admin_);
@@ -212,8 +217,10 @@ class CaselineServer::Impl {
                        ": the address is malformed, not local, or in use; pass "
                        "another --listen"));
     }
+    metrics_->SetSources(MetricsSourcesOf());
     if (!options.http_listen.empty()) {
       HttpConsoleOptions console;
+      console.metrics = metrics_.get();
       console.listen = options.http_listen;
       console.tls_cert_pem = options.tls_cert_pem;
       console.tls_key_pem = options.tls_key_pem;
@@ -249,6 +256,9 @@ class CaselineServer::Impl {
     health_.reset();  // before the server, whose health service it updates
     // Before the server: its calls go to the server's in-process channel.
     if (console_ != nullptr) console_->Stop();
+    // They read what is closed below.
+    metrics_->SetSources({});
+    metrics_->SetNodeState(nullptr);
     service_.BeginShutdown();
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoSeconds(grace));
@@ -270,9 +280,36 @@ class CaselineServer::Impl {
   services::SubscriptionStats subscription_stats() const {
     return service_.subscription_stats();
   }
+  Metrics& metrics() { return *metrics_; }
 
  private:
+  // What /metrics reads at each scrape (server/metrics.h).
+  MetricsSources MetricsSourcesOf() {
+    MetricsSources sources;
+    sources.head_position = [this] { return log_->HeadPosition(); };
+    sources.projection_positions = [this] {
+      std::vector<std::pair<std::string, uint64_t>> positions;
+      for (const v1::ProjectionStatus& status : engine_->Status()) {
+        positions.emplace_back(status.name(), status.position());
+      }
+      return positions;
+    };
+    sources.open_subscriptions = [this] {
+      return static_cast<uint64_t>(service_.subscription_stats().open);
+    };
+    sources.access_records = [this] {
+      const services::AccessControl::RecordsWritten written =
+          access_.records_written();
+      return std::vector<std::pair<std::string, uint64_t>>{
+          {"success", written.success}, {"denied", written.denied}};
+    };
+    return sources;
+  }
+
   Mutex mu_;
+  // First, so that it outlives the log and the gRPC server, which report
+  // to it.
+  const std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<eventstore::EventLog> log_;
   // The one reader of client streams and of the organisations stream, for
   // commands, access decisions, views and projections (before the engine,
@@ -312,7 +349,9 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
   auth_options.access = options.access;
   ASSIGN_OR_RETURN(std::unique_ptr<services::Authenticator> authenticator,
                    services::Authenticator::Create(std::move(auth_options)));
+  auto metrics = std::make_unique<Metrics>();
   eventstore::EventLogOptions log_options;
+  log_options.observer = metrics->log_observer();
   log_options.data_dir = options.data_dir;
   log_options.limits = options.limits;
   log_options.block_cache_bytes = options.block_cache_bytes;
@@ -324,8 +363,16 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
     cluster.tls_key_pem = options.tls_key_pem;
     cluster.tls_ca_pem = options.client_ca_pem;
     cluster.insecure_non_loopback = options.insecure_non_loopback;
-    ASSIGN_OR_RETURN(log, cluster::ClusterLog::Open(std::move(cluster),
-                                                    std::move(log_options)));
+    ASSIGN_OR_RETURN(std::unique_ptr<cluster::ClusterLog> cluster_log,
+                     cluster::ClusterLog::Open(std::move(cluster),
+                                               std::move(log_options)));
+    // /metrics' node series (docs/metrics.md) from the node's own status.
+    metrics->SetNodeState([node = cluster_log.get()] {
+      const cluster::ClusterStatus status = node->Status();
+      return NodeState{status.node_id, status.committed_position,
+                       status.applied_position, status.sequencing};
+    });
+    log = std::move(cluster_log);
   } else {
     ASSIGN_OR_RETURN(log, eventstore::EventLog::Open(std::move(log_options)));
   }
@@ -341,8 +388,9 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
                        log.get(), store.get(),
                        ProjectionDefs(options.views, records.get())));
   auto impl = std::make_unique<Impl>(
-      std::move(log), std::move(records), std::move(store), std::move(engine),
-      std::move(authenticator), options, options.listen.substr(0, colon));
+      std::move(metrics), std::move(log), std::move(records), std::move(store),
+      std::move(engine), std::move(authenticator), options,
+      options.listen.substr(0, colon));
   RETURN_IF_ERROR(impl->Listen(options));
   return std::unique_ptr<CaselineServer>(new CaselineServer(std::move(impl)));
 }
@@ -362,6 +410,7 @@ projections::ProjectionEngine& CaselineServer::projections() {
 services::SubscriptionStats CaselineServer::subscription_stats() const {
   return impl_->subscription_stats();
 }
+Metrics& CaselineServer::metrics() { return impl_->metrics(); }
 void CaselineServer::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }
 
 }  // namespace caseline::server

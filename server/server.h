@@ -25,6 +25,8 @@ class Env;
 
 namespace caseline::server {
 
+class Metrics;  // server/metrics.h
+
 struct ServerOptions {
   // RocksDB directory. Default: ./data.
   std::string data_dir = "./data";
@@ -96,6 +98,9 @@ class CaselineServer {
   // EventLog.Subscribe's counters: open and parked subscriptions, the events
   // they hold, the threads they share (services/subscription_hub.h).
   services::SubscriptionStats subscription_stats() const;
+  // The Prometheus metrics served as GET /metrics with the console
+  // (server/metrics.h, docs/metrics.md); there whether or not a console is.
+  Metrics& metrics();
 
   // Stops accepting calls, ends subscriptions, lets in-flight calls (appends
   // included) finish for up to `grace`, cancels the rest, then stops the

@@ -158,11 +158,21 @@ class Authenticator::Verifier {
     return result;
   }
 
+  // OK when the client CA issued the certificate, whatever it names.
+  // Uncached: for the rare callers that need no organisation.
+  absl::Status Issued(const std::string& leaf_pem,
+                      const std::string& chain_pem) {
+    return Verify(leaf_pem, chain_pem, /*organization=*/false).status();
+  }
+
  private:
   Verifier() : store_(X509_STORE_new()) {}
 
+  // The organisation the certificate names (with `organization`; "" without)
+  // once verified.
   absl::StatusOr<std::string> Verify(const std::string& leaf_pem,
-                                     const std::string& chain_pem) {
+                                     const std::string& chain_pem,
+                                     bool organization = true) {
     BIO* bio =
         BIO_new_mem_buf(leaf_pem.data(), static_cast<int>(leaf_pem.size()));
     X509* leaf = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
@@ -192,8 +202,10 @@ class Authenticator::Verifier {
           "(",
           X509_verify_cert_error_string(error),
           "); use a certificate from the CA passed as --client_ca"));
-    } else {
+    } else if (organization) {
       result = OrganizationUri(leaf);
+    } else {
+      result = std::string();
     }
     X509_free(leaf);
     return result;
@@ -262,6 +274,17 @@ absl::StatusOr<std::string> Authenticator::OrganizationFromCertificate(
         "--tls_key --tls_ca)");
   }
   return verifier_->OrganizationOf(call.certificate_pem, call.chain_pem);
+}
+
+absl::Status Authenticator::VerifyCertificate(
+    const CallCredentials& call) const {
+  if (verifier_ == nullptr) return absl::OkStatus();
+  if (call.certificate_pem.empty()) {
+    return absl::UnauthenticatedError(
+        "no client certificate: this server requires mutual TLS; connect "
+        "with a certificate issued by the CA passed as --client_ca");
+  }
+  return verifier_->Issued(call.certificate_pem, call.chain_pem);
 }
 
 absl::StatusOr<Caller> Authenticator::Authenticate(
@@ -674,7 +697,9 @@ void AccessControl::RecordDenied(const Caller& caller,
   // nothing is shown, so nothing waits on it.
   absl::StatusOr<eventstore::AppendResult> appended =
       log_->Append(AccessRecordAppend(caller, std::move(record)));
-  if (!appended.ok()) {
+  if (appended.ok()) {
+    records_denied_.fetch_add(1, std::memory_order_relaxed);
+  } else {
     spdlog::warn("the record of a refused read of client {} by {} could not "
                  "be written: {}",
                  std::string(client_id), caller.organization_id,
@@ -708,8 +733,9 @@ void AccessControl::RecordAsync(const Caller& caller,
   std::vector<eventstore::EventLog::AppendCallback> appended;
   appended.reserve(appends.size());
   for (size_t i = 0; i < appends.size(); ++i) {
-    appended.push_back([pending](
+    appended.push_back([this, pending](
                            const absl::StatusOr<eventstore::AppendResult>& r) {
+      if (r.ok()) records_success_.fetch_add(1, std::memory_order_relaxed);
       absl::Status status;
       {
         MutexLock lock(&pending->mu);

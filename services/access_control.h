@@ -16,6 +16,7 @@
 #ifndef CASELINE_SERVICES_ACCESS_CONTROL_H_
 #define CASELINE_SERVICES_ACCESS_CONTROL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -136,6 +137,13 @@ class Authenticator {
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context) const;
   // The same rules, for any transport.
   absl::StatusOr<Caller> Authenticate(const CallCredentials& call) const;
+
+  // Whether the caller's client certificate was issued by the client CA,
+  // whatever organisation (if any) it names and whether the access config
+  // lists it: for endpoints that need a trusted peer but no organisation
+  // (the HTTP listener's GET /metrics). OK without TLS (nothing to check);
+  // UNAUTHENTICATED for no certificate or one the client CA did not issue.
+  absl::Status VerifyCertificate(const CallCredentials& call) const;
 
   bool tls() const { return verifier_ != nullptr; }
   bool development_mode() const {
@@ -283,6 +291,18 @@ class AccessControl {
   eventstore::EventLog* log() const { return log_; }
   projections::ClientRecordStore* records() const { return records_; }
 
+  // Access records durably written since this object was made, by outcome
+  // (RecordAccessed.outcome): reads that showed something, and refused
+  // reads. Cheap; for metrics.
+  struct RecordsWritten {
+    uint64_t success = 0;
+    uint64_t denied = 0;
+  };
+  RecordsWritten records_written() const {
+    return {records_success_.load(std::memory_order_relaxed),
+            records_denied_.load(std::memory_order_relaxed)};
+  }
+
  private:
   eventstore::EventLog* const log_;
   projections::ClientRecordStore* const records_;
@@ -293,6 +313,9 @@ class AccessControl {
   // person and client was written this minute.
   void RecordDenied(const Caller& caller, absl::string_view client_id,
                     absl::string_view operation);
+
+  std::atomic<uint64_t> records_success_{0};
+  std::atomic<uint64_t> records_denied_{0};
 
   Mutex mu_;
   // Refusals recorded: organisation, person and client -> the minute.

@@ -96,6 +96,8 @@ class PlantedViolationTest(unittest.TestCase):
         ("care/care_decision.cc", '"caseline/v1/care_record.grpc.pb.h"',
          "gRPC stubs"),
         ("projections/audit.cc", '"grpcpp/grpcpp.h"', "grpc++ only"),
+        ("services/views_service.cc", '"prometheus/registry.h"',
+         "prometheus-cpp only in server/"),
         ("services/views_service.cc", '"projections/record_cache.h"',
          "private to projections/"),
         ("services/views_service.cc", '"eventstore/fault_injection_env.h"',

@@ -45,7 +45,7 @@ PUBLIC = {
     "eventstore": ["eventstore/event.h", "eventstore/event_log.h",
                    "eventstore/view_store.h", "eventstore/envelope.h",
                    "eventstore/validation.h",
-                   "eventstore/replication.h"],
+                   "eventstore/replication.h", "eventstore/log_observer.h"],
     # The care domain is the layer's whole purpose; proto_time.h is its own
     # helper.
     "care": ["care/access_policy.h", "care/care_decision.h",
@@ -82,7 +82,7 @@ PUBLIC = {
     # server.h's options name the FHIR endpoint's (fhir_options.h); the
     # export's e2e test holds exports running with bulk_export.h's test hook
     # (which needs fhir_common.h and fhir_endpoint.h).
-    "server": ["server/server.h", "server/health.h",
+    "server": ["server/server.h", "server/health.h", "server/metrics.h",
                "server/fhir/fhir_options.h", "server/fhir/fhir_endpoint.h",
                "server/fhir/fhir_common.h", "server/fhir/bulk_export.h"],
     # The demo network (bench, tests) and the CLI's commands and JSON (tests).
@@ -112,6 +112,9 @@ THIRD_PARTY = [
     ("**.grpc.pb.h",
      {"services", "cluster", "server", "tools", "bench", "tests"},
      "gRPC stubs (*.grpc.pb.h) only in services/ and above"),
+    ("prometheus/**", {"server"},
+     "prometheus-cpp only in server/ (server/metrics.cc; the layers below "
+     "report through narrow interfaces such as eventstore/log_observer.h)"),
 ]
 
 # 5. Narrower rules for one folder: only these of a lower folder's public
