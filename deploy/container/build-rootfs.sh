@@ -48,10 +48,12 @@ mkdir -p "$out"
 rm -rf "$out/rootfs.tar" "$out/oci"
 
 # --variant=essential: Essential: yes packages (bash, coreutils, dpkg, libc
-# ...) plus the runtime libraries; no apt in the image. The dpkg excludes are
-# debian:12-slim's (documentation and translations). Hooks run outside the
-# root file system with it as "$1".
+# ...) plus the runtime libraries; no apt in the image. The merged-usr hook
+# lays out /usr as Debian 12 does without installing usrmerge (and with it
+# perl). The dpkg excludes are debian:12-slim's (documentation and
+# translations). Hooks run outside the root file system with it as "$1".
 mmdebstrap --quiet --mode=root --variant=essential --format=tar \
+  --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
   --include="$packages" \
   --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/doc/*' \

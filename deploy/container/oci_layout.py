@@ -116,7 +116,7 @@ def main():
     diff_id = hashlib.sha256()
     layer_path = os.path.join(oci, "layer.tar.gz")
     with open(rootfs, "rb") as src, open(layer_path, "wb") as raw:
-        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz:
             while chunk := src.read(1 << 20):
                 diff_id.update(chunk)
                 gz.write(chunk)

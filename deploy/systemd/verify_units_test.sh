@@ -15,8 +15,9 @@
 #   stays at or under the level it has now (a dropped sandbox line fails).
 # - `systemd-sysusers --dry-run` on caseline.sysusers.
 # - Every --flag in the example env files is one `caselined --help` lists
-#   (the --cluster_* ones once caselined has them), every ETCD_* variable one
-#   `etcd --help` lists.
+#   (the --cluster_* ones once caselined has them) and none the unit sets
+#   (--data_dir, --cluster_node_id: caselined refuses a flag given twice);
+#   every ETCD_* variable is one `etcd --help` lists.
 set -euo pipefail
 [[ $# -eq 1 ]] || { echo "usage: $0 CASELINED_PATH" >&2; exit 2; }
 caselined=$(readlink -f "$1")
@@ -95,7 +96,10 @@ check_caselined_flags() {
   local file=$1 flag
   for flag in $(env -i bash -c 'set -a; . "$1"; echo $CASELINED_CLUSTER_OPTS $CASELINED_OPTS' _ "$file" |
                 tr ' ' '\n' | sed -n 's/^\(--[a-z_]*\).*/\1/p'); do
-    if [[ $flag == --cluster_* ]] && ! grep -q -- '--cluster_etcd' <<< "$help"; then
+    if [[ $flag == --data_dir || $flag == --cluster_node_id ]]; then
+      # The units set these; caselined refuses a flag given twice.
+      fail "$(basename "$file") sets $flag, which the unit sets already"
+    elif [[ $flag == --cluster_* ]] && ! grep -q -- '--cluster_etcd' <<< "$help"; then
       echo "skip: $flag (caselined has no --cluster_* flags yet)"
     elif grep -q -- "^ *$flag\b" <<< "$help"; then
       echo "ok: $(basename "$file") $flag"
