@@ -15,8 +15,8 @@
 # Packages come from the mirror apt on this machine uses (the deb822 or
 # one-line sources files under /etc/apt naming the Debian archive), or from
 # CASELINE_APT_SOURCES, a sources file to use instead. Needs root (mmdebstrap's
-# root mode), mmdebstrap and python3. Takes a minute or two with a warm
-# network; see docs/deployment.md for the measured time.
+# root mode), mmdebstrap and python3. Takes one to five minutes;
+# docs/deployment.md has the measured times.
 set -euo pipefail
 [[ $# -eq 3 ]] || { echo "usage: $0 OUT_DIR CASELINED CASELINE" >&2; exit 2; }
 out=$1
