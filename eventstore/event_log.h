@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "eventstore/event.h"
+#include "eventstore/replication.h"
 
 namespace rocksdb {
 class Env;
@@ -83,6 +84,11 @@ struct EventLogOptions {
   // RocksDB environment, for fault-injection tests. Default: the real one.
   // Not owned; must outlive the log.
   rocksdb::Env* env = nullptr;
+  // Cluster mode (docs/cluster.md): each group commit is handed to the
+  // replicator, on the writer thread, before it is written locally, and
+  // written and acknowledged only if the replicator reports it committed.
+  // Default: none (a single node). Not owned; must outlive the log.
+  Replicator* replicator = nullptr;
 };
 
 class EventLog {
@@ -202,6 +208,22 @@ class EventLog {
   // (disk full), UNAVAILABLE (other I/O errors).
   [[nodiscard]] static absl::StatusOr<BackupInfo> Restore(
       const std::string& backup_dir, const std::string& data_dir);
+
+  // Cluster mode (docs/cluster.md "Followers"): writes a group another node's
+  // writer sequenced, through this log's writer, and returns once it is
+  // durable and readable. Every envelope is checked before anything is
+  // written: it decodes, its position is the next one, its prev_hash is this
+  // log's chain head and its hash is SHA-256(prev_hash || body). A group
+  // wholly at or below the head is checked against what the log holds (the
+  // same last envelope) and not written again.
+  // Errors: FAILED_PRECONDITION (the group starts beyond head + 1: this log
+  // is missing groups before it; or the log does not apply replicated
+  // groups), DATA_LOSS (an envelope fails a check, or the log holds
+  // something else at those positions: nothing is written), UNAVAILABLE
+  // (closing, or appends stopped after a failed write), RESOURCE_EXHAUSTED
+  // (disk full).
+  [[nodiscard]] virtual absl::Status ApplyReplicated(
+      const ReplicatedGroup& group);
 
  protected:
   EventLog() = default;

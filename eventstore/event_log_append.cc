@@ -150,18 +150,34 @@ void EventLogImpl::AppendEachAsync(std::vector<AppendRequest> requests,
 void EventLogImpl::WriterLoop() {
   std::vector<PendingAppend> group;
   while (true) {
+    PendingApply* apply = nullptr;
     {
       MutexLock lock(&mu_);
-      while (queue_.empty() && !closing_) writer_cv_.Wait();
-      if (queue_.empty()) return;  // closing, and every append answered
-      size_t events = 0;
-      while (!queue_.empty() &&
-             (group.empty() || events + queue_.front().request.events.size() <=
-                                   kMaxGroupEvents)) {
-        events += queue_.front().request.events.size();
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      while (queue_.empty() && applies_.empty() && !closing_) {
+        writer_cv_.Wait();
       }
+      if (!applies_.empty()) {
+        apply = applies_.front();
+        applies_.pop_front();
+      } else if (queue_.empty()) {
+        return;  // closing, and every append and group answered
+      } else {
+        size_t events = 0;
+        while (!queue_.empty() &&
+               (group.empty() || events + queue_.front().request.events.size() <=
+                                     kMaxGroupEvents)) {
+          events += queue_.front().request.events.size();
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+    }
+    if (apply != nullptr) {
+      absl::Status status = ApplyGroup(*apply->group);
+      MutexLock lock(&mu_);
+      apply->status = std::move(status);
+      applied_cv_.SignalAll();
+      continue;
     }
     CommitGroup(group);
     group.clear();
@@ -178,7 +194,7 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     return;
   }
   ReaderMutexLock db_lock(&db_mu_);  // only this thread replaces db_
-  GroupOverlay overlay{next_position_, chain_head_, last_recorded_at_, {}, {}};
+  GroupOverlay overlay{next_position_, chain_head_, last_recorded_at_, {}, {}, {}};
   rocksdb::WriteBatch batch;
   std::vector<Completion> answered;  // decided without writing
   std::vector<Completion> added;     // wait for the batch
@@ -205,6 +221,18 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     Complete(std::move(answered));
     return;
   }
+  if (options_.replicator != nullptr) {
+    // Committed elsewhere first (docs/cluster.md): a group the replicator
+    // refuses leaves the writer state as it was, like a failed write.
+    const absl::Status replicated = options_.replicator->Replicate(
+        ReplicatedGroup{next_position_, std::move(overlay.envelopes)});
+    if (!replicated.ok()) {
+      for (Completion& c : added) c.result = replicated;
+      Complete(std::move(answered));
+      Complete(std::move(added));
+      return;
+    }
+  }
 
   rocksdb::WriteOptions write_options;
   write_options.sync = true;  // durable before acknowledged
@@ -228,16 +256,120 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   for (auto& [stream_id, version] : overlay.stream_heads) {
     stream_heads_[stream_id] = version;
   }
-  {
-    MutexLock lock(&mu_);
-    head_position_ = next_position_ - 1;
-    head_cv_.SignalAll();
-  }
+  PublishHead();
   // Refusals decided against this group (e.g. a version conflict with an
   // append in it) are answered only now, so that a caller who re-reads on
   // ABORTED sees the write it conflicted with.
   Complete(std::move(answered));
   Complete(std::move(added));
+}
+
+void EventLogImpl::PublishHead() {
+  MutexLock lock(&mu_);
+  head_position_ = next_position_ - 1;
+  head_cv_.SignalAll();
+}
+
+absl::Status EventLogImpl::ApplyReplicated(const ReplicatedGroup& group) {
+  if (group.envelopes.empty() || group.first_position == 0) {
+    return absl::InvalidArgumentError(
+        "a replicated group needs at least one event and a first position of "
+        "at least 1");
+  }
+  PendingApply pending{&group, std::nullopt};
+  MutexLock lock(&mu_);
+  if (closing_) {
+    return absl::UnavailableError(
+        "the event log is shutting down; the group was not applied");
+  }
+  applies_.push_back(&pending);
+  writer_cv_.Signal();
+  while (!pending.status.has_value()) applied_cv_.Wait();
+  return *std::move(pending.status);
+}
+
+absl::Status EventLogImpl::ApplyGroup(const ReplicatedGroup& group) {
+  if (absl::Status ready = ReadyToWrite(); !ready.ok()) return ready;
+  ReaderMutexLock db_lock(&db_mu_);  // only this thread replaces db_
+  RETURN_IF_ERROR(CheckOpen());
+  const uint64_t last = group.last_position();
+  if (last < next_position_) {
+    // Already here (this node sequenced it, or applied it before a restart):
+    // the same last envelope means the same chain up to it.
+    std::string stored;
+    const rocksdb::Status read =
+        db_->Get(rocksdb::ReadOptions(), EventKey(last), &stored);
+    if (!read.ok()) return FromRocksDb(read, "reading an applied group back");
+    if (stored != group.envelopes.back()) {
+      return absl::DataLossError(absl::StrCat(
+          "the replicated group ending at position ", last,
+          " differs from the event this log holds there: this node's log has "
+          "diverged from the cluster's. Stop it and rebuild its data "
+          "directory from a peer's backup (docs/cluster.md)"));
+    }
+    return absl::OkStatus();
+  }
+  if (group.first_position != next_position_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the replicated group starts at position ", group.first_position,
+        " but this log's next position is ", next_position_,
+        ": the groups between are missing; catch up from a peer's backup "
+        "(docs/cluster.md)"));
+  }
+  auto damaged = [&](uint64_t position, absl::string_view what) {
+    return absl::DataLossError(absl::StrCat(
+        "replicated event at position ", position, ": ", what,
+        "; nothing of its group was written"));
+  };
+  rocksdb::WriteBatch batch;
+  Hash chain = chain_head_;
+  absl::Time last_recorded_at = last_recorded_at_;
+  absl::flat_hash_map<std::string, uint64_t> heads;
+  for (size_t i = 0; i < group.envelopes.size(); ++i) {
+    const std::string& value = group.envelopes[i];
+    const uint64_t position = group.first_position + i;
+    absl::StatusOr<EnvelopeParts> parts = SplitEnvelope(value);
+    if (!parts.ok()) return damaged(position, parts.status().message());
+    absl::StatusOr<RecordedEvent> event = DecodeEnvelope(value);
+    if (!event.ok()) return damaged(position, event.status().message());
+    if (event->global_position != position) {
+      return damaged(position, absl::StrCat("its envelope says position ",
+                                            event->global_position));
+    }
+    if (parts->prev_hash != chain) {
+      return damaged(position, "its prev_hash is not this log's chain head");
+    }
+    if (ChainHash(chain, parts->body) != parts->hash) {
+      return damaged(position, "its hash does not match its content");
+    }
+    if (event->recorded_at < last_recorded_at) {
+      return damaged(position, "its recorded_at is before the previous event's");
+    }
+    const std::string position_value = PositionValue(position);
+    rocksdb::Status s = batch.Put(EventKey(position), value);
+    if (s.ok()) {
+      s = batch.Put(StreamIndexKey(event->stream_id, event->stream_version),
+                    position_value);
+    }
+    if (s.ok()) s = batch.Put(EventIdKey(event->event_id), position_value);
+    if (!s.ok()) return FromRocksDb(s, "building a replicated group's batch");
+    chain = parts->hash;
+    last_recorded_at = event->recorded_at;
+    heads[event->stream_id] = event->stream_version;
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  const rocksdb::Status written = db_->Write(write_options, &batch);
+  if (!written.ok()) return OnWriteFailure(written);
+  next_position_ = last + 1;
+  chain_head_ = chain;
+  last_recorded_at_ = last_recorded_at;
+  if (stream_heads_.size() + heads.size() > kMaxCachedStreamHeads) {
+    stream_heads_.clear();
+  }
+  for (auto& [stream_id, version] : heads) stream_heads_[stream_id] = version;
+  PublishHead();
+  return absl::OkStatus();
 }
 
 absl::Status EventLogImpl::ReadyToWrite() {
@@ -344,6 +476,7 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
   result.first_position = overlay.next_position;
   result.first_version = version;
   const Hash chain_head_before = overlay.chain_head;
+  const size_t envelopes_before = overlay.envelopes.size();
   batch.SetSavePoint();
   rocksdb::Status s;
   for (ProposedEvent& e : request.events) {
@@ -364,6 +497,7 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
     r.metadata = std::move(e.metadata);
     r.prev_hash = overlay.chain_head;
     const std::string value = SealEnvelope(&r);
+    if (options_.replicator != nullptr) overlay.envelopes.push_back(value);
     overlay.chain_head = r.hash;
     const std::string position = PositionValue(r.global_position);
     s = batch.Put(EventKey(r.global_position), value);
@@ -379,6 +513,7 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
     batch.RollbackToSavePoint().PermitUncheckedError();
     overlay.next_position = result.first_position;
     overlay.chain_head = chain_head_before;
+    overlay.envelopes.resize(envelopes_before);
     return answer(FromRocksDb(s, "building the append batch"));
   }
   batch.PopSavePoint().PermitUncheckedError();

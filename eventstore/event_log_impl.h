@@ -97,6 +97,7 @@ class EventLogImpl final : public EventLog {
   absl::StatusOr<ChainVerification> VerifyChain(uint64_t from_position,
                                                 uint64_t to_position) override;
   absl::StatusOr<BackupInfo> Backup(const std::string& dir) override;
+  absl::Status ApplyReplicated(const ReplicatedGroup& group) override;
   static absl::StatusOr<BackupInfo> Restore(const std::string& backup_dir,
                                             const std::string& data_dir);
 
@@ -115,6 +116,15 @@ class EventLogImpl final : public EventLog {
     absl::Time last_recorded_at;
     absl::flat_hash_map<std::string, uint64_t> stream_heads;  // last version
     absl::flat_hash_set<EventId::Bytes> event_ids;
+    // The group's envelopes in position order, for options_.replicator only.
+    std::vector<std::string> envelopes;
+  };
+
+  // A replicated group waiting for the writer (ApplyReplicated), and its
+  // answer.
+  struct PendingApply {
+    const ReplicatedGroup* group;
+    std::optional<absl::Status> status;  // guarded by mu_
   };
 
   // Outcome of preparing one request inside a group.
@@ -158,6 +168,12 @@ class EventLogImpl final : public EventLog {
   void Complete(std::vector<Completion> completions);
   void CommitGroup(std::vector<PendingAppend>& group)
       ABSL_LOCKS_EXCLUDED(db_mu_);
+  // Writes one replicated group (ApplyReplicated's contract) on the writer
+  // thread.
+  absl::Status ApplyGroup(const ReplicatedGroup& group)
+      ABSL_LOCKS_EXCLUDED(db_mu_);
+  // Publishes next_position_ - 1 as the head and wakes its waiters.
+  void PublishHead() ABSL_LOCKS_EXCLUDED(mu_);
   // Decides `pending`: appends its writes to `batch` and `overlay` (kAdded),
   // answers it now (kAnswered: an error or an identical retry), or leaves it
   // for the next group because it repeats an event id of this one (kDeferred).
@@ -225,9 +241,13 @@ class EventLogImpl final : public EventLog {
   Mutex backup_mu_;
 
   mutable Mutex mu_;
-  CondVar writer_cv_{&mu_};        // queue_ gained an entry, or closing_
+  CondVar writer_cv_{&mu_};  // queue_ or applies_ gained an entry, or closing_
   mutable CondVar head_cv_{&mu_};  // head_position_ advanced, or closing_
+  CondVar applied_cv_{&mu_};       // a PendingApply got its status
   std::deque<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
+  // Replicated groups to write, taken before queue_; owned by the callers of
+  // ApplyReplicated, who wait for their status.
+  std::deque<PendingApply*> applies_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t head_position_ ABSL_GUARDED_BY(mu_);
   // A copy of write_failure_ for other threads (WriteFailure()).

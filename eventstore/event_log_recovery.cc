@@ -86,6 +86,11 @@ void EventLog::AppendEachAsync(std::vector<AppendRequest> requests,
   }
 }
 
+absl::Status EventLog::ApplyReplicated(const ReplicatedGroup& /*group*/) {
+  return absl::FailedPreconditionError(
+      "this event log does not apply replicated groups");
+}
+
 absl::StatusOr<AppendResult> EventLog::Append(AppendRequest request) {
   std::promise<absl::StatusOr<AppendResult>> result;
   AppendAsync(std::move(request), [&result](absl::StatusOr<AppendResult> r) {

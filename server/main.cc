@@ -10,6 +10,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "eventstore/event_log.h"
 #include "nlohmann/json.hpp"
@@ -116,6 +117,21 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure_non_loopback", options.insecure_non_loopback,
                "allow listening without TLS on a non-loopback address "
                "(callers then name their own organisation)");
+  std::string cluster_etcd;
+  app.add_option("--cluster_etcd", cluster_etcd,
+                 "etcd members host:port,host:port,...; turns on cluster mode "
+                 "(docs/cluster.md). Unset: a single node, no etcd");
+  app.add_option("--cluster_node_id", options.cluster.node_id,
+                 "with --cluster_etcd: this node's id, unique in the cluster");
+  app.add_option("--cluster_peer_listen", options.cluster.peer_listen,
+                 "with --cluster_etcd: host:port of the peer channel the "
+                 "other nodes forward writes to");
+  app.add_option("--cluster_advertise", options.cluster.advertise,
+                 "with --cluster_etcd: host:port the other nodes reach the "
+                 "peer channel at (default: --cluster_peer_listen)");
+  app.add_option("--cluster_name", options.cluster.cluster_name,
+                 "with --cluster_etcd: the etcd key prefix /caseline/<name>/")
+      ->capture_default_str();
   CLI::Option* restore_option = app.add_option(
       "--restore_from", restore_from,
       "before starting, restore the backup in this directory (written by "
@@ -145,6 +161,10 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (!cluster_etcd.empty()) {
+    options.cluster.etcd_endpoints =
+        absl::StrSplit(cluster_etcd, ',', absl::SkipEmpty());
+  }
   for (auto [path, pem, flag] :
        {std::tuple{&tls_cert, &options.tls_cert_pem, "--tls_cert"},
         std::tuple{&tls_key, &options.tls_key_pem, "--tls_key"},

@@ -23,6 +23,7 @@
 #include "projections/client_record_store.h"
 #include "projections/continuity_projection.h"
 #include "projections/duplication_projection.h"
+#include "cluster/cluster_log.h"
 #include "server/health.h"
 #include "server/http_console.h"
 #include "server/listen_address.h"
@@ -316,8 +317,18 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
   log_options.limits = options.limits;
   log_options.block_cache_bytes = options.block_cache_bytes;
   log_options.env = options.env;
-  ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventLog> log,
-                   eventstore::EventLog::Open(std::move(log_options)));
+  std::unique_ptr<eventstore::EventLog> log;
+  if (options.cluster.enabled()) {
+    cluster::ClusterOptions cluster = options.cluster;
+    cluster.tls_cert_pem = options.tls_cert_pem;
+    cluster.tls_key_pem = options.tls_key_pem;
+    cluster.tls_ca_pem = options.client_ca_pem;
+    cluster.insecure_non_loopback = options.insecure_non_loopback;
+    ASSIGN_OR_RETURN(log, cluster::ClusterLog::Open(std::move(cluster),
+                                                    std::move(log_options)));
+  } else {
+    ASSIGN_OR_RETURN(log, eventstore::EventLog::Open(std::move(log_options)));
+  }
   eventstore::ViewStoreOptions store_options;
   store_options.dir = options.views_dir.empty()
                           ? absl::StrCat(options.data_dir, "/views")

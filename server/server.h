@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "eventstore/event_log.h"
+#include "cluster/cluster_options.h"
 #include "server/fhir/fhir_options.h"
 #include "projections/projection_engine.h"
 #include "care/views_config.h"
@@ -60,6 +61,9 @@ struct ServerOptions {
   // The FHIR R4 endpoint served with the console (docs/fhir.md). An empty
   // fhir.state_dir means <data_dir>/fhir.
   fhir::FhirOptions fhir;
+  // Cluster mode (docs/cluster.md) when cluster.etcd_endpoints is set; the
+  // peer channel then uses tls_cert_pem, tls_key_pem and client_ca_pem.
+  cluster::ClusterOptions cluster;
   // How often grpc.health.v1.Health statuses are brought up to date
   // (server/health.h); clamped to 10 ms .. 1 min. Default: 1 s.
   absl::Duration health_interval = absl::Seconds(1);

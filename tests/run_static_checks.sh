@@ -23,14 +23,14 @@ STEPS=("$@")
 if [ ${#STEPS[@]} -eq 0 ]; then STEPS=(layering tsa tidy); fi
 
 # Python regular expressions (run-clang-tidy's) on absolute paths: our .cc
-# files, never the generated caseline/v1/*.pb.cc under build-tsa/, nor tests
-# (*_test.cc). CASELINE_TIDY_TESTS=1 gives the tidy step the tests and the
-# benchmark too.
+# files, never the generated caseline/v1/*.pb.cc or etcd/.../*.pb.cc under
+# build-tsa/, nor tests (*_test.cc). CASELINE_TIDY_TESTS=1 gives the tidy
+# step the tests and the benchmark too.
 ROOT_RE=$(printf '%s' "$ROOT" | sed 's/[.[\*^$()+?{|]/\\&/g')
-TSA_FILES="^$ROOT_RE/(base|eventstore|care|projections|services|server|tools|bench|tests)/(?!.*_test\.cc\$).*\.cc\$"
-TIDY_FILES="^$ROOT_RE/(base|eventstore|care|projections|services|server|tools)/(?!.*_test\.cc\$).*\.cc\$"
+TSA_FILES="^$ROOT_RE/(base|eventstore|care|projections|services|cluster|server|tools|bench|tests)/(?!.*_test\.cc\$).*\.cc\$"
+TIDY_FILES="^$ROOT_RE/(base|eventstore|care|projections|services|cluster|server|tools)/(?!.*_test\.cc\$).*\.cc\$"
 if [ "${CASELINE_TIDY_TESTS:-0}" = 1 ]; then
-  TIDY_FILES="^$ROOT_RE/(base|eventstore|care|projections|services|server|tools|bench|tests)/.*\.cc\$"
+  TIDY_FILES="^$ROOT_RE/(base|eventstore|care|projections|services|cluster|server|tools|bench|tests)/.*\.cc\$"
 fi
 
 step() { echo "== $1 ($(date +%T))"; }

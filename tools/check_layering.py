@@ -24,12 +24,12 @@ import sys
 #
 # 1. Layers. A folder may include its own headers and those of folders below
 #    it, never above:
-#      base < eventstore < care < projections < services < server
-#           < tools < bench < tests
+#      base < eventstore < care < projections < services < cluster
+#           < server < tools < bench < tests
 #    base/ is the bottom and includes only Abseil. proto/ (the generated
 #    caseline/v1/*.pb.h and wire_constants.h) sits under everything but base/.
-LAYERS = ["base", "eventstore", "care", "projections", "services", "server",
-          "tools", "bench", "tests"]
+LAYERS = ["base", "eventstore", "care", "projections", "services", "cluster",
+          "server", "tools", "bench", "tests"]
 
 # 2. Public faces. A folder's headers are private unless listed here: a file
 #    outside the folder may include only these. Patterns are fnmatch patterns
@@ -44,7 +44,8 @@ PUBLIC = {
     # key_format.h, info_log.h.
     "eventstore": ["eventstore/event.h", "eventstore/event_log.h",
                    "eventstore/view_store.h", "eventstore/envelope.h",
-                   "eventstore/validation.h"],
+                   "eventstore/validation.h",
+                   "eventstore/replication.h"],
     # The care domain is the layer's whole purpose; proto_time.h is its own
     # helper.
     "care": ["care/access_policy.h", "care/care_decision.h",
@@ -71,6 +72,9 @@ PUBLIC = {
                  "services/event_conversion.h",
                  "services/event_log_service.h",
                  "services/unparsed_request.h", "services/views_service.h"],
+    # The etcd client (its face carries no gRPC or protobuf types; the
+    # generated etcd/... headers are the folder's own).
+    "cluster": ["cluster/etcd_client.h"],
     # Private: access_config_file.h, views_config_file.h, listen_address.h.
     # server.h's options name the FHIR endpoint's (fhir_options.h); the
     # export's e2e test holds exports running with bulk_export.h's test hook
@@ -95,12 +99,15 @@ TEST_ONLY = ["eventstore/fault_injection_env.h", "eventstore/test_files.h"]
 THIRD_PARTY = [
     ("rocksdb/**", {"eventstore"},
      "only eventstore/ includes rocksdb/ (the log owns the storage engine)"),
-    ("grpcpp/**", {"services", "server", "tools", "bench", "tests"},
+    ("grpcpp/**",
+     {"services", "cluster", "server", "tools", "bench", "tests"},
      "grpc++ only in services/ and above (care/ and projections/ are "
      "transport-free)"),
-    ("grpc/**", {"services", "server", "tools", "bench", "tests"},
+    ("grpc/**",
+     {"services", "cluster", "server", "tools", "bench", "tests"},
      "grpc only in services/ and above"),
-    ("**.grpc.pb.h", {"services", "server", "tools", "bench", "tests"},
+    ("**.grpc.pb.h",
+     {"services", "cluster", "server", "tools", "bench", "tests"},
      "gRPC stubs (*.grpc.pb.h) only in services/ and above"),
 ]
 
@@ -120,6 +127,9 @@ EXCEPTIONS = [
      "the storage baseline measures bare RocksDB against the event log"),
     ("bench/storage_baseline.*", "eventstore/key_format.h",
      "the storage baseline writes the log's own key layout to bare RocksDB"),
+    ("cluster/*_test.cc", "tests/etcd_cluster.h",
+     "the cluster's unit tests run against real etcd members, started by "
+     "the tests' harness"),
 ]
 # ---------------------------------------------------------------------------
 

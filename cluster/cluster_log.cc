@@ -1,0 +1,557 @@
+#include "cluster/cluster_log.h"
+
+#include <deque>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/mutex.h"
+#include "base/status_macros.h"
+#include "caseline/v1/cluster.grpc.pb.h"
+#include "cluster/cluster_node.h"
+#include "cluster/etcd_client.h"
+#include "grpcpp/grpcpp.h"
+#include "spdlog/spdlog.h"
+
+namespace caseline::cluster {
+namespace {
+
+namespace v1 = ::caseline::v1;
+
+// Threads that wait for forwarded appends (a follower's writes in flight).
+constexpr int kForwarders = 16;
+// Trailing metadata of a peer answer whose append was certainly not stored.
+constexpr char kNotStoredMetadata[] = "x-caseline-not-stored";
+// Pause between attempts while the sequencer changes.
+constexpr absl::Duration kRetryPause = absl::Milliseconds(20);
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      s.error_message());
+}
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(s.message()));
+}
+
+void ToPeer(const eventstore::AppendRequest& request,
+            v1::PeerAppendRequest* out) {
+  out->set_stream_id(request.stream_id);
+  switch (request.expected_version.kind()) {
+    case eventstore::ExpectedVersion::Kind::kAny:
+      out->set_expected_kind(v1::PeerAppendRequest::ANY);
+      break;
+    case eventstore::ExpectedVersion::Kind::kNoStream:
+      out->set_expected_kind(v1::PeerAppendRequest::NO_STREAM);
+      break;
+    case eventstore::ExpectedVersion::Kind::kStreamExists:
+      out->set_expected_kind(v1::PeerAppendRequest::STREAM_EXISTS);
+      break;
+    case eventstore::ExpectedVersion::Kind::kExact:
+      out->set_expected_kind(v1::PeerAppendRequest::EXACT);
+      out->set_expected_version(request.expected_version.version());
+      break;
+  }
+  for (const eventstore::ProposedEvent& e : request.events) {
+    v1::PeerEvent* p = out->add_events();
+    if (e.event_id.has_value()) {
+      p->set_event_id(e.event_id->bytes().data(), e.event_id->bytes().size());
+    }
+    p->set_event_type(e.event_type);
+    if (e.occurred_at.has_value()) {
+      p->set_has_occurred_at(true);
+      p->set_occurred_at_nanos(absl::ToUnixNanos(*e.occurred_at));
+    }
+    p->set_actor_organization_id(e.actor.organization_id);
+    p->set_actor_user_id(e.actor.user_id);
+    p->set_actor_role(e.actor.role);
+    p->set_correlation_id(e.correlation_id);
+    p->set_causation_id(e.causation_id);
+    p->set_schema_version(e.schema_version);
+    p->set_content_type(e.content_type);
+    p->set_payload(e.payload);
+    for (const auto& [key, value] : e.metadata) {
+      (*p->mutable_metadata())[key] = value;
+    }
+  }
+}
+
+absl::StatusOr<eventstore::AppendRequest> FromPeer(
+    const v1::PeerAppendRequest& request) {
+  eventstore::AppendRequest out;
+  out.stream_id = request.stream_id();
+  switch (request.expected_kind()) {
+    case v1::PeerAppendRequest::NO_STREAM:
+      out.expected_version = eventstore::ExpectedVersion::NoStream();
+      break;
+    case v1::PeerAppendRequest::STREAM_EXISTS:
+      out.expected_version = eventstore::ExpectedVersion::StreamExists();
+      break;
+    case v1::PeerAppendRequest::EXACT:
+      out.expected_version =
+          eventstore::ExpectedVersion::Exact(request.expected_version());
+      break;
+    default:
+      out.expected_version = eventstore::ExpectedVersion::Any();
+  }
+  for (const v1::PeerEvent& p : request.events()) {
+    eventstore::ProposedEvent e;
+    if (!p.event_id().empty()) {
+      eventstore::EventId::Bytes bytes;
+      if (p.event_id().size() != bytes.size()) {
+        return absl::InvalidArgumentError(
+            "peer append: event_id must be 16 bytes");
+      }
+      std::copy(p.event_id().begin(), p.event_id().end(), bytes.begin());
+      e.event_id = eventstore::EventId(bytes);
+    }
+    e.event_type = p.event_type();
+    if (p.has_occurred_at()) {
+      e.occurred_at = absl::FromUnixNanos(p.occurred_at_nanos());
+    }
+    e.actor = {p.actor_organization_id(), p.actor_user_id(), p.actor_role()};
+    e.correlation_id = p.correlation_id();
+    e.causation_id = p.causation_id();
+    e.schema_version = p.schema_version();
+    e.content_type = p.content_type();
+    e.payload = p.payload();
+    e.metadata.insert(p.metadata().begin(), p.metadata().end());
+    out.events.push_back(std::move(e));
+  }
+  return out;
+}
+
+// Every event gets its id here, so that sending the append again (to the
+// next sequencer, after an answer that was lost) is an identical retry.
+// Returns whether any id was generated.
+bool FillEventIds(eventstore::AppendRequest& request) {
+  bool generated = false;
+  for (eventstore::ProposedEvent& e : request.events) {
+    if (!e.event_id.has_value()) {
+      e.event_id = eventstore::EventId::Generate();
+      generated = true;
+    }
+  }
+  return generated;
+}
+
+// Whether an append's failure may be retried as it is, at the sequencer
+// known next: not stored, or unknown but idempotent (every id is set).
+bool Retryable(const absl::Status& s) {
+  return NotStored(s) || s.code() == absl::StatusCode::kUnavailable ||
+         s.code() == absl::StatusCode::kDeadlineExceeded;
+}
+
+// The peer channel's server side: a forwarded append, decided by this
+// node's local log (which refuses it unless this node is the sequencer).
+class PeerService final : public v1::ClusterPeer::Service {
+ public:
+  explicit PeerService(eventstore::EventLog* local) : local_(local) {}
+
+  grpc::Status Append(grpc::ServerContext* context,
+                      const v1::PeerAppendRequest* request,
+                      v1::PeerAppendResponse* response) override {
+    absl::StatusOr<eventstore::AppendRequest> append = FromPeer(*request);
+    if (!append.ok()) return ToGrpc(append.status());
+    absl::StatusOr<eventstore::AppendResult> result =
+        local_->Append(*std::move(append));
+    if (!result.ok()) {
+      if (NotStored(result.status())) {
+        context->AddTrailingMetadata(kNotStoredMetadata, "1");
+      }
+      return ToGrpc(result.status());
+    }
+    response->set_first_position(result->first_position);
+    response->set_last_position(result->last_position);
+    response->set_first_version(result->first_version);
+    response->set_last_version(result->last_version);
+    response->set_already_written(result->already_written);
+    return grpc::Status::OK;
+  }
+
+ private:
+  eventstore::EventLog* const local_;
+};
+
+class ClusterLogImpl final : public ClusterLog {
+ public:
+  ClusterLogImpl(ClusterOptions options, std::unique_ptr<ClusterNode> node)
+      : options_(std::move(options)), node_(std::move(node)) {}
+
+  ~ClusterLogImpl() override {
+    {
+      MutexLock lock(&mu_);
+      closing_ = true;
+      queue_cv_.SignalAll();
+    }
+    // Steps down (another node is elected at once) and wakes forwarders
+    // waiting for a sequencer; its threads apply to local_, so it stops
+    // before local_ closes.
+    node_->Stop();
+    for (std::thread& t : forwarders_) t.join();
+    if (peer_server_ != nullptr) {
+      peer_server_->Shutdown(std::chrono::system_clock::now() +
+                             std::chrono::seconds(2));
+      peer_server_->Wait();
+    }
+    local_.reset();  // answers queued appends (not stored: not sequencing)
+  }
+
+  absl::Status Init(eventstore::EventLogOptions log_options) {
+    log_options.replicator = node_.get();
+    ASSIGN_OR_RETURN(local_, eventstore::EventLog::Open(std::move(log_options)));
+    peer_service_ = std::make_unique<PeerService>(local_.get());
+    grpc::ServerBuilder builder;
+    std::shared_ptr<grpc::ServerCredentials> credentials;
+    if (!options_.tls_cert_pem.empty()) {
+      grpc::SslServerCredentialsOptions ssl(
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      ssl.pem_key_cert_pairs.push_back(
+          {options_.tls_key_pem, options_.tls_cert_pem});
+      ssl.pem_root_certs = options_.tls_ca_pem;
+      credentials = grpc::SslServerCredentials(ssl);
+    } else {
+      credentials = grpc::InsecureServerCredentials();
+    }
+    int port = 0;
+    builder.AddListeningPort(options_.peer_listen, credentials, &port);
+    builder.RegisterService(peer_service_.get());
+    builder.SetMaxReceiveMessageSize(-1);
+    peer_server_ = builder.BuildAndStart();
+    if (peer_server_ == nullptr || port == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on --cluster_peer_listen ", options_.peer_listen,
+          ": the address is malformed or in use"));
+    }
+    advertise_ = options_.advertise;
+    if (advertise_.empty()) {
+      advertise_ = absl::StrCat(
+          options_.peer_listen.substr(0, options_.peer_listen.rfind(':')), ":",
+          port);
+    }
+    for (int i = 0; i < kForwarders; ++i) {
+      forwarders_.emplace_back([this] { ForwardLoop(); });
+    }
+    node_->Start(local_.get(), advertise_);
+    spdlog::info("cluster: node {} joined cluster {} (peer channel {})",
+                 options_.node_id, options_.cluster_name, advertise_);
+    return absl::OkStatus();
+  }
+
+  ClusterStatus Status() const override {
+    ClusterStatus status;
+    status.node_id = options_.node_id;
+    status.sequencing = node_->sequencing();
+    if (std::optional<SequencerInfo> s = node_->sequencer(); s.has_value()) {
+      status.sequencer_id = s->node_id;
+      status.sequencer_address = s->address;
+    }
+    status.committed_position = node_->committed_position();
+    status.applied_position = local_->HeadPosition();
+    status.apply_error = node_->apply_error();
+    status.peer_address = advertise_;
+    return status;
+  }
+
+  void AppendAsync(eventstore::AppendRequest request,
+                   AppendCallback done) override {
+    const bool generated = FillEventIds(request);
+    const absl::Time deadline = absl::Now() + options_.write_timeout;
+    if (node_->sequencing()) {
+      // The common case on the sequencer: its own writer, no extra thread;
+      // a copy is kept in case the role moves while the append is queued.
+      auto retry = std::make_shared<eventstore::AppendRequest>(request);
+      local_->AppendAsync(
+          std::move(request),
+          [this, retry, generated, deadline, done = std::move(done)](
+              absl::StatusOr<eventstore::AppendResult> result) mutable {
+            if (!result.ok() && Retryable(result.status())) {
+              Enqueue(Forward{std::move(*retry), std::move(done), deadline,
+                              generated, !NotStored(result.status())});
+              return;
+            }
+            std::move(done)(std::move(result));
+          });
+      return;
+    }
+    Enqueue(Forward{std::move(request), std::move(done), deadline, generated,
+                    false});
+  }
+
+  absl::Status WriteFailure() const override {
+    if (absl::Status s = node_->apply_error(); !s.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "this node stopped applying the cluster's log: ", s.message()));
+    }
+    return local_->WriteFailure();
+  }
+  absl::StatusOr<eventstore::StreamPage> ReadStream(
+      absl::string_view stream_id,
+      const eventstore::ReadStreamOptions& options) override {
+    return local_->ReadStream(stream_id, options);
+  }
+  absl::StatusOr<eventstore::LogPage> ReadAll(
+      const eventstore::ReadAllOptions& options) override {
+    return local_->ReadAll(options);
+  }
+  absl::StatusOr<std::optional<eventstore::RecordedEvent>> FindEvent(
+      const eventstore::EventId& event_id) override {
+    return local_->FindEvent(event_id);
+  }
+  uint64_t HeadPosition() const override { return local_->HeadPosition(); }
+  uint64_t WaitForHeadAbove(uint64_t position,
+                            absl::Duration timeout) const override {
+    return local_->WaitForHeadAbove(position, timeout);
+  }
+  absl::StatusOr<eventstore::ChainVerification> VerifyChain(
+      uint64_t from_position, uint64_t to_position) override {
+    return local_->VerifyChain(from_position, to_position);
+  }
+  absl::StatusOr<eventstore::BackupInfo> Backup(
+      const std::string& dir) override {
+    return local_->Backup(dir);
+  }
+  absl::Status ApplyReplicated(
+      const eventstore::ReplicatedGroup& group) override {
+    return local_->ApplyReplicated(group);
+  }
+
+ private:
+  struct Forward {
+    eventstore::AppendRequest request;
+    AppendCallback done;
+    absl::Time deadline;
+    // Whether FillEventIds generated an id (the caller gave none), and
+    // whether an earlier attempt may have stored the append: then an
+    // already_written answer is this node's own retry, not the caller's.
+    bool ids_generated = false;
+    bool maybe_stored = false;
+  };
+
+  void Enqueue(Forward forward) {
+    MutexLock lock(&mu_);
+    if (closing_) {
+      std::move(forward.done)(absl::UnavailableError(
+          "this node is shutting down; retry the append at another node"));
+      return;
+    }
+    queue_.push_back(std::move(forward));
+    queue_cv_.Signal();
+  }
+
+  void ForwardLoop() {
+    while (true) {
+      Forward forward;
+      {
+        MutexLock lock(&mu_);
+        while (queue_.empty() && !closing_) queue_cv_.Wait();
+        if (queue_.empty()) return;
+        forward = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      absl::StatusOr<eventstore::AppendResult> result = Route(forward);
+      if (result.ok() && result->already_written && forward.ids_generated &&
+          forward.maybe_stored) {
+        result->already_written = false;  // our own earlier attempt stored it
+      }
+      std::move(forward.done)(std::move(result));
+    }
+  }
+
+  // Sends the append to the sequencer until it is decided, the deadline
+  // passes or the node closes.
+  absl::StatusOr<eventstore::AppendResult> Route(Forward& forward) {
+    absl::Status last = absl::UnavailableError("no sequencer is known");
+    while (absl::Now() < forward.deadline) {
+      {
+        MutexLock lock(&mu_);
+        if (closing_) break;
+      }
+      absl::StatusOr<eventstore::AppendResult> result;
+      std::optional<SequencerInfo> sequencer;
+      if (node_->sequencing()) {
+        result = local_->Append(forward.request);
+      } else {
+        sequencer = node_->WaitForSequencer(forward.deadline);
+        if (!sequencer.has_value()) break;
+        if (sequencer->node_id == options_.node_id) {
+          // Elected, still catching up before it sequences.
+          absl::SleepFor(kRetryPause);
+          continue;
+        }
+        result = CallPeer(sequencer->address, forward);
+      }
+      if (result.ok()) {
+        if (sequencer.has_value()) {
+          // Read-your-writes on this node: answer once it is applied here.
+          local_->WaitForHeadAbove(result->last_position - 1,
+                                   forward.deadline - absl::Now());
+        }
+        return result;
+      }
+      if (!Retryable(result.status())) return result.status();
+      if (!NotStored(result.status())) forward.maybe_stored = true;
+      last = result.status();
+      absl::SleepFor(kRetryPause);
+    }
+    return absl::UnavailableError(absl::StrCat(
+        "the cluster has no sequencer this node can reach (last: ",
+        last.message(), "); ",
+        forward.maybe_stored
+            ? "the append may or may not have been stored: retry it with the "
+              "same event ids"
+            : "the append was not stored: retry it"));
+  }
+
+  absl::StatusOr<eventstore::AppendResult> CallPeer(const std::string& address,
+                                                    const Forward& forward) {
+    v1::ClusterPeer::Stub* peer = PeerStub(address);
+    v1::PeerAppendRequest request;
+    ToPeer(forward.request, &request);
+    v1::PeerAppendResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(forward.deadline));
+    const grpc::Status s = peer->Append(&context, request, &response);
+    if (!s.ok()) {
+      absl::Status status = FromGrpc(s);
+      const auto& trailers = context.GetServerTrailingMetadata();
+      if (trailers.find(kNotStoredMetadata) != trailers.end()) {
+        status.SetPayload(kNotStoredPayload, absl::Cord());
+      }
+      return status;
+    }
+    eventstore::AppendResult result;
+    result.first_position = response.first_position();
+    result.last_position = response.last_position();
+    result.first_version = response.first_version();
+    result.last_version = response.last_version();
+    result.already_written = response.already_written();
+    return result;
+  }
+
+  v1::ClusterPeer::Stub* PeerStub(const std::string& address) {
+    MutexLock lock(&mu_);
+    std::unique_ptr<v1::ClusterPeer::Stub>& stub = peers_[address];
+    if (stub == nullptr) {
+      std::shared_ptr<grpc::ChannelCredentials> credentials;
+      if (!options_.tls_cert_pem.empty()) {
+        grpc::SslCredentialsOptions ssl;
+        ssl.pem_root_certs = options_.tls_ca_pem;
+        ssl.pem_private_key = options_.tls_key_pem;
+        ssl.pem_cert_chain = options_.tls_cert_pem;
+        credentials = grpc::SslCredentials(ssl);
+      } else {
+        credentials = grpc::InsecureChannelCredentials();
+      }
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(-1);
+      args.SetMaxSendMessageSize(-1);
+      stub = v1::ClusterPeer::NewStub(
+          grpc::CreateCustomChannel(address, credentials, args));
+    }
+    return stub.get();
+  }
+
+  const ClusterOptions options_;
+  const std::unique_ptr<ClusterNode> node_;
+  std::unique_ptr<eventstore::EventLog> local_;
+  std::unique_ptr<PeerService> peer_service_;
+  std::unique_ptr<grpc::Server> peer_server_;
+  std::string advertise_;
+
+  Mutex mu_;
+  CondVar queue_cv_{&mu_};
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<Forward> queue_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<v1::ClusterPeer::Stub>>
+      peers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> forwarders_;
+};
+
+bool IsLoopbackHost(absl::string_view host_port) {
+  const size_t colon = host_port.rfind(':');
+  const absl::string_view host =
+      colon == absl::string_view::npos ? host_port : host_port.substr(0, colon);
+  return host == "localhost" || host == "[::1]" ||
+         absl::StartsWith(host, "127.");
+}
+
+}  // namespace
+
+absl::Status ValidateClusterOptions(const ClusterOptions& options) {
+  if (!options.enabled()) return absl::OkStatus();
+  for (const std::string& e : options.etcd_endpoints) {
+    if (e.empty() || e.rfind(':') == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--cluster_etcd: \"", e, "\" is not host:port, e.g. 127.0.0.1:2379"));
+    }
+  }
+  if (options.node_id.empty()) {
+    return absl::InvalidArgumentError(
+        "--cluster_node_id is required with --cluster_etcd: name this node, "
+        "e.g. node-1, unique in the cluster");
+  }
+  for (char c : options.node_id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
+        c != '_' && c != '.') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--cluster_node_id: \"", options.node_id,
+          "\" may hold only letters, digits, '-', '_' and '.'"));
+    }
+  }
+  if (options.cluster_name.empty() ||
+      options.cluster_name.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "--cluster_name must be non-empty and hold no '/'");
+  }
+  if (options.peer_listen.empty() ||
+      options.peer_listen.rfind(':') == std::string::npos) {
+    return absl::InvalidArgumentError(
+        "--cluster_peer_listen is required with --cluster_etcd: host:port "
+        "the other nodes forward writes to, e.g. 127.0.0.1:7001");
+  }
+  if (options.tls_cert_pem.empty() && !options.insecure_non_loopback) {
+    for (const std::string* a : {&options.peer_listen, &options.advertise}) {
+      if (!a->empty() && !IsLoopbackHost(*a)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the peer channel address ", *a,
+            " is not a loopback address: without TLS (--tls_cert, --tls_key, "
+            "--client_ca) the nodes must run on one host, unless "
+            "--insecure_non_loopback says the network is private"));
+      }
+    }
+  }
+  if (options.lease_ttl < absl::Seconds(1) ||
+      options.etcd_timeout <= absl::ZeroDuration() ||
+      options.write_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "cluster timeouts must be positive, and the lease at least 1 s");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<ClusterLog>> ClusterLog::Open(
+    ClusterOptions options, eventstore::EventLogOptions log_options) {
+  RETURN_IF_ERROR(ValidateClusterOptions(options));
+  if (!options.enabled()) {
+    return absl::InvalidArgumentError("--cluster_etcd names no etcd member");
+  }
+  EtcdClientOptions etcd_options;
+  etcd_options.endpoints = options.etcd_endpoints;
+  etcd_options.rpc_timeout = options.etcd_timeout;
+  ASSIGN_OR_RETURN(std::unique_ptr<EtcdClient> etcd,
+                   EtcdClient::Create(etcd_options));
+  auto node = std::make_unique<ClusterNode>(options, std::move(etcd));
+  auto log = std::make_unique<ClusterLogImpl>(std::move(options),
+                                              std::move(node));
+  RETURN_IF_ERROR(log->Init(std::move(log_options)));
+  return std::unique_ptr<ClusterLog>(std::move(log));
+}
+
+}  // namespace caseline::cluster

@@ -1,0 +1,361 @@
+#include "cluster/cluster_node.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "spdlog/spdlog.h"
+
+namespace caseline::cluster {
+namespace {
+
+// Groups read per etcd range while catching up.
+constexpr int64_t kGroupsPerRange = 64;
+// How long a watch's Next waits before the loop checks for Stop.
+constexpr absl::Duration kWatchPoll = absl::Milliseconds(200);
+// Back-off after an etcd error or a group that could not be applied.
+constexpr absl::Duration kRetryDelay = absl::Milliseconds(100);
+
+absl::Status NotStoredError(absl::string_view why) {
+  absl::Status status = absl::UnavailableError(
+      absl::StrCat(why, ": the append was not stored; retry it"));
+  status.SetPayload(kNotStoredPayload, absl::Cord());
+  return status;
+}
+
+// "<node id> <address>", the sequencer key's value.
+std::optional<SequencerInfo> ParseSequencer(const KeyValue& kv) {
+  std::vector<std::string> parts = absl::StrSplit(kv.value, ' ');
+  if (parts.size() != 2) return std::nullopt;
+  return SequencerInfo{parts[0], parts[1], kv.create_revision};
+}
+
+}  // namespace
+
+bool NotStored(const absl::Status& status) {
+  return status.GetPayload(kNotStoredPayload).has_value();
+}
+
+ClusterNode::ClusterNode(ClusterOptions options,
+                         std::unique_ptr<EtcdClient> etcd)
+    : options_(std::move(options)),
+      etcd_(std::move(etcd)),
+      prefix_(absl::StrCat("/caseline/", options_.cluster_name, "/")),
+      sequencer_key_(prefix_ + "sequencer"),
+      log_prefix_(prefix_ + "log/") {}
+
+ClusterNode::~ClusterNode() { Stop(); }
+
+std::string ClusterNode::LogKey(uint64_t first_position) const {
+  return absl::StrFormat("%s%020d", log_prefix_, first_position);
+}
+
+void ClusterNode::Start(eventstore::EventLog* log, std::string advertise) {
+  log_ = log;
+  advertise_ = std::move(advertise);
+  follow_ = std::thread([this] { FollowLoop(); });
+  control_ = std::thread([this] { ControlLoop(); });
+}
+
+void ClusterNode::Stop() {
+  int64_t lease = 0;
+  {
+    MutexLock lock(&mu_);
+    if (stopping_ && !control_.joinable()) return;
+    stopping_ = true;
+    if (sequencing_ || term_ != 0) StepDown("this node is shutting down");
+    if (watch_ != nullptr) watch_->Cancel();
+    changed_.SignalAll();
+  }
+  if (control_.joinable()) control_.join();
+  if (follow_.joinable()) follow_.join();
+  {
+    MutexLock lock(&mu_);
+    lease = std::exchange(lease_, 0);
+  }
+  // Deletes the sequencer key with it: the next node is elected now, not
+  // after the lease's TTL.
+  if (lease != 0) etcd_->LeaseRevoke(lease).IgnoreError();
+}
+
+bool ClusterNode::sequencing() const {
+  MutexLock lock(&mu_);
+  return sequencing_;
+}
+
+std::optional<SequencerInfo> ClusterNode::sequencer() const {
+  MutexLock lock(&mu_);
+  return sequencer_;
+}
+
+std::optional<SequencerInfo> ClusterNode::WaitForSequencer(
+    absl::Time deadline) const {
+  MutexLock lock(&mu_);
+  while (!sequencer_.has_value() && !stopping_) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
+    changed_.WaitFor(left);
+  }
+  return sequencer_;
+}
+
+uint64_t ClusterNode::committed_position() const {
+  MutexLock lock(&mu_);
+  return committed_;
+}
+
+absl::Status ClusterNode::apply_error() const {
+  MutexLock lock(&mu_);
+  return apply_error_;
+}
+
+void ClusterNode::StepDown(absl::string_view why) {
+  if (sequencing_) {
+    spdlog::warn("cluster: node {} stops sequencing: {}", options_.node_id,
+                 why);
+  }
+  sequencing_ = false;
+  changed_.SignalAll();
+}
+
+bool ClusterNode::Sleep(absl::Duration d) {
+  // One wait: any change (a sequencer key gone, a step down) ends it early.
+  MutexLock lock(&mu_);
+  if (!stopping_) changed_.WaitFor(d);
+  return !stopping_;
+}
+
+absl::Status ClusterNode::Replicate(const eventstore::ReplicatedGroup& group) {
+  int64_t term = 0;
+  {
+    MutexLock lock(&mu_);
+    if (!sequencing_) {
+      return NotStoredError(absl::StrCat(
+          "node ", options_.node_id, " is not the cluster's sequencer",
+          sequencer_.has_value() ? absl::StrCat(" (", sequencer_->node_id,
+                                                " is)")
+                                 : std::string(" (an election is under way)")));
+    }
+    term = term_;
+  }
+  const std::string key = LogKey(group.first_position);
+  absl::StatusOr<TxnResult> txn = etcd_->Txn(
+      {Compare::CreateRevision(sequencer_key_, Compare::Result::kEqual, term),
+       Compare::Absent(key)},
+      {TxnOp::Put(key, eventstore::EncodeReplicatedGroup(group))}, {});
+  MutexLock lock(&mu_);
+  if (!txn.ok()) {
+    // The group may or may not be in etcd: sequence nothing more until the
+    // follower side has read etcd's tail and applied whatever is there.
+    StepDown(txn.status().message());
+    return absl::UnavailableError(absl::StrCat(
+        "the cluster did not confirm this append (etcd: ",
+        txn.status().message(),
+        "): it may or may not have been stored; retry with the same event "
+        "ids (a stored append is answered already_written)"));
+  }
+  if (!txn->succeeded) {
+    StepDown("its fenced write was refused");
+    return NotStoredError(absl::StrCat(
+        "node ", options_.node_id,
+        " stopped being the cluster's sequencer before the append was "
+        "committed"));
+  }
+  committed_ = std::max(committed_, group.last_position());
+  return absl::OkStatus();
+}
+
+void ClusterNode::ControlLoop() {
+  absl::Time last_renewed = absl::InfinitePast();
+  while (true) {
+    int64_t lease = 0;
+    {
+      MutexLock lock(&mu_);
+      if (stopping_) return;
+      lease = lease_;
+    }
+    if (lease == 0) {
+      absl::StatusOr<Lease> granted = etcd_->LeaseGrant(options_.lease_ttl);
+      if (granted.ok()) {
+        MutexLock lock(&mu_);
+        lease_ = lease = granted->id;
+        last_renewed = absl::Now();
+      }
+    } else {
+      absl::StatusOr<int64_t> renewed = etcd_->LeaseKeepAliveOnce(lease);
+      if (renewed.ok()) {
+        last_renewed = absl::Now();
+      } else if (renewed.status().code() == absl::StatusCode::kNotFound ||
+                 absl::Now() - last_renewed > options_.lease_ttl) {
+        // Expired (or cannot have survived): its sequencer key is gone.
+        MutexLock lock(&mu_);
+        lease_ = 0;
+        term_ = 0;
+        StepDown("its etcd lease expired");
+        continue;
+      }
+    }
+    if (lease != 0) Campaign(lease);
+    if (!Sleep(options_.lease_ttl / 6)) return;
+  }
+}
+
+void ClusterNode::Campaign(int64_t lease) {
+  int64_t term = 0;
+  {
+    MutexLock lock(&mu_);
+    if (sequencing_) return;
+    term = term_;
+    if (term == 0 && sequencer_.has_value()) return;  // someone else holds it
+  }
+  if (term == 0) {
+    absl::StatusOr<TxnResult> txn = etcd_->Txn(
+        {Compare::Absent(sequencer_key_)},
+        {TxnOp::Put(sequencer_key_,
+                    absl::StrCat(options_.node_id, " ", advertise_), lease)},
+        {TxnOp::Range(sequencer_key_)});
+    if (!txn.ok()) return;
+    if (!txn->succeeded) {
+      if (!txn->results.empty() && !txn->results[0].range.kvs.empty()) {
+        SetSequencer(ParseSequencer(txn->results[0].range.kvs[0]));
+      }
+      return;
+    }
+    term = txn->revision;
+    MutexLock lock(&mu_);
+    term_ = term;
+    sequencer_ = SequencerInfo{options_.node_id, advertise_, term};
+    changed_.SignalAll();
+    spdlog::info("cluster: node {} won the sequencer election (term {})",
+                 options_.node_id, term);
+  }
+  // Elected: sequence only once every group committed before the term is
+  // applied here (no other node can write one since).
+  absl::StatusOr<RangeResult> rest =
+      etcd_->Range(LogKey(log_->HeadPosition() + 1), PrefixEnd(log_prefix_),
+                   RangeOptions{.limit = 1, .keys_only = true});
+  if (!rest.ok() || !rest->kvs.empty()) return;  // the follow loop applies
+  MutexLock lock(&mu_);
+  if (term_ != term || stopping_) return;
+  if (!apply_error_.ok()) return;
+  sequencing_ = true;
+  changed_.SignalAll();
+  spdlog::info("cluster: node {} is the sequencer from position {}",
+               options_.node_id, log_->HeadPosition() + 1);
+}
+
+void ClusterNode::SetSequencer(std::optional<SequencerInfo> sequencer) {
+  MutexLock lock(&mu_);
+  if (term_ != 0 && (!sequencer.has_value() || sequencer->term != term_)) {
+    term_ = 0;
+    StepDown("its sequencer key is gone");
+  }
+  sequencer_ = std::move(sequencer);
+  changed_.SignalAll();
+}
+
+void ClusterNode::FollowLoop() {
+  while (true) {
+    const absl::Status s = FollowOnce();
+    {
+      MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    if (!s.ok()) {
+      spdlog::debug("cluster: node {} follows etcd again: {}",
+                    options_.node_id, s.ToString());
+    }
+    if (!Sleep(kRetryDelay)) return;
+  }
+}
+
+absl::Status ClusterNode::FollowOnce() {
+  absl::StatusOr<RangeResult> seq =
+      etcd_->Range(sequencer_key_, "", RangeOptions{});
+  if (!seq.ok()) return seq.status();
+  SetSequencer(seq->kvs.empty() ? std::nullopt : ParseSequencer(seq->kvs[0]));
+  const int64_t revision = seq->revision;
+  std::string from = LogKey(log_->HeadPosition() + 1);
+  while (true) {
+    absl::StatusOr<RangeResult> page =
+        etcd_->Range(from, PrefixEnd(log_prefix_),
+                     RangeOptions{.limit = kGroupsPerRange,
+                                  .revision = revision});
+    if (!page.ok()) return page.status();
+    for (const KeyValue& kv : page->kvs) {
+      if (!Apply(kv)) return absl::AbortedError("applying paused");
+    }
+    if (!page->more || page->kvs.empty()) break;
+    from = page->kvs.back().key + '\0';
+  }
+  absl::StatusOr<std::unique_ptr<Watch>> watch =
+      etcd_->WatchPrefix(prefix_, revision + 1);
+  if (!watch.ok()) return watch.status();
+  Watch* w = watch->get();
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("stopping");
+    watch_ = *std::move(watch);
+  }
+  absl::Status result;
+  while (true) {
+    absl::StatusOr<WatchBatch> batch = w->Next(absl::Now() + kWatchPoll);
+    if (!batch.ok()) {
+      if (batch.status().code() == absl::StatusCode::kDeadlineExceeded) {
+        MutexLock lock(&mu_);
+        if (stopping_) break;
+        continue;
+      }
+      result = batch.status();
+      break;
+    }
+    bool paused = false;
+    for (const WatchEvent& e : batch->events) {
+      if (e.kv.key == sequencer_key_) {
+        SetSequencer(e.type == WatchEvent::Type::kPut ? ParseSequencer(e.kv)
+                                                      : std::nullopt);
+      } else if (e.type == WatchEvent::Type::kPut &&
+                 absl::StartsWith(e.kv.key, log_prefix_)) {
+        if (!Apply(e.kv)) {
+          paused = true;
+          break;
+        }
+      }
+    }
+    if (paused) {
+      result = absl::AbortedError("applying paused");
+      break;
+    }
+  }
+  MutexLock lock(&mu_);
+  watch_.reset();
+  return result;
+}
+
+bool ClusterNode::Apply(const KeyValue& kv) {
+  absl::StatusOr<eventstore::ReplicatedGroup> group =
+      eventstore::DecodeReplicatedGroup(kv.value);
+  absl::Status s = group.ok() ? log_->ApplyReplicated(*group) : group.status();
+  MutexLock lock(&mu_);
+  if (group.ok()) committed_ = std::max(committed_, group->last_position());
+  if (s.ok()) {
+    apply_error_ = absl::OkStatus();
+    return true;
+  }
+  if (s.code() == absl::StatusCode::kDataLoss ||
+      s.code() == absl::StatusCode::kFailedPrecondition) {
+    if (apply_error_.ok()) {
+      spdlog::error("cluster: node {} cannot apply {}: {}", options_.node_id,
+                    kv.key, s.ToString());
+    }
+    StepDown(s.message());
+  }
+  apply_error_ = std::move(s);
+  return false;
+}
+
+}  // namespace caseline::cluster

@@ -1,0 +1,115 @@
+// ClusterNode: one node's part in the cluster protocol of docs/cluster.md,
+// over etcd: the lease and the sequencer election, the fenced write of each
+// group (as the log's Replicator), and the follower's apply of every group
+// the sequencer committed. Private to cluster/.
+#ifndef CASELINE_CLUSTER_CLUSTER_NODE_H_
+#define CASELINE_CLUSTER_CLUSTER_NODE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "base/mutex.h"
+#include "cluster/cluster_options.h"
+#include "cluster/etcd_client.h"
+#include "eventstore/event_log.h"
+#include "eventstore/replication.h"
+
+namespace caseline::cluster {
+
+// The payload an absl::Status carries when its append was certainly not
+// stored (the node is not the sequencer, or its fenced write was refused):
+// the write may be sent to the next sequencer as it is.
+inline constexpr char kNotStoredPayload[] = "caseline.cluster/not-stored";
+bool NotStored(const absl::Status& status);
+
+// The sequencer as its etcd key names it.
+struct SequencerInfo {
+  std::string node_id;
+  std::string address;  // its peer channel
+  int64_t term = 0;     // the key's create_revision
+};
+
+class ClusterNode final : public eventstore::Replicator {
+ public:
+  ClusterNode(ClusterOptions options, std::unique_ptr<EtcdClient> etcd);
+  ~ClusterNode() override;
+  ClusterNode(const ClusterNode&) = delete;
+  ClusterNode& operator=(const ClusterNode&) = delete;
+
+  // Starts following and campaigning over `log`, the local log opened with
+  // this node as its replicator. `advertise` is the peer address the
+  // sequencer key names. Not owned; must outlive Stop().
+  void Start(eventstore::EventLog* log, std::string advertise);
+  // Stops the threads and revokes the lease, so that another node is elected
+  // at once if this one was the sequencer. Idempotent.
+  void Stop();
+
+  // eventstore::Replicator: the fenced etcd write of docs/cluster.md
+  // "Fencing". UNAVAILABLE with kNotStoredPayload when this node is not the
+  // sequencer or the write was refused; UNAVAILABLE without it when etcd
+  // did not answer (the group may have been committed).
+  absl::Status Replicate(const eventstore::ReplicatedGroup& group) override;
+
+  // Whether this node decides appends now.
+  bool sequencing() const;
+  // The sequencer as last seen in etcd; nullopt when there is none.
+  std::optional<SequencerInfo> sequencer() const;
+  // Waits until the sequencer is known, or until `deadline` (or Stop).
+  std::optional<SequencerInfo> WaitForSequencer(absl::Time deadline) const;
+  // The last position of the newest group seen in etcd.
+  uint64_t committed_position() const;
+  // OK, or why this node stopped applying groups (DATA_LOSS: a damaged
+  // group or a diverged log; FAILED_PRECONDITION: groups it needs are no
+  // longer in etcd).
+  absl::Status apply_error() const;
+  const std::string& node_id() const { return options_.node_id; }
+
+ private:
+  std::string LogKey(uint64_t first_position) const;
+  // The lease, the election, and the step from elected to sequencing.
+  void ControlLoop();
+  void Campaign(int64_t lease) ABSL_LOCKS_EXCLUDED(mu_);
+  // Reads the sequencer key and the groups after the local head, then
+  // watches the cluster's prefix; again after any break.
+  void FollowLoop();
+  // One round of FollowLoop: returns when the watch breaks or on Stop.
+  absl::Status FollowOnce();
+  // Applies one group read from etcd; false when applying must pause.
+  bool Apply(const KeyValue& kv) ABSL_LOCKS_EXCLUDED(mu_);
+  void SetSequencer(std::optional<SequencerInfo> sequencer)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void StepDown(absl::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Sleep(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);
+
+  const ClusterOptions options_;
+  const std::unique_ptr<EtcdClient> etcd_;
+  const std::string prefix_;         // /caseline/<name>/
+  const std::string sequencer_key_;  // prefix_ + "sequencer"
+  const std::string log_prefix_;     // prefix_ + "log/"
+  eventstore::EventLog* log_ = nullptr;
+  std::string advertise_;
+
+  mutable Mutex mu_;
+  mutable CondVar changed_{&mu_};  // sequencer_, stopping_ or sequencing_
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t lease_ ABSL_GUARDED_BY(mu_) = 0;
+  // The create_revision of this node's sequencer key while it holds it.
+  int64_t term_ ABSL_GUARDED_BY(mu_) = 0;
+  bool sequencing_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<SequencerInfo> sequencer_ ABSL_GUARDED_BY(mu_);
+  uint64_t committed_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status apply_error_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Watch> watch_ ABSL_GUARDED_BY(mu_);
+
+  std::thread control_;
+  std::thread follow_;
+};
+
+}  // namespace caseline::cluster
+
+#endif  // CASELINE_CLUSTER_CLUSTER_NODE_H_

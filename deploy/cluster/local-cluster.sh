@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# A local Caseline cluster for development and tests (docs/cluster.md): three
+# etcd members and three caselined nodes, all on loopback, each with its own
+# data directory under DIR.
+#
+#   deploy/cluster/local-cluster.sh start   [DIR]   start everything (idempotent)
+#   deploy/cluster/local-cluster.sh status  [DIR]   the sequencer, each node's head
+#   deploy/cluster/local-cluster.sh kill N  [DIR]   SIGKILL caselined node N (1-3)
+#   deploy/cluster/local-cluster.sh restart N [DIR] start node N again on its data
+#   deploy/cluster/local-cluster.sh kill-etcd N [DIR] / restart-etcd N [DIR]
+#   deploy/cluster/local-cluster.sh stop    [DIR]   stop everything (data stays)
+#
+# DIR defaults to ./cluster-data. Ports: CASELINE_CLUSTER_PORT (default 27000)
+# and up: etcd member N listens for clients on base+10N and for peers on
+# base+10N+1; caselined node N serves gRPC on base+10N+2, HTTP (console,
+# FHIR, /metrics) on base+10N+3 and the peer channel on base+10N+4.
+# Binaries: CASELINED (default build/server/caselined), CASELINE (default
+# build/tools/caseline), ETCD (default /usr/bin/etcd).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+command=${1:-}
+shift || true
+node=""
+case "$command" in
+  kill|restart|kill-etcd|restart-etcd)
+    node=${1:?"usage: $0 $command N [DIR]"}
+    shift
+    case "$node" in 1|2|3) ;; *) echo "$0: N is 1, 2 or 3" >&2; exit 2 ;; esac
+    ;;
+esac
+dir=$(mkdir -p "${1:-cluster-data}" && cd "${1:-cluster-data}" && pwd)
+base=${CASELINE_CLUSTER_PORT:-27000}
+caselined=${CASELINED:-$here/build/server/caselined}
+caseline=${CASELINE:-$here/build/tools/caseline}
+etcd=${ETCD:-/usr/bin/etcd}
+
+etcd_client() { echo "127.0.0.1:$((base + 10 * $1))"; }
+etcd_peer() { echo "127.0.0.1:$((base + 10 * $1 + 1))"; }
+grpc_address() { echo "127.0.0.1:$((base + 10 * $1 + 2))"; }
+http_address() { echo "127.0.0.1:$((base + 10 * $1 + 3))"; }
+peer_address() { echo "127.0.0.1:$((base + 10 * $1 + 4))"; }
+endpoints=$(etcd_client 1),$(etcd_client 2),$(etcd_client 3)
+
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2> /dev/null; }
+
+start_etcd() {
+  local n=$1 pidfile=$dir/etcd-$1.pid
+  running "$pidfile" && return 0
+  mkdir -p "$dir/etcd-$n"
+  setsid "$etcd" --name "etcd-$n" --data-dir "$dir/etcd-$n" \
+    --listen-client-urls "http://$(etcd_client "$n")" \
+    --advertise-client-urls "http://$(etcd_client "$n")" \
+    --listen-peer-urls "http://$(etcd_peer "$n")" \
+    --initial-advertise-peer-urls "http://$(etcd_peer "$n")" \
+    --initial-cluster "etcd-1=http://$(etcd_peer 1),etcd-2=http://$(etcd_peer 2),etcd-3=http://$(etcd_peer 3)" \
+    --initial-cluster-state new --initial-cluster-token caseline-local \
+    --heartbeat-interval 50 --election-timeout 500 \
+    > "$dir/etcd-$n.log" 2>&1 < /dev/null &
+  echo $! > "$pidfile"
+}
+
+start_node() {
+  local n=$1 pidfile=$dir/node-$1.pid
+  running "$pidfile" && return 0
+  setsid "$caselined" --data_dir "$dir/node-$n" --listen "$(grpc_address "$n")" \
+    --http_listen "$(http_address "$n")" \
+    --cluster_etcd "$endpoints" --cluster_node_id "node-$n" \
+    --cluster_peer_listen "$(peer_address "$n")" \
+    > "$dir/node-$n.log" 2>&1 < /dev/null &
+  echo $! > "$pidfile"
+  # Serving once the gRPC port answers (it is up before the node has
+  # caught up; writes wait for a sequencer).
+  for _ in $(seq 1 150); do
+    if "$caseline" --server "$(grpc_address "$n")" --timeout 1 verify \
+         > /dev/null 2>&1; then
+      return 0
+    fi
+    running "$pidfile" || break
+    sleep 0.1
+  done
+  echo "$0: node $n did not start; its log, $dir/node-$n.log, ends:" >&2
+  tail -n 20 "$dir/node-$n.log" >&2
+  return 1
+}
+
+stop_pid() {
+  local pidfile=$1 signal=$2
+  if running "$pidfile"; then
+    local pid
+    pid=$(cat "$pidfile")
+    kill "-$signal" "$pid" 2> /dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+}
+
+sequencer() {
+  ETCDCTL_API=3 etcdctl --endpoints "$endpoints" --command-timeout 2s \
+    get /caseline/caseline/sequencer --print-value-only 2> /dev/null |
+    cut -d' ' -f1
+}
+
+case "$command" in
+  start)
+    for n in 1 2 3; do start_etcd "$n"; done
+    for n in 1 2 3; do start_node "$n"; done
+    for n in 1 2 3; do
+      echo "node-$n: gRPC $(grpc_address "$n"), HTTP http://$(http_address "$n")/, peer $(peer_address "$n"), data $dir/node-$n"
+    done
+    echo "etcd: $endpoints"
+    ;;
+  status)
+    echo "sequencer: $(sequencer)"
+    for n in 1 2 3; do
+      if running "$dir/node-$n.pid"; then
+        head=$("$caseline" --server "$(grpc_address "$n")" --timeout 2 verify 2> /dev/null || echo unreachable)
+        echo "node-$n: $head"
+      else
+        echo "node-$n: stopped"
+      fi
+    done
+    ;;
+  kill) stop_pid "$dir/node-$node.pid" KILL ;;
+  restart) start_node "$node" ;;
+  kill-etcd) stop_pid "$dir/etcd-$node.pid" KILL ;;
+  restart-etcd) start_etcd "$node" ;;
+  stop)
+    for n in 1 2 3; do stop_pid "$dir/node-$n.pid" TERM; done
+    for n in 1 2 3; do stop_pid "$dir/etcd-$n.pid" TERM; done
+    ;;
+  *)
+    sed -n '2,20p' "$0" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,233 @@
+// Three caselined nodes (in-process servers, each with its own data
+// directory) on a real 3-member etcd (docs/cluster.md): writes sent to any
+// node are sequenced once, every node holds the same log, and the cluster
+// keeps taking writes when the sequencer goes away.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "caseline/v1/event_log.grpc.pb.h"
+#include "cluster/cluster_log.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "server/server.h"
+#include "tests/etcd_cluster.h"
+#include "tests/test_util.h"
+
+namespace caseline {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int kNodes = 3;
+
+class ClusterE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::EtcdClusterOptions etcd_options;
+    etcd_options.members = 3;
+    absl::StatusOr<std::unique_ptr<testing::EtcdCluster>> etcd =
+        testing::EtcdCluster::Start(etcd_options);
+    ASSERT_TRUE(etcd.ok()) << etcd.status();
+    etcd_ = *std::move(etcd);
+    for (int i = 0; i < kNodes; ++i) {
+      dirs_.push_back(std::make_unique<testing::ScratchDir>(
+          absl::StrCat("cluster_node_", i)));
+      nodes_.emplace_back();
+      stubs_.emplace_back();
+      StartNode(i);
+    }
+  }
+
+  void StartNode(int i) {
+    absl::StatusOr<std::unique_ptr<server::CaselineServer>> started =
+        testing::StartLoopbackServer(
+            dirs_[i]->path(), [&](server::ServerOptions& options) {
+              options.cluster.etcd_endpoints = etcd_->ClientEndpoints();
+              options.cluster.node_id = absl::StrCat("node-", i);
+              options.cluster.peer_listen = "127.0.0.1:0";
+              options.cluster.cluster_name = "e2e";
+            });
+    ASSERT_TRUE(started.ok()) << started.status();
+    nodes_[i] = *std::move(started);
+    stubs_[i] = v1::EventLog::NewStub(grpc::CreateChannel(
+        nodes_[i]->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  cluster::ClusterStatus StatusOf(int i) {
+    auto* log = dynamic_cast<cluster::ClusterLog*>(&nodes_[i]->event_log());
+    EXPECT_NE(log, nullptr);
+    return log != nullptr ? log->Status() : cluster::ClusterStatus{};
+  }
+
+  int Sequencer() {
+    for (int i = 0; i < kNodes; ++i) {
+      if (nodes_[i] != nullptr && StatusOf(i).sequencing) return i;
+    }
+    return -1;
+  }
+
+  int WaitForSequencer(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      if (int s = Sequencer(); s >= 0) return s;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return -1;
+  }
+
+  grpc::Status Append(int node, const std::string& stream,
+                      std::optional<uint64_t> exact, const std::string& id,
+                      v1::AppendResponse* out) {
+    v1::AppendRequest request;
+    request.set_stream_id(stream);
+    if (exact.has_value()) request.set_exact(*exact);
+    v1::EventData* e = request.add_events();
+    *e = testing::JsonEvent("Noted", absl::StrCat(R"({"n":")", id, R"("})"));
+    if (!id.empty()) e->set_event_id(id);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(15));
+    return stubs_[node]->Append(&context, request, out);
+  }
+
+  // Every node's events (position, hash), once all have applied `head`.
+  std::vector<std::string> LogOf(int node, uint64_t head) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (nodes_[node]->event_log().HeadPosition() < head &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    std::vector<std::string> out;
+    v1::ReadAllRequest request;
+    request.set_max_count(1000);
+    grpc::ClientContext context;
+    v1::ReadAllResponse page;
+    EXPECT_TRUE(stubs_[node]->ReadAll(&context, request, &page).ok());
+    for (const v1::Event& e : page.events()) {
+      out.push_back(absl::StrCat(e.global_position(), " ", e.stream_id(), " ",
+                                 e.stream_version(), " ", e.hash()));
+    }
+    return out;
+  }
+
+  std::unique_ptr<testing::EtcdCluster> etcd_;
+  std::vector<std::unique_ptr<testing::ScratchDir>> dirs_;
+  std::vector<std::unique_ptr<server::CaselineServer>> nodes_;
+  std::vector<std::unique_ptr<v1::EventLog::Stub>> stubs_;
+};
+
+TEST_F(ClusterE2eTest, WritesToAnyNodeMakeOneLogOnEveryNode) {
+  ASSERT_GE(WaitForSequencer(absl::Seconds(10)), 0);
+  uint64_t head = 0;
+  for (int round = 0; round < 4; ++round) {
+    for (int node = 0; node < kNodes; ++node) {
+      v1::AppendResponse response;
+      const grpc::Status s =
+          Append(node, absl::StrCat("case-", node), std::nullopt, "", &response);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      head = std::max(head, response.last_global_position());
+      // Read-your-writes on the node written to.
+      EXPECT_GE(nodes_[node]->event_log().HeadPosition(),
+                response.last_global_position());
+    }
+  }
+  EXPECT_EQ(head, 12u);
+  const std::vector<std::string> expected = LogOf(0, head);
+  ASSERT_EQ(expected.size(), 12u);
+  for (int node = 1; node < kNodes; ++node) {
+    EXPECT_EQ(LogOf(node, head), expected) << "node " << node;
+  }
+  for (int node = 0; node < kNodes; ++node) {
+    absl::StatusOr<eventstore::ChainVerification> chain =
+        nodes_[node]->event_log().VerifyChain(0, 0);
+    ASSERT_TRUE(chain.ok());
+    EXPECT_TRUE(chain->ok);
+    EXPECT_EQ(chain->head_position, 12u);
+  }
+}
+
+TEST_F(ClusterE2eTest, ExpectedVersionsAndRetriesKeepSingleNodeMeaning) {
+  ASSERT_GE(WaitForSequencer(absl::Seconds(10)), 0);
+  const std::string id = "6f1c1b2e-8d3a-4c55-9e0f-2b7a1c9d4e01";
+  v1::AppendResponse first;
+  ASSERT_TRUE(Append(0, "case-x", std::nullopt, id, &first).ok());
+  // The same append sent to another node is an identical retry.
+  v1::AppendResponse retry;
+  ASSERT_TRUE(Append(1, "case-x", std::nullopt, id, &retry).ok());
+  EXPECT_TRUE(retry.already_written());
+  EXPECT_EQ(retry.first_global_position(), first.first_global_position());
+  // A decision made against version 0 from another node still holds...
+  v1::AppendResponse second;
+  ASSERT_TRUE(Append(2, "case-x", 0, "", &second).ok());
+  // ... and a stale one is refused wherever it is sent.
+  v1::AppendResponse stale;
+  const grpc::Status refused = Append(1, "case-x", 0, "", &stale);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("is at version 1"));
+}
+
+TEST_F(ClusterE2eTest, WritesContinueWhenTheSequencerStopsAndItCatchesUp) {
+  const int old = WaitForSequencer(absl::Seconds(10));
+  ASSERT_GE(old, 0);
+  v1::AppendResponse response;
+  ASSERT_TRUE(Append(old, "case-a", std::nullopt, "", &response).ok());
+  nodes_[old]->Shutdown(absl::Seconds(2));
+  nodes_[old].reset();
+  const int other = (old + 1) % kNodes;
+  const absl::Time stopped = absl::Now();
+  // Accepted by the other nodes once one of them is sequencing.
+  ASSERT_TRUE(Append(other, "case-a", 0, "", &response).ok());
+  EXPECT_LT(absl::Now() - stopped, absl::Seconds(5));
+  const int now = Sequencer();
+  EXPECT_NE(now, old);
+  EXPECT_GE(now, 0);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        Append((old + 2) % kNodes, "case-b", std::nullopt, "", &response).ok());
+  }
+  const uint64_t head = response.last_global_position();
+  EXPECT_EQ(head, 7u);
+
+  // The old sequencer comes back as a follower and catches up.
+  StartNode(old);
+  const std::vector<std::string> expected = LogOf(other, head);
+  EXPECT_EQ(LogOf(old, head), expected);
+  ASSERT_TRUE(Append(old, "case-a", 1, "", &response).ok());
+  EXPECT_EQ(response.last_global_position(), head + 1);
+}
+
+TEST_F(ClusterE2eTest, AQuorumOfEtcdIsNeededToAcknowledge) {
+  const int sequencer = WaitForSequencer(absl::Seconds(10));
+  ASSERT_GE(sequencer, 0);
+  v1::AppendResponse response;
+  ASSERT_TRUE(Append(sequencer, "case-q", std::nullopt, "", &response).ok());
+  // Two of three etcd members gone: no quorum, no acknowledgement.
+  ASSERT_TRUE(etcd_->Kill(1).ok());
+  ASSERT_TRUE(etcd_->Kill(2).ok());
+  v1::AppendRequest request;
+  request.set_stream_id("case-q");
+  *request.add_events() = testing::JsonEvent("Noted", "{}");
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(4));
+  const grpc::Status s = stubs_[sequencer]->Append(&context, request, &response);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.error_code(),
+              ::testing::AnyOf(grpc::StatusCode::UNAVAILABLE,
+                               grpc::StatusCode::DEADLINE_EXCEEDED));
+  // Quorum back: writes resume.
+  ASSERT_TRUE(etcd_->Restart(1).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  grpc::Status resumed;
+  do {
+    resumed = Append((sequencer + 1) % kNodes, "case-q", std::nullopt, "",
+                     &response);
+  } while (!resumed.ok() && absl::Now() < deadline);
+  EXPECT_TRUE(resumed.ok()) << resumed.error_message();
+}
+
+}  // namespace
+}  // namespace caseline
