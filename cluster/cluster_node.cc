@@ -116,7 +116,7 @@ absl::Status ClusterNode::apply_error() const {
 void ClusterNode::StepDown(absl::string_view why) {
   if (sequencing_) {
     spdlog::warn("cluster: node {} stops sequencing: {}", options_.node_id,
-                 why);
+                 std::string(why));
   }
   sequencing_ = false;
   changed_.SignalAll();

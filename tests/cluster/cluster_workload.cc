@@ -6,6 +6,8 @@
 // refused as not stored is present, or if the nodes' logs, hash chains or
 // heads differ.
 //
+// Every mode takes --org ORG, sent as x-caseline-org.
+//
 //   cluster_workload run   --nodes H:P,H:P,H:P --seconds S --clients C
 //                          --streams K --history FILE
 //   cluster_workload check --nodes H:P,H:P,H:P --history FILE
@@ -44,7 +46,7 @@ namespace caseline {
 namespace {
 
 constexpr int kRetries = 3;
-constexpr auto kCallTimeout = std::chrono::seconds(3);
+constexpr std::chrono::milliseconds kCallTimeout(3000);
 
 struct Flags {
   std::string mode;
@@ -53,7 +55,15 @@ struct Flags {
   int clients = 6;
   int streams = 8;
   std::string history;
+  // Sent as x-caseline-org on every call (a non-loopback server without TLS
+  // needs --access_config, naming this organisation admin and auditor).
+  std::string org;
 };
+
+std::string& Org() {
+  static std::string org;
+  return org;
+}
 
 bool ParseFlags(int argc, char** argv, Flags& flags) {
   if (argc < 2) return false;
@@ -71,6 +81,8 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
       flags.streams = std::stoi(value);
     } else if (name == "--history") {
       flags.history = value;
+    } else if (name == "--org") {
+      flags.org = value;
     } else {
       return false;
     }
@@ -112,8 +124,10 @@ class Nodes {
   std::vector<std::unique_ptr<v1::Projections::Stub>> projections_;
 };
 
-void Deadline(grpc::ClientContext& context) {
-  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+void Deadline(grpc::ClientContext& context,
+              std::chrono::milliseconds timeout = kCallTimeout) {
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  if (!Org().empty()) context.AddMetadata("x-caseline-org", Org());
 }
 
 // The stream's last version as `node` sees it; -1: no stream; nullopt: the
@@ -237,8 +251,7 @@ int Probe(const Flags& flags) {
   for (size_t at = 0; absl::Now() - start < absl::Seconds(30);
        at = (at + 1) % nodes.size()) {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(1));
+    Deadline(context, std::chrono::milliseconds(1000));
     v1::AppendResponse response;
     const grpc::Status s = nodes.at(at)->Append(&context, request, &response);
     if (s.ok()) {
@@ -469,6 +482,7 @@ int main(int argc, char** argv) {
                  "--history FILE [--seconds S --clients C --streams K]\n";
     return 2;
   }
+  caseline::Org() = flags.org;
   if (flags.mode == "probe") return caseline::Probe(flags);
   return flags.mode == "run" ? caseline::Run(flags) : caseline::Check(flags);
 }

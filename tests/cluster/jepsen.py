@@ -118,6 +118,7 @@ class Cluster:
             os.path.join(self.build, "server", "caselined"),
             "--data_dir", os.path.join(self.work, f"node-{h.index}"),
             "--listen", h.grpc, "--insecure_non_loopback",
+            "--access_config", os.path.join(self.work, "access.json"),
             "--cluster_etcd", self.endpoints(),
             "--cluster_node_id", f"node-{h.index}",
             "--cluster_peer_listen", f"{h.ip}:7001"],
@@ -148,7 +149,8 @@ class Cluster:
         return None
 
     def workload(self, *args):
-        return [os.path.join(self.build, "tests", "cluster_workload")] + list(args)
+        return ([os.path.join(self.build, "tests", "cluster_workload")] +
+                list(args) + ["--org", "jepsen-ops"])
 
     def nodes(self, hosts=None):
         return ",".join(h.grpc for h in (hosts or self.hosts))
@@ -182,6 +184,9 @@ def main():
                "partitions": 0}
     failures = []
     try:
+        with open(os.path.join(work, "access.json"), "w") as f:
+            json.dump({"organizations": {"jepsen-ops": ["admin", "auditor"]}},
+                      f)
         cluster.up()
         for h in cluster.hosts:
             cluster.start_etcd(h)
