@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <sys/wait.h>
+
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -125,6 +127,28 @@ std::string MachineDescription() {
                          std::thread::hardware_concurrency(), cpu);
 }
 
+// Runs a shell command line; its exit status.
+int Shell(const std::string& command) {
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Its first line of output, trailing newline dropped.
+std::string ShellLine(const std::string& command) {
+  std::string line;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return line;
+  char buffer[512];
+  if (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) line = buffer;
+  pclose(pipe);
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) {
+    line.pop_back();
+  }
+  return line;
+}
+
+std::string Quoted(const std::string& s) { return absl::StrCat("'", s, "'"); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -194,7 +218,7 @@ int main(int argc, char** argv) {
                  "caselined binary for the start-up scenario");
   app.add_option("--only", only,
                  "run only these sections: appends, batches, mixed, fanout, "
-                 "commands, subscriptions, interference, scale")
+                 "commands, subscriptions, interference, cluster, scale")
       ->delimiter(',');
   app.add_option("--json", json_path, "also write every row to this file");
   bool strict = false;
@@ -469,6 +493,99 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "appends beside expensive reads measured\n");
     }
     (*server)->Shutdown(absl::Seconds(10));
+  }
+
+  // --- Cluster: three nodes on etcd beside one node ------------------------
+  // Both are real caselined processes on this machine (deploy/cluster/
+  // local-cluster.sh), so the rows differ only by the replication: each
+  // group of the cluster's sequencer is an etcd transaction committed by two
+  // of three etcd members (each fsyncing) before it is written locally.
+  if (wanted("cluster") && !std::filesystem::exists("/usr/bin/etcd")) {
+    std::fprintf(stderr, "caseline-bench: no cluster rows: /usr/bin/etcd is "
+                         "missing (install etcd-server)\n");
+    if (strict && !sections.empty()) return 2;
+  } else if (wanted("cluster")) {
+    const std::string script =
+        std::string(CASELINE_SOURCE_DIR) + "/deploy/cluster/local-cluster.sh";
+    const std::string cluster_dir = (scratch / "cluster").string();
+    const std::string single_dir = (scratch / "single").string();
+    const std::string env = absl::StrCat(
+        "CASELINE_CLUSTER_PORT=", 40000 + (getpid() % 2000) * 10,
+        " CASELINED=", Quoted(caselined), " CASELINE=",
+        Quoted((std::filesystem::path(caselined).parent_path().parent_path() /
+                "tools" / "caseline")
+                   .string()),
+        " ");
+    const int single_port = 40000 + (getpid() % 2000) * 10 + 9;
+    const std::string single_address = absl::StrCat("127.0.0.1:", single_port);
+    std::fprintf(stderr, "starting one caselined and a 3-node cluster...\n");
+    const bool started =
+        Shell(absl::StrCat(Quoted(caselined), " --data_dir ",
+                           Quoted(single_dir), " --listen ", single_address,
+                           " --log_level warn > ", Quoted(single_dir),
+                           ".log 2>&1 & echo $! > ", Quoted(single_dir),
+                           ".pid")) == 0 &&
+        Shell(absl::StrCat(env, "bash ", Quoted(script), " start ",
+                           Quoted(cluster_dir), " > /dev/null")) == 0;
+    const std::string sequencer = ShellLine(absl::StrCat(
+        env, "bash ", Quoted(script), " status ", Quoted(cluster_dir),
+        " | sed -n 's/^sequencer: node-//p'"));
+    if (!started || sequencer.empty()) {
+      std::fprintf(stderr, "caseline-bench: the cluster did not start\n");
+      if (strict) return 2;
+    } else {
+      const int base = 40000 + (getpid() % 2000) * 10;
+      const int n = std::stoi(sequencer);
+      const int follower = n % 3 + 1;
+      const auto load_on = [&](const std::string& address,
+                               const std::string& prefix) {
+        return std::make_unique<bench::GrpcScenarios>(
+            SeparateChannel(address, "cluster"), warmup, duration, prefix);
+      };
+      auto single = load_on(single_address, "single");
+      auto on_sequencer =
+          load_on(absl::StrCat("127.0.0.1:", base + 10 * n + 2), "sequencer");
+      auto on_follower = load_on(
+          absl::StrCat("127.0.0.1:", base + 10 * follower + 2), "follower");
+      const auto rows = [&](const std::string& scenario, int callers,
+                            int batch, bool via_follower) {
+        const Load one = single->Append(callers, batch);
+        report.Add(LoadRow(scenario, "caseline, 1 node (process)", callers,
+                           one));
+        const Load three = on_sequencer->Append(callers, batch);
+        Row row = LoadRow(scenario, "caseline, 3 nodes on etcd, at the sequencer",
+                          callers, three);
+        row.versus = absl::StrFormat(
+            "%.2fx of 1 node", one.events_per_second > 0
+                                   ? three.events_per_second /
+                                         one.events_per_second
+                                   : 0.0);
+        report.Add(row);
+        if (via_follower) {
+          const Load forwarded = on_follower->Append(callers, batch);
+          Row f = LoadRow(scenario,
+                          "caseline, 3 nodes on etcd, via a follower", callers,
+                          forwarded);
+          f.versus = absl::StrFormat(
+              "%.2fx of 1 node", one.events_per_second > 0
+                                     ? forwarded.events_per_second /
+                                           one.events_per_second
+                                     : 0.0);
+          report.Add(f);
+        }
+        std::fprintf(stderr, "cluster: %s at %d callers measured\n",
+                     scenario.c_str(), callers);
+      };
+      for (int callers : caller_counts) {
+        rows("cluster: durable append, 1 event", callers, 1, callers == 8);
+      }
+      for (int callers : batch_callers) {
+        rows("cluster: durable append, 100-event batch", callers, 100, false);
+      }
+    }
+    Shell(absl::StrCat(env, "bash ", Quoted(script), " stop ",
+                       Quoted(cluster_dir), " > /dev/null"));
+    Shell(absl::StrCat("kill $(cat ", Quoted(single_dir), ".pid) 2> /dev/null"));
   }
 
   // --- At scale: rebuild, queries, start-up --------------------------------

@@ -54,8 +54,10 @@ std::string BenchPayload() {
 }
 
 GrpcScenarios::GrpcScenarios(std::shared_ptr<grpc::Channel> channel,
-                             absl::Duration warmup, absl::Duration duration)
-    : channel_(channel),
+                             absl::Duration warmup, absl::Duration duration,
+                             std::string stream_prefix)
+    : stream_prefix_(std::move(stream_prefix)),
+      channel_(channel),
       stub_(v1::EventLog::NewStub(channel)),
       generic_(channel),
       warmup_(warmup),
@@ -126,7 +128,7 @@ Load GrpcScenarios::Append(int callers, int events_per_call) {
   return RunAsyncClosedLoop(
       callers, events_per_call, warmup_, duration_,
       [&, run](int caller, std::function<void(bool)> done) {
-        StartAppend(absl::StrCat("case-", run, "-", caller), events_per_call,
+        StartAppend(absl::StrCat(stream_prefix_, "-", run, "-", caller), events_per_call,
                     &versions[caller], std::move(done));
       });
 }

@@ -84,8 +84,10 @@ class IdleSubscriptions {
 
 class GrpcScenarios {
  public:
+  // Append's streams are "<stream_prefix>-<run>-<caller>": scenarios that
+  // share one log (a cluster's nodes) need different prefixes.
   GrpcScenarios(std::shared_ptr<grpc::Channel> channel, absl::Duration warmup,
-                absl::Duration duration);
+                absl::Duration duration, std::string stream_prefix = "case");
 
   // grpc.health.v1.Health/Check with an empty request.
   Load EmptyCalls(int callers);
@@ -116,6 +118,7 @@ class GrpcScenarios {
   void StartAppend(const std::string& stream, int events_per_call,
                    int64_t* version, std::function<void(bool)> done);
 
+  const std::string stream_prefix_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<caseline::v1::EventLog::Stub> stub_;
   grpc::GenericStub generic_;

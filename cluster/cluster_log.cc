@@ -1,6 +1,8 @@
 #include "cluster/cluster_log.h"
 
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -152,7 +154,54 @@ bool Retryable(const absl::Status& s) {
 // node's local log (which refuses it unless this node is the sequencer).
 class PeerService final : public v1::ClusterPeer::Service {
  public:
-  explicit PeerService(eventstore::EventLog* local) : local_(local) {}
+  PeerService(eventstore::EventLog* local, std::string data_dir)
+      : local_(local), data_dir_(std::move(data_dir)) {}
+
+  grpc::Status FetchBackup(grpc::ServerContext* /*context*/,
+                           const v1::FetchBackupRequest* /*request*/,
+                           grpc::ServerWriter<v1::BackupChunk>* writer)
+      override {
+    // Beside the data directory (a backup may not be inside it): most likely
+    // the same filesystem, so the table files are hard links, not copies.
+    const std::filesystem::path parent = data_dir_ + ".peer-backups";
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    const std::filesystem::path dir =
+        parent / absl::StrCat(absl::ToUnixNanos(absl::Now()));
+    absl::StatusOr<eventstore::BackupInfo> info = local_->Backup(dir.string());
+    if (!info.ok()) return ToGrpc(info.status());
+    grpc::Status status = grpc::Status::OK;
+    bool first = true;
+    std::vector<char> buffer(1 << 20);
+    for (const auto& entry :
+         std::filesystem::recursive_directory_iterator(dir, ec)) {
+      if (!entry.is_regular_file()) continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      const std::string path =
+          std::filesystem::relative(entry.path(), dir).string();
+      bool sent_any = false;
+      while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        const std::streamsize n = in.gcount();
+        if (n == 0 && sent_any) break;
+        v1::BackupChunk chunk;
+        chunk.set_path(path);
+        chunk.set_data(buffer.data(), static_cast<size_t>(n));
+        if (first) chunk.set_head_position(info->head_position);
+        first = false;
+        sent_any = true;
+        if (!writer->Write(chunk)) {
+          status = grpc::Status(grpc::StatusCode::CANCELLED,
+                                "the receiving node went away");
+          break;
+        }
+      }
+      if (!status.ok()) break;
+    }
+    std::filesystem::remove_all(dir, ec);
+    std::filesystem::remove(parent, ec);  // only if no other one is running
+    return status;
+  }
 
   grpc::Status Append(grpc::ServerContext* context,
                       const v1::PeerAppendRequest* request,
@@ -177,6 +226,7 @@ class PeerService final : public v1::ClusterPeer::Service {
 
  private:
   eventstore::EventLog* const local_;
+  const std::string data_dir_;
 };
 
 class ClusterLogImpl final : public ClusterLog {
@@ -204,9 +254,11 @@ class ClusterLogImpl final : public ClusterLog {
   }
 
   absl::Status Init(eventstore::EventLogOptions log_options) {
+    RETURN_IF_ERROR(CatchUpFromPeerIfNeeded(log_options));
+    const std::string data_dir = log_options.data_dir;
     log_options.replicator = node_.get();
     ASSIGN_OR_RETURN(local_, eventstore::EventLog::Open(std::move(log_options)));
-    peer_service_ = std::make_unique<PeerService>(local_.get());
+    peer_service_ = std::make_unique<PeerService>(local_.get(), data_dir);
     grpc::ServerBuilder builder;
     std::shared_ptr<grpc::ServerCredentials> credentials;
     if (!options_.tls_cert_pem.empty()) {
@@ -244,6 +296,118 @@ class ClusterLogImpl final : public ClusterLog {
     return absl::OkStatus();
   }
 
+  // docs/cluster.md "Catching up from a peer's backup": when etcd no longer
+  // holds the groups after this node's head, restore the log of the node
+  // that has applied the most, then follow from there.
+  absl::Status CatchUpFromPeerIfNeeded(
+      const eventstore::EventLogOptions& log_options) {
+    const std::string& data_dir = log_options.data_dir;
+    uint64_t head = 0;
+    std::error_code ec;
+    if (std::filesystem::exists(data_dir, ec) &&
+        !std::filesystem::is_empty(data_dir, ec)) {
+      eventstore::EventLogOptions probe;
+      probe.data_dir = data_dir;
+      probe.env = log_options.env;
+      ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventLog> log,
+                       eventstore::EventLog::Open(std::move(probe)));
+      head = log->HeadPosition();
+    }
+    // etcd may be electing a leader as this node starts: retry for a while.
+    absl::StatusOr<std::optional<std::string>> peer =
+        node_->PeerToCatchUpFrom(head);
+    const absl::Time deadline = absl::Now() + options_.write_timeout;
+    while (!peer.ok() &&
+           (peer.status().code() == absl::StatusCode::kUnavailable ||
+            peer.status().code() == absl::StatusCode::kDeadlineExceeded) &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(200));
+      peer = node_->PeerToCatchUpFrom(head);
+    }
+    if (!peer.ok()) {
+      return absl::Status(peer.status().code(),
+                          absl::StrCat("cluster: cannot tell whether this "
+                                       "node can follow from etcd: ",
+                                       peer.status().message()));
+    }
+    if (!peer->has_value()) return absl::OkStatus();
+    spdlog::warn(
+        "cluster: node {}'s log ends at position {}, before what etcd still "
+        "holds: restoring a backup from {}",
+        options_.node_id, head, **peer);
+    const std::string incoming = data_dir + ".incoming";
+    std::filesystem::remove_all(incoming, ec);
+    std::filesystem::create_directories(incoming, ec);
+    absl::Status fetched = FetchBackupInto(**peer, incoming);
+    if (!fetched.ok()) {
+      std::filesystem::remove_all(incoming, ec);
+      return fetched;
+    }
+    if (std::filesystem::exists(data_dir, ec)) {
+      const std::string aside = absl::StrCat(
+          data_dir, ".replaced-", absl::ToUnixSeconds(absl::Now()));
+      std::filesystem::rename(data_dir, aside, ec);
+      if (ec) {
+        return absl::UnavailableError(absl::StrCat(
+            "cluster: cannot move ", data_dir, " aside to ", aside, ": ",
+            ec.message()));
+      }
+      spdlog::warn("cluster: the old data directory is kept as {}", aside);
+    }
+    absl::StatusOr<eventstore::BackupInfo> restored =
+        eventstore::EventLog::Restore(incoming, data_dir);
+    std::filesystem::remove_all(incoming, ec);
+    if (!restored.ok()) return restored.status();
+    spdlog::info("cluster: restored {} events (head position {}) from {}",
+                 restored->events_verified, restored->head_position, **peer);
+    return absl::OkStatus();
+  }
+
+  absl::Status FetchBackupInto(const std::string& address,
+                               const std::string& dir) {
+    v1::ClusterPeer::Stub* peer = PeerStub(address);
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
+        peer->FetchBackup(&context, v1::FetchBackupRequest());
+    v1::BackupChunk chunk;
+    std::ofstream out;
+    std::string current;
+    while (reader->Read(&chunk)) {
+      const std::filesystem::path relative(chunk.path());
+      if (relative.empty() || relative.is_absolute() ||
+          chunk.path().find("..") != std::string::npos) {
+        context.TryCancel();
+        reader->Finish();
+        return absl::DataLossError(absl::StrCat(
+            "the backup from ", address, " names the file \"", chunk.path(),
+            "\", which is not inside the backup directory"));
+      }
+      if (chunk.path() != current) {
+        out.close();
+        current = chunk.path();
+        const std::filesystem::path path = std::filesystem::path(dir) / relative;
+        std::error_code ec;
+        std::filesystem::create_directories(path.parent_path(), ec);
+        out.open(path, std::ios::binary | std::ios::trunc);
+      }
+      out.write(chunk.data().data(),
+                static_cast<std::streamsize>(chunk.data().size()));
+      if (!out) {
+        context.TryCancel();
+        reader->Finish();
+        return absl::UnavailableError(absl::StrCat(
+            "cannot write the backup from ", address, " into ", dir));
+      }
+    }
+    out.close();
+    const grpc::Status s = reader->Finish();
+    if (!s.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "fetching a backup from ", address, ": ", s.error_message()));
+    }
+    return absl::OkStatus();
+  }
+
   ClusterStatus Status() const override {
     ClusterStatus status;
     status.node_id = options_.node_id;
@@ -254,6 +418,9 @@ class ClusterLogImpl final : public ClusterLog {
     }
     status.committed_position = node_->committed_position();
     status.applied_position = local_->HeadPosition();
+    status.lagging = status.committed_position > status.applied_position &&
+                     status.committed_position - status.applied_position >
+                         options_.max_lag_events;
     status.apply_error = node_->apply_error();
     status.peer_address = advertise_;
     return status;

@@ -31,6 +31,8 @@ struct ClusterStatus {
   uint64_t applied_position = 0;
   // OK, or why this node stopped applying the cluster's log.
   absl::Status apply_error;
+  // committed_position - applied_position > ClusterOptions::max_lag_events.
+  bool lagging = false;
   // The peer channel's address as the other nodes reach it.
   std::string peer_address;
 };

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -46,7 +47,9 @@ ClusterNode::ClusterNode(ClusterOptions options,
       etcd_(std::move(etcd)),
       prefix_(absl::StrCat("/caseline/", options_.cluster_name, "/")),
       sequencer_key_(prefix_ + "sequencer"),
-      log_prefix_(prefix_ + "log/") {}
+      log_prefix_(prefix_ + "log/"),
+      applied_prefix_(prefix_ + "applied/"),
+      committed_key_(prefix_ + "committed") {}
 
 ClusterNode::~ClusterNode() { Stop(); }
 
@@ -146,7 +149,9 @@ absl::Status ClusterNode::Replicate(const eventstore::ReplicatedGroup& group) {
   absl::StatusOr<TxnResult> txn = etcd_->Txn(
       {Compare::CreateRevision(sequencer_key_, Compare::Result::kEqual, term),
        Compare::Absent(key)},
-      {TxnOp::Put(key, eventstore::EncodeReplicatedGroup(group))}, {});
+      {TxnOp::Put(key, eventstore::EncodeReplicatedGroup(group)),
+       TxnOp::Put(committed_key_, absl::StrCat(group.last_position()))},
+      {});
   MutexLock lock(&mu_);
   if (!txn.ok()) {
     // The group may or may not be in etcd: sequence nothing more until the
@@ -200,6 +205,12 @@ void ClusterNode::ControlLoop() {
       }
     }
     if (lease != 0) Campaign(lease);
+    ReportApplied();
+    if (sequencing() &&
+        absl::Now() - last_compaction_ >= options_.compaction_interval) {
+      last_compaction_ = absl::Now();
+      CompactEtcd();
+    }
     if (!Sleep(options_.lease_ttl / 6)) return;
   }
 }
@@ -246,6 +257,102 @@ void ClusterNode::Campaign(int64_t lease) {
   changed_.SignalAll();
   spdlog::info("cluster: node {} is the sequencer from position {}",
                options_.node_id, log_->HeadPosition() + 1);
+}
+
+void ClusterNode::ReportApplied() {
+  const uint64_t head = log_->HeadPosition();
+  if (head == reported_) return;
+  if (etcd_->Put(applied_prefix_ + options_.node_id,
+                 absl::StrCat(head, " ", advertise_))
+          .ok()) {
+    reported_ = head;
+  }
+}
+
+namespace {
+
+// applied/<node> values: "<position> <peer address>".
+std::optional<std::pair<uint64_t, std::string>> ParseApplied(
+    absl::string_view value) {
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(value, absl::MaxSplits(' ', 1));
+  uint64_t position = 0;
+  if (!absl::SimpleAtoi(parts.first, &position)) return std::nullopt;
+  return std::make_pair(position, std::string(parts.second));
+}
+
+}  // namespace
+
+void ClusterNode::CompactEtcd() {
+  absl::StatusOr<RangeResult> applied =
+      etcd_->Range(applied_prefix_, PrefixEnd(applied_prefix_), {});
+  if (!applied.ok()) return;
+  const uint64_t committed = committed_position();
+  const uint64_t floor =
+      committed > options_.retain_events ? committed - options_.retain_events
+                                         : 0;
+  // Every node applies whole groups, so each applied position (and their
+  // minimum) ends a group: the groups starting at or before it end there too.
+  uint64_t bound = log_->HeadPosition();
+  for (const KeyValue& kv : applied->kvs) {
+    std::optional<std::pair<uint64_t, std::string>> a = ParseApplied(kv.value);
+    if (a.has_value() && a->first >= floor) bound = std::min(bound, a->first);
+  }
+  if (bound == 0) return;
+  absl::StatusOr<DeleteResult> deleted =
+      etcd_->DeleteRange(log_prefix_, LogKey(bound + 1));
+  if (!deleted.ok() || deleted->deleted == 0) return;
+  // The deleted groups' history too, so that etcd's size stays bounded.
+  etcd_->Compact(deleted->revision, /*physical=*/false).IgnoreError();
+  spdlog::debug("cluster: deleted {} groups up to position {} from etcd",
+                deleted->deleted, bound);
+}
+
+absl::StatusOr<std::optional<std::string>> ClusterNode::PeerToCatchUpFrom(
+    uint64_t local_head) {
+  absl::StatusOr<RangeResult> oldest =
+      etcd_->Range(log_prefix_, PrefixEnd(log_prefix_),
+                   RangeOptions{.limit = 1, .keys_only = true});
+  if (!oldest.ok()) return oldest.status();
+  absl::StatusOr<RangeResult> committed =
+      etcd_->Range(committed_key_, "", RangeOptions{});
+  if (!committed.ok()) return committed.status();
+  uint64_t head = 0;
+  if (!committed->kvs.empty() &&
+      !absl::SimpleAtoi(committed->kvs[0].value, &head)) {
+    return absl::DataLossError(absl::StrCat(
+        "etcd key ", committed_key_, " holds no position"));
+  }
+  uint64_t first = head + 1;  // no group: everything up to head is deleted
+  if (!oldest->kvs.empty()) {
+    const std::string& key = oldest->kvs[0].key;
+    if (!absl::SimpleAtoi(absl::string_view(key).substr(log_prefix_.size()),
+                          &first)) {
+      return absl::DataLossError(absl::StrCat("etcd key ", key,
+                                              " names no position"));
+    }
+  }
+  if (local_head + 1 >= first || local_head >= head) return std::nullopt;
+  absl::StatusOr<RangeResult> applied =
+      etcd_->Range(applied_prefix_, PrefixEnd(applied_prefix_), {});
+  if (!applied.ok()) return applied.status();
+  std::optional<std::pair<uint64_t, std::string>> best;
+  for (const KeyValue& kv : applied->kvs) {
+    if (kv.key == applied_prefix_ + options_.node_id) continue;
+    std::optional<std::pair<uint64_t, std::string>> a = ParseApplied(kv.value);
+    if (a.has_value() && !a->second.empty() &&
+        (!best.has_value() || a->first > best->first)) {
+      best = a;
+    }
+  }
+  if (!best.has_value() || best->first + 1 < first) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this node's log ends at position ", local_head,
+        " but etcd holds the cluster's log only from position ", first,
+        ", and no other node has reported enough of it to send a backup; "
+        "start the other nodes first"));
+  }
+  return best->second;
 }
 
 void ClusterNode::SetSequencer(std::optional<SequencerInfo> sequencer) {

@@ -69,6 +69,15 @@ class ClusterNode final : public eventstore::Replicator {
   absl::Status apply_error() const;
   const std::string& node_id() const { return options_.node_id; }
 
+  // Before Start: whether a log whose head is `local_head` can follow from
+  // etcd, or must first restore a peer's backup (docs/cluster.md "Catching
+  // up from a peer's backup"): nullopt when it can follow, else the peer
+  // address of the node that has applied the most.
+  // FAILED_PRECONDITION when it must but no node has reported an address;
+  // etcd's codes otherwise.
+  absl::StatusOr<std::optional<std::string>> PeerToCatchUpFrom(
+      uint64_t local_head);
+
  private:
   std::string LogKey(uint64_t first_position) const;
   // The lease, the election, and the step from elected to sequencing.
@@ -81,6 +90,11 @@ class ClusterNode final : public eventstore::Replicator {
   absl::Status FollowOnce();
   // Applies one group read from etcd; false when applying must pause.
   bool Apply(const KeyValue& kv) ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes applied/<node id> = "<head> <peer address>" when it changed.
+  void ReportApplied();
+  // The sequencer's compaction: deletes the groups every node within
+  // retain_events of the head has applied, and etcd's history before it.
+  void CompactEtcd();
   void SetSequencer(std::optional<SequencerInfo> sequencer)
       ABSL_LOCKS_EXCLUDED(mu_);
   void StepDown(absl::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -91,6 +105,10 @@ class ClusterNode final : public eventstore::Replicator {
   const std::string prefix_;         // /caseline/<name>/
   const std::string sequencer_key_;  // prefix_ + "sequencer"
   const std::string log_prefix_;     // prefix_ + "log/"
+  const std::string applied_prefix_;  // prefix_ + "applied/"
+  const std::string committed_key_;   // prefix_ + "committed"
+  uint64_t reported_ = UINT64_MAX;    // control thread only
+  absl::Time last_compaction_ = absl::InfinitePast();  // control thread only
   eventstore::EventLog* log_ = nullptr;
   std::string advertise_;
 

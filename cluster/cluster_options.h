@@ -40,6 +40,16 @@ struct ClusterOptions {
   // election, a forwarded call) before it is answered UNAVAILABLE.
   // Default: 10 s.
   absl::Duration write_timeout = absl::Seconds(10);
+  // How often the sequencer deletes from etcd the groups every node has
+  // applied (docs/cluster.md "Compaction"). Default: 10 s.
+  absl::Duration compaction_interval = absl::Seconds(10);
+  // A node further behind the committed head than this many events is not
+  // waited for: its groups are deleted, and it catches up from a peer's
+  // backup when it (re)starts. Default: 1,000,000.
+  uint64_t retain_events = 1000000;
+  // Health says NOT_SERVING while this node has applied more than this many
+  // events fewer than etcd holds (--cluster_max_lag). Default: 10,000.
+  uint64_t max_lag_events = 10000;
 
   bool enabled() const { return !etcd_endpoints.empty(); }
 };

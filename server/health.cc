@@ -9,6 +9,7 @@
 #include "caseline/v1/care_record.grpc.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "caseline/v1/views.grpc.pb.h"
+#include "cluster/cluster_log.h"
 #include "projections/access_projection.h"
 #include "projections/continuity_projection.h"
 #include "projections/duplication_projection.h"
@@ -44,9 +45,11 @@ const std::vector<ServiceNeeds>& ServedServices() {
 std::vector<std::pair<std::string, bool>> ServingStatuses(
     const ServerCondition& condition) {
   std::vector<std::pair<std::string, bool>> statuses;
-  statuses.emplace_back("", !condition.appends_stopped);
+  statuses.emplace_back("", !condition.appends_stopped && !condition.behind);
   for (const ServiceNeeds& needs : ServedServices()) {
-    bool serving = !(needs.appends && condition.appends_stopped);
+    bool serving =
+        !(needs.appends && (condition.appends_stopped || condition.no_sequencer));
+    if (condition.behind) serving = false;
     if (needs.projection != nullptr &&
         condition.failing_projections.contains(needs.projection)) {
       serving = false;
@@ -81,6 +84,12 @@ HealthReporter::~HealthReporter() {
 ServerCondition HealthReporter::Observe() const {
   ServerCondition condition;
   condition.appends_stopped = !log_->WriteFailure().ok();
+  if (const auto* cluster = dynamic_cast<const cluster::ClusterLog*>(log_);
+      cluster != nullptr) {
+    const cluster::ClusterStatus status = cluster->Status();
+    condition.no_sequencer = status.sequencer_id.empty();
+    condition.behind = status.lagging || !status.apply_error.ok();
+  }
   for (const v1::ProjectionStatus& status : engine_->Status()) {
     if (!status.last_error().empty()) {
       condition.failing_projections.insert(status.name());
@@ -93,6 +102,10 @@ void HealthReporter::Update() {
   const ServerCondition condition = Observe();
   std::vector<std::string> causes;
   if (condition.appends_stopped) causes.emplace_back("appends are stopped");
+  if (condition.no_sequencer) causes.emplace_back("no cluster sequencer");
+  if (condition.behind) {
+    causes.emplace_back("behind the cluster's committed log");
+  }
   if (!condition.failing_projections.empty()) {
     std::vector<std::string> names(condition.failing_projections.begin(),
                                    condition.failing_projections.end());

@@ -12,6 +12,15 @@
 //                               access)
 //   everything else             SERVING
 //
+// In cluster mode (docs/cluster.md) also:
+//   services needing appends    NOT_SERVING while the node knows no
+//                               sequencer (an election is under way, or
+//                               etcd is out of reach)
+//   "" and every service        NOT_SERVING while the node has applied more
+//                               than --cluster_max_lag events fewer than
+//                               etcd holds, or stopped applying them (its
+//                               reads would be stale)
+//
 // "Appends are stopped" is EventLog::WriteFailure(): a write failed in a way
 // that needs a restart (e.g. a failed WAL sync). A full disk is not: appends
 // resume by themselves on the next try once there is room, and NOT_SERVING
@@ -51,6 +60,10 @@ struct ServerCondition {
   bool appends_stopped = false;
   // Projections whose last attempt to apply events failed.
   absl::flat_hash_set<std::string> failing_projections;
+  // Cluster mode: no sequencer is known.
+  bool no_sequencer = false;
+  // Cluster mode: too far behind the committed head, or not applying.
+  bool behind = false;
 };
 
 // The serving status of "" and of each of ServedServices() under

@@ -44,6 +44,27 @@ TEST(Health, StoppedAppendsStopTheServerAndTheServicesThatAppend) {
   }
 }
 
+TEST(Health, WithoutASequencerOnlyTheServicesThatAppendStop) {
+  ServerCondition condition;
+  condition.no_sequencer = true;
+  std::map<std::string, bool> without = StatusesUnder(condition);
+  condition = {};
+  condition.appends_stopped = true;
+  std::map<std::string, bool> stopped = StatusesUnder(condition);
+  for (const auto& [service, serving] : without) {
+    // The same services as stopped appends, except "": reads still serve.
+    EXPECT_EQ(serving, service.empty() || stopped.at(service)) << service;
+  }
+}
+
+TEST(Health, ANodeBehindTheClusterServesNothing) {
+  ServerCondition condition;
+  condition.behind = true;
+  for (const auto& [service, serving] : StatusesUnder(condition)) {
+    EXPECT_FALSE(serving) << service;
+  }
+}
+
 TEST(Health, AFailingProjectionStopsTheViewsThatReadIt) {
   ServerCondition condition;
   condition.failing_projections = {"duplication"};

@@ -129,6 +129,11 @@ int main(int argc, char** argv) {
   app.add_option("--cluster_advertise", options.cluster.advertise,
                  "with --cluster_etcd: host:port the other nodes reach the "
                  "peer channel at (default: --cluster_peer_listen)");
+  app.add_option("--cluster_max_lag", options.cluster.max_lag_events,
+                 "with --cluster_etcd: health says NOT_SERVING while this "
+                 "node has applied more than this many events fewer than "
+                 "the cluster committed")
+      ->capture_default_str();
   app.add_option("--cluster_name", options.cluster.cluster_name,
                  "with --cluster_etcd: the etcd key prefix /caseline/<name>/")
       ->capture_default_str();

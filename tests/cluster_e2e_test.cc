@@ -6,9 +6,13 @@
 #include <string>
 #include <vector>
 
+#include <filesystem>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "cluster/cluster_log.h"
+#include "cluster/etcd_client.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -49,6 +53,8 @@ class ClusterE2eTest : public ::testing::Test {
               options.cluster.node_id = absl::StrCat("node-", i);
               options.cluster.peer_listen = "127.0.0.1:0";
               options.cluster.cluster_name = "e2e";
+              options.cluster.compaction_interval = compaction_interval_;
+              options.cluster.retain_events = retain_events_;
             });
     ASSERT_TRUE(started.ok()) << started.status();
     nodes_[i] = *std::move(started);
@@ -113,6 +119,23 @@ class ClusterE2eTest : public ::testing::Test {
     return out;
   }
 
+  // Count etcd's log/ keys.
+  int64_t GroupsInEtcd() {
+    cluster::EtcdClientOptions options;
+    options.endpoints = etcd_->ClientEndpoints();
+    absl::StatusOr<std::unique_ptr<cluster::EtcdClient>> etcd =
+        cluster::EtcdClient::Create(options);
+    EXPECT_TRUE(etcd.ok());
+    const std::string prefix = "/caseline/e2e/log/";
+    absl::StatusOr<cluster::RangeResult> range = (*etcd)->Range(
+        prefix, cluster::PrefixEnd(prefix),
+        cluster::RangeOptions{.count_only = true});
+    EXPECT_TRUE(range.ok()) << range.status();
+    return range.ok() ? range->count : -1;
+  }
+
+  absl::Duration compaction_interval_ = absl::Seconds(10);
+  uint64_t retain_events_ = 1000000;
   std::unique_ptr<testing::EtcdCluster> etcd_;
   std::vector<std::unique_ptr<testing::ScratchDir>> dirs_;
   std::vector<std::unique_ptr<server::CaselineServer>> nodes_;
@@ -197,6 +220,65 @@ TEST_F(ClusterE2eTest, WritesContinueWhenTheSequencerStopsAndItCatchesUp) {
   EXPECT_EQ(LogOf(old, head), expected);
   ASSERT_TRUE(Append(old, "case-a", 1, "", &response).ok());
   EXPECT_EQ(response.last_global_position(), head + 1);
+}
+
+// etcd keeps only the tail; a node that missed what was deleted restores a
+// peer's verified backup, then follows etcd again.
+class ClusterCompactionTest : public ClusterE2eTest {
+ protected:
+  void SetUp() override {
+    compaction_interval_ = absl::Milliseconds(100);
+    retain_events_ = 10;
+    ClusterE2eTest::SetUp();
+  }
+};
+
+TEST_F(ClusterCompactionTest, ANodeBehindTheTailCatchesUpFromAPeersBackup) {
+  ASSERT_GE(WaitForSequencer(absl::Seconds(10)), 0);
+  v1::AppendResponse response;
+  ASSERT_TRUE(Append(0, "case-c", std::nullopt, "", &response).ok());
+  // Node 2 stops; the others move 40 events on, one group each.
+  const int away = 2;
+  ASSERT_TRUE(LogOf(away, 1).size() == 1);
+  nodes_[away]->Shutdown(absl::Seconds(2));
+  nodes_[away].reset();
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(Append(i % 2, "case-c", std::nullopt, "", &response).ok());
+  }
+  const uint64_t head = response.last_global_position();
+  ASSERT_EQ(head, 41u);
+  // etcd keeps at most the groups of the last retain_events events (and
+  // those the two running nodes have not applied).
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (GroupsInEtcd() > 10 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_LE(GroupsInEtcd(), 10);
+
+  StartNode(away);
+  const std::vector<std::string> expected = LogOf(0, head);
+  ASSERT_EQ(expected.size(), head);
+  EXPECT_EQ(LogOf(away, head), expected);
+  absl::StatusOr<eventstore::ChainVerification> chain =
+      nodes_[away]->event_log().VerifyChain(0, 0);
+  ASSERT_TRUE(chain.ok());
+  EXPECT_TRUE(chain->ok);
+  // And it follows etcd from there.
+  ASSERT_TRUE(Append(away, "case-c", head - 1, "", &response).ok());
+  EXPECT_EQ(LogOf(1, head + 1).size(), head + 1);
+  // The replaced data directory is kept beside the new one.
+  bool kept = false;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::filesystem::path(dirs_[away]->path()).parent_path())) {
+    if (absl::StrContains(
+            entry.path().filename().string(),
+            std::filesystem::path(dirs_[away]->path()).filename().string() +
+                ".replaced-")) {
+      kept = true;
+      std::filesystem::remove_all(entry.path());
+    }
+  }
+  EXPECT_TRUE(kept);
 }
 
 TEST_F(ClusterE2eTest, AQuorumOfEtcdIsNeededToAcknowledge) {

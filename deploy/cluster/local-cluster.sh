@@ -10,8 +10,8 @@
 #   deploy/cluster/local-cluster.sh kill-etcd N [DIR] / restart-etcd N [DIR]
 #   deploy/cluster/local-cluster.sh stop    [DIR]   stop everything (data stays)
 #
-# DIR defaults to ./cluster-data. Ports: CASELINE_CLUSTER_PORT (default 27000)
-# and up: etcd member N listens for clients on base+10N and for peers on
+# DIR defaults to ./cluster-data. Ports: CASELINE_CLUSTER_PORT (default 27000;
+# remembered in DIR/ports for the other commands) and up: etcd member N listens for clients on base+10N and for peers on
 # base+10N+1; caselined node N serves gRPC on base+10N+2, HTTP (console,
 # FHIR, /metrics) on base+10N+3 and the peer channel on base+10N+4.
 # Binaries: CASELINED (default build/server/caselined), CASELINE (default
@@ -29,7 +29,12 @@ case "$command" in
     ;;
 esac
 dir=$(mkdir -p "${1:-cluster-data}" && cd "${1:-cluster-data}" && pwd)
-base=${CASELINE_CLUSTER_PORT:-27000}
+# The ports a cluster started with stay its ports (DIR/ports).
+if [ -f "$dir/ports" ]; then
+  base=$(cat "$dir/ports")
+else
+  base=${CASELINE_CLUSTER_PORT:-27000}
+fi
 caselined=${CASELINED:-$here/build/server/caselined}
 caseline=${CASELINE:-$here/build/tools/caseline}
 etcd=${ETCD:-/usr/bin/etcd}
@@ -102,6 +107,7 @@ sequencer() {
 
 case "$command" in
   start)
+    echo "$base" > "$dir/ports"
     for n in 1 2 3; do start_etcd "$n"; done
     for n in 1 2 3; do start_node "$n"; done
     for n in 1 2 3; do
@@ -113,8 +119,10 @@ case "$command" in
     echo "sequencer: $(sequencer)"
     for n in 1 2 3; do
       if running "$dir/node-$n.pid"; then
-        head=$("$caseline" --server "$(grpc_address "$n")" --timeout 2 verify 2> /dev/null || echo unreachable)
-        echo "node-$n: $head"
+        # `caseline verify` recomputes the node's whole hash chain.
+        "$caseline" --server "$(grpc_address "$n")" --timeout 5 verify 2> /dev/null |
+          python3 -c 'import json, sys; v = json.load(sys.stdin); print("node-'"$n"': head", v["head_position"], "hash", v["head_hash"][:16], "chain", "verified" if v["ok"] else "BROKEN")' 2> /dev/null ||
+          echo "node-$n: unreachable"
       else
         echo "node-$n: stopped"
       fi
