@@ -48,7 +48,7 @@ if [ "$mode" = address ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:print_summary=1:halt_on_error=1
   # tests/lsan.supp: a leak inside Debian's c-ares.
   export LSAN_OPTIONS="suppressions=$repo/tests/lsan.supp:print_suppressions=0"
-  exclude=()
+  exclude=(-E '^(cluster_demo|cluster_jepsen)$')
 else
   # Debian's gRPC, Abseil, upb, RocksDB and OpenSSL are not built with TSan;
   # tests/tsan.supp says what is suppressed inside them and why.
@@ -63,9 +63,15 @@ else
   # access tests and the README tour. bench_smoke (caseline-bench scaled
   # down) loads the demo too, and is a measuring harness rather than product
   # code; ASan runs it.
-  exclude=(-E '^(Demo(E2e|Views|Determinism)Test\.|CrashTest\.(ProjectionsNeitherSkipNorDoubleApplyAcrossSigkills|KillLoopKeepsEveryAcknowledgedEventAndView)$|bench_smoke$)')
+  exclude=(-E '^(Demo(E2e|Views|Determinism)Test\.|CrashTest\.(ProjectionsNeitherSkipNorDoubleApplyAcrossSigkills|KillLoopKeepsEveryAcknowledgedEventAndView)$|bench_smoke$|cluster_demo$|cluster_jepsen$)')
 fi
 
+# Not under either sanitizer either: the cluster's process-level tests,
+# cluster_demo and cluster_jepsen (tests/cluster/jepsen.py): they run seven
+# to nine processes (etcd members, caselined nodes, clients) through kills
+# and partitions for about a minute each and test the deployment, not new
+# code paths; cluster_e2e_test runs the same cluster code in-process under
+# both sanitizers.
 # Not under either sanitizer: the browser tests (label "browser",
 # tests/console_browser_test.py). They drive Debian's Chromium against
 # caselined over HTTP; the console's C++ side is covered under both
