@@ -66,9 +66,11 @@ sign() {
 san="DNS:${server_names[0]}"
 for name in "${server_names[@]:1}"; do san+=",DNS:$name"; done
 san+=",IP:127.0.0.1,IP:::1"
+# clientAuth too: in a cluster each node presents this certificate to the
+# others' peer channel (docs/cluster.md).
 sign server "/CN=caselined" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
+extendedKeyUsage=serverAuth,clientAuth
 subjectAltName=$san"
 
 for org in "${orgs[@]}"; do

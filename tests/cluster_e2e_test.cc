@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -17,6 +20,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
+#include "services/access_control.h"
 #include "tests/etcd_cluster.h"
 #include "tests/test_util.h"
 
@@ -55,11 +59,35 @@ class ClusterE2eTest : public ::testing::Test {
               options.cluster.cluster_name = "e2e";
               options.cluster.compaction_interval = compaction_interval_;
               options.cluster.retain_events = retain_events_;
+              if (!certs_.empty()) {
+                options.tls_cert_pem = ReadFile(certs_ + "/server.pem");
+                options.tls_key_pem = ReadFile(certs_ + "/server.key");
+                options.client_ca_pem = ReadFile(certs_ + "/ca.pem");
+                services::AccessConfig access;
+                access.roles["ops"] = services::kAdmin;
+                options.access = access;
+              }
             });
     ASSERT_TRUE(started.ok()) << started.status();
     nodes_[i] = *std::move(started);
+    std::shared_ptr<grpc::ChannelCredentials> credentials =
+        grpc::InsecureChannelCredentials();
+    if (!certs_.empty()) {
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = ReadFile(certs_ + "/ca.pem");
+      ssl.pem_cert_chain = ReadFile(certs_ + "/ops.pem");
+      ssl.pem_private_key = ReadFile(certs_ + "/ops.key");
+      credentials = grpc::SslCredentials(ssl);
+    }
     stubs_[i] = v1::EventLog::NewStub(grpc::CreateChannel(
-        nodes_[i]->address(), grpc::InsecureChannelCredentials()));
+        absl::StrCat("127.0.0.1:", nodes_[i]->port()), credentials));
+  }
+
+  static std::string ReadFile(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
   }
 
   cluster::ClusterStatus StatusOf(int i) {
@@ -134,6 +162,8 @@ class ClusterE2eTest : public ::testing::Test {
     return range.ok() ? range->count : -1;
   }
 
+  // With TLS: the directory of deploy/make-dev-certs.sh's certificates.
+  std::string certs_;
   absl::Duration compaction_interval_ = absl::Seconds(10);
   uint64_t retain_events_ = 1000000;
   std::unique_ptr<testing::EtcdCluster> etcd_;
@@ -279,6 +309,38 @@ TEST_F(ClusterCompactionTest, ANodeBehindTheTailCatchesUpFromAPeersBackup) {
     }
   }
   EXPECT_TRUE(kept);
+}
+
+// With TLS, the peer channel is mutual TLS with the server's certificate:
+// writes to a follower are forwarded over it.
+class ClusterTlsTest : public ClusterE2eTest {
+ protected:
+  void SetUp() override {
+    certs_dir_ = std::make_unique<testing::ScratchDir>("cluster_certs");
+    certs_ = certs_dir_->path();
+    ASSERT_EQ(std::system(absl::StrCat("bash ", CASELINE_SOURCE_DIR,
+                                       "/deploy/make-dev-certs.sh ", certs_,
+                                       " ops > /dev/null")
+                              .c_str()),
+              0);
+    ClusterE2eTest::SetUp();
+  }
+  std::unique_ptr<testing::ScratchDir> certs_dir_;
+};
+
+TEST_F(ClusterTlsTest, WritesAreForwardedOverMutualTls) {
+  const int sequencer = WaitForSequencer(absl::Seconds(10));
+  ASSERT_GE(sequencer, 0);
+  v1::AppendResponse response;
+  for (int node = 0; node < kNodes; ++node) {
+    const grpc::Status s = Append(node, "case-tls", std::nullopt, "", &response);
+    ASSERT_TRUE(s.ok()) << "node " << node << ": " << s.error_message();
+  }
+  EXPECT_EQ(response.last_global_position(), 3u);
+  const std::vector<std::string> expected = LogOf(sequencer, 3);
+  for (int node = 0; node < kNodes; ++node) {
+    EXPECT_EQ(LogOf(node, 3), expected) << "node " << node;
+  }
 }
 
 TEST_F(ClusterE2eTest, AQuorumOfEtcdIsNeededToAcknowledge) {
