@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/mutex.h"
@@ -29,6 +30,12 @@ namespace v1 = ::caseline::v1;
 constexpr int kForwarders = 16;
 // Trailing metadata of a peer answer whose append was certainly not stored.
 constexpr char kNotStoredMetadata[] = "x-caseline-not-stored";
+// Trailing metadata of a refused peer append: the sequencer's head when it
+// decided, which the forwarding node applies before it answers, so that a
+// caller re-reading on ABORTED there sees the write it conflicted with.
+constexpr char kHeadMetadata[] = "x-caseline-head";
+// The same head, carried on the absl::Status to the forwarding thread.
+constexpr char kHeadPayload[] = "caseline.cluster/head";
 // Pause between attempts while the sequencer changes.
 constexpr absl::Duration kRetryPause = absl::Milliseconds(20);
 
@@ -214,6 +221,8 @@ class PeerService final : public v1::ClusterPeer::Service {
       if (NotStored(result.status())) {
         context->AddTrailingMetadata(kNotStoredMetadata, "1");
       }
+      context->AddTrailingMetadata(kHeadMetadata,
+                                   absl::StrCat(local_->HeadPosition()));
       return ToGrpc(result.status());
     }
     response->set_first_position(result->first_position);
@@ -475,6 +484,24 @@ class ClusterLogImpl final : public ClusterLog {
     return local_->FindEvent(event_id);
   }
   uint64_t HeadPosition() const override { return local_->HeadPosition(); }
+  absl::Status AwaitAcknowledged(absl::Duration timeout) override {
+    // The sequencer applied every group before it was acknowledged.
+    if (node_->sequencing()) return absl::OkStatus();
+    absl::StatusOr<uint64_t> committed = node_->ReadCommitted();
+    if (!committed.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "this node cannot tell whether it holds the cluster's latest "
+          "writes (etcd: ",
+          committed.status().message(), "); retry"));
+    }
+    if (*committed == 0 ||
+        local_->WaitForHeadAbove(*committed - 1, timeout) >= *committed) {
+      return absl::OkStatus();
+    }
+    return absl::DeadlineExceededError(absl::StrCat(
+        "this node has not yet applied the cluster's log up to position ",
+        *committed, "; retry, or send the command to another node"));
+  }
   absl::StatusOr<uint64_t> SyncedHead() override {
     return local_->SyncedHead();
   }
@@ -568,7 +595,19 @@ class ClusterLogImpl final : public ClusterLog {
         }
         return result;
       }
-      if (!Retryable(result.status())) return result.status();
+      if (!Retryable(result.status())) {
+        // Refused (e.g. ABORTED by an expected version): answered once this
+        // node holds what the sequencer decided against, as a single node
+        // answers a refusal only after the write it conflicted with.
+        uint64_t head = 0;
+        if (absl::optional<absl::Cord> at =
+                result.status().GetPayload(kHeadPayload);
+            at.has_value() && absl::SimpleAtoi(std::string(*at), &head) &&
+            head > 0) {
+          local_->WaitForHeadAbove(head - 1, forward.deadline - absl::Now());
+        }
+        return result.status();
+      }
       if (!NotStored(result.status())) forward.maybe_stored = true;
       last = result.status();
       absl::SleepFor(kRetryPause);
@@ -596,6 +635,11 @@ class ClusterLogImpl final : public ClusterLog {
       const auto& trailers = context.GetServerTrailingMetadata();
       if (trailers.find(kNotStoredMetadata) != trailers.end()) {
         status.SetPayload(kNotStoredPayload, absl::Cord());
+      }
+      if (auto it = trailers.find(kHeadMetadata); it != trailers.end()) {
+        status.SetPayload(kHeadPayload,
+                          absl::Cord(std::string(it->second.data(),
+                                                 it->second.size())));
       }
       return status;
     }

@@ -315,6 +315,19 @@ void ClusterNode::CompactEtcd() {
                 deleted->deleted, bound);
 }
 
+absl::StatusOr<uint64_t> ClusterNode::ReadCommitted() {
+  absl::StatusOr<RangeResult> committed =
+      etcd_->Range(committed_key_, "", RangeOptions{});
+  if (!committed.ok()) return committed.status();
+  uint64_t head = 0;
+  if (!committed->kvs.empty() &&
+      !absl::SimpleAtoi(committed->kvs[0].value, &head)) {
+    return absl::DataLossError(
+        absl::StrCat("etcd key ", committed_key_, " holds no position"));
+  }
+  return head;
+}
+
 absl::StatusOr<std::optional<std::string>> ClusterNode::PeerToCatchUpFrom(
     uint64_t local_head) {
   absl::StatusOr<RangeResult> oldest =

@@ -69,6 +69,10 @@ class ClusterNode final : public eventstore::Replicator {
   absl::Status apply_error() const;
   const std::string& node_id() const { return options_.node_id; }
 
+  // The committed position as etcd has it now (a linearizable read of the
+  // committed key; 0 when nothing was committed). etcd's codes.
+  absl::StatusOr<uint64_t> ReadCommitted();
+
   // Before Start: whether a log whose head is `local_head` can follow from
   // etcd, or must first restore a peer's backup (docs/cluster.md "Catching
   // up from a peer's backup"): nullopt when it can follow, else the peer

@@ -174,6 +174,14 @@ class EventLog {
   // Position of the last committed (durable, readable) event; 0 when empty.
   virtual uint64_t HeadPosition() const = 0;
 
+  // Waits until this log holds every append acknowledged anywhere before the
+  // call, for a decision that must see them (a care command). A single log
+  // holds them already: OK at once. A cluster node (docs/cluster.md) reads
+  // the committed position from etcd and waits to apply it.
+  // Errors: DEADLINE_EXCEEDED (not applied within `timeout`), UNAVAILABLE
+  // (the committed position cannot be read).
+  [[nodiscard]] virtual absl::Status AwaitAcknowledged(absl::Duration timeout);
+
   // Syncs the write-ahead log, then returns a head position every event up
   // to which is on disk: HeadPosition() as it was before the sync. Only
   // differs from HeadPosition() when options.sync_each_group is false.

@@ -88,6 +88,10 @@ void EventLog::AppendEachAsync(std::vector<AppendRequest> requests,
 
 absl::StatusOr<uint64_t> EventLog::SyncedHead() { return HeadPosition(); }
 
+absl::Status EventLog::AwaitAcknowledged(absl::Duration /*timeout*/) {
+  return absl::OkStatus();
+}
+
 absl::Status EventLog::ApplyReplicated(const ReplicatedGroup& /*group*/) {
   return absl::FailedPreconditionError(
       "this event log does not apply replicated groups");

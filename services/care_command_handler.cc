@@ -200,6 +200,12 @@ void CareCommandHandler::ExecuteAsync(care::CareCommand command,
     std::move(done)(std::move(s));
     return;
   }
+  // In a cluster, decide against every write acknowledged anywhere before
+  // this command (a single log holds them already).
+  if (absl::Status s = log_->AwaitAcknowledged(absl::Seconds(10)); !s.ok()) {
+    std::move(done)(std::move(s));
+    return;
+  }
   auto running = std::make_shared<Running>();
   running->stream_id = CommandStreamId(command);
   running->digest = CommandDigest(command, occurred_at_given);

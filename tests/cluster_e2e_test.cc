@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "caseline/v1/event_log.grpc.pb.h"
+#include "caseline/v1/views.grpc.pb.h"
 #include "cluster/cluster_log.h"
 #include "cluster/etcd_client.h"
 #include "gmock/gmock.h"
@@ -21,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "server/server.h"
 #include "services/access_control.h"
+#include "tools/cli_command.h"
 #include "tests/etcd_cluster.h"
 #include "tests/test_util.h"
 
@@ -250,6 +252,76 @@ TEST_F(ClusterE2eTest, WritesContinueWhenTheSequencerStopsAndItCatchesUp) {
   EXPECT_EQ(LogOf(old, head), expected);
   ASSERT_TRUE(Append(old, "case-a", 1, "", &response).ok());
   EXPECT_EQ(response.last_global_position(), head + 1);
+}
+
+// Care commands sent to different nodes: every node's views answer alike.
+TEST_F(ClusterE2eTest, EveryNodeServesTheSameViews) {
+  ASSERT_GE(WaitForSequencer(absl::Seconds(10)), 0);
+  const auto command = [&](int node, const std::string& org,
+                           const std::string& method, const std::string& json) {
+    absl::StatusOr<tools::PreparedCommand> prepared =
+        tools::PrepareCommand(method, json);
+    ASSERT_TRUE(prepared.ok()) << prepared.status();
+    absl::StatusOr<std::string> sent = tools::SendCommand(
+        grpc::CreateChannel(nodes_[node]->address(),
+                            grpc::InsecureChannelCredentials()),
+        *prepared, org, "tester", absl::Seconds(15));
+    ASSERT_TRUE(sent.ok()) << method << " at node " << node << ": "
+                           << sent.status();
+  };
+  command(0, "org-a", "Organizations.RegisterOrganization",
+          R"({"command_id":"o1","organization_registered":{
+              "organization_id":"org-a","name":"A",
+              "type":"ORGANIZATION_TYPE_HOSPITAL"}})");
+  command(1, "org-b", "Organizations.RegisterOrganization",
+          R"({"command_id":"o2","organization_registered":{
+              "organization_id":"org-b","name":"B",
+              "type":"ORGANIZATION_TYPE_HOUSING"}})");
+  command(2, "org-a", "Clients.RegisterClient",
+          R"({"command_id":"c1","client_id":"m1","client_registered":{
+              "name":{"family":"Ng","given":"Lan"},"birth_date":{"year":1970,"month":3,"day":2}}})");
+  command(1, "org-b", "Clients.RegisterClient",
+          R"({"command_id":"c2","client_id":"m2","client_registered":{
+              "name":{"family":"Ng","given":"Lan"},"birth_date":{"year":1970,"month":3,"day":2}}})");
+  const uint64_t head = nodes_[0]->event_log().HeadPosition();
+  ASSERT_GE(head, 4u);
+
+  std::vector<std::string> answers;
+  for (int node = 0; node < kNodes; ++node) {
+    auto channel = grpc::CreateChannel(nodes_[node]->address(),
+                                       grpc::InsecureChannelCredentials());
+    std::string answer;
+    for (const char* client : {"m1", "m2"}) {
+      v1::GetClientSummaryRequest request;
+      request.set_client_id(client);
+      request.set_min_position(head);
+      request.mutable_at()->set_seconds(1790000000);
+      v1::GetClientSummaryResponse response;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(15));
+      const grpc::Status s = v1::ContinuityViews::NewStub(channel)
+                                 ->GetClientSummary(&context, request, &response);
+      ASSERT_TRUE(s.ok()) << "node " << node << ": " << s.error_message();
+      response.clear_view_position();
+      answer += response.SerializeAsString();
+    }
+    v1::ListFindingsRequest findings;
+    findings.set_min_position(head);
+    v1::ListFindingsResponse found;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(15));
+    const grpc::Status s = v1::DuplicationViews::NewStub(channel)->ListFindings(
+        &context, findings, &found);
+    ASSERT_TRUE(s.ok()) << "node " << node << ": " << s.error_message();
+    EXPECT_GE(found.findings_size(), 1) << "the two Lan Ngs, at node " << node;
+    found.clear_view_position();
+    answer += found.SerializeAsString();
+    answers.push_back(answer);
+  }
+  EXPECT_EQ(answers[1], answers[0]);
+  EXPECT_EQ(answers[2], answers[0]);
 }
 
 // etcd keeps only the tail; a node that missed what was deleted restores a
