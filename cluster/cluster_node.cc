@@ -334,15 +334,9 @@ absl::StatusOr<std::optional<std::string>> ClusterNode::PeerToCatchUpFrom(
       etcd_->Range(log_prefix_, PrefixEnd(log_prefix_),
                    RangeOptions{.limit = 1, .keys_only = true});
   if (!oldest.ok()) return oldest.status();
-  absl::StatusOr<RangeResult> committed =
-      etcd_->Range(committed_key_, "", RangeOptions{});
+  absl::StatusOr<uint64_t> committed = ReadCommitted();
   if (!committed.ok()) return committed.status();
-  uint64_t head = 0;
-  if (!committed->kvs.empty() &&
-      !absl::SimpleAtoi(committed->kvs[0].value, &head)) {
-    return absl::DataLossError(absl::StrCat(
-        "etcd key ", committed_key_, " holds no position"));
-  }
+  const uint64_t head = *committed;
   uint64_t first = head + 1;  // no group: everything up to head is deleted
   if (!oldest->kvs.empty()) {
     const std::string& key = oldest->kvs[0].key;
