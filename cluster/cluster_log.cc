@@ -270,6 +270,7 @@ class ClusterLogImpl final : public ClusterLog {
     // as applied only what SyncedHead() says is on its disk.
     log_options.sync_each_group = false;
     ASSIGN_OR_RETURN(local_, eventstore::EventLog::Open(std::move(log_options)));
+    log_ = local_.get();
     peer_service_ = std::make_unique<PeerService>(local_.get(), data_dir);
     grpc::ServerBuilder builder;
     std::shared_ptr<grpc::ServerCredentials> credentials;
@@ -429,7 +430,7 @@ class ClusterLogImpl final : public ClusterLog {
       status.sequencer_address = s->address;
     }
     status.committed_position = node_->committed_position();
-    status.applied_position = local_->HeadPosition();
+    status.applied_position = log_->HeadPosition();
     status.lagging = status.committed_position > status.applied_position &&
                      status.committed_position - status.applied_position >
                          options_.max_lag_events;
@@ -446,7 +447,7 @@ class ClusterLogImpl final : public ClusterLog {
       // The common case on the sequencer: its own writer, no extra thread;
       // a copy is kept in case the role moves while the append is queued.
       auto retry = std::make_shared<eventstore::AppendRequest>(request);
-      local_->AppendAsync(
+      log_->AppendAsync(
           std::move(request),
           [this, retry, generated, deadline, done = std::move(done)](
               absl::StatusOr<eventstore::AppendResult> result) mutable {
@@ -468,22 +469,22 @@ class ClusterLogImpl final : public ClusterLog {
       return absl::UnavailableError(absl::StrCat(
           "this node stopped applying the cluster's log: ", s.message()));
     }
-    return local_->WriteFailure();
+    return log_->WriteFailure();
   }
   absl::StatusOr<eventstore::StreamPage> ReadStream(
       absl::string_view stream_id,
       const eventstore::ReadStreamOptions& options) override {
-    return local_->ReadStream(stream_id, options);
+    return log_->ReadStream(stream_id, options);
   }
   absl::StatusOr<eventstore::LogPage> ReadAll(
       const eventstore::ReadAllOptions& options) override {
-    return local_->ReadAll(options);
+    return log_->ReadAll(options);
   }
   absl::StatusOr<std::optional<eventstore::RecordedEvent>> FindEvent(
       const eventstore::EventId& event_id) override {
-    return local_->FindEvent(event_id);
+    return log_->FindEvent(event_id);
   }
-  uint64_t HeadPosition() const override { return local_->HeadPosition(); }
+  uint64_t HeadPosition() const override { return log_->HeadPosition(); }
   absl::Status AwaitAcknowledged(absl::Duration timeout) override {
     // The sequencer applied every group before it was acknowledged.
     if (node_->sequencing()) return absl::OkStatus();
@@ -495,7 +496,7 @@ class ClusterLogImpl final : public ClusterLog {
           committed.status().message(), "); retry"));
     }
     if (*committed == 0 ||
-        local_->WaitForHeadAbove(*committed - 1, timeout) >= *committed) {
+        log_->WaitForHeadAbove(*committed - 1, timeout) >= *committed) {
       return absl::OkStatus();
     }
     return absl::DeadlineExceededError(absl::StrCat(
@@ -503,23 +504,23 @@ class ClusterLogImpl final : public ClusterLog {
         *committed, "; retry, or send the command to another node"));
   }
   absl::StatusOr<uint64_t> SyncedHead() override {
-    return local_->SyncedHead();
+    return log_->SyncedHead();
   }
   uint64_t WaitForHeadAbove(uint64_t position,
                             absl::Duration timeout) const override {
-    return local_->WaitForHeadAbove(position, timeout);
+    return log_->WaitForHeadAbove(position, timeout);
   }
   absl::StatusOr<eventstore::ChainVerification> VerifyChain(
       uint64_t from_position, uint64_t to_position) override {
-    return local_->VerifyChain(from_position, to_position);
+    return log_->VerifyChain(from_position, to_position);
   }
   absl::StatusOr<eventstore::BackupInfo> Backup(
       const std::string& dir) override {
-    return local_->Backup(dir);
+    return log_->Backup(dir);
   }
   absl::Status ApplyReplicated(
       const eventstore::ReplicatedGroup& group) override {
-    return local_->ApplyReplicated(group);
+    return log_->ApplyReplicated(group);
   }
 
  private:
@@ -576,7 +577,7 @@ class ClusterLogImpl final : public ClusterLog {
       absl::StatusOr<eventstore::AppendResult> result;
       std::optional<SequencerInfo> sequencer;
       if (node_->sequencing()) {
-        result = local_->Append(forward.request);
+        result = log_->Append(forward.request);
       } else {
         sequencer = node_->WaitForSequencer(forward.deadline);
         if (!sequencer.has_value()) break;
@@ -590,7 +591,7 @@ class ClusterLogImpl final : public ClusterLog {
       if (result.ok()) {
         if (sequencer.has_value()) {
           // Read-your-writes on this node: answer once it is applied here.
-          local_->WaitForHeadAbove(result->last_position - 1,
+          log_->WaitForHeadAbove(result->last_position - 1,
                                    forward.deadline - absl::Now());
         }
         return result;
@@ -604,7 +605,7 @@ class ClusterLogImpl final : public ClusterLog {
                 result.status().GetPayload(kHeadPayload);
             at.has_value() && absl::SimpleAtoi(std::string(*at), &head) &&
             head > 0) {
-          local_->WaitForHeadAbove(head - 1, forward.deadline - absl::Now());
+          log_->WaitForHeadAbove(head - 1, forward.deadline - absl::Now());
         }
         return result.status();
       }
@@ -678,6 +679,9 @@ class ClusterLogImpl final : public ClusterLog {
   const ClusterOptions options_;
   const std::unique_ptr<ClusterNode> node_;
   std::unique_ptr<eventstore::EventLog> local_;
+  // local_.get(), set once in Init before anything is served; every method
+  // reads this rather than local_, which only the destructor resets.
+  eventstore::EventLog* log_ = nullptr;
   std::unique_ptr<PeerService> peer_service_;
   std::unique_ptr<grpc::Server> peer_server_;
   std::string advertise_;

@@ -32,7 +32,7 @@ absl::Status NotStoredError(absl::string_view why) {
 std::optional<SequencerInfo> ParseSequencer(const KeyValue& kv) {
   std::vector<std::string> parts = absl::StrSplit(kv.value, ' ');
   if (parts.size() != 2) return std::nullopt;
-  return SequencerInfo{parts[0], parts[1], kv.create_revision};
+  return SequencerInfo{parts[0], parts[1], kv.create_revision, kv.lease};
 }
 
 }  // namespace
@@ -239,7 +239,7 @@ void ClusterNode::Campaign(int64_t lease) {
     term = txn->revision;
     MutexLock lock(&mu_);
     term_ = term;
-    sequencer_ = SequencerInfo{options_.node_id, advertise_, term};
+    sequencer_ = SequencerInfo{options_.node_id, advertise_, term, lease};
     changed_.SignalAll();
     spdlog::info("cluster: node {} won the sequencer election (term {})",
                  options_.node_id, term);
@@ -371,7 +371,11 @@ absl::StatusOr<std::optional<std::string>> ClusterNode::PeerToCatchUpFrom(
 
 void ClusterNode::SetSequencer(std::optional<SequencerInfo> sequencer) {
   MutexLock lock(&mu_);
-  if (term_ != 0 && (!sequencer.has_value() || sequencer->term != term_)) {
+  if (sequencer.has_value() && lease_ != 0 && sequencer->lease == lease_) {
+    // The key is this node's, held by its live lease: its term, even when a
+    // read from before the election said there was none.
+    term_ = sequencer->term;
+  } else if (term_ != 0) {
     term_ = 0;
     StepDown("its sequencer key is gone");
   }

@@ -32,6 +32,7 @@ struct SequencerInfo {
   std::string node_id;
   std::string address;  // its peer channel
   int64_t term = 0;     // the key's create_revision
+  int64_t lease = 0;    // the lease the key is attached to
 };
 
 class ClusterNode final : public eventstore::Replicator {
