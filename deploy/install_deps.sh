@@ -3,7 +3,8 @@
 # only. Safe to run again. Run as root (or with sudo available).
 # etcd (cluster mode, docs/cluster.md): etcd-server and etcd-client run it;
 # the golang-*-dev packages hold the .proto files the etcd client is
-# generated from at build time (cluster/CMakeLists.txt).
+# generated from at build time (cluster/CMakeLists.txt). iproute2 (`ip`)
+# makes the network namespaces of the cluster check (tests/cluster/jepsen.py).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -20,7 +21,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   chromium chromium-driver python3-selenium fonts-liberation python3-requests \
   tzdata \
   etcd-server etcd-client golang-etcd-server-dev \
-  golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
+  golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev \
+  iproute2
 # Deployment (docs/deployment.md): systemd-analyze and systemd-sysusers check
 # the units in deploy/systemd (no systemd needs to run; caseline-etcd@.service
 # runs etcd-server's /usr/bin/etcd); mmdebstrap builds the container image's
