@@ -378,7 +378,7 @@ class ClusterLogImpl final : public ClusterLog {
 
   absl::Status FetchBackupInto(const std::string& address,
                                const std::string& dir) {
-    v1::ClusterPeer::Stub* peer = PeerStub(address);
+    v1::ClusterPeer::Stub* peer = PeerClient(address);
     grpc::ClientContext context;
     std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
         peer->FetchBackup(&context, v1::FetchBackupRequest());
@@ -624,7 +624,7 @@ class ClusterLogImpl final : public ClusterLog {
 
   absl::StatusOr<eventstore::AppendResult> CallPeer(const std::string& address,
                                                     const Forward& forward) {
-    v1::ClusterPeer::Stub* peer = PeerStub(address);
+    v1::ClusterPeer::Stub* peer = PeerClient(address);
     v1::PeerAppendRequest request;
     ToPeer(forward.request, &request);
     v1::PeerAppendResponse response;
@@ -653,10 +653,10 @@ class ClusterLogImpl final : public ClusterLog {
     return result;
   }
 
-  v1::ClusterPeer::Stub* PeerStub(const std::string& address) {
+  v1::ClusterPeer::Stub* PeerClient(const std::string& address) {
     MutexLock lock(&mu_);
-    std::unique_ptr<v1::ClusterPeer::Stub>& stub = peers_[address];
-    if (stub == nullptr) {
+    std::unique_ptr<v1::ClusterPeer::Stub>& client = peers_[address];
+    if (client == nullptr) {
       std::shared_ptr<grpc::ChannelCredentials> credentials;
       if (!options_.tls_cert_pem.empty()) {
         grpc::SslCredentialsOptions ssl;
@@ -670,10 +670,10 @@ class ClusterLogImpl final : public ClusterLog {
       grpc::ChannelArguments args;
       args.SetMaxReceiveMessageSize(-1);
       args.SetMaxSendMessageSize(-1);
-      stub = v1::ClusterPeer::NewStub(
+      client = v1::ClusterPeer::NewStub(
           grpc::CreateCustomChannel(address, credentials, args));
     }
-    return stub.get();
+    return client.get();
   }
 
   const ClusterOptions options_;

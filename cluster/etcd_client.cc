@@ -1,4 +1,4 @@
-// EtcdClient over the stubs generated from etcd's rpc.proto
+// EtcdClient over the gRPC client classes generated from etcd's rpc.proto
 // (cluster/CMakeLists.txt). The contract is in etcd_client.h.
 #include "cluster/etcd_client.h"
 
@@ -204,7 +204,7 @@ TxnOpResult FromProto(const pb::ResponseOp& response) {
   return out;
 }
 
-// One member: its channel and the stubs on it (stubs are thread-safe).
+// One member: its channel and the generated clients on it (thread-safe).
 struct Endpoint {
   explicit Endpoint(std::string address_in)
       : address(std::move(address_in)),

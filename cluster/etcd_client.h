@@ -1,7 +1,7 @@
 // EtcdClient: a small typed client of etcd's v3 API (KV, Lease, Watch,
 // Maintenance.Status), the one place Caseline's cluster mode talks to etcd.
 //
-// The gRPC stubs are generated at build time from the .proto files Debian's
+// The gRPC client classes are generated at build time from the .proto files Debian's
 // golang-etcd-server-dev installs (cluster/CMakeLists.txt); nothing of them
 // shows here, so callers need no gRPC or protobuf headers.
 //

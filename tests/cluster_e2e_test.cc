@@ -46,7 +46,7 @@ class ClusterE2eTest : public ::testing::Test {
       dirs_.push_back(std::make_unique<testing::ScratchDir>(
           absl::StrCat("cluster_node_", i)));
       nodes_.emplace_back();
-      stubs_.emplace_back();
+      clients_.emplace_back();
       StartNode(i);
     }
   }
@@ -81,7 +81,7 @@ class ClusterE2eTest : public ::testing::Test {
       ssl.pem_private_key = ReadFile(certs_ + "/ops.key");
       credentials = grpc::SslCredentials(ssl);
     }
-    stubs_[i] = v1::EventLog::NewStub(grpc::CreateChannel(
+    clients_[i] = v1::EventLog::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", nodes_[i]->port()), credentials));
   }
 
@@ -126,7 +126,7 @@ class ClusterE2eTest : public ::testing::Test {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(15));
-    return stubs_[node]->Append(&context, request, out);
+    return clients_[node]->Append(&context, request, out);
   }
 
   // Every node's events (position, hash), once all have applied `head`.
@@ -141,7 +141,7 @@ class ClusterE2eTest : public ::testing::Test {
     request.set_max_count(1000);
     grpc::ClientContext context;
     v1::ReadAllResponse page;
-    EXPECT_TRUE(stubs_[node]->ReadAll(&context, request, &page).ok());
+    EXPECT_TRUE(clients_[node]->ReadAll(&context, request, &page).ok());
     for (const v1::Event& e : page.events()) {
       out.push_back(absl::StrCat(e.global_position(), " ", e.stream_id(), " ",
                                  e.stream_version(), " ", e.hash()));
@@ -171,7 +171,7 @@ class ClusterE2eTest : public ::testing::Test {
   std::unique_ptr<testing::EtcdCluster> etcd_;
   std::vector<std::unique_ptr<testing::ScratchDir>> dirs_;
   std::vector<std::unique_ptr<server::CaselineServer>> nodes_;
-  std::vector<std::unique_ptr<v1::EventLog::Stub>> stubs_;
+  std::vector<std::unique_ptr<v1::EventLog::Stub>> clients_;
 };
 
 TEST_F(ClusterE2eTest, WritesToAnyNodeMakeOneLogOnEveryNode) {
@@ -429,7 +429,7 @@ TEST_F(ClusterE2eTest, AQuorumOfEtcdIsNeededToAcknowledge) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(4));
-  const grpc::Status s = stubs_[sequencer]->Append(&context, request, &response);
+  const grpc::Status s = clients_[sequencer]->Append(&context, request, &response);
   EXPECT_FALSE(s.ok());
   EXPECT_THAT(s.error_code(),
               ::testing::AnyOf(grpc::StatusCode::UNAVAILABLE,

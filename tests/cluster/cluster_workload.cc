@@ -109,18 +109,18 @@ class Nodes {
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
       std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
           a, grpc::InsecureChannelCredentials(), args);
-      stubs_.push_back(v1::EventLog::NewStub(channel));
+      clients_.push_back(v1::EventLog::NewStub(channel));
       projections_.push_back(v1::Projections::NewStub(channel));
     }
   }
-  size_t size() const { return stubs_.size(); }
-  v1::EventLog::Stub* at(size_t i) { return stubs_[i].get(); }
+  size_t size() const { return clients_.size(); }
+  v1::EventLog::Stub* at(size_t i) { return clients_[i].get(); }
   v1::Projections::Stub* projections(size_t i) {
     return projections_[i].get();
   }
 
  private:
-  std::vector<std::unique_ptr<v1::EventLog::Stub>> stubs_;
+  std::vector<std::unique_ptr<v1::EventLog::Stub>> clients_;
   std::vector<std::unique_ptr<v1::Projections::Stub>> projections_;
 };
 
