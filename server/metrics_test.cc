@@ -97,8 +97,8 @@ TEST(MetricsTest, RefusalsByCodeAndMethodNotOkAndNoMadeUpMethods) {
                        "/caseline.v1.EventLog/ReadStream");
   metrics.CountRefusal(grpc::StatusCode::PERMISSION_DENIED,
                        "/caseline.v1.ContinuityViews/GetClientSummary");
-  metrics.CountRefusal(grpc::StatusCode::UNIMPLEMENTED, "/made.Up/Method");
-  metrics.CountRefusal(grpc::StatusCode::UNIMPLEMENTED, "no-slash");
+  metrics.CountRefusal(grpc::StatusCode::INVALID_ARGUMENT, "/made.Up/Method");
+  metrics.CountRefusal(grpc::StatusCode::INVALID_ARGUMENT, "no-slash");
 
   const std::string text = metrics.Scrape();
   std::map<std::string, double> s = Samples(text);
@@ -109,7 +109,7 @@ TEST(MetricsTest, RefusalsByCodeAndMethodNotOkAndNoMadeUpMethods) {
               "method=\"/caseline.v1.ContinuityViews/GetClientSummary\"}"],
             1);
   EXPECT_EQ(
-      s["caseline_grpc_refusals_total{code=\"UNIMPLEMENTED\",method=\"other\"}"],
+      s["caseline_grpc_refusals_total{code=\"INVALID_ARGUMENT\",method=\"other\"}"],
       2);
   EXPECT_THAT(text, HasSubstr("# TYPE caseline_grpc_refusals_total counter"));
   EXPECT_THAT(text, Not(HasSubstr("code=\"OK\"")));

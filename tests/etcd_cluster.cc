@@ -81,7 +81,8 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern =
       absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
-                   "/caseline-etcd-XXXXXX");
+                   "/caseline-etcd-",
+                   std::string(6, 'X'));  // mkdtemp's template suffix
   if (mkdtemp(pattern.data()) == nullptr) {
     return absl::InternalError(
         absl::StrCat("mkdtemp ", pattern, ": ", strerror(errno)));
