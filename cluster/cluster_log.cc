@@ -754,6 +754,11 @@ absl::Status ValidateClusterOptions(const ClusterOptions& options) {
     return absl::InvalidArgumentError(
         "cluster timeouts must be positive, and the lease at least 1 s");
   }
+  if (options.max_groups_in_flight < 1 || options.max_groups_in_flight > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--cluster_groups_in_flight must be between 1 and 64, not ",
+        options.max_groups_in_flight));
+  }
   return absl::OkStatus();
 }
 

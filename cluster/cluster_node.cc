@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "eventstore/envelope.h"
 #include "spdlog/spdlog.h"
 
 namespace caseline::cluster {
@@ -33,6 +34,21 @@ std::optional<SequencerInfo> ParseSequencer(const KeyValue& kv) {
   std::vector<std::string> parts = absl::StrSplit(kv.value, ' ');
   if (parts.size() != 2) return std::nullopt;
   return SequencerInfo{parts[0], parts[1], kv.create_revision, kv.lease};
+}
+
+// The `committed` key's value: "<last position> <its event's hash, hex>",
+// which names the log's end exactly (docs/cluster.md "Keys in etcd").
+std::string CommittedValue(uint64_t position, const eventstore::Hash& hash) {
+  return absl::StrCat(position, " ", eventstore::HashToHex(hash));
+}
+
+// The position in a `committed` value.
+std::optional<uint64_t> CommittedPosition(absl::string_view value) {
+  uint64_t position = 0;
+  if (!absl::SimpleAtoi(value.substr(0, value.find(' ')), &position)) {
+    return std::nullopt;
+  }
+  return position;
 }
 
 }  // namespace
@@ -78,6 +94,8 @@ void ClusterNode::Stop() {
   if (follow_.joinable()) follow_.join();
   {
     MutexLock lock(&mu_);
+    // Their callbacks use this node; each ends by etcd_timeout.
+    while (txns_in_flight_ > 0) changed_.Wait();
     lease = std::exchange(lease_, 0);
   }
   // Deletes the sequencer key with it: the next node is elected now, not
@@ -122,6 +140,9 @@ void ClusterNode::StepDown(absl::string_view why) {
                  std::string(why));
   }
   sequencing_ = false;
+  ++run_;
+  run_committed_.clear();
+  run_next_ = 0;
   changed_.SignalAll();
 }
 
@@ -132,46 +153,161 @@ bool ClusterNode::Sleep(absl::Duration d) {
   return !stopping_;
 }
 
-absl::Status ClusterNode::Replicate(const eventstore::ReplicatedGroup& group) {
-  int64_t term = 0;
+void ClusterNode::Replicate(eventstore::ReplicatedGroup group, Done done) {
+  auto sent = std::make_shared<SentGroup>();
+  sent->first = group.first_position;
+  sent->last = group.last_position();
+  sent->key = LogKey(sent->first);
+  absl::StatusOr<eventstore::EnvelopeParts> parts =
+      eventstore::SplitEnvelope(group.envelopes.back());
+  if (!parts.ok()) {
+    done(parts.status());
+    return;
+  }
+  sent->committed = CommittedValue(sent->last, parts->hash);
+  sent->value = eventstore::EncodeReplicatedGroup(group);
+  // Only the writer, which is calling, moves the head.
+  const uint64_t head = log_->HeadPosition();
+  absl::Status refused;
   {
     MutexLock lock(&mu_);
     if (!sequencing_) {
-      return NotStoredError(absl::StrCat(
+      refused = NotStoredError(absl::StrCat(
           "node ", options_.node_id, " is not the cluster's sequencer",
           sequencer_.has_value() ? absl::StrCat(" (", sequencer_->node_id,
                                                 " is)")
                                  : std::string(" (an election is under way)")));
+    } else if (sent->first != (run_committed_.empty() ? head + 1 : run_next_)) {
+      // Decided on top of a group of an earlier run that was not committed.
+      refused = NotStoredError(absl::StrCat(
+          "node ", options_.node_id,
+          " decided this append on top of one the cluster did not commit"));
+    } else {
+      sent->fence = run_committed_;
+      sent->term = term_;
+      sent->run = run_;
+      sent->done = std::move(done);
+      run_committed_ = sent->committed;
+      run_next_ = sent->last + 1;
+      sent_.push_back(sent);
+      ++txns_in_flight_;
     }
-    term = term_;
   }
-  const std::string key = LogKey(group.first_position);
-  absl::StatusOr<TxnResult> txn = etcd_->Txn(
-      {Compare::CreateRevision(sequencer_key_, Compare::Result::kEqual, term),
-       Compare::Absent(key)},
-      {TxnOp::Put(key, eventstore::EncodeReplicatedGroup(group)),
-       TxnOp::Put(committed_key_, absl::StrCat(group.last_position()))},
-      {});
-  MutexLock lock(&mu_);
-  if (!txn.ok()) {
-    // The group may or may not be in etcd: sequence nothing more until the
-    // follower side has read etcd's tail and applied whatever is there.
-    StepDown(txn.status().message());
-    return absl::UnavailableError(absl::StrCat(
-        "the cluster did not confirm this append (etcd: ",
-        txn.status().message(),
-        "): it may or may not have been stored; retry with the same event "
-        "ids (a stored append is answered already_written)"));
+  if (!refused.ok()) {
+    done(std::move(refused));
+    return;
   }
-  if (!txn->succeeded) {
-    StepDown("its fenced write was refused");
-    return NotStoredError(absl::StrCat(
-        "node ", options_.node_id,
-        " stopped being the cluster's sequencer before the append was "
-        "committed"));
+  Send(sent);
+}
+
+void ClusterNode::Send(const std::shared_ptr<SentGroup>& sent) {
+  std::vector<Compare> compares = {
+      Compare::CreateRevision(sequencer_key_, Compare::Result::kEqual,
+                              sent->term),
+      Compare::Absent(sent->key)};
+  if (!sent->fence.empty()) {
+    compares.push_back(
+        Compare::Value(committed_key_, Compare::Result::kEqual, sent->fence));
   }
-  committed_ = std::max(committed_, group.last_position());
-  return absl::OkStatus();
+  etcd_->TxnAsync(
+      compares,
+      {TxnOp::Put(sent->key, sent->value),
+       TxnOp::Put(committed_key_, sent->committed)},
+      {TxnOp::Range(sequencer_key_), TxnOp::Range(committed_key_)},
+      [this, sent](absl::StatusOr<TxnResult> txn) {
+        OnAnswer(sent, std::move(txn));
+      });
+}
+
+void ClusterNode::OnAnswer(const std::shared_ptr<SentGroup>& sent,
+                           absl::StatusOr<TxnResult> txn) {
+  std::vector<std::pair<Done, absl::Status>> answers;
+  std::shared_ptr<SentGroup> resend;
+  {
+    MutexLock lock(&mu_);
+    --txns_in_flight_;
+    auto at = std::find(sent_.begin(), sent_.end(), sent);
+    const bool has_predecessor = at != sent_.begin() && at != sent_.end();
+    auto answer = [&](const std::shared_ptr<SentGroup>& g, absl::Status s) {
+      answers.emplace_back(std::move(g->done), std::move(s));
+      if (auto it = std::find(sent_.begin(), sent_.end(), g);
+          it != sent_.end()) {
+        sent_.erase(it);
+      }
+    };
+    bool failed = true;
+    if (!txn.ok()) {
+      // The group may or may not be in etcd: sequence nothing more until the
+      // follower side has read etcd's tail and applied whatever is there.
+      if (sent->run == run_) StepDown(txn.status().message());
+      answer(sent,
+             absl::UnavailableError(absl::StrCat(
+                 "the cluster did not confirm this append (etcd: ",
+                 txn.status().message(),
+                 "): it may or may not have been stored; retry with the same "
+                 "event ids (a stored append is answered already_written)")));
+    } else if (txn->succeeded) {
+      committed_ = std::max(committed_, sent->last);
+      auto next = std::next(std::find(sent_.begin(), sent_.end(), sent));
+      if (next != sent_.end() && (*next)->waiting) {
+        (*next)->waiting = false;
+        ++txns_in_flight_;
+        resend = *next;
+      }
+      answer(sent, absl::OkStatus());
+      failed = false;
+    } else if (sent->run == run_ && sequencing_ &&
+               OnlyPredecessorMissing(*txn, *sent)) {
+      // etcd took it before its predecessor (both were in flight): send it
+      // again once the predecessor has landed.
+      if (has_predecessor) {
+        sent->waiting = true;
+      } else {
+        ++txns_in_flight_;
+        resend = sent;
+      }
+      failed = false;
+    } else {
+      if (sent->run == run_) StepDown("its fenced write was refused");
+      answer(sent, NotStoredError(absl::StrCat(
+                       "node ", options_.node_id,
+                       " stopped being the cluster's sequencer before the "
+                       "append was committed")));
+    }
+    if (failed) {
+      // A group waiting to be sent again is not sent once a group before it
+      // failed: this node no longer sequences that run.
+      std::vector<std::shared_ptr<SentGroup>> waiting;
+      for (const auto& g : sent_) {
+        if (g->waiting) waiting.push_back(g);
+      }
+      for (const auto& g : waiting) {
+        answer(g, NotStoredError(absl::StrCat(
+                      "node ", options_.node_id,
+                      " stopped sequencing before the append was committed")));
+      }
+    }
+    if (txns_in_flight_ == 0) changed_.SignalAll();
+  }
+  if (resend != nullptr) Send(resend);
+  for (auto& [done, status] : answers) done(std::move(status));
+}
+
+bool ClusterNode::OnlyPredecessorMissing(const TxnResult& txn,
+                                         const SentGroup& sent) const {
+  if (sent.fence.empty() || txn.results.size() != 2) return false;
+  const RangeResult& sequencer = txn.results[0].range;
+  const RangeResult& committed = txn.results[1].range;
+  if (sequencer.kvs.empty() || sequencer.kvs[0].create_revision != sent.term) {
+    return false;
+  }
+  uint64_t position = 0;
+  if (!committed.kvs.empty()) {
+    std::optional<uint64_t> parsed = CommittedPosition(committed.kvs[0].value);
+    if (!parsed.has_value()) return false;
+    position = *parsed;
+  }
+  return position + 1 < sent.first;
 }
 
 void ClusterNode::ControlLoop() {
@@ -319,13 +455,13 @@ absl::StatusOr<uint64_t> ClusterNode::ReadCommitted() {
   absl::StatusOr<RangeResult> committed =
       etcd_->Range(committed_key_, "", RangeOptions{});
   if (!committed.ok()) return committed.status();
-  uint64_t head = 0;
-  if (!committed->kvs.empty() &&
-      !absl::SimpleAtoi(committed->kvs[0].value, &head)) {
+  if (committed->kvs.empty()) return 0;
+  std::optional<uint64_t> head = CommittedPosition(committed->kvs[0].value);
+  if (!head.has_value()) {
     return absl::DataLossError(
         absl::StrCat("etcd key ", committed_key_, " holds no position"));
   }
-  return head;
+  return *head;
 }
 
 absl::StatusOr<std::optional<std::string>> ClusterNode::PeerToCatchUpFrom(

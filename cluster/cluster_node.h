@@ -6,6 +6,7 @@
 #define CASELINE_CLUSTER_CLUSTER_NODE_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,10 +52,14 @@ class ClusterNode final : public eventstore::Replicator {
   void Stop();
 
   // eventstore::Replicator: the fenced etcd write of docs/cluster.md
-  // "Fencing". UNAVAILABLE with kNotStoredPayload when this node is not the
-  // sequencer or the write was refused; UNAVAILABLE without it when etcd
-  // did not answer (the group may have been committed).
-  absl::Status Replicate(const eventstore::ReplicatedGroup& group) override;
+  // "Fencing", up to options.max_groups_in_flight at a time ("Groups in
+  // flight"). Answers UNAVAILABLE with kNotStoredPayload when this node is
+  // not the sequencer or the write was refused; UNAVAILABLE without it when
+  // etcd did not answer (the group may have been committed).
+  int max_groups_in_flight() const override {
+    return options_.max_groups_in_flight;
+  }
+  void Replicate(eventstore::ReplicatedGroup group, Done done) override;
 
   // Whether this node decides appends now.
   bool sequencing() const;
@@ -102,6 +107,30 @@ class ClusterNode final : public eventstore::Replicator {
   void CompactEtcd();
   void SetSequencer(std::optional<SequencerInfo> sequencer)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // A group handed over by the log, from its transaction until its answer.
+  struct SentGroup {
+    uint64_t first = 0;
+    uint64_t last = 0;
+    std::string key;        // log/<first>
+    std::string value;      // the encoded group
+    std::string committed;  // what its transaction puts in `committed`
+    // The `committed` value its predecessor puts; empty for the first group
+    // of a run, which is fenced by its own key's absence alone.
+    std::string fence;
+    int64_t term = 0;
+    uint64_t run = 0;  // the run of sequencing it was sent in (run_)
+    Done done;
+    // Refused because its predecessor had not landed yet: sent again once
+    // the predecessor has.
+    bool waiting = false;
+  };
+  void Send(const std::shared_ptr<SentGroup>& sent);
+  void OnAnswer(const std::shared_ptr<SentGroup>& sent,
+                absl::StatusOr<TxnResult> txn) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether a refused transaction found everything as `sent` expects
+  // except its predecessor's group, not yet committed.
+  bool OnlyPredecessorMissing(const TxnResult& txn,
+                              const SentGroup& sent) const;
   void StepDown(absl::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Sleep(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -128,6 +157,15 @@ class ClusterNode final : public eventstore::Replicator {
   uint64_t committed_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status apply_error_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Watch> watch_ ABSL_GUARDED_BY(mu_);
+  // Groups sent and not yet answered, in position order.
+  std::deque<std::shared_ptr<SentGroup>> sent_ ABSL_GUARDED_BY(mu_);
+  // A run of sequencing lasts from becoming the sequencer to the next step
+  // down. Within a run each group is fenced on the one before it.
+  uint64_t run_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string run_committed_ ABSL_GUARDED_BY(mu_);  // the run's last group's
+  uint64_t run_next_ ABSL_GUARDED_BY(mu_) = 0;  // the first position after it
+  // Transactions sent and not yet answered; Stop waits for them.
+  int txns_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 
   std::thread control_;
   std::thread follow_;

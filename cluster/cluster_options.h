@@ -50,6 +50,10 @@ struct ClusterOptions {
   // Health says NOT_SERVING while this node has applied more than this many
   // events fewer than etcd holds (--cluster_max_lag). Default: 10,000.
   uint64_t max_lag_events = 10000;
+  // How many groups the sequencer may have sent to etcd and not yet seen
+  // committed (docs/cluster.md "Groups in flight"; --cluster_groups_in_flight).
+  // 1 to 64. Default: 4.
+  int max_groups_in_flight = 4;
 
   bool enabled() const { return !etcd_endpoints.empty(); }
 };

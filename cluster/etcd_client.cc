@@ -204,6 +204,29 @@ TxnOpResult FromProto(const pb::ResponseOp& response) {
   return out;
 }
 
+pb::TxnRequest TxnRequest(const std::vector<Compare>& compares,
+                          const std::vector<TxnOp>& success,
+                          const std::vector<TxnOp>& failure) {
+  pb::TxnRequest request;
+  for (const Compare& compare : compares) {
+    ToProto(compare, request.add_compare());
+  }
+  for (const TxnOp& op : success) ToProto(op, request.add_success());
+  for (const TxnOp& op : failure) ToProto(op, request.add_failure());
+  return request;
+}
+
+TxnResult FromProto(const pb::TxnResponse& response) {
+  TxnResult out;
+  out.succeeded = response.succeeded();
+  out.revision = response.header().revision();
+  out.results.reserve(response.responses_size());
+  for (const pb::ResponseOp& op : response.responses()) {
+    out.results.push_back(FromProto(op));
+  }
+  return out;
+}
+
 // One member: its channel and the generated clients on it (thread-safe).
 struct Endpoint {
   explicit Endpoint(std::string address_in)
@@ -507,24 +530,42 @@ class EtcdClientImpl : public EtcdClient {
   absl::StatusOr<TxnResult> Txn(const std::vector<Compare>& compares,
                                 const std::vector<TxnOp>& success,
                                 const std::vector<TxnOp>& failure) override {
-    pb::TxnRequest request;
-    for (const Compare& compare : compares) {
-      ToProto(compare, request.add_compare());
-    }
-    for (const TxnOp& op : success) ToProto(op, request.add_success());
-    for (const TxnOp& op : failure) ToProto(op, request.add_failure());
+    const pb::TxnRequest request = TxnRequest(compares, success, failure);
     pb::TxnResponse response;
     RETURN_IF_ERROR(Call("Txn", [&](Endpoint& e, grpc::ClientContext* c) {
       return e.kv->Txn(c, request, &response);
     }));
-    TxnResult out;
-    out.succeeded = response.succeeded();
-    out.revision = response.header().revision();
-    out.results.reserve(response.responses_size());
-    for (const pb::ResponseOp& op : response.responses()) {
-      out.results.push_back(FromProto(op));
-    }
-    return out;
+    return FromProto(response);
+  }
+
+  void TxnAsync(const std::vector<Compare>& compares,
+                const std::vector<TxnOp>& success,
+                const std::vector<TxnOp>& failure,
+                std::function<void(absl::StatusOr<TxnResult>)> done) override {
+    // Lives until gRPC has called back (the callback owns it).
+    struct AsyncTxn {
+      grpc::ClientContext context;
+      pb::TxnRequest request;
+      pb::TxnResponse response;
+    };
+    auto txn = std::make_shared<AsyncTxn>();
+    txn->request = TxnRequest(compares, success, failure);
+    PrepareContext(&txn->context);
+    txn->context.set_deadline(absl::ToChronoTime(absl::Now() + rpc_timeout_));
+    const size_t index = ring_->current();
+    Endpoint& endpoint = ring_->at(index);
+    endpoint.kv->async()->Txn(
+        &txn->context, &txn->request, &txn->response,
+        [txn, ring = ring_, index, done = std::move(done)](grpc::Status s) {
+          const absl::Status status =
+              FromGrpc(s, ring->at(index).address, "Txn");
+          if (IsEndpointFailure(status.code())) ring->MoveOnFrom(index);
+          if (!status.ok()) {
+            done(status);
+          } else {
+            done(FromProto(txn->response));
+          }
+        });
   }
 
   absl::Status Compact(int64_t revision, bool physical) override {

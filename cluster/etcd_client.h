@@ -43,6 +43,7 @@
 #define CASELINE_CLUSTER_ETCD_CLIENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -271,6 +272,16 @@ class EtcdClient {
   virtual absl::StatusOr<TxnResult> Txn(const std::vector<Compare>& compares,
                                         const std::vector<TxnOp>& success,
                                         const std::vector<TxnOp>& failure) = 0;
+
+  // Txn without waiting: sends it now, on the current endpoint, and calls
+  // `done` once with what Txn would return, on one of gRPC's threads (so
+  // `done` must not block). Transactions sent one after another on one
+  // client leave in that order, but etcd may still apply them in another:
+  // fence a transaction that depends on an earlier one.
+  virtual void TxnAsync(const std::vector<Compare>& compares,
+                        const std::vector<TxnOp>& success,
+                        const std::vector<TxnOp>& failure,
+                        std::function<void(absl::StatusOr<TxnResult>)> done) = 0;
 
   // Discards the history before `revision` (keys' current values stay).
   // physical: wait until the space is reclaimed in the backend. Codes: the

@@ -9,6 +9,8 @@
 // write group) saved 10-15% at 1 caller but cost 10-20% at 8 and 64: gRPC
 // 1.51 runs callback-API handlers on two threads, and one blocked in a sync
 // is half of them.
+#include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -150,19 +152,40 @@ void EventLogImpl::AppendEachAsync(std::vector<AppendRequest> requests,
 }
 
 void EventLogImpl::WriterLoop() {
+  const size_t max_in_flight =
+      options_.replicator == nullptr
+          ? 1
+          : static_cast<size_t>(
+                std::max(1, options_.replicator->max_groups_in_flight()));
   std::vector<PendingAppend> group;
   while (true) {
     PendingApply* apply = nullptr;
+    bool finish = false;
     {
       MutexLock lock(&mu_);
-      while (queue_.empty() && applies_.empty() && !closing_) {
+      while (true) {
+        if (in_flight_.empty()) {
+          drain_in_flight_ = false;
+          if (!applies_.empty() || !queue_.empty() || closing_) break;
+        } else if (in_flight_.front()->status.has_value()) {
+          finish = true;
+          break;
+        } else if (!drain_in_flight_ && in_flight_.size() < max_in_flight &&
+                   !queue_.empty()) {
+          break;
+        }
         writer_cv_.Wait();
       }
-      if (!applies_.empty()) {
+      if (finish) {
+        // below
+      } else if (in_flight_.empty() && !applies_.empty()) {
         apply = applies_.front();
         applies_.pop_front();
       } else if (queue_.empty()) {
-        return;  // closing, and every append and group answered
+        // Closing, and every append and group answered; the replicator's
+        // callbacks for groups given up on still need this log.
+        while (!AllAnswered()) writer_cv_.Wait();
+        return;
       } else {
         size_t events = 0;
         while (!queue_.empty() &&
@@ -173,6 +196,10 @@ void EventLogImpl::WriterLoop() {
           queue_.pop_front();
         }
       }
+    }
+    if (finish) {
+      FinishFirstInFlight();
+      continue;
     }
     if (apply != nullptr) {
       absl::Status status = ApplyGroup(*apply->group);
@@ -186,6 +213,13 @@ void EventLogImpl::WriterLoop() {
   }
 }
 
+bool EventLogImpl::AllAnswered() const {
+  for (const auto& g : abandoned_) {
+    if (!g->status.has_value()) return false;
+  }
+  return true;
+}
+
 void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   if (absl::Status ready = ReadyToWrite(); !ready.ok()) {
     std::vector<Completion> refused;
@@ -196,7 +230,17 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     return;
   }
   ReaderMutexLock db_lock(&db_mu_);  // only this thread replaces db_
-  GroupOverlay overlay{next_position_, chain_head_, last_recorded_at_, {}, {}, {}};
+  // Decided on top of the last group in flight, if any.
+  GroupOverlay overlay =
+      in_flight_.empty()
+          ? GroupOverlay{next_position_, chain_head_, last_recorded_at_, {}, {}, {}}
+          : GroupOverlay{in_flight_.back()->overlay.next_position,
+                         in_flight_.back()->overlay.chain_head,
+                         in_flight_.back()->overlay.last_recorded_at,
+                         {},
+                         {},
+                         {}};
+  const uint64_t first_position = overlay.next_position;
   rocksdb::WriteBatch batch;
   std::vector<Completion> answered;  // decided without writing
   std::vector<Completion> added;     // wait for the batch
@@ -216,28 +260,98 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     }
   }
   if (deferred_from < group.size()) {
+    // With a replicator, the id it repeats is in a group in flight once this
+    // one is sent: decide it once that group is written.
+    if (options_.replicator != nullptr) drain_in_flight_ = true;
     MutexLock lock(&mu_);
     for (size_t j = group.size(); j-- > deferred_from;) {
       queue_.push_front(std::move(group[j]));
     }
   }
   if (added.empty()) {
-    Complete(std::move(answered));
+    if (in_flight_.empty()) {
+      Complete(std::move(answered));
+    } else {
+      // Decided against a group in flight: answered once it is written.
+      std::vector<Completion>& later = in_flight_.back()->answered;
+      for (Completion& c : answered) later.push_back(std::move(c));
+    }
     return;
   }
   if (options_.replicator != nullptr) {
-    // Committed elsewhere first (docs/cluster.md): a group the replicator
-    // refuses leaves the writer state as it was, like a failed write.
-    const absl::Status replicated = options_.replicator->Replicate(
-        ReplicatedGroup{next_position_, std::move(overlay.envelopes)});
-    if (!replicated.ok()) {
-      for (Completion& c : added) c.result = replicated;
-      Complete(std::move(answered));
-      Complete(std::move(added));
-      return;
-    }
+    // Committed elsewhere first (docs/cluster.md), written here once the
+    // replicator answers; meanwhile the next group is decided on top of it.
+    auto in_flight = std::make_shared<InFlightGroup>();
+    in_flight->first_position = first_position;
+    std::vector<std::string> envelopes = std::move(overlay.envelopes);
+    in_flight->overlay = std::move(overlay);
+    in_flight->batch = std::move(batch);
+    in_flight->answered = std::move(answered);
+    in_flight->added = std::move(added);
+    in_flight->added_queued = std::move(added_queued);
+    SendGroup(std::move(in_flight), std::move(envelopes));
+    return;
   }
+  WriteDecided(batch, overlay, answered, added, added_queued).IgnoreError();
+}
 
+void EventLogImpl::SendGroup(std::shared_ptr<InFlightGroup> group,
+                             std::vector<std::string> envelopes) {
+  in_flight_.push_back(group);
+  ReplicatedGroup replicated{group->first_position, std::move(envelopes)};
+  options_.replicator->Replicate(
+      std::move(replicated), [this, group](absl::Status status) {
+        MutexLock lock(&mu_);
+        group->status = std::move(status);
+        writer_cv_.Signal();
+      });
+}
+
+void EventLogImpl::FinishFirstInFlight() {
+  std::shared_ptr<InFlightGroup> first = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  absl::Status status;
+  {
+    MutexLock lock(&mu_);
+    status = *first->status;
+  }
+  if (status.ok()) {
+    ReaderMutexLock db_lock(&db_mu_);
+    status = WriteDecided(first->batch, first->overlay, first->answered,
+                          first->added, first->added_queued);
+    if (status.ok()) return;
+  } else {
+    // A refused group leaves the writer state as it was, like a failed
+    // write. Its refusals were decided against it and groups before it,
+    // which are not written: the callers retry and are decided again.
+    for (Completion& c : first->answered) c.result = status;
+    for (Completion& c : first->added) c.result = status;
+    Complete(std::move(first->answered));
+    Complete(std::move(first->added));
+  }
+  // Every later group was decided on top of this one: none is written here.
+  // One the replicator committed anyway comes back through ApplyReplicated.
+  std::deque<std::shared_ptr<InFlightGroup>> later;
+  later.swap(in_flight_);
+  for (std::shared_ptr<InFlightGroup>& g : later) {
+    for (Completion& c : g->answered) c.result = status;
+    for (Completion& c : g->added) c.result = status;
+    Complete(std::move(g->answered));
+    Complete(std::move(g->added));
+  }
+  MutexLock lock(&mu_);
+  std::erase_if(abandoned_, [](const std::shared_ptr<InFlightGroup>& g) {
+    return g->status.has_value();
+  });
+  for (std::shared_ptr<InFlightGroup>& g : later) {
+    if (!g->status.has_value()) abandoned_.push_back(std::move(g));
+  }
+}
+
+absl::Status EventLogImpl::WriteDecided(
+    rocksdb::WriteBatch& batch, const GroupOverlay& overlay,
+    std::vector<Completion>& answered, std::vector<Completion>& added,
+    const std::vector<std::chrono::steady_clock::time_point>& added_queued) {
   rocksdb::WriteOptions write_options;
   // Durable before acknowledged: synced here, or committed by the
   // replicator's quorum (cluster mode, sync_each_group false).
@@ -252,7 +366,7 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     for (Completion& c : added) c.result = s;
     Complete(std::move(answered));
     Complete(std::move(added));
-    return;
+    return s;
   }
   const uint64_t first_position = next_position_;
   next_position_ = overlay.next_position;
@@ -262,7 +376,7 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
       kMaxCachedStreamHeads) {
     stream_heads_.clear();
   }
-  for (auto& [stream_id, version] : overlay.stream_heads) {
+  for (const auto& [stream_id, version] : overlay.stream_heads) {
     stream_heads_[stream_id] = version;
   }
   PublishHead();
@@ -275,6 +389,7 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   // ABORTED sees the write it conflicted with.
   Complete(std::move(answered));
   Complete(std::move(added));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> EventLogImpl::SyncedHead() {
@@ -497,8 +612,7 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
   };
   for (const ProposedEvent& e : request.events) {
     // Decided only once this group's write settles whether the id exists.
-    if (e.event_id.has_value() &&
-        overlay.event_ids.contains(e.event_id->bytes())) {
+    if (e.event_id.has_value() && InFlightId(overlay, *e.event_id)) {
       return Prepared::kDeferred;
     }
   }
@@ -574,10 +688,25 @@ absl::StatusOr<std::optional<uint64_t>> EventLogImpl::StreamHead(
       it != overlay.stream_heads.end()) {
     return it->second;
   }
+  for (auto g = in_flight_.rbegin(); g != in_flight_.rend(); ++g) {
+    if (auto it = (*g)->overlay.stream_heads.find(stream_id);
+        it != (*g)->overlay.stream_heads.end()) {
+      return it->second;
+    }
+  }
   if (auto it = stream_heads_.find(stream_id); it != stream_heads_.end()) {
     return it->second;
   }
   return ReadStreamHead(rocksdb::ReadOptions(), stream_id);
+}
+
+bool EventLogImpl::InFlightId(const GroupOverlay& overlay,
+                              const EventId& id) const {
+  if (overlay.event_ids.contains(id.bytes())) return true;
+  for (const auto& g : in_flight_) {
+    if (g->overlay.event_ids.contains(id.bytes())) return true;
+  }
+  return false;
 }
 
 absl::StatusOr<std::optional<AppendResult>> EventLogImpl::CheckIdempotency(

@@ -124,11 +124,33 @@ class EventLogImpl final : public EventLog {
     std::vector<std::string> envelopes;
   };
 
+  // A decided append: its callback and what to tell it.
+  struct Completion {
+    AppendCallback done;
+    absl::StatusOr<AppendResult> result;
+  };
+
   // A replicated group waiting for the writer (ApplyReplicated), and its
   // answer.
   struct PendingApply {
     const ReplicatedGroup* group;
     std::optional<absl::Status> status;  // guarded by mu_
+  };
+
+  // A decided group handed to options_.replicator and not yet written here
+  // (docs/cluster.md "Groups in flight"). Shared with the replicator's
+  // callback, which may outlive the writer's interest in it.
+  struct InFlightGroup {
+    GroupOverlay overlay;
+    rocksdb::WriteBatch batch;
+    uint64_t first_position = 0;
+    // Refusals decided against it (or against a group before it), answered
+    // once it is written, so that a caller who re-reads sees the write it
+    // conflicted with.
+    std::vector<Completion> answered;
+    std::vector<Completion> added;
+    std::vector<std::chrono::steady_clock::time_point> added_queued;
+    std::optional<absl::Status> status;  // the replicator's; guarded by mu_
   };
 
   // Outcome of preparing one request inside a group.
@@ -148,12 +170,6 @@ class EventLogImpl final : public EventLog {
                std::shared_ptr<rocksdb::Cache> cache,
                std::shared_ptr<rocksdb::Logger> info_log, const Head& head);
 
-  // A decided append: its callback and what to tell it.
-  struct Completion {
-    AppendCallback done;
-    absl::StatusOr<AppendResult> result;
-  };
-
   // event_log_append.cc
   void WriterLoop();
   // Whether the writer may write a group now: OK, or the status every request
@@ -172,6 +188,27 @@ class EventLogImpl final : public EventLog {
   void Complete(std::vector<Completion> completions);
   void CommitGroup(std::vector<PendingAppend>& group)
       ABSL_LOCKS_EXCLUDED(db_mu_);
+  // Hands a decided group to options_.replicator and keeps it in in_flight_.
+  void SendGroup(std::shared_ptr<InFlightGroup> group,
+                 std::vector<std::string> envelopes);
+  // Takes the first group of in_flight_, now answered: writes it locally and
+  // acknowledges it, or refuses it and every group after it.
+  void FinishFirstInFlight() ABSL_LOCKS_EXCLUDED(db_mu_, mu_);
+  // Writes a decided group's batch (synced unless a replicator made it
+  // durable), moves the writer state on to `overlay` and answers the group.
+  // On a failed write answers `added` with what it means instead and returns
+  // that status.
+  absl::Status WriteDecided(rocksdb::WriteBatch& batch,
+                            const GroupOverlay& overlay,
+                            std::vector<Completion>& answered,
+                            std::vector<Completion>& added,
+                            const std::vector<std::chrono::steady_clock::time_point>&
+                                added_queued)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // Whether every group in abandoned_ has its replicator's answer.
+  bool AllAnswered() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `id` is one of the events of `overlay` or of a group in flight.
+  bool InFlightId(const GroupOverlay& overlay, const EventId& id) const;
   // Writes one replicated group (ApplyReplicated's contract) on the writer
   // thread.
   absl::Status ApplyGroup(const ReplicatedGroup& group)
@@ -251,7 +288,8 @@ class EventLogImpl final : public EventLog {
   Mutex backup_mu_;
 
   mutable Mutex mu_;
-  CondVar writer_cv_{&mu_};  // queue_ or applies_ gained an entry, or closing_
+  CondVar writer_cv_{&mu_};  // queue_ or applies_ gained an entry, a group in
+                            // flight was answered, or closing_
   mutable CondVar head_cv_{&mu_};  // head_position_ advanced, or closing_
   CondVar applied_cv_{&mu_};       // a PendingApply got its status
   std::deque<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
@@ -259,11 +297,24 @@ class EventLogImpl final : public EventLog {
   // ApplyReplicated, who wait for their status.
   std::deque<PendingApply*> applies_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  // Groups after a refused one, given up on before their replicator
+  // answered; the writer waits for those answers before it ends, since the
+  // callbacks use this log.
+  std::vector<std::shared_ptr<InFlightGroup>> abandoned_ ABSL_GUARDED_BY(mu_);
   uint64_t head_position_ ABSL_GUARDED_BY(mu_);
   // A copy of write_failure_ for other threads (WriteFailure()).
   absl::Status published_write_failure_ ABSL_GUARDED_BY(mu_);
 
-  // Owned by the writer thread (no lock): the state the next group builds on.
+  // Owned by the writer thread (no lock). Groups handed to the replicator
+  // and not yet written, in position order; the next group is decided on top
+  // of the last one's overlay.
+  std::deque<std::shared_ptr<InFlightGroup>> in_flight_;
+  // Set when an append repeats an event id of a group in flight: nothing new
+  // is decided until in_flight_ is empty, so that the append is decided
+  // against the written group (an identical retry, or ALREADY_EXISTS).
+  bool drain_in_flight_ = false;
+  // Owned by the writer thread (no lock): the state the next group builds on
+  // once in_flight_ is empty.
   uint64_t next_position_;
   Hash chain_head_;
   absl::Time last_recorded_at_;  // recorded_at never decreases along the log

@@ -9,6 +9,7 @@
 #define CASELINE_EVENTSTORE_REPLICATION_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,20 +39,36 @@ std::string EncodeReplicatedGroup(const ReplicatedGroup& group);
 absl::StatusOr<ReplicatedGroup> DecodeReplicatedGroup(absl::string_view value);
 
 // Where the sequencer's writer sends each group before writing it locally.
-// Called only on the log's writer thread, one group at a time.
+//
+// The writer may keep up to max_groups_in_flight() groups handed over and
+// not yet answered (docs/cluster.md "Groups in flight"): it decides group
+// N+1 on top of group N while N commits. Groups are handed over on the log's
+// writer thread, in position order, each starting right after the one
+// before. The replicator must never commit a group unless every group handed
+// over before it is committed (the cluster fences each group on its
+// predecessor), so that the committed log has no holes.
 class Replicator {
  public:
+  using Done = std::function<void(absl::Status)>;
+
   virtual ~Replicator() = default;
 
-  // OK: the group is committed (durable on a quorum); the log then writes it
-  // locally and acknowledges its appends. Any other status: the log writes
-  // nothing, answers every append of the group with that status (so it
-  // should say whether the group may have been stored and what to do, e.g.
-  // UNAVAILABLE "retry with the same event ids"), and decides the next group
-  // as if this one had never been. When the group may nevertheless have been
-  // committed, the replicator must apply it through ApplyReplicated before
-  // it returns OK for any later group.
-  virtual absl::Status Replicate(const ReplicatedGroup& group) = 0;
+  // At least 1. 1 means: decide the next group only once this one is
+  // answered.
+  virtual int max_groups_in_flight() const { return 1; }
+
+  // Calls `done` exactly once, on any thread (possibly inside this call),
+  // and without holding a lock `done` could need. OK: the group is committed
+  // (durable on a quorum); the log then writes it locally and acknowledges
+  // its appends, in position order. Any other status: the log writes
+  // nothing of this group or of any group handed over after it, answers
+  // every append of them with that status (so it should say whether the
+  // group may have been stored and what to do, e.g. UNAVAILABLE "retry with
+  // the same event ids"), and decides the next group as if none of them had
+  // been. When a group may nevertheless have been committed, the replicator
+  // must apply it through ApplyReplicated before it commits any later group;
+  // the log applies a replicated group only once no group is in flight.
+  virtual void Replicate(ReplicatedGroup group, Done done) = 0;
 };
 
 }  // namespace caseline::eventstore

@@ -3,9 +3,11 @@
 // the same groups with ApplyReplicated, ending up with the same log.
 #include "eventstore/replication.h"
 
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -32,11 +34,14 @@ ProposedEvent Noted(std::string payload, std::optional<EventId> id = {}) {
 // Records every group, and refuses them while `refuse` is set.
 class RecordingReplicator : public Replicator {
  public:
-  absl::Status Replicate(const ReplicatedGroup& group) override {
-    MutexLock lock(&mu_);
-    if (!refuse_.ok()) return refuse_;
-    groups_.push_back(group);
-    return absl::OkStatus();
+  void Replicate(ReplicatedGroup group, Done done) override {
+    absl::Status status;
+    {
+      MutexLock lock(&mu_);
+      status = refuse_;
+      if (status.ok()) groups_.push_back(std::move(group));
+    }
+    done(std::move(status));
   }
   void Refuse(absl::Status status) {
     MutexLock lock(&mu_);
@@ -51,6 +56,50 @@ class RecordingReplicator : public Replicator {
   Mutex mu_;
   absl::Status refuse_ ABSL_GUARDED_BY(mu_);
   std::vector<ReplicatedGroup> groups_ ABSL_GUARDED_BY(mu_);
+};
+
+// Keeps up to 4 groups in flight and answers each only when the test says.
+class HeldReplicator : public Replicator {
+ public:
+  int max_groups_in_flight() const override { return 4; }
+  void Replicate(ReplicatedGroup group, Done done) override {
+    MutexLock lock(&mu_);
+    held_.push_back({std::move(group), std::move(done)});
+    changed_.SignalAll();
+  }
+  // Waits until `n` groups have been handed over and not answered.
+  bool AwaitHeld(size_t n) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    MutexLock lock(&mu_);
+    while (held_.size() < n) {
+      if (!changed_.WaitFor(deadline - absl::Now())) return held_.size() >= n;
+    }
+    return true;
+  }
+  // Answers the oldest group held; returns it.
+  ReplicatedGroup Answer(absl::Status status) {
+    Held h;
+    {
+      MutexLock lock(&mu_);
+      h = std::move(held_.front());
+      held_.pop_front();
+    }
+    h.done(std::move(status));
+    return std::move(h.group);
+  }
+  size_t held() {
+    MutexLock lock(&mu_);
+    return held_.size();
+  }
+
+ private:
+  struct Held {
+    ReplicatedGroup group;
+    Done done;
+  };
+  Mutex mu_;
+  CondVar changed_{&mu_};
+  std::deque<Held> held_ ABSL_GUARDED_BY(mu_);
 };
 
 class ReplicationTest : public ::testing::Test {
@@ -309,6 +358,142 @@ TEST_F(ReplicationTest, AppliedGroupsSurviveARestart) {
   absl::StatusOr<ChainVerification> chain = follower_->VerifyChain(0, 0);
   ASSERT_TRUE(chain.ok());
   EXPECT_TRUE(chain->ok);
+}
+
+// Groups in flight (docs/cluster.md): the writer decides the next group on
+// top of one the replicator has not answered yet.
+class PipelineTest : public ReplicationTest {
+ protected:
+  void SetUp() override {
+    ReplicationTest::SetUp();
+    held_log_ = Open("held", &held_);
+  }
+  void TearDown() override {
+    while (held_.held() > 0) held_.Answer(absl::UnavailableError("ending"));
+    held_log_.reset();
+    ReplicationTest::TearDown();
+  }
+  // Appends without waiting; the answer arrives in `*out`.
+  void Start(AppendRequest request, absl::Notification* done,
+             absl::StatusOr<AppendResult>* out) {
+    held_log_->AppendAsync(std::move(request),
+                           [done, out](absl::StatusOr<AppendResult> r) {
+                             *out = std::move(r);
+                             done->Notify();
+                           });
+  }
+
+  HeldReplicator held_;
+  std::unique_ptr<EventLog> held_log_;
+};
+
+TEST_F(PipelineTest, GroupsInFlightAreDecidedInOrderAndWrittenAsAnswered) {
+  absl::Notification a_done, b_done, c_done;
+  absl::StatusOr<AppendResult> a, b, c;
+  Start({"s", ExpectedVersion::NoStream(), {Noted("a")}}, &a_done, &a);
+  ASSERT_TRUE(held_.AwaitHeld(1));
+  // Decided on top of `a`, still in flight: version 1, position 2.
+  Start({"s", ExpectedVersion::Exact(0), {Noted("b")}}, &b_done, &b);
+  ASSERT_TRUE(held_.AwaitHeld(2));
+  // A conflict with `b` is answered only once `b` is written.
+  Start({"s", ExpectedVersion::Exact(0), {Noted("c")}}, &c_done, &c);
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_FALSE(a_done.HasBeenNotified());
+  EXPECT_FALSE(c_done.HasBeenNotified());
+  EXPECT_EQ(held_log_->HeadPosition(), 0u);
+
+  const ReplicatedGroup first = held_.Answer(absl::OkStatus());
+  a_done.WaitForNotification();
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->first_position, 1u);
+  EXPECT_EQ(held_log_->HeadPosition(), 1u);
+  EXPECT_FALSE(c_done.HasBeenNotified());
+
+  const ReplicatedGroup second = held_.Answer(absl::OkStatus());
+  b_done.WaitForNotification();
+  c_done.WaitForNotification();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->first_position, 2u);
+  EXPECT_EQ(b->first_version, 1u);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(second.first_position, 2u);
+
+  // The groups chain: a follower applies them in order.
+  ASSERT_TRUE(follower_->ApplyReplicated(first).ok());
+  ASSERT_TRUE(follower_->ApplyReplicated(second).ok());
+  EXPECT_EQ(All(*follower_).back().hash, All(*held_log_).back().hash);
+}
+
+TEST_F(PipelineTest, ARefusedGroupRefusesEveryGroupDecidedOnTopOfIt) {
+  absl::Notification a_done, b_done, c_done;
+  absl::StatusOr<AppendResult> a, b, c;
+  Start({"s", ExpectedVersion::NoStream(), {Noted("a")}}, &a_done, &a);
+  ASSERT_TRUE(held_.AwaitHeld(1));
+  Start({"s", ExpectedVersion::Exact(0), {Noted("b")}}, &b_done, &b);
+  ASSERT_TRUE(held_.AwaitHeld(2));
+  Start({"t", ExpectedVersion::Any(), {Noted("c")}}, &c_done, &c);
+  ASSERT_TRUE(held_.AwaitHeld(3));
+
+  held_.Answer(absl::UnavailableError("lost the election"));
+  a_done.WaitForNotification();
+  b_done.WaitForNotification();
+  c_done.WaitForNotification();
+  for (const auto* r : {&a, &b, &c}) {
+    EXPECT_EQ(r->status(), absl::UnavailableError("lost the election"));
+  }
+  EXPECT_EQ(held_log_->HeadPosition(), 0u);
+  // The later groups' own answers arrive after and change nothing.
+  held_.Answer(absl::OkStatus());
+  held_.Answer(absl::OkStatus());
+
+  // Decided again from the written state: position 1, a new stream.
+  absl::Notification again_done;
+  absl::StatusOr<AppendResult> again;
+  Start({"s", ExpectedVersion::NoStream(), {Noted("a2")}}, &again_done,
+        &again);
+  ASSERT_TRUE(held_.AwaitHeld(1));
+  held_.Answer(absl::OkStatus());
+  again_done.WaitForNotification();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->first_position, 1u);
+  EXPECT_EQ(again->first_version, 0u);
+}
+
+TEST_F(PipelineTest, ARetryOfAGroupInFlightIsDecidedOnceItIsWritten) {
+  const EventId id = EventId::Generate();
+  absl::Notification a_done, retry_done;
+  absl::StatusOr<AppendResult> a, retry;
+  Start({"s", ExpectedVersion::Any(), {Noted("a", id)}}, &a_done, &a);
+  ASSERT_TRUE(held_.AwaitHeld(1));
+  Start({"s", ExpectedVersion::Any(), {Noted("a", id)}}, &retry_done, &retry);
+  absl::SleepFor(absl::Milliseconds(50));
+  // Nothing new is decided while the id is in flight.
+  EXPECT_EQ(held_.held(), 1u);
+  held_.Answer(absl::OkStatus());
+  a_done.WaitForNotification();
+  retry_done.WaitForNotification();
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->already_written);
+  EXPECT_EQ(retry->first_position, 1u);
+  EXPECT_EQ(held_.held(), 0u);
+}
+
+TEST_F(PipelineTest, ClosingWaitsForTheGroupsInFlight) {
+  absl::Notification a_done;
+  absl::StatusOr<AppendResult> a;
+  Start({"s", ExpectedVersion::Any(), {Noted("a")}}, &a_done, &a);
+  ASSERT_TRUE(held_.AwaitHeld(1));
+  std::thread closer([this] { held_log_.reset(); });
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_FALSE(a_done.HasBeenNotified());
+  held_.Answer(absl::OkStatus());
+  closer.join();
+  a_done.WaitForNotification();
+  ASSERT_TRUE(a.ok()) << a.status();
+  held_log_ = Open("held", &held_);
+  ASSERT_NE(held_log_, nullptr);
+  EXPECT_EQ(held_log_->HeadPosition(), 1u);
 }
 
 }  // namespace

@@ -134,6 +134,11 @@ int main(int argc, char** argv) {
                  "node has applied more than this many events fewer than "
                  "the cluster committed")
       ->capture_default_str();
+  app.add_option("--cluster_groups_in_flight",
+                 options.cluster.max_groups_in_flight,
+                 "with --cluster_etcd: how many groups the sequencer may "
+                 "have sent to etcd and not yet seen committed (1-64)")
+      ->capture_default_str();
   app.add_option("--cluster_name", options.cluster.cluster_name,
                  "with --cluster_etcd: the etcd key prefix /caseline/<name>/")
       ->capture_default_str();

@@ -15,7 +15,8 @@
 # base+10N+1; caselined node N serves gRPC on base+10N+2, HTTP (console,
 # FHIR, /metrics) on base+10N+3 and the peer channel on base+10N+4.
 # Binaries: CASELINED (default build/server/caselined), CASELINE (default
-# build/tools/caseline), ETCD (default /usr/bin/etcd).
+# build/tools/caseline), ETCD (default /usr/bin/etcd). CASELINED_FLAGS: more
+# flags for every node, e.g. "--cluster_groups_in_flight 1".
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 command=${1:-}
@@ -70,7 +71,7 @@ start_node() {
   setsid "$caselined" --data_dir "$dir/node-$n" --listen "$(grpc_address "$n")" \
     --http_listen "$(http_address "$n")" \
     --cluster_etcd "$endpoints" --cluster_node_id "node-$n" \
-    --cluster_peer_listen "$(peer_address "$n")" \
+    --cluster_peer_listen "$(peer_address "$n")" ${CASELINED_FLAGS:-} \
     > "$dir/node-$n.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
   # Serving once the gRPC port answers (it is up before the node has
