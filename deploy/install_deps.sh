@@ -3,8 +3,9 @@
 # only. Safe to run again. Run as root (or with sudo available).
 # etcd (cluster mode, docs/cluster.md): etcd-server and etcd-client run it;
 # the golang-*-dev packages hold the .proto files the etcd client is
-# generated from at build time (cluster/CMakeLists.txt). iproute2 (`ip`)
-# makes the network namespaces of the cluster check (tests/cluster/jepsen.py).
+# generated from at build time (cluster/CMakeLists.txt). iproute2 (`ip`,
+# `tc`) makes the network namespaces and partitions of the cluster check
+# (tests/cluster/jepsen.py).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -6,6 +6,14 @@
 // refused as not stored is present, or if the nodes' logs, hash chains or
 // heads differ.
 //
+// The checker reads as an admin, and an admin's read of care data is
+// recorded: each ReadAll page that shows clients' events appends their
+// RecordAccessed (docs/access.md), so reading the logs moves the head. The
+// check therefore settles the head with calls that record nothing (the
+// projections' status), compares the logs up to that head, and then settles
+// again, past its own access records, before it compares chain heads and
+// projection positions.
+//
 // Every mode takes --org ORG, sent as x-caseline-org.
 //
 //   cluster_workload run   --nodes H:P,H:P,H:P --seconds S --clients C
@@ -13,7 +21,8 @@
 //   cluster_workload check --nodes H:P,H:P,H:P --history FILE
 //   cluster_workload probe --nodes H:P,... --history /dev/null
 //       one append, tried at each node in turn until one acknowledges it
-//       (30 s at most); prints {"ms": time to the acknowledgement}
+//       (30 s at most); prints {"ms": time to the acknowledgement, "node":
+//       its index in --nodes, "position": the event's position}
 //
 // Appends go to a random node, half with the exact expected version just
 // read from that node, half with any; each has a client-made event id, so an
@@ -257,7 +266,9 @@ int Probe(const Flags& flags) {
     if (s.ok()) {
       std::cout << nlohmann::json{{"ms", absl::ToInt64Milliseconds(
                                              absl::Now() - start)},
-                                  {"node", at}}
+                                  {"node", at},
+                                  {"position",
+                                   response.first_global_position()}}
                        .dump()
                 << std::endl;
       return 0;
@@ -306,8 +317,10 @@ struct Stored {
   std::string hash;
 };
 
-// The whole log of one node: nullopt if it does not answer.
-std::optional<std::vector<v1::Event>> WholeLog(v1::EventLog::Stub* node) {
+// Node i's log up to `head` (what it holds of it): nullopt if it does not
+// answer.
+std::optional<std::vector<v1::Event>> WholeLog(Nodes& nodes, size_t i,
+                                               uint64_t head) {
   std::vector<v1::Event> out;
   v1::ReadAllRequest request;
   request.set_max_count(1000);
@@ -315,45 +328,89 @@ std::optional<std::vector<v1::Event>> WholeLog(v1::EventLog::Stub* node) {
     grpc::ClientContext context;
     Deadline(context);
     v1::ReadAllResponse page;
-    if (!node->ReadAll(&context, request, &page).ok()) return std::nullopt;
-    for (const v1::Event& e : page.events()) out.push_back(e);
+    if (!nodes.at(i)->ReadAll(&context, request, &page).ok()) {
+      return std::nullopt;
+    }
+    for (const v1::Event& e : page.events()) {
+      if (e.global_position() > head) return out;
+      out.push_back(e);
+    }
     if (page.end_of_log()) return out;
     request.set_from_position(page.next_position());
+  }
+}
+
+// Whether every node reports the same head twice, 500 ms apart, within
+// `deadline`; sets `head` to it. The projections' status is read because it
+// records no access: reading the log would move the head it is waiting for.
+bool SettledHead(Nodes& nodes, absl::Time deadline, uint64_t& head,
+                 std::string& problem) {
+  std::optional<uint64_t> last;
+  while (true) {
+    std::optional<uint64_t> now;
+    bool same = true;
+    problem.clear();
+    for (size_t i = 0; i < nodes.size() && same; ++i) {
+      grpc::ClientContext context;
+      Deadline(context);
+      v1::GetProjectionStatusResponse status;
+      const grpc::Status s = nodes.projections(i)->GetStatus(
+          &context, v1::GetProjectionStatusRequest(), &status);
+      if (!s.ok() || status.projections_size() == 0) {
+        problem = absl::StrCat("node ", i, " reports no head: ",
+                               s.error_message());
+        same = false;
+        break;
+      }
+      const uint64_t at = status.projections(0).head_position();
+      if (now.has_value() && *now != at) {
+        problem = absl::StrCat("node ", i, " is at ", at, ", node 0 at ",
+                               *now);
+        same = false;
+      }
+      now = at;
+    }
+    if (same && last.has_value() && *last == *now) {
+      head = *now;
+      return true;
+    }
+    last = same ? now : std::nullopt;
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(500));
   }
 }
 
 int Check(const Flags& flags) {
   Nodes nodes(flags.nodes);
   std::vector<std::string> problems;
-  // Converged: every node answers with the same head, twice, 500 ms apart.
+  // Converged: every node at the same head. Each node's log is then read up
+  // to that head (the reads append access records after it).
+  std::string problem;
+  uint64_t settled = 0;
+  const bool converged =
+      SettledHead(nodes, absl::Now() + absl::Seconds(60), settled, problem);
+  if (!converged) {
+    problems.push_back(absl::StrCat(
+        "the nodes did not converge on one head in 60 s: ", problem));
+  }
   std::vector<std::vector<v1::Event>> logs;
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (true) {
-    std::vector<std::vector<v1::Event>> now;
-    bool all = true;
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      std::optional<std::vector<v1::Event>> log = WholeLog(nodes.at(i));
-      if (!log.has_value()) {
-        all = false;
-        break;
-      }
-      now.push_back(*std::move(log));
+  const absl::Time read_deadline = absl::Now() + absl::Seconds(60);
+  for (size_t i = 0; converged && i < nodes.size(); ++i) {
+    std::optional<std::vector<v1::Event>> log = WholeLog(nodes, i, settled);
+    while (!log.has_value() && absl::Now() < read_deadline) {
+      absl::SleepFor(absl::Milliseconds(500));
+      log = WholeLog(nodes, i, settled);
     }
-    bool same = all;
-    for (size_t i = 1; same && i < now.size(); ++i) {
-      same = now[i].size() == now[0].size();
-    }
-    if (same && !logs.empty() && logs[0].size() == now[0].size()) {
-      logs = std::move(now);
+    if (!log.has_value()) {
+      problems.push_back(absl::StrCat("node ", i, " does not answer ReadAll"));
+      logs.clear();
       break;
     }
-    if (absl::Now() > deadline) {
-      problems.push_back("the nodes did not converge on one head in 60 s");
-      if (all) logs = std::move(now);
-      break;
-    }
-    if (all) logs = std::move(now);
-    absl::SleepFor(absl::Milliseconds(500));
+    logs.push_back(*std::move(log));
+  }
+  if (!logs.empty() && logs[0].size() != settled) {
+    problems.push_back(absl::StrCat("node 0 reports head ", settled,
+                                    " and holds ", logs[0].size(), " events"));
   }
 
   // Every node: the same events, in the same order, with the same hashes.
@@ -374,9 +431,19 @@ int Check(const Flags& flags) {
       }
     }
   }
+  // The reads above are on the record: settle again, past their access
+  // records, and nothing reads the log from here on.
+  uint64_t head = 0;
+  const bool settled_again =
+      converged &&
+      SettledHead(nodes, absl::Now() + absl::Seconds(60), head, problem);
+  if (converged && !settled_again) {
+    problems.push_back(absl::StrCat(
+        "the nodes did not converge on one head after the reads: ", problem));
+  }
   // Every node's chain verifies, to the same head.
   std::string head_hash;
-  for (size_t i = 0; i < nodes.size(); ++i) {
+  for (size_t i = 0; settled_again && i < nodes.size(); ++i) {
     grpc::ClientContext context;
     Deadline(context);
     v1::VerifyChainResponse verify;
@@ -385,6 +452,9 @@ int Check(const Flags& flags) {
     if (!s.ok() || !verify.ok()) {
       problems.push_back(absl::StrCat("node ", i, "'s chain does not verify: ",
                                       s.error_message(), verify.problem()));
+    } else if (verify.head_position() != head) {
+      problems.push_back(absl::StrCat("node ", i, "'s chain ends at ",
+                                      verify.head_position(), ", not ", head));
     } else if (i == 0) {
       head_hash = verify.head_hash();
     } else if (verify.head_hash() != head_hash) {
@@ -394,10 +464,7 @@ int Check(const Flags& flags) {
 
   // Every node's views are built from that same log, to its head.
   bool views_at_head = false;
-  if (!logs.empty()) {
-    const uint64_t head =
-        logs[0].empty() ? 0 : logs[0].back().global_position();
-    std::string problem;
+  if (settled_again) {
     views_at_head = ProjectionsAt(nodes, head, problem);
     if (!views_at_head) problems.push_back(problem);
   }
@@ -465,6 +532,7 @@ int Check(const Flags& flags) {
       {"misplaced", misplaced},
       {"refused_but_stored", refused_but_stored},
       {"events", logs.empty() ? 0 : logs[0].size()},
+      {"head", head},
       {"nodes", nodes.size()},
       {"views_at_head", views_at_head},
       {"problems", problems}};
