@@ -361,8 +361,11 @@ absl::Status EventLogImpl::WriteDecided(
   const auto write_ended = std::chrono::steady_clock::now();
   if (!written.ok()) {
     // Nothing of the overlay reaches the writer state, so the next group is
-    // decided against the last acknowledged one.
+    // decided against the last acknowledged one. The refusals decided
+    // against this group rest on writes that did not happen: they get the
+    // same answer, and their callers retry.
     const absl::Status s = OnWriteFailure(written);
+    for (Completion& c : answered) c.result = s;
     for (Completion& c : added) c.result = s;
     Complete(std::move(answered));
     Complete(std::move(added));

@@ -256,6 +256,36 @@ TEST_F(ReplicationTest, ARefusedGroupIsNeitherWrittenNorAcknowledged) {
   EXPECT_EQ(follower_->HeadPosition(), 2u);
 }
 
+// Found by tests/cluster/jepsen.py: a refusal decided against an append of
+// the same group must not be answered when that group is not committed.
+TEST_F(ReplicationTest, ARefusalDecidedAgainstARefusedGroupIsNotAnswered) {
+  replicator_.Refuse(absl::UnavailableError("no quorum"));
+  std::vector<AppendRequest> requests;
+  requests.push_back({"s", ExpectedVersion::NoStream(), {Noted("first")}});
+  // Conflicts with the first, in the same group.
+  requests.push_back({"s", ExpectedVersion::NoStream(), {Noted("second")}});
+  std::vector<absl::StatusOr<AppendResult>> results(2);
+  absl::Notification done[2];
+  std::vector<EventLog::AppendCallback> callbacks;
+  for (int i = 0; i < 2; ++i) {
+    callbacks.push_back([&results, &done, i](absl::StatusOr<AppendResult> r) {
+      results[i] = std::move(r);
+      done[i].Notify();
+    });
+  }
+  sequencer_->AppendEachAsync(std::move(requests), std::move(callbacks));
+  done[0].WaitForNotification();
+  done[1].WaitForNotification();
+  EXPECT_EQ(results[0].status(), absl::UnavailableError("no quorum"));
+  // Not ABORTED: the write it conflicted with never happened.
+  EXPECT_EQ(results[1].status(), absl::UnavailableError("no quorum"));
+  replicator_.Refuse(absl::OkStatus());
+  absl::StatusOr<AppendResult> retried =
+      sequencer_->Append({"s", ExpectedVersion::NoStream(), {Noted("second")}});
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->first_position, 1u);
+}
+
 TEST_F(ReplicationTest, AGroupAlreadyHeldIsCheckedAndNotWrittenAgain) {
   ASSERT_TRUE(
       sequencer_->Append({"s", ExpectedVersion::Any(), {Noted("1")}}).ok());
