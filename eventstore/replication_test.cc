@@ -58,6 +58,33 @@ class RecordingReplicator : public Replicator {
   std::vector<ReplicatedGroup> groups_ ABSL_GUARDED_BY(mu_);
 };
 
+// One append's answer, waited for with base/mutex.h, which TSan sees
+// (Debian's absl::Notification it does not).
+class Outcome {
+ public:
+  EventLog::AppendCallback Callback() {
+    return [this](absl::StatusOr<AppendResult> r) {
+      MutexLock lock(&mu_);
+      result_ = std::move(r);
+      cv_.SignalAll();
+    };
+  }
+  absl::StatusOr<AppendResult> Wait() {
+    MutexLock lock(&mu_);
+    while (!result_.has_value()) cv_.Wait();
+    return *result_;
+  }
+  bool done() {
+    MutexLock lock(&mu_);
+    return result_.has_value();
+  }
+
+ private:
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  std::optional<absl::StatusOr<AppendResult>> result_ ABSL_GUARDED_BY(mu_);
+};
+
 // Keeps up to 4 groups in flight and answers each only when the test says.
 class HeldReplicator : public Replicator {
  public:
@@ -264,21 +291,13 @@ TEST_F(ReplicationTest, ARefusalDecidedAgainstARefusedGroupIsNotAnswered) {
   requests.push_back({"s", ExpectedVersion::NoStream(), {Noted("first")}});
   // Conflicts with the first, in the same group.
   requests.push_back({"s", ExpectedVersion::NoStream(), {Noted("second")}});
-  std::vector<absl::StatusOr<AppendResult>> results(2);
-  absl::Notification done[2];
+  Outcome results[2];
   std::vector<EventLog::AppendCallback> callbacks;
-  for (int i = 0; i < 2; ++i) {
-    callbacks.push_back([&results, &done, i](absl::StatusOr<AppendResult> r) {
-      results[i] = std::move(r);
-      done[i].Notify();
-    });
-  }
+  for (Outcome& o : results) callbacks.push_back(o.Callback());
   sequencer_->AppendEachAsync(std::move(requests), std::move(callbacks));
-  done[0].WaitForNotification();
-  done[1].WaitForNotification();
-  EXPECT_EQ(results[0].status(), absl::UnavailableError("no quorum"));
+  EXPECT_EQ(results[0].Wait().status(), absl::UnavailableError("no quorum"));
   // Not ABORTED: the write it conflicted with never happened.
-  EXPECT_EQ(results[1].status(), absl::UnavailableError("no quorum"));
+  EXPECT_EQ(results[1].Wait().status(), absl::UnavailableError("no quorum"));
   replicator_.Refuse(absl::OkStatus());
   absl::StatusOr<AppendResult> retried =
       sequencer_->Append({"s", ExpectedVersion::NoStream(), {Noted("second")}});
@@ -404,13 +423,8 @@ class PipelineTest : public ReplicationTest {
     ReplicationTest::TearDown();
   }
   // Appends without waiting; the answer arrives in `*out`.
-  void Start(AppendRequest request, absl::Notification* done,
-             absl::StatusOr<AppendResult>* out) {
-    held_log_->AppendAsync(std::move(request),
-                           [done, out](absl::StatusOr<AppendResult> r) {
-                             *out = std::move(r);
-                             done->Notify();
-                           });
+  void Start(AppendRequest request, Outcome* out) {
+    held_log_->AppendAsync(std::move(request), out->Callback());
   }
 
   HeldReplicator held_;
@@ -418,34 +432,32 @@ class PipelineTest : public ReplicationTest {
 };
 
 TEST_F(PipelineTest, GroupsInFlightAreDecidedInOrderAndWrittenAsAnswered) {
-  absl::Notification a_done, b_done, c_done;
-  absl::StatusOr<AppendResult> a, b, c;
-  Start({"s", ExpectedVersion::NoStream(), {Noted("a")}}, &a_done, &a);
+  Outcome a, b, c;
+  Start({"s", ExpectedVersion::NoStream(), {Noted("a")}}, &a);
   ASSERT_TRUE(held_.AwaitHeld(1));
   // Decided on top of `a`, still in flight: version 1, position 2.
-  Start({"s", ExpectedVersion::Exact(0), {Noted("b")}}, &b_done, &b);
+  Start({"s", ExpectedVersion::Exact(0), {Noted("b")}}, &b);
   ASSERT_TRUE(held_.AwaitHeld(2));
   // A conflict with `b` is answered only once `b` is written.
-  Start({"s", ExpectedVersion::Exact(0), {Noted("c")}}, &c_done, &c);
+  Start({"s", ExpectedVersion::Exact(0), {Noted("c")}}, &c);
   absl::SleepFor(absl::Milliseconds(50));
-  EXPECT_FALSE(a_done.HasBeenNotified());
-  EXPECT_FALSE(c_done.HasBeenNotified());
+  EXPECT_FALSE(a.done());
+  EXPECT_FALSE(c.done());
   EXPECT_EQ(held_log_->HeadPosition(), 0u);
 
   const ReplicatedGroup first = held_.Answer(absl::OkStatus());
-  a_done.WaitForNotification();
-  ASSERT_TRUE(a.ok()) << a.status();
-  EXPECT_EQ(a->first_position, 1u);
+  const absl::StatusOr<AppendResult> ra = a.Wait();
+  ASSERT_TRUE(ra.ok()) << ra.status();
+  EXPECT_EQ(ra->first_position, 1u);
   EXPECT_EQ(held_log_->HeadPosition(), 1u);
-  EXPECT_FALSE(c_done.HasBeenNotified());
+  EXPECT_FALSE(c.done());
 
   const ReplicatedGroup second = held_.Answer(absl::OkStatus());
-  b_done.WaitForNotification();
-  c_done.WaitForNotification();
-  ASSERT_TRUE(b.ok()) << b.status();
-  EXPECT_EQ(b->first_position, 2u);
-  EXPECT_EQ(b->first_version, 1u);
-  EXPECT_EQ(c.status().code(), absl::StatusCode::kAborted);
+  const absl::StatusOr<AppendResult> rb = b.Wait();
+  ASSERT_TRUE(rb.ok()) << rb.status();
+  EXPECT_EQ(rb->first_position, 2u);
+  EXPECT_EQ(rb->first_version, 1u);
+  EXPECT_EQ(c.Wait().status().code(), absl::StatusCode::kAborted);
   EXPECT_EQ(second.first_position, 2u);
 
   // The groups chain: a follower applies them in order.
@@ -455,21 +467,18 @@ TEST_F(PipelineTest, GroupsInFlightAreDecidedInOrderAndWrittenAsAnswered) {
 }
 
 TEST_F(PipelineTest, ARefusedGroupRefusesEveryGroupDecidedOnTopOfIt) {
-  absl::Notification a_done, b_done, c_done;
-  absl::StatusOr<AppendResult> a, b, c;
-  Start({"s", ExpectedVersion::NoStream(), {Noted("a")}}, &a_done, &a);
+  Outcome a, b, c;
+  Start({"s", ExpectedVersion::NoStream(), {Noted("a")}}, &a);
   ASSERT_TRUE(held_.AwaitHeld(1));
-  Start({"s", ExpectedVersion::Exact(0), {Noted("b")}}, &b_done, &b);
+  Start({"s", ExpectedVersion::Exact(0), {Noted("b")}}, &b);
   ASSERT_TRUE(held_.AwaitHeld(2));
-  Start({"t", ExpectedVersion::Any(), {Noted("c")}}, &c_done, &c);
+  Start({"t", ExpectedVersion::Any(), {Noted("c")}}, &c);
   ASSERT_TRUE(held_.AwaitHeld(3));
 
   held_.Answer(absl::UnavailableError("lost the election"));
-  a_done.WaitForNotification();
-  b_done.WaitForNotification();
-  c_done.WaitForNotification();
-  for (const auto* r : {&a, &b, &c}) {
-    EXPECT_EQ(r->status(), absl::UnavailableError("lost the election"));
+  for (Outcome* o : {&a, &b, &c}) {
+    EXPECT_EQ(o->Wait().status(),
+              absl::UnavailableError("lost the election"));
   }
   EXPECT_EQ(held_log_->HeadPosition(), 0u);
   // The later groups' own answers arrive after and change nothing.
@@ -477,50 +486,46 @@ TEST_F(PipelineTest, ARefusedGroupRefusesEveryGroupDecidedOnTopOfIt) {
   held_.Answer(absl::OkStatus());
 
   // Decided again from the written state: position 1, a new stream.
-  absl::Notification again_done;
-  absl::StatusOr<AppendResult> again;
-  Start({"s", ExpectedVersion::NoStream(), {Noted("a2")}}, &again_done,
-        &again);
+  Outcome again;
+  Start({"s", ExpectedVersion::NoStream(), {Noted("a2")}}, &again);
   ASSERT_TRUE(held_.AwaitHeld(1));
   held_.Answer(absl::OkStatus());
-  again_done.WaitForNotification();
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(again->first_position, 1u);
-  EXPECT_EQ(again->first_version, 0u);
+  const absl::StatusOr<AppendResult> r = again.Wait();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->first_position, 1u);
+  EXPECT_EQ(r->first_version, 0u);
 }
 
 TEST_F(PipelineTest, ARetryOfAGroupInFlightIsDecidedOnceItIsWritten) {
   const EventId id = EventId::Generate();
-  absl::Notification a_done, retry_done;
-  absl::StatusOr<AppendResult> a, retry;
-  Start({"s", ExpectedVersion::Any(), {Noted("a", id)}}, &a_done, &a);
+  Outcome a, retry;
+  Start({"s", ExpectedVersion::Any(), {Noted("a", id)}}, &a);
   ASSERT_TRUE(held_.AwaitHeld(1));
-  Start({"s", ExpectedVersion::Any(), {Noted("a", id)}}, &retry_done, &retry);
+  Start({"s", ExpectedVersion::Any(), {Noted("a", id)}}, &retry);
   absl::SleepFor(absl::Milliseconds(50));
   // Nothing new is decided while the id is in flight.
   EXPECT_EQ(held_.held(), 1u);
   held_.Answer(absl::OkStatus());
-  a_done.WaitForNotification();
-  retry_done.WaitForNotification();
-  ASSERT_TRUE(a.ok()) << a.status();
-  ASSERT_TRUE(retry.ok()) << retry.status();
-  EXPECT_TRUE(retry->already_written);
-  EXPECT_EQ(retry->first_position, 1u);
+  const absl::StatusOr<AppendResult> ra = a.Wait();
+  const absl::StatusOr<AppendResult> rr = retry.Wait();
+  ASSERT_TRUE(ra.ok()) << ra.status();
+  ASSERT_TRUE(rr.ok()) << rr.status();
+  EXPECT_TRUE(rr->already_written);
+  EXPECT_EQ(rr->first_position, 1u);
   EXPECT_EQ(held_.held(), 0u);
 }
 
 TEST_F(PipelineTest, ClosingWaitsForTheGroupsInFlight) {
-  absl::Notification a_done;
-  absl::StatusOr<AppendResult> a;
-  Start({"s", ExpectedVersion::Any(), {Noted("a")}}, &a_done, &a);
+  Outcome a;
+  Start({"s", ExpectedVersion::Any(), {Noted("a")}}, &a);
   ASSERT_TRUE(held_.AwaitHeld(1));
   std::thread closer([this] { held_log_.reset(); });
   absl::SleepFor(absl::Milliseconds(50));
-  EXPECT_FALSE(a_done.HasBeenNotified());
+  EXPECT_FALSE(a.done());
   held_.Answer(absl::OkStatus());
   closer.join();
-  a_done.WaitForNotification();
-  ASSERT_TRUE(a.ok()) << a.status();
+  const absl::StatusOr<AppendResult> ra = a.Wait();
+  ASSERT_TRUE(ra.ok()) << ra.status();
   held_log_ = Open("held", &held_);
   ASSERT_NE(held_log_, nullptr);
   EXPECT_EQ(held_log_->HeadPosition(), 1u);
