@@ -2,8 +2,10 @@
 // directory) on a real 3-member etcd (docs/cluster.md): writes sent to any
 // node are sequenced once, every node holds the same log, and the cluster
 // keeps taking writes when the sequencer goes away.
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <cstdlib>
@@ -13,10 +15,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/mutex.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "caseline/v1/views.grpc.pb.h"
 #include "cluster/cluster_log.h"
 #include "cluster/etcd_client.h"
+#include "eventstore/event.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -61,6 +65,7 @@ class ClusterE2eTest : public ::testing::Test {
               options.cluster.cluster_name = "e2e";
               options.cluster.compaction_interval = compaction_interval_;
               options.cluster.retain_events = retain_events_;
+              options.cluster.max_groups_in_flight = groups_in_flight_;
               if (!certs_.empty()) {
                 options.tls_cert_pem = ReadFile(certs_ + "/server.pem");
                 options.tls_key_pem = ReadFile(certs_ + "/server.key");
@@ -168,6 +173,7 @@ class ClusterE2eTest : public ::testing::Test {
   std::string certs_;
   absl::Duration compaction_interval_ = absl::Seconds(10);
   uint64_t retain_events_ = 1000000;
+  int groups_in_flight_ = 1;
   std::unique_ptr<testing::EtcdCluster> etcd_;
   std::vector<std::unique_ptr<testing::ScratchDir>> dirs_;
   std::vector<std::unique_ptr<server::CaselineServer>> nodes_;
@@ -252,6 +258,69 @@ TEST_F(ClusterE2eTest, WritesContinueWhenTheSequencerStopsAndItCatchesUp) {
   EXPECT_EQ(LogOf(old, head), expected);
   ASSERT_TRUE(Append(old, "case-a", 1, "", &response).ok());
   EXPECT_EQ(response.last_global_position(), head + 1);
+}
+
+// Groups in flight (docs/cluster.md): etcd may take a group before the one
+// it is fenced on, and the sequencer may stop with several in flight.
+class ClusterInFlightTest : public ClusterE2eTest {
+ protected:
+  ClusterInFlightTest() { groups_in_flight_ = 8; }
+};
+
+TEST_F(ClusterInFlightTest, ConcurrentWritesAcrossAFailoverMakeOneLog) {
+  const int old = WaitForSequencer(absl::Seconds(10));
+  ASSERT_GE(old, 0);
+  const int writer_node = (old + 1) % kNodes;
+  constexpr int kWriters = 8;
+  constexpr int kAppends = 100;
+  Mutex mu;
+  std::vector<uint64_t> acknowledged;  // positions
+  std::vector<std::thread> writers;
+  std::atomic<int> failed{0};
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kAppends; ++i) {
+        // A fresh id each append, retried identically until answered.
+        const std::string id = eventstore::EventId::Generate().ToString();
+        for (int attempt = 0; attempt < 20; ++attempt) {
+          v1::AppendResponse response;
+          const int node = (writer_node + attempt) % kNodes;
+          if (node == old) continue;
+          const grpc::Status s =
+              Append(node, absl::StrCat("in-flight-", w), std::nullopt, id,
+                     &response);
+          if (s.ok()) {
+            MutexLock lock(&mu);
+            acknowledged.push_back(response.last_global_position());
+            break;
+          }
+          if (attempt == 19) ++failed;
+        }
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  nodes_[old]->Shutdown(absl::Seconds(2));
+  nodes_[old].reset();
+  for (std::thread& t : writers) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  uint64_t head = 0;
+  {
+    MutexLock lock(&mu);
+    EXPECT_EQ(acknowledged.size(), static_cast<size_t>(kWriters * kAppends));
+    for (uint64_t p : acknowledged) head = std::max(head, p);
+  }
+  StartNode(old);
+  const std::vector<std::string> expected = LogOf(writer_node, head);
+  // Every append once: no retry was stored twice.
+  EXPECT_EQ(expected.size(), static_cast<size_t>(kWriters * kAppends));
+  for (int node = 0; node < kNodes; ++node) {
+    EXPECT_EQ(LogOf(node, head), expected) << "node " << node;
+    absl::StatusOr<eventstore::ChainVerification> chain =
+        nodes_[node]->event_log().VerifyChain(0, 0);
+    ASSERT_TRUE(chain.ok());
+    EXPECT_TRUE(chain->ok);
+  }
 }
 
 // Care commands sent to different nodes: every node's views answer alike.
