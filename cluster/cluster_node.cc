@@ -177,11 +177,19 @@ void ClusterNode::Replicate(eventstore::ReplicatedGroup group, Done done) {
           sequencer_.has_value() ? absl::StrCat(" (", sequencer_->node_id,
                                                 " is)")
                                  : std::string(" (an election is under way)")));
-    } else if (sent->first != (run_committed_.empty() ? head + 1 : run_next_)) {
-      // Decided on top of a group of an earlier run that was not committed.
+    } else if (const uint64_t expected =
+                   run_committed_.empty() ? head + 1 : run_next_;
+               sent->first != expected) {
+      // Later: decided on top of a group that was not committed. Earlier:
+      // the writer did not write a group the cluster committed (a failed
+      // local write); the follower's path applies it.
+      if (sent->first < expected) {
+        StepDown("its log is behind the groups it sent");
+      }
       refused = NotStoredError(absl::StrCat(
           "node ", options_.node_id,
-          " decided this append on top of one the cluster did not commit"));
+          " decided this append on top of a state the cluster does not "
+          "hold"));
     } else {
       sent->fence = run_committed_;
       sent->term = term_;
@@ -226,8 +234,16 @@ void ClusterNode::OnAnswer(const std::shared_ptr<SentGroup>& sent,
   {
     MutexLock lock(&mu_);
     --txns_in_flight_;
-    auto at = std::find(sent_.begin(), sent_.end(), sent);
-    const bool has_predecessor = at != sent_.begin() && at != sent_.end();
+    // The groups of sent's run just before and after it, if still here.
+    auto neighbour = [&](bool after) -> std::shared_ptr<SentGroup> {
+      std::shared_ptr<SentGroup> found;
+      for (const auto& g : sent_) {
+        if (g->run != sent->run || g == sent) continue;
+        if (!after && g->first < sent->first) found = g;
+        if (after && g->first > sent->first) return g;
+      }
+      return found;
+    };
     auto answer = [&](const std::shared_ptr<SentGroup>& g, absl::Status s) {
       answers.emplace_back(std::move(g->done), std::move(s));
       if (auto it = std::find(sent_.begin(), sent_.end(), g);
@@ -248,11 +264,11 @@ void ClusterNode::OnAnswer(const std::shared_ptr<SentGroup>& sent,
                  "event ids (a stored append is answered already_written)")));
     } else if (txn->succeeded) {
       committed_ = std::max(committed_, sent->last);
-      auto next = std::next(std::find(sent_.begin(), sent_.end(), sent));
-      if (next != sent_.end() && (*next)->waiting) {
-        (*next)->waiting = false;
+      if (std::shared_ptr<SentGroup> next = neighbour(/*after=*/true);
+          next != nullptr && next->waiting) {
+        next->waiting = false;
         ++txns_in_flight_;
-        resend = *next;
+        resend = next;
       }
       answer(sent, absl::OkStatus());
       failed = false;
@@ -260,7 +276,7 @@ void ClusterNode::OnAnswer(const std::shared_ptr<SentGroup>& sent,
                OnlyPredecessorMissing(*txn, *sent)) {
       // etcd took it before its predecessor (both were in flight): send it
       // again once the predecessor has landed.
-      if (has_predecessor) {
+      if (neighbour(/*after=*/false) != nullptr) {
         sent->waiting = true;
       } else {
         ++txns_in_flight_;
@@ -279,7 +295,7 @@ void ClusterNode::OnAnswer(const std::shared_ptr<SentGroup>& sent,
       // failed: this node no longer sequences that run.
       std::vector<std::shared_ptr<SentGroup>> waiting;
       for (const auto& g : sent_) {
-        if (g->waiting) waiting.push_back(g);
+        if (g->waiting && g->run == sent->run) waiting.push_back(g);
       }
       for (const auto& g : waiting) {
         answer(g, NotStoredError(absl::StrCat(
