@@ -190,6 +190,7 @@ absl::Status EtcdCluster::Launch(int member) {
       "--initial-cluster-token", token_,
       "--heartbeat-interval", "50",
       "--election-timeout", "500",
+      "--pre-vote",
       "--logger", "zap",
       "--log-outputs", "stderr",
   };

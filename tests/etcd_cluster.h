@@ -14,7 +14,7 @@
 //     --initial-advertise-peer-urls http://127.0.0.1:2380
 //     --initial-cluster m0=http://127.0.0.1:2380
 //     --initial-cluster-state new --initial-cluster-token caseline-dev
-//     --heartbeat-interval 50 --election-timeout 500
+//     --heartbeat-interval 50 --election-timeout 500 --pre-vote
 //   ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:2379 endpoint status -w table
 //
 // (--heartbeat-interval 50 --election-timeout 500 elect a new leader within

@@ -60,7 +60,7 @@ start_etcd() {
     --initial-advertise-peer-urls "http://$(etcd_peer "$n")" \
     --initial-cluster "etcd-1=http://$(etcd_peer 1),etcd-2=http://$(etcd_peer 2),etcd-3=http://$(etcd_peer 3)" \
     --initial-cluster-state new --initial-cluster-token caseline-local \
-    --heartbeat-interval 50 --election-timeout 500 \
+    --heartbeat-interval 50 --election-timeout 500 --pre-vote \
     > "$dir/etcd-$n.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
 }

@@ -197,7 +197,8 @@ class Cluster:
             "--initial-advertise-peer-urls", f"http://{h.ip}:2380",
             "--initial-cluster", initial, "--initial-cluster-state", "new",
             "--initial-cluster-token", "caseline-jepsen",
-            "--heartbeat-interval", "50", "--election-timeout", "500"],
+            "--heartbeat-interval", "50", "--election-timeout", "500",
+            "--pre-vote"],
             f"etcd-{h.index}.log")
         self.note(f"start etcd e{h.index}")
 
