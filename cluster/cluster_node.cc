@@ -166,6 +166,7 @@ void ClusterNode::Replicate(eventstore::ReplicatedGroup group, Done done) {
   }
   sent->committed = CommittedValue(sent->last, parts->hash);
   sent->value = eventstore::EncodeReplicatedGroup(group);
+  sent->done = std::move(done);
   // Only the writer, which is calling, moves the head.
   const uint64_t head = log_->HeadPosition();
   absl::Status refused;
@@ -194,7 +195,6 @@ void ClusterNode::Replicate(eventstore::ReplicatedGroup group, Done done) {
       sent->fence = run_committed_;
       sent->term = term_;
       sent->run = run_;
-      sent->done = std::move(done);
       run_committed_ = sent->committed;
       run_next_ = sent->last + 1;
       sent_.push_back(sent);
@@ -202,7 +202,7 @@ void ClusterNode::Replicate(eventstore::ReplicatedGroup group, Done done) {
     }
   }
   if (!refused.ok()) {
-    done(std::move(refused));
+    sent->done(std::move(refused));
     return;
   }
   Send(sent);
@@ -234,22 +234,9 @@ void ClusterNode::OnAnswer(const std::shared_ptr<SentGroup>& sent,
   {
     MutexLock lock(&mu_);
     --txns_in_flight_;
-    // The groups of sent's run just before and after it, if still here.
-    auto neighbour = [&](bool after) -> std::shared_ptr<SentGroup> {
-      std::shared_ptr<SentGroup> found;
-      for (const auto& g : sent_) {
-        if (g->run != sent->run || g == sent) continue;
-        if (!after && g->first < sent->first) found = g;
-        if (after && g->first > sent->first) return g;
-      }
-      return found;
-    };
-    auto answer = [&](const std::shared_ptr<SentGroup>& g, absl::Status s) {
+    auto answer = [&answers](const std::shared_ptr<SentGroup>& g,
+                             absl::Status s) {
       answers.emplace_back(std::move(g->done), std::move(s));
-      if (auto it = std::find(sent_.begin(), sent_.end(), g);
-          it != sent_.end()) {
-        sent_.erase(it);
-      }
     };
     bool failed = true;
     if (!txn.ok()) {
@@ -262,21 +249,23 @@ void ClusterNode::OnAnswer(const std::shared_ptr<SentGroup>& sent,
                  txn.status().message(),
                  "): it may or may not have been stored; retry with the same "
                  "event ids (a stored append is answered already_written)")));
+      Forget(sent);
     } else if (txn->succeeded) {
       committed_ = std::max(committed_, sent->last);
-      if (std::shared_ptr<SentGroup> next = neighbour(/*after=*/true);
+      if (std::shared_ptr<SentGroup> next = Neighbour(*sent, /*after=*/true);
           next != nullptr && next->waiting) {
         next->waiting = false;
         ++txns_in_flight_;
         resend = next;
       }
       answer(sent, absl::OkStatus());
+      Forget(sent);
       failed = false;
     } else if (sent->run == run_ && sequencing_ &&
                OnlyPredecessorMissing(*txn, *sent)) {
       // etcd took it before its predecessor (both were in flight): send it
       // again once the predecessor has landed.
-      if (neighbour(/*after=*/false) != nullptr) {
+      if (Neighbour(*sent, /*after=*/false) != nullptr) {
         sent->waiting = true;
       } else {
         ++txns_in_flight_;
@@ -289,6 +278,7 @@ void ClusterNode::OnAnswer(const std::shared_ptr<SentGroup>& sent,
                        "node ", options_.node_id,
                        " stopped being the cluster's sequencer before the "
                        "append was committed")));
+      Forget(sent);
     }
     if (failed) {
       // A group waiting to be sent again is not sent once a group before it
@@ -301,12 +291,30 @@ void ClusterNode::OnAnswer(const std::shared_ptr<SentGroup>& sent,
         answer(g, NotStoredError(absl::StrCat(
                       "node ", options_.node_id,
                       " stopped sequencing before the append was committed")));
+        Forget(g);
       }
     }
     if (txns_in_flight_ == 0) changed_.SignalAll();
   }
   if (resend != nullptr) Send(resend);
   for (auto& [done, status] : answers) done(std::move(status));
+}
+
+std::shared_ptr<ClusterNode::SentGroup> ClusterNode::Neighbour(
+    const SentGroup& sent, bool after) const {
+  std::shared_ptr<SentGroup> found;
+  for (const std::shared_ptr<SentGroup>& g : sent_) {
+    if (g->run != sent.run || g.get() == &sent) continue;
+    if (!after && g->first < sent.first) found = g;
+    if (after && g->first > sent.first) return g;
+  }
+  return found;
+}
+
+void ClusterNode::Forget(const std::shared_ptr<SentGroup>& sent) {
+  if (auto it = std::find(sent_.begin(), sent_.end(), sent); it != sent_.end()) {
+    sent_.erase(it);
+  }
 }
 
 bool ClusterNode::OnlyPredecessorMissing(const TxnResult& txn,

@@ -127,6 +127,13 @@ class ClusterNode final : public eventstore::Replicator {
   void Send(const std::shared_ptr<SentGroup>& sent);
   void OnAnswer(const std::shared_ptr<SentGroup>& sent,
                 absl::StatusOr<TxnResult> txn) ABSL_LOCKS_EXCLUDED(mu_);
+  // The group of sent's run just before it (after: just after it) among
+  // those sent and not yet answered; null when there is none.
+  std::shared_ptr<SentGroup> Neighbour(const SentGroup& sent, bool after) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes `sent` from sent_.
+  void Forget(const std::shared_ptr<SentGroup>& sent)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether a refused transaction found everything as `sent` expects
   // except its predecessor's group, not yet committed.
   bool OnlyPredecessorMissing(const TxnResult& txn,
