@@ -177,7 +177,7 @@ void EventLogImpl::WriterLoop() {
         writer_cv_.Wait();
       }
       if (finish) {
-        // below
+        // The first group in flight is answered: finished below, unlocked.
       } else if (in_flight_.empty() && !applies_.empty()) {
         apply = applies_.front();
         applies_.pop_front();
