@@ -509,24 +509,33 @@ int main(int argc, char** argv) {
         std::string(CASELINE_SOURCE_DIR) + "/deploy/cluster/local-cluster.sh";
     const std::string cluster_dir = (scratch / "cluster").string();
     const std::string single_dir = (scratch / "single").string();
+    // "auto": the script picks 40 free ports below the ephemeral range and
+    // remembers them in DIR/ports; the single node takes base + 9 of them.
     const std::string env = absl::StrCat(
-        "CASELINE_CLUSTER_PORT=", 40000 + (getpid() % 2000) * 10,
-        " CASELINED=", Quoted(caselined), " CASELINE=",
+        "CASELINE_CLUSTER_PORT=auto CASELINED=", Quoted(caselined), " CASELINE=",
         Quoted((std::filesystem::path(caselined).parent_path().parent_path() /
                 "tools" / "caseline")
                    .string()),
         " ");
-    const int single_port = 40000 + (getpid() % 2000) * 10 + 9;
-    const std::string single_address = absl::StrCat("127.0.0.1:", single_port);
     std::fprintf(stderr, "starting one caselined and a 3-node cluster...\n");
-    const bool started =
-        Shell(absl::StrCat(Quoted(caselined), " --data_dir ",
-                           Quoted(single_dir), " --listen ", single_address,
-                           " --log_level warn > ", Quoted(single_dir),
-                           ".log 2>&1 & echo $! > ", Quoted(single_dir),
-                           ".pid")) == 0 &&
-        Shell(absl::StrCat(env, "bash ", Quoted(script), " start ",
-                           Quoted(cluster_dir), " > /dev/null")) == 0;
+    bool started = Shell(absl::StrCat(env, "bash ", Quoted(script), " start ",
+                                      Quoted(cluster_dir), " > /dev/null")) == 0;
+    const std::string ports = ShellLine(
+        absl::StrCat("cat ", Quoted(cluster_dir + "/ports"), " 2> /dev/null"));
+    int base = 0;
+    if (!absl::SimpleAtoi(ports, &base)) started = false;
+    const std::string single_address = absl::StrCat("127.0.0.1:", base + 9);
+    started = started &&
+              Shell(absl::StrCat(Quoted(caselined), " --data_dir ",
+                                 Quoted(single_dir), " --listen ",
+                                 single_address, " --log_level warn > ",
+                                 Quoted(single_dir), ".log 2>&1 & echo $! > ",
+                                 Quoted(single_dir), ".pid")) == 0 &&
+              // Serving once its port answers.
+              Shell(absl::StrCat("bash -c 'for i in $(seq 1 300); do ",
+                                 "(: > /dev/tcp/127.0.0.1/", base + 9,
+                                 ") 2> /dev/null && exit 0; sleep 0.1; done; ",
+                                 "exit 1'")) == 0;
     const std::string sequencer = ShellLine(absl::StrCat(
         env, "bash ", Quoted(script), " status ", Quoted(cluster_dir),
         " | sed -n 's/^sequencer: node-//p'"));
@@ -534,7 +543,6 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "caseline-bench: the cluster did not start\n");
       if (strict) return 2;
     } else {
-      const int base = 40000 + (getpid() % 2000) * 10;
       const int n = std::stoi(sequencer);
       const int follower = n % 3 + 1;
       const auto load_on = [&](const std::string& address,

@@ -11,8 +11,8 @@ build=$(cd "$1" && pwd)
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 export CASELINED=$build/server/caselined CASELINE=$build/tools/caseline
-# A random port range, so that parallel runs do not collide.
-export CASELINE_CLUSTER_PORT=$((30000 + (RANDOM % 2500) * 10))
+# A random free port range, so that parallel runs do not collide.
+export CASELINE_CLUSTER_PORT=auto
 cleanup() {
   bash "$repo/deploy/cluster/local-cluster.sh" stop "$work/cluster" || true
   rm -rf "$work"

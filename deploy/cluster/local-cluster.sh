@@ -11,7 +11,8 @@
 #   deploy/cluster/local-cluster.sh stop    [DIR]   stop everything (data stays)
 #
 # DIR defaults to ./cluster-data. Ports: CASELINE_CLUSTER_PORT (default 27000;
-# remembered in DIR/ports for the other commands) and up: etcd member N listens for clients on base+10N and for peers on
+# "auto" picks a random base below the kernel's ephemeral range whose 40 ports
+# are all free now; remembered in DIR/ports for the other commands) and up: etcd member N listens for clients on base+10N and for peers on
 # base+10N+1; caselined node N serves gRPC on base+10N+2, HTTP (console,
 # FHIR, /metrics) on base+10N+3 and the peer channel on base+10N+4.
 # Binaries: CASELINED (default build/server/caselined), CASELINE (default
@@ -35,6 +36,28 @@ if [ -f "$dir/ports" ]; then
   base=$(cat "$dir/ports")
 else
   base=${CASELINE_CLUSTER_PORT:-27000}
+fi
+if [ "$base" = auto ]; then
+  # Below the ephemeral range (32768 and up on Linux), so no port-0 server or
+  # outgoing connection of a parallel test takes one of ours after the check.
+  base=$(python3 - << 'PICK'
+import random, socket
+def free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+bases = list(range(20000, 32000, 40))
+random.shuffle(bases)
+for b in bases:
+    if all(free(p) for p in range(b, b + 40)):
+        print(b)
+        break
+PICK
+  )
+  [ -n "$base" ] || { echo "$0: no 40 free ports between 20000 and 32000" >&2; exit 1; }
 fi
 caselined=${CASELINED:-$here/build/server/caselined}
 caseline=${CASELINE:-$here/build/tools/caseline}
