@@ -4,7 +4,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "care/client_record.h"
+#include "care/upcasting.h"
 #include "caseline/v1/wire_constants.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -73,6 +75,7 @@ absl::StatusOr<v1::CareEvent> ParseCareEvent(
         "the care event at global position ", event.global_position,
         " does not parse as caseline.v1.CareEvent"));
   }
+  RETURN_IF_ERROR(Upcast(event, &care_event));
   return care_event;
 }
 

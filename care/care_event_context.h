@@ -48,8 +48,10 @@ v1::CareEvent::EventCase PeekCareEventCase(
 // ReferralIdOf, so a new lifecycle event is classified with no edit here.
 bool IsReferralEvent(v1::CareEvent::EventCase event_case);
 
-// The payload of a care event; DATA_LOSS naming the position when it does not
-// parse.
+// The record reader: the payload of a care event in the current schema of its
+// type (care/upcasting.h runs the upcasters from the stored schema_version);
+// DATA_LOSS naming the position when it does not parse, FAILED_PRECONDITION
+// when its schema is newer than this server reads.
 absl::StatusOr<v1::CareEvent> ParseCareEvent(
     const eventstore::RecordedEvent& event);
 

@@ -311,6 +311,8 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       referral.status_changed_at = at;
       referral.sent_position = context.global_position;
       referral.status_position = context.global_position;
+      // The command and the record reader (for schema 1, care/upcasting.h)
+      // fill it; an event folded without either may leave it empty.
       referral.sent_by_organization_id =
           referral.sent.from_organization_id().empty()
               ? context.organization_id

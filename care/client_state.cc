@@ -111,6 +111,8 @@ v1::ReferralView ReferralViewOf(const std::string& referral_id,
   view.set_reason(sent.reason());
   view.set_status_reason(referral.status_reason);
   view.set_delivered(referral.delivered);
+  if (sent.has_start_by()) *view.mutable_start_by() = sent.start_by();
+  view.set_target_source(sent.target_source());
   if (referral.received_at.has_value()) {
     SetTime(*referral.received_at, view.mutable_received_at());
   }

@@ -197,8 +197,14 @@ void ReferralGaps(const ClientRecord& record, const ViewsConfig& config,
           absl::StrCat("referral ", id, " to ", to, " (",
                        Category(r.sent.service_category()), ") accepted on ",
                        calendar.FormatDay(*r.accepted_at),
-                       " was not started within ", config.referral_start_days,
-                       " days; ", to,
+                       r.sent.has_start_by()
+                           ? absl::StrCat(" was not started by ",
+                                          Calendar::FormatDay(CivilDayOf(
+                                              r.sent.start_by())),
+                                          " as the sender asked")
+                           : absl::StrCat(" was not started within ",
+                                          config.referral_start_days, " days"),
+                       "; ", to,
                        " should start it (ReferralStarted) or say why it "
                        "cannot (ReferralFailed)"),
           {r.sent_position, r.accepted_position, r.status_position}));

@@ -128,6 +128,29 @@ TEST_F(ContinuityTest, AcceptedReferralNotStartedWithinDays) {
               IsEmpty());
 }
 
+// A start date the sender asked for replaces the configured window: the gap
+// opens at the end of that date (UTC here), also before the window's end.
+TEST_F(ContinuityTest, AcceptedReferralNotStartedByTheRequestedDate) {
+  v1::CareEvent referral =
+      Referral("r1", "org-hosp", "org-housing", v1::SERVICE_CATEGORY_HOUSING);
+  v1::Date* start_by = referral.mutable_referral_sent()->mutable_start_by();
+  start_by->set_year(2026);
+  start_by->set_month(1);
+  start_by->set_day(10);  // Day(5)
+  Apply(referral, Day(0));
+  Apply(Accepted("r1"), Day(1), "org-housing");
+  EXPECT_THAT(GapsOf(v1::GAP_REASON_ACCEPTED_REFERRAL_NOT_STARTED,
+                     Day(6, 0) - absl::Seconds(1)),
+              IsEmpty());
+  std::vector<v1::Gap> gaps =
+      GapsOf(v1::GAP_REASON_ACCEPTED_REFERRAL_NOT_STARTED, Day(6, 0));
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(ToTime(gaps[0].since()), Day(6, 0));
+  EXPECT_THAT(gaps[0].description(),
+              ::testing::HasSubstr("was not started by 2026-01-10 as the "
+                                   "sender asked"));
+}
+
 TEST_F(ContinuityTest, ServiceEndedWhileTheGoalIsActive) {
   Apply(Goal("g1", v1::SERVICE_CATEGORY_HOUSING), Day(0));
   Apply(Service("s1", "org-housing", v1::SERVICE_CATEGORY_HOUSING), Day(0));

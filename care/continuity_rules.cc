@@ -145,7 +145,12 @@ bool AwaitsStart(const ReferralState& r) {
 
 absl::Time ReferralStartDeadline(const ReferralState& r,
                                  const ViewsConfig& config) {
-  return CalendarOf(config).AddDays(*r.accepted_at, config.referral_start_days);
+  const Calendar calendar = CalendarOf(config);
+  // The end of the date the sender asked for (the start of the next day).
+  if (r.sent.has_start_by()) {
+    return calendar.StartOf(CivilDayOf(r.sent.start_by()) + 1);
+  }
+  return calendar.AddDays(*r.accepted_at, config.referral_start_days);
 }
 
 v1::OrganizationType TypeOf(const OrganizationDirectory& directory,

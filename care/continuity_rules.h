@@ -68,7 +68,9 @@ absl::Time ReferralAnswerDeadline(const ReferralState& r,
                                   const ViewsConfig& config);
 // Accepted (still accepted or on hold) and not started.
 bool AwaitsStart(const ReferralState& r);
-// When an accepted referral must have started.
+// When an accepted referral must have started: the end of ReferralSent.start_by
+// (the start of the next day) when the sender gave one, else
+// referral_start_days after the acceptance.
 absl::Time ReferralStartDeadline(const ReferralState& r,
                                  const ViewsConfig& config);
 

@@ -106,7 +106,12 @@ void AddReferralItems(const ClientRecord& record, const ViewsConfig& config,
                      r.sent_by_organization_id, " to ", to, " (",
                      Category(r.sent.service_category()), ") accepted on ",
                      calendar.FormatDay(*r.accepted_at), " is not started; ",
-                     to, " should start it by ", calendar.FormatDay(due));
+                     to, " should start it by ",
+                     r.sent.has_start_by()
+                         ? absl::StrCat(Calendar::FormatDay(
+                                            CivilDayOf(r.sent.start_by())),
+                                        ", the date the sender asked for")
+                         : calendar.FormatDay(due));
   } else {
     return;
   }

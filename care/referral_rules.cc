@@ -10,9 +10,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "base/status_macros.h"
+#include "care/calendar.h"
 #include "care/event_rules.h"
 #include "care/event_summary.h"
 #include "care/rule_checks.h"
@@ -39,6 +41,9 @@ absl::Status CheckSent(const v1::CareEvent& event) {
   RETURN_IF_ERROR(CheckEnum(e.purpose(), v1::PurposeOfUse_IsValid,
                             "referral_sent.purpose", false));
   RETURN_IF_ERROR(CheckText(e.reason(), "referral_sent.reason", false));
+  if (e.has_start_by()) {
+    RETURN_IF_ERROR(CheckDate(e.start_by(), "referral_sent.start_by"));
+  }
   return CheckDataClasses(e.shared_data_classes(),
                           "referral_sent.shared_data_classes");
 }
@@ -121,6 +126,21 @@ absl::Status DecideSent(const RuleInput& input, v1::CareEvent* event) {
   }
   if (sent->urgency() == v1::URGENCY_UNSPECIFIED)
     sent->set_urgency(v1::URGENCY_ROUTINE);
+  // A start date the day before the sent date (UTC) is allowed: the sender's
+  // own date may lag UTC's.
+  if (sent->has_start_by()) {
+    const absl::CivilDay sent_day =
+        absl::ToCivilDay(input.command.occurred_at, absl::UTCTimeZone());
+    if (CivilDayOf(sent->start_by()) < sent_day - 1) {
+      return Invalid("referral_sent.start_by",
+                     absl::StrCat("is before the referral was sent (",
+                                  Calendar::FormatDay(sent_day),
+                                  " UTC); give a date on or after it"));
+    }
+    sent->set_target_source(v1::REFERRAL_TARGET_SOURCE_REQUESTED);
+  } else {
+    sent->set_target_source(v1::REFERRAL_TARGET_SOURCE_NONE_REQUESTED);
+  }
   // A referral is care coordination unless it says otherwise.
   if (sent->purpose() == v1::PURPOSE_OF_USE_UNSPECIFIED) {
     sent->set_purpose(v1::PURPOSE_OF_USE_CARE_COORDINATION);

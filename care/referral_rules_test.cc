@@ -410,6 +410,47 @@ TEST_F(ReferralRulesTest, ReferralsDefaultToTheSenderRoutineAndCoordination) {
   EXPECT_EQ(sent.purpose(), v1::PURPOSE_OF_USE_CARE_COORDINATION);
 }
 
+// start_by: a real date, not before the day before the sent date (UTC); the
+// server records whether the sender gave one.
+TEST_F(ReferralRulesTest, AStartDateIsRecordedWithItsSource) {
+  GivenRegisteredOpenCase();
+  const absl::CivilDay sent_day =
+      absl::ToCivilDay(kT0 + absl::Hours(1), absl::UTCTimeZone());
+  const auto with_start_by = [](absl::CivilDay day) {
+    v1::CareEvent event = Referral("r1", "org-housing");
+    v1::Date* date = event.mutable_referral_sent()->mutable_start_by();
+    date->set_year(static_cast<int32_t>(day.year()));
+    date->set_month(day.month());
+    date->set_day(day.day());
+    // A caller's source is ignored.
+    event.mutable_referral_sent()->set_target_source(
+        v1::REFERRAL_TARGET_SOURCE_NOT_RECORDED);
+    return event;
+  };
+  auto none = Decide(Referral("r1", "org-housing"));
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ((*none)[0].referral_sent().target_source(),
+            v1::REFERRAL_TARGET_SOURCE_NONE_REQUESTED);
+  EXPECT_FALSE((*none)[0].referral_sent().has_start_by());
+
+  auto day_before = Decide(with_start_by(sent_day - 1));
+  ASSERT_TRUE(day_before.ok()) << day_before.status();
+  EXPECT_EQ((*day_before)[0].referral_sent().target_source(),
+            v1::REFERRAL_TARGET_SOURCE_REQUESTED);
+
+  auto too_early = Decide(with_start_by(sent_day - 2));
+  EXPECT_EQ(too_early.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(too_early.status().message()),
+              ::testing::HasSubstr("referral_sent.start_by: is before the "
+                                   "referral was sent"));
+
+  v1::CareEvent not_a_date = with_start_by(sent_day + 3);
+  not_a_date.mutable_referral_sent()->mutable_start_by()->set_month(2);
+  not_a_date.mutable_referral_sent()->mutable_start_by()->set_day(30);
+  EXPECT_EQ(Decide(not_a_date).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 // The step rules read the referral through ReferralIdOf (client_record.h):
 // every event of this topic must have one.
 TEST(ReferralRulesTableTest, EveryReferralEventHasItsReferralId) {

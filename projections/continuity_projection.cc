@@ -32,7 +32,7 @@ constexpr char kVersionKey[] = "v";
 // referral changes), so it is refused until rebuilt. ("3": worklist items may
 // be claimed, and discharges without an accepted receiver and services ended
 // without a successor are items; "2": the referral lists.)
-constexpr char kFormatVersion[] = "4";
+constexpr char kFormatVersion[] = "5";
 constexpr char kWorklistPrefix[] = "w/";
 constexpr char kMeasurePrefix[] = "m/";
 constexpr char kCaseloadPrefix[] = "c/";

@@ -776,7 +776,7 @@ TEST_F(ContinuityProjectionTest, AnOlderStoredFormatIsRefusedUntilRebuilt) {
   EXPECT_EQ(applied.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(applied.message(),
               HasSubstr("stored format is version 1 and this build reads "
-                        "version 4; rebuild it"));
+                        "version 5; rebuild it"));
 }
 
 TEST_F(ContinuityProjectionTest, SummaryAndGapsComeFromTheLog) {
@@ -1057,7 +1057,7 @@ TEST_F(ContinuityProjectionTest, AStoreOfTheSecondOrThirdFormatIsRefused) {
   absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_FALSE(page->events.empty());
-  for (const char* version : {"2", "3"}) {
+  for (const char* version : {"2", "3", "4"}) {
     MemoryProjectionState old;
     old.Put("v", version);
     ContinuityProjection projection(ProjectionInit(), config_, records_.get());
@@ -1066,7 +1066,7 @@ TEST_F(ContinuityProjectionTest, AStoreOfTheSecondOrThirdFormatIsRefused) {
     EXPECT_THAT(applied.message(),
                 HasSubstr(absl::StrCat(
                     "stored format is version ", version,
-                    " and this build reads version 4; rebuild it (caseline "
+                    " and this build reads version 5; rebuild it (caseline "
                     "projections rebuild continuity)")));
   }
 }

@@ -24,6 +24,7 @@
 #include "openssl/x509v3.h"
 #include "care/care_event_context.h"
 #include "care/client_record.h"
+#include "care/upcasting.h"
 #include "spdlog/spdlog.h"
 
 namespace caseline::services {
@@ -660,7 +661,7 @@ eventstore::AppendRequest AccessRecordAppend(const Caller& caller,
   eventstore::ProposedEvent& e = append.events.emplace_back();
   e.event_type = care::CareEventName(event);
   e.actor = {caller.organization_id, caller.user_id, caller.role()};
-  e.schema_version = 1;
+  e.schema_version = care::SchemaVersionOf(event.event_case());
   e.content_type = v1::kCareEventContentType;
   e.payload = event.SerializeAsString();
   return append;

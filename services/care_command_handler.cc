@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "care/access_policy.h"
+#include "care/upcasting.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
@@ -70,7 +71,7 @@ eventstore::AppendRequest CommandAppendRequest(
     e.occurred_at = command.occurred_at;
     e.actor = {command.organization_id, command.user_id, command.role};
     e.correlation_id = command.command_id;
-    e.schema_version = 1;
+    e.schema_version = care::SchemaVersionOf(events[i].event_case());
     e.content_type = v1::kCareEventContentType;
     e.payload = DeterministicBytes(events[i]);
     e.metadata = {{kCommandIdKey, command.command_id},

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
+#include "care/upcasting.h"
 #include "projections/access_projection.h"
 #include "projections/audit.h"
 #include "caseline/v1/wire_constants.h"
@@ -657,7 +658,7 @@ grpc::Status AccessAuditService::MarkBreakGlassReviewed(
             absl::StrCat("break-glass-review\n", access.access_event_id()));
         e.event_type = care::CareEventName(event);
         e.actor = {caller.organization_id, caller.user_id, ""};
-        e.schema_version = 1;
+        e.schema_version = care::SchemaVersionOf(event.event_case());
         e.content_type = v1::kCareEventContentType;
         e.payload = event.SerializeAsString();
         absl::StatusOr<eventstore::AppendResult> appended =

@@ -352,6 +352,9 @@ nlohmann::json ServiceRequestOf(absl::string_view client_id,
                         "Organization",
                         EncodeId({referral.to_organization_id()}))})}};
   if (referral.has_sent_at()) request["authoredOn"] = Instant(referral.sent_at());
+  if (referral.has_start_by()) {
+    request["occurrencePeriod"] = {{"end", DateOf(referral.start_by())}};
+  }
   if (!referral.reason().empty()) {
     request["reasonCode"] = json::array({{{"text", referral.reason()}}});
   }
@@ -401,6 +404,9 @@ nlohmann::json TaskOf(absl::string_view client_id,
       {"owner",
        Reference("Organization", EncodeId({referral.to_organization_id()}))}};
   if (referral.has_sent_at()) task["authoredOn"] = Instant(referral.sent_at());
+  if (referral.has_start_by()) {
+    task["restriction"] = {{"period", {{"end", DateOf(referral.start_by())}}}};
+  }
   if (referral.has_status_changed_at()) {
     task["lastModified"] = Instant(referral.status_changed_at());
   }

@@ -336,6 +336,18 @@ absl::StatusOr<care::CommandFields> ReferralCommandOf(
       sent->add_shared_data_classes(data_class);
     }
   }
+  if (const json* period = Member(service_request, "occurrencePeriod");
+      period != nullptr) {
+    std::optional<std::string> end = StringAt(*period, "end");
+    if (!end.has_value()) {
+      return absl::InvalidArgumentError(
+          "ServiceRequest.occurrencePeriod.end: required when "
+          "occurrencePeriod is given: the date by which the service should "
+          "start (YYYY-MM-DD)");
+    }
+    ASSIGN_OR_RETURN(*sent->mutable_start_by(),
+                     ParseDate(*end, "ServiceRequest.occurrencePeriod.end"));
+  }
   if (std::optional<std::string> authored =
           StringAt(service_request, "authoredOn")) {
     ASSIGN_OR_RETURN(absl::Time t,

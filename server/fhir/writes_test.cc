@@ -130,6 +130,42 @@ TEST(ReferralCommandTest, NamesTheElementThatIsWrong) {
               HasSubstr("Task.owner"));
 }
 
+v1::ReferralView Referral(const std::string& status);
+
+// occurrencePeriod.end is the referral's start_by; a partial or impossible
+// date, or a period without an end, is refused naming the element.
+TEST(ReferralCommandTest, OccurrencePeriodEndIsTheStartByDate) {
+  json request = ServiceRequest();
+  EXPECT_FALSE(ReferralCommandOf(request, nullptr, "x")
+                   ->event.referral_sent()
+                   .has_start_by());
+  request["occurrencePeriod"] = {{"end", "2026-03-15"}};
+  absl::StatusOr<care::CommandFields> fields =
+      ReferralCommandOf(request, nullptr, "x");
+  ASSERT_TRUE(fields.ok()) << fields.status();
+  const v1::Date& start_by = fields->event.referral_sent().start_by();
+  EXPECT_EQ(start_by.year(), 2026);
+  EXPECT_EQ(start_by.month(), 3);
+  EXPECT_EQ(start_by.day(), 15);
+  for (const char* bad : {"2026-03", "2026-02-30", "15/03/2026"}) {
+    request["occurrencePeriod"] = {{"end", bad}};
+    EXPECT_THAT(ReferralCommandOf(request, nullptr, "x").status().message(),
+                HasSubstr("ServiceRequest.occurrencePeriod.end: \""))
+        << bad;
+  }
+  // Read back: the ServiceRequest's occurrencePeriod.end and the Task's
+  // restriction.period.end.
+  v1::ReferralView view = Referral("requested");
+  *view.mutable_start_by() = start_by;
+  EXPECT_EQ(ServiceRequestOf("c_1", view)["occurrencePeriod"]["end"],
+            "2026-03-15");
+  EXPECT_EQ(TaskOf("c_1", view)["restriction"]["period"]["end"], "2026-03-15");
+  EXPECT_FALSE(TaskOf("c_1", Referral("requested")).contains("restriction"));
+  request["occurrencePeriod"] = {{"start", "2026-03-02"}};
+  EXPECT_THAT(ReferralCommandOf(request, nullptr, "x").status().message(),
+              HasSubstr("ServiceRequest.occurrencePeriod.end: required"));
+}
+
 v1::ReferralView Referral(const std::string& status) {
   v1::ReferralView referral;
   referral.set_referral_id("ref-1");
