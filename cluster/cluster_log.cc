@@ -522,6 +522,16 @@ class ClusterLogImpl final : public ClusterLog {
       const eventstore::ReplicatedGroup& group) override {
     return log_->ApplyReplicated(group);
   }
+  // This node's applied head, signed and kept in its own directory
+  // (docs/cluster.md "Signed heads").
+  absl::StatusOr<eventstore::SignedHead> SignHead(
+      const eventstore::HeadSigner& signer) override {
+    return log_->SignHead(signer);
+  }
+  absl::StatusOr<std::optional<eventstore::SignedHead>> GetSignedHead(
+      uint64_t position) override {
+    return log_->GetSignedHead(position);
+  }
 
  private:
   struct Forward {

@@ -25,6 +25,7 @@
 #include "eventstore/event.h"
 #include "eventstore/replication.h"
 #include "eventstore/log_observer.h"
+#include "eventstore/signed_head.h"
 
 namespace rocksdb {
 class Env;
@@ -248,6 +249,31 @@ class EventLog {
   // (disk full).
   [[nodiscard]] virtual absl::Status ApplyReplicated(
       const ReplicatedGroup& group);
+
+  // Signs the log's head with `signer` and keeps the signed head in the log's
+  // directory (docs/log_format.md "Signed heads"), so that backups hold it.
+  // Before signing, the chain is recomputed from the position of the last
+  // signed head kept (from position 1 when there is none) to the head, and
+  // the hash at that last signed position must still be the one signed:
+  // the log never signs a head whose history since its last signature it
+  // cannot vouch for. signed_at comes from
+  // options.clock, truncated to microseconds. Signings are serialised.
+  // Errors: FAILED_PRECONDITION (the log is empty: there is no head to
+  // sign; or the log does not keep signed heads), DATA_LOSS (the chain does
+  // not verify: the message names the first bad position; nothing is
+  // signed), RESOURCE_EXHAUSTED (disk full), UNAVAILABLE (I/O errors, or the
+  // log is closed).
+  [[nodiscard]] virtual absl::StatusOr<SignedHead> SignHead(
+      const HeadSigner& signer);
+
+  // The signed head kept at `position` that was signed last (0: the last
+  // signed head kept at the highest position), or nullopt when there is
+  // none. Signed heads of any key are kept; check key_id.
+  // Errors: DATA_LOSS (a stored signed head is malformed), UNAVAILABLE (the
+  // log is closed), FAILED_PRECONDITION (the log does not keep signed
+  // heads).
+  [[nodiscard]] virtual absl::StatusOr<std::optional<SignedHead>>
+  GetSignedHead(uint64_t position);
 
  protected:
   EventLog() = default;

@@ -6,6 +6,8 @@
 //   event_log_read.cc      ReadStream, ReadAll, head waits
 //   event_log_verify.cc    VerifyChain
 //   event_log_backup.cc    Backup, Restore
+//   event_log_signed_head.cc  SignHead, GetSignedHead, and the offline
+//                          check of a backup against a signed head
 #ifndef CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 #define CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 
@@ -63,6 +65,12 @@ absl::StatusOr<ChainVerification> VerifyChainIn(
     rocksdb::DB& db, const rocksdb::ReadOptions& read_options, uint64_t head,
     uint64_t from_position, uint64_t to_position);
 
+// The signed head kept at `position` signed last (0: at the highest
+// position), or nullopt. DATA_LOSS for a malformed one.
+absl::StatusOr<std::optional<SignedHead>> LatestSignedHeadIn(
+    rocksdb::DB& db, const rocksdb::ReadOptions& read_options,
+    uint64_t position);
+
 // A log directory opened read-only to check it (a backup, a restore in
 // progress). Nothing is written into the directory, not even RocksDB's LOG.
 struct ReadOnlyLog {
@@ -100,6 +108,9 @@ class EventLogImpl final : public EventLog {
                                                 uint64_t to_position) override;
   absl::StatusOr<BackupInfo> Backup(const std::string& dir) override;
   absl::Status ApplyReplicated(const ReplicatedGroup& group) override;
+  absl::StatusOr<SignedHead> SignHead(const HeadSigner& signer) override;
+  absl::StatusOr<std::optional<SignedHead>> GetSignedHead(
+      uint64_t position) override;
   static absl::StatusOr<BackupInfo> Restore(const std::string& backup_dir,
                                             const std::string& data_dir);
 
@@ -286,6 +297,9 @@ class EventLogImpl final : public EventLog {
   // Held for the whole of a Backup, so that backups run one at a time.
   // Acquired before db_mu_.
   Mutex backup_mu_;
+  // Held for the whole of a SignHead, so that signings run one at a time.
+  // Acquired before db_mu_.
+  Mutex sign_mu_;
 
   mutable Mutex mu_;
   CondVar writer_cv_{&mu_};  // queue_ or applies_ gained an entry, a group in

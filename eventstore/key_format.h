@@ -21,6 +21,7 @@ inline constexpr char kMetaPrefix = 'm';
 inline constexpr char kEventPrefix = 'e';
 inline constexpr char kStreamIndexPrefix = 's';
 inline constexpr char kEventIdPrefix = 'i';
+inline constexpr char kSignedHeadPrefix = 'h';
 inline constexpr char kFormatVersionKey[] = "mformat_version";
 
 inline void PutFixed16BE(std::string* out, uint16_t v) {
@@ -79,6 +80,16 @@ inline std::string EventIdKey(const EventId& id) {
              id.bytes().size());
   return key;
 }
+
+// 'h' + position(8) + signed_at micros(8, two's complement): a signed head
+// (eventstore/signed_head.h), kept beside the log so that backups hold it.
+inline std::string SignedHeadKey(uint64_t position, int64_t signed_at_micros) {
+  std::string key(1, kSignedHeadPrefix);
+  PutFixed64BE(&key, position);
+  PutFixed64BE(&key, static_cast<uint64_t>(signed_at_micros));
+  return key;
+}
+inline constexpr size_t kSignedHeadKeySize = 17;
 
 }  // namespace caseline::eventstore
 

@@ -16,6 +16,8 @@
 #include "nlohmann/json.hpp"
 #include "server/access_config_file.h"
 #include "base/read_file.h"
+#include "eventstore/signed_head.h"
+#include "openssl/crypto.h"
 #include "server/server.h"
 #include "server/views_config_file.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
   std::string tls_cert, tls_key, client_ca;
   std::string restore_from;
   bool restore_only = false;
+  std::string signing_key;
+  std::string sign_head_interval = "1m";
 
   CLI::App app{
       "caselined: Caseline's event-sourced care coordination server.\n"
@@ -142,6 +146,16 @@ int main(int argc, char** argv) {
   app.add_option("--cluster_name", options.cluster.cluster_name,
                  "with --cluster_etcd: the etcd key prefix /caseline/<name>/")
       ->capture_default_str();
+  app.add_option("--signing_key", signing_key,
+                 "Ed25519 private key (PEM, from `openssl genpkey -algorithm "
+                 "ed25519 -out FILE`) that signs the log's head "
+                 "(docs/log_format.md \"Signed heads\"); without it no "
+                 "head is signed");
+  app.add_option("--sign_head_interval", sign_head_interval,
+                 "with --signing_key: how often the head is signed if it "
+                 "moved since the last signed head (also checked at "
+                 "start-up), e.g. 30s, 5m, 1h; 0 signs only at start-up and "
+                 "on request (Admin.SignHead)");
   CLI::Option* restore_option = app.add_option(
       "--restore_from", restore_from,
       "before starting, restore the backup in this directory (written by "
@@ -205,6 +219,36 @@ int main(int argc, char** argv) {
       return 2;
     }
     options.views = *config;
+  }
+
+  if (!absl::ParseDuration(sign_head_interval, &options.sign_head_interval) ||
+      options.sign_head_interval < absl::ZeroDuration()) {
+    spdlog::error(
+        "cannot start: --sign_head_interval \"{}\" is not a duration such "
+        "as 30s, 5m or 1h (0: only at start-up and on request)",
+        sign_head_interval);
+    return 2;
+  }
+  if (!signing_key.empty()) {
+    absl::StatusOr<std::string> pem =
+        caseline::ReadFileNamedBy("--signing_key", signing_key);
+    if (!pem.ok()) {
+      spdlog::error("cannot start: {}", pem.status().ToString());
+      return 2;
+    }
+    absl::StatusOr<std::unique_ptr<caseline::eventstore::HeadSigner>> signer =
+        caseline::eventstore::HeadSigner::FromPem(*pem);
+    OPENSSL_cleanse(pem->data(), pem->size());
+    if (!signer.ok()) {
+      spdlog::error("cannot start: --signing_key file {}: {}", signing_key,
+                    signer.status().ToString());
+      return 2;
+    }
+    options.head_signer = *std::move(signer);
+    spdlog::info("signing the log's head with key {} from {}",
+                 caseline::eventstore::KeyIdToHex(
+                     options.head_signer->key_id()),
+                 signing_key);
   }
 
   if (!restore_from.empty()) {

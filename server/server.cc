@@ -24,6 +24,7 @@
 #include "projections/continuity_projection.h"
 #include "projections/duplication_projection.h"
 #include "cluster/cluster_log.h"
+#include "server/head_signing.h"
 #include "server/health.h"
 #include "server/http_console.h"
 #include "server/listen_address.h"
@@ -162,7 +163,8 @@ class CaselineServer::Impl {
         views_{log_.get(), records_.get(), engine_.get(), options.views,
                &access_, ClockOf(options)},
         service_(log_.get(), &access_, EventLogOptionsOf(options)),
-        admin_(log_.get(), &access_),
+        head_signer_(options.head_signer),
+        admin_(log_.get(), &access_, head_signer_.get()),
         care_handler_(log_.get(), records_.get(), ClockOf(options)),
         runner_{&care_handler_, &access_},
         care_services_(&runner_),
@@ -247,6 +249,10 @@ class CaselineServer::Impl {
       health_ = std::make_unique<HealthReporter>(
           log_.get(), engine_.get(), health, options.health_interval);
     }
+    if (head_signer_ != nullptr) {
+      head_signing_ = std::make_unique<HeadSigningLoop>(
+          log_.get(), head_signer_.get(), options.sign_head_interval);
+    }
     return absl::OkStatus();
   }
 
@@ -254,6 +260,7 @@ class CaselineServer::Impl {
     MutexLock lock(&mu_);
     if (log_ == nullptr) return;
     health_.reset();  // before the server, whose health service it updates
+    head_signing_.reset();  // signs in the log
     // Before the server: its calls go to the server's in-process channel.
     if (console_ != nullptr) console_->Stop();
     // They read what is closed below.
@@ -321,6 +328,9 @@ class CaselineServer::Impl {
   services::AccessControl access_;
   services::ViewsContext views_;
   services::EventLogService service_;
+  // The signing key, shared with the caller of Start (before admin_, which
+  // uses it).
+  const std::shared_ptr<const eventstore::HeadSigner> head_signer_;
   services::AdminService admin_;
   services::CareCommandHandler care_handler_;
   services::CommandRunner runner_;
@@ -328,6 +338,7 @@ class CaselineServer::Impl {
   services::ViewServices view_services_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HealthReporter> health_;  // set once serving
+  std::unique_ptr<HeadSigningLoop> head_signing_;  // set once serving
   std::unique_ptr<HttpConsole> console_;    // set once serving, if asked
   const std::string host_;
   int port_ = 0;

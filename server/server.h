@@ -69,6 +69,14 @@ struct ServerOptions {
   // How often grpc.health.v1.Health statuses are brought up to date
   // (server/health.h); clamped to 10 ms .. 1 min. Default: 1 s.
   absl::Duration health_interval = absl::Seconds(1);
+  // The key that signs the log's head (caselined --signing_key;
+  // docs/log_format.md "Signed heads"). Null: no signing; Admin.SignHead
+  // and Admin.GetSigningKey answer FAILED_PRECONDITION. Default: null.
+  std::shared_ptr<const eventstore::HeadSigner> head_signer;
+  // With head_signer: how often the head is signed if it moved since the
+  // last signed head kept (it is also checked once at start-up). Zero or
+  // less: only at start-up and on request (Admin.SignHead). Default: 1 min.
+  absl::Duration sign_head_interval = absl::Minutes(1);
   // The rocksdb::Env of the event log's database (not owned; must outlive
   // the server). Default: RocksDB's. Tests pass a fault-injecting one.
   rocksdb::Env* env = nullptr;

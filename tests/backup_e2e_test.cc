@@ -5,6 +5,13 @@
 // to the reported head hash, and its projections catch up. Refusals (an
 // occupied backup directory, a caller without the admin role, a data
 // directory that already holds a log, a damaged backup) change nothing.
+// Signed heads: a caselined with --signing_key signs its head; the signed
+// head and public key fetched with the CLI let `caseline verify --offline`
+// accept the backup and reject copies with one envelope byte changed or one
+// event removed, naming the position.
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -13,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "caseline/v1/admin.grpc.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
+#include "eventstore/log_tamper.h"
 #include "eventstore/test_files.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -325,6 +333,241 @@ TEST(BackupE2eTest, OnlyAdminsMayBackUp) {
   const grpc::Status ok = backup_as("org-ops", dir.path() + "/ops");
   EXPECT_TRUE(ok.ok()) << ok.error_message();
   EXPECT_TRUE(fs::exists(dir.path() + "/ops/CASELINE-BACKUP"));
+}
+
+// A fresh private key of `type` ("ED25519" or "EC") written as PEM to `path`.
+void WritePrivateKey(const char* type, const std::string& path) {
+  EVP_PKEY* key = std::string(type) == "EC"
+                      ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")
+                      : EVP_PKEY_Q_keygen(nullptr, nullptr, type);
+  ASSERT_NE(key, nullptr);
+  FILE* file = std::fopen(path.c_str(), "w");
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ(
+      PEM_write_PrivateKey(file, key, nullptr, nullptr, 0, nullptr, nullptr),
+      1);
+  std::fclose(file);
+  EVP_PKEY_free(key);
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(BackupE2eTest, OfflineVerifierChecksABackupAgainstASignedHead) {
+  testing::ScratchDir dir("signed_heads");
+  const std::string key = dir.path() + "/signing.pem";
+  WritePrivateKey("ED25519", key);
+  const std::string data_dir = dir.path() + "/data";
+  auto server = std::make_unique<ServerProcess>(
+      data_dir,
+      std::vector<std::string>{"--signing_key=" + key,
+                               "--sign_head_interval=0"});
+  std::string address = server->Start();
+  ASSERT_FALSE(address.empty());
+  auto cli = [&](std::vector<std::string> args, const std::string& name) {
+    return RunCli(address, std::move(args), dir.path() + "/cli-" + name);
+  };
+
+  // An empty log: nothing kept, nothing to sign.
+  const ProgramResult none = cli({"signed-head"}, "none");
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_THAT(none.err, AllOf(HasSubstr("NOT_FOUND"),
+                              HasSubstr("no signed head is kept yet")));
+  const ProgramResult empty = cli({"signed-head", "--sign"}, "empty");
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_THAT(empty.err, AllOf(HasSubstr("FAILED_PRECONDITION"),
+                               HasSubstr("the log is empty")));
+
+  auto event_log = v1::EventLog::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto append = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      v1::AppendRequest request;
+      request.set_stream_id("case-1");
+      *request.add_events() =
+          testing::JsonEvent("Noted", absl::StrCat("{\"note\":\"note-", i,
+                                                   "-end\"}"));
+      grpc::ClientContext context;
+      v1::AppendResponse response;
+      ASSERT_TRUE(event_log->Append(&context, request, &response).ok());
+    }
+  };
+  append(0, 30);
+
+  // Signed now, written as the file to publish; the public key beside it.
+  const std::string head_file = dir.path() + "/head.json";
+  const ProgramResult signed_now =
+      cli({"signed-head", "--sign", "--out", head_file}, "sign");
+  ASSERT_EQ(signed_now.exit_code, 0) << signed_now.err;
+  const nlohmann::json head = nlohmann::json::parse(ReadText(head_file));
+  EXPECT_EQ(head["position"], "30");
+  const std::string public_key = dir.path() + "/public.pem";
+  const ProgramResult key_printed =
+      cli({"signing-key", "--out", public_key}, "key");
+  ASSERT_EQ(key_printed.exit_code, 0) << key_printed.err;
+  EXPECT_THAT(key_printed.err,
+              HasSubstr("key id " + head["key_id"].get<std::string>()));
+  EXPECT_THAT(ReadText(public_key), HasSubstr("-----BEGIN PUBLIC KEY-----"));
+  // The signed hash is the chain's at position 30.
+  grpc::ClientContext verify_context;
+  v1::VerifyChainRequest to_30;
+  to_30.set_to_position(30);
+  v1::VerifyChainResponse chain;
+  ASSERT_TRUE(event_log->VerifyChain(&verify_context, to_30, &chain).ok());
+  EXPECT_EQ(head["head_hash"], chain.head_hash());
+  // Fetched again (newest; at position 30): the same signed head.
+  const ProgramResult fetched = cli({"signed-head", "--position", "30"}, "get");
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  EXPECT_EQ(nlohmann::json::parse(fetched.out), head);
+
+  append(30, 40);
+  const std::string backup_dir = dir.path() + "/backup";
+  const ProgramResult backup =
+      cli({"backup", "--to", backup_dir}, "backup");
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+
+  auto verify_offline = [&](const std::string& backup_path,
+                            const std::string& head_path,
+                            const std::string& key_path,
+                            const std::string& name) {
+    // No --server: no server is involved.
+    return RunProgram({CASELINE_PATH, "verify", "--offline", "--backup",
+                       backup_path, "--signed-head", head_path,
+                       "--public-key", key_path},
+                      dir.path() + "/offline-" + name);
+  };
+  const ProgramResult accepted =
+      verify_offline(backup_dir, head_file, public_key, "honest");
+  ASSERT_EQ(accepted.exit_code, 0) << accepted.err;
+  const nlohmann::json report = nlohmann::json::parse(accepted.out);
+  EXPECT_EQ(report["ok"], true);
+  EXPECT_EQ(report["signed_position"], "30");
+  EXPECT_EQ(report["backup_head_position"], "40");
+  EXPECT_EQ(report["events_checked"], "40");
+
+  // One byte of event 17's payload changed through RocksDB (every checksum
+  // passes): rejected at 17.
+  const std::string changed = dir.path() + "/changed";
+  fs::copy(backup_dir, changed, fs::copy_options::recursive);
+  ASSERT_TRUE(caseline::testing::RewriteEventForTest(
+                  changed, 17,
+                  [](std::string& value) {
+                    const size_t at = value.find("-end");
+                    ASSERT_NE(at, std::string::npos);
+                    value[at + 1] = 'E';
+                  })
+                  .ok());
+  const ProgramResult byte_changed =
+      verify_offline(changed, head_file, public_key, "changed");
+  EXPECT_EQ(byte_changed.exit_code, 3) << byte_changed.err;
+  EXPECT_THAT(byte_changed.err,
+              AllOf(HasSubstr("rejected: at position 17"),
+                    HasSubstr("hashes to")));
+  EXPECT_EQ(nlohmann::json::parse(byte_changed.out)["first_bad_position"],
+            "17");
+
+  // Event 23 removed: rejected at 23.
+  const std::string removed = dir.path() + "/removed";
+  fs::copy(backup_dir, removed, fs::copy_options::recursive);
+  ASSERT_TRUE(caseline::testing::DeleteEventForTest(removed, 23).ok());
+  const ProgramResult event_removed =
+      verify_offline(removed, head_file, public_key, "removed");
+  EXPECT_EQ(event_removed.exit_code, 3) << event_removed.err;
+  EXPECT_THAT(event_removed.err,
+              AllOf(HasSubstr("rejected: at position 23"), HasSubstr("gap")));
+
+  // A signed head edited to claim another position: its signature fails.
+  nlohmann::json edited = head;
+  edited["position"] = "29";
+  const std::string edited_file = dir.path() + "/edited.json";
+  std::ofstream(edited_file) << edited.dump();
+  const ProgramResult forged =
+      verify_offline(backup_dir, edited_file, public_key, "forged");
+  EXPECT_EQ(forged.exit_code, 3);
+  EXPECT_THAT(forged.err, HasSubstr("signature does not verify"));
+
+  // Another key's public key: rejected, naming both key ids.
+  const std::string other_key = dir.path() + "/other.pem";
+  WritePrivateKey("ED25519", other_key);
+  const std::string other_public = dir.path() + "/other-public.pem";
+  {
+    EVP_PKEY* pkey = nullptr;
+    FILE* in = std::fopen(other_key.c_str(), "r");
+    ASSERT_NE(in, nullptr);
+    pkey = PEM_read_PrivateKey(in, nullptr, nullptr, nullptr);
+    std::fclose(in);
+    ASSERT_NE(pkey, nullptr);
+    FILE* out = std::fopen(other_public.c_str(), "w");
+    PEM_write_PUBKEY(out, pkey);
+    std::fclose(out);
+    EVP_PKEY_free(pkey);
+  }
+  const ProgramResult wrong_key =
+      verify_offline(backup_dir, head_file, other_public, "other");
+  EXPECT_EQ(wrong_key.exit_code, 3);
+  EXPECT_THAT(wrong_key.err, HasSubstr("not by the given public key"));
+
+  // Unusable input: exit code 1.
+  EXPECT_EQ(verify_offline(dir.path() + "/nowhere", head_file, public_key,
+                           "nowhere")
+                .exit_code,
+            1);
+  EXPECT_EQ(
+      verify_offline(backup_dir, public_key, public_key, "not-json").exit_code,
+      1);
+  EXPECT_EQ(
+      verify_offline(backup_dir, head_file, key, "private-key").exit_code, 1);
+
+  // Restarted with the key: the head moved past the last signed head, so it
+  // is signed at start-up.
+  server->Stop();
+  server.reset();
+  ServerProcess restarted(data_dir, {"--signing_key=" + key,
+                                     "--sign_head_interval=0"});
+  address = restarted.Start();
+  ASSERT_FALSE(address.empty());
+  ProgramResult newest;
+  for (int i = 0; i < 100; ++i) {
+    newest = cli({"signed-head"}, "newest");
+    if (newest.exit_code == 0 &&
+        nlohmann::json::parse(newest.out)["position"] == "40") {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(newest.exit_code, 0) << newest.err;
+  EXPECT_EQ(nlohmann::json::parse(newest.out)["position"], "40");
+  restarted.Stop();
+
+  // Without a key: heads kept are still served; no key to print.
+  ServerProcess keyless(data_dir);
+  address = keyless.Start();
+  ASSERT_FALSE(address.empty());
+  EXPECT_EQ(cli({"signed-head"}, "keyless").exit_code, 0);
+  const ProgramResult no_key = cli({"signing-key"}, "no-key");
+  EXPECT_EQ(no_key.exit_code, 2);
+  EXPECT_THAT(no_key.err, AllOf(HasSubstr("FAILED_PRECONDITION"),
+                                HasSubstr("without --signing_key")));
+  keyless.Stop();
+
+  // A key that is not Ed25519 is refused at start-up, without quoting it.
+  const std::string ec_key = dir.path() + "/ec.pem";
+  WritePrivateKey("EC", ec_key);
+  const ProgramResult refused = RunCaselined(
+      {"--data_dir=" + dir.path() + "/never", "--signing_key=" + ec_key},
+      dir.path() + "/ec");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_THAT(refused.err, AllOf(HasSubstr("--signing_key"),
+                                 HasSubstr("EC, not Ed25519")));
+  EXPECT_THAT(refused.err, ::testing::Not(HasSubstr("PRIVATE KEY")));
+  const ProgramResult unreadable = RunCaselined(
+      {"--data_dir=" + dir.path() + "/never",
+       "--signing_key=" + dir.path() + "/missing.pem"},
+      dir.path() + "/missing");
+  EXPECT_EQ(unreadable.exit_code, 2);
+  EXPECT_THAT(unreadable.err, HasSubstr("cannot read --signing_key file"));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // caseline: command-line client for caselined. See `caseline --help`.
 // Prints JSON lines on stdout; errors go to stderr with a non-zero exit code:
 // 1 bad input, 2 the server refused or failed the call, 3 the chain did not
-// verify. `demo` prints its progress on stderr and one summary line on stdout.
+// verify (or `verify --offline` rejected the backup). `demo` prints its progress on stderr and one summary line on stdout.
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -23,6 +23,7 @@
 #include "tools/cli_connection.h"
 #include "tools/cli_common.h"
 #include "tools/cli_json.h"
+#include "tools/cli_signed_heads.h"
 #include "tools/cli_views.h"
 #include "tools/demo/demo.h"
 
@@ -435,14 +436,68 @@ int main(int argc, char** argv) {
 
   uint64_t verify_from = 0;
   uint64_t verify_to = 0;
-  CLI::App* verify_cmd =
-      app.add_subcommand("verify",
-                         "Recompute the hash chain and print the head position "
-                         "and hash to publish. "
-                         "Exit code 3 if any event does not verify.");
-  verify_cmd->add_option("--from", verify_from,
-                         "first position (0: the first event)");
-  verify_cmd->add_option("--to", verify_to, "last position (0: the head)");
+  bool verify_offline = false;
+  std::string offline_backup, offline_signed_head, offline_public_key;
+  CLI::App* verify_cmd = app.add_subcommand(
+      "verify",
+      "Recompute the hash chain and print the head position and hash to "
+      "publish. Exit code 3 if any event does not verify. With --offline: "
+      "no server; check the backup in --backup against the signed head in "
+      "--signed-head with the public key in --public-key, and print one JSON "
+      "line; exit code 0 accepted, 3 rejected (the first bad position and "
+      "why on stderr), 1 unusable input.");
+  CLI::Option* from_option = verify_cmd->add_option(
+      "--from", verify_from, "first position (0: the first event)");
+  CLI::Option* to_option =
+      verify_cmd->add_option("--to", verify_to, "last position (0: the head)");
+  CLI::Option* offline_option = verify_cmd->add_flag(
+      "--offline", verify_offline,
+      "check a backup directory on this machine, without a server");
+  CLI::Option* backup_option =
+      verify_cmd
+          ->add_option("--backup", offline_backup,
+                       "with --offline: a directory written by `caseline "
+                       "backup` (opened read-only)")
+          ->needs(offline_option);
+  CLI::Option* signed_head_option =
+      verify_cmd
+          ->add_option("--signed-head", offline_signed_head,
+                       "with --offline: a file written by `caseline "
+                       "signed-head --out`")
+          ->needs(offline_option);
+  CLI::Option* public_key_option =
+      verify_cmd
+          ->add_option("--public-key", offline_public_key,
+                       "with --offline: the server's PEM public key, from "
+                       "`caseline signing-key --out`")
+          ->needs(offline_option);
+  offline_option->excludes(from_option)->excludes(to_option);
+
+  bool sign_now = false;
+  uint64_t signed_position = 0;
+  std::string signed_head_out;
+  CLI::App* signed_head_cmd = app.add_subcommand(
+      "signed-head",
+      "Fetch a signed head of the log (Admin.GetSignedHead), or with --sign "
+      "have the server sign its head now (Admin.SignHead, admin only), and "
+      "write it as one JSON line: the file to publish and to check backups "
+      "against with `caseline verify --offline`.");
+  signed_head_cmd->add_flag("--sign", sign_now,
+                            "sign the current head now (admin only)");
+  signed_head_cmd
+      ->add_option("--position", signed_position,
+                   "the signed head kept at this position (0: the newest)")
+      ->excludes("--sign");
+  signed_head_cmd->add_option("--out", signed_head_out,
+                              "write to this file instead of stdout");
+
+  std::string signing_key_out;
+  CLI::App* signing_key_cmd = app.add_subcommand(
+      "signing-key",
+      "Print the server's public signing key as PEM (Admin.GetSigningKey); "
+      "its key id goes to stderr.");
+  signing_key_cmd->add_option("--out", signing_key_out,
+                              "write to this file instead of stdout");
 
   std::string backup_to;
   CLI::App* backup_cmd = app.add_subcommand(
@@ -508,6 +563,17 @@ int main(int argc, char** argv) {
       caseline::tools::ViewCommands::AddTo(&app);
 
   CLI11_PARSE(app, argc, argv);
+  if (*verify_cmd && verify_offline) {
+    for (const CLI::Option* required :
+         {backup_option, signed_head_option, public_key_option}) {
+      if (required->count() == 0) {
+        return BadInput(absl::StrCat("verify --offline needs ",
+                                     required->get_name()));
+      }
+    }
+    return caseline::tools::RunVerifyOffline(
+        offline_backup, offline_signed_head, offline_public_key);
+  }
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
       caseline::tools::OpenChannel(globals.connection);
   if (!channel.ok()) return BadInput(channel.status().message());
@@ -521,6 +587,15 @@ int main(int argc, char** argv) {
   if (*backup_cmd) {
     return RunBackup(globals, backup_to,
                      app.get_option("--timeout")->count() > 0);
+  }
+  if (*signed_head_cmd) {
+    return caseline::tools::RunSignedHead(globals.channel, globals.connection,
+                                          sign_now, signed_position,
+                                          signed_head_out);
+  }
+  if (*signing_key_cmd) {
+    return caseline::tools::RunSigningKey(globals.channel, globals.connection,
+                                          signing_key_out);
   }
   if (*command_cmd) return RunCommand(globals, command);
   if (*demo_cmd) return RunDemoCommand(globals, demo);

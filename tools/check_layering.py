@@ -40,12 +40,14 @@ PUBLIC = {
     # The log's narrow face (event_log.h), its plain value types (event.h),
     # the views' store, and two pure, documented pieces: the envelope
     # (docs/log_format.md; audit.cc re-seals events with it) and the request
-    # checks (the request fuzzer runs them). Private: event_log_impl.h,
+    # checks (the request fuzzer runs them); signed heads (signing, the
+    # offline check of a backup: the server, services and the CLI use it). Private: event_log_impl.h,
     # key_format.h, info_log.h.
     "eventstore": ["eventstore/event.h", "eventstore/event_log.h",
                    "eventstore/view_store.h", "eventstore/envelope.h",
                    "eventstore/validation.h",
-                   "eventstore/replication.h", "eventstore/log_observer.h"],
+                   "eventstore/replication.h", "eventstore/log_observer.h",
+                   "eventstore/signed_head.h"],
     # The care domain is the layer's whole purpose; proto_time.h is its own
     # helper.
     "care": ["care/access_policy.h", "care/care_decision.h",
@@ -94,7 +96,8 @@ PUBLIC = {
 # 3. Test-only headers: private, but tests/ may include them (they drive the
 #    end-to-end tests' faults and damaged files). Never in a production
 #    folder outside their own.
-TEST_ONLY = ["eventstore/fault_injection_env.h", "eventstore/test_files.h"]
+TEST_ONLY = ["eventstore/fault_injection_env.h", "eventstore/test_files.h",
+             "eventstore/log_tamper.h"]
 
 # 4. Third-party and special includes, by (include pattern, folders allowed,
 #    why). An include that matches a pattern is allowed only in the listed
