@@ -202,6 +202,19 @@ DataClassMask ClientAccessFold::Classify(
       m = SubjectClasses(
           SubjectKey("admission", event.discharge_recorded().admission_id()));
       break;
+    case v1::CareEvent::kAdmissionNotificationReceived:
+      m = SubjectClasses(SubjectKey(
+          "admission", event.admission_notification_received().admission_id()));
+      break;
+    case v1::CareEvent::kDischargeInformationReceived:
+      m = SubjectClasses(SubjectKey(
+          "admission", event.discharge_information_received().admission_id()));
+      break;
+    case v1::CareEvent::kMedicationReconciliationRecorded:
+      m = SubjectClasses(SubjectKey(
+          "admission",
+          event.medication_reconciliation_recorded().admission_id()));
+      break;
     case v1::CareEvent::kTransitionPlanned: {
       const auto& e = event.transition_planned();
       m = SubjectClasses(SubjectKey("admission", e.admission_id()));

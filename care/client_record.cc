@@ -465,6 +465,29 @@ void ClientRecord::Apply(const v1::CareEvent& event,
       follow_up.position = context.global_position;
       break;
     }
+    case v1::CareEvent::kAdmissionNotificationReceived: {
+      const auto& received = event.admission_notification_received();
+      admission_notifications[received.notification_id()] =
+          TransitionOfCareState{received.admission_id(), at,
+                                context.organization_id,
+                                context.global_position};
+      break;
+    }
+    case v1::CareEvent::kDischargeInformationReceived: {
+      const auto& received = event.discharge_information_received();
+      discharge_information[received.receipt_id()] = TransitionOfCareState{
+          received.admission_id(), at, context.organization_id,
+          context.global_position};
+      break;
+    }
+    case v1::CareEvent::kMedicationReconciliationRecorded: {
+      const auto& recorded = event.medication_reconciliation_recorded();
+      medication_reconciliations[recorded.reconciliation_id()] =
+          TransitionOfCareState{recorded.admission_id(), at,
+                                context.organization_id,
+                                context.global_position};
+      break;
+    }
     case v1::CareEvent::kWorklistItemClaimed: {
       const auto& claimed = event.worklist_item_claimed();
       worklist_claims[WorklistItemKeyOf(claimed, context)] =

@@ -192,6 +192,16 @@ struct FollowUpState {
   uint64_t position = 0;
 };
 
+// A Transitions of Care event (AdmissionNotificationReceived,
+// DischargeInformationReceived, MedicationReconciliationRecorded) at its
+// business time.
+struct TransitionOfCareState {
+  std::string admission_id;  // empty: the event named none
+  absl::Time at;
+  std::string recorded_by_organization_id;
+  uint64_t position = 0;
+};
+
 struct DisclosureState {
   v1::InformationDisclosed disclosed;
   absl::Time disclosed_at;
@@ -270,6 +280,11 @@ struct ClientRecord {
   std::map<std::string, MeetingState> meetings;
   std::set<std::string> follow_up_ids;
   std::map<std::string, FollowUpState> follow_ups;
+  // TRC events by their ids (notification_id, receipt_id,
+  // reconciliation_id).
+  std::map<std::string, TransitionOfCareState> admission_notifications;
+  std::map<std::string, TransitionOfCareState> discharge_information;
+  std::map<std::string, TransitionOfCareState> medication_reconciliations;
   // Duplication findings a person dismissed (DuplicateDismissed).
   std::set<std::string> dismissed_finding_ids;
   std::map<std::string, DisclosureState> disclosures;

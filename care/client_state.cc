@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <utility>
@@ -54,6 +55,10 @@ uint64_t HighestKnownPosition(const ClientRecord& r) {
   for (const auto& [domain, need] : r.assessed_needs) keep(need.position);
   for (const auto& [id, m] : r.meetings) keep(m.position);
   for (const auto& [id, f] : r.follow_ups) keep(f.position);
+  for (const auto* trc : {&r.admission_notifications, &r.discharge_information,
+                          &r.medication_reconciliations}) {
+    for (const auto& [id, e] : *trc) keep(e.position);
+  }
   keep(r.case_status_position);
   for (const auto& [id, a] : r.admissions) {
     keep(a.admitted_position);

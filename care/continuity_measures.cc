@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
+#include <map>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -69,6 +70,25 @@ void SortEntries(std::vector<v1::MeasureIndexEntry>* entries) {
             });
 }
 
+// Sets `out` to the earliest of `events` (TRC events by id) that `admission`
+// names (any, when `admission` is null) on `from`'s calendar day or later.
+void SetEarliestTrcEvent(
+    const std::map<std::string, TransitionOfCareState>& events,
+    const std::string* admission, const Calendar& calendar, absl::Time from,
+    v1::MeasureEvent* out) {
+  const std::string* best_id = nullptr;
+  const TransitionOfCareState* best = nullptr;
+  for (const auto& [id, e] : events) {
+    if (admission != nullptr && e.admission_id != *admission) continue;
+    if (calendar.DaysBetween(from, e.at) < 0) continue;
+    if (best == nullptr || e.at < best->at) {
+      best = &e;
+      best_id = &id;
+    }
+  }
+  if (best != nullptr) SetEvent(*best_id, best->at, out);
+}
+
 v1::MeasureIndexEntry ReferralMeasureEntry(const ClientRecord& record,
                                            const std::string& id,
                                            const ReferralState& r) {
@@ -86,8 +106,16 @@ v1::MeasureIndexEntry ReferralMeasureEntry(const ClientRecord& record,
 const std::vector<std::string>& MeasureNames() {
   static const std::vector<std::string>* const kNames =
       new std::vector<std::string>{
-          kMeasureFuh7,  kMeasureFuh30,         kMeasureFum7,
-          kMeasureFum30, kMeasureReadmission30, kMeasureReferralLoopClosure};
+          kMeasureFuh7,
+          kMeasureFuh30,
+          kMeasureFum7,
+          kMeasureFum30,
+          kMeasureReadmission30,
+          kMeasureReferralLoopClosure,
+          kMeasureTrcNotification,
+          kMeasureTrcReceipt,
+          kMeasureTrcEngagement,
+          kMeasureTrcMedicationReconciliation};
   return *kNames;
 }
 
@@ -100,6 +128,11 @@ v1::MeasureIndexKind MeasureIndexKindOf(absl::string_view measure) {
     return v1::MEASURE_INDEX_KIND_READMISSION;
   if (measure == kMeasureReferralLoopClosure)
     return v1::MEASURE_INDEX_KIND_REFERRAL;
+  if (measure == kMeasureTrcNotification || measure == kMeasureTrcReceipt ||
+      measure == kMeasureTrcEngagement ||
+      measure == kMeasureTrcMedicationReconciliation) {
+    return v1::MEASURE_INDEX_KIND_TRC;
+  }
   return v1::MEASURE_INDEX_KIND_UNSPECIFIED;
 }
 
@@ -151,6 +184,31 @@ std::vector<v1::MeasureIndexEntry> StayMeasureEntriesOf(
                     *s.discharged_at, facility);
       entry.set_disposition(s.disposition);
       readmission(a.first, *s.discharged_at, &entry);
+      {
+        v1::MeasureIndexEntry trc = entry;
+        trc.set_kind(v1::MEASURE_INDEX_KIND_TRC);
+        SetTimestamp(s.admitted_at, trc.mutable_admitted_at());
+        SetEarliestTrcEvent(record.admission_notifications, &a.first, calendar,
+                            s.admitted_at, trc.mutable_admission_notification());
+        SetEarliestTrcEvent(record.discharge_information, &a.first, calendar,
+                            *s.discharged_at,
+                            trc.mutable_discharge_information());
+        SetEarliestTrcEvent(record.medication_reconciliations, nullptr,
+                            calendar, *s.discharged_at,
+                            trc.mutable_medication_reconciliation());
+        const FollowUpState* best = nullptr;
+        const std::string* best_id = nullptr;
+        for (const auto& [id, f] : record.follow_ups) {
+          if (calendar.DaysBetween(*s.discharged_at, f.at) < 1) continue;
+          if (best == nullptr || f.at < best->at) {
+            best = &f;
+            best_id = &id;
+          }
+        }
+        if (best != nullptr)
+          SetEvent(*best_id, best->at, trc.mutable_follow_up());
+        entries.push_back(std::move(trc));
+      }
       if (mental_health) {
         v1::MeasureIndexEntry fuh = entry;
         fuh.set_kind(v1::MEASURE_INDEX_KIND_FUH);
@@ -238,6 +296,11 @@ v1::MeasureResult ComputeMeasure(
   if (measure == kMeasureFum7) window = config.fum_short_days;
   if (measure == kMeasureFum30) window = config.fum_long_days;
   if (measure == kMeasureReadmission30) window = config.readmission_days;
+  if (measure == kMeasureTrcNotification) window = config.trc_notification_days;
+  if (measure == kMeasureTrcReceipt) window = config.trc_receipt_days;
+  if (measure == kMeasureTrcEngagement) window = config.trc_engagement_days;
+  if (measure == kMeasureTrcMedicationReconciliation)
+    window = config.trc_medication_reconciliation_days;
   result.set_window_days(window);
   switch (kind) {
     case v1::MEASURE_INDEX_KIND_FUH:
@@ -266,6 +329,34 @@ v1::MeasureResult ComputeMeasure(
           "referrals sent whose loop is closed (completed), with the median "
           "days from sent to completed");
       break;
+    case v1::MEASURE_INDEX_KIND_TRC: {
+      std::string numerator;
+      if (measure == kMeasureTrcNotification) {
+        numerator = absl::StrCat(
+            "notification of the admission received on days 0 to ", window,
+            " after the admission date");
+      } else if (measure == kMeasureTrcReceipt) {
+        numerator = absl::StrCat(
+            "discharge information received on days 0 to ", window,
+            " after the discharge date");
+      } else if (measure == kMeasureTrcEngagement) {
+        numerator = absl::StrCat("patient engagement (a follow-up) on days 1 "
+                                 "to ",
+                                 window,
+                                 " after the discharge; the discharge day "
+                                 "does not count");
+      } else {
+        numerator = absl::StrCat(
+            "medication reconciliation on days 0 to ", window,
+            " after the discharge; the discharge day counts");
+      }
+      result.set_description(absl::StrCat(
+          "transitions of care: ", numerator,
+          ", per inpatient discharge; a readmission within ",
+          config.trc_readmission_days,
+          " days or a direct transfer excludes the discharge"));
+      break;
+    }
     default:
       return result;
   }
@@ -310,6 +401,49 @@ v1::MeasureResult ComputeMeasure(
           if (day >= 0 && day <= window) qualifying = &entry.readmission();
         }
         break;
+      case v1::MEASURE_INDEX_KIND_TRC: {
+        if (entry.disposition() == v1::DISCHARGE_DISPOSITION_DECEASED) {
+          exclusion = "deceased";
+          break;
+        }
+        if (entry.disposition() == v1::DISCHARGE_DISPOSITION_TRANSFER) {
+          exclusion = "direct transfer";
+          break;
+        }
+        if (entry.has_readmission() &&
+            DaysAfter(calendar, entry, entry.readmission()) <=
+                config.trc_readmission_days) {
+          excluding = &entry.readmission();
+          exclusion =
+              absl::StrCat("readmitted on day ",
+                           DaysAfter(calendar, entry, entry.readmission()));
+          break;
+        }
+        // The event that may qualify, the day its window starts, and the
+        // date it counts from (the admission's for a notification).
+        const v1::MeasureEvent* candidate = nullptr;
+        int first_day = 0;
+        absl::Time from = ToTime(entry.at());
+        if (measure == kMeasureTrcNotification) {
+          if (entry.has_admission_notification())
+            candidate = &entry.admission_notification();
+          from = ToTime(entry.admitted_at());
+        } else if (measure == kMeasureTrcReceipt) {
+          if (entry.has_discharge_information())
+            candidate = &entry.discharge_information();
+        } else if (measure == kMeasureTrcEngagement) {
+          if (entry.has_follow_up()) candidate = &entry.follow_up();
+          first_day = 1;
+        } else if (entry.has_medication_reconciliation()) {
+          candidate = &entry.medication_reconciliation();
+        }
+        if (candidate != nullptr) {
+          const int64_t day =
+              calendar.DaysBetween(from, ToTime(candidate->at()));
+          if (day >= first_day && day <= window) qualifying = candidate;
+        }
+        break;
+      }
       case v1::MEASURE_INDEX_KIND_REFERRAL:
         if (entry.has_completion()) {
           qualifying = &entry.completion();

@@ -114,6 +114,29 @@ inline v1::CareEvent FollowUp(
   f->set_contact_kind(v1::CONTACT_KIND_IN_PERSON);
   return e;
 }
+inline v1::CareEvent Notification(const std::string& id,
+                                  const std::string& admission) {
+  v1::CareEvent e;
+  e.mutable_admission_notification_received()->set_notification_id(id);
+  e.mutable_admission_notification_received()->set_admission_id(admission);
+  return e;
+}
+inline v1::CareEvent Receipt(const std::string& id,
+                             const std::string& admission) {
+  v1::CareEvent e;
+  e.mutable_discharge_information_received()->set_receipt_id(id);
+  e.mutable_discharge_information_received()->set_admission_id(admission);
+  return e;
+}
+inline v1::CareEvent Reconciliation(const std::string& id,
+                                    const std::string& admission = "") {
+  v1::CareEvent e;
+  auto* r = e.mutable_medication_reconciliation_recorded();
+  r->set_reconciliation_id(id);
+  r->set_admission_id(admission);
+  r->set_performer_discipline(v1::DISCIPLINE_NURSING);
+  return e;
+}
 inline v1::CareEvent Referral(const std::string& id, const std::string& from,
                               const std::string& to,
                               v1::ServiceCategory category,

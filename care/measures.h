@@ -1,5 +1,5 @@
 // Quality measures of continuity (FUH, FUM, READMISSION-30,
-// REFERRAL-LOOP-CLOSURE): the index entries a client's record gives, and a
+// REFERRAL-LOOP-CLOSURE, the four HEDIS TRC rates): the index entries a client's record gives, and a
 // measure computed over the entries chosen for it. Pure functions, by the
 // rules stated in care/continuity.h; days are dates of config.time_zone.
 //
@@ -25,7 +25,15 @@ inline constexpr char kMeasureFum7[] = "FUM-7";
 inline constexpr char kMeasureFum30[] = "FUM-30";
 inline constexpr char kMeasureReadmission30[] = "READMISSION-30";
 inline constexpr char kMeasureReferralLoopClosure[] = "REFERRAL-LOOP-CLOSURE";
-// All six, in order.
+// HEDIS Transitions of Care: notification of inpatient admission, receipt
+// of discharge information, patient engagement after inpatient discharge,
+// medication reconciliation post-discharge.
+inline constexpr char kMeasureTrcNotification[] = "TRC-NOTIFICATION";
+inline constexpr char kMeasureTrcReceipt[] = "TRC-RECEIPT";
+inline constexpr char kMeasureTrcEngagement[] = "TRC-ENGAGEMENT";
+inline constexpr char kMeasureTrcMedicationReconciliation[] =
+    "TRC-MEDICATION-RECONCILIATION";
+// All ten, in order.
 const std::vector<std::string>& MeasureNames();
 // The index kind a measure is computed from; UNSPECIFIED for an unknown name.
 v1::MeasureIndexKind MeasureIndexKindOf(absl::string_view measure);
@@ -42,8 +50,9 @@ bool IsMentalHealthFollowUp(const v1::FollowUpCompleted& follow_up,
 std::vector<v1::MeasureIndexEntry> MeasureEntriesOf(
     const ClientRecord& record, const OrganizationDirectory& directory,
     const ViewsConfig& config);
-// Its two parts, unordered: FUH, FUM and READMISSION entries (admissions and
-// follow-ups), and REFERRAL entries (referrals).
+// Its two parts, unordered: FUH, FUM, READMISSION and TRC entries
+// (admissions, follow-ups and the TRC events), and REFERRAL entries
+// (referrals).
 std::vector<v1::MeasureIndexEntry> StayMeasureEntriesOf(
     const ClientRecord& record, const OrganizationDirectory& directory,
     const ViewsConfig& config);
@@ -66,6 +75,16 @@ std::vector<v1::MeasureIndexEntry> ReferralMeasureEntriesOf(
 //     inpatient admission on day 0..readmission_days.
 //   REFERRAL-LOOP-CLOSURE: referrals sent; numerator completed, with the
 //     median days from sent to completed (fractional days).
+//   TRC-*: inpatient discharges, less exclusions (client deceased;
+//     disposition TRANSFER; an inpatient admission on day 0..
+//     trc_readmission_days); numerator, by rate: an admission notification
+//     naming the admission on day 0..trc_notification_days of the ADMISSION
+//     date (TRC-NOTIFICATION); discharge information naming the admission
+//     on day 0..trc_receipt_days (TRC-RECEIPT); any follow-up on day
+//     1..trc_engagement_days (TRC-ENGAGEMENT; the discharge day does not
+//     count); any medication reconciliation on day
+//     0..trc_medication_reconciliation_days
+//     (TRC-MEDICATION-RECONCILIATION).
 // Members are listed unless counts_only. An unknown name yields a result
 // with only the name set (GetMeasures refuses unknown names first).
 v1::MeasureResult ComputeMeasure(

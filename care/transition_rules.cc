@@ -1,6 +1,8 @@
 // Care transitions: admissions and discharges, a planned transition to
-// another organisation or level of care, its completion, and the follow-up
-// contact after it.
+// another organisation or level of care, its completion, the follow-up
+// contact after it, and what HEDIS TRC counts around a stay (an admission
+// notification, discharge information received, a medication
+// reconciliation).
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -212,6 +214,101 @@ std::string SummarizeFollowUp(const v1::CareEvent& event) {
       ") by ", e.provider_organization_id());
 }
 
+// --- Transitions of Care (HEDIS TRC) -----------------------------------------
+
+absl::Status CheckNotification(const v1::CareEvent& event) {
+  const auto& e = event.admission_notification_received();
+  RETURN_IF_ERROR(CheckId(e.notification_id(),
+                          "admission_notification_received.notification_id"));
+  return CheckId(e.admission_id(),
+                 "admission_notification_received.admission_id");
+}
+
+// A new notification id, about an admission of the client.
+absl::Status DecideNotification(const RuleInput& input, v1::CareEvent* event) {
+  const auto& e = event->admission_notification_received();
+  const std::string& client = input.record.client_id;
+  RETURN_IF_ERROR(RequireNew(input.record.admission_notifications,
+                             e.notification_id(), "admission notification",
+                             client));
+  return RequireKnown(input.record.admissions, e.admission_id(), "admission",
+                      client)
+      .status();
+}
+
+std::string SummarizeNotification(const v1::CareEvent& event) {
+  const auto& e = event.admission_notification_received();
+  return absl::StrCat("notification ", e.notification_id(),
+                      " of admission ", e.admission_id(), " received");
+}
+
+absl::Status CheckReceipt(const v1::CareEvent& event) {
+  const auto& e = event.discharge_information_received();
+  RETURN_IF_ERROR(
+      CheckId(e.receipt_id(), "discharge_information_received.receipt_id"));
+  return CheckId(e.admission_id(),
+                 "discharge_information_received.admission_id");
+}
+
+// A new receipt id, about an admission of the client (its discharge may be
+// recorded later: the measure counts only receipts from the discharge date).
+absl::Status DecideReceipt(const RuleInput& input, v1::CareEvent* event) {
+  const auto& e = event->discharge_information_received();
+  const std::string& client = input.record.client_id;
+  RETURN_IF_ERROR(RequireNew(input.record.discharge_information,
+                             e.receipt_id(), "discharge information receipt",
+                             client));
+  return RequireKnown(input.record.admissions, e.admission_id(), "admission",
+                      client)
+      .status();
+}
+
+std::string SummarizeReceipt(const v1::CareEvent& event) {
+  const auto& e = event.discharge_information_received();
+  return absl::StrCat("discharge information of admission ", e.admission_id(),
+                      " received (receipt ", e.receipt_id(), ")");
+}
+
+absl::Status CheckReconciliation(const v1::CareEvent& event) {
+  const auto& e = event.medication_reconciliation_recorded();
+  RETURN_IF_ERROR(
+      CheckId(e.reconciliation_id(),
+              "medication_reconciliation_recorded.reconciliation_id"));
+  RETURN_IF_ERROR(CheckOptionalId(
+      e.admission_id(), "medication_reconciliation_recorded.admission_id"));
+  return CheckEnum(e.performer_discipline(), v1::Discipline_IsValid,
+                   "medication_reconciliation_recorded.performer_discipline",
+                   true);
+}
+
+// A new reconciliation id, and the admission it names known.
+absl::Status DecideReconciliation(const RuleInput& input,
+                                  v1::CareEvent* event) {
+  const auto& e = event->medication_reconciliation_recorded();
+  const std::string& client = input.record.client_id;
+  RETURN_IF_ERROR(RequireNew(input.record.medication_reconciliations,
+                             e.reconciliation_id(),
+                             "medication reconciliation", client));
+  if (!e.admission_id().empty()) {
+    RETURN_IF_ERROR(RequireKnown(input.record.admissions, e.admission_id(),
+                                 "admission", client)
+                        .status());
+  }
+  return absl::OkStatus();
+}
+
+std::string SummarizeReconciliation(const v1::CareEvent& event) {
+  const auto& e = event.medication_reconciliation_recorded();
+  std::string summary = absl::StrCat(
+      "medications reconciled (", e.reconciliation_id(), ", ",
+      EnumWord(v1::Discipline_Name(e.performer_discipline()), "DISCIPLINE_"),
+      ")");
+  if (!e.admission_id().empty()) {
+    absl::StrAppend(&summary, " after admission ", e.admission_id());
+  }
+  return summary;
+}
+
 constexpr EventRules kRules[] = {
     {.event = v1::CareEvent::kAdmissionRecorded,
      .check_fields = CheckAdmission,
@@ -233,6 +330,18 @@ constexpr EventRules kRules[] = {
      .check_fields = CheckFollowUp,
      .decide = DecideFollowUp,
      .summarize = SummarizeFollowUp},
+    {.event = v1::CareEvent::kAdmissionNotificationReceived,
+     .check_fields = CheckNotification,
+     .decide = DecideNotification,
+     .summarize = SummarizeNotification},
+    {.event = v1::CareEvent::kDischargeInformationReceived,
+     .check_fields = CheckReceipt,
+     .decide = DecideReceipt,
+     .summarize = SummarizeReceipt},
+    {.event = v1::CareEvent::kMedicationReconciliationRecorded,
+     .check_fields = CheckReconciliation,
+     .decide = DecideReconciliation,
+     .summarize = SummarizeReconciliation},
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 // The care transition rules (transition_rules.cc): admissions, discharges,
-// planned and completed transitions, follow-ups.
+// planned and completed transitions, follow-ups, and the TRC events
+// (admission notification, discharge information, medication
+// reconciliation).
 #include <string>
 
 #include "care/care_decision.h"
@@ -98,6 +100,99 @@ TEST_F(TransitionRulesTest, AdmissionsAndTransitionsFollowTheirLifecycle) {
        {"org-hospital", FollowUp("f1", "t1")},
        C::kAlreadyExists,
        {"follow-up f1 is already recorded for client c1"}},
+  };
+  ExpectCases(cases);
+}
+
+v1::CareEvent Notification(const std::string& id,
+                           const std::string& admission) {
+  v1::CareEvent e;
+  e.mutable_admission_notification_received()->set_notification_id(id);
+  e.mutable_admission_notification_received()->set_admission_id(admission);
+  return e;
+}
+
+v1::CareEvent Receipt(const std::string& id, const std::string& admission) {
+  v1::CareEvent e;
+  e.mutable_discharge_information_received()->set_receipt_id(id);
+  e.mutable_discharge_information_received()->set_admission_id(admission);
+  return e;
+}
+
+v1::CareEvent Reconciliation(
+    const std::string& id, const std::string& admission,
+    v1::Discipline discipline = v1::DISCIPLINE_NURSING) {
+  v1::CareEvent e;
+  auto* r = e.mutable_medication_reconciliation_recorded();
+  r->set_reconciliation_id(id);
+  r->set_admission_id(admission);
+  r->set_performer_discipline(discipline);
+  return e;
+}
+
+TEST_F(TransitionRulesTest, TransitionsOfCareEventsNameAKnownAdmission) {
+  const Command admitted = {"org-hospital", Admission("a1")};
+  const Command notified = {"org-hospital", Notification("n1", "a1")};
+  const Command received = {"org-hospital", Receipt("i1", "a1")};
+  const Command reconciled = {"org-hospital", Reconciliation("m1", "a1")};
+  const RuleCase cases[] = {
+      {"a notification without an admission",
+       {},
+       {"org-hospital", Notification("n1", "")},
+       C::kInvalidArgument,
+       {"admission_notification_received.admission_id"}},
+      {"a notification of an unknown admission",
+       {},
+       {"org-hospital", Notification("n1", "a9")},
+       C::kNotFound,
+       {"client c1 has no admission a9"}},
+      {"a notification", {admitted}, notified, C::kOk},
+      {"a notification id twice",
+       {admitted, notified},
+       notified,
+       C::kAlreadyExists,
+       {"admission notification n1 already exists for client c1"}},
+      {"discharge information without an admission",
+       {},
+       {"org-hospital", Receipt("i1", "")},
+       C::kInvalidArgument,
+       {"discharge_information_received.admission_id"}},
+      {"discharge information of an unknown admission",
+       {},
+       received,
+       C::kNotFound,
+       {"client c1 has no admission a1"}},
+      // The discharge may be recorded after its information arrived.
+      {"discharge information before the discharge is recorded",
+       {admitted},
+       received,
+       C::kOk},
+      {"a receipt id twice",
+       {admitted, received},
+       received,
+       C::kAlreadyExists,
+       {"discharge information receipt i1 already exists for client c1"}},
+      {"a reconciliation without a discipline",
+       {admitted},
+       {"org-hospital",
+        Reconciliation("m1", "a1", v1::DISCIPLINE_UNSPECIFIED)},
+       C::kInvalidArgument,
+       {"medication_reconciliation_recorded.performer_discipline"}},
+      {"a reconciliation after an unknown admission",
+       {},
+       reconciled,
+       C::kNotFound,
+       {"client c1 has no admission a1"}},
+      {"a reconciliation naming no admission",
+       {},
+       {"org-hospital", Reconciliation("m1", "")},
+       C::kOk},
+      {"a reconciliation", {admitted}, reconciled, C::kOk},
+      {"a reconciliation id twice",
+       {admitted, reconciled},
+       reconciled,
+       C::kAlreadyExists,
+       {"medication reconciliation m1 already exists for client c1"}},
   };
   ExpectCases(cases);
 }

@@ -43,6 +43,16 @@ struct ViewsConfig {
   // A readmission or transfer within this many days of an inpatient
   // discharge excludes it from FUH.
   int32_t fuh_exclusion_days = 30;
+  // HEDIS Transitions of Care (TRC), each the last day N of a window of
+  // day 0 (day 1 for engagement) to day N, counted from the admission date
+  // (notification) or the discharge date (the others).
+  int32_t trc_notification_days = 2;
+  int32_t trc_receipt_days = 2;
+  int32_t trc_engagement_days = 30;
+  int32_t trc_medication_reconciliation_days = 30;
+  // An inpatient readmission on day 0 to this day after an inpatient
+  // discharge excludes it from TRC (HEDIS counts the last discharge).
+  int32_t trc_readmission_days = 30;
 
   // --- Caseload ---
   int32_t caseload_threshold = 50;

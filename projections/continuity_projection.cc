@@ -26,6 +26,8 @@ namespace caseline::projections {
 namespace {
 
 constexpr char kVersionKey[] = "v";
+// "5": TRC measure index entries (MEASURE_INDEX_KIND_TRC); a version 4
+// store has none for past discharges, so it is refused until rebuilt.
 // "4": a referral list entry's ReferralView carries the referral's version,
 // updated_at, reason, status_reason, delivered and received_at; a version 3
 // store's entries lack them (and an entry is rewritten only when its
@@ -219,6 +221,9 @@ uint16_t FamiliesOf(v1::CareEvent::EventCase event_case) {
     case v1::CareEvent::kDischargeRecorded:
       return kStayFamilies | kReceiverItems;
     case v1::CareEvent::kFollowUpCompleted:
+    case v1::CareEvent::kAdmissionNotificationReceived:
+    case v1::CareEvent::kDischargeInformationReceived:
+    case v1::CareEvent::kMedicationReconciliationRecorded:
       return kStayFamilies;
     case v1::CareEvent::kTransitionPlanned:
       return kTransitionItems | kFollowUpItems | kReceiverItems;

@@ -34,7 +34,11 @@
 //                                               AssessmentRecorded, Referral*
 //   stay entries       StayMeasureEntriesOf     AdmissionRecorded,
 //                                               DischargeRecorded,
-//                                               FollowUpCompleted
+//                                               FollowUpCompleted,
+//                                               AdmissionNotificationReceived,
+//                                               DischargeInformationReceived,
+//                                               MedicationReconciliation-
+//                                                 Recorded
 //   caseload           CaseloadEntriesOf        CareTeamMemberAdded/Removed
 //   the claimed kind's WorklistItemClaimed,     (a referral's: that
 //   items                WorklistItemReleased     referral's items only)
@@ -59,7 +63,8 @@
 // is one byte, 0 for an open referral and 1 for a closed one (declined,
 // completed, failed, cancelled); U is one byte, care::UrgencyRank of the
 // referral's urgency, 0 the most urgent):
-//   "v"                                 format version: "4" (version 1 had no
+//   "v"                                 format version: "5" (version 4 had
+//                                       no TRC measure entries; version 1 had no
 //                                       referral list, version 2 no gap
 //                                       items nor claims, version 3 no
 //                                       versions, reasons nor received_at in

@@ -122,6 +122,13 @@ v1::CareEvent FollowUp(const std::string& id, const std::string& provider,
   e.mutable_follow_up_completed()->set_provider_discipline(discipline);
   return e;
 }
+v1::CareEvent Reconciliation(const std::string& id) {
+  v1::CareEvent e;
+  e.mutable_medication_reconciliation_recorded()->set_reconciliation_id(id);
+  e.mutable_medication_reconciliation_recorded()->set_performer_discipline(
+      v1::DISCIPLINE_NURSING);
+  return e;
+}
 v1::CareEvent Referral(const std::string& id, const std::string& from,
                        const std::string& to, v1::ServiceCategory category,
                        std::vector<v1::DataClass> shared = {}) {
@@ -467,7 +474,7 @@ TEST_F(ContinuityProjectionTest, LateFollowUpChangesAPastMeasure) {
   absl::StatusOr<v1::GetMeasuresResponse> response =
       GetMeasures(state_, request, config_, Day(60));
   ASSERT_TRUE(response.ok()) << response.status();
-  ASSERT_EQ(response->results_size(), 6);
+  ASSERT_EQ(response->results_size(), 10);
   EXPECT_EQ(response->results(0).measure(), "FUH-7");
   EXPECT_EQ(response->results(0).denominator(), 1);
   EXPECT_EQ(response->results(0).numerator(), 0);
@@ -477,7 +484,31 @@ TEST_F(ContinuityProjectionTest, LateFollowUpChangesAPastMeasure) {
   EXPECT_EQ(response->results(4).denominator(), 1);
   EXPECT_EQ(response->results(5).measure(), "REFERRAL-LOOP-CLOSURE");
   EXPECT_EQ(response->results(5).denominator(), 1);
+  for (int i = 6; i < 10; ++i) {  // the TRC rates: a1's discharge
+    EXPECT_EQ(response->results(i).denominator(), 1);
+    EXPECT_EQ(response->results(i).numerator(), 0);
+  }
+  EXPECT_EQ(response->results(6).measure(), "TRC-NOTIFICATION");
+  EXPECT_EQ(response->results(9).measure(), "TRC-MEDICATION-RECONCILIATION");
   EXPECT_EQ(response->view_position(), state_.position());
+
+  // A reconciliation on the discharge date, recorded weeks later, and the
+  // late follow-up below change the past TRC rates.
+  Client("c1", Reconciliation("m1"), Day(0, 9), "org-pc");
+  CatchUp(state_);
+  {
+    v1::GetMeasuresRequest trc = request;
+    trc.add_measures("TRC-MEDICATION-RECONCILIATION");
+    trc.add_measures("TRC-ENGAGEMENT");
+    absl::StatusOr<v1::GetMeasuresResponse> r =
+        GetMeasures(state_, trc, config_, Day(60));
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->results_size(), 2);  // in GetMeasures' order
+    EXPECT_EQ(r->results(0).measure(), "TRC-ENGAGEMENT");
+    EXPECT_EQ(r->results(0).numerator(), 0);
+    EXPECT_EQ(r->results(1).numerator(), 1);
+    EXPECT_EQ(r->results(1).numerator_members(0).qualifying_id(), "m1");
+  }
 
   // Weeks later, a follow-up of day 3 (a behavioural-health organisation) is
   // recorded: the past FUH-7 changes.
@@ -493,6 +524,16 @@ TEST_F(ContinuityProjectionTest, LateFollowUpChangesAPastMeasure) {
   EXPECT_EQ(response->results(0).numerator_members(0).qualifying_id(), "late");
   EXPECT_EQ(response->results(1).numerator(), 1);
   EXPECT_DOUBLE_EQ(response->results(1).median_days_to_close(), 40.0);
+  {
+    v1::GetMeasuresRequest trc = request;
+    trc.clear_measures();
+    trc.add_measures("TRC-ENGAGEMENT");
+    absl::StatusOr<v1::GetMeasuresResponse> r =
+        GetMeasures(state_, trc, config_, Day(60));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->results(0).numerator(), 1);
+    EXPECT_EQ(r->results(0).numerator_members(0).qualifying_id(), "late");
+  }
 
   // Filters.
   request.set_organization_id("org-pc");

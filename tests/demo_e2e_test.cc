@@ -731,6 +731,29 @@ TEST_F(DemoViewsTest, MeasuresAreWhatTheDemosEventsImply) {
         }
       }
       if (inpatient_discharge) {
+        // The TRC rates: the demo records no TRC events, so only engagement
+        // (any follow-up on days 1..30) can be in a numerator.
+        for (const char* trc :
+             {"TRC-NOTIFICATION", "TRC-RECEIPT", "TRC-ENGAGEMENT",
+              "TRC-MEDICATION-RECONCILIATION"}) {
+          Count& c = expected[trc];
+          if (deceased || s.disposition == v1::DISCHARGE_DISPOSITION_TRANSFER ||
+              readmitted_within(s, 30)) {
+            ++c.excluded;
+            continue;
+          }
+          ++c.denominator;
+          if (std::string(trc) != "TRC-ENGAGEMENT") continue;
+          for (const FollowUp& f : follow_ups[client]) {
+            const int64_t day = CalendarDays(*s.discharged, f.at);
+            if (day >= 1 && day <= 30) {
+              ++c.numerator;
+              break;
+            }
+          }
+        }
+      }
+      if (inpatient_discharge) {
         Count& c = expected["READMISSION-30"];
         if (deceased) {
           ++c.excluded;
@@ -758,7 +781,7 @@ TEST_F(DemoViewsTest, MeasuresAreWhatTheDemosEventsImply) {
   const grpc::Status status =
       continuity_->GetMeasures(&context, request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_EQ(response.results_size(), 6);
+  ASSERT_EQ(response.results_size(), 10);
   std::map<std::string, v1::MeasureResult> results;
   for (const v1::MeasureResult& r : response.results()) {
     results[r.measure()] = r;

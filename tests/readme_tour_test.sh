@@ -144,7 +144,8 @@ grep -q 'FINDING_KIND_DUPLICATE_REFERRALS' "$work/w3" && grep -q 'FINDING_KIND_S
 caseline findings --status dismissed > "$work/w4"
 grep -q 'duplicate-clients:example-twins-1:example-twins-2' "$work/w4" || fail "dismissed: $(cat "$work/w4")"
 caseline measures --from 2025-01-01 --to 2026-01-05 --counts-only > "$work/w5"
-for m in FUH-7 FUH-30 FUM-7 FUM-30 READMISSION-30 REFERRAL-LOOP-CLOSURE; do
+for m in FUH-7 FUH-30 FUM-7 FUM-30 READMISSION-30 REFERRAL-LOOP-CLOSURE \
+         TRC-NOTIFICATION TRC-RECEIPT TRC-ENGAGEMENT TRC-MEDICATION-RECONCILIATION; do
   grep -q "\"measure\":\"$m\"" "$work/w5" || fail "measure $m missing: $(cat "$work/w5")"
 done
 caseline caseload > "$work/w6"

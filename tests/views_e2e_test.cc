@@ -362,6 +362,21 @@ TEST_F(ViewsTest, ContinuityViews) {
   EXPECT_EQ(items.items(0).subject_id(), "ref-h1");
   EXPECT_TRUE(items.items(0).overdue());
 
+  // TRC around the same stay (admitted 03-01, discharged 03-10 11:00, the
+  // follow-up on day 4): bh is notified of the admission on day 2 (counts),
+  // gets the discharge information on day 3 (does not), and reconciles the
+  // medications on the discharge date before the discharge hour (counts).
+  Command("bh", "Transitions.RecordAdmissionNotification", R"({
+    'command_id':'ann-trc-1','client_id':'ann','occurred_at':'2026-03-03T23:00:00Z',
+    'admission_notification_received':{'notification_id':'n-1','admission_id':'adm-1'}})");
+  Command("bh", "Transitions.RecordDischargeInformation", R"({
+    'command_id':'ann-trc-2','client_id':'ann','occurred_at':'2026-03-13T08:00:00Z',
+    'discharge_information_received':{'receipt_id':'i-1','admission_id':'adm-1'}})");
+  Command("bh", "Transitions.RecordMedicationReconciliation", R"({
+    'command_id':'ann-trc-3','client_id':'ann','occurred_at':'2026-03-10T09:00:00Z',
+    'medication_reconciliation_recorded':{'reconciliation_id':'m-1',
+      'admission_id':'adm-1','performer_discipline':'DISCIPLINE_PSYCHIATRY'}})");
+
   // FUH: one inpatient mental-health discharge, followed up on day 4.
   v1::GetMeasuresRequest measures;
   measures.mutable_period()->mutable_start()->set_seconds(absl::ToUnixSeconds(
@@ -378,6 +393,25 @@ TEST_F(ViewsTest, ContinuityViews) {
   EXPECT_EQ(by_name["FUH-7"].numerator(), 1);
   EXPECT_EQ(by_name["FUH-30"].numerator(), 1);
   EXPECT_EQ(by_name["REFERRAL-LOOP-CLOSURE"].denominator(), 3);
+  ASSERT_EQ(results.results_size(), 10);
+  EXPECT_EQ(results.results(6).measure(), "TRC-NOTIFICATION");
+  for (const char* trc : {"TRC-NOTIFICATION", "TRC-RECEIPT", "TRC-ENGAGEMENT",
+                          "TRC-MEDICATION-RECONCILIATION"}) {
+    EXPECT_EQ(by_name[trc].denominator(), 1) << trc;
+  }
+  EXPECT_EQ(by_name["TRC-NOTIFICATION"].numerator(), 1);
+  EXPECT_EQ(by_name["TRC-NOTIFICATION"].numerator_members(0).qualifying_id(),
+            "n-1");
+  EXPECT_EQ(by_name["TRC-RECEIPT"].numerator(), 0);
+  EXPECT_EQ(by_name["TRC-RECEIPT"].window_days(), 2);
+  EXPECT_EQ(by_name["TRC-ENGAGEMENT"].numerator(), 1);
+  EXPECT_EQ(by_name["TRC-ENGAGEMENT"].numerator_members(0).qualifying_id(),
+            "fu-1");
+  EXPECT_EQ(by_name["TRC-MEDICATION-RECONCILIATION"].numerator(), 1);
+  EXPECT_EQ(by_name["TRC-MEDICATION-RECONCILIATION"]
+                .numerator_members(0)
+                .subject_id(),
+            "adm-1");
 
   // Caseload: cm-1 leads one open case.
   v1::GetCaseloadRequest caseload;

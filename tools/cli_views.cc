@@ -1085,8 +1085,9 @@ std::unique_ptr<ViewCommands> ViewCommands::AddTo(CLI::App* app) {
   c->measures_cmd = app->add_subcommand(
       "measures",
       "Continuity measures over a period (FUH-7/30, FUM-7/30, "
-      "READMISSION-30, REFERRAL-LOOP-CLOSURE) with numerator and denominator "
-      "members (one JSON line per measure).");
+      "READMISSION-30, REFERRAL-LOOP-CLOSURE, TRC-NOTIFICATION, TRC-RECEIPT, "
+      "TRC-ENGAGEMENT, TRC-MEDICATION-RECONCILIATION) with numerator and "
+      "denominator members (one JSON line per measure).");
   c->measures_cmd
       ->add_option(
           "--from", c->measures.from,

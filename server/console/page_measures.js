@@ -1,6 +1,6 @@
 // Page 5: continuity measures over a period (ContinuityViews.GetMeasures):
-// FUH and FUM at 7 and 30 days, 30-day readmission and referral loop
-// closure, as a chart of rates, with the numerator, denominator and
+// FUH and FUM at 7 and 30 days, 30-day readmission, referral loop closure
+// and the four Transitions of Care (TRC) rates, as a chart of rates, with the numerator, denominator and
 // exclusion lists opening each client's page.
 
 import * as api from './api.js';
