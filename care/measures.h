@@ -1,7 +1,8 @@
 // Quality measures of continuity (FUH, FUM, READMISSION-30,
-// REFERRAL-LOOP-CLOSURE, the four HEDIS TRC rates): the index entries a client's record gives, and a
-// measure computed over the entries chosen for it. Pure functions, by the
-// rules stated in care/continuity.h; days are dates of config.time_zone.
+// REFERRAL-LOOP-CLOSURE, the four HEDIS TRC rates): the index entries a
+// client's record gives, and a measure computed over the entries chosen for
+// it. Pure functions, by the rules stated in care/continuity.h; days are
+// dates of config.time_zone.
 //
 // No I/O, no clock. Thread-compatible.
 #ifndef CASELINE_CARE_MEASURES_H_

@@ -55,7 +55,7 @@ TEST(CommandAppendRequestTest, MatchesTheDocumentedLogFormat) {
   EXPECT_EQ(e.event_id->bytes(), DocumentedId("org-a\ncmd-7\n0"));
   EXPECT_EQ(e.event_type, "ReferralSent");
   EXPECT_EQ(e.content_type, v1::kCareEventContentType);
-  EXPECT_EQ(e.schema_version, 1u);
+  EXPECT_EQ(e.schema_version, 2u);  // ReferralSent's (care/upcasting.h)
   EXPECT_EQ(e.correlation_id, "cmd-7");
   EXPECT_EQ(e.actor.organization_id, "org-a");
   EXPECT_EQ(e.actor.user_id, "u1");

@@ -443,6 +443,9 @@ v1::CareEvent WithServerDefaults(const SentCommand& sent, absl::Time at) {
     if (referral->purpose() == v1::PURPOSE_OF_USE_UNSPECIFIED) {
       referral->set_purpose(v1::PURPOSE_OF_USE_CARE_COORDINATION);
     }
+    referral->set_target_source(referral->has_start_by()
+                                    ? v1::REFERRAL_TARGET_SOURCE_REQUESTED
+                                    : v1::REFERRAL_TARGET_SOURCE_NONE_REQUESTED);
   }
   if (event.has_consent_given() &&
       !event.consent_given().period().has_start()) {
