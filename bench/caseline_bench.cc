@@ -29,6 +29,7 @@
 // holds the latest run and how to read it.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <sys/wait.h>
 
@@ -530,12 +531,13 @@ int main(int argc, char** argv) {
                                  Quoted(single_dir), " --listen ",
                                  single_address, " --log_level warn > ",
                                  Quoted(single_dir), ".log 2>&1 & echo $! > ",
-                                 Quoted(single_dir), ".pid")) == 0 &&
-              // Serving once its port answers.
-              Shell(absl::StrCat("bash -c 'for i in $(seq 1 300); do ",
-                                 "(: > /dev/tcp/127.0.0.1/", base + 9,
-                                 ") 2> /dev/null && exit 0; sleep 0.1; done; ",
-                                 "exit 1'")) == 0;
+                                 Quoted(single_dir), ".pid")) == 0;
+    // Serving once it accepts a connection.
+    const std::shared_ptr<grpc::Channel> single_channel =
+        SeparateChannel(single_address, "cluster");
+    started = started &&
+              single_channel->WaitForConnected(
+                  std::chrono::system_clock::now() + std::chrono::seconds(30));
     const std::string sequencer = ShellLine(absl::StrCat(
         env, "bash ", Quoted(script), " status ", Quoted(cluster_dir),
         " | sed -n 's/^sequencer: node-//p'"));
@@ -550,7 +552,8 @@ int main(int argc, char** argv) {
         return std::make_unique<bench::GrpcScenarios>(
             SeparateChannel(address, "cluster"), warmup, duration, prefix);
       };
-      auto single = load_on(single_address, "single");
+      auto single = std::make_unique<bench::GrpcScenarios>(
+          single_channel, warmup, duration, "single");
       auto on_sequencer =
           load_on(absl::StrCat("127.0.0.1:", base + 10 * n + 2), "sequencer");
       auto on_follower = load_on(

@@ -128,13 +128,14 @@ inline v1::CareEvent Receipt(const std::string& id,
   e.mutable_discharge_information_received()->set_admission_id(admission);
   return e;
 }
-inline v1::CareEvent Reconciliation(const std::string& id,
-                                    const std::string& admission = "") {
+inline v1::CareEvent Reconciliation(
+    const std::string& id, const std::string& admission = "",
+    v1::Discipline discipline = v1::DISCIPLINE_NURSING) {
   v1::CareEvent e;
   auto* r = e.mutable_medication_reconciliation_recorded();
   r->set_reconciliation_id(id);
   r->set_admission_id(admission);
-  r->set_performer_discipline(v1::DISCIPLINE_NURSING);
+  r->set_performer_discipline(discipline);
   return e;
 }
 inline v1::CareEvent Referral(const std::string& id, const std::string& from,

@@ -3,9 +3,11 @@
 // contact after it, and what HEDIS TRC counts around a stay (an admission
 // notification, discharge information received, a medication
 // reconciliation).
+#include <map>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "base/status_macros.h"
 #include "care/event_rules.h"
 #include "care/event_summary.h"
@@ -224,16 +226,24 @@ absl::Status CheckNotification(const v1::CareEvent& event) {
                  "admission_notification_received.admission_id");
 }
 
-// A new notification id, about an admission of the client.
-absl::Status DecideNotification(const RuleInput& input, v1::CareEvent* event) {
-  const auto& e = event->admission_notification_received();
+// A new id among `recorded`, about an admission of the client.
+absl::Status RequireNewAboutAdmission(
+    const RuleInput& input,
+    const std::map<std::string, TransitionOfCareState>& recorded,
+    const std::string& id, absl::string_view what,
+    const std::string& admission_id) {
   const std::string& client = input.record.client_id;
-  RETURN_IF_ERROR(RequireNew(input.record.admission_notifications,
-                             e.notification_id(), "admission notification",
-                             client));
-  return RequireKnown(input.record.admissions, e.admission_id(), "admission",
+  RETURN_IF_ERROR(RequireNew(recorded, id, what, client));
+  return RequireKnown(input.record.admissions, admission_id, "admission",
                       client)
       .status();
+}
+
+absl::Status DecideNotification(const RuleInput& input, v1::CareEvent* event) {
+  const auto& e = event->admission_notification_received();
+  return RequireNewAboutAdmission(input, input.record.admission_notifications,
+                                  e.notification_id(), "admission notification",
+                                  e.admission_id());
 }
 
 std::string SummarizeNotification(const v1::CareEvent& event) {
@@ -254,13 +264,10 @@ absl::Status CheckReceipt(const v1::CareEvent& event) {
 // recorded later: the measure counts only receipts from the discharge date).
 absl::Status DecideReceipt(const RuleInput& input, v1::CareEvent* event) {
   const auto& e = event->discharge_information_received();
-  const std::string& client = input.record.client_id;
-  RETURN_IF_ERROR(RequireNew(input.record.discharge_information,
-                             e.receipt_id(), "discharge information receipt",
-                             client));
-  return RequireKnown(input.record.admissions, e.admission_id(), "admission",
-                      client)
-      .status();
+  return RequireNewAboutAdmission(input, input.record.discharge_information,
+                                  e.receipt_id(),
+                                  "discharge information receipt",
+                                  e.admission_id());
 }
 
 std::string SummarizeReceipt(const v1::CareEvent& event) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "care/care_decision.h"
+#include "care/continuity_test_util.h"
 #include "care/decision_test_util.h"
 #include "gtest/gtest.h"
 
@@ -104,31 +105,10 @@ TEST_F(TransitionRulesTest, AdmissionsAndTransitionsFollowTheirLifecycle) {
   ExpectCases(cases);
 }
 
-v1::CareEvent Notification(const std::string& id,
-                           const std::string& admission) {
-  v1::CareEvent e;
-  e.mutable_admission_notification_received()->set_notification_id(id);
-  e.mutable_admission_notification_received()->set_admission_id(admission);
-  return e;
-}
-
-v1::CareEvent Receipt(const std::string& id, const std::string& admission) {
-  v1::CareEvent e;
-  e.mutable_discharge_information_received()->set_receipt_id(id);
-  e.mutable_discharge_information_received()->set_admission_id(admission);
-  return e;
-}
-
-v1::CareEvent Reconciliation(
-    const std::string& id, const std::string& admission,
-    v1::Discipline discipline = v1::DISCIPLINE_NURSING) {
-  v1::CareEvent e;
-  auto* r = e.mutable_medication_reconciliation_recorded();
-  r->set_reconciliation_id(id);
-  r->set_admission_id(admission);
-  r->set_performer_discipline(discipline);
-  return e;
-}
+// The TRC events' builders are the continuity tests' own.
+using continuity_testing::Notification;
+using continuity_testing::Receipt;
+using continuity_testing::Reconciliation;
 
 TEST_F(TransitionRulesTest, TransitionsOfCareEventsNameAKnownAdmission) {
   const Command admitted = {"org-hospital", Admission("a1")};

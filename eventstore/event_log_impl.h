@@ -84,6 +84,10 @@ struct ReadOnlyLog {
 // default Env).
 absl::StatusOr<ReadOnlyLog> OpenLogReadOnly(const std::string& dir,
                                             rocksdb::Env* env);
+// Position of the last event visible to `read_options` (0 when none): one
+// seek to the last event key.
+absl::StatusOr<uint64_t> LastPosition(rocksdb::DB& db,
+                                      const rocksdb::ReadOptions& read_options);
 
 class EventLogImpl final : public EventLog {
  public:

@@ -44,7 +44,8 @@ bool IsEventKey(const rocksdb::Slice& key) {
   return key.size() == kEventKeySize && key[0] == kEventPrefix;
 }
 
-// Position of the last event visible to `read_options` (0 when none).
+}  // namespace
+
 absl::StatusOr<uint64_t> LastPosition(
     rocksdb::DB& db, const rocksdb::ReadOptions& read_options) {
   std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(read_options));
@@ -53,8 +54,6 @@ absl::StatusOr<uint64_t> LastPosition(
   RETURN_IF_ERROR(FromRocksDb(it->status(), "finding the log head"));
   return 0;
 }
-
-}  // namespace
 
 absl::Status EventLogImpl::CheckOpen() const {
   if (db_ != nullptr) return absl::OkStatus();

@@ -190,17 +190,8 @@ absl::StatusOr<OfflineVerification> VerifyLogAgainstSignedHead(
     if (checksums.code() != absl::StatusCode::kDataLoss) return checksums;
     return reject(0, std::string(checksums.message()));
   }
-  // The directory's head: its last event key.
-  uint64_t log_head = 0;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(log->db->NewIterator(read_options));
-    it->SeekForPrev(EventKey(UINT64_MAX));
-    if (it->Valid() && it->key().size() == kEventKeySize &&
-        it->key()[0] == kEventPrefix) {
-      log_head = DecodeFixed64BE(View(it->key()).substr(1, 8));
-    }
-    RETURN_IF_ERROR(FromRocksDb(it->status(), "finding the log's head"));
-  }
+  ASSIGN_OR_RETURN(const uint64_t log_head,
+                   LastPosition(*log->db, read_options));
   report.log_head_position = log_head;
   // 1..signed position (or the head, if the log ends before it).
   const uint64_t signed_end = std::min(head.position, log_head);

@@ -164,6 +164,12 @@ class SignedHeadLogTest : public ::testing::Test {
                 "_", getpid());
     fs::remove_all(root_);
     fs::create_directories(root_);
+    ASSERT_NO_FATAL_FAILURE(OpenLog());
+    signer_ = NewSigner();
+    verifier_ = VerifierOf(*signer_);
+  }
+  // Opens the log in root_/data (again, after log_.reset()).
+  void OpenLog() {
     EventLogOptions options;
     options.data_dir = (root_ / "data").string();
     options.clock = [this] { return now_; };
@@ -171,8 +177,6 @@ class SignedHeadLogTest : public ::testing::Test {
         EventLog::Open(std::move(options));
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = *std::move(log);
-    signer_ = NewSigner();
-    verifier_ = VerifierOf(*signer_);
   }
   void TearDown() override {
     log_.reset();
@@ -347,12 +351,7 @@ TEST_F(SignedHeadLogTest, RefusesToSignWhenTheSignedHistoryChanged) {
           data_dir, 3,
           [](std::string& value) { value[value.find("note-2") + 5] = '8'; })
           .ok());
-  EventLogOptions options;
-  options.data_dir = data_dir;
-  absl::StatusOr<std::unique_ptr<EventLog>> reopened =
-      EventLog::Open(std::move(options));
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  log_ = *std::move(reopened);
+  ASSERT_NO_FATAL_FAILURE(OpenLog());
   // The stored hash at 6 still matches what was signed; the chain 7..8 is
   // intact: signing succeeds, since the damage is before the last signed
   // head (a full VerifyChain finds it).
@@ -363,11 +362,7 @@ TEST_F(SignedHeadLogTest, RefusesToSignWhenTheSignedHistoryChanged) {
           data_dir, 8,
           [](std::string& value) { value[value.find("note-1") + 5] = '4'; })
           .ok());
-  EventLogOptions again;
-  again.data_dir = data_dir;
-  reopened = EventLog::Open(std::move(again));
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  log_ = *std::move(reopened);
+  ASSERT_NO_FATAL_FAILURE(OpenLog());
   AppendEvents(1);
   const absl::StatusOr<SignedHead> refused = log_->SignHead(*signer_);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);

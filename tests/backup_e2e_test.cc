@@ -521,24 +521,35 @@ TEST(BackupE2eTest, OfflineVerifierChecksABackupAgainstASignedHead) {
       verify_offline(backup_dir, head_file, key, "private-key").exit_code, 1);
 
   // Restarted with the key: the head moved past the last signed head, so it
-  // is signed at start-up.
+  // is signed at start-up; then every interval once the head moves again.
   server->Stop();
   server.reset();
   ServerProcess restarted(data_dir, {"--signing_key=" + key,
-                                     "--sign_head_interval=0"});
+                                     "--sign_head_interval=1s"});
   address = restarted.Start();
   ASSERT_FALSE(address.empty());
-  ProgramResult newest;
-  for (int i = 0; i < 100; ++i) {
-    newest = cli({"signed-head"}, "newest");
-    if (newest.exit_code == 0 &&
-        nlohmann::json::parse(newest.out)["position"] == "40") {
-      break;
+  // The newest signed head, once it is at `position` (up to 20 s).
+  const auto newest_at = [&](const std::string& position) {
+    ProgramResult newest;
+    for (int i = 0; i < 400; ++i) {
+      newest = cli({"signed-head"}, "newest");
+      if (newest.exit_code == 0 &&
+          nlohmann::json::parse(newest.out)["position"] == position) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
     }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  ASSERT_EQ(newest.exit_code, 0) << newest.err;
-  EXPECT_EQ(nlohmann::json::parse(newest.out)["position"], "40");
+    EXPECT_EQ(newest.exit_code, 0) << newest.err;
+    return newest.exit_code == 0
+               ? nlohmann::json::parse(newest.out)["position"]
+                     .get<std::string>()
+               : std::string();
+  };
+  EXPECT_EQ(newest_at("40"), "40");
+  event_log = v1::EventLog::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  append(40, 42);
+  EXPECT_EQ(newest_at("42"), "42");
   restarted.Stop();
 
   // Without a key: heads kept are still served; no key to print.

@@ -3,11 +3,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "base/read_file.h"
 #include "caseline/v1/admin.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
@@ -28,13 +28,6 @@ int Output(const std::string& file, const std::string& text) {
   out.close();
   if (!out) return BadInput(absl::StrCat("cannot write --out file ", file));
   return 0;
-}
-
-bool ReadFile(const std::string& file, std::string* text) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return false;
-  text->assign(std::istreambuf_iterator<char>(in), {});
-  return !in.bad();
 }
 
 // 64 lowercase hex digits as 32 bytes.
@@ -129,24 +122,24 @@ absl::StatusOr<eventstore::SignedHead> ParseSignedHeadJson(
 int RunVerifyOffline(const std::string& backup_dir,
                      const std::string& signed_head_file,
                      const std::string& public_key_file) {
-  std::string signed_head_json;
-  if (!ReadFile(signed_head_file, &signed_head_json)) {
-    return BadInput(
-        absl::StrCat("cannot read --signed-head file ", signed_head_file));
+  absl::StatusOr<std::string> signed_head_json =
+      ReadFileNamedBy("--signed-head", signed_head_file);
+  if (!signed_head_json.ok()) {
+    return BadInput(std::string(signed_head_json.status().message()));
   }
   absl::StatusOr<eventstore::SignedHead> head =
-      ParseSignedHeadJson(signed_head_json);
+      ParseSignedHeadJson(*signed_head_json);
   if (!head.ok()) {
     return BadInput(absl::StrCat("--signed-head file ", signed_head_file, ": ",
                                  head.status().message()));
   }
-  std::string public_pem;
-  if (!ReadFile(public_key_file, &public_pem)) {
-    return BadInput(
-        absl::StrCat("cannot read --public-key file ", public_key_file));
+  absl::StatusOr<std::string> public_pem =
+      ReadFileNamedBy("--public-key", public_key_file);
+  if (!public_pem.ok()) {
+    return BadInput(std::string(public_pem.status().message()));
   }
   absl::StatusOr<std::unique_ptr<eventstore::HeadVerifier>> verifier =
-      eventstore::HeadVerifier::FromPublicKeyPem(public_pem);
+      eventstore::HeadVerifier::FromPublicKeyPem(*public_pem);
   if (!verifier.ok()) {
     return BadInput(absl::StrCat("--public-key file ", public_key_file, ": ",
                                  verifier.status().message()));
