@@ -265,6 +265,13 @@ DataClassMask ClientAccessFold::Classify(
       m = ItemClasses(event.worklist_item_released().kind(),
                       event.worklist_item_released().subject_id());
       break;
+    case v1::CareEvent::kEventEnteredInError: {
+      // The correction names what it marks (its type; its reason may
+      // describe it): it is shown to those who saw the marked event.
+      const uint64_t marked = event.event_entered_in_error().stream_version();
+      if (marked < classes_.size()) m = classes_[marked];
+      break;
+    }
     default:
       // A referral lifecycle step after sending (any event ReferralIdOf
       // knows, so a new step needs no case here): the referral's classes.
@@ -292,10 +299,13 @@ void ClientAccessFold::Apply(const eventstore::RecordedEvent& recorded,
 
 void ClientAccessFold::Apply(const eventstore::RecordedEvent& recorded,
                              const v1::CareEvent* event,
-                             const OrganizationDirectory& directory) {
+                             const OrganizationDirectory& directory,
+                             bool entered_in_error) {
   const std::string& author = recorded.actor.organization_id;
   DataClassMask classes = kUnclassified;
-  if (event != nullptr) {
+  if (event != nullptr && entered_in_error) {
+    classes = Classify(*event, author, directory);
+  } else if (event != nullptr) {
     classes = Classify(*event, author, directory);
     const std::string* subject = nullptr;
     absl::string_view kind;

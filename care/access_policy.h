@@ -81,9 +81,13 @@ class ClientAccessFold {
   // The same with the payload already parsed (the caller parses each event
   // once): `care_event` is the payload of a care event, or nullptr for an
   // event that is not one or whose payload does not parse.
+  // `entered_in_error`: a correction of the stream marks the event; it is
+  // classified (the audit timeline still shows it) but left out of the
+  // record.
   void Apply(const eventstore::RecordedEvent& event,
              const v1::CareEvent* care_event,
-             const OrganizationDirectory& directory);
+             const OrganizationDirectory& directory,
+             bool entered_in_error = false);
 
   const ClientRecord& record() const { return record_; }
   // Version of the last event applied; nullopt for none.

@@ -90,18 +90,41 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     const ClientRecord& record, const OrganizationDirectory& directory,
     absl::FunctionRef<bool(absl::string_view)> involved_in_other,
     const CareCommand& command) {
+  const auto none = [](absl::string_view) {
+    return std::optional<StreamEventInfo>();
+  };
+  return DecideClientCommand(record, directory, involved_in_other, none,
+                             command);
+}
+
+absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
+    const ClientRecord& record, const OrganizationDirectory& directory,
+    absl::FunctionRef<bool(absl::string_view)> involved_in_other,
+    FindStreamEvent find_event, const CareCommand& command) {
   const v1::CareEvent& proposed = command.event;
   const EventRules* rules = rules::FindEventRules(proposed.event_case());
   const std::string& org = command.organization_id;
   const std::string& client = record.client_id;
-  const rules::RuleInput input{record, directory, involved_in_other, command};
+  const rules::RuleInput input{record, directory, involved_in_other, command,
+                               find_event};
+  const bool as_admin =
+      command.admin && rules != nullptr && rules->admin_may_write;
 
   // Step 4: the acting organisation is registered.
-  RETURN_IF_ERROR(rules::RequireOrganization(directory, org, "x-caseline-org"));
+  if (!as_admin) {
+    RETURN_IF_ERROR(
+        rules::RequireOrganization(directory, org, "x-caseline-org"));
+  }
 
   // Step 5: standing (a new client's id must be new instead); step 6: the
   // command's own rule.
-  if (rules != nullptr && rules->registers_client) {
+  if (as_admin) {
+    if (!record.registered) {
+      return absl::NotFoundError(absl::StrCat(
+          "client ", client, " is not registered; check the client_id"));
+    }
+    if (rules->write_rule != nullptr) RETURN_IF_ERROR(rules->write_rule(input));
+  } else if (rules != nullptr && rules->registers_client) {
     if (record.registered) {
       return absl::AlreadyExistsError(
           absl::StrCat("client ", client,
@@ -151,7 +174,11 @@ absl::StatusOr<std::vector<v1::CareEvent>> DecideOrganizationCommand(
   }
   const ClientRecord no_client("");
   const auto no_other_client = [](absl::string_view) { return false; };
-  return Decide(*rules, {no_client, directory, no_other_client, command});
+  const auto no_event = [](absl::string_view) {
+    return std::optional<StreamEventInfo>();
+  };
+  return Decide(*rules,
+                {no_client, directory, no_other_client, command, no_event});
 }
 
 }  // namespace caseline::care

@@ -36,7 +36,27 @@ struct CareCommand {
   // nothing written, unless the stream it writes is at exactly this version
   // when it is decided. Not re-decided on a conflict.
   std::optional<uint64_t> expected_version = {};
+  // The caller has the admin role: it may write the events whose rules say
+  // so (EventEnteredInError) without being registered or involved.
+  bool admin = false;
 };
+
+// What a decision may need to know about one event of the client's stream
+// (EventEnteredInError names one).
+struct StreamEventInfo {
+  uint64_t global_position = 0;
+  uint64_t stream_version = 0;
+  // The log's event_type, e.g. "ReferralSent".
+  std::string event_type;
+  // The organisation that recorded it (the envelope's actor).
+  std::string organization_id;
+  // Whether it carries a care event (the log may hold others).
+  bool care_event = false;
+};
+// Finds an event of the client's stream by its id in lowercase
+// 36-character form; nullopt when the stream holds none.
+using FindStreamEvent =
+    absl::FunctionRef<std::optional<StreamEventInfo>(absl::string_view)>;
 
 // Checks the command's own fields: command_id, client_id, occurred_at and the
 // proposed event's ids, required fields and enum values. INVALID_ARGUMENT
@@ -52,7 +72,14 @@ struct CareCommand {
 // (PERMISSION_DENIED naming it); then the record's state.
 // `involved_in_other(id)` answers whether the acting organisation is
 // involved in another client's care (false for an unknown client).
+// `find_event` looks up events of the client's stream (the overload without
+// it finds none, so EventEnteredInError is NOT_FOUND there).
 // REQUIRES: ValidateCareCommand(command) is OK.
+[[nodiscard]] absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
+    const care::ClientRecord& record,
+    const care::OrganizationDirectory& directory,
+    absl::FunctionRef<bool(absl::string_view)> involved_in_other,
+    FindStreamEvent find_event, const CareCommand& command);
 [[nodiscard]] absl::StatusOr<std::vector<v1::CareEvent>> DecideClientCommand(
     const care::ClientRecord& record,
     const care::OrganizationDirectory& directory,

@@ -227,6 +227,15 @@ void ClientRecord::Apply(const v1::CareEvent& event,
     case v1::CareEvent::kDuplicateDismissed:
       dismissed_finding_ids.insert(event.duplicate_dismissed().finding_id());
       break;
+    case v1::CareEvent::kEventEnteredInError: {
+      const v1::EventEnteredInError& marked = event.event_entered_in_error();
+      EnteredInErrorState& state = entered_in_error[marked.event_id()];
+      state.marked = marked;
+      state.at = at;
+      state.organization_id = context.organization_id;
+      state.position = context.global_position;
+      break;
+    }
     case v1::CareEvent::kInformationDisclosed: {
       const auto& disclosed = event.information_disclosed();
       DisclosureState& disclosure = disclosures[disclosed.disclosure_id()];

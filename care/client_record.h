@@ -209,6 +209,15 @@ struct DisclosureState {
   uint64_t position = 0;
 };
 
+// An event of the stream marked entered in error (EventEnteredInError).
+struct EnteredInErrorState {
+  v1::EventEnteredInError marked;  // as written, with the marked event's
+                                   // type, position and version
+  absl::Time at;                   // the correction's business time
+  std::string organization_id;     // who marked it
+  uint64_t position = 0;           // the correction's log position
+};
+
 // A worklist item of the client as its claims name it (views.proto
 // WorklistItem): kind, subject and organisation. At most one item of the
 // client has a key.
@@ -288,6 +297,12 @@ struct ClientRecord {
   // Duplication findings a person dismissed (DuplicateDismissed).
   std::set<std::string> dismissed_finding_ids;
   std::map<std::string, DisclosureState> disclosures;
+  // The stream's events marked entered in error, by the marked event's id
+  // (lowercase 36-character form). The marked events themselves are not in
+  // this record: whoever folds a stream leaves them out (they are known only
+  // once their correction is read, so a fold that meets a correction starts
+  // again from the stream's first event; projections/client_record_store.h).
+  std::map<std::string, EnteredInErrorState> entered_in_error;
   // The claims in force: claimed and not released since. A claim lapses
   // when its item leaves the client's worklist (care/worklist.h,
   // DropLapsedClaims, run after every event), so an item that disappears and

@@ -11,7 +11,7 @@ constexpr Topic kTopics[] = {
     ClientRules,     ConsentRules,      PlanRules,
     ReferralRules,   ServiceRules,      CareTeamRules,
     TransitionRules, WorklistRules,     OrganizationRules,
-    AccessRecordRules,
+    AccessRecordRules, CorrectionRules,
 };
 
 }  // namespace

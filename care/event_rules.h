@@ -44,6 +44,9 @@ struct RuleInput {
   // (false for an unknown client); always false for an organisation command.
   absl::FunctionRef<bool(absl::string_view)> involved_in_other;
   const CareCommand& command;
+  // Events of the client's stream by id (finds none for an organisation
+  // command).
+  FindStreamEvent find_event;
 };
 
 // Step 2 of "Who may write what": the event's own fields, no state.
@@ -85,6 +88,9 @@ struct EventRules {
   // The event records what a person did (a claim on a worklist item): a
   // command without x-caseline-user is INVALID_ARGUMENT at step 2.
   bool needs_person = false;
+  // An admin (CareCommand::admin) may write it without being registered or
+  // involved: steps 4 and 5 are skipped for an admin.
+  bool admin_may_write = false;
 };
 
 // The topics, each in care/<topic>_rules.cc.
@@ -98,6 +104,7 @@ absl::Span<const EventRules> TransitionRules();
 absl::Span<const EventRules> WorklistRules();
 absl::Span<const EventRules> OrganizationRules();
 absl::Span<const EventRules> AccessRecordRules();
+absl::Span<const EventRules> CorrectionRules();
 
 // Every topic's entries, in topic order.
 std::vector<const EventRules*> AllEventRules();

@@ -161,6 +161,27 @@ std::string OnBehalfOf(const v1::CareEvent& event) {
 
 // --- Timeline ----------------------------------------------------------------
 
+// Marks `entry` when a correction up to `head` marked its event entered in
+// error.
+void MarkEnteredInError(const ClientSnapshot& client, uint64_t head,
+                        v1::TimelineEntry* entry) {
+  const auto& marked = client.record().entered_in_error;
+  if (marked.empty()) return;
+  auto it = marked.find(entry->event_id());
+  if (it == marked.end() || it->second.position > head) return;
+  v1::EnteredInErrorMark& mark = *entry->mutable_entered_in_error();
+  mark.set_global_position(it->second.position);
+  for (const std::shared_ptr<const StoredEvent>& stored : client.events()) {
+    if (stored->recorded.global_position == it->second.position) {
+      mark.set_event_id(stored->recorded.event_id.ToString());
+      break;
+    }
+  }
+  mark.set_organization_id(it->second.organization_id);
+  mark.set_reason(it->second.marked.reason());
+  SetTime(it->second.at, mark.mutable_occurred_at());
+}
+
 absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
     ClientRecordStore& records, const v1::GetTimelineRequest& request,
     const care::EventVisibility& visible, const ClientAtHead* opened) {
@@ -246,6 +267,7 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
     SetTime(e.recorded_at, entry->mutable_recorded_at());
     entry->set_organization_id(e.actor.organization_id);
     entry->set_user_id(e.actor.user_id);
+    if (merged.stored != nullptr) MarkEnteredInError(*at.client, at.head, entry);
     if (merged.stored != nullptr && merged.stored->care.has_value()) {
       const v1::CareEvent& care = *merged.stored->care;
       entry->set_summary(care::SummarizeCareEvent(care));
@@ -307,18 +329,31 @@ absl::StatusOr<v1::ReplayClientResponse> ReplayClient(
   uint64_t applied = 0;
   // The last event folded.
   std::optional<care::CareEventContext> last;
+  // What the record said then: only the events, and the corrections, known
+  // as of the request's moment.
+  auto in_view = [&](const eventstore::RecordedEvent& e) {
+    switch (request.as_of_case()) {
+      case v1::ReplayClientRequest::kPosition:
+        return e.global_position <= request.position();
+      case v1::ReplayClientRequest::kRecordedAt:
+        return e.recorded_at <= *as_of_time;
+      default:
+        return e.occurred_at <= *as_of_time;
+    }
+  };
+  const EnteredInErrorIds marked = EnteredInErrorIds::Of(
+      at.client->events(),
+      [&](const StoredEvent& stored) { return in_view(stored.recorded); });
   for (const std::shared_ptr<const StoredEvent>& stored : at.client->events()) {
     const eventstore::RecordedEvent& e = stored->recorded;
-    if (request.as_of_case() == v1::ReplayClientRequest::kPosition) {
-      // Stream order is position order: nothing later qualifies.
-      if (e.global_position > request.position()) break;
-    } else if (request.as_of_case() == v1::ReplayClientRequest::kRecordedAt) {
-      if (e.recorded_at > *as_of_time) continue;
-    } else if (e.occurred_at > *as_of_time) {
-      continue;
+    if (request.as_of_case() == v1::ReplayClientRequest::kPosition &&
+        !in_view(e)) {
+      break;  // stream order is position order: nothing later qualifies
     }
+    if (!in_view(e)) continue;
     if (visible && !visible(e)) continue;
     RETURN_IF_ERROR(stored->parse_error);
+    if (marked.Contains(e)) continue;
     if (stored->care.has_value()) record.Apply(*stored->care, care::ContextOf(e));
     ++applied;
     last = care::ContextOf(e);
@@ -449,10 +484,13 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
   // record); only the entries of visible events are listed.
   const eventstore::RecordedEvent* current = nullptr;
   auto shown = [&]() { return !visible || visible(*current); };
+  // A referral or disclosure marked entered in error was not one.
+  const EnteredInErrorIds marked = EnteredInErrorIds::Of(
+      at.client->events(), [](const StoredEvent&) { return true; });
   for (const std::shared_ptr<const StoredEvent>& stored : at.client->events()) {
     current = &stored->recorded;
     RETURN_IF_ERROR(stored->parse_error);
-    if (!stored->care.has_value()) continue;
+    if (!stored->care.has_value() || marked.Contains(*current)) continue;
     const v1::CareEvent& event = *stored->care;
     const care::CareEventContext context = care::ContextOf(stored->recorded);
     // Judged against the record as it stood before this event.

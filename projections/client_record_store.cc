@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/functional/function_ref.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -237,7 +238,9 @@ ClientRecordStore::CatchUpClient(absl::string_view client_id,
   }
   {
     next->part2_epoch_ = directory.part2_epoch;
+    size_t fold_from = next->events_.size();
     next->events_.reserve(next->events_.size() + read.size());
+    bool corrected = false;
     for (StoredEvent& event : read) {
       if (event.recorded.stream_version != next->events_.size()) {
         return absl::DataLossError(absl::StrCat(
@@ -245,14 +248,30 @@ ClientRecordStore::CatchUpClient(absl::string_view client_id,
             event.recorded.stream_version, " where version ",
             next->events_.size(), " was due; run `caseline verify`"));
       }
-      auto stored = std::make_shared<const StoredEvent>(std::move(event));
-      next->access_.Apply(stored->recorded,
-                          stored->care.has_value() ? &*stored->care : nullptr,
-                          *directory.directory);
-      if (!stored->parse_error.ok() && next->parse_error_.ok()) {
-        next->parse_error_ = stored->parse_error;
+      corrected = corrected || (event.care.has_value() &&
+                                event.care->has_event_entered_in_error());
+      next->events_.push_back(
+          std::make_shared<const StoredEvent>(std::move(event)));
+    }
+    // A correction changes what came before it: fold again from the first
+    // event, leaving out what the stream's corrections mark.
+    EnteredInErrorIds marked;
+    if (corrected) {
+      fold_from = 0;
+      next->access_ = care::ClientAccessFold(next->client_id_);
+      next->parse_error_ = absl::OkStatus();
+      marked = EnteredInErrorIds::Of(next->events_,
+                                     [](const StoredEvent&) { return true; });
+    }
+    for (size_t i = fold_from; i < next->events_.size(); ++i) {
+      const StoredEvent& stored = *next->events_[i];
+      next->access_.Apply(stored.recorded,
+                          stored.care.has_value() ? &*stored.care : nullptr,
+                          *directory.directory,
+                          marked.Contains(stored.recorded));
+      if (!stored.parse_error.ok() && next->parse_error_.ok()) {
+        next->parse_error_ = stored.parse_error;
       }
-      next->events_.push_back(std::move(stored));
     }
   }
   std::shared_ptr<const ClientSnapshot> result = std::move(next);
@@ -313,15 +332,43 @@ size_t ClientRecordStore::cached_events_for_test() const {
   return cached_events_;
 }
 
+// --- EnteredInErrorIds -----------------------------------------------------
+
+EnteredInErrorIds EnteredInErrorIds::Of(
+    const std::vector<std::shared_ptr<const StoredEvent>>& events,
+    absl::FunctionRef<bool(const StoredEvent&)> counts) {
+  EnteredInErrorIds ids;
+  for (const std::shared_ptr<const StoredEvent>& stored : events) {
+    if (stored->care.has_value() &&
+        stored->care->has_event_entered_in_error() && counts(*stored)) {
+      ids.Add(*stored->care);
+    }
+  }
+  return ids;
+}
+
+void EnteredInErrorIds::Add(const v1::CareEvent& event) {
+  // Stored in lowercase by the decision; lowered again for events appended
+  // some other way.
+  ids_.insert(absl::AsciiStrToLower(event.event_entered_in_error().event_id()));
+}
+
 // --- ProjectionRecords ----------------------------------------------------
 
 absl::StatusOr<const care::ClientRecord*> ProjectionRecords::Apply(
     absl::string_view client_id, const v1::CareEvent& care_event,
-    const eventstore::RecordedEvent& event) {
+    const eventstore::RecordedEvent& event,
+    std::optional<care::ClientRecord>* before) {
+  const bool correction = care_event.has_event_entered_in_error();
   auto it = records_.find(client_id);
-  if (it != records_.end()) {
+  if (it != records_.end() && !correction) {
     it->second.Apply(care_event, care::ContextOf(event));
     return &it->second;
+  }
+  const bool held = it != records_.end();
+  if (held) {
+    if (before != nullptr) *before = std::move(it->second);
+    records_.erase(it);
   }
   if (records_.size() >= max_records_) records_.clear();
   care::ClientRecord record{std::string(client_id)};
@@ -336,17 +383,38 @@ absl::StatusOr<const care::ClientRecord*> ProjectionRecords::Apply(
                      store_->Client(client_id));
     const std::vector<std::shared_ptr<const StoredEvent>>& events =
         snapshot->events();
+    const uint64_t position = event.global_position;
+    if (correction && !held && before != nullptr) {
+      // The record just before the correction, for the caller to compare.
+      EnteredInErrorIds earlier = EnteredInErrorIds::Of(
+          events, [position](const StoredEvent& stored) {
+            return stored.recorded.global_position < position;
+          });
+      care::ClientRecord& was = before->emplace(std::string(client_id));
+      for (const std::shared_ptr<const StoredEvent>& stored : events) {
+        if (stored->recorded.global_position >= position) break;
+        RETURN_IF_ERROR(stored->parse_error);
+        if (stored->care.has_value() && !earlier.Contains(stored->recorded)) {
+          was.Apply(*stored->care, care::ContextOf(stored->recorded));
+        }
+      }
+    }
     if (snapshot->parse_error().ok() && !events.empty() &&
-        events.back()->recorded.global_position == event.global_position) {
+        events.back()->recorded.global_position == position) {
       // The projection is at the stream's head (live following): the
       // store's record already is the fold up to and including `event`.
       return &records_.emplace(std::string(client_id), snapshot->record())
                   .first->second;
     }
+    // The corrections up to and including `event` (which may be one).
+    EnteredInErrorIds marked = EnteredInErrorIds::Of(
+        events, [position](const StoredEvent& stored) {
+          return stored.recorded.global_position <= position;
+        });
     for (const std::shared_ptr<const StoredEvent>& stored : events) {
-      if (stored->recorded.global_position >= event.global_position) break;
+      if (stored->recorded.global_position >= position) break;
       RETURN_IF_ERROR(stored->parse_error);
-      if (stored->care.has_value()) {
+      if (stored->care.has_value() && !marked.Contains(stored->recorded)) {
         record.Apply(*stored->care, care::ContextOf(stored->recorded));
       }
     }

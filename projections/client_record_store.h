@@ -64,6 +64,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -95,6 +97,27 @@ struct StoredEvent {
   absl::Status parse_error;
 };
 
+// Events marked entered in error (care_events.proto EventEnteredInError), by
+// the marked event's id in lowercase text form.
+class EnteredInErrorIds {
+ public:
+  // The events the corrections among `events` mark, counting only the
+  // corrections `counts` accepts (e.g. those up to a replay's position).
+  static EnteredInErrorIds Of(
+      const std::vector<std::shared_ptr<const StoredEvent>>& events,
+      absl::FunctionRef<bool(const StoredEvent&)> counts);
+
+  void Add(const v1::CareEvent& event);
+  bool empty() const { return ids_.empty(); }
+  // Whether `event` is marked. No work while none is.
+  bool Contains(const eventstore::RecordedEvent& event) const {
+    return !ids_.empty() && ids_.contains(event.event_id.ToString());
+  }
+
+ private:
+  absl::flat_hash_set<std::string> ids_;
+};
+
 // A client's stream as of one version, folded. Immutable.
 class ClientSnapshot {
  public:
@@ -107,8 +130,9 @@ class ClientSnapshot {
   const std::vector<std::shared_ptr<const StoredEvent>>& events() const {
     return events_;
   }
-  // The record folded from every care event that parses (its `version` is
-  // that of the last care event; version() above counts every event).
+  // The record folded from every care event that parses and is not marked
+  // entered in error by a later event of the stream (its `version` is that
+  // of the last care event folded; version() above counts every event).
   const care::ClientRecord& record() const { return access_.record(); }
   // The record with each event's data classes and author, classified with
   // the directory of the snapshot's Part 2 epoch.
@@ -257,12 +281,18 @@ class ProjectionRecords {
   // `care_event`) to the client's record and returns it. A record not held
   // is first loaded from the store: the stream's care events before
   // event.global_position, so the result always reflects exactly the stream
-  // up to and including `event`. Errors: the store's; DATA_LOSS for an
-  // earlier care event that does not parse; FAILED_PRECONDITION for a record
-  // to load without a store.
+  // up to and including `event`. Events marked entered in error by a
+  // correction up to `event` are left out: a correction (EventEnteredInError)
+  // folds the record again from the stream's first event, and then, when
+  // `before` is given, the record as it was held before the correction is
+  // moved there (a projection compares the two to undo what the marked
+  // event did). Errors: the store's; DATA_LOSS for an earlier care event
+  // that does not parse; FAILED_PRECONDITION for a record to load without a
+  // store.
   absl::StatusOr<const care::ClientRecord*> Apply(
       absl::string_view client_id, const v1::CareEvent& care_event,
-      const eventstore::RecordedEvent& event);
+      const eventstore::RecordedEvent& event,
+      std::optional<care::ClientRecord>* before = nullptr);
 
   // The held record, or nullptr (no I/O).
   const care::ClientRecord* Find(absl::string_view client_id) const;

@@ -213,6 +213,8 @@ uint16_t FamiliesOf(v1::CareEvent::EventCase event_case) {
     case v1::CareEvent::kCaseOpened:
     case v1::CareEvent::kCaseClosed:
     case v1::CareEvent::kCaseReopened:
+    // The record is folded again without the marked event, whatever it was.
+    case v1::CareEvent::kEventEnteredInError:
       return kAllFamilies;
     case v1::CareEvent::kCareTeamMemberAdded:
     case v1::CareEvent::kCareTeamMemberRemoved:
@@ -369,8 +371,13 @@ absl::StatusOr<LoadedClient> LoadClient(ClientRecordStore& records,
   }
   if (!all_shown || shown.size() < events.size()) {
     care::ClientRecord& record = loaded.folded.emplace(client_id);
+    const EnteredInErrorIds marked = EnteredInErrorIds::Of(
+        events, [head](const StoredEvent& stored) {
+          return stored.recorded.global_position <= head;
+        });
     for (size_t i = 0; i < shown.size(); ++i) {
-      if (shown[i] && events[i]->care.has_value()) {
+      if (shown[i] && events[i]->care.has_value() &&
+          !marked.Contains(events[i]->recorded)) {
         record.Apply(*events[i]->care, care::ContextOf(events[i]->recorded));
       }
     }

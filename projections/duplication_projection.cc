@@ -727,6 +727,116 @@ absl::Status UpdateLink(ProjectionState& state, IdentityCache& cache,
                       config);
 }
 
+// --- Corrections -------------------------------------------------------------
+
+// The registration of the client was marked entered in error: it is no
+// longer a registered client, so it leaves the blocks and every pair finding
+// naming it is resolved.
+absl::Status ForgetIdentity(ProjectionState& state, IdentityCache& cache,
+                            absl::string_view client_id,
+                            const EventInfo& event) {
+  ASSIGN_OR_RETURN(const v1::ClientState* old,
+                   LoadIdentity(state, cache, client_id));
+  if (old == nullptr) return absl::OkStatus();
+  for (const std::string& key : care::BlockingKeys(old->details())) {
+    state.Delete(absl::StrCat(BlockPrefix(key), client_id));
+  }
+  const std::string pairs = PairPrefix(client_id);
+  std::vector<std::string> others;
+  RETURN_IF_ERROR(
+      state.Scan(pairs, "", [&](absl::string_view k, absl::string_view) {
+        others.emplace_back(k.substr(pairs.size()));
+        return true;
+      }));
+  for (const std::string& other : others) {
+    const bool first = absl::string_view(client_id) < other;
+    const std::string finding_id = absl::StrCat(
+        "duplicate-clients:", first ? client_id : other, ":",
+        first ? other : client_id);
+    RETURN_IF_ERROR(ResolveFinding(
+        state, finding_id, event,
+        absl::StrCat(": client ", client_id,
+                     "'s registration was entered in error")));
+  }
+  state.Delete(IdentityKey(client_id));
+  cache.erase(std::string(client_id));
+  return absl::OkStatus();
+}
+
+// A dismissal marked entered in error: the finding is open again unless
+// another of its clients' streams dismissed it too (the re-derivation that
+// follows resolves it if its condition no longer holds).
+absl::Status UndoDismissal(ProjectionState& state, absl::string_view client_id,
+                           const std::string& finding_id,
+                           const EventInfo& event) {
+  state.Delete(DismissalKey(finding_id, client_id));
+  ASSIGN_OR_RETURN(std::optional<v1::Finding> old,
+                   LoadFinding(state, finding_id));
+  if (!old.has_value() || old->status() != v1::FINDING_STATUS_DISMISSED) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::optional<v1::Finding> other, FindDismissal(state, *old));
+  if (other.has_value()) return absl::OkStatus();
+  v1::Finding now = *old;
+  now.set_status(v1::FINDING_STATUS_OPEN);
+  *now.mutable_status_changed_at() = ToProto(event.recorded_at);
+  now.set_status_reason(absl::StrCat("reopened by ", event.Name(),
+                                     ": its dismissal was entered in error"));
+  StoreFinding(state, old, now);
+  return absl::OkStatus();
+}
+
+// An EventEnteredInError: `record` is folded again without the marked event
+// and `before` is the record as it was. Whatever the marked event fed is
+// derived again: the identity and links, each service and referral category
+// either record holds, and a dismissal it made.
+absl::Status ApplyCorrection(ProjectionState& state, IdentityCache& cache,
+                             const std::optional<care::ClientRecord>& before,
+                             const care::ClientRecord& record,
+                             const EventInfo& event,
+                             const care::ViewsConfig& config) {
+  if (before.has_value()) {
+    for (const std::string& finding : before->dismissed_finding_ids) {
+      if (record.dismissed_finding_ids.count(finding) == 0) {
+        RETURN_IF_ERROR(
+            UndoDismissal(state, record.client_id, finding, event));
+      }
+    }
+  }
+  if (!record.registered) {
+    RETURN_IF_ERROR(ForgetIdentity(state, cache, record.client_id, event));
+  } else {
+    RETURN_IF_ERROR(ScoreIdentity(state, cache, record, event, config));
+    std::set<std::string> others = record.linked_client_ids;
+    if (before.has_value()) {
+      others.insert(before->linked_client_ids.begin(),
+                    before->linked_client_ids.end());
+    }
+    for (const std::string& other : others) {
+      RETURN_IF_ERROR(UpdateLink(state, cache, record, other, event, config));
+    }
+  }
+  std::set<v1::ServiceCategory> services;
+  std::set<v1::ServiceCategory> referrals;
+  for (const care::ClientRecord* r :
+       {&record, before.has_value() ? &*before : nullptr}) {
+    if (r == nullptr) continue;
+    for (const auto& [id, service] : r->services)
+      services.insert(service.started.category());
+    for (const auto& [id, referral] : r->referrals)
+      referrals.insert(referral.sent.service_category());
+  }
+  for (v1::ServiceCategory category : services) {
+    RETURN_IF_ERROR(RederiveCategory(state, record, category,
+                                     /*services=*/true, event));
+  }
+  for (v1::ServiceCategory category : referrals) {
+    RETURN_IF_ERROR(RederiveCategory(state, record, category,
+                                     /*services=*/false, event));
+  }
+  return absl::OkStatus();
+}
+
 // --- Event dispatch ----------------------------------------------------------
 
 enum class Handling {
@@ -735,7 +845,8 @@ enum class Handling {
   kLink,
   kDismissal,
   kService,
-  kReferral
+  kReferral,
+  kCorrection
 };
 
 // Decided on the payload's case, peeked without parsing it, so that the many
@@ -755,6 +866,8 @@ Handling HandlingOf(v1::CareEvent::EventCase event_case) {
       return Handling::kLink;
     case v1::CareEvent::kDuplicateDismissed:
       return Handling::kDismissal;
+    case v1::CareEvent::kEventEnteredInError:
+      return Handling::kCorrection;
     default:
       return Handling::kSkip;
   }
@@ -791,6 +904,12 @@ absl::Status DuplicationProjection::Apply(
   if (care_event.event_case() == v1::CareEvent::kDuplicateDismissed) {
     return DismissFinding(state, *client_id, care_event.duplicate_dismissed(),
                           info);
+  }
+  if (handling == Handling::kCorrection) {
+    std::optional<care::ClientRecord> before;
+    ASSIGN_OR_RETURN(const care::ClientRecord* record,
+                     records_.Apply(*client_id, care_event, event, &before));
+    return ApplyCorrection(state, identities_, before, *record, info, config_);
   }
   // Everything else reads the client's record after the event. The records
   // see every event that changes what this projection reads (identity,

@@ -280,9 +280,20 @@ void CareCommandHandler::Attempt(std::shared_ptr<Running> running,
       return r.ok() && (*r)->parse_error().ok() && (*r)->record().registered &&
              care::Involved((*r)->record(), command.organization_id);
     };
-    events =
-        care::DecideClientCommand(client->client->record(), *client->directory,
-                                  involved_in_other, command);
+    const projections::ClientSnapshot& snapshot = *client->client;
+    auto find_event = [&snapshot](absl::string_view event_id)
+        -> std::optional<care::StreamEventInfo> {
+      for (const auto& stored : snapshot.events()) {
+        const eventstore::RecordedEvent& e = stored->recorded;
+        if (e.event_id.ToString() != event_id) continue;
+        return care::StreamEventInfo{e.global_position, e.stream_version,
+                                     e.event_type, e.actor.organization_id,
+                                     stored->care.has_value()};
+      }
+      return std::nullopt;
+    };
+    events = care::DecideClientCommand(snapshot.record(), *client->directory,
+                                       involved_in_other, find_event, command);
     version = client->client->version();
   }
   if (!events.ok()) return Finish(running, events.status());

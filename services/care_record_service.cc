@@ -31,6 +31,10 @@ absl::Status AllowedToWrite(const Caller& caller, const v1::CareEvent& event) {
   } else if (event.has_organization_updated()) {
     subject = &event.organization_updated().organization_id();
   }
+  if (event.has_event_entered_in_error()) {
+    return RequireRole(caller, kAgency | kAdmin,
+                       "marking an event entered in error");
+  }
   if (subject == nullptr) {
     return RequireRole(caller, kAgency, "recording care events");
   }
@@ -60,6 +64,7 @@ absl::StatusOr<care::CareCommand> CommandFromRequest(
   *occurred_at_given = fields.occurred_at.has_value();
   if (*occurred_at_given) command.occurred_at = *fields.occurred_at;
   command.event = std::move(fields.event);
+  command.admin = caller.Has(kAdmin);
   RETURN_IF_ERROR(AllowedToWrite(caller, command.event));
   return command;
 }

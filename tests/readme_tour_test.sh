@@ -119,6 +119,24 @@ caseline referrals --org org-housing --format table > "$work/v8"
 grep 'r-1' "$work/v8" | grep -q 'accepted' && grep -q '^1 referral, view position' "$work/v8" \
   || fail "referrals: $(cat "$work/v8")"
 
+# Entered in error, as in README.md.
+echo '{"command_id":"ref-2","client_id":"4711","referral_sent":{"referral_id":"r-2","to_organization_id":"org-housing","service_category":"SERVICE_CATEGORY_FOOD","kind":"REFERRAL_KIND_WARM"}}' \
+  | caseline command Referrals.SendReferral --org org-hospital > /dev/null
+caseline summary --client 4711 | grep -q '"referral_id":"r-2"' || fail "r-2 not in the summary before the correction"
+EVENT=$(caseline timeline --client 4711 --type ReferralSent | tail -1 | sed 's/.*"event_id":"\([^"]*\)".*/\1/')
+echo "{\"command_id\":\"eie-1\",\"client_id\":\"4711\",\"event_entered_in_error\":{\"event_id\":\"$EVENT\",\"reason\":\"recorded on the wrong client\"}}" \
+  | caseline command Clients.MarkEnteredInError --org org-hospital > "$work/eie"
+grep -q '"event_types":\["EventEnteredInError"\]' "$work/eie" || fail "MarkEnteredInError: $(cat "$work/eie")"
+caseline summary --client 4711 > "$work/eie-summary"
+grep -q '"referral_id":"r-1"' "$work/eie-summary" && ! grep -q '"referral_id":"r-2"' "$work/eie-summary" \
+  || fail "summary after the correction: $(cat "$work/eie-summary")"
+caseline timeline --client 4711 --format table > "$work/eie-timeline"
+grep 'referral r-2' "$work/eie-timeline" | grep -q '\[ENTERED IN ERROR at position [0-9]* by org-hospital\]' \
+  || fail "timeline after the correction: $(cat "$work/eie-timeline")"
+grep -q 'EventEnteredInError' "$work/eie-timeline" || fail "no correction in the timeline"
+caseline verify > "$work/eie-verify"
+grep -q '"ok":true' "$work/eie-verify" || fail "verify after the correction: $(cat "$work/eie-verify")"
+
 # The demo network (fewer clients than the README's default, to stay quick).
 caseline demo --clients 20 > "$work/demo" 2> /dev/null
 grep -q '"scenario_clients":10' "$work/demo" || fail "demo summary: $(cat "$work/demo")"

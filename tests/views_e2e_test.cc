@@ -1041,5 +1041,169 @@ TEST_F(ViewsTest, WorklistClaimsShowToColleagues) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound);
 }
 
+// The audit timeline of `client` as the local operator sees it.
+v1::GetTimelineResponse Timeline(v1::AuditViews::Stub* audit,
+                                 const std::string& client) {
+  v1::GetTimelineRequest request;
+  request.set_client_id(client);
+  v1::GetTimelineResponse response;
+  grpc::ClientContext context;
+  Deadline(&context, request);
+  const grpc::Status status = audit->GetTimeline(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response;
+}
+
+// EventEnteredInError (docs/views.md "Entered in error"): a referral and a
+// service recorded in error leave every view, measure, finding, referral
+// list and the accounting of disclosures; the timeline keeps them, marked;
+// a replay before the correction shows the record as it was believed; and a
+// rebuild from the log gives exactly the views the live projections hold.
+TEST_F(ViewsTest, EnteredInErrorHidesTheEventFromEveryView) {
+  BuildNetwork();
+  // The event ids of bh's second housing referral and the shelter's second
+  // service, from the timelines.
+  std::string ref_h2;
+  const v1::GetTimelineResponse ann = Timeline(audit_.get(), "ann");
+  for (const v1::TimelineEntry& e : ann.entries()) {
+    if (e.event().referral_sent().referral_id() == "ref-h2") ref_h2 = e.event_id();
+  }
+  std::string svc_2;
+  const v1::GetTimelineResponse bob = Timeline(audit_.get(), "bob");
+  for (const v1::TimelineEntry& e : bob.entries()) {
+    if (e.event().service_started().service_id() == "svc-2") svc_2 = e.event_id();
+  }
+  ASSERT_FALSE(ref_h2.empty());
+  ASSERT_FALSE(svc_2.empty());
+  const uint64_t before_correction = last_position_;
+
+  auto mark = [&](const std::string& org, const std::string& client,
+                  const std::string& command_id, const std::string& event_id)
+      -> absl::StatusOr<std::string> {
+    auto command = tools::PrepareCommand(
+        "Clients.MarkEnteredInError",
+        absl::StrReplaceAll(
+            absl::StrCat("{'command_id':'", command_id, "','client_id':'",
+                         client, "','event_entered_in_error':{'event_id':'",
+                         event_id, "','reason':'recorded on the wrong client'}}"),
+            {{"'", "\""}}));
+    if (!command.ok()) return command.status();
+    return tools::SendCommand(server_->channel(), *command, org, "u-" + org,
+                              absl::Seconds(30));
+  };
+  // Only the organisation that recorded it: housing2 received ref-h2 and is
+  // involved, the hospital is involved too; neither recorded it.
+  for (const std::string org : {"housing2", "hospital"}) {
+    absl::StatusOr<std::string> refused = mark(org, "ann", "x-" + org, ref_h2);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied)
+        << org << ": " << refused.status();
+  }
+  // An event of another client's stream is not in this record.
+  EXPECT_EQ(mark("bh", "ann", "x-other", svc_2).status().code(),
+            absl::StatusCode::kNotFound);
+
+  Command("bh", "Clients.MarkEnteredInError",
+          absl::StrCat("{'command_id':'eie-1','client_id':'ann',"
+                       "'event_entered_in_error':{'event_id':'", ref_h2,
+                       "','reason':'meant for another client'}}"));
+  const uint64_t referral_marked = last_position_;
+  Command("shelter", "Clients.MarkEnteredInError",
+          absl::StrCat("{'command_id':'eie-2','client_id':'bob',"
+                       "'event_entered_in_error':{'event_id':'", svc_2,
+                       "','reason':'never started'}}"));
+  EXPECT_EQ(mark("bh", "ann", "eie-3", ref_h2).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // Findings: the duplicate referrals and the overlapping services resolved.
+  v1::ListFindingsRequest open;
+  open.set_min_position(last_position_);
+  open.add_kinds(v1::FINDING_KIND_DUPLICATE_REFERRALS);
+  open.add_kinds(v1::FINDING_KIND_OVERLAPPING_SERVICES);
+  EXPECT_TRUE(Findings(open).empty());
+  open.add_statuses(v1::FINDING_STATUS_RESOLVED);
+  EXPECT_EQ(Findings(open).size(), 2u);
+
+  // Referral lists: housing2 has nothing received; bh sent ref-h1 only.
+  v1::ListReferralsRequest inbox;
+  inbox.set_organization_id("housing2");
+  inbox.set_min_position(last_position_);
+  v1::ListReferralsResponse listed;
+  ASSERT_TRUE(ListReferrals(continuity_.get(), "housing2", inbox, &listed).ok());
+  EXPECT_TRUE(ReferralIds(listed).empty());
+  v1::ListReferralsRequest sent = inbox;
+  sent.set_organization_id("bh");
+  sent.set_direction(v1::REFERRAL_DIRECTION_SENT);
+  ASSERT_TRUE(ListReferrals(continuity_.get(), "bh", sent, &listed).ok());
+  EXPECT_THAT(ReferralIds(listed), ::testing::ElementsAre("ref-h1"));
+
+  // The summary no longer holds ref-h2.
+  v1::GetClientSummaryRequest summary_request;
+  summary_request.set_client_id("ann");
+  summary_request.set_min_position(last_position_);
+  v1::GetClientSummaryResponse summary;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(
+        continuity_->GetClientSummary(&context, summary_request, &summary)
+            .ok());
+  }
+  EXPECT_THAT(summary.ShortDebugString(), HasSubstr("ref-h1"));
+  EXPECT_THAT(summary.ShortDebugString(), ::testing::Not(HasSubstr("ref-h2")));
+
+  // Disclosures: two referrals shared data, not three.
+  v1::ListDisclosuresRequest disclosures;
+  disclosures.set_client_id("ann");
+  v1::ListDisclosuresResponse disclosed;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(
+        audit_->ListDisclosures(&context, disclosures, &disclosed).ok());
+  }
+  EXPECT_EQ(disclosed.disclosures_size(), 2);
+
+  // The timeline shows both, the referral marked.
+  const v1::GetTimelineResponse timeline = Timeline(audit_.get(), "ann");
+  ASSERT_EQ(timeline.entries_size(), 13);
+  const v1::TimelineEntry* referral = nullptr;
+  for (const v1::TimelineEntry& e : timeline.entries()) {
+    if (e.event_id() == ref_h2) referral = &e;
+  }
+  ASSERT_NE(referral, nullptr);
+  EXPECT_EQ(referral->entered_in_error().global_position(), referral_marked);
+  EXPECT_EQ(referral->entered_in_error().organization_id(), "bh");
+  EXPECT_EQ(referral->entered_in_error().reason(), "meant for another client");
+  const v1::TimelineEntry& correction = timeline.entries(12);
+  EXPECT_EQ(correction.event_type(), "EventEnteredInError");
+  EXPECT_EQ(correction.entered_in_error().event_id(), "");
+  EXPECT_EQ(referral->entered_in_error().event_id(), correction.event_id());
+  EXPECT_EQ(correction.event().event_entered_in_error().event_type(),
+            "ReferralSent");
+  EXPECT_THAT(correction.summary(),
+              HasSubstr("ReferralSent at position "));
+
+  // Replay: before the correction the referral was believed; after, not.
+  v1::ReplayClientRequest replay;
+  replay.set_client_id("ann");
+  replay.set_position(before_correction);
+  v1::ReplayClientResponse then;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(audit_->ReplayClient(&context, replay, &then).ok());
+  }
+  EXPECT_EQ(then.state().referrals_size(), 3);
+  replay.set_position(referral_marked);
+  v1::ReplayClientResponse now;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(audit_->ReplayClient(&context, replay, &now).ok());
+  }
+  EXPECT_EQ(now.state().referrals_size(), 2);
+
+  // A rebuild from the log folds the corrections the same way.
+  const std::string live = ProjectedState();
+  testing::RebuildAll(channel_);
+  EXPECT_EQ(ProjectedState(), live);
+}
+
 }  // namespace
 }  // namespace caseline

@@ -291,11 +291,17 @@ std::string TimelineTable(const std::vector<v1::TimelineEntry>& entries,
     if (!entry.on_behalf_of().empty()) {
       absl::StrAppend(&user, " (for ", entry.on_behalf_of(), ")");
     }
+    std::string summary = OrDash(entry.summary());
+    if (entry.has_entered_in_error()) {
+      absl::StrAppend(&summary, " [ENTERED IN ERROR at position ",
+                      entry.entered_in_error().global_position(), " by ",
+                      entry.entered_in_error().organization_id(), "]");
+    }
     rows.push_back({absl::StrCat(entry.global_position()),
                     FormatTimestamp(entry.recorded_at()),
                     FormatTimestamp(entry.occurred_at()),
                     OrDash(entry.organization_id()), std::move(user),
-                    OrDash(entry.event_type()), OrDash(entry.summary())});
+                    OrDash(entry.event_type()), std::move(summary)});
   }
   return absl::StrCat(FormatTable({"POSITION", "RECORDED", "OCCURRED", "ORG",
                                    "USER", "TYPE", "SUMMARY"},

@@ -1,6 +1,7 @@
 #include "server/fhir/fhir_endpoint.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -434,8 +435,11 @@ class FhirEndpoint::Impl {
           "_history of an ", type, " is not kept; ",
           type == "Organization" ? "read it" : "AuditEvents do not change"));
     }
-    // The events of the client's stream the caller may see.
+    // The events of the client's stream the caller may see that touch the
+    // resource, and the corrections marking one of them entered in error
+    // (after which the resource may be gone, or as it was before).
     std::vector<v1::Event> touching;
+    std::set<std::string> touching_ids;
     v1::ReadStreamRequest request;
     request.set_stream_id(absl::StrCat("client-", parts[0]));
     request.set_max_count(1000);
@@ -449,7 +453,12 @@ class FhirEndpoint::Impl {
             !care.ParseFromString(event.payload())) {
           continue;
         }
-        if (Touches(care, type, parts)) touching.push_back(event);
+        if (Touches(care, type, parts) ||
+            (care.has_event_entered_in_error() &&
+             touching_ids.count(care.event_entered_in_error().event_id()))) {
+          touching.push_back(event);
+          touching_ids.insert(event.event_id());
+        }
       }
       if (page.end_of_stream() || page.events().empty()) break;
       request.set_from_version(page.next_version());
@@ -464,6 +473,22 @@ class FhirEndpoint::Impl {
       ASSIGN_OR_RETURN(v1::ClientState state,
                        StateAt(call.who, parts[0], event.global_position()));
       absl::StatusOr<json> resource = Find(state, type, id);
+      if (!resource.ok() && i > 0 && absl::IsNotFound(resource.status())) {
+        // The event that created it was entered in error: deleted.
+        entries.push_back(
+            {{"fullUrl", absl::StrCat(base, "/", type, "/", id)},
+             {"request",
+              {{"method", "DELETE"},
+               {"url", absl::StrCat(type, "/", id)}}},
+             {"response", {{"status", "410 Gone"}}},
+             {"extension",
+              json::array(
+                  {{{"url", absl::StrCat(kExtensionPrefix, "log-position")},
+                    {"valueString", absl::StrCat(event.global_position())}},
+                   {{"url", absl::StrCat(kExtensionPrefix, "event-hash")},
+                    {"valueString", event.hash()}}})}});
+        continue;
+      }
       if (!resource.ok()) continue;
       json entry = {
           {"fullUrl", absl::StrCat(base, "/", type, "/", id)},
