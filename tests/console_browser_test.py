@@ -433,6 +433,42 @@ class Suite:
         planner.shot('worklist-live-discharge', show=row)
         self.check_no_page_errors(planner)
 
+    def entered_in_error(self):
+        """A referral the hospital sent to the wrong client, marked entered in
+        error: the case page keeps it on the timeline, struck through and
+        named, and the summary no longer lists it."""
+        planner, _ = self.browsers()
+        client = 'scenario-stroke'
+        self.server.command('Referrals.SendReferral', {
+            'command_id': 'eie-ref', 'client_id': client,
+            'referral_sent': {'referral_id': 'ref-wrong', 'to_organization_id': 'org-community-action',
+                              'service_category': 'SERVICE_CATEGORY_FOOD',
+                              'kind': 'REFERRAL_KIND_WARM'}}, MERCY)
+        event_id = None
+        for line in self.server.cli('timeline', '--client', client, '--type', 'ReferralSent',
+                                    org=AUDITOR, user='test.runner').splitlines():
+            entry = json.loads(line)
+            if entry.get('event', {}).get('referral_sent', {}).get('referral_id') == 'ref-wrong':
+                event_id = entry['event_id']
+        if event_id is None:
+            raise Failure('the referral is not on the timeline')
+        self.server.command('Clients.MarkEnteredInError', {
+            'command_id': 'eie-mark', 'client_id': client,
+            'event_entered_in_error': {'event_id': event_id, 'reason': 'meant for another patient'}}, MERCY)
+        planner.sign_in(MERCY, 'mercy.rivera')
+        planner.open(f'#/client/{client}')
+        row = planner.wait_css('tr.timeline-entered-in-error')
+        if 'Entered in error' not in row.text or 'meant for another patient' not in row.text:
+            raise Failure(f'the marked row reads {row.text!r}')
+        state = planner.find('.client-state')
+        if state is not None and 'ref-wrong' in state.text:
+            raise Failure('the case page still shows the marked referral')
+        summary = self.server.summary(client)['summary']
+        if any(r['referral_id'] == 'ref-wrong' for r in summary['state'].get('referrals', [])):
+            raise Failure('the summary still lists the marked referral')
+        planner.shot('timeline-entered-in-error', show=row)
+        self.check_no_page_errors(planner)
+
     def uninvolved_and_break_glass(self):
         planner, colleague = self.browsers()
         client = 'scenario-stroke'
@@ -579,7 +615,8 @@ class Suite:
             box.click()
 
 
-SCENARIOS = ['planner_claims_and_refers', 'live_discharge', 'uninvolved_and_break_glass', 'other_pages']
+SCENARIOS = ['planner_claims_and_refers', 'live_discharge', 'entered_in_error', 'uninvolved_and_break_glass',
+             'other_pages']
 
 
 def main(argv):

@@ -371,12 +371,18 @@ class ClientPage {
       if (this.loader.disposed) return;
       if (!changed(this.memo, 'timeline', [answer.entries, answer.withheld])) return;
       const entries = answer.entries.slice().reverse();  // newest first
-      const rows = entries.map((e) => h('tr.timeline-entry', { dataset: { position: e.global_position, type: e.event_type } },
+      // An event a later correction marked entered in error stays listed,
+      // struck through, with the correction named (docs/views.md).
+      const marked = (e) => e.entered_in_error
+        ? h('div.entered-in-error', { text: `Entered in error at position ${e.entered_in_error.global_position} by ${e.entered_in_error.organization_id}: ${e.entered_in_error.reason}` })
+        : null;
+      const rows = entries.map((e) => h(e.entered_in_error ? 'tr.timeline-entry.timeline-entered-in-error' : 'tr.timeline-entry',
+        { dataset: { position: e.global_position, type: e.event_type } },
         h('td.font-monospace', { text: e.global_position }),
         h('td', timeEl(e.occurred_at)),
         h('td', timeEl(e.recorded_at)),
         h('td', h('div', { text: e.organization_id }), h('small.text-muted', { text: e.user_id + (e.on_behalf_of ? ` for ${e.on_behalf_of}` : '') })),
-        h('td', h('div', { text: e.summary || e.event_type }), h('small.text-muted', { text: e.event_type })),
+        h('td', h('div.timeline-what', { text: e.summary || e.event_type }), h('small.text-muted', { text: e.event_type }), marked(e)),
         h('td.no-print', h('button.btn.btn-link.btn-sm.p-0', {
           type: 'button', text: 'Replay to here',
           'aria-label': `Replay the record after log position ${e.global_position}`,
