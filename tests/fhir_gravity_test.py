@@ -57,6 +57,7 @@ CLIENT = 'gravity-client-1'
 NURSE = 'rn-alvarez'
 NAVIGATOR = 'cbo-navigator-kim'
 REFERRAL = 'gravity-ref-1'
+WRONG_REFERRAL = 'gravity-ref-3'
 DECLINED_REFERRAL = 'gravity-ref-2'
 CONSENT = 'gravity-consent-1'
 DOCUMENT_SHA256 = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
@@ -630,6 +631,37 @@ def run(server, work, saved):
     expect_outcome(hospital.get('/Task/not-an-encoded-id'), 404, 'a Task id that decodes to nothing')
     expect_outcome(hospital.post('', bundle, content_type='text/plain'), 415,
                    'a transaction posted as text/plain')
+
+    # --- entered in error: a referral sent for the wrong patient ---
+    send_referral(hospital, referral_bundle(WRONG_REFERRAL, 'sent for the wrong patient'), '201',
+                  'POST a referral Bundle meant for another patient')
+    wrong = the_id(WRONG_REFERRAL)
+    expect(hospital.get(f'/Task/{wrong}'), 200, 'the wrong Task before its correction')
+    event_id = None
+    for line in server.cli('timeline', '--client', CLIENT, '--type', 'ReferralSent',
+                           org=HOSPITAL, user=NURSE).splitlines():
+        entry = json.loads(line)
+        if entry.get('event', {}).get('referral_sent', {}).get('referral_id') == WRONG_REFERRAL:
+            event_id = entry['event_id']
+    check(event_id is not None, 'the wrong referral is not on the timeline')
+    server.cli('command', 'Clients.MarkEnteredInError', org=HOSPITAL, user=NURSE,
+               stdin=json.dumps({'command_id': 'eie-wrong', 'client_id': CLIENT,
+                                 'event_entered_in_error': {'event_id': event_id,
+                                                            'reason': 'wrong patient'}}))
+    expect_outcome(hospital.get(f'/Task/{wrong}'), 404, 'the Task after its correction')
+    expect_outcome(hospital.get(f'/ServiceRequest/{wrong}'), 404,
+                   'the ServiceRequest after its correction')
+    gone = expect(hospital.get(f'/Task/{wrong}/_history'), 200, 'the corrected Task _history')
+    entries = gone.get('entry', [])
+    check(len(entries) == 2 and entries[0].get('request', {}).get('method') == 'DELETE' and
+          entries[0].get('response', {}).get('status') == '410 Gone' and
+          'resource' not in entries[0] and
+          entries[1].get('resource', {}).get('status') == 'requested',
+          f'_history after the correction: {json.dumps(gone)[:800]}')
+    tasks = expect(cbo.get(f'/Task?owner=Organization/{CBO}&status=requested'), 200,
+                   'the CBO\'s requested Tasks')
+    check(all(e['resource']['id'] != wrong for e in tasks.get('entry', [])),
+          'the corrected Task is still found by a search')
 
     print(f'fhir_gravity: {len(os.listdir(saved))} server answers saved')
 
