@@ -549,6 +549,91 @@ TEST_F(ClientRecordStoreTest, ProjectionRecordsFoldAsOfTheEventApplied) {
   EXPECT_TRUE(storeless.Apply("c1", *parsed, page->events[0]).ok());
 }
 
+v1::CareEvent Marked(const eventstore::RecordedEvent& event) {
+  v1::CareEvent e;
+  e.mutable_event_entered_in_error()->set_event_id(event.event_id.ToString());
+  e.mutable_event_entered_in_error()->set_reason("wrong client");
+  e.mutable_event_entered_in_error()->set_stream_version(event.stream_version);
+  return e;
+}
+
+// A correction folds the record again without the event it marks: in the
+// store's snapshot (a cached one too), and in a projection's record, which
+// also hands back the record as it was before the correction.
+TEST_F(ClientRecordStoreTest, ACorrectionFoldsTheRecordAgainWithoutTheEvent) {
+  Client("c1", Registered("Okafor"));
+  Client("c1", Goal("g1"));
+  Client("c1", Goal("g2"));
+  ClientRecordStore store(&counting_);
+  absl::StatusOr<std::shared_ptr<const ClientSnapshot>> before =
+      store.Client("c1");
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_EQ((*before)->record().goals.size(), 2u);
+
+  absl::StatusOr<eventstore::StreamPage> page =
+      log_->ReadStream(care::ClientStreamId("c1"), {});
+  ASSERT_TRUE(page.ok()) << page.status();
+  Client("c1", Marked(page->events[1]));  // g1 was recorded in error
+  Client("c1", Goal("g3"));
+
+  absl::StatusOr<std::shared_ptr<const ClientSnapshot>> after =
+      store.Client("c1");
+  ASSERT_TRUE(after.ok()) << after.status();
+  const care::ClientRecord& record = (*after)->record();
+  EXPECT_EQ(record.goals.count("g1"), 0u);
+  EXPECT_EQ(record.goals.count("g2"), 1u);
+  EXPECT_EQ(record.goals.count("g3"), 1u);
+  EXPECT_EQ(record.entered_in_error.count(page->events[1].event_id.ToString()),
+            1u);
+  EXPECT_EQ((*after)->events().size(), 5u);  // the stream keeps every event
+  // The marked event is still classified (the timeline shows it).
+  EXPECT_NE((*after)->access().ClassesAt(1), care::kUnclassified);
+  // The snapshot handed out before is unchanged.
+  EXPECT_EQ((*before)->record().goals.size(), 2u);
+
+  // A projection holding the record meets the correction.
+  page = log_->ReadStream(care::ClientStreamId("c1"), {});
+  ASSERT_TRUE(page.ok()) << page.status();
+  ProjectionRecords records(&store);
+  for (int v = 0; v < 3; ++v) {
+    absl::StatusOr<v1::CareEvent> parsed = care::ParseCareEvent(page->events[v]);
+    ASSERT_TRUE(parsed.ok());
+    ASSERT_TRUE(records.Apply("c1", *parsed, page->events[v]).ok());
+  }
+  absl::StatusOr<v1::CareEvent> correction =
+      care::ParseCareEvent(page->events[3]);
+  ASSERT_TRUE(correction.ok());
+  std::optional<care::ClientRecord> was;
+  absl::StatusOr<const care::ClientRecord*> folded =
+      records.Apply("c1", *correction, page->events[3], &was);
+  ASSERT_TRUE(folded.ok()) << folded.status();
+  EXPECT_EQ((*folded)->goals.count("g1"), 0u);
+  EXPECT_EQ((*folded)->goals.count("g2"), 1u);
+  EXPECT_EQ((*folded)->goals.count("g3"), 0u);  // not yet applied
+  ASSERT_TRUE(was.has_value());
+  EXPECT_EQ(was->goals.count("g1"), 1u);
+
+  // A projection that does not hold it loads it as of the correction, and
+  // still gets the record before.
+  ProjectionRecords fresh(&store);
+  was.reset();
+  folded = fresh.Apply("c1", *correction, page->events[3], &was);
+  ASSERT_TRUE(folded.ok()) << folded.status();
+  EXPECT_EQ((*folded)->goals.count("g1"), 0u);
+  EXPECT_EQ((*folded)->goals.count("g3"), 0u);
+  ASSERT_TRUE(was.has_value());
+  EXPECT_EQ(was->goals.count("g1"), 1u);
+
+  // Loading a later event folds without the marked one too.
+  absl::StatusOr<v1::CareEvent> last = care::ParseCareEvent(page->events[4]);
+  ASSERT_TRUE(last.ok());
+  ProjectionRecords later(&store);
+  folded = later.Apply("c1", *last, page->events[4]);
+  ASSERT_TRUE(folded.ok()) << folded.status();
+  EXPECT_EQ((*folded)->goals.count("g1"), 0u);
+  EXPECT_EQ((*folded)->goals.count("g3"), 1u);
+}
+
 TEST_F(ClientRecordStoreTest, ReadErrorsComeBack) {
   ClientRecordStore store(&counting_);
   absl::StatusOr<std::shared_ptr<const ClientSnapshot>> too_long =
