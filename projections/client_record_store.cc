@@ -365,11 +365,7 @@ absl::StatusOr<const care::ClientRecord*> ProjectionRecords::Apply(
     it->second.Apply(care_event, care::ContextOf(event));
     return &it->second;
   }
-  const bool held = it != records_.end();
-  if (held) {
-    if (before != nullptr) *before = std::move(it->second);
-    records_.erase(it);
-  }
+  if (it != records_.end()) records_.erase(it);
   if (records_.size() >= max_records_) records_.clear();
   care::ClientRecord record{std::string(client_id)};
   if (event.stream_version > 0) {
@@ -384,8 +380,10 @@ absl::StatusOr<const care::ClientRecord*> ProjectionRecords::Apply(
     const std::vector<std::shared_ptr<const StoredEvent>>& events =
         snapshot->events();
     const uint64_t position = event.global_position;
-    if (correction && !held && before != nullptr) {
-      // The record just before the correction, for the caller to compare.
+    if (correction && before != nullptr) {
+      // The record just before the correction, for the caller to compare:
+      // folded from the store, since a held record may lack the events its
+      // projection does not fold.
       EnteredInErrorIds earlier = EnteredInErrorIds::Of(
           events, [position](const StoredEvent& stored) {
             return stored.recorded.global_position < position;

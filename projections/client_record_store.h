@@ -284,9 +284,9 @@ class ProjectionRecords {
   // up to and including `event`. Events marked entered in error by a
   // correction up to `event` are left out: a correction (EventEnteredInError)
   // folds the record again from the stream's first event, and then, when
-  // `before` is given, the record as it was held before the correction is
-  // moved there (a projection compares the two to undo what the marked
-  // event did). Errors: the store's; DATA_LOSS for an earlier care event
+  // `before` is given, the record as of the event before the correction
+  // (every care event, whichever this projection folds) is stored there: a
+  // projection compares the two to undo what the marked event did. Errors: the store's; DATA_LOSS for an earlier care event
   // that does not parse; FAILED_PRECONDITION for a record to load without a
   // store.
   absl::StatusOr<const care::ClientRecord*> Apply(

@@ -606,6 +606,75 @@ TEST_F(DuplicationTest, DismissalIsSticky) {
   EXPECT_THAT(List(open_for_c4), IsEmpty());
 }
 
+// EventEnteredInError naming the event at `position`.
+v1::CareEvent MarkedAt(eventstore::EventLog* log, uint64_t position) {
+  eventstore::ReadAllOptions read;
+  read.from_position = position;
+  read.max_count = 1;
+  absl::StatusOr<eventstore::LogPage> page = log->ReadAll(read);
+  EXPECT_TRUE(page.ok() && page->events.size() == 1);
+  v1::CareEvent e;
+  e.mutable_event_entered_in_error()->set_event_id(
+      page->events[0].event_id.ToString());
+  e.mutable_event_entered_in_error()->set_reason("recorded in error");
+  e.mutable_event_entered_in_error()->set_stream_version(
+      page->events[0].stream_version);
+  return e;
+}
+
+// docs/views.md "Entered in error": a marked dismissal reopens its finding,
+// a marked link lets the pair be scored again, a marked registration takes
+// the client out of every pair, and a marked referral resolves the
+// duplicate referrals it made.
+TEST_F(DuplicationTest, EnteredInErrorUndoesWhatTheEventDid) {
+  Append("c2", "org-hospital",
+         Registered("John", "Smith", 1980, 7, 2, "541-555-0199"));
+  Append("c3", "org-housing",
+         Registered("John", "Smith", 1980, 7, 2, "541-555-0199"));
+  Append("c1", "org-hospital",
+         ReferralSent("r1", "org-a", v1::SERVICE_CATEGORY_FOOD));
+  const uint64_t r2 = Append("c1", "org-hospital",
+                             ReferralSent("r2", "org-b", v1::SERVICE_CATEGORY_FOOD));
+  const std::string clients = "duplicate-clients:c2:c3";
+  const std::string referrals = "duplicate-referrals:c1:FOOD:r1:r2";
+  const uint64_t dismissed = Append("c3", "org-housing", Dismissed(clients));
+  CatchUp();
+  ASSERT_EQ(FindById(clients)->status(), v1::FINDING_STATUS_DISMISSED);
+  ASSERT_EQ(FindById(referrals)->status(), v1::FINDING_STATUS_OPEN);
+
+  Append("c3", "org-housing", MarkedAt(log_, dismissed));
+  CatchUp();
+  std::optional<v1::Finding> f = FindById(clients);
+  EXPECT_EQ(f->status(), v1::FINDING_STATUS_OPEN);
+  EXPECT_THAT(f->status_reason(), HasSubstr("its dismissal was entered in error"));
+
+  const uint64_t linked = Append("c2", "org-hospital", Linked("c3"));
+  CatchUp();
+  ASSERT_EQ(FindById(clients)->status(), v1::FINDING_STATUS_RESOLVED);
+  Append("c2", "org-hospital", MarkedAt(log_, linked));
+  CatchUp();
+  EXPECT_EQ(FindById(clients)->status(), v1::FINDING_STATUS_OPEN);
+
+  Append("c1", "org-hospital", MarkedAt(log_, r2));
+  CatchUp();
+  f = FindById(referrals);
+  EXPECT_EQ(f->status(), v1::FINDING_STATUS_RESOLVED);
+  EXPECT_THAT(f->status_reason(), HasSubstr("EventEnteredInError"));
+
+  // c3's registration: the pair resolves, and a new look-alike pairs with
+  // c2 only.
+  Append("c3", "org-housing", MarkedAt(log_, 2));
+  CatchUp();
+  f = FindById(clients);
+  EXPECT_EQ(f->status(), v1::FINDING_STATUS_RESOLVED);
+  EXPECT_THAT(f->status_reason(), HasSubstr("c3's registration was entered in error"));
+  Append("c5", "org-housing",
+         Registered("John", "Smith", 1980, 7, 2, "541-555-0199"));
+  CatchUp();
+  EXPECT_EQ(FindById("duplicate-clients:c2:c5")->status(), v1::FINDING_STATUS_OPEN);
+  EXPECT_FALSE(FindById("duplicate-clients:c3:c5").has_value());
+}
+
 TEST_F(DuplicationTest, PagingAndFilters) {
   // Five clients with overlapping housing services at org-a and org-b.
   for (int i = 1; i <= 5; ++i) {
