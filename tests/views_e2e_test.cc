@@ -1199,6 +1199,30 @@ TEST_F(ViewsTest, EnteredInErrorHidesTheEventFromEveryView) {
   }
   EXPECT_EQ(now.state().referrals_size(), 2);
 
+  // Measures: the follow-up bh recorded in error no longer counts for FUH.
+  std::string follow_up;
+  for (const v1::TimelineEntry& e : ann.entries()) {
+    if (e.event_type() == "FollowUpCompleted") follow_up = e.event_id();
+  }
+  ASSERT_FALSE(follow_up.empty());
+  Command("bh", "Clients.MarkEnteredInError",
+          absl::StrCat("{'command_id':'eie-4','client_id':'ann',"
+                       "'event_entered_in_error':{'event_id':'", follow_up,
+                       "','reason':'the visit was another patient'}}"));
+  v1::GetMeasuresRequest measures;
+  measures.mutable_period()->mutable_start()->set_seconds(absl::ToUnixSeconds(
+      absl::FromCivil(absl::CivilDay(2026, 1, 1), absl::UTCTimeZone())));
+  measures.set_min_position(last_position_);
+  measures.add_measures("FUH-7");
+  v1::GetMeasuresResponse results;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(continuity_->GetMeasures(&context, measures, &results).ok());
+  }
+  ASSERT_EQ(results.results_size(), 1);
+  EXPECT_EQ(results.results(0).denominator(), 1);
+  EXPECT_EQ(results.results(0).numerator(), 0);
+
   // A rebuild from the log folds the corrections the same way.
   const std::string live = ProjectedState();
   testing::RebuildAll(channel_);
