@@ -80,7 +80,6 @@ absl::Status DecideEnteredInError(const RuleInput& input,
   }
   e.set_event_id(id);
   e.set_event_type(marked->event_type);
-  e.set_global_position(marked->global_position);
   e.set_stream_version(marked->stream_version);
   return absl::OkStatus();
 }
@@ -88,8 +87,8 @@ absl::Status DecideEnteredInError(const RuleInput& input,
 std::string SummarizeEnteredInError(const v1::CareEvent& event) {
   const v1::EventEnteredInError& e = event.event_entered_in_error();
   return WithReason(
-      absl::StrCat(e.event_type().empty() ? "event" : e.event_type(), " at position ",
-                   e.global_position(), " (", e.event_id(),
+      absl::StrCat(e.event_type().empty() ? "event" : e.event_type(),
+                   " at version ", e.stream_version(), " (", e.event_id(),
                    ") marked entered in error"),
       e.reason());
 }

@@ -72,7 +72,6 @@ TEST_F(CorrectionRulesTest, TheRecordingOrganisationMarksItsEvent) {
   const v1::EventEnteredInError& e = (*r)[0].event_entered_in_error();
   EXPECT_EQ(e.event_id(), kReferralEvent);
   EXPECT_EQ(e.event_type(), "ReferralSent");
-  EXPECT_EQ(e.global_position(), 40u);
   EXPECT_EQ(e.stream_version(), 2u);
   EXPECT_EQ(e.reason(), "wrong client");
 }

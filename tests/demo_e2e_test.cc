@@ -634,9 +634,22 @@ TEST_F(DemoViewsTest, MeasuresAreWhatTheDemosEventsImply) {
   std::map<std::string, std::map<std::string, Stay>> stays;  // client, id
   std::map<std::string, std::vector<FollowUp>> follow_ups;
   std::map<std::pair<std::string, std::string>, bool> referrals;  // completed
+  // TRC events by client and admission: their business times.
+  std::map<std::pair<std::string, std::string>, std::vector<absl::Time>>
+      notifications, receipts, reconciliations;
+  // Events a correction marked entered in error count for nothing.
+  const std::vector<v1::Event> all = server_->ReadAll();
+  std::set<std::string> marked;
+  for (const v1::Event& e : all) {
+    const v1::CareEvent care = Care(e);
+    if (care.has_event_entered_in_error()) {
+      marked.insert(care.event_entered_in_error().event_id());
+    }
+  }
   // Every business time is before base_date, so every index event of the
   // demo is in the period asked for below.
-  for (const v1::Event& e : server_->ReadAll()) {
+  for (const v1::Event& e : all) {
+    if (marked.count(e.event_id()) > 0) continue;
     const v1::CareEvent care = Care(e);
     const std::string client =
         e.stream_id().substr(std::string("client-").size());
@@ -665,6 +678,17 @@ TEST_F(DemoViewsTest, MeasuresAreWhatTheDemosEventsImply) {
                            d == v1::DISCIPLINE_SOCIAL_WORK ||
                            org_types[f.provider_organization_id()] ==
                                v1::ORGANIZATION_TYPE_BEHAVIORAL_HEALTH});
+    } else if (care.has_admission_notification_received()) {
+      notifications[{client,
+                     care.admission_notification_received().admission_id()}]
+          .push_back(at);
+    } else if (care.has_discharge_information_received()) {
+      receipts[{client, care.discharge_information_received().admission_id()}]
+          .push_back(at);
+    } else if (care.has_medication_reconciliation_recorded()) {
+      reconciliations[{client,
+                       care.medication_reconciliation_recorded().admission_id()}]
+          .push_back(at);
     } else if (care.has_referral_sent()) {
       referrals[{client, care.referral_sent().referral_id()}] = false;
     } else if (care.has_referral_completed()) {
@@ -731,11 +755,29 @@ TEST_F(DemoViewsTest, MeasuresAreWhatTheDemosEventsImply) {
         }
       }
       if (inpatient_discharge) {
-        // The TRC rates: the demo records no TRC events, so only engagement
-        // (any follow-up on days 1..30) can be in a numerator.
-        for (const char* trc :
-             {"TRC-NOTIFICATION", "TRC-RECEIPT", "TRC-ENGAGEMENT",
-              "TRC-MEDICATION-RECONCILIATION"}) {
+        // The TRC rates (docs/views.md): notification on day 0..2 of the
+        // admission, discharge information on day 0..2 of the discharge,
+        // engagement (any follow-up) on day 1..30, reconciliation on day
+        // 0..30.
+        auto within = [](const std::vector<absl::Time>& times, absl::Time from,
+                         int first, int last) {
+          for (absl::Time t : times) {
+            const int64_t day = CalendarDays(from, t);
+            if (day >= first && day <= last) return true;
+          }
+          return false;
+        };
+        std::vector<absl::Time> follow_up_times;
+        for (const FollowUp& f : follow_ups[client])
+          follow_up_times.push_back(f.at);
+        const std::pair<std::string, std::string> key{client, s.id};
+        const std::map<std::string, bool> met{
+            {"TRC-NOTIFICATION", within(notifications[key], s.admitted, 0, 2)},
+            {"TRC-RECEIPT", within(receipts[key], *s.discharged, 0, 2)},
+            {"TRC-ENGAGEMENT", within(follow_up_times, *s.discharged, 1, 30)},
+            {"TRC-MEDICATION-RECONCILIATION",
+             within(reconciliations[key], *s.discharged, 0, 30)}};
+        for (const auto& [trc, numerator] : met) {
           Count& c = expected[trc];
           if (deceased || s.disposition == v1::DISCHARGE_DISPOSITION_TRANSFER ||
               readmitted_within(s, 30)) {
@@ -743,14 +785,7 @@ TEST_F(DemoViewsTest, MeasuresAreWhatTheDemosEventsImply) {
             continue;
           }
           ++c.denominator;
-          if (std::string(trc) != "TRC-ENGAGEMENT") continue;
-          for (const FollowUp& f : follow_ups[client]) {
-            const int64_t day = CalendarDays(*s.discharged, f.at);
-            if (day >= 1 && day <= 30) {
-              ++c.numerator;
-              break;
-            }
-          }
+          if (numerator) ++c.numerator;
         }
       }
       if (inpatient_discharge) {

@@ -1179,7 +1179,7 @@ TEST_F(ViewsTest, EnteredInErrorHidesTheEventFromEveryView) {
   EXPECT_EQ(correction.event().event_entered_in_error().event_type(),
             "ReferralSent");
   EXPECT_THAT(correction.summary(),
-              HasSubstr("ReferralSent at position "));
+              HasSubstr("ReferralSent at version "));
 
   // Replay: before the correction the referral was believed; after, not.
   v1::ReplayClientRequest replay;

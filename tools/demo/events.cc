@@ -3,6 +3,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "openssl/sha.h"
+#include "tools/demo/history.h"
 
 namespace caseline::tools::demo {
 
@@ -392,6 +393,37 @@ v1::CareEvent FollowUpEvent(const std::string& id,
   e->set_contact_kind(kind);
   e->set_provider_organization_id(provider.organization_id);
   e->set_provider_discipline(provider.discipline);
+  return event;
+}
+
+v1::CareEvent DischargeInformationEvent(const std::string& id,
+                                        const std::string& admission_id) {
+  v1::CareEvent event;
+  v1::DischargeInformationReceived* e =
+      event.mutable_discharge_information_received();
+  e->set_receipt_id(id);
+  e->set_admission_id(admission_id);
+  return event;
+}
+
+v1::CareEvent MedicationReconciliationEvent(const std::string& id,
+                                            const std::string& admission_id,
+                                            v1::Discipline performer) {
+  v1::CareEvent event;
+  v1::MedicationReconciliationRecorded* e =
+      event.mutable_medication_reconciliation_recorded();
+  e->set_reconciliation_id(id);
+  e->set_admission_id(admission_id);
+  e->set_performer_discipline(performer);
+  return event;
+}
+
+v1::CareEvent EnteredInErrorEvent(const std::string& target_id,
+                                  const std::string& reason) {
+  v1::CareEvent event;
+  v1::EventEnteredInError* e = event.mutable_event_entered_in_error();
+  e->set_event_id(CorrectionTarget(target_id));
+  e->set_reason(reason);
   return event;
 }
 

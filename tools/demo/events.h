@@ -180,6 +180,20 @@ v1::CareEvent FollowUpEvent(const std::string& id,
                             const std::string& admission_id,
                             v1::ContactKind kind, const Staff& provider);
 
+// HEDIS TRC: the acting organisation received a stay's discharge
+// information, or reconciled the client's medications after it.
+v1::CareEvent DischargeInformationEvent(const std::string& id,
+                                        const std::string& admission_id);
+v1::CareEvent MedicationReconciliationEvent(const std::string& id,
+                                            const std::string& admission_id,
+                                            v1::Discipline performer);
+
+// Marks the event whose own id is `target_id` (its first field) entered in
+// error (resolved to its event id when the commands are numbered:
+// history.h ResolveCorrections).
+v1::CareEvent EnteredInErrorEvent(const std::string& target_id,
+                                  const std::string& reason);
+
 // A claim on an item of the acting organisation's worklist.
 v1::CareEvent WorklistItemClaimedEvent(v1::WorklistItemKind kind,
                                        const std::string& subject_id,

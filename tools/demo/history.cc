@@ -5,6 +5,11 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "eventstore/event.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "tools/demo/events.h"
 #include "tools/demo/network.h"
 
@@ -92,6 +97,54 @@ void InviteAuthors(std::vector<PlannedCommand>* commands) {
     out.push_back(std::move(c));
   }
   *commands = std::move(out);
+}
+
+namespace {
+
+constexpr absl::string_view kTargetPrefix = "demo-target:";
+
+// The first field of the event set in `event`, when it is a string.
+std::string OwnIdOf(const v1::CareEvent& event) {
+  const google::protobuf::Reflection* reflection = event.GetReflection();
+  const google::protobuf::FieldDescriptor* set = reflection->GetOneofFieldDescriptor(
+      event, v1::CareEvent::descriptor()->FindOneofByName("event"));
+  if (set == nullptr) return "";
+  const google::protobuf::Message& inner = reflection->GetMessage(event, set);
+  const google::protobuf::FieldDescriptor* first =
+      inner.GetDescriptor()->FindFieldByNumber(1);
+  if (first == nullptr ||
+      first->type() != google::protobuf::FieldDescriptor::TYPE_STRING ||
+      first->is_repeated()) {
+    return "";
+  }
+  return inner.GetReflection()->GetString(inner, first);
+}
+
+}  // namespace
+
+std::string CorrectionTarget(const std::string& id) {
+  return absl::StrCat(kTargetPrefix, id);
+}
+
+void ResolveCorrections(std::vector<PlannedCommand>* commands) {
+  for (PlannedCommand& command : *commands) {
+    if (!command.event.has_event_entered_in_error()) continue;
+    v1::EventEnteredInError& marked =
+        *command.event.mutable_event_entered_in_error();
+    if (!absl::StartsWith(marked.event_id(), kTargetPrefix)) continue;
+    const std::string id(
+        absl::string_view(marked.event_id()).substr(kTargetPrefix.size()));
+    for (const PlannedCommand& target : *commands) {
+      if (&target == &command || OwnIdOf(target.event) != id) continue;
+      // A command's first event: FromName(org \n command_id \n 0).
+      marked.set_event_id(
+          eventstore::EventId::FromName(absl::StrCat(target.organization_id,
+                                                     "\n", target.command_id,
+                                                     "\n0"))
+              .ToString());
+      break;
+    }
+  }
 }
 
 }  // namespace caseline::tools::demo

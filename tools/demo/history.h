@@ -35,6 +35,15 @@ struct PlannedCommand {
 // to the care team a minute earlier. No organisation involves itself.
 void InviteAuthors(std::vector<PlannedCommand>* commands);
 
+// The event id an EventEnteredInError of a script names before the commands
+// are numbered: CorrectionTarget(id) for the event whose first field (its
+// own id: referral_id, service_id, reconciliation_id, ...) is `id`.
+std::string CorrectionTarget(const std::string& id);
+// Replaces each CorrectionTarget in `commands` (numbered, of one client) by
+// the event id the server gives that command's event (docs/log_format.md
+// "Commands").
+void ResolveCorrections(std::vector<PlannedCommand>* commands);
+
 // A client's events as they happen, in any order of generation. Commands()
 // puts them in time order (ties keep the order of Add) and leaves out those
 // at or after the cutoff, which have not happened yet on the demo's "today".
@@ -76,8 +85,9 @@ class History {
     int n = 0;
     for (PlannedCommand& command : commands) {
       command.command_id = absl::StrCat("demo-", client_id_, "-", n++);
-      out->push_back(std::move(command));
     }
+    ResolveCorrections(&commands);
+    for (PlannedCommand& command : commands) out->push_back(std::move(command));
   }
 
  private:

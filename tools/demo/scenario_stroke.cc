@@ -135,6 +135,22 @@ void StrokeScenario(absl::Time cutoff, std::vector<PlannedCommand>* out) {
   s.Add(s.At(10, 14), "eastside.fischer",
         FollowUpEvent("fu-2", "tr-1", "adm-1", v1::CONTACT_KIND_IN_PERSON,
                       StaffById("eastside.fischer")));
+  // Transitions of care at the new lead: the discharge summary reached
+  // Eastside only on day 10, three days after discharge (a TRC-RECEIPT
+  // miss). Its physician reconciled her medications on day 12, first on the
+  // wrong patient's record by mistake, which he marked entered in error.
+  s.Add(s.At(10, 13, 20), "eastside.lopez",
+        DischargeInformationEvent("dcinfo-1", "adm-1"));
+  s.Add(s.At(12, 10), "eastside.fischer",
+        MedicationReconciliationEvent("medrec-0", "adm-1",
+                                      v1::DISCIPLINE_MEDICINE));
+  s.Add(s.At(12, 10, 40), "eastside.fischer",
+        EnteredInErrorEvent("medrec-0",
+                            "Reconciled the wrong patient's list; this "
+                            "belongs to another Eastside patient"));
+  s.Add(s.At(12, 11), "eastside.fischer",
+        MedicationReconciliationEvent("medrec-1", "adm-1",
+                                      v1::DISCIPLINE_MEDICINE));
   s.Add(s.At(12, 9), "eastside.lopez",
         MemberRemovedEvent("mercy.rivera",
                            "Discharged home; lead case management handed "
