@@ -447,6 +447,13 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
   if (options.data_dir.empty()) {
     return absl::InvalidArgumentError("data_dir is empty; name a directory");
   }
+  if (options.kek != nullptr && options.encrypt_payloads &&
+      options.replicator != nullptr) {
+    return absl::FailedPreconditionError(
+        "payload encryption is not available in cluster mode: data keys are "
+        "not replicated (docs/cluster.md); run the cluster with "
+        "--encrypt_payloads=false");
+  }
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::shared_ptr<rocksdb::Logger> info_log =
       NewInfoLog(InfoLogOptions{options.data_dir, options.env});
@@ -455,6 +462,7 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
                    OpenDatabase(options, cache, info_log, wal_tracker.get(),
                                 /*read_only=*/false));
   RETURN_IF_ERROR(CheckFormatVersion(*db, options.data_dir));
+  RETURN_IF_ERROR(CheckDataKeys(*db, options.kek, options.data_dir));
   ASSIGN_OR_RETURN(const Head head, RecoverHead(*db));
   return std::unique_ptr<EventLog>(new EventLogImpl(
       std::move(options), std::move(wal_tracker), std::move(db),

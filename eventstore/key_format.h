@@ -22,6 +22,7 @@ inline constexpr char kEventPrefix = 'e';
 inline constexpr char kStreamIndexPrefix = 's';
 inline constexpr char kEventIdPrefix = 'i';
 inline constexpr char kSignedHeadPrefix = 'h';
+inline constexpr char kDataKeyPrefix = 'k';
 inline constexpr char kFormatVersionKey[] = "mformat_version";
 
 inline void PutFixed16BE(std::string* out, uint16_t v) {
@@ -90,6 +91,15 @@ inline std::string SignedHeadKey(uint64_t position, int64_t signed_at_micros) {
   return key;
 }
 inline constexpr size_t kSignedHeadKeySize = 17;
+
+// 'k' + stream_id: the stream's data key, wrapped by the KEK, or the record
+// that it was erased (eventstore/payload_crypto.h DataKeyRecord). Outside the
+// hash chain, like 'h'.
+inline std::string DataKeyKey(absl::string_view stream_id) {
+  std::string key(1, kDataKeyPrefix);
+  key.append(stream_id.data(), stream_id.size());
+  return key;
+}
 
 }  // namespace caseline::eventstore
 
