@@ -3,10 +3,10 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 #include "care/client_record.h"
-#include "care/rule_checks.h"
 #include "caseline/v1/care_events.pb.h"
 #include "caseline/v1/wire_constants.h"
 #include "services/event_conversion.h"
@@ -156,6 +156,20 @@ absl::Status CheckErasureText(const std::string& value, const char* field,
   return absl::OkStatus();
 }
 
+// A client id as the care-record commands accept it: 1..64 of
+// A-Z a-z 0-9 . _ - :, starting with a letter or digit.
+absl::Status CheckClientId(const std::string& id) {
+  bool ok = !id.empty() && id.size() <= 64 && absl::ascii_isalnum(id[0]);
+  for (char c : id) {
+    ok = ok && (absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-' ||
+                c == ':');
+  }
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      "client_id: not a client id; use 1 to 64 of A-Z a-z 0-9 . _ - :, "
+      "starting with a letter or digit");
+}
+
 std::string CallerName(const Caller& caller) {
   return caller.local_operator ? std::string("the local operator")
                                : "organisation " + caller.organization_id;
@@ -173,7 +187,7 @@ grpc::Status AdminService::EraseClient(grpc::ServerContext* context,
     return ToGrpcStatus(allowed);
   }
   for (absl::Status s :
-       {care::CheckId(request->client_id(), "client_id"),
+       {CheckClientId(request->client_id()),
         CheckErasureText(request->legal_basis(), "legal_basis", true),
         CheckErasureText(request->reason(), "reason", false)}) {
     if (!s.ok()) return ToGrpcStatus(s);
