@@ -386,6 +386,7 @@ absl::Status EventLogImpl::WriteDecided(
   }
   for (const auto& [stream_id, key] : overlay.keys) {
     CacheStreamKey(stream_id, key);
+    format_version_ = std::max(format_version_, kFirstFormatWithDataKeys);
   }
   PublishHead();
   if (options_.observer != nullptr) {

@@ -27,6 +27,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "eventstore/event_log.h"
+#include "eventstore/key_format.h"
 #include "eventstore/payload_crypto.h"
 #include "base/mutex.h"
 #include "rocksdb/db.h"
@@ -198,6 +199,8 @@ class EventLogImpl final : public EventLog {
     uint64_t position = 0;
     Hash hash{};
     absl::Time recorded_at = absl::InfinitePast();
+    // The directory's stored format version.
+    uint32_t format_version = kFormatVersion;
   };
 
   EventLogImpl(EventLogOptions options,
@@ -405,6 +408,9 @@ class EventLogImpl final : public EventLog {
   // once in_flight_ is empty.
   uint64_t next_position_;
   Hash chain_head_;
+  // The directory's stored format version; a data key's first write moves
+  // it to kFirstFormatWithDataKeys.
+  uint32_t format_version_;
   absl::Time last_recorded_at_;  // recorded_at never decreases along the log
   // Last version of recently written streams; cleared when it grows past
   // kMaxCachedStreamHeads so memory stays bounded.

@@ -217,6 +217,13 @@ EventLogImpl::WriterStreamKey(const PendingAppend& pending,
   RETURN_IF_ERROR(FromRocksDb(
       batch.Put(DataKeyKey(stream_id), EncodeDataKeyRecord(record)),
       "building the append batch"));
+  if (format_version_ < kFirstFormatWithDataKeys) {
+    // The directory now holds what a release before version 2 cannot read.
+    std::string version;
+    PutFixed32BE(&version, kFirstFormatWithDataKeys);
+    RETURN_IF_ERROR(FromRocksDb(batch.Put(kFormatVersionKey, version),
+                                "building the append batch"));
+  }
   overlay.keys[stream_id] = created;
   return created;
 }

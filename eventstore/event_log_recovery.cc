@@ -439,6 +439,11 @@ absl::StatusOr<EventLogImpl::Head> EventLogImpl::RecoverHead(rocksdb::DB& db) {
     head.recorded_at = last.recorded_at;
   }
   RETURN_IF_ERROR(FromRocksDb(it->status(), "recovering the log head"));
+  std::string version;
+  RETURN_IF_ERROR(FromRocksDb(
+      db.Get(rocksdb::ReadOptions(), kFormatVersionKey, &version),
+      "reading the format version"));
+  if (version.size() == 4) head.format_version = DecodeFixed32BE(version);
   return head;
 }
 
@@ -483,6 +488,7 @@ EventLogImpl::EventLogImpl(EventLogOptions options,
       head_position_(head.position),
       next_position_(head.position + 1),
       chain_head_(head.hash),
+      format_version_(head.format_version),
       last_recorded_at_(head.recorded_at) {
   completer_ = std::thread([this] { CompletionLoop(); });
   writer_ = std::thread([this] { WriterLoop(); });
@@ -533,6 +539,7 @@ absl::Status EventLogImpl::ReopenAfterDiskFull() {
       // just replayed: it is now part of the log.
       next_position_ = head->position + 1;
       chain_head_ = head->hash;
+      format_version_ = head->format_version;
       last_recorded_at_ = std::max(last_recorded_at_, head->recorded_at);
       stream_heads_.clear();
       MutexLock lock(&mu_);

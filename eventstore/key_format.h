@@ -13,8 +13,12 @@
 namespace caseline::eventstore {
 
 // The data directory's format version, stored under kFormatVersionKey. A
-// directory with a larger number is refused at start-up.
-inline constexpr uint32_t kFormatVersion = 1;
+// directory with a larger number is refused at start-up. Version 2 adds
+// encrypted payloads and the 'k' keys: a new directory is created at 2, and
+// a version-1 directory is moved to 2 in the write that stores its first
+// data key, so that a release that cannot decrypt refuses it.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFirstFormatWithDataKeys = 2;
 
 // docs/log_format.md "Keys".
 inline constexpr char kMetaPrefix = 'm';
