@@ -438,6 +438,78 @@ TEST_F(EncryptionTest, RestoredBackupKeepsTheErasure) {
   EXPECT_EQ(again->position, 3u);
 }
 
+TEST_F(EncryptionTest, FirstDataKeyMovesAVersionOneDirectoryToVersionTwo) {
+  MustAppend("other-1", "PLAIN");
+  log_.reset();
+  auto stored_version = [&]() -> uint32_t {
+    rocksdb::DB* db = nullptr;
+    rocksdb::Options options;
+    EXPECT_TRUE(
+        rocksdb::DB::Open(options, (root_ / "data").string(), &db).ok());
+    std::string value;
+    EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), kFormatVersionKey, &value).ok());
+    delete db;
+    return value.size() == 4 ? DecodeFixed32BE(value) : 0;
+  };
+  EXPECT_EQ(stored_version(), kFormatVersion);
+  {
+    // As a release before encryption left it.
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::Options(), (root_ / "data").string(), &db)
+            .ok());
+    std::string v;
+    PutFixed32BE(&v, 1);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), kFormatVersionKey, v).ok());
+    delete db;
+  }
+  log_ = MustOpen(root_ / "data", kek_.get());
+  MustAppend("other-2", "PLAIN");  // no data key yet
+  log_.reset();
+  EXPECT_EQ(stored_version(), 1u);
+  log_ = MustOpen(root_ / "data", kek_.get());
+  MustAppend("client-1", "PHI");  // the first data key
+  log_.reset();
+  EXPECT_EQ(stored_version(), kFirstFormatWithDataKeys);
+}
+
+TEST_F(EncryptionTest, ErasureStoppedAfterTheKekStepIsInEffectAndCompletes) {
+  MustAppend("client-1", "PHI-ONE");
+  log_.reset();
+  // The state a crash right after step 1 leaves: the KEK lists the key as
+  // erased, the log still holds it wrapped and no ClientErased event.
+  DataKeyId key_id{};
+  {
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::Options(),
+                                             (root_ / "data").string(), &db)
+                    .ok());
+    std::string value;
+    ASSERT_TRUE(
+        db->Get(rocksdb::ReadOptions(), DataKeyKey("client-1"), &value).ok());
+    delete db;
+    absl::StatusOr<DataKeyRecord> record = DecodeDataKeyRecord(value);
+    ASSERT_TRUE(record.ok());
+    key_id = record->key_id;
+  }
+  ASSERT_TRUE(kek_->RecordErased(key_id).ok());
+  kek_ = OpenKek(kek_path_);  // a new process reads the file
+  log_ = MustOpen(root_ / "data", kek_.get());
+  std::vector<RecordedEvent> all = ReadAllEvents(*log_);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_TRUE(all[0].payload_erased);
+  EXPECT_EQ(log_->Append({"client-1", ExpectedVersion::Any(), {Event("x")}})
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Erasing again records it.
+  absl::StatusOr<ErasureResult> completed =
+      log_->EraseStream("client-1", ErasureRecord());
+  ASSERT_TRUE(completed.ok()) << completed.status();
+  EXPECT_EQ(completed->position, 2u);
+  EXPECT_EQ(completed->key_id, DataKeyIdToHex(key_id));
+}
+
 TEST_F(EncryptionTest, KekFileChecks) {
   struct stat st;
   ASSERT_EQ(::stat(kek_path_.c_str(), &st), 0);
