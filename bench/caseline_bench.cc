@@ -648,8 +648,7 @@ int main(int argc, char** argv) {
                         on.commands));
     }
     const std::string rebuild = absl::StrCat(
-        "encryption: rebuild of all projections, ", on.events, " / ",
-        off.events, " events");
+        "encryption: rebuild of all projections, ", on.events, " events");
     report.Add({.scenario = rebuild,
                 .system = kOn,
                 .events_per_second = on.rebuild_events_per_second});
@@ -658,9 +657,8 @@ int main(int argc, char** argv) {
                 .events_per_second = off.rebuild_events_per_second,
                 .versus = Ratio(on.rebuild_events_per_second,
                                 off.rebuild_events_per_second)});
-    const std::string scan =
-        absl::StrCat("encryption: bare log scan (ReadAll), ", on.events,
-                     " / ", off.events, " events");
+    const std::string scan = absl::StrCat(
+        "encryption: bare log scan (ReadAll), ", on.events, " events");
     report.Add({.scenario = scan,
                 .system = kOn,
                 .events_per_second = on.scan_events_per_second});

@@ -61,21 +61,8 @@ absl::StatusOr<EncryptionSetting> MeasureEncryptionSetting(
       server::CaselineServer::Start(std::move(options));
   if (!server.ok()) return server.status();
   EncryptionSetting result;
-  const std::string payload = BenchPayload();
-  int run = 0;
-  for (int callers : append_callers) {
-    result.appends.push_back(AppendToClientStreams(
-        (*server)->event_log(), callers, run++, payload, warmup, duration));
-  }
-  CommandScenarios commands(
-      grpc::CreateChannel((*server)->address(),
-                          grpc::InsecureChannelCredentials()),
-      warmup, duration);
-  absl::StatusOr<Load> commanded =
-      commands.RecordFollowUps(command_callers, command_clients);
-  if (!commanded.ok()) return commanded.status();
-  result.commands = *commanded;
-
+  // The care network first, so that both settings scan and rebuild the same
+  // events (the demo's generator is deterministic).
   if (absl::Status loaded = LoadDemo(**server, events, demo_concurrency);
       !loaded.ok()) {
     return loaded;
@@ -90,6 +77,21 @@ absl::StatusOr<EncryptionSetting> MeasureEncryptionSetting(
       ScanEventsPerSecond((*server)->event_log());
   result.rebuild_events_per_second =
       RebuildEventsPerSecond(engine, engine.names(), result.events);
+
+  const std::string payload = BenchPayload();
+  int run = 0;
+  for (int callers : append_callers) {
+    result.appends.push_back(AppendToClientStreams(
+        (*server)->event_log(), callers, run++, payload, warmup, duration));
+  }
+  CommandScenarios commands(
+      grpc::CreateChannel((*server)->address(),
+                          grpc::InsecureChannelCredentials()),
+      warmup, duration);
+  absl::StatusOr<Load> commanded =
+      commands.RecordFollowUps(command_callers, command_clients);
+  if (!commanded.ok()) return commanded.status();
+  result.commands = *commanded;
   (*server)->Shutdown(absl::Seconds(10));
   return result;
 }
