@@ -350,9 +350,10 @@ absl::StatusOr<RewrapResult> EventLogImpl::RewrapDataKeys() {
   size_t in_batch = 0;
   rocksdb::WriteOptions write_options;
   write_options.sync = true;
+  rocksdb::DB& db = *db_;  // db_mu_ is held for the whole call
   auto write = [&]() -> absl::Status {
     if (in_batch == 0) return absl::OkStatus();
-    RETURN_IF_ERROR(FromRocksDb(db_->Write(write_options, &batch),
+    RETURN_IF_ERROR(FromRocksDb(db.Write(write_options, &batch),
                                 "writing rewrapped data keys"));
     batch.Clear();
     in_batch = 0;
