@@ -23,7 +23,11 @@
 //     services: projection rebuild beside a bare log scan, worklist and
 //     summary query latency beside an empty call, and a real caselined's
 //     start-up time and memory beside the same on an empty directory;
-//     --startup_events 10000000 adds the 10M-event start-up measurement.
+//     --startup_events 10000000 adds the 10M-event start-up measurement;
+//   - payload encryption (docs/log_format.md "Encrypted payloads"): durable
+//     appends to client streams, care commands, a log scan and a rebuild of
+//     every projection, each on a server with client payloads encrypted
+//     beside one with them in plaintext.
 //
 // Prints a table and, with --json, writes every row. docs/performance.md
 // holds the latest run and how to read it.
@@ -46,6 +50,7 @@
 #include "absl/time/clock.h"
 #include "bench/bench_util.h"
 #include "bench/command_scenarios.h"
+#include "bench/encryption_scenarios.h"
 #include "bench/grpc_scenarios.h"
 #include "bench/postgres_baseline.h"
 #include "bench/scale_scenarios.h"
@@ -217,9 +222,14 @@ int main(int argc, char** argv) {
                  "enough events (default: a scratch directory, removed after)");
   app.add_option("--caselined", caselined,
                  "caselined binary for the start-up scenario");
+  uint64_t encryption_events = 20000;
+  app.add_option("--encryption_events", encryption_events,
+                 "care events loaded on each server of the encryption "
+                 "section before its scan and rebuild rows");
   app.add_option("--only", only,
                  "run only these sections: appends, batches, mixed, fanout, "
-                 "commands, subscriptions, interference, cluster, scale")
+                 "commands, subscriptions, interference, cluster, scale, "
+                 "encryption")
       ->delimiter(',');
   app.add_option("--json", json_path, "also write every row to this file");
   bool strict = false;
@@ -597,6 +607,66 @@ int main(int argc, char** argv) {
     Shell(absl::StrCat(env, "bash ", Quoted(script), " stop ",
                        Quoted(cluster_dir), " > /dev/null"));
     Shell(absl::StrCat("kill $(cat ", Quoted(single_dir), ".pid) 2> /dev/null"));
+  }
+
+  // --- Payload encryption: the same rows with it on and off ---------------
+  if (wanted("encryption")) {
+    constexpr int kCommandCallers = 8;
+    std::vector<bench::EncryptionSetting> settings;
+    for (bool encrypt : {false, true}) {
+      absl::StatusOr<bench::EncryptionSetting> measured =
+          bench::MeasureEncryptionSetting(
+              encrypt,
+              (scratch / (encrypt ? "encrypted" : "plaintext")).string(),
+              caller_counts, kCommandCallers, command_clients,
+              encryption_events, demo_concurrency, warmup, duration);
+      if (!measured.ok()) {
+        std::fprintf(stderr, "caseline-bench: encryption: %s\n",
+                     measured.status().ToString().c_str());
+        return 1;
+      }
+      settings.push_back(*std::move(measured));
+      std::fprintf(stderr, "encryption %s measured\n",
+                   encrypt ? "on" : "off");
+    }
+    const bench::EncryptionSetting& off = settings[0];
+    const bench::EncryptionSetting& on = settings[1];
+    constexpr char kOn[] = "caseline: client payloads encrypted";
+    constexpr char kOff[] = "baseline: client payloads plaintext";
+    for (size_t i = 0; i < caller_counts.size(); ++i) {
+      const std::string scenario =
+          "encryption: durable append to client streams, 1 event, in-process";
+      report.Add(LoadRow(scenario, kOn, caller_counts[i], on.appends[i]));
+      report.Add(Versus(LoadRow(scenario, kOff, caller_counts[i],
+                                off.appends[i]),
+                        on.appends[i]));
+    }
+    {
+      const std::string scenario = "encryption: care command (RecordFollowUp)";
+      report.Add(LoadRow(scenario, kOn, kCommandCallers, on.commands));
+      report.Add(Versus(LoadRow(scenario, kOff, kCommandCallers, off.commands),
+                        on.commands));
+    }
+    const std::string rebuild = absl::StrCat(
+        "encryption: rebuild of all projections, ", on.events, " events");
+    report.Add({.scenario = rebuild,
+                .system = kOn,
+                .events_per_second = on.rebuild_events_per_second});
+    report.Add({.scenario = rebuild,
+                .system = kOff,
+                .events_per_second = off.rebuild_events_per_second,
+                .versus = Ratio(on.rebuild_events_per_second,
+                                off.rebuild_events_per_second)});
+    const std::string scan = absl::StrCat(
+        "encryption: bare log scan (ReadAll), ", on.events, " events");
+    report.Add({.scenario = scan,
+                .system = kOn,
+                .events_per_second = on.scan_events_per_second});
+    report.Add({.scenario = scan,
+                .system = kOff,
+                .events_per_second = off.scan_events_per_second,
+                .versus = Ratio(on.scan_events_per_second,
+                                off.scan_events_per_second)});
   }
 
   // --- At scale: rebuild, queries, start-up --------------------------------

@@ -88,10 +88,6 @@ absl::Status FillLog(server::CaselineServer& server, uint64_t events) {
   return absl::OkStatus();
 }
 
-namespace {
-
-// Reads the whole log, page by page, doing nothing with the events: what a
-// rebuild costs before any projection work.
 double ScanEventsPerSecond(eventstore::EventLog& log) {
   const auto start = Clock::now();
   eventstore::ReadAllOptions read;
@@ -126,6 +122,8 @@ double RebuildEventsPerSecond(projections::ProjectionEngine& engine,
   for (auto& t : threads) t.join();
   return head / (MillisSince(start) / 1000);
 }
+
+namespace {
 
 // Blocks for one empty call; returns its latency in ms, or -1 on failure.
 double EmptyCallMillis(grpc::GenericStub& generic) {

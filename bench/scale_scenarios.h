@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -23,6 +24,14 @@ absl::Status LoadDemo(server::CaselineServer& server, uint64_t events,
 // `events`: how the 10M-event start-up measurement reaches its size.
 absl::Status FillLog(server::CaselineServer& server, uint64_t events);
 
+// Reads the whole log, page by page, doing nothing with the events: what a
+// rebuild costs before any projection work. Events per second.
+double ScanEventsPerSecond(eventstore::EventLog& log);
+// Rebuilds the projections `names` concurrently; events per second of a log
+// whose head is `head`.
+double RebuildEventsPerSecond(projections::ProjectionEngine& engine,
+                              const std::vector<std::string>& names,
+                              uint64_t head);
 // Rebuild of each projection, then of all at once, beside a bare log scan.
 void MeasureRebuild(server::CaselineServer& server, Report& report);
 

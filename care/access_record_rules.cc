@@ -1,7 +1,9 @@
 // Access records (stream access-<client_id>): each read of a client's record
 // (RecordAccessed) and the review of a break-the-glass read
-// (BreakGlassReviewed). The server writes them itself; no command carries
-// them, so they have only a summary.
+// (BreakGlassReviewed); and the record of a client's erasure (ClientErased,
+// the last event of client-<client_id>, written by Admin.EraseClient). The
+// server writes them itself; no command carries them, so they have only a
+// summary.
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -57,6 +59,13 @@ std::string SummarizeReviewed(const v1::CareEvent& event) {
                       " reviewed: ", event.break_glass_reviewed().note());
 }
 
+std::string SummarizeErased(const v1::CareEvent& event) {
+  const auto& e = event.client_erased();
+  return absl::StrCat("record ERASED (", e.legal_basis(), ")",
+                      e.reason().empty() ? "" : ": ", e.reason(),
+                      "; earlier events are unreadable");
+}
+
 constexpr EventRules kRules[] = {
     {.event = v1::CareEvent::kRecordAccessed,
      .writer = Writer::kServer,
@@ -64,6 +73,9 @@ constexpr EventRules kRules[] = {
     {.event = v1::CareEvent::kBreakGlassReviewed,
      .writer = Writer::kServer,
      .summarize = SummarizeReviewed},
+    {.event = v1::CareEvent::kClientErased,
+     .writer = Writer::kServer,
+     .summarize = SummarizeErased},
 };
 
 }  // namespace

@@ -51,7 +51,8 @@ bool IsReferralEvent(v1::CareEvent::EventCase event_case);
 // The record reader: the payload of a care event in the current schema of its
 // type (care/upcasting.h runs the upcasters from the stored schema_version);
 // DATA_LOSS naming the position when it does not parse, FAILED_PRECONDITION
-// when its schema is newer than this server reads.
+// when its schema is newer than this server reads. An erased payload
+// (RecordedEvent::payload_erased) is an empty CareEvent (EVENT_NOT_SET).
 absl::StatusOr<v1::CareEvent> ParseCareEvent(
     const eventstore::RecordedEvent& event);
 

@@ -512,6 +512,9 @@ void ClientRecord::Apply(const v1::CareEvent& event,
     case v1::CareEvent::kOrganizationUpdated:
     case v1::CareEvent::kRecordAccessed:      // access streams, not records
     case v1::CareEvent::kBreakGlassReviewed:
+    // The record of an erasure: every earlier event of the stream reads as
+    // payload_erased (EVENT_NOT_SET), and the stream takes no more.
+    case v1::CareEvent::kClientErased:
     case v1::CareEvent::EVENT_NOT_SET:
       break;
   }

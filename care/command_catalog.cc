@@ -135,7 +135,8 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> NewCommandRequest(
   if (spec == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "no command records event case ", fields.event.event_case(),
-        " (RecordAccessed and BreakGlassReviewed are written by the server)"));
+        " (RecordAccessed, BreakGlassReviewed and ClientErased are written "
+        "by the server)"));
   }
   const Descriptor* type = spec->method->input_type();
   std::unique_ptr<google::protobuf::Message> request(

@@ -71,8 +71,8 @@ class CommandCatalog {
       const {
     return services_;
   }
-  // nullptr when no rpc records that event (RecordAccessed and
-  // BreakGlassReviewed are written by the server itself).
+  // nullptr when no rpc records that event (RecordAccessed,
+  // BreakGlassReviewed and ClientErased are written by the server itself).
   const CommandSpec* ForEvent(v1::CareEvent::EventCase event_case) const;
   // By path ("/caseline.v1.Referrals/SendReferral") or short name
   // ("Referrals.SendReferral"); nullptr when unknown.

@@ -130,8 +130,15 @@ struct RecordedEvent {
   std::string causation_id;
   uint32_t schema_version = 0;
   std::string content_type;
+  // The plaintext payload. An encrypted payload (docs/log_format.md
+  // "Encrypted payloads") is decrypted by the log before any reader sees it,
+  // and its marking metadata key (payload_encryption) is not shown.
   std::string payload;
   std::map<std::string, std::string> metadata;
+  // True when the payload was encrypted with a data key that has since been
+  // erased (EventLog::EraseStream): `payload` is then empty and can never be
+  // read again. The envelope, its hash and the rest of the event stay.
+  bool payload_erased = false;
   Hash prev_hash{};
   Hash hash{};
   friend bool operator==(const RecordedEvent&, const RecordedEvent&) = default;

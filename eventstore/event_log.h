@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "eventstore/event.h"
+#include "eventstore/key_encryption.h"
 #include "eventstore/replication.h"
 #include "eventstore/log_observer.h"
 #include "eventstore/signed_head.h"
@@ -100,6 +101,40 @@ struct EventLogOptions {
   // Told about every group commit, on the writer thread (log_observer.h).
   // Not owned; must outlive the log. Default: none.
   LogObserver* observer = nullptr;
+  // The key-encryption key that wraps the streams' data keys
+  // (docs/log_format.md "Encrypted payloads"). Required to open a log that
+  // holds data keys. Not owned; must outlive the log. Default: none (no
+  // encryption; EraseStream and RewrapDataKeys answer FAILED_PRECONDITION).
+  KeyEncryptionKey* kek = nullptr;
+  // With `kek`: whether new events of streams whose id starts with
+  // encrypted_stream_prefix are written with encrypted payloads. Events
+  // written encrypted stay readable (with the kek) whatever this says
+  // later. Not with a replicator (cluster mode): Open refuses the pair.
+  // Default: true.
+  bool encrypt_payloads = true;
+  // The streams whose payloads are encrypted, each with its own data key.
+  // Default: "client-" (one client's care record per stream).
+  std::string encrypted_stream_prefix = "client-";
+};
+
+// What EraseStream did.
+struct ErasureResult {
+  // Global position of the event that records the erasure.
+  uint64_t position = 0;
+  // The stream was erased before (by an earlier call): nothing was done and
+  // `position` is that erasure's.
+  bool already_erased = false;
+  // The destroyed data key's id, 32 lowercase hex digits.
+  std::string key_id;
+};
+
+// What RewrapDataKeys did.
+struct RewrapResult {
+  // The KEK version every live data key is now wrapped under.
+  std::string kek_id;
+  // Data keys rewrapped, and those already under kek_id.
+  uint64_t rewrapped = 0;
+  uint64_t unchanged = 0;
 };
 
 class EventLog {
@@ -108,8 +143,15 @@ class EventLog {
       absl::AnyInvocable<void(absl::StatusOr<AppendResult>) &&>;
 
   // Opens (or creates) the log in options.data_dir and recovers its head
-  // without scanning the log. Returns FAILED_PRECONDITION when another process
-  // holds the directory or it was written by a newer format version, and
+  // without scanning the log. Reads every data-key record ('k' keys, one per
+  // encrypted stream): a wrapped key whose data key the KEK lists as erased
+  // (e.g. in a log restored from a backup taken before an erasure) is
+  // replaced by an erased-key record and compacted away. Returns
+  // FAILED_PRECONDITION when another process
+  // holds the directory or it was written by a newer format version, when
+  // the log holds data keys and options.kek is null or does not hold the
+  // KEK version one is wrapped under (the message names the versions), or
+  // when kek, encrypt_payloads and a replicator are all set, and
   // DATA_LOSS, naming the damaged file, when a table file, the MANIFEST or a
   // WAL record is damaged. A WAL record cut short at the end of the WAL (an
   // append a crash interrupted, never acknowledged) is dropped, as RocksDB
@@ -274,6 +316,36 @@ class EventLog {
   // heads).
   [[nodiscard]] virtual absl::StatusOr<std::optional<SignedHead>>
   GetSignedHead(uint64_t position);
+
+  // Crypto-shredding (docs/log_format.md "Erasure"): destroys the data key
+  // of `stream_id` everywhere it lives and appends `record` (the event that
+  // records the erasure, e.g. a ClientErased care event; its payload is
+  // stored in plaintext) as the stream's last event. In order: the KEK
+  // records the key as erased (from then on it never unwraps it again, also
+  // from a backup); reads stop decrypting it; `record` is appended together
+  // with an erased-key record replacing the wrapped key; the database is
+  // flushed and the key's range compacted, so no table or live write-ahead
+  // log file holds the wrapped key any more. If the process stops between
+  // the steps, the erasure is in effect from the first one on (Open
+  // re-applies it), and a second call completes it. Afterwards every read
+  // gives the stream's earlier events payload_erased, and appends to the
+  // stream are refused with FAILED_PRECONDITION naming the erasure's
+  // position.
+  // Errors: INVALID_ARGUMENT (the stream is not one whose payloads are
+  // encrypted, or `record` is invalid), NOT_FOUND (no such stream),
+  // FAILED_PRECONDITION (the log has no KEK; or the stream's events were
+  // written without encryption, so there is no key to destroy), and the
+  // errors of an append. A stream erased before is answered OK with
+  // already_erased.
+  [[nodiscard]] virtual absl::StatusOr<ErasureResult> EraseStream(
+      absl::string_view stream_id, ProposedEvent record);
+
+  // After the KEK gained a new current version (KeyEncryptionKey::Rotate):
+  // rewraps every live data key under it, so that older versions are no
+  // longer needed by this log (backups taken before still need them).
+  // Errors: FAILED_PRECONDITION (no KEK), DATA_LOSS (a wrapped key does not
+  // unwrap), UNAVAILABLE.
+  [[nodiscard]] virtual absl::StatusOr<RewrapResult> RewrapDataKeys();
 
  protected:
   EventLog() = default;

@@ -17,6 +17,7 @@
 #include "eventstore/envelope.h"
 #include "eventstore/event_log_impl.h"
 #include "eventstore/key_format.h"
+#include "eventstore/payload_crypto.h"
 #include "base/status_macros.h"
 #include "eventstore/validation.h"
 
@@ -233,10 +234,11 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   // Decided on top of the last group in flight, if any.
   GroupOverlay overlay =
       in_flight_.empty()
-          ? GroupOverlay{next_position_, chain_head_, last_recorded_at_, {}, {}, {}}
+          ? GroupOverlay{next_position_, chain_head_, last_recorded_at_, {}, {}, {}, {}}
           : GroupOverlay{in_flight_.back()->overlay.next_position,
                          in_flight_.back()->overlay.chain_head,
                          in_flight_.back()->overlay.last_recorded_at,
+                         {},
                          {},
                          {},
                          {}};
@@ -381,6 +383,10 @@ absl::Status EventLogImpl::WriteDecided(
   }
   for (const auto& [stream_id, version] : overlay.stream_heads) {
     stream_heads_[stream_id] = version;
+  }
+  for (const auto& [stream_id, key] : overlay.keys) {
+    CacheStreamKey(stream_id, key);
+    format_version_ = std::max(format_version_, kFirstFormatWithDataKeys);
   }
   PublishHead();
   if (options_.observer != nullptr) {
@@ -619,6 +625,15 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
       return Prepared::kDeferred;
     }
   }
+  // An erased stream refuses everything, retries included (their stored
+  // payloads can no longer be compared).
+  std::shared_ptr<const StreamKey> stream_key;
+  if (KeyedStream(request.stream_id)) {
+    absl::StatusOr<std::shared_ptr<const StreamKey>> key =
+        WriterStreamKey(pending, overlay, batch, /*create=*/false);
+    if (!key.ok()) return answer(key.status());
+    stream_key = *std::move(key);
+  }
   absl::StatusOr<std::optional<AppendResult>> retry = CheckIdempotency(request);
   if (!retry.ok()) return answer(retry.status());
   if (retry->has_value()) return answer(**retry);
@@ -639,7 +654,29 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
   const Hash chain_head_before = overlay.chain_head;
   const size_t envelopes_before = overlay.envelopes.size();
   batch.SetSavePoint();
+  bool created_key = false;
+  if (stream_key == nullptr && KeyedStream(request.stream_id) &&
+      !pending.erasure) {
+    // The stream's first encrypted event: a new data key, put in the batch.
+    absl::StatusOr<std::shared_ptr<const StreamKey>> key =
+        WriterStreamKey(pending, overlay, batch, /*create=*/true);
+    if (!key.ok()) {
+      batch.RollbackToSavePoint().PermitUncheckedError();
+      return answer(key.status());
+    }
+    stream_key = *std::move(key);
+    created_key = stream_key != nullptr;
+  }
   rocksdb::Status s;
+  // Encrypted with the stream's data key, except the record of an erasure
+  // (it holds no client data, and must stay readable).
+  const StreamKey* encrypt_with =
+      stream_key != nullptr && !pending.erasure &&
+              stream_key->state == DataKeyRecord::State::kActive
+          ? stream_key.get()
+          : nullptr;
+  absl::Status crypto_failure;
+  std::shared_ptr<const StreamKey> erased_key;
   for (ProposedEvent& e : request.events) {
     RecordedEvent r;
     r.event_id = e.event_id.has_value() ? *e.event_id : EventId::Generate();
@@ -656,6 +693,17 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
     r.content_type = std::move(e.content_type);
     r.payload = std::move(e.payload);
     r.metadata = std::move(e.metadata);
+    if (encrypt_with != nullptr) {
+      absl::StatusOr<std::string> sealed =
+          EncryptPayload(encrypt_with->key, encrypt_with->key_id, r.stream_id,
+                         r.event_id, r.payload);
+      if (!sealed.ok()) {
+        crypto_failure = sealed.status();
+        break;
+      }
+      r.payload = *std::move(sealed);
+      r.metadata[kPayloadEncryptionMetadataKey] = kPayloadEncryptionAes256Gcm;
+    }
     r.prev_hash = overlay.chain_head;
     const std::string value = SealEnvelope(&r);
     if (options_.replicator != nullptr) overlay.envelopes.push_back(value);
@@ -665,18 +713,35 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
     if (s.ok())
       s = batch.Put(StreamIndexKey(r.stream_id, r.stream_version), position);
     if (s.ok()) s = batch.Put(EventIdKey(r.event_id), position);
+    if (s.ok() && pending.erasure) {
+      // The wrapped key gives way to the record that it was erased here.
+      DataKeyRecord erased;
+      erased.state = DataKeyRecord::State::kErased;
+      erased.key_id = stream_key->key_id;
+      erased.erased_at_position = r.global_position;
+      s = batch.Put(DataKeyKey(r.stream_id), EncodeDataKeyRecord(erased));
+      auto key = std::make_shared<StreamKey>();
+      key->state = DataKeyRecord::State::kErased;
+      key->key_id = erased.key_id;
+      key->erased_at_position = r.global_position;
+      erased_key = std::move(key);
+    }
     if (!s.ok()) break;
     overlay.event_ids.insert(r.event_id.bytes());
   }
-  if (!s.ok()) {
+  if (!s.ok() || !crypto_failure.ok()) {
     // Undo this request only; the events already added to the overlay's
     // id set are harmless (at worst they defer a later request a group).
     batch.RollbackToSavePoint().PermitUncheckedError();
+    if (created_key) overlay.keys.erase(request.stream_id);
     overlay.next_position = result.first_position;
     overlay.chain_head = chain_head_before;
     overlay.envelopes.resize(envelopes_before);
-    return answer(FromRocksDb(s, "building the append batch"));
+    return answer(!crypto_failure.ok()
+                      ? crypto_failure
+                      : FromRocksDb(s, "building the append batch"));
   }
+  if (erased_key != nullptr) overlay.keys[request.stream_id] = erased_key;
   batch.PopSavePoint().PermitUncheckedError();
   overlay.stream_heads[request.stream_id] = version - 1;
   overlay.last_recorded_at = now;

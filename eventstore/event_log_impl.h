@@ -8,6 +8,9 @@
 //   event_log_backup.cc    Backup, Restore
 //   event_log_signed_head.cc  SignHead, GetSignedHead, and the offline
 //                          check of a backup against a signed head
+//   event_log_keys.cc      data keys ('k' keys): payload decryption (the one
+//                          place), erasure, rewrapping, erasures re-applied
+//                          at Open
 #ifndef CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 #define CASELINE_EVENTSTORE_EVENT_LOG_IMPL_H_
 
@@ -24,6 +27,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "eventstore/event_log.h"
+#include "eventstore/key_format.h"
+#include "eventstore/payload_crypto.h"
 #include "base/mutex.h"
 #include "rocksdb/db.h"
 #include "rocksdb/listener.h"
@@ -115,6 +120,9 @@ class EventLogImpl final : public EventLog {
   absl::StatusOr<SignedHead> SignHead(const HeadSigner& signer) override;
   absl::StatusOr<std::optional<SignedHead>> GetSignedHead(
       uint64_t position) override;
+  absl::StatusOr<ErasureResult> EraseStream(absl::string_view stream_id,
+                                            ProposedEvent record) override;
+  absl::StatusOr<RewrapResult> RewrapDataKeys() override;
   static absl::StatusOr<BackupInfo> Restore(const std::string& backup_dir,
                                             const std::string& data_dir);
 
@@ -124,6 +132,18 @@ class EventLogImpl final : public EventLog {
     AppendCallback done;
     // When it was queued, for LogObserver's append latency.
     std::chrono::steady_clock::time_point queued;
+    // EraseStream's append: its one event records the erasure of the
+    // stream's data key, which is replaced by an erased-key record in the
+    // same batch.
+    bool erasure = false;
+  };
+
+  // A stream's data key as the log knows it (its 'k' record), unwrapped.
+  struct StreamKey {
+    DataKeyRecord::State state = DataKeyRecord::State::kActive;
+    DataKeyId key_id{};
+    SecretKey key;                    // kActive only
+    uint64_t erased_at_position = 0;  // kErased only
   };
 
   // What the writer has decided for the requests of one group but not yet
@@ -137,6 +157,8 @@ class EventLogImpl final : public EventLog {
     absl::flat_hash_set<EventId::Bytes> event_ids;
     // The group's envelopes in position order, for options_.replicator only.
     std::vector<std::string> envelopes;
+    // Data keys created or erased by the group, by stream.
+    absl::flat_hash_map<std::string, std::shared_ptr<const StreamKey>> keys;
   };
 
   // A decided append: its callback and what to tell it.
@@ -177,6 +199,8 @@ class EventLogImpl final : public EventLog {
     uint64_t position = 0;
     Hash hash{};
     absl::Time recorded_at = absl::InfinitePast();
+    // The directory's stored format version.
+    uint32_t format_version = kFormatVersion;
   };
 
   EventLogImpl(EventLogOptions options,
@@ -251,6 +275,46 @@ class EventLogImpl final : public EventLog {
   absl::StatusOr<std::optional<AppendResult>> CheckIdempotency(
       const AppendRequest& request) ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
 
+  // event_log_keys.cc
+  // Whether new events of `stream_id` are encrypted, or at least checked
+  // against the stream's key record (an erased stream takes no events).
+  bool KeyedStream(absl::string_view stream_id) const;
+  // The stream's data key: from the cache, else its 'k' record read with
+  // `read_options` and unwrapped (and then cached). Null when the stream
+  // has no record. An active record whose key the KEK lists as erased is
+  // returned as erased (position 0).
+  absl::StatusOr<std::shared_ptr<const StreamKey>> LoadStreamKey(
+      const rocksdb::ReadOptions& read_options, absl::string_view stream_id)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // The single place where a stored payload becomes what readers see: an
+  // encrypted one is decrypted (its marker dropped from the metadata), or
+  // emptied with payload_erased when its key was erased. DATA_LOSS naming
+  // the position when it fails authentication.
+  absl::Status OpenPayload(const rocksdb::ReadOptions& read_options,
+                           RecordedEvent& event)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // The writer's part of Prepare for a keyed stream: refuses an erased
+  // stream (FAILED_PRECONDITION naming the erasure's position), and returns
+  // the stream's key; with `create`, creates one for an encrypted stream
+  // that has none (its 'k' record put into `batch`, the key into
+  // overlay.keys). Null: write the payloads in plaintext.
+  absl::StatusOr<std::shared_ptr<const StreamKey>> WriterStreamKey(
+      const PendingAppend& pending, GroupOverlay& overlay,
+      rocksdb::WriteBatch& batch, bool create)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // Puts `key` in the cache for `stream_id` (replacing what was there).
+  void CacheStreamKey(const std::string& stream_id,
+                      std::shared_ptr<const StreamKey> key);
+  // Flushes the memtable (a new write-ahead log starts and the old ones are
+  // deleted) and compacts the 'k' key of `stream_id` at every level, so
+  // that no file of the database holds its earlier values.
+  absl::Status PurgeOldKeyValues(absl::string_view stream_id)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // At Open: checks every 'k' record against `kek` and replaces the wrapped
+  // keys the KEK lists as erased by erased-key records.
+  static absl::Status CheckDataKeys(rocksdb::DB& db, KeyEncryptionKey* kek,
+                                    const std::string& data_dir);
+
   // event_log_read.cc
   // UNAVAILABLE when the database is closed because a reopen after a full
   // disk failed; OK otherwise.
@@ -304,6 +368,15 @@ class EventLogImpl final : public EventLog {
   // Held for the whole of a SignHead, so that signings run one at a time.
   // Acquired before db_mu_.
   Mutex sign_mu_;
+  // Held for the whole of an EraseStream or RewrapDataKeys, so that a
+  // rewrap never writes back a key an erasure just replaced. Acquired
+  // before db_mu_.
+  Mutex keys_admin_mu_;
+  // Unwrapped data keys by stream id (a bounded cache; the 'k' records are
+  // the truth). Acquired after db_mu_ and mu_ when held with them.
+  mutable SharedMutex keys_mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const StreamKey>> keys_
+      ABSL_GUARDED_BY(keys_mu_);
 
   mutable Mutex mu_;
   CondVar writer_cv_{&mu_};  // queue_ or applies_ gained an entry, a group in
@@ -335,6 +408,9 @@ class EventLogImpl final : public EventLog {
   // once in_flight_ is empty.
   uint64_t next_position_;
   Hash chain_head_;
+  // The directory's stored format version; a data key's first write moves
+  // it to kFirstFormatWithDataKeys.
+  uint32_t format_version_;
   absl::Time last_recorded_at_;  // recorded_at never decreases along the log
   // Last version of recently written streams; cleared when it grows past
   // kMaxCachedStreamHeads so memory stays bounded.

@@ -91,6 +91,7 @@ absl::StatusOr<RecordedEvent> EventLogImpl::ReadEventAt(
     return absl::DataLossError(absl::StrCat("global position ", position, ": ",
                                             event.status().message()));
   }
+  RETURN_IF_ERROR(OpenPayload(read_options, *event));
   return event;
 }
 
@@ -209,6 +210,7 @@ absl::StatusOr<LogPage> EventLogImpl::ReadAll(const ReadAllOptions& options) {
                                               ": ", event.status().message()));
     }
     if (options.filter.Matches(event->stream_id, event->event_type)) {
+      RETURN_IF_ERROR(OpenPayload(reader.options(), *event));
       bytes += PageBytes(*event);
       page.events.push_back(*std::move(event));
     }

@@ -439,6 +439,11 @@ absl::StatusOr<EventLogImpl::Head> EventLogImpl::RecoverHead(rocksdb::DB& db) {
     head.recorded_at = last.recorded_at;
   }
   RETURN_IF_ERROR(FromRocksDb(it->status(), "recovering the log head"));
+  std::string version;
+  RETURN_IF_ERROR(FromRocksDb(
+      db.Get(rocksdb::ReadOptions(), kFormatVersionKey, &version),
+      "reading the format version"));
+  if (version.size() == 4) head.format_version = DecodeFixed32BE(version);
   return head;
 }
 
@@ -446,6 +451,13 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
     EventLogOptions options) {
   if (options.data_dir.empty()) {
     return absl::InvalidArgumentError("data_dir is empty; name a directory");
+  }
+  if (options.kek != nullptr && options.encrypt_payloads &&
+      options.replicator != nullptr) {
+    return absl::FailedPreconditionError(
+        "payload encryption is not available in cluster mode: data keys are "
+        "not replicated (docs/cluster.md); run the cluster with "
+        "--encrypt_payloads=false");
   }
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::shared_ptr<rocksdb::Logger> info_log =
@@ -455,6 +467,7 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
                    OpenDatabase(options, cache, info_log, wal_tracker.get(),
                                 /*read_only=*/false));
   RETURN_IF_ERROR(CheckFormatVersion(*db, options.data_dir));
+  RETURN_IF_ERROR(CheckDataKeys(*db, options.kek, options.data_dir));
   ASSIGN_OR_RETURN(const Head head, RecoverHead(*db));
   return std::unique_ptr<EventLog>(new EventLogImpl(
       std::move(options), std::move(wal_tracker), std::move(db),
@@ -475,6 +488,7 @@ EventLogImpl::EventLogImpl(EventLogOptions options,
       head_position_(head.position),
       next_position_(head.position + 1),
       chain_head_(head.hash),
+      format_version_(head.format_version),
       last_recorded_at_(head.recorded_at) {
   completer_ = std::thread([this] { CompletionLoop(); });
   writer_ = std::thread([this] { WriterLoop(); });
@@ -525,6 +539,7 @@ absl::Status EventLogImpl::ReopenAfterDiskFull() {
       // just replayed: it is now part of the log.
       next_position_ = head->position + 1;
       chain_head_ = head->hash;
+      format_version_ = head->format_version;
       last_recorded_at_ = std::max(last_recorded_at_, head->recorded_at);
       stream_heads_.clear();
       MutexLock lock(&mu_);

@@ -13,8 +13,12 @@
 namespace caseline::eventstore {
 
 // The data directory's format version, stored under kFormatVersionKey. A
-// directory with a larger number is refused at start-up.
-inline constexpr uint32_t kFormatVersion = 1;
+// directory with a larger number is refused at start-up. Version 2 adds
+// encrypted payloads and the 'k' keys: a new directory is created at 2, and
+// a version-1 directory is moved to 2 in the write that stores its first
+// data key, so that a release that cannot decrypt refuses it.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFirstFormatWithDataKeys = 2;
 
 // docs/log_format.md "Keys".
 inline constexpr char kMetaPrefix = 'm';
@@ -22,6 +26,7 @@ inline constexpr char kEventPrefix = 'e';
 inline constexpr char kStreamIndexPrefix = 's';
 inline constexpr char kEventIdPrefix = 'i';
 inline constexpr char kSignedHeadPrefix = 'h';
+inline constexpr char kDataKeyPrefix = 'k';
 inline constexpr char kFormatVersionKey[] = "mformat_version";
 
 inline void PutFixed16BE(std::string* out, uint16_t v) {
@@ -90,6 +95,15 @@ inline std::string SignedHeadKey(uint64_t position, int64_t signed_at_micros) {
   return key;
 }
 inline constexpr size_t kSignedHeadKeySize = 17;
+
+// 'k' + stream_id: the stream's data key, wrapped by the KEK, or the record
+// that it was erased (eventstore/payload_crypto.h DataKeyRecord). Outside the
+// hash chain, like 'h'.
+inline std::string DataKeyKey(absl::string_view stream_id) {
+  std::string key(1, kDataKeyPrefix);
+  key.append(stream_id.data(), stream_id.size());
+  return key;
+}
 
 }  // namespace caseline::eventstore
 

@@ -4,6 +4,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "eventstore/payload_crypto.h"
 
 namespace caseline::eventstore {
 namespace {
@@ -94,6 +95,12 @@ absl::Status ValidateEvent(const ProposedEvent& e, const Limits& limits,
       return absl::InvalidArgumentError(
           absl::StrCat(field, ".metadata: key ", Quote(key), " must be 1..",
                        kMaxShortFieldBytes, " bytes"));
+    }
+    if (key == kPayloadEncryptionMetadataKey) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".metadata: key ", Quote(key),
+          " is reserved: the log sets it on payloads it encrypts; use "
+          "another key"));
     }
     if (value.size() > kMaxMetadataValueBytes) {
       return absl::InvalidArgumentError(

@@ -187,9 +187,9 @@ ClientRecordStore::CatchUpClient(absl::string_view client_id,
   std::vector<StoredEvent> read;
   const std::optional<uint64_t> from =
       base != nullptr ? base->version() : std::nullopt;
-  RETURN_IF_ERROR(ReadStreamFrom(
-      *log_, care::ClientStreamId(client_id),
-      from.has_value() ? *from + 1 : 0,
+  auto read_from = [&](uint64_t from_version) {
+    return ReadStreamFrom(
+      *log_, care::ClientStreamId(client_id), from_version,
       [&read](eventstore::RecordedEvent event) {
         StoredEvent& stored = read.emplace_back();
         stored.recorded = std::move(event);
@@ -203,7 +203,20 @@ ClientRecordStore::CatchUpClient(absl::string_view client_id,
           }
         }
         return absl::OkStatus();
-      }));
+      });
+  };
+  RETURN_IF_ERROR(read_from(from.has_value() ? *from + 1 : 0));
+  if (base != nullptr &&
+      std::any_of(read.begin(), read.end(), [](const StoredEvent& e) {
+        return e.care.has_value() && e.care->has_client_erased();
+      })) {
+    // The client was erased since `base` was read: its earlier payloads now
+    // read as payload_erased, so the record is folded again from them and
+    // the cached plaintext goes.
+    base.reset();
+    read.clear();
+    RETURN_IF_ERROR(read_from(0));
+  }
 
   if (base != nullptr && read.empty()) {
     MutexLock lock(&mu_);

@@ -1,9 +1,11 @@
 // caselined: the Caseline server. See `caselined --help`.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <string>
 #include <tuple>
@@ -13,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "eventstore/event_log.h"
+#include "eventstore/key_encryption.h"
 #include "nlohmann/json.hpp"
 #include "server/access_config_file.h"
 #include "base/read_file.h"
@@ -156,6 +159,22 @@ int main(int argc, char** argv) {
                  "moved since the last signed head (also checked at "
                  "start-up), e.g. 30s, 5m, 1h; 0 signs only at start-up and "
                  "on request (Admin.SignHead)");
+  std::string kek_file;
+  bool encrypt_payloads = true;
+  app.add_option("--kek_file", kek_file,
+                 "key-encryption key file that wraps each client's data key "
+                 "(docs/log_format.md \"Encrypted payloads\"); created (mode "
+                 "0600, a fresh key) when missing; refused when group or "
+                 "others may read it. Keep it beside the data directory, "
+                 "never inside it, and back it up separately. Default: "
+                 "<data_dir>.kek");
+  CLI::Option* encrypt_option = app.add_option(
+      "--encrypt_payloads", encrypt_payloads,
+      "encrypt the payloads of client-<id> streams, each client with its "
+      "own data key, so that Admin.EraseClient can erase a client by "
+      "destroying its key; events written encrypted stay readable whatever "
+      "this says later. Default: true; false in cluster mode, where true is "
+      "refused");
   CLI::Option* restore_option = app.add_option(
       "--restore_from", restore_from,
       "before starting, restore the backup in this directory (written by "
@@ -251,6 +270,17 @@ int main(int argc, char** argv) {
                  signing_key);
   }
 
+  if (!cluster_etcd.empty()) {
+    if (encrypt_option->count() > 0 && encrypt_payloads) {
+      spdlog::error(
+          "cannot start: --encrypt_payloads is not available with "
+          "--cluster_etcd this release: the clients' data keys are not "
+          "replicated (docs/cluster.md \"Encryption\"); leave it unset or "
+          "pass --encrypt_payloads=false");
+      return 2;
+    }
+    encrypt_payloads = false;
+  }
   if (!restore_from.empty()) {
     absl::StatusOr<caseline::eventstore::BackupInfo> restored =
         caseline::eventstore::EventLog::Restore(restore_from,
@@ -282,6 +312,53 @@ int main(int argc, char** argv) {
     if (restore_only) return 0;
   }
 
+  // The key-encryption key (after a restore: --restore_only needs none).
+  options.encrypt_payloads = encrypt_payloads;
+  bool kek_created = false;
+  {
+    const bool kek_named = !kek_file.empty();
+    if (!kek_named) {
+      std::string dir = options.data_dir;
+      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+      kek_file = dir + ".kek";
+    }
+    std::error_code ec;
+    const std::filesystem::path kek_path =
+        std::filesystem::absolute(kek_file, ec).lexically_normal();
+    const std::filesystem::path data_path =
+        std::filesystem::absolute(options.data_dir, ec).lexically_normal();
+    const auto [data_end, kek_at] = std::mismatch(
+        data_path.begin(), data_path.end(), kek_path.begin(), kek_path.end());
+    if (data_end == data_path.end() ||
+        (std::next(data_end) == data_path.end() && data_end->empty())) {
+      spdlog::error(
+          "cannot start: --kek_file {} is inside --data_dir {}: a backup of "
+          "the log would then hold the key that unlocks it. Keep the KEK "
+          "beside the data directory (default <data_dir>.kek)",
+          kek_file, options.data_dir);
+      return 2;
+    }
+    // Loaded when encrypting, when named, or when one exists already (a
+    // log written encrypted needs it to be read).
+    if (encrypt_payloads || kek_named ||
+        std::filesystem::exists(kek_path, ec)) {
+      kek_created = !std::filesystem::exists(kek_path, ec);
+      absl::StatusOr<std::unique_ptr<caseline::eventstore::FileKeyEncryptionKey>>
+          kek = caseline::eventstore::FileKeyEncryptionKey::Open(kek_file);
+      if (!kek.ok()) {
+        spdlog::error("cannot start: {}", kek.status().ToString());
+        return 2;
+      }
+      spdlog::info(
+          "{} key-encryption key {} (current version {}, {} versions); "
+          "payloads of new client events are {}",
+          kek_created ? "created a new" : "using the", kek_file,
+          (*kek)->current_id(), (*kek)->version_ids().size(),
+          encrypt_payloads ? "encrypted" : "NOT encrypted");
+      options.kek = *std::move(kek);
+    }
+  }
+
   spdlog::info(
       "starting: data_dir={} listen={} max_payload_bytes={} "
       "max_events_per_append={} max_append_bytes={} block_cache_bytes={} "
@@ -293,6 +370,12 @@ int main(int argc, char** argv) {
       caseline::server::CaselineServer::Start(options);
   if (!server.ok()) {
     spdlog::error("cannot start: {}", server.status().ToString());
+    if (kek_created) {
+      // It wrapped nothing yet (e.g. a restored log that needs the KEK it
+      // was written with): leave no stray key behind.
+      std::error_code ec;
+      std::filesystem::remove(kek_file, ec);
+    }
     return 1;
   }
   spdlog::info("serving on {} (log head at position {}; {})",

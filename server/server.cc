@@ -153,6 +153,7 @@ class CaselineServer::Impl {
        std::unique_ptr<services::Authenticator> authenticator,
        const ServerOptions& options, std::string host)
       : metrics_(std::move(metrics)),
+        kek_(options.kek),
         log_(std::move(log)),
         records_(std::move(records)),
         store_(std::move(store)),
@@ -164,7 +165,7 @@ class CaselineServer::Impl {
                &access_, ClockOf(options)},
         service_(log_.get(), &access_, EventLogOptionsOf(options)),
         head_signer_(options.head_signer),
-        admin_(log_.get(), &access_, head_signer_.get()),
+        admin_(log_.get(), &access_, head_signer_.get(), kek_.get()),
         care_handler_(log_.get(), records_.get(), ClockOf(options)),
         runner_{&care_handler_, &access_},
         care_services_(&runner_),
@@ -317,6 +318,9 @@ class CaselineServer::Impl {
   // First, so that it outlives the log and the gRPC server, which report
   // to it.
   const std::unique_ptr<Metrics> metrics_;
+  // The key-encryption key, shared with the caller of Start; before the
+  // log, which uses it until it is closed.
+  const std::shared_ptr<eventstore::KeyEncryptionKey> kek_;
   std::unique_ptr<eventstore::EventLog> log_;
   // The one reader of client streams and of the organisations stream, for
   // commands, access decisions, views and projections (before the engine,
@@ -367,6 +371,17 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
   log_options.limits = options.limits;
   log_options.block_cache_bytes = options.block_cache_bytes;
   log_options.env = options.env;
+  log_options.kek = options.kek.get();
+  log_options.encrypt_payloads = options.encrypt_payloads;
+  if (options.cluster.enabled() && options.kek != nullptr &&
+      options.encrypt_payloads) {
+    return absl::FailedPreconditionError(
+        "payload encryption (--encrypt_payloads) is not available in cluster "
+        "mode this release: the clients' data keys are not replicated, so "
+        "nodes could not read each other's events or erase a client "
+        "everywhere (docs/cluster.md \"Encryption\"). Run the cluster with "
+        "--encrypt_payloads=false");
+  }
   std::unique_ptr<eventstore::EventLog> log;
   if (options.cluster.enabled()) {
     cluster::ClusterOptions cluster = options.cluster;

@@ -77,6 +77,16 @@ struct ServerOptions {
   // last signed head kept (it is also checked once at start-up). Zero or
   // less: only at start-up and on request (Admin.SignHead). Default: 1 min.
   absl::Duration sign_head_interval = absl::Minutes(1);
+  // The key-encryption key that wraps the clients' data keys (caselined
+  // --kek_file; docs/log_format.md "Encrypted payloads"). Required to open a
+  // log that holds data keys. Null: no encryption, and Admin.EraseClient
+  // and Admin.RotateKeys answer FAILED_PRECONDITION. Default: null.
+  std::shared_ptr<eventstore::KeyEncryptionKey> kek;
+  // With kek: whether new events of client-<id> streams are encrypted
+  // (caselined --encrypt_payloads). Events written encrypted stay readable
+  // either way. Not in cluster mode: Start refuses kek with it there.
+  // Default: true.
+  bool encrypt_payloads = true;
   // The rocksdb::Env of the event log's database (not owned; must outlive
   // the server). Default: RocksDB's. Tests pass a fault-injecting one.
   rocksdb::Env* env = nullptr;
@@ -88,8 +98,9 @@ class CaselineServer {
   // set-up, TLS without an access config, or, without TLS and without
   // insecure_non_loopback, a listen host that does not resolve or resolves to
   // an address that is not loopback; FAILED_PRECONDITION when the data
-  // directory is locked or too new, UNAVAILABLE when the address cannot be
-  // bound, and the log's errors otherwise.
+  // directory is locked or too new, or when payload encryption (kek with
+  // encrypt_payloads) is asked for in cluster mode, UNAVAILABLE when the
+  // address cannot be bound, and the log's errors otherwise.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<CaselineServer>> Start(
       ServerOptions options);
 

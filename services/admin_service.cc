@@ -3,8 +3,12 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
+#include "care/client_record.h"
+#include "caseline/v1/care_events.pb.h"
+#include "caseline/v1/wire_constants.h"
 #include "services/event_conversion.h"
 #include "services/grpc_status.h"
 #include "spdlog/spdlog.h"
@@ -126,6 +130,138 @@ grpc::Status AdminService::GetSigningKey(
   }
   response->set_public_key_pem(signer_->public_key_pem());
   response->set_key_id(eventstore::KeyIdToHex(signer_->key_id()));
+  return grpc::Status::OK;
+}
+
+namespace {
+
+constexpr size_t kMaxErasureTextBytes = 1000;
+constexpr char kNoEncryption[] =
+    "caselined runs without payload encryption (--encrypt_payloads=false, "
+    "or cluster mode), so it holds no data keys to erase or rotate; start "
+    "it with --kek_file and --encrypt_payloads";
+
+absl::Status CheckErasureText(const std::string& value, const char* field,
+                              bool required) {
+  if (required && value.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " is empty: an erasure must record its legal ground, e.g. "
+               "\"GDPR Art. 17(1)(a)\""));
+  }
+  if (value.size() > kMaxErasureTextBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is ", value.size(), " bytes; the limit is ",
+                     kMaxErasureTextBytes));
+  }
+  return absl::OkStatus();
+}
+
+// A client id as the care-record commands accept it: 1..64 of
+// A-Z a-z 0-9 . _ - :, starting with a letter or digit.
+absl::Status CheckClientId(const std::string& id) {
+  bool ok = !id.empty() && id.size() <= 64 && absl::ascii_isalnum(id[0]);
+  for (char c : id) {
+    ok = ok && (absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-' ||
+                c == ':');
+  }
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      "client_id: not a client id; use 1 to 64 of A-Z a-z 0-9 . _ - :, "
+      "starting with a letter or digit");
+}
+
+std::string CallerName(const Caller& caller) {
+  return caller.local_operator ? std::string("the local operator")
+                               : "organisation " + caller.organization_id;
+}
+
+}  // namespace
+
+grpc::Status AdminService::EraseClient(grpc::ServerContext* context,
+                                       const v1::EraseClientRequest* request,
+                                       v1::EraseClientResponse* response) {
+  absl::StatusOr<Caller> caller = access_->Authenticate(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (absl::Status allowed = RequireRole(*caller, kAdmin, "Admin.EraseClient");
+      !allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
+  for (absl::Status s :
+       {CheckClientId(request->client_id()),
+        CheckErasureText(request->legal_basis(), "legal_basis", true),
+        CheckErasureText(request->reason(), "reason", false)}) {
+    if (!s.ok()) return ToGrpcStatus(s);
+  }
+  if (kek_ == nullptr) {
+    return ToGrpcStatus(absl::FailedPreconditionError(kNoEncryption));
+  }
+  v1::CareEvent care;
+  v1::ClientErased* erased = care.mutable_client_erased();
+  erased->set_client_id(request->client_id());
+  erased->set_legal_basis(request->legal_basis());
+  erased->set_reason(request->reason());
+  eventstore::ProposedEvent record;
+  record.event_id = eventstore::EventId::FromName(
+      absl::StrCat("client-erasure\n", request->client_id()));
+  record.event_type = "ClientErased";
+  record.actor = {caller->organization_id, caller->user_id, caller->role()};
+  record.schema_version = 1;
+  record.content_type = v1::kCareEventContentType;
+  record.payload = care.SerializeAsString();
+  const std::string stream = care::ClientStreamId(request->client_id());
+  absl::StatusOr<eventstore::ErasureResult> result =
+      log_->EraseStream(stream, std::move(record));
+  if (!result.ok()) {
+    if (result.status().code() == absl::StatusCode::kNotFound) {
+      return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+          "client ", request->client_id(),
+          " has no record (no events in ", stream, "); check the id")));
+    }
+    return ToGrpcStatus(result.status());
+  }
+  if (result->already_erased) {
+    spdlog::info("erase-client {} for {}: already erased at position {}",
+                 request->client_id(), CallerName(*caller), result->position);
+  } else {
+    spdlog::info(
+        "erased client {} for {} (legal basis: {}): data key {} destroyed, "
+        "erasure recorded at position {}",
+        request->client_id(), CallerName(*caller), request->legal_basis(),
+        result->key_id, result->position);
+  }
+  response->set_position(result->position);
+  response->set_already_erased(result->already_erased);
+  response->set_data_key_id(result->key_id);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::RotateKeys(grpc::ServerContext* context,
+                                      const v1::RotateKeysRequest* /*request*/,
+                                      v1::RotateKeysResponse* response) {
+  absl::StatusOr<Caller> caller = access_->Authenticate(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (absl::Status allowed = RequireRole(*caller, kAdmin, "Admin.RotateKeys");
+      !allowed.ok()) {
+    return ToGrpcStatus(allowed);
+  }
+  if (kek_ == nullptr) {
+    return ToGrpcStatus(absl::FailedPreconditionError(kNoEncryption));
+  }
+  absl::StatusOr<std::string> added = kek_->Rotate();
+  if (!added.ok()) return ToGrpcStatus(added.status());
+  absl::StatusOr<eventstore::RewrapResult> rewrapped = log_->RewrapDataKeys();
+  if (!rewrapped.ok()) return ToGrpcStatus(rewrapped.status());
+  spdlog::info(
+      "rotated the key-encryption key for {}: version {} is current; {} data "
+      "keys rewrapped, {} already under it",
+      CallerName(*caller), rewrapped->kek_id, rewrapped->rewrapped,
+      rewrapped->unchanged);
+  response->set_kek_id(rewrapped->kek_id);
+  for (const std::string& id : kek_->version_ids()) {
+    response->add_kek_versions(id);
+  }
+  response->set_rewrapped(rewrapped->rewrapped);
+  response->set_unchanged(rewrapped->unchanged);
   return grpc::Status::OK;
 }
 

@@ -1,8 +1,9 @@
 // caseline.v1.Admin over gRPC (proto/caseline/v1/admin.proto): backups of the
-// event log and signing its head, for the admin role (and development mode's
-// local operator); the signed heads and the public key, for every
-// authenticated caller. Converts messages and statuses; EventLog::Backup,
-// SignHead and GetSignedHead do the work.
+// event log, signing its head, erasing a client and rotating the
+// key-encryption key, for the admin role (and development mode's local
+// operator); the signed heads and the public key, for every authenticated
+// caller. Converts messages and statuses; EventLog::Backup, SignHead,
+// GetSignedHead, EraseStream and RewrapDataKeys do the work.
 #ifndef CASELINE_SERVICES_ADMIN_SERVICE_H_
 #define CASELINE_SERVICES_ADMIN_SERVICE_H_
 
@@ -14,11 +15,13 @@ namespace caseline::services {
 
 class AdminService final : public v1::Admin::Service {
  public:
-  // `log`, `access` and `signer` are not owned and must outlive the
-  // service. `signer` is null when the server has no signing key.
+  // `log`, `access`, `signer` and `kek` are not owned and must outlive the
+  // service. `signer` is null when the server has no signing key, `kek`
+  // when it encrypts no payloads.
   AdminService(eventstore::EventLog* log, AccessControl* access,
-               const eventstore::HeadSigner* signer = nullptr)
-      : log_(log), access_(access), signer_(signer) {}
+               const eventstore::HeadSigner* signer = nullptr,
+               eventstore::KeyEncryptionKey* kek = nullptr)
+      : log_(log), access_(access), signer_(signer), kek_(kek) {}
 
   // Blocks one gRPC thread for the backup's duration (a flush, links or
   // copies, and a read of the whole log to verify it). Logs each backup made.
@@ -35,11 +38,21 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status GetSigningKey(grpc::ServerContext* context,
                              const v1::GetSigningKeyRequest* request,
                              v1::SigningKey* response) override;
+  // Logs each erasure (client id, legal basis, position; never key
+  // material).
+  grpc::Status EraseClient(grpc::ServerContext* context,
+                           const v1::EraseClientRequest* request,
+                           v1::EraseClientResponse* response) override;
+  // Logs each rotation (KEK version ids only).
+  grpc::Status RotateKeys(grpc::ServerContext* context,
+                          const v1::RotateKeysRequest* request,
+                          v1::RotateKeysResponse* response) override;
 
  private:
   eventstore::EventLog* const log_;
   AccessControl* const access_;
   const eventstore::HeadSigner* const signer_;
+  eventstore::KeyEncryptionKey* const kek_;
 };
 
 // `head` as the SignedHead message.

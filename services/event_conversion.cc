@@ -105,6 +105,7 @@ void ToProto(const eventstore::RecordedEvent& event, v1::Event* out) {
   out->set_schema_version(event.schema_version);
   out->set_content_type(event.content_type);
   out->set_payload(event.payload);
+  out->set_payload_erased(event.payload_erased);
   out->mutable_metadata()->insert(event.metadata.begin(), event.metadata.end());
   out->set_prev_hash(eventstore::HashToHex(event.prev_hash));
   out->set_hash(eventstore::HashToHex(event.hash));

@@ -12,7 +12,8 @@ trap 'rm -rf "$out"' EXIT
 "$build/bench/caseline-bench" --strict --seconds 0.3 --warmup 0.1 \
   --callers 1,4 --batch_callers 2 --mixed_callers 4 --subscribers 3 \
   --fanout_appenders 2 --command_clients 2 --idle_subscriptions 20 \
-  --verify_events 2000 --events 3000 --queries 30 --json "$out/bench.json" \
+  --verify_events 2000 --events 3000 --queries 30 --encryption_events 1000 \
+  --json "$out/bench.json" \
   > "$out/stdout" 2> "$out/stderr" || {
   echo "caseline-bench failed:"; tail -30 "$out/stderr"; cat "$out/stdout"; exit 1; }
 cat "$out/stdout"
@@ -50,6 +51,13 @@ expect "view query, [0-9]+ events, 1 caller" "caseline: worklist"
 expect "view query, [0-9]+ events, 1 caller" "caseline: summary as an agency"
 expect "caselined start-up, [0-9]+ events" "caselined: loaded directory"
 expect "caselined start-up, [0-9]+ events" "baseline: caselined, empty"
+for s in "encryption: durable append to client streams, 1 event, in-process" \
+    "encryption: care command \(RecordFollowUp\)" \
+    "encryption: rebuild of all projections, [0-9]+ events" \
+    "encryption: bare log scan \(ReadAll\), [0-9]+ events"; do
+  expect "$s" "caseline: client payloads encrypted"
+  expect "$s" "baseline: client payloads plaintext"
+done
 grep -q '"scenario": "durable append, 1 event"' "$out/bench.json" ||
   { echo "bench.json lacks the append rows"; exit 1; }
 echo "bench smoke: every scenario and baseline present"

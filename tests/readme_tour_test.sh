@@ -257,7 +257,15 @@ code=$?
 set -e
 [ "$code" -eq 2 ] && grep -q "FAILED_PRECONDITION: backup directory $work/backups/2026-01-05 already holds a backup" "$work/b2.err" \
   || fail "backup over a backup: $code $(cat "$work/b2.err")"
+set +e
+"$CASELINED" --restore_from "$work/backups/2026-01-05" --data_dir "$work/data-nokek" \
+  --listen 127.0.0.1:0 --log_level warn > /dev/null 2> "$work/nokek.err"
+code=$?
+set -e
+[ "$code" -eq 1 ] && grep -q "FAILED_PRECONDITION: .*is wrapped under KEK version" "$work/nokek.err" \
+  && [ ! -e "$work/data-nokek.kek" ] || fail "restore without the KEK: $code $(cat "$work/nokek.err")"
 "$CASELINED" --restore_from "$work/backups/2026-01-05" --data_dir "$work/data-restored" \
+  --kek_file "$work/data.kek" \
   --listen 127.0.0.1:0 --listen_address_file "$work/restored-address" --log_level warn > "$work/restored" &
 restored_pid=$!
 for _ in $(seq 300); do [ -s "$work/restored-address" ] && break; sleep 0.1; done
@@ -273,6 +281,19 @@ code=$?
 set -e
 [ "$code" -eq 1 ] && grep -q "FAILED_PRECONDITION: data directory $work/data-restored already holds a log" "$work/b4.err" \
   || fail "restore over a log: $code $(cat "$work/b4.err")"
+
+# --- erasing a client, as in README.md ---
+caseline erase-client --client scenario-stroke --legal-basis "GDPR Art. 17(1)(a)" \
+  --reason "the client asked to be forgotten" > "$work/e1"
+grep -q '"already_erased":false,"data_key_id":"[0-9a-f]\{32\}"' "$work/e1" || fail "erase-client: $(cat "$work/e1")"
+caseline verify > "$work/e2"
+grep -q '"ok":true' "$work/e2" || fail "verify after the erasure: $(cat "$work/e2")"
+caseline read-stream --stream client-scenario-stroke > "$work/e3all"
+head -1 "$work/e3all" > "$work/e3"
+grep -q '"event_type":"ClientRegistered".*"payload_erased":true' "$work/e3" && ! grep -q 'Evelyn' "$work/e3" \
+  || fail "erased stream: $(cat "$work/e3")"
+caseline erase-client --client scenario-stroke --legal-basis "again" > "$work/e4"
+grep -q '"already_erased":true' "$work/e4" || fail "second erasure: $(cat "$work/e4")"
 
 # --- who may see what, as in README.md: mutual TLS ---
 repo=$(cd "$(dirname "$0")/.." && pwd)

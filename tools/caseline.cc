@@ -264,6 +264,56 @@ int RunBackup(const Globals& globals, const std::string& directory,
   return 0;
 }
 
+// --- erase-client, keys rotate ----------------------------------------------
+
+// An erasure flushes and compacts the database; a rotation rewraps every
+// data key. Without an explicit --timeout each may take this long.
+constexpr auto kKeysDefaultDeadline = std::chrono::minutes(10);
+
+struct EraseArgs {
+  std::string client_id;
+  std::string legal_basis;
+  std::string reason;
+};
+
+int RunEraseClient(const Globals& globals, const EraseArgs& args,
+                   bool timeout_given) {
+  caseline::v1::EraseClientRequest request;
+  request.set_client_id(args.client_id);
+  request.set_legal_basis(args.legal_basis);
+  request.set_reason(args.reason);
+  grpc::ClientContext context;
+  caseline::tools::PrepareContext(globals.connection, &context,
+                                  /*with_deadline=*/timeout_given);
+  if (!timeout_given) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         kKeysDefaultDeadline);
+  }
+  caseline::v1::EraseClientResponse response;
+  grpc::Status status = caseline::v1::Admin::NewStub(globals.channel)
+                            ->EraseClient(&context, request, &response);
+  if (!status.ok()) return Fail(status);
+  std::cout << caseline::tools::MessageToJson(response) << "\n";
+  return 0;
+}
+
+int RunRotateKeys(const Globals& globals, bool timeout_given) {
+  grpc::ClientContext context;
+  caseline::tools::PrepareContext(globals.connection, &context,
+                                  /*with_deadline=*/timeout_given);
+  if (!timeout_given) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         kKeysDefaultDeadline);
+  }
+  caseline::v1::RotateKeysResponse response;
+  grpc::Status status =
+      caseline::v1::Admin::NewStub(globals.channel)
+          ->RotateKeys(&context, caseline::v1::RotateKeysRequest(), &response);
+  if (!status.ok()) return Fail(status);
+  std::cout << caseline::tools::MessageToJson(response) << "\n";
+  return 0;
+}
+
 // --- command ----------------------------------------------------------------
 
 struct CommandArgs {
@@ -515,6 +565,33 @@ int main(int argc, char** argv) {
                    "caselined's working directory")
       ->required();
 
+  EraseArgs erase;
+  CLI::App* erase_cmd = app.add_subcommand(
+      "erase-client",
+      "Admin: erase a client by crypto-shredding (Admin.EraseClient): the "
+      "server destroys the client's data key everywhere it lives and records "
+      "a ClientErased event with the legal basis; afterwards no read yields "
+      "the client's earlier payloads (payload_erased), appends to the client "
+      "are refused, and `caseline verify` still passes. Prints the erasure's "
+      "position and the destroyed key's id. Cannot be undone.");
+  erase_cmd->add_option("--client", erase.client_id, "the client id")
+      ->required();
+  erase_cmd
+      ->add_option("--legal-basis", erase.legal_basis,
+                   "the legal ground, recorded in the log, e.g. \"GDPR Art. "
+                   "17(1)(a)\"")
+      ->required();
+  erase_cmd->add_option("--reason", erase.reason,
+                        "free text, recorded with it");
+  CLI::App* keys_cmd = app.add_subcommand(
+      "keys", "Admin: the key-encryption key (docs/log_format.md)");
+  keys_cmd->require_subcommand(1);
+  CLI::App* rotate_cmd = keys_cmd->add_subcommand(
+      "rotate",
+      "add a new KEK version to the server's --kek_file, make it current and "
+      "rewrap every data key under it (Admin.RotateKeys); older versions "
+      "stay so that earlier backups remain restorable");
+
   DemoArgs demo;
   CommandArgs command;
   CLI::App* command_cmd = app.add_subcommand(
@@ -587,6 +664,13 @@ int main(int argc, char** argv) {
   if (*backup_cmd) {
     return RunBackup(globals, backup_to,
                      app.get_option("--timeout")->count() > 0);
+  }
+  if (*erase_cmd) {
+    return RunEraseClient(globals, erase,
+                          app.get_option("--timeout")->count() > 0);
+  }
+  if (*rotate_cmd) {
+    return RunRotateKeys(globals, app.get_option("--timeout")->count() > 0);
   }
   if (*signed_head_cmd) {
     return caseline::tools::RunSignedHead(globals.channel, globals.connection,

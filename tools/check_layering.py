@@ -47,7 +47,9 @@ PUBLIC = {
                    "eventstore/view_store.h", "eventstore/envelope.h",
                    "eventstore/validation.h",
                    "eventstore/replication.h", "eventstore/log_observer.h",
-                   "eventstore/signed_head.h"],
+                   "eventstore/signed_head.h",
+                   "eventstore/key_encryption.h",
+                   "eventstore/payload_crypto.h"],
     # The care domain is the layer's whole purpose; proto_time.h is its own
     # helper.
     "care": ["care/access_policy.h", "care/care_decision.h",

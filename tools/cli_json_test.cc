@@ -66,7 +66,8 @@ TEST(CliJsonTest, JsonPayloadsPrintAsData) {
   const std::string json = EventToJson(event);
   EXPECT_THAT(json, HasSubstr(R"("data":{"b":1,"a":[true]})"));
   EXPECT_THAT(json, HasSubstr(R"("global_position":"7")"));
-  EXPECT_THAT(json, ::testing::Not(HasSubstr("payload")));
+  EXPECT_THAT(json, ::testing::Not(HasSubstr(R"("payload":)")));
+  EXPECT_THAT(json, HasSubstr(R"("payload_erased":false)"));
 
   event.set_content_type("application/octet-stream");
   EXPECT_THAT(EventToJson(event), HasSubstr(R"("payload":)"));
