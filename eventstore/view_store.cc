@@ -220,6 +220,28 @@ std::shared_ptr<ViewDatabase> ViewStore::Current() {
   return db_;
 }
 
+absl::Status ViewStore::Purge() {
+  std::shared_ptr<ViewDatabase> db;
+  {
+    MutexLock lock(&mu_);
+    if (!reopen_failure_.ok()) return reopen_failure_;
+    if (disk_full_) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "disk full: the view store cannot compact ", options_.dir,
+          "; free space on that disk"));
+    }
+    db = db_;
+  }
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  RETURN_IF_ERROR(FromRocksDb(db->db().Flush(flush), "flushing view state"));
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocksDb(db->db().CompactRange(compact, nullptr, nullptr),
+                     "compacting view state");
+}
+
 absl::Status ViewStore::Write(ViewWriteBatch& batch) {
   std::shared_ptr<ViewDatabase> db;
   {

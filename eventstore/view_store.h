@@ -117,6 +117,13 @@ class ViewStore {
   // helps.
   [[nodiscard]] absl::Status Write(ViewWriteBatch& batch);
 
+  // Makes deleted and overwritten values physically gone: flushes the
+  // memtable (so no live write-ahead log holds them) and compacts every
+  // table file down to the bottommost level. Called after a projection
+  // forgot an erased client (docs/log_format.md "Erasure"). Costs a rewrite
+  // of the whole store; erasures are rare. Errors as Write.
+  [[nodiscard]] absl::Status Purge();
+
   // A consistent snapshot of the current state.
   std::unique_ptr<ViewSnapshot> NewSnapshot();
   // Reads of the latest state, without a snapshot.

@@ -372,7 +372,10 @@ absl::StatusOr<const care::ClientRecord*> ProjectionRecords::Apply(
     absl::string_view client_id, const v1::CareEvent& care_event,
     const eventstore::RecordedEvent& event,
     std::optional<care::ClientRecord>* before) {
-  const bool correction = care_event.has_event_entered_in_error();
+  // A correction, or an erasure (after which every earlier payload of the
+  // stream reads as erased): fold again from the store.
+  const bool correction = care_event.has_event_entered_in_error() ||
+                          care_event.has_client_erased();
   auto it = records_.find(client_id);
   if (it != records_.end() && !correction) {
     it->second.Apply(care_event, care::ContextOf(event));

@@ -283,7 +283,9 @@ class ProjectionRecords {
   // event.global_position, so the result always reflects exactly the stream
   // up to and including `event`. Events marked entered in error by a
   // correction up to `event` are left out: a correction (EventEnteredInError)
-  // folds the record again from the stream's first event, and then, when
+  // or an erasure (ClientErased: every earlier payload now reads as erased,
+  // so the record becomes empty and the held plaintext goes) folds the
+  // record again from the stream's first event, and then, when
   // `before` is given, the record as of the event before the correction
   // (every care event, whichever this projection folds) is stored there: a
   // projection compares the two to undo what the marked event did. Errors: the store's; DATA_LOSS for an earlier care event

@@ -188,6 +188,8 @@ uint16_t FamiliesOf(v1::CareEvent::EventCase event_case) {
     case v1::CareEvent::kClientRegistered:
       // The registering organisation acts on a transition from nobody.
       return kReceiverItems;
+    // An erased payload (docs/log_format.md "Erasure") changes nothing.
+    case v1::CareEvent::EVENT_NOT_SET:
     case v1::CareEvent::kClientDetailsCorrected:
     case v1::CareEvent::kClientRecordsLinked:
     case v1::CareEvent::kClientRecordsUnlinked:
@@ -213,8 +215,11 @@ uint16_t FamiliesOf(v1::CareEvent::EventCase event_case) {
     case v1::CareEvent::kCaseOpened:
     case v1::CareEvent::kCaseClosed:
     case v1::CareEvent::kCaseReopened:
-    // The record is folded again without the marked event, whatever it was.
+    // The record is folded again without the marked event, whatever it was;
+    // after an erasure it is empty, so every item and entry of the client
+    // goes.
     case v1::CareEvent::kEventEnteredInError:
+    case v1::CareEvent::kClientErased:
       return kAllFamilies;
     case v1::CareEvent::kCareTeamMemberAdded:
     case v1::CareEvent::kCareTeamMemberRemoved:

@@ -837,6 +837,74 @@ absl::Status ApplyCorrection(ProjectionState& state, IdentityCache& cache,
   return absl::OkStatus();
 }
 
+// --- Erasure -----------------------------------------------------------------
+
+// ClientErased: nothing derived from the client's payloads stays. Its
+// identity and blocking keys, the pair bookkeeping, every finding naming it
+// (with its index entries, open marker and dismissal markers) and every
+// dismissal its stream recorded are deleted. The engine then purges the
+// store's files (ViewStore::Purge).
+absl::Status ForgetClient(ProjectionState& state, IdentityCache& cache,
+                          absl::string_view client_id) {
+  ASSIGN_OR_RETURN(const v1::ClientState* identity,
+                   LoadIdentity(state, cache, client_id));
+  if (identity != nullptr) {
+    for (const std::string& key : care::BlockingKeys(identity->details())) {
+      state.Delete(absl::StrCat(BlockPrefix(key), client_id));
+    }
+  }
+  state.Delete(IdentityKey(client_id));
+  cache.erase(std::string(client_id));
+
+  const std::string pairs = PairPrefix(client_id);
+  std::vector<std::string> others;
+  RETURN_IF_ERROR(
+      state.Scan(pairs, "", [&](absl::string_view k, absl::string_view) {
+        others.emplace_back(k.substr(pairs.size()));
+        return true;
+      }));
+  for (const std::string& other : others) {
+    state.Delete(absl::StrCat(pairs, other));
+    state.Delete(absl::StrCat(PairPrefix(other), client_id));
+  }
+
+  // Index keys end with <status><position(8)><finding_id>.
+  const std::string index = ClientIndexPrefix(client_id);
+  std::set<std::string> findings;
+  RETURN_IF_ERROR(
+      state.Scan(index, "", [&](absl::string_view k, absl::string_view) {
+        if (k.size() > index.size() + 9) {
+          findings.emplace(k.substr(index.size() + 9));
+        }
+        return true;
+      }));
+  for (const std::string& id : findings) {
+    ASSIGN_OR_RETURN(std::optional<v1::Finding> f, LoadFinding(state, id));
+    if (!f.has_value()) continue;
+    for (const std::string& key : IndexKeys(*f)) state.Delete(key);
+    for (const std::string& client : f->client_ids()) {
+      state.Delete(DismissalKey(id, client));
+    }
+    if (!IsClientPairKind(f->kind()) && f->client_ids_size() == 1) {
+      state.Delete(absl::StrCat(
+          OpenPrefix(f->client_ids(0), f->kind(), f->service_category()), id));
+    }
+    state.Delete(FindingKey(id));
+  }
+
+  // Dismissals recorded before their finding was ever detected.
+  const std::string dismissals = Part("x", "");
+  const std::string suffix = absl::StrCat(absl::string_view(&kSep, 1), client_id);
+  std::vector<std::string> markers;
+  RETURN_IF_ERROR(
+      state.Scan(dismissals, "", [&](absl::string_view k, absl::string_view) {
+        if (absl::EndsWith(k, suffix)) markers.emplace_back(k);
+        return true;
+      }));
+  for (const std::string& key : markers) state.Delete(key);
+  return absl::OkStatus();
+}
+
 // --- Event dispatch ----------------------------------------------------------
 
 enum class Handling {
@@ -846,7 +914,8 @@ enum class Handling {
   kDismissal,
   kService,
   kReferral,
-  kCorrection
+  kCorrection,
+  kErasure
 };
 
 // Decided on the payload's case, peeked without parsing it, so that the many
@@ -868,6 +937,8 @@ Handling HandlingOf(v1::CareEvent::EventCase event_case) {
       return Handling::kDismissal;
     case v1::CareEvent::kEventEnteredInError:
       return Handling::kCorrection;
+    case v1::CareEvent::kClientErased:
+      return Handling::kErasure;
     default:
       return Handling::kSkip;
   }
@@ -904,6 +975,12 @@ absl::Status DuplicationProjection::Apply(
   if (care_event.event_case() == v1::CareEvent::kDuplicateDismissed) {
     return DismissFinding(state, *client_id, care_event.duplicate_dismissed(),
                           info);
+  }
+  if (handling == Handling::kErasure) {
+    // The projection's record of the client goes too: the erasure folds it
+    // again from payloads that now read as erased.
+    RETURN_IF_ERROR(records_.Apply(*client_id, care_event, event).status());
+    return ForgetClient(state, identities_, *client_id);
   }
   if (handling == Handling::kCorrection) {
     std::optional<care::ClientRecord> before;

@@ -10,9 +10,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "eventstore/event_log.h"
 #include "base/status_macros.h"
+#include "care/care_event_context.h"
+#include "eventstore/event_log.h"
 #include "eventstore/view_store.h"
+#include "projections/client_record_store.h"
 #include "spdlog/spdlog.h"
 
 namespace caseline::projections {
@@ -484,6 +486,15 @@ absl::Status ProjectionEngine::Runner::ApplyBatch(
             EncodeCheckpoint(
                 {last.global_position, eventstore::HashToHex(last.hash)}));
   RETURN_IF_ERROR(engine_->store_->Write(batch));
+  // An erased client's views were just dropped: make their old values
+  // physically gone from the store's files (docs/log_format.md "Erasure").
+  for (const eventstore::RecordedEvent& event : events) {
+    if (ClientIdOf(event).has_value() &&
+        care::PeekCareEventCase(event) == v1::CareEvent::kClientErased) {
+      RETURN_IF_ERROR(engine_->store_->Purge());
+      break;
+    }
+  }
   position_.store(last.global_position);
   const absl::Time now = absl::Now();
   last_commit_nanos_.store(absl::ToUnixNanos(now));

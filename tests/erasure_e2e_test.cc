@@ -22,7 +22,9 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
+#include "base/read_file.h"
 #include "tests/test_util.h"
+#include "tests/views_util.h"
 #include "tools/demo/demo.h"
 
 namespace caseline {
@@ -355,6 +357,71 @@ TEST_F(ErasureE2eTest, ErasedClientIsUnreadableEverywhereAndStaysErasedOnRestore
       EXPECT_THAT(answer, Not(HasSubstr(word)));
     }
   }
+}
+
+// Every file under `dir` (recursively) that holds `word`, as raw bytes.
+std::vector<std::string> FilesHolding(const std::string& dir,
+                                      const std::string& word) {
+  std::vector<std::string> found;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    absl::StatusOr<std::string> bytes =
+        ReadFileNamedBy("data", entry.path().string());
+    if (bytes.ok() && bytes->find(word) != std::string::npos) {
+      found.push_back(entry.path().string());
+    }
+  }
+  return found;
+}
+
+// docs/log_format.md "Erasure": once the projections applied the erasure,
+// no file of the data directory (the log's and the view store's: table
+// files, write-ahead logs, manifests) holds the client's plaintext, and the
+// views name the client nowhere.
+TEST_F(ErasureE2eTest, ProjectionsForgetTheClientAndNoFileHoldsItsPlaintext) {
+  tools::DemoOptions demo;
+  demo.clients = 2;
+  demo.seed = 1;
+  ASSERT_TRUE(tools::RunDemo(channel_, demo).ok());
+  testing::WaitForProjections(channel_);
+  const std::vector<v1::Event> before = ReadStream();
+  v1::CareEvent registered;
+  ASSERT_TRUE(registered.ParseFromString(before[0].payload()));
+  // The client's name, and a referral reason the continuity projection
+  // keeps in the referral lists.
+  const std::vector<std::string> words = {
+      registered.client_registered().name().family(),
+      registered.client_registered().phone(),
+      "Home physical therapy after stroke"};
+  const std::string views_dir = data_dir_ + "/views";
+  ASSERT_FALSE(FilesHolding(views_dir, words[2]).empty())
+      << "the view store did not hold the referral reason before the erasure";
+  for (const std::string& word : words) {
+    EXPECT_TRUE(FilesHolding(data_dir_ + "/", word).size() ==
+                FilesHolding(views_dir, word).size())
+        << "the log's own files hold plaintext of " << word;
+  }
+
+  auto admin = v1::Admin::NewStub(channel_);
+  {
+    grpc::ClientContext context;
+    v1::EraseClientRequest request;
+    request.set_client_id(kClient);
+    request.set_legal_basis("GDPR Art. 17(1)(a)");
+    v1::EraseClientResponse response;
+    ASSERT_TRUE(admin->EraseClient(&context, request, &response).ok());
+  }
+  testing::WaitForProjections(channel_);
+  for (const std::string& word : words) {
+    EXPECT_THAT(FilesHolding(data_dir_, word), ::testing::IsEmpty()) << word;
+  }
+  // The views name the client nowhere: findings, worklists and referral
+  // lists of every organisation.
+  const std::string views = testing::ProjectedViews(
+      channel_, server_->event_log().HeadPosition());
+  ASSERT_FALSE(views.empty());
+  EXPECT_THAT(views, Not(HasSubstr(kClient)));
 }
 
 }  // namespace
