@@ -736,13 +736,13 @@ def transitions_of_care(server, hospital, cbo):
                              ('Procedure', reconciliation, None)):
         ident = body['identifier'][0]['value']
         ids[ident] = f'{CLIENT}..{part}..{ident}' if part else f'{CLIENT}..{ident}'
-        before = server.care_events(HOSPITAL)
+        before = server.care_events(CBO)
         r = cbo.post(f'/{kind}', body)
         created = expect(r, 201, f'POST {kind} {ident}')
         check(created.get('id') == ids[ident], f'POST {kind} answered id {created.get("id")}')
         check(f'{kind}/{ids[ident]}/_history/' in r.headers.get('Location', ''),
               f'POST {kind} Location: {r.headers.get("Location")!r}')
-        added = server.care_events(HOSPITAL)[len(before):]
+        added = server.care_events(CBO)[len(before):]
         check(len(added) == 1, f'POST {kind} wrote {added}')
         read = expect(cbo.get(f'/{kind}/{ids[ident]}'), 200, f'GET {kind} {ident}')
         diffs = contains(body, read)
@@ -751,7 +751,7 @@ def transitions_of_care(server, hospital, cbo):
               f'{kind} meta.versionId vs ETag')
         # The same write again (same identifier) writes nothing: 200.
         expect(cbo.post(f'/{kind}', body), 200, f'a retry of POST {kind} {ident}')
-        check(server.care_events(HOSPITAL)[len(before):] == added, f'the {kind} retry wrote events')
+        check(server.care_events(CBO)[len(before):] == added, f'the {kind} retry wrote events')
         history = expect(cbo.get(f'/{kind}/{ids[ident]}/_history'), 200, f'{kind} _history')
         entries = history.get('entry', [])
         check(len(entries) == 1 and entries[0]['request']['method'] == 'POST' and
@@ -760,10 +760,10 @@ def transitions_of_care(server, hospital, cbo):
         version = read['meta']['versionId']
         vread = expect(cbo.get(f'/{kind}/{ids[ident]}/_history/{version}'), 200, f'{kind} vread')
         check(vread == read, f'{kind} vread differs from the read')
-    check(server.care_events(HOSPITAL)[-3:] == ['AdmissionNotificationReceived',
-                                                 'DischargeInformationReceived',
-                                                 'MedicationReconciliationRecorded'],
-          f'the TRC events on the stream: {server.care_events(HOSPITAL)[-3:]}')
+    check(server.care_events(CBO)[-3:] == ['AdmissionNotificationReceived',
+                                            'DischargeInformationReceived',
+                                            'MedicationReconciliationRecorded'],
+          f'the TRC events on the stream: {server.care_events(CBO)[-3:]}')
 
     # The same identifier with another body: 409, nothing written.
     changed = copy.deepcopy(receipt)
@@ -807,7 +807,7 @@ def transitions_of_care(server, hospital, cbo):
                    diagnostics='or encounter=Encounter/<id>')
 
     # The AuditEvents name the resources the events created.
-    audit = expect(hospital.get(f'/AuditEvent?patient=Patient/{CLIENT}&_count=1000'), 200,
+    audit = expect(cbo.get(f'/AuditEvent?patient=Patient/{CLIENT}&_count=1000'), 200,
                    'AuditEvent?patient=')
     whats = {entity.get('what', {}).get('reference')
              for e in audit.get('entry', []) for entity in e['resource'].get('entity', [])}
