@@ -30,7 +30,8 @@ organisations and the client) and to check that the gRPC view agrees.
   - the Transitions of Care events: an admission notification and a
     discharge information receipt (POST Communication) and a medication
     reconciliation (POST Procedure) read back, searched by patient and
-    encounter, their _history, AuditEvents, access and a correction;
+    encounter, their _history, AuditEvents, access, a correction and a
+    Bulk export of the two types;
   - every resource and Bundle the server returned is saved under
     OUTPUT_DIR (default: a temporary directory) and validated against the
     official FHIR R4 JSON schema by tests/fhir/validate.js (node; its
@@ -853,6 +854,27 @@ def transitions_of_care(server, hospital, cbo):
     check(len(entries) == 2 and entries[0]['request']['method'] == 'DELETE' and
           entries[0]['response']['status'] == '410 Gone',
           f'Procedure _history after the correction: {json.dumps(gone)[:600]}')
+
+    # Bulk export: the CBO's Communication and Procedure files hold what it
+    # may see (not the corrected, nor the mental-health, reconciliation).
+    r = cbo.get('/Patient/$export?_type=Communication,Procedure',
+                headers={'Prefer': 'respond-async'})
+    check(r.status_code == 202, f'export kick-off: {describe(r)}')
+    status_url = r.headers.get('Content-Location', '')
+    deadline = time.monotonic() + 60
+    while True:
+        # The manifest is not a FHIR resource: not saved for the validator.
+        r = cbo.session.get(status_url, timeout=30)
+        if r.status_code != 202 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    check(r.status_code == 200, f'export status: {describe(r)}')
+    exported = {}
+    for output in r.json().get('output', []):
+        lines = cbo.session.get(output['url'], timeout=30).text.splitlines()
+        exported[output['type']] = sorted(json.loads(line)['id'] for line in lines if line)
+    check(exported == {'Communication': both, 'Procedure': [ids['gravity-medrec-1']]},
+          f'exported {exported}')
 
     capability = expect(hospital.get('/metadata'), 200, 'GET metadata')
     served = {r['type']: [i['code'] for i in r['interaction']]
