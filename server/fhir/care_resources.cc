@@ -232,8 +232,9 @@ json ResourceOfEvent(absl::string_view client_id, const v1::CareEvent& event) {
     case v1::CareEvent::kAdmissionNotificationReceived:
       return Reference(
           "Communication",
-          EncodeId({client_id, kNotificationIdPart,
-                    event.admission_notification_received().notification_id()}));
+          EncodeId(
+              {client_id, kNotificationIdPart,
+               event.admission_notification_received().notification_id()}));
     case v1::CareEvent::kDischargeInformationReceived:
       return Reference(
           "Communication",

@@ -167,9 +167,10 @@ absl::StatusOr<std::vector<std::string>> SearchEncounter(
   if (at != absl::string_view::npos) id = value.substr(at + 10);
   absl::StatusOr<std::vector<std::string>> parts = DecodeId(id, 2);
   if (!parts.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "encounter: \"", value,
-        "\" is not a reference to an Encounter (Encounter/<client>..<admission>)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("encounter: \"", value,
+                     "\" is not a reference to an Encounter "
+                     "(Encounter/<client>..<admission>)"));
   }
   return *std::move(parts);
 }
@@ -1095,17 +1096,16 @@ class FhirEndpoint::Impl {
       return WriteEncounter(call, write);
     }
     if (type == "Communication" || type == "Procedure") {
-      ASSIGN_OR_RETURN(
-          TransitionWrite write,
-          type == "Communication"
-              ? CommunicationCommandOf(body, call.who.caller.organization_id,
-                                       named)
-              : ProcedureCommandOf(body, call.who.caller.organization_id,
-                                   named));
+      ASSIGN_OR_RETURN(TransitionWrite write,
+                       type == "Communication"
+                           ? CommunicationCommandOf(
+                                 body, call.who.caller.organization_id, named)
+                           : ProcedureCommandOf(
+                                 body, call.who.caller.organization_id, named));
       absl::StatusOr<v1::CommandResult> result =
           Command(call.who, write.fields, std::nullopt);
-      if (!result.ok() && !(absl::IsAlreadyExists(result.status()) &&
-                            named.has_value())) {
+      if (!result.ok() &&
+          !(absl::IsAlreadyExists(result.status()) && named.has_value())) {
         return result.status();
       }
       ASSIGN_OR_RETURN(
@@ -1307,10 +1307,11 @@ class FhirEndpoint::Impl {
         resource["searchParam"] =
             search({{"patient", "reference"}, {"_lastUpdated", "date"}});
       } else if (type == "Communication" || type == "Procedure") {
-        resource["searchParam"] =
-            search({{"patient", "reference"}, {"subject", "reference"},
-                    {"encounter", "reference"}, {"status", "token"},
-                    {"_lastUpdated", "date"}});
+        resource["searchParam"] = search({{"patient", "reference"},
+                                          {"subject", "reference"},
+                                          {"encounter", "reference"},
+                                          {"status", "token"},
+                                          {"_lastUpdated", "date"}});
       } else {
         resource["searchParam"] =
             search({{"patient", "reference"}, {"status", "token"},

@@ -429,8 +429,8 @@ nlohmann::json TaskOf(absl::string_view client_id,
 
 const std::vector<std::string>& ClientResourceTypes() {
   static const auto* const types = new std::vector<std::string>{
-      "Patient",  "Consent",       "ServiceRequest", "Task",
-      "Encounter", "EpisodeOfCare", "CareTeam",      "Goal",
+      "Patient",       "Consent",       "ServiceRequest", "Task",
+      "Encounter",     "EpisodeOfCare", "CareTeam",       "Goal",
       "Communication", "Procedure"};
   return *types;
 }

@@ -64,9 +64,8 @@ json CommunicationOf(absl::string_view client_id, const CommunicationKind& kind,
       {"resourceType", "Communication"},
       {"id", EncodeId({client_id, kind.id_part, view.id()})},
       {"meta", MetaOf(view)},
-      {"identifier",
-       json::array({{{"system", kind.identifier_system},
-                     {"value", view.id()}}})},
+      {"identifier", json::array({{{"system", kind.identifier_system},
+                                   {"value", view.id()}}})},
       {"status", "completed"},
       {"category", json::array({category})},
       {"subject", Reference("Patient", EncodeId({client_id}))},
@@ -80,9 +79,8 @@ json CommunicationOf(absl::string_view client_id, const CommunicationKind& kind,
     communication["received"] = Instant(view.occurred_at());
   }
   if (!view.recorded_by_organization_id().empty()) {
-    communication["recipient"] = json::array(
-        {Reference("Organization",
-                   EncodeId({view.recorded_by_organization_id()}))});
+    communication["recipient"] = json::array({Reference(
+        "Organization", EncodeId({view.recorded_by_organization_id()}))});
   }
   return communication;
 }
@@ -105,8 +103,8 @@ json MedicationReconciliationOf(absl::string_view client_id,
   if (view.performer_discipline() != v1::DISCIPLINE_UNSPECIFIED) {
     performer["function"] = Concept(view.performer_discipline());
   }
-  performer["actor"] = Reference(
-      "Organization", EncodeId({view.recorded_by_organization_id()}));
+  performer["actor"] =
+      Reference("Organization", EncodeId({view.recorded_by_organization_id()}));
   json procedure = {
       {"resourceType", "Procedure"},
       {"id", EncodeId({client_id, view.id()})},

@@ -176,7 +176,7 @@ TEST_F(TransitionResourcesTest, ClientResourcesServeBothTypes) {
   EXPECT_EQ(types.back(), "Procedure");
 }
 
-// --- Writes -------------------------------------------------------------------
+// --- Writes -----------------------------------------------------------------
 
 json Notification() {
   return json::parse(R"({
@@ -237,18 +237,22 @@ TEST(CommunicationCommandOfTest, Refusals) {
   };
   json c = Notification();
   c["status"] = "in-progress";
-  EXPECT_THAT(std::string(refusal(c).message()), StartsWith("Communication.status: "));
+  EXPECT_THAT(std::string(refusal(c).message()),
+              StartsWith("Communication.status: "));
   c = Notification();
   c.erase("category");
-  EXPECT_THAT(std::string(refusal(c).message()), StartsWith("Communication.category: "));
+  EXPECT_THAT(std::string(refusal(c).message()),
+              StartsWith("Communication.category: "));
   c = Notification();
   c["category"][0]["coding"].push_back(
       {{"system", "urn:caseline:event-type"},
        {"code", "DischargeInformationReceived"}});
-  EXPECT_THAT(std::string(refusal(c).message()), StartsWith("Communication.category: "));
+  EXPECT_THAT(std::string(refusal(c).message()),
+              StartsWith("Communication.category: "));
   c = Notification();
   c.erase("subject");
-  EXPECT_THAT(std::string(refusal(c).message()), StartsWith("Communication.subject: "));
+  EXPECT_THAT(std::string(refusal(c).message()),
+              StartsWith("Communication.subject: "));
   c = Notification();
   c.erase("encounter");
   EXPECT_THAT(std::string(refusal(c).message()),
@@ -258,10 +262,12 @@ TEST(CommunicationCommandOfTest, Refusals) {
   EXPECT_THAT(std::string(refusal(c).message()), HasSubstr("another client's"));
   c = Notification();
   c["received"] = "yesterday";
-  EXPECT_THAT(std::string(refusal(c).message()), StartsWith("Communication.received: "));
+  EXPECT_THAT(std::string(refusal(c).message()),
+              StartsWith("Communication.received: "));
   const absl::Status other = refusal(Notification(), "mercy-hospital");
   EXPECT_EQ(other.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(other.message()), StartsWith("Communication.recipient: "));
+  EXPECT_THAT(std::string(other.message()),
+              StartsWith("Communication.recipient: "));
 }
 
 json Reconciliation() {
@@ -307,24 +313,29 @@ TEST(ProcedureCommandOfTest, Refusals) {
   };
   json p = Reconciliation();
   p["code"]["coding"][0]["code"] = "182836005";
-  EXPECT_THAT(std::string(refusal(p).message()), StartsWith("Procedure.code: "));
+  EXPECT_THAT(std::string(refusal(p).message()),
+              StartsWith("Procedure.code: "));
   p = Reconciliation();
   p["status"] = "preparation";
-  EXPECT_THAT(std::string(refusal(p).message()), StartsWith("Procedure.status: "));
+  EXPECT_THAT(std::string(refusal(p).message()),
+              StartsWith("Procedure.status: "));
   p = Reconciliation();
   p.erase("performedDateTime");
   p["performedPeriod"] = {{"start", "2026-03-08"}};
-  EXPECT_THAT(std::string(refusal(p).message()), StartsWith("Procedure.performed[x]: "));
+  EXPECT_THAT(std::string(refusal(p).message()),
+              StartsWith("Procedure.performed[x]: "));
   p = Reconciliation();
   p["performer"].push_back(p["performer"][0]);
-  EXPECT_THAT(std::string(refusal(p).message()), StartsWith("Procedure.performer: "));
+  EXPECT_THAT(std::string(refusal(p).message()),
+              StartsWith("Procedure.performer: "));
   p = Reconciliation();
   p["performer"][0]["function"]["coding"][0]["code"] = "wizardry";
   EXPECT_THAT(std::string(refusal(p).message()),
               StartsWith("Procedure.performer.function"));
   const absl::Status other = refusal(Reconciliation(), "mercy-hospital");
   EXPECT_EQ(other.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(other.message()), StartsWith("Procedure.performer.actor: "));
+  EXPECT_THAT(std::string(other.message()),
+              StartsWith("Procedure.performer.actor: "));
 }
 
 }  // namespace

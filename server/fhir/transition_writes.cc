@@ -32,9 +32,10 @@ absl::StatusOr<std::string> ClientOf(const json& resource,
   const std::string field = absl::StrCat(type, ".subject");
   const json* subject = Member(resource, "subject");
   if (subject == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": is required, a reference to the client's Patient, e.g. "
-               "{\"reference\": \"Patient/<id>\"}"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field,
+                     ": is required, a reference to the client's Patient, e.g. "
+                     "{\"reference\": \"Patient/<id>\"}"));
   }
   ASSIGN_OR_RETURN(std::string id, ReferencedId(*subject, "Patient", field));
   absl::StatusOr<std::vector<std::string>> parts = DecodeId(id, 1);
@@ -59,9 +60,10 @@ absl::StatusOr<std::optional<std::string>> AdmissionOf(
                    ReferencedId(*encounter, "Encounter", field));
   absl::StatusOr<std::vector<std::string>> parts = DecodeId(id, 2);
   if (!parts.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": \"Encounter/", id,
-        "\" is not an Encounter of this server (Encounter/<client>..<admission>)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": \"Encounter/", id,
+                     "\" is not an Encounter of this server "
+                     "(Encounter/<client>..<admission>)"));
   }
   if ((*parts)[0] != client_id) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -137,7 +139,8 @@ bool HasCoding(const json& codeable, absl::string_view system,
   const json* codings = Member(codeable, "coding");
   if (codings == nullptr || !codings->is_array()) return false;
   for (const json& coding : *codings) {
-    if (StringAt(coding, "system") == system && StringAt(coding, "code") == code) {
+    if (StringAt(coding, "system") == system &&
+        StringAt(coding, "code") == code) {
       return true;
     }
   }
@@ -157,9 +160,8 @@ absl::StatusOr<TransitionWrite> CommunicationCommandOf(
   if (const json* categories = Member(communication, "category");
       categories != nullptr && categories->is_array()) {
     for (const json& category : *categories) {
-      notification = notification ||
-                     HasCoding(category, kEventTypeSystem,
-                               "AdmissionNotificationReceived");
+      notification = notification || HasCoding(category, kEventTypeSystem,
+                                               "AdmissionNotificationReceived");
       receipt = receipt || HasCoding(category, kEventTypeSystem,
                                      "DischargeInformationReceived");
     }
@@ -176,9 +178,9 @@ absl::StatusOr<TransitionWrite> CommunicationCommandOf(
   write.resource_type = "Communication";
   ASSIGN_OR_RETURN(write.fields.client_id,
                    ClientOf(communication, "Communication"));
-  ASSIGN_OR_RETURN(std::optional<std::string> admission,
-                   AdmissionOf(communication, "Communication",
-                               write.fields.client_id));
+  ASSIGN_OR_RETURN(
+      std::optional<std::string> admission,
+      AdmissionOf(communication, "Communication", write.fields.client_id));
   if (!admission.has_value()) {
     return absl::InvalidArgumentError(
         "Communication.encounter: is required, a reference to the "
@@ -197,12 +199,11 @@ absl::StatusOr<TransitionWrite> CommunicationCommandOf(
   RETURN_IF_ERROR(
       SetOccurred(communication, "Communication", "received", write.fields));
   const char* part = notification ? kNotificationIdPart : kReceiptIdPart;
-  ASSIGN_OR_RETURN(
-      std::string id,
-      IdOf(communication, "Communication",
-           notification ? kAdmissionNotificationIdSystem
-                        : kDischargeInformationIdSystem,
-           named, notification ? "notification" : "receipt"));
+  ASSIGN_OR_RETURN(std::string id,
+                   IdOf(communication, "Communication",
+                        notification ? kAdmissionNotificationIdSystem
+                                     : kDischargeInformationIdSystem,
+                        named, notification ? "notification" : "receipt"));
   if (notification) {
     v1::AdmissionNotificationReceived* e =
         write.fields.event.mutable_admission_notification_received();
@@ -243,9 +244,8 @@ absl::StatusOr<TransitionWrite> ProcedureCommandOf(
   TransitionWrite write;
   write.resource_type = "Procedure";
   ASSIGN_OR_RETURN(write.fields.client_id, ClientOf(procedure, "Procedure"));
-  ASSIGN_OR_RETURN(
-      std::optional<std::string> admission,
-      AdmissionOf(procedure, "Procedure", write.fields.client_id));
+  ASSIGN_OR_RETURN(std::optional<std::string> admission,
+                   AdmissionOf(procedure, "Procedure", write.fields.client_id));
   v1::MedicationReconciliationRecorded* e =
       write.fields.event.mutable_medication_reconciliation_recorded();
   if (admission.has_value()) e->set_admission_id(*admission);
@@ -260,9 +260,9 @@ absl::StatusOr<TransitionWrite> ProcedureCommandOf(
       const json& performer = (*performers)[0];
       if (const json* function = Member(performer, "function");
           function != nullptr) {
-        ASSIGN_OR_RETURN(v1::Discipline discipline,
-                         ValueOf<v1::Discipline>(
-                             *function, "Procedure.performer.function"));
+        ASSIGN_OR_RETURN(
+            v1::Discipline discipline,
+            ValueOf<v1::Discipline>(*function, "Procedure.performer.function"));
         e->set_performer_discipline(discipline);
       }
       if (const json* actor = Member(performer, "actor"); actor != nullptr) {
@@ -273,10 +273,9 @@ absl::StatusOr<TransitionWrite> ProcedureCommandOf(
   }
   RETURN_IF_ERROR(
       SetOccurred(procedure, "Procedure", "performedDateTime", write.fields));
-  ASSIGN_OR_RETURN(std::string id,
-                   IdOf(procedure, "Procedure",
-                        kMedicationReconciliationIdSystem, named,
-                        "reconciliation"));
+  ASSIGN_OR_RETURN(std::string id, IdOf(procedure, "Procedure",
+                                        kMedicationReconciliationIdSystem,
+                                        named, "reconciliation"));
   e->set_reconciliation_id(id);
   write.fields.command_id = absl::StrCat("fhir:Procedure:", id);
   write.logical_id = EncodeId({write.fields.client_id, id});
