@@ -8,6 +8,19 @@
 namespace caseline::care {
 namespace {
 
+// A Transitions of Care event as the record keeps it (TransitionOfCareState).
+TransitionOfCareState TransitionOfCareOf(const std::string& admission_id,
+                                         absl::Time at,
+                                         const CareEventContext& context) {
+  TransitionOfCareState state;
+  state.admission_id = admission_id;
+  state.at = at;
+  state.recorded_by_organization_id = context.organization_id;
+  state.position = context.global_position;
+  state.change.Record(context);
+  return state;
+}
+
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
@@ -477,24 +490,21 @@ void ClientRecord::Apply(const v1::CareEvent& event,
     case v1::CareEvent::kAdmissionNotificationReceived: {
       const auto& received = event.admission_notification_received();
       admission_notifications[received.notification_id()] =
-          TransitionOfCareState{received.admission_id(), at,
-                                context.organization_id,
-                                context.global_position};
+          TransitionOfCareOf(received.admission_id(), at, context);
       break;
     }
     case v1::CareEvent::kDischargeInformationReceived: {
       const auto& received = event.discharge_information_received();
-      discharge_information[received.receipt_id()] = TransitionOfCareState{
-          received.admission_id(), at, context.organization_id,
-          context.global_position};
+      discharge_information[received.receipt_id()] =
+          TransitionOfCareOf(received.admission_id(), at, context);
       break;
     }
     case v1::CareEvent::kMedicationReconciliationRecorded: {
       const auto& recorded = event.medication_reconciliation_recorded();
-      medication_reconciliations[recorded.reconciliation_id()] =
-          TransitionOfCareState{recorded.admission_id(), at,
-                                context.organization_id,
-                                context.global_position};
+      TransitionOfCareState& state =
+          medication_reconciliations[recorded.reconciliation_id()];
+      state = TransitionOfCareOf(recorded.admission_id(), at, context);
+      state.performer_discipline = recorded.performer_discipline();
       break;
     }
     case v1::CareEvent::kWorklistItemClaimed: {

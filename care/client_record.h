@@ -200,6 +200,9 @@ struct TransitionOfCareState {
   absl::Time at;
   std::string recorded_by_organization_id;
   uint64_t position = 0;
+  // MedicationReconciliationRecorded only: who reconciled.
+  v1::Discipline performer_discipline = v1::DISCIPLINE_UNSPECIFIED;
+  LastChange change;  // the event's stream version and recorded time
 };
 
 struct DisclosureState {

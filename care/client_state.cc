@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <map>
 #include <string>
 #include <utility>
 
@@ -248,6 +249,26 @@ v1::ClientState ClientStateOf(const ClientRecord& record, absl::Time at) {
     }
     SetChange(transition.last_change, view);
   }
+
+  auto add_trc =
+      [](const std::map<std::string, TransitionOfCareState>& events,
+         google::protobuf::RepeatedPtrField<v1::TransitionOfCareView>* out) {
+        for (const auto& [id, event] : events) {
+          v1::TransitionOfCareView* view = out->Add();
+          view->set_id(id);
+          view->set_admission_id(event.admission_id);
+          SetTime(event.at, view->mutable_occurred_at());
+          view->set_recorded_by_organization_id(
+              event.recorded_by_organization_id);
+          view->set_performer_discipline(event.performer_discipline);
+          SetChange(event.change, view);
+        }
+      };
+  add_trc(record.admission_notifications,
+          state.mutable_admission_notifications());
+  add_trc(record.discharge_information, state.mutable_discharge_information());
+  add_trc(record.medication_reconciliations,
+          state.mutable_medication_reconciliations());
 
   if (record.version.has_value()) {
     state.set_events_applied(*record.version + 1);

@@ -275,5 +275,42 @@ TEST_F(ClientStateVersionsTest, GoalServiceAdmissionAndTransitionVersions) {
   EXPECT_EQ(state.transitions(0).version(), 8u);
 }
 
+TEST_F(ClientStateVersionsTest, TransitionsOfCareEventsAreListedWithVersions) {
+  Apply(Registered(), Day(0));
+  Apply(Admission("a1", "org-hosp", v1::LEVEL_OF_CARE_INPATIENT), Day(1));
+  v1::CareEvent e;
+  e.mutable_admission_notification_received()->set_notification_id("n1");
+  e.mutable_admission_notification_received()->set_admission_id("a1");
+  EXPECT_EQ(Apply(e, Day(1, 14), "org-pcp"), 2u);
+  e.Clear();
+  e.mutable_discharge_information_received()->set_receipt_id("r1");
+  e.mutable_discharge_information_received()->set_admission_id("a1");
+  EXPECT_EQ(Apply(e, Day(4), "org-pcp"), 3u);
+  e.Clear();
+  e.mutable_medication_reconciliation_recorded()->set_reconciliation_id("m1");
+  e.mutable_medication_reconciliation_recorded()->set_performer_discipline(
+      v1::DISCIPLINE_NURSING);
+  EXPECT_EQ(Apply(e, Day(6), "org-pcp"), 4u);
+
+  const v1::ClientState state = ClientStateOf(record_, Day(7));
+  ASSERT_EQ(state.admission_notifications_size(), 1);
+  const v1::TransitionOfCareView& n = state.admission_notifications(0);
+  EXPECT_EQ(n.id(), "n1");
+  EXPECT_EQ(n.admission_id(), "a1");
+  EXPECT_EQ(TimeOf(n.occurred_at()), Day(1, 14));
+  EXPECT_EQ(n.recorded_by_organization_id(), "org-pcp");
+  EXPECT_EQ(n.version(), 2u);
+  EXPECT_EQ(TimeOf(n.updated_at()), Recorded(Day(1, 14)));
+  ASSERT_EQ(state.discharge_information_size(), 1);
+  EXPECT_EQ(state.discharge_information(0).id(), "r1");
+  EXPECT_EQ(state.discharge_information(0).version(), 3u);
+  ASSERT_EQ(state.medication_reconciliations_size(), 1);
+  const v1::TransitionOfCareView& m = state.medication_reconciliations(0);
+  EXPECT_EQ(m.admission_id(), "");
+  EXPECT_EQ(m.performer_discipline(), v1::DISCIPLINE_NURSING);
+  EXPECT_EQ(m.version(), 4u);
+  EXPECT_EQ(TimeOf(m.updated_at()), Recorded(Day(6)));
+}
+
 }  // namespace
 }  // namespace caseline::care::continuity_testing

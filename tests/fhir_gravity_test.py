@@ -27,6 +27,11 @@ organisations and the client) and to check that the gRPC view agrees.
   - round trip: the Consent and the ServiceRequest/Task as posted are found
     again, element for element, in what the server reads back (the server
     may add elements: meta, id, text, displays, standard codings);
+  - the Transitions of Care events: an admission notification and a
+    discharge information receipt (POST Communication) and a medication
+    reconciliation (POST Procedure) read back, searched by patient and
+    encounter, their _history, AuditEvents, access, a correction and a
+    Bulk export of the two types;
   - every resource and Bundle the server returned is saved under
     OUTPUT_DIR (default: a temporary directory) and validated against the
     official FHIR R4 JSON schema by tests/fhir/validate.js (node; its
@@ -663,7 +668,220 @@ def run(server, work, saved):
     check(all(e['resource']['id'] != wrong for e in tasks.get('entry', [])),
           'the corrected Task is still found by a search')
 
+    transitions_of_care(server, hospital, cbo)
+
     print(f'fhir_gravity: {len(os.listdir(saved))} server answers saved')
+
+
+def transitions_of_care(server, hospital, cbo):
+    """The HEDIS TRC events as Communication and Procedure (docs/fhir.md):
+    the hospital admits the client (POST Encounter); the CBO records that it
+    was notified of the admission and got the discharge information (POST
+    Communication) and that it reconciled the medications (POST Procedure);
+    each reads back, is found by patient and by encounter, has a _history
+    and a vread, is idempotent by identifier, shows on the AuditEvents; a
+    reconciliation about a mental-health stay the CBO's consent does not
+    cover is hidden from it as that stay's Encounter is; one marked entered
+    in error is gone."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    admission, mh_admission = 'gravity-adm-1', 'gravity-adm-2'
+    encounter_id, mh_encounter_id = f'{CLIENT}..{admission}', f'{CLIENT}..{mh_admission}'
+
+    def encounter(admission_id, start, reasons):
+        return {'resourceType': 'Encounter',
+                'identifier': [{'system': 'urn:caseline:admission-id', 'value': admission_id}],
+                'status': 'in-progress',
+                'class': {'system': 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+                          'code': 'IMP'},
+                'subject': {'reference': f'Patient/{CLIENT}'},
+                'serviceProvider': {'reference': f'Organization/{HOSPITAL}'},
+                'period': {'start': instant(start)},
+                'reasonCode': reasons}
+
+    expect(hospital.post('/Encounter', encounter(admission, now - datetime.timedelta(days=3),
+                                                 [])), 201, 'POST Encounter (the stay)')
+    expect(hospital.post('/Encounter', encounter(
+        mh_admission, now - datetime.timedelta(days=2),
+        [{'coding': [caseline_coding('service-category', 'mental-health')]}])), 201,
+        'POST Encounter (a mental-health stay)')
+
+    def communication(event_type, system, ident, received):
+        return {'resourceType': 'Communication',
+                'identifier': [{'system': f'urn:caseline:{system}', 'value': ident}],
+                'status': 'completed',
+                'category': [{'coding': [{'system': 'urn:caseline:event-type',
+                                          'code': event_type}]}],
+                'subject': {'reference': f'Patient/{CLIENT}'},
+                'encounter': {'reference': f'Encounter/{encounter_id}'},
+                'received': instant(received),
+                'recipient': [{'reference': f'Organization/{CBO}'}]}
+
+    notification = communication('AdmissionNotificationReceived', 'admission-notification-id',
+                                  'gravity-note-1', now - datetime.timedelta(days=3, hours=-2))
+    receipt = communication('DischargeInformationReceived', 'discharge-information-id',
+                            'gravity-receipt-1', now - datetime.timedelta(hours=5))
+    reconciliation = {
+        'resourceType': 'Procedure',
+        'identifier': [{'system': 'urn:caseline:medication-reconciliation-id',
+                        'value': 'gravity-medrec-1'}],
+        'status': 'completed',
+        'code': {'coding': [{'system': 'http://snomed.info/sct', 'code': '430193006'}]},
+        'subject': {'reference': f'Patient/{CLIENT}'},
+        'encounter': {'reference': f'Encounter/{encounter_id}'},
+        'performedDateTime': instant(now - datetime.timedelta(hours=1)),
+        'performer': [{'function': {'coding': [caseline_coding('discipline', 'nursing')]},
+                       'actor': {'reference': f'Organization/{CBO}'}}]}
+    ids = {}
+    for kind, body, part in (('Communication', notification, 'notification'),
+                             ('Communication', receipt, 'receipt'),
+                             ('Procedure', reconciliation, None)):
+        ident = body['identifier'][0]['value']
+        ids[ident] = f'{CLIENT}..{part}..{ident}' if part else f'{CLIENT}..{ident}'
+        before = server.care_events(CBO)
+        r = cbo.post(f'/{kind}', body)
+        created = expect(r, 201, f'POST {kind} {ident}')
+        check(created.get('id') == ids[ident], f'POST {kind} answered id {created.get("id")}')
+        check(f'{kind}/{ids[ident]}/_history/' in r.headers.get('Location', ''),
+              f'POST {kind} Location: {r.headers.get("Location")!r}')
+        added = server.care_events(CBO)[len(before):]
+        check(len(added) == 1, f'POST {kind} wrote {added}')
+        read = expect(cbo.get(f'/{kind}/{ids[ident]}'), 200, f'GET {kind} {ident}')
+        diffs = contains(body, read)
+        check(not diffs, f'{kind} round trip:\n  ' + '\n  '.join(diffs))
+        check(read['meta']['versionId'] == version_of(r.headers.get('ETag')),
+              f'{kind} meta.versionId vs ETag')
+        # The same write again (same identifier) writes nothing: 200.
+        expect(cbo.post(f'/{kind}', body), 200, f'a retry of POST {kind} {ident}')
+        check(server.care_events(CBO)[len(before):] == added, f'the {kind} retry wrote events')
+        history = expect(cbo.get(f'/{kind}/{ids[ident]}/_history'), 200, f'{kind} _history')
+        entries = history.get('entry', [])
+        check(len(entries) == 1 and entries[0]['request']['method'] == 'POST' and
+              entries[0]['response']['status'] == '201 Created',
+              f'{kind} _history: {json.dumps(history)[:600]}')
+        version = read['meta']['versionId']
+        vread = expect(cbo.get(f'/{kind}/{ids[ident]}/_history/{version}'), 200, f'{kind} vread')
+        check(vread == read, f'{kind} vread differs from the read')
+    check(server.care_events(CBO)[-3:] == ['AdmissionNotificationReceived',
+                                            'DischargeInformationReceived',
+                                            'MedicationReconciliationRecorded'],
+          f'the TRC events on the stream: {server.care_events(CBO)[-3:]}')
+
+    # The same identifier with another body: 409, nothing written.
+    changed = copy.deepcopy(receipt)
+    changed['received'] = instant(now - datetime.timedelta(hours=4))
+    expect_outcome(cbo.post('/Communication', changed), 409,
+                   'the same receipt identifier with another body', diagnostics='command_id')
+    # Refusals the mapping makes (docs/fhir.md "Communication and Procedure").
+    no_encounter = copy.deepcopy(notification)
+    del no_encounter['encounter']
+    expect_outcome(cbo.post('/Communication', no_encounter), 400, 'a Communication without encounter',
+                   diagnostics='Communication.encounter: is required')
+    other_code = copy.deepcopy(reconciliation)
+    other_code['code']['coding'][0]['code'] = '182836005'
+    expect_outcome(cbo.post('/Procedure', other_code), 400, 'a Procedure of another code',
+                   diagnostics='Procedure.code: ')
+    expect_outcome(hospital.post('/Procedure', reconciliation), 403,
+                   'a Procedure naming another organisation as performer',
+                   diagnostics='Procedure.performer.actor: ')
+    unknown = copy.deepcopy(notification)
+    unknown['identifier'][0]['value'] = 'gravity-note-2'
+    unknown['encounter']['reference'] = f'Encounter/{CLIENT}..no-such-admission'
+    expect(cbo.post('/Communication', unknown), 404, 'a notification of an unknown admission')
+    expect_outcome(cbo.put(f'/Procedure/{ids["gravity-medrec-1"]}', reconciliation), 501,
+                   'PUT Procedure', diagnostics='updating a Procedure is not supported')
+
+    # Searches: by patient, by encounter, by status; _count is accepted.
+    def found(fhir, query, what):
+        bundle = expect(fhir.get(query), 200, what)
+        check(bundle.get('type') == 'searchset', f'{what}: {json.dumps(bundle)[:300]}')
+        return sorted(e['resource']['id'] for e in bundle.get('entry', []))
+    both = sorted([ids['gravity-note-1'], ids['gravity-receipt-1']])
+    check(found(cbo, f'/Communication?patient=Patient/{CLIENT}&_count=1', 'Communication?patient=')
+          == both, 'Communication?patient= does not list both')
+    check(found(cbo, f'/Communication?encounter=Encounter/{encounter_id}', 'Communication?encounter=')
+          == both, 'Communication?encounter= does not list both')
+    check(found(cbo, f'/Procedure?subject=Patient/{CLIENT}&status=completed', 'Procedure?subject=')
+          == [ids['gravity-medrec-1']], 'Procedure?subject=&status=completed')
+    check(found(cbo, f'/Procedure?encounter=Encounter/{mh_encounter_id}', 'Procedure?encounter=')
+          == [], 'Procedure?encounter= of the other stay is not empty')
+    expect_outcome(cbo.get('/Procedure'), 400, 'Procedure without patient or encounter',
+                   diagnostics='or encounter=Encounter/<id>')
+
+    # The AuditEvents name the resources the events created.
+    audit = expect(cbo.get(f'/AuditEvent?patient=Patient/{CLIENT}&_count=1000'), 200,
+                   'AuditEvent?patient=')
+    whats = {entity.get('what', {}).get('reference')
+             for e in audit.get('entry', []) for entity in e['resource'].get('entity', [])}
+    for kind, ident in (('Communication', 'gravity-note-1'), ('Communication', 'gravity-receipt-1'),
+                        ('Procedure', 'gravity-medrec-1')):
+        check(f'{kind}/{ids[ident]}' in whats, f'no AuditEvent names {kind}/{ids[ident]}')
+
+    # Access: a reconciliation after the mental-health stay, recorded by the
+    # hospital, is hidden from the CBO exactly as that stay's Encounter is.
+    mh = copy.deepcopy(reconciliation)
+    mh['identifier'][0]['value'] = 'gravity-medrec-2'
+    mh['encounter']['reference'] = f'Encounter/{mh_encounter_id}'
+    mh['performer'][0]['actor']['reference'] = f'Organization/{HOSPITAL}'
+    expect(hospital.post('/Procedure', mh), 201, 'the hospital records a reconciliation (MH stay)')
+    mh_id = f'{CLIENT}..gravity-medrec-2'
+    expect(hospital.get(f'/Procedure/{mh_id}'), 200, 'the hospital reads it')
+    as_encounter = cbo.get(f'/Encounter/{mh_encounter_id}')
+    as_procedure = cbo.get(f'/Procedure/{mh_id}')
+    check(as_encounter.status_code != 200 and
+          as_procedure.status_code == as_encounter.status_code,
+          f'the CBO reads the MH stay as {as_encounter.status_code} and its reconciliation as '
+          f'{as_procedure.status_code}: {describe(as_procedure)}')
+    check(found(cbo, f'/Procedure?patient=Patient/{CLIENT}', 'the CBO\'s Procedure?patient=')
+          == [ids['gravity-medrec-1']], 'the CBO finds the MH reconciliation')
+
+    # Entered in error: the reconciliation is gone; its _history ends in 410.
+    event_id = None
+    for line in server.cli('timeline', '--client', CLIENT, '--type',
+                           'MedicationReconciliationRecorded', org=HOSPITAL,
+                           user=NURSE).splitlines():
+        entry = json.loads(line)
+        if (entry.get('event', {}).get('medication_reconciliation_recorded', {})
+                .get('reconciliation_id') == 'gravity-medrec-2'):
+            event_id = entry['event_id']
+    check(event_id is not None, 'the MH reconciliation is not on the timeline')
+    server.cli('command', 'Clients.MarkEnteredInError', org=HOSPITAL, user=NURSE,
+               stdin=json.dumps({'command_id': 'eie-medrec', 'client_id': CLIENT,
+                                 'event_entered_in_error': {'event_id': event_id,
+                                                            'reason': 'wrong stay'}}))
+    expect_outcome(hospital.get(f'/Procedure/{mh_id}'), 404, 'the Procedure after its correction')
+    gone = expect(hospital.get(f'/Procedure/{mh_id}/_history'), 200, 'its _history')
+    entries = gone.get('entry', [])
+    check(len(entries) == 2 and entries[0]['request']['method'] == 'DELETE' and
+          entries[0]['response']['status'] == '410 Gone',
+          f'Procedure _history after the correction: {json.dumps(gone)[:600]}')
+
+    # Bulk export: the CBO's Communication and Procedure files hold what it
+    # may see (not the corrected, nor the mental-health, reconciliation).
+    r = cbo.get('/Patient/$export?_type=Communication,Procedure',
+                headers={'Prefer': 'respond-async'})
+    check(r.status_code == 202, f'export kick-off: {describe(r)}')
+    status_url = r.headers.get('Content-Location', '')
+    deadline = time.monotonic() + 60
+    while True:
+        # The manifest is not a FHIR resource: not saved for the validator.
+        r = cbo.session.get(status_url, timeout=30)
+        if r.status_code != 202 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    check(r.status_code == 200, f'export status: {describe(r)}')
+    exported = {}
+    for output in r.json().get('output', []):
+        lines = cbo.session.get(output['url'], timeout=30).text.splitlines()
+        exported[output['type']] = sorted(json.loads(line)['id'] for line in lines if line)
+    check(exported == {'Communication': both, 'Procedure': [ids['gravity-medrec-1']]},
+          f'exported {exported}')
+
+    capability = expect(hospital.get('/metadata'), 200, 'GET metadata')
+    served = {r['type']: [i['code'] for i in r['interaction']]
+              for r in capability['rest'][0]['resource']}
+    for kind in ('Communication', 'Procedure'):
+        check(kind in served and 'create' in served[kind] and 'vread' in served[kind],
+              f'metadata {kind}: {served.get(kind)}')
 
 
 def validate(saved):

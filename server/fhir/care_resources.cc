@@ -229,6 +229,22 @@ json ResourceOfEvent(absl::string_view client_id, const v1::CareEvent& event) {
       return Reference(
           "Encounter",
           EncodeId({client_id, event.discharge_recorded().admission_id()}));
+    case v1::CareEvent::kAdmissionNotificationReceived:
+      return Reference(
+          "Communication",
+          EncodeId(
+              {client_id, kNotificationIdPart,
+               event.admission_notification_received().notification_id()}));
+    case v1::CareEvent::kDischargeInformationReceived:
+      return Reference(
+          "Communication",
+          EncodeId({client_id, kReceiptIdPart,
+                    event.discharge_information_received().receipt_id()}));
+    case v1::CareEvent::kMedicationReconciliationRecorded:
+      return Reference(
+          "Procedure",
+          EncodeId({client_id, event.medication_reconciliation_recorded()
+                                   .reconciliation_id()}));
     case v1::CareEvent::kBreakGlassReviewed:
       return Reference("AuditEvent",
                        event.break_glass_reviewed().access_event_id());

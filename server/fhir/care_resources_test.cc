@@ -548,7 +548,8 @@ TEST(AuditEventOfTest, ReferralSharingDataIsADisclosure) {
   EXPECT_EQ(plain["action"], "C");
 }
 
-// One of each kind of resource this file maps, written to the file
+// One of each kind of resource this file and transition_resources.cc map,
+// written to the file
 // CASELINE_FHIR_SAMPLES names (when set): ctest fhir_samples_schema validates
 // them against the FHIR R4 JSON schema (tests/CMakeLists.txt).
 TEST(SamplesTest, WritesSamplesForSchemaValidation) {
@@ -558,6 +559,21 @@ TEST(SamplesTest, WritesSamplesForSchemaValidation) {
   for (const char* type : {"Encounter", "EpisodeOfCare", "CareTeam", "Goal"}) {
     for (json& r : CareResources(state, type)) samples.push_back(std::move(r));
   }
+  // The Transitions of Care events (transition_resources.cc).
+  v1::TransitionOfCareView trc;
+  trc.set_id("n1");
+  trc.set_admission_id("a.1");
+  *trc.mutable_occurred_at() = At(2, 10);
+  trc.set_recorded_by_organization_id("harbor-cm");
+  trc.set_version(13);
+  *trc.mutable_updated_at() = At(2, 11);
+  samples.push_back(AdmissionNotificationOf("c_1", trc));
+  samples.push_back(DischargeInformationOf("c_1", trc));
+  trc.set_performer_discipline(v1::DISCIPLINE_NURSING);
+  samples.push_back(MedicationReconciliationOf("c_1", trc));
+  trc.clear_admission_id();
+  trc.clear_performer_discipline();
+  samples.push_back(MedicationReconciliationOf("c_1", trc));
   v1::TimelineEntry denied =
       Access(v1::ACCESS_OUTCOME_DENIED, v1::ACCESS_BASIS_UNSPECIFIED,
              "caseline.v1.AuditViews/GetTimeline");

@@ -27,6 +27,7 @@
 #include "server/fhir/encounter_writes.h"
 #include "server/fhir/resources.h"
 #include "server/fhir/subscriptions.h"
+#include "server/fhir/transition_writes.h"
 #include "server/fhir/writes.h"
 #include "server/http_identity.h"
 #include "services/care_record_service.h"
@@ -59,8 +60,10 @@ bool Served(absl::string_view type) {
 }
 
 // How many parts a type's logical id has (EncodeId): 1 for the client's own
-// resources and organisations, 2 for items of a client's record.
+// resources and organisations, 2 for items of a client's record, 3 for a
+// Communication (client, kind, id: resources.h kNotificationIdPart).
 size_t IdParts(absl::string_view type) {
+  if (type == "Communication") return 3;
   return (type == "Patient" || type == "EpisodeOfCare" || type == "CareTeam" ||
           type == "Organization")
              ? 1
@@ -153,6 +156,23 @@ absl::StatusOr<std::string> SearchReference(absl::string_view key,
         " (", type, "/<id>)"));
   }
   return (*parts)[0];
+}
+
+// The Encounter an `encounter` search parameter names ("Encounter/<id>",
+// "<id>" or a URL ending in "Encounter/<id>"): its client and admission ids.
+absl::StatusOr<std::vector<std::string>> SearchEncounter(
+    absl::string_view value) {
+  absl::string_view id = value;
+  const size_t at = value.rfind("Encounter/");
+  if (at != absl::string_view::npos) id = value.substr(at + 10);
+  absl::StatusOr<std::vector<std::string>> parts = DecodeId(id, 2);
+  if (!parts.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("encounter: \"", value,
+                     "\" is not a reference to an Encounter "
+                     "(Encounter/<client>..<admission>)"));
+  }
+  return *std::move(parts);
 }
 
 }  // namespace
@@ -415,6 +435,21 @@ class FhirEndpoint::Impl {
              (event.has_discharge_recorded() &&
               event.discharge_recorded().admission_id() == item);
     }
+    if (type == "Communication") {
+      const std::string& kind = parts[1];
+      return (kind == kNotificationIdPart &&
+              event.has_admission_notification_received() &&
+              event.admission_notification_received().notification_id() ==
+                  item) ||
+             (kind == kReceiptIdPart &&
+              event.has_discharge_information_received() &&
+              event.discharge_information_received().receipt_id() == item);
+    }
+    if (type == "Procedure") {
+      return event.has_medication_reconciliation_recorded() &&
+             event.medication_reconciliation_recorded().reconciliation_id() ==
+                 item;
+    }
     if (type == "Goal") {
       return (event.has_goal_set() && event.goal_set().goal_id() == item) ||
              (event.has_goal_progress_recorded() &&
@@ -565,6 +600,10 @@ class FhirEndpoint::Impl {
   // The search's parameters, each checked to be one `type` supports.
   struct SearchParams {
     std::string patient;    // patient / subject / for
+    // Communication/Procedure.encounter: "Encounter/<EncodeId(client,
+    // admission)>"; its client is the patient searched.
+    std::string encounter;
+    std::string encounter_client;
     std::string owner;      // Task.owner, ServiceRequest.performer
     std::string requester;  // Task/ServiceRequest.requester
     std::vector<std::string> statuses;
@@ -617,6 +656,13 @@ class FhirEndpoint::Impl {
                  (key == "for" && type == "Task")) {
         if (type == "Patient" || type == "Organization") return unsupported();
         ASSIGN_OR_RETURN(p.patient, SearchReference(key, value, "Patient"));
+      } else if (key == "encounter" &&
+                 (type == "Communication" || type == "Procedure")) {
+        ASSIGN_OR_RETURN(std::vector<std::string> parts,
+                         SearchEncounter(value));
+        p.encounter =
+            absl::StrCat("Encounter/", EncodeId({parts[0], parts[1]}));
+        p.encounter_client = parts[0];
       } else if ((key == "owner" && type == "Task") ||
                  (key == "performer" && type == "ServiceRequest")) {
         ASSIGN_OR_RETURN(p.owner, SearchReference(key, value, "Organization"));
@@ -753,16 +799,27 @@ class FhirEndpoint::Impl {
       } else if (!absl::IsNotFound(state.status())) {
         return state.status();
       }
+    } else if (!p.encounter.empty() && !p.patient.empty() &&
+               p.patient != p.encounter_client) {
+      // The Encounter is another client's: nothing of this patient is in it.
     } else {
+      if (p.patient.empty()) p.patient = p.encounter_client;
       if (p.patient.empty()) {
         return absl::InvalidArgumentError(absl::StrCat(
             type, ": search with patient=Patient/<id>",
             type == "Task" || type == "ServiceRequest"
                 ? " or by organisation (owner/performer, requester)"
+            : type == "Communication" || type == "Procedure"
+                ? " or encounter=Encounter/<id>"
                 : ""));
       }
       ASSIGN_OR_RETURN(v1::ClientState state, State(call.who, p.patient));
       for (json& resource : ClientResources(state, type)) {
+        if (!p.encounter.empty() &&
+            (!resource.contains("encounter") ||
+             resource["encounter"]["reference"] != p.encounter)) {
+          continue;
+        }
         if (type == "Task" || type == "ServiceRequest") {
           const std::string owner_field = type == "Task" ? "owner" : "performer";
           const json& owner = type == "Task" ? resource["owner"]
@@ -1038,6 +1095,26 @@ class FhirEndpoint::Impl {
       ASSIGN_OR_RETURN(EncounterWrite write, EncounterPost(body));
       return WriteEncounter(call, write);
     }
+    if (type == "Communication" || type == "Procedure") {
+      ASSIGN_OR_RETURN(TransitionWrite write,
+                       type == "Communication"
+                           ? CommunicationCommandOf(
+                                 body, call.who.caller.organization_id, named)
+                           : ProcedureCommandOf(
+                                 body, call.who.caller.organization_id, named));
+      absl::StatusOr<v1::CommandResult> result =
+          Command(call.who, write.fields, std::nullopt);
+      if (!result.ok() &&
+          !(absl::IsAlreadyExists(result.status()) && named.has_value())) {
+        return result.status();
+      }
+      ASSIGN_OR_RETURN(
+          json resource,
+          ReadResource(call.who, type, write.logical_id,
+                       result.ok() ? result->last_global_position() : 0));
+      Created(call, resource, result.ok() && !result->already_applied());
+      return absl::OkStatus();
+    }
     if (type == "Task") {
       // The Task of a referral exists as soon as its ServiceRequest does:
       // posting it again is answered with the one the record holds.
@@ -1052,8 +1129,8 @@ class FhirEndpoint::Impl {
         absl::StatusCode::kUnimplemented,
         absl::StrCat("creating a ", type,
                      " is not supported; POST a ServiceRequest (or a "
-                     "transaction Bundle with its Task), a Consent or an "
-                     "Encounter"));
+                     "transaction Bundle with its Task), a Consent, an "
+                     "Encounter, a Communication or a Procedure"));
   }
 
   absl::Status WriteEncounter(const Call& call, const EncounterWrite& write) {
@@ -1183,7 +1260,8 @@ class FhirEndpoint::Impl {
                        {"readHistory", type != "Organization" && type != "AuditEvent"},
                        {"updateCreate", false},
                        {"conditionalCreate",
-                        type == "ServiceRequest" || type == "Consent"},
+                        type == "ServiceRequest" || type == "Consent" ||
+                            type == "Communication" || type == "Procedure"},
                        {"conditionalUpdate", false},
                        {"conditionalDelete", "not-supported"}};
       std::vector<const char*> codes = {"search-type"};
@@ -1193,7 +1271,8 @@ class FhirEndpoint::Impl {
         codes.push_back("history-instance");
       }
       if (type == "ServiceRequest" || type == "Consent" || type == "Task" ||
-          type == "Encounter") {
+          type == "Encounter" || type == "Communication" ||
+          type == "Procedure") {
         codes.push_back("create");
       }
       if (type == "Task" || type == "Consent" || type == "Encounter") {
@@ -1227,6 +1306,12 @@ class FhirEndpoint::Impl {
       } else if (type == "Goal") {
         resource["searchParam"] =
             search({{"patient", "reference"}, {"_lastUpdated", "date"}});
+      } else if (type == "Communication" || type == "Procedure") {
+        resource["searchParam"] = search({{"patient", "reference"},
+                                          {"subject", "reference"},
+                                          {"encounter", "reference"},
+                                          {"status", "token"},
+                                          {"_lastUpdated", "date"}});
       } else {
         resource["searchParam"] =
             search({{"patient", "reference"}, {"status", "token"},

@@ -429,8 +429,9 @@ nlohmann::json TaskOf(absl::string_view client_id,
 
 const std::vector<std::string>& ClientResourceTypes() {
   static const auto* const types = new std::vector<std::string>{
-      "Patient",   "Consent",  "ServiceRequest", "Task",
-      "Encounter", "EpisodeOfCare", "CareTeam",   "Goal"};
+      "Patient",       "Consent",       "ServiceRequest", "Task",
+      "Encounter",     "EpisodeOfCare", "CareTeam",       "Goal",
+      "Communication", "Procedure"};
   return *types;
 }
 
@@ -457,6 +458,8 @@ std::vector<nlohmann::json> ClientResources(const v1::ClientState& state,
     for (const v1::ReferralView& r : state.referrals()) {
       out.push_back(TaskOf(client, r));
     }
+  } else if (type == "Communication" || type == "Procedure") {
+    out = TransitionResources(state, type);
   } else {
     out = CareResources(state, type);
   }

@@ -32,6 +32,25 @@ inline constexpr char kUserIdSystem[] = "urn:caseline:user-id";
 inline constexpr char kEventIdSystem[] = "urn:caseline:event-id";
 inline constexpr char kDisclosureIdSystem[] = "urn:caseline:disclosure-id";
 inline constexpr char kOperationSystem[] = "urn:caseline:operation";
+inline constexpr char kAdmissionNotificationIdSystem[] =
+    "urn:caseline:admission-notification-id";
+inline constexpr char kDischargeInformationIdSystem[] =
+    "urn:caseline:discharge-information-id";
+inline constexpr char kMedicationReconciliationIdSystem[] =
+    "urn:caseline:medication-reconciliation-id";
+// Caseline's event types as codes (e.g. "AdmissionNotificationReceived"):
+// the category of the Transitions of Care Communications and Procedure.
+inline constexpr char kEventTypeSystem[] = "urn:caseline:event-type";
+inline constexpr char kCommunicationCategorySystem[] =
+    "http://terminology.hl7.org/CodeSystem/communication-category";
+inline constexpr char kSnomedSystem[] = "http://snomed.info/sct";
+// SNOMED CT 430193006 "Medication reconciliation (procedure)".
+inline constexpr char kMedicationReconciliationCode[] = "430193006";
+// The middle part of a Communication's logical id: which TRC event it is
+// (<client>..notification..<notification id>, <client>..receipt..<receipt
+// id>), since notification and receipt ids are separate per client.
+inline constexpr char kNotificationIdPart[] = "notification";
+inline constexpr char kReceiptIdPart[] = "receipt";
 
 // Patient/<client>: name, birth date, gender, telecom, address, language,
 // identifiers (Caseline's and the organisations'), links to records linked
@@ -86,6 +105,29 @@ nlohmann::json GoalOf(absl::string_view client_id, const v1::GoalView& goal);
 nlohmann::json AuditEventOf(absl::string_view client_id,
                             const v1::TimelineEntry& entry);
 
+// server/fhir/transition_resources.cc: the Transitions of Care (HEDIS TRC)
+// events.
+// Communication/<client>..notification..<id>: an AdmissionNotificationReceived
+// (status completed, category event type + communication-category
+// "notification", subject, encounter the admission, received, recipient the
+// recording organisation).
+nlohmann::json AdmissionNotificationOf(absl::string_view client_id,
+                                       const v1::TransitionOfCareView& view);
+// Communication/<client>..receipt..<id>: a DischargeInformationReceived (as
+// above without the communication-category coding).
+nlohmann::json DischargeInformationOf(absl::string_view client_id,
+                                      const v1::TransitionOfCareView& view);
+// Procedure/<client>..<id>: a MedicationReconciliationRecorded (status
+// completed, code SNOMED CT 430193006, performer the recording organisation
+// with the discipline as function, encounter the admission when named,
+// performedDateTime).
+nlohmann::json MedicationReconciliationOf(absl::string_view client_id,
+                                          const v1::TransitionOfCareView& view);
+// The Communication ("Communication": notifications, then receipts) or
+// Procedure ("Procedure") resources the state holds; empty for other types.
+std::vector<nlohmann::json> TransitionResources(const v1::ClientState& state,
+                                                absl::string_view type);
+
 // The Encounter, EpisodeOfCare, CareTeam and Goal resources the state holds
 // for `type` (one of those four names; care_resources.cc); empty for other
 // types, and for an EpisodeOfCare or CareTeam the state does not have.
@@ -94,8 +136,8 @@ std::vector<nlohmann::json> CareResources(const v1::ClientState& state,
 
 // Every resource of `type` the state holds ("Patient", "Consent",
 // "ServiceRequest", "Task", "Encounter", "EpisodeOfCare", "CareTeam",
-// "Goal"); empty for other types. Consents include those no longer in force
-// (status inactive).
+// "Goal", "Communication", "Procedure"); empty for other types. Consents
+// include those no longer in force (status inactive).
 std::vector<nlohmann::json> ClientResources(const v1::ClientState& state,
                                             absl::string_view type);
 
