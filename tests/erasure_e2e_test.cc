@@ -357,5 +357,60 @@ TEST_F(ErasureE2eTest, ErasedClientIsUnreadableEverywhereAndStaysErasedOnRestore
   }
 }
 
+TEST_F(ErasureE2eTest, TheAccountingOfDisclosuresOutlivesTheErasure) {
+  tools::DemoOptions demo;
+  demo.clients = 0;
+  demo.seed = 1;
+  absl::StatusOr<tools::DemoSummary> loaded = tools::RunDemo(channel_, demo);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  // A client with a recorded disclosure (the demo's foster teens).
+  auto log = v1::EventLog::NewStub(channel_);
+  v1::ReadAllRequest read;
+  read.set_max_count(1000);
+  read.mutable_filter()->set_event_type_prefix("InformationDisclosed");
+  grpc::ClientContext read_context;
+  v1::ReadAllResponse page;
+  ASSERT_TRUE(log->ReadAll(&read_context, read, &page).ok());
+  ASSERT_GT(page.events_size(), 0);
+  const v1::Event disclosed = page.events(0);
+  v1::CareEvent disclosure;
+  ASSERT_TRUE(disclosure.ParseFromString(disclosed.payload()));
+  const std::string client = disclosed.stream_id().substr(7);  // "client-"
+
+  auto admin = v1::Admin::NewStub(channel_);
+  grpc::ClientContext context;
+  v1::EraseClientRequest request;
+  request.set_client_id(client);
+  request.set_legal_basis("GDPR Art. 17(1)(a)");
+  v1::EraseClientResponse response;
+  ASSERT_TRUE(admin->EraseClient(&context, request, &response).ok());
+
+  // The ClientErased event holds what was disclosed to whom, not the text.
+  v1::ReadStreamRequest stream;
+  stream.set_stream_id(disclosed.stream_id());
+  stream.set_direction(v1::BACKWARD);
+  stream.set_max_count(1);
+  grpc::ClientContext stream_context;
+  v1::ReadStreamResponse last;
+  ASSERT_TRUE(log->ReadStream(&stream_context, stream, &last).ok());
+  ASSERT_EQ(last.events_size(), 1);
+  v1::CareEvent erased;
+  ASSERT_TRUE(erased.ParseFromString(last.events(0).payload()));
+  ASSERT_TRUE(erased.has_client_erased());
+  ASSERT_GE(erased.client_erased().disclosures_size(), 1);
+  const v1::ErasedDisclosure& kept = erased.client_erased().disclosures(0);
+  const v1::InformationDisclosed& original =
+      disclosure.information_disclosed();
+  EXPECT_EQ(kept.disclosure_id(), original.disclosure_id());
+  EXPECT_EQ(kept.recipient_organization_id(),
+            original.recipient_organization_id());
+  EXPECT_EQ(kept.legal_basis(), original.legal_basis());
+  EXPECT_EQ(kept.global_position(), disclosed.global_position());
+  EXPECT_EQ(kept.data_classes_size(), original.data_classes_size());
+  ASSERT_FALSE(original.description().empty());
+  EXPECT_THAT(last.events(0).payload(),
+              Not(HasSubstr(original.description())));
+}
+
 }  // namespace
 }  // namespace caseline
