@@ -397,19 +397,44 @@ TEST_F(ErasureE2eTest, TheAccountingOfDisclosuresOutlivesTheErasure) {
   v1::CareEvent erased;
   ASSERT_TRUE(erased.ParseFromString(last.events(0).payload()));
   ASSERT_TRUE(erased.has_client_erased());
-  ASSERT_GE(erased.client_erased().disclosures_size(), 1);
-  const v1::ErasedDisclosure& kept = erased.client_erased().disclosures(0);
   const v1::InformationDisclosed& original =
       disclosure.information_disclosed();
+  const v1::ErasedDisclosure* found_kept = nullptr;
+  for (const v1::ErasedDisclosure& d : erased.client_erased().disclosures()) {
+    if (d.disclosure_id() == original.disclosure_id()) found_kept = &d;
+  }
+  ASSERT_NE(found_kept, nullptr) << erased.DebugString();
+  const v1::ErasedDisclosure& kept = *found_kept;
   EXPECT_EQ(kept.disclosure_id(), original.disclosure_id());
   EXPECT_EQ(kept.recipient_organization_id(),
             original.recipient_organization_id());
   EXPECT_EQ(kept.legal_basis(), original.legal_basis());
   EXPECT_EQ(kept.global_position(), disclosed.global_position());
   EXPECT_EQ(kept.data_classes_size(), original.data_classes_size());
+  EXPECT_EQ(kept.source(), "information-disclosed");
   ASSERT_FALSE(original.description().empty());
   EXPECT_THAT(last.events(0).payload(),
               Not(HasSubstr(original.description())));
+
+  // The accounting of disclosures still lists it, without its content.
+  auto audit = v1::AuditViews::NewStub(channel_);
+  grpc::ClientContext list_context;
+  v1::ListDisclosuresRequest list;
+  list.set_client_id(client);
+  list.set_min_position(server_->event_log().HeadPosition());
+  v1::ListDisclosuresResponse listed;
+  ASSERT_TRUE(audit->ListDisclosures(&list_context, list, &listed).ok());
+  bool found = false;
+  for (const v1::Disclosure& d : listed.disclosures()) {
+    if (d.subject_id() != original.disclosure_id()) continue;
+    found = true;
+    EXPECT_EQ(d.source(), "information-disclosed");
+    EXPECT_EQ(d.recipient_organization_id(),
+              original.recipient_organization_id());
+    EXPECT_EQ(d.global_position(), disclosed.global_position());
+    EXPECT_THAT(d.description(), Not(HasSubstr(original.description())));
+  }
+  EXPECT_TRUE(found) << listed.DebugString();
 }
 
 }  // namespace
