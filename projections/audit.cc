@@ -268,7 +268,12 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
     entry->set_organization_id(e.actor.organization_id);
     entry->set_user_id(e.actor.user_id);
     if (merged.stored != nullptr) MarkEnteredInError(*at.client, at.head, entry);
-    if (merged.stored != nullptr && merged.stored->care.has_value()) {
+    if (e.payload_erased) {
+      // Crypto-shredded (docs/log_format.md "Erasure"): the envelope is all
+      // that is left.
+      entry->set_summary(absl::StrCat(
+          e.event_type, ": content erased with the client's data key"));
+    } else if (merged.stored != nullptr && merged.stored->care.has_value()) {
       const v1::CareEvent& care = *merged.stored->care;
       entry->set_summary(care::SummarizeCareEvent(care));
       entry->set_on_behalf_of(OnBehalfOf(care));
@@ -539,6 +544,30 @@ absl::StatusOr<v1::ListDisclosuresResponse> ListDisclosures(
       d.set_subject_id(e.disclosure_id());
       d.set_disclosed_by_organization_id(context.organization_id);
       d.set_global_position(context.global_position);
+    } else if (event.has_client_erased() && shown()) {
+      // The client was erased: its disclosing events read as
+      // payload_erased, and the erasure kept what they disclosed.
+      for (const v1::ErasedDisclosure& kept :
+           event.client_erased().disclosures()) {
+        const absl::Time disclosed_at =
+            absl::FromUnixSeconds(kept.occurred_at().seconds()) +
+            absl::Nanoseconds(kept.occurred_at().nanos());
+        if (!period.Contains(disclosed_at)) continue;
+        v1::Disclosure& d = found.emplace_back();
+        *d.mutable_disclosed_at() = kept.occurred_at();
+        d.set_recipient_organization_id(kept.recipient_organization_id());
+        *d.mutable_data_classes() = kept.data_classes();
+        d.set_description(absl::StrCat(DataClassesWords(kept.data_classes()),
+                                       " (the record was erased)"));
+        d.set_purpose(kept.purpose());
+        d.set_consent_id(kept.consent_id());
+        d.set_legal_basis(kept.legal_basis());
+        d.set_source(kept.source());
+        d.set_subject_id(kept.disclosure_id());
+        d.set_disclosed_by_organization_id(
+            kept.disclosed_by_organization_id());
+        d.set_global_position(kept.global_position());
+      }
     }
     record.Apply(event, context);
   }

@@ -170,6 +170,61 @@ absl::Status CheckClientId(const std::string& id) {
       "starting with a letter or digit");
 }
 
+// Adds each disclosure of `stream` (an InformationDisclosed, or a
+// ReferralSent that shared data classes; views.proto Disclosure) to
+// `erased`, without its description: the accounting of disclosures outlives
+// the erasure.
+// NOT_FOUND when the stream has no events.
+absl::Status KeepDisclosures(eventstore::EventLog& log,
+                             const std::string& stream,
+                             v1::ClientErased* erased) {
+  eventstore::ReadStreamOptions read;
+  read.max_count = eventstore::kMaxReadCount;
+  while (true) {
+    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(stream, read);
+    if (!page.ok()) return page.status();
+    for (const eventstore::RecordedEvent& e : page->events) {
+      if (e.payload_erased || e.content_type != v1::kCareEventContentType) {
+        continue;
+      }
+      v1::CareEvent event;
+      if (!event.ParseFromString(e.payload)) continue;
+      v1::ErasedDisclosure kept;
+      if (event.has_information_disclosed()) {
+        const v1::InformationDisclosed& d = event.information_disclosed();
+        kept.set_disclosure_id(d.disclosure_id());
+        kept.set_recipient_organization_id(d.recipient_organization_id());
+        *kept.mutable_data_classes() = d.data_classes();
+        kept.set_purpose(d.purpose());
+        kept.set_consent_id(d.consent_id());
+        kept.set_legal_basis(d.legal_basis());
+        kept.set_source("information-disclosed");
+        kept.set_disclosed_by_organization_id(e.actor.organization_id);
+      } else if (event.has_referral_sent() &&
+                 !event.referral_sent().shared_data_classes().empty()) {
+        const v1::ReferralSent& r = event.referral_sent();
+        kept.set_disclosure_id(r.referral_id());
+        kept.set_recipient_organization_id(r.to_organization_id());
+        *kept.mutable_data_classes() = r.shared_data_classes();
+        kept.set_purpose(r.purpose() == v1::PURPOSE_OF_USE_UNSPECIFIED
+                             ? v1::PURPOSE_OF_USE_CARE_COORDINATION
+                             : r.purpose());
+        kept.set_source("referral");
+        kept.set_disclosed_by_organization_id(
+            r.from_organization_id().empty() ? e.actor.organization_id
+                                             : r.from_organization_id());
+      } else {
+        continue;
+      }
+      ToProto(e.occurred_at, kept.mutable_occurred_at());
+      kept.set_global_position(e.global_position);
+      *erased->add_disclosures() = std::move(kept);
+    }
+    if (page->end_of_stream) return absl::OkStatus();
+    read.from_version = page->next_version;
+  }
+}
+
 std::string CallerName(const Caller& caller) {
   return caller.local_operator ? std::string("the local operator")
                                : "organisation " + caller.organization_id;
@@ -200,6 +255,11 @@ grpc::Status AdminService::EraseClient(grpc::ServerContext* context,
   erased->set_client_id(request->client_id());
   erased->set_legal_basis(request->legal_basis());
   erased->set_reason(request->reason());
+  const std::string stream = care::ClientStreamId(request->client_id());
+  if (absl::Status kept = KeepDisclosures(*log_, stream, erased);
+      !kept.ok() && !absl::IsNotFound(kept)) {
+    return ToGrpcStatus(kept);
+  }
   eventstore::ProposedEvent record;
   record.event_id = eventstore::EventId::FromName(
       absl::StrCat("client-erasure\n", request->client_id()));
@@ -208,7 +268,6 @@ grpc::Status AdminService::EraseClient(grpc::ServerContext* context,
   record.schema_version = 1;
   record.content_type = v1::kCareEventContentType;
   record.payload = care.SerializeAsString();
-  const std::string stream = care::ClientStreamId(request->client_id());
   absl::StatusOr<eventstore::ErasureResult> result =
       log_->EraseStream(stream, std::move(record));
   if (!result.ok()) {

@@ -416,12 +416,107 @@ TEST_F(ErasureE2eTest, ProjectionsForgetTheClientAndNoFileHoldsItsPlaintext) {
   for (const std::string& word : words) {
     EXPECT_THAT(FilesHolding(data_dir_, word), ::testing::IsEmpty()) << word;
   }
+  // The timeline keeps the envelopes, saying what became of the content.
+  {
+    grpc::ClientContext context;
+    v1::GetTimelineRequest request;
+    request.set_client_id(kClient);
+    request.set_page_size(1000);
+    v1::GetTimelineResponse timeline;
+    ASSERT_TRUE(v1::AuditViews::NewStub(channel_)
+                    ->GetTimeline(&context, request, &timeline)
+                    .ok());
+    ASSERT_GE(timeline.entries_size(), 2);
+    EXPECT_EQ(timeline.entries(0).summary(),
+              "ClientRegistered: content erased with the client's data key");
+    EXPECT_FALSE(timeline.entries(0).has_event());
+  }
   // The views name the client nowhere: findings, worklists and referral
   // lists of every organisation.
   const std::string views = testing::ProjectedViews(
       channel_, server_->event_log().HeadPosition());
   ASSERT_FALSE(views.empty());
   EXPECT_THAT(views, Not(HasSubstr(kClient)));
+}
+
+TEST_F(ErasureE2eTest, TheAccountingOfDisclosuresOutlivesTheErasure) {
+  tools::DemoOptions demo;
+  demo.clients = 0;
+  demo.seed = 1;
+  absl::StatusOr<tools::DemoSummary> loaded = tools::RunDemo(channel_, demo);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  // A client with a recorded disclosure (the demo's foster teens).
+  auto log = v1::EventLog::NewStub(channel_);
+  v1::ReadAllRequest read;
+  read.set_max_count(1000);
+  read.mutable_filter()->set_event_type_prefix("InformationDisclosed");
+  grpc::ClientContext read_context;
+  v1::ReadAllResponse page;
+  ASSERT_TRUE(log->ReadAll(&read_context, read, &page).ok());
+  ASSERT_GT(page.events_size(), 0);
+  const v1::Event disclosed = page.events(0);
+  v1::CareEvent disclosure;
+  ASSERT_TRUE(disclosure.ParseFromString(disclosed.payload()));
+  const std::string client = disclosed.stream_id().substr(7);  // "client-"
+
+  auto admin = v1::Admin::NewStub(channel_);
+  grpc::ClientContext context;
+  v1::EraseClientRequest request;
+  request.set_client_id(client);
+  request.set_legal_basis("GDPR Art. 17(1)(a)");
+  v1::EraseClientResponse response;
+  ASSERT_TRUE(admin->EraseClient(&context, request, &response).ok());
+
+  // The ClientErased event holds what was disclosed to whom, not the text.
+  v1::ReadStreamRequest stream;
+  stream.set_stream_id(disclosed.stream_id());
+  stream.set_direction(v1::BACKWARD);
+  stream.set_max_count(1);
+  grpc::ClientContext stream_context;
+  v1::ReadStreamResponse last;
+  ASSERT_TRUE(log->ReadStream(&stream_context, stream, &last).ok());
+  ASSERT_EQ(last.events_size(), 1);
+  v1::CareEvent erased;
+  ASSERT_TRUE(erased.ParseFromString(last.events(0).payload()));
+  ASSERT_TRUE(erased.has_client_erased());
+  const v1::InformationDisclosed& original =
+      disclosure.information_disclosed();
+  const v1::ErasedDisclosure* found_kept = nullptr;
+  for (const v1::ErasedDisclosure& d : erased.client_erased().disclosures()) {
+    if (d.disclosure_id() == original.disclosure_id()) found_kept = &d;
+  }
+  ASSERT_NE(found_kept, nullptr) << erased.DebugString();
+  const v1::ErasedDisclosure& kept = *found_kept;
+  EXPECT_EQ(kept.disclosure_id(), original.disclosure_id());
+  EXPECT_EQ(kept.recipient_organization_id(),
+            original.recipient_organization_id());
+  EXPECT_EQ(kept.legal_basis(), original.legal_basis());
+  EXPECT_EQ(kept.global_position(), disclosed.global_position());
+  EXPECT_EQ(kept.data_classes_size(), original.data_classes_size());
+  EXPECT_EQ(kept.source(), "information-disclosed");
+  ASSERT_FALSE(original.description().empty());
+  EXPECT_THAT(last.events(0).payload(),
+              Not(HasSubstr(original.description())));
+
+  // The accounting of disclosures still lists it, without its content.
+  auto audit = v1::AuditViews::NewStub(channel_);
+  grpc::ClientContext list_context;
+  v1::ListDisclosuresRequest list;
+  list.set_client_id(client);
+  list.set_min_position(server_->event_log().HeadPosition());
+  v1::ListDisclosuresResponse listed;
+  ASSERT_TRUE(audit->ListDisclosures(&list_context, list, &listed).ok());
+  bool found = false;
+  for (const v1::Disclosure& d : listed.disclosures()) {
+    if (d.subject_id() != original.disclosure_id()) continue;
+    found = true;
+    EXPECT_EQ(d.source(), "information-disclosed");
+    EXPECT_EQ(d.recipient_organization_id(),
+              original.recipient_organization_id());
+    EXPECT_EQ(d.global_position(), disclosed.global_position());
+    EXPECT_THAT(d.description(), Not(HasSubstr(original.description())));
+  }
+  EXPECT_TRUE(found) << listed.DebugString();
 }
 
 }  // namespace
