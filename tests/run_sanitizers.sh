@@ -47,7 +47,8 @@ else
   # TSan builds and runs the suites where threads meet: the log, the
   # projections, the services, the server and its listeners, subscriptions,
   # the crash, fault, full-disk and backup tests, the cluster, the console's
-  # HTTP API, FHIR subscriptions' delivery and the README tour. The suites
+  # HTTP API, FHIR subscriptions' delivery, erasure (the data key cache) and
+  # the README tour. The suites
   # that check what each caller may see or write through the same code paths
   # (access_e2e, write_access_e2e, write_access_scenarios, views_e2e,
   # demo_e2e, fhir_export_e2e, the fhir and tools unit tests), the benchmark
@@ -59,7 +60,7 @@ else
     subscription_e2e_test fault_e2e_test crash_test full_disk_test
     backup_e2e_test cluster_e2e_test care_record_e2e_test server_e2e_test
     mtls_e2e_test metrics_e2e_test fhir_subscription_e2e_test
-    console_api_e2e_test caselined caseline)
+    console_api_e2e_test erasure_e2e_test caselined caseline)
   cmake --build "$build" -j "${JOBS:-2}" --target "${tsan_targets[@]}"
 fi
 
