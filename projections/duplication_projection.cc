@@ -554,12 +554,18 @@ void SetLinks(const care::ClientRecord& record, v1::ClientState& identity) {
     identity.add_linked_client_ids(id);
 }
 
+// The id of the pair finding of two clients, in id order:
+// "duplicate-clients:<lower>:<higher>".
+std::string PairFindingId(absl::string_view a, absl::string_view b) {
+  return a < b ? absl::StrCat("duplicate-clients:", a, ":", b)
+               : absl::StrCat("duplicate-clients:", b, ":", a);
+}
+
 v1::Finding ClientPairFinding(const v1::ClientState& a,
                               const v1::ClientState& b,
                               const care::ClientMatch& match) {
   v1::Finding f;
-  f.set_finding_id(
-      absl::StrCat("duplicate-clients:", a.client_id(), ":", b.client_id()));
+  f.set_finding_id(PairFindingId(a.client_id(), b.client_id()));
   f.set_kind(v1::FINDING_KIND_POSSIBLE_DUPLICATE_CLIENTS);
   f.add_client_ids(a.client_id());
   f.add_client_ids(b.client_id());
@@ -623,8 +629,7 @@ absl::Status EvaluatePair(ProjectionState& state, IdentityCache& cache,
   const bool self_first = self.client_id() < other->client_id();
   const v1::ClientState& a = self_first ? self : *other;
   const v1::ClientState& b = self_first ? *other : self;
-  const std::string finding_id =
-      absl::StrCat("duplicate-clients:", a.client_id(), ":", b.client_id());
+  const std::string finding_id = PairFindingId(a.client_id(), b.client_id());
   if (Contains(a.linked_client_ids(), b.client_id()) ||
       Contains(b.linked_client_ids(), a.client_id())) {
     if (!has_finding) return absl::OkStatus();
@@ -729,18 +734,9 @@ absl::Status UpdateLink(ProjectionState& state, IdentityCache& cache,
 
 // --- Corrections -------------------------------------------------------------
 
-// The registration of the client was marked entered in error: it is no
-// longer a registered client, so it leaves the blocks and every pair finding
-// naming it is resolved.
-absl::Status ForgetIdentity(ProjectionState& state, IdentityCache& cache,
-                            absl::string_view client_id,
-                            const EventInfo& event) {
-  ASSIGN_OR_RETURN(const v1::ClientState* old,
-                   LoadIdentity(state, cache, client_id));
-  if (old == nullptr) return absl::OkStatus();
-  for (const std::string& key : care::BlockingKeys(old->details())) {
-    state.Delete(absl::StrCat(BlockPrefix(key), client_id));
-  }
+// The clients `client_id` has a pair finding with (the p| bookkeeping).
+absl::StatusOr<std::vector<std::string>> PairedClients(
+    const ViewReader& state, absl::string_view client_id) {
   const std::string pairs = PairPrefix(client_id);
   std::vector<std::string> others;
   RETURN_IF_ERROR(
@@ -748,19 +744,38 @@ absl::Status ForgetIdentity(ProjectionState& state, IdentityCache& cache,
         others.emplace_back(k.substr(pairs.size()));
         return true;
       }));
-  for (const std::string& other : others) {
-    const bool first = absl::string_view(client_id) < other;
-    const std::string finding_id = absl::StrCat(
-        "duplicate-clients:", first ? client_id : other, ":",
-        first ? other : client_id);
-    RETURN_IF_ERROR(ResolveFinding(
-        state, finding_id, event,
-        absl::StrCat(": client ", client_id,
-                     "'s registration was entered in error")));
+  return others;
+}
+
+// The client leaves the blocks and the identities.
+absl::Status DropIdentity(ProjectionState& state, IdentityCache& cache,
+                          absl::string_view client_id) {
+  ASSIGN_OR_RETURN(const v1::ClientState* identity,
+                   LoadIdentity(state, cache, client_id));
+  if (identity == nullptr) return absl::OkStatus();
+  for (const std::string& key : care::BlockingKeys(identity->details())) {
+    state.Delete(absl::StrCat(BlockPrefix(key), client_id));
   }
   state.Delete(IdentityKey(client_id));
   cache.erase(std::string(client_id));
   return absl::OkStatus();
+}
+
+// The registration of the client was marked entered in error: it is no
+// longer a registered client, so it leaves the blocks and every pair finding
+// naming it is resolved.
+absl::Status ForgetIdentity(ProjectionState& state, IdentityCache& cache,
+                            absl::string_view client_id,
+                            const EventInfo& event) {
+  ASSIGN_OR_RETURN(const std::vector<std::string> others,
+                   PairedClients(state, client_id));
+  for (const std::string& other : others) {
+    RETURN_IF_ERROR(ResolveFinding(
+        state, PairFindingId(client_id, other), event,
+        absl::StrCat(": client ", client_id,
+                     "'s registration was entered in error")));
+  }
+  return DropIdentity(state, cache, client_id);
 }
 
 // A dismissal marked entered in error: the finding is open again unless
@@ -846,25 +861,11 @@ absl::Status ApplyCorrection(ProjectionState& state, IdentityCache& cache,
 // store's files (ViewStore::Purge).
 absl::Status ForgetClient(ProjectionState& state, IdentityCache& cache,
                           absl::string_view client_id) {
-  ASSIGN_OR_RETURN(const v1::ClientState* identity,
-                   LoadIdentity(state, cache, client_id));
-  if (identity != nullptr) {
-    for (const std::string& key : care::BlockingKeys(identity->details())) {
-      state.Delete(absl::StrCat(BlockPrefix(key), client_id));
-    }
-  }
-  state.Delete(IdentityKey(client_id));
-  cache.erase(std::string(client_id));
-
-  const std::string pairs = PairPrefix(client_id);
-  std::vector<std::string> others;
-  RETURN_IF_ERROR(
-      state.Scan(pairs, "", [&](absl::string_view k, absl::string_view) {
-        others.emplace_back(k.substr(pairs.size()));
-        return true;
-      }));
+  RETURN_IF_ERROR(DropIdentity(state, cache, client_id));
+  ASSIGN_OR_RETURN(const std::vector<std::string> others,
+                   PairedClients(state, client_id));
   for (const std::string& other : others) {
-    state.Delete(absl::StrCat(pairs, other));
+    state.Delete(absl::StrCat(PairPrefix(client_id), other));
     state.Delete(absl::StrCat(PairPrefix(other), client_id));
   }
 

@@ -62,13 +62,13 @@ class ErasureE2eTest : public ::testing::Test {
   }
 
   std::vector<v1::Event> ReadStream() {
-    auto stub = v1::EventLog::NewStub(channel_);
+    auto log = v1::EventLog::NewStub(channel_);
     v1::ReadStreamRequest request;
     request.set_stream_id(kStream);
     request.set_max_count(1000);
     grpc::ClientContext context;
     v1::ReadStreamResponse page;
-    const grpc::Status status = stub->ReadStream(&context, request, &page);
+    const grpc::Status status = log->ReadStream(&context, request, &page);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return {page.events().begin(), page.events().end()};
   }
