@@ -5,10 +5,12 @@
 // a wrong KEK refused at Open, and erasures re-applied to a restored backup.
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -37,8 +39,10 @@ EventId TestId(uint8_t b) {
 }
 
 TEST(PayloadCryptoTest, RoundTripAndBoundToStreamEventAndKey) {
-  absl::StatusOr<SecretKey> key = SecretKey::Generate();
-  ASSERT_TRUE(key.ok());
+  absl::StatusOr<SecretKey> secret = SecretKey::Generate();
+  ASSERT_TRUE(secret.ok());
+  const AesGcmKey key_holder(*secret);
+  const AesGcmKey* key = &key_holder;
   const DataKeyId key_id{1, 2, 3};
   absl::StatusOr<std::string> stored =
       EncryptPayload(*key, key_id, "client-1", TestId(7), "secret plaintext");
@@ -60,8 +64,9 @@ TEST(PayloadCryptoTest, RoundTripAndBoundToStreamEventAndKey) {
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(DecryptPayload(*key, "client-1", TestId(8), *stored).status().code(),
             absl::StatusCode::kDataLoss);
-  absl::StatusOr<SecretKey> other = SecretKey::Generate();
-  EXPECT_EQ(DecryptPayload(*other, "client-1", TestId(7), *stored).status().code(),
+  absl::StatusOr<SecretKey> other_secret = SecretKey::Generate();
+  const AesGcmKey other(*other_secret);
+  EXPECT_EQ(DecryptPayload(other, "client-1", TestId(7), *stored).status().code(),
             absl::StatusCode::kDataLoss);
   // Any byte changed: refused.
   for (size_t i = 17; i < stored->size(); i += 7) {
@@ -76,6 +81,48 @@ TEST(PayloadCryptoTest, RoundTripAndBoundToStreamEventAndKey) {
   absl::StatusOr<std::string> again =
       EncryptPayload(*key, key_id, "client-1", TestId(7), "secret plaintext");
   EXPECT_NE(*again, *stored);
+}
+
+// AesGcmKey reuses its OpenSSL contexts: every seal and open after the
+// first runs on a context set up before, with a fresh nonce each time, and a
+// failed open (which drops its context) leaves the key working. Threads
+// share the pool.
+TEST(PayloadCryptoTest, ReusedContextsSealAndOpenLikeFreshOnes) {
+  absl::StatusOr<SecretKey> secret = SecretKey::Generate();
+  ASSERT_TRUE(secret.ok());
+  const AesGcmKey key(*secret);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const std::string text = absl::StrCat("payload ", t, "-", i);
+        const std::string aad = absl::StrCat("aad ", i);
+        absl::StatusOr<std::string> sealed = key.Seal(text, aad);
+        // What a context made for one call (the free function) opens.
+        absl::StatusOr<std::string> fresh = OpenAesGcm(*secret, *sealed, aad);
+        absl::StatusOr<std::string> reused = key.Open(*sealed, aad);
+        std::string tampered = *sealed;
+        tampered.back() = static_cast<char>(tampered.back() ^ 0x01);
+        const bool refused =
+            key.Open(tampered, aad).status().code() ==
+            absl::StatusCode::kDataLoss;
+        absl::StatusOr<std::string> wrong_aad = key.Open(*sealed, "other");
+        if (!fresh.ok() || *fresh != text || !reused.ok() ||
+            *reused != text || !refused || wrong_aad.ok()) {
+          failures.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  // A seal by the free function opens with the pooled contexts too.
+  absl::StatusOr<std::string> sealed = SealAesGcm(*secret, "x", "a");
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_EQ(*key.Open(*sealed, "a"), "x");
+  // Two seals of one plaintext differ (each takes a fresh nonce).
+  EXPECT_NE(*key.Seal("same", "a"), *key.Seal("same", "a"));
 }
 
 TEST(PayloadCryptoTest, DataKeyRecordRoundTrip) {

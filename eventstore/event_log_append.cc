@@ -695,7 +695,7 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
     r.metadata = std::move(e.metadata);
     if (encrypt_with != nullptr) {
       absl::StatusOr<std::string> sealed =
-          EncryptPayload(encrypt_with->key, encrypt_with->key_id, r.stream_id,
+          EncryptPayload(*encrypt_with->key, encrypt_with->key_id, r.stream_id,
                          r.event_id, r.payload);
       if (!sealed.ok()) {
         crypto_failure = sealed.status();

@@ -142,7 +142,7 @@ class EventLogImpl final : public EventLog {
   struct StreamKey {
     DataKeyRecord::State state = DataKeyRecord::State::kActive;
     DataKeyId key_id{};
-    SecretKey key;                    // kActive only
+    std::optional<AesGcmKey> key;     // kActive only
     uint64_t erased_at_position = 0;  // kErased only
   };
 

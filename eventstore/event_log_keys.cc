@@ -106,7 +106,7 @@ EventLogImpl::LoadStreamKey(const rocksdb::ReadOptions& read_options,
                           absl::StrCat("stream ", stream_id, ": ",
                                        unwrapped.status().message()));
     }
-    key->key = *unwrapped;
+    key->key.emplace(*unwrapped);
   }
   std::shared_ptr<const StreamKey> result = std::move(key);
   WriterMutexLock lock(&keys_mu_);
@@ -166,7 +166,7 @@ absl::Status EventLogImpl::OpenPayload(const rocksdb::ReadOptions& read_options,
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> plaintext = DecryptPayload(
-      key->key, event.stream_id, event.event_id, event.payload);
+      *key->key, event.stream_id, event.event_id, event.payload);
   if (!plaintext.ok()) {
     return absl::DataLossError(absl::StrCat(
         "global position ", event.global_position, ": ",
@@ -204,11 +204,12 @@ EventLogImpl::WriterStreamKey(const PendingAppend& pending,
   // The stream's first encrypted event: a new data key, stored wrapped in
   // the same batch as the event.
   auto created = std::make_shared<StreamKey>();
-  ASSIGN_OR_RETURN(created->key, SecretKey::Generate());
+  ASSIGN_OR_RETURN(const SecretKey secret, SecretKey::Generate());
+  created->key.emplace(secret);
   ASSIGN_OR_RETURN(const std::string id, RandomBytes(created->key_id.size()));
   std::memcpy(created->key_id.data(), id.data(), created->key_id.size());
   ASSIGN_OR_RETURN(WrappedKey wrapped,
-                   options_.kek->Wrap(created->key, created->key_id,
+                   options_.kek->Wrap(secret, created->key_id,
                                       DataKeyAad(created->key_id, stream_id)));
   DataKeyRecord record;
   record.key_id = created->key_id;

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 
@@ -79,19 +80,23 @@ absl::StatusOr<std::string> RandomBytes(size_t size) {
   return out;
 }
 
-absl::StatusOr<std::string> SealAesGcm(const SecretKey& key,
-                                       absl::string_view plaintext,
-                                       absl::string_view aad) {
+namespace {
+
+// Seals with `ctx`, either already set up for encryption with the key
+// (`key` nullptr: only the nonce is set) or reset (`key`: set up now).
+absl::StatusOr<std::string> SealWith(EVP_CIPHER_CTX* ctx, const uint8_t* key,
+                                     absl::string_view plaintext,
+                                     absl::string_view aad) {
   std::string out(kGcmNonceSize + plaintext.size() + kGcmTagSize, '\0');
   auto* bytes = reinterpret_cast<unsigned char*>(out.data());
   if (RAND_bytes(bytes, kGcmNonceSize) != 1) {
     return absl::InternalError("OpenSSL's RAND_bytes failed to make a nonce");
   }
-  EVP_CIPHER_CTX* ctx = ThreadCipherContext();
   int length = 0;
   int final_length = 0;
   if (ctx == nullptr || Aes256Gcm() == nullptr ||
-      EVP_EncryptInit_ex2(ctx, Aes256Gcm(), key.data(), bytes, nullptr) != 1 ||
+      EVP_EncryptInit_ex2(ctx, key != nullptr ? Aes256Gcm() : nullptr, key,
+                          bytes, nullptr) != 1 ||
       (!aad.empty() &&
        EVP_EncryptUpdate(ctx, nullptr, &length,
                          reinterpret_cast<const unsigned char*>(aad.data()),
@@ -109,9 +114,10 @@ absl::StatusOr<std::string> SealAesGcm(const SecretKey& key,
   return out;
 }
 
-absl::StatusOr<std::string> OpenAesGcm(const SecretKey& key,
-                                       absl::string_view sealed,
-                                       absl::string_view aad) {
+// Opens with `ctx`, as SealWith seals.
+absl::StatusOr<std::string> OpenWith(EVP_CIPHER_CTX* ctx, const uint8_t* key,
+                                     absl::string_view sealed,
+                                     absl::string_view aad) {
   if (sealed.size() < kGcmNonceSize + kGcmTagSize) {
     return absl::DataLossError(absl::StrCat(
         "an AES-256-GCM ciphertext is ", sealed.size(),
@@ -121,11 +127,11 @@ absl::StatusOr<std::string> OpenAesGcm(const SecretKey& key,
   const auto* in = reinterpret_cast<const unsigned char*>(sealed.data());
   std::string out(text_size, '\0');
   auto* bytes = reinterpret_cast<unsigned char*>(out.data());
-  EVP_CIPHER_CTX* ctx = ThreadCipherContext();
   int length = 0;
   int final_length = 0;
   if (ctx == nullptr || Aes256Gcm() == nullptr ||
-      EVP_DecryptInit_ex2(ctx, Aes256Gcm(), key.data(), in, nullptr) != 1 ||
+      EVP_DecryptInit_ex2(ctx, key != nullptr ? Aes256Gcm() : nullptr, key,
+                          in, nullptr) != 1 ||
       (!aad.empty() &&
        EVP_DecryptUpdate(ctx, nullptr, &length,
                          reinterpret_cast<const unsigned char*>(aad.data()),
@@ -146,6 +152,102 @@ absl::StatusOr<std::string> OpenAesGcm(const SecretKey& key,
   return out;
 }
 
+// Contexts held in every AesGcmKey's pool together.
+std::atomic<int> pooled_cipher_contexts{0};
+
+}  // namespace
+
+absl::StatusOr<std::string> SealAesGcm(const SecretKey& key,
+                                       absl::string_view plaintext,
+                                       absl::string_view aad) {
+  return SealWith(ThreadCipherContext(), key.data(), plaintext, aad);
+}
+
+absl::StatusOr<std::string> OpenAesGcm(const SecretKey& key,
+                                       absl::string_view sealed,
+                                       absl::string_view aad) {
+  return OpenWith(ThreadCipherContext(), key.data(), sealed, aad);
+}
+
+AesGcmKey::~AesGcmKey() {
+  MutexLock lock(&mu_);
+  for (int e = 0; e < 2; ++e) {
+    for (int i = 0; i < pooled_[e]; ++i) EVP_CIPHER_CTX_free(pool_[e][i]);
+    pooled_cipher_contexts.fetch_sub(owned_[e], std::memory_order_relaxed);
+    pooled_[e] = 0;
+    owned_[e] = 0;
+  }
+}
+
+AesGcmKey::Lease AesGcmKey::Take(bool encrypt) const {
+  Lease lease;
+  {
+    MutexLock lock(&mu_);
+    if (int& n = pooled_[encrypt]; n > 0) {
+      return Lease{pool_[encrypt][--n], /*owned=*/true};
+    }
+    // The pool grows while this key and all keys together are below their
+    // bounds; the global count is approximate under races.
+    if (owned_[encrypt] < kPooledPerKey &&
+        pooled_cipher_contexts.load(std::memory_order_relaxed) <
+            kMaxPooledCipherContexts) {
+      ++owned_[encrypt];
+      pooled_cipher_contexts.fetch_add(1, std::memory_order_relaxed);
+      lease.owned = true;
+    }
+  }
+  lease.ctx = EVP_CIPHER_CTX_new();
+  if (lease.ctx != nullptr &&
+      (Aes256Gcm() == nullptr ||
+       (encrypt ? EVP_EncryptInit_ex2(lease.ctx, Aes256Gcm(), key_.data(),
+                                      nullptr, nullptr)
+                : EVP_DecryptInit_ex2(lease.ctx, Aes256Gcm(), key_.data(),
+                                      nullptr, nullptr)) != 1)) {
+    EVP_CIPHER_CTX_free(lease.ctx);
+    lease.ctx = nullptr;
+  }
+  if (lease.ctx == nullptr && lease.owned) Give(encrypt, lease, false);
+  return lease;
+}
+
+void AesGcmKey::Give(bool encrypt, Lease lease, bool ok) const {
+  if (lease.owned) {
+    MutexLock lock(&mu_);
+    // A context whose call failed is not trusted again: the pool gives up
+    // its place.
+    if (ok && lease.ctx != nullptr) {
+      pool_[encrypt][pooled_[encrypt]++] = lease.ctx;
+      return;
+    }
+    --owned_[encrypt];
+    pooled_cipher_contexts.fetch_sub(1, std::memory_order_relaxed);
+  }
+  EVP_CIPHER_CTX_free(lease.ctx);
+}
+
+absl::StatusOr<std::string> AesGcmKey::Seal(absl::string_view plaintext,
+                                            absl::string_view aad) const {
+  const Lease lease = Take(/*encrypt=*/true);
+  if (lease.ctx == nullptr) {
+    return absl::InternalError("OpenSSL's AES-256-GCM encryption failed");
+  }
+  absl::StatusOr<std::string> sealed =
+      SealWith(lease.ctx, nullptr, plaintext, aad);
+  Give(/*encrypt=*/true, lease, sealed.ok());
+  return sealed;
+}
+
+absl::StatusOr<std::string> AesGcmKey::Open(absl::string_view sealed,
+                                            absl::string_view aad) const {
+  const Lease lease = Take(/*encrypt=*/false);
+  if (lease.ctx == nullptr) {
+    return absl::InternalError("OpenSSL's AES-256-GCM decryption failed");
+  }
+  absl::StatusOr<std::string> opened = OpenWith(lease.ctx, nullptr, sealed, aad);
+  Give(/*encrypt=*/false, lease, opened.ok());
+  return opened;
+}
+
 std::string PayloadAad(absl::string_view stream_id, const EventId& event_id,
                        const DataKeyId& key_id) {
   std::string aad(kPayloadAadLabel, sizeof(kPayloadAadLabel));  // with NUL
@@ -163,13 +265,13 @@ std::string DataKeyAad(const DataKeyId& key_id, absl::string_view stream_id) {
   return aad;
 }
 
-absl::StatusOr<std::string> EncryptPayload(const SecretKey& key,
+absl::StatusOr<std::string> EncryptPayload(const AesGcmKey& key,
                                            const DataKeyId& key_id,
                                            absl::string_view stream_id,
                                            const EventId& event_id,
                                            absl::string_view plaintext) {
   absl::StatusOr<std::string> sealed =
-      SealAesGcm(key, plaintext, PayloadAad(stream_id, event_id, key_id));
+      key.Seal(plaintext, PayloadAad(stream_id, event_id, key_id));
   if (!sealed.ok()) return sealed.status();
   std::string out;
   out.reserve(kPayloadHeaderSize + sealed->size());
@@ -197,14 +299,14 @@ absl::StatusOr<DataKeyId> EncryptedPayloadKeyId(absl::string_view stored) {
   return id;
 }
 
-absl::StatusOr<std::string> DecryptPayload(const SecretKey& key,
+absl::StatusOr<std::string> DecryptPayload(const AesGcmKey& key,
                                            absl::string_view stream_id,
                                            const EventId& event_id,
                                            absl::string_view stored) {
   absl::StatusOr<DataKeyId> key_id = EncryptedPayloadKeyId(stored);
   if (!key_id.ok()) return key_id.status();
-  return OpenAesGcm(key, stored.substr(kPayloadHeaderSize),
-                    PayloadAad(stream_id, event_id, *key_id));
+  return key.Open(stored.substr(kPayloadHeaderSize),
+                  PayloadAad(stream_id, event_id, *key_id));
 }
 
 std::string EncodeDataKeyRecord(const DataKeyRecord& record) {

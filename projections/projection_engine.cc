@@ -246,10 +246,13 @@ class BatchState : public ProjectionState {
 
 }  // namespace
 
-// The log's pages as the runners read them, each read and decoded once while
-// it is cached. Only pages that do not reach the head are handed to a second
-// reader: a page that reached the head may since have grown, and an empty one
-// is what makes a rebuilding runner switch, so each runner reads those
+// The log's pages as the runners read them, each read and decoded (and its
+// payloads decrypted) once while it is cached. A page that reached the head
+// is handed to a second reader too: the events it holds are committed and
+// stay where they are, and the runner asks for the events after them next,
+// so runners following the head together read each new event once. An
+// empty page is never handed on: it is what makes a rebuilding runner
+// switch, and the log may have grown since, so each runner reads that
 // itself.
 class ProjectionEngine::PageFeed {
  public:
@@ -288,12 +291,12 @@ class ProjectionEngine::PageFeed {
     }
     if (!mine.has_value()) {
       const Result& result = shared.get();
-      if (result.ok() && !(*result)->end_of_log) return result;
-      return Read(from);  // an error, or a page that may have grown since
+      if (result.ok() && !(*result)->events.empty()) return result;
+      return Read(from);  // an error, or an empty page the log may outgrow
     }
     Result result = Read(from);
     mine->set_value(result);
-    if (!result.ok() || (*result)->end_of_log) Drop(from);
+    if (!result.ok() || (*result)->events.empty()) Drop(from);
     return result;
   }
 

@@ -13,12 +13,14 @@
 // the head, then "a/<name>" (the serving generation) switches in one write
 // and the old generation's keys are deleted.
 //
-// Runners read the log through one shared page feed: a page read and decoded
-// for one runner is handed, immutable, to every other runner that asks for
-// the same position while it is cached (a few pages). Rebuilding runners
-// that run at once keep within a few pages of each other (the faster wait
-// for the slower, which then has the cores), so rebuilding every projection
-// at once reads and decodes the log once, not once per projection.
+// Runners read the log through one shared page feed: a page read, decoded
+// and decrypted for one runner is handed, immutable, to every other runner
+// that asks for the same position while it is cached (a few pages), an
+// empty page at the head excepted. Rebuilding runners that run at once keep
+// within a few pages of each other (the faster wait for the slower, which
+// then has the cores), so rebuilding every projection at once reads and
+// decodes the log once, not once per projection; runners following the
+// head share its new events the same way.
 //
 // Thread-safety: every method may be called concurrently.
 #ifndef CASELINE_PROJECTIONS_PROJECTION_ENGINE_H_
