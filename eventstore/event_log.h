@@ -147,7 +147,9 @@ class EventLog {
   // without scanning the log. Reads every data-key record ('k' keys, one per
   // encrypted stream): a wrapped key whose data key the KEK lists as erased
   // (e.g. in a log restored from a backup taken before an erasure) is
-  // replaced by an erased-key record and compacted away. Returns
+  // replaced by an erased-key record and compacted away; an erased-key
+  // record whose key the KEK does not list is recorded in the KEK
+  // (RecordErased). Returns
   // FAILED_PRECONDITION when another process
   // holds the directory or it was written by a newer format version, when
   // the log holds data keys and options.kek is null or does not hold the
