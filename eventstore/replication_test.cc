@@ -719,6 +719,68 @@ TEST_F(EncryptedReplicationTest, KeysAndTheirErasureReachTheFollower) {
   EXPECT_TRUE(read[0].payload_erased);
 }
 
+// docs/cluster.md "Erasure": the sequencer loses the role after its KEK
+// recorded the erasure, before the group is committed.
+TEST_F(EncryptedReplicationTest, AnErasureNotCommittedIsCompletedByARetry) {
+  ASSERT_TRUE(sequencer_
+                  ->Append({"client-1", ExpectedVersion::Any(),
+                            {Noted(R"({"n":"secret"})")}})
+                  .ok());
+  ApplyAll();
+  replicator_.Refuse(absl::UnavailableError("not the sequencer"));
+  absl::StatusOr<ErasureResult> failed =
+      sequencer_->EraseStream("client-1", Erasure());
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(failed.status().message(), HasSubstr("erase again"));
+  // In effect here, not on the follower, and nothing was replicated.
+  ASSERT_EQ(replicator_.groups().size(), 1u);
+  EXPECT_TRUE(Stream(*sequencer_, "client-1")[0].payload_erased);
+  EXPECT_FALSE(Stream(*follower_, "client-1")[0].payload_erased);
+
+  replicator_.Refuse(absl::OkStatus());
+  absl::StatusOr<ErasureResult> retried =
+      sequencer_->EraseStream("client-1", Erasure());
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_FALSE(retried->already_erased);
+  const std::vector<ReplicatedGroup> groups = replicator_.groups();
+  ASSERT_EQ(groups.size(), 2u);
+  ASSERT_EQ(groups[1].data_keys.size(), 1u);
+  ApplyAll();
+  EXPECT_TRUE(Stream(*follower_, "client-1")[0].payload_erased);
+  EXPECT_EQ(All(*follower_).back().hash, All(*sequencer_).back().hash);
+}
+
+// docs/cluster.md "Erasure": a follower stops between its KEK's record of
+// the erasure and the group's batch.
+TEST_F(EncryptedReplicationTest, AFollowerStoppedMidErasureCompletesIt) {
+  ASSERT_TRUE(sequencer_
+                  ->Append({"client-1", ExpectedVersion::Any(),
+                            {Noted(R"({"n":"secret"})")}})
+                  .ok());
+  ApplyAll();
+  absl::StatusOr<ErasureResult> erased =
+      sequencer_->EraseStream("client-1", Erasure());
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  const ReplicatedGroup erasure = replicator_.groups().back();
+  absl::StatusOr<DataKeyRecord> record =
+      DecodeDataKeyRecord(erasure.data_keys[0].record);
+  ASSERT_TRUE(record.ok());
+  // The KEK step only, then the process ends.
+  ASSERT_TRUE(follower_kek_->RecordErased(record->key_id).ok());
+  follower_.reset();
+  follower_ = OpenEncrypted("follower-enc", nullptr, follower_kek_.get());
+  ASSERT_NE(follower_, nullptr);
+  EXPECT_TRUE(Stream(*follower_, "client-1")[0].payload_erased);
+  // Catching up writes the group, and the record gets its position.
+  ASSERT_TRUE(follower_->ApplyReplicated(erasure).ok());
+  EXPECT_EQ(All(*follower_).back().hash, All(*sequencer_).back().hash);
+  absl::StatusOr<AppendResult> refused = follower_->Append(
+      {"client-1", ExpectedVersion::Any(), {Noted("{}")}});
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr(absl::StrCat("erased at global position ",
+                                     erased->position)));
+}
+
 TEST_F(EncryptedReplicationTest, AFollowerWithAnotherKekRefusesTheGroup) {
   ASSERT_TRUE(sequencer_
                   ->Append({"client-1", ExpectedVersion::Any(),
