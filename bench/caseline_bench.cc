@@ -511,6 +511,9 @@ int main(int argc, char** argv) {
   // local-cluster.sh), so the rows differ only by the replication: each
   // group of the cluster's sequencer is an etcd transaction committed by two
   // of three etcd members (each fsyncing) before it is written locally.
+  // Both run with payload encryption on (the cluster with one KEK file
+  // copied to each node, as local-cluster.sh starts it); the streams
+  // appended here are not client- streams, so their payloads stay plaintext.
   if (wanted("cluster") && !std::filesystem::exists("/usr/bin/etcd")) {
     std::fprintf(stderr, "caseline-bench: no cluster rows: /usr/bin/etcd is "
                          "missing (install etcd-server)\n");

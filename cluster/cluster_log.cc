@@ -49,6 +49,54 @@ grpc::Status ToGrpc(const absl::Status& s) {
                       std::string(s.message()));
 }
 
+void ToPeerEvent(const eventstore::ProposedEvent& e, v1::PeerEvent* p) {
+  if (e.event_id.has_value()) {
+    p->set_event_id(e.event_id->bytes().data(), e.event_id->bytes().size());
+  }
+  p->set_event_type(e.event_type);
+  if (e.occurred_at.has_value()) {
+    p->set_has_occurred_at(true);
+    p->set_occurred_at_nanos(absl::ToUnixNanos(*e.occurred_at));
+  }
+  p->set_actor_organization_id(e.actor.organization_id);
+  p->set_actor_user_id(e.actor.user_id);
+  p->set_actor_role(e.actor.role);
+  p->set_correlation_id(e.correlation_id);
+  p->set_causation_id(e.causation_id);
+  p->set_schema_version(e.schema_version);
+  p->set_content_type(e.content_type);
+  p->set_payload(e.payload);
+  for (const auto& [key, value] : e.metadata) {
+    (*p->mutable_metadata())[key] = value;
+  }
+}
+
+absl::StatusOr<eventstore::ProposedEvent> FromPeerEvent(
+    const v1::PeerEvent& p) {
+  eventstore::ProposedEvent e;
+  if (!p.event_id().empty()) {
+    eventstore::EventId::Bytes bytes;
+    if (p.event_id().size() != bytes.size()) {
+      return absl::InvalidArgumentError(
+          "peer append: event_id must be 16 bytes");
+    }
+    std::copy(p.event_id().begin(), p.event_id().end(), bytes.begin());
+    e.event_id = eventstore::EventId(bytes);
+  }
+  e.event_type = p.event_type();
+  if (p.has_occurred_at()) {
+    e.occurred_at = absl::FromUnixNanos(p.occurred_at_nanos());
+  }
+  e.actor = {p.actor_organization_id(), p.actor_user_id(), p.actor_role()};
+  e.correlation_id = p.correlation_id();
+  e.causation_id = p.causation_id();
+  e.schema_version = p.schema_version();
+  e.content_type = p.content_type();
+  e.payload = p.payload();
+  e.metadata.insert(p.metadata().begin(), p.metadata().end());
+  return e;
+}
+
 void ToPeer(const eventstore::AppendRequest& request,
             v1::PeerAppendRequest* out) {
   out->set_stream_id(request.stream_id);
@@ -68,26 +116,7 @@ void ToPeer(const eventstore::AppendRequest& request,
       break;
   }
   for (const eventstore::ProposedEvent& e : request.events) {
-    v1::PeerEvent* p = out->add_events();
-    if (e.event_id.has_value()) {
-      p->set_event_id(e.event_id->bytes().data(), e.event_id->bytes().size());
-    }
-    p->set_event_type(e.event_type);
-    if (e.occurred_at.has_value()) {
-      p->set_has_occurred_at(true);
-      p->set_occurred_at_nanos(absl::ToUnixNanos(*e.occurred_at));
-    }
-    p->set_actor_organization_id(e.actor.organization_id);
-    p->set_actor_user_id(e.actor.user_id);
-    p->set_actor_role(e.actor.role);
-    p->set_correlation_id(e.correlation_id);
-    p->set_causation_id(e.causation_id);
-    p->set_schema_version(e.schema_version);
-    p->set_content_type(e.content_type);
-    p->set_payload(e.payload);
-    for (const auto& [key, value] : e.metadata) {
-      (*p->mutable_metadata())[key] = value;
-    }
+    ToPeerEvent(e, out->add_events());
   }
 }
 
@@ -110,28 +139,9 @@ absl::StatusOr<eventstore::AppendRequest> FromPeer(
       out.expected_version = eventstore::ExpectedVersion::Any();
   }
   for (const v1::PeerEvent& p : request.events()) {
-    eventstore::ProposedEvent e;
-    if (!p.event_id().empty()) {
-      eventstore::EventId::Bytes bytes;
-      if (p.event_id().size() != bytes.size()) {
-        return absl::InvalidArgumentError(
-            "peer append: event_id must be 16 bytes");
-      }
-      std::copy(p.event_id().begin(), p.event_id().end(), bytes.begin());
-      e.event_id = eventstore::EventId(bytes);
-    }
-    e.event_type = p.event_type();
-    if (p.has_occurred_at()) {
-      e.occurred_at = absl::FromUnixNanos(p.occurred_at_nanos());
-    }
-    e.actor = {p.actor_organization_id(), p.actor_user_id(), p.actor_role()};
-    e.correlation_id = p.correlation_id();
-    e.causation_id = p.causation_id();
-    e.schema_version = p.schema_version();
-    e.content_type = p.content_type();
-    e.payload = p.payload();
-    e.metadata.insert(p.metadata().begin(), p.metadata().end());
-    out.events.push_back(std::move(e));
+    absl::StatusOr<eventstore::ProposedEvent> e = FromPeerEvent(p);
+    if (!e.ok()) return e.status();
+    out.events.push_back(*std::move(e));
   }
   return out;
 }
@@ -161,8 +171,9 @@ bool Retryable(const absl::Status& s) {
 // node's local log (which refuses it unless this node is the sequencer).
 class PeerService final : public v1::ClusterPeer::Service {
  public:
-  PeerService(eventstore::EventLog* local, std::string data_dir)
-      : local_(local), data_dir_(std::move(data_dir)) {}
+  PeerService(eventstore::EventLog* local, const ClusterNode* node,
+              std::string data_dir)
+      : local_(local), node_(node), data_dir_(std::move(data_dir)) {}
 
   grpc::Status FetchBackup(grpc::ServerContext* /*context*/,
                            const v1::FetchBackupRequest* /*request*/,
@@ -233,8 +244,33 @@ class PeerService final : public v1::ClusterPeer::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status Erase(grpc::ServerContext* context,
+                     const v1::PeerEraseRequest* request,
+                     v1::PeerEraseResponse* response) override {
+    absl::StatusOr<eventstore::ProposedEvent> record =
+        FromPeerEvent(request->record());
+    if (!record.ok()) return ToGrpc(record.status());
+    // Only the sequencer's KEK records an erasure before it is committed
+    // (a node that loses the role meanwhile is covered by docs/cluster.md
+    // "Erasure": the retry completes it).
+    if (!node_->sequencing()) {
+      context->AddTrailingMetadata(kNotStoredMetadata, "1");
+      return ToGrpc(absl::UnavailableError(absl::StrCat(
+          "node ", node_->node_id(),
+          " is not the sequencer; nothing was erased")));
+    }
+    absl::StatusOr<eventstore::ErasureResult> result =
+        local_->EraseStream(request->stream_id(), *std::move(record));
+    if (!result.ok()) return ToGrpc(result.status());
+    response->set_position(result->position);
+    response->set_already_erased(result->already_erased);
+    response->set_key_id(result->key_id);
+    return grpc::Status::OK;
+  }
+
  private:
   eventstore::EventLog* const local_;
+  const ClusterNode* const node_;
   const std::string data_dir_;
 };
 
@@ -271,7 +307,8 @@ class ClusterLogImpl final : public ClusterLog {
     log_options.sync_each_group = false;
     ASSIGN_OR_RETURN(local_, eventstore::EventLog::Open(std::move(log_options)));
     log_ = local_.get();
-    peer_service_ = std::make_unique<PeerService>(local_.get(), data_dir);
+    peer_service_ =
+        std::make_unique<PeerService>(local_.get(), node_.get(), data_dir);
     grpc::ServerBuilder builder;
     std::shared_ptr<grpc::ServerCredentials> credentials;
     if (!options_.tls_cert_pem.empty()) {
@@ -322,6 +359,8 @@ class ClusterLogImpl final : public ClusterLog {
       eventstore::EventLogOptions probe;
       probe.data_dir = data_dir;
       probe.env = log_options.env;
+      // A log with data keys opens only with its KEK.
+      probe.kek = log_options.kek;
       ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventLog> log,
                        eventstore::EventLog::Open(std::move(probe)));
       head = log->HeadPosition();
@@ -533,6 +572,67 @@ class ClusterLogImpl final : public ClusterLog {
     return log_->GetSignedHead(position);
   }
 
+  // docs/cluster.md "Erasure": done by the sequencer's log (this one's, or
+  // forwarded over the peer channel as appends are), whose group carries
+  // the erased-key record to every node. Answered once this node has
+  // applied it.
+  absl::StatusOr<eventstore::ErasureResult> EraseStream(
+      absl::string_view stream_id, eventstore::ProposedEvent record) override {
+    // Fixed here, so that sending it again is the same erasure.
+    if (!record.event_id.has_value()) {
+      record.event_id = eventstore::EventId::Generate();
+    }
+    const absl::Time deadline = absl::Now() + options_.write_timeout;
+    absl::Status last = absl::UnavailableError("no sequencer is known");
+    bool maybe_done = false;
+    while (absl::Now() < deadline) {
+      {
+        MutexLock lock(&mu_);
+        if (closing_) break;
+      }
+      absl::StatusOr<eventstore::ErasureResult> result;
+      std::optional<SequencerInfo> sequencer;
+      if (node_->sequencing()) {
+        result = log_->EraseStream(stream_id, record);
+      } else {
+        sequencer = node_->WaitForSequencer(deadline);
+        if (!sequencer.has_value()) break;
+        if (sequencer->node_id == options_.node_id) {
+          absl::SleepFor(kRetryPause);
+          continue;
+        }
+        result = CallPeerErase(sequencer->address, stream_id, record,
+                               deadline);
+      }
+      if (result.ok()) {
+        if (sequencer.has_value() && result->position > 0) {
+          // Read-your-writes: answered once this node forgot the key too.
+          log_->WaitForHeadAbove(result->position - 1,
+                                 deadline - absl::Now());
+        }
+        // An earlier attempt of this call may have recorded it.
+        if (maybe_done) result->already_erased = false;
+        return result;
+      }
+      if (!Retryable(result.status())) return result.status();
+      if (!NotStored(result.status())) maybe_done = true;
+      last = result.status();
+      absl::SleepFor(kRetryPause);
+    }
+    return absl::UnavailableError(absl::StrCat(
+        "the cluster has no sequencer this node can reach (last: ",
+        last.message(), "); ",
+        maybe_done ? "the erasure may have begun (the key may already be "
+                     "unreadable on some nodes): erase again to complete it"
+                   : "nothing was erased: erase again"));
+  }
+
+  // docs/cluster.md "Encryption": a rotation would make this node's KEK
+  // differ from the others'.
+  absl::StatusOr<eventstore::RewrapResult> RewrapDataKeys() override {
+    return absl::FailedPreconditionError(kKeyRotationRefused);
+  }
+
  private:
   struct Forward {
     eventstore::AppendRequest request;
@@ -660,6 +760,32 @@ class ClusterLogImpl final : public ClusterLog {
     result.first_version = response.first_version();
     result.last_version = response.last_version();
     result.already_written = response.already_written();
+    return result;
+  }
+
+  absl::StatusOr<eventstore::ErasureResult> CallPeerErase(
+      const std::string& address, absl::string_view stream_id,
+      const eventstore::ProposedEvent& record, absl::Time deadline) {
+    auto* peer = PeerClient(address);
+    v1::PeerEraseRequest request;
+    request.set_stream_id(std::string(stream_id));
+    ToPeerEvent(record, request.mutable_record());
+    v1::PeerEraseResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    const grpc::Status s = peer->Erase(&context, request, &response);
+    if (!s.ok()) {
+      absl::Status status = FromGrpc(s);
+      const auto& trailers = context.GetServerTrailingMetadata();
+      if (trailers.find(kNotStoredMetadata) != trailers.end()) {
+        status.SetPayload(kNotStoredPayload, absl::Cord());
+      }
+      return status;
+    }
+    eventstore::ErasureResult result;
+    result.position = response.position();
+    result.already_erased = response.already_erased();
+    result.key_id = response.key_id();
     return result;
   }
 

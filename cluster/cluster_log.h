@@ -37,6 +37,15 @@ struct ClusterStatus {
   std::string peer_address;
 };
 
+// Why Admin.RotateKeys (and ClusterLog::RewrapDataKeys) is refused in
+// cluster mode (docs/cluster.md "Encryption").
+inline constexpr char kKeyRotationRefused[] =
+    "key rotation is single-node only this release: every node of a cluster "
+    "needs the same KEK, and a rotation would add a random new version to "
+    "this node's --kek_file alone. Nothing was changed; the cluster keeps "
+    "using its current KEK version, with the same --kek_file on every node "
+    "(docs/cluster.md \"Encryption\")";
+
 class ClusterLog : public eventstore::EventLog {
  public:
   // Connects to etcd, opens the local log in log_options.data_dir with the
@@ -49,6 +58,13 @@ class ClusterLog : public eventstore::EventLog {
       ClusterOptions options, eventstore::EventLogOptions log_options);
 
   virtual ClusterStatus Status() const = 0;
+
+  // EraseStream (docs/cluster.md "Erasure") is done by the sequencer's log,
+  // this node's or forwarded to it over the peer channel as appends are,
+  // and sent again to the next sequencer after an UNAVAILABLE, until
+  // ClusterOptions::write_timeout; answered once this node has applied the
+  // erasure. RewrapDataKeys answers FAILED_PRECONDITION
+  // (kKeyRotationRefused).
 };
 
 }  // namespace caseline::cluster

@@ -109,8 +109,9 @@ struct EventLogOptions {
   // With `kek`: whether new events of streams whose id starts with
   // encrypted_stream_prefix are written with encrypted payloads. Events
   // written encrypted stay readable (with the kek) whatever this says
-  // later. Not with a replicator (cluster mode): Open refuses the pair.
-  // Default: true.
+  // later. With a replicator (cluster mode), the data-key records travel in
+  // the replicated groups, and every node needs the same KEK
+  // (docs/cluster.md "Encryption"). Default: true.
   bool encrypt_payloads = true;
   // The streams whose payloads are encrypted, each with its own data key.
   // Default: "client-" (one client's care record per stream).
@@ -146,12 +147,13 @@ class EventLog {
   // without scanning the log. Reads every data-key record ('k' keys, one per
   // encrypted stream): a wrapped key whose data key the KEK lists as erased
   // (e.g. in a log restored from a backup taken before an erasure) is
-  // replaced by an erased-key record and compacted away. Returns
+  // replaced by an erased-key record and compacted away; an erased-key
+  // record whose key the KEK does not list is recorded in the KEK
+  // (RecordErased). Returns
   // FAILED_PRECONDITION when another process
   // holds the directory or it was written by a newer format version, when
   // the log holds data keys and options.kek is null or does not hold the
-  // KEK version one is wrapped under (the message names the versions), or
-  // when kek, encrypt_payloads and a replicator are all set, and
+  // KEK version one is wrapped under (the message names the versions), and
   // DATA_LOSS, naming the damaged file, when a table file, the MANIFEST or a
   // WAL record is damaged. A WAL record cut short at the end of the WAL (an
   // append a crash interrupted, never acknowledged) is dropped, as RocksDB
@@ -283,12 +285,25 @@ class EventLog {
   // log's chain head and its hash is SHA-256(prev_hash || body). A group
   // wholly at or below the head is checked against what the log holds (the
   // same last envelope) and not written again.
+  // The group's data-key records (group.data_keys) are written in the same
+  // batch as its events, once checked: each decodes and belongs to a stream
+  // with an event in the group; a wrapped key's KEK version is one
+  // options.kek holds, and it unwraps. An erased-key record is first
+  // recorded in the KEK (KeyEncryptionKey::RecordErased, durable) before
+  // anything is written; after the batch, reads of the stream give
+  // payload_erased, and the database is flushed and the key's range
+  // compacted as EraseStream does.
   // Errors: FAILED_PRECONDITION (the group starts beyond head + 1: this log
-  // is missing groups before it; or the log does not apply replicated
-  // groups), DATA_LOSS (an envelope fails a check, or the log holds
-  // something else at those positions: nothing is written), UNAVAILABLE
-  // (closing, or appends stopped after a failed write), RESOURCE_EXHAUSTED
-  // (disk full).
+  // is missing groups before it; the log does not apply replicated groups;
+  // or the group carries data keys and options.kek is null or lacks the KEK
+  // version one is wrapped under: every node needs the same --kek_file),
+  // DATA_LOSS (an envelope or data-key record fails a check, or the log
+  // holds something else at those positions: nothing is written),
+  // UNAVAILABLE (closing, appends stopped after a failed write, or the KEK
+  // could not record an erasure: nothing is written), RESOURCE_EXHAUSTED
+  // (disk full). An error from the flush and compaction after an erasure's
+  // batch comes back with the group written (the KEK already refuses the
+  // key).
   [[nodiscard]] virtual absl::Status ApplyReplicated(
       const ReplicatedGroup& group);
 

@@ -9,11 +9,14 @@
 // write group) saved 10-15% at 1 caller but cost 10-20% at 8 and 64: gRPC
 // 1.51 runs callback-API handlers on two threads, and one blocked in a sync
 // is half of them.
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "eventstore/envelope.h"
 #include "eventstore/event_log_impl.h"
 #include "eventstore/key_format.h"
@@ -234,10 +237,11 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
   // Decided on top of the last group in flight, if any.
   GroupOverlay overlay =
       in_flight_.empty()
-          ? GroupOverlay{next_position_, chain_head_, last_recorded_at_, {}, {}, {}, {}}
+          ? GroupOverlay{next_position_, chain_head_, last_recorded_at_, {}, {}, {}, {}, {}}
           : GroupOverlay{in_flight_.back()->overlay.next_position,
                          in_flight_.back()->overlay.chain_head,
                          in_flight_.back()->overlay.last_recorded_at,
+                         {},
                          {},
                          {},
                          {},
@@ -286,21 +290,25 @@ void EventLogImpl::CommitGroup(std::vector<PendingAppend>& group) {
     auto in_flight = std::make_shared<InFlightGroup>();
     in_flight->first_position = first_position;
     std::vector<std::string> envelopes = std::move(overlay.envelopes);
+    std::vector<DataKeyUpdate> data_keys = std::move(overlay.data_keys);
     in_flight->overlay = std::move(overlay);
     in_flight->batch = std::move(batch);
     in_flight->answered = std::move(answered);
     in_flight->added = std::move(added);
     in_flight->added_queued = std::move(added_queued);
-    SendGroup(std::move(in_flight), std::move(envelopes));
+    SendGroup(std::move(in_flight), std::move(envelopes),
+              std::move(data_keys));
     return;
   }
   WriteDecided(batch, overlay, answered, added, added_queued).IgnoreError();
 }
 
 void EventLogImpl::SendGroup(std::shared_ptr<InFlightGroup> group,
-                             std::vector<std::string> envelopes) {
+                             std::vector<std::string> envelopes,
+                             std::vector<DataKeyUpdate> data_keys) {
   in_flight_.push_back(group);
-  ReplicatedGroup replicated{group->first_position, std::move(envelopes)};
+  ReplicatedGroup replicated{group->first_position, std::move(envelopes),
+                             std::move(data_keys)};
   options_.replicator->Replicate(
       std::move(replicated), [this, group](absl::Status status) {
         MutexLock lock(&mu_);
@@ -477,6 +485,8 @@ absl::Status EventLogImpl::ApplyGroup(const ReplicatedGroup& group) {
   Hash chain = chain_head_;
   absl::Time last_recorded_at = last_recorded_at_;
   absl::flat_hash_map<std::string, uint64_t> heads;
+  std::vector<std::string> stream_at;  // each envelope's stream
+  stream_at.reserve(group.envelopes.size());
   for (size_t i = 0; i < group.envelopes.size(); ++i) {
     const std::string& value = group.envelopes[i];
     const uint64_t position = group.first_position + i;
@@ -508,6 +518,39 @@ absl::Status EventLogImpl::ApplyGroup(const ReplicatedGroup& group) {
     chain = parts->hash;
     last_recorded_at = event->recorded_at;
     heads[event->stream_id] = event->stream_version;
+    stream_at.push_back(event->stream_id);
+  }
+  ASSIGN_OR_RETURN(std::vector<ReplicatedKey> keys,
+                   CheckReplicatedKeys(group, stream_at));
+  // An erasure is in effect on this node from its KEK's record on, as on
+  // the sequencer (EraseStream): before the batch, so that a crash after it
+  // leaves no wrapped key the KEK would still unwrap.
+  for (const ReplicatedKey& k : keys) {
+    if (k.record.state != DataKeyRecord::State::kErased) continue;
+    if (absl::Status erased = options_.kek->RecordErased(k.record.key_id);
+        !erased.ok()) {
+      return absl::Status(
+          erased.code(),
+          absl::StrCat("the replicated group ending at position ", last,
+                       " erases the data key of stream ", k.stream_id,
+                       ", which this node's KEK could not record (",
+                       erased.message(), "); nothing of the group was "
+                       "written"));
+    }
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    rocksdb::Status s = batch.Put(DataKeyKey(keys[i].stream_id),
+                                  group.data_keys[i].record);
+    if (!s.ok()) return FromRocksDb(s, "building a replicated group's batch");
+  }
+  const bool first_data_key =
+      !keys.empty() && format_version_ < kFirstFormatWithDataKeys;
+  if (first_data_key) {
+    // The directory now holds what a release before version 2 cannot read.
+    std::string version;
+    PutFixed32BE(&version, kFirstFormatWithDataKeys);
+    RETURN_IF_ERROR(FromRocksDb(batch.Put(kFormatVersionKey, version),
+                                "building a replicated group's batch"));
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_each_group;
@@ -516,12 +559,109 @@ absl::Status EventLogImpl::ApplyGroup(const ReplicatedGroup& group) {
   next_position_ = last + 1;
   chain_head_ = chain;
   last_recorded_at_ = last_recorded_at;
+  if (first_data_key) format_version_ = kFirstFormatWithDataKeys;
   if (stream_heads_.size() + heads.size() > kMaxCachedStreamHeads) {
     stream_heads_.clear();
   }
   for (auto& [stream_id, version] : heads) stream_heads_[stream_id] = version;
+  // Reads see the keys as written: a new stream's key, or its erasure.
+  absl::Status purged;
+  for (ReplicatedKey& k : keys) {
+    if (k.record.state == DataKeyRecord::State::kErased) {
+      auto erased = std::make_shared<StreamKey>();
+      erased->state = DataKeyRecord::State::kErased;
+      erased->key_id = k.record.key_id;
+      erased->erased_at_position = k.record.erased_at_position;
+      CacheStreamKey(k.stream_id, std::move(erased));
+    } else if (k.key != nullptr) {
+      CacheStreamKey(k.stream_id, std::move(k.key));
+    }
+  }
+  // No file keeps an erased key's earlier values, as after EraseStream;
+  // done before the head moves, so that a caller waiting for it (a
+  // forwarded erasure) is answered once this node holds no wrapped key.
+  for (const ReplicatedKey& k : keys) {
+    if (k.record.state != DataKeyRecord::State::kErased || !purged.ok()) {
+      continue;
+    }
+    purged = PurgeOldKeyValues(k.stream_id);
+  }
   PublishHead();
-  return absl::OkStatus();
+  return purged;
+}
+
+absl::StatusOr<std::vector<EventLogImpl::ReplicatedKey>>
+EventLogImpl::CheckReplicatedKeys(
+    const ReplicatedGroup& group,
+    const std::vector<std::string>& stream_at) const {
+  std::vector<ReplicatedKey> keys;
+  if (group.data_keys.empty()) return keys;
+  const uint64_t last = group.last_position();
+  if (options_.kek == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the replicated group ending at position ", last,
+        " carries data keys of encrypted payloads, but this node has no "
+        "key-encryption key: every node of a cluster needs the same "
+        "--kek_file (docs/cluster.md \"Encryption\"); nothing of the group "
+        "was written"));
+  }
+  absl::flat_hash_set<absl::string_view> streams(stream_at.begin(),
+                                                 stream_at.end());
+  keys.reserve(group.data_keys.size());
+  for (const DataKeyUpdate& update : group.data_keys) {
+    auto damaged = [&](absl::string_view what) {
+      return absl::DataLossError(absl::StrCat(
+          "the replicated group ending at position ", last,
+          ": the data key of stream ", update.stream_id, " ", what,
+          "; nothing of the group was written"));
+    };
+    absl::StatusOr<DataKeyRecord> record =
+        DecodeDataKeyRecord(update.record);
+    if (!record.ok()) return damaged(record.status().message());
+    if (!streams.contains(update.stream_id)) {
+      return damaged("comes with no event of that stream");
+    }
+    ReplicatedKey key{update.stream_id, *std::move(record), nullptr};
+    if (key.record.state == DataKeyRecord::State::kErased) {
+      const uint64_t at = key.record.erased_at_position;
+      if (at < group.first_position || at > last ||
+          stream_at[at - group.first_position] != update.stream_id) {
+        return damaged(absl::StrCat(
+            "is erased at position ", at,
+            ", which is not an event of that stream in the group"));
+      }
+    } else if (!options_.kek->HasVersion(key.record.kek_id)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the replicated group ending at position ", last,
+          " holds the data key of stream ", update.stream_id,
+          " wrapped under KEK version ", key.record.kek_id, ", which ",
+          options_.kek->Describe(), " does not hold (it holds ",
+          absl::StrJoin(options_.kek->version_ids(), ", "),
+          "): every node of a cluster needs the same --kek_file, copied from "
+          "one file (docs/cluster.md \"Encryption\"); nothing of the group "
+          "was written"));
+    } else if (!options_.kek->IsErased(key.record.key_id)) {
+      absl::StatusOr<SecretKey> unwrapped = options_.kek->Unwrap(
+          WrappedKey{key.record.kek_id, key.record.wrapped},
+          key.record.key_id, DataKeyAad(key.record.key_id, update.stream_id));
+      if (!unwrapped.ok()) {
+        return absl::Status(
+            unwrapped.status().code(),
+            absl::StrCat("the replicated group ending at position ", last,
+                         ": the data key of stream ", update.stream_id, ": ",
+                         unwrapped.status().message(),
+                         "; nothing of the group was written"));
+      }
+      auto active = std::make_shared<StreamKey>();
+      active->key_id = key.record.key_id;
+      active->key = *unwrapped;
+      key.key = std::move(active);
+    }
+    // The record's copy of the wrapped key is no longer needed.
+    OPENSSL_cleanse(key.record.wrapped.data(), key.record.wrapped.size());
+    keys.push_back(std::move(key));
+  }
+  return keys;
 }
 
 void EventLogImpl::ReportGroup(
@@ -653,6 +793,7 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
   result.first_version = version;
   const Hash chain_head_before = overlay.chain_head;
   const size_t envelopes_before = overlay.envelopes.size();
+  const size_t data_keys_before = overlay.data_keys.size();
   batch.SetSavePoint();
   bool created_key = false;
   if (stream_key == nullptr && KeyedStream(request.stream_id) &&
@@ -662,6 +803,8 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
         WriterStreamKey(pending, overlay, batch, /*create=*/true);
     if (!key.ok()) {
       batch.RollbackToSavePoint().PermitUncheckedError();
+      overlay.keys.erase(request.stream_id);
+      overlay.data_keys.resize(data_keys_before);
       return answer(key.status());
     }
     stream_key = *std::move(key);
@@ -719,7 +862,12 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
       erased.state = DataKeyRecord::State::kErased;
       erased.key_id = stream_key->key_id;
       erased.erased_at_position = r.global_position;
-      s = batch.Put(DataKeyKey(r.stream_id), EncodeDataKeyRecord(erased));
+      std::string erased_value = EncodeDataKeyRecord(erased);
+      s = batch.Put(DataKeyKey(r.stream_id), erased_value);
+      if (options_.replicator != nullptr) {
+        overlay.data_keys.push_back(
+            DataKeyUpdate{r.stream_id, std::move(erased_value)});
+      }
       auto key = std::make_shared<StreamKey>();
       key->state = DataKeyRecord::State::kErased;
       key->key_id = erased.key_id;
@@ -737,6 +885,7 @@ EventLogImpl::Prepared EventLogImpl::Prepare(
     overlay.next_position = result.first_position;
     overlay.chain_head = chain_head_before;
     overlay.envelopes.resize(envelopes_before);
+    overlay.data_keys.resize(data_keys_before);
     return answer(!crypto_failure.ok()
                       ? crypto_failure
                       : FromRocksDb(s, "building the append batch"));

@@ -159,6 +159,9 @@ class EventLogImpl final : public EventLog {
     std::vector<std::string> envelopes;
     // Data keys created or erased by the group, by stream.
     absl::flat_hash_map<std::string, std::shared_ptr<const StreamKey>> keys;
+    // The 'k' records put in the group's batch, in order, for
+    // options_.replicator only (ReplicatedGroup::data_keys).
+    std::vector<DataKeyUpdate> data_keys;
   };
 
   // A decided append: its callback and what to tell it.
@@ -229,7 +232,8 @@ class EventLogImpl final : public EventLog {
       ABSL_LOCKS_EXCLUDED(db_mu_);
   // Hands a decided group to options_.replicator and keeps it in in_flight_.
   void SendGroup(std::shared_ptr<InFlightGroup> group,
-                 std::vector<std::string> envelopes);
+                 std::vector<std::string> envelopes,
+                 std::vector<DataKeyUpdate> data_keys);
   // Takes the first group of in_flight_, now answered: writes it locally and
   // acknowledges it, or refuses it and every group after it.
   void FinishFirstInFlight() ABSL_LOCKS_EXCLUDED(db_mu_, mu_);
@@ -252,6 +256,24 @@ class EventLogImpl final : public EventLog {
   // thread.
   absl::Status ApplyGroup(const ReplicatedGroup& group)
       ABSL_LOCKS_EXCLUDED(db_mu_);
+  // A data-key record of a replicated group, checked against this log's KEK.
+  struct ReplicatedKey {
+    std::string stream_id;
+    DataKeyRecord record;
+    // kActive: the unwrapped key (cached once written); null when the KEK
+    // lists the key as erased.
+    std::shared_ptr<const StreamKey> key;
+  };
+  // ApplyGroup's checks of group.data_keys, before anything is written:
+  // each record decodes (DATA_LOSS), belongs to a stream with an event in
+  // the group (`stream_at`: each envelope's stream id) and, when erased,
+  // names a position of the group holding an event of that stream
+  // (DATA_LOSS); the log has a KEK holding the version each wrapped key is
+  // wrapped under (FAILED_PRECONDITION: every node needs the same
+  // --kek_file), and the key unwraps.
+  absl::StatusOr<std::vector<ReplicatedKey>> CheckReplicatedKeys(
+      const ReplicatedGroup& group,
+      const std::vector<std::string>& stream_at) const;
   // Publishes next_position_ - 1 as the head and wakes its waiters.
   void PublishHead() ABSL_LOCKS_EXCLUDED(mu_);
   // Tells options_.observer about a durable group: the queue times of its

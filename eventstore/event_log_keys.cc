@@ -215,9 +215,13 @@ EventLogImpl::WriterStreamKey(const PendingAppend& pending,
   record.key_id = created->key_id;
   record.kek_id = std::move(wrapped.kek_id);
   record.wrapped = std::move(wrapped.bytes);
-  RETURN_IF_ERROR(FromRocksDb(
-      batch.Put(DataKeyKey(stream_id), EncodeDataKeyRecord(record)),
-      "building the append batch"));
+  std::string value = EncodeDataKeyRecord(record);
+  RETURN_IF_ERROR(FromRocksDb(batch.Put(DataKeyKey(stream_id), value),
+                              "building the append batch"));
+  if (options_.replicator != nullptr) {
+    // Replicated with the group (docs/cluster.md "A group").
+    overlay.data_keys.push_back(DataKeyUpdate{stream_id, std::move(value)});
+  }
   if (format_version_ < kFirstFormatWithDataKeys) {
     // The directory now holds what a release before version 2 cannot read.
     std::string version;
@@ -419,7 +423,15 @@ absl::Status EventLogImpl::CheckDataKeys(rocksdb::DB& db,
           "data directory ", data_dir, ", stream ", stream_id, ": ",
           record.status().message(), kDamagedDataAdvice));
     }
-    if (record->state != DataKeyRecord::State::kActive) continue;
+    if (record->state != DataKeyRecord::State::kActive) {
+      // An erasure this KEK has not recorded: a cluster node that restored
+      // a peer's backup holding it (docs/cluster.md "Encryption"). Recorded
+      // now, so that an older copy of this node's log never unwraps the key.
+      if (!kek->IsErased(record->key_id)) {
+        RETURN_IF_ERROR(kek->RecordErased(record->key_id));
+      }
+      continue;
+    }
     if (kek->IsErased(record->key_id)) {
       // Erased after this copy of the log was made (a restored backup), or
       // the server stopped during the erasure: the wrapped key goes.

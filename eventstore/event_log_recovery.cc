@@ -452,13 +452,6 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLogImpl::Open(
   if (options.data_dir.empty()) {
     return absl::InvalidArgumentError("data_dir is empty; name a directory");
   }
-  if (options.kek != nullptr && options.encrypt_payloads &&
-      options.replicator != nullptr) {
-    return absl::FailedPreconditionError(
-        "payload encryption is not available in cluster mode: data keys are "
-        "not replicated (docs/cluster.md); run the cluster with "
-        "--encrypt_payloads=false");
-  }
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::shared_ptr<rocksdb::Logger> info_log =
       NewInfoLog(InfoLogOptions{options.data_dir, options.env});

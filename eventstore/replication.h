@@ -19,23 +19,42 @@
 
 namespace caseline::eventstore {
 
+// A data-key record the sequencer's writer put in a group's batch
+// (docs/log_format.md "Encrypted payloads": the value of the stream's 'k'
+// key): a new stream's wrapped key, or the erased-key record of an erasure.
+struct DataKeyUpdate {
+  std::string stream_id;
+  std::string record;  // an encoded DataKeyRecord
+
+  bool operator==(const DataKeyUpdate& other) const {
+    return stream_id == other.stream_id && record == other.record;
+  }
+};
+
 // One group commit of the sequencer's writer: the stored envelopes
 // (docs/log_format.md "Envelope", the values of the 'e' keys) of every event
-// it wrote together, in position order from first_position.
+// it wrote together, in position order from first_position, and the
+// data-key records it wrote in the same batch, in the order written.
 struct ReplicatedGroup {
   uint64_t first_position = 0;
   std::vector<std::string> envelopes;
+  std::vector<DataKeyUpdate> data_keys;
 
   uint64_t last_position() const {
     return first_position + envelopes.size() - 1;
   }
 };
 
-// docs/cluster.md "A group": u8 version (1), u64 first_position, u32 count,
-// then each envelope as a u32-length-prefixed string; big-endian.
+// docs/cluster.md "A group": u8 version, u64 first_position, u32 count,
+// then each envelope as a u32-length-prefixed string; version 2 then adds
+// u32 data-key count and each data key as a u32-length-prefixed stream id
+// and a u32-length-prefixed record; big-endian. Version 1 when the group has
+// no data keys (what a node of an older release reads), else version 2.
 std::string EncodeReplicatedGroup(const ReplicatedGroup& group);
-// DATA_LOSS for a truncated value, trailing bytes, an unknown version or an
-// empty group. The envelopes themselves are checked when applied.
+// Reads versions 1 and 2. DATA_LOSS for a truncated value, trailing bytes,
+// an unknown version, an empty group, or a data key with an empty stream
+// id. The envelopes and records themselves are checked
+// when applied.
 absl::StatusOr<ReplicatedGroup> DecodeReplicatedGroup(absl::string_view value);
 
 // Where the sequencer's writer sends each group before writing it locally.

@@ -14,6 +14,8 @@
 #include "absl/synchronization/notification.h"
 #include "base/mutex.h"
 #include "eventstore/event_log.h"
+#include "eventstore/key_encryption.h"
+#include "eventstore/payload_crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -177,7 +179,7 @@ class ReplicationTest : public ::testing::Test {
 };
 
 TEST(ReplicatedGroupTest, EncodingRoundTripsAndRefusesMalformedValues) {
-  ReplicatedGroup group{7, {"first", std::string(300, 'x'), ""}};
+  ReplicatedGroup group{7, {"first", std::string(300, 'x'), ""}, {}};
   const std::string value = EncodeReplicatedGroup(group);
   absl::StatusOr<ReplicatedGroup> decoded = DecodeReplicatedGroup(value);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
@@ -193,11 +195,66 @@ TEST(ReplicatedGroupTest, EncodingRoundTripsAndRefusesMalformedValues) {
   EXPECT_EQ(DecodeReplicatedGroup(value + "!").status().code(),
             absl::StatusCode::kDataLoss);
   std::string other_version = value;
-  other_version[0] = 2;
+  other_version[0] = 3;
   EXPECT_THAT(DecodeReplicatedGroup(other_version).status().message(),
-              HasSubstr("unknown version 2"));
-  EXPECT_EQ(DecodeReplicatedGroup(EncodeReplicatedGroup({1, {}})).status().code(),
+              HasSubstr("unknown version 3"));
+  EXPECT_EQ(DecodeReplicatedGroup(EncodeReplicatedGroup({1, {}, {}})).status().code(),
             absl::StatusCode::kDataLoss);
+}
+
+TEST(ReplicatedGroupTest, DataKeysTravelInVersion2AndOnlyThere) {
+  // No data keys: version 1, byte for byte what a release before version 2
+  // wrote and reads.
+  const ReplicatedGroup plain{7, {"ab"}, {}};
+  const std::string v1 = EncodeReplicatedGroup(plain);
+  EXPECT_EQ(v1, std::string("\x01\0\0\0\0\0\0\0\x07\0\0\0\x01\0\0\0\x02" "ab",
+                            19));
+
+  const ReplicatedGroup keyed{
+      7,
+      {"ab", "c"},
+      {DataKeyUpdate{"client-1", "rec1"}, DataKeyUpdate{"client-2", ""}}};
+  const std::string v2 = EncodeReplicatedGroup(keyed);
+  EXPECT_EQ(v2[0], 2);
+  // The envelopes as in version 1, then u32 2 and each (stream, record).
+  EXPECT_EQ(v2.substr(13, 4 + 2 + 4 + 1), std::string("\0\0\0\x02" "ab" "\0\0\0\x01" "c", 11));
+  EXPECT_EQ(v2.substr(24),
+            std::string("\0\0\0\x02"
+                        "\0\0\0\x08" "client-1" "\0\0\0\x04" "rec1"
+                        "\0\0\0\x08" "client-2" "\0\0\0\0",
+                        4 + 4 + 8 + 4 + 4 + 4 + 8 + 4));
+  absl::StatusOr<ReplicatedGroup> decoded = DecodeReplicatedGroup(v2);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->first_position, 7u);
+  EXPECT_EQ(decoded->envelopes, keyed.envelopes);
+  EXPECT_EQ(decoded->data_keys, keyed.data_keys);
+
+  for (size_t cut = 0; cut < v2.size(); ++cut) {
+    EXPECT_EQ(DecodeReplicatedGroup(v2.substr(0, cut)).status().code(),
+              absl::StatusCode::kDataLoss)
+        << "cut at " << cut;
+  }
+  EXPECT_EQ(DecodeReplicatedGroup(v2 + "!").status().code(),
+            absl::StatusCode::kDataLoss);
+  // A data-key count the value cannot hold, and a data key with no stream.
+  std::string huge = v2;
+  huge[24] = '\x7f';
+  EXPECT_THAT(DecodeReplicatedGroup(huge).status().message(),
+              HasSubstr("data-key count larger than the value"));
+  const std::string nameless =
+      EncodeReplicatedGroup({7, {"ab"}, {DataKeyUpdate{"", "rec"}}});
+  EXPECT_THAT(DecodeReplicatedGroup(nameless).status().message(),
+              HasSubstr("no stream id"));
+  // Version 1 with bytes after the envelopes is still refused.
+  std::string v1_extra = v1 + std::string("\0\0\0\0", 4);
+  EXPECT_EQ(DecodeReplicatedGroup(v1_extra).status().code(),
+            absl::StatusCode::kDataLoss);
+  // A version 2 value with no data keys (never written) reads as it says.
+  std::string v2_empty = v1 + std::string("\0\0\0\0", 4);
+  v2_empty[0] = 2;
+  decoded = DecodeReplicatedGroup(v2_empty);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(decoded->data_keys.empty());
 }
 
 TEST_F(ReplicationTest, AFollowerApplyingTheGroupsHoldsTheSameLog) {
@@ -529,6 +586,235 @@ TEST_F(PipelineTest, ClosingWaitsForTheGroupsInFlight) {
   held_log_ = Open("held", &held_);
   ASSERT_NE(held_log_, nullptr);
   EXPECT_EQ(held_log_->HeadPosition(), 1u);
+}
+
+// Encrypted payloads in a cluster (docs/cluster.md "Encryption"): the
+// sequencer's data-key records travel in its groups, and each node's own
+// copy of the one KEK file unwraps them and records their erasure.
+class EncryptedReplicationTest : public ReplicationTest {
+ protected:
+  void SetUp() override {
+    ReplicationTest::SetUp();
+    sequencer_.reset();
+    follower_.reset();
+    // One KEK, copied to each node.
+    const std::string shared = (root_ / "shared.kek").string();
+    ASSERT_TRUE(FileKeyEncryptionKey::Open(shared).ok());
+    for (const char* node : {"sequencer", "follower"}) {
+      std::filesystem::copy_file(shared, root_ / absl::StrCat(node, ".kek"));
+    }
+    sequencer_kek_ = OpenKek("sequencer.kek");
+    follower_kek_ = OpenKek("follower.kek");
+    sequencer_ = OpenEncrypted("sequencer-enc", &replicator_,
+                               sequencer_kek_.get());
+    follower_ = OpenEncrypted("follower-enc", nullptr, follower_kek_.get());
+  }
+  void TearDown() override {
+    sequencer_.reset();
+    follower_.reset();
+    ReplicationTest::TearDown();
+  }
+  std::unique_ptr<FileKeyEncryptionKey> OpenKek(const std::string& name) {
+    absl::StatusOr<std::unique_ptr<FileKeyEncryptionKey>> kek =
+        FileKeyEncryptionKey::Open((root_ / name).string());
+    EXPECT_TRUE(kek.ok()) << kek.status();
+    return kek.ok() ? *std::move(kek) : nullptr;
+  }
+  std::unique_ptr<EventLog> OpenEncrypted(const std::string& name,
+                                          Replicator* replicator,
+                                          KeyEncryptionKey* kek) {
+    EventLogOptions options;
+    options.data_dir = (root_ / name).string();
+    options.replicator = replicator;
+    options.kek = kek;
+    absl::StatusOr<std::unique_ptr<EventLog>> log =
+        EventLog::Open(std::move(options));
+    EXPECT_TRUE(log.ok()) << log.status();
+    return log.ok() ? *std::move(log) : nullptr;
+  }
+  static std::vector<RecordedEvent> Stream(EventLog& log,
+                                           const std::string& stream) {
+    absl::StatusOr<StreamPage> page = log.ReadStream(stream, {});
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? page->events : std::vector<RecordedEvent>{};
+  }
+  static ProposedEvent Erasure() {
+    ProposedEvent e = Noted(R"({"erased":true})");
+    e.event_type = "ClientErased";
+    return e;
+  }
+
+  std::unique_ptr<FileKeyEncryptionKey> sequencer_kek_;
+  std::unique_ptr<FileKeyEncryptionKey> follower_kek_;
+};
+
+TEST_F(EncryptedReplicationTest, KeysAndTheirErasureReachTheFollower) {
+  ASSERT_TRUE(sequencer_
+                  ->Append({"client-1", ExpectedVersion::Any(),
+                            {Noted(R"({"n":"secret"})")}})
+                  .ok());
+  ASSERT_TRUE(
+      sequencer_->Append({"case-1", ExpectedVersion::Any(), {Noted("{}")}})
+          .ok());
+  std::vector<ReplicatedGroup> groups = replicator_.groups();
+  ASSERT_EQ(groups.size(), 2u);
+  // The new stream's wrapped key travels with its first event; a stream
+  // that is not encrypted adds nothing (version 1 on the wire).
+  ASSERT_EQ(groups[0].data_keys.size(), 1u);
+  EXPECT_EQ(groups[0].data_keys[0].stream_id, "client-1");
+  EXPECT_EQ(EncodeReplicatedGroup(groups[0])[0], 2);
+  EXPECT_TRUE(groups[1].data_keys.empty());
+  EXPECT_EQ(EncodeReplicatedGroup(groups[1])[0], 1);
+  absl::StatusOr<DataKeyRecord> record =
+      DecodeDataKeyRecord(groups[0].data_keys[0].record);
+  ASSERT_TRUE(record.ok());
+  const DataKeyId key_id = record->key_id;
+
+  ApplyAll();
+  std::vector<RecordedEvent> read = Stream(*follower_, "client-1");
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].payload, R"({"n":"secret"})");
+
+  absl::StatusOr<ErasureResult> erased =
+      sequencer_->EraseStream("client-1", Erasure());
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  groups = replicator_.groups();
+  ASSERT_EQ(groups.size(), 3u);
+  ASSERT_EQ(groups[2].data_keys.size(), 1u);
+  record = DecodeDataKeyRecord(groups[2].data_keys[0].record);
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->state, DataKeyRecord::State::kErased);
+  EXPECT_EQ(record->erased_at_position, erased->position);
+
+  EXPECT_FALSE(follower_kek_->IsErased(key_id));
+  ASSERT_TRUE(follower_->ApplyReplicated(groups[2]).ok());
+  EXPECT_TRUE(follower_kek_->IsErased(key_id));
+  read = Stream(*follower_, "client-1");
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_TRUE(read[0].payload_erased);
+  EXPECT_TRUE(read[0].payload.empty());
+  EXPECT_EQ(read[1].event_type, "ClientErased");
+  EXPECT_FALSE(read[1].payload_erased);
+  absl::StatusOr<ChainVerification> chain = follower_->VerifyChain(0, 0);
+  ASSERT_TRUE(chain.ok());
+  EXPECT_TRUE(chain->ok);
+  EXPECT_EQ(All(*follower_).back().hash, All(*sequencer_).back().hash);
+  // The follower decides as the sequencer would: the stream takes no more.
+  absl::StatusOr<AppendResult> refused = follower_->Append(
+      {"client-1", ExpectedVersion::Any(), {Noted("{}")}});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr(absl::StrCat("erased at global position ",
+                                     erased->position)));
+
+  // Applied again (a restart's catch-up): a no-op. After a restart too.
+  ASSERT_TRUE(follower_->ApplyReplicated(groups[2]).ok());
+  follower_.reset();
+  follower_kek_ = OpenKek("follower.kek");
+  EXPECT_TRUE(follower_kek_->IsErased(key_id));
+  follower_ = OpenEncrypted("follower-enc", nullptr, follower_kek_.get());
+  ASSERT_NE(follower_, nullptr);
+  read = Stream(*follower_, "client-1");
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_TRUE(read[0].payload_erased);
+}
+
+// docs/cluster.md "Erasure": the sequencer loses the role after its KEK
+// recorded the erasure, before the group is committed.
+TEST_F(EncryptedReplicationTest, AnErasureNotCommittedIsCompletedByARetry) {
+  ASSERT_TRUE(sequencer_
+                  ->Append({"client-1", ExpectedVersion::Any(),
+                            {Noted(R"({"n":"secret"})")}})
+                  .ok());
+  ApplyAll();
+  replicator_.Refuse(absl::UnavailableError("not the sequencer"));
+  absl::StatusOr<ErasureResult> failed =
+      sequencer_->EraseStream("client-1", Erasure());
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(failed.status().message(), HasSubstr("erase again"));
+  // In effect here, not on the follower, and nothing was replicated.
+  ASSERT_EQ(replicator_.groups().size(), 1u);
+  EXPECT_TRUE(Stream(*sequencer_, "client-1")[0].payload_erased);
+  EXPECT_FALSE(Stream(*follower_, "client-1")[0].payload_erased);
+
+  replicator_.Refuse(absl::OkStatus());
+  absl::StatusOr<ErasureResult> retried =
+      sequencer_->EraseStream("client-1", Erasure());
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_FALSE(retried->already_erased);
+  const std::vector<ReplicatedGroup> groups = replicator_.groups();
+  ASSERT_EQ(groups.size(), 2u);
+  ASSERT_EQ(groups[1].data_keys.size(), 1u);
+  ApplyAll();
+  EXPECT_TRUE(Stream(*follower_, "client-1")[0].payload_erased);
+  EXPECT_EQ(All(*follower_).back().hash, All(*sequencer_).back().hash);
+}
+
+// docs/cluster.md "Erasure": a follower stops between its KEK's record of
+// the erasure and the group's batch.
+TEST_F(EncryptedReplicationTest, AFollowerStoppedMidErasureCompletesIt) {
+  ASSERT_TRUE(sequencer_
+                  ->Append({"client-1", ExpectedVersion::Any(),
+                            {Noted(R"({"n":"secret"})")}})
+                  .ok());
+  ApplyAll();
+  absl::StatusOr<ErasureResult> erased =
+      sequencer_->EraseStream("client-1", Erasure());
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  const ReplicatedGroup erasure = replicator_.groups().back();
+  absl::StatusOr<DataKeyRecord> record =
+      DecodeDataKeyRecord(erasure.data_keys[0].record);
+  ASSERT_TRUE(record.ok());
+  // The KEK step only, then the process ends.
+  ASSERT_TRUE(follower_kek_->RecordErased(record->key_id).ok());
+  follower_.reset();
+  follower_ = OpenEncrypted("follower-enc", nullptr, follower_kek_.get());
+  ASSERT_NE(follower_, nullptr);
+  EXPECT_TRUE(Stream(*follower_, "client-1")[0].payload_erased);
+  // Catching up writes the group, and the record gets its position.
+  ASSERT_TRUE(follower_->ApplyReplicated(erasure).ok());
+  EXPECT_EQ(All(*follower_).back().hash, All(*sequencer_).back().hash);
+  absl::StatusOr<AppendResult> refused = follower_->Append(
+      {"client-1", ExpectedVersion::Any(), {Noted("{}")}});
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr(absl::StrCat("erased at global position ",
+                                     erased->position)));
+}
+
+TEST_F(EncryptedReplicationTest, AFollowerWithAnotherKekRefusesTheGroup) {
+  ASSERT_TRUE(sequencer_
+                  ->Append({"client-1", ExpectedVersion::Any(),
+                            {Noted(R"({"n":"secret"})")}})
+                  .ok());
+  const ReplicatedGroup group = replicator_.groups()[0];
+
+  // Its own KEK (what a node creating one would have).
+  std::unique_ptr<FileKeyEncryptionKey> other = OpenKek("other.kek");
+  std::unique_ptr<EventLog> stranger =
+      OpenEncrypted("stranger", nullptr, other.get());
+  ASSERT_NE(stranger, nullptr);
+  absl::Status refused = stranger->ApplyReplicated(group);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr(sequencer_kek_->current_id()));
+  EXPECT_THAT(refused.message(), HasSubstr("same --kek_file"));
+  EXPECT_EQ(stranger->HeadPosition(), 0u);
+
+  // No KEK at all.
+  std::unique_ptr<EventLog> bare = Open("bare", nullptr);
+  refused = bare->ApplyReplicated(group);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("no key-encryption key"));
+  EXPECT_EQ(bare->HeadPosition(), 0u);
+
+  // A record that belongs to no event of the group: damaged.
+  ReplicatedGroup misplaced = group;
+  misplaced.data_keys[0].stream_id = "client-2";
+  EXPECT_EQ(follower_->ApplyReplicated(misplaced).code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(follower_->HeadPosition(), 0u);
+  // Nothing was written: the real group still applies.
+  ASSERT_TRUE(follower_->ApplyReplicated(group).ok());
+  EXPECT_EQ(Stream(*follower_, "client-1")[0].payload, R"({"n":"secret"})");
 }
 
 }  // namespace

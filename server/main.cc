@@ -167,14 +167,16 @@ int main(int argc, char** argv) {
                  "0600, a fresh key) when missing; refused when group or "
                  "others may read it. Keep it beside the data directory, "
                  "never inside it, and back it up separately. Default: "
-                 "<data_dir>.kek");
-  CLI::Option* encrypt_option = app.add_option(
+                 "<data_dir>.kek. With --cluster_etcd: required unless "
+                 "--encrypt_payloads=false, never created (every node needs "
+                 "a copy of the same file: docs/cluster.md \"Encryption\")");
+  app.add_option(
       "--encrypt_payloads", encrypt_payloads,
       "encrypt the payloads of client-<id> streams, each client with its "
       "own data key, so that Admin.EraseClient can erase a client by "
       "destroying its key; events written encrypted stay readable whatever "
-      "this says later. Default: true; false in cluster mode, where true is "
-      "refused");
+      "this says later. Default: true (with --cluster_etcd, a --kek_file "
+      "that exists is then required)");
   CLI::Option* restore_option = app.add_option(
       "--restore_from", restore_from,
       "before starting, restore the backup in this directory (written by "
@@ -270,16 +272,33 @@ int main(int argc, char** argv) {
                  signing_key);
   }
 
+  // In a cluster every node needs the same KEK (docs/cluster.md
+  // "Encryption"): a node never makes its own, and never falls back to
+  // <data_dir>.kek.
   if (!cluster_etcd.empty()) {
-    if (encrypt_option->count() > 0 && encrypt_payloads) {
+    std::error_code ec;
+    if (kek_file.empty() && encrypt_payloads) {
       spdlog::error(
-          "cannot start: --encrypt_payloads is not available with "
-          "--cluster_etcd this release: the clients' data keys are not "
-          "replicated (docs/cluster.md \"Encryption\"); leave it unset or "
-          "pass --encrypt_payloads=false");
+          "cannot start: with --cluster_etcd, payload encryption needs the "
+          "same key-encryption key on every node, so a node does not create "
+          "its own. Create one once (head -c 32 /dev/urandom > cluster.kek "
+          "&& chmod 600 cluster.kek), copy it to every node (beside its "
+          "data directory, owned by the user caselined runs as) and pass "
+          "--kek_file; or pass --encrypt_payloads=false to run the cluster "
+          "unencrypted (docs/cluster.md \"Encryption\")");
       return 2;
     }
-    encrypt_payloads = false;
+    if (!kek_file.empty() && !std::filesystem::exists(kek_file, ec)) {
+      spdlog::error(
+          "cannot start: --kek_file {} does not exist. With --cluster_etcd "
+          "a node does not create its KEK: every node needs a copy of the "
+          "same file. Copy it from another node, or, for a new cluster, "
+          "create it once (head -c 32 /dev/urandom > FILE && chmod 600 "
+          "FILE) and copy it to every node (docs/cluster.md "
+          "\"Encryption\")",
+          kek_file);
+      return 2;
+    }
   }
   if (!restore_from.empty()) {
     absl::StatusOr<caseline::eventstore::BackupInfo> restored =
@@ -315,7 +334,9 @@ int main(int argc, char** argv) {
   // The key-encryption key (after a restore: --restore_only needs none).
   options.encrypt_payloads = encrypt_payloads;
   bool kek_created = false;
-  {
+  // With --cluster_etcd and no --kek_file (--encrypt_payloads=false, as
+  // checked above): no KEK at all.
+  if (cluster_etcd.empty() || !kek_file.empty()) {
     const bool kek_named = !kek_file.empty();
     if (!kek_named) {
       std::string dir = options.data_dir;

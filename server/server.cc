@@ -165,7 +165,9 @@ class CaselineServer::Impl {
                &access_, ClockOf(options)},
         service_(log_.get(), &access_, EventLogOptionsOf(options)),
         head_signer_(options.head_signer),
-        admin_(log_.get(), &access_, head_signer_.get(), kek_.get()),
+        admin_(log_.get(), &access_, head_signer_.get(), kek_.get(),
+               options.cluster.enabled() ? cluster::kKeyRotationRefused
+                                         : ""),
         care_handler_(log_.get(), records_.get(), ClockOf(options)),
         runner_{&care_handler_, &access_},
         care_services_(&runner_),
@@ -373,15 +375,6 @@ absl::StatusOr<std::unique_ptr<CaselineServer>> CaselineServer::Start(
   log_options.env = options.env;
   log_options.kek = options.kek.get();
   log_options.encrypt_payloads = options.encrypt_payloads;
-  if (options.cluster.enabled() && options.kek != nullptr &&
-      options.encrypt_payloads) {
-    return absl::FailedPreconditionError(
-        "payload encryption (--encrypt_payloads) is not available in cluster "
-        "mode this release: the clients' data keys are not replicated, so "
-        "nodes could not read each other's events or erase a client "
-        "everywhere (docs/cluster.md \"Encryption\"). Run the cluster with "
-        "--encrypt_payloads=false");
-  }
   std::unique_ptr<eventstore::EventLog> log;
   if (options.cluster.enabled()) {
     cluster::ClusterOptions cluster = options.cluster;

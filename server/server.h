@@ -84,7 +84,8 @@ struct ServerOptions {
   std::shared_ptr<eventstore::KeyEncryptionKey> kek;
   // With kek: whether new events of client-<id> streams are encrypted
   // (caselined --encrypt_payloads). Events written encrypted stay readable
-  // either way. Not in cluster mode: Start refuses kek with it there.
+  // either way. In cluster mode every node needs the same KEK
+  // (docs/cluster.md "Encryption"), and Admin.RotateKeys is refused.
   // Default: true.
   bool encrypt_payloads = true;
   // The rocksdb::Env of the event log's database (not owned; must outlive
@@ -98,8 +99,7 @@ class CaselineServer {
   // set-up, TLS without an access config, or, without TLS and without
   // insecure_non_loopback, a listen host that does not resolve or resolves to
   // an address that is not loopback; FAILED_PRECONDITION when the data
-  // directory is locked or too new, or when payload encryption (kek with
-  // encrypt_payloads) is asked for in cluster mode, UNAVAILABLE when the
+  // directory is locked or too new, UNAVAILABLE when the
   // address cannot be bound, and the log's errors otherwise.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<CaselineServer>> Start(
       ServerOptions options);

@@ -137,9 +137,12 @@ namespace {
 
 constexpr size_t kMaxErasureTextBytes = 1000;
 constexpr char kNoEncryption[] =
-    "caselined runs without payload encryption (--encrypt_payloads=false, "
-    "or cluster mode), so it holds no data keys to erase or rotate; start "
-    "it with --kek_file and --encrypt_payloads";
+    "caselined runs without payload encryption (--encrypt_payloads=false "
+    "and no KEK), so it holds no data keys to erase or rotate; start it "
+    "with --kek_file and --encrypt_payloads";
+// How long EraseClient waits for this node to hold every acknowledged write
+// (a cluster follower) before it reads the client's disclosures.
+constexpr absl::Duration kAwaitAcknowledged = absl::Seconds(10);
 
 absl::Status CheckErasureText(const std::string& value, const char* field,
                               bool required) {
@@ -256,6 +259,11 @@ grpc::Status AdminService::EraseClient(grpc::ServerContext* context,
   erased->set_legal_basis(request->legal_basis());
   erased->set_reason(request->reason());
   const std::string stream = care::ClientStreamId(request->client_id());
+  // A cluster follower first catches up, so that no disclosure is missed.
+  if (absl::Status caught_up = log_->AwaitAcknowledged(kAwaitAcknowledged);
+      !caught_up.ok()) {
+    return ToGrpcStatus(caught_up);
+  }
   if (absl::Status kept = KeepDisclosures(*log_, stream, erased);
       !kept.ok() && !absl::IsNotFound(kept)) {
     return ToGrpcStatus(kept);
@@ -305,6 +313,9 @@ grpc::Status AdminService::RotateKeys(grpc::ServerContext* context,
   }
   if (kek_ == nullptr) {
     return ToGrpcStatus(absl::FailedPreconditionError(kNoEncryption));
+  }
+  if (!rotation_refused_.empty()) {
+    return ToGrpcStatus(absl::FailedPreconditionError(rotation_refused_));
   }
   absl::StatusOr<std::string> added = kek_->Rotate();
   if (!added.ok()) return ToGrpcStatus(added.status());

@@ -7,6 +7,9 @@
 #ifndef CASELINE_SERVICES_ADMIN_SERVICE_H_
 #define CASELINE_SERVICES_ADMIN_SERVICE_H_
 
+#include <string>
+#include <utility>
+
 #include "caseline/v1/admin.grpc.pb.h"
 #include "eventstore/event_log.h"
 #include "services/access_control.h"
@@ -17,11 +20,18 @@ class AdminService final : public v1::Admin::Service {
  public:
   // `log`, `access`, `signer` and `kek` are not owned and must outlive the
   // service. `signer` is null when the server has no signing key, `kek`
-  // when it encrypts no payloads.
+  // when it encrypts no payloads. `rotation_refused`: when not empty,
+  // RotateKeys answers FAILED_PRECONDITION with it and changes nothing
+  // (cluster mode: cluster::kKeyRotationRefused).
   AdminService(eventstore::EventLog* log, AccessControl* access,
                const eventstore::HeadSigner* signer = nullptr,
-               eventstore::KeyEncryptionKey* kek = nullptr)
-      : log_(log), access_(access), signer_(signer), kek_(kek) {}
+               eventstore::KeyEncryptionKey* kek = nullptr,
+               std::string rotation_refused = "")
+      : log_(log),
+        access_(access),
+        signer_(signer),
+        kek_(kek),
+        rotation_refused_(std::move(rotation_refused)) {}
 
   // Blocks one gRPC thread for the backup's duration (a flush, links or
   // copies, and a read of the whole log to verify it). Logs each backup made.
@@ -39,7 +49,9 @@ class AdminService final : public v1::Admin::Service {
                              const v1::GetSigningKeyRequest* request,
                              v1::SigningKey* response) override;
   // Logs each erasure (client id, legal basis, position; never key
-  // material).
+  // material). In a cluster, first waits (up to 10 s) until this node holds
+  // every write acknowledged anywhere (EventLog::AwaitAcknowledged), so that
+  // the disclosures kept in the ClientErased event are all of them.
   grpc::Status EraseClient(grpc::ServerContext* context,
                            const v1::EraseClientRequest* request,
                            v1::EraseClientResponse* response) override;
@@ -53,6 +65,7 @@ class AdminService final : public v1::Admin::Service {
   AccessControl* const access_;
   const eventstore::HeadSigner* const signer_;
   eventstore::KeyEncryptionKey* const kek_;
+  const std::string rotation_refused_;
 };
 
 // `head` as the SignedHead message.

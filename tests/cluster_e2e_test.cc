@@ -2,10 +2,14 @@
 // directory) on a real 3-member etcd (docs/cluster.md): writes sent to any
 // node are sequenced once, every node holds the same log, and the cluster
 // keeps taking writes when the sequencer goes away.
+#include <sys/wait.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <cstdlib>
@@ -13,14 +17,17 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/mutex.h"
+#include "caseline/v1/admin.grpc.pb.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "caseline/v1/views.grpc.pb.h"
 #include "cluster/cluster_log.h"
 #include "cluster/etcd_client.h"
 #include "eventstore/event.h"
+#include "eventstore/key_encryption.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -66,6 +73,13 @@ class ClusterE2eTest : public ::testing::Test {
               options.cluster.compaction_interval = compaction_interval_;
               options.cluster.retain_events = retain_events_;
               options.cluster.max_groups_in_flight = groups_in_flight_;
+              if (!kek_paths_.empty()) {
+                absl::StatusOr<std::unique_ptr<eventstore::FileKeyEncryptionKey>>
+                    kek = eventstore::FileKeyEncryptionKey::Open(kek_paths_[i]);
+                ASSERT_TRUE(kek.ok()) << kek.status();
+                keks_[i] = *std::move(kek);
+                options.kek = keks_[i];
+              }
               if (!certs_.empty()) {
                 options.tls_cert_pem = ReadFile(certs_ + "/server.pem");
                 options.tls_key_pem = ReadFile(certs_ + "/server.key");
@@ -169,6 +183,10 @@ class ClusterE2eTest : public ::testing::Test {
     return range.ok() ? range->count : -1;
   }
 
+  // With payload encryption: each node's copy of the KEK file, and the KEK
+  // each node was started with.
+  std::vector<std::string> kek_paths_;
+  std::vector<std::shared_ptr<eventstore::FileKeyEncryptionKey>> keks_{kNodes};
   // With TLS: the directory of deploy/make-dev-certs.sh's certificates.
   std::string certs_;
   absl::Duration compaction_interval_ = absl::Seconds(10);
@@ -513,6 +531,247 @@ TEST_F(ClusterE2eTest, AQuorumOfEtcdIsNeededToAcknowledge) {
                      &response);
   } while (!resumed.ok() && absl::Now() < deadline);
   EXPECT_TRUE(resumed.ok()) << resumed.error_message();
+}
+
+// caselined's flags in cluster mode (docs/cluster.md "Encryption"): a node
+// never makes its own KEK. It exits (code 2) before it reaches etcd.
+TEST(ClusterKekFlagsTest, ANodeWithoutTheSharedKekDoesNotStart) {
+  testing::ScratchDir dir("cluster_kek_flags");
+  const auto run = [&](const std::string& flags) {
+    const std::string err = dir.path() + "/stderr";
+    const int status = std::system(
+        absl::StrCat(CASELINED_PATH, " --data_dir ", dir.path(), "/data",
+                     " --listen 127.0.0.1:0 --cluster_etcd 127.0.0.1:1",
+                     " --cluster_node_id n1 --cluster_peer_listen 127.0.0.1:0 ",
+                     flags, " > /dev/null 2> ", err)
+            .c_str());
+    std::ifstream in(err);
+    std::stringstream text;
+    text << in.rdbuf();
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                          text.str());
+  };
+  auto [code, err] = run("");
+  EXPECT_EQ(code, 2) << err;
+  EXPECT_THAT(err, HasSubstr("head -c 32 /dev/urandom"));
+  EXPECT_THAT(err, HasSubstr("--encrypt_payloads=false"));
+  std::tie(code, err) = run(absl::StrCat("--kek_file ", dir.path(), "/none.kek"));
+  EXPECT_EQ(code, 2) << err;
+  EXPECT_THAT(err, HasSubstr("does not exist"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/none.kek"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data.kek"));
+}
+
+// Payload encryption in a cluster (docs/cluster.md "Encryption"): one KEK
+// file copied to every node; the clients' data keys and their erasure
+// travel in the replicated groups.
+class ClusterEncryptionTest : public ClusterE2eTest {
+ protected:
+  void SetUp() override {
+    kek_dir_ = std::make_unique<testing::ScratchDir>("cluster_keks");
+    const std::string shared = kek_dir_->path() + "/cluster.kek";
+    ASSERT_TRUE(eventstore::FileKeyEncryptionKey::Open(shared).ok());
+    for (int i = 0; i < kNodes; ++i) {
+      kek_paths_.push_back(absl::StrCat(kek_dir_->path(), "/node-", i, ".kek"));
+      std::filesystem::copy_file(shared, kek_paths_.back());
+    }
+    ClusterE2eTest::SetUp();
+  }
+
+  // A care command sent to `node` (the care streams take events only
+  // through them).
+  absl::StatusOr<std::string> Command(int node, const std::string& method,
+                                      const std::string& json) {
+    absl::StatusOr<tools::PreparedCommand> prepared =
+        tools::PrepareCommand(method, json);
+    if (!prepared.ok()) return prepared.status();
+    return tools::SendCommand(
+        grpc::CreateChannel(nodes_[node]->address(),
+                            grpc::InsecureChannelCredentials()),
+        *prepared, "org-a", "tester", absl::Seconds(15));
+  }
+
+  // Registers client `id` (its family name `secret`) at `node`; the
+  // organisation first, once.
+  absl::Status RegisterClient(int node, const std::string& id,
+                              const std::string& secret) {
+    if (!org_registered_) {
+      absl::StatusOr<std::string> org = Command(
+          node, "Organizations.RegisterOrganization",
+          R"({"command_id":"org-a","organization_registered":{
+              "organization_id":"org-a","name":"A",
+              "type":"ORGANIZATION_TYPE_HOSPITAL"}})");
+      if (!org.ok()) return org.status();
+      org_registered_ = true;
+    }
+    return Command(node, "Clients.RegisterClient",
+                   absl::StrCat(R"({"command_id":"register-)", id,
+                                R"(-)", eventstore::EventId::Generate().ToString(),
+                                R"(","client_id":")", id,
+                                R"(","client_registered":{"name":{"family":")",
+                                secret, R"(","given":"Lan"},)",
+                                R"("birth_date":{"year":1970,"month":3,"day":2}}})"))
+        .status();
+  }
+
+  // The stream's events as `node` serves them, once it holds `head`.
+  std::vector<v1::Event> StreamAt(int node, const std::string& stream,
+                                  uint64_t head) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (nodes_[node]->event_log().HeadPosition() < head &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    v1::ReadStreamRequest request;
+    request.set_stream_id(stream);
+    request.set_max_count(100);
+    grpc::ClientContext context;
+    v1::ReadStreamResponse page;
+    const grpc::Status s = clients_[node]->ReadStream(&context, request, &page);
+    EXPECT_TRUE(s.ok()) << "node " << node << ": " << s.error_message();
+    return {page.events().begin(), page.events().end()};
+  }
+
+  // An Admin client of `node`.
+  auto AdminAt(int node) {
+    return v1::Admin::NewStub(grpc::CreateChannel(
+        nodes_[node]->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  grpc::Status Erase(int node, const std::string& client,
+                     v1::EraseClientResponse* out) {
+    v1::EraseClientRequest request;
+    request.set_client_id(client);
+    request.set_legal_basis("GDPR Art. 17(1)(a)");
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(20));
+    return AdminAt(node)->EraseClient(&context, request, out);
+  }
+
+  static eventstore::DataKeyId KeyId(const std::string& hex) {
+    const std::string bytes = absl::HexStringToBytes(hex);
+    eventstore::DataKeyId id{};
+    EXPECT_EQ(bytes.size(), id.size());
+    std::copy_n(bytes.begin(), std::min(bytes.size(), id.size()), id.begin());
+    return id;
+  }
+
+  std::unique_ptr<testing::ScratchDir> kek_dir_;
+  bool org_registered_ = false;
+};
+
+TEST_F(ClusterEncryptionTest, AnErasureOnTheSequencerReachesEveryNode) {
+  const int sequencer = WaitForSequencer(absl::Seconds(10));
+  ASSERT_GE(sequencer, 0);
+  const int follower = (sequencer + 1) % kNodes;
+  // Sent to a follower: forwarded, and the key made by the sequencer.
+  const absl::Status registered = RegisterClient(follower, "c1", "Secretc");
+  ASSERT_TRUE(registered.ok()) << registered;
+  uint64_t head = nodes_[follower]->event_log().HeadPosition();
+  for (int node = 0; node < kNodes; ++node) {
+    const std::vector<v1::Event> events = StreamAt(node, "client-c1", head);
+    ASSERT_EQ(events.size(), 1u) << "node " << node;
+    EXPECT_THAT(events[0].payload(), HasSubstr("Secretc")) << "node " << node;
+    EXPECT_FALSE(events[0].payload_erased());
+  }
+
+  v1::EraseClientResponse erased;
+  const grpc::Status s = Erase(sequencer, "c1", &erased);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(erased.already_erased());
+  head = erased.position();
+  const eventstore::DataKeyId key_id = KeyId(erased.data_key_id());
+  for (int node = 0; node < kNodes; ++node) {
+    const std::vector<v1::Event> events = StreamAt(node, "client-c1", head);
+    ASSERT_EQ(events.size(), 2u) << "node " << node;
+    EXPECT_TRUE(events[0].payload_erased()) << "node " << node;
+    EXPECT_TRUE(events[0].payload().empty()) << "node " << node;
+    EXPECT_EQ(events[1].event_type(), "ClientErased");
+    EXPECT_EQ(events[1].global_position(), head);
+    EXPECT_TRUE(keks_[node]->IsErased(key_id)) << "node " << node;
+    absl::StatusOr<eventstore::ChainVerification> chain =
+        nodes_[node]->event_log().VerifyChain(0, 0);
+    ASSERT_TRUE(chain.ok()) << chain.status();
+    EXPECT_TRUE(chain->ok) << "node " << node;
+    EXPECT_EQ(chain->head_position, head);
+  }
+  // The stream takes no more events, wherever the command is sent.
+  for (int node : {sequencer, follower}) {
+    const absl::Status refused = RegisterClient(node, "c1", "Again");
+    EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition)
+        << "node " << node << ": " << refused;
+    EXPECT_THAT(refused.message(),
+                HasSubstr(absl::StrCat("erased at global position ", head)));
+  }
+  // Again: already erased.
+  ASSERT_TRUE(Erase(follower, "c1", &erased).ok());
+  EXPECT_TRUE(erased.already_erased());
+  EXPECT_EQ(erased.position(), head);
+
+  // An erasure sent to a follower is forwarded to the sequencer, and
+  // answered once the follower holds it.
+  ASSERT_TRUE(RegisterClient(sequencer, "c2", "Secretd").ok());
+  ASSERT_TRUE(Erase(follower, "c2", &erased).ok());
+  EXPECT_FALSE(erased.already_erased());
+  EXPECT_GE(nodes_[follower]->event_log().HeadPosition(), erased.position());
+  std::vector<v1::Event> events = StreamAt(follower, "client-c2", 0);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_TRUE(events[0].payload_erased());
+  head = erased.position();
+
+  // Key rotation would make this node's KEK differ from the others'.
+  {
+    grpc::ClientContext context;
+    v1::RotateKeysResponse rotated;
+    const grpc::Status refused = AdminAt(sequencer)->RotateKeys(
+        &context, v1::RotateKeysRequest(), &rotated);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(refused.error_message(), HasSubstr("single-node only"));
+    EXPECT_EQ(keks_[sequencer]->version_ids().size(), 1u);
+  }
+
+  // A follower restarted after the erasure keeps it.
+  nodes_[follower]->Shutdown(absl::Seconds(2));
+  nodes_[follower].reset();
+  keks_[follower].reset();
+  StartNode(follower);
+  EXPECT_TRUE(keks_[follower]->IsErased(key_id));
+  events = StreamAt(follower, "client-c1", head);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_TRUE(events[0].payload_erased());
+  events = StreamAt(follower, "client-c2", head);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_TRUE(events[0].payload_erased());
+}
+
+TEST_F(ClusterEncryptionTest, AFollowerWithAnotherKekRefusesTheGroups) {
+  const int sequencer = WaitForSequencer(absl::Seconds(10));
+  ASSERT_GE(sequencer, 0);
+  const int away = (sequencer + 1) % kNodes;
+  nodes_[away]->Shutdown(absl::Seconds(2));
+  nodes_[away].reset();
+  ASSERT_TRUE(RegisterClient(sequencer, "k1", "Secretk").ok());
+  // The node comes back with a KEK of its own.
+  std::filesystem::remove(kek_paths_[away]);
+  StartNode(away);
+  absl::Status refused;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (refused.ok() && absl::Now() < deadline) {
+    refused = StatusOf(away).apply_error;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("same --kek_file"));
+  // It applied the organisation's group, not the client's.
+  EXPECT_LT(nodes_[away]->event_log().HeadPosition(),
+            nodes_[sequencer]->event_log().HeadPosition());
+  EXPECT_EQ(nodes_[away]
+                ->event_log()
+                .ReadStream("client-k1", eventstore::ReadStreamOptions{})
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

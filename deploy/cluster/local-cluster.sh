@@ -18,6 +18,10 @@
 # Binaries: CASELINED (default build/server/caselined), CASELINE (default
 # build/tools/caseline), ETCD (default /usr/bin/etcd). CASELINED_FLAGS: more
 # flags for every node, e.g. "--cluster_groups_in_flight 1".
+# Payload encryption (docs/cluster.md "Encryption"): `start` makes one KEK,
+# DIR/cluster.kek, and gives each node its own copy, DIR/node-N.kek
+# (--kek_file); CASELINED_FLAGS="--encrypt_payloads=false" writes new events
+# in plaintext.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 command=${1:-}
@@ -88,11 +92,26 @@ start_etcd() {
   echo $! > "$pidfile"
 }
 
+# Every node needs the same KEK: one file, made once, copied to each node
+# (each node's copy records the erasures it applies).
+node_kek() {
+  local n=$1
+  if [ ! -f "$dir/cluster.kek" ]; then
+    (umask 077 && head -c 32 /dev/urandom > "$dir/cluster.kek")
+  fi
+  if [ ! -f "$dir/node-$n.kek" ]; then
+    cp "$dir/cluster.kek" "$dir/node-$n.kek"
+    chmod 600 "$dir/node-$n.kek"
+  fi
+  echo "$dir/node-$n.kek"
+}
+
 start_node() {
-  local n=$1 pidfile=$dir/node-$1.pid
+  local n=$1 pidfile=$dir/node-$1.pid kek
   running "$pidfile" && return 0
+  kek=$(node_kek "$n")
   setsid "$caselined" --data_dir "$dir/node-$n" --listen "$(grpc_address "$n")" \
-    --http_listen "$(http_address "$n")" \
+    --http_listen "$(http_address "$n")" --kek_file "$kek" \
     --cluster_etcd "$endpoints" --cluster_node_id "node-$n" \
     --cluster_peer_listen "$(peer_address "$n")" ${CASELINED_FLAGS:-} \
     > "$dir/node-$n.log" 2>&1 < /dev/null &
@@ -135,7 +154,7 @@ case "$command" in
     for n in 1 2 3; do start_etcd "$n"; done
     for n in 1 2 3; do start_node "$n"; done
     for n in 1 2 3; do
-      echo "node-$n: gRPC $(grpc_address "$n"), HTTP http://$(http_address "$n")/, peer $(peer_address "$n"), data $dir/node-$n"
+      echo "node-$n: gRPC $(grpc_address "$n"), HTTP http://$(http_address "$n")/, peer $(peer_address "$n"), data $dir/node-$n, KEK $dir/node-$n.kek"
     done
     echo "etcd: $endpoints"
     ;;

@@ -2,7 +2,8 @@
 """A Jepsen-style check of a three-node Caseline cluster (docs/cluster.md).
 
 Three hosts, each a network namespace joined to a bridge by a veth pair, each
-running one etcd member and one caselined. Clients in the root namespace
+running one etcd member and one caselined, each with its copy of one KEK
+file (the clients' payloads are encrypted). Clients in the root namespace
 (tests/cluster/cluster_workload.cc) append with exact and `any` expected
 versions and retry identically when an answer is lost, while the demo care
 network (`caseline demo`) is loaded through the care-record commands, and a
@@ -202,10 +203,26 @@ class Cluster:
             f"etcd-{h.index}.log")
         self.note(f"start etcd e{h.index}")
 
+    def node_kek(self, h):
+        """h's copy of the cluster's one KEK file (docs/cluster.md
+        "Encryption"), made once and copied to every node, so that the
+        clients' payloads are encrypted and every node reads them."""
+        shared = os.path.join(self.work, "cluster.kek")
+        if not os.path.exists(shared):
+            with open(os.open(shared, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                              0o600), "wb") as f:
+                f.write(os.urandom(32))
+        path = os.path.join(self.work, f"node-{h.index}.kek")
+        if not os.path.exists(path):
+            shutil.copyfile(shared, path)
+            os.chmod(path, 0o600)
+        return path
+
     def start_node(self, h):
         h.node = h.spawn([
             os.path.join(self.build, "server", "caselined"),
             "--data_dir", os.path.join(self.work, f"node-{h.index}"),
+            "--kek_file", self.node_kek(h),
             "--listen", h.grpc, "--insecure_non_loopback",
             "--access_config", os.path.join(self.work, "access.json"),
             "--cluster_etcd", self.endpoints(),
