@@ -654,7 +654,7 @@ EventLogImpl::CheckReplicatedKeys(
       }
       auto active = std::make_shared<StreamKey>();
       active->key_id = key.record.key_id;
-      active->key = *unwrapped;
+      active->key.emplace(*unwrapped);
       key.key = std::move(active);
     }
     // The record's copy of the wrapped key is no longer needed.
