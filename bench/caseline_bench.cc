@@ -27,12 +27,14 @@
 //   - payload encryption (docs/log_format.md "Encrypted payloads"): durable
 //     appends to client streams, care commands, a log scan and a rebuild of
 //     every projection, each on a server with client payloads encrypted
-//     beside one with them in plaintext.
+//     beside one with them in plaintext, both up at once and measured in
+//     alternating rounds (--encryption_rounds).
 //
 // Prints a table and, with --json, writes every row. docs/performance.md
 // holds the latest run and how to read it.
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <sys/wait.h>
@@ -226,6 +228,12 @@ int main(int argc, char** argv) {
   app.add_option("--encryption_events", encryption_events,
                  "care events loaded on each server of the encryption "
                  "section before its scan and rebuild rows");
+  int encryption_rounds = 4;
+  app.add_option("--encryption_rounds", encryption_rounds,
+                 "the encryption section measures each row in this many "
+                 "rounds of --seconds / rounds, alternating which setting "
+                 "goes first")
+      ->check(CLI::Range(1, 100));
   app.add_option("--only", only,
                  "run only these sections: appends, batches, mixed, fanout, "
                  "commands, subscriptions, interference, cluster, scale, "
@@ -615,25 +623,25 @@ int main(int argc, char** argv) {
   // --- Payload encryption: the same rows with it on and off ---------------
   if (wanted("encryption")) {
     constexpr int kCommandCallers = 8;
-    std::vector<bench::EncryptionSetting> settings;
-    for (bool encrypt : {false, true}) {
-      absl::StatusOr<bench::EncryptionSetting> measured =
-          bench::MeasureEncryptionSetting(
-              encrypt,
-              (scratch / (encrypt ? "encrypted" : "plaintext")).string(),
-              caller_counts, kCommandCallers, command_clients,
-              encryption_events, demo_concurrency, warmup, duration);
-      if (!measured.ok()) {
-        std::fprintf(stderr, "caseline-bench: encryption: %s\n",
-                     measured.status().ToString().c_str());
-        return 1;
-      }
-      settings.push_back(*std::move(measured));
-      std::fprintf(stderr, "encryption %s measured\n",
-                   encrypt ? "on" : "off");
+    bench::EncryptionBenchOptions encryption;
+    encryption.append_callers = caller_counts;
+    encryption.command_callers = kCommandCallers;
+    encryption.command_clients = command_clients;
+    encryption.events = encryption_events;
+    encryption.demo_concurrency = demo_concurrency;
+    encryption.warmup = warmup;
+    encryption.duration = duration;
+    encryption.rounds = encryption_rounds;
+    absl::StatusOr<std::array<bench::EncryptionSetting, 2>> settings =
+        bench::MeasureEncryption((scratch / "plaintext").string(),
+                                 (scratch / "encrypted").string(), encryption);
+    if (!settings.ok()) {
+      std::fprintf(stderr, "caseline-bench: encryption: %s\n",
+                   settings.status().ToString().c_str());
+      return 1;
     }
-    const bench::EncryptionSetting& off = settings[0];
-    const bench::EncryptionSetting& on = settings[1];
+    const bench::EncryptionSetting& off = (*settings)[0];
+    const bench::EncryptionSetting& on = (*settings)[1];
     constexpr char kOn[] = "caseline: client payloads encrypted";
     constexpr char kOff[] = "baseline: client payloads plaintext";
     for (size_t i = 0; i < caller_counts.size(); ++i) {

@@ -4,6 +4,7 @@
 #ifndef CASELINE_BENCH_ENCRYPTION_SCENARIOS_H_
 #define CASELINE_BENCH_ENCRYPTION_SCENARIOS_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,13 +29,29 @@ struct EncryptionSetting {
   double rebuild_events_per_second = 0;
 };
 
-// Starts a fresh in-process server in `dir` (a KEK file beside it when
-// `encrypt`), measures the above and stops it.
-absl::StatusOr<EncryptionSetting> MeasureEncryptionSetting(
-    bool encrypt, const std::string& dir,
-    const std::vector<int>& append_callers, int command_callers,
-    int command_clients, uint64_t events, int demo_concurrency,
-    absl::Duration warmup, absl::Duration duration);
+struct EncryptionBenchOptions {
+  std::vector<int> append_callers;
+  int command_callers = 8;
+  int command_clients = 4;
+  uint64_t events = 20000;  // the demo network loaded first
+  int demo_concurrency = 8;
+  absl::Duration warmup = absl::Seconds(1);
+  absl::Duration duration = absl::Seconds(4);  // per row and setting
+  // Each row is measured in this many rounds of duration / rounds.
+  int rounds = 4;
+};
+
+// Starts two fresh in-process servers, one in `plaintext_dir` and one in
+// `encrypted_dir` (a KEK file beside it), loads the same demo network into
+// each, and measures every row on both in `rounds` rounds, alternating
+// which setting goes first, so that a drift of the machine (the WAL's sync
+// latency, another process) during the sitting falls on both alike. A row's
+// rate is the mean of its rounds' rates (each round is equally long), its
+// p50 the mean of the rounds' p50s, its p99 the largest round's p99.
+// Returns {plaintext, encrypted}.
+absl::StatusOr<std::array<EncryptionSetting, 2>> MeasureEncryption(
+    const std::string& plaintext_dir, const std::string& encrypted_dir,
+    const EncryptionBenchOptions& options);
 
 }  // namespace caseline::bench
 

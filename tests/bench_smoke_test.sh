@@ -12,7 +12,7 @@ trap 'rm -rf "$out"' EXIT
 "$build/bench/caseline-bench" --strict --seconds 0.3 --warmup 0.1 \
   --callers 1,4 --batch_callers 2 --mixed_callers 4 --subscribers 3 \
   --fanout_appenders 2 --command_clients 2 --idle_subscriptions 20 \
-  --verify_events 2000 --events 3000 --queries 30 --encryption_events 1000 \
+  --verify_events 2000 --events 3000 --queries 30 --encryption_events 1000 --encryption_rounds 2 \
   --json "$out/bench.json" \
   > "$out/stdout" 2> "$out/stderr" || {
   echo "caseline-bench failed:"; tail -30 "$out/stderr"; cat "$out/stdout"; exit 1; }
