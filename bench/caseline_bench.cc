@@ -228,7 +228,7 @@ int main(int argc, char** argv) {
   app.add_option("--encryption_events", encryption_events,
                  "care events loaded on each server of the encryption "
                  "section before its scan and rebuild rows");
-  int encryption_rounds = 4;
+  int encryption_rounds = 6;
   app.add_option("--encryption_rounds", encryption_rounds,
                  "the encryption section measures each row in this many "
                  "rounds of --seconds / rounds, alternating which setting "

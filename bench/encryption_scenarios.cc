@@ -1,6 +1,7 @@
 #include "bench/encryption_scenarios.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <utility>
 
@@ -130,12 +131,17 @@ absl::StatusOr<std::array<EncryptionSetting, 2>> MeasureEncryption(
     }
     return absl::OkStatus();
   };
-  RETURN_IF_ERROR(alternate([](Side& side) {
+  RETURN_IF_ERROR(alternate([&](Side& side) {
     eventstore::EventLog& log = side.server->event_log();
     side.scans.push_back(ScanEventsPerSecond(log));
     projections::ProjectionEngine& engine = side.server->projections();
     side.rebuilds.push_back(
         RebuildEventsPerSecond(engine, engine.names(), log.HeadPosition()));
+    std::fprintf(stderr,
+                 "encryption %s, round %zu: scan %.0f events/s, rebuild %.0f "
+                 "events/s\n",
+                 &side == &sides[1] ? "on" : "off", side.rebuilds.size(),
+                 side.scans.back(), side.rebuilds.back());
     return absl::OkStatus();
   }));
   const std::string payload = BenchPayload();

@@ -38,7 +38,7 @@ struct EncryptionBenchOptions {
   absl::Duration warmup = absl::Seconds(1);
   absl::Duration duration = absl::Seconds(4);  // per row and setting
   // Each row is measured in this many rounds of duration / rounds.
-  int rounds = 4;
+  int rounds = 6;
 };
 
 // Starts two fresh in-process servers, one in `plaintext_dir` and one in
