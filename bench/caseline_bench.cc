@@ -171,8 +171,7 @@ std::string Quoted(const std::string& s) { return absl::StrCat("'", s, "'"); }
 // The matching section's rows (bench/matching_scenarios.h); false after
 // printing why it could not run.
 bool AddMatchingRows(const std::vector<std::string>& files,
-                     const std::string& data_dir, int callers,
-                     Report& report) {
+                     const std::string& data_dir, int callers, Report& report) {
   bench::MatchingOptions options;
   options.callers = callers;
   absl::StatusOr<bench::MatchingResult> measured =
@@ -189,8 +188,8 @@ bool AddMatchingRows(const std::vector<std::string>& files,
   }
   const std::string population = absl::StrCat(
       "FEBRL ", absl::StrJoin(names, "+"), ", ", m.records, " records");
-  const std::string quality = absl::StrCat("matching: ", population, ", ",
-                                           m.true_pairs, " true pairs");
+  const std::string quality =
+      absl::StrCat("matching: ", population, ", ", m.true_pairs, " true pairs");
   const auto prf = [](const bench::Quality& q) {
     return absl::StrFormat("P %.3f R %.3f F1 %.3f, %d found", q.precision,
                            q.recall, q.f1, q.found);
@@ -203,52 +202,49 @@ bool AddMatchingRows(const std::vector<std::string>& files,
         {"recall", q.recall},
         {"f1", q.f1}};
   };
-  report.Add({.scenario = quality,
-              .system = "caseline: registrations refused",
-              .figure = absl::StrFormat("%d of %d; %d true pairs lost",
-                                        m.refused, m.records,
-                                        m.true_pairs_lost),
-              .metrics = {{"records", static_cast<double>(m.records)},
-                          {"true_pairs", static_cast<double>(m.true_pairs)},
-                          {"registered", static_cast<double>(m.registered)},
-                          {"refused", static_cast<double>(m.refused)},
-                          {"true_pairs_lost",
-                           static_cast<double>(m.true_pairs_lost)}}});
+  report.Add(
+      {.scenario = quality,
+       .system = "caseline: registrations refused",
+       .figure = absl::StrFormat("%d of %d; %d true pairs lost", m.refused,
+                                 m.records, m.true_pairs_lost),
+       .metrics = {
+           {"records", static_cast<double>(m.records)},
+           {"true_pairs", static_cast<double>(m.true_pairs)},
+           {"registered", static_cast<double>(m.registered)},
+           {"refused", static_cast<double>(m.refused)},
+           {"true_pairs_lost", static_cast<double>(m.true_pairs_lost)}}});
   for (const auto& [reason, count] : m.refusals) {
     std::fprintf(stderr, "matching: %lu refused, %s\n",
                  static_cast<unsigned long>(count), reason.c_str());
     report.Add({.scenario = quality,
-                .system = absl::StrCat("  refused: ", reason.substr(
-                                                          0, reason.find(':'))),
+                .system = absl::StrCat("  refused: ",
+                                       reason.substr(0, reason.find(':'))),
                 .figure = absl::StrCat(count),
                 .versus = reason.substr(reason.find(':') + 2),
                 .metrics = {{"refused", static_cast<double>(count)}}});
   }
-  Row at_match{
-      .scenario = quality,
-      .system = absl::StrFormat("caseline: match (p >= %.2f)",
-                                m.match_threshold),
-      .figure = prf(m.at_match),
-      .metrics = metrics(m.at_match)};
+  Row at_match{.scenario = quality,
+               .system = absl::StrFormat("caseline: match (p >= %.2f)",
+                                         m.match_threshold),
+               .figure = prf(m.at_match),
+               .metrics = metrics(m.at_match)};
   at_match.metrics["threshold"] = m.match_threshold;
   report.Add(at_match);
-  Row at_review{
-      .scenario = quality,
-      .system = absl::StrFormat("caseline: match + review (p >= %.2f)",
-                                m.review_threshold),
-      .figure = prf(m.at_review),
-      .metrics = metrics(m.at_review)};
+  Row at_review{.scenario = quality,
+                .system = absl::StrFormat(
+                    "caseline: match + review (p >= %.2f)", m.review_threshold),
+                .figure = prf(m.at_review),
+                .metrics = metrics(m.at_review)};
   at_review.metrics["threshold"] = m.review_threshold;
   report.Add(at_review);
-  report.Add({.scenario = quality,
-              .system = absl::StrFormat("caseline: review band (%.2f-%.2f)",
-                                        m.review_threshold,
-                                        m.match_threshold),
-              .figure = absl::StrFormat("%d pairs, %d true", m.review_band,
-                                        m.review_band_true),
-              .metrics = {{"pairs", static_cast<double>(m.review_band)},
-                          {"true_pairs",
-                           static_cast<double>(m.review_band_true)}}});
+  report.Add(
+      {.scenario = quality,
+       .system = absl::StrFormat("caseline: review band (%.2f-%.2f)",
+                                 m.review_threshold, m.match_threshold),
+       .figure = absl::StrFormat("%d pairs, %d true", m.review_band,
+                                 m.review_band_true),
+       .metrics = {{"pairs", static_cast<double>(m.review_band)},
+                   {"true_pairs", static_cast<double>(m.review_band_true)}}});
   report.Add(
       {.scenario = quality,
        .system = "caseline: blocking (care::BlockingKeys)",
@@ -271,15 +267,15 @@ bool AddMatchingRows(const std::vector<std::string>& files,
               .metrics = metrics(m.exact)});
 
   const std::string rate = absl::StrCat("matching rate: ", population);
-  Row registering = LoadRow(rate, "caseline: RegisterClient over gRPC",
-                            m.callers,
-                            Load{.events_per_second = m.registrations_per_second,
-                                 .p50_ms = m.register_p50_ms,
-                                 .p99_ms = m.register_p99_ms});
+  Row registering =
+      LoadRow(rate, "caseline: RegisterClient over gRPC", m.callers,
+              Load{.events_per_second = m.registrations_per_second,
+                   .p50_ms = m.register_p50_ms,
+                   .p99_ms = m.register_p99_ms});
   registering.figure =
       absl::StrFormat("%.0f registrations/s", m.registrations_per_second);
-  registering.metrics = {{"registrations_per_second",
-                          m.registrations_per_second}};
+  registering.metrics = {
+      {"registrations_per_second", m.registrations_per_second}};
   report.Add(registering);
   const double scored =
       m.rebuild_seconds > 0 ? m.registered / m.rebuild_seconds : 0;

@@ -21,9 +21,9 @@
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
 #include "bench/bench_util.h"
+#include "care/client_matching.h"
 #include "caseline/v1/care_record.grpc.pb.h"
 #include "caseline/v1/views.grpc.pb.h"
-#include "care/client_matching.h"
 #include "grpcpp/grpcpp.h"
 #include "projections/duplication_projection.h"
 #include "projections/projection_engine.h"
@@ -36,9 +36,7 @@ namespace {
 
 constexpr char kIdentifierSystem[] = "SOC_SEC_ID";
 
-std::string Agency(int caller) {
-  return absl::StrCat("febrl-agency-", caller);
-}
+std::string Agency(int caller) { return absl::StrCat("febrl-agency-", caller); }
 
 absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
@@ -76,9 +74,10 @@ v1::ClientRegistered ToClient(const FebrlRecord& r) {
   int32_t year = 0, month = 0, day = 0;
   const std::string& d = r.date_of_birth;
   if (d.size() == 8 &&
-      std::all_of(d.begin(), d.end(), [](char ch) {
-        return absl::ascii_isdigit(static_cast<unsigned char>(ch));
-      }) &&
+      std::all_of(d.begin(), d.end(),
+                  [](char ch) {
+                    return absl::ascii_isdigit(static_cast<unsigned char>(ch));
+                  }) &&
       absl::SimpleAtoi(d.substr(0, 4), &year) &&
       absl::SimpleAtoi(d.substr(4, 2), &month) &&
       absl::SimpleAtoi(d.substr(6, 2), &day)) {
@@ -160,7 +159,7 @@ Quality ExactMatch(const std::vector<FebrlRecord>& records,
   return QualityOf(found, true_found, true_pairs.size());
 }
 
-absl::Status RegisterOrganization(v1::Organizations::Stub& stub,
+absl::Status RegisterOrganization(const std::shared_ptr<grpc::Channel>& channel,
                                   const std::string& id,
                                   const std::string& name,
                                   v1::OrganizationType type) {
@@ -174,7 +173,9 @@ absl::Status RegisterOrganization(v1::Organizations::Stub& stub,
   context.AddMetadata("x-caseline-org", id);
   context.AddMetadata("x-caseline-user", "bench");
   v1::CommandResult result;
-  const grpc::Status s = stub.RegisterOrganization(&context, request, &result);
+  const grpc::Status s =
+      v1::Organizations::NewStub(channel)->RegisterOrganization(
+          &context, request, &result);
   if (!s.ok()) return FromGrpc(s, absl::StrCat("registering ", id));
   return absl::OkStatus();
 }
@@ -263,9 +264,8 @@ absl::StatusOr<MatchingResult> MeasureMatching(
   std::vector<std::string> ids(records.size());
   absl::flat_hash_map<std::string, uint32_t> record_of;
   for (uint32_t k = 0; k < order.size(); ++k) {
-    ids[order[k]] = absl::StrFormat("m%llu-%06u",
-                                    static_cast<unsigned long long>(options.seed),
-                                    k);
+    ids[order[k]] = absl::StrFormat(
+        "m%llu-%06u", static_cast<unsigned long long>(options.seed), k);
     record_of[ids[order[k]]] = order[k];
   }
 
@@ -280,13 +280,12 @@ absl::StatusOr<MatchingResult> MeasureMatching(
   args.SetMaxReceiveMessageSize(64 << 20);
   const std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       server->address(), grpc::InsecureChannelCredentials(), args);
-  auto organizations = v1::Organizations::NewStub(channel);
-  RETURN_IF_ERROR(RegisterOrganization(*organizations, kMatchingIssuer,
+  RETURN_IF_ERROR(RegisterOrganization(channel, kMatchingIssuer,
                                        "FEBRL Social Security Issuer",
                                        v1::ORGANIZATION_TYPE_SOCIAL_SERVICES));
   for (int c = 0; c < callers; ++c) {
     RETURN_IF_ERROR(RegisterOrganization(
-        *organizations, Agency(c), absl::StrCat("FEBRL Community Agency ", c),
+        channel, Agency(c), absl::StrCat("FEBRL Community Agency ", c),
         v1::ORGANIZATION_TYPE_COMMUNITY_AGENCY));
   }
 
@@ -359,9 +358,9 @@ absl::StatusOr<MatchingResult> MeasureMatching(
   projections::ProjectionEngine& engine = server->projections();
   const uint64_t head = server->event_log().HeadPosition();
   result.log_events = head;
-  RETURN_IF_ERROR(engine.WaitForPosition(
-      projections::kDuplicationProjectionName, head,
-      absl::Now() + absl::Minutes(30)));
+  RETURN_IF_ERROR(
+      engine.WaitForPosition(projections::kDuplicationProjectionName, head,
+                             absl::Now() + absl::Minutes(30)));
   auto views = v1::DuplicationViews::NewStub(channel);
   uint64_t match_found = 0, match_true = 0, review_found = 0, review_true = 0;
   absl::flat_hash_set<uint64_t> seen;
@@ -444,7 +443,8 @@ absl::StatusOr<MatchingResult> MeasureMatching(
       projections::kDuplicationProjectionName,
       [](const v1::RebuildProjectionResponse&) { return true; }));
   result.rebuild_seconds = MillisSince(rebuild_start) / 1000;
-  std::fprintf(stderr, "matching: duplication rebuilt over %llu events in %.2f s\n",
+  std::fprintf(stderr,
+               "matching: duplication rebuilt over %llu events in %.2f s\n",
                static_cast<unsigned long long>(head), result.rebuild_seconds);
   server->Shutdown(absl::Seconds(10));
   return result;

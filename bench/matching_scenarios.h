@@ -94,9 +94,9 @@ struct MatchingResult {
   // DuplicationViews.ListFindings (all pages).
   double match_threshold = 0;
   double review_threshold = 0;
-  Quality at_match;      // match_class MATCH (p >= match_threshold)
-  Quality at_review;     // MATCH or REVIEW (p >= review_threshold)
-  uint64_t review_band = 0;       // REVIEW only
+  Quality at_match;          // match_class MATCH (p >= match_threshold)
+  Quality at_review;         // MATCH or REVIEW (p >= review_threshold)
+  uint64_t review_band = 0;  // REVIEW only
   uint64_t review_band_true = 0;
   // care::BlockingKeys over the registered records: pairs sharing a key.
   uint64_t candidate_pairs = 0;
