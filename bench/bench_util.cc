@@ -200,6 +200,7 @@ bool Report::WriteJson(
     if (!r.figure.empty()) row["figure"] = r.figure;
     if (!r.versus.empty()) row["caseline_vs_this"] = r.versus;
     row["errors"] = r.errors;
+    for (const auto& [name, value] : r.metrics) row["metrics"][name] = value;
     json["rows"].push_back(std::move(row));
   }
   std::ofstream out(path);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,9 @@ struct Row {
   std::string figure{};    // free-form figure when not throughput/latency
   std::string versus{};    // the ratio to the scenario's caseline figure, or ""
   uint64_t errors = 0;
+  // Named figures of the row as numbers (--json "metrics"), for checks that
+  // read the JSON rather than the free-form figure.
+  std::map<std::string, double> metrics{};
 };
 
 class Report {

@@ -28,7 +28,15 @@
 //     appends to client streams, care commands, a log scan and a rebuild of
 //     every projection, each on a server with client payloads encrypted
 //     beside one with them in plaintext, both up at once and measured in
-//     alternating rounds (--encryption_rounds).
+//     alternating rounds (--encryption_rounds);
+//   - duplicate-client matching (issue 19; --matching_files, skipped when
+//     empty): FEBRL records with known duplicates registered through
+//     Clients.RegisterClient, the duplication view's findings scored against
+//     the ground truth (precision, recall and F1 at the match threshold,
+//     match + review, the review band, blocking pair completeness and
+//     reduction ratio), registrations per second through the API and during
+//     a rebuild of the duplication projection, beside an exact match on
+//     (surname, given name, date of birth) over the same records.
 //
 // Prints a table and, with --json, writes every row. docs/performance.md
 // holds the latest run and how to read it.
@@ -40,6 +48,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -49,11 +58,13 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "bench/bench_util.h"
 #include "bench/command_scenarios.h"
 #include "bench/encryption_scenarios.h"
 #include "bench/grpc_scenarios.h"
+#include "bench/matching_scenarios.h"
 #include "bench/postgres_baseline.h"
 #include "bench/scale_scenarios.h"
 #include "bench/storage_baseline.h"
@@ -157,6 +168,132 @@ std::string ShellLine(const std::string& command) {
 
 std::string Quoted(const std::string& s) { return absl::StrCat("'", s, "'"); }
 
+// The matching section's rows (bench/matching_scenarios.h); false after
+// printing why it could not run.
+bool AddMatchingRows(const std::vector<std::string>& files,
+                     const std::string& data_dir, int callers, Report& report) {
+  bench::MatchingOptions options;
+  options.callers = callers;
+  absl::StatusOr<bench::MatchingResult> measured =
+      bench::MeasureMatching(files, data_dir, options);
+  if (!measured.ok()) {
+    std::fprintf(stderr, "caseline-bench: matching: %s\n",
+                 measured.status().ToString().c_str());
+    return false;
+  }
+  const bench::MatchingResult& m = *measured;
+  std::vector<std::string> names;
+  for (const std::string& file : files) {
+    names.push_back(std::filesystem::path(file).filename().string());
+  }
+  const std::string population = absl::StrCat(
+      "FEBRL ", absl::StrJoin(names, "+"), ", ", m.records, " records");
+  const std::string quality =
+      absl::StrCat("matching: ", population, ", ", m.true_pairs, " true pairs");
+  const auto prf = [](const bench::Quality& q) {
+    return absl::StrFormat("P %.3f R %.3f F1 %.3f, %d found", q.precision,
+                           q.recall, q.f1, q.found);
+  };
+  const auto metrics = [](const bench::Quality& q) {
+    return std::map<std::string, double>{
+        {"pairs_found", static_cast<double>(q.found)},
+        {"true_pairs_found", static_cast<double>(q.true_found)},
+        {"precision", q.precision},
+        {"recall", q.recall},
+        {"f1", q.f1}};
+  };
+  report.Add(
+      {.scenario = quality,
+       .system = "caseline: registrations refused",
+       .figure = absl::StrFormat("%d of %d; %d true pairs lost", m.refused,
+                                 m.records, m.true_pairs_lost),
+       .metrics = {
+           {"records", static_cast<double>(m.records)},
+           {"true_pairs", static_cast<double>(m.true_pairs)},
+           {"registered", static_cast<double>(m.registered)},
+           {"refused", static_cast<double>(m.refused)},
+           {"true_pairs_lost", static_cast<double>(m.true_pairs_lost)}}});
+  for (const auto& [reason, count] : m.refusals) {
+    std::fprintf(stderr, "matching: %lu refused, %s\n",
+                 static_cast<unsigned long>(count), reason.c_str());
+    report.Add({.scenario = quality,
+                .system = absl::StrCat("  refused: ",
+                                       reason.substr(0, reason.find(':'))),
+                .figure = absl::StrCat(count),
+                .versus = reason.substr(reason.find(':') + 2),
+                .metrics = {{"refused", static_cast<double>(count)}}});
+  }
+  Row at_match{.scenario = quality,
+               .system = absl::StrFormat("caseline: match (p >= %.2f)",
+                                         m.match_threshold),
+               .figure = prf(m.at_match),
+               .metrics = metrics(m.at_match)};
+  at_match.metrics["threshold"] = m.match_threshold;
+  report.Add(at_match);
+  Row at_review{.scenario = quality,
+                .system = absl::StrFormat(
+                    "caseline: match + review (p >= %.2f)", m.review_threshold),
+                .figure = prf(m.at_review),
+                .metrics = metrics(m.at_review)};
+  at_review.metrics["threshold"] = m.review_threshold;
+  report.Add(at_review);
+  report.Add(
+      {.scenario = quality,
+       .system = absl::StrFormat("caseline: review band (%.2f-%.2f)",
+                                 m.review_threshold, m.match_threshold),
+       .figure = absl::StrFormat("%d pairs, %d true", m.review_band,
+                                 m.review_band_true),
+       .metrics = {{"pairs", static_cast<double>(m.review_band)},
+                   {"true_pairs", static_cast<double>(m.review_band_true)}}});
+  report.Add(
+      {.scenario = quality,
+       .system = "caseline: blocking (care::BlockingKeys)",
+       .figure = absl::StrFormat("PC %.4f RR %.5f, %d candidates",
+                                 m.pair_completeness, m.reduction_ratio,
+                                 m.candidate_pairs),
+       .versus = absl::StrFormat("largest block %d", m.largest_block),
+       .metrics = {{"pair_completeness", m.pair_completeness},
+                   {"reduction_ratio", m.reduction_ratio},
+                   {"candidate_pairs", static_cast<double>(m.candidate_pairs)},
+                   {"true_candidate_pairs",
+                    static_cast<double>(m.true_candidate_pairs)},
+                   {"registered_true_pairs",
+                    static_cast<double>(m.registered_true_pairs)},
+                   {"largest_block", static_cast<double>(m.largest_block)}}});
+  report.Add({.scenario = quality,
+              .system = "baseline: exact surname+given+birth",
+              .figure = prf(m.exact),
+              .versus = absl::StrFormat("F1 %+.3f", m.at_match.f1 - m.exact.f1),
+              .metrics = metrics(m.exact)});
+
+  const std::string rate = absl::StrCat("matching rate: ", population);
+  Row registering =
+      LoadRow(rate, "caseline: RegisterClient over gRPC", m.callers,
+              Load{.events_per_second = m.registrations_per_second,
+                   .p50_ms = m.register_p50_ms,
+                   .p99_ms = m.register_p99_ms});
+  registering.figure =
+      absl::StrFormat("%.0f registrations/s", m.registrations_per_second);
+  registering.metrics = {
+      {"registrations_per_second", m.registrations_per_second}};
+  report.Add(registering);
+  const double scored =
+      m.rebuild_seconds > 0 ? m.registered / m.rebuild_seconds : 0;
+  const double replayed =
+      m.rebuild_seconds > 0 ? m.log_events / m.rebuild_seconds : 0;
+  report.Add({.scenario = rate,
+              .system = "caseline: rebuild of duplication",
+              .events_per_second = replayed,
+              .figure = absl::StrFormat("%.0f registrations/s scored", scored),
+              .versus = absl::StrFormat("%.0f events/s, %d events", replayed,
+                                        m.log_events),
+              .metrics = {{"registrations_per_second", scored},
+                          {"events_per_second", replayed},
+                          {"log_events", static_cast<double>(m.log_events)}}});
+  std::fprintf(stderr, "matching measured\n");
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -237,8 +374,18 @@ int main(int argc, char** argv) {
   app.add_option("--only", only,
                  "run only these sections: appends, batches, mixed, fanout, "
                  "commands, subscriptions, interference, cluster, scale, "
-                 "encryption")
+                 "encryption, matching")
       ->delimiter(',');
+  std::vector<std::string> matching_files;
+  app.add_option("--matching_files", matching_files,
+                 "FEBRL CSV files, one population, for the matching section "
+                 "(e.g. tests/fixtures/febrl/dataset1.csv; empty: the "
+                 "section is skipped)")
+      ->delimiter(',');
+  int matching_callers = 8;
+  app.add_option("--matching_callers", matching_callers,
+                 "concurrent RegisterClient callers of the matching section")
+      ->check(CLI::PositiveNumber);
   app.add_option("--json", json_path, "also write every row to this file");
   bool strict = false;
   app.add_flag("--strict", strict,
@@ -678,6 +825,20 @@ int main(int argc, char** argv) {
                 .events_per_second = off.scan_events_per_second,
                 .versus = Ratio(on.scan_events_per_second,
                                 off.scan_events_per_second)});
+  }
+
+  // --- Duplicate-client matching on FEBRL ground truth --------------------
+  if (wanted("matching") && matching_files.empty()) {
+    std::fprintf(stderr,
+                 "caseline-bench: matching section skipped: --matching_files "
+                 "is empty (give FEBRL CSVs, e.g. "
+                 "tests/fixtures/febrl/dataset1.csv)\n");
+    if (strict && !sections.empty()) return 2;
+  } else if (wanted("matching")) {
+    if (!AddMatchingRows(matching_files, (scratch / "matching").string(),
+                         matching_callers, report)) {
+      return 1;
+    }
   }
 
   // --- At scale: rebuild, queries, start-up --------------------------------
