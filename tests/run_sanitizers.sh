@@ -89,11 +89,12 @@ else
   # The ASan+UBSan job runs all of them, and TSan still covers the crash
   # test's appenders. The suites not built above show up as
   # <target>_NOT_BUILT; the script tests left out need binaries not built
-  # (bench_smoke, the fuzz replays, fhir_samples_schema, and the CLI
+  # (bench_smoke and matching_bench_e2e, the fuzz replays,
+  # fhir_samples_schema, and the CLI
   # that readme_tour and schema1_fixture drive), run no code of ours
   # in-process (check_layering, systemd_units) or repeat a suite above
   # through another client (fhir_gravity, metrics_prometheus).
-  exclude=(-E '(_NOT_BUILT$|^(CrashTest\.(ProjectionsNeitherSkipNorDoubleApplyAcrossSigkills|KillLoopKeepsEveryAcknowledgedEventAndView)|bench_smoke|fuzz_replay_.*|readme_tour|schema1_fixture|fhir_gravity|fhir_samples_schema|check_layering|systemd_units|metrics_prometheus|cluster_demo|cluster_jepsen)$)')
+  exclude=(-E '(_NOT_BUILT$|^(CrashTest\.(ProjectionsNeitherSkipNorDoubleApplyAcrossSigkills|KillLoopKeepsEveryAcknowledgedEventAndView)|bench_smoke|matching_bench_e2e|fuzz_replay_.*|readme_tour|schema1_fixture|fhir_gravity|fhir_samples_schema|check_layering|systemd_units|metrics_prometheus|cluster_demo|cluster_jepsen)$)')
 fi
 
 # Not under either sanitizer either: the cluster's process-level tests,
