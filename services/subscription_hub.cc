@@ -162,6 +162,11 @@ std::shared_ptr<const eventstore::LogPage> SubscriptionHub::TailPage(
     uint64_t from_position) {
   MutexLock lock(&mu_);
   if (tail_ == nullptr || tail_from_ != from_position) return nullptr;
+  // Only while the head has not moved since it was read: every erasure
+  // appends its ClientErased event, so a page read before an erasure (which
+  // may hold the erased client's plaintext) is never handed out once the
+  // erasure is done (docs/log_format.md "Erasure").
+  if (tail_->head_position < log_->HeadPosition()) return nullptr;
   return tail_;
 }
 

@@ -149,7 +149,8 @@ class SubscriptionHub {
   // stopped). Idempotent.
   void Stop();
 
-  // The last tail page read from `from_position` (unfiltered, not empty), or
+  // The last tail page read from `from_position` (unfiltered, not empty),
+  // while the log's head is still where it was when the page was read; else
   // null. Shared: never modified once published.
   std::shared_ptr<const eventstore::LogPage> TailPage(uint64_t from_position);
   void SetTailPage(uint64_t from_position,
