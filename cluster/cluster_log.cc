@@ -49,6 +49,22 @@ grpc::Status ToGrpc(const absl::Status& s) {
                       std::string(s.message()));
 }
 
+// A peer call's failure, with what its trailers said: not stored
+// (kNotStoredPayload) and the sequencer's head (kHeadPayload).
+absl::Status PeerFailure(const grpc::Status& s,
+                         const grpc::ClientContext& context) {
+  absl::Status status = FromGrpc(s);
+  const auto& trailers = context.GetServerTrailingMetadata();
+  if (trailers.find(kNotStoredMetadata) != trailers.end()) {
+    status.SetPayload(kNotStoredPayload, absl::Cord());
+  }
+  if (auto it = trailers.find(kHeadMetadata); it != trailers.end()) {
+    status.SetPayload(kHeadPayload, absl::Cord(std::string(
+                                        it->second.data(), it->second.size())));
+  }
+  return status;
+}
+
 void ToPeerEvent(const eventstore::ProposedEvent& e, v1::PeerEvent* p) {
   if (e.event_id.has_value()) {
     p->set_event_id(e.event_id->bytes().data(), e.event_id->bytes().size());
@@ -741,19 +757,7 @@ class ClusterLogImpl final : public ClusterLog {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(forward.deadline));
     const grpc::Status s = peer->Append(&context, request, &response);
-    if (!s.ok()) {
-      absl::Status status = FromGrpc(s);
-      const auto& trailers = context.GetServerTrailingMetadata();
-      if (trailers.find(kNotStoredMetadata) != trailers.end()) {
-        status.SetPayload(kNotStoredPayload, absl::Cord());
-      }
-      if (auto it = trailers.find(kHeadMetadata); it != trailers.end()) {
-        status.SetPayload(kHeadPayload,
-                          absl::Cord(std::string(it->second.data(),
-                                                 it->second.size())));
-      }
-      return status;
-    }
+    if (!s.ok()) return PeerFailure(s, context);
     eventstore::AppendResult result;
     result.first_position = response.first_position();
     result.last_position = response.last_position();
@@ -774,14 +778,7 @@ class ClusterLogImpl final : public ClusterLog {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
     const grpc::Status s = peer->Erase(&context, request, &response);
-    if (!s.ok()) {
-      absl::Status status = FromGrpc(s);
-      const auto& trailers = context.GetServerTrailingMetadata();
-      if (trailers.find(kNotStoredMetadata) != trailers.end()) {
-        status.SetPayload(kNotStoredPayload, absl::Cord());
-      }
-      return status;
-    }
+    if (!s.ok()) return PeerFailure(s, context);
     eventstore::ErasureResult result;
     result.position = response.position();
     result.already_erased = response.already_erased();
