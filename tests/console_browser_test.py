@@ -173,7 +173,8 @@ class Browser:
 
     def wait(self, condition, what, timeout=WAIT):
         try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.05,
+                                 ignored_exceptions=[StaleElementReferenceException]).until(
                 lambda d: condition())
         except TimeoutException:
             raise Failure(f'{self.name}: waited {timeout} s for {what}') from None
@@ -208,6 +209,12 @@ class Browser:
                 return None
         self.wait(attempt, f'to {what} {css}')
 
+    def text_of(self, css):
+        """The text of the element at `css`, waited for and read afresh."""
+        texts = []
+        self.act(css, 'read', lambda el: texts.append(el.text))
+        return texts[-1]
+
     def click(self, css):
         self.act(css, 'click', lambda el: el.click())
 
@@ -218,8 +225,9 @@ class Browser:
         return self.driver.find_element(By.TAG_NAME, 'body').text
 
     def shot(self, name, show=None):
-        """Saves the viewport as OUTPUT_DIR/<name>.png, scrolled to `show` when
-        given; first checks that every control on the page has a label."""
+        """Saves the viewport as OUTPUT_DIR/<name>.png, scrolled to the element
+        at CSS selector `show` when given (found afresh: a live refresh may
+        replace it); first checks that every control on the page has a label."""
         unlabelled = self.driver.execute_script("""
             return [...document.querySelectorAll('input, select, textarea')]
               .filter((e) => e.type !== 'hidden' && !e.labels.length &&
@@ -228,7 +236,8 @@ class Browser:
         if unlabelled:
             raise Failure(f'{self.name}: controls without a label on {name}: {unlabelled}')
         if show is not None:
-            self.driver.execute_script('arguments[0].scrollIntoView({block: "center"})', show)
+            self.act(show, 'scroll to', lambda el: self.driver.execute_script(
+                'arguments[0].scrollIntoView({block: "center"})', el))
         self.driver.save_screenshot(os.path.join(self.out_dir, f'{name}.png'))
 
     def browser_errors(self):
@@ -309,15 +318,18 @@ class Suite:
         planner.open('#/worklist')
         planner.wait_css('tr.worklist-item')
         planner.shot('worklist')
-        gaps = planner.find_all(f'tr.worklist-item[data-kind="{DISCHARGE_GAP_KIND}"]')
+        # Read in one script: a live refresh may replace the rows meanwhile.
+        gaps = planner.driver.execute_script(
+            'return [...document.querySelectorAll(arguments[0])].map('
+            '(r) => [r.getAttribute("data-client"), r.getAttribute("data-subject")])',
+            f'tr.worklist-item[data-kind="{DISCHARGE_GAP_KIND}"]')
         if not gaps:
             raise Failure('the hospital worklist shows no discharge without an accepted receiver')
         # The first such item about a planned transition whose client the
         # hospital is involved with (it may act on the client: docs/access.md
         # "Involvement"; a facility alone is not involved).
         item = None
-        for row in gaps:
-            client, subject = row.get_attribute('data-client'), row.get_attribute('data-subject')
+        for client, subject in gaps:
             summary = self.server.summary(client)['summary']
             involvement = next((c['involvement'] for c in summary.get('consent_coverage', [])
                                 if c['organization_id'] == MERCY), [])
@@ -341,8 +353,8 @@ class Suite:
         planner.wait_css(row_css + ' .claim-state[data-claimant="mercy.rivera"]')
         # The colleague's page was not reloaded: the claim arrives live.
         colleague.wait_css(row_css + ' .claim-state[data-claimant="mercy.rivera"]')
-        colleague.shot('worklist-colleague-sees-claim', show=colleague.find(row_css))
-        planner.shot('worklist-claimed', show=planner.find(row_css))
+        colleague.shot('worklist-colleague-sees-claim', show=row_css)
+        planner.shot('worklist-claimed', show=row_css)
         # Filter by claimant: only the planner's item is left.
         Select(planner.find('#wl-claimant')).select_by_value('me')
         planner.wait(lambda: len(planner.find_all('tr.worklist-item')) >= 1 and all(
@@ -382,14 +394,14 @@ class Suite:
         form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
         planner.wait_text('#form-send-referral .form-result', 'sent')
         referral_row = f'tr.referral-row[data-referral="{referral_id}"]'
-        planner.shot('client-referral-sent', show=planner.wait_css(referral_row + '[data-status="requested"]'))
+        planner.shot('client-referral-sent', show=referral_row + '[data-status="requested"]')
 
         # The receiving agency accepts it from its inbox.
         colleague.sign_in(receiver, 'intake.worker')
         colleague.open('#/inbox')
         entry = f'tr.inbox-entry[data-client="{client}"][data-referral="{referral_id}"]'
         colleague.wait_css(entry)
-        text = colleague.find(entry).text
+        text = colleague.text_of(entry)
         if 'ago' not in text:
             raise Failure(f'the inbox entry does not say how long ago it was sent: {text!r}')
         colleague.shot('inbox')
@@ -398,7 +410,7 @@ class Suite:
         colleague.shot('inbox-accepted')
         # The sender's open case page shows it accepted (closed loop), live.
         planner.wait_css(referral_row + '[data-status="accepted"]')
-        planner.shot('client-referral-accepted', show=planner.find(referral_row))
+        planner.shot('client-referral-accepted', show=referral_row)
         # The receiver accepted: the gap is closed and the item leaves the
         # hospital's worklist.
         planner.route('#/worklist')
@@ -427,7 +439,8 @@ class Suite:
         self.server.command('Transitions.RecordDischarge', {
             'command_id': 'live-dis', 'client_id': client,
             'discharge_recorded': {'admission_id': 'adm-1', 'disposition': 'DISCHARGE_DISPOSITION_HOME'}}, MERCY)
-        row = planner.wait_css(f'tr.worklist-item[data-client="{client}"]')
+        row = f'tr.worklist-item[data-client="{client}"]'
+        planner.wait_css(row)
         if not planner.driver.execute_script('return window.__notReloaded === true'):
             raise Failure('the worklist page was reloaded')
         planner.shot('worklist-live-discharge', show=row)
@@ -457,11 +470,13 @@ class Suite:
             'event_entered_in_error': {'event_id': event_id, 'reason': 'meant for another patient'}}, MERCY)
         planner.sign_in(MERCY, 'mercy.rivera')
         planner.open(f'#/client/{client}')
-        row = planner.wait_css('tr.timeline-entered-in-error')
-        if 'Entered in error' not in row.text or 'meant for another patient' not in row.text:
-            raise Failure(f'the marked row reads {row.text!r}')
-        state = planner.find('.client-state')
-        if state is not None and 'ref-wrong' in state.text:
+        row = 'tr.timeline-entered-in-error'
+        row_text = planner.text_of(row)
+        if 'Entered in error' not in row_text or 'meant for another patient' not in row_text:
+            raise Failure(f'the marked row reads {row_text!r}')
+        state = planner.driver.execute_script(
+            'const e = document.querySelector(".client-state"); return e ? e.innerText : ""')
+        if 'ref-wrong' in state:
             raise Failure('the case page still shows the marked referral')
         summary = self.server.summary(client)['summary']
         if any(r['referral_id'] == 'ref-wrong' for r in summary['state'].get('referrals', [])):
@@ -512,9 +527,10 @@ class Suite:
         planner.wait_text('.overrides ' + access, 'emergency confirmed with the clinic')
         planner.shot('audit-reviewed')
         planner.find('#verify-chain').click()
-        head = planner.wait_css('.verify-result code.head-hash')
-        if len(head.text) != 64:
-            raise Failure(f'head hash {head.text!r}')
+        head = '.verify-result code.head-hash'
+        head_text = planner.text_of(head)
+        if len(head_text) != 64:
+            raise Failure(f'head hash {head_text!r}')
         planner.shot('audit-chain', show=head)
         planner.open('#/disclosures/scenario-foster-teen-1')
         planner.wait_css('tr.disclosure')
@@ -551,10 +567,10 @@ class Suite:
         planner.sign_in(agency, 'eastside.lopez', discipline='NURSING')
         planner.open('#/duplicates')
         finding = 'article.finding[data-finding="duplicate-clients:twin-a:twin-b"]'
-        article = planner.wait_css(finding)
+        planner.wait_css(finding)
         if not planner.find_all(finding + ' .comparison-table tr[data-field]'):
             raise Failure('the possible duplicate has no per-field explanation')
-        planner.shot('duplicates', show=article)
+        planner.shot('duplicates', show=finding)
         planner.type(finding + ' input', 'twins: two people, confirmed by phone')
         planner.click(finding + ' button[data-action="dismiss"]')
         planner.wait(lambda: not planner.find(finding), 'the dismissed finding to leave the open list')
