@@ -75,7 +75,6 @@ TEST(IsReferralEventTest, TheReferralLifecycle) {
   EXPECT_TRUE(IsReferralEvent(v1::CareEvent::kReferralCancelled));
   EXPECT_FALSE(IsReferralEvent(v1::CareEvent::kServiceStarted));
   EXPECT_FALSE(IsReferralEvent(v1::CareEvent::EVENT_NOT_SET));
-  EXPECT_FALSE(IsReferralEvent(static_cast<v1::CareEvent::EventCase>(5000)));
 }
 
 }  // namespace

@@ -172,7 +172,7 @@ TEST_F(ContinuityTest, WorklistItemsForTheGapsOfTheDischargingFacility) {
 
 TEST_F(ContinuityTest, WorklistItemsForServicesEndedWithoutASuccessor) {
   const auto kService = v1::WORKLIST_ITEM_KIND_SERVICE_ENDED_WITHOUT_SUCCESSOR;
-  auto items_of = [this, kService]() {
+  auto items_of = [this]() {
     std::vector<v1::WorklistItem> out;
     for (v1::WorklistItem& item : WorklistItemsOf(record_, config_)) {
       if (item.kind() == kService) out.push_back(std::move(item));
