@@ -26,11 +26,14 @@ esac
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
+# clang 14 (clang++-14, the compiler of the fuzz and thread-safety builds):
+# the sanitized tree compiled in about half of g++'s time (ASan build 8.4
+# against 15.6 min on 2 cores; TSan 7.6 against 9.4) and its TSan suite ran
+# in half the time; its UBSan also checks enum loads (-fsanitize=enum).
 # Line tables only (-g1): the reports still name file:line. No -DNDEBUG, so
 # assertions stay on. ASan+UBSan at -O0: it compiles in about 60% of the
-# time -O1 takes (one large test file: 25 s against 40 s of CPU) and the
-# whole suite still runs in about five minutes on 2 cores. TSan at -O1: at
-# -O0 its instrumented loads and stores slow the concurrent tests the most.
+# time -O1 takes. TSan at -O1: at -O0 its instrumented loads and stores slow
+# the concurrent tests the most.
 if [ "$mode" = address ]; then
   opt="-O0 -g1"
 else
@@ -38,6 +41,7 @@ else
 fi
 rm -rf "$build"
 cmake -S . -B "$build" -G Ninja \
+  -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCASELINE_SANITIZE="$mode" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$opt"
