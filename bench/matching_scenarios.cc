@@ -85,6 +85,8 @@ v1::ClientRegistered ToClient(const FebrlRecord& r) {
     date->set_year(year);
     date->set_month(month);
     date->set_day(day);
+  } else if (!d.empty()) {
+    c.set_birth_date_recorded_as(d);
   }
   v1::PostalAddress* address = c.mutable_address();
   std::string line1 = r.street_number;

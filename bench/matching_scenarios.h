@@ -11,10 +11,12 @@
 // Each record becomes a ClientRegistered:
 //   name.given / name.family      given_name / surname
 //   birth_date                    date_of_birth cut into year, month, day
-//                                 as written (8 digits; anything else, or
-//                                 blank, is sent without a birth date), so a
-//                                 date that is not a calendar date is
-//                                 refused by the server as any client would be
+//                                 as written when it is 8 digits (the server
+//                                 keeps what makes a date and records the
+//                                 rest, e.g. 19729518 as 1972 recorded as
+//                                 "1972-95-18": ClientRegistered.birth_date)
+//   birth_date_recorded_as        date_of_birth when it is not blank and not
+//                                 8 digits
 //   address.line1                 street_number and address_1, one space
 //   address.line2 / city / region / postal_code   address_2 / suburb /
 //                                 state / postcode; country "AU"

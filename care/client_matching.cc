@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "care/birth_date.h"
 
 namespace caseline::care {
 namespace {
@@ -313,10 +314,70 @@ Field CompareNames(const v1::PersonName& a, const v1::PersonName& b,
                });
 }
 
-Field CompareBirthDates(const v1::Date& a, const v1::Date& b, bool explain) {
+// The 8 digits of a birth date recorded as text in year-month-day order
+// ("1972-95-18" -> "19729518"), or of a whole date; empty otherwise.
+std::string DateDigits(const v1::Date& date, absl::string_view recorded_as) {
+  if (!recorded_as.empty()) {
+    std::string digits;
+    for (char c : recorded_as) {
+      if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+        digits.push_back(c);
+      } else if (!absl::ascii_isspace(static_cast<unsigned char>(c)) &&
+                 c != '-' && c != '/' && c != '.') {
+        return "";
+      }
+    }
+    return digits.size() == 8 ? digits : "";
+  }
+  if (PrecisionOf(date) != DatePrecision::kDay) return "";
+  return absl::StrFormat("%04d%02d%02d", date.year(), date.month(),
+                         date.day());
+}
+
+Field CompareBirthDates(const v1::Date& a, absl::string_view recorded_a,
+                        const v1::Date& b, absl::string_view recorded_b,
+                        bool explain) {
   constexpr absl::string_view kName = "birth_date";
-  if (a.year() == 0 || b.year() == 0)
-    return Missing(kName, "a side has no birth date", explain);
+  const DatePrecision pa = PrecisionOf(a);
+  const DatePrecision pb = PrecisionOf(b);
+  if (pa != DatePrecision::kDay || pb != DatePrecision::kDay) {
+    // A date recorded as text that reads year-month-day one keystroke away
+    // from the other side's date ("1972-95-18" and 1972-05-18).
+    if (!recorded_a.empty() || !recorded_b.empty()) {
+      const std::string da = DateDigits(a, recorded_a);
+      const std::string db = DateDigits(b, recorded_b);
+      if (!da.empty() && !db.empty()) {
+        int differing = 0;
+        for (size_t i = 0; i < da.size(); ++i) differing += da[i] != db[i];
+        if (differing <= 1) {
+          return Level(kName, kBirthDateModel, v1::FIELD_AGREEMENT_PARTIAL,
+                       explain, [&] {
+                         return std::string(
+                             differing == 0
+                                 ? "recorded text has the same digits"
+                                 : "recorded text one digit apart");
+                       });
+        }
+      }
+    }
+    if (pa == DatePrecision::kNone || pb == DatePrecision::kNone)
+      return Missing(kName, "a side has no birth date", explain);
+    // Compare what both sides know: the year, and the month when both have
+    // one.
+    const bool month_known =
+        pa != DatePrecision::kYear && pb != DatePrecision::kYear;
+    const bool same = a.year() == b.year() &&
+                      (!month_known || a.month() == b.month());
+    return Level(kName, kBirthDateModel,
+                 same ? v1::FIELD_AGREEMENT_PARTIAL
+                      : v1::FIELD_AGREEMENT_DISAGREE,
+                 explain, [&] {
+                   return absl::StrCat(
+                       same ? "same " : "differs in the ",
+                       month_known ? "year and month" : "year",
+                       " (a side is partial)");
+                 });
+  }
   const bool year = a.year() == b.year();
   const bool month = a.month() == b.month();
   const bool day = a.day() == b.day();
@@ -472,7 +533,9 @@ std::array<Field, 6> CompareFields(const v1::ClientRegistered& a,
   Field name = CompareNames(a.name(), b.name(), explain);
   const bool names_disagree = name.agreement == v1::FIELD_AGREEMENT_DISAGREE;
   return {std::move(name),
-          CompareBirthDates(a.birth_date(), b.birth_date(), explain),
+          CompareBirthDates(a.birth_date(), a.birth_date_recorded_as(),
+                            b.birth_date(), b.birth_date_recorded_as(),
+                            explain),
           CompareSex(a.sex(), b.sex(), explain),
           ComparePhones(a.phone(), b.phone(), names_disagree, explain),
           CompareAddresses(a.address(), b.address(), names_disagree, explain),
@@ -613,7 +676,7 @@ std::vector<std::string> BlockingKeys(const v1::ClientRegistered& details) {
   std::vector<std::string> keys;
   const v1::Date& birth = details.birth_date();
   const bool has_birth = birth.year() != 0;
-  if (has_birth) {
+  if (PrecisionOf(birth) == DatePrecision::kDay) {
     keys.push_back(absl::StrFormat("d:%04d%02d%02d", birth.year(),
                                    birth.month(), birth.day()));
   }

@@ -129,7 +129,12 @@ struct ClientMatch {
 //     kNamePartialSimilarity; with one part missing on a side, the other part
 //     alone can give at most partial. Missing when a side has neither part.
 //   birth_date: exact agree; partial when day and month are transposed or
-//     exactly one of year, month, day differs. Missing when a year is 0.
+//     exactly one of year, month, day differs. When a side's date is partial
+//     (care/birth_date.h): partial when a side recorded as text 8 digits in
+//     year-month-day order at most one digit away from the other side's
+//     date (or its 8 digits), else missing when a year is 0, else partial
+//     when what both know (the year; the month when both have one) is
+//     equal, disagree when not.
 //   sex: equal values agree; SEX_UNSPECIFIED and SEX_UNKNOWN are missing.
 //   phone: NormalizePhone equal.
 //   address: agree when normalised line 1 agrees (equal, or Jaro–Winkler at
@@ -159,11 +164,12 @@ v1::MatchClass ClassifyMatch(double probability, const ViewsConfig& config);
 
 // Cheap keys that put likely duplicates into the same block. Two clients are
 // compared only when they share at least one key. Keys (sorted, unique):
-//   "d:YYYYMMDD"                   birth date
+//   "d:YYYYMMDD"                   birth date, when whole
 //   "p:<digits>"                   NormalizePhone
 //   "i:<system>:<value>"           each identifier
 //   "n:<soundex>:<birth year>"     given name and family name each, in one
 //                                  namespace so swapped names share a key
+//                                  (a partial birth date's year too)
 //   "f:<soundex>:<soundex>"        both name parts, sorted (no birth date)
 std::vector<std::string> BlockingKeys(const v1::ClientRegistered& details);
 

@@ -308,6 +308,40 @@ TEST(ClientMatchingCompare, BirthDateLevels) {
   EXPECT_EQ(level(1981, 3, 5).agreement(), v1::FIELD_AGREEMENT_DISAGREE);
 }
 
+// A partial birth date (care/birth_date.h) compares what both sides know; a
+// date recorded as text compares by its digits when they read year-month-day.
+TEST(ClientMatchingCompare, PartialAndRecordedBirthDates) {
+  auto compare = [](v1::ClientRegistered b) {
+    return Field(Compare(Person("A", "B", 1980, 3, 4), b), "birth_date");
+  };
+  v1::ClientRegistered year_only = Person("A", "B", 1980, 0, 0);
+  EXPECT_EQ(compare(year_only).agreement(), v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_EQ(compare(year_only).detail(), "same year (a side is partial)");
+  v1::ClientRegistered month = Person("A", "B", 1980, 3, 0);
+  EXPECT_EQ(compare(month).detail(), "same year and month (a side is partial)");
+  EXPECT_EQ(compare(Person("A", "B", 1980, 4, 0)).agreement(),
+            v1::FIELD_AGREEMENT_DISAGREE);
+  EXPECT_EQ(compare(Person("A", "B", 1979, 0, 0)).agreement(),
+            v1::FIELD_AGREEMENT_DISAGREE);
+
+  // Stored as the server keeps {1980, 93, 4}: the year, recorded as text.
+  v1::ClientRegistered typo = Person("A", "B", 1980, 0, 0);
+  typo.set_birth_date_recorded_as("1980-93-04");
+  EXPECT_EQ(compare(typo).agreement(), v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_EQ(compare(typo).detail(), "recorded text one digit apart");
+  // Two digits apart: only the year is compared.
+  typo.set_birth_date_recorded_as("1980-93-05");
+  EXPECT_EQ(compare(typo).detail(), "same year (a side is partial)");
+  // Text that does not read year-month-day, without a year: missing.
+  v1::ClientRegistered text = Person("A", "B", 0, 0, 0);
+  text.set_birth_date_recorded_as("about 1980");
+  EXPECT_EQ(compare(text).agreement(), v1::FIELD_AGREEMENT_MISSING);
+
+  // A partial date blocks by its year, never by a whole-date key.
+  EXPECT_THAT(BlockingKeys(Person("Ada", "Okafor", 1958, 0, 0)),
+              ElementsAre("f:A300:O216", "n:A300:1958", "n:O216:1958"));
+}
+
 TEST(ClientMatchingCompare, AddressLevels) {
   v1::ClientRegistered a = Person("A", "B", 0, 0, 0);
   v1::ClientRegistered b = Person("A", "B", 0, 0, 0);

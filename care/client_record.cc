@@ -34,7 +34,15 @@ auto* FindOrNull(Map& map, const std::string& key) {
 void ApplyCorrection(const v1::ClientDetailsCorrected& c,
                      v1::ClientRegistered* d) {
   if (c.has_name()) *d->mutable_name() = c.name();
-  if (c.has_birth_date()) *d->mutable_birth_date() = c.birth_date();
+  // The birth date and its recorded text are corrected together.
+  if (c.has_birth_date() || !c.birth_date_recorded_as().empty()) {
+    if (c.has_birth_date()) {
+      *d->mutable_birth_date() = c.birth_date();
+    } else {
+      d->clear_birth_date();
+    }
+    d->set_birth_date_recorded_as(c.birth_date_recorded_as());
+  }
   if (c.sex() != v1::SEX_UNSPECIFIED) d->set_sex(c.sex());
   if (!c.phone().empty()) d->set_phone(c.phone());
   if (c.has_address()) *d->mutable_address() = c.address();

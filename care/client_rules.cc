@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "care/birth_date.h"
 #include "care/event_rules.h"
 #include "care/event_summary.h"
 #include "care/rule_checks.h"
@@ -59,9 +60,9 @@ absl::Status CheckFindingId(absl::string_view value, absl::string_view field) {
 absl::Status CheckRegistered(const v1::CareEvent& event) {
   const auto& e = event.client_registered();
   RETURN_IF_ERROR(CheckName(e.name(), "client_registered.name"));
-  if (e.has_birth_date()) {
-    RETURN_IF_ERROR(CheckDate(e.birth_date(), "client_registered.birth_date"));
-  }
+  // Any parts: NormalizeBirthDate keeps what can be read (DecideRegistered).
+  RETURN_IF_ERROR(CheckText(e.birth_date_recorded_as(),
+                            "client_registered.birth_date_recorded_as", false));
   RETURN_IF_ERROR(
       CheckEnum(e.sex(), v1::Sex_IsValid, "client_registered.sex", false));
   RETURN_IF_ERROR(CheckText(e.phone(), "client_registered.phone", false));
@@ -69,12 +70,16 @@ absl::Status CheckRegistered(const v1::CareEvent& event) {
 }
 
 absl::Status DecideRegistered(const RuleInput& input, v1::CareEvent* event) {
-  const v1::ClientRegistered& e = event->client_registered();
+  v1::ClientRegistered& e = *event->mutable_client_registered();
   for (int i = 0; i < e.identifiers_size(); ++i) {
     RETURN_IF_ERROR(
         RequireOrganization(input.directory, e.identifiers(i).organization_id(),
                             absl::StrCat("client_registered.identifiers[", i,
                                          "].organization_id")));
+  }
+  if (e.has_birth_date()) {
+    NormalizeBirthDate(e.mutable_birth_date(),
+                       e.mutable_birth_date_recorded_as());
   }
   return absl::OkStatus();
 }
@@ -88,28 +93,39 @@ std::string SummarizeRegistered(const v1::CareEvent& event) {
 
 absl::Status CheckCorrected(const v1::CareEvent& event) {
   const auto& e = event.client_details_corrected();
-  if (!e.has_name() && !e.has_birth_date() && e.sex() == v1::SEX_UNSPECIFIED &&
+  if (!e.has_name() && !e.has_birth_date() &&
+      e.birth_date_recorded_as().empty() && e.sex() == v1::SEX_UNSPECIFIED &&
       e.phone().empty() && !e.has_address() && e.preferred_language().empty() &&
       !e.has_interpreter_needed() && e.identifiers_added().empty()) {
     return Invalid("client_details_corrected", "sets no field to correct");
   }
   if (e.has_name())
     RETURN_IF_ERROR(CheckName(e.name(), "client_details_corrected.name"));
-  if (e.has_birth_date()) {
-    RETURN_IF_ERROR(
-        CheckDate(e.birth_date(), "client_details_corrected.birth_date"));
-  }
+  RETURN_IF_ERROR(
+      CheckText(e.birth_date_recorded_as(),
+                "client_details_corrected.birth_date_recorded_as", false));
   RETURN_IF_ERROR(CheckEnum(e.sex(), v1::Sex_IsValid,
                             "client_details_corrected.sex", false));
   return CheckIdentifiers(e.identifiers_added(),
                           "client_details_corrected.identifiers_added");
 }
 
+// A corrected birth date is read as a registered one.
+absl::Status DecideCorrected(const RuleInput&, v1::CareEvent* event) {
+  v1::ClientDetailsCorrected& e = *event->mutable_client_details_corrected();
+  if (e.has_birth_date()) {
+    NormalizeBirthDate(e.mutable_birth_date(),
+                       e.mutable_birth_date_recorded_as());
+  }
+  return absl::OkStatus();
+}
+
 std::string SummarizeCorrected(const v1::CareEvent& event) {
   const auto& e = event.client_details_corrected();
   std::vector<std::string> fields;
   if (e.has_name()) fields.push_back("name");
-  if (e.has_birth_date()) fields.push_back("birth date");
+  if (e.has_birth_date() || !e.birth_date_recorded_as().empty())
+    fields.push_back("birth date");
   if (e.sex() != v1::SEX_UNSPECIFIED) fields.push_back("sex");
   if (!e.phone().empty()) fields.push_back("phone");
   if (e.has_address()) fields.push_back("address");
@@ -300,6 +316,7 @@ constexpr EventRules kRules[] = {
      .registers_client = true},
     {.event = v1::CareEvent::kClientDetailsCorrected,
      .check_fields = CheckCorrected,
+     .decide = DecideCorrected,
      .summarize = SummarizeCorrected},
     {.event = v1::CareEvent::kClientRecordsLinked,
      .check_fields = CheckLinked,

@@ -76,6 +76,45 @@ TEST_F(ClientRulesTest, TheClientAndItsCase) {
   ExpectCases(cases);
 }
 
+// A birth date is never a reason to refuse: what makes a date is kept, the
+// rest is recorded as text (care/birth_date.h).
+TEST_F(ClientRulesTest, AnImperfectBirthDateIsKeptNotRefused) {
+  GivenRegisteredOpenCase();
+  v1::CareEvent event = Registered();
+  v1::Date* born = event.mutable_client_registered()->mutable_birth_date();
+  born->set_year(1972);
+  born->set_month(95);
+  born->set_day(18);
+  absl::StatusOr<std::vector<v1::CareEvent>> events =
+      Decide(Command{.organization = "org-hospital", .event = event,
+                     .client_id = "c9"});
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 1u);
+  const v1::ClientRegistered& stored = (*events)[0].client_registered();
+  EXPECT_EQ(stored.birth_date().ShortDebugString(), "year: 1972");
+  EXPECT_EQ(stored.birth_date_recorded_as(), "1972-95-18");
+
+  // Text alone is a correction; so is a partial date.
+  v1::CareEvent corrected;
+  corrected.mutable_client_details_corrected()->set_birth_date_recorded_as(
+      "about 1950");
+  EXPECT_TRUE(Decide(corrected).ok()) << Decide(corrected).status();
+  v1::CareEvent partial;
+  partial.mutable_client_details_corrected()->mutable_birth_date()->set_year(
+      1950);
+  EXPECT_TRUE(Decide(partial).ok()) << Decide(partial).status();
+
+  v1::CareEvent too_long = Registered();
+  too_long.mutable_client_registered()->set_birth_date_recorded_as(
+      std::string(5000, 'x'));
+  absl::StatusOr<std::vector<v1::CareEvent>> refused = Decide(
+      Command{.organization = "org-hospital", .event = too_long,
+              .client_id = "c9"});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("client_registered.birth_date_recorded_as"));
+}
+
 TEST_F(DecisionTest, ACaseNeverOpenedDoesNotClose) {
   Given(Registered());
   auto r = Decide(Closed());

@@ -19,6 +19,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
+#include "care/birth_date.h"
 #include "care/care_event_context.h"
 #include "care/client_matching.h"
 #include "care/client_record.h"
@@ -614,6 +615,42 @@ v1::Finding ClientPairFinding(const v1::ClientState& a,
   return f;
 }
 
+// --- Birth-date quality ---------------------------------------------------------
+
+// "birth-date:<client id>".
+std::string BirthDateFindingId(absl::string_view client_id) {
+  return absl::StrCat("birth-date:", client_id);
+}
+
+// Opens the client's birth-date finding while its current birth date has a
+// care::BirthDateProblem as of the event (the day it was recorded, in the
+// views' zone), resolves it when not.
+absl::Status UpdateBirthDateFinding(ProjectionState& state,
+                                    const v1::ClientState& identity,
+                                    const EventInfo& event,
+                                    const care::ViewsConfig& config) {
+  const v1::ClientRegistered& details = identity.details();
+  const std::string problem = care::BirthDateProblem(
+      details.birth_date(), details.birth_date_recorded_as(),
+      absl::ToCivilDay(event.recorded_at, config.time_zone));
+  const std::string finding_id = BirthDateFindingId(identity.client_id());
+  if (problem.empty()) {
+    return ResolveFinding(state, finding_id, event,
+                          ": the birth date is a whole, plausible date");
+  }
+  v1::Finding f;
+  f.set_finding_id(finding_id);
+  f.set_kind(v1::FINDING_KIND_BIRTH_DATE_QUALITY);
+  f.add_client_ids(identity.client_id());
+  if (!identity.registered_by_organization_id().empty())
+    f.add_organization_ids(identity.registered_by_organization_id());
+  f.add_cause_positions(event.position);
+  f.set_description(absl::StrCat("Client ", identity.client_id(),
+                                 "'s birth date ", problem,
+                                 "; correct it when a document shows it."));
+  return OpenFinding(state, std::move(f), event);
+}
+
 // Scores `self` against client `other_id` (when registered) and brings their
 // pair finding in line with the score and their links. `has_finding`: whether
 // a pair finding exists (the p| bookkeeping), so that the many candidates
@@ -681,6 +718,7 @@ absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
       state.Put(absl::StrCat(BlockPrefix(key), record.client_id), "");
   }
   StoreIdentity(state, cache, identity);
+  RETURN_IF_ERROR(UpdateBirthDateFinding(state, identity, event, config));
 
   // Candidate -> whether a pair finding with it exists.
   std::map<std::string, bool> candidates;
@@ -775,6 +813,10 @@ absl::Status ForgetIdentity(ProjectionState& state, IdentityCache& cache,
         absl::StrCat(": client ", client_id,
                      "'s registration was entered in error")));
   }
+  RETURN_IF_ERROR(ResolveFinding(
+      state, BirthDateFindingId(client_id), event,
+      absl::StrCat(": client ", client_id,
+                   "'s registration was entered in error")));
   return DropIdentity(state, cache, client_id);
 }
 

@@ -494,6 +494,45 @@ TEST_F(DuplicationTest, LinkingResolvesAndUnlinkingReopens) {
             v1::FINDING_STATUS_OPEN);
 }
 
+// An imperfect birth date is a data-quality finding of its client, open
+// until a correction gives a whole, plausible date; it names no date.
+TEST_F(DuplicationTest, BirthDateQualityFindingsOpenAndResolve) {
+  v1::CareEvent recorded = Registered("Ada", "Okafor", 1972, 0, 0);
+  recorded.mutable_client_registered()->set_birth_date_recorded_as(
+      "1972-95-18");
+  const uint64_t registered = Append("c1", "org-hospital", recorded);
+  Append("c2", "org-housing", Registered("Ben", "Ode", 1990, 6, 0));
+  Append("c3", "org-school", Registered("Cy", "Park", 2031, 1, 1));
+  Append("c4", "org-school", Registered("Di", "Quinn", 2001, 1, 1));
+  CatchUp();
+  std::optional<v1::Finding> f = FindById("birth-date:c1");
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->kind(), v1::FINDING_KIND_BIRTH_DATE_QUALITY);
+  EXPECT_EQ(f->status(), v1::FINDING_STATUS_OPEN);
+  EXPECT_THAT(f->client_ids(), ElementsAre("c1"));
+  EXPECT_THAT(f->organization_ids(), ElementsAre("org-hospital"));
+  EXPECT_THAT(f->cause_positions(), ElementsAre(registered));
+  EXPECT_EQ(f->description(),
+            "Client c1's birth date was recorded as text that is not a "
+            "calendar date; correct it when a document shows it.");
+  EXPECT_THAT(FindById("birth-date:c2")->description(),
+              HasSubstr("is known only to the year and month"));
+  EXPECT_THAT(FindById("birth-date:c3")->description(),
+              HasSubstr("is after the day it was recorded"));
+  EXPECT_FALSE(FindById("birth-date:c4").has_value());
+  v1::ListFindingsRequest by_kind;
+  by_kind.add_kinds(v1::FINDING_KIND_BIRTH_DATE_QUALITY);
+  EXPECT_EQ(List(by_kind).size(), 3u);
+
+  // A correction to a whole date resolves it; the recorded text goes too.
+  Append("c1", "org-hospital", Corrected("Ada", "Okafor", 1972, 5, 18, ""));
+  CatchUp();
+  f = FindById("birth-date:c1");
+  EXPECT_EQ(f->status(), v1::FINDING_STATUS_RESOLVED);
+  EXPECT_THAT(f->status_reason(),
+              HasSubstr("the birth date is a whole, plausible date"));
+}
+
 TEST_F(DuplicationTest, CorrectionBelowReviewResolvesAndMovesBlocks) {
   Append("c1", "org-hospital",
          Registered("John", "Smith", 1980, 7, 2, "541-555-0199"));

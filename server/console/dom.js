@@ -252,9 +252,14 @@ export function fmtTime(ts) {
 
 
 // A Date message {year, month, day}.
+// "1972-05-18"; a partial birth date as what is known: "1972-05", "1972".
 export function fmtDate(d) {
   if (!d || !d.year) return '—';
-  return `${d.year}-${String(d.month).padStart(2, '0')}-${String(d.day).padStart(2, '0')}`;
+  const year = String(d.year).padStart(4, '0');
+  if (!d.month) return year;
+  const month = `${year}-${String(d.month).padStart(2, '0')}`;
+  if (!d.day) return month;
+  return `${month}-${String(d.day).padStart(2, '0')}`;
 }
 
 // "3 days ago", "in 2 hours": the distance from now.

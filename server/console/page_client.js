@@ -136,6 +136,7 @@ class ClientPage {
     this.heading.textContent = name || this.clientId;
     const facts = [];
     if (d.birth_date && d.birth_date.year) facts.push(['Born', fmtDate(d.birth_date)]);
+    if (d.birth_date_recorded_as) facts.push(['Birth date recorded as', d.birth_date_recorded_as]);
     if (d.sex && d.sex !== 'SEX_UNSPECIFIED') facts.push(['Sex', enumLabel(d.sex)]);
     if (d.phone) facts.push(['Phone', d.phone]);
     const a = d.address || {};

@@ -618,3 +618,41 @@ TEST(SamplesTest, WritesSamplesForSchemaValidation) {
 
 }  // namespace
 }  // namespace caseline::server::fhir
+
+namespace caseline::server::fhir {
+namespace {
+
+// Patient.birthDate carries what is known (FHIR's date allows a year or a
+// year and month); text recorded instead of a date rides along as the core
+// originalText extension on _birthDate.
+TEST(PatientOfTest, PartialAndRecordedBirthDates) {
+  v1::ClientState state;
+  state.set_client_id("c1");
+  state.set_registered(true);
+  v1::ClientRegistered* details = state.mutable_details();
+  details->mutable_name()->set_family("Okafor");
+  details->mutable_birth_date()->set_year(1972);
+  details->set_birth_date_recorded_as("1972-95-18");
+  json patient = PatientOf(state);
+  EXPECT_EQ(patient["birthDate"], "1972");
+  EXPECT_EQ(patient["_birthDate"]["extension"][0]["url"],
+            "http://hl7.org/fhir/StructureDefinition/originalText");
+  EXPECT_EQ(patient["_birthDate"]["extension"][0]["valueString"],
+            "1972-95-18");
+
+  details->mutable_birth_date()->set_month(5);
+  details->clear_birth_date_recorded_as();
+  patient = PatientOf(state);
+  EXPECT_EQ(patient["birthDate"], "1972-05");
+  EXPECT_FALSE(patient.contains("_birthDate"));
+
+  details->clear_birth_date();
+  details->set_birth_date_recorded_as("about 1950");
+  patient = PatientOf(state);
+  EXPECT_FALSE(patient.contains("birthDate"));
+  EXPECT_EQ(patient["_birthDate"]["extension"][0]["valueString"],
+            "about 1950");
+}
+
+}  // namespace
+}  // namespace caseline::server::fhir

@@ -5,12 +5,17 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "care/birth_date.h"
 #include "care/proto_time.h"
 #include "server/fhir/codes.h"
 #include "server/fhir/fhir_common.h"
 
 namespace caseline::server::fhir {
 namespace {
+
+// FHIR R4's core extension for the text an element was recorded as.
+constexpr char kOriginalTextExtension[] =
+    "http://hl7.org/fhir/StructureDefinition/originalText";
 
 using nlohmann::json;
 
@@ -115,8 +120,15 @@ nlohmann::json PatientOf(const v1::ClientState& state) {
     default:
       break;
   }
-  if (details.has_birth_date() && details.birth_date().year() != 0) {
-    patient["birthDate"] = DateOf(details.birth_date());
+  if (std::string born = care::FormatBirthDate(details.birth_date());
+      !born.empty()) {
+    patient["birthDate"] = std::move(born);
+  }
+  if (!details.birth_date_recorded_as().empty()) {
+    patient["_birthDate"] = {
+        {"extension",
+         json::array({{{"url", kOriginalTextExtension},
+                       {"valueString", details.birth_date_recorded_as()}}})}};
   }
   if (!details.phone().empty()) {
     patient["telecom"] =
