@@ -8,7 +8,11 @@
 // Candidate pairs come from blocking (BlockingKeys): only records that share
 // a cheap key are ever compared, never all pairs.
 //
-// Pure functions of their arguments: no I/O, no clock, thread-safe.
+// Details are normalised once per client (MakeMatchProfile: ICU for names and
+// addresses, libphonenumber for phones) and compared as MatchProfiles.
+//
+// Pure functions of their arguments: no I/O (ICU's and libphonenumber's data
+// are compiled into their shared libraries), no clock, thread-safe.
 #ifndef CASELINE_CARE_CLIENT_MATCHING_H_
 #define CASELINE_CARE_CLIENT_MATCHING_H_
 
