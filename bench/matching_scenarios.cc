@@ -276,6 +276,8 @@ absl::StatusOr<MatchingResult> MeasureMatching(
   server_options.listen = "127.0.0.1:0";
   result.match_threshold = server_options.views.match_threshold;
   result.review_threshold = server_options.views.review_threshold;
+  // The blocking figures below use the server's own views config.
+  const care::ViewsConfig views_config = server_options.views;
   ASSIGN_OR_RETURN(std::unique_ptr<server::CaselineServer> server,
                    server::CaselineServer::Start(std::move(server_options)));
   grpc::ChannelArguments args;
@@ -410,7 +412,8 @@ absl::StatusOr<MatchingResult> MeasureMatching(
     for (uint32_t i = 0; i < records.size(); ++i) {
       if (!registered[i]) continue;
       ++registered_count;
-      for (std::string& key : care::BlockingKeys(ToClient(records[i]))) {
+      for (std::string& key :
+           care::BlockingKeys(ToClient(records[i]), views_config)) {
         blocks[std::move(key)].push_back(i);
       }
     }

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -12,7 +14,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/mutex.h"
 #include "care/birth_date.h"
+#include "phonenumbers/logger.h"
+#include "phonenumbers/phonenumber.pb.h"
+#include "phonenumbers/phonenumberutil.h"
+#include "unicode/translit.h"
+#include "unicode/uchar.h"
+#include "unicode/unistr.h"
+#include "unicode/utf8.h"
 
 namespace caseline::care {
 namespace {
@@ -22,10 +32,13 @@ constexpr double kPrefixScale = 0.1;
 constexpr size_t kMaxPrefix = 4;
 constexpr double kBoostThreshold = 0.7;
 
-double Jaro(absl::string_view a, absl::string_view b) {
-  if (a.empty() && b.empty()) return 1.0;
-  if (a.empty() || b.empty()) return 0.0;
-  const size_t longer = std::max(a.size(), b.size());
+// Jaro similarity of two sequences of characters (bytes of ASCII strings, or
+// decoded code points).
+template <typename Char>
+double Jaro(const Char* a, size_t a_size, const Char* b, size_t b_size) {
+  if (a_size == 0 && b_size == 0) return 1.0;
+  if (a_size == 0 || b_size == 0) return 0.0;
+  const size_t longer = std::max(a_size, b_size);
   const size_t window = longer / 2 == 0 ? 0 : longer / 2 - 1;
   // Names are short: keep the match flags on the stack when they fit.
   constexpr size_t kInline = 64;
@@ -34,14 +47,14 @@ double Jaro(absl::string_view a, absl::string_view b) {
   bool* b_matched = inline_flags.data() + kInline;
   std::unique_ptr<bool[]> heap;
   if (longer > kInline) {
-    heap = std::make_unique<bool[]>(a.size() + b.size());
+    heap = std::make_unique<bool[]>(a_size + b_size);
     a_matched = heap.get();
-    b_matched = heap.get() + a.size();
+    b_matched = heap.get() + a_size;
   }
   size_t matches = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
+  for (size_t i = 0; i < a_size; ++i) {
     const size_t lo = i > window ? i - window : 0;
-    const size_t hi = std::min(b.size(), i + window + 1);
+    const size_t hi = std::min(b_size, i + window + 1);
     for (size_t j = lo; j < hi; ++j) {
       if (b_matched[j] || a[i] != b[j]) continue;
       a_matched[i] = b_matched[j] = true;
@@ -52,7 +65,7 @@ double Jaro(absl::string_view a, absl::string_view b) {
   if (matches == 0) return 0.0;
   size_t half_transpositions = 0;
   size_t j = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
+  for (size_t i = 0; i < a_size; ++i) {
     if (!a_matched[i]) continue;
     while (!b_matched[j]) ++j;
     if (a[i] != b[j]) ++half_transpositions;
@@ -60,68 +73,84 @@ double Jaro(absl::string_view a, absl::string_view b) {
   }
   const double m = static_cast<double>(matches);
   const double t = static_cast<double>(half_transpositions / 2);
-  return (m / a.size() + m / b.size() + (m - t) / m) / 3.0;
+  return (m / a_size + m / b_size + (m - t) / m) / 3.0;
 }
 
-bool IsAsciiSeparator(char c) {
-  return absl::ascii_ispunct(static_cast<unsigned char>(c)) ||
-         absl::ascii_isspace(static_cast<unsigned char>(c));
+template <typename Char>
+double JaroWinklerOf(const Char* a, size_t a_size, const Char* b,
+                     size_t b_size) {
+  const double jaro = Jaro(a, a_size, b, b_size);
+  if (jaro <= kBoostThreshold) return jaro;
+  size_t prefix = 0;
+  const size_t limit = std::min({a_size, b_size, kMaxPrefix});
+  while (prefix < limit && a[prefix] == b[prefix]) ++prefix;
+  return jaro + static_cast<double>(prefix) * kPrefixScale * (1.0 - jaro);
 }
 
-// Lowercase alphanumeric words of an address line, with the USPS
-// abbreviations for the most common street suffixes, directions and unit
-// designators, joined by one space.
-std::string NormalizeAddressLine(absl::string_view line) {
-  static const auto* const kAbbreviations =
-      new std::vector<std::pair<absl::string_view, absl::string_view>>{
-          {"street", "st"},    {"avenue", "ave"},     {"road", "rd"},
-          {"drive", "dr"},     {"boulevard", "blvd"}, {"lane", "ln"},
-          {"court", "ct"},     {"place", "pl"},       {"terrace", "ter"},
-          {"highway", "hwy"},  {"parkway", "pkwy"},   {"circle", "cir"},
-          {"square", "sq"},    {"apartment", "apt"},  {"suite", "ste"},
-          {"unit", "unit"},    {"north", "n"},        {"south", "s"},
-          {"east", "e"},       {"west", "w"},         {"northeast", "ne"},
-          {"northwest", "nw"}, {"southeast", "se"},   {"southwest", "sw"},
-      };
-  std::string out;
-  std::string word;
-  auto flush = [&]() {
-    if (word.empty()) return;
-    for (const auto& [full, abbreviation] : *kAbbreviations) {
-      if (word == full) {
-        word = std::string(abbreviation);
-        break;
-      }
-    }
-    if (!out.empty()) out.push_back(' ');
-    out += word;
-    word.clear();
-  };
-  for (char c : line) {
-    if (IsAsciiSeparator(c)) {
-      flush();
-    } else {
-      word.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
-    }
-  }
-  flush();
-  return out;
+bool IsAscii(absl::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x80;
+  });
 }
 
-// Postal code without spaces or punctuation, lowercased; a US ZIP+4 is cut to
-// its 5-digit ZIP.
-std::string NormalizePostalCode(absl::string_view code) {
-  std::string out;
-  for (char c : code) {
-    if (absl::ascii_isalnum(static_cast<unsigned char>(c)))
-      out.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
-  }
-  if (out.size() > 5 && std::all_of(out.begin(), out.end(), [](char c) {
-        return absl::ascii_isdigit(static_cast<unsigned char>(c));
-      })) {
-    out.resize(5);
+// The code points of UTF-8 `s`; an ill-formed byte sequence decodes to one
+// negative value per ill-formed sequence (ICU's U8_NEXT), which equals only
+// itself.
+std::u32string CodePoints(absl::string_view s) {
+  std::u32string out;
+  out.reserve(s.size());
+  const auto* bytes = reinterpret_cast<const uint8_t*>(s.data());
+  const int32_t length = static_cast<int32_t>(s.size());
+  int32_t i = 0;
+  while (i < length) {
+    const int32_t start = i;
+    UChar32 c;
+    U8_NEXT(bytes, i, length, c);
+    // Ill-formed: a value no code point has, distinct per offending byte.
+    out.push_back(c >= 0 ? static_cast<char32_t>(c)
+                         : static_cast<char32_t>(0x110000 + bytes[start]));
   }
   return out;
+}
+
+// The transliterator NormalizeName uses. ICU's Transliterator may not be
+// used by two threads at once (transliterate() keeps state in the object), so
+// one prototype is created once (a function-local static: creating it parses
+// ICU's rules and takes milliseconds) and every thread clones its own
+// (thread_local) on first use; clones are made under a mutex, the prototype
+// being shared. nullptr when ICU fails to create it (U_FAILURE: its data is
+// missing or damaged).
+icu::Transliterator* ThreadTransliterator() {
+  static Mutex* const prototype_mu = new Mutex();
+  static const icu::Transliterator* const kPrototype =
+      []() -> const icu::Transliterator* {
+    UErrorCode status = U_ZERO_ERROR;
+    std::unique_ptr<icu::Transliterator> created(
+        icu::Transliterator::createInstance(
+            icu::UnicodeString::fromUTF8("Any-Latin; Latin-ASCII"),
+            UTRANS_FORWARD, status));
+    if (U_FAILURE(status)) return nullptr;
+    return created.release();
+  }();
+  thread_local const std::unique_ptr<icu::Transliterator> kClone =
+      []() -> std::unique_ptr<icu::Transliterator> {
+    if (kPrototype == nullptr) return nullptr;
+    MutexLock lock(prototype_mu);
+    return std::unique_ptr<icu::Transliterator>(kPrototype->clone());
+  }();
+  return kClone.get();
+}
+
+// libphonenumber's PhoneNumberUtil: a process-wide singleton whose const
+// methods may be called from any thread (its regular-expression cache locks
+// itself). Its log (parse failures are routine here) is silenced once.
+const ::i18n::phonenumbers::PhoneNumberUtil& PhoneNumbers() {
+  static ::i18n::phonenumbers::PhoneNumberUtil* const kUtil = [] {
+    auto* util = ::i18n::phonenumbers::PhoneNumberUtil::GetInstance();
+    util->SetLogger(new ::i18n::phonenumbers::NullLogger());
+    return util;
+  }();
+  return *kUtil;
 }
 
 // Common English given-name equivalents (short forms and diminutives), as
@@ -238,13 +267,13 @@ Field HouseholdAgreement(absl::string_view name, const FieldModel& model,
   return f;
 }
 
-Field CompareNames(const v1::PersonName& a, const v1::PersonName& b,
+Field CompareNames(const MatchProfile& a, const MatchProfile& b,
                    bool explain) {
   constexpr absl::string_view kName = "name";
-  const std::string ga = NormalizeName(a.given());
-  const std::string fa = NormalizeName(a.family());
-  const std::string gb = NormalizeName(b.given());
-  const std::string fb = NormalizeName(b.family());
+  const std::string& ga = a.given;
+  const std::string& fa = a.family;
+  const std::string& gb = b.given;
+  const std::string& fb = b.family;
   if ((ga.empty() && fa.empty()) || (gb.empty() && fb.empty()))
     return Missing(kName, "a side has no name", explain);
 
@@ -426,11 +455,10 @@ Field CompareSex(v1::Sex a, v1::Sex b, bool explain) {
                [&] { return absl::StrCat(SexName(a), " vs ", SexName(b)); });
 }
 
-Field ComparePhones(absl::string_view a, absl::string_view b,
+// `a` and `b` are E.164 numbers (NormalizePhone), empty when unusable.
+Field ComparePhones(const std::string& pa, const std::string& pb,
                     bool names_disagree, bool explain) {
   constexpr absl::string_view kName = "phone";
-  const std::string pa = NormalizePhone(a);
-  const std::string pb = NormalizePhone(b);
   if (pa.empty() || pb.empty())
     return Missing(kName, "a side has no phone", explain);
   if (pa != pb) {
@@ -443,13 +471,13 @@ Field ComparePhones(absl::string_view a, absl::string_view b,
   return Level(kName, kPhoneModel, v1::FIELD_AGREEMENT_AGREE, explain, detail);
 }
 
-Field CompareAddresses(const v1::PostalAddress& a, const v1::PostalAddress& b,
+Field CompareAddresses(const MatchProfile& a, const MatchProfile& b,
                        bool names_disagree, bool explain) {
   constexpr absl::string_view kName = "address";
-  const std::string la = NormalizeAddressLine(a.line1());
-  const std::string lb = NormalizeAddressLine(b.line1());
-  const std::string za = NormalizePostalCode(a.postal_code());
-  const std::string zb = NormalizePostalCode(b.postal_code());
+  const std::string& la = a.address_line;
+  const std::string& lb = b.address_line;
+  const std::string& za = a.postal_code;
+  const std::string& zb = b.postal_code;
   const bool lines = !la.empty() && !lb.empty();
   const bool codes = !za.empty() && !zb.empty();
   if (!lines && !codes)
@@ -490,14 +518,14 @@ bool OrganizationLocal(absl::string_view system) {
   return absl::EqualsIgnoreCase(system, "MRN");
 }
 
-Field CompareIdentifiers(const v1::ClientRegistered& a,
-                         const v1::ClientRegistered& b, bool explain) {
+Field CompareIdentifiers(const MatchProfile& a, const MatchProfile& b,
+                         bool explain) {
   constexpr absl::string_view kName = "identifier";
   const v1::ClientIdentifier* conflict_a = nullptr;
   const v1::ClientIdentifier* conflict_b = nullptr;
-  for (const v1::ClientIdentifier& x : a.identifiers()) {
+  for (const v1::ClientIdentifier& x : a.identifiers) {
     if (x.value().empty()) continue;
-    for (const v1::ClientIdentifier& y : b.identifiers()) {
+    for (const v1::ClientIdentifier& y : b.identifiers) {
       if (y.value().empty() || !absl::EqualsIgnoreCase(x.system(), y.system()))
         continue;
       const bool same_issuer = !x.organization_id().empty() &&
@@ -527,18 +555,16 @@ Field CompareIdentifiers(const v1::ClientRegistered& a,
 }
 
 // Every field, in the documented order.
-std::array<Field, 6> CompareFields(const v1::ClientRegistered& a,
-                                   const v1::ClientRegistered& b,
+std::array<Field, 6> CompareFields(const MatchProfile& a, const MatchProfile& b,
                                    bool explain) {
-  Field name = CompareNames(a.name(), b.name(), explain);
+  Field name = CompareNames(a, b, explain);
   const bool names_disagree = name.agreement == v1::FIELD_AGREEMENT_DISAGREE;
   return {std::move(name),
-          CompareBirthDates(a.birth_date(), a.birth_date_recorded_as(),
-                            b.birth_date(), b.birth_date_recorded_as(),
-                            explain),
-          CompareSex(a.sex(), b.sex(), explain),
-          ComparePhones(a.phone(), b.phone(), names_disagree, explain),
-          CompareAddresses(a.address(), b.address(), names_disagree, explain),
+          CompareBirthDates(a.birth_date, a.birth_date_recorded_as,
+                            b.birth_date, b.birth_date_recorded_as, explain),
+          CompareSex(a.sex, b.sex, explain),
+          ComparePhones(a.phone, b.phone, names_disagree, explain),
+          CompareAddresses(a, b, names_disagree, explain),
           CompareIdentifiers(a, b, explain)};
 }
 
@@ -556,12 +582,12 @@ double FieldModel::DisagreeWeight() const {
 }
 
 double JaroWinkler(absl::string_view a, absl::string_view b) {
-  const double jaro = Jaro(a, b);
-  if (jaro <= kBoostThreshold) return jaro;
-  size_t prefix = 0;
-  const size_t limit = std::min({a.size(), b.size(), kMaxPrefix});
-  while (prefix < limit && a[prefix] == b[prefix]) ++prefix;
-  return jaro + static_cast<double>(prefix) * kPrefixScale * (1.0 - jaro);
+  // ASCII (nearly every normalised name): one byte is one code point.
+  if (IsAscii(a) && IsAscii(b))
+    return JaroWinklerOf(a.data(), a.size(), b.data(), b.size());
+  const std::u32string ca = CodePoints(a);
+  const std::u32string cb = CodePoints(b);
+  return JaroWinklerOf(ca.data(), ca.size(), cb.data(), cb.size());
 }
 
 bool IsNickname(absl::string_view a, absl::string_view b) {
@@ -590,11 +616,37 @@ bool IsNickname(absl::string_view a, absl::string_view b) {
 }
 
 std::string NormalizeName(absl::string_view name) {
+  // ASCII input: "Any-Latin; Latin-ASCII" leaves it as it is and full case
+  // folding is ASCII lowercasing, so the three steps reduce to this (the
+  // same result, without ICU's cost).
+  if (IsAscii(name)) {
+    std::string out;
+    out.reserve(name.size());
+    for (char c : name) {
+      if (absl::ascii_isalnum(static_cast<unsigned char>(c)))
+        out.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+  }
+  icu::UnicodeString text = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(name.data(), static_cast<int32_t>(name.size())));
+  // Without a transliterator (ICU failed to create it: U_FAILURE) the input
+  // is only case-folded and filtered below, accents and all: matching
+  // degrades to comparing the letters as written instead of failing.
+  if (icu::Transliterator* transliterator = ThreadTransliterator();
+      transliterator != nullptr) {
+    transliterator->transliterate(text);
+  }
+  text.foldCase(U_FOLD_CASE_DEFAULT);
   std::string out;
-  out.reserve(name.size());
-  for (char c : name) {
-    if (IsAsciiSeparator(c)) continue;
-    out.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+  out.reserve(static_cast<size_t>(text.length()));
+  for (int32_t i = 0; i < text.length(); i = text.moveIndex32(i, 1)) {
+    const UChar32 c = text.char32At(i);
+    if (!u_isalnum(c)) continue;
+    char buffer[U8_MAX_LENGTH];
+    int32_t length = 0;
+    U8_APPEND_UNSAFE(buffer, length, c);
+    out.append(buffer, static_cast<size_t>(length));
   }
   return out;
 }
@@ -625,14 +677,102 @@ std::string Soundex(absl::string_view name) {
   return out;
 }
 
-std::string NormalizePhone(absl::string_view phone) {
-  std::string digits;
-  for (char c : phone) {
-    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
+std::string NormalizePhone(absl::string_view phone,
+                           absl::string_view default_region) {
+  using ::i18n::phonenumbers::PhoneNumber;
+  using ::i18n::phonenumbers::PhoneNumberUtil;
+  if (phone.empty()) return "";
+  const PhoneNumberUtil& util = PhoneNumbers();
+  PhoneNumber number;
+  if (util.Parse(std::string(phone), std::string(default_region), &number) !=
+      PhoneNumberUtil::NO_PARSING_ERROR) {
+    return "";
   }
-  if (digits.size() < 7) return "";
-  if (digits.size() > 10) digits.erase(0, digits.size() - 10);
-  return digits;
+  if (util.IsPossibleNumberWithReason(number) != PhoneNumberUtil::IS_POSSIBLE)
+    return "";
+  std::string e164;
+  util.Format(number, PhoneNumberUtil::E164, &e164);
+  return e164;
+}
+
+bool IsSupportedPhoneRegion(absl::string_view region) {
+  static const auto* const kRegions = [] {
+    auto* regions = new std::set<std::string>();
+    PhoneNumbers().GetSupportedRegions(regions);
+    return regions;
+  }();
+  return kRegions->count(std::string(region)) > 0;
+}
+
+std::string NormalizeAddressLine(
+    absl::string_view line,
+    const absl::flat_hash_map<std::string, std::string>& abbreviations) {
+  // NormalizeName keeps letters and digits only: mark the word boundaries
+  // first (any character that is neither), then normalise word by word.
+  std::string out;
+  auto add = [&](absl::string_view raw) {
+    std::string word = NormalizeName(raw);
+    if (word.empty()) return;
+    if (auto it = abbreviations.find(word); it != abbreviations.end())
+      word = it->second;
+    if (word.empty()) return;
+    if (!out.empty()) out.push_back(' ');
+    out += word;
+  };
+  const auto* bytes = reinterpret_cast<const uint8_t*>(line.data());
+  const int32_t length = static_cast<int32_t>(line.size());
+  int32_t word_start = 0;
+  int32_t i = 0;
+  while (i < length) {
+    const int32_t start = i;
+    UChar32 c;
+    U8_NEXT(bytes, i, length, c);
+    // A letter's combining accent (written decomposed, "e" + U+0301) belongs
+    // to its word.
+    const bool in_word =
+        c >= 0 && (u_isalnum(c) || u_charType(c) == U_NON_SPACING_MARK ||
+                   u_charType(c) == U_COMBINING_SPACING_MARK ||
+                   u_charType(c) == U_ENCLOSING_MARK);
+    if (!in_word) {
+      add(line.substr(word_start, start - word_start));
+      word_start = i;
+    }
+  }
+  add(line.substr(word_start));
+  return out;
+}
+
+std::string NormalizePostalCode(absl::string_view code) {
+  code = absl::StripAsciiWhitespace(code);
+  // A US ZIP+4 as written ("97401-1234", "97401 1234"): the ZIP alone.
+  if (code.size() == 10 && (code[5] == '-' || code[5] == ' ') &&
+      std::all_of(code.begin(), code.begin() + 5,
+                  [](char c) { return absl::ascii_isdigit(c); }) &&
+      std::all_of(code.begin() + 6, code.end(),
+                  [](char c) { return absl::ascii_isdigit(c); })) {
+    return std::string(code.substr(0, 5));
+  }
+  return NormalizeName(code);
+}
+
+MatchProfile MakeMatchProfile(const v1::ClientRegistered& details,
+                              const ViewsConfig& config) {
+  MatchProfile p;
+  p.given = NormalizeName(details.name().given());
+  p.family = NormalizeName(details.name().family());
+  p.given_soundex = Soundex(p.given);
+  p.family_soundex = Soundex(p.family);
+  p.birth_date = details.birth_date();
+  p.birth_date_recorded_as = details.birth_date_recorded_as();
+  p.sex = details.sex();
+  p.phone = NormalizePhone(details.phone(), config.phone_region);
+  p.address_line = NormalizeAddressLine(details.address().line1(),
+                                        config.address_abbreviations);
+  p.postal_code = NormalizePostalCode(details.address().postal_code());
+  p.locality = NormalizeName(details.address().city());
+  p.identifiers.assign(details.identifiers().begin(),
+                       details.identifiers().end());
+  return p;
 }
 
 double MatchProbability(double weight) {
@@ -647,8 +787,7 @@ v1::MatchClass ClassifyMatch(double probability, const ViewsConfig& config) {
   return v1::MATCH_CLASS_NON_MATCH;
 }
 
-ClientMatch CompareClients(const v1::ClientRegistered& a,
-                           const v1::ClientRegistered& b,
+ClientMatch CompareClients(const MatchProfile& a, const MatchProfile& b,
                            const ViewsConfig& config) {
   ClientMatch match;
   for (Field& field : CompareFields(a, b, /*explain=*/true)) {
@@ -664,31 +803,36 @@ ClientMatch CompareClients(const v1::ClientRegistered& a,
   return match;
 }
 
-double MatchWeight(const v1::ClientRegistered& a,
-                   const v1::ClientRegistered& b) {
+ClientMatch CompareClients(const v1::ClientRegistered& a,
+                           const v1::ClientRegistered& b,
+                           const ViewsConfig& config) {
+  return CompareClients(MakeMatchProfile(a, config),
+                        MakeMatchProfile(b, config), config);
+}
+
+double MatchWeight(const MatchProfile& a, const MatchProfile& b) {
   double weight = 0;
   for (const Field& field : CompareFields(a, b, /*explain=*/false))
     weight += field.weight;
   return weight;
 }
 
-std::vector<std::string> BlockingKeys(const v1::ClientRegistered& details) {
+std::vector<std::string> BlockingKeys(const MatchProfile& profile) {
   std::vector<std::string> keys;
-  const v1::Date& birth = details.birth_date();
+  const v1::Date& birth = profile.birth_date;
   const bool has_birth = birth.year() != 0;
   if (PrecisionOf(birth) == DatePrecision::kDay) {
     keys.push_back(absl::StrFormat("d:%04d%02d%02d", birth.year(),
                                    birth.month(), birth.day()));
   }
-  if (std::string phone = NormalizePhone(details.phone()); !phone.empty())
-    keys.push_back(absl::StrCat("p:", phone));
-  for (const v1::ClientIdentifier& id : details.identifiers()) {
+  if (!profile.phone.empty()) keys.push_back(absl::StrCat("p:", profile.phone));
+  for (const v1::ClientIdentifier& id : profile.identifiers) {
     if (id.value().empty()) continue;
     keys.push_back(absl::StrCat("i:", absl::AsciiStrToUpper(id.system()), ":",
                                 id.value()));
   }
-  const std::string given = Soundex(details.name().given());
-  const std::string family = Soundex(details.name().family());
+  const std::string& given = profile.given_soundex;
+  const std::string& family = profile.family_soundex;
   if (has_birth) {
     for (const std::string* part : {&given, &family}) {
       if (!part->empty())
@@ -699,9 +843,18 @@ std::vector<std::string> BlockingKeys(const v1::ClientRegistered& details) {
     keys.push_back(absl::StrCat("f:", std::min(given, family), ":",
                                 std::max(given, family)));
   }
+  if (!profile.postal_code.empty() && !profile.locality.empty()) {
+    keys.push_back(
+        absl::StrCat("a:", profile.postal_code, ":", profile.locality));
+  }
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
+}
+
+std::vector<std::string> BlockingKeys(const v1::ClientRegistered& details,
+                                      const ViewsConfig& config) {
+  return BlockingKeys(MakeMatchProfile(details, config));
 }
 
 }  // namespace caseline::care

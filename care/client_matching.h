@@ -8,13 +8,18 @@
 // Candidate pairs come from blocking (BlockingKeys): only records that share
 // a cheap key are ever compared, never all pairs.
 //
-// Pure functions of their arguments: no I/O, no clock, thread-safe.
+// Details are normalised once per client (MakeMatchProfile: ICU for names and
+// addresses, libphonenumber for phones) and compared as MatchProfiles.
+//
+// Pure functions of their arguments: no I/O (ICU's and libphonenumber's data
+// are compiled into their shared libraries), no clock, thread-safe.
 #ifndef CASELINE_CARE_CLIENT_MATCHING_H_
 #define CASELINE_CARE_CLIENT_MATCHING_H_
 
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "caseline/v1/care_events.pb.h"
 #include "caseline/v1/views.pb.h"
@@ -22,16 +27,30 @@
 
 namespace caseline::care {
 
-// Jaro–Winkler similarity in [0, 1] over bytes (1 = equal): Jaro's matching
-// window max(|a|,|b|)/2 - 1, then Winkler's boost of 0.1 per common prefix
-// character (at most 4), applied when the Jaro similarity exceeds 0.7
-// (Winkler's boost threshold). Two empty strings are equal (1); one empty
-// string matches nothing (0). Compare normalised strings (NormalizeName).
+// Jaro–Winkler similarity in [0, 1] over Unicode code points (1 = equal):
+// both strings are decoded from UTF-8 (an invalid byte counts as one code
+// point of its own), then Jaro's matching window max(|a|,|b|)/2 - 1 over code
+// points, then Winkler's boost of 0.1 per common prefix code point (at most
+// 4), applied when the Jaro similarity exceeds 0.7 (Winkler's boost
+// threshold). Two empty strings are equal (1); one empty string matches
+// nothing (0). "Zoë"/"Zoe" scores as "Zox"/"Zoe" does. Compare normalised
+// strings (NormalizeName).
 double JaroWinkler(absl::string_view a, absl::string_view b);
 
-// A name reduced for comparison: ASCII letters lowercased, ASCII punctuation
-// and whitespace dropped ("O'Brien-Smith " -> "obriensmith"), other bytes
-// (UTF-8 letters) kept as they are.
+// A name reduced for comparison, in three steps:
+//   1. ICU transliteration "Any-Latin; Latin-ASCII": other scripts to Latin,
+//      then Latin to ASCII ("José" -> "Jose", "Nguyễn" -> "Nguyen",
+//      "Владимир" -> "Vladimir", "Straße" -> "Strasse"); what has no ASCII
+//      form stays as ICU leaves it (Han characters become pinyin with tone
+//      marks, then plain letters; a script ICU cannot romanise stays as is).
+//   2. Unicode full case folding ("STRASSE" -> "strasse").
+//   3. Only letters and digits kept (Unicode general categories L* and Nd):
+//      spaces, punctuation, apostrophes and hyphens dropped
+//      ("O'Brien-Smith Jr." -> "obriensmithjr").
+// UTF-8 in, UTF-8 out (ASCII for Latin-script input). Should ICU fail (it
+// cannot load its transliteration data), the input is case-folded and
+// filtered (steps 2 and 3 only): accents then stay and "José" != "Jose".
+// Thread-safe.
 std::string NormalizeName(absl::string_view name);
 
 // True when two different normalised given names are known equivalents: a
@@ -40,13 +59,67 @@ std::string NormalizeName(absl::string_view name);
 bool IsNickname(absl::string_view a, absl::string_view b);
 
 // American Soundex of the ASCII letters of `name` ("Robert" -> "R163"); empty
-// when it has none.
+// when it has none. Give it a normalised (transliterated) name: other bytes
+// are skipped.
 std::string Soundex(absl::string_view name);
 
-// The digits of a phone number, at most the last 10 (drops a country code
-// and formatting: "+1 (555) 010-2345" -> "5550102345"); empty when fewer than
-// 7 digits remain, which is not a usable number.
-std::string NormalizePhone(absl::string_view phone);
+// A phone number in E.164 form ("+15550102345"), read by libphonenumber
+// (PhoneNumberUtil::Parse) with `default_region` (ISO 3166-1 alpha-2, e.g.
+// "US", "AU", "VN") as the dialling plan of a number written without "+" and
+// a country code; a number written with them ("+61 2 9876 5432") is read as
+// written whatever the region. Empty when it does not parse, or when its
+// length is not that of a complete number of its country (libphonenumber's
+// IsPossibleNumberWithReason is not IS_POSSIBLE): a local-only number such as
+// US "555-0102" lacks its area code and is empty too, since the same seven
+// digits name different lines in different areas. Validity (whether the
+// number is assigned) is not checked: test numbers like 555-01xx are real
+// input. Thread-safe.
+std::string NormalizePhone(absl::string_view phone,
+                           absl::string_view default_region);
+
+// Whether libphonenumber knows `region` as a region code
+// (PhoneNumberUtil::GetSupportedRegions; upper case, e.g. "US").
+bool IsSupportedPhoneRegion(absl::string_view region);
+
+// Address line 1 reduced for comparison: NormalizeName's transliteration and
+// case folding, split into words at every character that is not a letter or
+// digit, each word replaced by its abbreviation when
+// `abbreviations` has it as a key, joined by one space
+// ("12 North Elm Street, Apt 4" -> "12 n elm st apt 4" with the USPS table).
+std::string NormalizeAddressLine(
+    absl::string_view line,
+    const absl::flat_hash_map<std::string, std::string>& abbreviations);
+
+// A postal code reduced for comparison: NormalizeName's normalisation
+// ("SW1A 1AA" -> "sw1a1aa"); a code written as a US ZIP+4 (five digits, a
+// hyphen or space, four digits: "97401-1234") keeps its five-digit ZIP.
+// Codes of other lengths are kept whole (six-digit Indian, Vietnamese or
+// Russian codes are not cut).
+std::string NormalizePostalCode(absl::string_view code);
+
+// One client's details reduced for matching, computed once per registration
+// or correction (MakeMatchProfile): normalisation (ICU transliteration,
+// libphonenumber parsing) costs far more than a comparison, and a client is
+// compared with many candidates. A plain value, copyable.
+struct MatchProfile {
+  std::string given;          // NormalizeName(name.given)
+  std::string family;         // NormalizeName(name.family)
+  std::string given_soundex;  // Soundex(given)
+  std::string family_soundex;  // Soundex(family)
+  v1::Date birth_date;         // as registered
+  std::string birth_date_recorded_as;  // as registered
+  v1::Sex sex = v1::SEX_UNSPECIFIED;
+  std::string phone;         // NormalizePhone(phone, config.phone_region)
+  std::string address_line;  // NormalizeAddressLine(line1, abbreviations)
+  std::string postal_code;   // NormalizePostalCode(postal_code)
+  std::string locality;      // NormalizeName(city)
+  std::vector<v1::ClientIdentifier> identifiers;  // as registered
+};
+
+// The profile of a client's current details (corrections applied), with
+// config.phone_region and config.address_abbreviations.
+MatchProfile MakeMatchProfile(const v1::ClientRegistered& details,
+                              const ViewsConfig& config);
 
 // Fellegi–Sunter model of one field: the probability of each agreement level
 // among true matches (m) and among non-matches (u). Weights in bits:
@@ -82,7 +155,7 @@ inline constexpr FieldModel kBirthDateModel{0.95, 0.0002, 0.03, 0.002};
 // Sex: half of random pairs agree; recorded differently for ~3% of one
 // person's records.
 inline constexpr FieldModel kSexModel{0.97, 0.5, 0.0, 0.0};
-// Phone (last 10 digits): near-unique by chance; people change numbers, so
+// Phone (E.164): near-unique by chance; people change numbers, so
 // one person's records agree only ~75% of the time.
 inline constexpr FieldModel kPhoneModel{0.75, 0.0001, 0.0, 0.0};
 // Address (normalised line 1 + postal code): agree ~70% (people move);
@@ -136,8 +209,9 @@ struct ClientMatch {
 //     when what both know (the year; the month when both have one) is
 //     equal, disagree when not.
 //   sex: equal values agree; SEX_UNSPECIFIED and SEX_UNKNOWN are missing.
-//   phone: NormalizePhone equal.
-//   address: agree when normalised line 1 agrees (equal, or Jaro–Winkler at
+//   phone: NormalizePhone equal (E.164, config.phone_region).
+//   address: agree when normalised line 1 (NormalizeAddressLine with
+//     config.address_abbreviations) agrees (equal, or Jaro–Winkler at
 //     least kNameAgreeSimilarity) and so does the postal code where both have
 //     one; partial when the postal code agrees and line 1 differs or is
 //     missing on a side; missing when nothing is comparable.
@@ -146,14 +220,19 @@ struct ClientMatch {
 //     organisation-local numbers); disagree when none agrees but the same
 //     organisation holds identifiers of one system with different values;
 //     missing otherwise.
+ClientMatch CompareClients(const MatchProfile& a, const MatchProfile& b,
+                           const ViewsConfig& config);
+
+// CompareClients(MakeMatchProfile(a, config), MakeMatchProfile(b, config),
+// config): for one-off comparisons; a caller comparing one client with many
+// keeps the profiles.
 ClientMatch CompareClients(const v1::ClientRegistered& a,
                            const v1::ClientRegistered& b,
                            const ViewsConfig& config);
 
 // CompareClients(a, b, ...).weight without the explanations: for scoring
 // candidates, most of which turn out non-matches.
-double MatchWeight(const v1::ClientRegistered& a,
-                   const v1::ClientRegistered& b);
+double MatchWeight(const MatchProfile& a, const MatchProfile& b);
 
 // The posterior match probability of a total weight, with kCandidatePairPrior.
 double MatchProbability(double weight);
@@ -165,13 +244,20 @@ v1::MatchClass ClassifyMatch(double probability, const ViewsConfig& config);
 // Cheap keys that put likely duplicates into the same block. Two clients are
 // compared only when they share at least one key. Keys (sorted, unique):
 //   "d:YYYYMMDD"                   birth date, when whole
-//   "p:<digits>"                   NormalizePhone
+//   "p:<E.164>"                    the profile's phone ("p:+15550102345")
 //   "i:<system>:<value>"           each identifier
 //   "n:<soundex>:<birth year>"     given name and family name each, in one
 //                                  namespace so swapped names share a key
 //                                  (a partial birth date's year too)
 //   "f:<soundex>:<soundex>"        both name parts, sorted (no birth date)
-std::vector<std::string> BlockingKeys(const v1::ClientRegistered& details);
+//   "a:<postal code>:<locality>"   the profile's postal code and locality,
+//                                  when both are present ("a:2000:sydney")
+// Soundex codes are of the normalised (transliterated) names.
+std::vector<std::string> BlockingKeys(const MatchProfile& profile);
+
+// BlockingKeys(MakeMatchProfile(details, config)).
+std::vector<std::string> BlockingKeys(const v1::ClientRegistered& details,
+                                      const ViewsConfig& config);
 
 }  // namespace caseline::care
 

@@ -14,6 +14,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
+using ::testing::Not;
 
 v1::ClientRegistered Person(std::string given, std::string family, int year,
                             int month, int day, v1::Sex sex = v1::SEX_FEMALE) {
@@ -79,12 +80,28 @@ TEST(ClientMatchingJaroWinkler, KnownValues) {
                    JaroWinkler("MARHTA", "MARTHA"));
 }
 
+// Jaro–Winkler counts code points, not bytes: a pair of names written in a
+// two-byte-per-character script scores as its one-byte analogue does.
+TEST(ClientMatchingJaroWinkler, CountsCodePoints) {
+  // Cyrillic letters are 2 bytes each in UTF-8.
+  EXPECT_DOUBLE_EQ(JaroWinkler("МАРТНА", "МАРНТА"),
+                   JaroWinkler("MARTHA", "MARHTA"));
+  EXPECT_DOUBLE_EQ(JaroWinkler("ДИКСОН", "ДИКСОНХ"),
+                   JaroWinkler("DIXSON", "DIXSONX"));
+  // One differing letter, whatever its width: "Zoë"/"Zoe" as "Zox"/"Zoe".
+  EXPECT_DOUBLE_EQ(JaroWinkler("Zoë", "Zoe"), JaroWinkler("Zox", "Zoe"));
+  // Han characters (3 bytes each) compare per character: 2 of 3 agree.
+  EXPECT_DOUBLE_EQ(JaroWinkler("王小明", "王小红"),
+                   JaroWinkler("abc", "abd"));
+  // An ill-formed byte is one character of its own, equal only to itself.
+  EXPECT_DOUBLE_EQ(JaroWinkler("ab\xff", "ab\xff"), 1.0);
+  EXPECT_DOUBLE_EQ(JaroWinkler("ab\xff", "ab\xfe"), JaroWinkler("abc", "abd"));
+}
+
 TEST(ClientMatchingNormalize, NamesPhonesSoundex) {
   EXPECT_EQ(NormalizeName(" O'Brien-Smith  Jr. "), "obriensmithjr");
-  EXPECT_EQ(NormalizeName("José"), "josé");
-  EXPECT_EQ(NormalizePhone("+1 (555) 010-2345"), "5550102345");
-  EXPECT_EQ(NormalizePhone("555-0102"), "5550102");
-  EXPECT_EQ(NormalizePhone("12-34"), "");
+  EXPECT_EQ(NormalizePhone("+1 (555) 010-2345", "US"), "+15550102345");
+  EXPECT_EQ(NormalizePhone("12-34", "US"), "");
   EXPECT_EQ(Soundex("Robert"), "R163");
   EXPECT_EQ(Soundex("Rupert"), "R163");
   EXPECT_EQ(Soundex("Rubin"), "R150");
@@ -94,6 +111,176 @@ TEST(ClientMatchingNormalize, NamesPhonesSoundex) {
   EXPECT_EQ(Soundex("Smith"), Soundex("Smtih"));
   EXPECT_EQ(Soundex("Lee"), "L000");
   EXPECT_EQ(Soundex("--"), "");
+}
+
+// Accents go: ICU's Latin-ASCII transliteration.
+TEST(ClientMatchingNormalize, AccentsGo) {
+  EXPECT_EQ(NormalizeName("José"), "jose");
+  EXPECT_EQ(NormalizeName("José"), NormalizeName("Jose"));
+  EXPECT_EQ(NormalizeName("Zoë"), "zoe");
+  EXPECT_EQ(NormalizeName("Müller"), "muller");
+  EXPECT_EQ(NormalizeName("Łukasz Øyvind"), "lukaszoyvind");
+  // Written decomposed (e + U+0301 COMBINING ACUTE ACCENT) as well.
+  EXPECT_EQ(NormalizeName("Jose\xcc\x81"), "jose");
+  // Latin-ASCII writes ü as u, not as German's "ue": "Müller" and "Mueller"
+  // stay apart. Jaro–Winkler puts "muller"/"mueller" at 0.917, just under
+  // kNameAgreeSimilarity (0.92): a partial agreement of the family name.
+  EXPECT_NE(NormalizeName("Müller"), NormalizeName("Mueller"));
+  const double muller =
+      JaroWinkler(NormalizeName("Müller"), NormalizeName("Mueller"));
+  EXPECT_NEAR(muller, 0.917, 0.0005);
+  EXPECT_GE(muller, kNamePartialSimilarity);
+}
+
+// Other scripts are romanised by ICU's Any-Latin (its standard
+// transliterations, e.g. ISO 9-like for Cyrillic, with the soft sign as an
+// apostrophe, then dropped), and Vietnamese loses its diacritics.
+TEST(ClientMatchingNormalize, OtherScriptsAreTransliterated) {
+  EXPECT_EQ(NormalizeName("Владимир"), "vladimir");
+  EXPECT_EQ(NormalizeName("Ольга"), "olga");
+  EXPECT_EQ(NormalizeName("Nguyễn Văn Thành"), "nguyenvanthanh");
+  EXPECT_EQ(NormalizeName("Đặng"), "dang");
+  EXPECT_EQ(NormalizeName("Αλέξανδρος"), "alexandros");
+  // Han characters become pinyin, tone marks removed.
+  EXPECT_EQ(NormalizeName("王小明"), "wangxiaoming");
+}
+
+// Full case folding, after the transliteration: "ß" is transliterated to
+// "ss" (Latin-ASCII) before folding could make it "ss" too, so
+// "STRASSE" and "straße" are one name; so are the Turkish dotted capital I
+// and the "ǅ" digraph with their plain Latin forms.
+TEST(ClientMatchingNormalize, CaseFolding) {
+  EXPECT_EQ(NormalizeName("STRASSE"), "strasse");
+  EXPECT_EQ(NormalizeName("straße"), "strasse");
+  EXPECT_EQ(NormalizeName("STRASSE"), NormalizeName("Straße"));
+  EXPECT_EQ(NormalizeName("İstanbul"), "istanbul");
+  EXPECT_EQ(NormalizeName("ǅemal"), "dzemal");
+  EXPECT_EQ(NormalizeName("MACDONALD"), NormalizeName("MacDonald"));
+}
+
+// Only letters and digits stay: punctuation, spaces, apostrophes (straight
+// and typographic), hyphens (ASCII and Unicode) and symbols go.
+TEST(ClientMatchingNormalize, PunctuationGoes) {
+  EXPECT_EQ(NormalizeName("O’Brien–Smith"), "obriensmith");
+  EXPECT_EQ(NormalizeName("d'Arcy  "), "darcy");
+  EXPECT_EQ(NormalizeName("Mary-Jane (M.J.)"), "maryjanemj");
+  EXPECT_EQ(NormalizeName("Henry VIII 2nd"), "henryviii2nd");
+  EXPECT_EQ(NormalizeName("¿?¡!"), "");
+  EXPECT_EQ(NormalizeName(""), "");
+  // Soundex of a transliterated name: "José" codes as "Jose".
+  EXPECT_EQ(Soundex(NormalizeName("José")), Soundex("Jose"));
+}
+
+// E.164 through libphonenumber: national formats read with the configured
+// region, international ones whatever the region.
+TEST(ClientMatchingNormalize, PhonesToE164) {
+  // United States.
+  EXPECT_EQ(NormalizePhone("(555) 010-2345", "US"), "+15550102345");
+  EXPECT_EQ(NormalizePhone("555.010.2345", "US"), "+15550102345");
+  EXPECT_EQ(NormalizePhone("1-555-010-2345", "US"), "+15550102345");
+  EXPECT_EQ(NormalizePhone("+1 555 010 2345", "AU"), "+15550102345");
+  // Australia: a landline and a mobile, national and international.
+  EXPECT_EQ(NormalizePhone("(02) 9876 5432", "AU"), "+61298765432");
+  EXPECT_EQ(NormalizePhone("0412 345 678", "AU"), "+61412345678");
+  EXPECT_EQ(NormalizePhone("+61 412 345 678", "US"), "+61412345678");
+  // Vietnam: a mobile and a Ho Chi Minh City landline.
+  EXPECT_EQ(NormalizePhone("090 123 4567", "VN"), "+84901234567");
+  EXPECT_EQ(NormalizePhone("+84 90 123 4567", "US"), "+84901234567");
+  EXPECT_EQ(NormalizePhone("028 3823 4567", "VN"), "+842838234567");
+  // The same national digits are a different number in another region.
+  EXPECT_NE(NormalizePhone("0412 345 678", "AU"),
+            NormalizePhone("0412 345 678", "VN"));
+  // Garbage, too short, too long, and a local-only number without its area
+  // code: empty.
+  EXPECT_EQ(NormalizePhone("", "US"), "");
+  EXPECT_EQ(NormalizePhone("hello", "US"), "");
+  EXPECT_EQ(NormalizePhone("n/a", "AU"), "");
+  EXPECT_EQ(NormalizePhone("12-34", "US"), "");
+  EXPECT_EQ(NormalizePhone("555-0102", "US"), "");
+  EXPECT_EQ(NormalizePhone("+1 555 010 2345 6789 0123", "US"), "");
+  EXPECT_TRUE(IsSupportedPhoneRegion("VN"));
+  EXPECT_FALSE(IsSupportedPhoneRegion("vn"));
+  EXPECT_FALSE(IsSupportedPhoneRegion("XX"));
+}
+
+TEST(ClientMatchingNormalize, AddressLinesAndPostalCodes) {
+  const ViewsConfig usps;
+  EXPECT_EQ(NormalizeAddressLine("12 North Elm Street, Apt 4",
+                                 usps.address_abbreviations),
+            "12 n elm st apt 4");
+  // Accents and case do not matter; words split at any non-letter.
+  EXPECT_EQ(NormalizeAddressLine("12 Rue Général-Leclerc",
+                                 usps.address_abbreviations),
+            "12 rue general leclerc");
+  EXPECT_EQ(NormalizeAddressLine("Hauptstraße 5", usps.address_abbreviations),
+            "hauptstrasse 5");
+  EXPECT_EQ(NormalizePostalCode("97401-1234"), "97401");
+  EXPECT_EQ(NormalizePostalCode(" SW1A 1AA "), "sw1a1aa");
+  // Six digits are a whole postcode (Vietnam, India), not a ZIP to cut.
+  EXPECT_EQ(NormalizePostalCode("700000"), "700000");
+  EXPECT_EQ(NormalizePostalCode("974011234"), "974011234");
+}
+
+// The abbreviation table is configuration: an Australian network's
+// "parade" -> "pde" makes "Parade" and "Pde" agree, which the USPS default
+// does not.
+TEST(ClientMatchingCompare, ConfiguredAbbreviations) {
+  v1::ClientRegistered a = Person("Ada", "Okafor", 1958, 3, 14);
+  v1::ClientRegistered b = Person("Ada", "Okafor", 1958, 3, 14);
+  SetAddress(a, "7 Marine Parade", "2034");
+  SetAddress(b, "7 Marine Pde", "2034");
+  ViewsConfig australia;
+  australia.address_abbreviations = {{"street", "st"}, {"parade", "pde"}};
+  EXPECT_EQ(MakeMatchProfile(a, australia).address_line, "7 marine pde");
+  EXPECT_EQ(MakeMatchProfile(a, ViewsConfig()).address_line,
+            "7 marine parade");
+  ClientMatch match = CompareClients(a, b, australia);
+  EXPECT_EQ(Field(match, "address").agreement(), v1::FIELD_AGREEMENT_AGREE);
+  EXPECT_THAT(Field(match, "address").detail(),
+              HasSubstr("line1 jaro_winkler 1.00"));
+  match = CompareClients(a, b, ViewsConfig());
+  EXPECT_THAT(Field(match, "address").detail(),
+              Not(HasSubstr("line1 jaro_winkler 1.00")));
+  // An empty table abbreviates nothing.
+  ViewsConfig no_table;
+  no_table.address_abbreviations.clear();
+  SetAddress(a, "7 Marine Street", "2034");
+  EXPECT_EQ(MakeMatchProfile(a, no_table).address_line, "7 marine street");
+  EXPECT_EQ(MakeMatchProfile(a, australia).address_line, "7 marine st");
+}
+
+// The profile holds what the comparisons read, normalised once.
+TEST(ClientMatchingProfile, NormalisesEveryFieldOnce) {
+  v1::ClientRegistered c = Person("José", "Nguyễn", 1990, 1, 15);
+  c.set_phone("0412 345 678");
+  SetAddress(c, "7 Marine Parade", "2034");
+  c.mutable_address()->set_city("Coogee Beach");
+  AddIdentifier(c, "hospital-1", "MRN", "77");
+  ViewsConfig config;
+  config.phone_region = "AU";
+  const MatchProfile p = MakeMatchProfile(c, config);
+  EXPECT_EQ(p.given, "jose");
+  EXPECT_EQ(p.family, "nguyen");
+  EXPECT_EQ(p.given_soundex, "J200");
+  EXPECT_EQ(p.family_soundex, "N250");
+  EXPECT_EQ(p.birth_date.year(), 1990);
+  EXPECT_EQ(p.sex, v1::SEX_FEMALE);
+  EXPECT_EQ(p.phone, "+61412345678");
+  EXPECT_EQ(p.address_line, "7 marine parade");
+  EXPECT_EQ(p.postal_code, "2034");
+  EXPECT_EQ(p.locality, "coogeebeach");
+  ASSERT_EQ(p.identifiers.size(), 1u);
+  EXPECT_EQ(p.identifiers[0].value(), "77");
+  // The same person written without accents, in the US's dialling plan
+  // with the country code: one person.
+  v1::ClientRegistered d = Person("Jose", "NGUYEN", 1990, 1, 15);
+  d.set_phone("+61 412 345 678");
+  ClientMatch match = CompareClients(p, MakeMatchProfile(d, ViewsConfig()),
+                                     config);
+  EXPECT_EQ(Field(match, "name").detail(),
+            "jaro_winkler 1.00 (given 1.00, family 1.00)");
+  EXPECT_EQ(Field(match, "phone").agreement(), v1::FIELD_AGREEMENT_AGREE);
+  EXPECT_EQ(match.match_class, v1::MATCH_CLASS_MATCH);
 }
 
 TEST(ClientMatchingModel, WeightsAndThresholds) {
@@ -338,7 +525,7 @@ TEST(ClientMatchingCompare, PartialAndRecordedBirthDates) {
   EXPECT_EQ(compare(text).agreement(), v1::FIELD_AGREEMENT_MISSING);
 
   // A partial date blocks by its year, never by a whole-date key.
-  EXPECT_THAT(BlockingKeys(Person("Ada", "Okafor", 1958, 0, 0)),
+  EXPECT_THAT(BlockingKeys(Person("Ada", "Okafor", 1958, 0, 0), ViewsConfig()),
               ElementsAre("f:A300:O216", "n:A300:1958", "n:O216:1958"));
 }
 
@@ -361,14 +548,14 @@ TEST(ClientMatchingBlocking, KeysCatchTyposSwapsAndTwins) {
   v1::ClientRegistered a = Person("John", "Smith", 1980, 7, 2);
   a.set_phone("541-555-0199");
   AddIdentifier(a, "hospital-1", "mrn", "42");
-  EXPECT_THAT(BlockingKeys(a),
+  EXPECT_THAT(BlockingKeys(a, ViewsConfig()),
               ElementsAre("d:19800702", "f:J500:S530", "i:MRN:42",
-                          "n:J500:1980", "n:S530:1980", "p:5415550199"));
+                          "n:J500:1980", "n:S530:1980", "p:+15415550199"));
 
   auto shares_key = [](const v1::ClientRegistered& x,
                        const v1::ClientRegistered& y) {
-    std::vector<std::string> kx = BlockingKeys(x);
-    std::vector<std::string> ky = BlockingKeys(y);
+    std::vector<std::string> kx = BlockingKeys(x, ViewsConfig());
+    std::vector<std::string> ky = BlockingKeys(y, ViewsConfig());
     return std::any_of(kx.begin(), kx.end(), [&](const std::string& k) {
       return std::find(ky.begin(), ky.end(), k) != ky.end();
     });
@@ -381,12 +568,55 @@ TEST(ClientMatchingBlocking, KeysCatchTyposSwapsAndTwins) {
                          Person("Nguyen", "Thanh", 0, 0, 0)));
   EXPECT_FALSE(shares_key(Person("Thanh", "Nguyen", 1990, 1, 1),
                           Person("Ada", "Okafor", 1958, 3, 14)));
-  EXPECT_THAT(BlockingKeys(v1::ClientRegistered()), ElementsAre());
-  EXPECT_THAT(BlockingKeys(Person("Ada", "", 0, 0, 0)), ElementsAre());
-  EXPECT_THAT(BlockingKeys(Person("Ada", "Okafor", 1958, 3, 14)),
+  EXPECT_THAT(BlockingKeys(v1::ClientRegistered(), ViewsConfig()),
+              ElementsAre());
+  EXPECT_THAT(BlockingKeys(Person("Ada", "", 0, 0, 0), ViewsConfig()),
+              ElementsAre());
+  EXPECT_THAT(BlockingKeys(Person("Ada", "Okafor", 1958, 3, 14), ViewsConfig()),
               IsSupersetOf({"n:A300:1958", "n:O216:1958"}));
-  EXPECT_THAT(BlockingKeys(Person("Ada", "Okafor", 1958, 3, 14)),
+  EXPECT_THAT(BlockingKeys(Person("Ada", "Okafor", 1958, 3, 14), ViewsConfig()),
               Contains("d:19580314"));
+  // Soundex codes of the transliterated names: accents change nothing.
+  EXPECT_EQ(BlockingKeys(Person("José", "Müller", 1958, 3, 14), ViewsConfig()),
+            BlockingKeys(Person("Jose", "Muller", 1958, 3, 14), ViewsConfig()));
+}
+
+// Postcode plus locality, both normalised, when a side has both: people
+// who moved within a suburb, or whose name and birth date were both mistyped,
+// still meet.
+TEST(ClientMatchingBlocking, PostcodeAndLocality) {
+  v1::ClientRegistered a = Person("", "", 0, 0, 0);
+  SetAddress(a, "7 Marine Parade", " 2034 ");
+  a.mutable_address()->set_city("Coogee");
+  EXPECT_THAT(BlockingKeys(a, ViewsConfig()), ElementsAre("a:2034:coogee"));
+  v1::ClientRegistered b = Person("", "", 0, 0, 0);
+  SetAddress(b, "12 Arden St", "2034");
+  b.mutable_address()->set_city("COOGÉE");
+  EXPECT_EQ(BlockingKeys(a, ViewsConfig()), BlockingKeys(b, ViewsConfig()));
+  a.mutable_address()->set_city("St. Kilda East");
+  a.mutable_address()->set_postal_code("3183");
+  EXPECT_THAT(BlockingKeys(a, ViewsConfig()),
+              ElementsAre("a:3183:stkildaeast"));
+  // A postcode without a locality, or a locality without a postcode: no key.
+  a.mutable_address()->set_city("");
+  EXPECT_THAT(BlockingKeys(a, ViewsConfig()), ElementsAre());
+  a.mutable_address()->set_city("Coogee");
+  a.mutable_address()->set_postal_code("");
+  EXPECT_THAT(BlockingKeys(a, ViewsConfig()), ElementsAre());
+}
+
+// Phones key on E.164 with the configured region: a national number in the
+// configured region and the same number written internationally share it.
+TEST(ClientMatchingBlocking, PhoneKeyIsE164) {
+  v1::ClientRegistered a = Person("", "", 0, 0, 0);
+  a.set_phone("0412 345 678");
+  ViewsConfig australia;
+  australia.phone_region = "AU";
+  EXPECT_THAT(BlockingKeys(a, australia), ElementsAre("p:+61412345678"));
+  a.set_phone("+61 412 345 678");
+  EXPECT_THAT(BlockingKeys(a, ViewsConfig()), ElementsAre("p:+61412345678"));
+  a.set_phone("n/a");
+  EXPECT_THAT(BlockingKeys(a, australia), ElementsAre());
 }
 
 }  // namespace

@@ -8,10 +8,31 @@
 #define CASELINE_CARE_VIEWS_CONFIG_H_
 
 #include <cstdint>
+#include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 
 namespace caseline::care {
+
+// The default address abbreviations: the USPS forms (Publication 28) of the
+// most common US street suffixes, directions and unit designators. Only a
+// default: a network elsewhere configures its own table
+// (address_abbreviations), e.g. Australia's "street" -> "st" is the same but
+// "parade" -> "pde" and "circuit" -> "cct" are not in this one.
+inline absl::flat_hash_map<std::string, std::string>
+UspsAddressAbbreviations() {
+  return {
+      {"street", "st"},    {"avenue", "ave"},     {"road", "rd"},
+      {"drive", "dr"},     {"boulevard", "blvd"}, {"lane", "ln"},
+      {"court", "ct"},     {"place", "pl"},       {"terrace", "ter"},
+      {"highway", "hwy"},  {"parkway", "pkwy"},   {"circle", "cir"},
+      {"square", "sq"},    {"apartment", "apt"},  {"suite", "ste"},
+      {"unit", "unit"},    {"north", "n"},        {"south", "s"},
+      {"east", "e"},       {"west", "w"},         {"northeast", "ne"},
+      {"northwest", "nw"}, {"southeast", "se"},   {"southwest", "sw"},
+  };
+}
 
 struct ViewsConfig {
   // --- Calendar ---
@@ -61,6 +82,21 @@ struct ViewsConfig {
   // kept; the match threshold only classifies) ---
   double match_threshold = 0.8;
   double review_threshold = 0.4;
+  // The region (ISO 3166-1 alpha-2, as libphonenumber's supported regions
+  // list it: "US", "AU", "VN") whose dialling plan reads a phone number
+  // written without "+" and a country code; numbers written with them are
+  // read as written (care::NormalizePhone) (stored: blocking keys).
+  // Default: "US".
+  std::string phone_region = "US";
+  // Address line 1 words and their abbreviation: each word of a normalised
+  // line 1 found here as a key is replaced by its value before line 1s are
+  // compared (care::NormalizeAddressLine) (stored: scores). REQUIRES: keys
+  // and values normalised as care::NormalizeName does (lowercase ASCII
+  // letters and digits for Latin-script words); the views config file's
+  // loader normalises what it reads. A table in the file replaces this one
+  // entirely. Default: UspsAddressAbbreviations().
+  absl::flat_hash_map<std::string, std::string> address_abbreviations =
+      UspsAddressAbbreviations();
 
   // --- Accounting of disclosures ---
   int32_t disclosure_lookback_years = 6;

@@ -18,6 +18,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libcli11-dev libssl-dev openssl uuid-dev nlohmann-json3-dev libjemalloc-dev \
   clang-14 clang-tidy-14 libclang-rt-14-dev libfuzzer-14-dev postgresql-15 libpq-dev \
   libcpp-httplib-dev libjs-bootstrap5 libjs-chart.js \
+  libicu-dev libphonenumber-dev \
   prometheus-cpp-dev prometheus \
   chromium chromium-driver python3-selenium fonts-liberation python3-requests \
   tzdata \

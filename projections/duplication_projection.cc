@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -108,7 +109,16 @@ std::string DismissalKey(absl::string_view finding_id,
                       client_id);
 }
 
-using IdentityCache = absl::node_hash_map<std::string, v1::ClientState>;
+// A client's stored identity (the i| value) and the matching profile of its
+// details (care::MakeMatchProfile), made when the identity enters the cache:
+// normalising names, phones and addresses costs far more than comparing
+// them, and a registration is compared with every client of its blocks.
+struct CachedIdentity {
+  v1::ClientState state;
+  care::MatchProfile profile;
+};
+
+using IdentityCache = absl::node_hash_map<std::string, CachedIdentity>;
 
 // --- Small helpers -----------------------------------------------------------
 
@@ -523,30 +533,34 @@ absl::Status RederiveCategory(ProjectionState& state,
 
 // --- Possible duplicate clients ----------------------------------------------
 
-// The stored identity of a client (nullptr: not registered), through the
-// instance's cache. The pointer stays valid until the next StoreIdentity or
-// cache miss.
-absl::StatusOr<const v1::ClientState*> LoadIdentity(
-    const ViewReader& state, IdentityCache& cache,
-    absl::string_view client_id) {
+// The stored identity of a client and its profile (nullptr: not
+// registered), through the instance's cache: a profile is made once per
+// cache entry, when a stored identity is first read. The pointer stays valid
+// until the next StoreIdentity or cache miss.
+absl::StatusOr<const CachedIdentity*> LoadIdentity(
+    const ViewReader& state, IdentityCache& cache, absl::string_view client_id,
+    const care::ViewsConfig& config) {
   auto it = cache.find(client_id);
   if (it != cache.end()) return &it->second;
   const std::string key = IdentityKey(client_id);
   ASSIGN_OR_RETURN(std::optional<std::string> value, state.Get(key));
   if (!value.has_value()) return nullptr;
-  v1::ClientState identity;
-  if (!identity.ParseFromString(*value)) return DataLoss("identity", key);
+  CachedIdentity identity;
+  if (!identity.state.ParseFromString(*value)) return DataLoss("identity", key);
+  identity.profile = care::MakeMatchProfile(identity.state.details(), config);
   if (cache.size() >= kMaxCachedIdentities) cache.clear();
   return &cache.emplace(std::string(client_id), std::move(identity))
               .first->second;
 }
 
+// `profile` is the profile of identity.details().
 void StoreIdentity(ProjectionState& state, IdentityCache& cache,
-                   v1::ClientState identity) {
+                   v1::ClientState identity, care::MatchProfile profile) {
   state.Put(IdentityKey(identity.client_id()), identity.SerializeAsString());
   if (cache.size() >= kMaxCachedIdentities) cache.clear();
   std::string client_id = identity.client_id();
-  cache.insert_or_assign(std::move(client_id), std::move(identity));
+  cache.insert_or_assign(std::move(client_id),
+                         CachedIdentity{std::move(identity), std::move(profile)});
 }
 
 void SetLinks(const care::ClientRecord& record, v1::ClientState& identity) {
@@ -655,17 +669,24 @@ absl::Status UpdateBirthDateFinding(ProjectionState& state,
 // pair finding in line with the score and their links. `has_finding`: whether
 // a pair finding exists (the p| bookkeeping), so that the many candidates
 // that score below review and have none cost no further reads or writes.
+// `self_profile` is the profile of self.details(); both are the caller's own
+// copies (a cache miss here may empty the cache).
 absl::Status EvaluatePair(ProjectionState& state, IdentityCache& cache,
                           const v1::ClientState& self,
+                          const care::MatchProfile& self_profile,
                           absl::string_view other_id, bool has_finding,
                           const EventInfo& event, const care::ViewsConfig& config) {
   if (other_id == self.client_id()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(const v1::ClientState* other,
-                   LoadIdentity(state, cache, other_id));
+  ASSIGN_OR_RETURN(const CachedIdentity* other,
+                   LoadIdentity(state, cache, other_id, config));
   if (other == nullptr) return absl::OkStatus();
-  const bool self_first = self.client_id() < other->client_id();
-  const v1::ClientState& a = self_first ? self : *other;
-  const v1::ClientState& b = self_first ? *other : self;
+  const bool self_first = self.client_id() < other->state.client_id();
+  const v1::ClientState& a = self_first ? self : other->state;
+  const v1::ClientState& b = self_first ? other->state : self;
+  const care::MatchProfile& profile_a =
+      self_first ? self_profile : other->profile;
+  const care::MatchProfile& profile_b =
+      self_first ? other->profile : self_profile;
   const std::string finding_id = PairFindingId(a.client_id(), b.client_id());
   if (Contains(a.linked_client_ids(), b.client_id()) ||
       Contains(b.linked_client_ids(), a.client_id())) {
@@ -673,10 +694,11 @@ absl::Status EvaluatePair(ProjectionState& state, IdentityCache& cache,
     return ResolveFinding(state, finding_id, event, ": the records are linked");
   }
   const double probability =
-      care::MatchProbability(care::MatchWeight(a.details(), b.details()));
+      care::MatchProbability(care::MatchWeight(profile_a, profile_b));
   const bool holds = probability >= config.review_threshold;
   if (!holds && !has_finding) return absl::OkStatus();
-  const care::ClientMatch match = care::CompareClients(a.details(), b.details(), config);
+  const care::ClientMatch match =
+      care::CompareClients(profile_a, profile_b, config);
   v1::Finding finding = ClientPairFinding(a, b, match);
   if (!holds) {
     return ResolveFinding(
@@ -695,8 +717,8 @@ absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
                            const care::ClientRecord& record, const EventInfo& event,
                            const care::ViewsConfig& config) {
   if (!record.registered) return absl::OkStatus();
-  ASSIGN_OR_RETURN(const v1::ClientState* old,
-                   LoadIdentity(state, cache, record.client_id));
+  ASSIGN_OR_RETURN(const CachedIdentity* old,
+                   LoadIdentity(state, cache, record.client_id, config));
   v1::ClientState identity;
   identity.set_client_id(record.client_id);
   identity.set_registered(true);
@@ -706,9 +728,10 @@ absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
   SetLinks(record, identity);
   identity.set_last_position(event.position);
 
-  const std::vector<std::string> keys = care::BlockingKeys(record.details);
+  care::MatchProfile profile = care::MakeMatchProfile(record.details, config);
+  const std::vector<std::string> keys = care::BlockingKeys(profile);
   std::vector<std::string> old_keys;
-  if (old != nullptr) old_keys = care::BlockingKeys(old->details());
+  if (old != nullptr) old_keys = care::BlockingKeys(old->profile);
   for (const std::string& key : old_keys) {
     if (!std::binary_search(keys.begin(), keys.end(), key))
       state.Delete(absl::StrCat(BlockPrefix(key), record.client_id));
@@ -717,7 +740,7 @@ absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
     if (!std::binary_search(old_keys.begin(), old_keys.end(), key))
       state.Put(absl::StrCat(BlockPrefix(key), record.client_id), "");
   }
-  StoreIdentity(state, cache, identity);
+  StoreIdentity(state, cache, identity, profile);
   RETURN_IF_ERROR(UpdateBirthDateFinding(state, identity, event, config));
 
   // Candidate -> whether a pair finding with it exists.
@@ -740,8 +763,8 @@ absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
         return true;
       }));
   for (const auto& [candidate, has_finding] : candidates) {
-    RETURN_IF_ERROR(EvaluatePair(state, cache, identity, candidate, has_finding,
-                                 event, config));
+    RETURN_IF_ERROR(EvaluatePair(state, cache, identity, profile, candidate,
+                                 has_finding, event, config));
   }
   return absl::OkStatus();
 }
@@ -750,24 +773,25 @@ absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
 absl::Status UpdateLink(ProjectionState& state, IdentityCache& cache,
                         const care::ClientRecord& record, absl::string_view other_id,
                         const EventInfo& event, const care::ViewsConfig& config) {
-  ASSIGN_OR_RETURN(const v1::ClientState* identity,
-                   LoadIdentity(state, cache, record.client_id));
+  ASSIGN_OR_RETURN(const CachedIdentity* identity,
+                   LoadIdentity(state, cache, record.client_id, config));
   // Not registered: no pair finding names it yet, and its registration will
   // pick up the links from the record.
   if (identity == nullptr) return absl::OkStatus();
-  v1::ClientState updated = *identity;
+  v1::ClientState updated = identity->state;
+  const care::MatchProfile profile = identity->profile;
   SetLinks(record, updated);
   if (!std::equal(updated.linked_client_ids().begin(),
                   updated.linked_client_ids().end(),
-                  identity->linked_client_ids().begin(),
-                  identity->linked_client_ids().end())) {
-    StoreIdentity(state, cache, updated);
+                  identity->state.linked_client_ids().begin(),
+                  identity->state.linked_client_ids().end())) {
+    StoreIdentity(state, cache, updated, profile);
   }
   ASSIGN_OR_RETURN(
       std::optional<std::string> pair,
       state.Get(absl::StrCat(PairPrefix(record.client_id), other_id)));
-  return EvaluatePair(state, cache, updated, other_id, pair.has_value(), event,
-                      config);
+  return EvaluatePair(state, cache, updated, profile, other_id, pair.has_value(),
+                      event, config);
 }
 
 // --- Corrections -------------------------------------------------------------
@@ -787,11 +811,12 @@ absl::StatusOr<std::vector<std::string>> PairedClients(
 
 // The client leaves the blocks and the identities.
 absl::Status DropIdentity(ProjectionState& state, IdentityCache& cache,
-                          absl::string_view client_id) {
-  ASSIGN_OR_RETURN(const v1::ClientState* identity,
-                   LoadIdentity(state, cache, client_id));
+                          absl::string_view client_id,
+                          const care::ViewsConfig& config) {
+  ASSIGN_OR_RETURN(const CachedIdentity* identity,
+                   LoadIdentity(state, cache, client_id, config));
   if (identity == nullptr) return absl::OkStatus();
-  for (const std::string& key : care::BlockingKeys(identity->details())) {
+  for (const std::string& key : care::BlockingKeys(identity->profile)) {
     state.Delete(absl::StrCat(BlockPrefix(key), client_id));
   }
   state.Delete(IdentityKey(client_id));
@@ -804,7 +829,8 @@ absl::Status DropIdentity(ProjectionState& state, IdentityCache& cache,
 // naming it is resolved.
 absl::Status ForgetIdentity(ProjectionState& state, IdentityCache& cache,
                             absl::string_view client_id,
-                            const EventInfo& event) {
+                            const EventInfo& event,
+                            const care::ViewsConfig& config) {
   ASSIGN_OR_RETURN(const std::vector<std::string> others,
                    PairedClients(state, client_id));
   for (const std::string& other : others) {
@@ -817,7 +843,7 @@ absl::Status ForgetIdentity(ProjectionState& state, IdentityCache& cache,
       state, BirthDateFindingId(client_id), event,
       absl::StrCat(": client ", client_id,
                    "'s registration was entered in error")));
-  return DropIdentity(state, cache, client_id);
+  return DropIdentity(state, cache, client_id, config);
 }
 
 // A dismissal marked entered in error: the finding is open again unless
@@ -861,7 +887,8 @@ absl::Status ApplyCorrection(ProjectionState& state, IdentityCache& cache,
     }
   }
   if (!record.registered) {
-    RETURN_IF_ERROR(ForgetIdentity(state, cache, record.client_id, event));
+    RETURN_IF_ERROR(
+        ForgetIdentity(state, cache, record.client_id, event, config));
   } else {
     RETURN_IF_ERROR(ScoreIdentity(state, cache, record, event, config));
     std::set<std::string> others = record.linked_client_ids;
@@ -902,8 +929,9 @@ absl::Status ApplyCorrection(ProjectionState& state, IdentityCache& cache,
 // dismissal its stream recorded are deleted. The engine then purges the
 // store's files (ViewStore::Purge).
 absl::Status ForgetClient(ProjectionState& state, IdentityCache& cache,
-                          absl::string_view client_id) {
-  RETURN_IF_ERROR(DropIdentity(state, cache, client_id));
+                          absl::string_view client_id,
+                          const care::ViewsConfig& config) {
+  RETURN_IF_ERROR(DropIdentity(state, cache, client_id, config));
   ASSIGN_OR_RETURN(const std::vector<std::string> others,
                    PairedClients(state, client_id));
   for (const std::string& other : others) {
@@ -996,10 +1024,18 @@ std::string EncodePageToken(absl::string_view last_key) {
 
 }  // namespace
 
+struct DuplicationProjection::Identities {
+  IdentityCache cache;
+};
+
 DuplicationProjection::DuplicationProjection(const ProjectionInit&,
                                              const care::ViewsConfig& config,
                                              ClientRecordStore* records)
-    : config_(config), records_(records) {}
+    : config_(config),
+      records_(records),
+      identities_(std::make_unique<Identities>()) {}
+
+DuplicationProjection::~DuplicationProjection() = default;
 
 absl::Status DuplicationProjection::Apply(
     const eventstore::RecordedEvent& event, ProjectionState& state) {
@@ -1023,13 +1059,13 @@ absl::Status DuplicationProjection::Apply(
     // The projection's record of the client goes too: the erasure folds it
     // again from payloads that now read as erased.
     RETURN_IF_ERROR(records_.Apply(*client_id, care_event, event).status());
-    return ForgetClient(state, identities_, *client_id);
+    return ForgetClient(state, identities_->cache, *client_id, config_);
   }
   if (handling == Handling::kCorrection) {
     std::optional<care::ClientRecord> before;
     ASSIGN_OR_RETURN(const care::ClientRecord* record,
                      records_.Apply(*client_id, care_event, event, &before));
-    return ApplyCorrection(state, identities_, before, *record, info, config_);
+    return ApplyCorrection(state, identities_->cache, before, *record, info, config_);
   }
   // Everything else reads the client's record after the event. The records
   // see every event that changes what this projection reads (identity,
@@ -1039,13 +1075,13 @@ absl::Status DuplicationProjection::Apply(
   switch (care_event.event_case()) {
     case v1::CareEvent::kClientRegistered:
     case v1::CareEvent::kClientDetailsCorrected:
-      return ScoreIdentity(state, identities_, *record, info, config_);
+      return ScoreIdentity(state, identities_->cache, *record, info, config_);
     case v1::CareEvent::kClientRecordsLinked:
-      return UpdateLink(state, identities_, *record,
+      return UpdateLink(state, identities_->cache, *record,
                         care_event.client_records_linked().other_client_id(),
                         info, config_);
     case v1::CareEvent::kClientRecordsUnlinked:
-      return UpdateLink(state, identities_, *record,
+      return UpdateLink(state, identities_->cache, *record,
                         care_event.client_records_unlinked().other_client_id(),
                         info, config_);
     case v1::CareEvent::kServiceStarted:

@@ -78,9 +78,9 @@
 #define CASELINE_PROJECTIONS_DUPLICATION_PROJECTION_H_
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
-#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "caseline/v1/views.pb.h"
@@ -96,8 +96,9 @@ inline constexpr char kDuplicationProjectionName[] = "duplication";
 // Most clients of one block scored against a new or corrected registration.
 inline constexpr size_t kMaxCandidatesPerBlock = 1000;
 
-// Most client identities an instance keeps parsed in memory (the cache is
-// emptied when full and refills from the stored i| values).
+// Most client identities an instance keeps parsed in memory, each with its
+// matching profile (the cache is emptied when full and refills from the
+// stored i| values, making the profiles again).
 inline constexpr size_t kMaxCachedIdentities = 200000;
 
 class DuplicationProjection : public Projection {
@@ -107,6 +108,7 @@ class DuplicationProjection : public Projection {
   DuplicationProjection(const ProjectionInit& init,
                         const care::ViewsConfig& config,
                         ClientRecordStore* records);
+  ~DuplicationProjection() override;
 
   // Errors: DATA_LOSS for an unparsable care event or stored value, and what
   // reading a client's stream returns.
@@ -117,10 +119,12 @@ class DuplicationProjection : public Projection {
   care::ViewsConfig config_;
   ProjectionRecords records_;
   // The stored identities (i| values) this instance has read or written,
-  // parsed, so that scoring a registration's candidates does not re-read
-  // them. It mirrors the stored values: this instance is their only writer
-  // while it runs.
-  absl::node_hash_map<std::string, v1::ClientState> identities_;
+  // parsed, each with its care::MatchProfile, so that scoring a
+  // registration's candidates neither re-reads them nor normalises their
+  // details again. It mirrors the stored values: this instance is their only
+  // writer while it runs. At most kMaxCachedIdentities entries.
+  struct Identities;
+  std::unique_ptr<Identities> identities_;
   bool format_written_ = false;
 };
 

@@ -1,9 +1,14 @@
 #include "server/views_config_file.h"
 
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "base/read_file.h"
+#include "care/client_matching.h"
 
 namespace caseline::server {
 namespace {
@@ -57,6 +62,48 @@ constexpr DoubleField kDoubleFields[] = {
     {"review_threshold", &care::ViewsConfig::review_threshold},
 };
 
+// address_abbreviations: an object of word -> abbreviation, each normalised
+// as client matching normalises address words.
+absl::StatusOr<absl::flat_hash_map<std::string, std::string>>
+ParseAbbreviations(const json& value) {
+  if (!value.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "views config: address_abbreviations must be an object of word to "
+        "abbreviation, e.g. {\"street\": \"st\", \"parade\": \"pde\"}, not ",
+        value.dump()));
+  }
+  const absl::flat_hash_map<std::string, std::string> kNone;
+  absl::flat_hash_map<std::string, std::string> table;
+  absl::flat_hash_map<std::string, std::string> written_as;  // for messages
+  for (const auto& [word, abbreviation] : value.items()) {
+    if (!abbreviation.is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "views config: address_abbreviations \"", word,
+          "\" must map to a string, not ", abbreviation.dump()));
+    }
+    const std::string key = care::NormalizeAddressLine(word, kNone);
+    const std::string to =
+        care::NormalizeAddressLine(abbreviation.get<std::string>(), kNone);
+    if (key.empty() || absl::StrContains(key, ' ') ||
+        absl::StrContains(to, ' ')) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "views config: address_abbreviations \"", word, "\": \"",
+          abbreviation.get<std::string>(),
+          "\" is not one word to one word (letters and digits); "
+          "abbreviations replace single words of address line 1"));
+    }
+    auto [it, inserted] = table.emplace(key, to);
+    if (!inserted && it->second != to) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "views config: address_abbreviations \"", written_as[key],
+          "\" and \"", word, "\" are the same word after normalisation (\"",
+          key, "\") with different abbreviations; keep one"));
+    }
+    written_as.emplace(key, word);
+  }
+  return table;
+}
+
 }  // namespace
 
 absl::StatusOr<care::ViewsConfig> ParseViewsConfig(
@@ -83,6 +130,24 @@ absl::StatusOr<care::ViewsConfig> ParseViewsConfig(
             "\"UTC\""));
       }
       config.time_zone = zone;
+      continue;
+    }
+    if (key == "phone_region") {
+      if (!value.is_string() ||
+          !care::IsSupportedPhoneRegion(value.get<std::string>())) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "views config: phone_region ", value.dump(),
+            " is not a region libphonenumber knows; use an ISO 3166-1 "
+            "alpha-2 code in upper case, like \"US\", \"AU\" or \"VN\""));
+      }
+      config.phone_region = value.get<std::string>();
+      continue;
+    }
+    if (key == "address_abbreviations") {
+      absl::StatusOr<absl::flat_hash_map<std::string, std::string>> table =
+          ParseAbbreviations(value);
+      if (!table.ok()) return table.status();
+      config.address_abbreviations = *std::move(table);
       continue;
     }
     bool known = false;

@@ -2,7 +2,11 @@
 // field names (care/views_config.h), each optional, e.g.
 //   {"follow_up_window_days": 7, "caseload_threshold": 40,
 //    "match_threshold": 0.85, "time_zone": "America/New_York"}
-// time_zone is an IANA name, loaded from the system's zone database.
+// time_zone is an IANA name, loaded from the system's zone database;
+// phone_region a region code libphonenumber supports ("US", "AU");
+// address_abbreviations an object of word -> abbreviation whose words are
+// normalised as client matching normalises address words (care/
+// client_matching.h NormalizeAddressLine), replacing the default table.
 #ifndef CASELINE_SERVER_VIEWS_CONFIG_FILE_H_
 #define CASELINE_SERVER_VIEWS_CONFIG_FILE_H_
 
@@ -15,8 +19,11 @@
 namespace caseline::server {
 
 // Parses `json` over the defaults. INVALID_ARGUMENT naming the key for an
-// unknown key, a value of the wrong type or out of range, and naming the key
-// and the value for a time_zone the zone database does not know.
+// unknown key, a value of the wrong type or out of range; naming the key and
+// the value for a time_zone the zone database does not know and for a
+// phone_region libphonenumber does not support; naming the word for an
+// address_abbreviations entry that is not one word to one word, or two
+// entries for one normalised word with different abbreviations.
 absl::StatusOr<care::ViewsConfig> ParseViewsConfig(
     absl::string_view json);
 

@@ -1,6 +1,7 @@
 #include "server/views_config_file.h"
 
 #include "absl/time/civil_time.h"
+#include "care/views_config.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -16,6 +17,9 @@ TEST(ViewsConfigFile, EmptyObjectKeepsTheDefaults) {
   EXPECT_DOUBLE_EQ(config->match_threshold, 0.8);
   EXPECT_EQ(config->disclosure_lookback_years, 6);
   EXPECT_EQ(config->time_zone, absl::UTCTimeZone());
+  EXPECT_EQ(config->phone_region, "US");
+  EXPECT_EQ(config->address_abbreviations, care::UspsAddressAbbreviations());
+  EXPECT_EQ(config->address_abbreviations.size(), 24u);
 }
 
 TEST(ViewsConfigFile, TimeZoneIsAnIanaName) {
@@ -47,6 +51,55 @@ TEST(ViewsConfigFile, RefusesAnUnknownTimeZoneNamingTheKeyAndTheValue) {
                       .status()
                       .message()),
       ::testing::HasSubstr("\"Mars/Olympus_Mons\" is not a time zone"));
+}
+
+TEST(ViewsConfigFile, PhoneRegionIsALibphonenumberRegion) {
+  auto config = ParseViewsConfig(R"({"phone_region": "AU"})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->phone_region, "AU");
+  for (const char* json :
+       {R"({"phone_region": "XX"})", R"({"phone_region": "au"})",
+        R"({"phone_region": "AUS"})", R"({"phone_region": ""})",
+        R"({"phone_region": 61})"}) {
+    absl::StatusOr<care::ViewsConfig> refused = ParseViewsConfig(json);
+    ASSERT_FALSE(refused.ok()) << json;
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(refused.status().message()),
+                ::testing::HasSubstr("phone_region")) << json;
+  }
+  EXPECT_THAT(std::string(ParseViewsConfig(R"({"phone_region": "XX"})")
+                              .status()
+                              .message()),
+              ::testing::HasSubstr("phone_region \"XX\" is not a region"));
+}
+
+// The table replaces the default one, normalised as address words are:
+// "Parade" and "Straße" are stored as "parade" and "strasse".
+TEST(ViewsConfigFile, AddressAbbreviationsReplaceTheDefaultTable) {
+  auto config = ParseViewsConfig(
+      R"({"address_abbreviations": {"Parade": "Pde", "street": "st",
+                                    "Straße": "Str."}})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->address_abbreviations,
+              ::testing::UnorderedElementsAre(
+                  ::testing::Pair("parade", "pde"), ::testing::Pair("street", "st"),
+                  ::testing::Pair("strasse", "str")));
+  config = ParseViewsConfig(R"({"address_abbreviations": {}})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->address_abbreviations.empty());
+
+  for (const char* json :
+       {R"({"address_abbreviations": ["street", "st"]})",
+        R"({"address_abbreviations": {"street": 1}})",
+        R"({"address_abbreviations": {"north east": "ne"}})",
+        R"({"address_abbreviations": {"--": "x"}})",
+        R"({"address_abbreviations": {"Street": "st", "STREET": "str"}})"}) {
+    absl::StatusOr<care::ViewsConfig> refused = ParseViewsConfig(json);
+    ASSERT_FALSE(refused.ok()) << json;
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(refused.status().message()),
+                ::testing::HasSubstr("address_abbreviations")) << json;
+  }
 }
 
 TEST(ViewsConfigFile, SetsTheNamedFields) {

@@ -117,6 +117,12 @@ THIRD_PARTY = [
     ("**.grpc.pb.h",
      {"services", "cluster", "server", "tools", "bench", "tests"},
      "gRPC stubs (*.grpc.pb.h) only in services/ and above"),
+    ("unicode/**", {"care"},
+     "ICU only in care/ (client matching's name and address normalisation, "
+     "care/client_matching.cc); the layers above see normalised strings"),
+    ("phonenumbers/**", {"care"},
+     "libphonenumber only in care/ (client matching's E.164 phones, "
+     "care/client_matching.cc)"),
     ("prometheus/**", {"server"},
      "prometheus-cpp only in server/ (server/metrics.cc; the layers below "
      "report through narrow interfaces such as eventstore/log_observer.h)"),
