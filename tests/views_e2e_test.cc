@@ -273,6 +273,77 @@ TEST_F(ViewsTest, FindingsOfEachKindWithReadYourWrites) {
   EXPECT_EQ(dismissed_pairs[0].status(), v1::FINDING_STATUS_DISMISSED);
 }
 
+// A birth date that is not a calendar date is registered, not refused: the
+// year is kept, the rest recorded as text, and the duplication view reports
+// it until a correction gives a whole date.
+TEST_F(ViewsTest, AnImperfectBirthDateIsRegisteredAndReported) {
+  RegisterOrganization("hospital", "ORGANIZATION_TYPE_HOSPITAL");
+  Command("hospital", "Clients.RegisterClient", R"({
+    'command_id':'dora-1','client_id':'dora',
+    'client_registered':{'name':{'given':'Dora','family':'Ames'},
+      'birth_date':{'year':1972,'month':95,'day':18}}})");
+  // A finding shows what a consent covers for the reader (docs/access.md
+  // "Per read").
+  Command("hospital", "Consents.GiveConsent", R"({
+    'command_id':'dora-k','client_id':'dora',
+    'consent_given':{'consent_id':'k1','recipient_organization_ids':['hospital'],
+      'data_classes':['DATA_CLASS_GENERAL'],
+      'purposes':['PURPOSE_OF_USE_CARE_COORDINATION'],
+      'method':'CONSENT_METHOD_SIGNED_FORM',
+      'document':{'document_id':'form-k1','sha256':'0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}}})");
+  auto details = [&] {
+    v1::GetClientSummaryRequest request;
+    request.set_client_id("dora");
+    request.set_min_position(last_position_);
+    v1::GetClientSummaryResponse response;
+    grpc::ClientContext context;
+    context.AddMetadata("x-caseline-org", "hospital");
+    grpc::Status status =
+        continuity_->GetClientSummary(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.summary().state().details();
+  };
+  EXPECT_EQ(details().birth_date().ShortDebugString(), "year: 1972");
+  EXPECT_EQ(details().birth_date_recorded_as(), "1972-95-18");
+
+  // Read by the registering hospital, about itself.
+  v1::ListFindingsRequest request;
+  request.set_organization_id("hospital");
+  request.add_kinds(v1::FINDING_KIND_BIRTH_DATE_QUALITY);
+  request.add_statuses(v1::FINDING_STATUS_OPEN);
+  request.add_statuses(v1::FINDING_STATUS_RESOLVED);
+  auto list = [&] {
+    request.set_min_position(last_position_);
+    v1::ListFindingsResponse response;
+    grpc::ClientContext context;
+    context.AddMetadata("x-caseline-org", "hospital");
+    grpc::Status status =
+        duplication_->ListFindings(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.withheld().count(), 0);
+    return std::vector<v1::Finding>(response.findings().begin(),
+                                    response.findings().end());
+  };
+  std::vector<v1::Finding> findings = list();
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].finding_id(), "birth-date:dora");
+  EXPECT_EQ(findings[0].status(), v1::FINDING_STATUS_OPEN);
+  EXPECT_EQ(findings[0].description(),
+            "Client dora's birth date was recorded as text that is not a "
+            "calendar date; correct it when a document shows it.");
+
+  Command("hospital", "Clients.CorrectClientDetails", R"({
+    'command_id':'dora-2','client_id':'dora',
+    'client_details_corrected':{'birth_date':{'year':1972,'month':5,'day':18},
+      'reason':'passport seen'}})");
+  EXPECT_EQ(details().birth_date().ShortDebugString(),
+            "year: 1972 month: 5 day: 18");
+  EXPECT_EQ(details().birth_date_recorded_as(), "");
+  findings = list();
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].status(), v1::FINDING_STATUS_RESOLVED);
+}
+
 TEST_F(ViewsTest, BadRequestsNameTheField) {
   BuildNetwork();
   v1::ListFindingsRequest both;

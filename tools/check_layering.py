@@ -59,7 +59,8 @@ PUBLIC = {
              "care/continuity.h", "care/event_summary.h", "care/measures.h",
              "care/organization_directory.h", "care/proto_time.h",
              "care/views_config.h", "care/worklist.h",
-             "care/referral_list.h", "care/upcasting.h"],
+             "care/referral_list.h", "care/upcasting.h",
+             "care/birth_date.h"],
     # Private: record_cache.h, test_log.h (the folder's own test helper).
     "projections": ["projections/projection.h",
                     "projections/projection_engine.h",

@@ -94,7 +94,8 @@ TEST(CliViewsEnumTest, NamesAreKebabCaseWithoutTheTypePrefix) {
                           "service-ended-without-successor"));
   EXPECT_THAT(EnumFlagNames(*v1::FindingKind_descriptor()),
               ElementsAre("overlapping-services", "same-day-services",
-                          "duplicate-referrals", "possible-duplicate-clients"));
+                          "duplicate-referrals", "possible-duplicate-clients",
+                          "birth-date-quality"));
   EXPECT_THAT(EnumFlagNames(*v1::FindingStatus_descriptor()),
               ElementsAre("open", "resolved", "dismissed"));
   EXPECT_THAT(EnumFlagNames(*v1::GapReason_descriptor()),
