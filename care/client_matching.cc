@@ -219,128 +219,148 @@ const std::vector<std::vector<absl::string_view>>& NicknameGroups() {
 
 std::string Similarity(double value) { return absl::StrFormat("%.2f", value); }
 
-// One field's outcome. The detail is built only when explaining: scoring a
-// candidate that turns out a non-match needs the weight alone.
+// What every comparison of one pair shares.
+struct Scoring {
+  const MatchModel& model;
+  const NameFrequencies* frequencies;  // null: no term-frequency adjustment
+  bool explain;  // build the details (scoring a candidate needs none)
+};
+
+// One field's outcome.
 struct Field {
-  absl::string_view name;
+  int index = 0;  // MatchField
   v1::FieldAgreement agreement = v1::FIELD_AGREEMENT_MISSING;
   double weight = 0;
+  double m = 0;
+  double u = 0;
+  double term_frequency = 0;  // included in weight
   std::string detail;
 };
 
-double WeightOf(const FieldModel& model, v1::FieldAgreement agreement) {
-  switch (agreement) {
-    case v1::FIELD_AGREEMENT_AGREE:
-      return model.AgreeWeight();
-    case v1::FIELD_AGREEMENT_PARTIAL:
-      return model.PartialWeight();
-    case v1::FIELD_AGREEMENT_DISAGREE:
-      return model.DisagreeWeight();
-    default:
-      return 0;
+template <typename DetailFn>
+Field Level(int index, const Scoring& s, v1::FieldAgreement agreement,
+            DetailFn&& detail) {
+  const FieldModel& model = s.model.fields[index];
+  Field f;
+  f.index = index;
+  f.agreement = agreement;
+  f.weight = model.Weight(agreement);
+  f.m = model.M(agreement);
+  f.u = model.U(agreement);
+  if (s.explain) f.detail = detail();
+  return f;
+}
+
+Field Missing(int index, absl::string_view what, const Scoring& s) {
+  Field f;
+  f.index = index;
+  if (s.explain) f.detail = absl::StrCat("missing: ", what);
+  return f;
+}
+
+// A household attribute (phone, address) that agrees while a name part
+// disagrees: weighed with kHouseholdU.
+template <typename DetailFn>
+Field HouseholdAgreement(int index, const Scoring& s, DetailFn&& detail) {
+  Field f;
+  f.index = index;
+  f.agreement = v1::FIELD_AGREEMENT_AGREE;
+  f.m = s.model.fields[index].m_agree;
+  f.u = kHouseholdU;
+  f.weight = std::log2(f.m / f.u);
+  if (s.explain) {
+    f.detail =
+        absl::StrCat(detail(), "; household weight, a name part disagrees");
+  }
+  return f;
+}
+
+// Adds the term-frequency adjustment to an agreeing name part.
+void AdjustForFrequency(Field& f, NamePart part, absl::string_view a,
+                        absl::string_view b, const Scoring& s) {
+  if (f.agreement != v1::FIELD_AGREEMENT_AGREE || s.frequencies == nullptr)
+    return;
+  f.term_frequency = s.frequencies->Adjustment(part, a, b);
+  f.weight += f.term_frequency;
+  if (s.explain && f.term_frequency != 0) {
+    absl::StrAppend(&f.detail, absl::StrFormat(
+                                   "; %s name, %+.1f bits",
+                                   f.term_frequency < 0 ? "common" : "rare",
+                                   f.term_frequency));
   }
 }
 
-template <typename DetailFn>
-Field Level(absl::string_view name, const FieldModel& model,
-            v1::FieldAgreement agreement, bool explain, DetailFn&& detail) {
-  Field f{name, agreement, WeightOf(model, agreement), ""};
-  if (explain) f.detail = detail();
-  return f;
+// One name part compared straight: agree, partial (close, or for given
+// names a nickname), disagree.
+Field NamePartLevel(int index, double similarity, bool nickname,
+                    const Scoring& s) {
+  v1::FieldAgreement agreement = v1::FIELD_AGREEMENT_DISAGREE;
+  if (similarity >= kNameAgreeSimilarity) {
+    agreement = v1::FIELD_AGREEMENT_AGREE;
+  } else if (nickname || similarity >= kNamePartialSimilarity) {
+    agreement = v1::FIELD_AGREEMENT_PARTIAL;
+  }
+  return Level(index, s, agreement, [&] {
+    return agreement == v1::FIELD_AGREEMENT_PARTIAL && nickname &&
+                   similarity < kNamePartialSimilarity
+               ? absl::StrCat("jaro_winkler ", Similarity(similarity),
+                              " (nickname)")
+               : absl::StrCat("jaro_winkler ", Similarity(similarity));
+  });
 }
 
-Field Missing(absl::string_view name, absl::string_view what, bool explain) {
-  Field f{name, v1::FIELD_AGREEMENT_MISSING, 0.0, ""};
-  if (explain) f.detail = absl::StrCat("missing: ", what);
-  return f;
-}
-
-// A household attribute (phone, address) that agrees while the names
-// disagree: weighed with kHouseholdU.
-template <typename DetailFn>
-Field HouseholdAgreement(absl::string_view name, const FieldModel& model,
-                         bool explain, DetailFn&& detail) {
-  Field f{name, v1::FIELD_AGREEMENT_AGREE,
-          std::log2(model.m_agree / kHouseholdU), ""};
-  if (explain)
-    f.detail = absl::StrCat(detail(), "; household weight, the names disagree");
-  return f;
-}
-
-Field CompareNames(const MatchProfile& a, const MatchProfile& b,
-                   bool explain) {
-  constexpr absl::string_view kName = "name";
+std::pair<Field, Field> CompareNames(const MatchProfile& a,
+                                     const MatchProfile& b, const Scoring& s) {
   const std::string& ga = a.given;
   const std::string& fa = a.family;
   const std::string& gb = b.given;
   const std::string& fb = b.family;
-  if ((ga.empty() && fa.empty()) || (gb.empty() && fb.empty()))
-    return Missing(kName, "a side has no name", explain);
-
-  // Straight comparison of the parts both sides have.
-  std::optional<double> given;
-  std::optional<double> family;
-  if (!ga.empty() && !gb.empty()) given = JaroWinkler(ga, gb);
-  if (!fa.empty() && !fb.empty()) family = JaroWinkler(fa, fb);
-  if (given.has_value() && family.has_value()) {
-    const double low = std::min(*given, *family);
-    auto detail = [&] {
-      return absl::StrCat("jaro_winkler ", Similarity(low), " (given ",
-                          Similarity(*given), ", family ", Similarity(*family),
-                          ")");
-    };
-    if (low >= kNameAgreeSimilarity) {
-      return Level(kName, kNameModel, v1::FIELD_AGREEMENT_AGREE, explain,
-                   detail);
-    }
-    // A known short form of the given name ("Bob" for "Robert").
-    if (*family >= kNameAgreeSimilarity && IsNickname(ga, gb)) {
-      return Level(kName, kNameModel, v1::FIELD_AGREEMENT_PARTIAL, explain,
-                   [&] {
-                     return absl::StrCat("jaro_winkler ", Similarity(*family),
-                                         " (family ", Similarity(*family),
-                                         ", given: nickname)");
-                   });
-    }
+  if ((ga.empty() && fa.empty()) || (gb.empty() && fb.empty())) {
+    return {Missing(kGivenNameField, "a side has no name", s),
+            Missing(kFamilyNameField, "a side has no name", s)};
+  }
+  const bool givens = !ga.empty() && !gb.empty();
+  const bool families = !fa.empty() && !fb.empty();
+  if (!givens && !families) {
+    // One side has only a given name, the other only a family name.
+    const std::string& pa = ga.empty() ? fa : ga;
+    const std::string& pb = gb.empty() ? fb : gb;
+    const double similarity = JaroWinkler(pa, pb);
+    return {Level(kGivenNameField, s,
+                  similarity >= kNameAgreeSimilarity
+                      ? v1::FIELD_AGREEMENT_PARTIAL
+                      : v1::FIELD_AGREEMENT_DISAGREE,
+                  [&] {
+                    return absl::StrCat("jaro_winkler ",
+                                        Similarity(similarity),
+                                        " (given/family swapped)");
+                  }),
+            Missing(kFamilyNameField, "each side has a different part", s)};
+  }
+  const double given = givens ? JaroWinkler(ga, gb) : 0;
+  const double family = families ? JaroWinkler(fa, fb) : 0;
+  if (givens && families &&
+      (given < kNameAgreeSimilarity || family < kNameAgreeSimilarity)) {
     // Given and family swapped (a common entry error).
     const double swapped = std::min(JaroWinkler(ga, fb), JaroWinkler(fa, gb));
     if (swapped >= kNameAgreeSimilarity) {
-      return Level(kName, kNameModel, v1::FIELD_AGREEMENT_PARTIAL, explain,
-                   [&] {
-                     return absl::StrCat("jaro_winkler ", Similarity(swapped),
-                                         " (given/family swapped)");
-                   });
+      auto detail = [&] {
+        return absl::StrCat("jaro_winkler ", Similarity(swapped),
+                            " (given/family swapped)");
+      };
+      return {Level(kGivenNameField, s, v1::FIELD_AGREEMENT_PARTIAL, detail),
+              Level(kFamilyNameField, s, v1::FIELD_AGREEMENT_PARTIAL, detail)};
     }
-    return Level(kName, kNameModel,
-                 low >= kNamePartialSimilarity ? v1::FIELD_AGREEMENT_PARTIAL
-                                               : v1::FIELD_AGREEMENT_DISAGREE,
-                 explain, detail);
   }
-  // One part on one side only: the part both have (or, when they have
-  // different parts, the crosswise pair) can give at most partial agreement.
-  double similarity = 0;
-  absl::string_view which;
-  if (given.has_value()) {
-    similarity = *given;
-    which = "given only";
-  } else if (family.has_value()) {
-    similarity = *family;
-    which = "family only";
-  } else {
-    // a has only one part and b only the other: compare them crosswise.
-    const std::string& pa = ga.empty() ? fa : ga;
-    const std::string& pb = gb.empty() ? fb : gb;
-    similarity = JaroWinkler(pa, pb);
-    which = "given/family swapped";
-  }
-  return Level(kName, kNameModel,
-               similarity >= kNameAgreeSimilarity
-                   ? v1::FIELD_AGREEMENT_PARTIAL
-                   : v1::FIELD_AGREEMENT_DISAGREE,
-               explain, [&] {
-                 return absl::StrCat("jaro_winkler ", Similarity(similarity),
-                                     " (", which, ")");
-               });
+  Field given_field =
+      givens ? NamePartLevel(kGivenNameField, given, IsNickname(ga, gb), s)
+             : Missing(kGivenNameField, "a side has no given name", s);
+  Field family_field =
+      families ? NamePartLevel(kFamilyNameField, family, false, s)
+               : Missing(kFamilyNameField, "a side has no family name", s);
+  AdjustForFrequency(given_field, NamePart::kGiven, ga, gb, s);
+  AdjustForFrequency(family_field, NamePart::kFamily, fa, fb, s);
+  return {std::move(given_field), std::move(family_field)};
 }
 
 // The 8 digits of a birth date recorded as text in year-month-day order
@@ -363,10 +383,13 @@ std::string DateDigits(const v1::Date& date, absl::string_view recorded_as) {
                          date.day());
 }
 
-Field CompareBirthDates(const v1::Date& a, absl::string_view recorded_a,
-                        const v1::Date& b, absl::string_view recorded_b,
-                        bool explain) {
-  constexpr absl::string_view kName = "birth_date";
+Field CompareBirthDates(const MatchProfile& pa_profile,
+                        const MatchProfile& pb_profile, const Scoring& s) {
+  constexpr int kField = kBirthDateField;
+  const v1::Date& a = pa_profile.birth_date;
+  const v1::Date& b = pb_profile.birth_date;
+  absl::string_view recorded_a = pa_profile.birth_date_recorded_as;
+  absl::string_view recorded_b = pb_profile.birth_date_recorded_as;
   const DatePrecision pa = PrecisionOf(a);
   const DatePrecision pb = PrecisionOf(b);
   if (pa != DatePrecision::kDay || pb != DatePrecision::kDay) {
@@ -379,28 +402,26 @@ Field CompareBirthDates(const v1::Date& a, absl::string_view recorded_a,
         int differing = 0;
         for (size_t i = 0; i < da.size(); ++i) differing += da[i] != db[i];
         if (differing <= 1) {
-          return Level(kName, kBirthDateModel, v1::FIELD_AGREEMENT_PARTIAL,
-                       explain, [&] {
-                         return std::string(
-                             differing == 0
-                                 ? "recorded text has the same digits"
-                                 : "recorded text one digit apart");
-                       });
+          return Level(kField, s, v1::FIELD_AGREEMENT_PARTIAL, [&] {
+            return std::string(differing == 0
+                                   ? "recorded text has the same digits"
+                                   : "recorded text one digit apart");
+          });
         }
       }
     }
     if (pa == DatePrecision::kNone || pb == DatePrecision::kNone)
-      return Missing(kName, "a side has no birth date", explain);
+      return Missing(kField, "a side has no birth date", s);
     // Compare what both sides know: the year, and the month when both have
     // one.
     const bool month_known =
         pa != DatePrecision::kYear && pb != DatePrecision::kYear;
     const bool same = a.year() == b.year() &&
                       (!month_known || a.month() == b.month());
-    return Level(kName, kBirthDateModel,
+    return Level(kField, s,
                  same ? v1::FIELD_AGREEMENT_PARTIAL
                       : v1::FIELD_AGREEMENT_DISAGREE,
-                 explain, [&] {
+                 [&] {
                    return absl::StrCat(
                        same ? "same " : "differs in the ",
                        month_known ? "year and month" : "year",
@@ -423,8 +444,7 @@ Field CompareBirthDates(const v1::Date& a, absl::string_view recorded_a,
     agreement = v1::FIELD_AGREEMENT_DISAGREE;
     detail = "differs";
   }
-  return Level(kName, kBirthDateModel, agreement, explain,
-               [&] { return std::string(detail); });
+  return Level(kField, s, agreement, [&] { return std::string(detail); });
 }
 
 absl::string_view SexName(v1::Sex sex) {
@@ -440,40 +460,36 @@ absl::string_view SexName(v1::Sex sex) {
   }
 }
 
-Field CompareSex(v1::Sex a, v1::Sex b, bool explain) {
-  constexpr absl::string_view kName = "sex";
-  auto known = [](v1::Sex s) {
-    return s == v1::SEX_FEMALE || s == v1::SEX_MALE || s == v1::SEX_OTHER;
+Field CompareSex(v1::Sex a, v1::Sex b, const Scoring& s) {
+  auto known = [](v1::Sex x) {
+    return x == v1::SEX_FEMALE || x == v1::SEX_MALE || x == v1::SEX_OTHER;
   };
-  if (!known(a) || !known(b))
-    return Missing(kName, "a side has no sex", explain);
+  if (!known(a) || !known(b)) return Missing(kSexField, "a side has no sex", s);
   if (a == b) {
-    return Level(kName, kSexModel, v1::FIELD_AGREEMENT_AGREE, explain,
+    return Level(kSexField, s, v1::FIELD_AGREEMENT_AGREE,
                  [&] { return absl::StrCat("both ", SexName(a)); });
   }
-  return Level(kName, kSexModel, v1::FIELD_AGREEMENT_DISAGREE, explain,
+  return Level(kSexField, s, v1::FIELD_AGREEMENT_DISAGREE,
                [&] { return absl::StrCat(SexName(a), " vs ", SexName(b)); });
 }
 
-// `a` and `b` are E.164 numbers (NormalizePhone), empty when unusable.
+// `pa` and `pb` are E.164 numbers (NormalizePhone), empty when unusable.
 Field ComparePhones(const std::string& pa, const std::string& pb,
-                    bool names_disagree, bool explain) {
-  constexpr absl::string_view kName = "phone";
+                    bool names_disagree, const Scoring& s) {
   if (pa.empty() || pb.empty())
-    return Missing(kName, "a side has no phone", explain);
+    return Missing(kPhoneField, "a side has no phone", s);
   if (pa != pb) {
-    return Level(kName, kPhoneModel, v1::FIELD_AGREEMENT_DISAGREE, explain,
+    return Level(kPhoneField, s, v1::FIELD_AGREEMENT_DISAGREE,
                  [] { return std::string("digits differ"); });
   }
   auto detail = [] { return std::string("same digits"); };
-  if (names_disagree)
-    return HouseholdAgreement(kName, kPhoneModel, explain, detail);
-  return Level(kName, kPhoneModel, v1::FIELD_AGREEMENT_AGREE, explain, detail);
+  if (names_disagree) return HouseholdAgreement(kPhoneField, s, detail);
+  return Level(kPhoneField, s, v1::FIELD_AGREEMENT_AGREE, detail);
 }
 
 Field CompareAddresses(const MatchProfile& a, const MatchProfile& b,
-                       bool names_disagree, bool explain) {
-  constexpr absl::string_view kName = "address";
+                       bool names_disagree, const Scoring& s) {
+  constexpr int kField = kAddressField;
   const std::string& la = a.address_line;
   const std::string& lb = b.address_line;
   const std::string& za = a.postal_code;
@@ -481,7 +497,7 @@ Field CompareAddresses(const MatchProfile& a, const MatchProfile& b,
   const bool lines = !la.empty() && !lb.empty();
   const bool codes = !za.empty() && !zb.empty();
   if (!lines && !codes)
-    return Missing(kName, "no line 1 or postal code on both sides", explain);
+    return Missing(kField, "no line 1 or postal code on both sides", s);
   const double line_similarity = lines ? JaroWinkler(la, lb) : 0.0;
   const bool line_agrees = lines && line_similarity >= kNameAgreeSimilarity;
   const bool code_agrees = codes && za == zb;
@@ -490,26 +506,28 @@ Field CompareAddresses(const MatchProfile& a, const MatchProfile& b,
       return absl::StrCat("line1 jaro_winkler ", Similarity(line_similarity),
                           codes ? ", postal code equal" : ", no postal code");
     };
-    if (names_disagree)
-      return HouseholdAgreement(kName, kAddressModel, explain, detail);
-    return Level(kName, kAddressModel, v1::FIELD_AGREEMENT_AGREE, explain,
-                 detail);
+    if (names_disagree) return HouseholdAgreement(kField, s, detail);
+    return Level(kField, s, v1::FIELD_AGREEMENT_AGREE, detail);
   }
   if (code_agrees) {
-    return Level(
-        kName, kAddressModel, v1::FIELD_AGREEMENT_PARTIAL, explain, [&] {
-          return lines ? absl::StrCat("postal code equal, line1 jaro_winkler ",
-                                      Similarity(line_similarity))
-                       : std::string("postal code equal, no line1");
-        });
+    return Level(kField, s, v1::FIELD_AGREEMENT_PARTIAL, [&] {
+      return lines ? absl::StrCat("postal code equal, line1 jaro_winkler ",
+                                  Similarity(line_similarity))
+                   : std::string("postal code equal, no line1");
+    });
   }
-  return Level(
-      kName, kAddressModel, v1::FIELD_AGREEMENT_DISAGREE, explain, [&] {
-        return lines ? absl::StrCat("line1 jaro_winkler ",
-                                    Similarity(line_similarity),
-                                    codes ? ", postal code differs" : "")
-                     : std::string("postal code differs");
-      });
+  if (line_agrees) {
+    return Level(kField, s, v1::FIELD_AGREEMENT_PARTIAL, [&] {
+      return absl::StrCat("line1 jaro_winkler ", Similarity(line_similarity),
+                          ", postal code differs");
+    });
+  }
+  return Level(kField, s, v1::FIELD_AGREEMENT_DISAGREE, [&] {
+    return lines ? absl::StrCat("line1 jaro_winkler ",
+                                Similarity(line_similarity),
+                                codes ? ", postal code differs" : "")
+                 : std::string("postal code differs");
+  });
 }
 
 // MRNs are numbers a facility assigns: the same value at two organisations
@@ -518,11 +536,25 @@ bool OrganizationLocal(absl::string_view system) {
   return absl::EqualsIgnoreCase(system, "MRN");
 }
 
+// One typing error apart: the same length and one character different, or
+// two adjacent characters swapped.
+bool OneTypoApart(absl::string_view x, absl::string_view y) {
+  if (x.size() != y.size() || x == y) return false;
+  size_t first = 0;
+  while (x[first] == y[first]) ++first;
+  const size_t rest = first + 1;
+  if (x.substr(rest) == y.substr(rest)) return true;
+  return rest < x.size() && x[first] == y[rest] && x[rest] == y[first] &&
+         x.substr(rest + 1) == y.substr(rest + 1);
+}
+
 Field CompareIdentifiers(const MatchProfile& a, const MatchProfile& b,
-                         bool explain) {
-  constexpr absl::string_view kName = "identifier";
+                         const Scoring& s) {
+  constexpr int kField = kIdentifierField;
   const v1::ClientIdentifier* conflict_a = nullptr;
   const v1::ClientIdentifier* conflict_b = nullptr;
+  const v1::ClientIdentifier* typo_a = nullptr;
+  const v1::ClientIdentifier* typo_b = nullptr;
   for (const v1::ClientIdentifier& x : a.identifiers) {
     if (x.value().empty()) continue;
     for (const v1::ClientIdentifier& y : b.identifiers) {
@@ -530,12 +562,15 @@ Field CompareIdentifiers(const MatchProfile& a, const MatchProfile& b,
         continue;
       const bool same_issuer = !x.organization_id().empty() &&
                                x.organization_id() == y.organization_id();
-      if (x.value() == y.value() &&
-          (same_issuer || !OrganizationLocal(x.system()))) {
-        return Level(
-            kName, kIdentifierModel, v1::FIELD_AGREEMENT_AGREE, explain, [&] {
-              return absl::StrCat(x.system(), " ", x.value(), " shared");
-            });
+      const bool comparable = same_issuer || !OrganizationLocal(x.system());
+      if (x.value() == y.value() && comparable) {
+        return Level(kField, s, v1::FIELD_AGREEMENT_AGREE, [&] {
+          return absl::StrCat(x.system(), " ", x.value(), " shared");
+        });
+      }
+      if (comparable && typo_a == nullptr && OneTypoApart(x.value(), y.value())) {
+        typo_a = &x;
+        typo_b = &y;
       }
       if (same_issuer && x.value() != y.value() && conflict_a == nullptr) {
         conflict_a = &x;
@@ -543,42 +578,93 @@ Field CompareIdentifiers(const MatchProfile& a, const MatchProfile& b,
       }
     }
   }
-  if (conflict_a != nullptr) {
-    return Level(
-        kName, kIdentifierModel, v1::FIELD_AGREEMENT_DISAGREE, explain, [&] {
-          return absl::StrCat(conflict_a->system(), " from ",
-                              conflict_a->organization_id(), ": ",
-                              conflict_a->value(), " vs ", conflict_b->value());
-        });
+  if (typo_a != nullptr) {
+    return Level(kField, s, v1::FIELD_AGREEMENT_PARTIAL, [&] {
+      return absl::StrCat(typo_a->system(), " ", typo_a->value(), " vs ",
+                          typo_b->value(), ": one typing error apart");
+    });
   }
-  return Missing(kName, "no comparable identifiers", explain);
+  if (conflict_a != nullptr) {
+    return Level(kField, s, v1::FIELD_AGREEMENT_DISAGREE, [&] {
+      return absl::StrCat(conflict_a->system(), " from ",
+                          conflict_a->organization_id(), ": ",
+                          conflict_a->value(), " vs ", conflict_b->value());
+    });
+  }
+  return Missing(kField, "no comparable identifiers", s);
 }
 
-// Every field, in the documented order.
-std::array<Field, 6> CompareFields(const MatchProfile& a, const MatchProfile& b,
-                                   bool explain) {
-  Field name = CompareNames(a, b, explain);
-  const bool names_disagree = name.agreement == v1::FIELD_AGREEMENT_DISAGREE;
-  return {std::move(name),
-          CompareBirthDates(a.birth_date, a.birth_date_recorded_as,
-                            b.birth_date, b.birth_date_recorded_as, explain),
-          CompareSex(a.sex, b.sex, explain),
-          ComparePhones(a.phone, b.phone, names_disagree, explain),
-          CompareAddresses(a, b, names_disagree, explain),
-          CompareIdentifiers(a, b, explain)};
+// Every field, in MatchField order.
+std::array<Field, kMatchFieldCount> CompareFields(const MatchProfile& a,
+                                                  const MatchProfile& b,
+                                                  const Scoring& s) {
+  auto [given, family] = CompareNames(a, b, s);
+  const bool names_disagree =
+      given.agreement == v1::FIELD_AGREEMENT_DISAGREE ||
+      family.agreement == v1::FIELD_AGREEMENT_DISAGREE;
+  return {std::move(given),
+          std::move(family),
+          CompareBirthDates(a, b, s),
+          CompareSex(a.sex, b.sex, s),
+          ComparePhones(a.phone, b.phone, names_disagree, s),
+          CompareAddresses(a, b, names_disagree, s),
+          CompareIdentifiers(a, b, s)};
+}
+
+ComparisonCode CodeOf(const std::array<Field, kMatchFieldCount>& fields) {
+  ComparisonLevels levels;
+  for (int i = 0; i < kMatchFieldCount; ++i) levels[i] = fields[i].agreement;
+  return EncodeComparison(levels);
 }
 
 }  // namespace
 
-double FieldModel::AgreeWeight() const { return std::log2(m_agree / u_agree); }
-
-double FieldModel::PartialWeight() const {
-  if (m_partial <= 0 || u_partial <= 0) return 0;
-  return std::log2(m_partial / u_partial);
+void NameFrequencies::Add(NamePart part, absl::string_view name,
+                          int64_t delta) {
+  if (name.empty() || delta == 0) return;
+  Counts& counts = part == NamePart::kGiven ? given_ : family_;
+  auto [it, inserted] = counts.by_name.try_emplace(name, 0);
+  const uint64_t before = it->second;
+  uint64_t after = before;
+  if (delta > 0) {
+    after = before + static_cast<uint64_t>(delta);
+  } else {
+    const uint64_t removed = static_cast<uint64_t>(-delta);
+    after = removed >= before ? 0 : before - removed;
+  }
+  counts.total = counts.total - before + after;
+  counts.sum_of_squares = counts.sum_of_squares - before * before +
+                          after * after;
+  if (after == 0) {
+    counts.by_name.erase(it);
+  } else {
+    it->second = after;
+  }
 }
 
-double FieldModel::DisagreeWeight() const {
-  return std::log2((1 - m_agree - m_partial) / (1 - u_agree - u_partial));
+uint64_t NameFrequencies::Count(NamePart part, absl::string_view name) const {
+  const Counts& counts = Of(part);
+  auto it = counts.by_name.find(name);
+  return it == counts.by_name.end() ? 0 : it->second;
+}
+
+uint64_t NameFrequencies::Total(NamePart part) const { return Of(part).total; }
+
+uint64_t NameFrequencies::SumOfSquares(NamePart part) const {
+  return Of(part).sum_of_squares;
+}
+
+double NameFrequencies::Adjustment(NamePart part, absl::string_view a,
+                                   absl::string_view b) const {
+  const Counts& counts = Of(part);
+  if (counts.total < kMinTermFrequencyClients) return 0;
+  const uint64_t count = std::max(Count(part, a), Count(part, b));
+  if (count == 0) return 0;
+  const double adjustment =
+      std::log2(static_cast<double>(counts.sum_of_squares) /
+                (static_cast<double>(counts.total) * static_cast<double>(count)));
+  return std::clamp(adjustment, -kMaxTermFrequencyAdjustment,
+                    kMaxTermFrequencyAdjustment);
 }
 
 double JaroWinkler(absl::string_view a, absl::string_view b) {
@@ -775,12 +861,6 @@ MatchProfile MakeMatchProfile(const v1::ClientRegistered& details,
   return p;
 }
 
-double MatchProbability(double weight) {
-  const double prior_log_odds =
-      std::log2(kCandidatePairPrior / (1 - kCandidatePairPrior));
-  return 1.0 / (1.0 + std::exp2(-(weight + prior_log_odds)));
-}
-
 v1::MatchClass ClassifyMatch(double probability, const ViewsConfig& config) {
   if (probability >= config.match_threshold) return v1::MATCH_CLASS_MATCH;
   if (probability >= config.review_threshold) return v1::MATCH_CLASS_REVIEW;
@@ -788,19 +868,31 @@ v1::MatchClass ClassifyMatch(double probability, const ViewsConfig& config) {
 }
 
 ClientMatch CompareClients(const MatchProfile& a, const MatchProfile& b,
-                           const ViewsConfig& config) {
+                           const ViewsConfig& config, const MatchModel& model,
+                           const NameFrequencies* frequencies) {
+  const Scoring scoring{model, frequencies, /*explain=*/true};
+  std::array<Field, kMatchFieldCount> fields = CompareFields(a, b, scoring);
   ClientMatch match;
-  for (Field& field : CompareFields(a, b, /*explain=*/true)) {
+  match.comparison = CodeOf(fields);
+  for (Field& field : fields) {
     v1::FieldComparison& c = match.comparisons.emplace_back();
-    c.set_field(std::string(field.name));
+    c.set_field(std::string(MatchFieldName(field.index)));
     c.set_agreement(field.agreement);
     c.set_weight(field.weight);
     c.set_detail(std::move(field.detail));
+    c.set_m_probability(field.m);
+    c.set_u_probability(field.u);
+    c.set_term_frequency_adjustment(field.term_frequency);
     match.weight += field.weight;
   }
-  match.probability = MatchProbability(match.weight);
+  match.probability = MatchProbability(match.weight, model.prior);
   match.match_class = ClassifyMatch(match.probability, config);
   return match;
+}
+
+ClientMatch CompareClients(const MatchProfile& a, const MatchProfile& b,
+                           const ViewsConfig& config) {
+  return CompareClients(a, b, config, DefaultMatchModel(), nullptr);
 }
 
 ClientMatch CompareClients(const v1::ClientRegistered& a,
@@ -810,11 +902,16 @@ ClientMatch CompareClients(const v1::ClientRegistered& a,
                         MakeMatchProfile(b, config), config);
 }
 
-double MatchWeight(const MatchProfile& a, const MatchProfile& b) {
-  double weight = 0;
-  for (const Field& field : CompareFields(a, b, /*explain=*/false))
-    weight += field.weight;
-  return weight;
+PairScore ScorePair(const MatchProfile& a, const MatchProfile& b,
+                    const MatchModel& model,
+                    const NameFrequencies* frequencies) {
+  const Scoring scoring{model, frequencies, /*explain=*/false};
+  const std::array<Field, kMatchFieldCount> fields =
+      CompareFields(a, b, scoring);
+  PairScore score;
+  score.comparison = CodeOf(fields);
+  for (const Field& field : fields) score.weight += field.weight;
+  return score;
 }
 
 std::vector<std::string> BlockingKeys(const MatchProfile& profile) {

@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "caseline/v1/care_events.pb.h"
 #include "caseline/v1/views.pb.h"
+#include "care/match_model.h"
 #include "care/views_config.h"
 
 namespace caseline::care {
@@ -121,86 +122,87 @@ struct MatchProfile {
 MatchProfile MakeMatchProfile(const v1::ClientRegistered& details,
                               const ViewsConfig& config);
 
-// Fellegi–Sunter model of one field: the probability of each agreement level
-// among true matches (m) and among non-matches (u). Weights in bits:
-//   agree     log2(m_agree / u_agree)
-//   partial   log2(m_partial / u_partial)                  (in between)
-//   disagree  log2((1 - m_agree - m_partial) / (1 - u_agree - u_partial))
-//   missing   0 (one side lacks the field: no evidence either way).
-struct FieldModel {
-  double m_agree;
-  double u_agree;
-  double m_partial;  // 0 with u_partial 0: the field has no partial level
-  double u_partial;
-
-  double AgreeWeight() const;
-  double PartialWeight() const;
-  double DisagreeWeight() const;
-};
-
-// Defaults, in the range master patient indexes use and Splink's EM training
-// typically estimates on person data (u: how often two different people
-// agree by chance; m: how often one person's two records agree, given data
-// entry errors and changes over time). Tune on local data when available.
-//
-// Name (given and family together): two different people rarely share a
-// full name (u ~ 1/1000); one person's records agree ~90% of the time, and
-// are close (typo, Jaro–Winkler 0.85-0.92 on both parts), a nickname or
-// given/family swapped ~6% of the time.
-inline constexpr FieldModel kNameModel{0.90, 0.001, 0.06, 0.004};
-// Birth date: ~1/(365 x 80) by chance, times ~5 for clustering and default
-// dates such as 01-01; partial = day/month transposed or one of year, month,
-// day differs (entry errors, ~3% of true matches).
-inline constexpr FieldModel kBirthDateModel{0.95, 0.0002, 0.03, 0.002};
-// Sex: half of random pairs agree; recorded differently for ~3% of one
-// person's records.
-inline constexpr FieldModel kSexModel{0.97, 0.5, 0.0, 0.0};
-// Phone (E.164): near-unique by chance; people change numbers, so
-// one person's records agree only ~75% of the time.
-inline constexpr FieldModel kPhoneModel{0.75, 0.0001, 0.0, 0.0};
-// Address (normalised line 1 + postal code): agree ~70% (people move);
-// partial = same postal code, different line 1.
-inline constexpr FieldModel kAddressModel{0.70, 0.0005, 0.10, 0.02};
-// Identifier (same system and value): a shared Medicaid id or MRN is almost
-// never chance; disagreement = the same issuer holds a different value.
-inline constexpr FieldModel kIdentifierModel{0.90, 0.000001, 0.0, 0.0};
-
 // Phone and address are household attributes: family members (twins), and
 // residents of a shelter or group home, share them. Fellegi–Sunter assumes
-// fields are independent given match status, which these are not: when the
-// names disagree, agreement on phone or address is weighed against this
+// fields are independent given match status, which these are not: when a
+// name part disagrees, agreement on phone or address is weighed against this
 // u-probability (the chance that two different people in one household
-// share it) instead of the population one, which keeps twins from matching.
+// share it) instead of the model's, which keeps twins from matching.
 inline constexpr double kHouseholdU = 0.5;
 
-// Prior probability that a candidate pair produced by blocking is one person:
-// about 1 in 1000 (pairs share at least one key, so far likelier than two
-// random records, which Splink puts near 1e-5..1e-6 for regional MPIs).
-inline constexpr double kCandidatePairPrior = 0.001;
+// Term-frequency adjustment (as Splink's): an agreeing name part is weighed
+// by how common the name is among registered clients, in bits added to the
+// field's agree weight: log2(sum of c^2 / (T * c_name)), where T clients have
+// the part, c over the names counts how many have each, and c_name is the
+// count of the compared name (the larger of the two sides' when they agree
+// without being equal). sum c^2 / T^2 is the chance that two clients share
+// the part, c_name / T the chance that a client has this name: rare names
+// weigh more, common ones less. Clamped to +-kMaxTermFrequencyAdjustment,
+// and 0 until kMinTermFrequencyClients clients have the part.
+inline constexpr double kMaxTermFrequencyAdjustment = 6.0;
+inline constexpr uint64_t kMinTermFrequencyClients = 100;
+
+enum class NamePart { kGiven, kFamily };
+
+// How many clients have each normalised given name and family name
+// (MatchProfile::given, ::family): the counts the term-frequency adjustment
+// reads. A plain value; not thread-safe for writes.
+class NameFrequencies {
+ public:
+  // Adds `delta` (negative: removes) to the count of `name`. A count never
+  // goes below 0. Empty names are not counted.
+  void Add(NamePart part, absl::string_view name, int64_t delta);
+  uint64_t Count(NamePart part, absl::string_view name) const;
+  // The clients counted for the part (T), and the sum of squared counts.
+  uint64_t Total(NamePart part) const;
+  uint64_t SumOfSquares(NamePart part) const;
+  // The adjustment (bits) of an agreeing comparison of names `a` and `b`.
+  double Adjustment(NamePart part, absl::string_view a,
+                    absl::string_view b) const;
+
+ private:
+  struct Counts {
+    absl::flat_hash_map<std::string, uint64_t> by_name;
+    uint64_t total = 0;
+    uint64_t sum_of_squares = 0;
+  };
+  const Counts& Of(NamePart part) const {
+    return part == NamePart::kGiven ? given_ : family_;
+  }
+  Counts given_;
+  Counts family_;
+};
 
 // Name agreement bands on Jaro–Winkler similarity of normalised parts.
 inline constexpr double kNameAgreeSimilarity = 0.92;
 inline constexpr double kNamePartialSimilarity = 0.85;
 
 struct ClientMatch {
-  // Sum of the field weights (bits).
+  // Sum of the field weights (bits), term-frequency adjustments included.
   double weight = 0;
-  // Posterior: 1 / (1 + 2^-(weight + log2(prior / (1 - prior)))).
+  // MatchProbability(weight, model.prior).
   double probability = 0;
   v1::MatchClass match_class = v1::MATCH_CLASS_NON_MATCH;
-  // One per field, in the order name, birth_date, sex, phone, address,
-  // identifier; missing fields are listed with weight 0.
+  // The comparison vector (the level of each field), as the model counts it.
+  ComparisonCode comparison = 0;
+  // One per field, in MatchField order (given_name, family_name, birth_date,
+  // sex, phone, address, identifier); missing fields are listed with weight
+  // 0. Each carries the m and u its weight came from.
   std::vector<v1::FieldComparison> comparisons;
 };
 
-// Scores two clients' current details (corrections applied). Symmetric in
-// a and b. Fields:
-//   name: given and family parts compared by Jaro–Winkler; agree when both
-//     reach kNameAgreeSimilarity; partial when the family name agrees and
-//     the given names are nicknames of each other (IsNickname), when both
-//     parts agree with given and family swapped, or when both reach
-//     kNamePartialSimilarity; with one part missing on a side, the other part
-//     alone can give at most partial. Missing when a side has neither part.
+// Scores two clients' current details (corrections applied) with `model`,
+// adjusting agreeing name parts by `frequencies` (none when null). Symmetric
+// in a and b. Fields:
+//   given_name, family_name: Jaro–Winkler of the normalised parts; agree at
+//     kNameAgreeSimilarity or above, partial at kNamePartialSimilarity or
+//     above or (given name) when the two are nicknames of each other
+//     (IsNickname), disagree below; missing when a side lacks the part.
+//     When given and family are swapped on one side (each agrees with the
+//     other side's opposite part, and the straight comparison does not agree
+//     on both), both parts are partial. A side with only a given name and a
+//     side with only a family name are compared crosswise: partial given
+//     name when they agree, disagree when not; the family name is missing.
 //   birth_date: exact agree; partial when day and month are transposed or
 //     exactly one of year, month, day differs. When a side's date is partial
 //     (care/birth_date.h): partial when a side recorded as text 8 digits in
@@ -217,9 +219,19 @@ struct ClientMatch {
 //     missing on a side; missing when nothing is comparable.
 //   identifier: agree when any identifier of a has the same system and value
 //     as one of b (an "MRN" only from the same organisation: MRNs are
-//     organisation-local numbers); disagree when none agrees but the same
-//     organisation holds identifiers of one system with different values;
-//     missing otherwise.
+//     organisation-local numbers); partial when none agrees but two such
+//     values are one typing error apart (same length and one character
+//     differs, or two adjacent characters swapped); disagree when none
+//     agrees but the same organisation holds identifiers of one system with
+//     different values; missing otherwise.
+// Weights: model.fields[field].Weight(level), except that an agreeing phone
+// or address weighs log2(m_agree / kHouseholdU) when a name part disagrees,
+// and an agreeing name part adds its term-frequency adjustment.
+ClientMatch CompareClients(const MatchProfile& a, const MatchProfile& b,
+                           const ViewsConfig& config, const MatchModel& model,
+                           const NameFrequencies* frequencies);
+
+// CompareClients(a, b, config, DefaultMatchModel(), nullptr).
 ClientMatch CompareClients(const MatchProfile& a, const MatchProfile& b,
                            const ViewsConfig& config);
 
@@ -230,12 +242,15 @@ ClientMatch CompareClients(const v1::ClientRegistered& a,
                            const v1::ClientRegistered& b,
                            const ViewsConfig& config);
 
-// CompareClients(a, b, ...).weight without the explanations: for scoring
-// candidates, most of which turn out non-matches.
-double MatchWeight(const MatchProfile& a, const MatchProfile& b);
-
-// The posterior match probability of a total weight, with kCandidatePairPrior.
-double MatchProbability(double weight);
+// CompareClients' weight and comparison vector without the explanations:
+// for scoring candidates, most of which turn out non-matches.
+struct PairScore {
+  double weight = 0;
+  ComparisonCode comparison = 0;
+};
+PairScore ScorePair(const MatchProfile& a, const MatchProfile& b,
+                    const MatchModel& model,
+                    const NameFrequencies* frequencies);
 
 // MATCH at or above config.match_threshold, REVIEW at or above
 // config.review_threshold, NON_MATCH below.

@@ -23,6 +23,7 @@
 #include "care/birth_date.h"
 #include "care/care_event_context.h"
 #include "care/client_matching.h"
+#include "care/match_model.h"
 #include "care/client_record.h"
 
 namespace caseline::projections {
@@ -119,6 +120,25 @@ struct CachedIdentity {
 };
 
 using IdentityCache = absl::node_hash_map<std::string, CachedIdentity>;
+
+// The match model as this instance holds it (the e|, t| and m values, read
+// once on the instance's first registration; this instance is their only
+// writer while it runs).
+struct LearnedModel {
+  bool loaded = false;
+  care::ComparisonCounts counts;  // the e| values
+  uint64_t compared_pairs = 0;    // their sum
+  care::NameFrequencies names;    // the t| values
+  care::MatchModel model = care::DefaultMatchModel();
+  v1::GetMatchModelResponse stored;  // the m value (defaults: none yet)
+};
+
+// What scoring clients needs besides the state: the parsed identities and
+// the model.
+struct Matching {
+  IdentityCache identities;
+  LearnedModel learned;
+};
 
 // --- Small helpers -----------------------------------------------------------
 
@@ -538,8 +558,9 @@ absl::Status RederiveCategory(ProjectionState& state,
 // cache entry, when a stored identity is first read. The pointer stays valid
 // until the next StoreIdentity or cache miss.
 absl::StatusOr<const CachedIdentity*> LoadIdentity(
-    const ViewReader& state, IdentityCache& cache, absl::string_view client_id,
+    const ViewReader& state, Matching& matching, absl::string_view client_id,
     const care::ViewsConfig& config) {
+  IdentityCache& cache = matching.identities;
   auto it = cache.find(client_id);
   if (it != cache.end()) return &it->second;
   const std::string key = IdentityKey(client_id);
@@ -554,13 +575,161 @@ absl::StatusOr<const CachedIdentity*> LoadIdentity(
 }
 
 // `profile` is the profile of identity.details().
-void StoreIdentity(ProjectionState& state, IdentityCache& cache,
+void StoreIdentity(ProjectionState& state, Matching& matching,
                    v1::ClientState identity, care::MatchProfile profile) {
   state.Put(IdentityKey(identity.client_id()), identity.SerializeAsString());
+  IdentityCache& cache = matching.identities;
   if (cache.size() >= kMaxCachedIdentities) cache.clear();
   std::string client_id = identity.client_id();
   cache.insert_or_assign(std::move(client_id),
                          CachedIdentity{std::move(identity), std::move(profile)});
+}
+
+// --- The match model -----------------------------------------------------------
+
+constexpr absl::string_view kModelKey = "m";
+constexpr absl::string_view kNameTotalsKey = "t";
+
+std::string ComparisonKey(care::ComparisonCode code) {
+  std::string be(4, '\0');
+  for (int i = 3; i >= 0; --i) {
+    be[i] = static_cast<char>(code & 0xff);
+    code >>= 8;
+  }
+  return Part("e", be);
+}
+
+std::string NameKey(care::NamePart part, absl::string_view name) {
+  return absl::StrCat(Part("t", part == care::NamePart::kGiven ? "g" : "f"),
+                      absl::string_view(&kSep, 1), name);
+}
+
+absl::StatusOr<uint64_t> ReadBigEndian64(absl::string_view value,
+                                         absl::string_view key) {
+  if (value.size() != 8) return DataLoss("count", key);
+  uint64_t out = 0;
+  for (char c : value) out = (out << 8) | static_cast<unsigned char>(c);
+  return out;
+}
+
+// The model `response` describes (a stored m value), as care::MatchModel.
+care::MatchModel ModelOf(const v1::GetMatchModelResponse& response) {
+  care::MatchModel model = care::DefaultMatchModel();
+  if (response.estimated_at_pairs() == 0) return model;
+  model.prior = response.prior();
+  for (int f = 0; f < care::kMatchFieldCount && f < response.fields_size();
+       ++f) {
+    care::FieldModel& field = model.fields[f];
+    for (const v1::MatchModelLevel& level : response.fields(f).levels()) {
+      if (level.agreement() == v1::FIELD_AGREEMENT_AGREE) {
+        field.m_agree = level.m_probability();
+        field.u_agree = level.u_probability();
+      } else if (level.agreement() == v1::FIELD_AGREEMENT_PARTIAL) {
+        field.m_partial = level.m_probability();
+        field.u_partial = level.u_probability();
+      }
+    }
+  }
+  return model;
+}
+
+// `model`'s fields and levels into `response`.
+void DescribeModel(const care::MatchModel& model,
+                   v1::GetMatchModelResponse& response) {
+  response.clear_fields();
+  response.set_prior(model.prior);
+  for (int f = 0; f < care::kMatchFieldCount; ++f) {
+    const care::FieldModel& field = model.fields[f];
+    v1::MatchModelField* out = response.add_fields();
+    out->set_field(std::string(care::MatchFieldName(f)));
+    for (v1::FieldAgreement agreement :
+         {v1::FIELD_AGREEMENT_AGREE, v1::FIELD_AGREEMENT_PARTIAL,
+          v1::FIELD_AGREEMENT_DISAGREE}) {
+      if (agreement == v1::FIELD_AGREEMENT_PARTIAL && !field.has_partial())
+        continue;
+      v1::MatchModelLevel* level = out->add_levels();
+      level->set_agreement(agreement);
+      level->set_m_probability(field.M(agreement));
+      level->set_u_probability(field.U(agreement));
+      level->set_weight(field.Weight(agreement));
+    }
+  }
+}
+
+// Reads the e|, t| and m values once per instance.
+absl::Status LoadLearnedModel(const ViewReader& state, LearnedModel& learned) {
+  if (learned.loaded) return absl::OkStatus();
+  absl::Status error;
+  const std::string comparisons = Part("e", "");
+  RETURN_IF_ERROR(state.Scan(
+      comparisons, "", [&](absl::string_view key, absl::string_view value) {
+        absl::string_view code = key.substr(comparisons.size());
+        absl::StatusOr<uint64_t> count = ReadBigEndian64(value, key);
+        if (code.size() != 4 || !count.ok()) {
+          error = DataLoss("comparison count", key);
+          return false;
+        }
+        care::ComparisonCode c = 0;
+        for (char byte : code) c = (c << 8) | static_cast<unsigned char>(byte);
+        learned.counts[c] = *count;
+        learned.compared_pairs += *count;
+        return true;
+      }));
+  RETURN_IF_ERROR(error);
+  for (care::NamePart part : {care::NamePart::kGiven, care::NamePart::kFamily}) {
+    const std::string prefix = NameKey(part, "");
+    RETURN_IF_ERROR(state.Scan(
+        prefix, "", [&](absl::string_view key, absl::string_view value) {
+          absl::StatusOr<uint64_t> count = ReadBigEndian64(value, key);
+          if (!count.ok()) {
+            error = count.status();
+            return false;
+          }
+          learned.names.Add(part, key.substr(prefix.size()),
+                            static_cast<int64_t>(*count));
+          return true;
+        }));
+    RETURN_IF_ERROR(error);
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, state.Get(kModelKey));
+  if (stored.has_value()) {
+    if (!learned.stored.ParseFromString(*stored))
+      return DataLoss("match model", kModelKey);
+    learned.model = ModelOf(learned.stored);
+  } else {
+    learned.stored.set_next_estimate_at_pairs(kFirstMatchModelEstimatePairs);
+  }
+  learned.loaded = true;
+  return absl::OkStatus();
+}
+
+// Counts a client's name parts in (delta 1) or out (-1) of the term
+// frequencies, storing the changed counts and the totals.
+void CountNames(ProjectionState& state, LearnedModel& learned,
+                const care::MatchProfile& profile, int64_t delta) {
+  for (auto [part, name] :
+       {std::pair{care::NamePart::kGiven, &profile.given},
+        std::pair{care::NamePart::kFamily, &profile.family}}) {
+    if (name->empty()) continue;
+    learned.names.Add(part, *name, delta);
+    const uint64_t count = learned.names.Count(part, *name);
+    if (count == 0) {
+      state.Delete(NameKey(part, *name));
+    } else {
+      state.Put(NameKey(part, *name), BigEndian64(count));
+    }
+  }
+  state.Put(kNameTotalsKey,
+            absl::StrCat(BigEndian64(learned.names.Total(care::NamePart::kGiven)),
+                         BigEndian64(learned.names.Total(care::NamePart::kFamily))));
+}
+
+// One more comparison of a registration or correction with a candidate.
+void CountComparison(ProjectionState& state, LearnedModel& learned,
+                     care::ComparisonCode code) {
+  const uint64_t count = ++learned.counts[code];
+  ++learned.compared_pairs;
+  state.Put(ComparisonKey(code), BigEndian64(count));
 }
 
 void SetLinks(const care::ClientRecord& record, v1::ClientState& identity) {
@@ -670,15 +839,18 @@ absl::Status UpdateBirthDateFinding(ProjectionState& state,
 // a pair finding exists (the p| bookkeeping), so that the many candidates
 // that score below review and have none cost no further reads or writes.
 // `self_profile` is the profile of self.details(); both are the caller's own
-// copies (a cache miss here may empty the cache).
-absl::Status EvaluatePair(ProjectionState& state, IdentityCache& cache,
+// copies (a cache miss here may empty the cache). `count`: the comparison
+// is counted for the match model (a registration's or correction's
+// candidates; not a rescoring).
+absl::Status EvaluatePair(ProjectionState& state, Matching& matching,
                           const v1::ClientState& self,
                           const care::MatchProfile& self_profile,
                           absl::string_view other_id, bool has_finding,
-                          const EventInfo& event, const care::ViewsConfig& config) {
+                          bool count, const EventInfo& event,
+                          const care::ViewsConfig& config) {
   if (other_id == self.client_id()) return absl::OkStatus();
   ASSIGN_OR_RETURN(const CachedIdentity* other,
-                   LoadIdentity(state, cache, other_id, config));
+                   LoadIdentity(state, matching, other_id, config));
   if (other == nullptr) return absl::OkStatus();
   const bool self_first = self.client_id() < other->state.client_id();
   const v1::ClientState& a = self_first ? self : other->state;
@@ -693,13 +865,18 @@ absl::Status EvaluatePair(ProjectionState& state, IdentityCache& cache,
     if (!has_finding) return absl::OkStatus();
     return ResolveFinding(state, finding_id, event, ": the records are linked");
   }
+  LearnedModel& learned = matching.learned;
+  const care::PairScore score =
+      care::ScorePair(profile_a, profile_b, learned.model, &learned.names);
+  if (count) CountComparison(state, learned, score.comparison);
   const double probability =
-      care::MatchProbability(care::MatchWeight(profile_a, profile_b));
+      care::MatchProbability(score.weight, learned.model.prior);
   const bool holds = probability >= config.review_threshold;
   if (!holds && !has_finding) return absl::OkStatus();
-  const care::ClientMatch match =
-      care::CompareClients(profile_a, profile_b, config);
+  const care::ClientMatch match = care::CompareClients(
+      profile_a, profile_b, config, learned.model, &learned.names);
   v1::Finding finding = ClientPairFinding(a, b, match);
+  finding.set_match_model_pairs(learned.stored.estimated_at_pairs());
   if (!holds) {
     return ResolveFinding(
         state, finding_id, event,
@@ -711,14 +888,118 @@ absl::Status EvaluatePair(ProjectionState& state, IdentityCache& cache,
   return OpenFinding(state, std::move(finding), event);
 }
 
-// A registration or correction: re-index the client's identity and score it
-// against its blocks and its existing pairs.
-absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
+// The clients to score `client_id` against: the first
+// kMaxCandidatesPerBlock of each of its blocks (`keys`) and every client it
+// has a pair finding with; each mapped to whether that finding exists.
+absl::StatusOr<std::map<std::string, bool>> Candidates(
+    const ViewReader& state, absl::string_view client_id,
+    const std::vector<std::string>& keys) {
+  std::map<std::string, bool> candidates;
+  for (const std::string& key : keys) {
+    const std::string prefix = BlockPrefix(key);
+    size_t examined = 0;
+    RETURN_IF_ERROR(
+        state.Scan(prefix, "", [&](absl::string_view k, absl::string_view) {
+          absl::string_view client = k.substr(prefix.size());
+          if (client == client_id) return true;
+          candidates.emplace(client, false);
+          return ++examined < kMaxCandidatesPerBlock;
+        }));
+  }
+  const std::string pairs = PairPrefix(client_id);
+  RETURN_IF_ERROR(
+      state.Scan(pairs, "", [&](absl::string_view k, absl::string_view) {
+        candidates[std::string(k.substr(pairs.size()))] = true;
+        return true;
+      }));
+  return candidates;
+}
+
+// Every candidate pair scored again with the model just estimated: each
+// registered client against its candidates with a higher id (so each pair
+// once), without counting the comparisons.
+absl::Status RescoreAll(ProjectionState& state, Matching& matching,
+                        const EventInfo& event,
+                        const care::ViewsConfig& config) {
+  const std::string type =
+      absl::StrCat("the match model estimated after ", event.type);
+  const EventInfo rescoring{type, event.position, event.recorded_at};
+  std::vector<std::string> clients;
+  const std::string identities = Part("i", "");
+  RETURN_IF_ERROR(
+      state.Scan(identities, "", [&](absl::string_view k, absl::string_view) {
+        clients.emplace_back(k.substr(identities.size()));
+        return true;
+      }));
+  for (const std::string& client : clients) {
+    ASSIGN_OR_RETURN(const CachedIdentity* cached,
+                     LoadIdentity(state, matching, client, config));
+    if (cached == nullptr) continue;
+    // Copies: scoring may empty the cache.
+    const v1::ClientState identity = cached->state;
+    const care::MatchProfile profile = cached->profile;
+    ASSIGN_OR_RETURN(
+        const auto candidates,
+        Candidates(state, client, care::BlockingKeys(profile)));
+    for (const auto& [candidate, has_finding] : candidates) {
+      if (candidate <= client) continue;
+      RETURN_IF_ERROR(EvaluatePair(state, matching, identity, profile,
+                                   candidate, has_finding, /*count=*/false,
+                                   rescoring, config));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Once the comparisons counted reach the next estimate's count: the model
+// is estimated again from all of them (care::EstimateMatchModel, from the
+// default model), stored, and every candidate pair scored with it.
+absl::Status MaybeEstimate(ProjectionState& state, Matching& matching,
+                           const EventInfo& event,
+                           const care::ViewsConfig& config) {
+  LearnedModel& learned = matching.learned;
+  if (learned.compared_pairs < learned.stored.next_estimate_at_pairs())
+    return absl::OkStatus();
+  const care::Estimate estimate =
+      care::EstimateMatchModel(learned.counts, care::DefaultMatchModel());
+  learned.model = estimate.model;
+  v1::GetMatchModelResponse& stored = learned.stored;
+  stored.Clear();
+  DescribeModel(estimate.model, stored);
+  for (const auto& [code, count] : learned.counts) {
+    const care::ComparisonLevels levels = care::DecodeComparison(code);
+    for (int f = 0; f < care::kMatchFieldCount; ++f) {
+      if (levels[f] != v1::FIELD_AGREEMENT_MISSING) {
+        stored.mutable_fields(f)->set_compared_pairs(
+            stored.fields(f).compared_pairs() + count);
+      }
+    }
+  }
+  for (int f = 0; f < care::kMatchFieldCount; ++f) {
+    if (estimate.kept_start[f])
+      stored.add_fields_kept_default(std::string(care::MatchFieldName(f)));
+  }
+  stored.set_estimated_at_pairs(learned.compared_pairs);
+  stored.set_estimated_at_position(event.position);
+  *stored.mutable_estimated_at() = ToProto(event.recorded_at);
+  stored.set_iterations(static_cast<uint32_t>(estimate.iterations));
+  stored.set_converged(estimate.converged);
+  stored.set_next_estimate_at_pairs(learned.compared_pairs *
+                                    kMatchModelEstimateGrowth);
+  state.Put(kModelKey, stored.SerializeAsString());
+  return RescoreAll(state, matching, event, config);
+}
+
+// A registration or correction: re-index the client's identity, count its
+// names, score it against its blocks and its existing pairs (counting each
+// comparison), and estimate the model again when enough were counted.
+absl::Status ScoreIdentity(ProjectionState& state, Matching& matching,
                            const care::ClientRecord& record, const EventInfo& event,
                            const care::ViewsConfig& config) {
   if (!record.registered) return absl::OkStatus();
+  RETURN_IF_ERROR(LoadLearnedModel(state, matching.learned));
   ASSIGN_OR_RETURN(const CachedIdentity* old,
-                   LoadIdentity(state, cache, record.client_id, config));
+                   LoadIdentity(state, matching, record.client_id, config));
   v1::ClientState identity;
   identity.set_client_id(record.client_id);
   identity.set_registered(true);
@@ -731,7 +1012,11 @@ absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
   care::MatchProfile profile = care::MakeMatchProfile(record.details, config);
   const std::vector<std::string> keys = care::BlockingKeys(profile);
   std::vector<std::string> old_keys;
-  if (old != nullptr) old_keys = care::BlockingKeys(old->profile);
+  if (old != nullptr) {
+    old_keys = care::BlockingKeys(old->profile);
+    CountNames(state, matching.learned, old->profile, -1);
+  }
+  CountNames(state, matching.learned, profile, 1);
   for (const std::string& key : old_keys) {
     if (!std::binary_search(keys.begin(), keys.end(), key))
       state.Delete(absl::StrCat(BlockPrefix(key), record.client_id));
@@ -740,41 +1025,24 @@ absl::Status ScoreIdentity(ProjectionState& state, IdentityCache& cache,
     if (!std::binary_search(old_keys.begin(), old_keys.end(), key))
       state.Put(absl::StrCat(BlockPrefix(key), record.client_id), "");
   }
-  StoreIdentity(state, cache, identity, profile);
+  StoreIdentity(state, matching, identity, profile);
   RETURN_IF_ERROR(UpdateBirthDateFinding(state, identity, event, config));
 
-  // Candidate -> whether a pair finding with it exists.
-  std::map<std::string, bool> candidates;
-  for (const std::string& key : keys) {
-    const std::string prefix = BlockPrefix(key);
-    size_t examined = 0;
-    RETURN_IF_ERROR(
-        state.Scan(prefix, "", [&](absl::string_view k, absl::string_view) {
-          absl::string_view client = k.substr(prefix.size());
-          if (client == record.client_id) return true;
-          candidates.emplace(client, false);
-          return ++examined < kMaxCandidatesPerBlock;
-        }));
-  }
-  const std::string pairs = PairPrefix(record.client_id);
-  RETURN_IF_ERROR(
-      state.Scan(pairs, "", [&](absl::string_view k, absl::string_view) {
-        candidates[std::string(k.substr(pairs.size()))] = true;
-        return true;
-      }));
+  ASSIGN_OR_RETURN(const auto candidates,
+                   Candidates(state, record.client_id, keys));
   for (const auto& [candidate, has_finding] : candidates) {
-    RETURN_IF_ERROR(EvaluatePair(state, cache, identity, profile, candidate,
-                                 has_finding, event, config));
+    RETURN_IF_ERROR(EvaluatePair(state, matching, identity, profile, candidate,
+                                 has_finding, /*count=*/true, event, config));
   }
-  return absl::OkStatus();
+  return MaybeEstimate(state, matching, event, config);
 }
 
 // ClientRecordsLinked / ClientRecordsUnlinked on the client's stream.
-absl::Status UpdateLink(ProjectionState& state, IdentityCache& cache,
+absl::Status UpdateLink(ProjectionState& state, Matching& matching,
                         const care::ClientRecord& record, absl::string_view other_id,
                         const EventInfo& event, const care::ViewsConfig& config) {
   ASSIGN_OR_RETURN(const CachedIdentity* identity,
-                   LoadIdentity(state, cache, record.client_id, config));
+                   LoadIdentity(state, matching, record.client_id, config));
   // Not registered: no pair finding names it yet, and its registration will
   // pick up the links from the record.
   if (identity == nullptr) return absl::OkStatus();
@@ -785,13 +1053,14 @@ absl::Status UpdateLink(ProjectionState& state, IdentityCache& cache,
                   updated.linked_client_ids().end(),
                   identity->state.linked_client_ids().begin(),
                   identity->state.linked_client_ids().end())) {
-    StoreIdentity(state, cache, updated, profile);
+    StoreIdentity(state, matching, updated, profile);
   }
   ASSIGN_OR_RETURN(
       std::optional<std::string> pair,
       state.Get(absl::StrCat(PairPrefix(record.client_id), other_id)));
-  return EvaluatePair(state, cache, updated, profile, other_id, pair.has_value(),
-                      event, config);
+  RETURN_IF_ERROR(LoadLearnedModel(state, matching.learned));
+  return EvaluatePair(state, matching, updated, profile, other_id,
+                      pair.has_value(), /*count=*/false, event, config);
 }
 
 // --- Corrections -------------------------------------------------------------
@@ -810,24 +1079,26 @@ absl::StatusOr<std::vector<std::string>> PairedClients(
 }
 
 // The client leaves the blocks and the identities.
-absl::Status DropIdentity(ProjectionState& state, IdentityCache& cache,
+absl::Status DropIdentity(ProjectionState& state, Matching& matching,
                           absl::string_view client_id,
                           const care::ViewsConfig& config) {
+  RETURN_IF_ERROR(LoadLearnedModel(state, matching.learned));
   ASSIGN_OR_RETURN(const CachedIdentity* identity,
-                   LoadIdentity(state, cache, client_id, config));
+                   LoadIdentity(state, matching, client_id, config));
   if (identity == nullptr) return absl::OkStatus();
+  CountNames(state, matching.learned, identity->profile, -1);
   for (const std::string& key : care::BlockingKeys(identity->profile)) {
     state.Delete(absl::StrCat(BlockPrefix(key), client_id));
   }
   state.Delete(IdentityKey(client_id));
-  cache.erase(std::string(client_id));
+  matching.identities.erase(std::string(client_id));
   return absl::OkStatus();
 }
 
 // The registration of the client was marked entered in error: it is no
 // longer a registered client, so it leaves the blocks and every pair finding
 // naming it is resolved.
-absl::Status ForgetIdentity(ProjectionState& state, IdentityCache& cache,
+absl::Status ForgetIdentity(ProjectionState& state, Matching& matching,
                             absl::string_view client_id,
                             const EventInfo& event,
                             const care::ViewsConfig& config) {
@@ -843,7 +1114,7 @@ absl::Status ForgetIdentity(ProjectionState& state, IdentityCache& cache,
       state, BirthDateFindingId(client_id), event,
       absl::StrCat(": client ", client_id,
                    "'s registration was entered in error")));
-  return DropIdentity(state, cache, client_id, config);
+  return DropIdentity(state, matching, client_id, config);
 }
 
 // A dismissal marked entered in error: the finding is open again unless
@@ -873,7 +1144,7 @@ absl::Status UndoDismissal(ProjectionState& state, absl::string_view client_id,
 // and `before` is the record as it was. Whatever the marked event fed is
 // derived again: the identity and links, each service and referral category
 // either record holds, and a dismissal it made.
-absl::Status ApplyCorrection(ProjectionState& state, IdentityCache& cache,
+absl::Status ApplyCorrection(ProjectionState& state, Matching& matching,
                              const std::optional<care::ClientRecord>& before,
                              const care::ClientRecord& record,
                              const EventInfo& event,
@@ -888,16 +1159,16 @@ absl::Status ApplyCorrection(ProjectionState& state, IdentityCache& cache,
   }
   if (!record.registered) {
     RETURN_IF_ERROR(
-        ForgetIdentity(state, cache, record.client_id, event, config));
+        ForgetIdentity(state, matching, record.client_id, event, config));
   } else {
-    RETURN_IF_ERROR(ScoreIdentity(state, cache, record, event, config));
+    RETURN_IF_ERROR(ScoreIdentity(state, matching, record, event, config));
     std::set<std::string> others = record.linked_client_ids;
     if (before.has_value()) {
       others.insert(before->linked_client_ids.begin(),
                     before->linked_client_ids.end());
     }
     for (const std::string& other : others) {
-      RETURN_IF_ERROR(UpdateLink(state, cache, record, other, event, config));
+      RETURN_IF_ERROR(UpdateLink(state, matching, record, other, event, config));
     }
   }
   std::set<v1::ServiceCategory> services;
@@ -928,10 +1199,10 @@ absl::Status ApplyCorrection(ProjectionState& state, IdentityCache& cache,
 // (with its index entries, open marker and dismissal markers) and every
 // dismissal its stream recorded are deleted. The engine then purges the
 // store's files (ViewStore::Purge).
-absl::Status ForgetClient(ProjectionState& state, IdentityCache& cache,
+absl::Status ForgetClient(ProjectionState& state, Matching& matching,
                           absl::string_view client_id,
                           const care::ViewsConfig& config) {
-  RETURN_IF_ERROR(DropIdentity(state, cache, client_id, config));
+  RETURN_IF_ERROR(DropIdentity(state, matching, client_id, config));
   ASSIGN_OR_RETURN(const std::vector<std::string> others,
                    PairedClients(state, client_id));
   for (const std::string& other : others) {
@@ -1024,8 +1295,8 @@ std::string EncodePageToken(absl::string_view last_key) {
 
 }  // namespace
 
-struct DuplicationProjection::Identities {
-  IdentityCache cache;
+struct DuplicationProjection::MatchingState {
+  Matching matching;
 };
 
 DuplicationProjection::DuplicationProjection(const ProjectionInit&,
@@ -1033,7 +1304,7 @@ DuplicationProjection::DuplicationProjection(const ProjectionInit&,
                                              ClientRecordStore* records)
     : config_(config),
       records_(records),
-      identities_(std::make_unique<Identities>()) {}
+      matching_(std::make_unique<MatchingState>()) {}
 
 DuplicationProjection::~DuplicationProjection() = default;
 
@@ -1059,13 +1330,13 @@ absl::Status DuplicationProjection::Apply(
     // The projection's record of the client goes too: the erasure folds it
     // again from payloads that now read as erased.
     RETURN_IF_ERROR(records_.Apply(*client_id, care_event, event).status());
-    return ForgetClient(state, identities_->cache, *client_id, config_);
+    return ForgetClient(state, matching_->matching, *client_id, config_);
   }
   if (handling == Handling::kCorrection) {
     std::optional<care::ClientRecord> before;
     ASSIGN_OR_RETURN(const care::ClientRecord* record,
                      records_.Apply(*client_id, care_event, event, &before));
-    return ApplyCorrection(state, identities_->cache, before, *record, info, config_);
+    return ApplyCorrection(state, matching_->matching, before, *record, info, config_);
   }
   // Everything else reads the client's record after the event. The records
   // see every event that changes what this projection reads (identity,
@@ -1075,13 +1346,13 @@ absl::Status DuplicationProjection::Apply(
   switch (care_event.event_case()) {
     case v1::CareEvent::kClientRegistered:
     case v1::CareEvent::kClientDetailsCorrected:
-      return ScoreIdentity(state, identities_->cache, *record, info, config_);
+      return ScoreIdentity(state, matching_->matching, *record, info, config_);
     case v1::CareEvent::kClientRecordsLinked:
-      return UpdateLink(state, identities_->cache, *record,
+      return UpdateLink(state, matching_->matching, *record,
                         care_event.client_records_linked().other_client_id(),
                         info, config_);
     case v1::CareEvent::kClientRecordsUnlinked:
-      return UpdateLink(state, identities_->cache, *record,
+      return UpdateLink(state, matching_->matching, *record,
                         care_event.client_records_unlinked().other_client_id(),
                         info, config_);
     case v1::CareEvent::kServiceStarted:

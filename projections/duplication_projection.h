@@ -96,6 +96,11 @@ inline constexpr char kDuplicationProjectionName[] = "duplication";
 // Most clients of one block scored against a new or corrected registration.
 inline constexpr size_t kMaxCandidatesPerBlock = 1000;
 
+// The match model is first estimated once this many comparisons were
+// counted, then again each time the count has grown by this factor.
+inline constexpr uint64_t kFirstMatchModelEstimatePairs = 1000;
+inline constexpr uint64_t kMatchModelEstimateGrowth = 4;
+
 // Most client identities an instance keeps parsed in memory, each with its
 // matching profile (the cache is emptied when full and refills from the
 // stored i| values, making the profiles again).
@@ -118,13 +123,13 @@ class DuplicationProjection : public Projection {
  private:
   care::ViewsConfig config_;
   ProjectionRecords records_;
-  // The stored identities (i| values) this instance has read or written,
-  // parsed, each with its care::MatchProfile, so that scoring a
-  // registration's candidates neither re-reads them nor normalises their
-  // details again. It mirrors the stored values: this instance is their only
-  // writer while it runs. At most kMaxCachedIdentities entries.
-  struct Identities;
-  std::unique_ptr<Identities> identities_;
+  // The stored identities this instance has read or written, parsed, each
+  // with its care::MatchProfile (so that scoring a registration's candidates
+  // neither re-reads them nor normalises their details again; at most
+  // kMaxCachedIdentities), and the match model with its counts. Both mirror
+  // the stored values: this instance is their only writer while it runs.
+  struct MatchingState;
+  std::unique_ptr<MatchingState> matching_;
   bool format_written_ = false;
 };
 
