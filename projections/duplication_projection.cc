@@ -1479,4 +1479,48 @@ absl::StatusOr<v1::ListFindingsResponse> ListFindings(
   return response;
 }
 
+absl::StatusOr<v1::GetMatchModelResponse> GetMatchModel(
+    const ViewReader& reader, const care::ViewsConfig& config) {
+  v1::GetMatchModelResponse response;
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, reader.Get(kModelKey));
+  if (stored.has_value()) {
+    if (!response.ParseFromString(*stored))
+      return DataLoss("match model", kModelKey);
+  } else {
+    DescribeModel(care::DefaultMatchModel(), response);
+    response.set_next_estimate_at_pairs(kFirstMatchModelEstimatePairs);
+  }
+  uint64_t compared = 0;
+  absl::Status error;
+  RETURN_IF_ERROR(reader.Scan(
+      Part("e", ""), "", [&](absl::string_view key, absl::string_view value) {
+        absl::StatusOr<uint64_t> count = ReadBigEndian64(value, key);
+        if (!count.ok()) {
+          error = count.status();
+          return false;
+        }
+        compared += *count;
+        return true;
+      }));
+  RETURN_IF_ERROR(error);
+  response.set_compared_pairs(compared);
+  ASSIGN_OR_RETURN(std::optional<std::string> totals,
+                   reader.Get(kNameTotalsKey));
+  if (totals.has_value()) {
+    if (totals->size() != 16) return DataLoss("name totals", kNameTotalsKey);
+    ASSIGN_OR_RETURN(uint64_t given,
+                     ReadBigEndian64(absl::string_view(*totals).substr(0, 8),
+                                     kNameTotalsKey));
+    ASSIGN_OR_RETURN(uint64_t family,
+                     ReadBigEndian64(absl::string_view(*totals).substr(8),
+                                     kNameTotalsKey));
+    response.set_given_name_clients(given);
+    response.set_family_name_clients(family);
+  }
+  response.set_match_threshold(config.match_threshold);
+  response.set_review_threshold(config.review_threshold);
+  response.set_view_position(reader.position());
+  return response;
+}
+
 }  // namespace caseline::projections

@@ -145,6 +145,14 @@ class DuplicationProjection : public Projection {
 absl::StatusOr<v1::ListFindingsResponse> ListFindings(
     const ViewReader& reader, const v1::ListFindingsRequest& request);
 
+// The match model possible duplicate clients are scored with now
+// (views.proto GetMatchModelResponse): the stored estimate, or the default
+// model (care::DefaultMatchModel) with estimated_at_pairs 0 before the first;
+// the comparisons and clients counted; the thresholds of `config`.
+// Errors: DATA_LOSS for a stored value that does not parse.
+absl::StatusOr<v1::GetMatchModelResponse> GetMatchModel(
+    const ViewReader& reader, const care::ViewsConfig& config);
+
 }  // namespace caseline::projections
 
 #endif  // CASELINE_PROJECTIONS_DUPLICATION_PROJECTION_H_

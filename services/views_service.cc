@@ -453,6 +453,21 @@ grpc::Status DuplicationViewsService::ListFindings(
   });
 }
 
+// The model holds probabilities and counts, never a client's details: any
+// authenticated caller may read it.
+grpc::Status DuplicationViewsService::GetMatchModel(
+    grpc::ServerContext* context, const v1::GetMatchModelRequest* request,
+    v1::GetMatchModelResponse* response) {
+  return Answer(response, [&]() -> absl::StatusOr<v1::GetMatchModelResponse> {
+    RETURN_IF_ERROR(views_->access->Authenticate(*context).status());
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<ViewReader> reader,
+        ReaderAt(*views_, *context, projections::kDuplicationProjectionName,
+                 request->min_position()));
+    return projections::GetMatchModel(*reader, views_->config);
+  });
+}
+
 // --- AuditViews ------------------------------------------------------------
 
 grpc::Status AuditViewsService::GetTimeline(

@@ -87,6 +87,9 @@ class DuplicationViewsService final : public v1::DuplicationViews::Service {
   grpc::Status ListFindings(grpc::ServerContext* context,
                             const v1::ListFindingsRequest* request,
                             v1::ListFindingsResponse* response) override;
+  grpc::Status GetMatchModel(grpc::ServerContext* context,
+                             const v1::GetMatchModelRequest* request,
+                             v1::GetMatchModelResponse* response) override;
 
  private:
   const ViewsContext* const views_;
