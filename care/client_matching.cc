@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/mutex.h"
@@ -536,10 +537,24 @@ bool OrganizationLocal(absl::string_view system) {
   return absl::EqualsIgnoreCase(system, "MRN");
 }
 
+// Both all digits and one apart as numbers (consecutive numbers: a family's
+// or twins' records, issued one after the other).
+bool Consecutive(absl::string_view x, absl::string_view y) {
+  uint64_t a = 0;
+  uint64_t b = 0;
+  if (x.size() > 18 || y.size() > 18 || !absl::SimpleAtoi(x, &a) ||
+      !absl::SimpleAtoi(y, &b) ||
+      !std::all_of(x.begin(), x.end(), absl::ascii_isdigit) ||
+      !std::all_of(y.begin(), y.end(), absl::ascii_isdigit)) {
+    return false;
+  }
+  return a + 1 == b || b + 1 == a;
+}
+
 // One typing error apart: the same length and one character different, or
-// two adjacent characters swapped.
+// two adjacent characters swapped; consecutive numbers are not.
 bool OneTypoApart(absl::string_view x, absl::string_view y) {
-  if (x.size() != y.size() || x == y) return false;
+  if (x.size() != y.size() || x == y || Consecutive(x, y)) return false;
   size_t first = 0;
   while (x[first] == y[first]) ++first;
   const size_t rest = first + 1;
@@ -599,8 +614,11 @@ std::array<Field, kMatchFieldCount> CompareFields(const MatchProfile& a,
                                                   const MatchProfile& b,
                                                   const Scoring& s) {
   auto [given, family] = CompareNames(a, b, s);
+  // Twins and siblings: given names that differ or only look alike ("Mara"
+  // and "Maya"), or different family names under one roof.
   const bool names_disagree =
       given.agreement == v1::FIELD_AGREEMENT_DISAGREE ||
+      given.agreement == v1::FIELD_AGREEMENT_PARTIAL ||
       family.agreement == v1::FIELD_AGREEMENT_DISAGREE;
   return {std::move(given),
           std::move(family),

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -277,15 +278,15 @@ TEST(ClientMatchingProfile, NormalisesEveryFieldOnce) {
   d.set_phone("+61 412 345 678");
   ClientMatch match = CompareClients(p, MakeMatchProfile(d, ViewsConfig()),
                                      config);
-  EXPECT_EQ(Field(match, "name").detail(),
-            "jaro_winkler 1.00 (given 1.00, family 1.00)");
+  EXPECT_EQ(Field(match, "given_name").detail(), "jaro_winkler 1.00");
+  EXPECT_EQ(Field(match, "family_name").detail(), "jaro_winkler 1.00");
   EXPECT_EQ(Field(match, "phone").agreement(), v1::FIELD_AGREEMENT_AGREE);
   EXPECT_EQ(match.match_class, v1::MATCH_CLASS_MATCH);
 }
 
 TEST(ClientMatchingModel, WeightsAndThresholds) {
-  for (const FieldModel& m : {kNameModel, kBirthDateModel, kSexModel,
-                              kPhoneModel, kAddressModel, kIdentifierModel}) {
+  const MatchModel& model = DefaultMatchModel();
+  for (const FieldModel& m : model.fields) {
     EXPECT_GT(m.AgreeWeight(), 0);
     EXPECT_LT(m.DisagreeWeight(), 0);
     if (m.m_partial > 0) {
@@ -294,7 +295,7 @@ TEST(ClientMatchingModel, WeightsAndThresholds) {
     }
   }
   // The prior alone (weight 0) is the candidate-pair prior.
-  EXPECT_NEAR(MatchProbability(0), kCandidatePairPrior, 1e-12);
+  EXPECT_NEAR(MatchProbability(0, model.prior), model.prior, 1e-12);
   ViewsConfig config;
   EXPECT_EQ(ClassifyMatch(0.8, config), v1::MATCH_CLASS_MATCH);
   EXPECT_EQ(ClassifyMatch(0.79, config), v1::MATCH_CLASS_REVIEW);
@@ -309,15 +310,26 @@ TEST(ClientMatchingCompare, IdenticalIsMatch) {
   ClientMatch match = Compare(a, a);
   EXPECT_EQ(match.match_class, v1::MATCH_CLASS_MATCH);
   EXPECT_GT(match.probability, 0.999);
-  ASSERT_EQ(match.comparisons.size(), 6u);
-  for (absl::string_view field :
-       {"name", "birth_date", "sex", "phone", "address"}) {
+  ASSERT_EQ(match.comparisons.size(), 7u);
+  for (absl::string_view field : {"given_name", "family_name", "birth_date",
+                                  "sex", "phone", "address"}) {
     EXPECT_EQ(Field(match, field).agreement(), v1::FIELD_AGREEMENT_AGREE)
         << field;
   }
   EXPECT_EQ(Field(match, "identifier").agreement(),
             v1::FIELD_AGREEMENT_MISSING);
-  EXPECT_THAT(Field(match, "name").detail(), HasSubstr("jaro_winkler 1.00"));
+  EXPECT_THAT(Field(match, "given_name").detail(),
+              HasSubstr("jaro_winkler 1.00"));
+  // Each comparison carries the model's m and u, and its weight is theirs.
+  for (const v1::FieldComparison& c : match.comparisons) {
+    if (c.agreement() == v1::FIELD_AGREEMENT_MISSING) {
+      EXPECT_EQ(c.m_probability(), 0.0) << c.field();
+      continue;
+    }
+    EXPECT_NEAR(c.weight(), std::log2(c.m_probability() / c.u_probability()),
+                1e-9)
+        << c.field();
+  }
 }
 
 TEST(ClientMatchingCompare, TyposAreMatch) {
@@ -328,22 +340,28 @@ TEST(ClientMatchingCompare, TyposAreMatch) {
   ClientMatch match = Compare(a, b);
   EXPECT_EQ(match.match_class, v1::MATCH_CLASS_MATCH);
   // jon/john 0.93 and smtih/smith 0.95: both at or above 0.92.
-  EXPECT_EQ(Field(match, "name").agreement(), v1::FIELD_AGREEMENT_AGREE);
-  EXPECT_THAT(Field(match, "name").detail(), HasSubstr("jaro_winkler 0.93"));
+  EXPECT_EQ(Field(match, "given_name").agreement(), v1::FIELD_AGREEMENT_AGREE);
+  EXPECT_THAT(Field(match, "given_name").detail(),
+              HasSubstr("jaro_winkler 0.93"));
+  EXPECT_EQ(Field(match, "family_name").agreement(),
+            v1::FIELD_AGREEMENT_AGREE);
   EXPECT_EQ(Field(match, "phone").agreement(), v1::FIELD_AGREEMENT_AGREE);
 }
 
 // Swapped given and family names with the same birth date and sex are a
-// MATCH: the swap counts as partial name agreement (a common entry error,
-// kNameModel's partial level, +3.9 bits), and an exact birth date (+12.2)
-// with agreeing sex carries the pair well above the match threshold. With
+// MATCH: the swap counts as partial agreement of both name parts (a common
+// entry error, +2.3 bits each in the default model), and an exact birth date
+// (+8.3) with agreeing sex carries the pair above the match threshold. With
 // the birth date only partly agreeing the same pair falls below review.
 TEST(ClientMatchingCompare, SwappedNamesAreMatch) {
   v1::ClientRegistered a = Person("Nguyen", "Thanh", 1990, 1, 15);
   v1::ClientRegistered b = Person("Thanh", "Nguyen", 1990, 1, 15);
   ClientMatch match = Compare(a, b);
-  EXPECT_EQ(Field(match, "name").agreement(), v1::FIELD_AGREEMENT_PARTIAL);
-  EXPECT_THAT(Field(match, "name").detail(), HasSubstr("swapped"));
+  EXPECT_EQ(Field(match, "given_name").agreement(),
+            v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_EQ(Field(match, "family_name").agreement(),
+            v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_THAT(Field(match, "given_name").detail(), HasSubstr("swapped"));
   EXPECT_EQ(match.match_class, v1::MATCH_CLASS_MATCH);
 
   b.mutable_birth_date()->set_year(1991);
@@ -368,9 +386,14 @@ TEST(ClientMatchingCompare, NicknamesArePartialNameAgreement) {
     SetAddress(*p, "400 West Oak Avenue", "97402");
   }
   ClientMatch match = Compare(a, b);
-  EXPECT_EQ(Field(match, "name").agreement(), v1::FIELD_AGREEMENT_PARTIAL);
-  EXPECT_THAT(Field(match, "name").detail(), HasSubstr("nickname"));
-  EXPECT_EQ(Field(match, "phone").weight(), kPhoneModel.AgreeWeight());
+  EXPECT_EQ(Field(match, "given_name").agreement(),
+            v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_THAT(Field(match, "given_name").detail(), HasSubstr("nickname"));
+  EXPECT_EQ(Field(match, "family_name").agreement(),
+            v1::FIELD_AGREEMENT_AGREE);
+  // A given name that only partly agrees makes the shared phone household
+  // evidence (twins often have alike names), yet the pair still matches.
+  EXPECT_THAT(Field(match, "phone").detail(), HasSubstr("household"));
   EXPECT_EQ(match.match_class, v1::MATCH_CLASS_MATCH);
 }
 
@@ -386,7 +409,8 @@ TEST(ClientMatchingCompare, TwinsNeverMatch) {
     SetAddress(*p, "400 West Oak Avenue", "97402-1234");
   }
   ClientMatch same_sex = Compare(a, b);
-  EXPECT_EQ(Field(same_sex, "name").agreement(), v1::FIELD_AGREEMENT_DISAGREE);
+  EXPECT_EQ(Field(same_sex, "given_name").agreement(),
+            v1::FIELD_AGREEMENT_DISAGREE);
   EXPECT_THAT(Field(same_sex, "phone").detail(), HasSubstr("household"));
   EXPECT_THAT(Field(same_sex, "address").detail(), HasSubstr("household"));
   EXPECT_LT(Field(same_sex, "phone").weight(), 1.0);
@@ -454,7 +478,7 @@ TEST(ClientMatchingCompare, SharedIdentifier) {
   EXPECT_EQ(Field(match, "identifier").agreement(),
             v1::FIELD_AGREEMENT_DISAGREE);
   EXPECT_DOUBLE_EQ(Field(match, "identifier").weight(),
-                   kIdentifierModel.DisagreeWeight());
+                   DefaultMatchModel().fields[kIdentifierField].DisagreeWeight());
 }
 
 TEST(ClientMatchingCompare, MissingFieldsWeighZero) {
@@ -471,21 +495,24 @@ TEST(ClientMatchingCompare, MissingFieldsWeighZero) {
         << field;
     EXPECT_EQ(Field(match, field).weight(), 0.0) << field;
   }
-  EXPECT_DOUBLE_EQ(match.weight, kNameModel.AgreeWeight());
+  EXPECT_DOUBLE_EQ(
+      match.weight,
+      DefaultMatchModel().fields[kGivenNameField].AgreeWeight() +
+          DefaultMatchModel().fields[kFamilyNameField].AgreeWeight());
   // A full name alone is not enough for a match: a person reviews it.
   EXPECT_EQ(match.match_class, v1::MATCH_CLASS_REVIEW);
 
   // A side with no name at all: every field missing, weight 0, the prior.
   ClientMatch nothing = Compare(v1::ClientRegistered(), full);
   EXPECT_EQ(nothing.weight, 0.0);
-  EXPECT_NEAR(nothing.probability, kCandidatePairPrior, 1e-12);
+  EXPECT_NEAR(nothing.probability, DefaultMatchModel().prior, 1e-12);
   EXPECT_EQ(nothing.match_class, v1::MATCH_CLASS_NON_MATCH);
 }
 
 TEST(ClientMatchingCompare, BirthDateLevels) {
   auto level = [](int y, int m, int d) {
     return Compare(Person("A", "B", 1980, 3, 4), Person("A", "B", y, m, d))
-        .comparisons[1];
+        .comparisons[kBirthDateField];
   };
   EXPECT_EQ(level(1980, 3, 4).agreement(), v1::FIELD_AGREEMENT_AGREE);
   EXPECT_EQ(level(1980, 4, 3).agreement(), v1::FIELD_AGREEMENT_PARTIAL);
@@ -539,9 +566,79 @@ TEST(ClientMatchingCompare, AddressLevels) {
   SetAddress(b, "980 Willamette Blvd", "97401");
   EXPECT_EQ(Field(Compare(a, b), "address").agreement(),
             v1::FIELD_AGREEMENT_PARTIAL);
+  // The same line 1 under another postal code (a mistyped code, or the same
+  // street name in another town) partly agrees.
   SetAddress(b, "12 North Elm Street, Apt 4", "10001");
   EXPECT_EQ(Field(Compare(a, b), "address").agreement(),
+            v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_THAT(Field(Compare(a, b), "address").detail(),
+              HasSubstr("postal code differs"));
+  SetAddress(b, "980 Willamette Blvd", "10001");
+  EXPECT_EQ(Field(Compare(a, b), "address").agreement(),
             v1::FIELD_AGREEMENT_DISAGREE);
+}
+
+// An identifier one typing error away from the other side's (a digit
+// changed, two adjacent digits swapped) partly agrees; consecutive numbers
+// (twins' MRNs, issued one after the other) and values two errors apart
+// disagree.
+TEST(ClientMatchingCompare, IdentifierTypos) {
+  auto level = [](absl::string_view x, absl::string_view y) {
+    v1::ClientRegistered a = Person("A", "B", 0, 0, 0);
+    v1::ClientRegistered b = Person("A", "B", 0, 0, 0);
+    AddIdentifier(a, "state", "MEDICAID", std::string(x));
+    AddIdentifier(b, "state", "MEDICAID", std::string(y));
+    return Field(Compare(a, b), "identifier");
+  };
+  EXPECT_EQ(level("4086030", "4086030").agreement(), v1::FIELD_AGREEMENT_AGREE);
+  EXPECT_EQ(level("4086030", "4086300").agreement(),
+            v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_EQ(level("4086030", "4086300").detail(),
+            "MEDICAID 4086030 vs 4086300: one typing error apart");
+  EXPECT_EQ(level("8520720", "8529720").agreement(),
+            v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_EQ(level("OR123456", "OR123457").agreement(),
+            v1::FIELD_AGREEMENT_PARTIAL);
+  EXPECT_EQ(level("1000234", "1000235").agreement(),
+            v1::FIELD_AGREEMENT_DISAGREE);
+  EXPECT_EQ(level("1009", "1010").agreement(), v1::FIELD_AGREEMENT_DISAGREE);
+  EXPECT_EQ(level("2439141", "2439451").agreement(),
+            v1::FIELD_AGREEMENT_DISAGREE);
+  EXPECT_EQ(level("4086030", "408603").agreement(),
+            v1::FIELD_AGREEMENT_DISAGREE);
+}
+
+// With name frequencies, an agreeing name part gains weight when the name is
+// rare and loses it when common; the explanation says so.
+TEST(ClientMatchingCompare, TermFrequencyAdjustment) {
+  NameFrequencies names;
+  names.Add(NamePart::kFamily, "smith", 300);
+  names.Add(NamePart::kFamily, "okafor", 2);
+  for (int i = 0; i < 200; ++i)
+    names.Add(NamePart::kFamily, absl::StrCat("family", i), 1);
+  const ViewsConfig config;
+  auto family = [&](absl::string_view name) {
+    v1::ClientRegistered a = Person("Ada", std::string(name), 1958, 3, 14);
+    const MatchProfile p = MakeMatchProfile(a, config);
+    return Field(CompareClients(p, p, config, DefaultMatchModel(), &names),
+                 "family_name");
+  };
+  const double agree =
+      DefaultMatchModel().fields[kFamilyNameField].AgreeWeight();
+  const v1::FieldComparison smith = family("Smith");
+  EXPECT_LT(smith.term_frequency_adjustment(), 0);
+  EXPECT_NEAR(smith.weight(), agree + smith.term_frequency_adjustment(), 1e-9);
+  EXPECT_THAT(smith.detail(), HasSubstr("common name"));
+  const v1::FieldComparison okafor = family("Okafor");
+  EXPECT_GT(okafor.term_frequency_adjustment(), 0);
+  EXPECT_THAT(okafor.detail(), HasSubstr("rare name"));
+  // The given name was never counted: no adjustment.
+  v1::ClientRegistered a = Person("Ada", "Okafor", 1958, 3, 14);
+  const MatchProfile p = MakeMatchProfile(a, config);
+  EXPECT_EQ(Field(CompareClients(p, p, config, DefaultMatchModel(), &names),
+                  "given_name")
+                .term_frequency_adjustment(),
+            0);
 }
 
 TEST(ClientMatchingBlocking, KeysCatchTyposSwapsAndTwins) {

@@ -98,18 +98,22 @@ double FieldModel::U(v1::FieldAgreement agreement) const {
 const MatchModel& DefaultMatchModel() {
   static const MatchModel* const kDefault = [] {
     auto* model = new MatchModel();
-    // Given name: two different people share one about 1 time in 50 (common
-    // given names are common); one person's records agree ~90% of the time,
-    // are a typo (Jaro–Winkler 0.85-0.92) or a known nickname ~5%.
-    model->fields[kGivenNameField] = {0.90, 0.02, 0.05, 0.01};
-    // Family name: shared by chance about 1 time in 200; changes with
-    // marriage, so one person's records disagree more often.
-    model->fields[kFamilyNameField] = {0.88, 0.005, 0.05, 0.01};
-    // Birth date: ~1/(365 x 80) by chance, times ~5 for clustering and
-    // default dates such as 01-01; partial = day and month transposed, one of
-    // year, month, day differs, or only what a partial date knows agrees
-    // (entry errors, ~3% of one person's records).
-    model->fields[kBirthDateField] = {0.95, 0.0002, 0.03, 0.002};
+    // The u values are for candidate pairs, which share a blocking key (a
+    // name's sound with the birth year, a birth date, a phone, an address
+    // block): two different people among them share far more than two
+    // random people do.
+    // Given name: shared by about 1 candidate pair in 20 that is two
+    // people; one person's records agree ~90% of the time, are a typo
+    // (Jaro–Winkler 0.85-0.92) or a known nickname ~5%.
+    model->fields[kGivenNameField] = {0.90, 0.05, 0.05, 0.01};
+    // Family name: shared by about 1 in 50; changes with marriage, so one
+    // person's records disagree more often.
+    model->fields[kFamilyNameField] = {0.88, 0.02, 0.05, 0.01};
+    // Birth date: about 1 in 300 (1/(365 x 80) for random people, times the
+    // blocks on birth dates and years); partial = day and month transposed,
+    // one of year, month, day differs, or only what a partial date knows
+    // agrees (entry errors, ~3% of one person's records).
+    model->fields[kBirthDateField] = {0.95, 0.003, 0.03, 0.005};
     // Sex: half of random pairs agree; recorded differently for ~3% of one
     // person's records.
     model->fields[kSexField] = {0.97, 0.5, 0, 0};
