@@ -588,8 +588,8 @@ class Suite:
         rows = planner.driver.execute_script("""
             return [...document.querySelectorAll(arguments[0] + ' .comparison-table tr[data-field]')]
               .map((r) => [r.dataset.field, r.dataset.agreement,
-                           r.querySelector('.m-probability').textContent,
-                           r.querySelector('.u-probability').textContent]);""", finding)
+                           r.querySelector('.m-probability')?.textContent ?? '',
+                           r.querySelector('.u-probability')?.textContent ?? '']);""", finding)
         compared = [r for r in rows if r[1] != 'FIELD_AGREEMENT_MISSING']
         if not compared or not all(probability(m) and probability(u) for _, _, m, u in compared):
             raise Failure(f'the comparison table lacks m and u: {rows}')
@@ -601,8 +601,8 @@ class Suite:
         planner.click('#match-model > summary')
         levels = planner.driver.execute_script("""
             return [...document.querySelectorAll('#match-model tr[data-field][data-agreement]')]
-              .map((r) => [r.dataset.field, r.querySelector('.m-probability').textContent,
-                           r.querySelector('.u-probability').textContent]);""")
+              .map((r) => [r.dataset.field, r.querySelector('.m-probability')?.textContent ?? '',
+                           r.querySelector('.u-probability')?.textContent ?? '']);""")
         fields = list(dict.fromkeys(f for f, _, _ in levels))
         if fields != MATCH_FIELDS or not all(probability(m) and probability(u) for _, m, u in levels):
             raise Failure(f'the match model panel shows {levels}')
