@@ -20,7 +20,8 @@ scenarios of issue 15:
   uninvolved_and_break_glass  an uninvolved organisation's pages show nothing
       of a client; it breaks the glass; an auditor marks that access reviewed,
       verifies the chain and opens a printable accounting of disclosures.
-  other_pages  duplicates review, measures and caseload render.
+  other_pages  duplicates review (with the match model panel), measures and
+      caseload render.
 
 A screenshot of each page goes to OUTPUT_DIR (and one named FAILED-... when
 a scenario fails). Only explicit waits with short timeouts, no sleeps: the
@@ -67,6 +68,17 @@ RECEIVER_SERVICE = {
     'org-eastside-health': ('SERVICE_CATEGORY_HEALTH_CARE', 'General'),
 }
 A_SHA256 = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
+# The fields of the match model, in FieldComparison order (views.proto).
+MATCH_FIELDS = ['given_name', 'family_name', 'birth_date', 'sex', 'phone', 'address', 'identifier']
+
+
+def probability(text):
+    """True when `text` is a probability as the duplicates page prints one
+    ("0.95", "1e-6", "> 0.999")."""
+    try:
+        return 0 < float(text.replace('> ', '')) <= 1
+    except ValueError:
+        return False
 
 
 class Failure(Exception):
@@ -570,7 +582,31 @@ class Suite:
         planner.wait_css(finding)
         if not planner.find_all(finding + ' .comparison-table tr[data-field]'):
             raise Failure('the possible duplicate has no per-field explanation')
+        # Each field compared shows the model's m and u for its level (a
+        # missing one "—"), and the finding says which model scored it. Read
+        # in one script: a live refresh may replace the rows meanwhile.
+        rows = planner.driver.execute_script("""
+            return [...document.querySelectorAll(arguments[0] + ' .comparison-table tr[data-field]')]
+              .map((r) => [r.dataset.field, r.dataset.agreement,
+                           r.querySelector('.m-probability')?.textContent ?? '',
+                           r.querySelector('.u-probability')?.textContent ?? '']);""", finding)
+        compared = [r for r in rows if r[1] != 'FIELD_AGREEMENT_MISSING']
+        if not compared or not all(probability(m) and probability(u) for _, _, m, u in compared):
+            raise Failure(f'the comparison table lacks m and u: {rows}')
+        if not planner.text_of(finding + ' .scored-with').startswith('Scored with the '):
+            raise Failure('the possible duplicate does not say which match model scored it')
         planner.shot('duplicates', show=finding)
+        # The match model panel: every field's levels with m, u and weight.
+        planner.wait_css('#match-model tbody[data-field]')
+        planner.click('#match-model > summary')
+        levels = planner.driver.execute_script("""
+            return [...document.querySelectorAll('#match-model tr[data-field][data-agreement]')]
+              .map((r) => [r.dataset.field, r.querySelector('.m-probability')?.textContent ?? '',
+                           r.querySelector('.u-probability')?.textContent ?? '']);""")
+        fields = list(dict.fromkeys(f for f, _, _ in levels))
+        if fields != MATCH_FIELDS or not all(probability(m) and probability(u) for _, m, u in levels):
+            raise Failure(f'the match model panel shows {levels}')
+        planner.shot('duplicates-model', show='#match-model > summary')
         planner.type(finding + ' input', 'twins: two people, confirmed by phone')
         planner.click(finding + ' button[data-action="dismiss"]')
         planner.wait(lambda: not planner.find(finding), 'the dismissed finding to leave the open list')

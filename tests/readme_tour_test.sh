@@ -161,6 +161,10 @@ grep -q 'FINDING_KIND_DUPLICATE_REFERRALS' "$work/w3" && grep -q 'FINDING_KIND_S
   || fail "findings: $(cat "$work/w3")"
 caseline findings --status dismissed > "$work/w4"
 grep -q 'duplicate-clients:example-twins-1:example-twins-2' "$work/w4" || fail "dismissed: $(cat "$work/w4")"
+# 20 demo clients compare fewer than 1,000 pairs: still the default model.
+caseline match-model > "$work/w4m"
+grep -q '"fields":\[{"field":"given_name"' "$work/w4m" && grep -q '"next_estimate_at_pairs":"1000"' "$work/w4m" \
+  || fail "match model: $(cat "$work/w4m")"
 caseline measures --from 2025-01-01 --to 2026-01-05 --counts-only > "$work/w5"
 for m in FUH-7 FUH-30 FUM-7 FUM-30 READMISSION-30 REFERRAL-LOOP-CLOSURE \
          TRC-NOTIFICATION TRC-RECEIPT TRC-ENGAGEMENT TRC-MEDICATION-RECONCILIATION; do

@@ -523,6 +523,10 @@ struct FindingsArgs {
   uint64_t min_position = 0;
 };
 
+struct MatchModelArgs {
+  uint64_t min_position = 0;
+};
+
 struct TimelineArgs {
   std::string client;
   std::string recorded_from;
@@ -741,6 +745,20 @@ int RunFindings(const Connection& connection, const FindingsArgs& args) {
         for (const v1::Finding& finding : page.findings()) PrintJson(finding);
       });
   if (!status.ok()) return Fail(status);
+  return 0;
+}
+
+int RunMatchModel(const Connection& connection, const MatchModelArgs& args) {
+  v1::GetMatchModelRequest request;
+  request.set_min_position(args.min_position);
+  auto views = v1::DuplicationViews::NewStub(connection.channel());
+  v1::GetMatchModelResponse response;
+  // Nothing in the model is consent-gated (no withheld to note).
+  grpc::ClientContext context;
+  connection.SetDeadline(&context);
+  grpc::Status status = views->GetMatchModel(&context, request, &response);
+  if (!status.ok()) return Fail(status);
+  PrintJson(response);
   return 0;
 }
 
@@ -969,6 +987,8 @@ struct ViewCommands::Commands {
   CaseloadArgs caseload;
   CLI::App* findings_cmd = nullptr;
   FindingsArgs findings;
+  CLI::App* match_model_cmd = nullptr;
+  MatchModelArgs match_model;
   CLI::App* timeline_cmd = nullptr;
   TimelineArgs timeline;
   CLI::App* replay_cmd = nullptr;
@@ -1152,6 +1172,15 @@ std::unique_ptr<ViewCommands> ViewCommands::AddTo(CLI::App* app) {
       ->delimiter(',');
   AddMinPosition(c->findings_cmd, &c->findings.min_position);
 
+  // match-model
+  c->match_model_cmd = app->add_subcommand(
+      "match-model",
+      "The match model possible duplicate clients are scored with: learned "
+      "or the default, m, u and weight of each field's agreement levels, the "
+      "prior, when it was estimated, the comparisons counted, the next "
+      "estimate and the thresholds (one JSON line).");
+  AddMinPosition(c->match_model_cmd, &c->match_model.min_position);
+
   // timeline
   c->timeline_cmd = app->add_subcommand(
       "timeline",
@@ -1299,6 +1328,7 @@ std::optional<int> ViewCommands::RunChosen(
   if (*c.measures_cmd) return RunMeasures(connect(), c.measures);
   if (*c.caseload_cmd) return RunCaseload(connect(), c.caseload);
   if (*c.findings_cmd) return RunFindings(connect(), c.findings);
+  if (*c.match_model_cmd) return RunMatchModel(connect(), c.match_model);
   if (*c.timeline_cmd) return RunTimeline(connect(), c.timeline);
   if (*c.replay_cmd) return RunReplay(connect(), c.replay);
   if (*c.disclosures_cmd) return RunDisclosures(connect(), c.disclosures);

@@ -1,6 +1,6 @@
 // The `caseline` view subcommands: summary, gaps, worklist, referrals,
-// measures, caseload, findings, timeline, replay, disclosures, verify-client
-// and projections {status, rebuild}. Each calls one query of
+// measures, caseload, findings, match-model, timeline, replay, disclosures,
+// verify-client and projections {status, rebuild}. Each calls one query of
 // proto/caseline/v1/views.proto, follows next_page_token to the end, and prints
 // JSON lines (one per item) or, for worklists, referral lists, timelines and
 // projection status, an aligned table with --format table.

@@ -308,6 +308,8 @@ TEST(CliViewsCommandsTest, ParsesEveryViewSubcommand) {
        "--counts-only"},
       {"caseload", "--threshold", "40"},
       {"findings", "--status", "open", "resolved"},
+      {"match-model"},
+      {"match-model", "--min-position", "12"},
       {"timeline", "--client", "c1", "--type", "ReferralSent", "--format",
        "table"},
       {"replay", "--client", "c1", "--as-of", "2026-03-03"},
@@ -332,6 +334,7 @@ TEST(CliViewsCommandsTest, RejectsBadFormatsAndMissingRequiredFlags) {
       {"measures"},
       {"projections"},
       {"projections", "rebuild"},
+      {"match-model", "--min-position", "soon"},
   };
   for (const std::vector<std::string>& line : command_lines) {
     CLI::App app;
