@@ -14,6 +14,7 @@
 #include "eventstore/event_log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "care/match_model.h"
 #include "care/care_event_context.h"
 #include "projections/test_log.h"
 
@@ -433,11 +434,17 @@ TEST_F(DuplicationTest, PossibleDuplicateClientsFoundByBlocking) {
   EXPECT_EQ(f.match_class(), v1::MATCH_CLASS_MATCH);
   EXPECT_GT(f.match_probability(), 0.99);
   EXPECT_GT(f.match_weight(), 20);
-  ASSERT_THAT(f.comparisons(), SizeIs(6));
-  EXPECT_EQ(f.comparisons(0).field(), "name");
+  ASSERT_THAT(f.comparisons(), SizeIs(7));
+  EXPECT_EQ(f.comparisons(0).field(), "given_name");
   EXPECT_EQ(f.comparisons(0).agreement(), v1::FIELD_AGREEMENT_AGREE);
+  EXPECT_GT(f.comparisons(0).m_probability(), 0);
+  EXPECT_GT(f.comparisons(0).u_probability(), 0);
+  EXPECT_EQ(f.comparisons(1).field(), "family_name");
+  // Scored with the default model: too few pairs for an estimate.
+  EXPECT_EQ(f.match_model_pairs(), 0u);
   EXPECT_THAT(f.description(),
-              HasSubstr("agree: name, birth_date, sex, phone"));
+              HasSubstr("agree: given_name, family_name, birth_date, sex, "
+                        "phone"));
 
   // Listed for both registering organisations and both clients.
   request.set_organization_id("org-housing");
@@ -824,6 +831,102 @@ TEST_F(DuplicationTest, PagingAndFilters) {
 // A random but valid event sequence folded in one pass and in random chunks,
 // each chunk by a new projection instance (fresh record cache, so records
 // reload from the log), must store exactly the same state.
+// 60 clients born the same day share a block: 1,770 compared pairs, past
+// kFirstMatchModelEstimatePairs. The model is estimated from them, stored,
+// read back through GetMatchModel, and every pair finding is rescored with
+// it. A new instance resuming from the stored state ends where one instance
+// applying everything does.
+TEST_F(DuplicationTest, TheMatchModelIsLearnedStoredAndResumed) {
+  const std::vector<std::string> given = {"Ana",  "Ben",  "Cleo", "Dev",
+                                          "Eli",  "Fay",  "Gus",  "Hana",
+                                          "Ivo",  "Jude", "Kai",  "Lia"};
+  const std::vector<std::string> family = {"Okafor", "Nguyen", "Silva",
+                                           "Kowalski", "Haddad"};
+  uint64_t half = 0;
+  for (int i = 0; i < 60; ++i) {
+    // Every tenth client is registered twice, the second time with a typo.
+    const std::string g = given[i % given.size()];
+    const std::string f = family[(i / given.size()) % family.size()];
+    Append(absl::StrCat("m", i), "org-hospital",
+           Registered(g, f, 1980, 7, 2, absl::StrCat("541-555-", 1000 + i)));
+    if (i % 10 == 0) {
+      Append(absl::StrCat("m", i, "b"), "org-housing",
+             Registered(g, f + "e", 1980, 7, 2,
+                        absl::StrCat("541-555-", 1000 + i)));
+    }
+    if (i == 30) half = log_->HeadPosition();
+  }
+  // One instance, everything.
+  CatchUp();
+  absl::StatusOr<v1::GetMatchModelResponse> model =
+      GetMatchModel(state_, config_);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_GE(model->estimated_at_pairs(), kFirstMatchModelEstimatePairs);
+  EXPECT_GT(model->estimated_at_position(), 0u);
+  EXPECT_TRUE(model->has_estimated_at());
+  EXPECT_EQ(model->next_estimate_at_pairs(),
+            model->estimated_at_pairs() * kMatchModelEstimateGrowth);
+  EXPECT_GE(model->compared_pairs(), model->estimated_at_pairs());
+  EXPECT_GT(model->iterations(), 0u);
+  EXPECT_EQ(model->given_name_clients(), 66u);
+  EXPECT_EQ(model->family_name_clients(), 66u);
+  EXPECT_EQ(model->match_threshold(), config_.match_threshold);
+  EXPECT_EQ(model->view_position(), state_.position());
+  ASSERT_EQ(model->fields_size(), care::kMatchFieldCount);
+  EXPECT_EQ(model->fields(0).field(), "given_name");
+  EXPECT_EQ(model->fields(0).levels(0).agreement(), v1::FIELD_AGREEMENT_AGREE);
+  EXPECT_NEAR(model->fields(0).levels(0).weight(),
+              std::log2(model->fields(0).levels(0).m_probability() /
+                        model->fields(0).levels(0).u_probability()),
+              1e-9);
+  // Sex has no partial level.
+  EXPECT_EQ(model->fields(care::kSexField).levels_size(), 2);
+  EXPECT_GT(model->prior(), 0);
+  EXPECT_NE(model->prior(), care::DefaultMatchModel().prior);
+
+  // The duplicates found, scored with the learned model.
+  int scored = 0;
+  for (const v1::Finding& f : ListAll()) {
+    if (f.kind() != v1::FINDING_KIND_POSSIBLE_DUPLICATE_CLIENTS) continue;
+    EXPECT_EQ(f.match_model_pairs(), model->estimated_at_pairs())
+        << f.finding_id();
+    ++scored;
+  }
+  EXPECT_GE(scored, 6);
+
+  // Two instances: the second resumes from the first's stored state.
+  MemoryProjectionState resumed;
+  {
+    ClientRecordStore records(log_);
+    DuplicationProjection first(ProjectionInit{log_, 0}, config_, &records);
+    eventstore::ReadAllOptions read;
+    read.from_position = 1;
+    read.max_count = eventstore::kMaxReadCount;
+    absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
+    ASSERT_TRUE(page.ok());
+    for (const eventstore::RecordedEvent& event : page->events) {
+      if (event.global_position > half) break;
+      ASSERT_TRUE(first.Apply(event, resumed).ok());
+      resumed.set_position(event.global_position);
+    }
+  }
+  {
+    ClientRecordStore records(log_);
+    DuplicationProjection second(ProjectionInit{log_, half}, config_,
+                                 &records);
+    eventstore::ReadAllOptions read;
+    read.from_position = half + 1;
+    read.max_count = eventstore::kMaxReadCount;
+    absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
+    ASSERT_TRUE(page.ok());
+    for (const eventstore::RecordedEvent& event : page->events) {
+      ASSERT_TRUE(second.Apply(event, resumed).ok());
+      resumed.set_position(event.global_position);
+    }
+  }
+  EXPECT_EQ(resumed.data(), state_.data());
+}
+
 TEST_F(DuplicationTest, IncrementalEqualsRebuild) {
   std::mt19937 rng(20250310);
   auto pick = [&rng](auto n) {

@@ -598,7 +598,7 @@ TEST_F(DemoViewsTest, FindingsIncludeEveryKindAndTheDismissedTwins) {
   EXPECT_EQ(pair.match_class(), v1::MATCH_CLASS_REVIEW);
   EXPECT_THAT(pair.status_reason(), HasSubstr("DuplicateDismissed"));
   EXPECT_THAT(pair.status_reason(), HasSubstr("Twins"));
-  EXPECT_EQ(pair.comparisons_size(), 6);
+  EXPECT_EQ(pair.comparisons_size(), 7);
   // Not among the client's open findings any more.
   v1::ListFindingsRequest open;
   open.set_client_id("example-twins-2");
