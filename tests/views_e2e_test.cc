@@ -276,6 +276,78 @@ TEST_F(ViewsTest, FindingsOfEachKindWithReadYourWrites) {
 // A birth date that is not a calendar date is registered, not refused: the
 // year is kept, the rest recorded as text, and the duplication view reports
 // it until a correction gives a whole date.
+// Two registrations of one person: the finding explains each field with the
+// model's m and u, and GetMatchModel shows that model (the default one: far
+// fewer than 1,000 comparisons were counted).
+TEST_F(ViewsTest, DuplicateFindingsShowTheMatchModel) {
+  RegisterOrganization("hospital", "ORGANIZATION_TYPE_HOSPITAL");
+  for (const char* id : {"kim-1", "kim-2"}) {
+    Command("hospital", "Clients.RegisterClient",
+            absl::StrCat("{'command_id':'", id, "','client_id':'", id, R"(',
+      'client_registered':{'name':{'given':'Kim','family':'Okafor'},
+        'birth_date':{'year':1961,'month':4,'day':9},'sex':'SEX_FEMALE',
+        'phone':'541-555-0142'}})"));
+    // A finding shows what a consent covers for the reader.
+    Command("hospital", "Consents.GiveConsent",
+            absl::StrCat("{'command_id':'", id, "-k','client_id':'", id, R"(',
+      'consent_given':{'consent_id':'k1','recipient_organization_ids':['hospital'],
+        'data_classes':['DATA_CLASS_GENERAL'],
+        'purposes':['PURPOSE_OF_USE_CARE_COORDINATION'],
+        'method':'CONSENT_METHOD_SIGNED_FORM',
+        'document':{'document_id':'form-k1','sha256':'0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}}})"));
+  }
+  v1::ListFindingsRequest request;
+  request.set_client_id("kim-1");
+  request.set_min_position(last_position_);
+  v1::ListFindingsResponse findings;
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-caseline-org", "hospital");
+    grpc::Status status =
+        duplication_->ListFindings(&context, request, &findings);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_EQ(findings.findings_size(), 1);
+  const v1::Finding& f = findings.findings(0);
+  EXPECT_EQ(f.finding_id(), "duplicate-clients:kim-1:kim-2");
+  EXPECT_EQ(f.match_class(), v1::MATCH_CLASS_MATCH);
+  EXPECT_EQ(f.match_model_pairs(), 0u);
+  ASSERT_EQ(f.comparisons_size(), 7);
+  EXPECT_EQ(f.comparisons(0).field(), "given_name");
+  EXPECT_EQ(f.comparisons(6).field(), "identifier");
+  EXPECT_EQ(f.comparisons(6).agreement(), v1::FIELD_AGREEMENT_MISSING);
+
+  v1::GetMatchModelRequest model_request;
+  model_request.set_min_position(last_position_);
+  v1::GetMatchModelResponse model;
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-caseline-org", "hospital");
+    grpc::Status status =
+        duplication_->GetMatchModel(&context, model_request, &model);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(model.estimated_at_pairs(), 0u);
+  EXPECT_EQ(model.compared_pairs(), 1u);
+  EXPECT_EQ(model.next_estimate_at_pairs(), 1000u);
+  EXPECT_EQ(model.given_name_clients(), 2u);
+  EXPECT_DOUBLE_EQ(model.prior(), 0.001);
+  EXPECT_DOUBLE_EQ(model.match_threshold(), 0.8);
+  ASSERT_EQ(model.fields_size(), 7);
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_EQ(model.fields(i).field(), f.comparisons(i).field());
+    const v1::MatchModelLevel& agree = model.fields(i).levels(0);
+    EXPECT_EQ(agree.agreement(), v1::FIELD_AGREEMENT_AGREE);
+    if (f.comparisons(i).agreement() == v1::FIELD_AGREEMENT_AGREE) {
+      // The finding's m and u are the model's, level for level.
+      EXPECT_DOUBLE_EQ(f.comparisons(i).m_probability(), agree.m_probability())
+          << f.comparisons(i).field();
+      EXPECT_DOUBLE_EQ(f.comparisons(i).u_probability(), agree.u_probability())
+          << f.comparisons(i).field();
+    }
+  }
+}
+
 TEST_F(ViewsTest, AnImperfectBirthDateIsRegisteredAndReported) {
   RegisterOrganization("hospital", "ORGANIZATION_TYPE_HOSPITAL");
   Command("hospital", "Clients.RegisterClient", R"({
