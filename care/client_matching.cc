@@ -154,70 +154,6 @@ const ::i18n::phonenumbers::PhoneNumberUtil& PhoneNumbers() {
   return *kUtil;
 }
 
-// Common English given-name equivalents (short forms and diminutives), as
-// MPI nickname tables list them. A name may be in several groups ("pat").
-const std::vector<std::vector<absl::string_view>>& NicknameGroups() {
-  static const auto* const groups =
-      new std::vector<std::vector<absl::string_view>>{
-          {"william", "bill", "billy", "will", "willy", "liam"},
-          {"robert", "bob", "bobby", "rob", "robbie", "bert"},
-          {"michael", "mike", "mikey", "mick", "mickey"},
-          {"james", "jim", "jimmy", "jamie"},
-          {"richard", "rick", "ricky", "rich", "richie", "dick"},
-          {"joseph", "joe", "joey"},
-          {"thomas", "tom", "tommy"},
-          {"christopher", "chris", "kit"},
-          {"christine", "christina", "chris", "tina", "chrissy"},
-          {"daniel", "dan", "danny"},
-          {"anthony", "tony"},
-          {"elizabeth", "liz", "lizzie", "beth", "betty", "eliza", "lisa"},
-          {"patricia", "pat", "patty", "trish", "tricia"},
-          {"patrick", "pat", "paddy"},
-          {"jennifer", "jen", "jenny"},
-          {"katherine", "catherine", "kathryn", "kathy", "kate", "katie",
-           "cathy", "kat"},
-          {"margaret", "peggy", "maggie", "meg", "marge"},
-          {"jessica", "jess", "jessie"},
-          {"susan", "sue", "susie", "suzy"},
-          {"samuel", "sam", "sammy"},
-          {"samantha", "sam", "sammy"},
-          {"dorothy", "dot", "dottie", "dolly"},
-          {"natalia", "natasha", "natalie", "nata"},
-          {"david", "dave", "davey"},
-          {"steven", "stephen", "steve"},
-          {"edward", "ed", "eddie", "ted", "teddy"},
-          {"andrew", "andy", "drew"},
-          {"alexander", "alex", "sasha"},
-          {"alexandra", "alex", "sasha", "sandra"},
-          {"benjamin", "ben", "benny"},
-          {"matthew", "matt"},
-          {"nicholas", "nick", "nicky"},
-          {"gregory", "greg"},
-          {"lawrence", "larry"},
-          {"john", "jon", "johnny", "jack"},
-          {"charles", "charlie", "chuck"},
-          {"henry", "harry", "hank"},
-          {"kenneth", "ken", "kenny"},
-          {"ronald", "ron", "ronnie"},
-          {"donald", "don", "donnie"},
-          {"jeffrey", "jeff"},
-          {"joshua", "josh"},
-          {"abigail", "abby"},
-          {"rebecca", "becky", "becca"},
-          {"deborah", "debbie", "deb"},
-          {"victoria", "vicky", "tori"},
-          {"amanda", "mandy"},
-          {"cynthia", "cindy"},
-          {"pamela", "pam"},
-          {"judith", "judy"},
-          {"theresa", "teresa", "terry", "tess"},
-          {"jose", "pepe"},
-          {"francisco", "paco", "pancho"},
-          {"guadalupe", "lupe"},
-      };
-  return *groups;
-}
-
 std::string Similarity(double value) { return absl::StrFormat("%.2f", value); }
 
 // What every comparison of one pair shares.
@@ -291,6 +227,22 @@ void AdjustForFrequency(Field& f, NamePart part, absl::string_view a,
   }
 }
 
+// Whether two ascending lists share a value.
+bool SharesAGroup(const std::vector<uint32_t>& a,
+                  const std::vector<uint32_t>& b) {
+  auto i = a.begin();
+  auto j = b.begin();
+  while (i != a.end() && j != b.end()) {
+    if (*i == *j) return true;
+    if (*i < *j) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  return false;
+}
+
 // One name part compared straight: agree, partial (close, or for given
 // names a nickname), disagree.
 Field NamePartLevel(int index, double similarity, bool nickname,
@@ -354,7 +306,10 @@ std::pair<Field, Field> CompareNames(const MatchProfile& a,
     }
   }
   Field given_field =
-      givens ? NamePartLevel(kGivenNameField, given, IsNickname(ga, gb), s)
+      givens ? NamePartLevel(kGivenNameField, given,
+                             ga != gb && SharesAGroup(a.given_nickname_groups,
+                                                      b.given_nickname_groups),
+                             s)
              : Missing(kGivenNameField, "a side has no given name", s);
   Field family_field =
       families ? NamePartLevel(kFamilyNameField, family, false, s)
@@ -695,28 +650,7 @@ double JaroWinkler(absl::string_view a, absl::string_view b) {
 }
 
 bool IsNickname(absl::string_view a, absl::string_view b) {
-  // Name -> the indexes of the groups it is in.
-  static const auto* const kGroupsOf = [] {
-    auto* index =
-        new absl::flat_hash_map<absl::string_view, std::vector<size_t>>();
-    const auto& groups = NicknameGroups();
-    for (size_t i = 0; i < groups.size(); ++i) {
-      for (absl::string_view name : groups[i]) (*index)[name].push_back(i);
-    }
-    return index;
-  }();
-  if (a == b) return false;
-  auto ga = kGroupsOf->find(a);
-  if (ga == kGroupsOf->end()) return false;
-  auto gb = kGroupsOf->find(b);
-  if (gb == kGroupsOf->end()) return false;
-  for (size_t group : ga->second) {
-    if (std::find(gb->second.begin(), gb->second.end(), group) !=
-        gb->second.end()) {
-      return true;
-    }
-  }
-  return false;
+  return NicknameTable::BuiltIn()->AreNicknames(a, b);
 }
 
 std::string NormalizeName(absl::string_view name) {
@@ -866,6 +800,8 @@ MatchProfile MakeMatchProfile(const v1::ClientRegistered& details,
   p.family = NormalizeName(details.name().family());
   p.given_soundex = Soundex(p.given);
   p.family_soundex = Soundex(p.family);
+  if (config.nicknames != nullptr)
+    p.given_nickname_groups = config.nicknames->GroupsOf(p.given);
   p.birth_date = details.birth_date();
   p.birth_date_recorded_as = details.birth_date_recorded_as();
   p.sex = details.sex();

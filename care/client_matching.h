@@ -54,9 +54,10 @@ double JaroWinkler(absl::string_view a, absl::string_view b);
 // Thread-safe.
 std::string NormalizeName(absl::string_view name);
 
-// True when two different normalised given names are known equivalents: a
-// short form or diminutive ("bob" and "robert", "liz" and "elizabeth"), from
-// a small built-in table of common English (and a few Spanish) names.
+// True when two different normalised given names are known equivalents in
+// the built-in list (NicknameTable::BuiltIn()): a short form or diminutive
+// ("bob" and "robert", "liz" and "elizabeth"). Matching uses the configured
+// list (ViewsConfig::nicknames) through MatchProfile.
 bool IsNickname(absl::string_view a, absl::string_view b);
 
 // American Soundex of the ASCII letters of `name` ("Robert" -> "R163"); empty
@@ -107,6 +108,9 @@ struct MatchProfile {
   std::string family;         // NormalizeName(name.family)
   std::string given_soundex;  // Soundex(given)
   std::string family_soundex;  // Soundex(family)
+  // config.nicknames->GroupsOf(given): names sharing a group are nicknames
+  // of each other.
+  std::vector<uint32_t> given_nickname_groups;
   v1::Date birth_date;         // as registered
   std::string birth_date_recorded_as;  // as registered
   v1::Sex sex = v1::SEX_UNSPECIFIED;

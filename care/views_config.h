@@ -8,10 +8,12 @@
 #define CASELINE_CARE_VIEWS_CONFIG_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "care/nicknames.h"
 
 namespace caseline::care {
 
@@ -97,6 +99,11 @@ struct ViewsConfig {
   // entirely. Default: UspsAddressAbbreviations().
   absl::flat_hash_map<std::string, std::string> address_abbreviations =
       UspsAddressAbbreviations();
+  // Given names that are one name (nicknames, diminutives): two given names
+  // sharing a group partly agree. The views config file's nicknames_file
+  // loads a maintained list (care/nicknames.h has the layout) (stored:
+  // scores). Never null. Default: NicknameTable::BuiltIn().
+  std::shared_ptr<const NicknameTable> nicknames = NicknameTable::BuiltIn();
 
   // --- Accounting of disclosures ---
   int32_t disclosure_lookback_years = 6;

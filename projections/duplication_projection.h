@@ -68,6 +68,28 @@
 //   b|<blocking key>|<client>   "" block membership
 //   x|<finding_id>|<client>     v1::Finding (status_changed_at, status_reason
 //                               only): a dismissal from that client's stream
+//   e|<code>                    how many comparisons had the comparison vector
+//                               <code> (care::ComparisonCode, 4 bytes
+//                               big-endian); value: 8 bytes big-endian
+//   t|g|<name>, t|f|<name>      how many registered clients have this
+//                               normalised given / family name; 8 bytes
+//                               big-endian (absent at 0)
+//   t                           the clients counted for each part: given, then
+//                               family, 8 bytes big-endian each
+//   m                           v1::GetMatchModelResponse: the model last
+//                               estimated (fields, prior, when, from how many
+//                               comparisons, the next estimate's count); absent
+//                               until the first estimate
+//
+// The match model (docs/views.md "The match model"): every comparison a
+// registration or correction makes with a candidate is counted under e|; once
+// the count reaches the m value's next_estimate_at_pairs
+// (kFirstMatchModelEstimatePairs before the first) the model is estimated
+// from all counts (care::EstimateMatchModel, from care::DefaultMatchModel()),
+// stored under m, and every candidate pair is scored again with it; the next
+// estimate is due at kMatchModelEstimateGrowth times the count. Name counts
+// follow registrations, corrections, registrations entered in error and
+// erasures, and feed the term-frequency adjustment.
 // Index keys sort by status, then first detection (oldest first), then id;
 // none of these change while the status holds, so paging after the last key
 // returned is stable.

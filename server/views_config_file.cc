@@ -1,5 +1,6 @@
 #include "server/views_config_file.h"
 
+#include <memory>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -9,6 +10,7 @@
 #include "nlohmann/json.hpp"
 #include "base/read_file.h"
 #include "care/client_matching.h"
+#include "care/nicknames.h"
 
 namespace caseline::server {
 namespace {
@@ -107,7 +109,7 @@ ParseAbbreviations(const json& value) {
 }  // namespace
 
 absl::StatusOr<care::ViewsConfig> ParseViewsConfig(
-    absl::string_view text) {
+    absl::string_view text, const std::string& directory) {
   const json document = json::parse(text.begin(), text.end(), nullptr,
                                     /*allow_exceptions=*/false);
   if (document.is_discarded() || !document.is_object()) {
@@ -141,6 +143,31 @@ absl::StatusOr<care::ViewsConfig> ParseViewsConfig(
             "alpha-2 code in upper case, like \"US\", \"AU\" or \"VN\""));
       }
       config.phone_region = value.get<std::string>();
+      continue;
+    }
+    if (key == "nicknames_file") {
+      if (!value.is_string() || value.get<std::string>().empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "views config: nicknames_file ", value.dump(),
+            " must be the path of a nickname list (CSV; docs/views.md)"));
+      }
+      std::string path = value.get<std::string>();
+      if (path[0] != '/' && !directory.empty())
+        path = absl::StrCat(directory, "/", path);
+      absl::StatusOr<std::string> csv =
+          ReadFileNamedBy("views config nicknames_file", path);
+      if (!csv.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("views config: ", csv.status().message()));
+      }
+      absl::StatusOr<std::shared_ptr<const care::NicknameTable>> table =
+          care::NicknameTable::Parse(*csv);
+      if (!table.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("views config: nicknames_file ", path, ": ",
+                         table.status().message()));
+      }
+      config.nicknames = *std::move(table);
       continue;
     }
     if (key == "address_abbreviations") {
@@ -191,7 +218,9 @@ absl::StatusOr<care::ViewsConfig> LoadViewsConfigFile(
     const std::string& path) {
   absl::StatusOr<std::string> text = ReadFileNamedBy("--views_config", path);
   if (!text.ok()) return text.status();
-  absl::StatusOr<care::ViewsConfig> config = ParseViewsConfig(*text);
+  const size_t slash = path.rfind('/');
+  absl::StatusOr<care::ViewsConfig> config = ParseViewsConfig(
+      *text, slash == std::string::npos ? "." : path.substr(0, slash));
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         absl::StrCat(path, ": ", config.status().message()));

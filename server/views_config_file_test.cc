@@ -1,8 +1,12 @@
 #include "server/views_config_file.h"
 
+#include <fstream>
+#include <string>
+
 #include "absl/time/civil_time.h"
 #include "care/views_config.h"
 #include "absl/time/time.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -100,6 +104,52 @@ TEST(ViewsConfigFile, AddressAbbreviationsReplaceTheDefaultTable) {
     EXPECT_THAT(std::string(refused.status().message()),
                 ::testing::HasSubstr("address_abbreviations")) << json;
   }
+}
+
+// A nickname list in names.csv's layout, read relative to the config's
+// directory, replaces the built-in list; a list that cannot be read or
+// parsed is refused naming the key.
+TEST(ViewsConfigFile, NicknamesFileReplacesTheBuiltInList) {
+  const std::string dir = ::testing::TempDir();
+  {
+    std::ofstream out(dir + "/names.csv");
+    out << "name1,relationship,name2\nignacio,has_nickname,nacho\n";
+    std::ofstream bad(dir + "/bad.csv");
+    bad << "name1,relationship,name2\nignacio\n";
+  }
+  auto config = ParseViewsConfig(R"({"nicknames_file": "names.csv"})", dir);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->nicknames->AreNicknames("nacho", "ignacio"));
+  EXPECT_FALSE(config->nicknames->AreNicknames("bob", "robert"));
+  config = ParseViewsConfig(
+      absl::StrCat(R"({"nicknames_file": ")", dir, R"(/names.csv"})"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  // A config file names the list relative to itself.
+  {
+    std::ofstream out(dir + "/views.json");
+    out << R"({"nicknames_file": "names.csv"})";
+  }
+  config = LoadViewsConfigFile(dir + "/views.json");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->nicknames->AreNicknames("nacho", "ignacio"));
+  // The default is the built-in list.
+  EXPECT_TRUE(ParseViewsConfig("{}")->nicknames->AreNicknames("bob", "robert"));
+  for (const std::string& json :
+       {std::string(R"({"nicknames_file": 7})"),
+        std::string(R"({"nicknames_file": ""})"),
+        std::string(R"({"nicknames_file": "missing.csv"})"),
+        std::string(R"({"nicknames_file": "bad.csv"})")}) {
+    absl::StatusOr<care::ViewsConfig> refused = ParseViewsConfig(json, dir);
+    ASSERT_FALSE(refused.ok()) << json;
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(refused.status().message()),
+                ::testing::HasSubstr("nicknames_file")) << json;
+  }
+  EXPECT_THAT(std::string(ParseViewsConfig(R"({"nicknames_file": "bad.csv"})",
+                                           dir)
+                              .status()
+                              .message()),
+              ::testing::HasSubstr("line 2"));
 }
 
 TEST(ViewsConfigFile, SetsTheNamedFields) {

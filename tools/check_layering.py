@@ -60,7 +60,7 @@ PUBLIC = {
              "care/organization_directory.h", "care/proto_time.h",
              "care/views_config.h", "care/worklist.h",
              "care/referral_list.h", "care/upcasting.h",
-             "care/birth_date.h", "care/match_model.h"],
+             "care/birth_date.h", "care/match_model.h", "care/nicknames.h"],
     # Private: record_cache.h, test_log.h (the folder's own test helper).
     "projections": ["projections/projection.h",
                     "projections/projection_engine.h",
