@@ -33,7 +33,8 @@ namespace {
 
 constexpr char kSep = '\0';
 constexpr absl::string_view kFormatVersionKey = "v";
-constexpr absl::string_view kFormatVersion = "1";
+// 2: seven compared fields with m and u, and the match model's keys.
+constexpr absl::string_view kFormatVersion = "2";
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 // First byte of a page token: its format.
@@ -1311,7 +1312,16 @@ DuplicationProjection::~DuplicationProjection() = default;
 absl::Status DuplicationProjection::Apply(
     const eventstore::RecordedEvent& event, ProjectionState& state) {
   if (!format_written_) {
-    state.Put(kFormatVersionKey, kFormatVersion);
+    ASSIGN_OR_RETURN(std::optional<std::string> version,
+                     state.Get(kFormatVersionKey));
+    if (!version.has_value()) {
+      state.Put(kFormatVersionKey, kFormatVersion);
+    } else if (*version != kFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the duplication projection's stored format is version ", *version,
+          " and this build reads version ", kFormatVersion,
+          "; rebuild it (caseline projections rebuild duplication)"));
+    }
     format_written_ = true;
   }
   const std::optional<absl::string_view> client_id = ClientIdOf(event);

@@ -50,7 +50,9 @@
 // a NUL byte, <s> the status as one ASCII digit (FindingStatus), <p> the
 // finding's first_detected_position as 8 bytes big-endian, <k> the kind as
 // one ASCII digit (FindingKind), <c> the ServiceCategory number in decimal):
-//   v                           format version, "1"
+//   v                           format version, "2" (a state of another
+//                               version stops the projection with
+//                               FAILED_PRECONDITION: rebuild it)
 //   f|<finding_id>              v1::Finding
 //   c|<client>|<s><p><finding_id>   index by client      value: <k>
 //   o|<org>|<s><p><finding_id>      index by organisation value: <k>

@@ -927,6 +927,24 @@ TEST_F(DuplicationTest, TheMatchModelIsLearnedStoredAndResumed) {
   EXPECT_EQ(resumed.data(), state_.data());
 }
 
+// A state written by a build of another format version is refused at the
+// first event, telling the operator to rebuild.
+TEST_F(DuplicationTest, AnotherFormatVersionIsRefused) {
+  state_.Put("v", "1");
+  Append("c1", "org-hospital", Registered("Ann", "Lee", 1970, 1, 2));
+  eventstore::ReadAllOptions read;
+  read.from_position = 1;
+  absl::StatusOr<eventstore::LogPage> page = log_->ReadAll(read);
+  ASSERT_TRUE(page.ok());
+  ASSERT_FALSE(page->events.empty());
+  const absl::Status status = projection_->Apply(page->events[0], state_);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status.message(),
+            "the duplication projection's stored format is version 1 and this "
+            "build reads version 2; rebuild it (caseline projections rebuild "
+            "duplication)");
+}
+
 TEST_F(DuplicationTest, IncrementalEqualsRebuild) {
   std::mt19937 rng(20250310);
   auto pick = [&rng](auto n) {
