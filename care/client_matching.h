@@ -1,8 +1,10 @@
 // Client matching: is this registration the same person as that one?
 // Fellegi–Sunter record linkage as master patient indexes practise it (Splink,
-// OpenEMPI, JeMPI, SanteMPI): compare name, birth date, sex, phone, address
-// and identifiers field by field, add up log2 likelihood-ratio weights, turn
-// the sum into a match probability with a prior, and classify it with the two
+// OpenEMPI, JeMPI, SanteMPI): compare given name, family name, birth date,
+// sex, phone, address and identifiers field by field, add up the log2
+// likelihood-ratio weights of a MatchModel (care/match_model.h: the default
+// one, or one learned from the network's pairs), turn the sum into a match
+// probability with the model's prior, and classify it with the two
 // thresholds of ViewsConfig into match / review / non-match.
 //
 // Candidate pairs come from blocking (BlockingKeys): only records that share
