@@ -104,6 +104,7 @@ absl::StatusOr<std::shared_ptr<const NicknameTable>> NicknameTable::Parse(
   auto table = std::shared_ptr<NicknameTable>(new NicknameTable());
   std::vector<absl::string_view> lines = absl::StrSplit(csv, '\n');
   bool relationships = false;
+  bool first = true;  // the first line that is neither blank nor a comment
   // name1 -> its nicknames, in first-seen order of name1 (relationships).
   std::vector<std::pair<std::string, std::vector<std::string>>> by_name;
   absl::flat_hash_map<std::string, size_t> index;
@@ -115,8 +116,10 @@ absl::StatusOr<std::shared_ptr<const NicknameTable>> NicknameTable::Parse(
     for (absl::string_view field : absl::StrSplit(line, ',')) {
       fields.emplace_back(absl::StripAsciiWhitespace(field));
     }
-    if (i == 0 && fields.size() == 3 && fields[0] == "name1" &&
-        fields[1] == "relationship" && fields[2] == "name2") {
+    const bool header = first && fields.size() == 3 && fields[0] == "name1" &&
+                        fields[1] == "relationship" && fields[2] == "name2";
+    first = false;
+    if (header) {
       relationships = true;
       continue;
     }

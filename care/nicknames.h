@@ -29,7 +29,8 @@ class NicknameTable {
   static std::shared_ptr<const NicknameTable> BuiltIn();
 
   // Reads a list in one of the two layouts names.csv has had:
-  //   - a header line "name1,relationship,name2", then one relationship per
+  //   - a header line "name1,relationship,name2" (the first line that is
+  //     neither blank nor a comment), then one relationship per
   //     line, "<name>,has_nickname,<nickname>"; each name1 with all its
   //     nicknames is one group; lines with another relationship are skipped;
   //   - otherwise every line is a group, "<name>,<nickname>,<nickname>...".

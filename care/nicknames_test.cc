@@ -48,6 +48,14 @@ TEST(NicknameTable, ReadsRelationshipLines) {
   // Relationships other than has_nickname are skipped.
   EXPECT_FALSE((*table)->AreNicknames("alexander", "alejandro"));
   EXPECT_FALSE((*table)->AreNicknames("bob", "robert"));
+
+  // The header may follow blank lines and comments.
+  table = NicknameTable::Parse(
+      "# names.csv\n\nname1,relationship,name2\nann,has_nickname,annie\n");
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ((*table)->group_count(), 1u);
+  EXPECT_TRUE((*table)->AreNicknames("ann", "annie"));
+  EXPECT_THAT((*table)->GroupsOf("name1"), ::testing::IsEmpty());
 }
 
 // Its older layout: a name and its nicknames on one line.

@@ -591,13 +591,9 @@ void StoreIdentity(ProjectionState& state, Matching& matching,
 constexpr absl::string_view kModelKey = "m";
 constexpr absl::string_view kNameTotalsKey = "t";
 
+// "e|" + the code as 4 bytes big-endian (the last 4 of BigEndian64).
 std::string ComparisonKey(care::ComparisonCode code) {
-  std::string be(4, '\0');
-  for (int i = 3; i >= 0; --i) {
-    be[i] = static_cast<char>(code & 0xff);
-    code >>= 8;
-  }
-  return Part("e", be);
+  return Part("e", BigEndian64(code).substr(4));
 }
 
 std::string NameKey(care::NamePart part, absl::string_view name) {
@@ -605,12 +601,18 @@ std::string NameKey(care::NamePart part, absl::string_view name) {
                       absl::string_view(&kSep, 1), name);
 }
 
+// The unsigned number `bytes` hold, big-endian (BigEndian64's inverse for
+// 8 bytes). REQUIRES: bytes.size() <= 8.
+uint64_t FromBigEndian(absl::string_view bytes) {
+  uint64_t out = 0;
+  for (char c : bytes) out = (out << 8) | static_cast<unsigned char>(c);
+  return out;
+}
+
 absl::StatusOr<uint64_t> ReadBigEndian64(absl::string_view value,
                                          absl::string_view key) {
   if (value.size() != 8) return DataLoss("count", key);
-  uint64_t out = 0;
-  for (char c : value) out = (out << 8) | static_cast<unsigned char>(c);
-  return out;
+  return FromBigEndian(value);
 }
 
 // The model `response` describes (a stored m value), as care::MatchModel.
@@ -670,9 +672,8 @@ absl::Status LoadLearnedModel(const ViewReader& state, LearnedModel& learned) {
           error = DataLoss("comparison count", key);
           return false;
         }
-        care::ComparisonCode c = 0;
-        for (char byte : code) c = (c << 8) | static_cast<unsigned char>(byte);
-        learned.counts[c] = *count;
+        learned.counts[static_cast<care::ComparisonCode>(
+            FromBigEndian(code))] = *count;
         learned.compared_pairs += *count;
         return true;
       }));
@@ -1013,11 +1014,14 @@ absl::Status ScoreIdentity(ProjectionState& state, Matching& matching,
   care::MatchProfile profile = care::MakeMatchProfile(record.details, config);
   const std::vector<std::string> keys = care::BlockingKeys(profile);
   std::vector<std::string> old_keys;
-  if (old != nullptr) {
-    old_keys = care::BlockingKeys(old->profile);
-    CountNames(state, matching.learned, old->profile, -1);
+  if (old != nullptr) old_keys = care::BlockingKeys(old->profile);
+  // The name counts change only when the names do (a correction of another
+  // field leaves them).
+  if (old == nullptr || old->profile.given != profile.given ||
+      old->profile.family != profile.family) {
+    if (old != nullptr) CountNames(state, matching.learned, old->profile, -1);
+    CountNames(state, matching.learned, profile, 1);
   }
-  CountNames(state, matching.learned, profile, 1);
   for (const std::string& key : old_keys) {
     if (!std::binary_search(keys.begin(), keys.end(), key))
       state.Delete(absl::StrCat(BlockPrefix(key), record.client_id));

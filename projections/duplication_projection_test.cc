@@ -894,6 +894,20 @@ TEST_F(DuplicationTest, TheMatchModelIsLearnedStoredAndResumed) {
   }
   EXPECT_GE(scored, 6);
 
+  // A correction of the phone alone leaves the name counts; one of the
+  // family name moves one client from a name to another.
+  Append("m1", "org-hospital", Corrected("Ben", "Okafor", 1980, 7, 2,
+                                         "541-555-9999"));
+  Append("m2", "org-hospital", Corrected("Cleo", "Quill", 1980, 7, 2,
+                                         "541-555-1002"));
+  CatchUp();
+  model = GetMatchModel(state_, config_);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->given_name_clients(), 66u);
+  EXPECT_EQ(model->family_name_clients(), 66u);
+  EXPECT_TRUE(state_.data().count(absl::StrCat(
+      std::string("t\0f\0", 4), "quill")));
+
   // Two instances: the second resumes from the first's stored state.
   MemoryProjectionState resumed;
   {
