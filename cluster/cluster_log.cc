@@ -588,6 +588,15 @@ class ClusterLogImpl final : public ClusterLog {
     return log_->GetSignedHead(position);
   }
 
+  // This node's local log does every erasure this node sees (its own as
+  // the sequencer, or a replicated group's).
+  uint64_t AddErasureListener(ErasureListener listener) override {
+    return log_->AddErasureListener(std::move(listener));
+  }
+  void RemoveErasureListener(uint64_t id) override {
+    log_->RemoveErasureListener(id);
+  }
+
   // docs/cluster.md "Erasure": done by the sequencer's log (this one's, or
   // forwarded over the peer channel as appends are), whose group carries
   // the erased-key record to every node. Answered once this node has

@@ -355,6 +355,34 @@ TEST_F(EncryptionTest, ErasedKeyGivesPayloadErasedAndChainStillVerifies) {
   EXPECT_EQ(backup->events_verified, 4u);
 }
 
+TEST_F(EncryptionTest, ErasureListenersHearEachErasureOnceWhenReadsStop) {
+  MustAppend("client-1", "PHI-ONE");
+  MustAppend("client-2", "PHI-TWO");
+  std::vector<std::string> heard;
+  std::vector<bool> unreadable_when_heard;
+  const uint64_t id = log_->AddErasureListener([&](absl::string_view stream) {
+    heard.emplace_back(stream);
+    // Reads no longer decrypt the stream when the listener is called. (A
+    // test may read here; a listener in the server must not call the log.)
+    absl::StatusOr<StreamPage> page =
+        log_->ReadStream(stream, ReadStreamOptions());
+    unreadable_when_heard.push_back(page.ok() && !page->events.empty() &&
+                                    page->events[0].payload_erased);
+  });
+  ASSERT_TRUE(log_->EraseStream("client-1", ErasureRecord()).ok());
+  EXPECT_EQ(heard, std::vector<std::string>{"client-1"});
+  EXPECT_EQ(unreadable_when_heard, std::vector<bool>{true});
+  // Done before: not heard again; a refusal is not heard.
+  ASSERT_TRUE(log_->EraseStream("client-1", ErasureRecord()).ok());
+  EXPECT_FALSE(log_->EraseStream("client-9", ErasureRecord()).ok());
+  EXPECT_EQ(heard.size(), 1u);
+  // Removed: not called any more.
+  log_->RemoveErasureListener(id);
+  log_->RemoveErasureListener(id + 100);  // unknown: ignored
+  ASSERT_TRUE(log_->EraseStream("client-2", ErasureRecord()).ok());
+  EXPECT_EQ(heard.size(), 1u);
+}
+
 TEST_F(EncryptionTest, ErasureRemovesTheWrappedKeyFromEveryFile) {
   MustAppend("client-1", "PHI-ONE");
   // The wrapped key's bytes, as stored.

@@ -13,15 +13,20 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/mutex.h"
 #include "eventstore/event.h"
 #include "eventstore/key_encryption.h"
 #include "eventstore/replication.h"
@@ -362,8 +367,31 @@ class EventLog {
   // unwrap), UNAVAILABLE.
   [[nodiscard]] virtual absl::StatusOr<RewrapResult> RewrapDataKeys();
 
+  // Called once for each stream this log erases from the moment it is
+  // registered (EraseStream, or an erasure applied from a replicated group),
+  // as soon as reads stop decrypting the stream's payloads and before the
+  // erasure is answered or the head moves past it. For what keeps copies of
+  // payloads outside the log (e.g. FHIR Bulk export files) and must drop
+  // them. Called on the erasing thread, which may be the log's writer: it
+  // must be quick (no I/O, no waiting) and must not call the log.
+  using ErasureListener = std::function<void(absl::string_view stream_id)>;
+  // Returns the id RemoveErasureListener takes. A cluster's log registers it
+  // with the node's local log, which does the erasing.
+  virtual uint64_t AddErasureListener(ErasureListener listener);
+  // Once it returns, the listener is not running and is never called again.
+  // An unknown id is ignored.
+  virtual void RemoveErasureListener(uint64_t id);
+
  protected:
   EventLog() = default;
+  // Calls every registered listener with `stream_id`.
+  void NotifyErased(absl::string_view stream_id);
+
+ private:
+  Mutex listeners_mu_;
+  uint64_t next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 1;
+  std::map<uint64_t, ErasureListener> listeners_
+      ABSL_GUARDED_BY(listeners_mu_);
 };
 
 }  // namespace caseline::eventstore

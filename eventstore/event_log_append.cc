@@ -573,6 +573,7 @@ absl::Status EventLogImpl::ApplyGroup(const ReplicatedGroup& group) {
       erased->key_id = k.record.key_id;
       erased->erased_at_position = k.record.erased_at_position;
       CacheStreamKey(k.stream_id, std::move(erased));
+      NotifyErased(k.stream_id);
     } else if (k.key != nullptr) {
       CacheStreamKey(k.stream_id, std::move(k.key));
     }

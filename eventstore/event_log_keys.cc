@@ -59,6 +59,24 @@ absl::StatusOr<RewrapResult> EventLog::RewrapDataKeys() {
   return absl::FailedPreconditionError(kNoKek);
 }
 
+uint64_t EventLog::AddErasureListener(ErasureListener listener) {
+  MutexLock lock(&listeners_mu_);
+  const uint64_t id = next_listener_id_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void EventLog::RemoveErasureListener(uint64_t id) {
+  MutexLock lock(&listeners_mu_);
+  listeners_.erase(id);
+}
+
+void EventLog::NotifyErased(absl::string_view stream_id) {
+  // Held while calling, so that a listener removed is no longer running.
+  MutexLock lock(&listeners_mu_);
+  for (const auto& [id, listener] : listeners_) listener(stream_id);
+}
+
 bool EventLogImpl::KeyedStream(absl::string_view stream_id) const {
   return options_.kek != nullptr &&
          absl::StartsWith(stream_id, options_.encrypted_stream_prefix);
@@ -304,6 +322,7 @@ absl::StatusOr<ErasureResult> EventLogImpl::EraseStream(
   erased->state = DataKeyRecord::State::kErased;
   erased->key_id = stored->key_id;
   CacheStreamKey(std::string(stream_id), erased);
+  NotifyErased(stream_id);
   // 3. The record of the erasure, with the erased-key record that replaces
   // the wrapped key (Prepare), through the writer.
   std::promise<absl::StatusOr<AppendResult>> appended;

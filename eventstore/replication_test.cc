@@ -687,8 +687,13 @@ TEST_F(EncryptedReplicationTest, KeysAndTheirErasureReachTheFollower) {
   EXPECT_EQ(record->erased_at_position, erased->position);
 
   EXPECT_FALSE(follower_kek_->IsErased(key_id));
+  std::vector<std::string> heard;
+  const uint64_t listener = follower_->AddErasureListener(
+      [&heard](absl::string_view stream) { heard.emplace_back(stream); });
   ASSERT_TRUE(follower_->ApplyReplicated(groups[2]).ok());
   EXPECT_TRUE(follower_kek_->IsErased(key_id));
+  // The follower's erasure listeners hear it as the sequencer's would.
+  EXPECT_EQ(heard, std::vector<std::string>{"client-1"});
   read = Stream(*follower_, "client-1");
   ASSERT_EQ(read.size(), 2u);
   EXPECT_TRUE(read[0].payload_erased);
@@ -707,8 +712,11 @@ TEST_F(EncryptedReplicationTest, KeysAndTheirErasureReachTheFollower) {
               HasSubstr(absl::StrCat("erased at global position ",
                                      erased->position)));
 
-  // Applied again (a restart's catch-up): a no-op. After a restart too.
+  // Applied again (a restart's catch-up): a no-op, not heard again. After
+  // a restart too.
   ASSERT_TRUE(follower_->ApplyReplicated(groups[2]).ok());
+  EXPECT_EQ(heard.size(), 1u);
+  follower_->RemoveErasureListener(listener);
   follower_.reset();
   follower_kek_ = OpenKek("follower.kek");
   EXPECT_TRUE(follower_kek_->IsErased(key_id));

@@ -118,10 +118,11 @@ nlohmann::json RoleList(uint8_t roles) {
 class HttpConsole::Impl {
  public:
   Impl(HttpConsoleOptions options, const services::Authenticator* authenticator,
-       projections::ClientRecordStore* records,
+       eventstore::EventLog* log, projections::ClientRecordStore* records,
        std::shared_ptr<grpc::Channel> channel)
       : options_(std::move(options)),
         authenticator_(authenticator),
+        log_(log),
         records_(records),
         channel_(std::move(channel)),
         generic_(channel_),
@@ -191,6 +192,7 @@ class HttpConsole::Impl {
         });
     fhir::FhirServices fhir_services;
     fhir_services.authenticator = authenticator_;
+    fhir_services.log = log_;
     fhir_services.records = records_;
     fhir_services.channel = channel_;
     fhir_services.tls = tls;
@@ -871,6 +873,7 @@ class HttpConsole::Impl {
 
   const HttpConsoleOptions options_;
   const services::Authenticator* const authenticator_;
+  eventstore::EventLog* const log_;
   projections::ClientRecordStore* const records_;
   std::shared_ptr<grpc::Channel> channel_;
   grpc::TemplatedGenericStub<google::protobuf::Message,
@@ -893,10 +896,10 @@ class HttpConsole::Impl {
 
 absl::StatusOr<std::unique_ptr<HttpConsole>> HttpConsole::Start(
     HttpConsoleOptions options, const services::Authenticator* authenticator,
-    projections::ClientRecordStore* records,
+    eventstore::EventLog* log, projections::ClientRecordStore* records,
     std::shared_ptr<grpc::Channel> channel) {
-  auto impl = std::make_unique<Impl>(std::move(options), authenticator, records,
-                                     std::move(channel));
+  auto impl = std::make_unique<Impl>(std::move(options), authenticator, log,
+                                     records, std::move(channel));
   RETURN_IF_ERROR(impl->Listen());
   return std::unique_ptr<HttpConsole>(new HttpConsole(std::move(impl)));
 }

@@ -65,14 +65,16 @@ struct HttpConsoleOptions {
 
 class HttpConsole {
  public:
-  // Starts serving. `authenticator` and `records` are not owned and must
-  // outlive the console; `channel` is the gRPC server's in-process channel.
+  // Starts serving. `authenticator`, `log` and `records` are not owned and
+  // must outlive the console; `channel` is the gRPC server's in-process
+  // channel. The log's erasures withdraw the FHIR Bulk exports that hold
+  // the erased client (docs/fhir.md "Bulk export").
   // INVALID_ARGUMENT for a malformed listen address, half a TLS set-up, TLS
   // without the Authenticator's client CA, or a non-loopback host without
   // TLS; UNAVAILABLE when the address cannot be bound.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpConsole>> Start(
       HttpConsoleOptions options, const services::Authenticator* authenticator,
-      projections::ClientRecordStore* records,
+      eventstore::EventLog* log, projections::ClientRecordStore* records,
       std::shared_ptr<grpc::Channel> channel);
 
   // Calls Stop().

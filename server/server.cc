@@ -238,6 +238,7 @@ class CaselineServer::Impl {
       args.SetMaxReceiveMessageSize(-1);
       absl::StatusOr<std::unique_ptr<HttpConsole>> started =
           HttpConsole::Start(std::move(console), authenticator_.get(),
+                             log_.get(),
                              records_.get(), server_->InProcessChannel(args));
       if (!started.ok()) {
         server_->Shutdown();

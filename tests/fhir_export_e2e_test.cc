@@ -3,6 +3,7 @@
 // files), what each caller's export holds compared with what the views show
 // it, the group of an organisation, the per-organisation limit, DELETE, and
 // the refusals.
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +17,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/mutex.h"
+#include "base/read_file.h"
+#include "caseline/v1/admin.grpc.pb.h"
+#include "eventstore/key_encryption.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -31,6 +35,7 @@ using json = nlohmann::json;
 using testing::AccessNetwork;
 using testing::AccessNetworkOptions;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kBase[] = "/fhir/r4";
 
@@ -125,6 +130,7 @@ class FhirExportTest : public ::testing::Test {
                         {kHousing, v1::ORGANIZATION_TYPE_HOUSING},
                         {kLegal, v1::ORGANIZATION_TYPE_LEGAL_AID}};
     options.http_console = true;
+    Configure(options);
     network_ = std::make_unique<AccessNetwork>(std::move(options));
     ASSERT_TRUE(network_->ok());
     http_ = std::make_unique<httplib::Client>(
@@ -161,6 +167,9 @@ class FhirExportTest : public ::testing::Test {
         kHospital, "Referrals.SendReferral", "bob",
         {{"referral_sent", Referral("r-bob-housing", kHousing, "HOUSING")}}));
   }
+
+  // A derived fixture's changes to the network (e.g. a KEK).
+  virtual void Configure(AccessNetworkOptions& /*options*/) {}
 
   static httplib::Headers As(const std::string& org) {
     return {{"x-caseline-org", org}, {"x-caseline-user", org + "-worker"}};
@@ -447,6 +456,116 @@ TEST_F(FhirExportTest, RunningExportsAreLimitedPerOrganisationAndCancellable) {
   ASSERT_EQ(patients.body["output"].size(), 1u);
   EXPECT_EQ(patients.body["output"][0]["count"], 3);
   EXPECT_EQ(Poll(kHousing, housing.header("Content-Location")).status, 200);
+}
+
+// docs/fhir.md "Bulk export", "Lifetime": an erasure withdraws every export
+// that holds the erased client, and removes its files.
+class FhirExportErasureTest : public FhirExportTest {
+ protected:
+  void Configure(AccessNetworkOptions& options) override {
+    absl::StatusOr<std::unique_ptr<eventstore::FileKeyEncryptionKey>> kek =
+        eventstore::FileKeyEncryptionKey::Open(dir_.path() + "/data.kek");
+    ASSERT_TRUE(kek.ok()) << kek.status();
+    std::shared_ptr<eventstore::KeyEncryptionKey> shared = *std::move(kek);
+    options.configure = [this, shared](server::ServerOptions& o) {
+      o.kek = shared;
+      o.fhir.state_dir = dir_.path() + "/fhir";
+    };
+  }
+
+  grpc::Status Erase(const std::string& client) {
+    auto admin = v1::Admin::NewStub(network_->channel(testing::kAdmin));
+    grpc::ClientContext context;
+    AccessNetwork::Act(&context, testing::kAdmin);
+    v1::EraseClientRequest request;
+    request.set_client_id(client);
+    request.set_legal_basis("GDPR Art. 17(1)(a)");
+    v1::EraseClientResponse response;
+    return admin->EraseClient(&context, request, &response);
+  }
+
+  // Every file under the exports directory that holds `word`.
+  std::vector<std::string> ExportFilesHolding(const std::string& word) {
+    std::vector<std::string> found;
+    const std::filesystem::path exports =
+        std::filesystem::path(dir_.path()) / "fhir" / "exports";
+    if (!std::filesystem::exists(exports)) return found;
+    for (const auto& entry :
+         std::filesystem::recursive_directory_iterator(exports)) {
+      if (!entry.is_regular_file()) continue;
+      absl::StatusOr<std::string> bytes =
+          ReadFileNamedBy("export", entry.path().string());
+      if (bytes.ok() && absl::StrContains(*bytes, word)) {
+        found.push_back(entry.path().string());
+      }
+    }
+    return found;
+  }
+
+  testing::ScratchDir dir_{"fhir_export_erasure"};
+};
+
+TEST_F(FhirExportErasureTest, AnErasureWithdrawsEveryExportHoldingTheClient) {
+  // Two finished exports hold ann; legal aid's holds bob only.
+  constexpr char kAnnsName[] = "\"family\":\"ann\"";
+  Reply audit = KickOff(testing::kAuditor, "/$export");
+  Reply housing = KickOff(kHousing, "/Patient/$export");
+  Reply legal = KickOff(kLegal, "/Patient/$export");
+  for (const Reply* r : {&audit, &housing, &legal}) {
+    ASSERT_EQ(r->status, 202) << r->text;
+  }
+  const std::string audit_at = audit.header("Content-Location");
+  const std::string housing_at = housing.header("Content-Location");
+  const std::string legal_at = legal.header("Content-Location");
+  Reply audit_done = Poll(testing::kAuditor, audit_at);
+  ASSERT_EQ(audit_done.status, 200) << audit_done.text;
+  ASSERT_EQ(Poll(kHousing, housing_at).status, 200);
+  Reply legal_done = Poll(kLegal, legal_at);
+  ASSERT_EQ(legal_done.status, 200) << legal_done.text;
+  const std::string audit_file = audit_done.body["output"][0]["url"];
+  ASSERT_EQ(Get(audit_file, As(testing::kAuditor)).status, 200);
+  ASSERT_FALSE(ExportFilesHolding(kAnnsName).empty())
+      << "the exports did not hold ann's name before the erasure";
+
+  const grpc::Status erased = Erase("ann");
+  ASSERT_TRUE(erased.ok()) << erased.error_message();
+
+  // Withdrawn at once: status and files answer 410, saying why.
+  for (const auto& [org, at] : {std::pair{std::string(testing::kAuditor), audit_at},
+                                {std::string(kHousing), housing_at}}) {
+    Reply gone = Get(at, As(org));
+    EXPECT_EQ(gone.status, 410) << org << ": " << gone.text;
+    EXPECT_EQ(gone.body.value("resourceType", ""), "OperationOutcome");
+    EXPECT_THAT(gone.text, HasSubstr("was withdrawn: client ann"));
+    EXPECT_THAT(gone.text, HasSubstr("start the export again"));
+  }
+  Reply file = Get(audit_file, As(testing::kAuditor));
+  EXPECT_EQ(file.status, 410) << file.text;
+  EXPECT_THAT(file.text, HasSubstr("was withdrawn"));
+  // The files are removed (by the reaper, soon after).
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!ExportFilesHolding(kAnnsName).empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_THAT(ExportFilesHolding(kAnnsName), ::testing::IsEmpty());
+
+  // An export that did not hold her stays.
+  EXPECT_EQ(Get(legal_at, As(kLegal)).status, 200);
+  for (const json& entry : legal_done.body["output"]) {
+    EXPECT_EQ(Get(entry["url"].get<std::string>(), As(kLegal)).status, 200);
+  }
+  // A withdrawn export is deleted like any other.
+  EXPECT_EQ(Delete(housing_at, As(kHousing)).status, 202);
+  EXPECT_EQ(Get(housing_at, As(kHousing)).status, 404);
+
+  // An export started after the erasure holds nothing she said.
+  Export after = Run(testing::kAuditor, "/$export");
+  EXPECT_EQ(Clients(after.lines["Patient"]).count("bob"), 1u);
+  for (const auto& [type, lines] : after.lines) {
+    for (const json& line : lines) {
+      EXPECT_THAT(line.dump(), Not(HasSubstr(kAnnsName))) << type;
+    }
+  }
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "base/status_macros.h"
 #include "caseline/v1/event_log.grpc.pb.h"
 #include "caseline/v1/views.grpc.pb.h"
+#include "eventstore/event_log.h"
 #include "server/fhir/resources.h"
 #include "server/http_identity.h"
 
@@ -322,6 +323,12 @@ class BulkExport::Impl {
     std::error_code ignored;
     if (!exports_dir_.empty()) fs::remove_all(exports_dir_, ignored);
     reaper_ = std::thread([this] { Reap(); });
+    if (services_.log != nullptr) {
+      const uint64_t listener = services_.log->AddErasureListener(
+          [this](absl::string_view stream_id) { OnStreamErased(stream_id); });
+      MutexLock lock(&mu_);
+      erasure_listener_ = listener;
+    }
   }
 
   ~Impl() { Stop(); }
@@ -357,6 +364,14 @@ class BulkExport::Impl {
   }
 
   void Stop() {
+    // First, once (the log may be gone by a later call), and without mu_
+    // held (the listener takes it): once it returns, no erasure calls in.
+    uint64_t listener = 0;
+    {
+      MutexLock lock(&mu_);
+      listener = std::exchange(erasure_listener_, 0);
+    }
+    if (listener != 0) services_.log->RemoveErasureListener(listener);
     std::vector<std::thread> threads;
     {
       MutexLock lock(&mu_);
@@ -410,7 +425,50 @@ class BulkExport::Impl {
     std::vector<ExportFiles::File> output;
     std::optional<ExportFiles::File> errors;
     absl::Time finished_at;
+    // The clients the worker is reading or has written resources of: an
+    // erasure of one of them withdraws the export.
+    absl::flat_hash_set<std::string> clients_held;
+    // Not OK once an erasure withdrew the export (WithdrawnBy): what its
+    // status URL and file URLs answer from then on.
+    absl::Status withdrawn;
   };
+
+  // docs/fhir.md "Bulk export", "Erasure": the log erased `stream_id`
+  // (EventLog::AddErasureListener; on the erasing thread, so no I/O here).
+  // Every export that holds, or is reading, the client is withdrawn: a
+  // running one is cancelled; a finished one's files are removed by the
+  // reaper. Its status URL and file URLs answer 410 from then on.
+  void OnStreamErased(absl::string_view stream_id) {
+    absl::string_view client = stream_id;
+    if (!absl::ConsumePrefix(&client, "client-")) return;
+    MutexLock lock(&mu_);
+    for (auto& [id, job] : jobs_) {
+      if (!job->withdrawn.ok() || !job->clients_held.contains(client)) {
+        continue;
+      }
+      job->withdrawn = WithHttpStatus(
+          absl::NotFoundError(absl::StrCat(
+              "bulk export ", id, " was withdrawn: client ", client,
+              ", whose data it held, was erased (Admin.EraseClient), so its "
+              "files were removed; start the export again")),
+          410);
+      switch (job->state) {
+        case JobState::kRunning:
+          CancelLocked(*job);  // Run() records the withdrawal
+          break;
+        case JobState::kDone:
+          job->state = JobState::kFailed;
+          job->failure = job->withdrawn;
+          job->output.clear();
+          job->errors.reset();
+          withdrawn_dirs_.push_back(job->dir);
+          break;
+        case JobState::kFailed:
+          break;  // its files were removed when it failed
+      }
+    }
+    cv_.SignalAll();
+  }
 
   // Marks `job` cancelled and cancels its call in flight.
   void CancelLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -616,6 +674,10 @@ class BulkExport::Impl {
       SetOutcome(res, NoSuchJob(id));
       return;
     }
+    if (!job->withdrawn.ok()) {  // also while a cancelled worker winds down
+      SetOutcome(res, job->withdrawn);
+      return;
+    }
     switch (job->state) {
       case JobState::kRunning:
         res.status = 202;
@@ -687,9 +749,11 @@ class BulkExport::Impl {
     const std::string id = req.matches[1];
     const std::string name = req.matches[2];
     fs::path path;
+    absl::Status withdrawn;
     {
       MutexLock lock(&mu_);
       std::shared_ptr<Job> job = FindLocked(id, *who);
+      if (job != nullptr) withdrawn = job->withdrawn;
       if (job != nullptr && job->state == JobState::kDone) {
         bool listed = job->errors.has_value() && job->errors->name == name;
         for (const ExportFiles::File& file : job->output) {
@@ -697,6 +761,10 @@ class BulkExport::Impl {
         }
         if (listed) path = job->dir / name;
       }
+    }
+    if (!withdrawn.ok()) {
+      SetOutcome(res, withdrawn);
+      return;
     }
     if (path.empty()) {
       SetOutcome(res, absl::NotFoundError(absl::StrCat(
@@ -806,15 +874,24 @@ class BulkExport::Impl {
       job.clients_total = clients.size();
     }
     const ExportRequest& request = job.request;
+    size_t written = 0;
     auto write = [&](const std::string& type,
                      const nlohmann::json& resource) -> absl::Status {
       if (request.since.has_value() && !ChangedSince(resource, *request.since)) {
         return absl::OkStatus();
       }
+      ++written;
       return files.Write(type, resource);
     };
     auto views = v1::ContinuityViews::NewStub(services_.channel);
     for (const std::string& client : clients) {
+      // Held before it is read: an erasure heard after this withdraws the
+      // export; one heard before it leaves nothing to read.
+      {
+        MutexLock lock(&mu_);
+        job.clients_held.insert(client);
+      }
+      const size_t written_before = written;
       v1::GetClientSummaryResponse summary;
       absl::Status read = Cancellable(job, [&](grpc::ClientContext& context) {
         v1::GetClientSummaryRequest summary_request;
@@ -838,6 +915,9 @@ class BulkExport::Impl {
         }
       }
       MutexLock lock(&mu_);
+      // Nothing of it was written (refused, not in the group, not changed
+      // since): its erasure leaves the export as it is.
+      if (written == written_before) job.clients_held.erase(client);
       ++job.clients_done;
     }
     if (std::find(request.types.begin(), request.types.end(), kOrganization) !=
@@ -861,21 +941,27 @@ class BulkExport::Impl {
     absl::StatusOr<std::vector<ExportFiles::File>> error_files = errors.Close();
     if (status.ok()) status = output.status();
     if (status.ok()) status = error_files.status();
+    {
+      MutexLock lock(&mu_);
+      // Withdrawn by an erasure while it ran (OnStreamErased): decided
+      // under mu_, so that a later erasure finds the job finished.
+      if (!job->withdrawn.ok()) status = job->withdrawn;
+      job->finished_at = absl::Now();
+      if (status.ok()) {
+        job->state = JobState::kDone;
+        job->output = *std::move(output);
+        if (!error_files->empty()) job->errors = error_files->front();
+      } else {
+        job->state = JobState::kFailed;
+        job->failure = status;
+      }
+    }
     if (!status.ok()) {
       std::error_code ignored;
       fs::remove_all(job->dir, ignored);
     }
     MutexLock lock(&mu_);
-    job->finished_at = absl::Now();
     job->exited = true;
-    if (status.ok()) {
-      job->state = JobState::kDone;
-      job->output = *std::move(output);
-      if (!error_files->empty()) job->errors = error_files->front();
-    } else {
-      job->state = JobState::kFailed;
-      job->failure = status;
-    }
     cv_.SignalAll();
   }
 
@@ -906,6 +992,9 @@ class BulkExport::Impl {
             }
             ++it;
           }
+          dirs.insert(dirs.end(), withdrawn_dirs_.begin(),
+                      withdrawn_dirs_.end());
+          withdrawn_dirs_.clear();
           for (auto it = retired_.begin(); it != retired_.end();) {
             if ((*it)->exited) {
               if ((*it)->thread.joinable()) {
@@ -945,7 +1034,11 @@ class BulkExport::Impl {
       ABSL_GUARDED_BY(mu_);
   // Deleted jobs whose worker may still run.
   std::vector<std::shared_ptr<Job>> retired_ ABSL_GUARDED_BY(mu_);
+  // The files of finished exports an erasure withdrew, for the reaper.
+  std::vector<fs::path> withdrawn_dirs_ ABSL_GUARDED_BY(mu_);
   std::thread reaper_;
+  // EventLog::AddErasureListener's id; 0 once removed (or without a log).
+  uint64_t erasure_listener_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 BulkExport::BulkExport(FhirServices services, const FhirOptions& options)

@@ -41,6 +41,8 @@ struct Requester {
 // What the endpoint's parts are given by the server. Not owned.
 struct FhirServices {
   const services::Authenticator* authenticator = nullptr;
+  // The server's log: Bulk export listens to its erasures.
+  eventstore::EventLog* log = nullptr;
   projections::ClientRecordStore* records = nullptr;
   // The gRPC server's in-process channel.
   std::shared_ptr<grpc::Channel> channel;
