@@ -228,6 +228,25 @@ absl::Status KeepDisclosures(eventstore::EventLog& log,
   }
 }
 
+// After the erasure of `stream`: its events that still read in full, i.e.
+// were written in plaintext (before payload encryption was on for the
+// stream), leaving out the ClientErased records themselves.
+absl::StatusOr<uint64_t> PlaintextEventsKept(eventstore::EventLog& log,
+                                             const std::string& stream) {
+  uint64_t kept = 0;
+  eventstore::ReadStreamOptions read;
+  read.max_count = eventstore::kMaxReadCount;
+  while (true) {
+    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(stream, read);
+    if (!page.ok()) return page.status();
+    for (const eventstore::RecordedEvent& e : page->events) {
+      if (!e.payload_erased && e.event_type != "ClientErased") ++kept;
+    }
+    if (page->end_of_stream) return kept;
+    read.from_version = page->next_version;
+  }
+}
+
 std::string CallerName(const Caller& caller) {
   return caller.local_operator ? std::string("the local operator")
                                : "organisation " + caller.organization_id;
@@ -286,6 +305,19 @@ grpc::Status AdminService::EraseClient(grpc::ServerContext* context,
     }
     return ToGrpcStatus(result.status());
   }
+  // Read from this node's log, which holds the erasure once EraseStream
+  // answered (also in a cluster).
+  absl::StatusOr<uint64_t> plaintext = PlaintextEventsKept(*log_, stream);
+  if (!plaintext.ok()) {
+    return ToGrpcStatus(absl::Status(
+        plaintext.status().code(),
+        absl::StrCat("client ", request->client_id(), " is erased (position ",
+                     result->position,
+                     "), but reading its stream back to count what stays "
+                     "readable failed: ",
+                     plaintext.status().message(),
+                     "; erase again to have it counted")));
+  }
   if (result->already_erased) {
     spdlog::info("erase-client {} for {}: already erased at position {}",
                  request->client_id(), CallerName(*caller), result->position);
@@ -296,9 +328,17 @@ grpc::Status AdminService::EraseClient(grpc::ServerContext* context,
         request->client_id(), CallerName(*caller), request->legal_basis(),
         result->key_id, result->position);
   }
+  if (*plaintext > 0) {
+    spdlog::warn(
+        "erase-client {}: {} of its events were written in plaintext (before "
+        "payload encryption was on for it) and stay readable: destroying a "
+        "data key cannot erase them (docs/log_format.md \"Erasure\")",
+        request->client_id(), *plaintext);
+  }
   response->set_position(result->position);
   response->set_already_erased(result->already_erased);
   response->set_data_key_id(result->key_id);
+  response->set_plaintext_events_kept(*plaintext);
   return grpc::Status::OK;
 }
 

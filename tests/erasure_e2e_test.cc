@@ -45,7 +45,7 @@ class ErasureE2eTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
   }
 
-  void Start(const std::string& data_dir) {
+  void Start(const std::string& data_dir, bool encrypt = true) {
     channel_.reset();
     server_.reset();
     absl::StatusOr<std::unique_ptr<eventstore::FileKeyEncryptionKey>> kek =
@@ -54,7 +54,10 @@ class ErasureE2eTest : public ::testing::Test {
     std::shared_ptr<eventstore::KeyEncryptionKey> shared = *std::move(kek);
     absl::StatusOr<std::unique_ptr<server::CaselineServer>> started =
         testing::StartLoopbackServer(
-            data_dir, [&](server::ServerOptions& o) { o.kek = shared; });
+            data_dir, [&](server::ServerOptions& o) {
+              o.kek = shared;
+              o.encrypt_payloads = encrypt;
+            });
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = *std::move(started);
     channel_ = grpc::CreateChannel(server_->address(),
@@ -260,6 +263,8 @@ TEST_F(ErasureE2eTest, ErasedClientIsUnreadableEverywhereAndStaysErasedOnRestore
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_FALSE(response.already_erased());
     EXPECT_EQ(response.data_key_id().size(), 32u);
+    // Every event was written encrypted: nothing stays readable.
+    EXPECT_EQ(response.plaintext_events_kept(), 0u);
     erased_at = response.position();
     EXPECT_EQ(erased_at, server_->event_log().HeadPosition());
   }
@@ -517,6 +522,59 @@ TEST_F(ErasureE2eTest, TheAccountingOfDisclosuresOutlivesTheErasure) {
     EXPECT_THAT(d.description(), Not(HasSubstr(original.description())));
   }
   EXPECT_TRUE(found) << listed.DebugString();
+}
+
+// docs/access.md "Erasing a client": events written in plaintext, before
+// encryption was on for the client, stay readable, and the answer counts
+// them.
+TEST_F(ErasureE2eTest, EventsWrittenInPlaintextAreCountedAsKept) {
+  constexpr char kMixed[] = "client-mixed";
+  auto noted = [](const std::string& text) {
+    eventstore::ProposedEvent e;
+    e.event_type = "Noted";
+    e.content_type = "application/json";
+    e.payload = absl::StrCat("{\"note\":\"", text, "\"}");
+    return e;
+  };
+  Start(data_dir_, /*encrypt=*/false);
+  ASSERT_NE(server_, nullptr);
+  ASSERT_TRUE(server_->event_log()
+                  .Append({kMixed,
+                           eventstore::ExpectedVersion::Any(),
+                           {noted("PLAIN-ONE"), noted("PLAIN-TWO")}})
+                  .ok());
+  Start(data_dir_, /*encrypt=*/true);
+  ASSERT_NE(server_, nullptr);
+  ASSERT_TRUE(server_->event_log()
+                  .Append({kMixed, eventstore::ExpectedVersion::Any(),
+                           {noted("SEALED-THREE")}})
+                  .ok());
+
+  auto admin = v1::Admin::NewStub(channel_);
+  for (bool again : {false, true}) {
+    grpc::ClientContext context;
+    v1::EraseClientRequest request;
+    request.set_client_id("mixed");
+    request.set_legal_basis("GDPR Art. 17(1)(a)");
+    v1::EraseClientResponse response;
+    const grpc::Status status =
+        admin->EraseClient(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.already_erased(), again);
+    EXPECT_EQ(response.plaintext_events_kept(), 2u);
+  }
+  auto log = v1::EventLog::NewStub(channel_);
+  grpc::ClientContext context;
+  v1::ReadStreamRequest request;
+  request.set_stream_id(kMixed);
+  v1::ReadStreamResponse page;
+  ASSERT_TRUE(log->ReadStream(&context, request, &page).ok());
+  ASSERT_EQ(page.events_size(), 4);
+  EXPECT_FALSE(page.events(0).payload_erased());
+  EXPECT_THAT(page.events(0).payload(), HasSubstr("PLAIN-ONE"));
+  EXPECT_FALSE(page.events(1).payload_erased());
+  EXPECT_TRUE(page.events(2).payload_erased());
+  EXPECT_EQ(page.events(3).event_type(), "ClientErased");
 }
 
 }  // namespace

@@ -289,7 +289,7 @@ set -e
 # --- erasing a client, as in README.md ---
 caseline erase-client --client scenario-stroke --legal-basis "GDPR Art. 17(1)(a)" \
   --reason "the client asked to be forgotten" > "$work/e1"
-grep -q '"already_erased":false,"data_key_id":"[0-9a-f]\{32\}"' "$work/e1" || fail "erase-client: $(cat "$work/e1")"
+grep -q '"already_erased":false,"data_key_id":"[0-9a-f]\{32\}","plaintext_events_kept":"0"' "$work/e1" || fail "erase-client: $(cat "$work/e1")"
 caseline verify > "$work/e2"
 grep -q '"ok":true' "$work/e2" || fail "verify after the erasure: $(cat "$work/e2")"
 caseline read-stream --stream client-scenario-stroke > "$work/e3all"
