@@ -428,7 +428,7 @@ class BulkExport::Impl {
     // The clients the worker is reading or has written resources of: an
     // erasure of one of them withdraws the export.
     absl::flat_hash_set<std::string> clients_held;
-    // Not OK once an erasure withdrew the export (WithdrawnBy): what its
+    // Not OK once an erasure withdrew the export (OnStreamErased): what its
     // status URL and file URLs answer from then on.
     absl::Status withdrawn;
   };
