@@ -570,5 +570,57 @@ TEST_F(FhirExportErasureTest, AnErasureWithdrawsEveryExportHoldingTheClient) {
   }
 }
 
+// The running case: ann is erased after the worker wrote her resources,
+// while it holds bob (registered after her, so read next); the export is
+// cancelled and withdrawn, and leaves no file.
+TEST_F(FhirExportErasureTest, ARunningExportThatWroteTheClientIsWithdrawn) {
+  struct Hold {
+    Mutex mu;
+    CondVar cv{&mu};
+    bool at_bob ABSL_GUARDED_BY(mu) = false;
+    bool go ABSL_GUARDED_BY(mu) = false;
+  };
+  auto hold = std::make_shared<Hold>();
+  server::fhir::BulkExport::SetBeforeReadingClientForTest(
+      [hold](const std::string&, const std::string& client) {
+        if (client != "bob") return;
+        MutexLock lock(&hold->mu);
+        hold->at_bob = true;
+        hold->cv.SignalAll();
+        while (!hold->go) hold->cv.Wait();
+      });
+  auto release = [&] {
+    server::fhir::BulkExport::SetBeforeReadingClientForTest(nullptr);
+    MutexLock lock(&hold->mu);
+    hold->go = true;
+    hold->cv.SignalAll();
+  };
+  Reply kicked = KickOff(testing::kAuditor, "/$export");
+  if (kicked.status != 202) release();
+  ASSERT_EQ(kicked.status, 202) << kicked.text;
+  const std::string at = kicked.header("Content-Location");
+  {
+    MutexLock lock(&hold->mu);
+    while (!hold->at_bob) hold->cv.Wait();
+  }
+  const grpc::Status erased = Erase("ann");
+  release();
+  ASSERT_TRUE(erased.ok()) << erased.error_message();
+
+  Reply gone = Poll(testing::kAuditor, at);
+  EXPECT_EQ(gone.status, 410) << gone.text;
+  EXPECT_THAT(gone.text, HasSubstr("was withdrawn: client ann"));
+  // The worker stops at its next call and removes what it wrote.
+  const std::string job = at.substr(at.rfind('/') + 1);
+  const std::filesystem::path dir =
+      std::filesystem::path(dir_.path()) / "fhir" / "exports" / job;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (std::filesystem::exists(dir) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  EXPECT_EQ(Get(at, As(testing::kAuditor)).status, 410);
+}
+
 }  // namespace
 }  // namespace caseline

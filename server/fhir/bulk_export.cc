@@ -94,6 +94,14 @@ std::function<void(const std::string&)>& BeforeListingHook()
   return *hook;
 }
 
+// BulkExport::SetBeforeReadingClientForTest's hook.
+std::function<void(const std::string&, const std::string&)>&
+BeforeReadingClientHook() ABSL_EXCLUSIVE_LOCKS_REQUIRED(hook_mu) {
+  static auto* hook =
+      new std::function<void(const std::string&, const std::string&)>();
+  return *hook;
+}
+
 // The NDJSON files of one export, one per resource type, opened as the
 // first line of each is written.
 class ExportFiles {
@@ -891,6 +899,12 @@ class BulkExport::Impl {
         MutexLock lock(&mu_);
         job.clients_held.insert(client);
       }
+      std::function<void(const std::string&, const std::string&)> hook;
+      {
+        MutexLock lock(&hook_mu);
+        hook = BeforeReadingClientHook();
+      }
+      if (hook) hook(job.id, client);
       const size_t written_before = written;
       v1::GetClientSummaryResponse summary;
       absl::Status read = Cancellable(job, [&](grpc::ClientContext& context) {
@@ -1054,6 +1068,13 @@ void BulkExport::SetBeforeListingForTest(
     std::function<void(const std::string& job_id)> hook) {
   MutexLock lock(&hook_mu);
   BeforeListingHook() = std::move(hook);
+}
+
+void BulkExport::SetBeforeReadingClientForTest(
+    std::function<void(const std::string& job_id, const std::string& client)>
+        hook) {
+  MutexLock lock(&hook_mu);
+  BeforeReadingClientHook() = std::move(hook);
 }
 
 }  // namespace caseline::server::fhir

@@ -57,6 +57,13 @@ class BulkExport {
   // lets them go). Process-wide; nullptr clears it.
   static void SetBeforeListingForTest(
       std::function<void(const std::string& job_id)> hook);
+  // Test seam: while set, every export's worker calls `hook` with its job id
+  // and a client's id after it holds the client (an erasure of it from then
+  // on withdraws the export) and before it reads it. Process-wide; nullptr
+  // clears it.
+  static void SetBeforeReadingClientForTest(
+      std::function<void(const std::string& job_id, const std::string& client)>
+          hook);
 
  private:
   class Impl;
