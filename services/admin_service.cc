@@ -3,9 +3,11 @@
 #include <optional>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
+#include "base/status_macros.h"
 #include "care/client_record.h"
 #include "caseline/v1/care_events.pb.h"
 #include "caseline/v1/wire_constants.h"
@@ -173,6 +175,22 @@ absl::Status CheckClientId(const std::string& id) {
       "starting with a letter or digit");
 }
 
+// Calls `fn` for each event of `stream`, in stream order, as read now.
+// NOT_FOUND when the stream has no events.
+absl::Status ForEachEvent(
+    eventstore::EventLog& log, const std::string& stream,
+    absl::FunctionRef<void(const eventstore::RecordedEvent&)> fn) {
+  eventstore::ReadStreamOptions read;
+  read.max_count = eventstore::kMaxReadCount;
+  while (true) {
+    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(stream, read);
+    if (!page.ok()) return page.status();
+    for (const eventstore::RecordedEvent& e : page->events) fn(e);
+    if (page->end_of_stream) return absl::OkStatus();
+    read.from_version = page->next_version;
+  }
+}
+
 // Adds each disclosure of `stream` (an InformationDisclosed, or a
 // ReferralSent that shared data classes; views.proto Disclosure) to
 // `erased`, without its description: the accounting of disclosures outlives
@@ -181,17 +199,12 @@ absl::Status CheckClientId(const std::string& id) {
 absl::Status KeepDisclosures(eventstore::EventLog& log,
                              const std::string& stream,
                              v1::ClientErased* erased) {
-  eventstore::ReadStreamOptions read;
-  read.max_count = eventstore::kMaxReadCount;
-  while (true) {
-    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(stream, read);
-    if (!page.ok()) return page.status();
-    for (const eventstore::RecordedEvent& e : page->events) {
+  return ForEachEvent(log, stream, [erased](const eventstore::RecordedEvent& e) {
       if (e.payload_erased || e.content_type != v1::kCareEventContentType) {
-        continue;
+        return;
       }
       v1::CareEvent event;
-      if (!event.ParseFromString(e.payload)) continue;
+      if (!event.ParseFromString(e.payload)) return;
       v1::ErasedDisclosure kept;
       if (event.has_information_disclosed()) {
         const v1::InformationDisclosed& d = event.information_disclosed();
@@ -217,15 +230,12 @@ absl::Status KeepDisclosures(eventstore::EventLog& log,
             r.from_organization_id().empty() ? e.actor.organization_id
                                              : r.from_organization_id());
       } else {
-        continue;
+        return;
       }
       ToProto(e.occurred_at, kept.mutable_occurred_at());
       kept.set_global_position(e.global_position);
       *erased->add_disclosures() = std::move(kept);
-    }
-    if (page->end_of_stream) return absl::OkStatus();
-    read.from_version = page->next_version;
-  }
+  });
 }
 
 // After the erasure of `stream`: its events that still read in full, i.e.
@@ -234,17 +244,11 @@ absl::Status KeepDisclosures(eventstore::EventLog& log,
 absl::StatusOr<uint64_t> PlaintextEventsKept(eventstore::EventLog& log,
                                              const std::string& stream) {
   uint64_t kept = 0;
-  eventstore::ReadStreamOptions read;
-  read.max_count = eventstore::kMaxReadCount;
-  while (true) {
-    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(stream, read);
-    if (!page.ok()) return page.status();
-    for (const eventstore::RecordedEvent& e : page->events) {
-      if (!e.payload_erased && e.event_type != "ClientErased") ++kept;
-    }
-    if (page->end_of_stream) return kept;
-    read.from_version = page->next_version;
-  }
+  RETURN_IF_ERROR(
+      ForEachEvent(log, stream, [&kept](const eventstore::RecordedEvent& e) {
+        if (!e.payload_erased && e.event_type != "ClientErased") ++kept;
+      }));
+  return kept;
 }
 
 std::string CallerName(const Caller& caller) {

@@ -599,21 +599,25 @@ TEST_F(FhirExportErasureTest, ARunningExportThatWroteTheClientIsWithdrawn) {
   if (kicked.status != 202) release();
   ASSERT_EQ(kicked.status, 202) << kicked.text;
   const std::string at = kicked.header("Content-Location");
+  const std::string job = at.substr(at.rfind('/') + 1);
+  const std::filesystem::path dir =
+      std::filesystem::path(dir_.path()) / "fhir" / "exports" / job;
   {
     MutexLock lock(&hold->mu);
     while (!hold->at_bob) hold->cv.Wait();
   }
+  // The export's directory exists while it runs (so its removal below is
+  // the withdrawal's doing).
+  const bool existed = std::filesystem::exists(dir);
   const grpc::Status erased = Erase("ann");
   release();
+  EXPECT_TRUE(existed) << dir;
   ASSERT_TRUE(erased.ok()) << erased.error_message();
 
   Reply gone = Poll(testing::kAuditor, at);
   EXPECT_EQ(gone.status, 410) << gone.text;
   EXPECT_THAT(gone.text, HasSubstr("was withdrawn: client ann"));
   // The worker stops at its next call and removes what it wrote.
-  const std::string job = at.substr(at.rfind('/') + 1);
-  const std::filesystem::path dir =
-      std::filesystem::path(dir_.path()) / "fhir" / "exports" / job;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (std::filesystem::exists(dir) && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(20));

@@ -467,8 +467,6 @@ class BulkExport::Impl {
         case JobState::kDone:
           job->state = JobState::kFailed;
           job->failure = job->withdrawn;
-          job->output.clear();
-          job->errors.reset();
           withdrawn_dirs_.push_back(job->dir);
           break;
         case JobState::kFailed:
